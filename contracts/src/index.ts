@@ -1,0 +1,27 @@
+import { makeCatalog } from "./catalog.ts"
+import { contentEvents } from "./domains/content.ts"
+import { customerEvents } from "./domains/customer.ts"
+import { procurementEvents } from "./domains/procurement.ts"
+
+export * from "./catalog.ts"
+export * from "./domains/common.ts"
+export * from "./domains/content.ts"
+export * from "./domains/customer.ts"
+export * from "./domains/procurement.ts"
+export * from "./envelope.ts"
+export * from "./subjects.ts"
+export * from "./wire.ts"
+
+/** Every public event definition of the mesh. */
+export const meshEventDefinitions = [...customerEvents, ...contentEvents, ...procurementEvents] as const
+
+/** The catalogue of every public event of the mesh. */
+export const meshCatalog = makeCatalog(meshEventDefinitions)
+
+/** Any public event of the mesh, decoded. */
+export type MeshEvent =
+  ReturnType<typeof meshCatalog.decode> extends infer R
+    ? R extends { readonly success: infer E }
+      ? E
+      : never
+    : never

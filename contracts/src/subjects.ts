@@ -1,0 +1,69 @@
+import { Schema } from "effect"
+
+/** The three business domains of the mesh; each owns one event stream. */
+export const Domain = Schema.Literals(["content", "customer", "procurement"])
+/** A business domain name. */
+export type Domain = typeof Domain.Type
+
+/** Every domain, in a stable order (used to declare one stream per domain). */
+export const domains: ReadonlyArray<Domain> = ["content", "customer", "procurement"]
+
+/**
+ * A NATS subject token: no dots, wildcards or whitespace, so that an id can never
+ * widen a subscription or address a different aggregate.
+ */
+export const SubjectToken = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9_-]{1,128}$/, {
+    message: "must be 1-128 characters of letters, digits, '_' or '-' (it becomes a NATS subject token)",
+  }),
+)
+
+const tokenPattern = /^[A-Za-z0-9_-]{1,128}$/
+
+/** Throws a clear error when a value cannot be used as a subject token. */
+export const assertSubjectToken = (what: string, value: string): string => {
+  if (!tokenPattern.test(value)) {
+    throw new TypeError(
+      `${what} ${JSON.stringify(value)} must be 1-128 characters of letters, digits, '_' or '-'`,
+    )
+  }
+  return value
+}
+
+/**
+ * The namespace every subject and stream name hangs from. Production uses "mesh";
+ * tests and forks use their own so that they never share a stream.
+ */
+export const defaultNamespace = "mesh"
+
+/** Names of streams and subjects, derived from one place so that they can never disagree. */
+export const Subjects = {
+  /** The event stream of a domain, e.g. `MESH_CUSTOMER`. */
+  streamName: (namespace: string, domain: Domain): string =>
+    `${assertSubjectToken("namespace", namespace)}_${domain}`.toUpperCase(),
+  /** All subjects of a domain's stream, e.g. `mesh.customer.>`. */
+  domainWildcard: (namespace: string, domain: Domain): string => `${namespace}.${domain}.>`,
+  /** All instances of one aggregate type, e.g. `mesh.customer.ticket.*`. */
+  aggregateTypeWildcard: (namespace: string, domain: Domain, aggregateType: string): string =>
+    `${namespace}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.*`,
+  /** The subject of one aggregate instance, e.g. `mesh.customer.ticket.T-42`. */
+  aggregate: (namespace: string, domain: Domain, aggregateType: string, aggregateId: string): string =>
+    `${namespace}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.${assertSubjectToken("aggregate id", aggregateId)}`,
+  /** Parses an aggregate subject back into its parts, or undefined when it is not one. */
+  parseAggregate: (
+    subject: string,
+  ): { namespace: string; domain: string; aggregateType: string; aggregateId: string } | undefined => {
+    const parts = subject.split(".")
+    if (parts.length !== 4) return undefined
+    const [namespace, domain, aggregateType, aggregateId] = parts as [string, string, string, string]
+    return { namespace, domain, aggregateType, aggregateId }
+  },
+  /** The dead-letter stream of a namespace, e.g. `MESH_DEADLETTER`. */
+  deadLetterStream: (namespace: string): string =>
+    `${assertSubjectToken("namespace", namespace)}_deadletter`.toUpperCase(),
+  /** The dead-letter subject of one consumer, e.g. `mesh.deadletter.customer-ops-triage`. */
+  deadLetter: (namespace: string, consumer: string): string =>
+    `${namespace}.deadletter.${assertSubjectToken("consumer", consumer)}`,
+  /** All dead-letter subjects of a namespace. */
+  deadLetterWildcard: (namespace: string): string => `${namespace}.deadletter.>`,
+} as const
