@@ -1,0 +1,223 @@
+import {
+  type Domain,
+  decodeCommit,
+  describeIssue,
+  type EventCatalog,
+  type EventDefinition,
+  type EventOf,
+  Subjects,
+} from "@mesh/contracts"
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  type JsMsg,
+  JetStreamApiCodes,
+  JetStreamApiError,
+} from "@nats-io/jetstream"
+import { headers as natsHeaders } from "@nats-io/transport-node"
+import { Cause, Effect, Result, Stream } from "effect"
+import { type EventLogError, unavailable } from "./errors.ts"
+import type { NatsHandles } from "./natsClient.ts"
+
+/** Headers a dead-lettered message carries beside its original bytes. */
+export const DeadLetterHeaders = {
+  stream: "Mesh-Dead-Letter-Stream",
+  sequence: "Mesh-Dead-Letter-Sequence",
+  subject: "Mesh-Dead-Letter-Subject",
+  consumer: "Mesh-Dead-Letter-Consumer",
+  reason: "Mesh-Dead-Letter-Reason",
+  deliveries: "Mesh-Dead-Letter-Deliveries",
+} as const
+
+/** Exponential backoff between redeliveries of a failing event. */
+export interface Backoff {
+  readonly initialMs: number
+  readonly maxMs: number
+  readonly factor: number
+}
+
+/** A durable consumer as code: what it reads and how it treats failures. */
+export interface DurableConsumerSpec {
+  /** Durable name: unique per reader, kept by the server across restarts. */
+  readonly name: string
+  readonly domain: Domain
+  /** A subject filter inside the domain stream; the whole domain by default. */
+  readonly filterSubject?: string
+  /** Deliveries of one event before it is dead-lettered (including the first). */
+  readonly maxDeliveries?: number
+  readonly backoff?: Backoff
+  /** How long the server waits for an ack before redelivering. */
+  readonly ackWaitMs?: number
+  readonly maxAckPending?: number
+}
+
+/** Where a delivered event sits and how often it was delivered. */
+export interface Delivery {
+  readonly stream: string
+  readonly subject: string
+  readonly sequence: number
+  readonly deliveryCount: number
+}
+
+/** A message in the dead-letter stream, with why it got there. */
+export interface DeadLetter {
+  readonly sequence: number
+  readonly originalStream: string
+  readonly originalSequence: number
+  readonly originalSubject: string
+  readonly consumer: string
+  readonly reason: string
+  readonly deliveries: number
+  readonly data: Uint8Array
+}
+
+const defaultBackoff: Backoff = { initialMs: 200, maxMs: 30_000, factor: 2 }
+
+/** The delay before redelivery number `deliveryCount + 1`. */
+export const backoffDelay = (backoff: Backoff, deliveryCount: number): number =>
+  Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, deliveryCount - 1))
+
+const isNotFound = (e: unknown): boolean =>
+  e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.ConsumerNotFound || e.status === 404)
+
+const consumerConfig = (namespace: string, spec: DurableConsumerSpec): Partial<ConsumerConfig> => ({
+  durable_name: spec.name,
+  ack_policy: AckPolicy.Explicit,
+  deliver_policy: DeliverPolicy.All,
+  filter_subject: spec.filterSubject ?? Subjects.domainWildcard(namespace, spec.domain),
+  ack_wait: (spec.ackWaitMs ?? 30_000) * 1_000_000,
+  // Redelivery is bounded by us, not the server: when the server gives up it only emits an
+  // advisory, and the event would be stranded instead of dead-lettered with its reason.
+  max_deliver: -1,
+  max_ack_pending: spec.maxAckPending ?? 1_000,
+})
+
+/** Creates the durable consumer if missing; an existing one with a different filter is reported, not rewritten. */
+export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec: DurableConsumerSpec) =>
+  Effect.gen(function* () {
+    const stream = Subjects.streamName(namespace, spec.domain)
+    const config = consumerConfig(namespace, spec)
+    const existing = yield* Effect.tryPromise({
+      try: () =>
+        nats.jsm.consumers
+          .info(stream, spec.name)
+          .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e))),
+      catch: (e) => unavailable(`consumer info ${stream}/${spec.name}`, e),
+    })
+    if (existing === undefined) {
+      yield* Effect.tryPromise({
+        try: () => nats.jsm.consumers.add(stream, config),
+        catch: (e) => unavailable(`create consumer ${stream}/${spec.name}`, e),
+      })
+    } else if (existing.config.filter_subject !== config.filter_subject) {
+      yield* Effect.logWarning(
+        `consumer ${stream}/${spec.name} filters ${existing.config.filter_subject}, declared ${config.filter_subject}; left unchanged`,
+      )
+    }
+    return stream
+  })
+
+/**
+ * Runs a durable consumer until interrupted: each commit's events go to `handle` in order; success
+ * acks; failure naks with backoff; after `maxDeliveries` the original message moves to the
+ * dead-letter stream with its sequence and the failure reason, and the consumer moves on. An
+ * undecodable message is dead-lettered at once: no retry can fix it.
+ */
+export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
+  readonly nats: NatsHandles
+  readonly namespace: string
+  readonly catalog: EventCatalog<D>
+  readonly spec: DurableConsumerSpec
+  readonly handle: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, E, R>
+}): Effect.Effect<void, EventLogError, R> =>
+  Effect.gen(function* () {
+    const { nats, namespace, catalog, spec, handle } = options
+    const stream = yield* ensureDurableConsumer(nats, namespace, spec)
+    const maxDeliveries = spec.maxDeliveries ?? 5
+    const backoff = spec.backoff ?? defaultBackoff
+
+    const deadLetter = (m: JsMsg, reason: string) =>
+      Effect.tryPromise({
+        try: async () => {
+          const h = natsHeaders()
+          h.set(DeadLetterHeaders.stream, stream)
+          h.set(DeadLetterHeaders.sequence, String(m.seq))
+          h.set(DeadLetterHeaders.subject, m.subject)
+          h.set(DeadLetterHeaders.consumer, spec.name)
+          h.set(DeadLetterHeaders.reason, reason.replace(/[\r\n]+/g, " ").slice(0, 2_000))
+          h.set(DeadLetterHeaders.deliveries, String(m.info.deliveryCount))
+          // Dedup on the original position: a crash between this publish and the ack must not
+          // dead-letter the same event twice.
+          await nats.js.publish(Subjects.deadLetter(namespace, spec.name), m.data, {
+            headers: h,
+            msgID: `${stream}:${m.seq}:${spec.name}`,
+          })
+          m.ack()
+        },
+        catch: (e) => unavailable(`dead-letter ${stream}#${m.seq}`, e),
+      }).pipe(
+        Effect.tap(() => Effect.logWarning(`dead-lettered ${stream}#${m.seq} for ${spec.name}: ${reason}`)),
+      )
+
+    const processMessage = (m: JsMsg) => {
+      const decoded = decodeCommit(catalog, m.data)
+      if (Result.isFailure(decoded)) return deadLetter(m, `undecodable: ${describeIssue(decoded.failure)}`)
+      const delivery: Delivery = {
+        stream,
+        subject: m.subject,
+        sequence: m.seq,
+        deliveryCount: m.info.deliveryCount,
+      }
+      return Effect.forEach(decoded.success, (event) => handle(event, delivery), { discard: true }).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: () => Effect.sync(() => m.ack()),
+          onFailure: (cause) => {
+            if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
+            const reason = Cause.pretty(cause).split("\n")[0] ?? "handler failed"
+            return m.info.deliveryCount >= maxDeliveries
+              ? deadLetter(m, `handler failed ${m.info.deliveryCount} times: ${reason}`)
+              : Effect.sync(() => m.nak(backoffDelay(backoff, m.info.deliveryCount)))
+          },
+        }),
+      )
+    }
+
+    const messages = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => (await nats.js.consumers.get(stream, spec.name)).consume({ max_messages: 256 }),
+        catch: (e) => unavailable(`consume ${stream}/${spec.name}`, e),
+      }),
+      (ms) => Effect.promise(() => ms.close().then(() => undefined)),
+    )
+    yield* Stream.fromAsyncIterable(messages, (e) => unavailable(`consume ${stream}/${spec.name}`, e)).pipe(
+      Stream.runForEach(processMessage),
+    )
+  }).pipe(Effect.scoped)
+
+/** Reads every message of a namespace's dead-letter stream (for operators and tests). */
+export const readDeadLetters = (nats: NatsHandles, namespace: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const stream = Subjects.deadLetterStream(namespace)
+      const info = await nats.jsm.streams.info(stream)
+      const out: Array<DeadLetter> = []
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+        const m = await nats.jsm.streams.getMessage(stream, { seq }).catch(() => null)
+        if (m === null) continue
+        const h = m.header
+        out.push({
+          sequence: m.seq,
+          originalStream: h.get(DeadLetterHeaders.stream),
+          originalSequence: Number(h.get(DeadLetterHeaders.sequence)),
+          originalSubject: h.get(DeadLetterHeaders.subject),
+          consumer: h.get(DeadLetterHeaders.consumer),
+          reason: h.get(DeadLetterHeaders.reason),
+          deliveries: Number(h.get(DeadLetterHeaders.deliveries)),
+          data: m.data,
+        })
+      }
+      return out
+    },
+    catch: (e) => unavailable(`read dead letters of ${namespace}`, e),
+  })

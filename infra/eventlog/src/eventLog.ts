@@ -1,0 +1,364 @@
+import {
+  type CommitMetadata,
+  type Domain,
+  decodeCommit,
+  describeIssue,
+  type EventCatalog,
+  type EventDefinition,
+  type EventOf,
+  encodeCommit,
+  type RawEnvelope,
+  Subjects,
+} from "@mesh/contracts"
+import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
+import { Clock, Effect, Result, Stream } from "effect"
+import { v7 as uuidv7 } from "uuid"
+import { EventLogError, unavailable } from "./errors.ts"
+import type { NatsHandles } from "./natsClient.ts"
+
+/** Names one aggregate instance: its domain (and so its stream), type and id. */
+export interface AggregateRef {
+  readonly domain: Domain
+  readonly type: string
+  readonly id: string
+}
+
+/**
+ * Where an aggregate stands: its version (events so far) and the stream sequence of its last
+ * commit. The sequence is what JetStream checks; the version is what the domain sees.
+ */
+export interface AggregatePosition {
+  readonly version: number
+  readonly sequence: number
+}
+
+/** The position of an aggregate with no events. */
+export const initialPosition: AggregatePosition = { version: 0, sequence: 0 }
+
+/** What a writer expects: a position it loaded, or "any" to append wherever the aggregate stands. */
+export type ExpectedPosition = AggregatePosition | "any"
+
+/** An event to append: its type, payload and, for idempotent retries, a caller-chosen id. */
+export type NewEvent<D extends EventDefinition> =
+  D extends EventDefinition<infer T, infer P>
+    ? { readonly type: T; readonly payload: P["Type"]; readonly eventId?: string }
+    : never
+
+/** A request to commit one or more events of one aggregate, all or none. */
+export interface AppendRequest<D extends EventDefinition> {
+  readonly aggregate: AggregateRef
+  readonly expected: ExpectedPosition
+  readonly events: ReadonlyArray<NewEvent<D>>
+  readonly metadata: CommitMetadata
+}
+
+/** The outcome of an append; `duplicate` when the commit had already been stored. */
+export interface AppendResult<D extends EventDefinition> {
+  readonly position: AggregatePosition
+  readonly events: ReadonlyArray<EventOf<D>>
+  readonly stream: string
+  readonly duplicate: boolean
+}
+
+/** An aggregate's history read from the log. */
+export interface LoadedAggregate<D extends EventDefinition> {
+  readonly events: ReadonlyArray<EventOf<D>>
+  readonly position: AggregatePosition
+}
+
+/** One stored commit with where it sits in its stream. */
+export interface RecordedCommit<D extends EventDefinition> {
+  readonly stream: string
+  readonly subject: string
+  readonly sequence: number
+  readonly events: ReadonlyArray<EventOf<D>>
+}
+
+/** The event log of one namespace over JetStream, typed by its event catalogue. */
+export interface EventLog<D extends EventDefinition> {
+  readonly namespace: string
+  readonly catalog: EventCatalog<D>
+  /** Commits events with optimistic concurrency; a stale expectation fails with ConcurrencyConflict. */
+  readonly append: (request: AppendRequest<D>) => Effect.Effect<AppendResult<D>, EventLogError>
+  /** Reads an aggregate's history (after `from`, for loading on top of a snapshot), upcast and decoded. */
+  readonly load: (
+    aggregate: AggregateRef,
+    from?: AggregatePosition,
+  ) => Effect.Effect<LoadedAggregate<D>, EventLogError>
+  /** Reads a domain stream from a sequence, then follows it live. */
+  readonly follow: (
+    domain: Domain,
+    options?: { readonly fromSequence?: number; readonly filterSubject?: string },
+  ) => Stream.Stream<RecordedCommit<D>, EventLogError>
+  /** The last sequence of a domain stream (0 when empty), to measure lag. */
+  readonly headSequence: (domain: Domain) => Effect.Effect<number, EventLogError>
+}
+
+const isWrongLastSequence = (e: unknown): boolean =>
+  e instanceof JetStreamApiError &&
+  (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
+    e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+
+const isNoMessage = (e: unknown): boolean =>
+  e instanceof JetStreamApiError && e.code === JetStreamApiCodes.NoMessageFound
+
+const ANY_RETRIES = 5
+
+/** Creates the event log of `namespace` on an open NATS connection. */
+export const makeEventLog = <D extends EventDefinition>(options: {
+  readonly nats: NatsHandles
+  readonly catalog: EventCatalog<D>
+  readonly namespace: string
+}): EventLog<D> => {
+  const { nats, catalog, namespace } = options
+  const { js, jsm } = nats
+
+  const locate = (ref: AggregateRef) => ({
+    stream: Subjects.streamName(namespace, ref.domain),
+    subject: Subjects.aggregate(namespace, ref.domain, ref.type, ref.id),
+  })
+
+  const decode = (stream: string, sequence: number, data: Uint8Array) => {
+    const decoded = decodeCommit(catalog, data)
+    return Result.isFailure(decoded)
+      ? Effect.fail(
+          new EventLogError({
+            reason: { _tag: "UndecodableMessage", stream, sequence, message: describeIssue(decoded.failure) },
+          }),
+        )
+      : Effect.succeed(decoded.success)
+  }
+
+  /** Reads the last commit of a subject (one round trip), or undefined for an empty aggregate. */
+  const lastCommit = (stream: string, subject: string) =>
+    Effect.tryPromise({
+      try: () =>
+        jsm.streams
+          .getMessage(stream, { last_by_subj: subject })
+          .catch((e) => (isNoMessage(e) ? null : Promise.reject(e))),
+      catch: (e) => unavailable(`read last commit of ${subject}`, e),
+    }).pipe(
+      Effect.flatMap((msg) =>
+        msg === null
+          ? Effect.succeed(undefined)
+          : Effect.map(decode(stream, msg.seq, msg.data), (events) => ({ sequence: msg.seq, events })),
+      ),
+    )
+
+  const positionOf = (commit: { sequence: number; events: ReadonlyArray<EventOf<D>> } | undefined) =>
+    commit === undefined
+      ? initialPosition
+      : { version: commit.events[commit.events.length - 1]!.aggregateVersion, sequence: commit.sequence }
+
+  /** Builds the envelopes of a commit, validating every payload before anything is published. */
+  const buildCommit = (request: AppendRequest<D>, version: number, nowMillis: number) => {
+    const { aggregate, metadata } = request
+    if (request.events.length === 0) {
+      return Result.fail(
+        new EventLogError({
+          reason: { _tag: "InvalidEvent", type: "(none)", message: "a commit needs at least one event" },
+        }),
+      )
+    }
+    const occurredAt = new Date(nowMillis).toISOString()
+    const envelopes: Array<RawEnvelope> = []
+    for (let i = 0; i < request.events.length; i++) {
+      const event = request.events[i]!
+      const definition = catalog.get(event.type)
+      if (definition === undefined) {
+        return Result.fail(
+          new EventLogError({
+            reason: { _tag: "InvalidEvent", type: event.type, message: "not in the event catalogue" },
+          }),
+        )
+      }
+      if (definition.domain !== aggregate.domain || definition.aggregateType !== aggregate.type) {
+        return Result.fail(
+          new EventLogError({
+            reason: {
+              _tag: "InvalidEvent",
+              type: event.type,
+              message: `belongs to ${definition.domain}/${definition.aggregateType}, not ${aggregate.domain}/${aggregate.type}`,
+            },
+          }),
+        )
+      }
+      const payload = catalog.encodePayload(event.type, event.payload)
+      if (Result.isFailure(payload)) {
+        return Result.fail(
+          new EventLogError({
+            reason: { _tag: "InvalidEvent", type: event.type, message: describeIssue(payload.failure) },
+          }),
+        )
+      }
+      const envelope: RawEnvelope = {
+        eventId: event.eventId ?? uuidv7({ msecs: nowMillis }),
+        type: event.type,
+        schemaVersion: definition.version,
+        aggregateType: aggregate.type,
+        aggregateId: aggregate.id,
+        aggregateVersion: version + i + 1,
+        occurredAt,
+        correlationId: metadata.correlationId,
+        causationId: metadata.causationId,
+        actor: metadata.actor,
+        payload: payload.success,
+        ...(metadata.trace === undefined ? {} : { trace: metadata.trace }),
+      }
+      envelopes.push(envelope)
+    }
+    return Result.succeed(envelopes)
+  }
+
+  const publishAt = (
+    request: AppendRequest<D>,
+    expected: AggregatePosition,
+  ): Effect.Effect<AppendResult<D>, EventLogError> =>
+    Effect.gen(function* () {
+      const { stream, subject } = locate(request.aggregate)
+      const now = yield* Clock.currentTimeMillis
+      const built = buildCommit(request, expected.version, now)
+      if (Result.isFailure(built)) return yield* Effect.fail(built.failure)
+      const envelopes = built.success
+      const commitId = envelopes[0]!.eventId
+      const outcome = yield* Effect.tryPromise({
+        try: () =>
+          js
+            .publish(subject, encodeCommit(envelopes), {
+              msgID: commitId,
+              expect: { lastSubjectSequence: expected.sequence },
+            })
+            .then(
+              (ack) => ({ _tag: "Stored" as const, ack }),
+              (e) => (isWrongLastSequence(e) ? { _tag: "Conflict" as const } : Promise.reject(e)),
+            ),
+        catch: (e) => unavailable(`append to ${subject}`, e),
+      })
+      if (outcome._tag === "Stored") {
+        // The caller's payloads were validated by encoding them; hand them back as the typed events.
+        const events = envelopes.map((e, i) => ({ ...e, payload: request.events[i]!.payload }) as EventOf<D>)
+        return {
+          position: { version: expected.version + envelopes.length, sequence: outcome.ack.seq },
+          events,
+          stream,
+          duplicate: outcome.ack.duplicate,
+        }
+      }
+      // Lost the race, or this very commit already landed (a retry after a lost ack, past the
+      // dedup window). Telling them apart costs one read, paid only on conflict.
+      const last = yield* lastCommit(stream, subject)
+      const actual = positionOf(last)
+      if (last !== undefined && last.events.some((e) => e.eventId === commitId)) {
+        return { position: actual, events: last.events, stream, duplicate: true }
+      }
+      return yield* Effect.fail(
+        new EventLogError({
+          reason: {
+            _tag: "ConcurrencyConflict",
+            aggregateType: request.aggregate.type,
+            aggregateId: request.aggregate.id,
+            expectedVersion: expected.version,
+            actualVersion: actual.version,
+            expectedSequence: expected.sequence,
+            actualSequence: actual.sequence,
+          },
+        }),
+      )
+    })
+
+  const append = (request: AppendRequest<D>): Effect.Effect<AppendResult<D>, EventLogError> => {
+    if (request.expected !== "any") return publishAt(request, request.expected)
+    const { stream, subject } = locate(request.aggregate)
+    // "any" still writes a correct per-aggregate version: read where the aggregate stands, then
+    // append with that expectation, retrying a bounded number of times if a writer gets in between.
+    const attempt = lastCommit(stream, subject).pipe(
+      Effect.flatMap((last) => publishAt(request, positionOf(last))),
+    )
+    return attempt.pipe(
+      Effect.retry({
+        times: ANY_RETRIES,
+        while: (e) => e.reason._tag === "ConcurrencyConflict",
+      }),
+    )
+  }
+
+  const load = (aggregate: AggregateRef, from: AggregatePosition = initialPosition) =>
+    Effect.gen(function* () {
+      const { stream, subject } = locate(aggregate)
+      const last = yield* lastCommit(stream, subject)
+      if (last === undefined || last.sequence <= from.sequence) {
+        return { events: [], position: last === undefined ? from : positionOf(last) } as LoadedAggregate<D>
+      }
+      if (from.sequence === 0 && last.events[0]!.aggregateVersion === 1) {
+        // The whole history is in one commit: the read we already made is the load.
+        return { events: last.events, position: positionOf(last) }
+      }
+      const payloads = yield* Effect.tryPromise({
+        try: async () => {
+          const consumer = await js.consumers.get(stream, {
+            filter_subjects: subject,
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: from.sequence + 1,
+          })
+          const messages = await consumer.consume({ max_messages: 256 })
+          const out: Array<{ seq: number; data: Uint8Array }> = []
+          try {
+            for await (const m of messages) {
+              out.push({ seq: m.seq, data: m.data })
+              if (m.seq >= last.sequence) break
+            }
+          } finally {
+            await messages.close()
+          }
+          return out
+        },
+        catch: (e) => unavailable(`load ${subject}`, e),
+      })
+      const events: Array<EventOf<D>> = []
+      for (const p of payloads) events.push(...(yield* decode(stream, p.seq, p.data)))
+      return { events, position: positionOf(last) }
+    })
+
+  const follow = (
+    domain: Domain,
+    options: { readonly fromSequence?: number; readonly filterSubject?: string } = {},
+  ): Stream.Stream<RecordedCommit<D>, EventLogError> => {
+    const stream = Subjects.streamName(namespace, domain)
+    return Stream.unwrap(
+      Effect.tryPromise({
+        try: async () => {
+          const consumer = await js.consumers.get(stream, {
+            filter_subjects: options.filterSubject ?? Subjects.domainWildcard(namespace, domain),
+            ...(options.fromSequence !== undefined && options.fromSequence > 1
+              ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.fromSequence }
+              : { deliver_policy: DeliverPolicy.All }),
+          })
+          return consumer.consume({ max_messages: 1024 })
+        },
+        catch: (e) => unavailable(`follow ${stream}`, e),
+      }).pipe(
+        Effect.map((messages) =>
+          Stream.fromAsyncIterable(messages, (e) => unavailable(`follow ${stream}`, e)).pipe(
+            Stream.mapEffect((m) =>
+              Effect.map(decode(stream, m.seq, m.data), (events) => ({
+                stream,
+                subject: m.subject,
+                sequence: m.seq,
+                events,
+              })),
+            ),
+            Stream.ensuring(Effect.promise(() => messages.close().then(() => undefined))),
+          ),
+        ),
+      ),
+    )
+  }
+
+  const headSequence = (domain: Domain) =>
+    Effect.tryPromise({
+      try: () => jsm.streams.info(Subjects.streamName(namespace, domain)).then((i) => i.state.last_seq),
+      catch: (e) => unavailable(`head of ${domain}`, e),
+    })
+
+  return { namespace, catalog, append, load, follow, headSequence }
+}

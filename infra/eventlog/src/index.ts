@@ -1,0 +1,5 @@
+export * from "./durableConsumer.ts"
+export * from "./errors.ts"
+export * from "./eventLog.ts"
+export * from "./natsClient.ts"
+export * from "./topology.ts"

@@ -1,0 +1,50 @@
+import { Subjects } from "@mesh/contracts"
+import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type NatsHandles, openNats } from "./natsClient.ts"
+import { applyTopology, declareTopology, requireNoDrift } from "./topology.ts"
+
+let server: NatsServerHandle
+let nats: NatsHandles
+
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+  await server?.stop()
+})
+
+describe("topology as code", () => {
+  it("creates missing streams once and then reports them unchanged", async () => {
+    const namespace = uniqueNamespace("topo")
+    const declared = declareTopology({ namespace })
+    const first = await Effect.runPromise(applyTopology(nats.jsm, declared))
+    expect(first.created).toHaveLength(4)
+    const second = await Effect.runPromise(applyTopology(nats.jsm, declared))
+    expect(second).toMatchObject({ created: [], drifted: [], updated: [] })
+    expect(second.unchanged).toHaveLength(4)
+  })
+
+  it("reports drift and leaves the stream alone unless told to update", async () => {
+    const namespace = uniqueNamespace("drift")
+    const declared = declareTopology({ namespace })
+    await Effect.runPromise(applyTopology(nats.jsm, declared))
+    const stream = Subjects.streamName(namespace, "customer")
+    await nats.jsm.streams.update(stream, { duplicate_window: 5 * 1_000_000_000 })
+
+    const report = await Effect.runPromise(applyTopology(nats.jsm, declared))
+    expect(report.drifted).toEqual([
+      { stream, fields: [{ field: "duplicate_window", declared: 120_000_000_000, actual: 5_000_000_000 }] },
+    ])
+    expect((await nats.jsm.streams.info(stream)).config.duplicate_window).toBe(5_000_000_000)
+    const refused = await Effect.runPromiseExit(requireNoDrift(report))
+    expect(refused._tag).toBe("Failure")
+
+    const updated = await Effect.runPromise(applyTopology(nats.jsm, declared, "update"))
+    expect(updated.updated).toEqual([stream])
+    expect((await nats.jsm.streams.info(stream)).config.duplicate_window).toBe(120_000_000_000)
+  })
+})

@@ -1,0 +1,203 @@
+import { type Domain, domains, Subjects } from "@mesh/contracts"
+import {
+  DiscardPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  type StreamConfig,
+  StorageType,
+} from "@nats-io/jetstream"
+import { Effect } from "effect"
+import { EventLogError, unavailable } from "./errors.ts"
+
+const nanosPerSecond = 1_000_000_000
+
+/** The part of a stream's configuration that the mesh declares and checks for drift. */
+export interface StreamDeclaration {
+  readonly name: string
+  readonly subjects: ReadonlyArray<string>
+  readonly storage: "file" | "memory"
+  readonly num_replicas: number
+  readonly retention: "limits"
+  readonly discard: "old" | "new"
+  readonly max_age: number
+  readonly duplicate_window: number
+  readonly deny_delete: boolean
+  readonly deny_purge: boolean
+  readonly allow_rollup_hdrs: boolean
+  readonly allow_direct: boolean
+}
+
+/** Options that shape a namespace's streams. */
+export interface TopologyOptions {
+  readonly namespace: string
+  /** 1 for a single server, 3 in production. */
+  readonly replicas?: number
+  /**
+   * How long JetStream remembers a message id for deduplication. Appends are also protected by
+   * the per-aggregate expected sequence, so a retry after the window is still caught.
+   */
+  readonly duplicateWindowSeconds?: number
+  readonly storage?: "file" | "memory"
+}
+
+/**
+ * Declares the streams of a namespace: one immutable event stream per domain (deny delete and
+ * purge: the log is the source of truth) and one dead-letter stream (purgeable: operators
+ * drain it after re-driving).
+ */
+export const declareTopology = (options: TopologyOptions): ReadonlyArray<StreamDeclaration> => {
+  const base = {
+    storage: options.storage ?? "file",
+    num_replicas: options.replicas ?? 1,
+    retention: "limits" as const,
+    discard: "old" as const,
+    max_age: 0,
+    duplicate_window: (options.duplicateWindowSeconds ?? 120) * nanosPerSecond,
+    allow_rollup_hdrs: false,
+    allow_direct: true,
+  }
+  const eventStreams = domains.map(
+    (domain: Domain): StreamDeclaration => ({
+      ...base,
+      name: Subjects.streamName(options.namespace, domain),
+      subjects: [Subjects.domainWildcard(options.namespace, domain)],
+      deny_delete: true,
+      deny_purge: true,
+    }),
+  )
+  const deadLetters: StreamDeclaration = {
+    ...base,
+    name: Subjects.deadLetterStream(options.namespace),
+    subjects: [Subjects.deadLetterWildcard(options.namespace)],
+    deny_delete: true,
+    deny_purge: false,
+  }
+  return [...eventStreams, deadLetters]
+}
+
+/** One field whose declared and actual values differ. */
+export interface FieldDrift {
+  readonly field: keyof StreamDeclaration
+  readonly declared: unknown
+  readonly actual: unknown
+}
+
+/** What applying a topology did, stream by stream. */
+export interface TopologyReport {
+  readonly created: ReadonlyArray<string>
+  readonly unchanged: ReadonlyArray<string>
+  readonly updated: ReadonlyArray<string>
+  readonly drifted: ReadonlyArray<{ readonly stream: string; readonly fields: ReadonlyArray<FieldDrift> }>
+}
+
+const comparedFields: ReadonlyArray<keyof StreamDeclaration> = [
+  "subjects",
+  "storage",
+  "num_replicas",
+  "retention",
+  "discard",
+  "max_age",
+  "duplicate_window",
+  "deny_delete",
+  "deny_purge",
+  "allow_rollup_hdrs",
+  "allow_direct",
+]
+
+const normalise = (value: unknown): unknown =>
+  Array.isArray(value) ? [...value].sort() : value === undefined ? false : value
+
+/** Lists the fields of a stream that differ from its declaration. */
+export const diffStream = (
+  declared: StreamDeclaration,
+  actual: Partial<StreamConfig>,
+): ReadonlyArray<FieldDrift> =>
+  comparedFields.flatMap((field) => {
+    const a = normalise((actual as Record<string, unknown>)[field])
+    const d = normalise(declared[field])
+    return JSON.stringify(a) === JSON.stringify(d) ? [] : [{ field, declared: declared[field], actual: a }]
+  })
+
+const toStreamConfig = (d: StreamDeclaration): Partial<StreamConfig> & { name: string } => ({
+  name: d.name,
+  subjects: [...d.subjects],
+  storage: d.storage === "file" ? StorageType.File : StorageType.Memory,
+  num_replicas: d.num_replicas,
+  retention: RetentionPolicy.Limits,
+  discard: d.discard === "old" ? DiscardPolicy.Old : DiscardPolicy.New,
+  max_age: d.max_age,
+  duplicate_window: d.duplicate_window,
+  deny_delete: d.deny_delete,
+  deny_purge: d.deny_purge,
+  allow_rollup_hdrs: d.allow_rollup_hdrs,
+  allow_direct: d.allow_direct,
+})
+
+const isStreamNotFound = (e: unknown): boolean =>
+  e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
+
+/**
+ * Applies declared streams idempotently. Missing streams are created; a stream that drifted from
+ * its declaration is reported and left alone unless `mode` is "update", because silently
+ * rewriting a production stream's limits can drop history.
+ */
+export const applyTopology = (
+  jsm: JetStreamManager,
+  declarations: ReadonlyArray<StreamDeclaration>,
+  mode: "create-only" | "update" = "create-only",
+): Effect.Effect<TopologyReport, EventLogError> =>
+  Effect.gen(function* () {
+    const created: Array<string> = []
+    const unchanged: Array<string> = []
+    const updated: Array<string> = []
+    const drifted: Array<{ stream: string; fields: ReadonlyArray<FieldDrift> }> = []
+    for (const declaration of declarations) {
+      const info = yield* Effect.tryPromise({
+        try: () =>
+          jsm.streams
+            .info(declaration.name)
+            .catch((e) => (isStreamNotFound(e) ? undefined : Promise.reject(e))),
+        catch: (e) => unavailable(`stream info ${declaration.name}`, e),
+      })
+      if (info === undefined) {
+        yield* Effect.tryPromise({
+          try: () => jsm.streams.add(toStreamConfig(declaration)),
+          catch: (e) => unavailable(`create stream ${declaration.name}`, e),
+        })
+        created.push(declaration.name)
+        continue
+      }
+      const fields = diffStream(declaration, info.config)
+      if (fields.length === 0) {
+        unchanged.push(declaration.name)
+      } else if (mode === "update") {
+        yield* Effect.tryPromise({
+          try: () => jsm.streams.update(declaration.name, toStreamConfig(declaration)),
+          catch: (e) => unavailable(`update stream ${declaration.name}`, e),
+        })
+        updated.push(declaration.name)
+      } else {
+        yield* Effect.logWarning(
+          `stream ${declaration.name} drifted from its declaration: ${fields
+            .map(
+              (f) => `${f.field} declared ${JSON.stringify(f.declared)} actual ${JSON.stringify(f.actual)}`,
+            )
+            .join("; ")}`,
+        )
+        drifted.push({ stream: declaration.name, fields })
+      }
+    }
+    return { created, unchanged, updated, drifted }
+  })
+
+/** Fails with `TopologyDrift` when a report holds drift; for callers that must not run on a drifted log. */
+export const requireNoDrift = (report: TopologyReport): Effect.Effect<TopologyReport, EventLogError> => {
+  const first = report.drifted[0]
+  return first === undefined
+    ? Effect.succeed(report)
+    : Effect.fail(
+        new EventLogError({
+          reason: { _tag: "TopologyDrift", stream: first.stream, fields: first.fields.map((f) => f.field) },
+        }),
+      )
+}
