@@ -6,6 +6,7 @@ import type { Domain } from "./subjects.ts"
 export type Upcaster = (payload: unknown) => unknown
 
 /** Any payload codec whose encoded side is plain JSON. */
+// biome-ignore lint/suspicious/noExplicitAny: a definition accepts any payload type; EventOf recovers the precise one
 export type PayloadSchema = Schema.Codec<any, any>
 
 /** The contract of one event type: where it lives, its current payload schema and how old versions upcast. */
@@ -36,6 +37,10 @@ export const defineEvent = <const T extends string, P extends PayloadSchema>(spe
   readonly consumers?: ReadonlyArray<string>
 }): EventDefinition<T, P> => {
   const version = spec.version ?? 1
+  if (!Number.isInteger(version) || version < 1) {
+    // Envelopes only accept positive integer versions, so such a definition would write undecodable events.
+    throw new TypeError(`event ${spec.type} has version ${version}; versions are integers from 1`)
+  }
   for (let v = 1; v < version; v++) {
     if (spec.upcasters?.[v] === undefined) {
       throw new TypeError(`event ${spec.type} is at version ${version} but has no upcaster from version ${v}`)
@@ -105,6 +110,15 @@ export const describeIssue = (issue: CatalogIssue): string => {
 
 const oneLine = (message: string): string => message.replace(/\s*\n\s*/g, " ")
 
+// An upcaster may throw anything, even a value whose String() throws; describing it must not throw in turn.
+const describeThrown = (cause: unknown): string => {
+  try {
+    return String(cause)
+  } catch {
+    return "an unprintable value was thrown"
+  }
+}
+
 interface CompiledDefinition<D extends EventDefinition> {
   readonly definition: D
   readonly decodePayload: (input: unknown) => Result.Result<unknown, Schema.SchemaError>
@@ -158,7 +172,7 @@ export const makeCatalog = <const Defs extends ReadonlyArray<EventDefinition>>(
           _tag: "UpcastFailed",
           type: definition.type,
           fromVersion: v,
-          message: String(cause),
+          message: describeThrown(cause),
         })
       }
     }

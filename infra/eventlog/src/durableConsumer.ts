@@ -11,9 +11,9 @@ import {
   AckPolicy,
   type ConsumerConfig,
   DeliverPolicy,
-  type JsMsg,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JsMsg,
 } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/transport-node"
 import { Cause, Effect, Result, Stream } from "effect"

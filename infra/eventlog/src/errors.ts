@@ -51,19 +51,23 @@ export class EventLogError extends Schema.TaggedError<EventLogError>()("EventLog
   reason: EventLogErrorReason,
 }) {
   override get message(): string {
-    const r = this.reason
-    switch (r._tag) {
-      case "ConcurrencyConflict":
-        return `concurrency conflict on ${r.aggregateType}/${r.aggregateId}: expected version ${r.expectedVersion} (sequence ${r.expectedSequence}) but it is at version ${r.actualVersion} (sequence ${r.actualSequence})`
-      case "InvalidEvent":
-        return `invalid ${r.type} event, not published: ${r.message}`
-      case "UndecodableMessage":
-        return `message ${r.stream}#${r.sequence} cannot be decoded: ${r.message}`
-      case "TopologyDrift":
-        return `stream ${r.stream} differs from its declaration in ${r.fields.join(", ")}; left unchanged`
-      case "Unavailable":
-        return `${r.operation} failed: ${r.message}`
-    }
+    return describeReason(this.reason)
+  }
+}
+
+/** One sentence naming what went wrong. */
+export const describeReason = (r: EventLogErrorReason): string => {
+  switch (r._tag) {
+    case "ConcurrencyConflict":
+      return `concurrency conflict on ${r.aggregateType}/${r.aggregateId}: expected version ${r.expectedVersion} (sequence ${r.expectedSequence}) but it is at version ${r.actualVersion} (sequence ${r.actualSequence})`
+    case "InvalidEvent":
+      return `invalid ${r.type} event, not published: ${r.message}`
+    case "UndecodableMessage":
+      return `message ${r.stream}#${r.sequence} cannot be decoded: ${r.message}`
+    case "TopologyDrift":
+      return `stream ${r.stream} differs from its declaration in ${r.fields.join(", ")}; left unchanged`
+    case "Unavailable":
+      return `${r.operation} failed: ${r.message}`
   }
 }
 

@@ -48,7 +48,7 @@ const opened = {
   },
 } as const
 
-const subjectMessages = async (log: EventLog<any>, id: string) => {
+const subjectMessages = async (log: { readonly namespace: string }, id: string) => {
   const stream = Subjects.streamName(log.namespace, "customer")
   const info = await nats.jsm.streams.info(stream, { subjects_filter: ">" })
   return info.state.subjects?.[Subjects.aggregate(log.namespace, "customer", "ticket", id)] ?? 0

@@ -3,8 +3,8 @@ import {
   DiscardPolicy,
   type JetStreamManager,
   RetentionPolicy,
-  type StreamConfig,
   StorageType,
+  type StreamConfig,
 } from "@nats-io/jetstream"
 import { Effect } from "effect"
 import { EventLogError, unavailable } from "./errors.ts"
