@@ -42,19 +42,21 @@ export const Subjects = {
   streamName: (namespace: string, domain: Domain): string =>
     `${assertSubjectToken("namespace", namespace)}_${domain}`.toUpperCase(),
   /** All subjects of a domain's stream, e.g. `mesh.customer.>`. */
-  domainWildcard: (namespace: string, domain: Domain): string => `${namespace}.${domain}.>`,
+  domainWildcard: (namespace: string, domain: Domain): string =>
+    `${assertSubjectToken("namespace", namespace)}.${domain}.>`,
   /** All instances of one aggregate type, e.g. `mesh.customer.ticket.*`. */
   aggregateTypeWildcard: (namespace: string, domain: Domain, aggregateType: string): string =>
-    `${namespace}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.*`,
+    `${assertSubjectToken("namespace", namespace)}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.*`,
   /** The subject of one aggregate instance, e.g. `mesh.customer.ticket.T-42`. */
   aggregate: (namespace: string, domain: Domain, aggregateType: string, aggregateId: string): string =>
-    `${namespace}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.${assertSubjectToken("aggregate id", aggregateId)}`,
+    `${assertSubjectToken("namespace", namespace)}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.${assertSubjectToken("aggregate id", aggregateId)}`,
   /** Parses an aggregate subject back into its parts, or undefined when it is not one. */
   parseAggregate: (
     subject: string,
   ): { namespace: string; domain: string; aggregateType: string; aggregateId: string } | undefined => {
     const parts = subject.split(".")
-    if (parts.length !== 4) return undefined
+    // A wildcard or an empty token is not the subject of one aggregate.
+    if (parts.length !== 4 || !parts.every((part) => tokenPattern.test(part))) return undefined
     const [namespace, domain, aggregateType, aggregateId] = parts as [string, string, string, string]
     return { namespace, domain, aggregateType, aggregateId }
   },
@@ -63,7 +65,8 @@ export const Subjects = {
     `${assertSubjectToken("namespace", namespace)}_deadletter`.toUpperCase(),
   /** The dead-letter subject of one consumer, e.g. `mesh.deadletter.customer-ops-triage`. */
   deadLetter: (namespace: string, consumer: string): string =>
-    `${namespace}.deadletter.${assertSubjectToken("consumer", consumer)}`,
+    `${assertSubjectToken("namespace", namespace)}.deadletter.${assertSubjectToken("consumer", consumer)}`,
   /** All dead-letter subjects of a namespace. */
-  deadLetterWildcard: (namespace: string): string => `${namespace}.deadletter.>`,
+  deadLetterWildcard: (namespace: string): string =>
+    `${assertSubjectToken("namespace", namespace)}.deadletter.>`,
 } as const

@@ -1,0 +1,119 @@
+import { Result, Schema } from "effect"
+import * as fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import {
+  assertSubjectToken,
+  type Domain,
+  defaultNamespace,
+  domains,
+  Subjects,
+  SubjectToken,
+} from "./subjects.ts"
+import { subjectTokenArbitrary } from "./testing/arbitraries.ts"
+
+const badTokens = ["T.42", "T*", "*", ">", "T>", "T 42", " ", "T\t42", "", "x".repeat(129)]
+
+describe("stream names", () => {
+  it("names one stream per domain from the namespace", () => {
+    expect(domains.map((domain) => Subjects.streamName(defaultNamespace, domain))).toStrictEqual([
+      "MESH_CONTENT",
+      "MESH_CUSTOMER",
+      "MESH_PROCUREMENT",
+    ])
+    expect(Subjects.streamName("test-run_7", "customer")).toBe("TEST-RUN_7_CUSTOMER")
+  })
+
+  it("names the dead-letter stream of a namespace", () => {
+    expect(Subjects.deadLetterStream("mesh")).toBe("MESH_DEADLETTER")
+  })
+})
+
+describe("subjects", () => {
+  it("derives domain, aggregate-type and aggregate subjects", () => {
+    expect(Subjects.domainWildcard("mesh", "customer")).toBe("mesh.customer.>")
+    expect(Subjects.aggregateTypeWildcard("mesh", "customer", "ticket")).toBe("mesh.customer.ticket.*")
+    expect(Subjects.aggregate("mesh", "customer", "ticket", "T-42")).toBe("mesh.customer.ticket.T-42")
+  })
+
+  it("derives dead-letter subjects", () => {
+    expect(Subjects.deadLetter("mesh", "customer-ops-triage")).toBe("mesh.deadletter.customer-ops-triage")
+    expect(Subjects.deadLetterWildcard("mesh")).toBe("mesh.deadletter.>")
+  })
+
+  it("parses an aggregate subject back into its parts", () => {
+    fc.assert(
+      fc.property(
+        subjectTokenArbitrary,
+        fc.constantFrom<Domain>(...domains),
+        subjectTokenArbitrary,
+        subjectTokenArbitrary,
+        (namespace, domain, aggregateType, aggregateId) => {
+          const subject = Subjects.aggregate(namespace, domain, aggregateType, aggregateId)
+          expect(Subjects.parseAggregate(subject)).toStrictEqual({
+            namespace,
+            domain,
+            aggregateType,
+            aggregateId,
+          })
+        },
+      ),
+    )
+  })
+
+  it("does not parse wildcards, empty tokens or other shapes as an aggregate subject", () => {
+    for (const subject of [
+      "mesh.customer.ticket.*",
+      "mesh.customer.ticket.>",
+      "mesh.customer..T-42",
+      "mesh.customer.ticket",
+      "mesh.customer.ticket.T.42",
+      "mesh.deadletter.triage",
+      "",
+    ]) {
+      expect(Subjects.parseAggregate(subject), subject).toBeUndefined()
+    }
+  })
+})
+
+describe("subject tokens", () => {
+  it.each(badTokens)("refuses the aggregate id %j", (id) => {
+    expect(() => Subjects.aggregate("mesh", "customer", "ticket", id)).toThrow(
+      `aggregate id ${JSON.stringify(id)} must be 1-128 characters of letters, digits, '_' or '-'`,
+    )
+  })
+
+  it.each(badTokens)("refuses the aggregate type %j", (aggregateType) => {
+    expect(() => Subjects.aggregate("mesh", "customer", aggregateType, "T-42")).toThrow("aggregate type")
+    expect(() => Subjects.aggregateTypeWildcard("mesh", "customer", aggregateType)).toThrow("aggregate type")
+  })
+
+  it.each(badTokens)("refuses the namespace %j everywhere", (namespace) => {
+    expect(() => Subjects.streamName(namespace, "customer")).toThrow("namespace")
+    expect(() => Subjects.domainWildcard(namespace, "customer")).toThrow("namespace")
+    expect(() => Subjects.aggregateTypeWildcard(namespace, "customer", "ticket")).toThrow("namespace")
+    expect(() => Subjects.aggregate(namespace, "customer", "ticket", "T-42")).toThrow("namespace")
+    expect(() => Subjects.deadLetterStream(namespace)).toThrow("namespace")
+    expect(() => Subjects.deadLetter(namespace, "triage")).toThrow("namespace")
+    expect(() => Subjects.deadLetterWildcard(namespace)).toThrow("namespace")
+  })
+
+  it.each(badTokens)("refuses the consumer %j", (consumer) => {
+    expect(() => Subjects.deadLetter("mesh", consumer)).toThrow("consumer")
+  })
+
+  it.each(badTokens)("SubjectToken refuses %j with a message saying why", (token) => {
+    const result = Schema.decodeUnknownResult(SubjectToken)(token)
+    if (Result.isSuccess(result)) return expect.unreachable(`${JSON.stringify(token)} was accepted`)
+    expect(result.failure.message).toContain("it becomes a NATS subject token")
+  })
+
+  it("accepts letters, digits, '_' and '-' up to 128 characters", () => {
+    fc.assert(
+      fc.property(subjectTokenArbitrary, (token) => {
+        expect(assertSubjectToken("aggregate id", token)).toBe(token)
+        expect(Result.isSuccess(Schema.decodeUnknownResult(SubjectToken)(token))).toBe(true)
+      }),
+    )
+    expect(assertSubjectToken("aggregate id", "x".repeat(128))).toBe("x".repeat(128))
+  })
+})
