@@ -1,0 +1,5 @@
+export * from "./memoryProjection.ts"
+export * from "./memoryRecord.ts"
+export * from "./memoryStore.ts"
+export * from "./retrievalQuality.ts"
+export * from "./testing/tokenHashEmbedder.ts"

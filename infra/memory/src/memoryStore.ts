@@ -1,0 +1,623 @@
+import { createHash } from "node:crypto"
+import * as lancedb from "@lancedb/lancedb"
+import { Schema as ArrowSchema, Bool, Field, FixedSizeList, Float32, Int64, Utf8 } from "apache-arrow"
+import { Config, Context, Effect, Layer, Ref, Schema, Semaphore } from "effect"
+import {
+  AgentName,
+  canonicalJson,
+  dot,
+  generationTableName,
+  logicalTableName,
+  type MemoryHit,
+  MemoryId,
+  MemoryKind,
+  type MemoryRecord,
+  MemoryRecordFields,
+  type MemorySearch,
+  MemorySearchFields,
+  type MemorySearchResult,
+  type MemorySnapshot,
+  type MemorySnapshotRow,
+  normalise,
+  similarityFromSquaredL2,
+} from "./memoryRecord.ts"
+import {
+  type DriftSignal,
+  defaultQualityOptions,
+  driftSignal,
+  emptyQuality,
+  type QualityOptions,
+  type QualityState,
+  recordTopScore,
+  type ScoreDistribution,
+  scoreDistribution,
+} from "./retrievalQuality.ts"
+
+/** Why a memory operation failed. */
+export class MemoryError extends Schema.TaggedError<MemoryError>()("MemoryError", {
+  reason: Schema.Literals(["InvalidRequest", "EmbeddingFailed", "SourceFailed", "StorageFailure"]),
+  message: Schema.String,
+}) {}
+
+/** Settings of the memory store. */
+export interface MemoryStoreOptions {
+  /** The LanceDB directory. */
+  readonly dir: string
+  /** Embedding dimensions (default 384). */
+  readonly dimensions?: number
+  /** IVF partitions probed per query on indexed tables (default 50). */
+  readonly nprobes?: number
+  /** Candidates re-ranked with exact distances, as a multiple of the limit (default 10). */
+  readonly refineFactor?: number
+  /** Below this many rows `ensureIndex` leaves the table to exact search (default 4096). */
+  readonly indexMinRows?: number
+  readonly quality?: QualityOptions
+}
+
+/** Settings of an IVF_PQ index; LanceDB picks defaults for what is left out. */
+export interface VectorIndexOptions {
+  readonly numPartitions?: number
+  readonly numSubVectors?: number
+}
+
+/** What `ensureIndex` did. */
+export interface IndexOutcome {
+  readonly rows: number
+  readonly vectorIndex: "built" | "too-small"
+}
+
+/** What `upsert` wrote. */
+export interface UpsertOutcome {
+  readonly inserted: number
+  readonly updated: number
+}
+
+/** Writes into one table generation; `rebuild` hands one to the code filling the new generation. */
+export interface MemoryWriter {
+  readonly upsert: (records: ReadonlyArray<MemoryRecord>) => Effect.Effect<UpsertOutcome, MemoryError>
+  readonly markStale: (ids: ReadonlyArray<string>, reason: string) => Effect.Effect<number, MemoryError>
+}
+
+/** Retrieval quality of one agent's memory of one kind. */
+export interface RetrievalQualityReport {
+  readonly agent: string
+  readonly kind: MemoryKind
+  readonly distribution: ScoreDistribution
+  readonly drift: DriftSignal
+}
+
+/** The long-term memory store: one LanceDB table per agent and memory kind. */
+export interface MemoryStoreShape {
+  /** Writes memories in one merge-insert on id: re-projecting the same events changes nothing. */
+  readonly upsert: (
+    agent: string,
+    kind: MemoryKind,
+    records: ReadonlyArray<MemoryRecord>,
+  ) => Effect.Effect<UpsertOutcome, MemoryError>
+  /** Marks memories stale because the facts they came from changed; returns how many rows it marked. */
+  readonly markStale: (
+    agent: string,
+    kind: MemoryKind,
+    ids: ReadonlyArray<string>,
+    reason: string,
+  ) => Effect.Effect<number, MemoryError>
+  /** Top memories of one tenant for a query vector (hybrid with full-text when `queryText` is given). */
+  readonly search: (request: MemorySearch) => Effect.Effect<MemorySearchResult, MemoryError>
+  /** Builds the scalar index on tenant_id and, when the table is large enough, the IVF_PQ vector index. */
+  readonly ensureIndex: (
+    agent: string,
+    kind: MemoryKind,
+    options?: VectorIndexOptions,
+  ) => Effect.Effect<IndexOutcome, MemoryError>
+  /** Merges small fragments and brings indexes up to date with rows written since they were built. */
+  readonly compact: (agent: string, kind: MemoryKind) => Effect.Effect<void, MemoryError>
+  /** Rows in the table, optionally of one tenant. */
+  readonly count: (agent: string, kind: MemoryKind, tenantId?: string) => Effect.Effect<number, MemoryError>
+  /** Every row sorted by id with a checksum, for comparing a rebuilt table with the live one. */
+  readonly snapshot: (agent: string, kind: MemoryKind) => Effect.Effect<MemorySnapshot, MemoryError>
+  /**
+   * Fills a fresh generation of the table, indexes it like the live one, then points the
+   * logical table at it in one commit. Readers see the old generation until the swap.
+   */
+  readonly rebuild: <A, E, R>(
+    agent: string,
+    kind: MemoryKind,
+    fill: (writer: MemoryWriter) => Effect.Effect<A, E, R>,
+    options?: VectorIndexOptions,
+  ) => Effect.Effect<A, E | MemoryError, R>
+  /** Score histogram and drift signal of every agent and kind searched so far. */
+  readonly retrievalQuality: () => Effect.Effect<ReadonlyArray<RetrievalQualityReport>>
+  /** The live LanceDB table behind a logical table, for benchmarks and diagnostics only. */
+  readonly rawTable: (agent: string, kind: MemoryKind) => Effect.Effect<lancedb.Table, MemoryError>
+  /** The search settings in force, so that a raw query can be run with the same ones. */
+  readonly searchSettings: { readonly nprobes: number; readonly refineFactor: number }
+}
+
+/** The Arrow schema of a memory table. */
+export const memoryArrowSchema = (dimensions: number): ArrowSchema =>
+  new ArrowSchema([
+    new Field("id", new Utf8(), false),
+    new Field("tenant_id", new Utf8(), false),
+    new Field("kind", new Utf8(), false),
+    new Field("text", new Utf8(), false),
+    new Field("vector", new FixedSizeList(dimensions, new Field("item", new Float32(), true)), false),
+    new Field("source_stream", new Utf8(), false),
+    new Field("source_sequence", new Int64(), false),
+    new Field("source_event_id", new Utf8(), false),
+    new Field("updated_at", new Utf8(), false),
+    new Field("stale", new Bool(), false),
+    new Field("stale_reason", new Utf8(), true),
+    new Field("metadata", new Utf8(), false),
+  ])
+
+/** The row of a memory table as LanceDB returns it. */
+interface StoredRow {
+  readonly id: string
+  readonly tenant_id: string
+  readonly kind: MemoryKind
+  readonly text: string
+  readonly vector?: ArrayLike<number>
+  readonly source_stream: string
+  readonly source_sequence: bigint | number
+  readonly source_event_id: string
+  readonly updated_at: string
+  readonly stale: boolean
+  readonly stale_reason: string | null
+  readonly metadata: string
+  readonly _distance?: number
+  readonly _relevance_score?: number
+}
+
+const columnsWithoutVector = [
+  "id",
+  "tenant_id",
+  "kind",
+  "text",
+  "source_stream",
+  "source_sequence",
+  "source_event_id",
+  "updated_at",
+  "stale",
+  "stale_reason",
+  "metadata",
+]
+
+/** The pointer table: which generation each logical table reads and writes. */
+const pointerTable = "memory_pointers"
+const pointerSchema = new ArrowSchema([
+  new Field("logical", new Utf8(), false),
+  new Field("generation", new Int64(), false),
+])
+
+const invalid = (message: string) => new MemoryError({ reason: "InvalidRequest", message })
+
+const storage = <A>(what: string, run: () => Promise<A>): Effect.Effect<A, MemoryError> =>
+  Effect.tryPromise({
+    try: run,
+    catch: (cause) =>
+      new MemoryError({
+        reason: "StorageFailure",
+        message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      }),
+  })
+
+const decode = <S extends Schema.ConstraintDecoder<unknown>>(schema: S, input: unknown) =>
+  Schema.decodeUnknownEffect(schema)(input).pipe(Effect.mapError((error) => invalid(error.message)))
+
+/** The table's address checked: agent and kind become part of a table name. */
+const checkTableAddress = (agent: string, kind: MemoryKind) =>
+  Effect.all([decode(AgentName, agent), decode(MemoryKind, kind)]).pipe(
+    Effect.map(([a, k]) => logicalTableName(a, k)),
+  )
+
+/**
+ * The filter every search carries. It is built only from values checked against narrow
+ * patterns (tenant ids, ISO instants), so nothing a caller passes can change its meaning.
+ */
+export const searchFilter = (request: {
+  readonly tenantId: string
+  readonly freshAfter?: string
+  readonly includeStale?: boolean
+}): string => {
+  const clauses = [`tenant_id = '${request.tenantId}'`]
+  if (request.includeStale !== true) clauses.push("stale = false")
+  if (request.freshAfter !== undefined) clauses.push(`updated_at >= '${toIsoInstant(request.freshAfter)}'`)
+  return clauses.join(" AND ")
+}
+
+/** Instants stored and compared in one format (milliseconds, `Z`), so that string order is time order. */
+const toIsoInstant = (instant: string): string => new Date(instant).toISOString()
+
+const vectorDigest = (vector: ArrayLike<number>): string => {
+  // Rounded to 1e-6 so that a rebuild compares equal even if an embedder's last bits wobble.
+  const quantised = Int32Array.from({ length: vector.length }, (_, i) => Math.round((vector[i] ?? 0) * 1e6))
+  return createHash("sha256").update(new Uint8Array(quantised.buffer)).digest("hex").slice(0, 32)
+}
+
+const toSnapshotRow = (row: StoredRow): MemorySnapshotRow => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  kind: row.kind,
+  text: row.text,
+  source: { stream: row.source_stream, sequence: Number(row.source_sequence), eventId: row.source_event_id },
+  updatedAt: row.updated_at,
+  stale: row.stale,
+  staleReason: row.stale_reason,
+  metadata: row.metadata,
+  vectorDigest: vectorDigest(row.vector ?? []),
+})
+
+const toHit = (row: StoredRow, score: number, similarity: number): MemoryHit => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  kind: row.kind,
+  text: row.text,
+  score,
+  similarity,
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  updatedAt: row.updated_at,
+  stale: row.stale,
+  staleReason: row.stale_reason,
+  source: { stream: row.source_stream, sequence: Number(row.source_sequence), eventId: row.source_event_id },
+})
+
+const quote = (ids: ReadonlyArray<string>): string => ids.map((id) => `'${id}'`).join(",")
+
+const makeMemoryStore = (options: MemoryStoreOptions) =>
+  Effect.gen(function* () {
+    const dimensions = options.dimensions ?? 384
+    const searchSettings = { nprobes: options.nprobes ?? 50, refineFactor: options.refineFactor ?? 10 }
+    const indexMinRows = options.indexMinRows ?? 4096
+    const qualityOptions = options.quality ?? defaultQualityOptions
+    const schema = memoryArrowSchema(dimensions)
+
+    const db = yield* Effect.acquireRelease(
+      storage("connect", () => lancedb.connect(options.dir)),
+      (connection) => Effect.sync(() => connection.close()),
+    )
+    const pointers = yield* storage("open pointers", () =>
+      db.createEmptyTable(pointerTable, pointerSchema, { existOk: true }),
+    )
+    const reranker = yield* storage("create reranker", () => lancedb.rerankers.RRFReranker.create())
+    const live = new Map<string, { readonly generation: number; readonly table: lancedb.Table }>()
+    const openLock = yield* Semaphore.make(1)
+    const quality = yield* Ref.make(new Map<string, QualityState>())
+
+    const createGeneration = (physical: string) =>
+      Effect.gen(function* () {
+        // Overwrite: a rebuild that crashed may have left a half-filled table under this name.
+        const table = yield* storage(`create ${physical}`, () =>
+          db.createEmptyTable(physical, schema, { mode: "overwrite" }),
+        )
+        yield* storage(`fts index on ${physical}`, () =>
+          table.createIndex("text", { config: lancedb.Index.fts() }),
+        )
+        return table
+      })
+
+    const currentGeneration = (logical: string) =>
+      storage(`read pointer of ${logical}`, () =>
+        pointers.query().where(`logical = '${logical}'`).toArray(),
+      ).pipe(Effect.map((rows) => (rows[0] === undefined ? 0 : Number(rows[0].generation))))
+
+    const pointAt = (logical: string, generation: number) =>
+      storage(`point ${logical} at generation ${generation}`, () =>
+        pointers
+          .mergeInsert("logical")
+          .whenMatchedUpdateAll()
+          .whenNotMatchedInsertAll()
+          .execute([{ logical, generation }]),
+      )
+
+    const liveTable = (logical: string) =>
+      Effect.suspend(() => {
+        const cached = live.get(logical)
+        if (cached !== undefined) return Effect.succeed(cached.table)
+        return openLock.withPermits(1)(
+          Effect.gen(function* () {
+            const again = live.get(logical)
+            if (again !== undefined) return again.table
+            let generation = yield* currentGeneration(logical)
+            let table: lancedb.Table
+            if (generation === 0) {
+              generation = 1
+              table = yield* createGeneration(generationTableName(logical, generation))
+              yield* pointAt(logical, generation)
+            } else {
+              const physical = generationTableName(logical, generation)
+              table = yield* storage(`open ${physical}`, () => db.openTable(physical))
+            }
+            live.set(logical, { generation, table })
+            return table
+          }),
+        )
+      })
+
+    const tableOf = (agent: string, kind: MemoryKind) =>
+      Effect.flatMap(checkTableAddress(agent, kind), liveTable)
+
+    const upsertInto = (table: lancedb.Table, kind: MemoryKind, records: ReadonlyArray<MemoryRecord>) =>
+      Effect.gen(function* () {
+        if (records.length === 0) return { inserted: 0, updated: 0 }
+        // Later records win over earlier ones with the same id, as later events would.
+        const byId = new Map<string, MemoryRecord>()
+        for (const record of records) {
+          yield* decode(MemoryRecordFields, record)
+          if (record.vector.length !== dimensions) {
+            return yield* invalid(
+              `memory ${record.id} has ${record.vector.length} dimensions, not ${dimensions}`,
+            )
+          }
+          byId.delete(record.id)
+          byId.set(record.id, record)
+        }
+        const rows = Array.from(byId.values(), (record) => ({
+          id: record.id,
+          tenant_id: record.tenantId,
+          kind,
+          text: record.text,
+          vector: normalise(record.vector),
+          source_stream: record.source.stream,
+          source_sequence: record.source.sequence,
+          source_event_id: record.source.eventId,
+          updated_at: toIsoInstant(record.updatedAt),
+          stale: false,
+          stale_reason: null,
+          metadata: canonicalJson(record.metadata),
+        }))
+        const result = yield* storage(`upsert into ${table.name}`, () =>
+          table.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows),
+        )
+        return { inserted: result.numInsertedRows, updated: result.numUpdatedRows }
+      })
+
+    const markStaleIn = (table: lancedb.Table, ids: ReadonlyArray<string>, reason: string) =>
+      Effect.gen(function* () {
+        for (const id of ids) yield* decode(MemoryId, id)
+        let marked = 0
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500)
+          const result = yield* storage(`mark stale in ${table.name}`, () =>
+            table.update({ values: { stale: true, stale_reason: reason }, where: `id IN (${quote(chunk)})` }),
+          )
+          marked += result.rowsUpdated
+        }
+        return marked
+      })
+
+    const writerFor = (table: lancedb.Table, kind: MemoryKind): MemoryWriter => ({
+      upsert: (records) => upsertInto(table, kind, records),
+      markStale: (ids, reason) => markStaleIn(table, ids, reason),
+    })
+
+    const recordSearch = (logical: string, topSimilarity: number | undefined) =>
+      Ref.update(quality, (all) => {
+        const next = new Map(all)
+        next.set(
+          logical,
+          recordTopScore(all.get(logical) ?? emptyQuality(qualityOptions), topSimilarity, qualityOptions),
+        )
+        return next
+      })
+
+    const hasVectorIndex = (table: lancedb.Table) =>
+      storage(`list indices of ${table.name}`, () => table.listIndices()).pipe(
+        Effect.map((indices) => ({
+          vector: indices.some((index) => index.columns.includes("vector")),
+          tenant: indices.some((index) => index.columns.includes("tenant_id")),
+        })),
+      )
+
+    const indexTable = (table: lancedb.Table, index: VectorIndexOptions | undefined) =>
+      Effect.gen(function* () {
+        const rows = yield* storage(`count ${table.name}`, () => table.countRows())
+        yield* storage(`tenant index on ${table.name}`, () =>
+          table.createIndex("tenant_id", { config: lancedb.Index.btree(), replace: true }),
+        )
+        if (rows < indexMinRows) return { rows, vectorIndex: "too-small" } as const
+        const config = lancedb.Index.ivfPq({
+          distanceType: "l2",
+          ...(index?.numPartitions === undefined ? {} : { numPartitions: index.numPartitions }),
+          ...(index?.numSubVectors === undefined ? {} : { numSubVectors: index.numSubVectors }),
+        })
+        yield* storage(`vector index on ${table.name}`, () =>
+          table.createIndex("vector", { config, replace: true }),
+        )
+        return { rows, vectorIndex: "built" } as const
+      })
+
+    const upsert = Effect.fn("MemoryStore.upsert")(function* (
+      agent: string,
+      kind: MemoryKind,
+      records: ReadonlyArray<MemoryRecord>,
+    ) {
+      return yield* upsertInto(yield* tableOf(agent, kind), kind, records)
+    })
+
+    const markStale = Effect.fn("MemoryStore.markStale")(function* (
+      agent: string,
+      kind: MemoryKind,
+      ids: ReadonlyArray<string>,
+      reason: string,
+    ) {
+      return yield* markStaleIn(yield* tableOf(agent, kind), ids, reason)
+    })
+
+    const search = Effect.fn("MemoryStore.search")(function* (request: MemorySearch) {
+      const checked = yield* decode(MemorySearchFields, {
+        agent: request.agent,
+        kind: request.kind,
+        tenantId: request.tenantId,
+        ...(request.queryText === undefined ? {} : { queryText: request.queryText }),
+        ...(request.limit === undefined ? {} : { limit: request.limit }),
+        ...(request.freshAfter === undefined ? {} : { freshAfter: request.freshAfter }),
+        ...(request.includeStale === undefined ? {} : { includeStale: request.includeStale }),
+      })
+      if (request.queryVector.length !== dimensions) {
+        return yield* invalid(`query vector has ${request.queryVector.length} dimensions, not ${dimensions}`)
+      }
+      const logical = logicalTableName(checked.agent, checked.kind)
+      const table = yield* liveTable(logical)
+      const query = normalise(request.queryVector)
+      const filter = searchFilter(checked)
+      const limit = checked.limit ?? 10
+      const text = checked.queryText?.trim() ?? ""
+      const vectorQuery = table
+        .vectorSearch(query)
+        .where(filter)
+        .nprobes(searchSettings.nprobes)
+        .refineFactor(searchSettings.refineFactor)
+        .limit(limit)
+      let result: MemorySearchResult
+      if (text === "") {
+        const rows = (yield* storage(`search ${logical}`, () =>
+          vectorQuery.select([...columnsWithoutVector, "_distance"]).toArray(),
+        )) as StoredRow[]
+        result = {
+          mode: "vector",
+          hits: rows.map((row) => {
+            const similarity = similarityFromSquaredL2(row._distance ?? 2)
+            return toHit(row, similarity, similarity)
+          }),
+        }
+      } else {
+        // Hybrid: LanceDB runs the vector and the full-text search with the same prefilter
+        // and fuses the two rankings by reciprocal rank.
+        const rows = (yield* storage(`hybrid search ${logical}`, () =>
+          vectorQuery
+            .fullTextSearch(text)
+            .select([...columnsWithoutVector, "vector"])
+            .rerank(reranker)
+            .toArray(),
+        )) as StoredRow[]
+        result = {
+          mode: "hybrid",
+          hits: rows.map((row) => toHit(row, row._relevance_score ?? 0, dot(query, row.vector ?? []))),
+        }
+      }
+      const top = result.hits.reduce<number | undefined>(
+        (best, hit) => (best === undefined || hit.similarity > best ? hit.similarity : best),
+        undefined,
+      )
+      yield* recordSearch(logical, top)
+      return result
+    })
+
+    const ensureIndex = Effect.fn("MemoryStore.ensureIndex")(function* (
+      agent: string,
+      kind: MemoryKind,
+      index?: VectorIndexOptions,
+    ) {
+      return yield* indexTable(yield* tableOf(agent, kind), index)
+    })
+
+    const compact = Effect.fn("MemoryStore.compact")(function* (agent: string, kind: MemoryKind) {
+      const table = yield* tableOf(agent, kind)
+      yield* storage(`optimize ${table.name}`, () => table.optimize())
+    })
+
+    const count = Effect.fn("MemoryStore.count")(function* (
+      agent: string,
+      kind: MemoryKind,
+      tenantId?: string,
+    ) {
+      const table = yield* tableOf(agent, kind)
+      if (tenantId === undefined) return yield* storage(`count ${table.name}`, () => table.countRows())
+      const tenant = yield* decode(MemorySearchFields.fields.tenantId, tenantId)
+      return yield* storage(`count ${table.name}`, () => table.countRows(`tenant_id = '${tenant}'`))
+    })
+
+    const snapshot = Effect.fn("MemoryStore.snapshot")(function* (agent: string, kind: MemoryKind) {
+      const table = yield* tableOf(agent, kind)
+      const rows = (yield* storage(`read ${table.name}`, () => table.query().toArray())) as StoredRow[]
+      const sorted = rows.map(toSnapshotRow).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      return {
+        rows: sorted,
+        checksum: createHash("sha256").update(canonicalJson(sorted)).digest("hex"),
+      }
+    })
+
+    const rebuild = <A, E, R>(
+      agent: string,
+      kind: MemoryKind,
+      fill: (writer: MemoryWriter) => Effect.Effect<A, E, R>,
+      index?: VectorIndexOptions,
+    ): Effect.Effect<A, E | MemoryError, R> =>
+      Effect.gen(function* () {
+        const logical = yield* checkTableAddress(agent, kind)
+        const current = yield* liveTable(logical)
+        const currentIndexes = yield* hasVectorIndex(current)
+        const generation = (live.get(logical)?.generation ?? 0) + 1
+        const physical = generationTableName(logical, generation)
+        const fresh = yield* createGeneration(physical)
+        const filled = yield* fill(writerFor(fresh, kind)).pipe(
+          Effect.onError(() => storage(`drop ${physical}`, () => db.dropTable(physical)).pipe(Effect.ignore)),
+        )
+        yield* storage(`optimize ${physical}`, () => fresh.optimize())
+        if (currentIndexes.vector || currentIndexes.tenant) yield* indexTable(fresh, index)
+        yield* openLock.withPermits(1)(
+          Effect.gen(function* () {
+            yield* pointAt(logical, generation)
+            live.set(logical, { generation, table: fresh })
+          }),
+        )
+        // The previous generation stays one round for searches still running on it; older ones go.
+        const names = yield* storage("list tables", () => db.tableNames())
+        for (const name of names) {
+          const match = name.startsWith(`${logical}__g`) ? Number(name.slice(logical.length + 3)) : Number.NaN
+          if (Number.isInteger(match) && match < generation - 1) {
+            yield* storage(`drop ${name}`, () => db.dropTable(name))
+          }
+        }
+        return filled
+      }).pipe(Effect.withSpan("MemoryStore.rebuild"))
+
+    const retrievalQuality = () =>
+      Ref.get(quality).pipe(
+        Effect.map((all) =>
+          Array.from(all.entries(), ([logical, state]) => {
+            const [agent, kind] = logical.split("__") as [string, MemoryKind]
+            return {
+              agent,
+              kind,
+              distribution: scoreDistribution(state),
+              drift: driftSignal(state, qualityOptions),
+            }
+          }),
+        ),
+      )
+
+    const rawTable = (agent: string, kind: MemoryKind) => tableOf(agent, kind)
+
+    return MemoryStore.of({
+      upsert,
+      markStale,
+      search,
+      ensureIndex,
+      compact,
+      count,
+      snapshot,
+      rebuild,
+      retrievalQuality,
+      rawTable,
+      searchSettings,
+    })
+  })
+
+/** The long-term memory store service. */
+export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>()("MemoryStore") {
+  /** A store over the LanceDB directory in `options.dir`; the connection closes with the layer. */
+  static layer = (options: MemoryStoreOptions): Layer.Layer<MemoryStore, MemoryError> =>
+    Layer.effect(MemoryStore, makeMemoryStore(options))
+
+  /** A store configured from MEMORY_DIR, MEMORY_NPROBES and MEMORY_REFINE_FACTOR. */
+  static layerConfig: Layer.Layer<MemoryStore, MemoryError | Config.ConfigError> = Layer.effect(
+    MemoryStore,
+    Effect.gen(function* () {
+      const dir = yield* Config.String("MEMORY_DIR")
+      const nprobes = yield* Config.Int("MEMORY_NPROBES").pipe(Config.withDefault(50))
+      const refineFactor = yield* Config.Int("MEMORY_REFINE_FACTOR").pipe(Config.withDefault(10))
+      return yield* makeMemoryStore({ dir, nprobes, refineFactor })
+    }),
+  )
+}
