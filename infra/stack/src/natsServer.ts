@@ -1,0 +1,607 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { rmSync } from "node:fs"
+import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import { createServer, type Server, type Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { jetstreamManager, StorageType } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
+import { Schema } from "effect"
+
+/** The nats-server binary could not be found or run. */
+export class NatsServerNotFound extends Schema.TaggedError<NatsServerNotFound>()("NatsServerNotFound", {
+  message: Schema.String,
+}) {}
+
+/** A nats-server process exited early or did not become ready in time. */
+export class NatsServerStartFailed extends Schema.TaggedError<NatsServerStartFailed>()(
+  "NatsServerStartFailed",
+  { message: Schema.String },
+) {}
+
+/** The nats-server version cannot be trusted with replicated (R3) JetStream. */
+export class NatsServerUnsupported extends Schema.TaggedError<NatsServerUnsupported>()(
+  "NatsServerUnsupported",
+  { message: Schema.String },
+) {}
+
+/** A parsed `nats-server --version`. */
+export interface NatsServerVersion {
+  readonly major: number
+  readonly minor: number
+  readonly patch: number
+  /** As printed, without the leading "v", e.g. "2.10.27". */
+  readonly text: string
+}
+
+/** Options for {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /** JetStream store; a fresh temp dir (removed on stop) when omitted. A given dir is kept. */
+  readonly storeDir?: string
+  /** Client port; a free one chosen by the OS when omitted. */
+  readonly port?: number
+  /** Monitoring (HTTP) port; a free one when omitted. */
+  readonly monitorPort?: number
+  /** Enable JetStream (default true). */
+  readonly jetstream?: boolean
+  /** Extra command-line arguments appended as given. */
+  readonly args?: ReadonlyArray<string>
+  /** Binary name or path (default "nats-server" from PATH). */
+  readonly binary?: string
+  /** How long to wait for readiness (default 10 000 ms). */
+  readonly readyTimeoutMs?: number
+  /** Cluster membership; normally set by {@link startNatsCluster}. */
+  readonly cluster?: NatsClusterMembership
+}
+
+/** Route settings of one node in a cluster. */
+export interface NatsClusterMembership {
+  readonly name: string
+  readonly serverName: string
+  readonly port: number
+  /** Cluster ports of the other nodes. */
+  readonly routePorts: ReadonlyArray<number>
+}
+
+/** A private nats-server started by this process. */
+export interface NatsServerHandle {
+  /** `nats://127.0.0.1:<port>`. */
+  readonly url: string
+  readonly port: number
+  /** `http://127.0.0.1:<monitorPort>`, for /healthz, /varz, /jsz. */
+  readonly monitorUrl: string
+  readonly monitorPort: number
+  readonly storeDir: string
+  /** Pid of the current process (changes on restart); undefined while stopped. */
+  readonly pid: number | undefined
+  readonly version: NatsServerVersion
+  /** Whether the process is currently alive. */
+  readonly running: boolean
+  /** The last lines the server logged (stdout and stderr). */
+  logTail(): string
+  /** Graceful SIGTERM, waits for exit (SIGKILL after 10 s); removes a temp store dir. Idempotent. */
+  stop(): Promise<void>
+  /** Sends a signal (default SIGKILL) and waits for exit; keeps the store, for crash tests. */
+  kill(signal?: NodeJS.Signals): Promise<void>
+  /** Stops gracefully if running, then starts again on the same ports and store. */
+  restart(): Promise<void>
+  /** Polls the full /healthz (streams and consumers current) until it answers ok. */
+  waitHealthy(timeoutMs?: number): Promise<void>
+}
+
+/** Options for {@link startNatsCluster}. */
+export interface NatsClusterOptions {
+  /** Number of nodes (default 3). */
+  readonly size?: number
+  /** Parent dir for the nodes' stores (`<storeDir>/n<i>`); a temp dir when omitted. */
+  readonly storeDir?: string
+  readonly binary?: string
+  /** Extra arguments for every node. */
+  readonly args?: ReadonlyArray<string>
+  /** How long to wait for each node and then for a JetStream meta leader (default 10 000 ms each). */
+  readonly readyTimeoutMs?: number
+}
+
+/** A private JetStream cluster; nodes can be killed and restarted one by one. */
+export interface NatsClusterHandle {
+  readonly nodes: ReadonlyArray<NatsServerHandle>
+  /** Client URLs of all nodes, for `connect({ servers })`. */
+  readonly urls: ReadonlyArray<string>
+  readonly version: NatsServerVersion
+  /** Polls until JetStream answers account info (a meta leader exists), e.g. after killing nodes. */
+  waitForMetaLeader(timeoutMs?: number): Promise<void>
+  /** Stops every node; removes the temp store dir. */
+  stop(): Promise<void>
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 10_000
+const STOP_GRACE_MS = 10_000
+const LOG_TAIL_LINES = 40
+const MIN_REPLICATED = { major: 2, minor: 10, patch: 23 } as const
+
+/** Parses the output of `nats-server --version` ("nats-server: v2.10.27"). */
+export const parseNatsServerVersion = (output: string): NatsServerVersion | undefined => {
+  const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(output)
+  if (!match) return undefined
+  const [, major, minor, patch] = match
+  return {
+    major: Number(major),
+    minor: Number(minor),
+    patch: Number(patch),
+    text: `${major}.${minor}.${patch}`,
+  }
+}
+
+const compareVersions = (
+  a: Pick<NatsServerVersion, "major" | "minor" | "patch">,
+  b: Pick<NatsServerVersion, "major" | "minor" | "patch">,
+): number => a.major - b.major || a.minor - b.minor || a.patch - b.patch
+
+const toVersion = (version: NatsServerVersion | string): NatsServerVersion => {
+  if (typeof version !== "string") return version
+  const parsed = parseNatsServerVersion(version)
+  if (!parsed) throw new NatsServerUnsupported({ message: `cannot parse nats-server version "${version}"` })
+  return parsed
+}
+
+/** Whether this version is trusted for replicated (R3) streams and KV: >= 2.10.23. */
+export const isReplicatedCapable = (version: NatsServerVersion | string): boolean =>
+  compareVersions(toVersion(version), MIN_REPLICATED) >= 0
+
+/** Throws {@link NatsServerUnsupported} when the version is below 2.10.23. */
+export const assertReplicatedCapable = (version: NatsServerVersion | string): void => {
+  const v = toVersion(version)
+  if (!isReplicatedCapable(v)) {
+    throw new NatsServerUnsupported({
+      message:
+        `nats-server ${v.text} is too old for replicated (R3) JetStream: need >= 2.10.23 ` +
+        "(2.9.x has broken compare-and-set on R3 KV; 2.10.20-2.10.22 could lose streams on restart; " +
+        "see shared/notes/nats-server.md)",
+    })
+  }
+}
+
+const missingBinaryMessage = (binary: string, cause: string): string =>
+  `cannot run nats-server binary "${binary}" (${cause}). Set NATS_URL to a running server, ` +
+  "or install nats-server >= 2.10.23 on PATH (on Debian bookworm: Debian trixie's nats-server package " +
+  "with an apt pin, see shared/notes/nats-server.md), or run a Docker engine."
+
+/** Runs `<binary> --version`; rejects with {@link NatsServerNotFound} when it cannot run. */
+export const natsServerVersion = (binary = "nats-server"): Promise<NatsServerVersion> =>
+  new Promise((resolve, reject) => {
+    execFile(binary, ["--version"], { timeout: 5_000 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new NatsServerNotFound({ message: missingBinaryMessage(binary, error.message) }))
+        return
+      }
+      const version = parseNatsServerVersion(`${stdout}${stderr}`)
+      if (!version) {
+        reject(
+          new NatsServerNotFound({
+            message: missingBinaryMessage(binary, `unrecognised --version output "${stdout.trim()}"`),
+          }),
+        )
+        return
+      }
+      resolve(version)
+    })
+  })
+
+/** Asks the OS for `count` distinct free TCP ports on 127.0.0.1 (bind port 0, read, close). */
+export const freePorts = async (count: number): Promise<Array<number>> => {
+  const servers: Array<Server> = []
+  try {
+    const ports: Array<number> = []
+    for (let i = 0; i < count; i++) {
+      const server = createServer()
+      servers.push(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject)
+        server.listen(0, "127.0.0.1", () => resolve())
+      })
+      const address = server.address()
+      if (address === null || typeof address === "string") throw new Error("no port from the OS")
+      ports.push(address.port)
+    }
+    return ports
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
+}
+
+// ---- Process ownership: servers started here must not outlive this process. ----
+
+const liveChildren = new Set<ChildProcess>()
+const tempDirsToRemove = new Set<string>()
+let exitHookInstalled = false
+let watchdog: ChildProcess | undefined
+
+// A plain 'exit' listener misses deaths by signal (SIGKILL of a test worker). A small shell
+// watchdog holds a pipe from us; when we die the pipe closes and it kills the servers still listed.
+const WATCHDOG_SCRIPT = `trap "" INT HUP
+pids=" "
+dirs=""
+while read -r op arg; do
+  case "$op" in
+    add) pids="$pids$arg " ;;
+    del) pids=$(printf '%s' "$pids" | sed "s/ $arg / /") ;;
+    dir) dirs="$dirs
+$arg" ;;
+    undir) dirs=$(printf '%s\n' "$dirs" | grep -vxF "$arg") ;;
+  esac
+done
+for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+printf '%s\n' "$dirs" | while IFS= read -r d; do [ -n "$d" ] && rm -rf "$d"; done
+`
+
+const tellWatchdog = (line: string): void => {
+  const stdin = watchdog?.stdin
+  if (stdin && !stdin.destroyed && stdin.writable) stdin.write(`${line}\n`)
+}
+
+const installExitHooks = (): void => {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on("exit", () => {
+    for (const child of liveChildren) child.kill("SIGKILL")
+    for (const dir of tempDirsToRemove) rmSync(dir, { recursive: true, force: true })
+  })
+  const dog = spawn("sh", ["-c", WATCHDOG_SCRIPT], { stdio: ["pipe", "ignore", "ignore"] })
+  dog.on("error", () => {
+    watchdog = undefined
+  })
+  dog.stdin?.on("error", () => undefined)
+  dog.unref()
+  ;(dog.stdin as Socket | null)?.unref()
+  watchdog = dog
+}
+
+const ownTempDir = (dir: string): void => {
+  installExitHooks()
+  tempDirsToRemove.add(dir)
+  tellWatchdog(`dir ${dir}`)
+}
+
+const releaseTempDir = async (dir: string): Promise<void> => {
+  await rm(dir, { recursive: true, force: true })
+  tempDirsToRemove.delete(dir)
+  tellWatchdog(`undir ${dir}`)
+}
+
+const track = (child: ChildProcess): void => {
+  liveChildren.add(child)
+  if (child.pid !== undefined) tellWatchdog(`add ${child.pid}`)
+  child.once("exit", () => {
+    liveChildren.delete(child)
+    if (child.pid !== undefined) tellWatchdog(`del ${child.pid}`)
+  })
+}
+
+// ---- One server process ----
+
+class LogTail {
+  private lines: Array<string> = []
+  private partial = ""
+
+  push(chunk: string): void {
+    const parts = (this.partial + chunk).split("\n")
+    this.partial = parts.pop() ?? ""
+    this.lines.push(...parts)
+    if (this.lines.length > LOG_TAIL_LINES) this.lines.splice(0, this.lines.length - LOG_TAIL_LINES)
+  }
+
+  text(): string {
+    return [...this.lines, this.partial].filter((l) => l.length > 0).join("\n")
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once("exit", () => resolve()))
+
+const healthzOk = async (url: string): Promise<boolean> => {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) })
+    await response.body?.cancel()
+    return response.ok
+  } catch {
+    return false
+  }
+}
+
+interface ServerConfig {
+  readonly binary: string
+  readonly port: number
+  readonly monitorPort: number
+  readonly storeDir: string
+  readonly jetstream: boolean
+  readonly args: ReadonlyArray<string>
+  readonly cluster: NatsClusterMembership | undefined
+  readonly readyTimeoutMs: number
+}
+
+const serverArgs = (config: ServerConfig): Array<string> => {
+  const args = ["-a", "127.0.0.1", "-p", String(config.port), "-m", String(config.monitorPort)]
+  if (config.jetstream) args.push("-js", "-sd", config.storeDir)
+  if (config.cluster) {
+    const { name, serverName, port, routePorts } = config.cluster
+    args.push("-n", serverName, "--cluster_name", name, "--cluster", `nats://127.0.0.1:${port}`)
+    if (routePorts.length > 0) args.push("--routes", routePorts.map((p) => `nats://127.0.0.1:${p}`).join(","))
+  }
+  args.push(...config.args)
+  return args
+}
+
+/** Spawns the process and resolves once it is ready; rejects (after killing it) otherwise. */
+const launch = async (config: ServerConfig, log: LogTail): Promise<ChildProcess> => {
+  installExitHooks()
+  const child = spawn(config.binary, serverArgs(config), { stdio: ["ignore", "pipe", "pipe"] })
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => log.push(d))
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => log.push(d))
+
+  let failure: Error | undefined
+  child.once("error", (error) => {
+    failure = new NatsServerNotFound({ message: missingBinaryMessage(config.binary, error.message) })
+  })
+  child.once("exit", (code, signal) => {
+    failure ??= new NatsServerStartFailed({
+      message: `nats-server on port ${config.port} exited during startup (code ${code}, signal ${signal}):\n${log.text()}`,
+    })
+  })
+  if (child.pid !== undefined) track(child)
+
+  const readyUrl = `http://127.0.0.1:${config.monitorPort}/healthz${config.jetstream ? "?js-enabled-only=true" : ""}`
+  const deadline = performance.now() + config.readyTimeoutMs
+  for (;;) {
+    if (failure) throw failure
+    if (await healthzOk(readyUrl)) {
+      if (failure) throw failure
+      return child
+    }
+    if (performance.now() > deadline) {
+      child.kill("SIGKILL")
+      await exited(child)
+      throw new NatsServerStartFailed({
+        message: `nats-server on port ${config.port} was not ready within ${config.readyTimeoutMs} ms (${readyUrl}):\n${log.text()}`,
+      })
+    }
+    await sleep(50)
+  }
+}
+
+const isAddressInUse = (error: unknown): boolean =>
+  error instanceof NatsServerStartFailed && /address already in use/i.test(error.message)
+
+class PrivateNatsServer implements NatsServerHandle {
+  readonly url: string
+  readonly monitorUrl: string
+  private child: ChildProcess | undefined
+  private readonly log: LogTail
+  private readonly config: ServerConfig
+  private readonly ownsStoreDir: boolean
+  private stopping: Promise<void> | undefined
+  readonly version: NatsServerVersion
+
+  constructor(
+    config: ServerConfig,
+    child: ChildProcess,
+    log: LogTail,
+    ownsStoreDir: boolean,
+    version: NatsServerVersion,
+  ) {
+    this.config = config
+    this.child = child
+    this.log = log
+    this.ownsStoreDir = ownsStoreDir
+    this.version = version
+    this.url = `nats://127.0.0.1:${config.port}`
+    this.monitorUrl = `http://127.0.0.1:${config.monitorPort}`
+  }
+
+  get port(): number {
+    return this.config.port
+  }
+  get monitorPort(): number {
+    return this.config.monitorPort
+  }
+  get storeDir(): string {
+    return this.config.storeDir
+  }
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined
+  }
+  get running(): boolean {
+    const child = this.child
+    return child !== undefined && child.exitCode === null && child.signalCode === null
+  }
+
+  logTail(): string {
+    return this.log.text()
+  }
+
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.child
+    if (!child || !this.running) return
+    child.kill(signal)
+    await exited(child)
+  }
+
+  private async terminate(): Promise<void> {
+    const child = this.child
+    if (!child || !this.running) return
+    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS)
+    child.kill("SIGTERM")
+    await exited(child)
+    clearTimeout(timer)
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.terminate()
+      if (this.ownsStoreDir) {
+        await releaseTempDir(this.config.storeDir)
+      }
+    })()
+    return this.stopping
+  }
+
+  async restart(): Promise<void> {
+    if (this.stopping) throw new Error(`nats-server on port ${this.port} was stopped; start a new one`)
+    await this.terminate()
+    this.log.push(`--- restart on port ${this.port} ---\n`)
+    this.child = await launch(this.config, this.log)
+  }
+
+  async waitHealthy(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+    const url = `${this.monitorUrl}/healthz`
+    const deadline = performance.now() + timeoutMs
+    while (!(await healthzOk(url))) {
+      if (performance.now() > deadline)
+        throw new NatsServerStartFailed({
+          message: `nats-server on port ${this.port} not healthy within ${timeoutMs} ms:\n${this.log.text()}`,
+        })
+      await sleep(100)
+    }
+  }
+}
+
+/** Starts a private nats-server from PATH on 127.0.0.1 and waits until it is ready (JetStream on by default). */
+export const startNatsServer = async (options: NatsServerOptions = {}): Promise<NatsServerHandle> => {
+  const binary = options.binary ?? "nats-server"
+  const version = await natsServerVersion(binary)
+  const ownsStoreDir = options.storeDir === undefined
+  const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), "mesh-nats-")))
+  if (ownsStoreDir) {
+    ownTempDir(storeDir)
+  } else {
+    await mkdir(storeDir, { recursive: true })
+  }
+  // OS-chosen ports can be taken by someone else between close and bind: retry those only.
+  const portsChosenHere = options.port === undefined || options.monitorPort === undefined
+  for (let attempt = 1; ; attempt++) {
+    const [port, monitorPort] = portsChosenHere ? await freePorts(2) : []
+    const config: ServerConfig = {
+      binary,
+      port: options.port ?? port!,
+      monitorPort: options.monitorPort ?? monitorPort!,
+      storeDir,
+      jetstream: options.jetstream ?? true,
+      args: options.args ?? [],
+      cluster: options.cluster,
+      readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+    }
+    const log = new LogTail()
+    try {
+      const child = await launch(config, log)
+      return new PrivateNatsServer(config, child, log, ownsStoreDir, version)
+    } catch (error) {
+      if (portsChosenHere && attempt < 5 && isAddressInUse(error)) continue
+      if (ownsStoreDir) {
+        await releaseTempDir(storeDir)
+      }
+      throw error
+    }
+  }
+}
+
+/**
+ * Polls until a meta leader answers and, with `replicas`, can place such a stream: account info
+ * alone succeeds before the leader knows all peers ("no suitable peers for placement").
+ */
+const waitForMetaLeader = async (
+  urls: ReadonlyArray<string>,
+  replicas: number | undefined,
+  timeoutMs: number,
+): Promise<void> => {
+  const deadline = performance.now() + timeoutMs
+  const connection = await connect({ servers: [...urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+  try {
+    const jsm = await jetstreamManager(connection, { timeout: 1_000, checkAPI: false })
+    const probe = `mesh_probe_${process.pid}_${Math.floor(performance.now())}`
+    let lastError: unknown
+    while (performance.now() < deadline) {
+      try {
+        await jsm.getAccountInfo()
+        if (replicas === undefined) return
+        await jsm.streams.add({
+          name: probe,
+          subjects: [`${probe}.x`],
+          storage: StorageType.Memory,
+          num_replicas: replicas,
+        })
+        await jsm.streams.delete(probe)
+        return
+      } catch (error) {
+        lastError = error
+        await sleep(100)
+      }
+    }
+    throw new NatsServerStartFailed({
+      message: `JetStream cluster has no meta leader${replicas === undefined ? "" : ` able to place R${replicas}`} after ${timeoutMs} ms: ${String(lastError)}`,
+    })
+  } finally {
+    await connection.close()
+  }
+}
+
+/** Starts a private JetStream cluster (default 3 nodes, routes on free ports) and waits for a meta leader. */
+export const startNatsCluster = async (options: NatsClusterOptions = {}): Promise<NatsClusterHandle> => {
+  const size = options.size ?? 3
+  const binary = options.binary ?? "nats-server"
+  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS
+  const version = await natsServerVersion(binary)
+  const ownsStoreDir = options.storeDir === undefined
+  const root = options.storeDir ?? (await mkdtemp(join(tmpdir(), "mesh-nats-cluster-")))
+  if (ownsStoreDir) ownTempDir(root)
+  const ports = await freePorts(size * 3)
+  const clusterPorts = ports.slice(2 * size)
+  const clusterName = `mesh-${clusterPorts[0]}`
+  const started = await Promise.allSettled(
+    Array.from({ length: size }, (_, i) =>
+      startNatsServer({
+        binary,
+        storeDir: join(root, `n${i}`),
+        port: ports[i]!,
+        monitorPort: ports[size + i]!,
+        readyTimeoutMs,
+        ...(options.args ? { args: options.args } : {}),
+        cluster: {
+          name: clusterName,
+          serverName: `n${i}`,
+          port: clusterPorts[i]!,
+          routePorts: clusterPorts.filter((_, j) => j !== i),
+        },
+      }),
+    ),
+  )
+  const nodes = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.stop()))
+    if (ownsStoreDir) {
+      await releaseTempDir(root)
+    }
+  }
+  const failed = started.find((r) => r.status === "rejected")
+  if (failed) {
+    await stop()
+    throw failed.reason
+  }
+  const urls = nodes.map((n) => n.url)
+  const handle: NatsClusterHandle = {
+    nodes,
+    urls,
+    version,
+    waitForMetaLeader: (timeoutMs = readyTimeoutMs) => waitForMetaLeader(urls, undefined, timeoutMs),
+    stop,
+  }
+  try {
+    await waitForMetaLeader(urls, size, readyTimeoutMs)
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return handle
+}

@@ -1,0 +1,170 @@
+import { mkdir } from "node:fs/promises"
+import { join } from "node:path"
+import { PGlite } from "@electric-sql/pglite"
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type TransactionSettings,
+} from "kysely"
+import { KyselyPGlite } from "kysely-pglite"
+import pg from "pg"
+
+/** Where a resolved Postgres lives: a server named by DATABASE_URL, or embedded PGlite. */
+export type PostgresSource = "env" | "pglite"
+
+/** A Postgres database ready for kysely; `close` releases what was opened (pool or PGlite). */
+export interface ResolvedPostgres {
+  readonly dialect: Dialect
+  readonly source: PostgresSource
+  /** The connection string when `source` is "env"; undefined for PGlite. */
+  readonly url: string | undefined
+  /** Where PGlite keeps its files; undefined for in-memory PGlite and for "env". */
+  readonly dataDir: string | undefined
+  /** Ends the pool or closes PGlite. Idempotent; also what `Kysely#destroy` calls. */
+  close(): Promise<void>
+}
+
+/** Options for {@link resolvePostgres}. */
+export interface ResolvePostgresOptions {
+  /** Project data folder; PGlite keeps its files in `<dataDir>/pglite`. In-memory when omitted. */
+  readonly dataDir?: string | undefined
+  /** Environment to read DATABASE_URL from (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Pool size for a DATABASE_URL server (default 10). */
+  readonly maxConnections?: number
+}
+
+const once = (fn: () => Promise<void>): (() => Promise<void>) => {
+  let running: Promise<void> | undefined
+  return () => {
+    running ??= fn()
+    return running
+  }
+}
+
+// kysely's drivers keep state in #private fields, so delegate method by method (not via a prototype).
+const delegatingDriver = (inner: Driver, destroy: () => Promise<void>): Driver => ({
+  init: () => inner.init(),
+  acquireConnection: () => inner.acquireConnection(),
+  releaseConnection: (connection) => inner.releaseConnection(connection),
+  beginTransaction: (connection, settings) => inner.beginTransaction(connection, settings),
+  commitTransaction: (connection) => inner.commitTransaction(connection),
+  rollbackTransaction: (connection) => inner.rollbackTransaction(connection),
+  ...(inner.savepoint && { savepoint: inner.savepoint.bind(inner) }),
+  ...(inner.rollbackToSavepoint && { rollbackToSavepoint: inner.rollbackToSavepoint.bind(inner) }),
+  ...(inner.releaseSavepoint && { releaseSavepoint: inner.releaseSavepoint.bind(inner) }),
+  destroy,
+})
+
+/** A `pg.Pool` dialect whose `destroy` is the shared idempotent close. */
+export const postgresDialect = (pool: pg.Pool, close: () => Promise<void>): Dialect => {
+  const inner = new PostgresDialect({ pool })
+  return {
+    createAdapter: () => inner.createAdapter(),
+    createIntrospector: (db) => inner.createIntrospector(db),
+    createQueryCompiler: () => inner.createQueryCompiler(),
+    createDriver: () => delegatingDriver(inner.createDriver(), close),
+  }
+}
+
+/** Opens a `pg.Pool` on `url` as a {@link ResolvedPostgres} with source "env". */
+export const openPostgresPool = (
+  url: string,
+  poolConfig: Omit<pg.PoolConfig, "connectionString"> = {},
+): ResolvedPostgres => {
+  const pool = new pg.Pool({ max: 10, ...poolConfig, connectionString: url })
+  // An idle client losing its server (restart) must not crash the process; the next query reconnects.
+  pool.on("error", () => undefined)
+  const close = once(async () => {
+    if (!pool.ended) await pool.end()
+  })
+  return { dialect: postgresDialect(pool, close), source: "env", url, dataDir: undefined, close }
+}
+
+const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
+
+/**
+ * PGlite is one session. kysely-pglite hands out unsynchronised "connections", so a query issued
+ * while another caller's transaction is open would run inside it. This driver lends the one
+ * session to one borrower at a time (like kysely's SQLite driver); inside `db.transaction()` use
+ * the `trx` handle, never the outer `db`, or the call waits for itself.
+ */
+const serialisedPGliteDriver = (inner: Driver, close: () => Promise<void>): Driver => {
+  let tail: Promise<void> = Promise.resolve()
+  const releases = new Map<DatabaseConnection, () => void>()
+  const raw = (connection: DatabaseConnection, sql: string) =>
+    connection.executeQuery(CompiledQuery.raw(sql)).then(() => undefined)
+  return {
+    init: () => inner.init(),
+    acquireConnection: async () => {
+      const previous = tail
+      let release!: () => void
+      tail = new Promise((resolve) => {
+        release = resolve
+      })
+      await previous
+      const connection = await inner.acquireConnection()
+      releases.set(connection, release)
+      return connection
+    },
+    releaseConnection: async (connection) => {
+      await inner.releaseConnection(connection)
+      const release = releases.get(connection)
+      releases.delete(connection)
+      release?.()
+    },
+    beginTransaction: (connection, settings: TransactionSettings) => {
+      const modes = [
+        settings.isolationLevel ? `isolation level ${settings.isolationLevel}` : undefined,
+        settings.accessMode,
+      ].filter((m) => m !== undefined)
+      return raw(connection, `start transaction${modes.length > 0 ? ` ${modes.join(", ")}` : ""}`)
+    },
+    commitTransaction: (connection) => raw(connection, "commit"),
+    rollbackTransaction: (connection) => raw(connection, "rollback"),
+    savepoint: (connection, name) => raw(connection, `savepoint ${quoteIdent(name)}`),
+    rollbackToSavepoint: (connection, name) => raw(connection, `rollback to savepoint ${quoteIdent(name)}`),
+    releaseSavepoint: (connection, name) => raw(connection, `release savepoint ${quoteIdent(name)}`),
+    destroy: close,
+  }
+}
+
+/** Opens embedded PGlite (files in `dataDir`, or in memory) as a {@link ResolvedPostgres}. */
+export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> => {
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
+  const client = dataDir === undefined ? new PGlite() : new PGlite(dataDir)
+  await client.waitReady
+  const inner = new KyselyPGlite(client).dialect
+  const close = once(async () => {
+    if (!client.closed) await client.close()
+  })
+  const dialect: Dialect = {
+    createAdapter: () => inner.createAdapter(),
+    createIntrospector: (db) => inner.createIntrospector(db),
+    createQueryCompiler: () => inner.createQueryCompiler(),
+    createDriver: () => serialisedPGliteDriver(inner.createDriver(), close),
+  }
+  return { dialect, source: "pglite", url: undefined, dataDir, close }
+}
+
+/**
+ * DATABASE_URL when set (a `pg.Pool`), else embedded PGlite with files under `<dataDir>/pglite`,
+ * or in memory when `dataDir` is omitted. PGlite runs without fsync: fine for rebuildable read
+ * models, never for a source of truth.
+ */
+export const resolvePostgres = async (options: ResolvePostgresOptions = {}): Promise<ResolvedPostgres> => {
+  const env = options.env ?? process.env
+  const url = env.DATABASE_URL
+  if (url !== undefined && url !== "") {
+    return openPostgresPool(url, options.maxConnections === undefined ? {} : { max: options.maxConnections })
+  }
+  return openPGlite(options.dataDir === undefined ? undefined : join(options.dataDir, "pglite"))
+}
+
+/** A typed Kysely over a resolved database; `destroy()` on it closes the database too. */
+export const makeKysely = <DB>(resolved: Pick<ResolvedPostgres, "dialect">): Kysely<DB> =>
+  new Kysely<DB>({ dialect: resolved.dialect })

@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto"
+import pg from "pg"
+import { afterAll, beforeAll } from "vitest"
+import { type NatsServerHandle, type NatsServerOptions, startNatsServer } from "./natsServer.ts"
+import { openPostgresPool, type ResolvedPostgres } from "./postgres.ts"
+
+/** The private server of one test file; read its fields inside tests or hooks, not at import time. */
+export interface NatsServerFixture {
+  readonly url: string
+  readonly server: NatsServerHandle
+}
+
+/**
+ * Call at the top level of a test file: one private nats-server is started in beforeAll and
+ * stopped in afterAll, for that file only.
+ */
+export const useNatsServer = (options: NatsServerOptions = {}): NatsServerFixture => {
+  let server: NatsServerHandle | undefined
+  beforeAll(async () => {
+    server = await startNatsServer(options)
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  const current = (): NatsServerHandle => {
+    if (!server)
+      throw new Error("useNatsServer(): the server starts in beforeAll; read it inside a test or hook")
+    return server
+  }
+  return {
+    get url() {
+      return current().url
+    },
+    get server() {
+      return current()
+    },
+  }
+}
+
+const NAMESPACE_PREFIX = /^[a-z0-9_-]*$/
+
+/**
+ * A fresh lowercase token `<prefix><12 hex>` (only [a-z0-9_-]) to prefix NATS subjects, stream
+ * names and schema names so every test gets its own.
+ */
+export const uniqueNamespace = (prefix = "t"): string => {
+  const lower = prefix.toLowerCase()
+  if (!NAMESPACE_PREFIX.test(lower))
+    throw new Error(`uniqueNamespace: prefix "${prefix}" must match [a-z0-9_-]*`)
+  return `${lower}${randomBytes(6).toString("hex")}`
+}
+
+/** The Postgres for integration tests: env TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. */
+export const postgresTestUrl = (env: Readonly<Record<string, string | undefined>> = process.env): string => {
+  const url = env.TEST_DATABASE_URL
+  return url !== undefined && url !== "" ? url : "postgres://postgres@127.0.0.1:5432/test"
+}
+
+/** A private schema in the test database; `close` drops it (cascade) and ends the pool. */
+export interface PostgresTestSchema extends ResolvedPostgres {
+  readonly schema: string
+  /** Connection string whose sessions use `schema` as search_path, for code that takes a URL. */
+  readonly url: string
+}
+
+/** Appends `options=-c search_path=<schema>` to a connection string. */
+export const withSearchPath = (url: string, schema: string): string => {
+  const parsed = new URL(url)
+  parsed.searchParams.set("options", `-c search_path=${schema}`)
+  return parsed.toString()
+}
+
+/**
+ * Creates a uniquely named schema (`<prefix><hex>`) in the test database and returns a pool whose
+ * sessions resolve unqualified names there, so test files never see each other's tables.
+ */
+export const freshPostgresSchema = async (
+  options: { readonly url?: string; readonly prefix?: string } = {},
+): Promise<PostgresTestSchema> => {
+  const baseUrl = options.url ?? postgresTestUrl()
+  const schema = uniqueNamespace(options.prefix ?? "t").replaceAll("-", "_")
+  await runStatement(baseUrl, `create schema "${schema}"`)
+  const url = withSearchPath(baseUrl, schema)
+  const pool = openPostgresPool(url, { max: 5 })
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await pool.close()
+      await runStatement(baseUrl, `drop schema if exists "${schema}" cascade`)
+    })()
+    return closing
+  }
+  return { ...pool, url, schema, close }
+}
+
+const runStatement = async (url: string, sql: string): Promise<void> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Call at the top level of a test file: a fresh schema per file, created in beforeAll, dropped in afterAll. */
+export const usePostgresSchema = (
+  options: { readonly url?: string; readonly prefix?: string } = {},
+): { readonly postgres: PostgresTestSchema; readonly schema: string } => {
+  let current: PostgresTestSchema | undefined
+  beforeAll(async () => {
+    current = await freshPostgresSchema(options)
+  })
+  afterAll(async () => {
+    await current?.close()
+  })
+  const get = (): PostgresTestSchema => {
+    if (!current)
+      throw new Error(
+        "usePostgresSchema(): the schema is created in beforeAll; read it inside a test or hook",
+      )
+    return current
+  }
+  return {
+    get postgres() {
+      return get()
+    },
+    get schema() {
+      return get().schema
+    },
+  }
+}
