@@ -338,3 +338,58 @@ describe("decodeCommit on corrupted valid events", () => {
     expect(describeIssue(issue)).toContain("customerId")
   })
 })
+
+describe("a commit on the wire", () => {
+  const opened: RawEnvelope = {
+    eventId: "0190b4a2-5c3e-7a10-8c4d-2f6b1e9a7d30",
+    type: "TicketOpened",
+    schemaVersion: 2,
+    aggregateType: "ticket",
+    aggregateId: "T-42",
+    aggregateVersion: 1,
+    occurredAt: "2026-11-25T10:00:00.000Z",
+    correlationId: "0190b4a2-5c3e-7a10-8c4d-2f6b1e9a7d2f",
+    causationId: null,
+    actor: { kind: "system", id: "storefront" },
+    payload: {
+      tenantId: "acme",
+      customerId: "C-7",
+      channel: "email",
+      subject: "Where is my order?",
+      body: "",
+      orderId: "O-1001",
+    },
+  }
+  const triaged: RawEnvelope = {
+    ...opened,
+    eventId: "0190b4a2-5c3f-7a10-8c4d-2f6b1e9a7d31",
+    type: "TicketTriaged",
+    schemaVersion: 1,
+    aggregateVersion: 2,
+    actor: { kind: "agent", id: "customer-ops" },
+    payload: {
+      intent: "order_status",
+      sentiment: "neutral",
+      priority: "normal",
+      confidence: 0.92,
+      decisionId: "D-1",
+    },
+  }
+
+  it("decodes and refuses as the README shows", () => {
+    // #region readme:wire
+    // `opened` and `triaged` are RawEnvelopes of ticket T-42 at aggregate versions 1 and 2.
+    // One command's events travel as one JetStream message: a JSON array of envelopes.
+    const bytes = encodeCommit([opened, triaged])
+    const decoded = decodeCommit(meshCatalog, bytes)
+    const types = Result.getOrThrow(decoded).map((event) => event.type)
+    expect(types).toStrictEqual(["TicketOpened", "TicketTriaged"])
+
+    // Anything else is a CatalogIssue naming what is wrong, never a throw; one bad envelope refuses the commit.
+    const broken = decodeCommit(meshCatalog, encodeCommit([opened, { ...triaged, aggregateVersion: 0 }]))
+    expect(Result.isFailure(broken) && describeIssue(broken.failure)).toBe(
+      'invalid envelope: Expected a value greater than or equal to 1 at ["aggregateVersion"]',
+    )
+    // #endregion
+  })
+})
