@@ -1,5 +1,6 @@
-import { existsSync } from "node:fs"
-import { mkdtemp, rm } from "node:fs/promises"
+import { spawn } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -117,6 +118,61 @@ describe("startNatsServer", () => {
       blocker.close()
     }
   })
+})
+
+/** Whether a pid names a live (not zombie) process. */
+const alive = (pid: number): boolean => {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))
+  } catch {
+    return false
+  }
+}
+
+const waitUntil = async (check: () => boolean, timeoutMs: number): Promise<boolean> => {
+  const deadline = performance.now() + timeoutMs
+  while (!check()) {
+    if (performance.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return true
+}
+
+describe("servers never outlive the process that started them", () => {
+  // A child process starts a server and then either exits without stopping it or is SIGKILLed.
+  const runOwner = async (ending: "exit" | "sigkill"): Promise<{ pid: number; storeDir: string }> => {
+    const dir = await mkdtemp(join(tmpdir(), "mesh-owner-"))
+    const script = join(dir, "owner.ts")
+    await writeFile(
+      script,
+      `import { startNatsServer } from ${JSON.stringify(join(import.meta.dirname, "natsServer.ts"))}
+const server = await startNatsServer()
+console.log(JSON.stringify({ pid: server.pid, storeDir: server.storeDir }))
+${ending === "exit" ? "process.exit(0)" : "setInterval(() => {}, 1000)"}
+`,
+    )
+    const owner = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] })
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        owner.stdout.setEncoding("utf8").once("data", (d: string) => resolve(d))
+        owner.once("exit", (code) => reject(new Error(`owner exited early with ${code}`)))
+      })
+      const started = JSON.parse(line) as { pid: number; storeDir: string }
+      if (ending === "sigkill") owner.kill("SIGKILL")
+      return started
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+
+  it.each(["exit", "sigkill"] as const)(
+    "on %s of the owner the server dies and its temp store goes",
+    async (ending) => {
+      const { pid, storeDir } = await runOwner(ending)
+      expect(await waitUntil(() => !alive(pid), 5_000)).toBe(true)
+      expect(await waitUntil(() => !existsSync(storeDir), 5_000)).toBe(true)
+    },
+  )
 })
 
 describe("nats-server version", () => {
