@@ -1,6 +1,5 @@
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
-import { PGlite } from "@electric-sql/pglite"
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -10,7 +9,6 @@ import {
   PostgresDialect,
   type TransactionSettings,
 } from "kysely"
-import { KyselyPGlite } from "kysely-pglite"
 import pg from "pg"
 
 /** Where a resolved Postgres lives: a server named by DATABASE_URL, or embedded PGlite. */
@@ -136,6 +134,11 @@ const serialisedPGliteDriver = (inner: Driver, close: () => Promise<void>): Driv
 /** Opens embedded PGlite (files in `dataDir`, or in memory) as a {@link ResolvedPostgres}. */
 export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> => {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
+  // Loaded on demand: kysely-pglite alone takes about half a second to import.
+  const [{ PGlite }, { KyselyPGlite }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("kysely-pglite"),
+  ])
   const client = dataDir === undefined ? new PGlite() : new PGlite(dataDir)
   await client.waitReady
   const inner = new KyselyPGlite(client).dialect
