@@ -99,6 +99,24 @@ describe("startNatsServer", () => {
     }
   })
 
+  it("refuses a second server on a store dir a live server holds, not one a dead server left", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mesh-stack-spec-"))
+    try {
+      const storeDir = join(dir, "nats")
+      const first = await start({ storeDir })
+      const second = startNatsServer({ storeDir })
+      await expect(second).rejects.toBeInstanceOf(NatsServerStartFailed)
+      await expect(second).rejects.toThrow(`set NATS_URL=${first.url}`)
+
+      await first.kill("SIGKILL")
+      const third = await start({ storeDir })
+      expect(third.running).toBe(true)
+      await third.stop()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it("fails clearly when the binary does not exist", async () => {
     const failure = startNatsServer({ binary: "nats-server-that-does-not-exist" })
     await expect(failure).rejects.toBeInstanceOf(NatsServerNotFound)

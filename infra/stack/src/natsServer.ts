@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { rmSync } from "node:fs"
-import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -441,9 +441,8 @@ class PrivateNatsServer implements NatsServerHandle {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.terminate()
-      if (this.ownsStoreDir) {
-        await releaseTempDir(this.config.storeDir)
-      }
+      if (this.ownsStoreDir) await releaseTempDir(this.config.storeDir)
+      else await releaseStoreDir(this.config.storeDir)
     })()
     return this.stopping
   }
@@ -453,6 +452,17 @@ class PrivateNatsServer implements NatsServerHandle {
     await this.terminate()
     this.log.push(`--- restart on port ${this.port} ---\n`)
     this.child = await launch(this.config, this.log)
+    if (!this.ownsStoreDir) await this.recordLock()
+  }
+
+  /** Notes in the store dir which server holds it, so another process does not start a second one. */
+  recordLock(): Promise<void> {
+    const serverPid = this.child?.pid
+    return recordStoreLock(this.config.storeDir, {
+      ownerPid: process.pid,
+      ...(serverPid === undefined ? {} : { serverPid }),
+      url: this.url,
+    })
   }
 
   async waitHealthy(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
@@ -468,6 +478,67 @@ class PrivateNatsServer implements NatsServerHandle {
   }
 }
 
+// ---- One server per store dir: two on the same JetStream store would corrupt it. ----
+
+const STORE_LOCK = "mesh-nats-server.json"
+
+interface StoreLock {
+  readonly ownerPid: number
+  readonly serverPid?: number
+  readonly url?: string
+}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const readStoreLock = async (path: string): Promise<StoreLock | undefined> => {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as StoreLock
+  } catch {
+    return undefined
+  }
+}
+
+/** Claims `storeDir` for a new server; rejects when a live server (or a starting one elsewhere) holds it. */
+const claimStoreDir = async (storeDir: string): Promise<void> => {
+  const path = join(storeDir, STORE_LOCK)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, JSON.stringify({ ownerPid: process.pid } satisfies StoreLock), { flag: "wx" })
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+    }
+    const held = await readStoreLock(path)
+    const inUse =
+      held !== undefined &&
+      (held.serverPid !== undefined
+        ? processAlive(held.serverPid)
+        : held.ownerPid !== process.pid && processAlive(held.ownerPid))
+    if (inUse) {
+      throw new NatsServerStartFailed({
+        message:
+          `the JetStream store ${storeDir} is in use by nats-server pid ${held.serverPid ?? "(starting)"}` +
+          ` of process ${held.ownerPid}${held.url ? ` at ${held.url}; set NATS_URL=${held.url} to share it` : ""}` +
+          ", or use another data dir",
+      })
+    }
+    await rm(path, { force: true }) // stale: its server is gone
+  }
+  throw new NatsServerStartFailed({ message: `could not claim the JetStream store ${storeDir}` })
+}
+
+const recordStoreLock = (storeDir: string, lock: StoreLock): Promise<void> =>
+  writeFile(join(storeDir, STORE_LOCK), JSON.stringify(lock))
+
+const releaseStoreDir = (storeDir: string): Promise<void> => rm(join(storeDir, STORE_LOCK), { force: true })
+
 /** Starts a private nats-server from PATH on 127.0.0.1 and waits until it is ready (JetStream on by default). */
 export const startNatsServer = async (options: NatsServerOptions = {}): Promise<NatsServerHandle> => {
   const binary = options.binary ?? "nats-server"
@@ -478,6 +549,7 @@ export const startNatsServer = async (options: NatsServerOptions = {}): Promise<
     ownTempDir(storeDir)
   } else {
     await mkdir(storeDir, { recursive: true })
+    await claimStoreDir(storeDir)
   }
   // OS-chosen ports can be taken by someone else between close and bind: retry those only.
   const portsChosenHere = options.port === undefined || options.monitorPort === undefined
@@ -496,12 +568,13 @@ export const startNatsServer = async (options: NatsServerOptions = {}): Promise<
     const log = new LogTail()
     try {
       const child = await launch(config, log)
-      return new PrivateNatsServer(config, child, log, ownsStoreDir, version)
+      const server = new PrivateNatsServer(config, child, log, ownsStoreDir, version)
+      if (!ownsStoreDir) await server.recordLock()
+      return server
     } catch (error) {
       if (portsChosenHere && attempt < 5 && isAddressInUse(error)) continue
-      if (ownsStoreDir) {
-        await releaseTempDir(storeDir)
-      }
+      if (ownsStoreDir) await releaseTempDir(storeDir)
+      else await releaseStoreDir(storeDir)
       throw error
     }
   }
