@@ -43,6 +43,7 @@ export const RawEnvelope = Schema.Struct({
   occurredAt: Instant,
   correlationId: Schema.String.check(Schema.isMinLength(1)),
   causationId: Schema.NullOr(Schema.String.check(Schema.isMinLength(1))),
+  commandId: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   actor: Actor,
   trace: Schema.optionalKey(TraceContext),
   payload: Schema.Unknown,
@@ -53,7 +54,10 @@ export type RawEnvelope = typeof RawEnvelope.Type
 /** Metadata a caller supplies with a commit; the log adds ids, versions and timestamps. */
 export interface CommitMetadata {
   readonly correlationId: string
+  /** The event that caused this commit (through a reaction), or null for an outside request. */
   readonly causationId: string | null
+  /** The command that produced the commit; a handler that sees it in history does not decide again. */
+  readonly commandId?: string
   readonly actor: Actor
   readonly trace?: TraceContext
 }
@@ -69,6 +73,7 @@ export interface EventEnvelope<Type extends string = string, Payload = unknown> 
   readonly occurredAt: string
   readonly correlationId: string
   readonly causationId: string | null
+  readonly commandId?: string
   readonly actor: Actor
   readonly trace?: TraceContext
   readonly payload: Payload

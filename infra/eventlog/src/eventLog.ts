@@ -203,6 +203,7 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         causationId: metadata.causationId,
         actor: metadata.actor,
         payload: payload.success,
+        ...(metadata.commandId === undefined ? {} : { commandId: metadata.commandId }),
         ...(metadata.trace === undefined ? {} : { trace: metadata.trace }),
       }
       envelopes.push(envelope)

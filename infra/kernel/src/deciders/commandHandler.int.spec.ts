@@ -1,0 +1,121 @@
+import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { boardAggregate, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
+import { type CommandEnvelope, makeCommandHandler } from "./commandHandler.ts"
+import { deterministicUuid } from "./ids.ts"
+import { makeKvSnapshotStore } from "./snapshots.ts"
+
+let server: NatsServerHandle
+let nats: NatsHandles
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+  await server?.stop()
+})
+
+const setup = async () => {
+  const namespace = uniqueNamespace("cmd")
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  const log = makeEventLog({ nats, catalog: taskCatalog, namespace })
+  const snapshots = await makeKvSnapshotStore(nats, namespace)
+  return { namespace, log, snapshots }
+}
+
+let n = 0
+const envelope = <C>(aggregateId: string, command: C, commandId?: string): CommandEnvelope<C> => ({
+  commandId: commandId ?? deterministicUuid(`test-${n++}-${Math.random()}`, 1_700_000_000_000),
+  aggregateId,
+  command,
+  issuedAt: 1_700_000_000_000,
+  metadata: { correlationId: "c", causationId: null, actor: { kind: "human", id: "tester" } },
+})
+
+describe("command handler", () => {
+  it("loads, decides and appends; a business rejection is an event", async () => {
+    const { log } = await setup()
+    const tasks = makeCommandHandler(log, taskAggregate)
+    const opened = await Effect.runPromise(
+      tasks.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })),
+    )
+    expect(opened).toMatchObject({ status: "appended", position: { version: 1 } })
+    const refused = await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "CompleteTask", by: "ana" })))
+    expect(refused.events.map((e) => e.type)).toEqual(["TaskCompletionRefused"])
+    const nothing = await Effect.runPromise(
+      tasks.handle(envelope("t1", { _tag: "OpenTask", title: "again" })),
+    )
+    expect(nothing.status).toBe("nothing-decided")
+  })
+
+  it("turns a throwing decide into a typed InvalidCommand error", async () => {
+    const { log } = await setup()
+    const tasks = makeCommandHandler(log, taskAggregate)
+    const exit = await Effect.runPromiseExit(
+      tasks.handle(envelope("ghost", { _tag: "AssignTask", assignee: "ana" })),
+    )
+    expect(exit._tag).toBe("Failure")
+    expect(JSON.stringify(exit)).toContain("task does not exist")
+  })
+
+  it("retries on concurrency conflicts so that 20 concurrent commands all land, in order of versions", async () => {
+    const { log } = await setup()
+    const board = makeCommandHandler(log, boardAggregate, { maxConflictRetries: 30 })
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        Effect.runPromise(
+          board.handle(envelope("main", { _tag: "TallyCompletion", taskId: `t${i}` } as const)),
+        ),
+      ),
+    )
+    expect(outcomes.every((o) => o.status === "appended")).toBe(true)
+    const state = await Effect.runPromise(board.state("main"))
+    expect(state.state.completions).toBe(20)
+    expect(state.position.version).toBe(20)
+  })
+
+  it("does not decide a command twice when it is sent again with the same id", async () => {
+    const { log } = await setup()
+    const board = makeCommandHandler(log, boardAggregate)
+    const command = envelope(
+      "main",
+      { _tag: "TallyCompletion", taskId: "t1" } as const,
+      deterministicUuid("fixed", 1),
+    )
+    const first = await Effect.runPromise(board.handle(command))
+    const again = await Effect.runPromise(board.handle(command))
+    expect(first.status).toBe("appended")
+    expect(again.status).toBe("already-handled")
+    expect(again.events.map((e) => e.eventId)).toEqual(first.events.map((e) => e.eventId))
+    expect((await Effect.runPromise(board.state("main"))).state.completions).toBe(1)
+  })
+
+  it("loads from a snapshot plus the tail and gets the same state as a full replay", async () => {
+    const { log, snapshots } = await setup()
+    const withSnapshots = makeCommandHandler(log, taskAggregate, { snapshots })
+    const withoutSnapshots = makeCommandHandler(log, taskAggregate)
+    await Effect.runPromise(withSnapshots.handle(envelope("t9", { _tag: "OpenTask", title: "Busy task" })))
+    for (let i = 0; i < 23; i++) {
+      await Effect.runPromise(
+        withSnapshots.handle(envelope("t9", { _tag: "AssignTask", assignee: `p${i}` } as const)),
+      )
+    }
+    const stored = await Effect.runPromise(snapshots.read({ domain: "content", type: "task", id: "t9" }))
+    expect(stored).toBeDefined()
+    const a = await Effect.runPromise(withSnapshots.state("t9"))
+    const b = await Effect.runPromise(withoutSnapshots.state("t9"))
+    expect(a).toEqual(b)
+    expect(a.state).toMatchObject({ status: "open", assignee: "p22" })
+    // A command already in the snapshot's window is still recognised after the snapshot.
+    const replayed = envelope(
+      "t9",
+      { _tag: "AssignTask", assignee: "late" } as const,
+      deterministicUuid("late", 2),
+    )
+    await Effect.runPromise(withSnapshots.handle(replayed))
+    expect((await Effect.runPromise(withSnapshots.handle(replayed))).status).toBe("already-handled")
+  })
+})

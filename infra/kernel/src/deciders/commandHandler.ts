@@ -1,0 +1,208 @@
+import type { CommitMetadata, Domain, EventDefinition, EventOf } from "@mesh/contracts"
+import {
+  type AggregatePosition,
+  type AggregateRef,
+  type EventLog,
+  type EventLogError,
+  initialPosition,
+  type NewEvent,
+} from "@mesh/eventlog"
+import { Clock, Effect, Schedule } from "effect"
+import type { Decider } from "./decider.ts"
+import { CommandError } from "./errors.ts"
+import { commandEventId } from "./ids.ts"
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  type Snapshot,
+  type SnapshotPolicy,
+  type SnapshotStore,
+  snapshotCommandIds,
+} from "./snapshots.ts"
+
+/** The events a decider of catalogue `D` emits: type and payload, before the envelope. */
+export type DecidedEvent<D extends EventDefinition> =
+  D extends EventDefinition<infer T, infer P> ? { readonly type: T; readonly payload: P["Type"] } : never
+
+/** An aggregate type of an agent: where its events live and the decider that runs it. */
+export interface AggregateDefinition<D extends EventDefinition, Command, State> {
+  readonly domain: Domain
+  readonly type: string
+  readonly decider: Decider<Command, DecidedEvent<D>, State>
+  readonly snapshots?: SnapshotPolicy<State>
+}
+
+/** A command addressed to one aggregate, with the ids and metadata that make it traceable and idempotent. */
+export interface CommandEnvelope<Command> {
+  /** Stable across retries and redeliveries: the handler recognises it in history and does not decide twice. */
+  readonly commandId: string
+  readonly aggregateId: string
+  readonly command: Command
+  readonly metadata: Omit<CommitMetadata, "commandId">
+  /** The instant the command was issued (from the causing event, or the caller's clock); seeds event ids. */
+  readonly issuedAt: number
+}
+
+/** What handling a command did. */
+export interface CommandOutcome<D extends EventDefinition> {
+  readonly status: "appended" | "already-handled" | "nothing-decided"
+  readonly events: ReadonlyArray<EventOf<D>>
+  readonly position: AggregatePosition
+}
+
+/** Loaded state of an aggregate: its state, position and the command ids seen in its history. */
+interface Loaded<State> {
+  readonly state: State
+  readonly position: AggregatePosition
+  readonly commandIds: ReadonlyArray<string>
+  readonly eventsSinceSnapshot: number
+}
+
+/** Options of a command handler. */
+export interface CommandHandlerOptions {
+  /** Reload-and-decide attempts after a concurrency conflict. */
+  readonly maxConflictRetries?: number
+  readonly snapshots?: SnapshotStore
+}
+
+/**
+ * Handles commands for one aggregate type: load (snapshot plus tail), decide, append at the
+ * loaded position, and on a concurrency conflict reload and decide again, a bounded number of times.
+ */
+export const makeCommandHandler = <D extends EventDefinition, Command, State>(
+  log: EventLog<D>,
+  aggregate: AggregateDefinition<D, Command, State>,
+  options: CommandHandlerOptions = {},
+) => {
+  const { decider } = aggregate
+  const maxRetries = options.maxConflictRetries ?? 5
+  const refOf = (id: string): AggregateRef => ({ domain: aggregate.domain, type: aggregate.type, id })
+
+  const load = (ref: AggregateRef): Effect.Effect<Loaded<State>, EventLogError> =>
+    Effect.gen(function* () {
+      let base: Snapshot<State> = { state: decider.initialState(), position: initialPosition, commandIds: [] }
+      if (aggregate.snapshots !== undefined && options.snapshots !== undefined) {
+        const bytes = yield* options.snapshots.read(ref)
+        const snapshot = bytes === undefined ? undefined : decodeSnapshot(aggregate.snapshots, bytes)
+        if (snapshot !== undefined) base = snapshot
+      }
+      const tail = yield* log.load(ref, base.position)
+      let state = base.state
+      const commandIds = [...base.commandIds]
+      for (const event of tail.events) {
+        state = decider.evolve(state, event as unknown as DecidedEvent<D>)
+        if (event.commandId !== undefined && commandIds[commandIds.length - 1] !== event.commandId) {
+          commandIds.push(event.commandId)
+        }
+      }
+      return { state, position: tail.position, commandIds, eventsSinceSnapshot: tail.events.length }
+    })
+
+  const writeSnapshot = (
+    ref: AggregateRef,
+    loaded: Loaded<State>,
+    events: ReadonlyArray<EventOf<D>>,
+    position: AggregatePosition,
+  ) =>
+    Effect.gen(function* () {
+      const policy = aggregate.snapshots
+      if (policy === undefined || options.snapshots === undefined) return
+      if (Math.floor(position.version / policy.every) === Math.floor(loaded.position.version / policy.every))
+        return
+      let state = loaded.state
+      for (const event of events) state = decider.evolve(state, event as unknown as DecidedEvent<D>)
+      const commandIds = [
+        ...loaded.commandIds,
+        ...(events[0]?.commandId === undefined ? [] : [events[0].commandId]),
+      ]
+      yield* options.snapshots.write(
+        ref,
+        encodeSnapshot(policy, { state, position, commandIds: commandIds.slice(-snapshotCommandIds) }),
+      )
+    })
+
+  const attempt = (
+    envelope: CommandEnvelope<Command>,
+  ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> =>
+    Effect.gen(function* () {
+      const ref = refOf(envelope.aggregateId)
+      const loaded = yield* load(ref)
+      if (loaded.commandIds.includes(envelope.commandId)) {
+        // Already decided and committed (a redelivery, or a retry after a lost reply): do not decide twice.
+        const history = yield* log.load(ref)
+        return {
+          status: "already-handled" as const,
+          events: history.events.filter((e) => e.commandId === envelope.commandId),
+          position: loaded.position,
+        }
+      }
+      const decided = yield* Effect.try({
+        try: () => decider.decide(envelope.command, loaded.state),
+        catch: (e) =>
+          new CommandError({
+            commandId: envelope.commandId,
+            reason: { _tag: "InvalidCommand", message: e instanceof Error ? e.message : String(e) },
+          }),
+      })
+      if (decided.length === 0)
+        return { status: "nothing-decided" as const, events: [], position: loaded.position }
+      const events = decided.map(
+        (e, i) =>
+          ({
+            ...e,
+            eventId: commandEventId(envelope.commandId, i, envelope.issuedAt),
+          }) as unknown as NewEvent<D>,
+      )
+      const result = yield* log.append({
+        aggregate: ref,
+        expected: loaded.position,
+        events,
+        metadata: { ...envelope.metadata, commandId: envelope.commandId },
+      })
+      yield* writeSnapshot(ref, loaded, result.events, result.position)
+      return {
+        status: result.duplicate ? ("already-handled" as const) : ("appended" as const),
+        events: result.events,
+        position: result.position,
+      }
+    })
+
+  const handle = (envelope: CommandEnvelope<Command>): Effect.Effect<CommandOutcome<D>, CommandError> =>
+    attempt(envelope).pipe(
+      Effect.retry({
+        while: (e) => e._tag === "EventLogError" && e.reason._tag === "ConcurrencyConflict",
+        times: maxRetries,
+        schedule: Schedule.exponential("2 millis"),
+      }),
+      Effect.catchTag("EventLogError", (e) =>
+        Effect.fail(
+          new CommandError({
+            commandId: envelope.commandId,
+            reason:
+              e.reason._tag === "ConcurrencyConflict"
+                ? {
+                    _tag: "ConflictRetriesExhausted",
+                    aggregate: `${aggregate.type}/${envelope.aggregateId}`,
+                    attempts: maxRetries + 1,
+                  }
+                : { _tag: "EventLog", message: e.message },
+          }),
+        ),
+      ),
+      Effect.withSpan(`command ${aggregate.type}`, { attributes: { "mesh.command.id": envelope.commandId } }),
+    )
+
+  /** Reads the current state of an aggregate (for queries and tests). */
+  const state = (aggregateId: string) =>
+    Effect.map(load(refOf(aggregateId)), (l) => ({ state: l.state, position: l.position }))
+
+  return { aggregate, handle, state }
+}
+
+/** A command handler of one aggregate type. */
+export type CommandHandler<D extends EventDefinition, Command, State> = ReturnType<
+  typeof makeCommandHandler<D, Command, State>
+>
+
+/** The current instant in milliseconds, for commands issued from outside (an API call, the CLI). */
+export const issuedNow = Clock.currentTimeMillis

@@ -1,0 +1,122 @@
+import type { Domain, EventCatalog, EventDefinition, EventOf } from "@mesh/contracts"
+import {
+  type Backoff,
+  type Delivery,
+  type EventLogError,
+  type NatsHandles,
+  runDurableConsumer,
+} from "@mesh/eventlog"
+import { Effect } from "effect"
+import type { CommandEnvelope, CommandOutcome } from "../deciders/commandHandler.ts"
+import { CommandError } from "../deciders/errors.ts"
+import { reactionCommandId } from "../deciders/ids.ts"
+
+/** A command a reactor wants sent to one of its agent's aggregates. */
+export interface Reaction {
+  readonly aggregateType: string
+  readonly aggregateId: string
+  readonly command: unknown
+}
+
+/**
+ * An agent's reaction to events of its own or other domains: a durable consumer that turns each
+ * event into commands for the agent's own aggregates. `react` must give the same commands for the
+ * same event; the command ids derive from the event, so a redelivery never acts twice.
+ */
+export interface ReactorDefinition<D extends EventDefinition, E = never, R = never> {
+  readonly name: string
+  readonly consumes: { readonly domain: Domain; readonly filterSubject?: string }
+  /** Event types it reacts to; others are acknowledged and skipped. */
+  readonly eventTypes: ReadonlyArray<D["type"]>
+  readonly react: (event: EventOf<D>) => Effect.Effect<ReadonlyArray<Reaction>, E, R>
+  readonly maxDeliveries?: number
+  readonly backoff?: Backoff
+}
+
+/** Declares a reactor. */
+export const defineReactor = <D extends EventDefinition, E = never, R = never>(
+  definition: ReactorDefinition<D, E, R>,
+): ReactorDefinition<D, E, R> => definition
+
+/** Sends a command to the handler of its aggregate type. */
+export type Dispatch = (
+  aggregateType: string,
+  envelope: CommandEnvelope<unknown>,
+) => Effect.Effect<CommandOutcome<EventDefinition>, CommandError>
+
+/** Routes commands to an agent's command handlers by aggregate type. */
+export const makeDispatch = (
+  handlers: ReadonlyArray<{
+    readonly aggregate: { readonly type: string }
+    // biome-ignore lint/suspicious/noExplicitAny: handlers of different command types share one router
+    readonly handle: (envelope: CommandEnvelope<any>) => Effect.Effect<CommandOutcome<any>, CommandError>
+  }>,
+): Dispatch => {
+  const byType = new Map(handlers.map((h) => [h.aggregate.type, h]))
+  return (aggregateType, envelope) => {
+    const handler = byType.get(aggregateType)
+    return handler === undefined
+      ? Effect.fail(
+          new CommandError({ commandId: envelope.commandId, reason: { _tag: "NoHandler", aggregateType } }),
+        )
+      : handler.handle(envelope)
+  }
+}
+
+/** Handles one event: asks the reactor for its reactions and dispatches each with an id derived from the event. */
+export const reactToEvent =
+  <D extends EventDefinition, E, R>(reactor: ReactorDefinition<D, E, R>, dispatch: Dispatch, agent: string) =>
+  (event: EventOf<D>): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> =>
+    Effect.gen(function* () {
+      if (!reactor.eventTypes.includes(event.type)) return []
+      const reactions = yield* reactor.react(event)
+      const issuedAt = Date.parse(event.occurredAt)
+      return yield* Effect.forEach(reactions, (reaction, index) =>
+        dispatch(reaction.aggregateType, {
+          commandId: reactionCommandId(reactor.name, event.eventId, index, issuedAt),
+          aggregateId: reaction.aggregateId,
+          command: reaction.command,
+          issuedAt,
+          metadata: {
+            correlationId: event.correlationId,
+            causationId: event.eventId,
+            actor: { kind: "agent", id: agent },
+            ...(event.trace === undefined ? {} : { trace: event.trace }),
+          },
+        }),
+      )
+    }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
+
+/** Runs a reactor as a durable consumer until interrupted. */
+export const runReactor = <D extends EventDefinition, E, R>(options: {
+  readonly nats: NatsHandles
+  readonly namespace: string
+  readonly catalog: EventCatalog<D>
+  readonly reactor: ReactorDefinition<D, E, R>
+  readonly dispatch: Dispatch
+  readonly agent: string
+  /** Runs after a reaction and before the ack; tests use it to crash at that point. */
+  readonly beforeAck?: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, unknown>
+}): Effect.Effect<void, EventLogError, R> => {
+  const react = reactToEvent(options.reactor, options.dispatch, options.agent)
+  return runDurableConsumer({
+    nats: options.nats,
+    namespace: options.namespace,
+    catalog: options.catalog,
+    spec: {
+      name: options.reactor.name,
+      domain: options.reactor.consumes.domain,
+      ...(options.reactor.consumes.filterSubject === undefined
+        ? {}
+        : { filterSubject: options.reactor.consumes.filterSubject }),
+      ...(options.reactor.maxDeliveries === undefined
+        ? {}
+        : { maxDeliveries: options.reactor.maxDeliveries }),
+      ...(options.reactor.backoff === undefined ? {} : { backoff: options.reactor.backoff }),
+    },
+    handle: (event, delivery) =>
+      react(event).pipe(
+        Effect.andThen(options.beforeAck === undefined ? Effect.void : options.beforeAck(event, delivery)),
+      ),
+  })
+}
