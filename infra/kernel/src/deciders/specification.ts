@@ -2,7 +2,7 @@ import { expect } from "vitest"
 import { type Decider, type DomainEvent, fold } from "./decider.ts"
 
 /**
- * Given/When/Then for deciders: `spec.given(events).when(command).then(events)`. Runs the decider
+ * Given/When/Then for deciders: `spec.given(events).when(command).thenEmits(events)` (not `then`: an object with a `then` is a thenable). Runs the decider
  * purely, so a spec needs no infrastructure.
  */
 export const DeciderSpecification = {
@@ -11,7 +11,7 @@ export const DeciderSpecification = {
       when: (command: Command) => {
         const run = () => decider.decide(command, fold(decider, decider.initialState(), history))
         return {
-          then: (expected: ReadonlyArray<Event>) => expect(run()).toEqual(expected),
+          thenEmits: (expected: ReadonlyArray<Event>) => expect(run()).toEqual(expected),
           thenNothingHappens: () => expect(run()).toEqual([]),
           thenThrows: (message?: string | RegExp) => expect(run).toThrow(message),
         }

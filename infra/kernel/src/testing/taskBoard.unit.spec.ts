@@ -9,7 +9,7 @@ const completed = { type: "TaskCompleted", payload: { by: "ana" } } as const
 
 describe("task decider", () => {
   it("opens a task", () => {
-    task.given([]).when({ _tag: "OpenTask", title: "Restock lamps" }).then([opened])
+    task.given([]).when({ _tag: "OpenTask", title: "Restock lamps" }).thenEmits([opened])
   })
 
   it("does not open a task twice", () => {
@@ -17,21 +17,21 @@ describe("task decider", () => {
   })
 
   it("completes an assigned task by its assignee", () => {
-    task.given([opened, assigned]).when({ _tag: "CompleteTask", by: "ana" }).then([completed])
+    task.given([opened, assigned]).when({ _tag: "CompleteTask", by: "ana" }).thenEmits([completed])
   })
 
   it("refuses to complete an unassigned task, as an event", () => {
     task
       .given([opened])
       .when({ _tag: "CompleteTask", by: "ana" })
-      .then([{ type: "TaskCompletionRefused", payload: { reason: "unassigned" } }])
+      .thenEmits([{ type: "TaskCompletionRefused", payload: { reason: "unassigned" } }])
   })
 
   it("refuses a completion by someone else", () => {
     task
       .given([opened, assigned])
       .when({ _tag: "CompleteTask", by: "bo" })
-      .then([{ type: "TaskCompletionRefused", payload: { reason: "not-the-assignee" } }])
+      .thenEmits([{ type: "TaskCompletionRefused", payload: { reason: "not-the-assignee" } }])
   })
 
   it("ignores completing a done task", () => {
@@ -48,6 +48,6 @@ describe("board decider", () => {
     DeciderSpecification.for(boardDecider)
       .given([{ type: "CompletionTallied", payload: { taskId: "t1" } }])
       .when({ _tag: "TallyCompletion", taskId: "t1" })
-      .then([{ type: "CompletionTallied", payload: { taskId: "t1" } }])
+      .thenEmits([{ type: "CompletionTallied", payload: { taskId: "t1" } }])
   })
 })
