@@ -105,9 +105,14 @@ const serialisedPGliteDriver = (inner: Driver, close: () => Promise<void>): Driv
         release = resolve
       })
       await previous
-      const connection = await inner.acquireConnection()
-      releases.set(connection, release)
-      return connection
+      try {
+        const connection = await inner.acquireConnection()
+        releases.set(connection, release)
+        return connection
+      } catch (error) {
+        release()
+        throw error
+      }
     },
     releaseConnection: async (connection) => {
       await inner.releaseConnection(connection)
