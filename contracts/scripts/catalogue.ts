@@ -26,7 +26,7 @@ const width = (text: string): number => [...text].length
 
 /** The subject pattern of an event's aggregate, e.g. `mesh.customer.ticket.<id>`. */
 export const subjectPattern = (definition: EventDefinition): string =>
-  `${defaultNamespace}.${definition.domain}.${definition.aggregateType}.<id>`
+  `${defaultNamespace}.${definition.domain}.${definition.aggregateType === "*" ? "<agent>" : definition.aggregateType}.<id>`
 
 /** Renders the markdown catalogue table of event definitions, one row per event type. */
 export const renderCatalogue = (

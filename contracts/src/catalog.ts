@@ -13,6 +13,7 @@ export type PayloadSchema = Schema.Codec<any, any>
 export interface EventDefinition<T extends string = string, P extends PayloadSchema = PayloadSchema> {
   readonly type: T
   readonly domain: Domain
+  /** The aggregate type the event belongs to, or `anyAggregateType` ("*") for platform events. */
   readonly aggregateType: string
   /** The current schema version; events are always written at this version. */
   readonly version: number

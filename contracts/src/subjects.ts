@@ -1,12 +1,19 @@
 import { Schema } from "effect"
 
-/** The three business domains of the mesh; each owns one event stream. */
-export const Domain = Schema.Literals(["content", "customer", "procurement"])
+/**
+ * The domains of the mesh; each owns one event stream. Three are business domains; `actions`
+ * (side-effect intents and their outcomes) and `decisions` (recorded model invocations) are
+ * platform domains whose aggregate type is the owning agent, so that a subject names its agent.
+ */
+export const Domain = Schema.Literals(["content", "customer", "procurement", "actions", "decisions"])
 /** A business domain name. */
 export type Domain = typeof Domain.Type
 
 /** Every domain, in a stable order (used to declare one stream per domain). */
-export const domains: ReadonlyArray<Domain> = ["content", "customer", "procurement"]
+export const domains: ReadonlyArray<Domain> = ["content", "customer", "procurement", "actions", "decisions"]
+
+/** The aggregate type of events that belong to any aggregate type of their domain (the platform domains). */
+export const anyAggregateType = "*"
 
 /**
  * A NATS subject token: no dots, wildcards or whitespace, so that an id can never

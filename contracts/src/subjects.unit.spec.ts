@@ -19,6 +19,8 @@ describe("stream names", () => {
       "MESH_CONTENT",
       "MESH_CUSTOMER",
       "MESH_PROCUREMENT",
+      "MESH_ACTIONS",
+      "MESH_DECISIONS",
     ])
     expect(Subjects.streamName("test-run_7", "customer")).toBe("TEST-RUN_7_CUSTOMER")
   })

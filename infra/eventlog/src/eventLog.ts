@@ -1,4 +1,5 @@
 import {
+  anyAggregateType,
   type CommitMetadata,
   type Domain,
   decodeCommit,
@@ -172,7 +173,10 @@ export const makeEventLog = <D extends EventDefinition>(options: {
           }),
         )
       }
-      if (definition.domain !== aggregate.domain || definition.aggregateType !== aggregate.type) {
+      if (
+        definition.domain !== aggregate.domain ||
+        (definition.aggregateType !== aggregate.type && definition.aggregateType !== anyAggregateType)
+      ) {
         return Result.fail(
           new EventLogError({
             reason: {

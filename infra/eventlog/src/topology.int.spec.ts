@@ -22,10 +22,10 @@ describe("topology as code", () => {
     const namespace = uniqueNamespace("topo")
     const declared = declareTopology({ namespace })
     const first = await Effect.runPromise(applyTopology(nats.jsm, declared))
-    expect(first.created).toHaveLength(4)
+    expect(first.created).toHaveLength(6)
     const second = await Effect.runPromise(applyTopology(nats.jsm, declared))
     expect(second).toMatchObject({ created: [], drifted: [], updated: [] })
-    expect(second.unchanged).toHaveLength(4)
+    expect(second.unchanged).toHaveLength(6)
   })
 
   it("reports drift and leaves the stream alone unless told to update", async () => {
