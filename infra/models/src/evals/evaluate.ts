@@ -1,0 +1,199 @@
+import { readFile, writeFile } from "node:fs/promises"
+import { Effect, Schema } from "effect"
+import type { ModelProviderShape } from "../modelProvider.ts"
+import { runSkillWith, type Skill } from "../skills/skill.ts"
+import { type EvalDataset, EvalDatasetError, type EvalRow, evalsDirectory } from "./datasets.ts"
+
+/** The scores of one skill version on one dataset with one provider. */
+export const EvalReport = Schema.Struct({
+  skill: Schema.String,
+  skillVersion: Schema.Int,
+  promptVersion: Schema.String,
+  dataset: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  cases: Schema.Int,
+  /** Quality metrics, each in 0..1, higher is better. */
+  metrics: Schema.Record(Schema.String, Schema.Finite),
+  latencyP50Ms: Schema.Finite,
+  latencyP95Ms: Schema.Finite,
+  totalCostUsd: Schema.Finite,
+  fellBack: Schema.Int,
+  needsHuman: Schema.Int,
+})
+/** The scores of one skill version on one dataset. */
+export type EvalReport = typeof EvalReport.Type
+
+/** The value below which `fraction` of the sorted values lie (nearest rank). */
+export const percentile = (values: ReadonlyArray<number>, fraction: number): number => {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))
+  return sorted[rank]!
+}
+
+/** Runs a skill on every case of a dataset with the given provider and scores the answers. */
+export const evaluateSkill = Effect.fn("Eval.evaluateSkill")(function* <I, O, X>(
+  skill: Skill<I, O>,
+  dataset: EvalDataset<I, O, X>,
+  provider: ModelProviderShape,
+) {
+  const rows: Array<EvalRow<X, O>> = []
+  const latencies: Array<number> = []
+  const models = new Set<string>()
+  let cost = 0
+  let fellBack = 0
+  let needsHuman = 0
+  for (const testCase of dataset.cases) {
+    const run = yield* runSkillWith(provider, skill, testCase.input)
+    rows.push({ id: testCase.id, expected: testCase.expected, output: run.output })
+    latencies.push(run.invocation.latencyMs)
+    cost += run.invocation.costUsd
+    if (run.invocation.model !== null) models.add(run.invocation.model)
+    if (run.invocation.outcome === "fell-back") fellBack++
+    if (run.invocation.outcome === "needs-human") needsHuman++
+  }
+  const report: EvalReport = {
+    skill: skill.name,
+    skillVersion: skill.version,
+    promptVersion: skill.promptVersion,
+    dataset: dataset.name,
+    provider: provider.provider,
+    model: [...models].sort().join("+") || "none",
+    cases: dataset.cases.length,
+    metrics: dataset.score(rows),
+    latencyP50Ms: percentile(latencies, 0.5),
+    latencyP95Ms: percentile(latencies, 0.95),
+    totalCostUsd: Math.round(cost * 1e9) / 1e9,
+    fellBack,
+    needsHuman,
+  }
+  return report
+})
+
+/** One metric of two reports side by side. */
+export interface MetricComparison {
+  readonly metric: string
+  readonly a: number
+  readonly b: number
+  readonly delta: number
+}
+
+/** Compares two reports metric by metric (quality metrics, then latency and cost). */
+export const compareVersions = (a: EvalReport, b: EvalReport): ReadonlyArray<MetricComparison> => {
+  const names = [...new Set([...Object.keys(a.metrics), ...Object.keys(b.metrics)])]
+  const row = (metric: string, x: number, y: number): MetricComparison => ({
+    metric,
+    a: x,
+    b: y,
+    delta: Math.round((y - x) * 10_000) / 10_000,
+  })
+  return [
+    ...names.map((name) => row(name, a.metrics[name] ?? 0, b.metrics[name] ?? 0)),
+    row("latencyP50Ms", a.latencyP50Ms, b.latencyP50Ms),
+    row("latencyP95Ms", a.latencyP95Ms, b.latencyP95Ms),
+    row("totalCostUsd", a.totalCostUsd, b.totalCostUsd),
+  ]
+}
+
+/** The key of a report in the baselines file: skill@version/dataset. */
+export const baselineKey = (report: Pick<EvalReport, "skill" | "skillVersion" | "dataset">): string =>
+  `${report.skill}@${report.skillVersion}/${report.dataset}`
+
+/** The offline model's accepted scores, by baselineKey. */
+export const Baselines = Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Finite))
+/** The offline model's accepted scores. */
+export type Baselines = typeof Baselines.Type
+
+/** A metric that fell below its baseline. */
+export interface Regression {
+  readonly key: string
+  readonly metric: string
+  readonly baseline: number
+  readonly actual: number
+}
+
+/** The metrics of a report that fell below the baseline (a missing metric counts as 0). */
+export const findRegressions = (report: EvalReport, baselines: Baselines): ReadonlyArray<Regression> => {
+  const key = baselineKey(report)
+  const baseline = baselines[key] ?? {}
+  return Object.entries(baseline)
+    .filter(([metric, value]) => (report.metrics[metric] ?? 0) < value - 1e-9)
+    .map(([metric, value]) => ({ key, metric, baseline: value, actual: report.metrics[metric] ?? 0 }))
+}
+
+/** Where the baselines live. */
+export const baselinesFile = `${evalsDirectory}baselines.json`
+
+/** Reads evals/baselines.json. */
+export const loadBaselines = Effect.tryPromise({
+  try: () => readFile(baselinesFile, "utf8"),
+  catch: (cause) =>
+    new EvalDatasetError({ file: "baselines.json", message: `cannot read: ${String(cause)}` }),
+}).pipe(
+  Effect.flatMap((text) => Schema.decodeUnknownEffect(Schema.fromJsonString(Baselines))(text)),
+  Effect.mapError((error) =>
+    error instanceof EvalDatasetError
+      ? error
+      : new EvalDatasetError({ file: "baselines.json", message: error.message }),
+  ),
+)
+
+/** Writes the reports' quality metrics as the new baselines (keeping entries of other reports). */
+export const writeBaselines = (reports: ReadonlyArray<EvalReport>, previous: Baselines) => {
+  const next: Record<string, Record<string, number>> = { ...previous }
+  for (const report of reports) next[baselineKey(report)] = { ...report.metrics }
+  const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)))
+  return Effect.tryPromise({
+    try: () => writeFile(baselinesFile, `${JSON.stringify(sorted, null, 2)}\n`),
+    catch: (cause) =>
+      new EvalDatasetError({ file: "baselines.json", message: `cannot write: ${String(cause)}` }),
+  })
+}
+
+const formatNumber = (value: number): string =>
+  Number.isInteger(value)
+    ? String(value)
+    : value < 0.01 && value > -0.01
+      ? value.toExponential(1)
+      : value.toFixed(3)
+
+/** Renders rows as an aligned text table. */
+export const renderTable = (
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd()
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
+}
+
+/** Renders one report as a table of its metrics. */
+export const formatReport = (report: EvalReport): string => {
+  const title = `${report.skill}@${report.skillVersion} (prompt ${report.promptVersion}) on ${report.dataset}: ${report.cases} cases, ${report.provider} ${report.model}`
+  const rows: Array<Array<string>> = [
+    ...Object.entries(report.metrics).map(([metric, value]) => [metric, formatNumber(value)]),
+    ["latencyP50Ms", formatNumber(report.latencyP50Ms)],
+    ["latencyP95Ms", formatNumber(report.latencyP95Ms)],
+    ["totalCostUsd", formatNumber(report.totalCostUsd)],
+    ["fellBack", String(report.fellBack)],
+    ["needsHuman", String(report.needsHuman)],
+  ]
+  return `${title}\n${renderTable(["metric", "value"], rows)}`
+}
+
+/** Renders a side-by-side comparison of two reports. */
+export const formatComparison = (a: EvalReport, b: EvalReport): string => {
+  const title = `${a.skill} on ${a.dataset}: v${a.skillVersion} vs v${b.skillVersion} (${a.provider})`
+  const rows = compareVersions(a, b).map((c) => [
+    c.metric,
+    formatNumber(c.a),
+    formatNumber(c.b),
+    `${c.delta > 0 ? "+" : ""}${formatNumber(c.delta)}`,
+  ])
+  return `${title}\n${renderTable(["metric", `v${a.skillVersion}`, `v${b.skillVersion}`, "delta"], rows)}`
+}

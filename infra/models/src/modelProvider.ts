@@ -1,0 +1,85 @@
+import { Context, Effect, Layer } from "effect"
+import { loadModelSettings, type ModelSettings, type PriceTable } from "./config.ts"
+import type { ModelError, ProviderName } from "./modelError.ts"
+import { makeOfflineProvider } from "./offline/provider.ts"
+import { makeOllamaProvider } from "./ollama/provider.ts"
+
+/** One chat message. */
+export interface ChatMessage {
+  readonly role: "system" | "user" | "assistant"
+  readonly content: string
+}
+
+/** A chat call. `format` is a JSON schema (or "json") the answer must follow; `timeoutMs` overrides the default. */
+export interface ChatRequest {
+  readonly model: string
+  readonly system?: string
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly format?: Readonly<Record<string, unknown>> | "json"
+  readonly temperature?: number
+  readonly timeoutMs?: number
+}
+
+/** A chat answer with what it cost. */
+export interface ChatResult {
+  readonly content: string
+  readonly model: string
+  readonly provider: ProviderName
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly latencyMs: number
+}
+
+/** An embedding call for a batch of texts. */
+export interface EmbedRequest {
+  readonly model: string
+  readonly input: ReadonlyArray<string>
+  readonly timeoutMs?: number
+}
+
+/** One vector per input text, in order. */
+export interface EmbedResult {
+  readonly embeddings: Array<Array<number>>
+  readonly dimensions: number
+  readonly model: string
+  readonly provider: ProviderName
+  readonly promptTokens: number
+  readonly latencyMs: number
+}
+
+/** What every model provider offers. */
+export interface ModelProviderShape {
+  /** Which provider this is. */
+  readonly provider: ProviderName
+  /** The chat model a call preferring `preferred` will get (an operator-pinned model wins; offline has one). */
+  readonly resolveChatModel: (preferred: string) => string
+  /** The embedding model callers should name. */
+  readonly embedModel: string
+  /** Prices for cost estimates. */
+  readonly prices: PriceTable
+  /** Chats with a model. */
+  readonly chat: (request: ChatRequest) => Effect.Effect<ChatResult, ModelError>
+  /** Embeds texts. */
+  readonly embed: (request: EmbedRequest) => Effect.Effect<EmbedResult, ModelError>
+}
+
+/** The model layer: chat with structured output, and embeddings, from Ollama or the built-in offline model. */
+export class ModelProvider extends Context.Service<ModelProvider, ModelProviderShape>()("ModelProvider") {
+  /** The built-in offline model: deterministic, no server, no weights. */
+  static readonly layerOffline = Layer.sync(ModelProvider, () => makeOfflineProvider())
+
+  /** Ollama with the given settings (host required). */
+  static readonly layerOllama = (settings: ModelSettings & { readonly ollamaHost: string }) =>
+    Layer.effect(ModelProvider, makeOllamaProvider(settings))
+
+  /** Either provider from explicit settings: Ollama when a host is set, offline otherwise. */
+  static readonly layerFromSettings = (settings: ModelSettings) =>
+    settings.ollamaHost === null
+      ? Layer.sync(ModelProvider, () => makeOfflineProvider(settings.prices))
+      : ModelProvider.layerOllama({ ...settings, ollamaHost: settings.ollamaHost })
+
+  /** Reads OLLAMA_HOST and the MESH_* settings: Ollama when OLLAMA_HOST is set, the offline model otherwise. */
+  static readonly layerFromConfig = Layer.unwrap(
+    Effect.map(loadModelSettings, (settings) => ModelProvider.layerFromSettings(settings)),
+  )
+}

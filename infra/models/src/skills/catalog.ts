@@ -1,0 +1,197 @@
+import { isEligible } from "../offline/supplier.ts"
+import {
+  ChooseSupplierInput,
+  ChooseSupplierOutput,
+  DraftListingInput,
+  DraftListingOutput,
+  DraftReplyInput,
+  DraftReplyOutput,
+  inputBlock,
+  MAX_LISTING_TITLE,
+  type OfflineTask,
+  TriageInput,
+  TriageOutput,
+  taskMarker,
+} from "../tasks.ts"
+import { defineSkill, type SkillPrompt } from "./skill.ts"
+
+const JSON_ONLY = "Answer with one JSON object that matches the given schema, and nothing else."
+
+// System: the task marker (read by the offline model), the instructions, the output rule. User: the request in
+// words, then the input as JSON (read by both).
+const taskPrompt = (
+  task: OfflineTask,
+  variant: number,
+  instructions: ReadonlyArray<string>,
+  request: string,
+  input: unknown,
+): SkillPrompt => ({
+  system: [taskMarker(task, variant), ...instructions, JSON_ONLY].join("\n"),
+  user: `${request}\n\n${inputBlock(input)}`,
+})
+
+const ESCALATION_POLICY = [
+  "Escalate to a human (escalate: true, with the reason) when: legal action or a regulator is mentioned;",
+  "a payment dispute or chargeback is threatened; a safety or health incident happened; fraud or an account",
+  "compromise is reported; personal data is at stake; the press or a public campaign is involved; the customer is",
+  "unhappy after 3 or more earlier contacts; a refund is asked for an order worth 500.00 or more; a VIP customer",
+  "is unhappy. Otherwise escalate: false and escalationReason: null.",
+].join(" ")
+
+const triageInstructions = [
+  "You triage customer support tickets for an online shop.",
+  "intent: refund (wants money back), order_status (where or when is an order), product_question (asks about a",
+  "product), complaint (unhappy, wants it put right but not money back), other (anything else).",
+  "sentiment: how the customer feels (negative, neutral or positive); polite thanks alone is neutral.",
+  "priority: urgent for safety, legal, fraud or privacy; high when escalated or negative; low for positive or other.",
+  ESCALATION_POLICY,
+  "confidence: your confidence in the intent, from 0 to 1.",
+]
+
+const triageRequest = "Triage this ticket."
+
+const triageActions = (output: TriageOutput): ReadonlyArray<string> =>
+  output.escalate ? ["set-priority", "escalate-ticket"] : ["set-priority"]
+
+const triageCheck = (_input: TriageInput, output: TriageOutput): string | null =>
+  output.escalate && output.escalationReason === null ? "escalates without a reason" : null
+
+/** Triage v1: intent and sentiment from keywords only (the offline model ignores negation). Kept to compare. */
+export const triageTicketV1 = defineSkill({
+  name: "triageTicket",
+  version: 1,
+  promptVersion: "triage-1",
+  description: "Classify a ticket's intent, sentiment and priority and decide whether a human must take it.",
+  input: TriageInput,
+  template: (input) => taskPrompt("triage_ticket", 1, triageInstructions, triageRequest, input),
+  output: TriageOutput,
+  preferredModel: "llama3.2:3b",
+  allowedActions: ["set-priority", "escalate-ticket"],
+  latencyBudgetMs: 15_000,
+  fallback: "offline",
+  actionsOf: triageActions,
+  check: triageCheck,
+})
+
+/** Triage v2: reads negation, clauses and question forms. */
+export const triageTicket = defineSkill({
+  ...triageTicketV1,
+  version: 2,
+  promptVersion: "triage-2",
+  template: (input) =>
+    taskPrompt(
+      "triage_ticket",
+      2,
+      [
+        ...triageInstructions,
+        "Mind negation: 'not damaged, just want the status' is order_status, not a complaint.",
+      ],
+      triageRequest,
+      input,
+    ),
+})
+
+/** Drafts a reply to a ticket from retrieved facts, citing the facts it uses. */
+export const draftReply = defineSkill({
+  name: "draftReply",
+  version: 1,
+  promptVersion: "reply-1",
+  description: "Draft a reply to a ticket from the retrieved facts only, citing each fact used.",
+  input: DraftReplyInput,
+  template: (input) =>
+    taskPrompt(
+      "draft_reply",
+      1,
+      [
+        "You draft replies for an online shop's customer care team.",
+        "Use only the facts given; never promise anything they do not say. Leave out facts that do not answer the",
+        "customer. List the ids of the facts you used in citedFactIds. Propose send-reply, and request-refund only",
+        "when the customer wants a refund.",
+      ],
+      "Draft a reply to this ticket.",
+      input,
+    ),
+  output: DraftReplyOutput,
+  preferredModel: "llama3.2:3b",
+  allowedActions: ["send-reply", "request-refund"],
+  latencyBudgetMs: 30_000,
+  fallback: "offline",
+  actionsOf: (output) => output.proposedActions,
+  check: (input, output) => {
+    const known = new Set(input.facts.map((fact) => fact.id))
+    const unknown = output.citedFactIds.filter((id) => !known.has(id))
+    return unknown.length > 0 ? `cites facts that were not given: ${unknown.join(", ")}` : null
+  },
+})
+
+/** Drafts a product listing from the product's facts. */
+export const draftListing = defineSkill({
+  name: "draftListing",
+  version: 1,
+  promptVersion: "listing-1",
+  description:
+    "Draft a storefront listing (title, description, bullets, tags) from the product's facts only.",
+  input: DraftListingInput,
+  template: (input) =>
+    taskPrompt(
+      "draft_listing",
+      1,
+      [
+        "You write product listings for an online shop.",
+        `The title names the brand and product and is at most ${MAX_LISTING_TITLE} characters.`,
+        "Describe only what the facts say; no superlatives and no claims the facts do not support.",
+      ],
+      "Draft a listing for this product.",
+      input,
+    ),
+  output: DraftListingOutput,
+  preferredModel: "llama3.2:3b",
+  allowedActions: [],
+  latencyBudgetMs: 30_000,
+  fallback: "offline",
+})
+
+/** Chooses a supplier for a reorder under the buying policy; a human decides when no answer holds. */
+export const chooseSupplier = defineSkill({
+  name: "chooseSupplier",
+  version: 1,
+  promptVersion: "supplier-1",
+  description: "Choose the supplier for a reorder under the buying policy, or nobody when none is eligible.",
+  input: ChooseSupplierInput,
+  template: (input) =>
+    taskPrompt(
+      "choose_supplier",
+      1,
+      [
+        "You choose suppliers for reorders.",
+        "Eligible: delivers within neededWithinDays and minOrderQuantity <= quantity. None eligible: supplierId null.",
+        "Among eligible suppliers the cheapest unit cost wins, unless it is on time less than 90% of the time and a",
+        "supplier on time at least 90% costs at most 10% more, which then wins. Rank every supplier with a score.",
+      ],
+      "Choose the supplier for this reorder.",
+      input,
+    ),
+  output: ChooseSupplierOutput,
+  preferredModel: "qwen2.5:7b",
+  allowedActions: ["request-purchase-order"],
+  latencyBudgetMs: 20_000,
+  fallback: "human",
+  actionsOf: (output) => (output.supplierId === null ? [] : ["request-purchase-order"]),
+  check: (input, output) => {
+    if (output.supplierId === null) return null
+    const offer = input.suppliers.find((s) => s.id === output.supplierId)
+    if (offer === undefined) return `chose an unknown supplier ${output.supplierId}`
+    return isEligible(offer, input) ? null : `chose ${offer.id}, which cannot deliver this reorder`
+  },
+})
+
+/** Every version of every skill, by name, oldest first. */
+export const skillVersions = {
+  triageTicket: [triageTicketV1, triageTicket],
+  draftReply: [draftReply],
+  draftListing: [draftListing],
+  chooseSupplier: [chooseSupplier],
+} as const
+
+/** A skill's name. */
+export type SkillName = keyof typeof skillVersions

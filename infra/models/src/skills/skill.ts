@@ -1,0 +1,310 @@
+import { createHash } from "node:crypto"
+import { Clock, Effect, Result, Schema } from "effect"
+import { estimateCostUsd } from "../config.ts"
+import { type ModelError, ProviderName } from "../modelError.ts"
+import { type ChatResult, ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
+import { makeOfflineProvider } from "../offline/provider.ts"
+import { parseJson } from "../tasks.ts"
+
+/** A rendered prompt. */
+export interface SkillPrompt {
+  readonly system: string
+  readonly user: string
+}
+
+/** What happens when a skill's model keeps failing: the offline model answers, or a human must. */
+export type SkillFallback = "offline" | "human"
+
+/** What a skill author writes. */
+export interface SkillDefinition<I, O> {
+  /** A stable name, e.g. "triageTicket". */
+  readonly name: string
+  /** Bumped whenever prompt, schema or model change in a way that can change answers. */
+  readonly version: number
+  /** The version of the prompt template. */
+  readonly promptVersion: string
+  /** One line on what the skill does. */
+  readonly description: string
+  /** The skill's typed input. */
+  readonly input: Schema.Codec<I, unknown>
+  /** Renders the prompt; a pure function of the input. */
+  readonly template: (input: I) => SkillPrompt
+  /** The schema every answer must satisfy. */
+  readonly output: Schema.Codec<O, unknown>
+  /** The model the skill was tuned for (an operator-pinned model overrides it). */
+  readonly preferredModel: string
+  /** The actions the skill may propose; an answer proposing anything else is invalid. */
+  readonly allowedActions: ReadonlyArray<string>
+  /** The time a model call may take; also the call's timeout. */
+  readonly latencyBudgetMs: number
+  /** Who answers when the model fails twice. */
+  readonly fallback: SkillFallback
+  /** Sampling temperature; 0 unless said otherwise, so answers repeat. */
+  readonly temperature?: number
+  /** The actions an answer proposes, checked against allowedActions. */
+  readonly actionsOf?: (output: O) => ReadonlyArray<string>
+  /** Checks beyond the schema that need the input (e.g. cited ids exist); returns what is wrong, or null. */
+  readonly check?: (input: I, output: O) => string | null
+}
+
+/** A defined skill: its definition plus the JSON schema sent to the model as the output format. */
+export interface Skill<I, O> extends SkillDefinition<I, O> {
+  /** name@version. */
+  readonly id: string
+  /** The output schema as JSON Schema, for structured output. */
+  readonly format: Readonly<Record<string, unknown>>
+}
+
+/** Defines a named, versioned skill. */
+export const defineSkill = <I, O>(definition: SkillDefinition<I, O>): Skill<I, O> => {
+  const document = Schema.toJsonSchemaDocument(definition.output)
+  return {
+    ...definition,
+    id: `${definition.name}@${definition.version}`,
+    format: document.schema as Readonly<Record<string, unknown>>,
+  }
+}
+
+/** One call made while running a skill. */
+export const SkillAttempt = Schema.Struct({
+  attempt: Schema.Int,
+  provider: ProviderName,
+  model: Schema.String,
+  result: Schema.Literals(["valid", "invalid-output", "model-error"]),
+  detail: Schema.NullOr(Schema.String),
+  rawOutput: Schema.NullOr(Schema.String),
+  promptTokens: Schema.Int,
+  completionTokens: Schema.Int,
+  latencyMs: Schema.Finite,
+})
+/** One call made while running a skill. */
+export type SkillAttempt = typeof SkillAttempt.Type
+
+/** How a skill run ended: the model answered, a fallback answered, or a human must decide. */
+export const SkillOutcome = Schema.Literals(["answered", "fell-back", "needs-human"])
+/** How a skill run ended. */
+export type SkillOutcome = typeof SkillOutcome.Type
+
+/** The record of one skill run, fit to be an event payload. */
+export const SkillInvocation = Schema.Struct({
+  skill: Schema.String,
+  skillVersion: Schema.Int,
+  promptVersion: Schema.String,
+  outcome: SkillOutcome,
+  /** Who produced the output (null when nobody did). */
+  provider: Schema.NullOr(ProviderName),
+  model: Schema.NullOr(Schema.String),
+  /** sha256 (hex) of the rendered prompt. */
+  promptHash: Schema.String,
+  prompt: Schema.Struct({ system: Schema.String, user: Schema.String }),
+  rawOutput: Schema.NullOr(Schema.String),
+  /** The validated output, encoded (null for needs-human). */
+  output: Schema.Unknown,
+  attempts: Schema.Array(SkillAttempt),
+  fallbackReason: Schema.NullOr(Schema.String),
+  promptTokens: Schema.Int,
+  completionTokens: Schema.Int,
+  latencyMs: Schema.Finite,
+  overBudget: Schema.Boolean,
+  costUsd: Schema.Finite,
+})
+/** The record of one skill run. */
+export type SkillInvocation = typeof SkillInvocation.Type
+
+/** A skill run: the record, and the typed output (null when a human must decide). */
+export interface SkillRun<O> {
+  readonly invocation: SkillInvocation
+  readonly output: O | null
+}
+
+/** A recorded invocation cannot be replayed with this skill. */
+export class SkillReplayError extends Schema.TaggedError<SkillReplayError>()("SkillReplayError", {
+  skill: Schema.String,
+  message: Schema.String,
+}) {}
+
+/** sha256 (hex) of a rendered prompt. */
+export const promptHash = (prompt: SkillPrompt): string =>
+  createHash("sha256").update(`${prompt.system}\n\n${prompt.user}`).digest("hex")
+
+/** Validates a model's raw answer: JSON, the output schema, allowed actions and the skill's own check. */
+export const validateSkillOutput = <I, O>(
+  skill: Skill<I, O>,
+  input: I,
+  raw: string,
+): Result.Result<O, string> => {
+  const json = parseJson(raw.trim())
+  if (json === undefined) return Result.fail(`not JSON: ${raw.slice(0, 80)}`)
+  const decoded = Schema.decodeUnknownResult(skill.output)(json)
+  if (Result.isFailure(decoded))
+    return Result.fail(`does not match the output schema: ${decoded.failure.message}`)
+  const output = decoded.success
+  const forbidden = (skill.actionsOf?.(output) ?? []).filter(
+    (action) => !skill.allowedActions.includes(action),
+  )
+  if (forbidden.length > 0)
+    return Result.fail(`proposes actions the skill may not take: ${forbidden.join(", ")}`)
+  const problem = skill.check?.(input, output) ?? null
+  return problem === null ? Result.succeed(output) : Result.fail(problem)
+}
+
+const encodeOutput = <I, O>(skill: Skill<I, O>, output: O): unknown => {
+  const encoded = Schema.encodeUnknownResult(skill.output)(output)
+  return Result.isSuccess(encoded) ? encoded.success : output
+}
+
+const offlineProvider = makeOfflineProvider()
+
+/** Options of a skill run. */
+export interface RunSkillOptions {
+  /** Use this model instead of the skill's (or the operator's) choice. */
+  readonly model?: string
+}
+
+/**
+ * Runs a skill: renders the prompt, asks the model, validates the answer; an invalid answer is retried once, then
+ * (like a failed call) the skill falls back to the offline model or to a human, with the reason recorded.
+ */
+export const runSkill = <I, O>(skill: Skill<I, O>, input: I, options: RunSkillOptions = {}) =>
+  Effect.gen(function* () {
+    const provider = yield* ModelProvider
+    return yield* runSkillWith(provider, skill, input, options)
+  })
+
+/** runSkill with an explicit provider instead of the ModelProvider service. */
+export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
+  provider: ModelProviderShape,
+  skill: Skill<I, O>,
+  input: I,
+  options: RunSkillOptions = {},
+) {
+  const started = yield* Clock.currentTimeMillis
+  const prompt = skill.template(input)
+  const attempts: Array<SkillAttempt> = []
+
+  const ask = Effect.fn("Skill.ask")(function* (using: ModelProviderShape, model: string) {
+    const attempt = attempts.length + 1
+    const answer = yield* Effect.result(
+      using.chat({
+        model,
+        system: prompt.system,
+        messages: [{ role: "user", content: prompt.user }],
+        format: skill.format,
+        temperature: skill.temperature ?? 0,
+        timeoutMs: skill.latencyBudgetMs,
+      }),
+    )
+    if (Result.isFailure(answer)) {
+      const error: ModelError = answer.failure
+      attempts.push({
+        attempt,
+        provider: using.provider,
+        model,
+        result: "model-error",
+        detail: `${error.reason}: ${error.message}`,
+        rawOutput: null,
+        promptTokens: 0,
+        completionTokens: 0,
+        latencyMs: 0,
+      })
+      return { ok: false as const, retryable: false, detail: `${error.reason}: ${error.message}` }
+    }
+    const chat: ChatResult = answer.success
+    const validated = validateSkillOutput(skill, input, chat.content)
+    attempts.push({
+      attempt,
+      provider: chat.provider,
+      model: chat.model,
+      result: Result.isSuccess(validated) ? "valid" : "invalid-output",
+      detail: Result.isSuccess(validated) ? null : validated.failure,
+      rawOutput: chat.content,
+      promptTokens: chat.promptTokens,
+      completionTokens: chat.completionTokens,
+      latencyMs: chat.latencyMs,
+    })
+    return Result.isSuccess(validated)
+      ? { ok: true as const, output: validated.success, chat }
+      : { ok: false as const, retryable: true, detail: `invalid output: ${validated.failure}` }
+  })
+
+  const model = options.model ?? provider.resolveChatModel(skill.preferredModel)
+  let answered = yield* ask(provider, model)
+  if (!answered.ok && answered.retryable) answered = yield* ask(provider, model)
+
+  let outcome: SkillOutcome = "answered"
+  let fallbackReason: string | null = null
+  if (!answered.ok) {
+    const tries = attempts.length
+    fallbackReason = `${provider.provider} model ${model} failed ${tries === 1 ? "once" : `${tries} times`}; last: ${answered.detail}`
+    if (skill.fallback === "offline" && provider.provider !== "offline") {
+      const offline = yield* ask(offlineProvider, offlineProvider.resolveChatModel(skill.preferredModel))
+      answered = offline
+      outcome = offline.ok ? "fell-back" : "needs-human"
+      if (!offline.ok) fallbackReason = `${fallbackReason}; offline fallback failed: ${offline.detail}`
+    } else {
+      outcome = "needs-human"
+    }
+  }
+
+  const finished = yield* Clock.currentTimeMillis
+  const latencyMs = finished - started
+  const costUsd = attempts.reduce(
+    (sum, a) =>
+      sum +
+      estimateCostUsd(
+        a.provider === "offline" ? {} : provider.prices,
+        a.model,
+        a.promptTokens,
+        a.completionTokens,
+      ),
+    0,
+  )
+  const invocation: SkillInvocation = {
+    skill: skill.name,
+    skillVersion: skill.version,
+    promptVersion: skill.promptVersion,
+    outcome,
+    provider: answered.ok ? answered.chat.provider : null,
+    model: answered.ok ? answered.chat.model : null,
+    promptHash: promptHash(prompt),
+    prompt,
+    rawOutput: answered.ok
+      ? answered.chat.content
+      : (attempts.findLast((a) => a.rawOutput !== null)?.rawOutput ?? null),
+    output: answered.ok ? encodeOutput(skill, answered.output) : null,
+    attempts,
+    fallbackReason,
+    promptTokens: attempts.reduce((n, a) => n + a.promptTokens, 0),
+    completionTokens: attempts.reduce((n, a) => n + a.completionTokens, 0),
+    latencyMs,
+    overBudget: latencyMs > skill.latencyBudgetMs,
+    costUsd,
+  }
+  const run: SkillRun<O> = { invocation, output: answered.ok ? answered.output : null }
+  return run
+})
+
+/** Returns a recorded run's output without calling any model (it needs no ModelProvider). */
+export const replaySkill = <I, O>(
+  skill: Skill<I, O>,
+  recorded: SkillInvocation,
+): Effect.Effect<SkillRun<O>, SkillReplayError> => {
+  if (recorded.skill !== skill.name || recorded.skillVersion !== skill.version) {
+    return Effect.fail(
+      new SkillReplayError({
+        skill: skill.id,
+        message: `the record is of ${recorded.skill}@${recorded.skillVersion}, not ${skill.id}`,
+      }),
+    )
+  }
+  if (recorded.outcome === "needs-human") return Effect.succeed({ invocation: recorded, output: null })
+  const decoded = Schema.decodeUnknownResult(skill.output)(recorded.output)
+  return Result.isSuccess(decoded)
+    ? Effect.succeed({ invocation: recorded, output: decoded.success })
+    : Effect.fail(
+        new SkillReplayError({
+          skill: skill.id,
+          message: `the recorded output no longer matches the schema: ${decoded.failure.message}`,
+        }),
+      )
+}

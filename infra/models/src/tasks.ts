@@ -1,0 +1,172 @@
+import { Channel, Money, NonEmpty, Sentiment, TicketIntent } from "@mesh/contracts"
+import { Result, Schema } from "effect"
+
+// The four model-backed tasks of the demo: what each takes and answers. Skills wrap them with prompts;
+// the offline model answers them natively, so either provider can serve the same skill.
+
+const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** A ticket as triage sees it; the optional fields feed the escalation rules. */
+export const TriageInput = Schema.Struct({
+  subject: Schema.String,
+  body: Schema.String,
+  channel: Schema.optionalKey(Channel),
+  customerTier: Schema.optionalKey(Schema.Literals(["standard", "vip"])),
+  previousContacts: Schema.optionalKey(Count),
+  orderValue: Schema.optionalKey(Schema.NullOr(Money)),
+})
+/** A ticket as triage sees it. */
+export type TriageInput = typeof TriageInput.Type
+
+/** A ticket's priority. */
+export const TicketPriority = Schema.Literals(["low", "normal", "high", "urgent"])
+/** A ticket's priority. */
+export type TicketPriority = typeof TicketPriority.Type
+
+/** What triage decides about a ticket. */
+export const TriageOutput = Schema.Struct({
+  intent: TicketIntent,
+  sentiment: Sentiment,
+  priority: TicketPriority,
+  escalate: Schema.Boolean,
+  escalationReason: Schema.NullOr(NonEmpty),
+  confidence: Probability,
+})
+/** What triage decides about a ticket. */
+export type TriageOutput = typeof TriageOutput.Type
+
+/** A retrieved fact a reply may cite. */
+export const ReplyFact = Schema.Struct({ id: NonEmpty, kind: Schema.String, text: NonEmpty })
+/** A retrieved fact a reply may cite. */
+export type ReplyFact = typeof ReplyFact.Type
+
+/** A ticket with its intent and the facts retrieved for it. */
+export const DraftReplyInput = Schema.Struct({
+  customerName: Schema.optionalKey(Schema.String),
+  subject: Schema.String,
+  body: Schema.String,
+  intent: TicketIntent,
+  facts: Schema.Array(ReplyFact),
+})
+/** A ticket with its intent and the facts retrieved for it. */
+export type DraftReplyInput = typeof DraftReplyInput.Type
+
+/** An action a drafted reply may propose. */
+export const ReplyAction = Schema.Literals(["send-reply", "request-refund", "escalate"])
+/** An action a drafted reply may propose. */
+export type ReplyAction = typeof ReplyAction.Type
+
+/** A drafted reply, the facts it cites and the actions it proposes. */
+export const DraftReplyOutput = Schema.Struct({
+  body: NonEmpty,
+  citedFactIds: Schema.Array(NonEmpty),
+  proposedActions: Schema.Array(ReplyAction),
+})
+/** A drafted reply. */
+export type DraftReplyOutput = typeof DraftReplyOutput.Type
+
+/** A product's facts, from which a listing is drafted. */
+export const DraftListingInput = Schema.Struct({
+  sku: NonEmpty,
+  productName: NonEmpty,
+  brand: Schema.optionalKey(Schema.String),
+  category: Schema.String,
+  attributes: Schema.Array(Schema.Struct({ name: NonEmpty, value: NonEmpty })),
+  highlights: Schema.Array(NonEmpty),
+  price: Money,
+})
+/** A product's facts. */
+export type DraftListingInput = typeof DraftListingInput.Type
+
+/** The longest listing title the storefront shows in full. */
+export const MAX_LISTING_TITLE = 80
+
+/** A drafted listing. */
+export const DraftListingOutput = Schema.Struct({
+  title: NonEmpty.check(Schema.isMaxLength(MAX_LISTING_TITLE)),
+  description: NonEmpty,
+  bullets: Schema.Array(NonEmpty).check(Schema.isMinLength(1), Schema.isMaxLength(8)),
+  tags: Schema.Array(NonEmpty),
+})
+/** A drafted listing. */
+export type DraftListingOutput = typeof DraftListingOutput.Type
+
+/** A supplier's offer for a SKU. */
+export const SupplierOffer = Schema.Struct({
+  id: NonEmpty,
+  name: NonEmpty,
+  unitCost: Money,
+  leadTimeDays: Count,
+  onTimeRate: Probability,
+  minOrderQuantity: Count,
+})
+/** A supplier's offer for a SKU. */
+export type SupplierOffer = typeof SupplierOffer.Type
+
+/** A reorder and the offers to choose from. */
+export const ChooseSupplierInput = Schema.Struct({
+  sku: NonEmpty,
+  quantity: Count.check(Schema.isGreaterThanOrEqualTo(1)),
+  neededWithinDays: Count,
+  suppliers: Schema.Array(SupplierOffer),
+})
+/** A reorder and the offers to choose from. */
+export type ChooseSupplierInput = typeof ChooseSupplierInput.Type
+
+/** The chosen supplier (null: none is eligible, a buyer decides) with the ranking behind it. */
+export const ChooseSupplierOutput = Schema.Struct({
+  supplierId: Schema.NullOr(NonEmpty),
+  reason: NonEmpty,
+  ranking: Schema.Array(
+    Schema.Struct({ supplierId: NonEmpty, eligible: Schema.Boolean, score: Schema.Finite }),
+  ),
+})
+/** The chosen supplier with the ranking behind it. */
+export type ChooseSupplierOutput = typeof ChooseSupplierOutput.Type
+
+/** The tasks the offline model can answer. */
+export const OfflineTask = Schema.Literals([
+  "triage_ticket",
+  "draft_reply",
+  "draft_listing",
+  "choose_supplier",
+])
+/** The tasks the offline model can answer. */
+export type OfflineTask = typeof OfflineTask.Type
+
+// The prompt protocol: the system prompt opens with a task marker, and the user message carries the task's input
+// as JSON between <input> tags. A real model reads the instructions around them; the offline model reads only these.
+const TASK_MARKER = /^mesh-task:\s*([a-z_]+)(?:\s+v(\d+))?\s*$/m
+const INPUT_BLOCK = /<input>\s*([\s\S]*?)\s*<\/input>/
+
+/** The line that opens a skill's system prompt and names its task (and task variant) for the offline model. */
+export const taskMarker = (task: OfflineTask, variant: number): string => `mesh-task: ${task} v${variant}`
+
+/** Wraps a task's input for the user message. */
+export const inputBlock = (input: unknown): string => `<input>\n${JSON.stringify(input, null, 2)}\n</input>`
+
+/** A task recognised in a prompt. */
+export interface RecognisedTask {
+  readonly task: string
+  readonly variant: number
+  readonly input: unknown
+}
+
+/** Finds the task marker and the input block in a prompt; null when the prompt is not a mesh task. */
+export const recogniseTask = (system: string, user: string): RecognisedTask | null => {
+  const marker = TASK_MARKER.exec(system)
+  const block = INPUT_BLOCK.exec(user)
+  if (marker === null || block === null) return null
+  const parsed = parseJson(block[1] ?? "")
+  if (parsed === undefined) return null
+  return { task: marker[1] ?? "", variant: Number(marker[2] ?? "1"), input: parsed }
+}
+
+const JsonText = Schema.fromJsonString(Schema.Unknown)
+
+/** Parses JSON text; undefined when it is not JSON. */
+export const parseJson = (text: string): unknown => {
+  const result = Schema.decodeUnknownResult(JsonText)(text)
+  return Result.isSuccess(result) ? result.success : undefined
+}
