@@ -1,0 +1,103 @@
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { makeOfflineProvider } from "../offline/provider.ts"
+import { triageTicket } from "../skills/catalog.ts"
+import { evaluateAllSkills, runEvalCli } from "./cli.ts"
+import { loadTicketsDataset } from "./datasets.ts"
+import {
+  baselineKey,
+  compareVersions,
+  evaluateSkill,
+  findRegressions,
+  loadBaselines,
+  percentile,
+} from "./evaluate.ts"
+
+const offline = makeOfflineProvider()
+
+describe("evals of the offline model", () => {
+  it("never fall below evals/baselines.json (the CI regression gate)", async () => {
+    const [reports, baselines] = await Effect.runPromise(
+      Effect.all([evaluateAllSkills(offline), loadBaselines]),
+    )
+    // Every baseline is still produced by some report, so a dropped skill or dataset cannot pass silently.
+    expect(new Set(reports.map(baselineKey))).toEqual(new Set(Object.keys(baselines)))
+    const regressions = reports.flatMap((report) => findRegressions(report, baselines))
+    expect(regressions).toEqual([])
+  })
+
+  it("triage reaches 90% intent accuracy and 90% recall of tickets that must be escalated", async () => {
+    const report = await Effect.runPromise(
+      Effect.flatMap(loadTicketsDataset(), (dataset) => evaluateSkill(triageTicket, dataset, offline)),
+    )
+    expect(report.cases).toBeGreaterThanOrEqual(80)
+    expect(report.metrics.intentAccuracy).toBeGreaterThanOrEqual(0.9)
+    expect(report.metrics.escalationRecall).toBeGreaterThanOrEqual(0.9)
+    expect(report.totalCostUsd).toBe(0)
+  })
+
+  it("flags a metric below its baseline", () => {
+    const report = {
+      skill: "triageTicket",
+      skillVersion: 2,
+      promptVersion: "triage-2",
+      dataset: "tickets",
+      provider: "offline",
+      model: "m",
+      cases: 1,
+      metrics: { intentAccuracy: 0.85, escalationRecall: 1 },
+      latencyP50Ms: 0,
+      latencyP95Ms: 0,
+      totalCostUsd: 0,
+      fellBack: 0,
+      needsHuman: 0,
+    }
+    expect(
+      findRegressions(report, { "triageTicket@2/tickets": { intentAccuracy: 0.9, escalationRecall: 1 } }),
+    ).toEqual([{ key: "triageTicket@2/tickets", metric: "intentAccuracy", baseline: 0.9, actual: 0.85 }])
+    expect(
+      compareVersions(report, { ...report, metrics: { intentAccuracy: 0.9, escalationRecall: 1 } })[0],
+    ).toEqual({
+      metric: "intentAccuracy",
+      a: 0.85,
+      b: 0.9,
+      delta: 0.05,
+    })
+  })
+
+  it("takes nearest-rank percentiles", () => {
+    expect(percentile([5, 1, 3, 2, 4], 0.5)).toBe(3)
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)).toBe(10)
+    expect(percentile([], 0.5)).toBe(0)
+  })
+})
+
+describe("mesh eval", () => {
+  const run = async (args: ReadonlyArray<string>) => {
+    let out = ""
+    const code = await runEvalCli(args, (text) => {
+      out += text
+    })
+    return { code, out }
+  }
+
+  it("prints a table of a skill's scores and passes the baseline check", async () => {
+    const { code, out } = await run(["eval", "triageTicket", "--dataset", "tickets", "--check"])
+    expect(code).toBe(0)
+    expect(out).toContain("triageTicket@2 (prompt triage-2) on tickets: 96 cases, offline mesh-offline-1")
+    expect(out).toMatch(/intentAccuracy\s+1/)
+    expect(out).toContain("no regressions")
+  })
+
+  it("compares two versions side by side", async () => {
+    const { code, out } = await run(["triageTicket", "--compare", "v1", "v2", "--dataset", "tickets"])
+    expect(code).toBe(0)
+    expect(out).toContain("triageTicket on tickets: v1 vs v2 (offline)")
+    expect(out).toMatch(/escalationPrecision\s+0\.895\s+1\s+\+0\.105/)
+  })
+
+  it("rejects unknown skills and versions", async () => {
+    expect((await run(["eval", "writePoem"])).code).toBe(2)
+    expect((await run(["eval", "draftReply", "--compare", "1", "7"])).code).toBe(2)
+  })
+})

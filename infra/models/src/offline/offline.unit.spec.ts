@@ -1,0 +1,244 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { draftListingOffline, draftReplyOffline } from "./drafting.ts"
+import { cosineSimilarity, hashEmbed, OFFLINE_EMBED_DIMENSIONS } from "./embedder.ts"
+import { chooseSupplierOffline, scoreOffer } from "./supplier.ts"
+import { stem, tokenize } from "./text.ts"
+import { classifyIntent, classifySentiment, escalationInputs, triageTicketOffline } from "./triage.ts"
+
+const norm = (v: ReadonlyArray<number>) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))
+
+describe("text", () => {
+  it("splits negated contractions so negation stays visible", () => {
+    expect(tokenize("I don't want it, it isn't here and I won't wait")).toEqual([
+      "i",
+      "do",
+      "not",
+      "want",
+      "it",
+      "it",
+      "is",
+      "not",
+      "here",
+      "and",
+      "i",
+      "will",
+      "not",
+      "wait",
+    ])
+  })
+  it("stems inflections to one feature", () => {
+    expect(new Set(["refunds", "refunded", "refunding"].map(stem))).toEqual(new Set(["refund"]))
+    expect(stem("shipped")).toBe("ship")
+  })
+})
+
+describe("intent classifier", () => {
+  it.each([
+    ["I'd like my money back for the jacket, it doesn't fit.", "refund"],
+    ["Where is my parcel? Tracking hasn't moved in a week.", "order_status"],
+    ["Is the kettle compatible with 110V sockets?", "product_question"],
+    ["The driver was rude and the box arrived smashed. Unacceptable.", "complaint"],
+    ["How do I reset my password?", "other"],
+    ["", "other"],
+  ] as const)("%s -> %s", (text, intent) => {
+    expect(classifyIntent(text).intent).toBe(intent)
+  })
+
+  it("reads negation: 'not damaged, just want status' is an order status question", () => {
+    const text = "Nothing was damaged at all. I just want to know the status of my second parcel."
+    expect(classifyIntent(text).intent).toBe("order_status")
+  })
+
+  it("reads negation: declining a refund leaves the refund cue out", () => {
+    const text = "No need for a refund or anything, I'm just wondering where my parcel is."
+    const scores = classifyIntent(text)
+    expect(scores.intent).toBe("order_status")
+    expect(scores.scores.refund).toBe(0)
+  })
+
+  it("gives a confidence in [0, 1] that grows with the margin", () => {
+    const clear = classifyIntent("Refund please, I want my money back, reimburse me")
+    const vague = classifyIntent("Refund or tracking?")
+    expect(clear.confidence).toBeGreaterThan(vague.confidence)
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const { confidence } = classifyIntent(text)
+        return confidence >= 0 && confidence <= 1
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
+
+describe("sentiment", () => {
+  it.each([
+    ["This is unacceptable, I am really disappointed.", "negative"],
+    ["Love it, the note made my day!", "positive"],
+    ["Can you send me the invoice? Thanks.", "neutral"],
+    ["Not bad overall, the zip feels a bit loose.", "neutral"],
+    ["Not great, not impressed at all.", "negative"],
+    ["THREE WEEKS and still nothing?!", "negative"],
+  ] as const)("%s -> %s", (text, sentiment) => {
+    expect(classifySentiment(text).sentiment).toBe(sentiment)
+  })
+})
+
+describe("escalation", () => {
+  const base = { subject: "Help", channel: "email" as const }
+  it("flags safety, legal and fraud cues, respecting negation", () => {
+    expect(escalationInputs({ ...base, body: "It sparked and caught fire" }).triggersInText).toContain(
+      "safety",
+    )
+    expect(escalationInputs({ ...base, body: "My lawyer will call you" }).triggersInText).toContain("legal")
+    expect(
+      escalationInputs({ ...base, body: "Nothing burning or smoking, it is just slow" }).triggersInText,
+    ).toEqual([])
+    expect(
+      escalationInputs({ ...base, body: "I'm not going to kick up a fuss or call my bank, just refund me" })
+        .triggersInText,
+    ).toEqual([])
+  })
+
+  it("escalates unhappy repeat contacts and high-value refunds, not calm first contacts", () => {
+    const angry = { ...base, body: "Still nothing. This is unacceptable and I am furious." }
+    expect(triageTicketOffline({ ...angry, previousContacts: 3 }).escalate).toBe(true)
+    expect(triageTicketOffline({ ...angry, previousContacts: 0 }).escalate).toBe(false)
+    const refund = { ...base, body: "Please refund the TV, it has dead pixels." }
+    const expensive = triageTicketOffline({
+      ...refund,
+      orderValue: { amountMinor: 129_900, currency: "EUR" },
+    })
+    expect(expensive.escalate).toBe(true)
+    expect(expensive.escalationReason).toContain("high-value")
+    expect(
+      triageTicketOffline({ ...refund, orderValue: { amountMinor: 4_900, currency: "EUR" } }).escalate,
+    ).toBe(false)
+  })
+
+  it("makes safety incidents urgent", () => {
+    const out = triageTicketOffline({ ...base, body: "The charger melted and caught fire overnight." })
+    expect(out).toMatchObject({ escalate: true, priority: "urgent" })
+  })
+})
+
+describe("hashing embedder", () => {
+  it("is deterministic, 384-dimensional and L2-normalised", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }).filter((s) => /[a-z0-9]/i.test(s)),
+        (text) => {
+          const a = hashEmbed(text)
+          const b = hashEmbed(text)
+          return (
+            a.length === OFFLINE_EMBED_DIMENSIONS &&
+            a.every((x, i) => x === b[i]) &&
+            Math.abs(norm(a) - 1) < 1e-9
+          )
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it("maps text without words to the zero vector", () => {
+    expect(norm(hashEmbed("   ?!  "))).toBe(0)
+  })
+
+  it("puts related texts closer than unrelated ones", () => {
+    const query = hashEmbed("where is my parcel, tracking not updating")
+    const related = hashEmbed("the tracking for my parcel has not updated")
+    const unrelated = hashEmbed("is the wool blanket machine washable")
+    expect(cosineSimilarity(query, related)).toBeGreaterThan(cosineSimilarity(query, unrelated) + 0.2)
+  })
+
+  it("embeds thousands of short texts a second", () => {
+    const texts = Array.from(
+      { length: 2_000 },
+      (_, i) => `ticket ${i}: my order ${i * 7} has not arrived yet`,
+    )
+    const started = performance.now()
+    for (const text of texts) hashEmbed(text)
+    const perSecond = texts.length / ((performance.now() - started) / 1000)
+    // Measured at tens of thousands a second on the 2-core machine; the bound leaves room for a busy CI.
+    expect(perSecond).toBeGreaterThan(2_000)
+  })
+})
+
+describe("template drafting", () => {
+  it("drafts a reply from the relevant facts only and cites them", () => {
+    const out = draftReplyOffline({
+      customerName: "Amira",
+      subject: "Where is my order?",
+      body: "When will order 51230 ship?",
+      intent: "order_status",
+      facts: [
+        { id: "f1", kind: "shipment", text: "Order 51230 leaves the warehouse on 6 March with DPD." },
+        { id: "f2", kind: "product", text: "The Glass Kettle holds 1.7 l." },
+      ],
+    })
+    expect(out.citedFactIds).toEqual(["f1"])
+    expect(out.body).toContain("6 March")
+    expect(out.body).not.toContain("1.7 l")
+    expect(out.body.startsWith("Hi Amira,")).toBe(true)
+    expect(out.proposedActions).toEqual(["send-reply"])
+  })
+
+  it("drafts a listing whose title fits and which states only the given facts", () => {
+    const out = draftListingOffline({
+      sku: "KTL-GLS",
+      productName: "Glass Kettle",
+      brand: "Brisk",
+      category: "kitchen appliances",
+      attributes: [
+        { name: "capacity", value: "1.7 l" },
+        { name: "power", value: "2200 W" },
+      ],
+      highlights: ["Blue LED while boiling"],
+      price: { amountMinor: 4_900, currency: "EUR" },
+    })
+    expect(out.title).toBe("Brisk Glass Kettle, 1.7 l")
+    expect(out.description).toContain("Power: 2200 W.")
+    expect(out.bullets).toContain("Blue LED while boiling")
+  })
+})
+
+describe("supplier choice", () => {
+  const offer = (id: string, cost: number, lead: number, onTime: number, moq = 1) => ({
+    id,
+    name: id.toUpperCase(),
+    unitCost: { amountMinor: cost, currency: "EUR" },
+    leadTimeDays: lead,
+    onTimeRate: onTime,
+    minOrderQuantity: moq,
+  })
+
+  it("prefers a reliable supplier costing at most 10% more over a cheaper unreliable one", () => {
+    const input = {
+      sku: "X",
+      quantity: 10,
+      neededWithinDays: 10,
+      suppliers: [offer("a", 100, 5, 0.8), offer("b", 109, 5, 0.95)],
+    }
+    expect(chooseSupplierOffline(input).supplierId).toBe("b")
+    const dearer = { ...input, suppliers: [offer("a", 100, 5, 0.8), offer("b", 115, 5, 0.95)] }
+    expect(chooseSupplierOffline(dearer).supplierId).toBe("a")
+  })
+
+  it("chooses nobody when no supplier is eligible, and ranks every offer", () => {
+    const out = chooseSupplierOffline({
+      sku: "X",
+      quantity: 10,
+      neededWithinDays: 3,
+      suppliers: [offer("a", 100, 5, 0.99), offer("b", 90, 2, 0.99, 50)],
+    })
+    expect(out.supplierId).toBeNull()
+    expect(out.ranking.map((r) => r.eligible)).toEqual([false, false])
+  })
+
+  it("scores the cheapest reliable offer highest", () => {
+    expect(scoreOffer(offer("a", 100, 5, 0.95), 100)).toBeGreaterThan(
+      scoreOffer(offer("b", 105, 5, 0.95), 100),
+    )
+  })
+})

@@ -1,0 +1,198 @@
+import { ConfigProvider, Effect, Layer, Result, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { defaultPriceTable } from "../config.ts"
+import { ModelError } from "../modelError.ts"
+import { type ChatRequest, ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
+import { makeOfflineProvider } from "../offline/provider.ts"
+import { recogniseTask } from "../tasks.ts"
+import { chooseSupplier, draftReply, triageTicket, triageTicketV1 } from "./catalog.ts"
+import { replaySkill, runSkill, SkillInvocation, validateSkillOutput } from "./skill.ts"
+
+// A provider that answers from a script, standing in for a remote model so the skill logic can be tested alone;
+// the real Ollama client is exercised against the fake server in ollama.int.spec.ts.
+const scripted = (answers: ReadonlyArray<string | ModelError>) => {
+  const calls: Array<ChatRequest> = []
+  const provider: ModelProviderShape = {
+    provider: "ollama",
+    resolveChatModel: (preferred) => preferred,
+    embedModel: "all-minilm",
+    prices: defaultPriceTable,
+    chat: (request) => {
+      const answer = answers[calls.length] ?? "{}"
+      calls.push(request)
+      return typeof answer === "string"
+        ? Effect.succeed({
+            content: answer,
+            model: request.model,
+            provider: "ollama" as const,
+            promptTokens: 100,
+            completionTokens: 20,
+            latencyMs: 5,
+          })
+        : Effect.fail(answer)
+    },
+    embed: () => Effect.die("not used"),
+  }
+  return { calls, layer: Layer.succeed(ModelProvider, provider) }
+}
+
+const ticket = { subject: "Refund", body: "Please refund my order, the lamp sparks and could start a fire." }
+const valid = JSON.stringify({
+  intent: "refund",
+  sentiment: "negative",
+  priority: "urgent",
+  escalate: true,
+  escalationReason: "safety",
+  confidence: 0.8,
+})
+
+describe("skills", () => {
+  it("are named and versioned, with the output schema as the structured-output format", () => {
+    expect(triageTicket.id).toBe("triageTicket@2")
+    expect(triageTicketV1.id).toBe("triageTicket@1")
+    expect(triageTicket.format).toMatchObject({
+      type: "object",
+      required: expect.arrayContaining(["intent"]),
+    })
+    const prompt = triageTicket.template(ticket)
+    expect(recogniseTask(prompt.system, prompt.user)).toEqual({
+      task: "triage_ticket",
+      variant: 2,
+      input: ticket,
+    })
+  })
+
+  it("validates against the schema, the allowed actions and the skill's own check", () => {
+    expect(Result.isSuccess(validateSkillOutput(triageTicket, ticket, valid))).toBe(true)
+    const reasonless = JSON.stringify({ ...JSON.parse(valid), escalationReason: null })
+    expect(validateSkillOutput(triageTicket, ticket, reasonless)).toEqual(
+      Result.fail("escalates without a reason"),
+    )
+    const replyInput = {
+      subject: "Where?",
+      body: "Where is it?",
+      intent: "order_status" as const,
+      facts: [{ id: "f1", kind: "shipment", text: "It ships today." }],
+    }
+    const escalating = JSON.stringify({ body: "Hi", citedFactIds: ["f1"], proposedActions: ["escalate"] })
+    expect(validateSkillOutput(draftReply, replyInput, escalating)).toEqual(
+      Result.fail("proposes actions the skill may not take: escalate"),
+    )
+    const inventing = JSON.stringify({ body: "Hi", citedFactIds: ["f9"], proposedActions: ["send-reply"] })
+    expect(validateSkillOutput(draftReply, replyInput, inventing)).toEqual(
+      Result.fail("cites facts that were not given: f9"),
+    )
+  })
+
+  it("answers on the first valid output and records the run", async () => {
+    const { calls, layer } = scripted([valid])
+    const run = await Effect.runPromise(runSkill(triageTicket, ticket).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(1)
+    expect(calls[0]?.timeoutMs).toBe(triageTicket.latencyBudgetMs)
+    expect(calls[0]?.temperature).toBe(0)
+    expect(run.output).toEqual(JSON.parse(valid))
+    expect(run.invocation).toMatchObject({
+      skill: "triageTicket",
+      skillVersion: 2,
+      promptVersion: "triage-2",
+      outcome: "answered",
+      provider: "ollama",
+      model: "llama3.2:3b",
+      fallbackReason: null,
+      promptTokens: 100,
+      completionTokens: 20,
+      overBudget: false,
+    })
+    expect(run.invocation.costUsd).toBeGreaterThan(0)
+  })
+
+  it("retries invalid output once and takes the second answer", async () => {
+    const { calls, layer } = scripted(["I think it is a refund", valid])
+    const run = await Effect.runPromise(runSkill(triageTicket, ticket).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(2)
+    expect(run.invocation.outcome).toBe("answered")
+    expect(run.invocation.attempts.map((a) => a.result)).toEqual(["invalid-output", "valid"])
+  })
+
+  it("falls back to the offline model after two invalid answers, recording why", async () => {
+    const { calls, layer } = scripted(["nope", '{"intent":"refund"}'])
+    const run = await Effect.runPromise(runSkill(triageTicket, ticket).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(2)
+    expect(run.invocation.outcome).toBe("fell-back")
+    expect(run.invocation.provider).toBe("offline")
+    expect(run.invocation.fallbackReason).toMatch(/failed 2 times; last: invalid output: does not match/)
+    expect(run.output).toMatchObject({ intent: "refund", escalate: true })
+  })
+
+  it("does not retry a failed call, and hands to a human when that is the skill's fallback", async () => {
+    const timeout = new ModelError({
+      reason: "Timeout",
+      provider: "ollama",
+      model: "qwen2.5:7b",
+      message: "slow",
+    })
+    const { calls, layer } = scripted([timeout])
+    const input = { sku: "X", quantity: 1, neededWithinDays: 5, suppliers: [] }
+    const run = await Effect.runPromise(runSkill(chooseSupplier, input).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(1)
+    expect(run.output).toBeNull()
+    expect(run.invocation.outcome).toBe("needs-human")
+    expect(run.invocation.fallbackReason).toContain("Timeout: slow")
+  })
+
+  it("runs unchanged on the offline provider", async () => {
+    const run = await Effect.runPromise(
+      runSkill(triageTicket, ticket).pipe(Effect.provide(ModelProvider.layerOffline)),
+    )
+    expect(run.invocation).toMatchObject({ outcome: "answered", provider: "offline", costUsd: 0 })
+    expect(run.output).toMatchObject({ intent: "refund", escalate: true, priority: "urgent" })
+  })
+
+  it("makes a record that survives the event log as JSON", async () => {
+    const run = await Effect.runPromise(
+      runSkill(triageTicket, ticket).pipe(Effect.provide(ModelProvider.layerOffline)),
+    )
+    const wire = JSON.stringify(Schema.encodeUnknownSync(SkillInvocation)(run.invocation))
+    const back = Schema.decodeUnknownSync(SkillInvocation)(JSON.parse(wire))
+    expect(back).toEqual(run.invocation)
+  })
+
+  it("replays a recorded run without calling any model", async () => {
+    const recorded = (
+      await Effect.runPromise(runSkill(triageTicket, ticket).pipe(Effect.provide(scripted([valid]).layer)))
+    ).invocation
+    const { calls, layer } = scripted([])
+    const replayed = await Effect.runPromise(replaySkill(triageTicket, recorded).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(0)
+    expect(replayed.output).toEqual(JSON.parse(valid))
+    expect(replayed.invocation).toBe(recorded)
+
+    const wrongVersion = await Effect.runPromise(Effect.flip(replaySkill(triageTicketV1, recorded)))
+    expect(wrongVersion._tag).toBe("SkillReplayError")
+    expect(wrongVersion.message).toContain("triageTicket@2")
+  })
+
+  it("uses the offline provider when OLLAMA_HOST is absent, and stops on a bad setting naming it", async () => {
+    const provide = (env: Record<string, string>) =>
+      ModelProvider.layerFromConfig.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+    const name = await Effect.runPromise(
+      Effect.map(ModelProvider, (p) => p.provider).pipe(Effect.provide(provide({}))),
+    )
+    expect(name).toBe("offline")
+    const bad = await Effect.runPromise(
+      Effect.flip(ModelProvider.pipe(Effect.provide(provide({ MESH_MODEL_TIMEOUT_MS: "soon" })))),
+    )
+    expect(String(bad.message)).toContain("MESH_MODEL_TIMEOUT_MS")
+    const badHost = await Effect.runPromise(
+      Effect.flip(ModelProvider.pipe(Effect.provide(provide({ OLLAMA_HOST: "localhost:11434" })))),
+    )
+    expect(String(badHost.message)).toContain("OLLAMA_HOST")
+  })
+
+  it("the offline provider refuses prompts that are not mesh tasks", async () => {
+    const error = await Effect.runPromise(
+      Effect.flip(makeOfflineProvider().chat({ model: "x", messages: [{ role: "user", content: "Hi!" }] })),
+    )
+    expect(error.reason).toBe("Unsupported")
+  })
+})
