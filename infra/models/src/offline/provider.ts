@@ -118,3 +118,13 @@ export const makeOfflineProvider = (prices: PriceTable = defaultPriceTable): Mod
     return result
   }),
 })
+
+/** How fast the offline embedder runs on this machine: texts embedded, the time it took, and texts per second. */
+export const measureOfflineEmbedThroughput = Effect.fn("OfflineModel.measureEmbedThroughput")(function* (
+  texts: ReadonlyArray<string>,
+) {
+  const started = yield* Clock.currentTimeMillis
+  for (const text of texts) hashEmbed(text)
+  const elapsedMs = Math.max(1, (yield* Clock.currentTimeMillis) - started)
+  return { texts: texts.length, elapsedMs, perSecond: Math.round((texts.length / elapsedMs) * 1000) }
+})
