@@ -130,6 +130,11 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
   readonly catalog: EventCatalog<D>
   readonly spec: DurableConsumerSpec
   readonly handle: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, E, R>
+  /**
+   * Completes when the consumer should drain: it stops pulling, finishes (and acks) the message
+   * in hand, and returns. Interruption instead abandons the message in hand to redelivery.
+   */
+  readonly until?: Effect.Effect<void>
 }): Effect.Effect<void, EventLogError, R> =>
   Effect.gen(function* () {
     const { nats, namespace, catalog, spec, handle } = options
@@ -190,8 +195,19 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       }),
       (ms) => Effect.promise(() => ms.close().then(() => undefined)),
     )
+    let draining = false
+    if (options.until !== undefined) {
+      yield* Effect.forkScoped(
+        options.until.pipe(
+          Effect.andThen(Effect.sync(() => (draining = true))),
+          Effect.andThen(Effect.promise(() => messages.close().then(() => undefined))),
+        ),
+      )
+    }
     yield* Stream.fromAsyncIterable(messages, (e) => unavailable(`consume ${stream}/${spec.name}`, e)).pipe(
-      Stream.runForEach(processMessage),
+      // Messages pulled but not started when the drain began go straight back to the server, so
+      // that another replica takes them without waiting for the ack deadline.
+      Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : processMessage(m))),
     )
   }).pipe(Effect.scoped)
 

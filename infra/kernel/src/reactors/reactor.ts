@@ -97,6 +97,8 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
   readonly agent: string
   /** Runs after a reaction and before the ack; tests use it to crash at that point. */
   readonly beforeAck?: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, unknown>
+  /** Completes when the reactor should drain and stop (graceful shutdown). */
+  readonly until?: Effect.Effect<void>
 }): Effect.Effect<void, EventLogError, R> => {
   const react = reactToEvent(options.reactor, options.dispatch, options.agent)
   return runDurableConsumer({
@@ -114,6 +116,7 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
         : { maxDeliveries: options.reactor.maxDeliveries }),
       ...(options.reactor.backoff === undefined ? {} : { backoff: options.reactor.backoff }),
     },
+    ...(options.until === undefined ? {} : { until: options.until }),
     handle: (event, delivery) =>
       react(event).pipe(
         Effect.andThen(options.beforeAck === undefined ? Effect.void : options.beforeAck(event, delivery)),
