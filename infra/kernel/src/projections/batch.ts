@@ -1,0 +1,216 @@
+import type { EventDefinition, EventOf } from "@mesh/contracts"
+import { type Kysely, sql, type Transaction } from "kysely"
+import { messageOf } from "./errors.ts"
+import type { Projection, ProjectionEvent, ProjectionTarget } from "./projection.ts"
+import { type Checkpoints, lockCheckpoints, saveCheckpoints, targetSchema } from "./store.ts"
+
+/** A commit read from the log, waiting to be applied. */
+export interface PendingCommit<D extends EventDefinition> {
+  readonly stream: string
+  readonly subject: string
+  readonly sequence: number
+  readonly events: ReadonlyArray<EventOf<D>>
+}
+
+/** The event a handler failed on. */
+export interface FailedEvent {
+  readonly stream: string
+  readonly subject: string
+  readonly sequence: number
+  readonly eventType: string
+  readonly eventId: string
+  readonly message: string
+}
+
+/** What applying one batch did; it is committed unless the call threw. */
+export interface BatchOutcome {
+  /** Commits applied (or dead-lettered) in this batch. */
+  readonly commits: number
+  readonly events: number
+  /** Commits at or below the checkpoint, already applied by an earlier run or another replica. */
+  readonly skipped: number
+  /** The checkpoints after the batch, for every stream the batch touched. */
+  readonly checkpoints: Checkpoints
+  readonly deadLettered: ReadonlyArray<FailedEvent>
+  /** Set under the "stop" policy: everything before this commit was committed, this one was not. */
+  readonly failure: FailedEvent | undefined
+}
+
+/** Where and how a batch is applied. */
+export interface BatchContext<D extends EventDefinition, DB> {
+  readonly projection: Projection<D, DB>
+  /** The service schema, holding the checkpoint table. */
+  readonly schema: string
+  /** The checkpoint key: the projection name, or its rebuild key. */
+  readonly key: string
+  readonly target: ProjectionTarget
+  /** Parks a commit in the dead-letter stream; called before the batch commits. */
+  readonly deadLetter: (commit: PendingCommit<D>, failure: FailedEvent) => Promise<void>
+}
+
+/** The handler threw; the batch is retried event by event to find which event and apply the rest. */
+class HandlerThrew extends Error {}
+
+/** Dead-lettering failed: the batch rolls back and the projector stops rather than skip the event. */
+export class DeadLetterThrew extends Error {
+  readonly stream: string
+  readonly sequence: number
+  constructor(stream: string, sequence: number, cause: unknown) {
+    super(messageOf(cause))
+    this.stream = stream
+    this.sequence = sequence
+  }
+}
+
+const toEvents = <D extends EventDefinition>(
+  commits: ReadonlyArray<PendingCommit<D>>,
+): Array<ProjectionEvent<D>> => {
+  const events: Array<ProjectionEvent<D>> = []
+  for (const c of commits) {
+    for (let index = 0; index < c.events.length; index++) {
+      events.push({
+        event: c.events[index]!,
+        stream: c.stream,
+        subject: c.subject,
+        sequence: c.sequence,
+        index,
+      })
+    }
+  }
+  return events
+}
+
+const streamsOf = (commits: ReadonlyArray<{ readonly stream: string }>): Array<string> => [
+  ...new Set(commits.map((c) => c.stream)),
+]
+
+/** Locks the checkpoints and keeps the commits not yet applied, in order. */
+const lockAndFilter = async <D extends EventDefinition, DB>(
+  trx: Transaction<DB>,
+  ctx: BatchContext<D, DB>,
+  commits: ReadonlyArray<PendingCommit<D>>,
+) => {
+  const locked = await lockCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, streamsOf(commits))
+  const fresh = commits.filter((c) => c.sequence > (locked.get(c.stream) ?? 0))
+  return { locked, fresh }
+}
+
+const moved = (before: Checkpoints, after: Checkpoints): Checkpoints =>
+  new Map([...after].filter(([stream, sequence]) => before.get(stream) !== sequence))
+
+const countEvents = (commits: ReadonlyArray<PendingCommit<EventDefinition>>) =>
+  commits.reduce((n, c) => n + c.events.length, 0)
+
+/** The fast path: the whole batch in one handler call. Throws {@link HandlerThrew} when the handler fails. */
+const applyWhole = async <D extends EventDefinition, DB>(
+  trx: Transaction<DB>,
+  ctx: BatchContext<D, DB>,
+  commits: ReadonlyArray<PendingCommit<D>>,
+): Promise<BatchOutcome> => {
+  const { locked, fresh } = await lockAndFilter(trx, ctx, commits)
+  const skipped = commits.length - fresh.length
+  if (fresh.length === 0) {
+    return { commits: 0, events: 0, skipped, checkpoints: locked, deadLettered: [], failure: undefined }
+  }
+  await targetSchema(trx as Transaction<unknown>, ctx.target.schema)
+  try {
+    await ctx.projection.apply(trx, toEvents(fresh), ctx.target)
+  } catch (cause) {
+    throw new HandlerThrew(messageOf(cause))
+  }
+  const after = new Map(locked)
+  for (const c of fresh) after.set(c.stream, c.sequence)
+  await saveCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, moved(locked, after))
+  return {
+    commits: fresh.length,
+    events: countEvents(fresh),
+    skipped,
+    checkpoints: after,
+    deadLettered: [],
+    failure: undefined,
+  }
+}
+
+/**
+ * The careful path, inside the caller's transaction: each commit under a savepoint, each event
+ * in its own handler call, so that the failing event is named and, under "dead-letter", parked
+ * while the rest of the batch is applied.
+ */
+export const applyCarefully = async <D extends EventDefinition, DB>(
+  trx: Transaction<DB>,
+  ctx: BatchContext<D, DB>,
+  commits: ReadonlyArray<PendingCommit<D>>,
+): Promise<BatchOutcome> => {
+  const { locked, fresh } = await lockAndFilter(trx, ctx, commits)
+  const after = new Map(locked)
+  const deadLettered: Array<FailedEvent> = []
+  let failure: FailedEvent | undefined
+  let applied = 0
+  let events = 0
+  if (fresh.length > 0) await targetSchema(trx as Transaction<unknown>, ctx.target.schema)
+  for (const commit of fresh) {
+    await sql`savepoint mesh_commit`.execute(trx)
+    let failed: FailedEvent | undefined
+    for (const event of toEvents([commit])) {
+      try {
+        await ctx.projection.apply(trx, [event], ctx.target)
+      } catch (cause) {
+        failed = {
+          stream: commit.stream,
+          subject: commit.subject,
+          sequence: commit.sequence,
+          eventType: event.event.type,
+          eventId: event.event.eventId,
+          message: messageOf(cause),
+        }
+        break
+      }
+    }
+    if (failed === undefined) {
+      await sql`release savepoint mesh_commit`.execute(trx)
+      events += commit.events.length
+    } else {
+      await sql`rollback to savepoint mesh_commit`.execute(trx)
+      if (ctx.projection.onFailure === "stop") {
+        failure = failed
+        break
+      }
+      try {
+        await ctx.deadLetter(commit, failed)
+      } catch (cause) {
+        throw new DeadLetterThrew(commit.stream, commit.sequence, cause)
+      }
+      deadLettered.push(failed)
+    }
+    applied++
+    after.set(commit.stream, commit.sequence)
+  }
+  await saveCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, moved(locked, after))
+  return {
+    commits: applied,
+    events,
+    skipped: commits.length - fresh.length,
+    checkpoints: after,
+    deadLettered,
+    failure,
+  }
+}
+
+/**
+ * Applies a batch in one transaction together with its checkpoint, so that a crash at any point
+ * leaves either both or neither. Commits at or below the locked checkpoint are skipped, which makes
+ * a restart, a redelivery or a second replica harmless. When the handler fails, the transaction
+ * rolls back and the batch is re-applied carefully in a fresh one.
+ */
+export const applyBatch = async <D extends EventDefinition, DB>(
+  db: Kysely<DB>,
+  ctx: BatchContext<D, DB>,
+  commits: ReadonlyArray<PendingCommit<D>>,
+): Promise<BatchOutcome> => {
+  try {
+    return await db.transaction().execute((trx) => applyWhole(trx, ctx, commits))
+  } catch (error) {
+    if (!(error instanceof HandlerThrew)) throw error
+  }
+  return db.transaction().execute((trx) => applyCarefully(trx, ctx, commits))
+}

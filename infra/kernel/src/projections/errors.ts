@@ -1,0 +1,84 @@
+import { Schema } from "effect"
+
+/** The projection's handler failed on an event; its batch was rolled back to just before that commit. */
+export const HandlerFailed = Schema.TaggedStruct("HandlerFailed", {
+  stream: Schema.String,
+  sequence: Schema.Number,
+  eventType: Schema.String,
+  eventId: Schema.String,
+  message: Schema.String,
+})
+
+/** Reading the event log failed (unreachable server, or a stored commit that cannot be decoded). */
+export const LogFailed = Schema.TaggedStruct("LogFailed", {
+  message: Schema.String,
+})
+
+/** The read-model database failed outside the handler (checkpoints, DDL, connection). */
+export const StoreFailed = Schema.TaggedStruct("StoreFailed", {
+  operation: Schema.String,
+  message: Schema.String,
+})
+
+/** An event could not be parked in the dead-letter stream, so the projector stopped instead of skipping it. */
+export const DeadLetterFailed = Schema.TaggedStruct("DeadLetterFailed", {
+  stream: Schema.String,
+  sequence: Schema.Number,
+  message: Schema.String,
+})
+
+/** The projector was set up in a way it cannot run (e.g. dead-letter without a NATS connection). */
+export const Misconfigured = Schema.TaggedStruct("Misconfigured", {
+  message: Schema.String,
+})
+
+/** Why a projector stopped. */
+export const ProjectionErrorReason = Schema.Union([
+  HandlerFailed,
+  LogFailed,
+  StoreFailed,
+  DeadLetterFailed,
+  Misconfigured,
+])
+/** Why a projector stopped. */
+export type ProjectionErrorReason = typeof ProjectionErrorReason.Type
+
+/** The one error of a projector; the message names the projection and, for an event, its stream, sequence and type. */
+export class ProjectionError extends Schema.TaggedError<ProjectionError>()("ProjectionError", {
+  projection: Schema.String,
+  reason: ProjectionErrorReason,
+}) {
+  override get message(): string {
+    return describeProjectionError(this.projection, this.reason)
+  }
+}
+
+/** One sentence naming the projection and what went wrong. */
+export const describeProjectionError = (projection: string, r: ProjectionErrorReason): string => {
+  switch (r._tag) {
+    case "HandlerFailed":
+      return `projection ${projection} failed on ${r.eventType} (event ${r.eventId}) at ${r.stream}#${r.sequence}: ${r.message}`
+    case "LogFailed":
+      return `projection ${projection} could not read the event log: ${r.message}`
+    case "StoreFailed":
+      return `projection ${projection} could not ${r.operation}: ${r.message}`
+    case "DeadLetterFailed":
+      return `projection ${projection} could not dead-letter ${r.stream}#${r.sequence}: ${r.message}`
+    case "Misconfigured":
+      return `projection ${projection} is misconfigured: ${r.message}`
+  }
+}
+
+/** A failure's message as one line, whatever was thrown. */
+export const messageOf = (cause: unknown): string => {
+  const text = cause instanceof Error ? cause.message : safeString(cause)
+  return text.replace(/\s*\n\s*/g, " ")
+}
+
+const safeString = (value: unknown): string => {
+  try {
+    return String(value)
+  } catch {
+    return "an unprintable value was thrown"
+  }
+}

@@ -1,0 +1,36 @@
+/** Projections into Postgres/PGlite read models: batched, checkpointed in the same transaction, rebuildable. */
+export type { BatchOutcome, FailedEvent, PendingCommit } from "./batch.ts"
+export {
+  DeadLetterFailed,
+  describeProjectionError,
+  HandlerFailed,
+  LogFailed,
+  Misconfigured,
+  ProjectionError,
+  ProjectionErrorReason,
+  StoreFailed,
+} from "./errors.ts"
+export { quoteIdentifier, shadowSchemaName } from "./names.ts"
+export {
+  defaultBatchSize,
+  defaultLingerMs,
+  defineProjection,
+  type FailurePolicy,
+  kernelTableNames,
+  type Projection,
+  type ProjectionEvent,
+  type ProjectionSpec,
+  type ProjectionStream,
+  type ProjectionTarget,
+} from "./projection.ts"
+export {
+  makeProjector,
+  type ProjectionSetup,
+  type ProjectionStatus,
+  type Projector,
+  type ProjectorOptions,
+  type RebuildOptions,
+  type RebuildReport,
+  type StreamStatus,
+} from "./projector.ts"
+export { type Checkpoints, kernelMigrations, kernelMigrationTable, readCheckpoints } from "./store.ts"

@@ -1,0 +1,348 @@
+import { Subjects } from "@mesh/contracts"
+import { type EventLog, type NatsHandles, openNats, readDeadLetters } from "@mesh/eventlog"
+import { type NatsServerHandle, startNatsServer } from "@mesh/stack"
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { type Kysely, sql } from "kysely"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ProjectionError } from "./errors.ts"
+import { makeProjector, type Projector } from "./projector.ts"
+import {
+  freshEventLog,
+  openTestPGlite,
+  openTestPostgres,
+  type TestDatabase,
+  waitUntil,
+} from "./testing/harness.ts"
+import {
+  doubleApplied,
+  type MeshDefinition,
+  type TicketProjectionOptions,
+  ticketProjection,
+  ticketReadModelChecksum,
+} from "./testing/ticketProjection.ts"
+import { eventCount, makeTicketAppender, ticketTraffic } from "./testing/traffic.ts"
+
+let server: NatsServerHandle
+let nats: NatsHandles
+
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+  await server?.stop()
+})
+
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+
+const count = async (db: Kysely<unknown>, schema: string, table: string, where = sql`true`) =>
+  (
+    await sql<{ n: number }>`select count(*)::int as n from ${sql.id(schema, table)} where ${where}`.execute(
+      db,
+    )
+  ).rows[0]!.n
+
+const appendAll = async (log: EventLog<MeshDefinition>, options: Parameters<typeof ticketTraffic>[0]) => {
+  const appender = makeTicketAppender(log)
+  for (const round of ticketTraffic(options)) await run(appender.appendRound(round))
+  return appender
+}
+
+const caughtUp = (projector: Projector, watched: ReadonlyArray<Fiber.Fiber<unknown, unknown>> = []) =>
+  waitUntil(async () => (await run(projector.status)).lag === 0, { watched, timeoutMs: 60_000 })
+
+const failureOf = (exit: Exit.Exit<unknown, ProjectionError>): ProjectionError => {
+  if (Exit.isSuccess(exit)) throw new Error("expected the projector to fail")
+  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+  if (reason === undefined || reason._tag !== "Fail")
+    throw new Error(`expected a typed failure: ${Cause.pretty(exit.cause)}`)
+  return reason.error
+}
+
+// The same read-model code runs on real PostgreSQL and on embedded PGlite (the demo's default).
+describe.each([
+  { dialect: "postgres", open: openTestPostgres },
+  { dialect: "pglite", open: openTestPGlite },
+])("projections on $dialect", ({ open }) => {
+  let database: TestDatabase
+  beforeAll(async () => {
+    database = await open()
+  })
+  afterAll(async () => {
+    await database?.close()
+  })
+
+  /** Projects the log into a new schema from zero and returns the read model's checksum. */
+  const freshChecksum = async (log: EventLog<MeshDefinition>, options: TicketProjectionOptions = {}) => {
+    const schema = database.newSchema()
+    const projector = makeProjector({
+      projection: ticketProjection(options),
+      db: database.db,
+      schema,
+      eventLog: log,
+    })
+    const fiber = Effect.runFork(projector.run)
+    await caughtUp(projector, [fiber])
+    await run(Fiber.interrupt(fiber))
+    return ticketReadModelChecksum(database.db, schema)
+  }
+
+  it("catches up from zero and follows live in one loop, in batches, exposing lag", async () => {
+    const log = await freshEventLog(nats)
+    const schema = database.newSchema()
+    await appendAll(log, { events: 400, tickets: 40, prefix: "a" })
+    const batches: Array<number> = []
+    const projector = makeProjector({
+      projection: ticketProjection({ batchSize: 32 }),
+      db: database.db,
+      schema,
+      eventLog: log,
+      afterCommit: (outcome) => Effect.sync(() => batches.push(outcome.commits)),
+    })
+    const setup = await run(projector.setup)
+    expect(setup).toEqual({ created: true, stale: false })
+    const before = await run(projector.status)
+    const head = await run(log.headSequence("customer"))
+    expect(before.streams).toEqual([
+      {
+        domain: "customer",
+        stream: Subjects.streamName(log.namespace, "customer"),
+        checkpoint: 0,
+        head,
+        lag: head,
+      },
+    ])
+    expect(before.lag).toBe(head)
+
+    const fiber = Effect.runFork(projector.run)
+    await caughtUp(projector, [fiber])
+    expect(await count(database.db, schema, "ticket_ledger")).toBe(400)
+    expect(Math.max(...batches)).toBeLessThanOrEqual(32)
+    expect(batches.length).toBeLessThan(head)
+
+    // Live: new commits arrive while the projector runs.
+    await appendAll(log, { events: 150, tickets: 10, prefix: "b" })
+    await caughtUp(projector, [fiber])
+    await run(Fiber.interrupt(fiber))
+    expect(await count(database.db, schema, "ticket_ledger")).toBe(550)
+    const applied = await sql<{
+      n: number
+    }>`select sum(events_applied)::int as n from ${sql.id(schema, "tickets")}`.execute(database.db)
+    expect(applied.rows[0]!.n).toBe(550)
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(await freshChecksum(log))
+  })
+
+  it("lets two replicas run at once without double-applying an event", async () => {
+    const log = await freshEventLog(nats)
+    const schema = database.newSchema()
+    await appendAll(log, { events: 300, tickets: 30, prefix: "a" })
+    const replica = () =>
+      makeProjector({
+        projection: ticketProjection({ batchSize: 16 }),
+        db: database.db,
+        schema,
+        eventLog: log,
+      })
+    const [one, two] = [replica(), replica()]
+    const fibers = [Effect.runFork(one.run), Effect.runFork(two.run)]
+    await appendAll(log, { events: 300, tickets: 30, prefix: "b" })
+    await caughtUp(one, fibers)
+    await run(Fiber.interruptAll(fibers))
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+    expect(await count(database.db, schema, "ticket_ledger")).toBe(600)
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(await freshChecksum(log))
+  })
+
+  /** 60 events, then a two-event commit whose second event poisons the handler, then 30 more. */
+  const poisonedLog = async () => {
+    const log = await freshEventLog(nats)
+    const appender = await appendAll(log, { events: 60, tickets: 6, prefix: "a" })
+    await run(
+      appender.appendCommit({
+        ticketId: "a-0",
+        events: [
+          { type: "TicketEscalated", payload: { reason: "fine", queue: "q" } },
+          { type: "TicketEscalated", payload: { reason: "poison", queue: "q" } },
+        ],
+      }),
+    )
+    const poisonSequence = await run(log.headSequence("customer"))
+    await appendAll(log, { events: 30, tickets: 3, prefix: "b" })
+    return { log, poisonSequence }
+  }
+
+  it("stops on a failing event with an error naming projection, stream, sequence and type, keeping what came before", async () => {
+    const { log, poisonSequence } = await poisonedLog()
+    const schema = database.newSchema()
+    const projector = makeProjector({
+      projection: ticketProjection({ name: "strict-tickets", poisonReason: "poison" }),
+      db: database.db,
+      schema,
+      eventLog: log,
+    })
+    const stream = Subjects.streamName(log.namespace, "customer")
+    for (const attempt of [1, 2]) {
+      const error = failureOf(await Effect.runPromiseExit(projector.run))
+      expect(error).toBeInstanceOf(ProjectionError)
+      expect(error.reason).toMatchObject({
+        _tag: "HandlerFailed",
+        stream,
+        sequence: poisonSequence,
+        eventType: "TicketEscalated",
+      })
+      expect(error.message).toContain(`projection strict-tickets failed on TicketEscalated`)
+      expect(error.message).toContain(`${stream}#${poisonSequence}`)
+      expect(error.message).toContain("poisoned escalation")
+      const status = await run(projector.status)
+      // Everything before the poisoned commit is applied and checkpointed; nothing of it or after.
+      expect(status.streams[0]!.checkpoint, `attempt ${attempt}`).toBe(poisonSequence - 1)
+      expect(await count(database.db, schema, "ticket_ledger")).toBe(60)
+      expect(await count(database.db, schema, "ticket_ledger", sql`sequence >= ${poisonSequence}`)).toBe(0)
+    }
+  })
+
+  it("parks a failing commit in the dead-letter stream and goes on, under the dead-letter policy", async () => {
+    const { log, poisonSequence } = await poisonedLog()
+    const schema = database.newSchema()
+    const projector = makeProjector({
+      projection: ticketProjection({
+        name: "lenient-tickets",
+        onFailure: "dead-letter",
+        poisonReason: "poison",
+      }),
+      db: database.db,
+      schema,
+      eventLog: log,
+      nats,
+    })
+    const fiber = Effect.runFork(projector.run)
+    await caughtUp(projector, [fiber])
+    await run(Fiber.interrupt(fiber))
+    const stream = Subjects.streamName(log.namespace, "customer")
+    const letters = await run(readDeadLetters(nats, log.namespace))
+    expect(letters).toHaveLength(1)
+    const original = await nats.jsm.streams.getMessage(stream, { seq: poisonSequence })
+    expect(letters[0]).toMatchObject({
+      originalStream: stream,
+      originalSequence: poisonSequence,
+      originalSubject: Subjects.aggregate(log.namespace, "customer", "ticket", "a-0"),
+      consumer: "lenient-tickets",
+      deliveries: 1,
+    })
+    expect(letters[0]!.reason).toContain("TicketEscalated")
+    expect(letters[0]!.reason).toContain("poisoned escalation")
+    expect(Buffer.from(letters[0]!.data).equals(Buffer.from(original!.data))).toBe(true)
+    // The whole commit was parked (its first, healthy event too); every other event is applied.
+    expect(await count(database.db, schema, "ticket_ledger")).toBe(90)
+    expect(await count(database.db, schema, "ticket_ledger", sql`sequence = ${poisonSequence}`)).toBe(0)
+  })
+
+  it("rebuilds from zero under live traffic and swaps in without a gap while the live model keeps serving", async () => {
+    const log = await freshEventLog(nats)
+    const schema = database.newSchema()
+    const rounds = ticketTraffic({ events: 6_000, tickets: 20, prefix: "r" })
+    const appender = makeTicketAppender(log)
+    for (const round of rounds.slice(0, 10)) await run(appender.appendRound(round))
+    const projector = makeProjector({
+      projection: ticketProjection({ batchSize: 16, lingerMs: 5 }),
+      db: database.db,
+      schema,
+      eventLog: log,
+    })
+    const live = Effect.runFork(projector.run)
+    await caughtUp(projector, [live])
+    const oid = async () =>
+      (
+        await sql<{ oid: number }>`select ${`${schema}.ticket_ledger`}::regclass::oid::int as oid`.execute(
+          database.db,
+        )
+      ).rows[0]!.oid
+    const oidBefore = await oid()
+
+    let appendedRounds = 10
+    const traffic = Effect.runFork(
+      Effect.forEach(
+        rounds.slice(10),
+        (round) =>
+          appender.appendRound(round).pipe(
+            Effect.tap(() => Effect.sync(() => appendedRounds++)),
+            Effect.andThen(Effect.sleep("10 millis")),
+          ),
+        { discard: true },
+      ),
+    )
+    // Readers keep reading the live model throughout; what they see never goes backwards.
+    const seen: Array<number> = []
+    let reading = true
+    const reader = (async () => {
+      while (reading) {
+        seen.push(await count(database.db, schema, "ticket_ledger"))
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 200))
+    const report = await run(projector.rebuild({ catchUpLag: 32 }))
+    const roundsAtSwap = appendedRounds
+    reading = false
+    await reader
+    await run(Fiber.join(traffic))
+    await caughtUp(projector, [live])
+    await run(Fiber.interrupt(live))
+
+    expect(roundsAtSwap, "the traffic was still flowing when the swap happened").toBeLessThan(rounds.length)
+    expect(report.events).toBeGreaterThan(0)
+    expect(await oid()).not.toBe(oidBefore)
+    expect(seen.length).toBeGreaterThan(2)
+    expect(seen).toEqual([...seen].sort((a, b) => a - b))
+    const head = await run(log.headSequence("customer"))
+    const positions = await sql<{ commits: number; min: number; max: number; events: number }>`
+      select count(distinct sequence)::int as commits, min(sequence)::int as min, max(sequence)::int as max,
+             count(*)::int as events
+      from ${sql.id(schema, "ticket_ledger")}`.execute(database.db)
+    expect(positions.rows[0]).toEqual({ commits: head, min: 1, max: head, events: eventCount(rounds) })
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(await freshChecksum(log))
+    const status = await run(projector.status)
+    expect(status.liveVersion).toBe(1)
+  })
+
+  it("rebuilds a projection whose version changed before it serves", async () => {
+    const log = await freshEventLog(nats)
+    const schema = database.newSchema()
+    await appendAll(log, { events: 120, tickets: 12, prefix: "v" })
+    const v1 = makeProjector({
+      projection: ticketProjection({ version: 1 }),
+      db: database.db,
+      schema,
+      eventLog: log,
+    })
+    const first = Effect.runFork(v1.run)
+    await caughtUp(v1, [first])
+    await run(Fiber.interrupt(first))
+
+    const v2 = makeProjector({
+      projection: ticketProjection({ version: 2 }),
+      db: database.db,
+      schema,
+      eventLog: log,
+    })
+    expect(await run(v2.setup)).toEqual({ created: false, stale: true })
+    const refusing = makeProjector({
+      projection: ticketProjection({ version: 2 }),
+      db: database.db,
+      schema,
+      eventLog: log,
+      onStaleVersion: "fail",
+    })
+    expect(failureOf(await Effect.runPromiseExit(refusing.run)).reason._tag).toBe("Misconfigured")
+    const second = Effect.runFork(v2.run)
+    await waitUntil(async () => (await run(v2.status)).liveVersion === 2, { watched: [second] })
+    await appendAll(log, { events: 30, tickets: 3, prefix: "w" })
+    await caughtUp(v2, [second])
+    await run(Fiber.interrupt(second))
+    expect(await count(database.db, schema, "ticket_ledger")).toBe(150)
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(await freshChecksum(log))
+  })
+})

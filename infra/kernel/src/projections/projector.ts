@@ -1,0 +1,469 @@
+import { type Domain, type EventDefinition, Subjects } from "@mesh/contracts"
+import { DeadLetterHeaders, type EventLog, type EventLogError, type NatsHandles } from "@mesh/eventlog"
+import { headers as natsHeaders } from "@nats-io/transport-node"
+import { Clock, Effect, Stream } from "effect"
+import type { ControlledTransaction, Kysely, Transaction } from "kysely"
+import { runMigrations } from "../migrations/migrations.ts"
+import {
+  applyBatch,
+  applyCarefully,
+  type BatchContext,
+  type BatchOutcome,
+  DeadLetterThrew,
+  type FailedEvent,
+  type PendingCommit,
+} from "./batch.ts"
+import { ProjectionError } from "./errors.ts"
+import { assertIdentifier, rebuildCheckpointKey, retiredSchemaName, shadowSchemaName } from "./names.ts"
+import type { Projection, ProjectionTarget } from "./projection.ts"
+import {
+  type Checkpoints,
+  deleteCheckpoints,
+  dropSchema,
+  initCheckpoints,
+  kernelMigrations,
+  kernelMigrationTable,
+  kernelTablesExist,
+  lockCheckpoints,
+  lockProjectionSetup,
+  readCheckpoints,
+  readRegistration,
+  recreateSchema,
+  swapIn,
+  targetSchema,
+  writeRegistration,
+} from "./store.ts"
+
+/** How to run one projection. */
+export interface ProjectorOptions<D extends EventDefinition, DB> {
+  readonly projection: Projection<D, DB>
+  readonly db: Kysely<DB>
+  /** The service schema holding the live read-model tables and the checkpoints. */
+  readonly schema: string
+  readonly eventLog: EventLog<D>
+  /** Needed when the projection dead-letters: the parked commit is re-read and published through it. */
+  readonly nats?: NatsHandles
+  /** Called after each committed batch of the live projector (metrics; tests use it to crash on purpose). */
+  readonly afterCommit?: (batch: BatchOutcome) => Effect.Effect<void>
+  /** When the stored version differs from the declared one: rebuild before serving (default) or fail. */
+  readonly onStaleVersion?: "rebuild" | "fail"
+}
+
+/** Where one stream of a projection stands. */
+export interface StreamStatus {
+  readonly domain: Domain
+  readonly stream: string
+  /** The last applied commit sequence. */
+  readonly checkpoint: number
+  /** The stream's last sequence. */
+  readonly head: number
+  /** Sequences behind the head (an upper bound for a subject-filtered stream). */
+  readonly lag: number
+}
+
+/** Where a projection stands: version and lag per stream. */
+export interface ProjectionStatus {
+  readonly projection: string
+  readonly version: number
+  /** The version whose tables are live; undefined before the first start. */
+  readonly liveVersion: number | undefined
+  readonly streams: ReadonlyArray<StreamStatus>
+  /** Total sequences behind the heads. */
+  readonly lag: number
+}
+
+/** What setting a projection up found. */
+export interface ProjectionSetup {
+  /** The live tables were created just now. */
+  readonly created: boolean
+  /** The live tables belong to another version and need a rebuild. */
+  readonly stale: boolean
+}
+
+/** What a rebuild did. */
+export interface RebuildReport {
+  readonly projection: string
+  readonly version: number
+  /** The checkpoints the rebuilt tables went live with. */
+  readonly checkpoints: Readonly<Record<string, number>>
+  /** Events applied into the shadow tables. */
+  readonly events: number
+  readonly durationMs: number
+}
+
+/** Options of a rebuild. */
+export interface RebuildOptions {
+  /**
+   * How close (in sequences per stream) the shadow must be to the live checkpoint before the live
+   * projector is paused for the final tail and the swap. Default: the projection's batch size.
+   */
+  readonly catchUpLag?: number
+}
+
+/** A projection bound to its database and log. */
+export interface Projector {
+  readonly name: string
+  /** Creates the kernel tables, the live tables (first start) and the checkpoint rows; idempotent. */
+  readonly setup: Effect.Effect<ProjectionSetup, ProjectionError>
+  /**
+   * Sets up, rebuilds first if the live tables are of another version, then follows every stream
+   * from its checkpoint: catch-up and live are one loop. Runs until interrupted or a failure.
+   */
+  readonly run: Effect.Effect<void, ProjectionError>
+  /** Checkpoints, heads and lag. */
+  readonly status: Effect.Effect<ProjectionStatus, ProjectionError>
+  /**
+   * Rebuilds from sequence zero into shadow tables while the live projector keeps serving, then
+   * pauses it (the checkpoint row lock), applies the tail and swaps the tables in atomically.
+   */
+  readonly rebuild: (options?: RebuildOptions) => Effect.Effect<RebuildReport, ProjectionError>
+}
+
+type Outcome = { readonly _tag: "Continue" } | { readonly _tag: "Swapped" } | FailedOutcome
+interface FailedOutcome {
+  readonly _tag: "Failed"
+  readonly failure: FailedEvent
+}
+
+/** Binds a projection to its database, schema and event log. */
+export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorOptions<D, DB>): Projector => {
+  const { projection, db, schema, eventLog } = options
+  const { name } = projection
+  assertIdentifier("schema", schema)
+  const untyped = db as unknown as Kysely<unknown>
+  const streamOf = (domain: Domain) => Subjects.streamName(eventLog.namespace, domain)
+  const streamNames = projection.streams.map((s) => streamOf(s.domain))
+  const shadowSchema = shadowSchemaName(schema, name)
+  const shadowKey = rebuildCheckpointKey(name)
+  const liveTarget: ProjectionTarget = { schema, rebuild: false }
+  const shadowTarget: ProjectionTarget = { schema: shadowSchema, rebuild: true }
+
+  const fail = (reason: ProjectionError["reason"]) => new ProjectionError({ projection: name, reason })
+  const storeFailure = (operation: string) => (cause: unknown) =>
+    cause instanceof DeadLetterThrew
+      ? fail({
+          _tag: "DeadLetterFailed",
+          stream: cause.stream,
+          sequence: cause.sequence,
+          message: cause.message,
+        })
+      : fail({
+          _tag: "StoreFailed",
+          operation,
+          message: cause instanceof Error ? cause.message : String(cause),
+        })
+  const store = <A>(operation: string, run: () => Promise<A>) =>
+    Effect.tryPromise({ try: run, catch: storeFailure(operation) })
+  const logFailure = (e: EventLogError) => fail({ _tag: "LogFailed", message: e.message })
+  const handlerFailure = (f: FailedEvent) =>
+    fail({
+      _tag: "HandlerFailed",
+      stream: f.stream,
+      sequence: f.sequence,
+      eventType: f.eventType,
+      eventId: f.eventId,
+      message: f.message,
+    })
+
+  const deadLetter = async (commit: PendingCommit<D>, failure: FailedEvent): Promise<void> => {
+    const nats = options.nats
+    if (nats === undefined) throw new Error("no NATS connection was given to dead-letter with")
+    // The original bytes, not a re-encoding of the upcast events: an operator re-drives exactly what was stored.
+    const original = await nats.jsm.streams.getMessage(commit.stream, { seq: commit.sequence })
+    if (original === null) throw new Error(`${commit.stream}#${commit.sequence} is no longer in the stream`)
+    const h = natsHeaders()
+    h.set(DeadLetterHeaders.stream, commit.stream)
+    h.set(DeadLetterHeaders.sequence, String(commit.sequence))
+    h.set(DeadLetterHeaders.subject, commit.subject)
+    h.set(DeadLetterHeaders.consumer, name)
+    h.set(
+      DeadLetterHeaders.reason,
+      `${failure.eventType} ${failure.eventId}: ${failure.message}`.replace(/[\r\n]+/g, " ").slice(0, 2_000),
+    )
+    h.set(DeadLetterHeaders.deliveries, "1")
+    // Dedup on the original position: a crash after this publish but before the commit re-parks it once.
+    await nats.js.publish(Subjects.deadLetter(eventLog.namespace, name), original.data, {
+      headers: h,
+      msgID: `${commit.stream}:${commit.sequence}:${name}`,
+    })
+  }
+
+  const liveContext: BatchContext<D, DB> = { projection, schema, key: name, target: liveTarget, deadLetter }
+  const shadowContext: BatchContext<D, DB> = {
+    projection,
+    schema,
+    key: shadowKey,
+    target: shadowTarget,
+    deadLetter,
+  }
+
+  const checkConfiguration =
+    projection.onFailure === "dead-letter" && options.nats === undefined
+      ? Effect.fail(
+          fail({ _tag: "Misconfigured", message: "it dead-letters but no NATS connection was given" }),
+        )
+      : Effect.void
+
+  /** Batches of the commits of every stream from the given checkpoints on; ordered within each stream. */
+  const batches = (from: Checkpoints): Stream.Stream<ReadonlyArray<PendingCommit<D>>, ProjectionError> =>
+    Stream.mergeAll(
+      projection.streams.map((s) =>
+        eventLog.follow(s.domain, {
+          fromSequence: (from.get(streamOf(s.domain)) ?? 0) + 1,
+          ...(s.filterSubject === undefined ? {} : { filterSubject: s.filterSubject }),
+        }),
+      ),
+      { concurrency: "unbounded" },
+    ).pipe(
+      Stream.mapError(logFailure),
+      // Let the log read and decode the next batch while the current one is in the database.
+      Stream.buffer({ capacity: projection.batchSize }),
+      Stream.groupedWithin(projection.batchSize, projection.lingerMs),
+    )
+
+  const setup: Effect.Effect<ProjectionSetup, ProjectionError> = Effect.gen(function* () {
+    yield* runMigrations(untyped, {
+      schema,
+      migrations: kernelMigrations,
+      tableName: kernelMigrationTable,
+    }).pipe(
+      Effect.mapError((e) =>
+        fail({ _tag: "StoreFailed", operation: "create the kernel tables", message: e.message }),
+      ),
+    )
+    return yield* store("create its tables", () =>
+      db.transaction().execute(async (trx) => {
+        const t = trx as Transaction<unknown>
+        await lockProjectionSetup(t, schema, name)
+        const registration = await readRegistration(t, schema, name)
+        if (registration === undefined) {
+          await targetSchema(t, schema)
+          await projection.createTables(trx, liveTarget)
+          await writeRegistration(t, schema, name, { version: projection.version, tables: projection.tables })
+        }
+        await initCheckpoints(t, schema, name, streamNames)
+        return {
+          created: registration === undefined,
+          stale: registration !== undefined && registration.version !== projection.version,
+        }
+      }),
+    )
+  })
+
+  const applyLive = (batch: ReadonlyArray<PendingCommit<D>>) =>
+    store("apply a batch", () => applyBatch(db, liveContext, batch)).pipe(
+      Effect.tap((outcome) =>
+        Effect.forEach(
+          outcome.deadLettered,
+          (f) =>
+            Effect.logWarning(
+              `projection ${name} dead-lettered ${f.eventType} at ${f.stream}#${f.sequence}: ${f.message}`,
+            ),
+          { discard: true },
+        ),
+      ),
+      Effect.tap((outcome) => options.afterCommit?.(outcome) ?? Effect.void),
+      Effect.flatMap((outcome) =>
+        outcome.failure === undefined ? Effect.void : Effect.fail(handlerFailure(outcome.failure)),
+      ),
+    )
+
+  const rebuild = (rebuildOptions: RebuildOptions = {}): Effect.Effect<RebuildReport, ProjectionError> =>
+    Effect.gen(function* () {
+      yield* checkConfiguration
+      const startedAt = yield* Clock.currentTimeMillis
+      const catchUpLag = rebuildOptions.catchUpLag ?? projection.batchSize
+      yield* setup
+      yield* store("create the shadow tables", () =>
+        db.transaction().execute(async (trx) => {
+          const t = trx as Transaction<unknown>
+          await lockProjectionSetup(t, schema, name)
+          await recreateSchema(t, shadowSchema)
+          await targetSchema(t, shadowSchema)
+          await projection.createTables(trx, shadowTarget)
+          await deleteCheckpoints(t, schema, shadowKey)
+          await initCheckpoints(t, schema, shadowKey, streamNames)
+        }),
+      )
+
+      // The swap's transaction, open from the moment the live projector is paused until the swap commits.
+      let finishing: { readonly trx: ControlledTransaction<DB>; readonly live: Checkpoints } | undefined
+      let swappedAt: Checkpoints | undefined
+      let events = 0
+      const caughtUp = (shadow: Checkpoints, live: Checkpoints, lag: number) =>
+        streamNames.every((s) => (shadow.get(s) ?? 0) >= (live.get(s) ?? 0) - lag)
+
+      const swapAndCommit = async (trx: ControlledTransaction<DB>) => {
+        const t = trx as unknown as Transaction<unknown>
+        const shadow = await readCheckpoints(t, schema, shadowKey)
+        const registration = await readRegistration(t, schema, name)
+        await swapIn(t, {
+          schema,
+          shadowSchema,
+          retiredSchema: retiredSchemaName(schema, name),
+          projection: name,
+          shadowKey,
+          version: projection.version,
+          tables: projection.tables,
+          previousTables: registration?.tables ?? projection.tables,
+          checkpoints: shadow,
+        })
+        await trx.commit().execute()
+        finishing = undefined
+        swappedAt = shadow
+      }
+
+      // Takes the live checkpoint lock: from here until the commit, live batches wait.
+      const pauseLive = async (): Promise<Outcome> => {
+        const trx = await db.startTransaction().execute()
+        const t = trx as unknown as Transaction<unknown>
+        const live = await lockCheckpoints(t, schema, name, streamNames)
+        finishing = { trx, live }
+        const shadow = await lockCheckpoints(t, schema, shadowKey, streamNames)
+        if (!caughtUp(shadow, live, 0)) return { _tag: "Continue" }
+        await swapAndCommit(trx)
+        return { _tag: "Swapped" }
+      }
+
+      const catchUp = async (batch: ReadonlyArray<PendingCommit<D>>): Promise<Outcome> => {
+        const outcome = await applyBatch(db, shadowContext, batch)
+        events += outcome.events
+        if (outcome.failure !== undefined) return { _tag: "Failed", failure: outcome.failure }
+        const [shadow, live] = await db
+          .transaction()
+          .execute(async (trx) => [
+            await readCheckpoints(trx as Transaction<unknown>, schema, shadowKey),
+            await readCheckpoints(trx as Transaction<unknown>, schema, name),
+          ])
+        return caughtUp(shadow, live, catchUpLag) ? pauseLive() : { _tag: "Continue" }
+      }
+
+      const finishTail = async (
+        current: NonNullable<typeof finishing>,
+        batch: ReadonlyArray<PendingCommit<D>>,
+      ): Promise<Outcome> => {
+        // Inside the swap's transaction: the tail is small, so it goes the careful way.
+        const outcome = await applyCarefully(current.trx, shadowContext, batch)
+        events += outcome.events
+        if (outcome.failure !== undefined) return { _tag: "Failed", failure: outcome.failure }
+        const shadow = await readCheckpoints(
+          current.trx as unknown as Transaction<unknown>,
+          schema,
+          shadowKey,
+        )
+        if (!caughtUp(shadow, current.live, 0)) return { _tag: "Continue" }
+        await swapAndCommit(current.trx)
+        return { _tag: "Swapped" }
+      }
+
+      const step = (batch: ReadonlyArray<PendingCommit<D>>) =>
+        store("rebuild into the shadow tables", () =>
+          finishing === undefined ? catchUp(batch) : finishTail(finishing, batch),
+        ).pipe(
+          Effect.flatMap((outcome) =>
+            outcome._tag === "Failed"
+              ? Effect.fail(handlerFailure(outcome.failure))
+              : Effect.succeed(outcome),
+          ),
+        )
+
+      const abandon = Effect.promise(async () => {
+        const open = finishing
+        finishing = undefined
+        await open?.trx
+          .rollback()
+          .execute()
+          .catch(() => undefined)
+        if (swappedAt !== undefined) return
+        // Best effort: the next rebuild starts over anyway.
+        await db
+          .transaction()
+          .execute(async (trx) => {
+            await dropSchema(trx as Transaction<unknown>, shadowSchema)
+            await deleteCheckpoints(trx as Transaction<unknown>, schema, shadowKey)
+          })
+          .catch(() => undefined)
+      })
+
+      yield* Effect.gen(function* () {
+        // An empty (or nearly empty) live projection may already be within reach.
+        const live = yield* store("read the live checkpoints", () => readCheckpoints(untyped, schema, name))
+        const first: Outcome = caughtUp(new Map(), live, catchUpLag)
+          ? yield* store("pause the live projector", pauseLive)
+          : { _tag: "Continue" }
+        if (first._tag !== "Swapped") {
+          yield* batches(new Map()).pipe(
+            Stream.mapEffect(step),
+            Stream.takeUntil((outcome) => outcome._tag === "Swapped"),
+            Stream.runDrain,
+          )
+        }
+      }).pipe(Effect.ensuring(abandon))
+
+      if (swappedAt === undefined) {
+        return yield* Effect.fail(
+          fail({ _tag: "LogFailed", message: "the event log ended before the rebuild caught up" }),
+        )
+      }
+      const finishedAt = yield* Clock.currentTimeMillis
+      const checkpoints = Object.fromEntries(swappedAt)
+      yield* Effect.logInfo(
+        `projection ${name} v${projection.version} rebuilt and swapped in at ${JSON.stringify(checkpoints)}`,
+      )
+      return {
+        projection: name,
+        version: projection.version,
+        checkpoints,
+        events,
+        durationMs: finishedAt - startedAt,
+      }
+    }).pipe(Effect.withSpan("projection.rebuild", { attributes: { projection: name } }))
+
+  const run: Effect.Effect<void, ProjectionError> = Effect.gen(function* () {
+    yield* checkConfiguration
+    const state = yield* setup
+    if (state.stale) {
+      if (options.onStaleVersion === "fail") {
+        return yield* Effect.fail(
+          fail({
+            _tag: "Misconfigured",
+            message: `its live tables are of another version than ${projection.version}`,
+          }),
+        )
+      }
+      yield* rebuild()
+    }
+    const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
+    yield* batches(from).pipe(Stream.runForEach(applyLive))
+  }).pipe(Effect.withSpan("projection.run", { attributes: { projection: name } }))
+
+  const status: Effect.Effect<ProjectionStatus, ProjectionError> = Effect.gen(function* () {
+    const [registration, checkpoints] = yield* store("read its status", async () =>
+      (await kernelTablesExist(untyped, schema))
+        ? ([
+            await readRegistration(untyped, schema, name),
+            await readCheckpoints(untyped, schema, name),
+          ] as const)
+        : ([undefined, new Map<string, number>()] as const),
+    )
+    const streams = yield* Effect.forEach(projection.streams, (s) =>
+      eventLog.headSequence(s.domain).pipe(
+        Effect.mapError(logFailure),
+        Effect.map((head): StreamStatus => {
+          const stream = streamOf(s.domain)
+          const checkpoint = checkpoints.get(stream) ?? 0
+          return { domain: s.domain, stream, checkpoint, head, lag: Math.max(0, head - checkpoint) }
+        }),
+      ),
+    )
+    return {
+      projection: name,
+      version: projection.version,
+      liveVersion: registration?.version,
+      streams,
+      lag: streams.reduce((n, s) => n + s.lag, 0),
+    }
+  })
+
+  return { name, setup, run, status, rebuild }
+}

@@ -1,0 +1,238 @@
+import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely"
+import { quoteIdentifier } from "./names.ts"
+
+/** The kernel's bookkeeping tables in a service schema. */
+interface KernelTables {
+  mesh_checkpoints: {
+    projection: string
+    stream: string
+    sequence: string | number | bigint
+    updated_at: Generated<Date>
+  }
+  mesh_projections: {
+    projection: string
+    version: number
+    tables: string
+    updated_at: Generated<Date>
+  }
+}
+
+/** The kernel's own migrations; run in every service schema under the `mesh_kernel_migration` table. */
+export const kernelMigrations: Readonly<Record<string, Migration>> = {
+  "2026-11-25T0000_mesh_projection_tables": {
+    up: async (db) => {
+      await db.schema
+        .createTable("mesh_checkpoints")
+        .addColumn("projection", "text", (c) => c.notNull())
+        .addColumn("stream", "text", (c) => c.notNull())
+        .addColumn("sequence", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint("mesh_checkpoints_pkey", ["projection", "stream"])
+        .execute()
+      await db.schema
+        .createTable("mesh_projections")
+        .addColumn("projection", "text", (c) => c.primaryKey())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("tables", "text", (c) => c.notNull())
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute()
+    },
+  },
+}
+
+/** The bookkeeping table kysely keeps for {@link kernelMigrations}. */
+export const kernelMigrationTable = "mesh_kernel_migration"
+
+type AnyDb = Kysely<unknown> | Transaction<unknown>
+
+const kernel = (db: AnyDb, schema: string): Kysely<KernelTables> =>
+  (db as unknown as Kysely<KernelTables>).withSchema(schema)
+
+/** Stream name → last applied commit sequence. */
+export type Checkpoints = ReadonlyMap<string, number>
+
+const toMap = (rows: ReadonlyArray<{ stream: string; sequence: string | number | bigint }>): Checkpoints =>
+  new Map(rows.map((r) => [r.stream, Number(r.sequence)]))
+
+/** True once the kernel tables exist in `schema` (a status read may come before the first setup). */
+export const kernelTablesExist = async (db: AnyDb, schema: string): Promise<boolean> => {
+  const result = await sql<{ found: string | null }>`
+    select to_regclass(${`${quoteIdentifier(schema)}.mesh_projections`})::text as found`.execute(db)
+  return result.rows[0]?.found != null
+}
+
+/** Reads a projection's checkpoints without locking them. */
+export const readCheckpoints = async (db: AnyDb, schema: string, key: string): Promise<Checkpoints> =>
+  toMap(
+    await kernel(db, schema)
+      .selectFrom("mesh_checkpoints")
+      .select(["stream", "sequence"])
+      .where("projection", "=", key)
+      .execute(),
+  )
+
+/**
+ * Locks a projection's checkpoint rows for the rest of the transaction (in stream order, so that
+ * two transactions locking several streams cannot deadlock) and returns them. Every batch, and a
+ * rebuild's swap, takes this lock first: it is what makes replicas and the swap exclude each other.
+ */
+export const lockCheckpoints = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  key: string,
+  streams: ReadonlyArray<string>,
+): Promise<Checkpoints> => {
+  const rows = await kernel(trx, schema)
+    .selectFrom("mesh_checkpoints")
+    .select(["stream", "sequence"])
+    .where("projection", "=", key)
+    .where("stream", "in", [...streams])
+    .orderBy("stream")
+    .forUpdate()
+    .execute()
+  const locked = toMap(rows)
+  const missing = streams.filter((s) => !locked.has(s))
+  if (missing.length > 0) {
+    throw new Error(`no checkpoint row for ${key} on ${missing.join(", ")} (the projection was not set up)`)
+  }
+  return locked
+}
+
+/** Writes the checkpoints that moved. */
+export const saveCheckpoints = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  key: string,
+  checkpoints: Checkpoints,
+): Promise<void> => {
+  for (const [stream, sequence] of checkpoints) {
+    await kernel(trx, schema)
+      .updateTable("mesh_checkpoints")
+      .set({ sequence, updated_at: sql<Date>`now()` })
+      .where("projection", "=", key)
+      .where("stream", "=", stream)
+      .execute()
+  }
+}
+
+/** Creates missing checkpoint rows at sequence 0 (so that the lock always has a row to take). */
+export const initCheckpoints = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  key: string,
+  streams: ReadonlyArray<string>,
+): Promise<void> => {
+  await kernel(trx, schema)
+    .insertInto("mesh_checkpoints")
+    .values(streams.map((stream) => ({ projection: key, stream, sequence: 0 })))
+    .onConflict((oc) => oc.columns(["projection", "stream"]).doNothing())
+    .execute()
+}
+
+/** Deletes a projection's checkpoint rows (a rebuild starting over). */
+export const deleteCheckpoints = async (trx: Transaction<unknown>, schema: string, key: string) => {
+  await kernel(trx, schema).deleteFrom("mesh_checkpoints").where("projection", "=", key).execute()
+}
+
+/** What the database remembers of a projection: the version and tables that are live. */
+export interface Registration {
+  readonly version: number
+  readonly tables: ReadonlyArray<string>
+}
+
+/** Reads a projection's registration, undefined when it was never set up. */
+export const readRegistration = async (
+  db: AnyDb,
+  schema: string,
+  projection: string,
+): Promise<Registration | undefined> => {
+  const row = await kernel(db, schema)
+    .selectFrom("mesh_projections")
+    .select(["version", "tables"])
+    .where("projection", "=", projection)
+    .executeTakeFirst()
+  return row === undefined ? undefined : { version: row.version, tables: JSON.parse(row.tables) as string[] }
+}
+
+/** Records which version and tables of a projection are live. */
+export const writeRegistration = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  projection: string,
+  registration: Registration,
+): Promise<void> => {
+  const tables = JSON.stringify(registration.tables)
+  await kernel(trx, schema)
+    .insertInto("mesh_projections")
+    .values({ projection, version: registration.version, tables })
+    .onConflict((oc) =>
+      oc.column("projection").doUpdateSet({ version: registration.version, tables, updated_at: sql`now()` }),
+    )
+    .execute()
+}
+
+/**
+ * Serialises the setup of one projection across replicas for the rest of the transaction; a
+ * transaction-level lock, so it needs no dedicated session (PGlite has only one).
+ */
+export const lockProjectionSetup = async (trx: Transaction<unknown>, schema: string, projection: string) => {
+  await sql`select pg_advisory_xact_lock(hashtext('mesh_projection'), hashtext(${`${schema}.${projection}`}))`.execute(
+    trx,
+  )
+}
+
+/** Points unqualified names at `schema` until the transaction ends. */
+export const targetSchema = async (trx: Transaction<unknown>, schema: string): Promise<void> => {
+  await sql`set local search_path to ${sql.id(schema)}, public`.execute(trx)
+}
+
+/** Drops and re-creates an empty schema. */
+export const recreateSchema = async (trx: Transaction<unknown>, schema: string): Promise<void> => {
+  await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(trx)
+  await sql`create schema ${sql.id(schema)}`.execute(trx)
+}
+
+/** Drops a schema and everything in it, if it exists. */
+export const dropSchema = async (db: AnyDb, schema: string): Promise<void> => {
+  await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db)
+}
+
+/**
+ * Swaps a rebuilt projection in, inside the caller's transaction (which must hold the live
+ * checkpoint lock): the live tables move to a retired schema, the shadow tables move into the
+ * service schema (indexes, constraints and owned sequences move with them), the live checkpoint
+ * takes the shadow's position and the retired tables are dropped. Readers see the old tables
+ * until the commit and the new ones after it.
+ */
+export const swapIn = async (
+  trx: Transaction<unknown>,
+  swap: {
+    readonly schema: string
+    readonly shadowSchema: string
+    readonly retiredSchema: string
+    readonly projection: string
+    readonly shadowKey: string
+    readonly version: number
+    readonly tables: ReadonlyArray<string>
+    readonly previousTables: ReadonlyArray<string>
+    readonly checkpoints: Checkpoints
+  },
+): Promise<void> => {
+  const { schema, shadowSchema, retiredSchema } = swap
+  await recreateSchema(trx, retiredSchema)
+  for (const table of new Set([...swap.previousTables, ...swap.tables])) {
+    await sql`alter table if exists ${sql.id(schema, table)} set schema ${sql.id(retiredSchema)}`.execute(trx)
+  }
+  for (const table of swap.tables) {
+    await sql`alter table ${sql.id(shadowSchema, table)} set schema ${sql.id(schema)}`.execute(trx)
+  }
+  // Update the live rows in place (never delete and re-insert them): a live batch blocked on
+  // their lock then re-reads them and sees the new position.
+  await saveCheckpoints(trx, schema, swap.projection, swap.checkpoints)
+  await deleteCheckpoints(trx, schema, swap.shadowKey)
+  await writeRegistration(trx, schema, swap.projection, { version: swap.version, tables: swap.tables })
+  await sql`drop schema ${sql.id(retiredSchema)} cascade`.execute(trx)
+  // Restrict: anything left in the shadow schema (a type the tables use) would be dropped with
+  // it and take columns along; failing the swap is better.
+  await sql`drop schema ${sql.id(shadowSchema)} restrict`.execute(trx)
+}
