@@ -45,14 +45,12 @@ export {
   resolvePostgres,
 } from "./postgres.ts"
 
-/** vitest helpers: a private server per test file, unique namespaces, a Postgres schema per file. */
+/** Test helpers without a test runner: unique namespaces and a Postgres schema per test file. (vitest hooks: `@mesh/stack/vitest`.) */
 export {
   freshPostgresSchema,
   type NatsServerFixture,
   type PostgresTestSchema,
   postgresTestUrl,
   uniqueNamespace,
-  useNatsServer,
-  usePostgresSchema,
   withSearchPath,
 } from "./testing.ts"

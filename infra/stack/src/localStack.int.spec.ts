@@ -16,13 +16,8 @@ import {
   scopedPostgres,
 } from "./localStack.ts"
 import { makeKysely, resolvePostgres } from "./postgres.ts"
-import {
-  freshPostgresSchema,
-  postgresTestUrl,
-  uniqueNamespace,
-  useNatsServer,
-  usePostgresSchema,
-} from "./testing.ts"
+import { freshPostgresSchema, postgresTestUrl, uniqueNamespace } from "./testing.ts"
+import { useNatsServer, usePostgresSchema } from "./vitest.ts"
 
 const nats = useNatsServer()
 const fileSchema = usePostgresSchema({ prefix: "stack_file_" })

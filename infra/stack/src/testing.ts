@@ -1,40 +1,12 @@
 import { randomBytes } from "node:crypto"
 import pg from "pg"
-import { afterAll, beforeAll } from "vitest"
-import { type NatsServerHandle, type NatsServerOptions, startNatsServer } from "./natsServer.ts"
+import type { NatsServerHandle } from "./natsServer.ts"
 import { openPostgresPool, type ResolvedPostgres } from "./postgres.ts"
 
 /** The private server of one test file; read its fields inside tests or hooks, not at import time. */
 export interface NatsServerFixture {
   readonly url: string
   readonly server: NatsServerHandle
-}
-
-/**
- * Call at the top level of a test file: one private nats-server is started in beforeAll and
- * stopped in afterAll, for that file only.
- */
-export const useNatsServer = (options: NatsServerOptions = {}): NatsServerFixture => {
-  let server: NatsServerHandle | undefined
-  beforeAll(async () => {
-    server = await startNatsServer(options)
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-  const current = (): NatsServerHandle => {
-    if (!server)
-      throw new Error("useNatsServer(): the server starts in beforeAll; read it inside a test or hook")
-    return server
-  }
-  return {
-    get url() {
-      return current().url
-    },
-    get server() {
-      return current()
-    },
-  }
 }
 
 const NAMESPACE_PREFIX = /^[a-z0-9_-]*$/
@@ -100,33 +72,5 @@ const runStatement = async (url: string, sql: string): Promise<void> => {
     await client.query(sql)
   } finally {
     await client.end()
-  }
-}
-
-/** Call at the top level of a test file: a fresh schema per file, created in beforeAll, dropped in afterAll. */
-export const usePostgresSchema = (
-  options: { readonly url?: string; readonly prefix?: string } = {},
-): { readonly postgres: PostgresTestSchema; readonly schema: string } => {
-  let current: PostgresTestSchema | undefined
-  beforeAll(async () => {
-    current = await freshPostgresSchema(options)
-  })
-  afterAll(async () => {
-    await current?.close()
-  })
-  const get = (): PostgresTestSchema => {
-    if (!current)
-      throw new Error(
-        "usePostgresSchema(): the schema is created in beforeAll; read it inside a test or hook",
-      )
-    return current
-  }
-  return {
-    get postgres() {
-      return get()
-    },
-    get schema() {
-      return get().schema
-    },
   }
 }
