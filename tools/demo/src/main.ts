@@ -1,0 +1,293 @@
+import { type CommitMetadata, type MeshEvent, meshCatalog, Subjects } from "@mesh/contracts"
+import {
+  type AggregateRef,
+  applyTopology,
+  declareTopology,
+  initialPosition,
+  makeEventLog,
+  openNats,
+  readDeadLetters,
+  runDurableConsumer,
+} from "@mesh/eventlog"
+import { projectDataDir, resolveNats } from "@mesh/stack"
+import { Effect, Exit, Fiber } from "effect"
+
+// `pnpm demo`: a shop's morning played through the event log on embedded defaults (NATS_URL, else
+// a private nats-server under .data/). Until the agents exist it shows the log itself: streams as
+// code, per-aggregate concurrency, deduplication, schema checks at the edge, upcasting, a live
+// durable consumer, and dead-lettering.
+
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
+const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s)
+const step = (title: string) => console.log(`\n${bold(title)}`)
+
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+
+const main = async () => {
+  const started = performance.now()
+  const nats = await resolveNats({ dataDir: projectDataDir() })
+  const client = await openNats(nats.url, "mesh-demo")
+  const namespace = `demo${Date.now().toString(36)}`
+  const log = makeEventLog({ nats: client, catalog: meshCatalog, namespace })
+  const agent = (id: string): CommitMetadata => ({
+    correlationId: `morning-${namespace}`,
+    causationId: null,
+    actor: { kind: "agent", id },
+  })
+  const ticket = (id: string): AggregateRef => ({ domain: "customer", type: "ticket", id })
+  const fiber: { current?: Fiber.Fiber<void, unknown> } = {}
+
+  try {
+    step(`1. Streams as code (NATS ${nats.url}, ${nats.source}; namespace ${namespace})`)
+    const report = await run(applyTopology(client.jsm, declareTopology({ namespace })))
+    console.log(`   created ${report.created.join(", ")}; immutable: deny delete, deny purge`)
+
+    step("2. A live durable consumer follows the customer stream")
+    const feed: Array<string> = []
+    fiber.current = Effect.runFork(
+      runDurableConsumer({
+        nats: client,
+        namespace,
+        catalog: meshCatalog,
+        spec: { name: "demo-feed", domain: "customer" },
+        handle: (event: MeshEvent, delivery) =>
+          Effect.sync(() => {
+            feed.push(event.type)
+            console.log(
+              dim(
+                `   feed  #${delivery.sequence} ${event.type} ${event.aggregateId} v${event.aggregateVersion}`,
+              ),
+            )
+          }),
+      }),
+    )
+
+    step("3. The shop opens: a customer writes in, stock is counted, a listing is drafted")
+    const opened = await run(
+      log.append({
+        aggregate: ticket("T-1001"),
+        expected: initialPosition,
+        events: [
+          {
+            type: "TicketOpened",
+            payload: {
+              tenantId: "lamp-shop",
+              customerId: "C-77",
+              channel: "email",
+              subject: "My lamp arrived broken",
+              body: "The shade is cracked. I would like a refund please.",
+              orderId: "O-5521",
+            },
+          },
+        ],
+        metadata: agent("customer-ops"),
+      }),
+    )
+    console.log(
+      `   TicketOpened T-1001 at version ${opened.position.version}, stream sequence ${opened.position.sequence}`,
+    )
+    await run(
+      log.append({
+        aggregate: { domain: "procurement", type: "stockItem", id: "SKU-LAMP-01" },
+        expected: initialPosition,
+        events: [
+          {
+            type: "StockLevelRecorded",
+            payload: { tenantId: "lamp-shop", sku: "SKU-LAMP-01", onHand: 3, reorderPoint: 5 },
+          },
+          { type: "StockBelowReorderPoint", payload: { sku: "SKU-LAMP-01", onHand: 3, reorderPoint: 5 } },
+        ],
+        metadata: agent("procurement"),
+      }),
+    )
+    console.log(
+      "   StockLevelRecorded + StockBelowReorderPoint committed together (one message: all or nothing)",
+    )
+    await run(
+      log.append({
+        aggregate: { domain: "content", type: "listing", id: "L-LAMP-01" },
+        expected: initialPosition,
+        events: [
+          {
+            type: "ListingDrafted",
+            payload: {
+              tenantId: "lamp-shop",
+              sku: "SKU-LAMP-01",
+              title: "Brass desk lamp",
+              description: "Warm light, solid brass.",
+              price: { amountMinor: 4900, currency: "EUR" },
+              decisionId: null,
+            },
+          },
+        ],
+        metadata: agent("content-ops"),
+      }),
+    )
+    console.log("   ListingDrafted L-LAMP-01")
+
+    step("4. Two writers act on the same ticket from the same stale view")
+    const triage = (priority: "high" | "normal", decisionId: string) =>
+      ({
+        type: "TicketTriaged",
+        payload: { intent: "refund", sentiment: "negative", priority, confidence: 0.92, decisionId },
+      }) as const
+    const [a, b] = await Promise.all([
+      Effect.runPromiseExit(
+        log.append({
+          aggregate: ticket("T-1001"),
+          expected: opened.position,
+          events: [triage("high", "d-1")],
+          metadata: agent("customer-ops"),
+        }),
+      ),
+      Effect.runPromiseExit(
+        log.append({
+          aggregate: ticket("T-1001"),
+          expected: opened.position,
+          events: [triage("normal", "d-2")],
+          metadata: agent("customer-ops"),
+        }),
+      ),
+    ])
+    for (const [name, exit] of [
+      ["writer A", a],
+      ["writer B", b],
+    ] as const) {
+      console.log(
+        `   ${name}: ${Exit.isSuccess(exit) ? `won, ticket now at version ${exit.value.position.version}` : `lost: ${String(Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: Error }).error?.message : "")}`}`,
+      )
+    }
+
+    step("5. A retried publish with the same event id is stored once")
+    const eventId = "01936b2e-0000-7000-8000-00000000d001"
+    const current = await run(log.load(ticket("T-1001")))
+    const refund = {
+      aggregate: ticket("T-1001"),
+      expected: current.position,
+      events: [
+        {
+          type: "RefundRequested",
+          eventId,
+          payload: {
+            orderId: "O-5521",
+            amount: { amountMinor: 4900, currency: "EUR" },
+            reason: "arrived broken",
+            actionId: "A-1",
+          },
+        },
+      ],
+      metadata: agent("customer-ops"),
+    } as const
+    const first = await run(log.append(refund))
+    const retry = await run(log.append(refund))
+    console.log(
+      `   first append duplicate=${first.duplicate}, retry duplicate=${retry.duplicate}; version stays ${retry.position.version}`,
+    )
+
+    step("6. An event that breaks its schema is refused before it reaches the log")
+    const refused = await Effect.runPromiseExit(
+      log.append({
+        aggregate: ticket("T-1002"),
+        expected: initialPosition,
+        events: [
+          {
+            type: "RefundRequested",
+            payload: {
+              orderId: "O-1",
+              amount: { amountMinor: -5, currency: "EUR" },
+              reason: "x",
+              actionId: "A-2",
+            },
+          },
+        ],
+        metadata: agent("customer-ops"),
+      }),
+    )
+    console.log(
+      `   ${Exit.isFailure(refused) ? String((refused.cause.reasons[0] as { error?: Error }).error?.message) : "accepted?!"}`,
+    )
+
+    step("7. A ticket written years ago by an old build (TicketOpened v1, no channel) is upcast on read")
+    await client.js.publish(
+      Subjects.aggregate(namespace, "customer", "ticket", "T-0001"),
+      new TextEncoder().encode(
+        JSON.stringify([
+          {
+            eventId: "01936b2e-0000-7000-8000-00000000a001",
+            type: "TicketOpened",
+            schemaVersion: 1,
+            aggregateType: "ticket",
+            aggregateId: "T-0001",
+            aggregateVersion: 1,
+            occurredAt: "2024-03-01T09:00:00.000Z",
+            correlationId: "legacy",
+            causationId: null,
+            actor: { kind: "system", id: "legacy-helpdesk" },
+            payload: {
+              tenantId: "lamp-shop",
+              customerId: "C-1",
+              subject: "Hello",
+              body: "Old ticket",
+              orderId: null,
+            },
+          },
+        ]),
+      ),
+    )
+    const legacy = await run(log.load(ticket("T-0001")))
+    const legacyEvent = legacy.events[0]
+    console.log(
+      `   read back as ${legacyEvent?.type} v${legacyEvent?.schemaVersion} with channel=${legacyEvent?.type === "TicketOpened" ? legacyEvent.payload.channel : "?"}`,
+    )
+
+    step("8. A consumer that keeps failing parks the event in the dead-letter stream; the rest flow")
+    const poisonFiber = Effect.runFork(
+      runDurableConsumer({
+        nats: client,
+        namespace,
+        catalog: meshCatalog,
+        spec: {
+          name: "demo-refunds",
+          domain: "customer",
+          maxDeliveries: 3,
+          backoff: { initialMs: 50, maxMs: 200, factor: 2 },
+        },
+        handle: (event: MeshEvent) =>
+          event.type === "RefundRequested"
+            ? Effect.fail(new Error("payment provider rejected the card network"))
+            : Effect.void,
+      }),
+    )
+    const deadline = Date.now() + 15_000
+    let dead = await run(readDeadLetters(client, namespace))
+    while (dead.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      dead = await run(readDeadLetters(client, namespace))
+    }
+    await run(Fiber.interrupt(poisonFiber))
+    for (const d of dead) {
+      console.log(
+        `   ${d.consumer} gave up on ${d.originalStream}#${d.originalSequence} after ${d.deliveries} deliveries: ${d.reason}`,
+      )
+    }
+
+    step("9. The ticket's history, as any agent or SRE reads it")
+    const history = await run(log.load(ticket("T-1001")))
+    for (const e of history.events)
+      console.log(`   v${e.aggregateVersion} ${e.type} by ${e.actor.kind}:${e.actor.id}`)
+    await new Promise((r) => setTimeout(r, 300))
+    console.log(`\n   the live feed saw ${feed.length} customer events while all this happened`)
+
+    const seconds = ((performance.now() - started) / 1_000).toFixed(1)
+    console.log(
+      `\n${bold("Done")} in ${seconds}s. Inspect it while NATS runs: pnpm mesh history customer ticket T-1001 --namespace ${namespace}`,
+    )
+    console.log(dim(`(NATS store: ${projectDataDir()}/nats; start it again with \`pnpm mesh dev\`)`))
+  } finally {
+    if (fiber.current !== undefined) await run(Fiber.interrupt(fiber.current))
+    await client.connection.drain()
+    await nats.stop()
+  }
+}
+
+await main()
