@@ -11,7 +11,9 @@ const delegated: Record<string, () => Promise<(args: ReadonlyArray<string>) => P
 }
 
 const mesh = Command.make("mesh").pipe(
-  Command.withDescription("Operate an Agent Mesh: local stack, streams, history and dead letters"),
+  Command.withDescription(
+    "Operate an Agent Mesh: local stack, streams, history and dead letters (also: mesh eval <skill>)",
+  ),
   Command.withSubcommands([devCommand, streamsCommand, tailCommand, historyCommand, deadLettersCommand]),
 )
 
@@ -25,7 +27,10 @@ if (delegate !== undefined) {
     teardown: (exit, onExit) => {
       if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
         const error = Cause.squash(exit.cause)
-        process.stderr.write(`mesh: ${error instanceof Error ? error.message : String(error)}\n`)
+        // The CLI already printed usage errors with the help; everything else is ours to say.
+        if (!CliError.isCliError(error)) {
+          process.stderr.write(`mesh: ${error instanceof Error ? error.message : String(error)}\n`)
+        }
         onExit(1)
       } else onExit(process.exitCode === undefined ? 0 : Number(process.exitCode))
     },
