@@ -1,9 +1,11 @@
 import { makeCatalog } from "./catalog.ts"
+import { actionEvents } from "./domains/actions.ts"
 import { contentEvents } from "./domains/content.ts"
 import { customerEvents } from "./domains/customer.ts"
 import { procurementEvents } from "./domains/procurement.ts"
 
 export * from "./catalog.ts"
+export * from "./domains/actions.ts"
 export * from "./domains/common.ts"
 export * from "./domains/content.ts"
 export * from "./domains/customer.ts"
@@ -13,7 +15,12 @@ export * from "./subjects.ts"
 export * from "./wire.ts"
 
 /** Every public event definition of the mesh. */
-export const meshEventDefinitions = [...customerEvents, ...contentEvents, ...procurementEvents] as const
+export const meshEventDefinitions = [
+  ...customerEvents,
+  ...contentEvents,
+  ...procurementEvents,
+  ...actionEvents,
+] as const
 
 /** The catalogue of every public event of the mesh. */
 export const meshCatalog = makeCatalog(meshEventDefinitions)

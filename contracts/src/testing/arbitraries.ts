@@ -3,6 +3,7 @@ import * as fc from "fast-check"
 import type { EventDefinition, EventOf, PayloadOf } from "../catalog.ts"
 import type { Actor, TraceContext } from "../envelope.ts"
 import { type MeshEvent, meshEventDefinitions } from "../index.ts"
+import { anyAggregateType } from "../subjects.ts"
 
 /** The earliest instant the arbitraries generate (2000-01-01T00:00:00.000Z). */
 export const earliestInstantMs = Date.UTC(2000, 0, 1)
@@ -130,6 +131,12 @@ export interface EventPlacement {
   readonly aggregateVersion?: number
 }
 
+/** Aggregate types of a definition: its own, or an agent name for a platform event (`anyAggregateType`). */
+export const aggregateTypeArbitrary = (definition: EventDefinition): fc.Arbitrary<string> =>
+  definition.aggregateType === anyAggregateType
+    ? subjectTokenArbitrary
+    : fc.constant(definition.aggregateType)
+
 /** Valid decoded events of one type at its current schema version. */
 export const eventArbitrary = <D extends EventDefinition>(
   definition: D,
@@ -145,16 +152,17 @@ export const eventArbitrary = <D extends EventDefinition>(
         placement.aggregateVersion === undefined
           ? fc.integer({ min: 1, max: 1_000_000 })
           : fc.constant(placement.aggregateVersion),
+      aggregateType: aggregateTypeArbitrary(definition),
       metadata: commitMetadataArbitrary,
       payload: payloadArbitrary(definition),
     })
     .map(
-      ({ ms, random, aggregateId, aggregateVersion, metadata, payload }) =>
+      ({ ms, random, aggregateId, aggregateVersion, aggregateType, metadata, payload }) =>
         ({
           eventId: uuidV7At(ms, random),
           type: definition.type,
           schemaVersion: definition.version,
-          aggregateType: definition.aggregateType,
+          aggregateType,
           aggregateId,
           aggregateVersion,
           occurredAt: new Date(ms).toISOString(),
@@ -197,6 +205,7 @@ export const commitArbitrary = ({
     fc
       .record({
         aggregateId: subjectTokenArbitrary,
+        aggregateType: aggregateTypeArbitrary(definitions[0]!),
         firstVersion: fc.integer({ min: 1, max: 1_000_000 }),
         startMs: fc.integer({ min: earliestInstantMs, max: latestInstantMs - 60_000 }),
         metadata: commitMetadataArbitrary,
@@ -213,7 +222,7 @@ export const commitArbitrary = ({
           { minLength: minEvents, maxLength: maxEvents },
         ),
       })
-      .map(({ aggregateId, firstVersion, startMs, metadata, steps }) => {
+      .map(({ aggregateId, aggregateType, firstVersion, startMs, metadata, steps }) => {
         let ms = startMs
         return steps.map(({ delayMs, random, event: { definition, payload } }, index) => {
           ms += delayMs
@@ -221,7 +230,7 @@ export const commitArbitrary = ({
             eventId: uuidV7At(ms, random),
             type: definition.type,
             schemaVersion: definition.version,
-            aggregateType: definition.aggregateType,
+            aggregateType,
             aggregateId,
             aggregateVersion: firstVersion + index,
             occurredAt: new Date(ms).toISOString(),
