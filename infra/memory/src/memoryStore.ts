@@ -45,26 +45,30 @@ export interface MemoryStoreOptions {
   readonly dir: string
   /** Embedding dimensions (default 384). */
   readonly dimensions?: number
-  /** IVF partitions probed per query on indexed tables (default 50). */
+  /** IVF partitions probed per query on indexed tables (default 20). */
   readonly nprobes?: number
-  /** Candidates re-ranked with exact distances, as a multiple of the limit (default 10). */
+  /** Candidates re-ranked with exact distances, as a multiple of the limit (default 20). */
   readonly refineFactor?: number
   /** Below this many rows `ensureIndex` leaves the table to exact search (default 4096). */
   readonly indexMinRows?: number
   readonly quality?: QualityOptions
 }
 
-/** Settings of an IVF_PQ index; LanceDB picks defaults for what is left out. */
+/** Settings of an IVF_PQ index (defaults: √rows partitions, one sub-vector per 8 dimensions). */
 export interface VectorIndexOptions {
   readonly numPartitions?: number
   readonly numSubVectors?: number
 }
 
-/** What `ensureIndex` did. */
-export interface IndexOutcome {
-  readonly rows: number
-  readonly vectorIndex: "built" | "too-small"
-}
+/** What `ensureIndex` did, and with which settings when it built the vector index. */
+export type IndexOutcome =
+  | { readonly rows: number; readonly vectorIndex: "too-small" }
+  | {
+      readonly rows: number
+      readonly vectorIndex: "built"
+      readonly numPartitions: number
+      readonly numSubVectors: number
+    }
 
 /** What `upsert` wrote. */
 export interface UpsertOutcome {
@@ -103,7 +107,7 @@ export interface MemoryStoreShape {
   ) => Effect.Effect<number, MemoryError>
   /** Top memories of one tenant for a query vector (hybrid with full-text when `queryText` is given). */
   readonly search: (request: MemorySearch) => Effect.Effect<MemorySearchResult, MemoryError>
-  /** Builds the scalar index on tenant_id and, when the table is large enough, the IVF_PQ vector index. */
+  /** Builds bitmap indexes on tenant_id and stale and, when the table is large enough, the IVF_PQ vector index. */
   readonly ensureIndex: (
     agent: string,
     kind: MemoryKind,
@@ -266,7 +270,7 @@ const quote = (ids: ReadonlyArray<string>): string => ids.map((id) => `'${id}'`)
 const makeMemoryStore = (options: MemoryStoreOptions) =>
   Effect.gen(function* () {
     const dimensions = options.dimensions ?? 384
-    const searchSettings = { nprobes: options.nprobes ?? 50, refineFactor: options.refineFactor ?? 10 }
+    const searchSettings = { nprobes: options.nprobes ?? 20, refineFactor: options.refineFactor ?? 20 }
     const indexMinRows = options.indexMinRows ?? 4096
     const qualityOptions = options.quality ?? defaultQualityOptions
     const schema = memoryArrowSchema(dimensions)
@@ -411,19 +415,22 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
     const indexTable = (table: lancedb.Table, index: VectorIndexOptions | undefined) =>
       Effect.gen(function* () {
         const rows = yield* storage(`count ${table.name}`, () => table.countRows())
-        yield* storage(`tenant index on ${table.name}`, () =>
-          table.createIndex("tenant_id", { config: lancedb.Index.btree(), replace: true }),
-        )
+        // Bitmaps: few distinct values each, and every search prefilters on both columns.
+        for (const column of ["tenant_id", "stale"]) {
+          yield* storage(`${column} index on ${table.name}`, () =>
+            table.createIndex(column, { config: lancedb.Index.bitmap(), replace: true }),
+          )
+        }
         if (rows < indexMinRows) return { rows, vectorIndex: "too-small" } as const
-        const config = lancedb.Index.ivfPq({
-          distanceType: "l2",
-          ...(index?.numPartitions === undefined ? {} : { numPartitions: index.numPartitions }),
-          ...(index?.numSubVectors === undefined ? {} : { numSubVectors: index.numSubVectors }),
-        })
+        const numPartitions = index?.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows)))
+        // 8 dimensions per sub-vector: finer codes than LanceDB's default of 16, so that a
+        // modest refine factor restores the exact order.
+        const numSubVectors = index?.numSubVectors ?? Math.max(1, Math.floor(dimensions / 8))
+        const config = lancedb.Index.ivfPq({ distanceType: "l2", numPartitions, numSubVectors })
         yield* storage(`vector index on ${table.name}`, () =>
           table.createIndex("vector", { config, replace: true }),
         )
-        return { rows, vectorIndex: "built" } as const
+        return { rows, vectorIndex: "built", numPartitions, numSubVectors } as const
       })
 
     const upsert = Effect.fn("MemoryStore.upsert")(function* (
@@ -615,8 +622,8 @@ export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>(
     MemoryStore,
     Effect.gen(function* () {
       const dir = yield* Config.String("MEMORY_DIR")
-      const nprobes = yield* Config.Int("MEMORY_NPROBES").pipe(Config.withDefault(50))
-      const refineFactor = yield* Config.Int("MEMORY_REFINE_FACTOR").pipe(Config.withDefault(10))
+      const nprobes = yield* Config.Int("MEMORY_NPROBES").pipe(Config.withDefault(20))
+      const refineFactor = yield* Config.Int("MEMORY_REFINE_FACTOR").pipe(Config.withDefault(20))
       return yield* makeMemoryStore({ dir, nprobes, refineFactor })
     }),
   )

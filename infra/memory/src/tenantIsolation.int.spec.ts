@@ -121,13 +121,13 @@ describe("tenant isolation", () => {
     const outcome = await run(
       MemoryStore.use((store) => store.ensureIndex(agent, kind, { numPartitions: 8 })),
     )
-    expect(outcome).toEqual({ rows: 3000, vectorIndex: "built" })
+    expect(outcome).toEqual({ rows: 3000, vectorIndex: "built", numPartitions: 8, numSubVectors: 48 })
     const indices = await run(
       MemoryStore.use((store) => store.rawTable(agent, kind)).pipe(
         Effect.flatMap((t) => Effect.promise(() => t.listIndices())),
       ),
     )
-    expect(indices.map((i) => i.columns[0]).sort()).toEqual(["tenant_id", "text", "vector"])
+    expect(indices.map((i) => i.columns[0]).sort()).toEqual(["stale", "tenant_id", "text", "vector"])
     await everyHitIsTheTenants()
   })
 
