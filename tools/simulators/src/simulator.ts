@@ -46,12 +46,17 @@ export interface Route {
   readonly handle: (request: RouteRequest) => RouteResult
 }
 
-/** Failures to inject into the next requests, for tests. */
+/**
+ * Failures to inject into the next requests, for tests. Look-ups by key (`GET /v1/idempotency-keys/:key`)
+ * are never faulted or delayed, so that planned failures hit the calls a test means.
+ */
 export interface FaultPlan {
   /** How many of the next non-admin requests fail. */
   readonly failNext?: number
   /** The status they fail with (default 503). */
   readonly status?: number
+  /** Close the connection instead of answering `status` (the client sees a reset socket, not a response). */
+  readonly drop?: boolean
   /**
    * `before`: fail without applying anything (the key is not stored, as payment APIs do for 5xx).
    * `after`: apply and store the effect, then answer with the failure (a lost response).
@@ -107,6 +112,8 @@ interface StoredKey {
   readonly fingerprint: string
   readonly method: string
   readonly path: string
+  /** The body the key was first used with, shown by look-ups so a client can tell its own request. */
+  readonly request: JsonObject
   /** Settles with the response every request under this key gets. */
   readonly response: Promise<RouteResult>
   settled: RouteResult | undefined
@@ -129,6 +136,9 @@ const error = (status: number, type: string, message: string): RouteResult => ({
 
 /** Builds an error answer: `{ error: { type, message } }`. */
 export const failWith = error
+
+// Answered by destroying the socket instead of writing a response (an injected `drop` fault).
+const dropConnection: RouteResult = { status: 0, body: {} }
 
 const readBody = (req: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -153,9 +163,10 @@ export const serveSimulator = async (
 ): Promise<SimulatorHandle> => {
   let ledger: Array<LedgerEntry> = []
   let keys = new Map<string, StoredKey>()
-  let faults: Required<Omit<FaultPlan, "pathPrefix">> & { pathPrefix: string } = {
+  let faults: Required<FaultPlan> = {
     failNext: 0,
     status: 503,
+    drop: false,
     when: "before",
     delayMs: 0,
     pathPrefix: "",
@@ -167,6 +178,7 @@ export const serveSimulator = async (
     faults = {
       failNext: plan.failNext ?? 0,
       status: plan.status ?? 503,
+      drop: plan.drop ?? false,
       when: plan.when ?? "before",
       delayMs: plan.delayMs ?? faults.delayMs,
       pathPrefix: plan.pathPrefix ?? "",
@@ -175,7 +187,7 @@ export const serveSimulator = async (
   const reset = (): void => {
     ledger = []
     keys = new Map()
-    faults = { failNext: 0, status: 503, when: "before", delayMs: 0, pathPrefix: "" }
+    faults = { failNext: 0, status: 503, drop: false, when: "before", delayMs: 0, pathPrefix: "" }
     system.reset()
   }
 
@@ -194,6 +206,9 @@ export const serveSimulator = async (
     }
     return result
   }
+
+  const injectedFailure = (message: string): RouteResult =>
+    faults.drop ? dropConnection : error(faults.status, "unavailable", message)
 
   /** Takes one injected failure for this path, if any is planned. */
   const takeFault = (path: string): "before" | "after" | undefined => {
@@ -225,15 +240,14 @@ export const serveSimulator = async (
       return stored.response
     }
     const fault = takeFault(path)
-    if (fault === "before") {
-      return error(faults.status, "unavailable", "injected failure before the effect")
-    }
+    if (fault === "before") return injectedFailure("injected failure before the effect")
     // Reserve the key synchronously, before any await, so that parallel copies find it.
     let settle: (result: RouteResult) => void = () => undefined
     const entry: StoredKey = {
       fingerprint,
       method,
       path,
+      request: request.body,
       response: new Promise<RouteResult>((resolve) => {
         settle = resolve
       }),
@@ -247,11 +261,15 @@ export const serveSimulator = async (
     if (result.status >= 500 || result.status === 400) keys.delete(key)
     entry.settled = result
     settle(result)
-    if (fault === "after") return error(faults.status, "unavailable", "injected failure after the effect")
+    if (fault === "after") return injectedFailure("injected failure after the effect")
     return result
   }
 
   const respond = (res: ServerResponse, result: RouteResult, replayed = false): void => {
+    if (result === dropConnection) {
+      res.destroy()
+      return
+    }
     res.writeHead(result.status, {
       "content-type": "application/json",
       ...(replayed ? { "idempotent-replayed": "true" } : {}),
@@ -320,6 +338,7 @@ export const serveSimulator = async (
           status: stored.settled.status,
           method: stored.method,
           path: stored.path,
+          request: stored.request,
           response: stored.settled.body,
         },
       })
@@ -332,9 +351,7 @@ export const serveSimulator = async (
       const routeRequest = request({ ...match.groups })
       if (!route.mutating) {
         if (faults.delayMs > 0) await sleep(faults.delayMs)
-        if (takeFault(url.pathname) !== undefined) {
-          return respond(res, error(faults.status, "unavailable", "injected failure"))
-        }
+        if (takeFault(url.pathname) !== undefined) return respond(res, injectedFailure("injected failure"))
         return respond(res, route.handle(routeRequest))
       }
       const replayed = routeRequest.key !== undefined && keys.has(routeRequest.key)

@@ -64,7 +64,13 @@ describe("payment-API idempotency keys", () => {
     await post(`${sims.payment.url}/v1/refunds`, refund, "k-3")
     await post(`${sims.payment.url}/v1/refunds`, { ...refund, orderId: "declined-9" }, "k-4")
     const found = await fetch(`${sims.payment.url}/v1/idempotency-keys/k-3`).then((r) => r.json())
-    expect(found).toMatchObject({ status: 200, response: { orderId: "o-1", status: "succeeded" } })
+    expect(found).toMatchObject({
+      status: 200,
+      method: "POST",
+      path: "/v1/refunds",
+      request: refund,
+      response: { orderId: "o-1", status: "succeeded" },
+    })
     const refused = await fetch(`${sims.payment.url}/v1/idempotency-keys/k-4`).then((r) => r.json())
     expect(refused).toMatchObject({ status: 402 })
     expect((await fetch(`${sims.payment.url}/v1/idempotency-keys/nope`)).status).toBe(404)
@@ -87,6 +93,32 @@ describe("injected failures", () => {
     const retry = await post(`${sims.mailbox.url}/v1/messages`, message, "m-1")
     expect(retry.status).toBe(200)
     expect(sims.mailbox.ledger()).toHaveLength(1)
+  })
+
+  it("drops the connection before the effect, and a retry applies it once", async () => {
+    sims.payment.injectFaults({ failNext: 1, drop: true })
+    await expect(post(`${sims.payment.url}/v1/refunds`, refund, "k-7")).rejects.toThrow(TypeError)
+    expect(sims.payment.ledger()).toHaveLength(0)
+    expect((await post(`${sims.payment.url}/v1/refunds`, refund, "k-7")).status).toBe(200)
+    expect(sims.payment.ledger()).toHaveLength(1)
+  })
+
+  it("drops the connection after the effect, and a retry gets the stored result", async () => {
+    sims.supplier.injectFaults({ failNext: 1, drop: true, when: "after" })
+    const order = { supplierId: "s-1", sku: "lamp", quantity: 1, unitCostMinor: 900, currency: "EUR" }
+    await expect(post(`${sims.supplier.url}/v1/purchase-orders`, order, "po-7")).rejects.toThrow(TypeError)
+    expect(sims.supplier.ledger()).toHaveLength(1)
+    const lookedUp = await fetch(`${sims.supplier.url}/v1/idempotency-keys/po-7`).then((r) => r.json())
+    expect(lookedUp).toMatchObject({ status: 200, response: { status: "placed" } })
+    expect((await post(`${sims.supplier.url}/v1/purchase-orders`, order, "po-7")).status).toBe(200)
+    expect(sims.supplier.ledger()).toHaveLength(1)
+  })
+
+  it("never faults or delays a look-up by key", async () => {
+    await post(`${sims.payment.url}/v1/refunds`, refund, "k-8")
+    sims.payment.injectFaults({ failNext: 1 })
+    expect((await fetch(`${sims.payment.url}/v1/idempotency-keys/k-8`)).status).toBe(200)
+    expect((await post(`${sims.payment.url}/v1/refunds`, refund, "k-9")).status).toBe(503)
   })
 })
 
