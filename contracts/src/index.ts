@@ -4,6 +4,7 @@ import { contentEvents } from "./domains/content.ts"
 import { customerEvents } from "./domains/customer.ts"
 import { procurementEvents } from "./domains/procurement.ts"
 
+export * from "./canonical.ts"
 export * from "./catalog.ts"
 export * from "./domains/actions.ts"
 export * from "./domains/common.ts"

@@ -1,8 +1,9 @@
 import { type SimulatorHandle, serveSimulator } from "./simulator.ts"
 import { mailboxSystem, paymentSystem, storefrontSystem, supplierSystem } from "./systems.ts"
 
+// Kept for callers that took canonicalJson from here; it is the one in @mesh/contracts.
+export { canonicalJson } from "@mesh/contracts"
 export {
-  canonicalJson,
   type FaultPlan,
   type Json,
   type JsonObject,

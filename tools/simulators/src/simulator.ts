@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { canonicalJson } from "@mesh/contracts"
 
 /** A JSON value as the simulators read and write it. */
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
@@ -91,16 +92,6 @@ export interface SimulatedSystem {
   readonly reset: () => void
   /** Admin-only routes (seeding, inspection) beyond the common ones. */
   readonly adminRoutes?: ReadonlyArray<Route>
-}
-
-/** Canonical JSON: object keys sorted at every depth, so that equal values have one spelling. */
-export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null"
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
 }
 
 const fingerprintOf = (method: string, path: string, body: JsonObject): string =>
