@@ -1,0 +1,84 @@
+import { type Actor, actionEvents, type EventOf, makeCatalog } from "@mesh/contracts"
+import { makeEventLog, type NatsHandles } from "@mesh/eventlog"
+import {
+  type AggregateDefinition,
+  type CommandError,
+  type CommandOutcome,
+  deterministicUuid,
+  makeCommandHandler,
+} from "@mesh/kernel"
+import { Clock, Effect } from "effect"
+import { type ActionCommand, type ActionState, actionDecider } from "./actionDecider.ts"
+
+/** The catalogue of the actions domain: all the executor, the gate and approvals read and write. */
+export const actionCatalog = makeCatalog(actionEvents)
+/** An event definition of the actions domain. */
+export type ActionDefs = (typeof actionCatalog.definitions)[number]
+/** A decoded event of the actions domain. */
+export type ActionDomainEvent = EventOf<ActionDefs>
+
+/** Who sends a command to an action, and in which conversation. */
+export interface ActionCommandContext {
+  readonly actor: Actor
+  readonly correlationId: string
+  readonly causationId: string | null
+}
+
+/**
+ * Command handling for actions of every agent: an agent's actions are the aggregate type named
+ * after it (`mesh.actions.<agent>.<actionId>`), so there is one handler per agent, made on demand.
+ */
+export const makeActionCommands = (options: { readonly nats: NatsHandles; readonly namespace: string }) => {
+  const log = makeEventLog({ nats: options.nats, catalog: actionCatalog, namespace: options.namespace })
+  const handlers = new Map<
+    string,
+    ReturnType<typeof makeCommandHandler<ActionDefs, ActionCommand, ActionState>>
+  >()
+  const handlerOf = (agent: string) => {
+    let handler = handlers.get(agent)
+    if (handler === undefined) {
+      const aggregate: AggregateDefinition<ActionDefs, ActionCommand, ActionState> = {
+        domain: "actions",
+        type: agent,
+        decider: actionDecider as AggregateDefinition<ActionDefs, ActionCommand, ActionState>["decider"],
+      }
+      handler = makeCommandHandler(log, aggregate)
+      handlers.set(agent, handler)
+    }
+    return handler
+  }
+
+  /** The current state of an action and its position in the log. */
+  const load = (agent: string, actionId: string) => handlerOf(agent).state(actionId)
+
+  /**
+   * Sends a command decided at a known aggregate version. `commandKey` names the step; with the
+   * version it seeds the command id, so the same step retried after a crash is recognised.
+   */
+  const send = (
+    agent: string,
+    actionId: string,
+    commandKey: string,
+    command: ActionCommand,
+    context: ActionCommandContext,
+  ): Effect.Effect<CommandOutcome<ActionDefs>, CommandError> =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      return yield* handlerOf(agent).handle({
+        commandId: deterministicUuid(`action:${agent}:${actionId}:${commandKey}:${command._tag}`, now),
+        aggregateId: actionId,
+        command,
+        issuedAt: now,
+        metadata: {
+          correlationId: context.correlationId,
+          causationId: context.causationId,
+          actor: context.actor,
+        },
+      })
+    })
+
+  return { log, load, send }
+}
+
+/** Command handling for actions. */
+export type ActionCommands = ReturnType<typeof makeActionCommands>

@@ -1,0 +1,136 @@
+import type { ApprovalRefusal } from "@mesh/contracts"
+import { Clock, Effect, Schema } from "effect"
+import type { ActionCommands, ActionDomainEvent } from "../action/actionCommands.ts"
+
+/** A human's approval of one action, bound to the hash of the parameters they were shown. */
+export interface ApprovalDecision {
+  readonly agent: string
+  readonly actionId: string
+  readonly approver: string
+  readonly parametersHash: string
+}
+
+/** A human's rejection of one action. */
+export interface RejectionDecision {
+  readonly agent: string
+  readonly actionId: string
+  readonly approver: string
+  readonly reason: string
+}
+
+/** What an approval or rejection did. */
+export type ApprovalOutcome =
+  | { readonly _tag: "Approved"; readonly expiresAt: string }
+  | { readonly _tag: "Rejected" }
+  | { readonly _tag: "Refused"; readonly refusal: ApprovalRefusal }
+
+/** No action has this id. */
+export const UnknownAction = Schema.TaggedStruct("UnknownAction", {
+  agent: Schema.String,
+  actionId: Schema.String,
+})
+/** The log could not take the decision (NATS down, conflict retries spent). */
+export const ApprovalUnavailable = Schema.TaggedStruct("ApprovalUnavailable", { message: Schema.String })
+
+/** The one error of approvals; `reason` says which. */
+export class ApprovalError extends Schema.TaggedError<ApprovalError>()("ApprovalError", {
+  reason: Schema.Union([UnknownAction, ApprovalUnavailable]),
+}) {
+  override get message(): string {
+    return this.reason._tag === "UnknownAction"
+      ? `no action ${this.reason.actionId} of agent ${this.reason.agent}`
+      : `the decision was not recorded: ${this.reason.message}`
+  }
+}
+
+/**
+ * Human approval of parked and waiting actions. The decision goes through the action's decider,
+ * which refuses other parameters, a passed deadline, a second decision and self-approval as
+ * recorded events; the approver is the command's actor, so the log says who decided.
+ */
+export const makeApprovals = (options: {
+  readonly commands: ActionCommands
+  readonly approvalTtlMs: number
+}) => {
+  const { commands } = options
+
+  const existing = (agent: string, actionId: string) =>
+    commands.load(agent, actionId).pipe(
+      Effect.mapError(
+        (e) => new ApprovalError({ reason: { _tag: "ApprovalUnavailable", message: e.message } }),
+      ),
+      Effect.flatMap((loaded) =>
+        loaded.state.status === "none"
+          ? Effect.fail(new ApprovalError({ reason: { _tag: "UnknownAction", agent, actionId } }))
+          : Effect.succeed(loaded),
+      ),
+    )
+
+  const decide = (
+    agent: string,
+    actionId: string,
+    approver: string,
+    commandKey: string,
+    command: Parameters<ActionCommands["send"]>[3],
+  ) =>
+    commands
+      .send(agent, actionId, commandKey, command, {
+        actor: { kind: "human", id: approver },
+        correlationId: `approval:${agent}:${actionId}`,
+        causationId: null,
+      })
+      .pipe(
+        Effect.mapError(
+          (e) => new ApprovalError({ reason: { _tag: "ApprovalUnavailable", message: e.message } }),
+        ),
+      )
+
+  /** Approves an action's exact parameters. */
+  const approve = Effect.fn("Approvals.approve")(function* (decision: ApprovalDecision) {
+    const { position } = yield* existing(decision.agent, decision.actionId)
+    const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+    const outcome = yield* decide(
+      decision.agent,
+      decision.actionId,
+      decision.approver,
+      `approve:${decision.approver}:${decision.parametersHash}:v${position.version}`,
+      {
+        _tag: "Approve",
+        approver: decision.approver,
+        parametersHash: decision.parametersHash,
+        approvalTtlMs: options.approvalTtlMs,
+        now,
+      },
+    )
+    return outcomeOf(outcome.events)
+  })
+
+  /** Rejects an action for good. */
+  const reject = Effect.fn("Approvals.reject")(function* (decision: RejectionDecision) {
+    const { position } = yield* existing(decision.agent, decision.actionId)
+    const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+    const outcome = yield* decide(
+      decision.agent,
+      decision.actionId,
+      decision.approver,
+      `reject:${decision.approver}:v${position.version}`,
+      { _tag: "Reject", by: decision.approver, reason: decision.reason, now },
+    )
+    return outcomeOf(outcome.events)
+  })
+
+  return { approve, reject }
+}
+
+/** Human approval of actions. */
+export type Approvals = ReturnType<typeof makeApprovals>
+
+const outcomeOf = (events: ReadonlyArray<ActionDomainEvent>): ApprovalOutcome => {
+  for (const event of events) {
+    if (event.type === "ActionApproved") return { _tag: "Approved", expiresAt: event.payload.expiresAt }
+    if (event.type === "ActionRejected") return { _tag: "Rejected" }
+    if (event.type === "ActionApprovalRefused") return { _tag: "Refused", refusal: event.payload.refusal }
+  }
+  // The same decision was recorded before (a retried request): report it as the decider did then.
+  return { _tag: "Refused", refusal: "already-decided" }
+}

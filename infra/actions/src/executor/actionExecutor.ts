@@ -1,0 +1,292 @@
+import { type Backoff, backoffDelay, type NatsHandles, runDurableConsumer } from "@mesh/eventlog"
+import type { CommandError, CommandOutcome } from "@mesh/kernel"
+import { Clock, Duration, Effect, Result } from "effect"
+import {
+  type ActionDefs,
+  type ActionDomainEvent,
+  actionCatalog,
+  makeActionCommands,
+} from "../action/actionCommands.ts"
+import { type ActionCommand, type ActionState, nextExecutorMove } from "../action/actionDecider.ts"
+import type { Connector, ConnectorError, ConnectorReceipt } from "../connectors/connector.ts"
+
+/**
+ * The named points where a crash test kills the executor: right before the external call, right
+ * after it (the effect happened, nothing recorded), after recording the result (before the ack),
+ * and the same two around a compensation call.
+ */
+export const executorCrashPoints = [
+  "before-call",
+  "after-call",
+  "after-record",
+  "compensation-before-call",
+  "compensation-after-call",
+] as const
+/** A named crash point of the executor. */
+export type ExecutorCrashPoint = (typeof executorCrashPoints)[number]
+
+/** Resolves an action kind to the connector that performs it. */
+export interface ConnectorResolver {
+  readonly resolve: (kind: string) => Effect.Effect<Connector, ConnectorError>
+}
+
+/** Tells a human about an action the policy let through with `notify`; answers the channel used. */
+export type Notifier = (state: Extract<ActionState, { status: "succeeded" }>) => Effect.Effect<string>
+
+/** Settings of an action executor. */
+export interface ActionExecutorOptions {
+  readonly nats: NatsHandles
+  readonly namespace: string
+  readonly connectors: ConnectorResolver
+  /** Backoff between attempts of one action (and of its compensation). */
+  readonly retry?: Backoff
+  /**
+   * How long an attempt in flight belongs to the executor that started it. After that an attempt
+   * without a result is taken as abandoned (its executor died) and recovered. Keep it above the
+   * connectors' call timeout.
+   */
+  readonly leaseMs?: number
+  /** The longest an executor waits in line for a retry; a longer wait is left to redelivery. */
+  readonly maxInlineWaitMs?: number
+  readonly notify?: Notifier
+  /** Durable consumer name (one per deployment of executors; replicas share it). */
+  readonly consumerName?: string
+  /** Subject filter inside the actions stream, e.g. one agent's actions. */
+  readonly filterSubject?: string
+  /** Redelivery wait for an unacked message: how soon another executor takes over after a crash. */
+  readonly ackWaitMs?: number
+  /** Test hook: called at each named point, e.g. to SIGKILL the process there. */
+  readonly crashPoint?: (point: ExecutorCrashPoint, actionId: string) => Effect.Effect<void>
+}
+
+/** What the executor did with one action. */
+export interface DriveOutcome {
+  readonly status: ActionState["status"]
+  readonly state: ActionState
+}
+
+const defaultRetry: Backoff = { initialMs: 200, maxMs: 5_000, factor: 2 }
+const actorOf = { kind: "system", id: "action-executor" } as const
+const isoOf = (millis: number) => new Date(millis).toISOString()
+
+/**
+ * The action executor: drives every action of the actions stream to a resting state. It performs
+ * an action's side effect through its connector with the action id as the idempotency key, records
+ * the outcome, retries with backoff up to the action's budget, then parks it for a human. Every
+ * step is recorded before the next begins, so after a crash anywhere the next executor finds the
+ * unfinished intent (its message was never acked) and completes it with the same key: it looks the
+ * key up first, then calls again, and the external system sees one effect.
+ */
+export const makeActionExecutor = (options: ActionExecutorOptions) => {
+  const retry = options.retry ?? defaultRetry
+  const leaseMs = options.leaseMs ?? 60_000
+  const maxInlineWaitMs = options.maxInlineWaitMs ?? 10_000
+  const crash = options.crashPoint ?? (() => Effect.void)
+  const notify: Notifier =
+    options.notify ??
+    ((state) =>
+      Effect.logInfo(
+        `notify: ${state.request.agent} performed ${state.request.kind} ${state.request.actionId} (${state.externalRef})`,
+      ).pipe(Effect.as("operator-log")))
+
+  const commands = makeActionCommands({ nats: options.nats, namespace: options.namespace })
+  const { load } = commands
+  const send = (
+    agent: string,
+    actionId: string,
+    version: number,
+    command: ActionCommand,
+    correlationId: string,
+  ): Effect.Effect<CommandOutcome<ActionDefs>, CommandError> =>
+    commands.send(agent, actionId, `v${version}`, command, {
+      actor: actorOf,
+      correlationId,
+      causationId: null,
+    })
+
+  const nowIso = Effect.map(Clock.currentTimeMillis, isoOf)
+
+  /** Calls the connector for one attempt of a phase and records the result. */
+  const performAttempt = (
+    agent: string,
+    state: Extract<ActionState, { status: "attempting" | "compensating" }>,
+    version: number,
+    correlationId: string,
+  ) =>
+    Effect.gen(function* () {
+      const request = state.request
+      const attempt = state.attempts.started
+      const compensating = state.status === "compensating"
+      const connector = yield* Effect.result(
+        options.connectors.resolve(compensating ? state.compensation.kind : request.kind),
+      )
+      yield* crash(compensating ? "compensation-before-call" : "before-call", request.actionId)
+      const outcome: Result.Result<ConnectorReceipt, ConnectorError> = Result.isFailure(connector)
+        ? Result.fail(connector.failure)
+        : yield* Effect.result(
+            compensating
+              ? connector.success.compensate({
+                  key: state.compensation.key,
+                  kind: state.compensation.kind,
+                  parameters: state.compensation.parameters,
+                  originalKey: request.actionId,
+                  originalRef: state.externalRef,
+                })
+              : connector.success.execute({
+                  key: request.actionId,
+                  kind: request.kind,
+                  parameters: request.parameters,
+                }),
+          )
+      yield* crash(compensating ? "compensation-after-call" : "after-call", request.actionId)
+      const now = yield* nowIso
+      const command: ActionCommand = Result.isSuccess(outcome)
+        ? {
+            _tag: "RecordSuccess",
+            attempt,
+            externalRef: outcome.success.externalRef,
+            result: outcome.success.result,
+            now,
+          }
+        : {
+            _tag: "RecordFailure",
+            attempt,
+            failure: { reason: outcome.failure.message, retryable: outcome.failure.retryable },
+            retryDelayMs: backoffDelay(retry, attempt),
+            now,
+          }
+      if (Result.isFailure(outcome)) {
+        yield* Effect.logWarning(
+          `action ${request.actionId} attempt ${attempt} failed: ${outcome.failure.message}`,
+        )
+      }
+      yield* send(agent, request.actionId, version, command, correlationId)
+    })
+
+  /** Whether the external system already performed an attempt whose result was never recorded. */
+  const lookupAbandoned = (state: Extract<ActionState, { status: "attempting" | "compensating" }>) =>
+    Effect.gen(function* () {
+      const compensating = state.status === "compensating"
+      const kind = compensating ? state.compensation.kind : state.request.kind
+      const connector = yield* options.connectors.resolve(kind)
+      return yield* connector.lookup(
+        compensating
+          ? { key: state.compensation.key, kind, parameters: state.compensation.parameters }
+          : { key: state.request.actionId, kind, parameters: state.request.parameters },
+      )
+    }).pipe(
+      // A failed lookup is no answer: the recovery attempt re-sends the same key, which is safe.
+      Effect.catch(() => Effect.succeed(undefined)),
+    )
+
+  /**
+   * Drives one action until it rests: settled, waiting for a human, or waiting longer than
+   * `maxInlineWaitMs` for a retry (a later delivery resumes it).
+   */
+  const drive = (agent: string, actionId: string, correlationId: string) =>
+    Effect.gen(function* () {
+      // Bounded: each turn records at least one event or ends; the bound guards against a bug looping forever.
+      for (let turn = 0; turn < 1_000; turn++) {
+        const { state, position } = yield* load(agent, actionId)
+        const now = yield* nowIso
+        const move = nextExecutorMove(state, now, leaseMs)
+        switch (move._tag) {
+          case "Rest":
+            return { status: state.status, state } satisfies DriveOutcome
+          case "WaitUntil": {
+            const wait = Date.parse(move.at) - Date.parse(now)
+            if (wait > maxInlineWaitMs) return { status: state.status, state } satisfies DriveOutcome
+            yield* Effect.sleep(Duration.millis(Math.max(1, wait)))
+            break
+          }
+          case "ExpireApproval":
+            yield* send(agent, actionId, position.version, { _tag: "Expire", now }, correlationId)
+            break
+          case "Notify": {
+            if (state.status !== "succeeded") break
+            const channel = yield* notify(state)
+            yield* send(
+              agent,
+              actionId,
+              position.version,
+              { _tag: "RecordNotified", channel, now },
+              correlationId,
+            )
+            break
+          }
+          case "Recover": {
+            if (state.status !== "attempting" && state.status !== "compensating") break
+            const receipt = yield* lookupAbandoned(state)
+            if (receipt !== undefined) {
+              yield* send(
+                agent,
+                actionId,
+                position.version,
+                {
+                  _tag: "RecordSuccess",
+                  attempt: move.attempt,
+                  externalRef: receipt.externalRef,
+                  result: receipt.result,
+                  now,
+                },
+                correlationId,
+              )
+              break
+            }
+            yield* startAndPerform(agent, actionId, position.version, now, correlationId)
+            break
+          }
+          case "Attempt":
+            yield* startAndPerform(agent, actionId, position.version, now, correlationId)
+            break
+        }
+      }
+      return yield* Effect.die(new Error(`action ${actionId} did not come to rest in 1000 turns`))
+    }).pipe(Effect.withSpan("ActionExecutor.drive", { attributes: { "mesh.action.id": actionId } }))
+
+  const startAndPerform = (
+    agent: string,
+    actionId: string,
+    version: number,
+    now: string,
+    correlationId: string,
+  ) =>
+    Effect.gen(function* () {
+      const started = yield* send(agent, actionId, version, { _tag: "StartAttempt", now }, correlationId)
+      if (started.status !== "appended" || !started.events.some((e) => e.type === "ActionAttemptStarted"))
+        return
+      const { state, position } = yield* load(agent, actionId)
+      if (state.status !== "attempting" && state.status !== "compensating") return
+      yield* performAttempt(agent, state, position.version, correlationId)
+      yield* crash("after-record", actionId)
+    })
+
+  /** Handles one event of the actions stream: drives the action it belongs to. */
+  const handleEvent = (event: ActionDomainEvent) =>
+    event.type.startsWith("Saga")
+      ? Effect.void
+      : drive(event.aggregateType, event.aggregateId, event.correlationId).pipe(Effect.asVoid)
+
+  /** Runs the executor as a durable consumer of the actions stream until `until` completes. */
+  const run = (until?: Effect.Effect<void>) =>
+    runDurableConsumer({
+      nats: options.nats,
+      namespace: options.namespace,
+      catalog: actionCatalog,
+      spec: {
+        name: options.consumerName ?? "action-executor",
+        domain: "actions",
+        ...(options.filterSubject === undefined ? {} : { filterSubject: options.filterSubject }),
+        ackWaitMs: options.ackWaitMs ?? 30_000,
+        maxDeliveries: 20,
+        backoff: { initialMs: 500, maxMs: 30_000, factor: 2 },
+      },
+      handle: (event) => handleEvent(event),
+      ...(until === undefined ? {} : { until }),
+    })
+
+  return { commands, drive, load, run, handleEvent }
+}
+
+/** An action executor. */
+export type ActionExecutor = ReturnType<typeof makeActionExecutor>
