@@ -1,1 +1,2 @@
-export {}
+export * from "./policy/actionPolicy.ts"
+export * from "./policy/evaluatePolicy.ts"
