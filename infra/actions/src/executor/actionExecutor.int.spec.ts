@@ -1,0 +1,264 @@
+import { parametersHash } from "@mesh/contracts"
+import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
+import { type Simulators, startSimulators } from "@mesh/simulators"
+import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import { Deferred, Effect, Fiber } from "effect"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { type ActionCommands, makeActionCommands } from "../action/actionCommands.ts"
+import { makeApprovals } from "../approvals/approvals.ts"
+import { makeHttpConnectorRegistry } from "../connectors/registry.ts"
+import { requestSampleAction, sampleActions, waitForActionStatus } from "../testing/actionTestKit.ts"
+import { makeActionExecutor } from "./actionExecutor.ts"
+
+let server: NatsServerHandle
+let nats: NatsHandles
+let simulators: Simulators
+
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+  simulators = await startSimulators()
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+  await server?.stop()
+  await simulators?.stop()
+})
+afterEach(() => simulators.reset())
+
+const agent = "customer-ops"
+
+/** A namespace with its streams, an executor running in this process, and command handling. */
+const startExecutor = async (options: { readonly notified?: Array<string> } = {}) => {
+  const namespace = uniqueNamespace("ax")
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  const executor = makeActionExecutor({
+    nats,
+    namespace,
+    connectors: makeHttpConnectorRegistry({
+      paymentUrl: simulators.payment.url,
+      supplierUrl: simulators.supplier.url,
+      storefrontUrl: simulators.storefront.url,
+      mailboxUrl: simulators.mailbox.url,
+      timeoutMs: 1_000,
+    }),
+    retry: { initialMs: 20, maxMs: 100, factor: 2 },
+    leaseMs: 5_000,
+    notify: (state) =>
+      Effect.sync(() => {
+        options.notified?.push(state.request.actionId)
+        return "test-inbox"
+      }),
+  })
+  const stop = Effect.runSync(Deferred.make<void>())
+  const fiber = Effect.runFork(executor.run(Deferred.await(stop)))
+  const commands: ActionCommands = makeActionCommands({ nats, namespace })
+  return {
+    commands,
+    stop: async () => {
+      Effect.runSync(Deferred.succeed(stop, undefined))
+      await Effect.runPromise(Fiber.await(fiber))
+    },
+  }
+}
+
+const effectsUnder = (key: string) => simulators.ledger().filter((entry) => entry.key === key)
+
+describe("action executor", () => {
+  it("performs an auto action once, recording the external reference", async () => {
+    const { commands, stop } = await startExecutor()
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "refund-ok",
+        kind: sampleActions.refund.kind,
+        parameters: sampleActions.refund.parameters(1),
+      }),
+    )
+    const state = await waitForActionStatus(commands, agent, "refund-ok", ["succeeded"])
+    if (state.status !== "succeeded") throw new Error("unreachable")
+    expect(effectsUnder("refund-ok")).toHaveLength(1)
+    expect(state.externalRef).toBe(effectsUnder("refund-ok")[0]?.resource)
+    await stop()
+  })
+
+  it("retries a failing system with the same key and ends with one effect", async () => {
+    const { commands, stop } = await startExecutor()
+    // The first call fails after applying the effect (a lost response): only the key saves us.
+    simulators.payment.injectFaults({ failNext: 1, status: 503, when: "after" })
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "refund-flaky",
+        kind: sampleActions.refund.kind,
+        parameters: sampleActions.refund.parameters(2),
+      }),
+    )
+    const state = await waitForActionStatus(commands, agent, "refund-flaky", ["succeeded"])
+    if (state.status !== "succeeded") throw new Error("unreachable")
+    expect(state.attempts.history.map((h) => `${h.attempt}:${h.outcome}`)).toEqual([
+      "1:started",
+      "1:failed",
+      "2:started",
+      "2:succeeded",
+    ])
+    expect(effectsUnder("refund-flaky")).toHaveLength(1)
+    await stop()
+  })
+
+  it("fails for good on a refusal, and parks with the full history when retries run out", async () => {
+    const { commands, stop } = await startExecutor()
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "refund-declined",
+        kind: sampleActions.refund.kind,
+        parameters: { orderId: "declined-7", amountMinor: 500, currency: "EUR" },
+      }),
+    )
+    const failed = await waitForActionStatus(commands, agent, "refund-declined", ["failed"])
+    if (failed.status !== "failed") throw new Error("unreachable")
+    expect(failed.reason).toMatch(/Rejected/)
+
+    simulators.mailbox.injectFaults({ failNext: 100, status: 503 })
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "reply-down",
+        kind: sampleActions.reply.kind,
+        parameters: sampleActions.reply.parameters(3),
+        maxAttempts: 3,
+      }),
+    )
+    const parked = await waitForActionStatus(commands, agent, "reply-down", ["parked"])
+    if (parked.status !== "parked") throw new Error("unreachable")
+    expect(parked.attempts.history.map((h) => `${h.attempt}:${h.outcome}`)).toEqual([
+      "1:started",
+      "1:failed",
+      "2:started",
+      "2:failed",
+      "3:started",
+      "3:failed",
+    ])
+    expect(effectsUnder("reply-down")).toHaveLength(0)
+
+    // The mailbox is back; a human approves another round and the reply goes out once.
+    simulators.mailbox.reset()
+    const approvals = makeApprovals({ commands, approvalTtlMs: 60_000 })
+    const outcome = await Effect.runPromise(
+      approvals.approve({
+        agent,
+        actionId: "reply-down",
+        approver: "maria",
+        parametersHash: parametersHash(sampleActions.reply.parameters(3)),
+      }),
+    )
+    expect(outcome._tag).toBe("Approved")
+    await waitForActionStatus(commands, agent, "reply-down", ["succeeded"])
+    expect(effectsUnder("reply-down")).toHaveLength(1)
+    await stop()
+  })
+
+  it("runs an action that needs approval only after a human approved its exact parameters", async () => {
+    const { commands, stop } = await startExecutor()
+    const parameters = sampleActions.refund.parameters(4)
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "refund-gated",
+        kind: sampleActions.refund.kind,
+        parameters,
+        mode: "require-approval",
+      }),
+    )
+    await waitForActionStatus(commands, agent, "refund-gated", ["awaiting-approval"])
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(effectsUnder("refund-gated")).toHaveLength(0)
+
+    const approvals = makeApprovals({ commands, approvalTtlMs: 60_000 })
+    const other = await Effect.runPromise(
+      approvals.approve({
+        agent,
+        actionId: "refund-gated",
+        approver: "maria",
+        parametersHash: parametersHash({ ...parameters, amountMinor: 99_999 }),
+      }),
+    )
+    expect(other).toEqual({ _tag: "Refused", refusal: "parameters-mismatch" })
+    const ok = await Effect.runPromise(
+      approvals.approve({
+        agent,
+        actionId: "refund-gated",
+        approver: "maria",
+        parametersHash: parametersHash(parameters),
+      }),
+    )
+    expect(ok._tag).toBe("Approved")
+    await waitForActionStatus(commands, agent, "refund-gated", ["succeeded"])
+    expect(effectsUnder("refund-gated")).toHaveLength(1)
+
+    const replayed = await Effect.runPromise(
+      approvals.approve({
+        agent,
+        actionId: "refund-gated",
+        approver: "maria",
+        parametersHash: parametersHash(parameters),
+      }),
+    )
+    expect(replayed).toEqual({ _tag: "Refused", refusal: "already-decided" })
+    const history = await Effect.runPromise(
+      commands.log.load({ domain: "actions", type: agent, id: "refund-gated" }),
+    )
+    const approved = history.events.find((e) => e.type === "ActionApproved")
+    expect(approved?.actor).toEqual({ kind: "human", id: "maria" })
+    await stop()
+  })
+
+  it("tells a human after acting under a notify policy, once", async () => {
+    const notified: Array<string> = []
+    const { commands, stop } = await startExecutor({ notified })
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "reply-notify",
+        kind: sampleActions.reply.kind,
+        parameters: sampleActions.reply.parameters(5),
+        mode: "notify",
+      }),
+    )
+    const state = await waitForActionStatus(commands, agent, "reply-notify", ["succeeded"])
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const after = (await Effect.runPromise(commands.load(agent, "reply-notify"))).state
+    expect(state.status).toBe("succeeded")
+    expect(after.status === "succeeded" && after.notified).toBe(true)
+    expect(notified).toEqual(["reply-notify"])
+    await stop()
+  })
+
+  it("undoes a succeeded action through its declared compensation under its own key", async () => {
+    const { commands, stop } = await startExecutor()
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "po-undo",
+        kind: sampleActions.purchaseOrder.kind,
+        parameters: sampleActions.purchaseOrder.parameters(6),
+        compensation: sampleActions.purchaseOrder.compensation,
+      }),
+    )
+    await waitForActionStatus(commands, agent, "po-undo", ["succeeded"])
+    await Effect.runPromise(
+      commands.send(
+        agent,
+        "po-undo",
+        "undo",
+        { _tag: "RequestCompensation", reason: "test", now: new Date().toISOString() },
+        { actor: { kind: "system", id: "test" }, correlationId: "t", causationId: null },
+      ),
+    )
+    await waitForActionStatus(commands, agent, "po-undo", ["compensated"])
+    expect(effectsUnder("po-undo")).toHaveLength(1)
+    expect(effectsUnder("po-undo-undo")).toHaveLength(1)
+    await stop()
+  })
+})
