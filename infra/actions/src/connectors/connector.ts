@@ -62,7 +62,8 @@ export class ConnectorError extends Schema.TaggedError<ConnectorError>()("Connec
     return tag === "Unavailable" || tag === "Timeout" || tag === "MalformedResponse"
   }
   override get message(): string {
-    const detail = "message" in this.reason ? this.reason.message : `timed out after ${this.reason.afterMs} ms`
+    const detail =
+      "message" in this.reason ? this.reason.message : `timed out after ${this.reason.afterMs} ms`
     return `${this.system} ${this.kind} (key ${this.key}): ${this.reason._tag}: ${detail}`
   }
 }
@@ -77,9 +78,16 @@ export interface Connector {
   readonly system: string
   /** The action kinds it executes (including compensation kinds). */
   readonly kinds: ReadonlyArray<string>
+  /** The compensation kind that undoes each kind it executes, e.g. `payment.refund` → `payment.cancel-refund`. */
+  readonly compensations?: Readonly<Record<string, string>>
   /** Performs the effect once per key. */
   readonly execute: (call: ConnectorCall) => Effect.Effect<ConnectorReceipt, ConnectorError>
-  /** Whether the system already performed the effect of this key (after a crash, before retrying). */
+  /**
+   * Whether the system already performed the effect of this key (after a crash, before retrying): its
+   * receipt, or undefined when the key is unknown (nothing happened, executing is safe). A key the system
+   * refused fails with that refusal (`Rejected`); a key used with other parameters or for another
+   * operation fails with `KeyConflict`. `kind` may be an action or a compensation kind.
+   */
   readonly lookup: (call: ConnectorCall) => Effect.Effect<ConnectorReceipt | undefined, ConnectorError>
   /** Undoes an earlier effect, once per compensation key. */
   readonly compensate: (call: CompensationCall) => Effect.Effect<ConnectorReceipt, ConnectorError>

@@ -1,0 +1,192 @@
+import { Schema } from "effect"
+import type { HttpApi, HttpOperation } from "./httpConnector.ts"
+
+// The route tables of the shop's external systems, as their APIs document them (and as the
+// simulators in tools/simulators serve them). Parameter schemas check shape only; business rules
+// (positive amounts, stock never below zero) are the system's to refuse.
+
+const Id = Schema.NonEmptyString
+const Currency = Schema.String.check(Schema.isPattern(/^[A-Z]{3}$/, { message: "must be an ISO-4217 code" }))
+// Undo operations take no parameters: the reference in the path says what to undo.
+const NoParameters = Schema.Struct({})
+
+const operation = (
+  kind: string,
+  path: string,
+  parameters: HttpOperation["parameters"],
+  response: HttpOperation["response"],
+) => ({
+  kind,
+  path,
+  parameters,
+  response,
+})
+
+const refund = <S extends string>(status: S) =>
+  Schema.Struct({
+    id: Id,
+    orderId: Schema.String,
+    amountMinor: Schema.Int,
+    currency: Schema.String,
+    reason: Schema.String,
+    status: Schema.Literal(status),
+  })
+
+/** The payment provider: refunds of orders (`payment.refund`), undone by cancelling them. */
+export const paymentApi: HttpApi = {
+  system: "payment",
+  actions: [
+    {
+      execute: operation(
+        "payment.refund",
+        "/v1/refunds",
+        Schema.Struct({
+          orderId: Id,
+          amountMinor: Schema.Int,
+          currency: Currency,
+          reason: Schema.optionalKey(Schema.String),
+        }),
+        refund("succeeded"),
+      ),
+      compensation: operation(
+        "payment.cancel-refund",
+        "/v1/refunds/:ref/cancel",
+        NoParameters,
+        refund("cancelled"),
+      ),
+    },
+  ],
+}
+
+const purchaseOrder = <S extends string>(status: S) =>
+  Schema.Struct({
+    id: Id,
+    supplierId: Schema.String,
+    sku: Schema.String,
+    quantity: Schema.Int,
+    unitCostMinor: Schema.Int,
+    currency: Schema.String,
+    status: Schema.Literal(status),
+  })
+
+/** The supplier: purchase orders (`supplier.place-order`), undone by cancelling them. */
+export const supplierApi: HttpApi = {
+  system: "supplier",
+  actions: [
+    {
+      execute: operation(
+        "supplier.place-order",
+        "/v1/purchase-orders",
+        Schema.Struct({
+          supplierId: Id,
+          sku: Id,
+          quantity: Schema.Int,
+          unitCostMinor: Schema.Int,
+          currency: Currency,
+        }),
+        purchaseOrder("placed"),
+      ),
+      compensation: operation(
+        "supplier.cancel-order",
+        "/v1/purchase-orders/:ref/cancel",
+        NoParameters,
+        purchaseOrder("cancelled"),
+      ),
+    },
+  ],
+}
+
+const stockAdjustment = <S extends string>(status: S) =>
+  Schema.Struct({
+    id: Id,
+    sku: Schema.String,
+    delta: Schema.Int,
+    reason: Schema.String,
+    status: Schema.Literal(status),
+    onHand: Schema.Int,
+  })
+
+const listing = <S extends string>(status: S) =>
+  Schema.Struct({
+    id: Id,
+    sku: Schema.String,
+    title: Schema.String,
+    priceMinor: Schema.Int,
+    currency: Schema.String,
+    status: Schema.Literal(status),
+  })
+
+/**
+ * The storefront: stock adjustments by a delta (`storefront.adjust-stock`, undone by reverting
+ * them) and product listings (`storefront.publish-listing`, undone by unpublishing them).
+ */
+export const storefrontApi: HttpApi = {
+  system: "storefront",
+  actions: [
+    {
+      execute: operation(
+        "storefront.adjust-stock",
+        "/v1/stock-adjustments",
+        Schema.Struct({ sku: Id, delta: Schema.Int, reason: Schema.optionalKey(Schema.String) }),
+        stockAdjustment("applied"),
+      ),
+      compensation: operation(
+        "storefront.revert-stock-adjustment",
+        "/v1/stock-adjustments/:ref/revert",
+        NoParameters,
+        stockAdjustment("reverted"),
+      ),
+    },
+    {
+      execute: operation(
+        "storefront.publish-listing",
+        "/v1/listings",
+        Schema.Struct({ sku: Id, title: Id, priceMinor: Schema.Int, currency: Currency }),
+        listing("published"),
+      ),
+      compensation: operation(
+        "storefront.unpublish-listing",
+        "/v1/listings/:ref/unpublish",
+        NoParameters,
+        listing("unpublished"),
+      ),
+    },
+  ],
+}
+
+const message = <S extends string>(status: S) =>
+  Schema.Struct({
+    id: Id,
+    to: Schema.String,
+    subject: Schema.String,
+    body: Schema.String,
+    inReplyTo: Schema.NullOr(Schema.String),
+    status: Schema.Literal(status),
+  })
+
+/**
+ * The mailbox: outgoing messages, replies included (`mailbox.send-message`, with `inReplyTo`),
+ * undone by a retraction, since mail cannot be unsent.
+ */
+export const mailboxApi: HttpApi = {
+  system: "mailbox",
+  actions: [
+    {
+      execute: operation(
+        "mailbox.send-message",
+        "/v1/messages",
+        Schema.Struct({ to: Id, subject: Id, body: Id, inReplyTo: Schema.optionalKey(Schema.String) }),
+        message("sent"),
+      ),
+      compensation: operation(
+        "mailbox.retract-message",
+        "/v1/messages/:ref/retract",
+        NoParameters,
+        message("retracted"),
+      ),
+    },
+  ],
+}
+
+/** The route tables of the four external systems. */
+export const httpApis = [paymentApi, supplierApi, storefrontApi, mailboxApi] as const
