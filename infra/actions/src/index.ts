@@ -1,2 +1,3 @@
 export * from "./policy/actionPolicy.ts"
 export * from "./policy/evaluatePolicy.ts"
+export * from "./saga/sagaDecider.ts"
