@@ -186,6 +186,7 @@ describe("running the steps", () => {
 })
 
 describe("compensation", () => {
+  // #region readme:saga-third-step-fails
   it("undoes steps 1 and 0, in that order, when the third step fails, then ends compensated", () => {
     const history = [started(), stepCompleted(0), stepCompleted(1)]
     saga
@@ -222,6 +223,7 @@ describe("compensation", () => {
     })
     expect(sagaNextMove(ended)).toStrictEqual({ _tag: "Done" })
   })
+  // #endregion
 
   it("ends compensated at once when the first step fails", () => {
     saga
