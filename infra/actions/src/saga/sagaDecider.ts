@@ -25,6 +25,7 @@ export interface SagaFacts {
   readonly agent: string
   readonly skill: string
   readonly name: string
+  /** At least one: StartSaga refuses an empty saga as bad input. */
   readonly steps: ReadonlyArray<SagaStep>
   readonly cause: ActionCause
   readonly context: PolicyContext
@@ -74,18 +75,7 @@ export type SagaState =
 
 /** Commands of the saga aggregate (its id is the saga id); `now` is an ISO instant from the shell. */
 export type SagaCommand =
-  | {
-      readonly _tag: "StartSaga"
-      readonly sagaId: string
-      readonly agent: string
-      readonly skill: string
-      readonly name: string
-      /** At least one; an empty saga is bad input. */
-      readonly steps: ReadonlyArray<SagaStep>
-      readonly cause: ActionCause
-      readonly context: PolicyContext
-      readonly now: string
-    }
+  | ({ readonly _tag: "StartSaga"; readonly now: string } & Omit<SagaFacts, "startedAt">)
   | {
       readonly _tag: "RecordStepSucceeded"
       readonly step: number
