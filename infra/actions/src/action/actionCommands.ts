@@ -6,7 +6,7 @@ import {
   type CommandOutcome,
   deterministicUuid,
   makeCommandHandler,
-} from "@mesh/kernel"
+} from "@mesh/kernel/deciders"
 import { Clock, Effect } from "effect"
 import { type ActionCommand, type ActionState, actionDecider } from "./actionDecider.ts"
 

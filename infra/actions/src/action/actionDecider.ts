@@ -11,7 +11,7 @@ import type {
   PolicyMode,
   SagaRef,
 } from "@mesh/contracts"
-import type { DecidedEvent, Decider } from "@mesh/kernel"
+import type { DecidedEvent, Decider } from "@mesh/kernel/deciders"
 
 // One action is one aggregate: `mesh.actions.<agent>.<actionId>`. Its decider is the whole life of
 // an intent (policy gate, approval, attempts, retries, parking, compensation) as pure functions;

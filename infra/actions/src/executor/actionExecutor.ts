@@ -1,5 +1,5 @@
 import { type Backoff, backoffDelay, type NatsHandles, runDurableConsumer } from "@mesh/eventlog"
-import type { CommandError, CommandOutcome } from "@mesh/kernel"
+import type { CommandError, CommandOutcome } from "@mesh/kernel/deciders"
 import { Clock, Duration, Effect, Result } from "effect"
 import {
   type ActionDefs,

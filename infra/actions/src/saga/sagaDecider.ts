@@ -8,7 +8,7 @@ import {
   type SagaStep,
   type sagaEvents,
 } from "@mesh/contracts"
-import type { DecidedEvent, Decider } from "@mesh/kernel"
+import type { DecidedEvent, Decider } from "@mesh/kernel/deciders"
 
 // A saga is one aggregate, `mesh.actions.<agent>.<sagaId>`: a list of steps, each an action with
 // the compensation that undoes it. Steps run one at a time, in order. When a step fails, the

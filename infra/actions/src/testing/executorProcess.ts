@@ -2,7 +2,8 @@
  * An action executor as its own process, for the crash tests. It executes the actions of the
  * namespace named by the environment against the simulators' URLs, prints "ready" once it
  * consumes, and with MESH_CRASH_POINT=<point> and MESH_CRASH_ACTION=<action id> SIGKILLs itself
- * the moment that action reaches that point: no finally block, no flush, no ack.
+ * the moment that action reaches that point: no finally block, no flush, no ack. MESH_CONSUMER and
+ * MESH_FILTER_SUBJECT narrow it to one durable consumer and one agent's actions.
  *
  *   NATS_URL=… MESH_NAMESPACE=… PAYMENT_URL=… SUPPLIER_URL=… MAILBOX_URL=… STOREFRONT_URL=… node executorProcess.ts
  */
@@ -35,6 +36,8 @@ const executor = makeActionExecutor({
   retry: { initialMs: 20, maxMs: 200, factor: 2 },
   leaseMs: Number(optional("MESH_LEASE_MS") ?? "100"),
   ackWaitMs: Number(optional("MESH_ACK_WAIT_MS") ?? "1000"),
+  ...(optional("MESH_CONSUMER") === null ? {} : { consumerName: required("MESH_CONSUMER") }),
+  ...(optional("MESH_FILTER_SUBJECT") === null ? {} : { filterSubject: required("MESH_FILTER_SUBJECT") }),
   crashPoint: (point, actionId) =>
     point === crashPoint && actionId === crashAction
       ? Effect.sync(() => process.kill(process.pid, "SIGKILL"))
