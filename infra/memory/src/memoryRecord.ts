@@ -158,9 +158,10 @@ const sortKeys = (value: unknown): unknown => {
 
 /** The vector scaled to unit length (a zero vector stays zero), so that L2 distance ranks like cosine. */
 export const normalise = (vector: Float32Array | ReadonlyArray<number>): Float32Array => {
-  const out = Float32Array.from(vector)
+  // Indexed loops: iterating a typed array with for-of costs several times more on every search.
+  const out = new Float32Array(vector)
   let norm = 0
-  for (const x of out) norm += x * x
+  for (let i = 0; i < out.length; i++) norm += out[i]! * out[i]!
   if (norm === 0) return out
   const scale = 1 / Math.sqrt(norm)
   for (let i = 0; i < out.length; i++) out[i] = out[i]! * scale

@@ -105,6 +105,19 @@ describe("MemoryStore on LanceDB", () => {
     )
     expect(result.plain.mode).toBe("vector")
     expect(result.plain.hits[0]).toMatchObject({ id: "kb-1:kb_article", tenantId: "shop-a", stale: false })
+    expect(result.plain.hits.find((h) => h.id === "kb-3:kb_article")).toEqual({
+      id: "kb-3:kb_article",
+      tenantId: "shop-a",
+      kind,
+      text: "Shipping times for international orders",
+      score: expect.any(Number),
+      similarity: expect.any(Number),
+      metadata: { lang: "en", tags: ["shipping"] },
+      updatedAt: "2026-11-20T08:00:00.000Z",
+      stale: false,
+      staleReason: null,
+      source: { stream: "MESH_TEST", sequence: 3, eventId: "event-3" },
+    })
     // Four of the query's words are in the article: cosine about 4 / sqrt(4 * 8) with hashing noise.
     expect(result.plain.hits[0]!.similarity).toBeGreaterThan(0.5)
     expect(result.plain.hits[0]!.similarity).toBeGreaterThan(result.plain.hits[1]!.similarity)
@@ -129,16 +142,24 @@ describe("MemoryStore on LanceDB", () => {
         const store = yield* MemoryStore
         yield* store.upsert(agent, kind, records)
         // A vector about refunds, a keyword only the printer article contains.
-        return yield* store.search({
+        const queryVector = yield* Effect.promise(() => vectorOf("refund parcel"))
+        const hybrid = yield* store.search({
           agent,
           kind,
           tenantId: "shop-a",
-          queryVector: yield* Effect.promise(() => vectorOf("refund parcel")),
+          queryVector,
           queryText: "printer",
         })
+        const vector = yield* store.search({ agent, kind, tenantId: "shop-a", queryVector })
+        return { ...hybrid, vector }
       }),
     )
     expect(result.mode).toBe("hybrid")
+    // Similarity is the same cosine in both modes, so that recall quality compares across them.
+    for (const hit of result.hits) {
+      const same = result.vector.hits.find((h) => h.id === hit.id)
+      expect(hit.similarity).toBeCloseTo(same!.similarity, 5)
+    }
     const ids = result.hits.map((h) => h.id)
     expect(ids).toContain("kb-2:kb_article")
     expect(ids).toContain("kb-1:kb_article")

@@ -1,6 +1,15 @@
 import { createHash } from "node:crypto"
 import * as lancedb from "@lancedb/lancedb"
-import { Schema as ArrowSchema, Bool, Field, FixedSizeList, Float32, Int64, Utf8 } from "apache-arrow"
+import {
+  Schema as ArrowSchema,
+  type Table as ArrowTable,
+  Bool,
+  Field,
+  FixedSizeList,
+  Float32,
+  Int64,
+  Utf8,
+} from "apache-arrow"
 import { Config, Context, Effect, Layer, Ref, Schema, Semaphore } from "effect"
 import {
   AgentName,
@@ -154,7 +163,7 @@ export const memoryArrowSchema = (dimensions: number): ArrowSchema =>
     new Field("metadata", new Utf8(), false),
   ])
 
-/** The row of a memory table as LanceDB returns it. */
+/** The row of a memory table as a full read (`snapshot`) returns it. */
 interface StoredRow {
   readonly id: string
   readonly tenant_id: string
@@ -168,23 +177,7 @@ interface StoredRow {
   readonly stale: boolean
   readonly stale_reason: string | null
   readonly metadata: string
-  readonly _distance?: number
-  readonly _relevance_score?: number
 }
-
-const columnsWithoutVector = [
-  "id",
-  "tenant_id",
-  "kind",
-  "text",
-  "source_stream",
-  "source_sequence",
-  "source_event_id",
-  "updated_at",
-  "stale",
-  "stale_reason",
-  "metadata",
-]
 
 /** The pointer table: which generation each logical table reads and writes. */
 const pointerTable = "memory_pointers"
@@ -251,19 +244,61 @@ const toSnapshotRow = (row: StoredRow): MemorySnapshotRow => ({
   vectorDigest: vectorDigest(row.vector ?? []),
 })
 
-const toHit = (row: StoredRow, score: number, similarity: number): MemoryHit => ({
-  id: row.id,
-  tenantId: row.tenant_id,
-  kind: row.kind,
-  text: row.text,
-  score,
-  similarity,
-  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-  updatedAt: row.updated_at,
-  stale: row.stale,
-  staleReason: row.stale_reason,
-  source: { stream: row.source_stream, sequence: Number(row.source_sequence), eventId: row.source_event_id },
-})
+/** The columns a vector search reads (its query adds `_distance`); not `kind`, which is the table's own. */
+export const searchColumns: ReadonlyArray<string> = [
+  "id",
+  "tenant_id",
+  "text",
+  "source_stream",
+  "source_sequence",
+  "source_event_id",
+  "updated_at",
+  "stale",
+  "stale_reason",
+  "metadata",
+]
+
+/**
+ * The hits of a search, read column by column from LanceDB's Arrow result. Arrow's row objects
+ * resolve each field through its type visitor on every access: for ten hits that cost ~250 µs,
+ * more than the rest of our search path together; reading each column once costs ~60 µs.
+ */
+const readHits = (
+  result: ArrowTable,
+  kind: MemoryKind,
+  scoreAt: (row: number) => { readonly score: number; readonly similarity: number },
+): Array<MemoryHit> => {
+  const column = (name: string) => {
+    const vector = result.getChild(name)
+    return (row: number): unknown => vector?.get(row) ?? null
+  }
+  const id = column("id")
+  const tenantId = column("tenant_id")
+  const text = column("text")
+  const stream = column("source_stream")
+  const sequence = column("source_sequence")
+  const eventId = column("source_event_id")
+  const updatedAt = column("updated_at")
+  const stale = column("stale")
+  const staleReason = column("stale_reason")
+  const metadata = column("metadata")
+  return Array.from({ length: result.numRows }, (_, row) => ({
+    id: id(row) as string,
+    tenantId: tenantId(row) as string,
+    kind,
+    text: text(row) as string,
+    ...scoreAt(row),
+    metadata: JSON.parse(metadata(row) as string) as Record<string, unknown>,
+    updatedAt: updatedAt(row) as string,
+    stale: stale(row) as boolean,
+    staleReason: staleReason(row) as string | null,
+    source: {
+      stream: stream(row) as string,
+      sequence: Number(sequence(row)),
+      eventId: eventId(row) as string,
+    },
+  }))
+}
 
 const quote = (ids: ReadonlyArray<string>): string => ids.map((id) => `'${id}'`).join(",")
 
@@ -477,30 +512,44 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
         .limit(limit)
       let result: MemorySearchResult
       if (text === "") {
-        const rows = (yield* storage(`search ${logical}`, () =>
-          vectorQuery.select([...columnsWithoutVector, "_distance"]).toArray(),
-        )) as StoredRow[]
+        const found = yield* storage(`search ${logical}`, () =>
+          vectorQuery.select([...searchColumns, "_distance"]).toArrow(),
+        )
+        const distance = found.getChild("_distance")
         result = {
           mode: "vector",
-          hits: rows.map((row) => {
-            const similarity = similarityFromSquaredL2(row._distance ?? 2)
-            return toHit(row, similarity, similarity)
+          hits: readHits(found, checked.kind, (row) => {
+            const similarity = similarityFromSquaredL2(distance?.get(row) ?? 2)
+            return { score: similarity, similarity }
           }),
         }
       } else {
         // Hybrid: LanceDB runs the vector and the full-text search with the same prefilter
         // and fuses the two rankings by reciprocal rank.
-        const rows = (yield* storage(`hybrid search ${logical}`, () =>
+        const found = yield* storage(`hybrid search ${logical}`, () =>
           vectorQuery
             .fullTextSearch(text)
-            .select([...columnsWithoutVector, "vector"])
+            .select([...searchColumns, "vector"])
             .rerank(reranker)
-            .toArray(),
-        )) as StoredRow[]
+            .toArrow(),
+        )
+        const relevance = found.getChild("_relevance_score")
+        const vectors = found.getChild("vector")
         result = {
           mode: "hybrid",
-          hits: rows.map((row) => toHit(row, row._relevance_score ?? 0, dot(query, row.vector ?? []))),
+          hits: readHits(found, checked.kind, (row) => ({
+            score: relevance?.get(row) ?? 0,
+            similarity: dot(query, vectors?.get(row)?.toArray() ?? []),
+          })),
         }
+      }
+      // The prefilter already holds every row to the tenant; this makes a filter bug fail loudly.
+      const foreign = result.hits.find((hit) => hit.tenantId !== checked.tenantId)
+      if (foreign !== undefined) {
+        return yield* new MemoryError({
+          reason: "StorageFailure",
+          message: `search of ${checked.tenantId} in ${logical} returned ${foreign.id} of another tenant`,
+        })
       }
       const top = result.hits.reduce<number | undefined>(
         (best, hit) => (best === undefined || hit.similarity > best ? hit.similarity : best),
