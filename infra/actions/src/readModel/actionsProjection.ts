@@ -1,5 +1,5 @@
 import { defineProjection, type Projection, type ProjectionEvent } from "@mesh/kernel/projections"
-import type { Kysely, Transaction } from "kysely"
+import type { QueryCreator } from "kysely"
 import type { ActionDefs } from "../action/actionCommands.ts"
 
 /** One action as the approvals queue and the quota counters see it. */
@@ -209,7 +209,8 @@ export interface QueuedAction {
   readonly expiresAt: string | null
 }
 
-type Db = Kysely<ActionsReadModel> | Transaction<ActionsReadModel>
+/** Anything that can select from the read model: the database, a transaction, or `db.withSchema(schema)`. */
+type Db = Pick<QueryCreator<ActionsReadModel>, "selectFrom">
 
 /** The approvals queue: actions waiting for a human, oldest first. */
 export const listApprovalQueue = async (db: Db, agent?: string): Promise<ReadonlyArray<QueuedAction>> => {

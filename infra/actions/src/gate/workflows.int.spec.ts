@@ -1,0 +1,387 @@
+import { parametersHash } from "@mesh/contracts"
+import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
+import { makeProjector } from "@mesh/kernel/projections"
+import { type Simulators, startSimulators } from "@mesh/simulators"
+import {
+  freshPostgresSchema,
+  makeKysely,
+  type NatsServerHandle,
+  type PostgresTestSchema,
+  startNatsServer,
+  uniqueNamespace,
+} from "@mesh/stack"
+import { Deferred, Effect, Fiber, Result } from "effect"
+import type { Kysely } from "kysely"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { makeActionCommands } from "../action/actionCommands.ts"
+import { makeApprovals } from "../approvals/approvals.ts"
+import { makeHttpConnectorRegistry } from "../connectors/registry.ts"
+import { makeActionExecutor } from "../executor/actionExecutor.ts"
+import { type ActionPolicy, decodePolicy } from "../policy/actionPolicy.ts"
+import {
+  type ActionsReadModel,
+  actionsProjection,
+  listApprovalQueue,
+  recentRequests,
+} from "../readModel/actionsProjection.ts"
+import { makeSagaDriver } from "../saga/sagaDriver.ts"
+import { waitForActionStatus } from "../testing/actionTestKit.ts"
+import { type ActionIntent, makeActionGate } from "./actionGate.ts"
+
+let server: NatsServerHandle
+let nats: NatsHandles
+let simulators: Simulators
+let postgres: PostgresTestSchema
+let db: Kysely<ActionsReadModel>
+
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+  simulators = await startSimulators()
+  postgres = await freshPostgresSchema({ prefix: "actgate" })
+  db = makeKysely<ActionsReadModel>(postgres)
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+  await server?.stop()
+  await simulators?.stop()
+  await db?.destroy()
+  await postgres?.close()
+})
+afterEach(() => simulators.reset())
+
+const policyDocument = {
+  workflow: "shop-ops",
+  version: "7",
+  approvalTtl: "PT1H",
+  defaultMode: "require-approval",
+  kinds: {
+    "payment.refund": { mode: "require-approval", rules: [] },
+    "supplier.place-order": {
+      mode: "auto",
+      rules: [
+        {
+          id: "over-500-eur",
+          when: { amountAtLeast: { amountMinor: 50_001, currency: "EUR" } },
+          mode: "require-approval",
+        },
+      ],
+    },
+    "storefront.adjust-stock": { mode: "auto", rules: [] },
+    "mailbox.send-message": { mode: "auto", rules: [] },
+  },
+  quotas: { actionsPerHour: 3 },
+  skills: {
+    resolveTicket: ["payment.refund", "storefront.adjust-stock", "mailbox.send-message"],
+    chooseSupplier: ["supplier.place-order"],
+  },
+}
+
+const decoded = (document: unknown): ActionPolicy => {
+  const result = decodePolicy(document, "test")
+  if (Result.isFailure(result)) throw result.failure
+  return result.success
+}
+
+/** A namespace with an executor, the actions read model projected into Postgres, and a gate. */
+const startWorkflow = async (policy: ActionPolicy) => {
+  const namespace = uniqueNamespace("wf")
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  const commands = makeActionCommands({ nats, namespace })
+  const schema = `rm_${namespace}`.replaceAll("-", "_")
+  const projector = makeProjector({ projection: actionsProjection, db, schema, eventLog: commands.log })
+  const readModel = db.withSchema(schema)
+  const connectors = makeHttpConnectorRegistry({
+    paymentUrl: simulators.payment.url,
+    supplierUrl: simulators.supplier.url,
+    storefrontUrl: simulators.storefront.url,
+    mailboxUrl: simulators.mailbox.url,
+    timeoutMs: 1_000,
+  })
+  const executor = makeActionExecutor({
+    nats,
+    namespace,
+    connectors,
+    retry: { initialMs: 20, maxMs: 100, factor: 2 },
+  })
+  const gate = makeActionGate({
+    commands,
+    policy,
+    history: (agent, since) =>
+      Effect.promise(() => recentRequests(readModel, agent, since)).pipe(
+        Effect.map((rows) => rows.map((r) => ({ ...r, agent, mode: r.mode as "auto" }))),
+      ),
+    compensationOf: connectors.compensationOf,
+  })
+  const sagas = makeSagaDriver({ commands, gate })
+  const stop = Effect.runSync(Deferred.make<void>())
+  await Effect.runPromise(projector.setup)
+  const projecting = Effect.runFork(projector.run)
+  const consumers = [
+    Effect.runFork(executor.run(Deferred.await(stop))),
+    Effect.runFork(sagas.run("customer-ops", nats, Deferred.await(stop))),
+  ]
+  /** Waits until the read model has applied everything in the log. */
+  const projected = async () => {
+    for (;;) {
+      const status = await Effect.runPromise(projector.status)
+      if (status.lag === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  return {
+    commands,
+    gate,
+    sagas,
+    readModel,
+    projected,
+    stop: async () => {
+      Effect.runSync(Deferred.succeed(stop, undefined))
+      await Effect.runPromise(Fiber.interrupt(projecting))
+      await Promise.all(consumers.map((f) => Effect.runPromise(Fiber.await(f))))
+    },
+  }
+}
+
+const intent = (overrides: Partial<ActionIntent> & Pick<ActionIntent, "actionId" | "kind" | "parameters">) =>
+  ({
+    agent: "customer-ops",
+    skill: "resolveTicket",
+    cause: { decisionId: null, eventId: null },
+    amount: null,
+    confidence: 0.9,
+    sentiment: null,
+    firstTimeSupplier: null,
+    correlationId: `test:${overrides.actionId}`,
+    causationId: null,
+    ...overrides,
+  }) satisfies ActionIntent
+
+const refundParameters = (n: number) => ({ orderId: `O-${n}`, amountMinor: 2_500, currency: "EUR" })
+
+describe("policies through the gate", () => {
+  it("makes every refund and every purchase order over the threshold wait for approval, and lets small orders run", async () => {
+    const workflow = await startWorkflow(decoded(policyDocument))
+    const refund = await Effect.runPromise(
+      workflow.gate.request(
+        intent({
+          actionId: "refund-1",
+          kind: "payment.refund",
+          parameters: refundParameters(1),
+          amount: { amountMinor: 2_500, currency: "EUR" },
+        }),
+      ),
+    )
+    expect(refund.decision.verdict).toMatchObject({ mode: "require-approval", rule: "default" })
+    expect(refund.decision).toMatchObject({ workflow: "shop-ops", version: "7" })
+
+    const order = (actionId: string, unitCostMinor: number) =>
+      intent({
+        actionId,
+        agent: "procurement",
+        skill: "chooseSupplier",
+        kind: "supplier.place-order",
+        parameters: { supplierId: "SUP-1", sku: "LAMP", quantity: 10, unitCostMinor, currency: "EUR" },
+        amount: { amountMinor: unitCostMinor * 10, currency: "EUR" },
+      })
+    const big = await Effect.runPromise(workflow.gate.request(order("po-big", 6_000)))
+    expect(big.decision.verdict).toMatchObject({ mode: "require-approval", rule: "over-500-eur" })
+    expect(big.decision.inputs.amount).toEqual({ amountMinor: 60_000, currency: "EUR" })
+    const small = await Effect.runPromise(workflow.gate.request(order("po-small", 1_000)))
+    expect(small.decision.verdict.mode).toBe("auto")
+
+    await waitForActionStatus(workflow.commands, "procurement", "po-small", ["succeeded"])
+    await waitForActionStatus(workflow.commands, "customer-ops", "refund-1", ["awaiting-approval"])
+    await waitForActionStatus(workflow.commands, "procurement", "po-big", ["awaiting-approval"])
+    expect(simulators.payment.ledger()).toEqual([])
+    expect(simulators.supplier.ledger().map((e) => e.key)).toEqual(["po-small"])
+
+    // The approvals queue shows both waiting actions with the hash a human approves.
+    await workflow.projected()
+    const queue = await listApprovalQueue(workflow.readModel)
+    expect(queue.map((q) => q.actionId).sort()).toEqual(["po-big", "refund-1"])
+    expect(queue.find((q) => q.actionId === "refund-1")?.parametersHash).toBe(
+      parametersHash(refundParameters(1)),
+    )
+    await workflow.stop()
+  })
+
+  it("stops the next action once the hourly quota is spent, saying why", async () => {
+    const workflow = await startWorkflow(decoded(policyDocument))
+    for (let n = 1; n <= 3; n++) {
+      const reply = await Effect.runPromise(
+        workflow.gate.request(
+          intent({
+            actionId: `reply-${n}`,
+            kind: "mailbox.send-message",
+            parameters: { to: `c${n}@example.com`, subject: "Re: your order", body: "On its way." },
+          }),
+        ),
+      )
+      expect(reply.decision.verdict.mode).toBe("auto")
+      await workflow.projected()
+    }
+    const fourth = await Effect.runPromise(
+      workflow.gate.request(
+        intent({
+          actionId: "reply-4",
+          kind: "mailbox.send-message",
+          parameters: { to: "c4@example.com", subject: "Re: your order", body: "On its way." },
+        }),
+      ),
+    )
+    expect(fourth.decision.verdict.mode).toBe("deny")
+    expect(fourth.decision.verdict.rule).toBe("quota:actionsPerHour")
+    expect(fourth.decision.verdict.reason).toMatch(/3/)
+    expect(fourth.decision.inputs.actionsLastHour).toBe(3)
+    expect(fourth.state.status).toBe("denied")
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(simulators.mailbox.ledger().map((e) => e.key)).not.toContain("reply-4")
+    await workflow.stop()
+  })
+
+  it("denies an action kind the skill may not request: model output never widens the policy", async () => {
+    const workflow = await startWorkflow(decoded(policyDocument))
+    const widened = await Effect.runPromise(
+      workflow.gate.request(
+        intent({
+          actionId: "po-from-a-reply",
+          skill: "resolveTicket",
+          kind: "supplier.place-order",
+          parameters: { supplierId: "SUP-1", sku: "LAMP", quantity: 1, unitCostMinor: 1, currency: "EUR" },
+        }),
+      ),
+    )
+    expect(widened.decision.verdict).toMatchObject({ mode: "deny", rule: "allow-list" })
+    expect(widened.state.status).toBe("denied")
+    await workflow.stop()
+  })
+
+  it("refuses an approval for other parameters, an expired approval and a replayed approval", async () => {
+    const workflow = await startWorkflow(decoded({ ...policyDocument, approvalTtl: 400 }))
+    const approvals = makeApprovals({ commands: workflow.commands, approvalTtlMs: 60_000 })
+    const request = (actionId: string, n: number) =>
+      Effect.runPromise(
+        workflow.gate.request(intent({ actionId, kind: "payment.refund", parameters: refundParameters(n) })),
+      )
+    await request("refund-a", 1)
+    const other = await Effect.runPromise(
+      approvals.approve({
+        agent: "customer-ops",
+        actionId: "refund-a",
+        approver: "maria",
+        parametersHash: parametersHash(refundParameters(2)),
+      }),
+    )
+    expect(other).toEqual({ _tag: "Refused", refusal: "parameters-mismatch" })
+    const ok = await Effect.runPromise(
+      approvals.approve({
+        agent: "customer-ops",
+        actionId: "refund-a",
+        approver: "maria",
+        parametersHash: parametersHash(refundParameters(1)),
+      }),
+    )
+    expect(ok._tag).toBe("Approved")
+    const replayed = await Effect.runPromise(
+      approvals.approve({
+        agent: "customer-ops",
+        actionId: "refund-a",
+        approver: "jo",
+        parametersHash: parametersHash(refundParameters(1)),
+      }),
+    )
+    expect(replayed).toEqual({ _tag: "Refused", refusal: "already-decided" })
+    await waitForActionStatus(workflow.commands, "customer-ops", "refund-a", ["succeeded"])
+
+    await request("refund-b", 3)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const late = await Effect.runPromise(
+      approvals.approve({
+        agent: "customer-ops",
+        actionId: "refund-b",
+        approver: "maria",
+        parametersHash: parametersHash(refundParameters(3)),
+      }),
+    )
+    expect(late).toEqual({ _tag: "Refused", refusal: "expired" })
+    await waitForActionStatus(workflow.commands, "customer-ops", "refund-b", ["expired"])
+    expect(simulators.payment.ledger().map((e) => e.key)).toEqual(["refund-a"])
+    await workflow.stop()
+  })
+})
+
+describe("sagas", () => {
+  it("undoes the completed steps in reverse when the third step fails, leaving the world as it was", async () => {
+    const auto = decoded({
+      ...policyDocument,
+      kinds: { ...policyDocument.kinds, "payment.refund": { mode: "auto", rules: [] } },
+      quotas: {},
+    })
+    const workflow = await startWorkflow(auto)
+    const stockBefore = simulators.storefront.state()
+    // The mailbox refuses the notification (400: not retryable), so step 2 fails for good.
+    simulators.mailbox.injectFaults({ failNext: 1, status: 400 })
+    await Effect.runPromise(
+      workflow.sagas.start({
+        sagaId: "refund-T-9",
+        agent: "customer-ops",
+        skill: "resolveTicket",
+        name: "refund, restock, notify",
+        steps: [
+          {
+            kind: "payment.refund",
+            parameters: { orderId: "O-9", amountMinor: 4_200, currency: "EUR" },
+            compensation: { kind: "payment.cancel-refund", parameters: {} },
+          },
+          {
+            kind: "storefront.adjust-stock",
+            parameters: { sku: "LAMP", delta: 1, reason: "returned" },
+            compensation: { kind: "storefront.revert-stock-adjustment", parameters: {} },
+          },
+          {
+            kind: "mailbox.send-message",
+            parameters: { to: "c9@example.com", subject: "Your refund", body: "Refunded." },
+            compensation: { kind: "mailbox.retract-message", parameters: {} },
+          },
+        ],
+        cause: { decisionId: null, eventId: null },
+        context: { confidence: 0.9, sentiment: "negative" },
+        correlationId: "saga-test",
+      }),
+    )
+    for (let i = 0; i < 500; i++) {
+      const { state } = await Effect.runPromise(workflow.sagas.state("customer-ops", "refund-T-9"))
+      if (state.status === "compensated" || state.status === "completed") break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const { state } = await Effect.runPromise(workflow.sagas.state("customer-ops", "refund-T-9"))
+    expect(state.status).toBe("compensated")
+
+    const history = await Effect.runPromise(
+      workflow.commands.log.load({ domain: "actions", type: "customer-ops", id: "refund-T-9" }),
+    )
+    expect(history.events.map((e) => e.type)).toEqual([
+      "SagaStarted",
+      "SagaStepCompleted",
+      "SagaStepCompleted",
+      "SagaCompensating",
+      "SagaStepCompensated",
+      "SagaStepCompensated",
+      "SagaCompensated",
+    ])
+    const undone = history.events.flatMap((e) => (e.type === "SagaStepCompensated" ? [e.payload.step] : []))
+    expect(undone).toEqual([1, 0])
+
+    // The ledgers: each effect and its undo, once each, in reverse order; nothing sent by mail.
+    const operations = simulators.ledger().map((e) => e.operation)
+    expect(operations.filter((op) => /cancel|revert/.test(op))).toHaveLength(2)
+    const ledgerKeys = simulators.ledger().map((e) => e.key)
+    expect(ledgerKeys.filter((k) => k.includes("step-2"))).toEqual([])
+    const lamps = (state: unknown) => (state as { stock: Record<string, number> }).stock.LAMP ?? 0
+    expect(lamps(simulators.storefront.state())).toBe(lamps(stockBefore))
+    expect(simulators.payment.state()).toMatchObject({ refundedByOrder: {} })
+    expect(simulators.mailbox.state()).toMatchObject({ standingMessages: 0 })
+    await workflow.stop()
+  })
+})
