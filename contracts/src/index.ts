@@ -2,6 +2,7 @@ import { makeCatalog } from "./catalog.ts"
 import { actionEvents } from "./domains/actions.ts"
 import { contentEvents } from "./domains/content.ts"
 import { customerEvents } from "./domains/customer.ts"
+import { decisionEvents } from "./domains/decisions.ts"
 import { procurementEvents } from "./domains/procurement.ts"
 
 export * from "./canonical.ts"
@@ -10,6 +11,7 @@ export * from "./domains/actions.ts"
 export * from "./domains/common.ts"
 export * from "./domains/content.ts"
 export * from "./domains/customer.ts"
+export * from "./domains/decisions.ts"
 export * from "./domains/procurement.ts"
 export * from "./envelope.ts"
 export * from "./subjects.ts"
@@ -21,6 +23,7 @@ export const meshEventDefinitions = [
   ...contentEvents,
   ...procurementEvents,
   ...actionEvents,
+  ...decisionEvents,
 ] as const
 
 /** The catalogue of every public event of the mesh. */

@@ -76,4 +76,7 @@ export const Subjects = {
   /** All dead-letter subjects of a namespace. */
   deadLetterWildcard: (namespace: string): string =>
     `${assertSubjectToken("namespace", namespace)}.deadletter.>`,
+  /** The object store bucket holding the large prompts and outputs of decisions, e.g. `MESH_DECISION_CONTENT`. */
+  decisionContentBucket: (namespace: string): string =>
+    `${assertSubjectToken("namespace", namespace)}_decision_content`.toUpperCase(),
 } as const

@@ -28,6 +28,11 @@ describe("stream names", () => {
   it("names the dead-letter stream of a namespace", () => {
     expect(Subjects.deadLetterStream("mesh")).toBe("MESH_DEADLETTER")
   })
+
+  it("names the object store bucket of decision content, a valid bucket name", () => {
+    expect(Subjects.decisionContentBucket("mesh")).toBe("MESH_DECISION_CONTENT")
+    expect(Subjects.decisionContentBucket("test-run_7")).toMatch(/^[-\w]+$/)
+  })
 })
 
 describe("subjects", () => {

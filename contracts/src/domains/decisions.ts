@@ -1,0 +1,108 @@
+import { Schema } from "effect"
+import { defineEvent } from "../catalog.ts"
+import { Instant } from "../envelope.ts"
+import { anyAggregateType, SubjectToken } from "../subjects.ts"
+import { Sha256Hex } from "./actions.ts"
+import { NonEmpty } from "./common.ts"
+
+// The decisions domain is a platform domain: its aggregate type is the owning agent, so a decision's
+// subject is `mesh.decisions.<agent>.<decisionId>`. A decision is one event, written once.
+const domain = "decisions" as const
+const aggregateType = anyAggregateType
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** The id of a recorded decision: its aggregate id, which actions and domain events cite. */
+export const DecisionId = SubjectToken
+
+/** How a skill run ended: the model answered, a fallback answered, or a human must decide. */
+export const DecisionOutcome = Schema.Literals(["answered", "fell-back", "needs-human"])
+/** How a skill run ended. */
+export type DecisionOutcome = typeof DecisionOutcome.Type
+
+/** Content written into the event itself, with its hash and size. */
+export const InlineContent = Schema.TaggedStruct("Inline", {
+  sha256: Sha256Hex,
+  bytes: Count,
+  text: Schema.String,
+})
+
+/** Content kept once in the namespace's object store under its hash; the event holds the reference. */
+export const StoredContent = Schema.TaggedStruct("Stored", { sha256: Sha256Hex, bytes: Count })
+
+/** Content deliberately not kept (a privacy policy): only its hash and size are recorded. */
+export const HashOnlyContent = Schema.TaggedStruct("HashOnly", { sha256: Sha256Hex, bytes: Count })
+
+/** A prompt or model output as a decision records it: inline, by content hash, or as a hash only. */
+export const RecordedContent = Schema.Union([InlineContent, StoredContent, HashOnlyContent])
+/** A prompt or model output as a decision records it. */
+export type RecordedContent = typeof RecordedContent.Type
+
+/** A memory the prompt was built from, with how well it matched. */
+export const RetrievedMemory = Schema.Struct({
+  memoryId: NonEmpty,
+  kind: NonEmpty,
+  /** The rank score of the search (cosine similarity, or the fused relevance of a hybrid search). */
+  score: Schema.Finite,
+  /** Cosine similarity between the query and the memory. */
+  similarity: Schema.Finite,
+})
+/** A memory the prompt was built from. */
+export type RetrievedMemory = typeof RetrievedMemory.Type
+
+/** One model call made while deciding. */
+export const DecisionAttempt = Schema.Struct({
+  attempt: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  provider: NonEmpty,
+  model: Schema.String,
+  result: Schema.Literals(["valid", "invalid-output", "model-error"]),
+  detail: Schema.NullOr(Schema.String),
+  rawOutput: Schema.NullOr(RecordedContent),
+  promptTokens: Count,
+  completionTokens: Count,
+  latencyMs: NonNegative,
+})
+/** One model call made while deciding. */
+export type DecisionAttempt = typeof DecisionAttempt.Type
+
+/** A model-backed step decided: everything needed to explain it and to replay it without a model. */
+export const DecisionRecorded = defineEvent({
+  type: "DecisionRecorded",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({
+    decisionId: DecisionId,
+    agent: SubjectToken,
+    skill: NonEmpty,
+    skillVersion: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+    promptVersion: NonEmpty,
+    outcome: DecisionOutcome,
+    /** Who produced the output; null when nobody did (a human must decide). */
+    provider: Schema.NullOr(NonEmpty),
+    model: Schema.NullOr(Schema.String),
+    /** The skill's hash of the rendered prompt, to compare decisions made on the same prompt. */
+    promptHash: Sha256Hex,
+    /** The rendered prompt `{ system, user }` as canonical JSON. */
+    prompt: RecordedContent,
+    retrieved: Schema.Array(RetrievedMemory),
+    /** The answer the output was parsed from, as the model wrote it. */
+    rawOutput: Schema.NullOr(RecordedContent),
+    /** The validated output as canonical JSON; null when a human must decide. */
+    output: Schema.NullOr(RecordedContent),
+    attempts: Schema.Array(DecisionAttempt),
+    fallbackReason: Schema.NullOr(Schema.String),
+    promptTokens: Count,
+    completionTokens: Count,
+    latencyMs: NonNegative,
+    overBudget: Schema.Boolean,
+    costUsd: NonNegative,
+    decidedAt: Instant,
+  }),
+  summary: "A model-backed step decided; its prompt, memories and outputs.",
+  producer: "any agent",
+  consumers: ["decision replay"],
+})
+
+/** Every public event of the decisions domain. */
+export const decisionEvents = [DecisionRecorded] as const
