@@ -1,6 +1,7 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import { CliError, Command } from "effect/cli"
+import { approvalsCommand, approveCommand, rejectCommand } from "./commands/approvals.ts"
 import { devCommand } from "./commands/dev.ts"
 import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
 import { streamsCommand } from "./commands/streams.ts"
@@ -12,9 +13,18 @@ const delegated: Record<string, () => Promise<(args: ReadonlyArray<string>) => P
 
 const mesh = Command.make("mesh").pipe(
   Command.withDescription(
-    "Operate an Agent Mesh: local stack, streams, history and dead letters (also: mesh eval <skill>)",
+    "Operate an Agent Mesh: local stack, streams, history, dead letters and approvals (also: mesh eval <skill>)",
   ),
-  Command.withSubcommands([devCommand, streamsCommand, tailCommand, historyCommand, deadLettersCommand]),
+  Command.withSubcommands([
+    devCommand,
+    streamsCommand,
+    tailCommand,
+    historyCommand,
+    deadLettersCommand,
+    approvalsCommand,
+    approveCommand,
+    rejectCommand,
+  ]),
 )
 
 const [first, ...rest] = process.argv.slice(2)

@@ -38,6 +38,8 @@ export interface ActionRequest {
 export interface RequestedAction extends ActionRequest {
   readonly parametersHash: string
   readonly mode: PolicyMode
+  /** The policy verdict the request got, with the workflow, version and inputs. */
+  readonly policy: PolicyDecision
   readonly requestedAt: string
 }
 
@@ -228,6 +230,7 @@ const evolve = (state: ActionState, event: ActionEvent): ActionState => {
         maxAttempts: p.maxAttempts,
         parametersHash: p.parametersHash,
         mode: p.policy.verdict.mode,
+        policy: p.policy,
         requestedAt: p.requestedAt,
       }
       return {
