@@ -1,4 +1,10 @@
 export {
+  requestSampleAction,
+  type SampleAction,
+  sampleActions,
+  waitForActionStatus,
+} from "./actionTestKit.ts"
+export {
   type ConnectorContractSetup,
   type ContractFault,
   type ContractLedgerEntry,
