@@ -1,21 +1,36 @@
-import { type CommitMetadata, type MeshEvent, meshCatalog, Subjects } from "@mesh/contracts"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import {
+  decodePolicyJson,
+  makeActionCommands,
+  makeActionExecutor,
+  makeActionGate,
+  makeApprovals,
+  makeHttpConnectorRegistry,
+  makeSagaDriver,
+  requestHistoryFromLog,
+} from "@mesh/actions"
+import { type CommitMetadata, type MeshEvent, meshCatalog, parametersHash, Subjects } from "@mesh/contracts"
 import {
   type AggregateRef,
   applyTopology,
   declareTopology,
   initialPosition,
   makeEventLog,
+  type NatsHandles,
   openNats,
   readDeadLetters,
   runDurableConsumer,
 } from "@mesh/eventlog"
-import { projectDataDir, resolveNats } from "@mesh/stack"
-import { Effect, Exit, Fiber } from "effect"
+import { startSimulators } from "@mesh/simulators"
+import { findRepoRoot, projectDataDir, resolveNats } from "@mesh/stack"
+import { Effect, Exit, Fiber, Result } from "effect"
 
 // `pnpm demo`: a shop's morning played through the event log on embedded defaults (NATS_URL, else
-// a private nats-server under .data/). Until the agents exist it shows the log itself: streams as
-// code, per-aggregate concurrency, deduplication, schema checks at the edge, upcasting, a live
-// durable consumer, and dead-lettering.
+// a private nats-server under .data/). Until the agents exist it shows the runtime they are made
+// of: streams as code, per-aggregate concurrency, deduplication, schema checks at the edge,
+// upcasting, a live durable consumer, dead-lettering, and side effects through the policy gate,
+// human approval, the executor and a compensated saga against simulated shop systems.
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s)
@@ -271,7 +286,9 @@ const main = async () => {
       )
     }
 
-    step("9. The ticket's history, as any agent or SRE reads it")
+    await playSideEffects(client, namespace)
+
+    step("12. The ticket's history, as any agent or SRE reads it")
     const history = await run(log.load(ticket("T-1001")))
     for (const e of history.events)
       console.log(`   v${e.aggregateVersion} ${e.type} by ${e.actor.kind}:${e.actor.id}`)
@@ -287,6 +304,164 @@ const main = async () => {
     if (fiber.current !== undefined) await run(Fiber.interrupt(fiber.current))
     await client.connection.drain()
     await nats.stop()
+  }
+}
+
+/** Steps 9-11: side effects through the policy gate, a human's approval, and a saga undone. */
+const playSideEffects = async (client: NatsHandles, namespace: string) => {
+  const simulators = await startSimulators()
+  const commands = makeActionCommands({ nats: client, namespace })
+  const connectors = makeHttpConnectorRegistry({
+    paymentUrl: simulators.payment.url,
+    supplierUrl: simulators.supplier.url,
+    storefrontUrl: simulators.storefront.url,
+    mailboxUrl: simulators.mailbox.url,
+    timeoutMs: 2_000,
+  })
+  const policyFile = join(findRepoRoot(), "infra", "actions", "policies", "customer-ops.json")
+  const policy = Result.getOrThrow(decodePolicyJson(readFileSync(policyFile, "utf8"), policyFile))
+  const gate = makeActionGate({
+    commands,
+    policy,
+    history: (agent, since) => requestHistoryFromLog(commands, agent, since),
+    compensationOf: connectors.compensationOf,
+  })
+  const sagas = makeSagaDriver({ commands, gate })
+  const approvals = makeApprovals({ commands, approvalTtlMs: 15 * 60_000 })
+  const executor = makeActionExecutor({ nats: client, namespace, connectors })
+  const fibers = [Effect.runFork(executor.run()), Effect.runFork(sagas.run("customer-ops", client))]
+  const settled = async (agent: string, actionId: string) => {
+    for (let i = 0; i < 500; i++) {
+      const { state } = await run(commands.load(agent, actionId))
+      if (state.status !== "pending" && state.status !== "attempting") return state
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    return (await run(commands.load(agent, actionId))).state
+  }
+  const intent = (actionId: string, kind: string, parameters: Record<string, string | number>) => ({
+    actionId,
+    agent: "customer-ops",
+    skill: "draftReply",
+    kind,
+    parameters,
+    cause: { decisionId: "d-1", eventId: null },
+    amount:
+      typeof parameters.amountMinor === "number"
+        ? { amountMinor: parameters.amountMinor, currency: "EUR" }
+        : null,
+    confidence: 0.92,
+    sentiment: "negative" as const,
+    firstTimeSupplier: null,
+    correlationId: `morning-${namespace}`,
+    causationId: null,
+  })
+  try {
+    step(
+      `9. Side effects pass the policy gate (${policy.workflow} v${policy.version}, simulated shop systems)`,
+    )
+    const refundParameters = {
+      orderId: "O-5521",
+      amountMinor: 4900,
+      currency: "EUR",
+      reason: "arrived broken",
+    }
+    const refund = await run(gate.request(intent("A-1", "payment.refund", refundParameters)))
+    console.log(`   refund A-1: ${refund.decision.verdict.mode} (${refund.decision.verdict.reason})`)
+    const reply = await run(
+      gate.request(
+        intent("A-2", "mailbox.send-message", {
+          to: "c-77@example.com",
+          subject: "Re: My lamp arrived broken",
+          body: "Sorry about the shade. Your refund is with a colleague for approval.",
+        }),
+      ),
+    )
+    console.log(
+      `   reply A-2:  ${reply.decision.verdict.mode}; executor says ${(await settled("customer-ops", "A-2")).status}`,
+    )
+    const widened = await run(
+      gate.request({
+        ...intent("A-3", "supplier.place-order", {
+          supplierId: "SUP-1",
+          sku: "LAMP",
+          quantity: 50,
+          unitCostMinor: 900,
+          currency: "EUR",
+        }),
+        amount: { amountMinor: 45_000, currency: "EUR" },
+      }),
+    )
+    console.log(
+      `   a purchase order proposed by the reply skill: ${widened.decision.verdict.mode} (${widened.decision.verdict.rule})`,
+    )
+
+    step("10. A person approves the exact refund; an approval of other parameters changes nothing")
+    const tampered = await run(
+      approvals.approve({
+        agent: "customer-ops",
+        actionId: "A-1",
+        approver: "maria",
+        parametersHash: parametersHash({ ...refundParameters, amountMinor: 49_000 }),
+      }),
+    )
+    console.log(
+      `   approve 490.00 EUR instead: ${tampered._tag} ${tampered._tag === "Refused" ? tampered.refusal : ""}`,
+    )
+    const approved = await run(
+      approvals.approve({
+        agent: "customer-ops",
+        actionId: "A-1",
+        approver: "maria",
+        parametersHash: parametersHash(refundParameters),
+      }),
+    )
+    const done = await settled("customer-ops", "A-1")
+    console.log(
+      `   approve the shown refund: ${approved._tag}; executor says ${done.status}${done.status === "succeeded" ? ` (${done.externalRef})` : ""}`,
+    )
+
+    step("11. A saga fails at its third step and its completed steps are undone in reverse")
+    await run(
+      sagas.start({
+        sagaId: "S-1",
+        agent: "customer-ops",
+        skill: "draftReply",
+        name: "restock the returned lamp, tell the customer, ship a replacement",
+        steps: [
+          {
+            kind: "storefront.adjust-stock",
+            parameters: { sku: "SKU-LAMP-01", delta: 1, reason: "returned" },
+            compensation: { kind: "storefront.revert-stock-adjustment", parameters: {} },
+          },
+          {
+            kind: "mailbox.send-message",
+            parameters: { to: "c-77@example.com", subject: "Replacement", body: "A new lamp is on its way." },
+            compensation: { kind: "mailbox.retract-message", parameters: {} },
+          },
+          {
+            kind: "storefront.adjust-stock",
+            parameters: { sku: "SKU-SHADE-02", delta: -1, reason: "replacement shade" },
+            compensation: { kind: "storefront.revert-stock-adjustment", parameters: {} },
+          },
+        ],
+        cause: { decisionId: "d-2", eventId: null },
+        context: { confidence: 0.92, sentiment: "negative" },
+        correlationId: `morning-${namespace}`,
+      }),
+    )
+    for (let i = 0; i < 500; i++) {
+      const { state } = await run(sagas.state("customer-ops", "S-1"))
+      if (state.status === "compensated" || state.status === "completed") break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const saga = await run(commands.log.load({ domain: "actions", type: "customer-ops", id: "S-1" }))
+    console.log(`   ${saga.events.map((e) => e.type).join(" → ")}`)
+    console.log("   the simulated systems' ledgers, one line per effect and idempotency key:")
+    for (const entry of [...simulators.ledger()].sort((a, b) => a.at.localeCompare(b.at)))
+      console.log(dim(`     ${entry.system} ${entry.operation} ${entry.resource} key ${entry.key}`))
+  } finally {
+    for (const fiber of fibers) await run(Fiber.interrupt(fiber))
+    await simulators.stop()
   }
 }
 

@@ -2,9 +2,57 @@ import { actionAggregateEvents } from "@mesh/contracts"
 import { Effect, Stream } from "effect"
 import type { ActionCommands, ActionDomainEvent } from "../action/actionCommands.ts"
 import { type ActionEvent, type ActionState, actionDecider } from "../action/actionDecider.ts"
+import type { QuotaHistoryEntry } from "../policy/evaluatePolicy.ts"
 import type { QueuedAction } from "../readModel/actionsProjection.ts"
 
 const actionEventTypes = new Set<string>(actionAggregateEvents.map((d) => d.type))
+
+/** Every action of the actions stream (up to its head) folded to its current state. */
+const foldActions = (commands: ActionCommands, agent?: string) =>
+  Effect.gen(function* () {
+    const head = yield* commands.log.headSequence("actions")
+    const states = new Map<string, { agent: string; state: ActionState }>()
+    if (head === 0) return states
+    yield* commands.log.follow("actions", { fromSequence: 1 }).pipe(
+      Stream.takeUntil((commit) => commit.sequence >= head),
+      Stream.runForEach((commit) =>
+        Effect.sync(() => {
+          for (const event of commit.events as ReadonlyArray<ActionDomainEvent>) {
+            if (!actionEventTypes.has(event.type)) continue
+            if (agent !== undefined && event.aggregateType !== agent) continue
+            const key = `${event.aggregateType}/${event.aggregateId}`
+            const entry = states.get(key) ?? {
+              agent: event.aggregateType,
+              state: actionDecider.initialState(),
+            }
+            entry.state = actionDecider.evolve(entry.state, event as unknown as ActionEvent)
+            states.set(key, entry)
+          }
+        }),
+      ),
+    )
+    return states
+  })
+
+/**
+ * An agent's requests since an instant, folded from the log: the quota history for a process
+ * without the actions read model (the demo, a one-off tool). It reads the whole actions stream, so
+ * services use `recentRequests` on the read model instead.
+ */
+export const requestHistoryFromLog = (commands: ActionCommands, agent: string, since: string) =>
+  Effect.map(foldActions(commands, agent), (states) => {
+    const history: Array<QuotaHistoryEntry> = []
+    for (const { state } of states.values()) {
+      if (state.status === "none" || state.request.requestedAt < since) continue
+      history.push({
+        agent,
+        requestedAt: state.request.requestedAt,
+        amount: state.request.policy.inputs.amount,
+        mode: state.request.mode,
+      })
+    }
+    return history
+  })
 
 /**
  * The approvals queue folded straight from the actions stream, for operators who have NATS but not
@@ -12,29 +60,7 @@ const actionEventTypes = new Set<string>(actionAggregateEvents.map((d) => d.type
  */
 export const approvalQueueFromLog = (commands: ActionCommands, agent?: string) =>
   Effect.gen(function* () {
-    const head = yield* commands.log.headSequence("actions")
-    const states = new Map<string, { agent: string; state: ActionState; requestedAt: string }>()
-    if (head > 0) {
-      yield* commands.log.follow("actions", { fromSequence: 1 }).pipe(
-        Stream.takeUntil((commit) => commit.sequence >= head),
-        Stream.runForEach((commit) =>
-          Effect.sync(() => {
-            for (const event of commit.events as ReadonlyArray<ActionDomainEvent>) {
-              if (!actionEventTypes.has(event.type)) continue
-              if (agent !== undefined && event.aggregateType !== agent) continue
-              const key = `${event.aggregateType}/${event.aggregateId}`
-              const entry = states.get(key) ?? {
-                agent: event.aggregateType,
-                state: actionDecider.initialState(),
-                requestedAt: event.occurredAt,
-              }
-              entry.state = actionDecider.evolve(entry.state, event as unknown as ActionEvent)
-              states.set(key, entry)
-            }
-          }),
-        ),
-      )
-    }
+    const states = yield* foldActions(commands, agent)
     const queue: Array<QueuedAction> = []
     for (const { agent: owner, state } of states.values()) {
       if (state.status !== "awaiting-approval" && state.status !== "parked") continue
