@@ -1,4 +1,6 @@
 export * from "./config.ts"
+export * from "./decisions/decisionContent.ts"
+export * from "./decisions/decisionRecorder.ts"
 export * from "./evals/cli.ts"
 export * from "./evals/datasets.ts"
 export * from "./evals/evaluate.ts"

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto"
+import { DecisionOutcome } from "@mesh/contracts"
 import { Clock, Effect, Result, Schema } from "effect"
 import { estimateCostUsd } from "../config.ts"
 import { type ModelError, ProviderName } from "../modelError.ts"
@@ -80,8 +81,8 @@ export const SkillAttempt = Schema.Struct({
 /** One call made while running a skill. */
 export type SkillAttempt = typeof SkillAttempt.Type
 
-/** How a skill run ended: the model answered, a fallback answered, or a human must decide. */
-export const SkillOutcome = Schema.Literals(["answered", "fell-back", "needs-human"])
+/** How a skill run ended: the model answered, a fallback answered, or a human must decide (as a decision records it). */
+export const SkillOutcome = DecisionOutcome
 /** How a skill run ended. */
 export type SkillOutcome = typeof SkillOutcome.Type
 

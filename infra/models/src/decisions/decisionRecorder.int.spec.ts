@@ -1,0 +1,257 @@
+import { Subjects } from "@mesh/contracts"
+import { applyTopology, declareTopology, NatsClient, type NatsHandles, openNats } from "@mesh/eventlog"
+import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import { Objm } from "@nats-io/obj"
+import { Effect, Exit, Layer } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { defaultPriceTable } from "../config.ts"
+import { ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
+import { triageTicket } from "../skills/catalog.ts"
+import { runSkill } from "../skills/skill.ts"
+import type { DecisionContentPolicy } from "./decisionContent.ts"
+import { DecisionError, DecisionRecorder } from "./decisionRecorder.ts"
+
+let server: NatsServerHandle
+let nats: NatsHandles
+
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+  await server?.stop()
+})
+
+const agent = "customer-ops"
+
+/** A remote model answering with a fixed valid triage, counting its calls. */
+const remoteModel = () => {
+  let calls = 0
+  const provider: ModelProviderShape = {
+    provider: "ollama",
+    resolveChatModel: (preferred) => preferred,
+    embedModel: "all-minilm",
+    prices: defaultPriceTable,
+    chat: (request) =>
+      Effect.sync(() => {
+        calls++
+        return {
+          content: JSON.stringify({
+            intent: "refund",
+            sentiment: "negative",
+            priority: "urgent",
+            escalate: true,
+            escalationReason: "safety",
+            confidence: 0.9,
+          }),
+          model: request.model,
+          provider: "ollama" as const,
+          promptTokens: 2400,
+          completionTokens: 40,
+          latencyMs: 850,
+        }
+      }),
+    embed: () => Effect.die("not used"),
+  }
+  return { layer: Layer.succeed(ModelProvider, provider), calls: () => calls }
+}
+
+/** A model that must never be asked: replay is free and deterministic. */
+const forbiddenModel: ModelProviderShape = {
+  provider: "ollama",
+  resolveChatModel: (preferred) => preferred,
+  embedModel: "all-minilm",
+  prices: defaultPriceTable,
+  chat: () => Effect.die(new Error("replay called a model")),
+  embed: () => Effect.die(new Error("replay called an embedder")),
+}
+
+/** A fresh namespace with its streams, and a recorder for it. */
+const recorderLayer = async (policy?: DecisionContentPolicy) => {
+  const namespace = uniqueNamespace("dec")
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  const layer = DecisionRecorder.layer({ namespace, ...(policy === undefined ? {} : { policy }) }).pipe(
+    Layer.provide(Layer.succeed(NatsClient, nats)),
+  )
+  return { namespace, layer }
+}
+
+const bigTicket = {
+  subject: "Refund for a lamp that sparks",
+  // About 40 KB of customer history pasted into the ticket: far above the 1 KiB inline limit.
+  body: `The lamp sparks and could start a fire, please refund. ${"Earlier message in the thread. ".repeat(1300)}`,
+}
+
+const retrieved = [
+  { id: "T-17:resolved_ticket", kind: "resolved_ticket", score: 0.83, similarity: 0.83 },
+  { id: "KB-4:kb_article", kind: "kb_article", score: 0.71, similarity: 0.71 },
+]
+
+const failureOf = (exit: Exit.Exit<unknown, unknown>): DecisionError => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
+  if (failure === undefined || failure._tag !== "Fail" || !(failure.error instanceof DecisionError))
+    throw new Error(`expected a DecisionError, got ${String(exit.cause)}`)
+  return failure.error
+}
+
+describe("DecisionRecorder", () => {
+  it("records a skill run and replays it to the same decision without calling a model", async () => {
+    const { layer } = await recorderLayer()
+    const remote = remoteModel()
+    const original = await Effect.runPromise(
+      runSkill(triageTicket, bigTicket).pipe(Effect.provide(remote.layer)),
+    )
+    expect(remote.calls()).toBe(1)
+    const recorded = await Effect.runPromise(
+      DecisionRecorder.use((recorder) =>
+        recorder.record({ agent, decisionId: "D-1", invocation: original.invocation, retrieved }),
+      ).pipe(Effect.provide(layer)),
+    )
+    expect(recorded.event.aggregateType).toBe(agent)
+    expect(recorded.event.payload).toMatchObject({
+      skill: "triageTicket",
+      skillVersion: 2,
+      promptVersion: "triage-2",
+      provider: "ollama",
+      model: "llama3.2:3b",
+      outcome: "answered",
+      promptTokens: 2400,
+      completionTokens: 40,
+      promptHash: original.invocation.promptHash,
+      retrieved: [
+        { memoryId: "T-17:resolved_ticket", kind: "resolved_ticket", score: 0.83, similarity: 0.83 },
+        { memoryId: "KB-4:kb_article", kind: "kb_article", score: 0.71, similarity: 0.71 },
+      ],
+    })
+    expect(recorded.event.payload.prompt._tag).toBe("Stored")
+
+    const replayed = await Effect.runPromise(
+      DecisionRecorder.use((recorder) => recorder.replay(triageTicket, agent, "D-1")).pipe(
+        Effect.provide(Layer.merge(layer, Layer.succeed(ModelProvider, forbiddenModel))),
+      ),
+    )
+    expect(replayed.output).toEqual(original.output)
+    expect(replayed.invocation).toEqual(original.invocation)
+    expect(remote.calls()).toBe(1)
+  })
+
+  it("stores a large prompt once for two decisions and keeps each event under a few KB", async () => {
+    const { namespace, layer } = await recorderLayer()
+    const remote = remoteModel()
+    const [first, second] = await Effect.runPromise(
+      Effect.gen(function* () {
+        const recorder = yield* DecisionRecorder
+        const a = yield* runSkill(triageTicket, bigTicket)
+        const b = yield* runSkill(triageTicket, bigTicket)
+        return [
+          yield* recorder.record({ agent, decisionId: "D-1", invocation: a.invocation, retrieved }),
+          yield* recorder.record({ agent, decisionId: "D-2", invocation: b.invocation, retrieved }),
+        ] as const
+      }).pipe(Effect.provide(Layer.merge(layer, remote.layer))),
+    )
+    const prompt = first.event.payload.prompt
+    expect(prompt).toMatchObject({ _tag: "Stored" })
+    expect(prompt.bytes).toBeGreaterThan(40_000)
+    expect(second.event.payload.prompt).toEqual(prompt)
+    expect(first.objectsWritten).toBe(1)
+    expect(second.objectsWritten).toBe(0)
+
+    const store = await new Objm(nats.js).open(Subjects.decisionContentBucket(namespace))
+    const objects = await store.list()
+    expect(objects.map((o) => o.name)).toEqual([prompt.sha256])
+    expect(objects[0]?.size).toBe(prompt.bytes)
+
+    for (const id of ["D-1", "D-2"]) {
+      const message = await nats.jsm.streams.getMessage(Subjects.streamName(namespace, "decisions"), {
+        last_by_subj: Subjects.aggregate(namespace, "decisions", agent, id),
+      })
+      expect(message?.data.length).toBeLessThan(4096)
+    }
+  })
+
+  it("names the hash when referenced content is corrupt or missing", async () => {
+    const { namespace, layer } = await recorderLayer()
+    const remote = remoteModel()
+    const recorded = await Effect.runPromise(
+      Effect.gen(function* () {
+        const run = yield* runSkill(triageTicket, bigTicket)
+        return yield* DecisionRecorder.use((r) =>
+          r.record({ agent, decisionId: "D-9", invocation: run.invocation }),
+        )
+      }).pipe(Effect.provide(Layer.merge(layer, remote.layer))),
+    )
+    const sha256 = recorded.event.payload.prompt.sha256
+    const store = await new Objm(nats.js).open(Subjects.decisionContentBucket(namespace))
+    const load = () =>
+      Effect.runPromiseExit(DecisionRecorder.use((r) => r.load(agent, "D-9")).pipe(Effect.provide(layer)))
+
+    await store.putBlob({ name: sha256 }, new TextEncoder().encode('{"system":"","user":"tampered"}'))
+    const corrupt = failureOf(await load())
+    expect(corrupt.reason).toMatchObject({ _tag: "ContentCorrupt", sha256 })
+    expect(corrupt.message).toContain(sha256)
+
+    await store.delete(sha256)
+    const missing = failureOf(await load())
+    expect(missing.reason).toEqual({ _tag: "ContentMissing", sha256 })
+    expect(missing.message).toContain(sha256)
+  })
+
+  it("keeps only hashes under a hash-only policy, and says replay cannot read them", async () => {
+    const { namespace, layer } = await recorderLayer({
+      prompt: { mode: "hash-only" },
+      output: { mode: "inline" },
+    })
+    const remote = remoteModel()
+    const exit = await Effect.runPromiseExit(
+      Effect.gen(function* () {
+        const recorder = yield* DecisionRecorder
+        const run = yield* runSkill(triageTicket, bigTicket)
+        const recorded = yield* recorder.record({ agent, decisionId: "D-3", invocation: run.invocation })
+        expect(recorded.event.payload.prompt).toEqual({
+          _tag: "HashOnly",
+          sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+          bytes: expect.any(Number),
+        })
+        expect(recorded.event.payload.output).toMatchObject({ _tag: "Inline" })
+        expect(recorded.objectsWritten).toBe(0)
+        return yield* recorder.replay(triageTicket, agent, "D-3")
+      }).pipe(Effect.provide(Layer.merge(layer, remote.layer))),
+    )
+    expect(failureOf(exit).reason._tag).toBe("ContentNotRecorded")
+    const store = await new Objm(nats.js).open(Subjects.decisionContentBucket(namespace))
+    expect(await store.list()).toEqual([])
+  })
+
+  it("records a decision id once: a retry with the same event id is a duplicate, another decision is refused", async () => {
+    const { layer } = await recorderLayer()
+    const remote = remoteModel()
+    const eventId = "019abcde-0000-7000-8000-000000000001"
+    const outcomes = await Effect.runPromise(
+      Effect.gen(function* () {
+        const recorder = yield* DecisionRecorder
+        const run = yield* runSkill(triageTicket, { subject: "Lamp", body: "It sparks, refund please." })
+        const record = () =>
+          recorder.record({ agent, decisionId: "D-4", invocation: run.invocation, eventId })
+        const first = yield* record()
+        const retry = yield* record()
+        const other = yield* Effect.exit(
+          recorder.record({ agent, decisionId: "D-4", invocation: { ...run.invocation, latencyMs: 1 } }),
+        )
+        const unknown = yield* Effect.exit(recorder.load(agent, "D-404"))
+        const badId = yield* Effect.exit(recorder.load(agent, "D.4"))
+        return { first, retry, other, unknown, badId }
+      }).pipe(Effect.provide(Layer.merge(layer, remote.layer))),
+    )
+    expect(outcomes.first.duplicate).toBe(false)
+    expect(outcomes.retry).toMatchObject({ duplicate: true, sequence: outcomes.first.sequence })
+    expect(failureOf(outcomes.other).reason).toEqual({ _tag: "AlreadyRecorded", agent, decisionId: "D-4" })
+    expect(failureOf(outcomes.unknown).reason).toEqual({
+      _tag: "DecisionNotFound",
+      agent,
+      decisionId: "D-404",
+    })
+    expect(failureOf(outcomes.badId).reason._tag).toBe("InvalidDecision")
+  })
+})
