@@ -5,7 +5,7 @@ import { Cause, Effect, Exit, Fiber } from "effect"
 import { type Kysely, sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProjectionError } from "./errors.ts"
-import { makeProjector, type Projector } from "./projector.ts"
+import { makeProjector, type Projector, type RebuildReport } from "./projector.ts"
 import {
   freshEventLog,
   openTestPGlite,
@@ -35,6 +35,7 @@ afterAll(async () => {
 })
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const count = async (db: Kysely<unknown>, schema: string, table: string, where = sql`true`) =>
   (
@@ -242,14 +243,22 @@ describe.each([
   it("rebuilds from zero under live traffic and swaps in without a gap while the live model keeps serving", async () => {
     const log = await freshEventLog(nats)
     const schema = database.newSchema()
-    const rounds = ticketTraffic({ events: 6_000, tickets: 20, prefix: "r" })
+    // More traffic than the rebuild needs: it flows until a few rounds after the swap, so that the
+    // swap happens under it however fast or slow this machine is at the moment.
+    const rounds = ticketTraffic({ events: 12_000, tickets: 20, prefix: "r" })
     const appender = makeTicketAppender(log)
     for (const round of rounds.slice(0, 10)) await run(appender.appendRound(round))
+    let liveCheckpoint = 0
     const projector = makeProjector({
       projection: ticketProjection({ batchSize: 16, lingerMs: 5 }),
       db: database.db,
       schema,
       eventLog: log,
+      afterCommit: (outcome) =>
+        Effect.sync(() => {
+          for (const sequence of outcome.checkpoints.values())
+            liveCheckpoint = Math.max(liveCheckpoint, sequence)
+        }),
     })
     const live = Effect.runFork(projector.run)
     await caughtUp(projector, [live])
@@ -262,36 +271,48 @@ describe.each([
     const oidBefore = await oid()
 
     let appendedRounds = 10
-    const traffic = Effect.runFork(
-      Effect.forEach(
-        rounds.slice(10),
-        (round) =>
-          appender.appendRound(round).pipe(
-            Effect.tap(() => Effect.sync(() => appendedRounds++)),
-            Effect.andThen(Effect.sleep("10 millis")),
-          ),
-        { discard: true },
-      ),
-    )
+    let roundsAtSwap: number | undefined
+    const roundsAfterSwap = 10
+    // Live traffic the live projector keeps up with (under traffic that outruns it, the live model
+    // itself falls ever further behind, and no rebuild can catch up with it): each round waits until
+    // the previous one is applied, or 250 ms at most, so that appends go on while the swap pauses it.
+    const traffic = (async () => {
+      for (const round of rounds.slice(10)) {
+        if (roundsAtSwap !== undefined && appendedRounds >= roundsAtSwap + roundsAfterSwap) return
+        await run(appender.appendRound(round))
+        appendedRounds++
+        const head = await run(log.headSequence("customer"))
+        const deadline = performance.now() + 250
+        while (liveCheckpoint < head && performance.now() < deadline) await sleep(5)
+        await sleep(10)
+      }
+    })()
     // Readers keep reading the live model throughout; what they see never goes backwards.
     const seen: Array<number> = []
     let reading = true
     const reader = (async () => {
       while (reading) {
         seen.push(await count(database.db, schema, "ticket_ledger"))
-        await new Promise((r) => setTimeout(r, 20))
+        await sleep(20)
       }
     })()
-    await new Promise((r) => setTimeout(r, 200))
-    const report = await run(projector.rebuild({ catchUpLag: 32 }))
-    const roundsAtSwap = appendedRounds
-    reading = false
-    await reader
-    await run(Fiber.join(traffic))
+    await sleep(200)
+    const roundsAtStart = appendedRounds
+    let report: RebuildReport
+    try {
+      report = await run(projector.rebuild({ catchUpLag: 32 }))
+    } finally {
+      roundsAtSwap = appendedRounds
+      await traffic
+      reading = false
+      await reader
+    }
     await caughtUp(projector, [live])
     await run(Fiber.interrupt(live))
 
-    expect(roundsAtSwap, "the traffic was still flowing when the swap happened").toBeLessThan(rounds.length)
+    expect(roundsAtStart, "the traffic was flowing when the rebuild started").toBeGreaterThan(10)
+    expect(roundsAtSwap, "the traffic flowed during the rebuild").toBeGreaterThan(roundsAtStart)
+    expect(roundsAtSwap, "the traffic was still flowing when the swap happened").toBeLessThan(appendedRounds)
     expect(report.events).toBeGreaterThan(0)
     expect(await oid()).not.toBe(oidBefore)
     expect(seen.length).toBeGreaterThan(2)
@@ -301,7 +322,12 @@ describe.each([
       select count(distinct sequence)::int as commits, min(sequence)::int as min, max(sequence)::int as max,
              count(*)::int as events
       from ${sql.id(schema, "ticket_ledger")}`.execute(database.db)
-    expect(positions.rows[0]).toEqual({ commits: head, min: 1, max: head, events: eventCount(rounds) })
+    expect(positions.rows[0]).toEqual({
+      commits: head,
+      min: 1,
+      max: head,
+      events: eventCount(rounds.slice(0, appendedRounds)),
+    })
     expect(await doubleApplied(database.db, schema)).toEqual([])
     expect(await ticketReadModelChecksum(database.db, schema)).toEqual(await freshChecksum(log))
     const status = await run(projector.status)

@@ -98,7 +98,21 @@ export interface RebuildOptions {
    * projector is paused for the final tail and the swap. Default: the projection's batch size.
    */
   readonly catchUpLag?: number
+  /**
+   * Most commits per transaction while the shadow catches up. Default: {@link rebuildBatchFactor}
+   * times the projection's batch size.
+   */
+  readonly batchSize?: number
 }
+
+/**
+ * How many times larger than a live batch a rebuild's catch-up batch is by default. The shadow
+ * must gain on the live projector to ever get within `catchUpLag` of it: with batches of the same
+ * size it advances no faster than a live projector kept busy by traffic, and the swap would wait
+ * for the traffic to stop. Larger batches spread each transaction's fixed cost (round trips, the
+ * commit's fsync) over more commits.
+ */
+export const rebuildBatchFactor = 4
 
 /** A projection bound to its database and log. */
 export interface Projector {
@@ -205,7 +219,10 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       : Effect.void
 
   /** Batches of the commits of every stream from the given checkpoints on; ordered within each stream. */
-  const batches = (from: Checkpoints): Stream.Stream<ReadonlyArray<PendingCommit<D>>, ProjectionError> =>
+  const batches = (
+    from: Checkpoints,
+    batchSize: number,
+  ): Stream.Stream<ReadonlyArray<PendingCommit<D>>, ProjectionError> =>
     Stream.mergeAll(
       projection.streams.map((s) =>
         eventLog.follow(s.domain, {
@@ -217,8 +234,8 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
     ).pipe(
       Stream.mapError(logFailure),
       // Let the log read and decode the next batch while the current one is in the database.
-      Stream.buffer({ capacity: projection.batchSize }),
-      Stream.groupedWithin(projection.batchSize, projection.lingerMs),
+      Stream.buffer({ capacity: batchSize }),
+      Stream.groupedWithin(batchSize, projection.lingerMs),
     )
 
   const setup: Effect.Effect<ProjectionSetup, ProjectionError> = Effect.gen(function* () {
@@ -273,6 +290,12 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       yield* checkConfiguration
       const startedAt = yield* Clock.currentTimeMillis
       const catchUpLag = rebuildOptions.catchUpLag ?? projection.batchSize
+      const batchSize = rebuildOptions.batchSize ?? rebuildBatchFactor * projection.batchSize
+      if (!Number.isInteger(batchSize) || batchSize < 1) {
+        return yield* Effect.fail(
+          fail({ _tag: "Misconfigured", message: `rebuild batchSize ${batchSize} must be an integer >= 1` }),
+        )
+      }
       yield* setup
       yield* store("create the shadow tables", () =>
         db.transaction().execute(async (trx) => {
@@ -290,6 +313,8 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       let finishing: { readonly trx: ControlledTransaction<DB>; readonly live: Checkpoints } | undefined
       let swappedAt: Checkpoints | undefined
       let events = 0
+      // Only this rebuild writes the shadow checkpoints, so it tracks them itself rather than re-read them per batch.
+      const shadowAt = new Map(streamNames.map((s) => [s, 0]))
       const caughtUp = (shadow: Checkpoints, live: Checkpoints, lag: number) =>
         streamNames.every((s) => (shadow.get(s) ?? 0) >= (live.get(s) ?? 0) - lag)
 
@@ -329,13 +354,9 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         const outcome = await applyBatch(db, shadowContext, batch)
         events += outcome.events
         if (outcome.failure !== undefined) return { _tag: "Failed", failure: outcome.failure }
-        const [shadow, live] = await db
-          .transaction()
-          .execute(async (trx) => [
-            await readCheckpoints(trx as Transaction<unknown>, schema, shadowKey),
-            await readCheckpoints(trx as Transaction<unknown>, schema, name),
-          ])
-        return caughtUp(shadow, live, catchUpLag) ? pauseLive() : { _tag: "Continue" }
+        for (const [stream, sequence] of outcome.checkpoints) shadowAt.set(stream, sequence)
+        const live = await readCheckpoints(untyped, schema, name)
+        return caughtUp(shadowAt, live, catchUpLag) ? pauseLive() : { _tag: "Continue" }
       }
 
       const finishTail = async (
@@ -392,7 +413,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           ? yield* store("pause the live projector", pauseLive)
           : { _tag: "Continue" }
         if (first._tag !== "Swapped") {
-          yield* batches(new Map()).pipe(
+          yield* batches(new Map(), batchSize).pipe(
             Stream.mapEffect(step),
             Stream.takeUntil((outcome) => outcome._tag === "Swapped"),
             Stream.runDrain,
@@ -434,7 +455,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       yield* rebuild()
     }
     const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
-    yield* batches(from).pipe(Stream.runForEach(applyLive))
+    yield* batches(from, projection.batchSize).pipe(Stream.runForEach(applyLive))
   }).pipe(Effect.withSpan("projection.run", { attributes: { projection: name } }))
 
   const status: Effect.Effect<ProjectionStatus, ProjectionError> = Effect.gen(function* () {

@@ -58,7 +58,8 @@ export const ticketTraffic = (options: TrafficOptions): ReadonlyArray<ReadonlyAr
   while (remaining > 0) {
     const ticket = t % options.tickets
     const ticketId = `${options.prefix}-${ticket}`
-    const size = Math.min(remaining, 1 + (next() % maxCommitSize))
+    // The high bits: the low bits of a power-of-two-modulus LCG repeat with a short period.
+    const size = Math.min(remaining, 1 + ((next() >>> 16) % maxCommitSize))
     const events: Array<NewEvent<MeshDefinition>> = []
     for (let i = 0; i < size; i++) {
       const n = counts[ticket]!++
