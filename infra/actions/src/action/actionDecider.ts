@@ -147,7 +147,12 @@ export type ActionCommand =
       readonly approvalTtlMs: number
       readonly now: string
     }
-  | { readonly _tag: "StartAttempt"; readonly now: string }
+  | {
+      readonly _tag: "StartAttempt"
+      readonly now: string
+      /** How long an attempt in flight belongs to its executor; only after it is the attempt recovered. */
+      readonly leaseMs: number
+    }
   | {
       readonly _tag: "RecordSuccess"
       readonly attempt: number
@@ -547,6 +552,9 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
         ]
       }
       if (state.status === "attempting" || state.status === "compensating") {
+        // Another executor's attempt in flight is not ours to repeat: only past its lease is it
+        // taken as abandoned.
+        if (isAfter(plus(state.startedAt, command.leaseMs), now)) return []
         // An attempt started and never recorded a result: its executor died. Try again with the
         // same key (the external system performs one effect per key) unless the budget is spent.
         const phase: ActionPhase = state.status === "attempting" ? "execute" : "compensate"
@@ -604,6 +612,7 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
     case "Approve": {
       const { approver, parametersHash, now } = command
       if (state.status === "none") return unknownAction(command)
+      if (state.status === "expired") return [refuse(approver, "expired", parametersHash, now)]
       if (state.status !== "awaiting-approval" && state.status !== "parked") {
         return [
           refuse(

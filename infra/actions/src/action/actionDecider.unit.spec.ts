@@ -147,7 +147,7 @@ describe("action decider: the policy gate", () => {
         requested("deny"),
         { type: "ActionDenied", payload: { reason: "no", rule: "quota:actionsPerHour" } },
       ])
-      .when({ _tag: "StartAttempt", now: at(1) })
+      .when({ _tag: "StartAttempt", now: at(1), leaseMs: 10_000 })
       .thenNothingHappens()
   })
 })
@@ -190,6 +190,22 @@ describe("action decider: human approval", () => {
           payload: { approver: "maria", refusal: "expired", presentedHash: hash, at: at(3601) },
         },
         { type: "ActionExpired", payload: { expiresAt: at(3600), at: at(3601) } },
+      ])
+  })
+
+  it("refuses approving an action that already expired, naming the deadline as the reason", () => {
+    action
+      .given([
+        requested("require-approval"),
+        awaiting,
+        { type: "ActionExpired", payload: { expiresAt: at(3600), at: at(3601) } },
+      ])
+      .when(approve(hash, at(4000)))
+      .thenEmits([
+        {
+          type: "ActionApprovalRefused",
+          payload: { approver: "maria", refusal: "expired", presentedHash: hash, at: at(4000) },
+        },
       ])
   })
 
@@ -244,14 +260,14 @@ describe("action decider: human approval", () => {
   it("expires an approval unused past its own deadline instead of running it", () => {
     action
       .given([requested("require-approval"), awaiting, approved])
-      .when({ _tag: "StartAttempt", now: at(60 + 3601) })
+      .when({ _tag: "StartAttempt", now: at(60 + 3601), leaseMs: 10_000 })
       .thenEmits([{ type: "ActionExpired", payload: { expiresAt: at(3660), at: at(3661) } }])
   })
 
   it("does not start an action waiting for approval", () => {
     action
       .given([requested("require-approval"), awaiting])
-      .when({ _tag: "StartAttempt", now: at(1) })
+      .when({ _tag: "StartAttempt", now: at(1), leaseMs: 10_000 })
       .thenNothingHappens()
   })
 
@@ -267,7 +283,7 @@ describe("action decider: attempts, retries and parking", () => {
   it("starts the first attempt of a cleared action", () => {
     action
       .given([requested("auto")])
-      .when({ _tag: "StartAttempt", now: at(1) })
+      .when({ _tag: "StartAttempt", now: at(1), leaseMs: 10_000 })
       .thenEmits([started(1, at(1))])
   })
 
@@ -298,11 +314,11 @@ describe("action decider: attempts, retries and parking", () => {
       .thenEmits([failedRetry(1, at(2), "2026-11-27T10:00:02.500Z")])
     action
       .given([requested("auto"), started(1, at(1)), failedRetry(1, at(2), at(3))])
-      .when({ _tag: "StartAttempt", now: at(2) })
+      .when({ _tag: "StartAttempt", now: at(2), leaseMs: 10_000 })
       .thenNothingHappens()
     action
       .given([requested("auto"), started(1, at(1)), failedRetry(1, at(2), at(3))])
-      .when({ _tag: "StartAttempt", now: at(3) })
+      .when({ _tag: "StartAttempt", now: at(3), leaseMs: 10_000 })
       .thenEmits([started(2, at(3), "retry")])
   })
 
@@ -363,10 +379,17 @@ describe("action decider: attempts, retries and parking", () => {
     ])
   })
 
+  it("leaves an attempt in flight alone until its lease ends", () => {
+    action
+      .given([requested("auto"), started(1, at(1))])
+      .when({ _tag: "StartAttempt", now: at(5), leaseMs: 10_000 })
+      .thenNothingHappens()
+  })
+
   it("recovers an attempt whose executor died, with the same key and a recovery trigger", () => {
     action
       .given([requested("auto"), started(1, at(1))])
-      .when({ _tag: "StartAttempt", now: at(60) })
+      .when({ _tag: "StartAttempt", now: at(60), leaseMs: 10_000 })
       .thenEmits([started(2, at(60), "recovery")])
   })
 
@@ -378,7 +401,7 @@ describe("action decider: attempts, retries and parking", () => {
       started(3, at(3), "recovery"),
     ]
     const events = actionDecider.decide(
-      { _tag: "StartAttempt", now: at(4) },
+      { _tag: "StartAttempt", now: at(30), leaseMs: 10_000 },
       history.reduce(actionDecider.evolve, actionDecider.initialState()),
     )
     expect(events.map((e) => e.type)).toEqual(["ActionFailed", "ActionParked"])
@@ -419,7 +442,7 @@ describe("action decider: attempts, retries and parking", () => {
       .thenEmits([resumed])
     action
       .given([...parkedHistory, resumed])
-      .when({ _tag: "StartAttempt", now: at(11) })
+      .when({ _tag: "StartAttempt", now: at(11), leaseMs: 10_000 })
       .thenEmits([started(2, at(11), "retry")])
   })
 })
@@ -459,7 +482,7 @@ describe("action decider: notify and compensation", () => {
     }
     action
       .given([...done, compensation])
-      .when({ _tag: "StartAttempt", now: at(6) })
+      .when({ _tag: "StartAttempt", now: at(6), leaseMs: 10_000 })
       .thenEmits([compStarted])
     action
       .given([...done, compensation, compStarted])

@@ -1,6 +1,6 @@
 import { type Backoff, backoffDelay, type NatsHandles, runDurableConsumer } from "@mesh/eventlog"
 import type { CommandError, CommandOutcome } from "@mesh/kernel/deciders"
-import { Clock, Duration, Effect, Result } from "effect"
+import { Clock, Duration, Effect, Result, Schedule, Semaphore } from "effect"
 import {
   type ActionDefs,
   type ActionDomainEvent,
@@ -55,6 +55,17 @@ export interface ActionExecutorOptions {
   readonly filterSubject?: string
   /** Redelivery wait for an unacked message: how soon another executor takes over after a crash. */
   readonly ackWaitMs?: number
+  /**
+   * Where to look for actions that need the executor although no event will wake it: an approval
+   * request past its deadline, a retry due later than the inline wait, an attempt abandoned by a
+   * dead executor whose message was already handled. Run every `everyMs`, and once at start.
+   */
+  readonly sweep?: {
+    readonly everyMs: number
+    readonly candidates: (
+      now: string,
+    ) => Effect.Effect<ReadonlyArray<{ readonly agent: string; readonly actionId: string }>, unknown>
+  }
   /** Test hook: called at each named point, e.g. to SIGKILL the process there. */
   readonly crashPoint?: (point: ExecutorCrashPoint, actionId: string) => Effect.Effect<void>
 }
@@ -252,7 +263,13 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
     correlationId: string,
   ) =>
     Effect.gen(function* () {
-      const started = yield* send(agent, actionId, version, { _tag: "StartAttempt", now }, correlationId)
+      const started = yield* send(
+        agent,
+        actionId,
+        version,
+        { _tag: "StartAttempt", now, leaseMs },
+        correlationId,
+      )
       if (started.status !== "appended" || !started.events.some((e) => e.type === "ActionAttemptStarted"))
         return
       const { state, position } = yield* load(agent, actionId)
@@ -261,14 +278,51 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
       yield* crash("after-record", actionId)
     })
 
+  // One drive at a time per executor: the consumer and the sweep never race on one action here
+  // (across replicas the log's optimistic concurrency and the lease keep them apart).
+  const driving = Semaphore.makeUnsafe(1)
+
   /** Handles one event of the actions stream: drives the action it belongs to. */
   const handleEvent = (event: ActionDomainEvent) =>
     event.type.startsWith("Saga")
       ? Effect.void
-      : drive(event.aggregateType, event.aggregateId, event.correlationId).pipe(Effect.asVoid)
+      : driving
+          .withPermits(1)(drive(event.aggregateType, event.aggregateId, event.correlationId))
+          .pipe(Effect.asVoid)
 
-  /** Runs the executor as a durable consumer of the actions stream until `until` completes. */
+  /** Drives every action the sweep's query names; a failing one is logged and left for the next sweep. */
+  const sweepOnce = Effect.gen(function* () {
+    if (options.sweep === undefined) return 0
+    const now = yield* nowIso
+    const candidates = yield* options.sweep
+      .candidates(now)
+      .pipe(
+        Effect.catch((e) =>
+          Effect.logWarning(`action sweep could not list candidates: ${String(e)}`).pipe(Effect.as([])),
+        ),
+      )
+    for (const { agent, actionId } of candidates) {
+      yield* driving
+        .withPermits(1)(drive(agent, actionId, `sweep:${actionId}`))
+        .pipe(
+          Effect.catch((e) => Effect.logWarning(`action sweep could not drive ${actionId}: ${e.message}`)),
+        )
+    }
+    return candidates.length
+  })
+
+  /** Runs the executor as a durable consumer of the actions stream (and its sweep) until `until` completes. */
   const run = (until?: Effect.Effect<void>) =>
+    Effect.gen(function* () {
+      if (options.sweep !== undefined) {
+        yield* Effect.forkScoped(
+          sweepOnce.pipe(Effect.repeat(Schedule.spaced(Duration.millis(options.sweep.everyMs)))),
+        )
+      }
+      yield* consume(until)
+    }).pipe(Effect.scoped)
+
+  const consume = (until?: Effect.Effect<void>) =>
     runDurableConsumer({
       nats: options.nats,
       namespace: options.namespace,
@@ -285,7 +339,7 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
       ...(until === undefined ? {} : { until }),
     })
 
-  return { commands, drive, load, run, handleEvent }
+  return { commands, drive, load, run, handleEvent, sweepOnce }
 }
 
 /** An action executor. */

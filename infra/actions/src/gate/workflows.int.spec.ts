@@ -23,6 +23,7 @@ import {
   actionsProjection,
   listApprovalQueue,
   recentRequests,
+  unfinishedActions,
 } from "../readModel/actionsProjection.ts"
 import { makeSagaDriver } from "../saga/sagaDriver.ts"
 import { waitForActionStatus } from "../testing/actionTestKit.ts"
@@ -103,6 +104,13 @@ const startWorkflow = async (policy: ActionPolicy) => {
     namespace,
     connectors,
     retry: { initialMs: 20, maxMs: 100, factor: 2 },
+    sweep: {
+      everyMs: 100,
+      candidates: (now) =>
+        Effect.promise(() =>
+          unfinishedActions(readModel, { now, staleBefore: new Date(Date.parse(now) - 2_000).toISOString() }),
+        ),
+    },
   })
   const gate = makeActionGate({
     commands,
@@ -294,8 +302,11 @@ describe("policies through the gate", () => {
     expect(replayed).toEqual({ _tag: "Refused", refusal: "already-decided" })
     await waitForActionStatus(workflow.commands, "customer-ops", "refund-a", ["succeeded"])
 
+    // Nobody answers refund-b: the executor's sweep expires it at its deadline, with no event to wake it.
     await request("refund-b", 3)
-    await new Promise((resolve) => setTimeout(resolve, 600))
+    await waitForActionStatus(workflow.commands, "customer-ops", "refund-b", ["expired"], 10_000)
+    await workflow.projected()
+    expect((await listApprovalQueue(workflow.readModel)).map((q) => q.actionId)).not.toContain("refund-b")
     const late = await Effect.runPromise(
       approvals.approve({
         agent: "customer-ops",
@@ -305,7 +316,6 @@ describe("policies through the gate", () => {
       }),
     )
     expect(late).toEqual({ _tag: "Refused", refusal: "expired" })
-    await waitForActionStatus(workflow.commands, "customer-ops", "refund-b", ["expired"])
     expect(simulators.payment.ledger().map((e) => e.key)).toEqual(["refund-a"])
     await workflow.stop()
   })

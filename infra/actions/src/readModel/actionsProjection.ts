@@ -269,3 +269,43 @@ export const recentRequests = async (
     mode: r.mode,
   }))
 }
+
+/**
+ * Actions an executor should look at although no new event may wake it: approval requests past
+ * their deadline, and unfinished actions (cleared, retrying, in an attempt, compensating) that have
+ * not moved since `staleBefore`. The executor's sweep drives them; driving a healthy one is a no-op.
+ */
+export const unfinishedActions = async (
+  db: Db,
+  options: {
+    readonly now: string
+    readonly staleBefore: string
+    readonly agent?: string
+    readonly limit?: number
+  },
+): Promise<ReadonlyArray<{ readonly agent: string; readonly actionId: string }>> => {
+  let query = db
+    .selectFrom("actions")
+    .select(["agent", "action_id"])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("status", "=", "awaiting-approval"), eb("expires_at", "<", options.now)]),
+        eb.and([
+          eb("status", "in", [
+            "pending",
+            "approved",
+            "retrying",
+            "attempting",
+            "compensation-pending",
+            "compensating",
+          ]),
+          eb("updated_at", "<", options.staleBefore),
+        ]),
+      ]),
+    )
+    .orderBy("updated_at")
+    .limit(options.limit ?? 500)
+  if (options.agent !== undefined) query = query.where("agent", "=", options.agent)
+  const rows = await query.execute()
+  return rows.map((r) => ({ agent: r.agent, actionId: r.action_id }))
+}
