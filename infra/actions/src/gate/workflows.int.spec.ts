@@ -115,10 +115,7 @@ const startWorkflow = async (policy: ActionPolicy) => {
   const gate = makeActionGate({
     commands,
     policy,
-    history: (agent, since) =>
-      Effect.promise(() => recentRequests(readModel, agent, since)).pipe(
-        Effect.map((rows) => rows.map((r) => ({ ...r, agent, mode: r.mode as "auto" }))),
-      ),
+    history: (agent, since) => Effect.promise(() => recentRequests(readModel, agent, since)),
     compensationOf: connectors.compensationOf,
   })
   const sagas = makeSagaDriver({ commands, gate })

@@ -1,6 +1,8 @@
+import type { PolicyMode } from "@mesh/contracts"
 import { defineProjection, type Projection, type ProjectionEvent } from "@mesh/kernel/projections"
 import type { QueryCreator } from "kysely"
 import type { ActionDefs } from "../action/actionCommands.ts"
+import type { QuotaHistoryEntry } from "../policy/evaluatePolicy.ts"
 
 /** One action as the approvals queue and the quota counters see it. */
 export interface ActionsTable {
@@ -241,19 +243,12 @@ export const listApprovalQueue = async (db: Db, agent?: string): Promise<Readonl
   }))
 }
 
-/** An earlier request of an agent, as the quota counters need it. */
-export interface RecentRequest {
-  readonly requestedAt: string
-  readonly amount: { readonly amountMinor: number; readonly currency: string } | null
-  readonly mode: string
-}
-
-/** An agent's requests since an instant (for the policy quotas). */
+/** An agent's requests since an instant, as the policy gate's quota counters read them. */
 export const recentRequests = async (
   db: Db,
   agent: string,
   since: string,
-): Promise<ReadonlyArray<RecentRequest>> => {
+): Promise<ReadonlyArray<QuotaHistoryEntry>> => {
   const rows = await db
     .selectFrom("actions")
     .select(["requested_at", "amount_minor", "currency", "mode"])
@@ -261,12 +256,13 @@ export const recentRequests = async (
     .where("requested_at", ">=", since)
     .execute()
   return rows.map((r) => ({
+    agent,
     requestedAt: r.requested_at,
     amount:
       r.amount_minor === null || r.currency === null
         ? null
         : { amountMinor: Number(r.amount_minor), currency: r.currency },
-    mode: r.mode,
+    mode: r.mode as PolicyMode,
   }))
 }
 
