@@ -222,21 +222,23 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const batches = (
     from: Checkpoints,
     batchSize: number,
-  ): Stream.Stream<ReadonlyArray<PendingCommit<D>>, ProjectionError> =>
-    Stream.mergeAll(
-      projection.streams.map((s) =>
-        eventLog.follow(s.domain, {
-          fromSequence: (from.get(streamOf(s.domain)) ?? 0) + 1,
-          ...(s.filterSubject === undefined ? {} : { filterSubject: s.filterSubject }),
-        }),
-      ),
-      { concurrency: "unbounded" },
-    ).pipe(
+  ): Stream.Stream<ReadonlyArray<PendingCommit<D>>, ProjectionError> => {
+    const follows = projection.streams.map((s) =>
+      eventLog.follow(s.domain, {
+        fromSequence: (from.get(streamOf(s.domain)) ?? 0) + 1,
+        ...(s.filterSubject === undefined ? {} : { filterSubject: s.filterSubject }),
+      }),
+    )
+    // Most projections read one stream, and merging even one stream about doubled the read path's
+    // CPU per commit (a hand-off per element); measured with `pnpm bench projection`.
+    const merged = follows.length === 1 ? follows[0]! : Stream.mergeAll(follows, { concurrency: "unbounded" })
+    return merged.pipe(
       Stream.mapError(logFailure),
       // Let the log read and decode the next batch while the current one is in the database.
       Stream.buffer({ capacity: batchSize }),
       Stream.groupedWithin(batchSize, projection.lingerMs),
     )
+  }
 
   const setup: Effect.Effect<ProjectionSetup, ProjectionError> = Effect.gen(function* () {
     yield* runMigrations(untyped, {
