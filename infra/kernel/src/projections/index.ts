@@ -31,6 +31,7 @@ export {
   type ProjectorOptions,
   type RebuildOptions,
   type RebuildReport,
+  rebuildBatchFactor,
   type StreamStatus,
 } from "./projector.ts"
 export { type Checkpoints, kernelMigrations, kernelMigrationTable, readCheckpoints } from "./store.ts"

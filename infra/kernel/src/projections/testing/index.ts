@@ -1,0 +1,17 @@
+/** The kernel's test projection and its traffic, for tests and benchmarks of other packages. */
+export {
+  doubleApplied,
+  type MeshDefinition,
+  type TicketProjectionOptions,
+  type TicketReadModel,
+  tableChecksum,
+  ticketProjection,
+  ticketReadModelChecksum,
+} from "./ticketProjection.ts"
+export {
+  eventCount,
+  makeTicketAppender,
+  type TrafficCommit,
+  type TrafficOptions,
+  ticketTraffic,
+} from "./traffic.ts"
