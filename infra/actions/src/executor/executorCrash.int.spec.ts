@@ -49,6 +49,9 @@ const script = join(import.meta.dirname, "..", "testing", "executorProcess.ts")
 
 interface ExecutorChild {
   readonly child: ChildProcess
+  /** Loaded and connected, waiting to be told where to crash (warm processes only). */
+  readonly warm: Promise<void>
+  /** Consuming. */
   readonly ready: Promise<void>
   readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
   readonly stderr: () => string
@@ -66,25 +69,42 @@ const spawnExecutor = (env: Record<string, string>): ExecutorChild => {
       NATS_URL: server.url,
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   })
   let stderr = ""
   child.stderr?.on("data", (chunk) => {
     stderr += String(chunk)
   })
-  const ready = new Promise<void>((resolve, reject) => {
-    let out = ""
-    child.stdout?.on("data", (chunk) => {
-      out += String(chunk)
-      if (out.includes("ready\n")) resolve()
+  let out = ""
+  const printed = (line: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (out.includes(`${line}\n`)) resolve()
+      }
+      child.stdout?.on("data", check)
+      check()
+      child.once("exit", () => reject(new Error(`executor exited before "${line}": ${stderr}`)))
     })
-    child.once("exit", () => reject(new Error(`executor exited before it was ready: ${stderr}`)))
+  child.stdout?.on("data", (chunk) => {
+    out += String(chunk)
   })
+  const warm = printed("warm")
+  const ready = printed("ready")
+  warm.catch(() => undefined)
   ready.catch(() => undefined)
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   )
-  return { child, ready, exited, stderr: () => stderr }
+  return { child, warm, ready, exited, stderr: () => stderr }
+}
+
+/** A process that has loaded its modules and waits for its crash designation. */
+const spawnWarmExecutor = (env: Record<string, string>) =>
+  spawnExecutor({ ...env, MESH_CRASH_FROM_STDIN: "1" })
+
+/** Tells a warm process where to crash; it starts consuming. */
+const designate = (executor: ExecutorChild, point: ExecutorCrashPoint, action: string) => {
+  executor.child.stdin?.write(`${JSON.stringify({ point, action })}\n`)
 }
 
 const within = <A>(promise: Promise<A>, ms: number, what: string): Promise<A> =>
@@ -99,71 +119,80 @@ const agentOf = (name: string) => `crash-${name.toLowerCase()}`
 const crashKind = async (name: string, sample: SampleAction, namespace: string, commands: ActionCommands) => {
   const agent = agentOf(name)
   const actions: Array<{ readonly actionId: string; readonly scenario: Scenario }> = []
-  let n = 0
-  for (const scenario of scenarios) {
-    for (let run = 0; run < runs; run++) {
-      n++
-      const actionId = `${name}-${scenario}-${run}`
-      const point: ExecutorCrashPoint =
-        scenario === "during-compensation"
-          ? run % 2 === 0
-            ? "compensation-before-call"
-            : "compensation-after-call"
-          : scenario
-      const t0 = performance.now()
-      const executor = spawnExecutor({
-        MESH_NAMESPACE: namespace,
-        MESH_CRASH_POINT: point,
-        MESH_CRASH_ACTION: actionId,
-        MESH_CONSUMER: `executor-${agent}`,
-        MESH_FILTER_SUBJECT: Subjects.aggregateTypeWildcard(namespace, "actions", agent),
-      })
-      await within(executor.ready, 30_000, `executor for ${actionId}`).catch((e) => {
-        executor.child.kill("SIGKILL")
-        throw new Error(`${(e as Error).message}; executor stderr: ${executor.stderr()}`)
-      })
-      const t1 = performance.now()
-      await Effect.runPromise(
-        requestSampleAction(commands, {
-          agent,
-          actionId,
-          kind: sample.kind,
-          parameters: sample.parameters(n),
-          compensation: sample.compensation,
-        }),
-      )
-      actions.push({ actionId, scenario })
-      if (scenario === "during-compensation") {
-        await waitForActionStatus(commands, agent, actionId, ["succeeded"], 30_000)
-        await Effect.runPromise(
-          commands.send(
-            agent,
-            actionId,
-            "undo",
-            { _tag: "RequestCompensation", reason: "crash test", now: new Date().toISOString() },
-            { actor: { kind: "system", id: "crash-test" }, correlationId: actionId, causationId: null },
-          ),
-        )
-      }
-      const exit = await within(executor.exited, 30_000, `SIGKILL of ${actionId} at ${point}`).catch((e) => {
-        executor.child.kill("SIGKILL")
-        throw new Error(`${(e as Error).message}; executor stderr: ${executor.stderr()}`)
-      })
-      expect(exit.signal, `${actionId}: ${executor.stderr()}`).toBe("SIGKILL")
-      if (process.env.MESH_CRASH_TIMING)
-        console.log(
-          `${actionId} ready ${Math.round(t1 - t0)} ms, crash ${Math.round(performance.now() - t1)} ms`,
-        )
-    }
-  }
-
-  // A clean executor completes whatever the killed ones left unfinished.
-  const clean = spawnExecutor({
+  const chainEnv = {
     MESH_NAMESPACE: namespace,
     MESH_CONSUMER: `executor-${agent}`,
     MESH_FILTER_SUBJECT: Subjects.aggregateTypeWildcard(namespace, "actions", agent),
-  })
+  }
+  let spare: ExecutorChild | undefined
+  let n = 0
   try {
+    for (const scenario of scenarios) {
+      for (let run = 0; run < runs; run++) {
+        n++
+        const actionId = `${name}-${scenario}-${run}`
+        const point: ExecutorCrashPoint =
+          scenario === "during-compensation"
+            ? run % 2 === 0
+              ? "compensation-before-call"
+              : "compensation-after-call"
+            : scenario
+        const t0 = performance.now()
+        // The next run's process loads while this one runs: module loading is most of a run's cost.
+        const executor = spare ?? spawnWarmExecutor(chainEnv)
+        spare = spawnWarmExecutor(chainEnv)
+        await within(executor.warm, 60_000, `executor for ${actionId}`).catch((e) => {
+          executor.child.kill("SIGKILL")
+          throw new Error(`${(e as Error).message}; executor stderr: ${executor.stderr()}`)
+        })
+        designate(executor, point, actionId)
+        await within(executor.ready, 30_000, `executor for ${actionId}`)
+        const t1 = performance.now()
+        await Effect.runPromise(
+          requestSampleAction(commands, {
+            agent,
+            actionId,
+            kind: sample.kind,
+            parameters: sample.parameters(n),
+            compensation: sample.compensation,
+          }),
+        )
+        actions.push({ actionId, scenario })
+        if (scenario === "during-compensation") {
+          await waitForActionStatus(commands, agent, actionId, ["succeeded"], 30_000)
+          await Effect.runPromise(
+            commands.send(
+              agent,
+              actionId,
+              "undo",
+              { _tag: "RequestCompensation", reason: "crash test", now: new Date().toISOString() },
+              { actor: { kind: "system", id: "crash-test" }, correlationId: actionId, causationId: null },
+            ),
+          )
+        }
+        const exit = await within(executor.exited, 30_000, `SIGKILL of ${actionId} at ${point}`).catch(
+          (e) => {
+            executor.child.kill("SIGKILL")
+            throw new Error(`${(e as Error).message}; executor stderr: ${executor.stderr()}`)
+          },
+        )
+        expect(exit.signal, `${actionId}: ${executor.stderr()}`).toBe("SIGKILL")
+        if (process.env.MESH_CRASH_TIMING)
+          console.log(
+            `${actionId} ready ${Math.round(t1 - t0)} ms, crash ${Math.round(performance.now() - t1)} ms`,
+          )
+      }
+    }
+  } catch (error) {
+    spare?.child.kill("SIGKILL")
+    throw error
+  }
+
+  // A clean executor (the spare, told to crash nowhere) completes whatever the killed ones left.
+  const clean = spare ?? spawnWarmExecutor(chainEnv)
+  try {
+    await within(clean.warm, 60_000, "clean executor")
+    clean.child.stdin?.write(`${JSON.stringify({ point: "none", action: "none" })}\n`)
     await within(clean.ready, 30_000, "clean executor")
     for (const { actionId, scenario } of actions) {
       const expected = scenario === "during-compensation" ? "compensated" : "succeeded"

@@ -3,7 +3,10 @@
  * namespace named by the environment against the simulators' URLs, prints "ready" once it
  * consumes, and with MESH_CRASH_POINT=<point> and MESH_CRASH_ACTION=<action id> SIGKILLs itself
  * the moment that action reaches that point: no finally block, no flush, no ack. MESH_CONSUMER and
- * MESH_FILTER_SUBJECT narrow it to one durable consumer and one agent's actions.
+ * MESH_FILTER_SUBJECT narrow it to one durable consumer and one agent's actions. With
+ * MESH_CRASH_FROM_STDIN=1 it loads and connects, prints "warm", and waits for one line of JSON,
+ * `{ "point": …, "action": … }`, before it consumes: the crash test keeps the next process warm
+ * while the current one runs, so that module loading is not paid between runs.
  *
  *   NATS_URL=… MESH_NAMESPACE=… PAYMENT_URL=… SUPPLIER_URL=… MAILBOX_URL=… STOREFRONT_URL=… node executorProcess.ts
  */
@@ -19,8 +22,8 @@ const required = (name: string): string => {
 }
 const optional = (name: string): string | null => process.env[name] || null
 
-const crashPoint = optional("MESH_CRASH_POINT")
-const crashAction = optional("MESH_CRASH_ACTION")
+let crashPoint = optional("MESH_CRASH_POINT")
+let crashAction = optional("MESH_CRASH_ACTION")
 
 const nats = await openNats(required("NATS_URL"), "executor-process")
 const executor = makeActionExecutor({
@@ -43,5 +46,20 @@ const executor = makeActionExecutor({
       ? Effect.sync(() => process.kill(process.pid, "SIGKILL"))
       : Effect.void,
 })
+if (process.env.MESH_CRASH_FROM_STDIN === "1") {
+  process.stdout.write("warm\n")
+  const line = await new Promise<string>((resolve) => {
+    let buffered = ""
+    process.stdin.setEncoding("utf8")
+    process.stdin.on("data", (chunk) => {
+      buffered += chunk
+      const end = buffered.indexOf("\n")
+      if (end >= 0) resolve(buffered.slice(0, end))
+    })
+  })
+  const designation = JSON.parse(line) as { point: string; action: string }
+  crashPoint = designation.point
+  crashAction = designation.action
+}
 process.stdout.write("ready\n")
 await Effect.runPromise(executor.run())
