@@ -263,7 +263,7 @@ describe("policies through the gate", () => {
   })
 
   it("refuses an approval for other parameters, an expired approval and a replayed approval", async () => {
-    const workflow = await startWorkflow(decoded({ ...policyDocument, approvalTtl: 400 }))
+    const workflow = await startWorkflow(decoded({ ...policyDocument, approvalTtl: 4_000 }))
     const approvals = makeApprovals({ commands: workflow.commands, approvalTtlMs: 60_000 })
     const request = (actionId: string, n: number) =>
       Effect.runPromise(
@@ -301,7 +301,7 @@ describe("policies through the gate", () => {
 
     // Nobody answers refund-b: the executor's sweep expires it at its deadline, with no event to wake it.
     await request("refund-b", 3)
-    await waitForActionStatus(workflow.commands, "customer-ops", "refund-b", ["expired"], 10_000)
+    await waitForActionStatus(workflow.commands, "customer-ops", "refund-b", ["expired"], 20_000)
     await workflow.projected()
     expect((await listApprovalQueue(workflow.readModel)).map((q) => q.actionId)).not.toContain("refund-b")
     const late = await Effect.runPromise(
