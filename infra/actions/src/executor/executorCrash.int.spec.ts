@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
 import { type Simulators, startSimulators } from "@mesh/simulators"
 import { findRepoRoot, type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
+import { build } from "rolldown"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ActionCommands, makeActionCommands } from "../action/actionCommands.ts"
 import { compensationKeyOf } from "../action/actionDecider.ts"
@@ -31,6 +34,9 @@ let nats: NatsHandles
 let simulators: Simulators
 
 beforeAll(async () => {
+  const bundle = join(mkdtempSync(join(tmpdir(), "mesh-executor-")), "executorProcess.mjs")
+  await build({ input: source, platform: "node", logLevel: "warn", output: { file: bundle, format: "esm" } })
+  script = bundle
   server = await startNatsServer()
   nats = await openNats(server.url)
   simulators = await startSimulators()
@@ -45,7 +51,11 @@ const nodeBinary = (): string =>
   Number(process.versions.node.split(".")[0]) >= 24
     ? process.execPath
     : join(findRepoRoot(), "node_modules", ".bin", "node")
-const script = join(import.meta.dirname, "..", "testing", "executorProcess.ts")
+const source = join(import.meta.dirname, "..", "testing", "executorProcess.ts")
+// Hundreds of processes start in this file. Bundled once into one file, each start loads in about
+// a quarter of the CPU time of resolving and type-stripping the workspace's modules one by one.
+// The bundle is the same source: nothing is mocked or compiled differently.
+let script = source
 
 interface ExecutorChild {
   readonly child: ChildProcess
