@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type NatsHandles, openNats } from "@mesh/eventlog"
 import { findRepoRoot, type NatsServerHandle, postgresTestUrl, startNatsServer } from "@mesh/stack"
 import { Effect, Fiber } from "effect"
 import { sql } from "kysely"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
 import { makeProjector } from "./projector.ts"
 import { freshEventLog, openTestPostgres, type TestDatabase, waitUntil } from "./testing/harness.ts"
 import { doubleApplied, ticketProjection, ticketReadModelChecksum } from "./testing/ticketProjection.ts"
@@ -41,39 +42,72 @@ const script = join(import.meta.dirname, "testing", "projectorProcess.ts")
 
 interface ProjectorChild {
   readonly child: ChildProcess
+  /** Starts a child spawned with `preload`. */
+  readonly go: () => void
   readonly ready: Promise<void>
-  /** Resolves when the child committed its first batch. */
-  readonly committed: Promise<void>
+  /** Resolves once the child has committed the commit at `sequence` (or later ones). */
+  readonly committedUpTo: (sequence: number) => Promise<void>
   readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
   readonly stderr: () => string
 }
 
-const spawnProjector = (env: Record<string, string>): ProjectorChild => {
+/**
+ * Spawns a projector process. With `preload` it loads its modules and then waits for `go`, so
+ * that loading (about a second of CPU) overlaps the previous process's run instead of adding to it.
+ */
+const spawnProjector = (
+  env: Record<string, string>,
+  options: { readonly preload?: boolean } = {},
+): ProjectorChild => {
   const child = spawn(nodeBinary(), [script], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      // V8's code cache across the hundred-odd processes: it takes about a third off each start.
+      NODE_COMPILE_CACHE: join(tmpdir(), "mesh-kernel-crash-test"),
+      ...env,
+      ...(options.preload === true ? { MESH_WAIT_FOR_GO: "1" } : {}),
+    },
+    stdio: ["pipe", "pipe", "pipe"],
   })
   let stderr = ""
   child.stderr?.on("data", (chunk) => {
     stderr += String(chunk)
   })
-  let out = ""
-  // Registered first, so that the listeners below see each chunk already appended.
+  let isReady = false
+  let committed = 0
+  const waiting: Array<() => void> = []
+  let partial = ""
   child.stdout?.on("data", (chunk) => {
-    out += String(chunk)
+    const lines = (partial + String(chunk)).split("\n")
+    partial = lines.pop() ?? ""
+    for (const line of lines) {
+      if (line === "ready") isReady = true
+      if (line.startsWith("committed "))
+        committed = Math.max(committed, Number(line.slice("committed ".length)))
+    }
+    for (const check of [...waiting]) check()
   })
-  const waitFor = (line: string) =>
+  const until = (condition: () => boolean) =>
     new Promise<void>((resolve) => {
-      child.stdout?.on("data", () => {
-        if (out.includes(`${line}\n`)) resolve()
-      })
+      const check = () => {
+        if (!condition()) return
+        waiting.splice(waiting.indexOf(check), 1)
+        resolve()
+      }
+      waiting.push(check)
+      check()
     })
-  const ready = waitFor("ready")
-  const committed = waitFor("committed")
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   )
-  return { child, ready, committed, exited, stderr: () => stderr }
+  return {
+    child,
+    go: () => void child.stdin?.write("go\n"),
+    ready: until(() => isReady),
+    committedUpTo: (sequence) => until(() => committed >= sequence),
+    exited,
+    stderr: () => stderr,
+  }
 }
 
 describe("a projector killed with SIGKILL between commit and ack", () => {
@@ -85,10 +119,10 @@ describe("a projector killed with SIGKILL between commit and ack", () => {
     const rounds = ticketTraffic({ events: 10_000, tickets: 200, prefix: "k", maxCommitSize: 5 })
     expect(eventCount(rounds)).toBe(10_000)
     const appender = makeTicketAppender(log)
-    // A quarter of the events exist before the first start (catch-up); the rest arrive spread over
-    // the kills (live), so that most kills find work in flight.
+    const totalCommits = rounds.reduce((n, round) => n + round.length, 0)
+    // A quarter of the events exist before the first start (catch-up); the rest arrive as the
+    // kills go on (live).
     const upfront = Math.floor(rounds.length / 4)
-    const appendEvery = Math.max(1, Math.floor(100 / (rounds.length - upfront)))
     for (const round of rounds.slice(0, upfront)) await run(appender.appendRound(round))
     let appended = upfront
 
@@ -97,7 +131,6 @@ describe("a projector killed with SIGKILL between commit and ack", () => {
       MESH_NAMESPACE: log.namespace,
       DATABASE_URL: postgresTestUrl(),
       MESH_SCHEMA: schema,
-      MESH_BATCH_SIZE: "1",
     }
     const observer = makeProjector({ projection: ticketProjection(), db: database.db, schema, eventLog: log })
     const checkpoint = async () => (await run(observer.status)).streams[0]!.checkpoint
@@ -105,14 +138,39 @@ describe("a projector killed with SIGKILL between commit and ack", () => {
     const kills = { external: 0, self: 0 }
     const checkpointsAtKill: Array<number> = []
     let killedWithWorkPending = 0
+    // Small batches of varying size: many commit-and-ack windows, each a place for a kill to land.
+    const spawnCrashing = () =>
+      spawnProjector(
+        {
+          ...env,
+          MESH_BATCH_SIZE: String(1 + Math.floor(Math.random() * 8)),
+          MESH_CRASH_AFTER_COMMIT: "0.02",
+        },
+        { preload: true },
+      )
+    let next: ProjectorChild | undefined
+    onTestFinished(() => void next?.child.kill("SIGKILL"))
+    let atKill = 0
     while (kills.external < 100) {
-      while (appended < Math.min(rounds.length, upfront + Math.floor(kills.external / appendEvery))) {
+      // Each process gets a random share of the commits left (an equal one on average, so that the
+      // kills spread over the whole run), and is killed once it has committed that far, at a random
+      // moment of the batch it is then in.
+      const share = Math.max(1, Math.round((2 * (totalCommits - atKill)) / (101 - kills.external)))
+      let head = await run(log.headSequence("customer"))
+      while (appended < rounds.length && head - atKill < share) {
         await run(appender.appendRound(rounds[appended++]!))
+        head = await run(log.headSequence("customer"))
       }
-      const projector = spawnProjector({ ...env, MESH_CRASH_AFTER_COMMIT: "0.02" })
-      // Kill at a random moment once the child is applying batches (or after a second without work).
-      const killAfterMs = Math.random() * 100
-      const working = Promise.race([projector.committed, projector.ready.then(() => sleep(1_000))])
+      const target = atKill + 1 + Math.floor(Math.random() * Math.min(share, Math.max(1, head - atKill)))
+      const projector = next ?? spawnCrashing()
+      next = spawnCrashing()
+      projector.go()
+      const killAfterMs = Math.random() * 20
+      const working = Promise.race([
+        projector.committedUpTo(target),
+        // Only when there is nothing left to commit.
+        projector.ready.then(() => sleep(5_000)),
+      ])
       const first = await Promise.race([
         working.then(() => sleep(killAfterMs)).then(() => "timer" as const),
         projector.exited.then(() => "exited" as const),
@@ -126,9 +184,11 @@ describe("a projector killed with SIGKILL between commit and ack", () => {
         throw new Error(`the projector exited by itself (${JSON.stringify(exit)}): ${projector.stderr()}`)
       }
       if (first === "exited") kills.self++
-      const atKill = await checkpoint()
-      checkpointsAtKill.push(atKill)
-      if (first === "timer" && atKill < (await run(log.headSequence("customer")))) killedWithWorkPending++
+      atKill = await checkpoint()
+      if (first === "timer") {
+        checkpointsAtKill.push(atKill)
+        if (atKill < (await run(log.headSequence("customer")))) killedWithWorkPending++
+      }
     }
     while (appended < rounds.length) await run(appender.appendRound(rounds[appended++]!))
 
@@ -141,9 +201,15 @@ describe("a projector killed with SIGKILL between commit and ack", () => {
 
     expect(kills.external).toBe(100)
     expect(kills.self, "the crash hook killed some runs right after a commit").toBeGreaterThan(0)
-    // Kills landed while work was in flight, not only on an idle projector.
+    // Kills landed while work was in flight, not only on an idle projector, all across the log.
     expect(killedWithWorkPending).toBeGreaterThanOrEqual(80)
     expect(new Set(checkpointsAtKill).size).toBeGreaterThan(80)
+    for (let quarter = 0; quarter < 4; quarter++) {
+      const inQuarter = checkpointsAtKill.filter(
+        (c) => c >= (quarter * totalCommits) / 4 && c < ((quarter + 1) * totalCommits) / 4,
+      )
+      expect(inQuarter.length, `kills in quarter ${quarter + 1} of the log`).toBeGreaterThanOrEqual(5)
+    }
 
     expect(await doubleApplied(database.db, schema)).toEqual([])
     const totals = await sql<{ ledger: number; applied: number }>`
@@ -168,7 +234,7 @@ describe("a projector killed with SIGKILL between commit and ack", () => {
       await ticketReadModelChecksum(database.db, freshSchema),
     )
     console.info(
-      `crash test: ${kills.external} external SIGKILLs, ${killedWithWorkPending} of them with work in flight, ${kills.self} self-inflicted right after a commit, ${new Set(checkpointsAtKill).size} distinct checkpoints at kill time`,
+      `crash test: ${kills.external} external SIGKILLs, ${killedWithWorkPending} of them with work in flight, ${kills.self} self-inflicted right after a commit, ${new Set(checkpointsAtKill).size} distinct checkpoints at kill time, from ${Math.min(...checkpointsAtKill)} to ${Math.max(...checkpointsAtKill)} of ${totalCommits} commits`,
     )
   })
 })

@@ -1,8 +1,11 @@
 /**
  * A projector as its own process, for the crash test: it runs the ticket projection against the
  * NATS server, namespace, database and schema named by the environment, prints "ready" once set
- * up and "committed" after its first batch, and runs until killed. With MESH_CRASH_AFTER_COMMIT=p it SIGKILLs itself right after a
- * batch's Postgres commit with probability p: the narrowest "between commit and ack" window.
+ * up and "committed <sequence>" after each batch, and runs until killed. With
+ * MESH_CRASH_AFTER_COMMIT=p it SIGKILLs itself right after a batch's Postgres commit with
+ * probability p: the narrowest "between commit and ack" window.
+ * With MESH_WAIT_FOR_GO=1 it prints "loaded" once its modules are loaded and starts on the first
+ * line on stdin, so that the test can load the next process while the current one works.
  *
  *   NATS_URL=… MESH_NAMESPACE=… DATABASE_URL=… MESH_SCHEMA=… node projectorProcess.ts
  */
@@ -22,7 +25,11 @@ const required = (name: string): string => {
 const crashProbability = Number(process.env.MESH_CRASH_AFTER_COMMIT ?? "0")
 const batchSize = Number(process.env.MESH_BATCH_SIZE ?? "2")
 
-let committed = false
+if (process.env.MESH_WAIT_FOR_GO === "1") {
+  process.stdout.write("loaded\n")
+  await new Promise((resolve) => process.stdin.once("data", resolve))
+}
+
 const nats = await openNats(required("NATS_URL"), "projector-process")
 const eventLog = makeEventLog({ nats, catalog: meshCatalog, namespace: required("MESH_NAMESPACE") })
 const db = makeKysely<unknown>(openPostgresPool(required("DATABASE_URL"), { max: 2 }))
@@ -33,11 +40,10 @@ const projector = makeProjector({
   eventLog,
   afterCommit: (outcome) =>
     Effect.sync(() => {
-      if (outcome.commits > 0 && !committed) {
-        committed = true
-        process.stdout.write("committed\n")
-      }
-      if (outcome.commits > 0 && Math.random() < crashProbability) process.kill(process.pid, "SIGKILL")
+      if (outcome.commits === 0) return
+      // Written synchronously (stdout is a pipe), so the line is out before a self-inflicted kill.
+      process.stdout.write(`committed ${Math.max(...outcome.checkpoints.values())}\n`)
+      if (Math.random() < crashProbability) process.kill(process.pid, "SIGKILL")
     }),
 })
 
