@@ -186,6 +186,8 @@ export const ActionRequested = defineEvent({
     saga: Schema.NullOr(SagaRef),
     compensation: Schema.NullOr(CompensationSpec),
     maxAttempts: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 100 })),
+    /** How long an approval of this action stays good, from the policy (absent in early records). */
+    approvalTtlMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
     requestedAt: Instant,
   }),
   summary: "An agent asked for a side effect, with the policy verdict it got.",

@@ -38,6 +38,8 @@ export interface ActionRequest {
 export interface RequestedAction extends ActionRequest {
   readonly parametersHash: string
   readonly mode: PolicyMode
+  /** How long an approval given to this action stays good (the policy's, recorded with the request). */
+  readonly approvalTtlMs: number | null
   /** The policy verdict the request got, with the workflow, version and inputs. */
   readonly policy: PolicyDecision
   readonly requestedAt: string
@@ -48,6 +50,17 @@ export interface Attempts {
   readonly started: number
   readonly budget: number
   readonly history: ReadonlyArray<ActionHistoryEntry>
+}
+
+/**
+ * A human's approval: who, until when, and how many attempts had started when it was given. It
+ * lapses only if no attempt of its round started in time; once one has, the effect may have
+ * happened, so the round runs to its end rather than expiring half-done.
+ */
+export interface Approval {
+  readonly approver: string
+  readonly expiresAt: string
+  readonly startedAtApproval: number
 }
 
 /** The compensation of a succeeded action once it was requested. */
@@ -71,7 +84,7 @@ export type ActionState =
       /** Cleared to run (auto, notify, approved, or a retry after a failure); waits for `retryAt` if set. */
       readonly status: "pending"
       readonly request: RequestedAction
-      readonly approval: { readonly approver: string; readonly expiresAt: string } | null
+      readonly approval: Approval | null
       readonly attempts: Attempts
       readonly retryAt: string | null
     }
@@ -79,7 +92,7 @@ export type ActionState =
       /** An attempt started and has no recorded result yet (in flight, or its executor crashed). */
       readonly status: "attempting"
       readonly request: RequestedAction
-      readonly approval: { readonly approver: string; readonly expiresAt: string } | null
+      readonly approval: Approval | null
       readonly attempts: Attempts
       readonly startedAt: string
     }
@@ -181,6 +194,12 @@ export type ActionCommand =
   | { readonly _tag: "Expire"; readonly now: string }
   | { readonly _tag: "RequestCompensation"; readonly reason: string; readonly now: string }
 
+/** Whether a pending action's approval ran out before any attempt of its round started. */
+const approvalLapsed = (state: Extract<ActionState, { status: "pending" }>, now: string): boolean =>
+  state.approval !== null &&
+  state.attempts.started === state.approval.startedAtApproval &&
+  isAfter(now, state.approval.expiresAt)
+
 /** The idempotency key of an action's compensation: derived, so every executor sends the same one. */
 export const compensationKeyOf = (actionId: string): string => `${actionId}-undo`
 
@@ -235,6 +254,7 @@ const evolve = (state: ActionState, event: ActionEvent): ActionState => {
         maxAttempts: p.maxAttempts,
         parametersHash: p.parametersHash,
         mode: p.policy.verdict.mode,
+        approvalTtlMs: p.approvalTtlMs ?? null,
         policy: p.policy,
         requestedAt: p.requestedAt,
       }
@@ -255,7 +275,11 @@ const evolve = (state: ActionState, event: ActionEvent): ActionState => {
         ? state
         : { status: "awaiting-approval", request: state.request, expiresAt: event.payload.expiresAt }
     case "ActionApproved": {
-      const approval = { approver: event.payload.approver, expiresAt: event.payload.expiresAt }
+      const approval: Approval = {
+        approver: event.payload.approver,
+        expiresAt: event.payload.expiresAt,
+        startedAtApproval: state.status === "parked" ? state.attempts.started : 0,
+      }
       if (state.status === "awaiting-approval") {
         return {
           status: "pending",
@@ -490,6 +514,7 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
           saga: request.saga,
           compensation: request.compensation,
           maxAttempts: request.maxAttempts,
+          approvalTtlMs: command.approvalTtlMs,
           requestedAt: now,
         },
       }
@@ -520,7 +545,7 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
     case "StartAttempt": {
       const { now } = command
       if (state.status === "pending") {
-        if (state.approval !== null && isAfter(now, state.approval.expiresAt)) {
+        if (approvalLapsed(state, now) && state.approval !== null) {
           // An approval is good for a while only: past it, a human must look again.
           return [{ type: "ActionExpired", payload: { expiresAt: state.approval.expiresAt, at: now } }]
         }
@@ -636,7 +661,12 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
       return [
         {
           type: "ActionApproved",
-          payload: { approver, parametersHash, approvedAt: now, expiresAt: plus(now, command.approvalTtlMs) },
+          payload: {
+            approver,
+            parametersHash,
+            approvedAt: now,
+            expiresAt: plus(now, state.request.approvalTtlMs ?? command.approvalTtlMs),
+          },
         },
       ]
     }
@@ -646,6 +676,10 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
       if (state.status !== "awaiting-approval" && state.status !== "parked") {
         return [refuse(by, humanDecided(state) ? "already-decided" : "not-awaiting-approval", null, now)]
       }
+      // A compensation that parked has an effect out in the world: rejecting it would close the
+      // action with the effect still there. A human retries it (approve) or undoes it by hand.
+      if (state.status === "parked" && state.undo !== null)
+        return [refuse(by, "not-awaiting-approval", null, now)]
       return [{ type: "ActionRejected", payload: { rejectedBy: by, reason: command.reason, at: now } }]
     }
     case "Expire":
@@ -740,8 +774,7 @@ export type ExecutorMove =
 export const nextExecutorMove = (state: ActionState, now: string, leaseMs: number): ExecutorMove => {
   switch (state.status) {
     case "pending":
-      if (state.approval !== null && isAfter(now, state.approval.expiresAt))
-        return { _tag: "Attempt", phase: "execute" }
+      if (approvalLapsed(state, now)) return { _tag: "Attempt", phase: "execute" }
       return state.retryAt !== null && isAfter(state.retryAt, now)
         ? { _tag: "WaitUntil", at: state.retryAt }
         : { _tag: "Attempt", phase: "execute" }

@@ -47,6 +47,7 @@ const requested = (mode: "auto" | "notify" | "require-approval" | "deny"): Actio
     ...refund,
     parametersHash: hash,
     policy: verdict(mode),
+    approvalTtlMs: hour,
     requestedAt: t0,
   },
 })
@@ -262,6 +263,65 @@ describe("action decider: human approval", () => {
       .given([requested("require-approval"), awaiting, approved])
       .when({ _tag: "StartAttempt", now: at(60 + 3601), leaseMs: 10_000 })
       .thenEmits([{ type: "ActionExpired", payload: { expiresAt: at(3660), at: at(3661) } }])
+  })
+
+  it("keeps retrying an approved action past its approval once an attempt has started: the effect may be out", () => {
+    const afterFirstAttempt = [
+      requested("require-approval"),
+      awaiting,
+      approved,
+      started(1, at(61)),
+      failedRetry(1, at(62), at(63)),
+    ]
+    action
+      .given(afterFirstAttempt)
+      .when({ _tag: "StartAttempt", now: at(60 + 3_700), leaseMs: 10_000 })
+      .thenEmits([started(2, at(60 + 3_700), "retry")])
+  })
+
+  it("refuses to reject a parked compensation, whose effect is still out in the world", () => {
+    const parkedUndo: ReadonlyArray<ActionEvent> = [
+      requested("auto"),
+      started(1, at(1)),
+      succeeded(1),
+      {
+        type: "ActionCompensationRequested",
+        payload: {
+          compensationKey: "k",
+          kind: "payment.cancel-refund",
+          parameters: {},
+          reason: "r",
+          requestedAt: at(5),
+        },
+      },
+      {
+        type: "ActionAttemptStarted",
+        payload: { phase: "compensate", attempt: 1, trigger: "first", startedAt: at(6) },
+      },
+      {
+        type: "ActionCompensationFailed",
+        payload: {
+          attempt: 1,
+          failure: { reason: "settled", retryable: false },
+          next: "park",
+          retryAt: null,
+          failedAt: at(7),
+        },
+      },
+      {
+        type: "ActionParked",
+        payload: { phase: "compensate", reason: "settled", attempts: 1, history: [], parkedAt: at(7) },
+      },
+    ]
+    action
+      .given(parkedUndo)
+      .when({ _tag: "Reject", by: "maria", reason: "give up", now: at(8) })
+      .thenEmits([
+        {
+          type: "ActionApprovalRefused",
+          payload: { approver: "maria", refusal: "not-awaiting-approval", presentedHash: null, at: at(8) },
+        },
+      ])
   })
 
   it("does not start an action waiting for approval", () => {
