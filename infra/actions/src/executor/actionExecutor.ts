@@ -1,6 +1,7 @@
+import { sagaEvents } from "@mesh/contracts"
 import { type Backoff, backoffDelay, type NatsHandles, runDurableConsumer } from "@mesh/eventlog"
 import type { CommandError, CommandOutcome } from "@mesh/kernel/deciders"
-import { Clock, Duration, Effect, Result, Schedule, Semaphore } from "effect"
+import { Cause, Clock, Duration, Effect, Result, Schedule, Semaphore } from "effect"
 import {
   type ActionDefs,
   type ActionDomainEvent,
@@ -76,6 +77,7 @@ export interface DriveOutcome {
   readonly state: ActionState
 }
 
+const sagaEventTypes = new Set<string>(sagaEvents.map((d) => d.type))
 const defaultRetry: Backoff = { initialMs: 200, maxMs: 5_000, factor: 2 }
 const actorOf = { kind: "system", id: "action-executor" } as const
 const isoOf = (millis: number) => new Date(millis).toISOString()
@@ -90,8 +92,16 @@ const isoOf = (millis: number) => new Date(millis).toISOString()
  */
 export const makeActionExecutor = (options: ActionExecutorOptions) => {
   const retry = options.retry ?? defaultRetry
-  const leaseMs = options.leaseMs ?? 60_000
-  const maxInlineWaitMs = options.maxInlineWaitMs ?? 10_000
+  const leaseMs = options.leaseMs ?? 30_000
+  const maxInlineWaitMs = options.maxInlineWaitMs ?? leaseMs + 5_000
+  // Without a sweep, only a redelivered message wakes an action again: the executor must be able
+  // to wait out a lease and the longest retry backoff while it holds the message, or an action
+  // whose executor died would be acked and never looked at again.
+  if (options.sweep === undefined && (leaseMs > maxInlineWaitMs || retry.maxMs > maxInlineWaitMs)) {
+    throw new TypeError(
+      `action executor: leaseMs (${leaseMs}) and retry.maxMs (${retry.maxMs}) must not exceed maxInlineWaitMs (${maxInlineWaitMs}) unless a sweep is configured`,
+    )
+  }
   const crash = options.crashPoint ?? (() => Effect.void)
   const notify: Notifier =
     options.notify ??
@@ -278,17 +288,36 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
       yield* crash("after-record", actionId)
     })
 
-  // One drive at a time per executor: the consumer and the sweep never race on one action here
-  // (across replicas the log's optimistic concurrency and the lease keep them apart).
-  const driving = Semaphore.makeUnsafe(1)
+  // One drive at a time per action in this process: the consumer and the sweep never race on one
+  // action here (across replicas the log's optimistic concurrency and the lease keep them apart),
+  // and a long wait on one action does not hold up another.
+  const locks = new Map<string, { readonly lock: Semaphore.Semaphore; users: number }>()
+  const exclusively = <A, E, R>(agent: string, actionId: string, effect: Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const key = `${agent}/${actionId}`
+        const entry = locks.get(key) ?? { lock: Semaphore.makeUnsafe(1), users: 0 }
+        entry.users++
+        locks.set(key, entry)
+        return { key, entry }
+      }),
+      ({ entry }) => entry.lock.withPermits(1)(effect),
+      ({ key, entry }) =>
+        Effect.sync(() => {
+          entry.users--
+          if (entry.users === 0) locks.delete(key)
+        }),
+    )
 
-  /** Handles one event of the actions stream: drives the action it belongs to. */
+  /** Handles one event of the actions stream: drives the action it belongs to (saga events are the saga driver's). */
   const handleEvent = (event: ActionDomainEvent) =>
-    event.type.startsWith("Saga")
+    sagaEventTypes.has(event.type)
       ? Effect.void
-      : driving
-          .withPermits(1)(drive(event.aggregateType, event.aggregateId, event.correlationId))
-          .pipe(Effect.asVoid)
+      : exclusively(
+          event.aggregateType,
+          event.aggregateId,
+          drive(event.aggregateType, event.aggregateId, event.correlationId),
+        ).pipe(Effect.asVoid)
 
   /** Drives every action the sweep's query names; a failing one is logged and left for the next sweep. */
   const sweepOnce = Effect.gen(function* () {
@@ -297,16 +326,19 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
     const candidates = yield* options.sweep
       .candidates(now)
       .pipe(
-        Effect.catch((e) =>
-          Effect.logWarning(`action sweep could not list candidates: ${String(e)}`).pipe(Effect.as([])),
+        Effect.catchCause((cause) =>
+          Effect.logWarning(`action sweep could not list candidates: ${Cause.pretty(cause)}`).pipe(
+            Effect.as([]),
+          ),
         ),
       )
     for (const { agent, actionId } of candidates) {
-      yield* driving
-        .withPermits(1)(drive(agent, actionId, `sweep:${actionId}`))
-        .pipe(
-          Effect.catch((e) => Effect.logWarning(`action sweep could not drive ${actionId}: ${e.message}`)),
-        )
+      // A defect on one action (a bug, a malformed id) must not end the sweep for every other one.
+      yield* exclusively(agent, actionId, drive(agent, actionId, `sweep:${actionId}`)).pipe(
+        Effect.catchCause((cause) =>
+          Effect.logWarning(`action sweep could not drive ${agent}/${actionId}: ${Cause.pretty(cause)}`),
+        ),
+      )
     }
     return candidates.length
   })
@@ -331,7 +363,8 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
         name: options.consumerName ?? "action-executor",
         domain: "actions",
         ...(options.filterSubject === undefined ? {} : { filterSubject: options.filterSubject }),
-        ackWaitMs: options.ackWaitMs ?? 30_000,
+        // The message is held while the action waits in line, so the ack wait covers the longest wait.
+        ackWaitMs: options.ackWaitMs ?? maxInlineWaitMs + 30_000,
         maxDeliveries: 20,
         backoff: { initialMs: 500, maxMs: 30_000, factor: 2 },
       },
