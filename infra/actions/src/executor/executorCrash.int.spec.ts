@@ -167,6 +167,7 @@ const crashKind = async (name: string, sample: SampleAction, namespace: string, 
             compensation: sample.compensation,
           }),
         )
+        const t2 = performance.now()
         actions.push({ actionId, scenario })
         if (scenario === "during-compensation") {
           await waitForActionStatus(commands, agent, actionId, ["succeeded"], 30_000)
@@ -189,7 +190,7 @@ const crashKind = async (name: string, sample: SampleAction, namespace: string, 
         expect(exit.signal, `${actionId}: ${executor.stderr()}`).toBe("SIGKILL")
         if (process.env.MESH_CRASH_TIMING)
           console.log(
-            `${actionId} ready ${Math.round(t1 - t0)} ms, crash ${Math.round(performance.now() - t1)} ms`,
+            `${actionId} ready ${Math.round(t1 - t0)} ms, request ${Math.round(t2 - t1)} ms, crash ${Math.round(performance.now() - t2)} ms`,
           )
       }
     }

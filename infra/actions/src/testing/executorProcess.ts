@@ -34,11 +34,11 @@ const executor = makeActionExecutor({
     supplierUrl: optional("SUPPLIER_URL"),
     storefrontUrl: optional("STOREFRONT_URL"),
     mailboxUrl: optional("MAILBOX_URL"),
-    timeoutMs: 1_000,
+    timeoutMs: Number(optional("MESH_CONNECTOR_TIMEOUT_MS") ?? "1000"),
   }),
   retry: { initialMs: 20, maxMs: 200, factor: 2 },
   // Above the connector timeout, as in production: only an attempt that cannot still be in flight is recovered.
-  leaseMs: Number(optional("MESH_LEASE_MS") ?? "1200"),
+  leaseMs: Number(optional("MESH_LEASE_MS") ?? "1100"),
   ackWaitMs: Number(optional("MESH_ACK_WAIT_MS") ?? "1000"),
   ...(optional("MESH_CONSUMER") === null ? {} : { consumerName: required("MESH_CONSUMER") }),
   ...(optional("MESH_FILTER_SUBJECT") === null ? {} : { filterSubject: required("MESH_FILTER_SUBJECT") }),
