@@ -345,10 +345,6 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
     kind,
     parameters,
     cause: { decisionId: "d-1", eventId: null },
-    amount:
-      typeof parameters.amountMinor === "number"
-        ? { amountMinor: parameters.amountMinor, currency: "EUR" }
-        : null,
     confidence: 0.92,
     sentiment: "negative" as const,
     firstTimeSupplier: null,
@@ -388,7 +384,6 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
           unitCostMinor: 900,
           currency: "EUR",
         }),
-        amount: { amountMinor: 45_000, currency: "EUR" },
       }),
     )
     console.log(

@@ -1,14 +1,15 @@
 import {
   type ActionCause,
-  type ActionParameters,
+  ActionParameters,
   type CompensationSpec,
   type Money,
   type PolicyDecision,
   parametersHash,
   type SagaRef,
+  SubjectToken,
 } from "@mesh/contracts"
 import type { CommandError } from "@mesh/kernel/deciders"
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Effect, Result, Schema } from "effect"
 import type { ActionCommands } from "../action/actionCommands.ts"
 import type { ActionState } from "../action/actionDecider.ts"
 import type { ActionPolicy } from "../policy/actionPolicy.ts"
@@ -22,8 +23,6 @@ export interface ActionIntent {
   readonly kind: string
   readonly parameters: ActionParameters
   readonly cause: ActionCause
-  /** The amount at stake, for thresholds and the spend quota (null when the action moves no money). */
-  readonly amount: Money | null
   readonly confidence: number | null
   readonly sentiment: "negative" | "neutral" | "positive" | null
   readonly firstTimeSupplier: boolean | null
@@ -35,6 +34,32 @@ export interface ActionIntent {
   readonly causationId: string | null
 }
 
+/** Why an intent cannot be taken as it is, or null when it can. */
+const validateIntent = (intent: ActionIntent): string | null => {
+  for (const [what, value] of [
+    ["agent", intent.agent],
+    ["actionId", intent.actionId],
+  ] as const) {
+    if (Result.isFailure(Schema.decodeUnknownResult(SubjectToken)(value))) {
+      return `${what} ${JSON.stringify(value)} must be 1-128 letters, digits, '_' or '-'`
+    }
+  }
+  // Compensation keys and saga step ids are derived from other ids; taking one as a plain action
+  // id would collide with the action or saga it belongs to.
+  if (reservedSuffix.test(intent.actionId)) {
+    const stepOfSaga =
+      intent.saga !== undefined &&
+      intent.saga !== null &&
+      intent.actionId.endsWith(`-step-${intent.saga.step}`)
+    if (!stepOfSaga)
+      return `actionId ${intent.actionId} ends in a suffix reserved for compensations and saga steps`
+  }
+  if (Result.isFailure(Schema.decodeUnknownResult(ActionParameters)(intent.parameters))) {
+    return "parameters must be a JSON object with identifier keys and finite numbers"
+  }
+  return null
+}
+
 /** What the gate did with an intent: the verdict recorded with it and the action's state. */
 export interface GateOutcome {
   readonly actionId: string
@@ -44,11 +69,38 @@ export interface GateOutcome {
   readonly requested: boolean
 }
 
-/** The gate could not record the request. */
+/** The same action id was requested before for another kind or other parameters. */
+export const IntentConflict = Schema.TaggedStruct("IntentConflict", { message: Schema.String })
+/** The intent is malformed: a bad id, a reserved id, or parameters its kind cannot take. */
+export const InvalidIntent = Schema.TaggedStruct("InvalidIntent", { message: Schema.String })
+/** The log or the quota history could not be read or written; trying again may succeed. */
+export const GateUnavailable = Schema.TaggedStruct("GateUnavailable", { message: Schema.String })
+
+/** The gate could not record the request; `reason` says why. */
 export class ActionGateError extends Schema.TaggedError<ActionGateError>()("ActionGateError", {
   actionId: Schema.String,
-  message: Schema.String,
-}) {}
+  reason: Schema.Union([IntentConflict, InvalidIntent, GateUnavailable]),
+}) {
+  override get message(): string {
+    return `action ${this.actionId}: ${this.reason._tag}: ${this.reason.message}`
+  }
+}
+
+/**
+ * The money an action moves, read from its parameters so that a caller cannot understate it:
+ * `amountMinor` and `currency` (a refund), or `unitCostMinor` times `quantity` (a purchase order).
+ */
+export const moneyAtStake = (parameters: ActionParameters): Money | null => {
+  const { amountMinor, unitCostMinor, quantity, currency } = parameters
+  if (typeof currency !== "string") return null
+  if (typeof amountMinor === "number") return { amountMinor, currency }
+  if (typeof unitCostMinor === "number" && typeof quantity === "number") {
+    return { amountMinor: unitCostMinor * quantity, currency }
+  }
+  return null
+}
+
+const reservedSuffix = /-(undo|step-\d+)$/
 
 /** Settings of an action gate. */
 export interface ActionGateOptions {
@@ -59,6 +111,8 @@ export interface ActionGateOptions {
   readonly history: (agent: string, since: string) => Effect.Effect<ReadonlyArray<QuotaHistoryEntry>, unknown>
   /** The declared undo of an action kind, when the intent names none. */
   readonly compensationOf?: (kind: string) => string | undefined
+  /** The money an action moves (thresholds, the spend quota); `moneyAtStake` by default. */
+  readonly amountOf?: (kind: string, parameters: ActionParameters) => Money | null
   readonly defaultMaxAttempts?: number
 }
 
@@ -73,31 +127,39 @@ const dayMs = 24 * 60 * 60 * 1000
 export const makeActionGate = (options: ActionGateOptions) => {
   const { commands, policy } = options
 
+  const amountOf =
+    options.amountOf ?? ((_kind: string, parameters: ActionParameters) => moneyAtStake(parameters))
+
   const request = Effect.fn("ActionGate.request")(function* (intent: ActionIntent) {
-    const fail = (message: string) => new ActionGateError({ actionId: intent.actionId, message })
-    const existing = yield* commands
-      .load(intent.agent, intent.actionId)
-      .pipe(Effect.mapError((e) => fail(e.message)))
+    const fail = (reason: ActionGateError["reason"]) =>
+      new ActionGateError({ actionId: intent.actionId, reason })
+    const unavailable = (e: { readonly message: string }) =>
+      fail({ _tag: "GateUnavailable", message: e.message })
+    const invalid = validateIntent(intent)
+    if (invalid !== null) return yield* Effect.fail(fail({ _tag: "InvalidIntent", message: invalid }))
+    const existing = yield* commands.load(intent.agent, intent.actionId).pipe(Effect.mapError(unavailable))
     if (existing.state.status !== "none") {
       return yield* answerExisting(intent, existing.state)
     }
+    const amount = amountOf(intent.kind, intent.parameters)
     const nowMillis = yield* Clock.currentTimeMillis
     const now = new Date(nowMillis).toISOString()
-    const history = yield* options
-      .history(intent.agent, new Date(nowMillis - dayMs).toISOString())
-      .pipe(
-        Effect.mapError((e) =>
-          fail(`quota history unavailable: ${e instanceof Error ? e.message : String(e)}`),
-        ),
-      )
-    const counters = quotaInputs(history, intent.agent, now, intent.amount?.currency ?? null)
+    const history = yield* options.history(intent.agent, new Date(nowMillis - dayMs).toISOString()).pipe(
+      Effect.mapError((e) =>
+        fail({
+          _tag: "GateUnavailable",
+          message: `quota history unavailable: ${e instanceof Error ? e.message : String(e)}`,
+        }),
+      ),
+    )
+    const counters = quotaInputs(history, intent.agent, now, amount?.currency ?? null)
     const decision = evaluatePolicy(
       policy,
       {
         agent: intent.agent,
         skill: intent.skill,
         kind: intent.kind,
-        amount: intent.amount,
+        amount,
         confidence: intent.confidence,
         sentiment: intent.sentiment,
         firstTimeSupplier: intent.firstTimeSupplier,
@@ -140,28 +202,31 @@ export const makeActionGate = (options: ActionGateOptions) => {
           causationId: intent.causationId,
         },
       )
-      .pipe(Effect.mapError((e: CommandError) => fail(e.message)))
-    const after = yield* commands
-      .load(intent.agent, intent.actionId)
-      .pipe(Effect.mapError((e) => fail(e.message)))
+      .pipe(Effect.mapError((e: CommandError) => unavailable(e)))
+    const after = yield* commands.load(intent.agent, intent.actionId).pipe(Effect.mapError(unavailable))
     if (outcome.status !== "appended") return yield* answerExisting(intent, after.state)
     return { actionId: intent.actionId, decision, state: after.state, requested: true } satisfies GateOutcome
   })
 
+  /** A repeated intent answers the first verdict; the same id for another effect is a conflict. */
   const answerExisting = (intent: ActionIntent, state: ActionState) =>
     Effect.gen(function* () {
-      const history = yield* commands.log
-        .load({ domain: "actions", type: intent.agent, id: intent.actionId })
-        .pipe(Effect.mapError((e) => new ActionGateError({ actionId: intent.actionId, message: e.message })))
-      const first = history.events.find((e) => e.type === "ActionRequested")
-      if (first?.type !== "ActionRequested") {
+      const fail = (reason: ActionGateError["reason"]) =>
+        new ActionGateError({ actionId: intent.actionId, reason })
+      if (state.status === "none")
+        return yield* Effect.fail(fail({ _tag: "GateUnavailable", message: "no request recorded" }))
+      const hash = parametersHash(intent.parameters)
+      if (state.request.kind !== intent.kind || state.request.parametersHash !== hash) {
         return yield* Effect.fail(
-          new ActionGateError({ actionId: intent.actionId, message: "the action has no recorded request" }),
+          fail({
+            _tag: "IntentConflict",
+            message: `it was requested before as ${state.request.kind} with parameters ${state.request.parametersHash}, now as ${intent.kind} with ${hash}`,
+          }),
         )
       }
       return {
         actionId: intent.actionId,
-        decision: first.payload.policy,
+        decision: state.request.policy,
         state,
         requested: false,
       } satisfies GateOutcome

@@ -153,7 +153,6 @@ const intent = (overrides: Partial<ActionIntent> & Pick<ActionIntent, "actionId"
     agent: "customer-ops",
     skill: "resolveTicket",
     cause: { decisionId: null, eventId: null },
-    amount: null,
     confidence: 0.9,
     sentiment: null,
     firstTimeSupplier: null,
@@ -173,7 +172,6 @@ describe("policies through the gate", () => {
           actionId: "refund-1",
           kind: "payment.refund",
           parameters: refundParameters(1),
-          amount: { amountMinor: 2_500, currency: "EUR" },
         }),
       ),
     )
@@ -187,7 +185,6 @@ describe("policies through the gate", () => {
         skill: "chooseSupplier",
         kind: "supplier.place-order",
         parameters: { supplierId: "SUP-1", sku: "LAMP", quantity: 10, unitCostMinor, currency: "EUR" },
-        amount: { amountMinor: unitCostMinor * 10, currency: "EUR" },
       })
     const big = await Effect.runPromise(workflow.gate.request(order("po-big", 6_000)))
     expect(big.decision.verdict).toMatchObject({ mode: "require-approval", rule: "over-500-eur" })
@@ -242,6 +239,31 @@ describe("policies through the gate", () => {
     expect(fourth.state.status).toBe("denied")
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(simulators.mailbox.ledger().map((e) => e.key)).not.toContain("reply-4")
+    await workflow.stop()
+  })
+
+  it("answers a repeated intent with its first verdict, and refuses the same id for another effect or a reserved id", async () => {
+    const workflow = await startWorkflow(decoded(policyDocument))
+    const first = intent({
+      actionId: "reply-x",
+      kind: "mailbox.send-message",
+      parameters: { to: "a@example.com", subject: "Hi", body: "Hello." },
+    })
+    const once = await Effect.runPromise(workflow.gate.request(first))
+    const again = await Effect.runPromise(workflow.gate.request(first))
+    expect(again.requested).toBe(false)
+    expect(again.decision).toEqual(once.decision)
+
+    const other = await Effect.runPromiseExit(
+      workflow.gate.request({ ...first, parameters: { to: "b@example.com", subject: "Hi", body: "Hello." } }),
+    )
+    expect(JSON.stringify(other)).toContain("IntentConflict")
+    const reserved = await Effect.runPromiseExit(
+      workflow.gate.request({ ...first, actionId: "reply-x-undo" }),
+    )
+    expect(JSON.stringify(reserved)).toContain("reserved for compensations and saga steps")
+    const badId = await Effect.runPromiseExit(workflow.gate.request({ ...first, actionId: "a.b" }))
+    expect(JSON.stringify(badId)).toContain("actionId")
     await workflow.stop()
   })
 

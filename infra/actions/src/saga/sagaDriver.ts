@@ -1,4 +1,4 @@
-import { type Money, type PolicyContext, type SagaStep, Subjects } from "@mesh/contracts"
+import { type PolicyContext, type SagaStep, Subjects } from "@mesh/contracts"
 import { runDurableConsumer } from "@mesh/eventlog"
 import { type AggregateDefinition, deterministicUuid, makeCommandHandler } from "@mesh/kernel/deciders"
 import { Clock, Effect } from "effect"
@@ -21,12 +21,6 @@ export interface SagaRequest {
   readonly cause: { readonly decisionId: string | null; readonly eventId: string | null }
   readonly context: PolicyContext
   readonly correlationId: string
-}
-
-/** The amount a step moves, when its parameters say (`amountMinor` and `currency`), for the policy gate. */
-const amountOf = (parameters: SagaStep["parameters"]): Money | null => {
-  const { amountMinor, currency } = parameters
-  return typeof amountMinor === "number" && typeof currency === "string" ? { amountMinor, currency } : null
 }
 
 /**
@@ -116,7 +110,6 @@ export const makeSagaDriver = (options: { readonly commands: ActionCommands; rea
               kind: move.kind,
               parameters: move.parameters,
               cause: state.saga.cause,
-              amount: amountOf(move.parameters),
               confidence: state.saga.context.confidence,
               sentiment: state.saga.context.sentiment,
               firstTimeSupplier: null,
