@@ -74,6 +74,19 @@ describe("mesh approvals, approve and reject", () => {
     expect(anonymous.stderr).toContain("say who decides: --as <name> or MESH_APPROVER")
   })
 
+  it("names bad input and changes nothing", async () => {
+    const badHash = await mesh(["approve", "customer-ops", "refund-77", "--hash", "nothex", "--as", "maria"])
+    expect(badHash.code).toBe(1)
+    expect(badHash.stderr).toContain(
+      "invalid decision: parametersHash must be a lowercase hex SHA-256 digest",
+    )
+    const blank = await mesh(["reject", "customer-ops", "refund-77", "--reason", " ", "--as", "maria"])
+    expect(blank.code).toBe(1)
+    expect(blank.stderr).toContain("invalid decision: a rejection needs a reason")
+    const listed = await mesh(["approvals"])
+    expect(listed.stdout).toContain("customer-ops refund-77 awaiting-approval")
+  })
+
   it("refuses other parameters, then approves the shown ones as the named person", async () => {
     const other = await mesh([
       "approve",

@@ -1,5 +1,5 @@
-import type { ApprovalRefusal } from "@mesh/contracts"
-import { Clock, Effect, Schema } from "effect"
+import { type ApprovalRefusal, Sha256Hex } from "@mesh/contracts"
+import { Clock, Effect, Result, Schema } from "effect"
 import type { ActionCommands, ActionDomainEvent } from "../action/actionCommands.ts"
 
 /** A human's approval of one action, bound to the hash of the parameters they were shown. */
@@ -29,18 +29,45 @@ export const UnknownAction = Schema.TaggedStruct("UnknownAction", {
   agent: Schema.String,
   actionId: Schema.String,
 })
+/** The decision itself is malformed (a hash that is not one, an empty reason). */
+export const InvalidDecision = Schema.TaggedStruct("InvalidDecision", { message: Schema.String })
 /** The log could not take the decision (NATS down, conflict retries spent). */
 export const ApprovalUnavailable = Schema.TaggedStruct("ApprovalUnavailable", { message: Schema.String })
 
 /** The one error of approvals; `reason` says which. */
 export class ApprovalError extends Schema.TaggedError<ApprovalError>()("ApprovalError", {
-  reason: Schema.Union([UnknownAction, ApprovalUnavailable]),
+  reason: Schema.Union([UnknownAction, InvalidDecision, ApprovalUnavailable]),
 }) {
   override get message(): string {
-    return this.reason._tag === "UnknownAction"
-      ? `no action ${this.reason.actionId} of agent ${this.reason.agent}`
-      : `the decision was not recorded: ${this.reason.message}`
+    switch (this.reason._tag) {
+      case "UnknownAction":
+        return `no action ${this.reason.actionId} of agent ${this.reason.agent}`
+      case "InvalidDecision":
+        return `invalid decision: ${this.reason.message}`
+      case "ApprovalUnavailable":
+        return `the decision was not recorded: ${this.reason.message}`
+    }
   }
+}
+
+/** Checks a decision before it reaches the log, so that bad input is named as such. */
+const checkDecision = (fields: { readonly parametersHash?: string; readonly reason?: string }) => {
+  if (
+    fields.parametersHash !== undefined &&
+    Result.isFailure(Schema.decodeUnknownResult(Sha256Hex)(fields.parametersHash))
+  ) {
+    return Effect.fail(
+      new ApprovalError({
+        reason: { _tag: "InvalidDecision", message: "parametersHash must be a lowercase hex SHA-256 digest" },
+      }),
+    )
+  }
+  if (fields.reason !== undefined && fields.reason.trim() === "") {
+    return Effect.fail(
+      new ApprovalError({ reason: { _tag: "InvalidDecision", message: "a rejection needs a reason" } }),
+    )
+  }
+  return Effect.void
 }
 
 /**
@@ -87,6 +114,7 @@ export const makeApprovals = (options: {
 
   /** Approves an action's exact parameters. */
   const approve = Effect.fn("Approvals.approve")(function* (decision: ApprovalDecision) {
+    yield* checkDecision({ parametersHash: decision.parametersHash })
     const { position } = yield* existing(decision.agent, decision.actionId)
     const now = new Date(yield* Clock.currentTimeMillis).toISOString()
     const outcome = yield* decide(
@@ -107,6 +135,7 @@ export const makeApprovals = (options: {
 
   /** Rejects an action for good. */
   const reject = Effect.fn("Approvals.reject")(function* (decision: RejectionDecision) {
+    yield* checkDecision({ reason: decision.reason })
     const { position } = yield* existing(decision.agent, decision.actionId)
     const now = new Date(yield* Clock.currentTimeMillis).toISOString()
     const outcome = yield* decide(

@@ -67,7 +67,10 @@ const post = (path: string, body: unknown, token: string | null = mariaToken) =>
 
 describe("approvals HTTP API", () => {
   it("lists the queue with the hash a human approves", async () => {
-    const response = await fetch(`${baseUrl}/approvals?agent=${agent}`)
+    expect((await fetch(`${baseUrl}/approvals`)).status).toBe(401)
+    const response = await fetch(`${baseUrl}/approvals?agent=${agent}`, {
+      headers: { authorization: `Bearer ${mariaToken}` },
+    })
     expect(response.status).toBe(200)
     const { queue } = (await response.json()) as {
       queue: Array<{ actionId: string; parametersHash: string }>
@@ -146,7 +149,9 @@ describe("approvals HTTP API", () => {
       reason: "already refunded by phone",
     })
     expect(rejected.status).toBe(200)
-    const response = await fetch(`${baseUrl}/approvals`)
+    const response = await fetch(`${baseUrl}/approvals`, {
+      headers: { authorization: `Bearer ${mariaToken}` },
+    })
     const { queue } = (await response.json()) as { queue: Array<{ actionId: string }> }
     expect(queue).toEqual([])
   })

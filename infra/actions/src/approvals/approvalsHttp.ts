@@ -68,8 +68,16 @@ const respond = (outcome: ApprovalOutcome) =>
     ? problem(409, `refused: ${outcome.refusal}`, { outcome })
     : HttpServerResponse.jsonUnsafe({ outcome })
 
-const failure = (error: ApprovalError) =>
-  error.reason._tag === "UnknownAction" ? problem(404, error.message) : problem(503, error.message)
+const failure = (error: ApprovalError) => {
+  switch (error.reason._tag) {
+    case "UnknownAction":
+      return problem(404, error.message)
+    case "InvalidDecision":
+      return problem(400, error.message)
+    case "ApprovalUnavailable":
+      return problem(503, error.message)
+  }
+}
 
 /**
  * The approvals API: `GET /approvals[?agent=]` lists the queue; `POST /approvals/:agent/:actionId/approve`
@@ -100,12 +108,18 @@ export const approvalsRoutes = (options: ApprovalsHttpOptions) => {
   return Layer.mergeAll(
     HttpRouter.add("GET", "/approvals", (request) =>
       Effect.gen(function* () {
+        // The queue shows parameters (addresses, amounts): only approvers may read it.
+        if (approverOf(request, options.approvers) === undefined) {
+          return problem(401, "a bearer token of a known approver is required")
+        }
         const agent = new URL(request.url, "http://localhost").searchParams.get("agent") ?? undefined
         if (agent !== undefined && Result.isFailure(Schema.decodeUnknownResult(SubjectToken)(agent))) {
           return problem(400, "agent must be an agent name")
         }
-        const queue = yield* Effect.promise(() => options.queue(agent))
-        return HttpServerResponse.jsonUnsafe({ queue })
+        const queue = yield* Effect.result(Effect.tryPromise(() => options.queue(agent)))
+        return Result.isSuccess(queue)
+          ? HttpServerResponse.jsonUnsafe({ queue: queue.success })
+          : problem(503, `the approvals queue is unavailable: ${queue.failure.message}`)
       }),
     ),
     HttpRouter.add("POST", "/approvals/:agent/:actionId/approve", (request) =>

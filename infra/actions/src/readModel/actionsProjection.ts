@@ -243,7 +243,12 @@ export const listApprovalQueue = async (db: Db, agent?: string): Promise<Readonl
   }))
 }
 
-/** An agent's requests since an instant, as the policy gate's quota counters read them. */
+const unspent = new Set(["denied", "rejected", "expired", "failed", "compensated"])
+
+/**
+ * An agent's requests since an instant, as the policy gate's quota counters read them. The read
+ * model lags the log by a batch, so quotas are soft by the requests of the last few milliseconds.
+ */
 export const recentRequests = async (
   db: Db,
   agent: string,
@@ -251,15 +256,17 @@ export const recentRequests = async (
 ): Promise<ReadonlyArray<QuotaHistoryEntry>> => {
   const rows = await db
     .selectFrom("actions")
-    .select(["requested_at", "amount_minor", "currency", "mode"])
+    .select(["requested_at", "amount_minor", "currency", "mode", "status"])
     .where("agent", "=", agent)
     .where("requested_at", ">=", since)
     .execute()
   return rows.map((r) => ({
     agent,
     requestedAt: r.requested_at,
+    // Money that never left (refused, lapsed, failed) or came back (compensated) is not spent; the
+    // request still counts as an action.
     amount:
-      r.amount_minor === null || r.currency === null
+      r.amount_minor === null || r.currency === null || unspent.has(r.status)
         ? null
         : { amountMinor: Number(r.amount_minor), currency: r.currency },
     mode: r.mode as PolicyMode,
