@@ -28,36 +28,42 @@ afterEach(() => simulators.reset())
 
 const agent = "customer-ops"
 
-/** A namespace with its streams, an executor running in this process, and command handling. */
-const startExecutor = async (options: { readonly notified?: Array<string> } = {}) => {
+/** A namespace with its streams, executors running in this process, and command handling. */
+const startExecutor = async (
+  options: { readonly notified?: Array<string>; readonly replicas?: number } = {},
+) => {
   const namespace = uniqueNamespace("ax")
   await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
-  const executor = makeActionExecutor({
-    nats,
-    namespace,
-    connectors: makeHttpConnectorRegistry({
-      paymentUrl: simulators.payment.url,
-      supplierUrl: simulators.supplier.url,
-      storefrontUrl: simulators.storefront.url,
-      mailboxUrl: simulators.mailbox.url,
-      timeoutMs: 1_000,
-    }),
-    retry: { initialMs: 20, maxMs: 100, factor: 2 },
-    leaseMs: 5_000,
-    notify: (state) =>
-      Effect.sync(() => {
-        options.notified?.push(state.request.actionId)
-        return "test-inbox"
+  const makeReplica = (n: number) =>
+    makeActionExecutor({
+      consumerName: `action-executor-${n}`,
+      nats,
+      namespace,
+      connectors: makeHttpConnectorRegistry({
+        paymentUrl: simulators.payment.url,
+        supplierUrl: simulators.supplier.url,
+        storefrontUrl: simulators.storefront.url,
+        mailboxUrl: simulators.mailbox.url,
+        timeoutMs: 1_000,
       }),
-  })
+      retry: { initialMs: 20, maxMs: 100, factor: 2 },
+      leaseMs: 5_000,
+      notify: (state) =>
+        Effect.sync(() => {
+          options.notified?.push(state.request.actionId)
+          return "test-inbox"
+        }),
+    })
   const stop = Effect.runSync(Deferred.make<void>())
-  const fiber = Effect.runFork(executor.run(Deferred.await(stop)))
+  const fibers = Array.from({ length: options.replicas ?? 1 }, (_, n) =>
+    Effect.runFork(makeReplica(n).run(Deferred.await(stop))),
+  )
   const commands: ActionCommands = makeActionCommands({ nats, namespace })
   return {
     commands,
     stop: async () => {
       Effect.runSync(Deferred.succeed(stop, undefined))
-      await Effect.runPromise(Fiber.await(fiber))
+      await Promise.all(fibers.map((fiber) => Effect.runPromise(Fiber.await(fiber))))
     },
   }
 }
@@ -259,6 +265,35 @@ describe("action executor", () => {
     await waitForActionStatus(commands, agent, "po-undo", ["compensated"])
     expect(effectsUnder("po-undo")).toHaveLength(1)
     expect(effectsUnder("po-undo-undo")).toHaveLength(1)
+    await stop()
+  })
+
+  it("performs each action once when two executor replicas both get every event", async () => {
+    // Each replica has its own durable consumer, so both see every event: the worst case of
+    // replicas racing. The log's optimistic concurrency and the lease keep them from both calling.
+    const { commands, stop } = await startExecutor({ replicas: 2 })
+    const ids = Array.from({ length: 10 }, (_, i) => `po-race-${i}`)
+    await Promise.all(
+      ids.map((actionId, i) =>
+        Effect.runPromise(
+          requestSampleAction(commands, {
+            agent,
+            actionId,
+            kind: sampleActions.purchaseOrder.kind,
+            parameters: sampleActions.purchaseOrder.parameters(100 + i),
+          }),
+        ),
+      ),
+    )
+    for (const actionId of ids) {
+      const state = await waitForActionStatus(commands, agent, actionId, ["succeeded"])
+      if (state.status !== "succeeded") throw new Error("unreachable")
+      expect(effectsUnder(actionId), actionId).toHaveLength(1)
+      expect(
+        state.attempts.history.filter((h) => h.outcome === "started"),
+        actionId,
+      ).toHaveLength(1)
+    }
     await stop()
   })
 })

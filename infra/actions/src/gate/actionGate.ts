@@ -138,6 +138,15 @@ export const makeActionGate = (options: ActionGateOptions) => {
     const invalid = validateIntent(intent)
     if (invalid !== null) return yield* Effect.fail(fail({ _tag: "InvalidIntent", message: invalid }))
     const existing = yield* commands.load(intent.agent, intent.actionId).pipe(Effect.mapError(unavailable))
+    // Sagas share the subject space of actions; the action decider folds a saga's events to nothing.
+    if ((existing.state as ActionState | undefined) === undefined) {
+      return yield* Effect.fail(
+        fail({
+          _tag: "IntentConflict",
+          message: `${intent.actionId} is a saga of ${intent.agent}, not an action`,
+        }),
+      )
+    }
     if (existing.state.status !== "none") {
       return yield* answerExisting(intent, existing.state)
     }

@@ -254,6 +254,23 @@ describe("policies through the gate", () => {
     expect(again.requested).toBe(false)
     expect(again.decision).toEqual(once.decision)
 
+    // The same intent 20 times at once (a redelivery storm) is requested once.
+    const storm = intent({
+      actionId: "reply-storm",
+      kind: "mailbox.send-message",
+      parameters: { to: "s@example.com", subject: "Hi", body: "Once." },
+    })
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => Effect.runPromise(workflow.gate.request(storm))),
+    )
+    expect(answers.filter((a) => a.requested)).toHaveLength(1)
+    const stormHistory = await Effect.runPromise(
+      workflow.commands.log.load({ domain: "actions", type: "customer-ops", id: "reply-storm" }),
+    )
+    expect(stormHistory.events.filter((e) => e.type === "ActionRequested")).toHaveLength(1)
+    await waitForActionStatus(workflow.commands, "customer-ops", "reply-storm", ["succeeded"])
+    expect(simulators.mailbox.ledger().filter((e) => e.key === "reply-storm")).toHaveLength(1)
+
     const other = await Effect.runPromiseExit(
       workflow.gate.request({ ...first, parameters: { to: "b@example.com", subject: "Hi", body: "Hello." } }),
     )

@@ -1,4 +1,4 @@
-import { type PolicyContext, type SagaStep, Subjects } from "@mesh/contracts"
+import { type PolicyContext, type SagaStep, Subjects, sagaEvents } from "@mesh/contracts"
 import { runDurableConsumer } from "@mesh/eventlog"
 import { type AggregateDefinition, deterministicUuid, makeCommandHandler } from "@mesh/kernel/deciders"
 import { Clock, Effect } from "effect"
@@ -22,6 +22,8 @@ export interface SagaRequest {
   readonly context: PolicyContext
   readonly correlationId: string
 }
+
+const sagaEventTypes = new Set<string>(sagaEvents.map((d) => d.type))
 
 /**
  * Drives an agent's sagas: runs each step as an action through the agent's gate (so every step
@@ -232,7 +234,7 @@ export const makeSagaDriver = (options: { readonly commands: ActionCommands; rea
 
   /** Drives the saga an event of the actions stream concerns (a saga event, or a step's action event). */
   const handleEvent = (event: ActionDomainEvent) => {
-    if (event.type.startsWith("Saga"))
+    if (sagaEventTypes.has(event.type))
       return drive(event.aggregateType, event.aggregateId).pipe(Effect.asVoid)
     if (event.type === "ActionRequested") {
       return event.payload.saga === null

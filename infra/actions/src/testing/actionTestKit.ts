@@ -5,7 +5,7 @@ import {
   parametersHash,
   type SagaRef,
 } from "@mesh/contracts"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import type { ActionCommands } from "../action/actionCommands.ts"
 import type { ActionState } from "../action/actionDecider.ts"
 
@@ -61,7 +61,7 @@ export const requestSampleAction = (
   },
 ) =>
   Effect.gen(function* () {
-    const now = new Date().toISOString()
+    const now = new Date(yield* Clock.currentTimeMillis).toISOString()
     const mode = options.mode ?? "auto"
     return yield* commands.send(
       options.agent,
