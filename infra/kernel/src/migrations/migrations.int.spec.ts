@@ -127,6 +127,35 @@ describe.each([
     }
   })
 
+  it.runIf(dialect === "postgres")(
+    "migrates while other schemas of the database are dropped (a rebuild's swap, another service)",
+    async () => {
+      // Another session keeps creating and dropping schemas with tables, as rebuilds do.
+      const churn = makeKysely<unknown>(openPostgresPool(postgresTestUrl(), { max: 1 }))
+      const churned = database.newSchema()
+      let churning = true
+      const churner = (async () => {
+        for (let i = 0; churning; i++) {
+          const other = `${churned}__${i}`
+          await sql`create schema ${sql.id(other)}`.execute(churn)
+          await sql`create table ${sql.id(other, "t")} (id serial primary key, v text)`.execute(churn)
+          await sql`drop schema ${sql.id(other)} cascade`.execute(churn)
+        }
+      })()
+      try {
+        for (let i = 0; i < 20; i++) {
+          const schema = database.newSchema()
+          const report = await run(runMigrations(database.db, { schema, migrations: countingMigrations }))
+          expect(report.executed).toEqual(Object.keys(countingMigrations))
+        }
+      } finally {
+        churning = false
+        await churner
+        await churn.destroy()
+      }
+    },
+  )
+
   it("rejects a schema name that is not a plain identifier", async () => {
     const exit = await Effect.runPromiseExit(
       runMigrations(database.db, { schema: "Bad-Name", migrations: {} }),

@@ -1,5 +1,12 @@
 import { Effect, Schema } from "effect"
-import { type Kysely, type Migration, Migrator, sql } from "kysely"
+import {
+  type DatabaseIntrospector,
+  type Kysely,
+  type Migration,
+  Migrator,
+  sql,
+  type TableMetadata,
+} from "kysely"
 
 /** The migrations of one service schema: kysely migrations keyed by name (a sortable timestamp, e.g. `2026-11-25T1000_tickets`). */
 export interface MigrationPlan {
@@ -46,6 +53,45 @@ class FailedMigration extends Error {
   }
 }
 
+/**
+ * kysely's migrator asks whether its tables exist by introspecting every column of every table in
+ * the database, through functions that look schemas up by name: a schema dropped meanwhile by
+ * anyone (a projection rebuild's swap, another service) failed the migration with "schema … does
+ * not exist", and a large database made every start slow. It only needs to know the tables of its
+ * own schema.
+ */
+const schemaIntrospector = (conn: Kysely<unknown>, schema: string): DatabaseIntrospector => {
+  const getTables = async (): Promise<Array<TableMetadata>> => {
+    const result = await sql<{ name: string; is_view: boolean }>`
+      select c.relname as name, c.relkind = 'v' as is_view
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = ${schema} and c.relkind in ('r', 'v', 'p')`.execute(conn)
+    return result.rows.map((r) => ({ name: r.name, schema, isView: r.is_view, columns: [] }))
+  }
+  return {
+    getSchemas: async () =>
+      (
+        await sql<{ name: string }>`
+          select nspname as name from pg_catalog.pg_namespace where nspname = ${schema}`.execute(conn)
+      ).rows,
+    getTables,
+    getMetadata: async () => ({ tables: await getTables() }),
+  }
+}
+
+/** `conn` with its introspection narrowed to `schema` (methods stay bound to the real instance). */
+const withSchemaIntrospection = <DB>(conn: Kysely<DB>, schema: string): Kysely<DB> => {
+  const introspection = schemaIntrospector(conn as unknown as Kysely<unknown>, schema)
+  return new Proxy(conn, {
+    get: (target, property) => {
+      if (property === "introspection") return introspection
+      const value: unknown = Reflect.get(target, property, target)
+      // Kysely keeps its state in private fields, which only the real instance can reach.
+      return typeof value === "function" ? value.bind(target) : value
+    },
+  })
+}
+
 const migrate = <DB>(db: Kysely<DB>, plan: MigrationPlan): Promise<ReadonlyArray<string>> => {
   const { schema } = plan
   const tableName = plan.tableName ?? "kysely_migration"
@@ -63,7 +109,7 @@ const migrate = <DB>(db: Kysely<DB>, plan: MigrationPlan): Promise<ReadonlyArray
       await sql`set search_path to ${sql.id(schema)}, public`.execute(conn)
       try {
         const migrator = new Migrator({
-          db: conn as unknown as Kysely<never>,
+          db: withSchemaIntrospection(conn, schema) as unknown as Kysely<never>,
           provider: { getMigrations: async () => ({ ...plan.migrations }) },
           migrationTableSchema: schema,
           migrationTableName: tableName,
