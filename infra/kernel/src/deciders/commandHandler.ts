@@ -66,6 +66,15 @@ export interface CommandHandlerOptions {
 }
 
 /**
+ * How a command that lost a concurrency conflict waits before it reloads and decides again:
+ * exponentially from 2 ms, capped at 100 ms, jittered. Uncapped, the doubling left a command that
+ * lost a dozen times in a row (20 writers on one aggregate) asleep for seconds, then minutes.
+ */
+const conflictBackoff = Schedule.jittered(
+  Schedule.min([Schedule.exponential("2 millis"), Schedule.spaced("100 millis")]),
+)
+
+/**
  * Handles commands for one aggregate type: load (snapshot plus tail), decide, append at the
  * loaded position, and on a concurrency conflict reload and decide again, a bounded number of times.
  */
@@ -172,7 +181,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       Effect.retry({
         while: (e) => e._tag === "EventLogError" && e.reason._tag === "ConcurrencyConflict",
         times: maxRetries,
-        schedule: Schedule.exponential("2 millis"),
+        schedule: conflictBackoff,
       }),
       Effect.catchTag("EventLogError", (e) =>
         Effect.fail(
