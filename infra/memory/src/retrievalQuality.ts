@@ -61,9 +61,17 @@ export const recordTopScore = (
     searches: state.searches + 1,
     empty: state.empty,
     sum: state.sum + score,
-    baseline: baselineFull ? state.baseline : [...state.baseline, score],
-    recent: baselineFull ? [...state.recent.slice(-(options.window - 1)), score] : state.recent,
+    baseline: baselineFull ? state.baseline : appendWithin(state.baseline, score, options.window),
+    recent: baselineFull ? appendWithin(state.recent, score, options.window) : state.recent,
   }
+}
+
+// One copy per search: this runs on every search, and two copies of a 200-score window were a
+// sizeable share of what a search allocated.
+const appendWithin = (xs: ReadonlyArray<number>, x: number, max: number): Array<number> => {
+  const out = xs.slice(Math.max(0, xs.length - max + 1))
+  out.push(x)
+  return out
 }
 
 /** One histogram bucket: scores in [from, to). */

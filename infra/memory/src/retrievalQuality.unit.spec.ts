@@ -79,6 +79,19 @@ describe("drift signal", () => {
     ])
     expect(driftSignal(state, options).status).toBe("stable")
   })
+
+  it("holds each window at its size, down to a window of one, without changing the state it was given", () => {
+    const one = { buckets: 10, window: 1 }
+    const states: QualityState[] = []
+    for (const score of [0.5, 0.6, 0.7, 0.8])
+      states.push(recordTopScore(states.at(-1) ?? emptyQuality(one), score, one))
+    expect(states.map((s) => [s.baseline, s.recent])).toEqual([
+      [[0.5], []],
+      [[0.5], [0.6]],
+      [[0.5], [0.7]],
+      [[0.5], [0.8]],
+    ])
+  })
 })
 
 describe("population stability index", () => {

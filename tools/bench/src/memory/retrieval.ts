@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Embedder, type MemoryRecord, MemoryStore, searchColumns, searchFilter } from "@mesh/memory"
 import { hashEmbed, OFFLINE_EMBED_MODEL } from "@mesh/models"
@@ -120,7 +120,9 @@ const offlineEmbedder: Embedder = async (texts) => texts.map((text) => Float32Ar
 /** Figures of one measured path. */
 const figures = (latencies: ReadonlyArray<number>, recalls: ReadonlyArray<number>) => ({
   p50_ms: percentile(latencies, 50),
+  p90_ms: percentile(latencies, 90),
   p99_ms: percentile(latencies, 99),
+  mean_ms: latencies.reduce((a, b) => a + b, 0) / latencies.length,
   recall_at_10: recalls.reduce((a, b) => a + b, 0) / recalls.length,
   queries: latencies.length,
 })
@@ -138,7 +140,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
   const noise = opts.noise ?? 0.8
   const queryCount = opts.queries ?? 200
   const flatQueryCount = opts.flatQueries ?? 30
-  const indexedRounds = opts.rounds ?? 3
+  const indexedRounds = opts.rounds ?? 5
   const writeBatch = opts.writeBatch ?? 10_000
   const seed = opts.seed ?? 20261125
   const index = {
@@ -169,6 +171,8 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
   )
   const run = <A, E>(effect: Effect.Effect<A, E, MemoryStore>) => runtime.runPromise(effect)
   try {
+    // Other work on the machine moves the tail more than anything measured here: record how busy it was.
+    const loadBefore = loadavg()
     const writeStarted = now()
     for (let start = 0; start < rows; start += writeBatch) {
       const records: MemoryRecord[] = []
@@ -262,6 +266,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
     const { numPartitions, numSubVectors } = outcome
     await measure(10) // warm the index caches of every path
     const indexed = await measure(queryCount, indexedRounds)
+    const loadAfterIndexed = loadavg()
 
     const embed = opts.embed ?? offlineEmbedder
     const embedderName = opts.embedderName ?? `@mesh/models offline embedder (${OFFLINE_EMBED_MODEL})`
@@ -297,6 +302,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
         ours_over_raw_p50: indexed.ours.p50_ms / indexed.raw.p50_ms,
         ours_same_hits_as_raw: { indexed: indexed.sameHits, flat: flat.sameHits },
         index_build_s: indexBuildSeconds,
+        load_average_1m: { before: loadBefore[0], after_indexed: loadAfterIndexed[0] },
         write_s: writeSeconds,
         write_rows_per_s: rows / writeSeconds,
         settings: {
