@@ -112,7 +112,8 @@ const spawnProjector = (
 
 describe("a projector killed with SIGKILL between commit and ack", () => {
   it("ends, after 100 kills across a 10,000-event run, equal to a fresh rebuild with no event applied twice", {
-    timeout: 300_000,
+    // About two minutes here; the margin is for 2 cores shared with other test files.
+    timeout: 600_000,
   }, async () => {
     const log = await freshEventLog(nats, "kc")
     const schema = database.newSchema()

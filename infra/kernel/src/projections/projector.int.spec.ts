@@ -247,7 +247,9 @@ describe.each([
     // swap happens under it however fast or slow this machine is at the moment.
     const rounds = ticketTraffic({ events: 12_000, tickets: 20, prefix: "r" })
     const appender = makeTicketAppender(log)
-    for (const round of rounds.slice(0, 10)) await run(appender.appendRound(round))
+    // Enough history that even on a fast machine the rebuild outlasts a few rounds of traffic.
+    const upfront = 40
+    for (const round of rounds.slice(0, upfront)) await run(appender.appendRound(round))
     let liveCheckpoint = 0
     const projector = makeProjector({
       projection: ticketProjection({ batchSize: 16, lingerMs: 5 }),
@@ -270,14 +272,14 @@ describe.each([
       ).rows[0]!.oid
     const oidBefore = await oid()
 
-    let appendedRounds = 10
+    let appendedRounds = upfront
     let roundsAtSwap: number | undefined
     const roundsAfterSwap = 10
     // Live traffic the live projector keeps up with (under traffic that outruns it, the live model
     // itself falls ever further behind, and no rebuild can catch up with it): each round waits until
     // the previous one is applied, or 250 ms at most, so that appends go on while the swap pauses it.
     const traffic = (async () => {
-      for (const round of rounds.slice(10)) {
+      for (const round of rounds.slice(upfront)) {
         if (roundsAtSwap !== undefined && appendedRounds >= roundsAtSwap + roundsAfterSwap) return
         await run(appender.appendRound(round))
         appendedRounds++
@@ -296,7 +298,8 @@ describe.each([
         await sleep(20)
       }
     })()
-    await sleep(200)
+    // The rebuild starts once the traffic is flowing (however long its first appends take here).
+    await waitUntil(() => appendedRounds >= upfront + 3, { timeoutMs: 30_000 })
     const roundsAtStart = appendedRounds
     let report: RebuildReport
     try {
@@ -310,7 +313,7 @@ describe.each([
     await caughtUp(projector, [live])
     await run(Fiber.interrupt(live))
 
-    expect(roundsAtStart, "the traffic was flowing when the rebuild started").toBeGreaterThan(10)
+    expect(roundsAtStart, "the traffic was flowing when the rebuild started").toBeGreaterThan(upfront)
     expect(roundsAtSwap, "the traffic flowed during the rebuild").toBeGreaterThan(roundsAtStart)
     expect(roundsAtSwap, "the traffic was still flowing when the swap happened").toBeLessThan(appendedRounds)
     expect(report.events).toBeGreaterThan(0)
