@@ -39,14 +39,12 @@ export class ApprovalError extends Schema.TaggedError<ApprovalError>()("Approval
   reason: Schema.Union([UnknownAction, InvalidDecision, ApprovalUnavailable]),
 }) {
   override get message(): string {
-    switch (this.reason._tag) {
-      case "UnknownAction":
-        return `no action ${this.reason.actionId} of agent ${this.reason.agent}`
-      case "InvalidDecision":
-        return `invalid decision: ${this.reason.message}`
-      case "ApprovalUnavailable":
-        return `the decision was not recorded: ${this.reason.message}`
-    }
+    const reason = this.reason
+    return reason._tag === "UnknownAction"
+      ? `no action ${reason.actionId} of agent ${reason.agent}`
+      : reason._tag === "InvalidDecision"
+        ? `invalid decision: ${reason.message}`
+        : `the decision was not recorded: ${reason.message}`
   }
 }
 
