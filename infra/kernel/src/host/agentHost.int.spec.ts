@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import { makeEventLog, openNats } from "@mesh/eventlog"
-import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import { type NatsServerHandle, postgresTestUrl, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
@@ -59,12 +60,14 @@ describe("agent host", () => {
 
   it("serves health, readiness and status, reacts, and drains on SIGTERM", async () => {
     const namespace = uniqueNamespace("host")
+    const readModelSchema = `rm_${namespace}`.replaceAll("-", "_")
     const agent = startAgentProcess({
       NATS_URL: server.url,
       MESH_NAMESPACE: namespace,
       HTTP_PORT: "0",
       HTTP_HOST: "127.0.0.1",
-      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test",
+      DATABASE_URL: postgresTestUrl(),
+      MESH_READ_MODEL_SCHEMA: readModelSchema,
     })
     let child: ChildProcess | undefined = agent.child
     try {
@@ -94,14 +97,27 @@ describe("agent host", () => {
         return s.state.completions === 1 ? true : undefined
       })
 
+      // The projection worker keeps the task list in the agent's read-model database.
+      const pool = new pg.Pool({ connectionString: postgresTestUrl(), max: 1 })
+      const row = await waitFor(async () => {
+        const result = await pool.query(`select title, status, assignee from "${readModelSchema}".task_list`)
+        return result.rows[0]?.status === "done" ? result.rows[0] : undefined
+      })
+      expect(row).toEqual({ title: "Pack order 7", status: "done", assignee: "ana" })
+
       const status = (await (await fetch(`${url}/status`)).json()) as {
         ready: boolean
         reactors: Array<{ name: string; pending: number }>
         parts: Array<{ name: string; state: string }>
+        workers: Array<{ name: string; status: { lag: number } }>
       }
       expect(status.ready).toBe(true)
-      expect(status.parts).toEqual([{ name: "tally-completions", kind: "reactor", state: "running" }])
+      expect([...status.parts].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+        { name: "projection task-list", kind: "worker", state: "running" },
+        { name: "tally-completions", kind: "reactor", state: "running" },
+      ])
       expect(status.reactors[0]).toMatchObject({ name: "tally-completions", pending: 0 })
+      expect(status.workers[0]).toMatchObject({ name: "projection task-list", status: { lag: 0 } })
 
       agent.child.kill("SIGTERM")
       expect(await agent.exited).toBe(0)
@@ -111,6 +127,8 @@ describe("agent host", () => {
         "tally-completions",
       )
       expect(consumer.num_ack_pending).toBe(0)
+      await pool.query(`drop schema if exists "${readModelSchema}" cascade`)
+      await pool.end()
       await nats.connection.drain()
     } finally {
       child?.kill("SIGKILL")

@@ -2,6 +2,7 @@ import { defineEvent, makeCatalog, NonEmpty } from "@mesh/contracts"
 import { Effect, Schema } from "effect"
 import type { AggregateDefinition, DecidedEvent } from "../deciders/commandHandler.ts"
 import type { Decider } from "../deciders/decider.ts"
+import { defineProjection } from "../projections/projection.ts"
 import { defineReactor } from "../reactors/reactor.ts"
 
 // The kernel's own test aggregate: small enough to read at a glance, shaped like a real one
@@ -177,4 +178,62 @@ export const tallyCompletions = defineReactor<TaskDefs>({
     ]),
   maxDeliveries: 5,
   backoff: { initialMs: 50, maxMs: 200, factor: 2 },
+})
+
+/** The task list read model of the test agent. */
+export interface TaskListReadModel {
+  task_list: { task_id: string; title: string; status: string; assignee: string | null }
+}
+
+/** A read model of the tasks: one row per task with its status and assignee. */
+export const taskListProjection = defineProjection<TaskDefs, TaskListReadModel>({
+  name: "task-list",
+  version: 1,
+  streams: [{ domain }],
+  tables: ["task_list"],
+  onFailure: "stop",
+  lingerMs: 5,
+  createTables: async (trx) => {
+    await trx.schema
+      .createTable("task_list")
+      .addColumn("task_id", "text", (c) => c.primaryKey())
+      .addColumn("title", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("assignee", "text")
+      .execute()
+  },
+  apply: async (trx, events) => {
+    for (const { event } of events) {
+      switch (event.type) {
+        case "TaskOpened":
+          await trx
+            .insertInto("task_list")
+            .values({
+              task_id: event.aggregateId,
+              title: event.payload.title,
+              status: "open",
+              assignee: null,
+            })
+            .execute()
+          break
+        case "TaskAssigned":
+          await trx
+            .updateTable("task_list")
+            .set({ assignee: event.payload.assignee })
+            .where("task_id", "=", event.aggregateId)
+            .execute()
+          break
+        case "TaskCompleted":
+          await trx
+            .updateTable("task_list")
+            .set({ status: "done" })
+            .where("task_id", "=", event.aggregateId)
+            .execute()
+          break
+        case "TaskCompletionRefused":
+        case "CompletionTallied":
+          break
+      }
+    }
+  },
 })
