@@ -54,30 +54,24 @@ export interface MemoryStoreOptions {
   readonly dir: string
   /** Embedding dimensions (default 384). */
   readonly dimensions?: number
-  /** IVF partitions probed per query on indexed tables (default 20). */
-  readonly nprobes?: number
-  /** Candidates re-ranked with exact distances, as a multiple of the limit (default 20). */
+  /** Candidates the HNSW graph search keeps on indexed tables (default 100). */
+  readonly ef?: number
+  /** Candidates re-ranked with exact distances, as a multiple of the limit (default 2). */
   readonly refineFactor?: number
   /** Below this many rows `ensureIndex` leaves the table to exact search (default 4096). */
   readonly indexMinRows?: number
   readonly quality?: QualityOptions
 }
 
-/** Settings of an IVF_PQ index (defaults: √rows partitions, one sub-vector per 8 dimensions). */
+/** Settings of the IVF_HNSW_SQ vector index (default: one partition, one HNSW graph). */
 export interface VectorIndexOptions {
   readonly numPartitions?: number
-  readonly numSubVectors?: number
 }
 
 /** What `ensureIndex` did, and with which settings when it built the vector index. */
 export type IndexOutcome =
   | { readonly rows: number; readonly vectorIndex: "too-small" }
-  | {
-      readonly rows: number
-      readonly vectorIndex: "built"
-      readonly numPartitions: number
-      readonly numSubVectors: number
-    }
+  | { readonly rows: number; readonly vectorIndex: "built"; readonly numPartitions: number }
 
 /** What `upsert` wrote. */
 export interface UpsertOutcome {
@@ -116,7 +110,7 @@ export interface MemoryStoreShape {
   ) => Effect.Effect<number, MemoryError>
   /** Top memories of one tenant for a query vector (hybrid with full-text when `queryText` is given). */
   readonly search: (request: MemorySearch) => Effect.Effect<MemorySearchResult, MemoryError>
-  /** Builds bitmap indexes on tenant_id and stale and, when the table is large enough, the IVF_PQ vector index. */
+  /** Builds bitmap indexes on tenant_id and stale and, when the table is large enough, the HNSW vector index. */
   readonly ensureIndex: (
     agent: string,
     kind: MemoryKind,
@@ -143,7 +137,7 @@ export interface MemoryStoreShape {
   /** The live LanceDB table behind a logical table, for benchmarks and diagnostics only. */
   readonly rawTable: (agent: string, kind: MemoryKind) => Effect.Effect<lancedb.Table, MemoryError>
   /** The search settings in force, so that a raw query can be run with the same ones. */
-  readonly searchSettings: { readonly nprobes: number; readonly refineFactor: number }
+  readonly searchSettings: { readonly ef: number; readonly refineFactor: number }
 }
 
 /** The Arrow schema of a memory table. */
@@ -305,7 +299,7 @@ const quote = (ids: ReadonlyArray<string>): string => ids.map((id) => `'${id}'`)
 const makeMemoryStore = (options: MemoryStoreOptions) =>
   Effect.gen(function* () {
     const dimensions = options.dimensions ?? 384
-    const searchSettings = { nprobes: options.nprobes ?? 20, refineFactor: options.refineFactor ?? 20 }
+    const searchSettings = { ef: options.ef ?? 100, refineFactor: options.refineFactor ?? 2 }
     const indexMinRows = options.indexMinRows ?? 4096
     const qualityOptions = options.quality ?? defaultQualityOptions
     const schema = memoryArrowSchema(dimensions)
@@ -457,15 +451,15 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
           )
         }
         if (rows < indexMinRows) return { rows, vectorIndex: "too-small" } as const
-        const numPartitions = index?.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows)))
-        // 8 dimensions per sub-vector: finer codes than LanceDB's default of 16, so that a
-        // modest refine factor restores the exact order.
-        const numSubVectors = index?.numSubVectors ?? Math.max(1, Math.floor(dimensions / 8))
-        const config = lancedb.Index.ivfPq({ distanceType: "l2", numPartitions, numSubVectors })
+        // One HNSW graph over 8-bit scalar-quantised vectors: at 100k memories it answered about
+        // 1.5x faster than IVF_PQ at higher recall (see the README). More partitions only cap the
+        // memory a graph takes to build, which agent memory tables do not need.
+        const numPartitions = index?.numPartitions ?? 1
+        const config = lancedb.Index.hnswSq({ distanceType: "l2", numPartitions })
         yield* storage(`vector index on ${table.name}`, () =>
           table.createIndex("vector", { config, replace: true }),
         )
-        return { rows, vectorIndex: "built", numPartitions, numSubVectors } as const
+        return { rows, vectorIndex: "built", numPartitions } as const
       })
 
     const upsert = Effect.fn("MemoryStore.upsert")(function* (
@@ -507,7 +501,8 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
       const vectorQuery = table
         .vectorSearch(query)
         .where(filter)
-        .nprobes(searchSettings.nprobes)
+        // The graph search must keep at least as many candidates as the refinement re-ranks.
+        .ef(Math.max(searchSettings.ef, limit * searchSettings.refineFactor))
         .refineFactor(searchSettings.refineFactor)
         .limit(limit)
       let result: MemorySearchResult
@@ -666,14 +661,14 @@ export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>(
   static layer = (options: MemoryStoreOptions): Layer.Layer<MemoryStore, MemoryError> =>
     Layer.effect(MemoryStore, makeMemoryStore(options))
 
-  /** A store configured from MEMORY_DIR, MEMORY_NPROBES and MEMORY_REFINE_FACTOR. */
+  /** A store configured from MEMORY_DIR, MEMORY_EF and MEMORY_REFINE_FACTOR. */
   static layerConfig: Layer.Layer<MemoryStore, MemoryError | Config.ConfigError> = Layer.effect(
     MemoryStore,
     Effect.gen(function* () {
       const dir = yield* Config.String("MEMORY_DIR")
-      const nprobes = yield* Config.Int("MEMORY_NPROBES").pipe(Config.withDefault(20))
-      const refineFactor = yield* Config.Int("MEMORY_REFINE_FACTOR").pipe(Config.withDefault(20))
-      return yield* makeMemoryStore({ dir, nprobes, refineFactor })
+      const ef = yield* Config.Int("MEMORY_EF").pipe(Config.withDefault(100))
+      const refineFactor = yield* Config.Int("MEMORY_REFINE_FACTOR").pipe(Config.withDefault(2))
+      return yield* makeMemoryStore({ dir, ef, refineFactor })
     }),
   )
 }

@@ -121,7 +121,7 @@ describe("tenant isolation", () => {
     const outcome = await run(
       MemoryStore.use((store) => store.ensureIndex(agent, kind, { numPartitions: 8 })),
     )
-    expect(outcome).toEqual({ rows: 3000, vectorIndex: "built", numPartitions: 8, numSubVectors: 48 })
+    expect(outcome).toEqual({ rows: 3000, vectorIndex: "built", numPartitions: 8 })
     const indices = await run(
       MemoryStore.use((store) => store.rawTable(agent, kind)).pipe(
         Effect.flatMap((t) => Effect.promise(() => t.listIndices())),

@@ -20,10 +20,9 @@ export interface RetrievalBenchOptions {
   /** Passes over the queries with the index, so that p99 rests on more than a couple of samples. */
   readonly rounds?: number
   readonly writeBatch?: number
-  readonly nprobes?: number
+  readonly ef?: number
   readonly refineFactor?: number
   readonly numPartitions?: number
-  readonly numSubVectors?: number
   /** The embedder whose throughput is measured; by default the offline one from @mesh/models. */
   readonly embed?: Embedder
   readonly embedderName?: string
@@ -130,8 +129,8 @@ const figures = (latencies: ReadonlyArray<number>, recalls: ReadonlyArray<number
 /**
  * Top-10 retrieval over 100,000 clustered 384-d memories: our `MemoryStore.search` (checks, tenant
  * and staleness prefilter, decoding into hits, score recording) beside the same query run on
- * LanceDB directly (same table, prefilter, columns, nprobes and refine factor), without and then
- * with the IVF_PQ index, recall@10 against exact search; then the embedder's throughput.
+ * LanceDB directly (same table, prefilter, columns, ef and refine factor), without and then
+ * with the HNSW index, recall@10 against exact search; then the embedder's throughput.
  */
 export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promise<BenchResult> {
   const rows = opts.rows ?? 100_000
@@ -145,7 +144,6 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
   const seed = opts.seed ?? 20261125
   const index = {
     ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
-    ...(opts.numSubVectors === undefined ? {} : { numSubVectors: opts.numSubVectors }),
   }
 
   const random = seededRandom(seed)
@@ -165,7 +163,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
     MemoryStore.layer({
       dir,
       dimensions,
-      ...(opts.nprobes === undefined ? {} : { nprobes: opts.nprobes }),
+      ...(opts.ef === undefined ? {} : { ef: opts.ef }),
       ...(opts.refineFactor === undefined ? {} : { refineFactor: opts.refineFactor }),
     }),
   )
@@ -193,22 +191,20 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
     const writeSeconds = (now() - writeStarted) / 1000
     const table = await run(MemoryStore.use((store) => store.rawTable(agent, kind)))
     // The raw query runs with the settings our search uses, so that the two do the same work.
-    const { nprobes, refineFactor } = await run(
-      MemoryStore.use((store) => Effect.succeed(store.searchSettings)),
-    )
+    const { ef, refineFactor } = await run(MemoryStore.use((store) => Effect.succeed(store.searchSettings)))
 
     const ours = (q: Float32Array) =>
       run(
         MemoryStore.use((store) => store.search({ agent, kind, tenantId, queryVector: q, limit: 10 })),
       ).then((result) => result.hits.map((hit) => hit.id))
     // The same question asked of LanceDB directly: the tenant and staleness prefilter every search
-    // of ours carries, the same columns, nprobes, refine factor and limit; no checks, no decoding.
+    // of ours carries, the same columns, ef, refine factor and limit; no checks, no decoding.
     const raw = (q: Float32Array) =>
       table
         .vectorSearch(q)
         .where(searchFilter({ tenantId }))
         .select([...searchColumns, "_distance"])
-        .nprobes(nprobes)
+        .ef(ef)
         .refineFactor(refineFactor)
         .limit(10)
         .toArray()
@@ -217,7 +213,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
     const rawUnfiltered = (q: Float32Array) =>
       table
         .vectorSearch(q)
-        .nprobes(nprobes)
+        .ef(ef)
         .refineFactor(refineFactor)
         .limit(10)
         .toArray()
@@ -263,7 +259,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
     const indexBuildSeconds = (now() - indexStarted) / 1000
     if (outcome.vectorIndex !== "built")
       throw new Error(`the vector index was not built: ${JSON.stringify(outcome)}`)
-    const { numPartitions, numSubVectors } = outcome
+    const { numPartitions } = outcome
     await measure(10) // warm the index caches of every path
     const indexed = await measure(queryCount, indexedRounds)
     const loadAfterIndexed = loadavg()
@@ -284,7 +280,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
     const goalMet = indexed.ours.p99_ms < 20 && indexed.ours.recall_at_10 >= 0.95 && oursOverRawP99 <= 1.2
     return {
       benchmark: "memory-retrieval",
-      description: `top-10 of ${rows} clustered ${dimensions}-d memories (${clusters} clusters), ours beside raw LanceDB, flat and IVF_PQ`,
+      description: `top-10 of ${rows} clustered ${dimensions}-d memories (${clusters} clusters), ours beside raw LanceDB, flat and with the HNSW index`,
       paths: {
         ours_indexed: indexed.ours,
         raw_indexed: indexed.raw,
@@ -306,10 +302,9 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
         write_s: writeSeconds,
         write_rows_per_s: rows / writeSeconds,
         settings: {
-          nprobes,
+          ef,
           refineFactor,
           numPartitions,
-          numSubVectors,
           writeBatch,
           noise,
           seed,
