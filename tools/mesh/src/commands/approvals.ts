@@ -1,4 +1,11 @@
-import { type ApprovalOutcome, approvalQueueFromLog, makeActionCommands, makeApprovals } from "@mesh/actions"
+import {
+  type ApprovalError,
+  type ApprovalOutcome,
+  type Approvals,
+  approvalQueueFromLog,
+  makeActionCommands,
+  makeApprovals,
+} from "@mesh/actions"
 import { openNats } from "@mesh/eventlog"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -61,54 +68,53 @@ export const approvalsCommand = Command.make(
     }).pipe(Effect.scoped),
 ).pipe(Command.withDescription("List actions waiting for approval (or parked after their retries)"))
 
+/** The arguments every decision takes: which action, who decides, and where. */
+const decisionArgs = {
+  agent: Argument.String("agent"),
+  actionId: Argument.String("action-id"),
+  as: approverFlag,
+  natsUrl: natsUrlFlag,
+  namespace: namespaceFlag,
+}
+
+/** Runs one human decision as the named approver and reports what it did. */
+const decide = (
+  args: {
+    readonly agent: string
+    readonly actionId: string
+    readonly as: Option.Option<string>
+    readonly natsUrl: Option.Option<string>
+    readonly namespace: Option.Option<string>
+  },
+  run: (approvals: Approvals, approver: string) => Effect.Effect<ApprovalOutcome, ApprovalError>,
+) =>
+  Effect.gen(function* () {
+    const approver = yield* approverOf(args.as)
+    const commands = yield* commandsOf(args.natsUrl, args.namespace)
+    // The fallback lifetime of an approval, for actions whose request did not record its policy's.
+    const approvals = makeApprovals({ commands, approvalTtlMs: 60 * 60 * 1000 })
+    yield* report(args.actionId, yield* run(approvals, approver))
+  }).pipe(Effect.scoped)
+
 /** `mesh approve <agent> <action-id> --hash <h> --as <name>`. */
 export const approveCommand = Command.make(
   "approve",
   {
-    agent: Argument.String("agent"),
-    actionId: Argument.String("action-id"),
+    ...decisionArgs,
     hash: Flag.String("hash").pipe(Flag.withDescription("the parameters hash shown by `mesh approvals`")),
-    as: approverFlag,
-    natsUrl: natsUrlFlag,
-    namespace: namespaceFlag,
   },
   (args) =>
-    Effect.gen(function* () {
-      const approver = yield* approverOf(args.as)
-      const commands = yield* commandsOf(args.natsUrl, args.namespace)
-      const approvals = makeApprovals({ commands, approvalTtlMs: 60 * 60 * 1000 })
-      const outcome = yield* approvals.approve({
-        agent: args.agent,
-        actionId: args.actionId,
-        approver,
-        parametersHash: args.hash,
-      })
-      yield* report(args.actionId, outcome)
-    }).pipe(Effect.scoped),
+    decide(args, (approvals, approver) =>
+      approvals.approve({ agent: args.agent, actionId: args.actionId, approver, parametersHash: args.hash }),
+    ),
 ).pipe(Command.withDescription("Approve an action's exact parameters (bound to their hash)"))
 
 /** `mesh reject <agent> <action-id> --reason <why> --as <name>`. */
 export const rejectCommand = Command.make(
   "reject",
-  {
-    agent: Argument.String("agent"),
-    actionId: Argument.String("action-id"),
-    reason: Flag.String("reason").pipe(Flag.withDescription("why (recorded in the log)")),
-    as: approverFlag,
-    natsUrl: natsUrlFlag,
-    namespace: namespaceFlag,
-  },
+  { ...decisionArgs, reason: Flag.String("reason").pipe(Flag.withDescription("why (recorded in the log)")) },
   (args) =>
-    Effect.gen(function* () {
-      const approver = yield* approverOf(args.as)
-      const commands = yield* commandsOf(args.natsUrl, args.namespace)
-      const approvals = makeApprovals({ commands, approvalTtlMs: 60 * 60 * 1000 })
-      const outcome = yield* approvals.reject({
-        agent: args.agent,
-        actionId: args.actionId,
-        approver,
-        reason: args.reason,
-      })
-      yield* report(args.actionId, outcome)
-    }).pipe(Effect.scoped),
+    decide(args, (approvals, approver) =>
+      approvals.reject({ agent: args.agent, actionId: args.actionId, approver, reason: args.reason }),
+    ),
 ).pipe(Command.withDescription("Reject an action for good"))
