@@ -53,4 +53,5 @@ export {
   postgresTestUrl,
   uniqueNamespace,
   withSearchPath,
+  workspaceNode,
 } from "./testing.ts"

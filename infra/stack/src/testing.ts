@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto"
+import { join } from "node:path"
 import pg from "pg"
+import { findRepoRoot } from "./localStack.ts"
 import type { NatsServerHandle } from "./natsServer.ts"
 import { openPostgresPool, type ResolvedPostgres } from "./postgres.ts"
 
@@ -74,3 +76,12 @@ const runStatement = async (url: string, sql: string): Promise<void> => {
     await client.end()
   }
 }
+
+/**
+ * The Node that runs the workspace's TypeScript directly: this process's when it is 24 or later
+ * (vitest under `pnpm`), else the workspace's pinned `node` package. Tests spawn children with it.
+ */
+export const workspaceNode = (): string =>
+  Number(process.versions.node.split(".")[0]) >= 24
+    ? process.execPath
+    : join(findRepoRoot(), "node_modules", ".bin", "node")

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process"
 import { join } from "node:path"
-import { findRepoRoot, type NatsServerHandle, startNatsServer } from "@mesh/stack"
+import { findRepoRoot, type NatsServerHandle, startNatsServer, workspaceNode } from "@mesh/stack"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 // The README's first command plays this demo; this test keeps it working. It runs against this
@@ -14,17 +14,12 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const node = () =>
-  Number(process.versions.node.split(".")[0]) >= 24
-    ? process.execPath
-    : join(findRepoRoot(), "node_modules", ".bin", "node")
-
 describe("pnpm demo", () => {
   it("plays the shop's morning end to end", async () => {
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
       (resolve) =>
         execFile(
-          node(),
+          workspaceNode(),
           [join(findRepoRoot(), "tools", "demo", "src", "main.ts")],
           { env: { ...process.env, NATS_URL: server.url }, timeout: 120_000 },
           (error, out, err) =>

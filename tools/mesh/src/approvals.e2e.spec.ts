@@ -4,7 +4,13 @@ import { makeActionCommands } from "@mesh/actions"
 import { requestSampleAction, sampleActions } from "@mesh/actions/testing"
 import { parametersHash } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
-import { findRepoRoot, type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import {
+  findRepoRoot,
+  type NatsServerHandle,
+  startNatsServer,
+  uniqueNamespace,
+  workspaceNode,
+} from "@mesh/stack"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
@@ -33,16 +39,11 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const node = () =>
-  Number(process.versions.node.split(".")[0]) >= 24
-    ? process.execPath
-    : join(findRepoRoot(), "node_modules", ".bin", "node")
-
 /** Runs `mesh <args>` against this file's server and namespace. */
 const mesh = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
-      node(),
+      workspaceNode(),
       [
         join(findRepoRoot(), "tools", "mesh", "src", "main.ts"),
         ...args,

@@ -1,9 +1,11 @@
-import { type Actor, actionEvents, type EventOf, makeCatalog } from "@mesh/contracts"
-import { makeEventLog, type NatsHandles } from "@mesh/eventlog"
+import { type Actor, actionEvents, type EventOf, makeCatalog, sagaEvents } from "@mesh/contracts"
+import { type EventLog, makeEventLog, type NatsHandles } from "@mesh/eventlog"
 import {
   type AggregateDefinition,
   type CommandError,
+  type CommandHandler,
   type CommandOutcome,
+  type DomainEvent,
   deterministicUuid,
   makeCommandHandler,
 } from "@mesh/kernel/deciders"
@@ -24,29 +26,47 @@ export interface ActionCommandContext {
   readonly causationId: string | null
 }
 
+/** Whether an event of the actions stream belongs to a saga rather than to an action. */
+export const isSagaEvent: (event: { readonly type: string }) => boolean = (() => {
+  const types = new Set<string>(sagaEvents.map((d) => d.type))
+  return (event) => types.has(event.type)
+})()
+
+/**
+ * Command handlers of one decider for every agent: actions and sagas of an agent are the aggregate
+ * type named after it (`mesh.actions.<agent>.<id>`), so there is one handler per agent, made on demand.
+ */
+export const perAgentHandlers = <Command, State>(
+  log: EventLog<ActionDefs>,
+  // Any decider of the actions domain; each folds only its own events (checked by the caller's types).
+  decider: {
+    readonly initialState: () => State
+    readonly evolve: (state: State, event: never) => State
+    readonly decide: (command: Command, state: State) => ReadonlyArray<DomainEvent>
+  },
+) => {
+  const handlers = new Map<string, CommandHandler<ActionDefs, Command, State>>()
+  return (agent: string): CommandHandler<ActionDefs, Command, State> => {
+    let handler = handlers.get(agent)
+    if (handler === undefined) {
+      handler = makeCommandHandler(log, {
+        domain: "actions",
+        type: agent,
+        decider: decider as AggregateDefinition<ActionDefs, Command, State>["decider"],
+      })
+      handlers.set(agent, handler)
+    }
+    return handler
+  }
+}
+
 /**
  * Command handling for actions of every agent: an agent's actions are the aggregate type named
  * after it (`mesh.actions.<agent>.<actionId>`), so there is one handler per agent, made on demand.
  */
 export const makeActionCommands = (options: { readonly nats: NatsHandles; readonly namespace: string }) => {
   const log = makeEventLog({ nats: options.nats, catalog: actionCatalog, namespace: options.namespace })
-  const handlers = new Map<
-    string,
-    ReturnType<typeof makeCommandHandler<ActionDefs, ActionCommand, ActionState>>
-  >()
-  const handlerOf = (agent: string) => {
-    let handler = handlers.get(agent)
-    if (handler === undefined) {
-      const aggregate: AggregateDefinition<ActionDefs, ActionCommand, ActionState> = {
-        domain: "actions",
-        type: agent,
-        decider: actionDecider as AggregateDefinition<ActionDefs, ActionCommand, ActionState>["decider"],
-      }
-      handler = makeCommandHandler(log, aggregate)
-      handlers.set(agent, handler)
-    }
-    return handler
-  }
+  const handlerOf = perAgentHandlers(log, actionDecider)
 
   /** The current state of an action and its position in the log. */
   const load = (agent: string, actionId: string) => handlerOf(agent).state(actionId)

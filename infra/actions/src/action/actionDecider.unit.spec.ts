@@ -82,6 +82,27 @@ const failedRetry = (attempt: number, failedAt: string, retryAt: string): Action
   },
 })
 
+/** A succeeded refund whose compensation attempt 1 started at 6 s and has no result yet. */
+const compensationInFlight: ReadonlyArray<ActionEvent> = [
+  requested("auto"),
+  started(1, at(1)),
+  succeeded(1),
+  {
+    type: "ActionCompensationRequested",
+    payload: {
+      compensationKey: "k",
+      kind: "payment.cancel-refund",
+      parameters: {},
+      reason: "r",
+      requestedAt: at(5),
+    },
+  },
+  {
+    type: "ActionAttemptStarted",
+    payload: { phase: "compensate", attempt: 1, trigger: "first", startedAt: at(6) },
+  },
+]
+
 describe("action decider: the policy gate", () => {
   it("records an auto action as requested, cleared to run", () => {
     action
@@ -281,23 +302,7 @@ describe("action decider: human approval", () => {
 
   it("refuses to reject a parked compensation, whose effect is still out in the world", () => {
     const parkedUndo: ReadonlyArray<ActionEvent> = [
-      requested("auto"),
-      started(1, at(1)),
-      succeeded(1),
-      {
-        type: "ActionCompensationRequested",
-        payload: {
-          compensationKey: "k",
-          kind: "payment.cancel-refund",
-          parameters: {},
-          reason: "r",
-          requestedAt: at(5),
-        },
-      },
-      {
-        type: "ActionAttemptStarted",
-        payload: { phase: "compensate", attempt: 1, trigger: "first", startedAt: at(6) },
-      },
+      ...compensationInFlight,
       {
         type: "ActionCompensationFailed",
         payload: {
@@ -562,25 +567,7 @@ describe("action decider: notify and compensation", () => {
   })
 
   it("parks a compensation that cannot be done rather than failing quietly", () => {
-    const history: ReadonlyArray<ActionEvent> = [
-      requested("auto"),
-      started(1, at(1)),
-      succeeded(1),
-      {
-        type: "ActionCompensationRequested",
-        payload: {
-          compensationKey: "k",
-          kind: "payment.cancel-refund",
-          parameters: {},
-          reason: "r",
-          requestedAt: at(5),
-        },
-      },
-      {
-        type: "ActionAttemptStarted",
-        payload: { phase: "compensate", attempt: 1, trigger: "first", startedAt: at(6) },
-      },
-    ]
+    const history: ReadonlyArray<ActionEvent> = [...compensationInFlight]
     const events = actionDecider.decide(
       {
         _tag: "RecordFailure",

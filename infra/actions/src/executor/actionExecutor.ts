@@ -1,4 +1,3 @@
-import { sagaEvents } from "@mesh/contracts"
 import { type Backoff, backoffDelay, type NatsHandles, runDurableConsumer } from "@mesh/eventlog"
 import type { CommandError, CommandOutcome } from "@mesh/kernel/deciders"
 import { Cause, Clock, Duration, Effect, Result, Schedule, Semaphore } from "effect"
@@ -6,9 +5,16 @@ import {
   type ActionDefs,
   type ActionDomainEvent,
   actionCatalog,
+  isSagaEvent,
   makeActionCommands,
 } from "../action/actionCommands.ts"
-import { type ActionCommand, type ActionState, nextExecutorMove } from "../action/actionDecider.ts"
+import {
+  type ActionCommand,
+  type ActionEvent,
+  type ActionState,
+  actionDecider,
+  nextExecutorMove,
+} from "../action/actionDecider.ts"
 import type { Connector, ConnectorError, ConnectorReceipt } from "../connectors/connector.ts"
 
 /**
@@ -77,7 +83,6 @@ export interface DriveOutcome {
   readonly state: ActionState
 }
 
-const sagaEventTypes = new Set<string>(sagaEvents.map((d) => d.type))
 const defaultRetry: Backoff = { initialMs: 200, maxMs: 5_000, factor: 2 }
 const actorOf = { kind: "system", id: "action-executor" } as const
 const isoOf = (millis: number) => new Date(millis).toISOString()
@@ -254,11 +259,11 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
               )
               break
             }
-            yield* startAndPerform(agent, actionId, position.version, now, correlationId)
+            yield* startAndPerform(agent, actionId, state, position.version, now, correlationId)
             break
           }
           case "Attempt":
-            yield* startAndPerform(agent, actionId, position.version, now, correlationId)
+            yield* startAndPerform(agent, actionId, state, position.version, now, correlationId)
             break
         }
       }
@@ -268,6 +273,7 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
   const startAndPerform = (
     agent: string,
     actionId: string,
+    loaded: ActionState,
     version: number,
     now: string,
     correlationId: string,
@@ -282,7 +288,17 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
       )
       if (started.status !== "appended" || !started.events.some((e) => e.type === "ActionAttemptStarted"))
         return
-      const { state, position } = yield* load(agent, actionId)
+      // Decided on the state we hold unless a conflict made the handler reload: then read it again.
+      const { state, position } =
+        started.position.version === version + started.events.length
+          ? {
+              state: started.events.reduce(
+                (s, e) => actionDecider.evolve(s, e as unknown as ActionEvent),
+                loaded,
+              ),
+              position: started.position,
+            }
+          : yield* load(agent, actionId)
       if (state.status !== "attempting" && state.status !== "compensating") return
       yield* performAttempt(agent, state, position.version, correlationId)
       yield* crash("after-record", actionId)
@@ -311,7 +327,7 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
 
   /** Handles one event of the actions stream: drives the action it belongs to (saga events are the saga driver's). */
   const handleEvent = (event: ActionDomainEvent) =>
-    sagaEventTypes.has(event.type)
+    isSagaEvent(event)
       ? Effect.void
       : exclusively(
           event.aggregateType,

@@ -5,7 +5,13 @@ import { join } from "node:path"
 import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
 import { type Simulators, startSimulators } from "@mesh/simulators"
-import { findRepoRoot, type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import {
+  findRepoRoot,
+  type NatsServerHandle,
+  startNatsServer,
+  uniqueNamespace,
+  workspaceNode,
+} from "@mesh/stack"
 import { Effect } from "effect"
 import { build } from "rolldown"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -47,10 +53,6 @@ afterAll(async () => {
   await simulators?.stop()
 })
 
-const nodeBinary = (): string =>
-  Number(process.versions.node.split(".")[0]) >= 24
-    ? process.execPath
-    : join(findRepoRoot(), "node_modules", ".bin", "node")
 const source = join(import.meta.dirname, "..", "testing", "executorProcess.ts")
 // Hundreds of processes start in this file. Bundled once into one file, each start loads in about
 // a quarter of the CPU time of resolving and type-stripping the workspace's modules one by one.
@@ -68,7 +70,7 @@ interface ExecutorChild {
 }
 
 const spawnExecutor = (env: Record<string, string>): ExecutorChild => {
-  const child = spawn(nodeBinary(), [script], {
+  const child = spawn(workspaceNode(), [script], {
     env: {
       ...process.env,
       NODE_COMPILE_CACHE: join(findRepoRoot(), ".data", "node-compile-cache"),

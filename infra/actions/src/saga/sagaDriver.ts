@@ -1,12 +1,14 @@
-import { type PolicyContext, type SagaStep, Subjects, sagaEvents } from "@mesh/contracts"
+import { type PolicyContext, type SagaStep, Subjects } from "@mesh/contracts"
 import { runDurableConsumer } from "@mesh/eventlog"
-import { type AggregateDefinition, deterministicUuid, makeCommandHandler } from "@mesh/kernel/deciders"
+import { deterministicUuid } from "@mesh/kernel/deciders"
 import { Clock, Effect } from "effect"
 import {
   type ActionCommands,
   type ActionDefs,
   type ActionDomainEvent,
   actionCatalog,
+  isSagaEvent,
+  perAgentHandlers,
 } from "../action/actionCommands.ts"
 import type { ActionGate } from "../gate/actionGate.ts"
 import { type SagaCommand, type SagaState, sagaDecider, sagaNextMove } from "./sagaDecider.ts"
@@ -23,8 +25,6 @@ export interface SagaRequest {
   readonly correlationId: string
 }
 
-const sagaEventTypes = new Set<string>(sagaEvents.map((d) => d.type))
-
 /**
  * Drives an agent's sagas: runs each step as an action through the agent's gate (so every step
  * meets the policy, approvals included), records each step's outcome on the saga, and when a step
@@ -33,23 +33,7 @@ const sagaEventTypes = new Set<string>(sagaEvents.map((d) => d.type))
  */
 export const makeSagaDriver = (options: { readonly commands: ActionCommands; readonly gate: ActionGate }) => {
   const { commands, gate } = options
-  const handlers = new Map<
-    string,
-    ReturnType<typeof makeCommandHandler<ActionDefs, SagaCommand, SagaState>>
-  >()
-  const handlerOf = (agent: string) => {
-    let handler = handlers.get(agent)
-    if (handler === undefined) {
-      const aggregate: AggregateDefinition<ActionDefs, SagaCommand, SagaState> = {
-        domain: "actions",
-        type: agent,
-        decider: sagaDecider as AggregateDefinition<ActionDefs, SagaCommand, SagaState>["decider"],
-      }
-      handler = makeCommandHandler(commands.log, aggregate)
-      handlers.set(agent, handler)
-    }
-    return handler
-  }
+  const handlerOf = perAgentHandlers<SagaCommand, SagaState>(commands.log, sagaDecider)
 
   const sendSaga = (
     agent: string,
@@ -234,8 +218,7 @@ export const makeSagaDriver = (options: { readonly commands: ActionCommands; rea
 
   /** Drives the saga an event of the actions stream concerns (a saga event, or a step's action event). */
   const handleEvent = (event: ActionDomainEvent) => {
-    if (sagaEventTypes.has(event.type))
-      return drive(event.aggregateType, event.aggregateId).pipe(Effect.asVoid)
+    if (isSagaEvent(event)) return drive(event.aggregateType, event.aggregateId).pipe(Effect.asVoid)
     if (event.type === "ActionRequested") {
       return event.payload.saga === null
         ? Effect.void

@@ -2,7 +2,13 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type NatsHandles, openNats } from "@mesh/eventlog"
-import { findRepoRoot, type NatsServerHandle, postgresTestUrl, startNatsServer } from "@mesh/stack"
+import {
+  findRepoRoot,
+  type NatsServerHandle,
+  postgresTestUrl,
+  startNatsServer,
+  workspaceNode,
+} from "@mesh/stack"
 import { Effect, Fiber } from "effect"
 import { sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
@@ -32,12 +38,6 @@ afterAll(async () => {
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-// vitest under `pnpm exec` runs on the workspace's Node 24, which strips types; otherwise use it explicitly.
-const nodeBinary = (): string =>
-  Number(process.versions.node.split(".")[0]) >= 24
-    ? process.execPath
-    : join(findRepoRoot(), "node_modules", ".bin", "node")
-
 const script = join(import.meta.dirname, "testing", "projectorProcess.ts")
 
 interface ProjectorChild {
@@ -59,7 +59,7 @@ const spawnProjector = (
   env: Record<string, string>,
   options: { readonly preload?: boolean } = {},
 ): ProjectorChild => {
-  const child = spawn(nodeBinary(), [script], {
+  const child = spawn(workspaceNode(), [script], {
     env: {
       ...process.env,
       // V8's code cache across the hundred-odd processes: it takes about a third off each start.
