@@ -38,6 +38,14 @@ export const assertSubjectToken = (what: string, value: string): string => {
 }
 
 /**
+ * A namespace name: lowercase, so that two namespaces can never share streams whose names are
+ * upper-cased, or schemas, folders and buckets derived from them.
+ */
+export const Namespace = Schema.String.check(
+  Schema.isPattern(/^[a-z0-9_-]{1,64}$/, { message: "must be 1-64 characters of a-z, 0-9, '_' or '-'" }),
+)
+
+/**
  * The namespace every subject and stream name hangs from. Production uses "mesh";
  * tests and forks use their own so that they never share a stream.
  */

@@ -1,38 +1,81 @@
 import { type EventDefinition, Subjects } from "@mesh/contracts"
-import type { AgentWorker } from "@mesh/kernel"
+import { type AgentWorker, projectionWorker } from "@mesh/kernel"
 import { Effect } from "effect"
-import { makeActionCommands } from "./action/actionCommands.ts"
+import { type ActionDefs, actionCatalog, makeActionCommands } from "./action/actionCommands.ts"
+import { ConnectorRegistry } from "./connectors/registry.ts"
 import { type ActionExecutorOptions, makeActionExecutor } from "./executor/actionExecutor.ts"
-import type { ActionGate } from "./gate/actionGate.ts"
+import { ActionGate } from "./gate/actionGate.ts"
+import {
+  type ActionsReadModel,
+  actionsProjection,
+  actionsReadModel,
+  unfinishedActions,
+} from "./readModel/actionsProjection.ts"
 import { makeSagaDriver } from "./saga/sagaDriver.ts"
 
 /**
- * The action executor as a part of an agent's process: it executes that agent's actions only
- * (its own durable consumer on `<ns>.actions.<agent>.*`), so a platform team can also run it as a
- * separate deployment with the same code and scale it on its consumer's lag.
+ * The actions read model of the agent that owns the actions, in its service schema: the approvals
+ * queue, the gate's quota history and the executor's sweep read it.
+ */
+export const actionsProjectionWorker = <D extends EventDefinition>(): AgentWorker<D> =>
+  projectionWorker<ActionDefs, ActionsReadModel, D>(actionsProjection, { catalog: actionCatalog })
+
+/** How often the executor looks for actions no event will wake, and how old a quiet action must be. */
+export interface ActionSweepSettings {
+  readonly everyMs: number
+  readonly staleAfterMs: number
+}
+
+const defaultSweep: ActionSweepSettings = { everyMs: 5_000, staleAfterMs: 30_000 }
+
+/**
+ * The action executor as a part of an agent's process: it executes that agent's actions only (its
+ * own durable consumer on `<ns>.actions.<agent>.*`) through the process's connectors, and sweeps
+ * the agent's actions read model for lapsed approvals and stalled attempts. A platform team can also
+ * run it as a separate deployment with the same code and scale it on its consumer's lag.
  */
 export const actionExecutorWorker = <D extends EventDefinition>(
-  options: Omit<ActionExecutorOptions, "nats" | "namespace" | "consumerName" | "filterSubject">,
-): AgentWorker<D> => ({
+  options: Omit<
+    ActionExecutorOptions,
+    "nats" | "namespace" | "consumerName" | "filterSubject" | "connectors" | "sweep"
+  > & { readonly sweep?: ActionSweepSettings } = {},
+): AgentWorker<D, ConnectorRegistry> => ({
   name: "action-executor",
   run: (context, until) =>
-    makeActionExecutor({
-      ...options,
-      nats: context.nats,
-      namespace: context.namespace,
-      consumerName: `action-executor-${context.agent}`,
-      filterSubject: Subjects.aggregateTypeWildcard(context.namespace, "actions", context.agent),
-    }).run(until),
+    Effect.gen(function* () {
+      const connectors = yield* ConnectorRegistry
+      const sweep = options.sweep ?? defaultSweep
+      const readModel = actionsReadModel(context.db, context.agent)
+      const { sweep: _sweep, ...executorOptions } = options
+      yield* makeActionExecutor({
+        ...executorOptions,
+        nats: context.nats,
+        namespace: context.namespace,
+        connectors,
+        consumerName: `action-executor-${context.agent}`,
+        filterSubject: Subjects.aggregateTypeWildcard(context.namespace, "actions", context.agent),
+        sweep: {
+          everyMs: sweep.everyMs,
+          candidates: (now) =>
+            Effect.tryPromise(() =>
+              unfinishedActions(readModel, {
+                now,
+                staleBefore: new Date(Date.parse(now) - sweep.staleAfterMs).toISOString(),
+                agent: context.agent,
+              }),
+            ),
+        },
+      }).run(until)
+    }),
 })
 
 /** The saga driver of an agent, as a part of its process; its steps pass through the agent's gate. */
-export const sagaDriverWorker = <D extends EventDefinition>(
-  gateOf: (commands: ReturnType<typeof makeActionCommands>) => ActionGate,
-): AgentWorker<D> => ({
+export const sagaDriverWorker = <D extends EventDefinition>(): AgentWorker<D, ActionGate> => ({
   name: "saga-driver",
   run: (context, until) =>
-    Effect.suspend(() => {
+    Effect.gen(function* () {
+      const gate = yield* ActionGate
       const commands = makeActionCommands({ nats: context.nats, namespace: context.namespace })
-      return makeSagaDriver({ commands, gate: gateOf(commands) }).run(context.agent, context.nats, until)
+      yield* makeSagaDriver({ commands, gate }).run(context.agent, context.nats, until)
     }),
 })

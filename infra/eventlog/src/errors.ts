@@ -29,10 +29,11 @@ export const TopologyDrift = Schema.TaggedStruct("TopologyDrift", {
   fields: Schema.Array(Schema.String),
 })
 
-/** NATS or JetStream could not serve the request (connection, timeout, server error). */
+/** NATS or JetStream could not serve the request (connection, timeout, server error); `cause` is what was thrown. */
 export const Unavailable = Schema.TaggedStruct("Unavailable", {
   operation: Schema.String,
   message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
 })
 
 /** Why an event-log operation failed. */
@@ -78,5 +79,17 @@ export const unavailable = (operation: string, cause: unknown): EventLogError =>
       _tag: "Unavailable",
       operation,
       message: cause instanceof Error ? cause.message : String(cause),
+      cause,
     },
   })
+
+/** What any failure says, in one line: an error's message, else the thrown value as text. */
+export const messageOf = (cause: unknown): string => {
+  let text: string
+  try {
+    text = cause instanceof Error ? cause.message || cause.name : String(cause)
+  } catch {
+    text = "an unprintable value was thrown"
+  }
+  return text.replace(/\s*\n\s*/g, " ")
+}

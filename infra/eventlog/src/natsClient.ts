@@ -1,6 +1,7 @@
+import { readFile } from "node:fs/promises"
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { Config, Context, Effect, Layer } from "effect"
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { unavailable } from "./errors.ts"
 
 /** An open NATS connection with its JetStream client and manager. */
@@ -10,33 +11,68 @@ export interface NatsHandles {
   readonly jsm: JetStreamManager
 }
 
-/** Opens a connection; the caller drains it. */
-export const openNats = async (url: string, name = "agent-mesh"): Promise<NatsHandles> => {
-  const connection = await connect({ servers: url, name, maxReconnectAttempts: -1 })
+/** How to reach and authenticate to NATS beyond its URL. */
+export interface NatsConnectOptions {
+  /** How long the first connection may take before it fails (default 5 s); later outages reconnect forever. */
+  readonly timeoutMs?: number
+  /** A token the server requires (a secret). */
+  readonly token?: Redacted.Redacted<string>
+  /** A credentials file (JWT and NKey seed) for servers using decentralised auth. */
+  readonly credsFile?: string
+}
+
+/** Opens a connection; the caller drains it. It reconnects by itself after the first one succeeds. */
+export const openNats = async (
+  url: string,
+  name = "agent-mesh",
+  options: NatsConnectOptions = {},
+): Promise<NatsHandles> => {
+  const authenticator =
+    options.credsFile === undefined
+      ? undefined
+      : credsAuthenticator(new Uint8Array(await readFile(options.credsFile)))
+  const connection = await connect({
+    servers: url,
+    name,
+    maxReconnectAttempts: -1,
+    timeout: options.timeoutMs ?? 5_000,
+    ...(options.token === undefined ? {} : { token: Redacted.value(options.token) }),
+    ...(authenticator === undefined ? {} : { authenticator }),
+  })
   const jsm = await jetstreamManager(connection)
   return { connection, js: jetstream(connection), jsm }
 }
 
 /** The NATS connection of a process. One per process; drained on shutdown. */
-export class NatsClient extends Context.Service<NatsClient, NatsHandles>()("NatsClient") {
+export class NatsClient extends Context.Service<NatsClient, NatsHandles>()("mesh/NatsClient") {
   /** Connects to `url` and drains the connection when the layer's scope closes. */
-  static readonly layer = (url: string, name?: string) =>
+  static readonly layer = (url: string, name?: string, options: NatsConnectOptions = {}) =>
     Layer.effect(
       NatsClient,
       Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => openNats(url, name),
-          catch: (e) => unavailable(`connect to ${url}`, e),
+          try: () => openNats(url, name, options),
+          catch: (e) => unavailable(`connect to NATS at ${url}`, e),
         }),
         (h) => Effect.promise(() => h.connection.drain().catch(() => undefined)),
       ),
     )
 
-  /** Connects to the server named by `NATS_URL`. */
-  static readonly layerFromConfig = Layer.unwrap(
-    Effect.gen(function* () {
-      const url = yield* Config.String("NATS_URL")
-      return NatsClient.layer(url)
-    }),
-  )
+  /**
+   * Connects to `MESH_NATS_URL` (required: a process without it stops naming the variable, and
+   * never starts a server of its own), with `MESH_NATS_TOKEN` or `MESH_NATS_CREDS` when the server
+   * asks for them. `name` is how the server lists the connection (the agent's name).
+   */
+  static readonly layerFromConfig = (name?: string) =>
+    Layer.unwrap(
+      Effect.gen(function* () {
+        const url = yield* Config.String("MESH_NATS_URL")
+        const token = yield* Config.option(Config.Redacted("MESH_NATS_TOKEN"))
+        const credsFile = yield* Config.option(Config.String("MESH_NATS_CREDS"))
+        return NatsClient.layer(url, name, {
+          ...Option.match(token, { onNone: () => ({}), onSome: (t) => ({ token: t }) }),
+          ...Option.match(credsFile, { onNone: () => ({}), onSome: (f) => ({ credsFile: f }) }),
+        })
+      }),
+    )
 }

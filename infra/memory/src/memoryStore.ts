@@ -655,19 +655,28 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
     })
   })
 
+const PositiveInt = Schema.NumberFromString.pipe(
+  Schema.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 10_000 })),
+)
+
 /** The long-term memory store service. */
 export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>()("MemoryStore") {
   /** A store over the LanceDB directory in `options.dir`; the connection closes with the layer. */
   static layer = (options: MemoryStoreOptions): Layer.Layer<MemoryStore, MemoryError> =>
     Layer.effect(MemoryStore, makeMemoryStore(options))
 
-  /** A store configured from MEMORY_DIR, MEMORY_EF and MEMORY_REFINE_FACTOR. */
-  static layerConfig: Layer.Layer<MemoryStore, MemoryError | Config.ConfigError> = Layer.effect(
+  /**
+   * A store configured from `MESH_MEMORY_DIR` (required: the LanceDB folder, on a persistent
+   * volume in production), `MESH_MEMORY_EF` and `MESH_MEMORY_REFINE_FACTOR`.
+   */
+  static layerFromConfig: Layer.Layer<MemoryStore, MemoryError | Config.ConfigError> = Layer.effect(
     MemoryStore,
     Effect.gen(function* () {
-      const dir = yield* Config.String("MEMORY_DIR")
-      const ef = yield* Config.Int("MEMORY_EF").pipe(Config.withDefault(100))
-      const refineFactor = yield* Config.Int("MEMORY_REFINE_FACTOR").pipe(Config.withDefault(2))
+      const dir = yield* Config.String("MESH_MEMORY_DIR")
+      const ef = yield* Config.schema(PositiveInt, "MESH_MEMORY_EF").pipe(Config.withDefault(100))
+      const refineFactor = yield* Config.schema(PositiveInt, "MESH_MEMORY_REFINE_FACTOR").pipe(
+        Config.withDefault(2),
+      )
       return yield* makeMemoryStore({ dir, ef, refineFactor })
     }),
   )

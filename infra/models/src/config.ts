@@ -65,7 +65,7 @@ const optionalNonEmpty = <A>(config: Config.Config<A>, name: string): Config.Con
 
 /** The settings as an effect `Config`: a bad value fails with a ConfigError naming the variable. */
 export const modelSettingsConfig: Config.Config<ModelSettings> = Config.all({
-  ollamaHost: optionalNonEmpty(Config.schema(HostUrl, "OLLAMA_HOST"), "OLLAMA_HOST"),
+  ollamaHost: optionalNonEmpty(Config.schema(HostUrl, "MESH_OLLAMA_HOST"), "MESH_OLLAMA_HOST"),
   chatModel: optionalNonEmpty(Config.schema(ModelName, "MESH_CHAT_MODEL"), "MESH_CHAT_MODEL"),
   embedModel: Config.schema(ModelName, "MESH_EMBED_MODEL").pipe(Config.withDefault(DEFAULT_EMBED_MODEL)),
   timeoutMs: Config.schema(

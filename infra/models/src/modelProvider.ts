@@ -78,7 +78,7 @@ export class ModelProvider extends Context.Service<ModelProvider, ModelProviderS
       ? Layer.sync(ModelProvider, () => makeOfflineProvider(settings.prices))
       : ModelProvider.layerOllama({ ...settings, ollamaHost: settings.ollamaHost })
 
-  /** Reads OLLAMA_HOST and the MESH_* settings: Ollama when OLLAMA_HOST is set, the offline model otherwise. */
+  /** Reads MESH_OLLAMA_HOST and the MESH_* settings: Ollama when MESH_OLLAMA_HOST is set, the offline model otherwise. */
   static readonly layerFromConfig = Layer.unwrap(
     Effect.map(loadModelSettings, (settings) => ModelProvider.layerFromSettings(settings)),
   )

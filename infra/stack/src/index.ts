@@ -3,15 +3,16 @@ export {
   findRepoRoot,
   type NatsSource,
   NatsUnavailable,
-  PostgresUnavailable,
   projectDataDir,
   type ResolvedNats,
   type ResolveNatsOptions,
   resolveNats,
   scopedNats,
   scopedNatsServer,
-  scopedPostgres,
 } from "./localStack.ts"
+
+/** The nats-server a running `mesh dev` keeps on the project's store, for others to reuse. */
+export { type DevServerState, findDevServer } from "./devServer.ts"
 
 /** Private nats-server processes and clusters for tests, the demo and `mesh dev`. */
 export {
@@ -32,18 +33,6 @@ export {
   startNatsCluster,
   startNatsServer,
 } from "./natsServer.ts"
-
-/** Postgres for kysely: DATABASE_URL through a pg pool, or embedded PGlite. */
-export {
-  makeKysely,
-  openPGlite,
-  openPostgresPool,
-  type PostgresSource,
-  postgresDialect,
-  type ResolvedPostgres,
-  type ResolvePostgresOptions,
-  resolvePostgres,
-} from "./postgres.ts"
 
 /** Test helpers without a test runner: unique namespaces and a Postgres schema per test file. (vitest hooks: `@mesh/stack/vitest`.) */
 export {

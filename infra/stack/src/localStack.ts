@@ -9,19 +9,13 @@ import {
   natsServerVersion,
   startNatsServer,
 } from "./natsServer.ts"
-import { type ResolvedPostgres, type ResolvePostgresOptions, resolvePostgres } from "./postgres.ts"
 
 /** No NATS server could be found or started; the message says how to get one. */
 export class NatsUnavailable extends Schema.TaggedError<NatsUnavailable>()("NatsUnavailable", {
   message: Schema.String,
 }) {}
 
-/** The Postgres database could not be opened. */
-export class PostgresUnavailable extends Schema.TaggedError<PostgresUnavailable>()("PostgresUnavailable", {
-  message: Schema.String,
-}) {}
-
-/** Where a resolved NATS comes from: NATS_URL, a private nats-server process, or a Docker container. */
+/** Where a resolved NATS comes from: MESH_NATS_URL, a private nats-server process, or a Docker container. */
 export type NatsSource = "env" | "private" | "container"
 
 /** A NATS server to connect to; `stop` stops it only if this process started it. */
@@ -40,7 +34,7 @@ export interface ResolvedNats {
 export interface ResolveNatsOptions {
   /** Project data folder; a private server keeps its JetStream store in `<dataDir>/nats`. A temp dir when omitted. */
   readonly dataDir?: string | undefined
-  /** Environment to read NATS_URL and DOCKER_HOST from (default `process.env`). */
+  /** Environment to read MESH_NATS_URL and DOCKER_HOST from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>
   /** nats-server binary (default "nats-server" on PATH). */
   readonly binary?: string
@@ -51,7 +45,7 @@ export interface ResolveNatsOptions {
 }
 
 const NATS_HOW_TO =
-  "Set NATS_URL to a running server (e.g. NATS_URL=nats://127.0.0.1:4222), or install nats-server >= 2.10.23 " +
+  "Set MESH_NATS_URL to a running server (e.g. MESH_NATS_URL=nats://127.0.0.1:4222), or install nats-server >= 2.10.23 " +
   "on PATH (on Debian bookworm: Debian trixie's nats-server package with an apt pin, see " +
   "shared/notes/nats-server.md), or start a Docker engine."
 
@@ -82,13 +76,13 @@ const startContainer = async (): Promise<ResolvedNats> => {
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
- * NATS for the demo and `mesh dev`: NATS_URL if set; else a private nats-server from PATH with its
+ * NATS for the demo and `mesh dev`: MESH_NATS_URL if set; else a private nats-server from PATH with its
  * store under `<dataDir>/nats`; else a Docker container; else rejects with {@link NatsUnavailable}
  * saying how to get one. Never stops or reconfigures a server it did not start.
  */
 export const resolveNats = async (options: ResolveNatsOptions = {}): Promise<ResolvedNats> => {
   const env = options.env ?? process.env
-  const url = env.NATS_URL
+  const url = env.MESH_NATS_URL
   if (url !== undefined && url !== "") {
     return { url, source: "env", server: undefined, version: undefined, stop: async () => undefined }
   }
@@ -121,12 +115,12 @@ export const resolveNats = async (options: ResolveNatsOptions = {}): Promise<Res
       return await startContainer()
     } catch (error) {
       throw new NatsUnavailable({
-        message: `no NATS_URL, no usable nats-server binary, and the nats:2.10-alpine container failed to start (${describe(error)}). ${NATS_HOW_TO}`,
+        message: `no MESH_NATS_URL, no usable nats-server binary, and the nats:2.10-alpine container failed to start (${describe(error)}). ${NATS_HOW_TO}`,
       })
     }
   }
   throw new NatsUnavailable({
-    message: `No NATS server available: NATS_URL is not set, no Docker engine answers, and ${binaryProblem} ${NATS_HOW_TO}`,
+    message: `No NATS server available: MESH_NATS_URL is not set, no Docker engine answers, and ${binaryProblem} ${NATS_HOW_TO}`,
   })
 }
 
@@ -153,18 +147,6 @@ export const scopedNatsServer = (
       catch: (error) => new NatsUnavailable({ message: describe(error) }),
     }),
     (server) => Effect.promise(() => server.stop()),
-  )
-
-/** {@link resolvePostgres} as a scoped Effect: the pool or PGlite closes when the scope closes. */
-export const scopedPostgres = (
-  options: ResolvePostgresOptions = {},
-): Effect.Effect<ResolvedPostgres, PostgresUnavailable, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () => resolvePostgres(options),
-      catch: (error) => new PostgresUnavailable({ message: describe(error) }),
-    }),
-    (postgres) => Effect.promise(() => postgres.close()),
   )
 
 /** The nearest folder at or above `from` holding pnpm-workspace.yaml; throws when there is none. */

@@ -106,7 +106,7 @@ describe("startNatsServer", () => {
       const first = await start({ storeDir })
       const second = startNatsServer({ storeDir })
       await expect(second).rejects.toBeInstanceOf(NatsServerStartFailed)
-      await expect(second).rejects.toThrow(`set NATS_URL=${first.url}`)
+      await expect(second).rejects.toThrow(`set MESH_NATS_URL=${first.url}`)
 
       await first.kill("SIGKILL")
       const third = await start({ storeDir })
@@ -120,7 +120,7 @@ describe("startNatsServer", () => {
   it("fails clearly when the binary does not exist", async () => {
     const failure = startNatsServer({ binary: "nats-server-that-does-not-exist" })
     await expect(failure).rejects.toBeInstanceOf(NatsServerNotFound)
-    await expect(failure).rejects.toThrow(/nats-server-that-does-not-exist.*NATS_URL.*>= 2\.10\.23/s)
+    await expect(failure).rejects.toThrow(/nats-server-that-does-not-exist.*MESH_NATS_URL.*>= 2\.10\.23/s)
   })
 
   it("fails with the server's own log when it cannot start", async () => {

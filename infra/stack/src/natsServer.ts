@@ -162,7 +162,7 @@ export const assertReplicatedCapable = (version: NatsServerVersion | string): vo
 }
 
 const missingBinaryMessage = (binary: string, cause: string): string =>
-  `cannot run nats-server binary "${binary}" (${cause}). Set NATS_URL to a running server, ` +
+  `cannot run nats-server binary "${binary}" (${cause}). Set MESH_NATS_URL to a running server, ` +
   "or install nats-server >= 2.10.23 on PATH (on Debian bookworm: Debian trixie's nats-server package " +
   "with an apt pin, see shared/notes/nats-server.md), or run a Docker engine."
 
@@ -525,7 +525,7 @@ const claimStoreDir = async (storeDir: string): Promise<void> => {
       throw new NatsServerStartFailed({
         message:
           `the JetStream store ${storeDir} is in use by nats-server pid ${held.serverPid ?? "(starting)"}` +
-          ` of process ${held.ownerPid}${held.url ? ` at ${held.url}; set NATS_URL=${held.url} to share it` : ""}` +
+          ` of process ${held.ownerPid}${held.url ? ` at ${held.url}; set MESH_NATS_URL=${held.url} to share it` : ""}` +
           ", or use another data dir",
       })
     }

@@ -3,7 +3,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { findRepoRoot } from "./localStack.ts"
 import type { NatsServerHandle } from "./natsServer.ts"
-import { openPostgresPool, type ResolvedPostgres } from "./postgres.ts"
+import { openPostgresPool, type ResolvedPostgres } from "@mesh/sql"
 
 /** The private server of one test file; read its fields inside tests or hooks, not at import time. */
 export interface NatsServerFixture {

@@ -9,7 +9,7 @@ import {
   ticketProjection,
   ticketTraffic,
 } from "@mesh/kernel/projections/testing"
-import { makeKysely, openPostgresPool } from "@mesh/stack"
+import { makeKysely, openPostgresPool } from "@mesh/sql"
 import { DeliverPolicy } from "@nats-io/jetstream"
 import { Deferred, Effect, Fiber } from "effect"
 import { sql, type Transaction } from "kysely"

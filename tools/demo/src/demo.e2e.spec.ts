@@ -4,7 +4,7 @@ import { findRepoRoot, type NatsServerHandle, startNatsServer, workspaceNode } f
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 // The README's first command plays this demo; this test keeps it working. It runs against this
-// file's private server (NATS_URL) so that it never touches the project's .data store.
+// file's private server (MESH_NATS_URL) so that it never touches the project's .data store.
 
 let server: NatsServerHandle
 beforeAll(async () => {
@@ -21,7 +21,7 @@ describe("pnpm demo", () => {
         execFile(
           workspaceNode(),
           [join(findRepoRoot(), "tools", "demo", "src", "main.ts")],
-          { env: { ...process.env, NATS_URL: server.url }, timeout: 120_000 },
+          { env: { ...process.env, MESH_NATS_URL: server.url }, timeout: 120_000 },
           (error, out, err) =>
             resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout: out, stderr: err }),
         ),

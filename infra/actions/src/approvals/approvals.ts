@@ -1,6 +1,9 @@
 import { type ApprovalRefusal, Sha256Hex } from "@mesh/contracts"
-import { Clock, Effect, Result, Schema } from "effect"
-import type { ActionCommands, ActionDomainEvent } from "../action/actionCommands.ts"
+import { MeshNamespace, messageOf, NatsClient } from "@mesh/eventlog"
+import { ReadModelDb } from "@mesh/sql"
+import { Clock, Context, Effect, Layer, Result, Schema } from "effect"
+import { type ActionCommands, type ActionDomainEvent, makeActionCommands } from "../action/actionCommands.ts"
+import { actionsReadModel, listApprovalQueue, type QueuedAction } from "../readModel/actionsProjection.ts"
 
 /** A human's approval of one action, bound to the hash of the parameters they were shown. */
 export interface ApprovalDecision {
@@ -149,8 +152,53 @@ export const makeApprovals = (options: {
   return { approve, reject }
 }
 
-/** Human approval of actions. */
-export type Approvals = ReturnType<typeof makeApprovals>
+/** Approving and rejecting actions (what `makeApprovals` returns). */
+export type ApprovalDecisions = ReturnType<typeof makeApprovals>
+
+/** What the approvals service offers: the decisions, and the queue of actions waiting for them. */
+export interface ApprovalsShape extends ApprovalDecisions {
+  /** The actions waiting for a human (or parked after their retries), oldest first. */
+  readonly queue: (agent?: string) => Effect.Effect<ReadonlyArray<QueuedAction>, ApprovalError>
+}
+
+/** The lifetime of an approval when the action's request did not record its policy's. */
+export const defaultApprovalTtlMs = 60 * 60 * 1000
+
+/** Human approval of one agent's actions, as a service of the process that owns them. */
+export class Approvals extends Context.Service<Approvals, ApprovalsShape>()("mesh/Approvals") {
+  /**
+   * Approvals of `agent`'s actions on the process's NATS connection and namespace, with the queue
+   * read from the agent's actions read model (kept by its `actionsProjectionWorker`).
+   */
+  static readonly layer = (options: {
+    readonly agent: string
+    readonly approvalTtlMs?: number
+  }): Layer.Layer<Approvals, never, NatsClient | MeshNamespace | ReadModelDb> =>
+    Layer.effect(
+      Approvals,
+      Effect.gen(function* () {
+        const nats = yield* NatsClient
+        const namespace = yield* MeshNamespace
+        const readModel = actionsReadModel((yield* ReadModelDb).db, options.agent)
+        const decisions = makeApprovals({
+          commands: makeActionCommands({ nats, namespace: namespace.name }),
+          approvalTtlMs: options.approvalTtlMs ?? defaultApprovalTtlMs,
+        })
+        const queue = (agent?: string) =>
+          Effect.tryPromise({
+            try: () => listApprovalQueue(readModel, agent),
+            catch: (cause) =>
+              new ApprovalError({
+                reason: {
+                  _tag: "ApprovalUnavailable",
+                  message: `the approvals queue is unavailable: ${messageOf(cause)}`,
+                },
+              }),
+          })
+        return Approvals.of({ ...decisions, queue })
+      }),
+    )
+}
 
 const outcomeOf = (events: ReadonlyArray<ActionDomainEvent>): ApprovalOutcome => {
   for (const event of events) {

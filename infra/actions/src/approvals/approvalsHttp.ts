@@ -4,7 +4,7 @@ import { Sha256Hex, SubjectToken } from "@mesh/contracts"
 import { Config, ConfigProvider, Context, Effect, Layer, Redacted, Result, Schema } from "effect"
 import { HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { QueuedAction } from "../readModel/actionsProjection.ts"
-import type { ApprovalError, ApprovalOutcome, Approvals } from "./approvals.ts"
+import type { ApprovalDecisions, ApprovalError, ApprovalOutcome } from "./approvals.ts"
 
 /** The body of an approval: the hash of the parameters the approver was shown. */
 export const ApproveBody = Schema.Struct({ parametersHash: Sha256Hex })
@@ -16,7 +16,7 @@ const ActionPath = Schema.Struct({ agent: SubjectToken, actionId: SubjectToken }
 export type ApproverTokens = ReadonlyMap<string, string>
 
 /**
- * Parses `APPROVER_TOKENS`, `identity=token` pairs separated by commas. A malformed entry stops
+ * Parses `MESH_APPROVER_TOKENS`, `identity=token` pairs separated by commas. A malformed entry stops
  * start-up with a message naming it (without the token).
  */
 export const parseApproverTokens = (value: string): Result.Result<ApproverTokens, string> => {
@@ -29,7 +29,7 @@ export const parseApproverTokens = (value: string): Result.Result<ApproverTokens
     const token = trimmed.slice(at + 1).trim()
     if (at <= 0 || identity === "" || token.length < 16) {
       return Result.fail(
-        `APPROVER_TOKENS entry ${index + 1} must be identity=token with a token of at least 16 characters`,
+        `MESH_APPROVER_TOKENS entry ${index + 1} must be identity=token with a token of at least 16 characters`,
       )
     }
     tokens.set(token, identity)
@@ -37,8 +37,10 @@ export const parseApproverTokens = (value: string): Result.Result<ApproverTokens
   return Result.succeed(tokens)
 }
 
-/** The approver tokens from `APPROVER_TOKENS` (a secret: kept redacted until parsed). */
-export const approverTokensConfig: Config.Config<ApproverTokens> = Config.Redacted("APPROVER_TOKENS").pipe(
+/** The approver tokens from `MESH_APPROVER_TOKENS` (a secret: kept redacted until parsed). */
+export const approverTokensConfig: Config.Config<ApproverTokens> = Config.Redacted(
+  "MESH_APPROVER_TOKENS",
+).pipe(
   Config.flatMap((secret) => {
     const parsed = parseApproverTokens(Redacted.value(secret))
     return Result.isSuccess(parsed)
@@ -49,7 +51,7 @@ export const approverTokensConfig: Config.Config<ApproverTokens> = Config.Redact
 
 /** What the approvals API needs: the decisions, the queue, and who may decide. */
 export interface ApprovalsHttpOptions {
-  readonly approvals: Approvals
+  readonly approvals: ApprovalDecisions
   readonly queue: (agent: string | undefined) => Promise<ReadonlyArray<QueuedAction>>
   readonly approvers: ApproverTokens
 }

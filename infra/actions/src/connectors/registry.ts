@@ -117,7 +117,7 @@ export class ConnectorRegistry extends Context.Service<ConnectorRegistry, Connec
   static readonly layerFromSettings = (settings: ConnectorSettings) =>
     Layer.sync(ConnectorRegistry, () => makeHttpConnectorRegistry(settings))
 
-  /** The built-in HTTP connectors from PAYMENT_URL, SUPPLIER_URL, STOREFRONT_URL, MAILBOX_URL and CONNECTOR_TIMEOUT_MS. */
+  /** The built-in HTTP connectors from MESH_PAYMENT_URL, MESH_SUPPLIER_URL, MESH_STOREFRONT_URL, MESH_MAILBOX_URL and MESH_CONNECTOR_TIMEOUT_MS. */
   static readonly layerFromConfig = Layer.unwrap(
     Effect.map(loadConnectorSettings, (settings) => ConnectorRegistry.layerFromSettings(settings)),
   )

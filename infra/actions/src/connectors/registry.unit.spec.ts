@@ -79,7 +79,7 @@ describe("the HTTP connector registry", () => {
     const error = failureOf(registry.resolve("supplier.place-order", "po-1"))
     expect(error.reason).toStrictEqual({
       _tag: "UnknownKind",
-      message: "supplier is not configured: set SUPPLIER_URL",
+      message: "supplier is not configured: set MESH_SUPPLIER_URL",
     })
   })
 })
@@ -100,11 +100,11 @@ describe("ConnectorRegistry.layerFromConfig", () => {
 
   it("reads the systems' URLs and the timeout from the environment", () => {
     const exit = registryFrom({
-      PAYMENT_URL: "http://127.0.0.1:7102",
-      SUPPLIER_URL: "http://127.0.0.1:7103",
-      STOREFRONT_URL: "",
-      MAILBOX_URL: "https://mail.example.com/api",
-      CONNECTOR_TIMEOUT_MS: "2500",
+      MESH_PAYMENT_URL: "http://127.0.0.1:7102",
+      MESH_SUPPLIER_URL: "http://127.0.0.1:7103",
+      MESH_STOREFRONT_URL: "",
+      MESH_MAILBOX_URL: "https://mail.example.com/api",
+      MESH_CONNECTOR_TIMEOUT_MS: "2500",
     })
     if (!Exit.isSuccess(exit)) throw new Error(String(exit.cause))
     expect(exit.value.kinds).toContain("supplier.place-order")
@@ -113,9 +113,9 @@ describe("ConnectorRegistry.layerFromConfig", () => {
   })
 
   it("fails on a bad value, naming the variable", () => {
-    const badUrl = registryFrom({ PAYMENT_URL: "127.0.0.1:7102" })
-    expect(Exit.isFailure(badUrl) && String(badUrl.cause)).toContain("PAYMENT_URL")
-    const badTimeout = registryFrom({ CONNECTOR_TIMEOUT_MS: "0" })
-    expect(Exit.isFailure(badTimeout) && String(badTimeout.cause)).toContain("CONNECTOR_TIMEOUT_MS")
+    const badUrl = registryFrom({ MESH_PAYMENT_URL: "127.0.0.1:7102" })
+    expect(Exit.isFailure(badUrl) && String(badUrl.cause)).toContain("MESH_PAYMENT_URL")
+    const badTimeout = registryFrom({ MESH_CONNECTOR_TIMEOUT_MS: "0" })
+    expect(Exit.isFailure(badTimeout) && String(badTimeout.cause)).toContain("MESH_CONNECTOR_TIMEOUT_MS")
   })
 })

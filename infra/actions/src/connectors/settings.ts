@@ -18,10 +18,10 @@ export interface ConnectorSettings {
 
 /** The environment variable naming each system's base URL. */
 export const connectorUrlVariables = {
-  payment: "PAYMENT_URL",
-  supplier: "SUPPLIER_URL",
-  storefront: "STOREFRONT_URL",
-  mailbox: "MAILBOX_URL",
+  payment: "MESH_PAYMENT_URL",
+  supplier: "MESH_SUPPLIER_URL",
+  storefront: "MESH_STOREFRONT_URL",
+  mailbox: "MESH_MAILBOX_URL",
 } as const
 
 const BaseUrl = Schema.String.check(
@@ -37,7 +37,7 @@ const optionalUrl = (name: string): Config.Config<string | null> =>
     Config.flatMap((raw) => (raw.trim() === "" ? Config.succeed(null) : Config.schema(BaseUrl, name))),
   )
 
-/** The settings as an effect `Config`: PAYMENT_URL, SUPPLIER_URL, STOREFRONT_URL, MAILBOX_URL, CONNECTOR_TIMEOUT_MS. */
+/** The settings as an effect `Config`: MESH_PAYMENT_URL, MESH_SUPPLIER_URL, MESH_STOREFRONT_URL, MESH_MAILBOX_URL, MESH_CONNECTOR_TIMEOUT_MS. */
 export const connectorSettingsConfig: Config.Config<ConnectorSettings> = Config.all({
   paymentUrl: optionalUrl(connectorUrlVariables.payment),
   supplierUrl: optionalUrl(connectorUrlVariables.supplier),
@@ -45,7 +45,7 @@ export const connectorSettingsConfig: Config.Config<ConnectorSettings> = Config.
   mailboxUrl: optionalUrl(connectorUrlVariables.mailbox),
   timeoutMs: Config.schema(
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 600_000 })),
-    "CONNECTOR_TIMEOUT_MS",
+    "MESH_CONNECTOR_TIMEOUT_MS",
   ).pipe(Config.withDefault(DEFAULT_CONNECTOR_TIMEOUT_MS)),
 })
 

@@ -8,12 +8,15 @@ import {
   type SagaRef,
   SubjectToken,
 } from "@mesh/contracts"
+import { MeshNamespace, NatsClient } from "@mesh/eventlog"
 import type { CommandError } from "@mesh/kernel/deciders"
-import { Clock, Effect, Result, Schema } from "effect"
-import type { ActionCommands } from "../action/actionCommands.ts"
+import { ReadModelDb } from "@mesh/sql"
+import { Clock, Context, Effect, Layer, Result, Schema } from "effect"
+import { type ActionCommands, makeActionCommands } from "../action/actionCommands.ts"
 import type { ActionState } from "../action/actionDecider.ts"
 import type { ActionPolicy } from "../policy/actionPolicy.ts"
 import { evaluatePolicy, type QuotaHistoryEntry, quotaInputs } from "../policy/evaluatePolicy.ts"
+import { actionsReadModel, recentRequests } from "../readModel/actionsProjection.ts"
 
 /** What an agent asks the gate for: an action, what caused it and what the gate may weigh. */
 export interface ActionIntent {
@@ -244,5 +247,30 @@ export const makeActionGate = (options: ActionGateOptions) => {
   return { request, policy }
 }
 
-/** An action gate. */
-export type ActionGate = ReturnType<typeof makeActionGate>
+/** What an action gate offers: `request`, and the policy it enforces. */
+export type ActionGateShape = ReturnType<typeof makeActionGate>
+
+/** The policy gate of one agent's actions, as a service of its process. */
+export class ActionGate extends Context.Service<ActionGate, ActionGateShape>()("mesh/ActionGate") {
+  /**
+   * The gate of `agent` under `policy`, on the process's NATS connection and namespace, with its
+   * quota history read from the agent's actions read model (the `actionsProjectionWorker` keeps it).
+   */
+  static readonly layer = (
+    options: Omit<ActionGateOptions, "commands" | "history"> & { readonly agent: string },
+  ): Layer.Layer<ActionGate, never, NatsClient | MeshNamespace | ReadModelDb> =>
+    Layer.effect(
+      ActionGate,
+      Effect.gen(function* () {
+        const nats = yield* NatsClient
+        const namespace = yield* MeshNamespace
+        const readModel = actionsReadModel((yield* ReadModelDb).db, options.agent)
+        const { agent: _agent, ...gateOptions } = options
+        return makeActionGate({
+          ...gateOptions,
+          commands: makeActionCommands({ nats, namespace: namespace.name }),
+          history: (agent, since) => Effect.tryPromise(() => recentRequests(readModel, agent, since)),
+        })
+      }),
+    )
+}

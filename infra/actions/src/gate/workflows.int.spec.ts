@@ -2,9 +2,9 @@ import { parametersHash } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
 import { makeProjector } from "@mesh/kernel/projections"
 import { type Simulators, startSimulators } from "@mesh/simulators"
+import { makeKysely } from "@mesh/sql"
 import {
   freshPostgresSchema,
-  makeKysely,
   type NatsServerHandle,
   type PostgresTestSchema,
   startNatsServer,

@@ -1,6 +1,11 @@
 import type { PolicyMode } from "@mesh/contracts"
-import { defineProjection, type Projection, type ProjectionEvent } from "@mesh/kernel/projections"
-import type { QueryCreator } from "kysely"
+import {
+  defineProjection,
+  type Projection,
+  type ProjectionEvent,
+  serviceSchemaOf,
+} from "@mesh/kernel/projections"
+import type { Kysely, QueryCreator } from "kysely"
 import type { ActionDefs } from "../action/actionCommands.ts"
 import type { QuotaHistoryEntry } from "../policy/evaluatePolicy.ts"
 
@@ -210,6 +215,10 @@ export interface QueuedAction {
   readonly requestedAt: string
   readonly expiresAt: string | null
 }
+
+/** The actions read model of `agent` in its service schema, over the process's read-model database. */
+export const actionsReadModel = (db: Kysely<unknown>, agent: string): QueryCreator<ActionsReadModel> =>
+  (db as Kysely<ActionsReadModel>).withSchema(serviceSchemaOf(agent))
 
 /** Anything that can select from the read model: the database, a transaction, or `db.withSchema(schema)`. */
 type Db = Pick<QueryCreator<ActionsReadModel>, "selectFrom">

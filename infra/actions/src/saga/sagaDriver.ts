@@ -10,7 +10,7 @@ import {
   isSagaEvent,
   perAgentHandlers,
 } from "../action/actionCommands.ts"
-import type { ActionGate } from "../gate/actionGate.ts"
+import type { ActionGateShape } from "../gate/actionGate.ts"
 import { type SagaCommand, type SagaState, sagaDecider, sagaNextMove } from "./sagaDecider.ts"
 
 /** What starts a saga: its steps, who runs it and why. */
@@ -31,7 +31,10 @@ export interface SagaRequest {
  * fails asks the completed steps' actions for their compensations in reverse order. It reads only
  * the log, so it resumes anywhere after a crash; every command it sends is idempotent.
  */
-export const makeSagaDriver = (options: { readonly commands: ActionCommands; readonly gate: ActionGate }) => {
+export const makeSagaDriver = (options: {
+  readonly commands: ActionCommands
+  readonly gate: ActionGateShape
+}) => {
   const { commands, gate } = options
   const handlerOf = perAgentHandlers<SagaCommand, SagaState>(commands.log, sagaDecider)
 

@@ -8,7 +8,7 @@
  * `{ "point": …, "action": … }`, before it consumes: the crash test keeps the next process warm
  * while the current one runs, so that module loading is not paid between runs.
  *
- *   NATS_URL=… MESH_NAMESPACE=… PAYMENT_URL=… SUPPLIER_URL=… MAILBOX_URL=… STOREFRONT_URL=… node executorProcess.ts
+ *   MESH_NATS_URL=… MESH_NAMESPACE=… MESH_PAYMENT_URL=… MESH_SUPPLIER_URL=… MESH_MAILBOX_URL=… MESH_STOREFRONT_URL=… node executorProcess.ts
  */
 import { openNats } from "@mesh/eventlog"
 import { Effect } from "effect"
@@ -25,15 +25,15 @@ const optional = (name: string): string | null => process.env[name] || null
 let crashPoint = optional("MESH_CRASH_POINT")
 let crashAction = optional("MESH_CRASH_ACTION")
 
-const nats = await openNats(required("NATS_URL"), "executor-process")
+const nats = await openNats(required("MESH_NATS_URL"), "executor-process")
 const executor = makeActionExecutor({
   nats,
   namespace: required("MESH_NAMESPACE"),
   connectors: makeHttpConnectorRegistry({
-    paymentUrl: optional("PAYMENT_URL"),
-    supplierUrl: optional("SUPPLIER_URL"),
-    storefrontUrl: optional("STOREFRONT_URL"),
-    mailboxUrl: optional("MAILBOX_URL"),
+    paymentUrl: optional("MESH_PAYMENT_URL"),
+    supplierUrl: optional("MESH_SUPPLIER_URL"),
+    storefrontUrl: optional("MESH_STOREFRONT_URL"),
+    mailboxUrl: optional("MESH_MAILBOX_URL"),
     timeoutMs: Number(optional("MESH_CONNECTOR_TIMEOUT_MS") ?? "1000"),
   }),
   retry: { initialMs: 20, maxMs: 200, factor: 2 },

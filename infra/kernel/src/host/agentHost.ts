@@ -1,70 +1,39 @@
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { type EventCatalog, type EventDefinition, Subjects } from "@mesh/contracts"
+import { type EventDefinition, Subjects } from "@mesh/contracts"
 import {
   applyTopology,
   declareTopology,
-  type EventLog,
+  MeshNamespace,
   makeEventLog,
-  type NatsHandles,
-  openNats,
+  NatsClient,
   type TopologyReport,
 } from "@mesh/eventlog"
-import { makeKysely, projectDataDir, resolveNats, resolvePostgres } from "@mesh/stack"
-import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schema } from "effect"
+import { ReadModelDb } from "@mesh/sql"
+import { Cause, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Ref, Schema } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
-import type { Kysely } from "kysely"
-import { type AggregateDefinition, makeCommandHandler } from "../deciders/commandHandler.ts"
-import { type Dispatch, makeDispatch, type ReactorDefinition, runReactor } from "../reactors/reactor.ts"
-import type { AgentHostConfig } from "./config.ts"
+import { makeCommandHandler } from "../deciders/commandHandler.ts"
+import { messageOf } from "../projections/errors.ts"
+import { makeDispatch, runReactor } from "../reactors/reactor.ts"
+import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
+import { AgentSettings } from "./agentSettings.ts"
+import { makePartBoard, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
+import { isTransientFailure } from "./transient.ts"
 
-/** What an agent's parts get from the host: its identity, the log, the read-model database and dispatch. */
-export interface AgentContext<D extends EventDefinition> {
-  readonly agent: string
-  readonly namespace: string
-  readonly nats: NatsHandles
-  readonly log: EventLog<D>
-  // biome-ignore lint/suspicious/noExplicitAny: each agent narrows the database to its own schema
-  readonly db: Kysely<any>
-  readonly dispatch: Dispatch
-}
-
-/** A long-running part of an agent besides its reactors: a projection, an action executor. */
-export interface AgentWorker<D extends EventDefinition> {
-  readonly name: string
-  /** Runs until `until` completes (then drains and returns) or until interrupted. */
-  readonly run: (context: AgentContext<D>, until: Effect.Effect<void>) => Effect.Effect<void, unknown>
-  /** What /status shows for it, such as a projection's lag. */
-  readonly status?: (context: AgentContext<D>) => Effect.Effect<unknown, unknown>
-}
-
-/** An agent: its catalogue, aggregates, reactors, workers and read-model migrations. */
-export interface AgentDefinition<D extends EventDefinition> {
-  readonly name: string
-  readonly catalog: EventCatalog<D>
-  // biome-ignore lint/suspicious/noExplicitAny: aggregates of one agent have different command and state types
-  readonly aggregates: ReadonlyArray<AggregateDefinition<D, any, any>>
-  // biome-ignore lint/suspicious/noExplicitAny: reactors may need services the host does not know
-  readonly reactors: ReadonlyArray<ReactorDefinition<D, any, never>>
-  readonly workers?: ReadonlyArray<AgentWorker<D>>
-  /** Runs the read-model migrations at start-up (under the migrator's advisory lock). */
-  // biome-ignore lint/suspicious/noExplicitAny: see AgentContext.db
-  readonly migrate?: (db: Kysely<any>) => Effect.Effect<void, unknown>
-}
-
-/** Why an agent could not start. */
+/** Why an agent could not start: the step, and the cause as it was raised. */
 export class AgentStartError extends Schema.TaggedError<AgentStartError>()("AgentStartError", {
   agent: Schema.String,
   step: Schema.String,
-  message: Schema.String,
-}) {}
+  cause: Schema.Defect(),
+}) {
+  override get message(): string {
+    return `agent ${this.agent} could not ${this.step}: ${messageOf(this.cause)}`
+  }
+}
 
-type PartState = "starting" | "running" | "draining" | "stopped" | "failed"
-
-interface PartStatus {
-  readonly name: string
-  readonly kind: "reactor" | "worker"
-  readonly state: PartState
+/** Whether a dependency answers, and if not, why. */
+export interface DependencyHealth {
+  readonly ok: boolean
   readonly error?: string
 }
 
@@ -76,99 +45,70 @@ export interface RunningAgent {
   readonly status: Effect.Effect<unknown>
 }
 
-const startError = (agent: string, step: string) => (cause: unknown) =>
-  new AgentStartError({ agent, step, message: cause instanceof Error ? cause.message : String(cause) })
+/** The services the host itself needs from an agent's layer, besides what the agent's parts need. */
+export type AgentHostServices = NatsClient | ReadModelDb | MeshNamespace | AgentSettings
+
+/** Options for tests and tools that start an agent in process. */
+export interface StartAgentOptions {
+  /** Backoff between restarts of a part after a transient failure. */
+  readonly restartBackoff?: RestartBackoff
+  /** How long a dependency probe may take before the dependency counts as down (default 2 s). */
+  readonly probeTimeoutMs?: number
+}
+
+const probe = (check: Effect.Effect<unknown, unknown>, timeoutMs: number): Effect.Effect<DependencyHealth> =>
+  check.pipe(
+    Effect.timeoutOrElse({
+      duration: Duration.millis(timeoutMs),
+      orElse: () => Effect.fail(new Error(`no answer within ${timeoutMs} ms`)),
+    }),
+    Effect.as({ ok: true }),
+    Effect.catchCause((cause) => Effect.succeed({ ok: false, error: messageOf(Cause.squash(cause)) })),
+  )
 
 /**
- * Starts an agent in the current scope: NATS (from config or the local stack), the streams it
- * needs, the read-model database and its migrations, its reactors and workers, and the health,
- * readiness and status endpoints. Closing the scope drains: readiness drops, consumers stop pulling
+ * Starts an agent in the current scope, on the connections its layer provides: the streams it
+ * needs, its read-model migrations, its reactors and workers (each supervised: restarted after a
+ * transient failure, stopped with its reason after any other), and its HTTP routes beside
+ * /healthz, /readyz and /status. Closing the scope drains: readiness drops, consumers stop pulling
  * and finish the message in hand, then connections close.
  */
-export const startAgent = <D extends EventDefinition>(agent: AgentDefinition<D>, config: AgentHostConfig) =>
+export const startAgent = <D extends EventDefinition, R>(
+  agent: AgentDefinition<D, R>,
+  options: StartAgentOptions = {},
+) =>
   Effect.gen(function* () {
-    const fail = (step: string) => startError(agent.name, step)
-    Subjects.deadLetter(config.namespace, agent.name)
+    const fail = (step: string) => (cause: unknown) => new AgentStartError({ agent: agent.name, step, cause })
+    const settings = yield* AgentSettings
+    const nats = yield* NatsClient
+    const { db, ping: pingDb, location: dbLocation } = yield* ReadModelDb
+    const { name: namespace, replicas } = yield* MeshNamespace
+    Subjects.deadLetter(namespace, agent.name)
 
-    const natsUrl = yield* Option.match(config.natsUrl, {
-      onSome: (url) => Effect.succeed(url),
-      onNone: () =>
-        Effect.acquireRelease(
-          Effect.tryPromise({
-            try: () => resolveNats({ dataDir: projectDataDir(), env: {} }),
-            catch: fail("resolve NATS"),
-          }),
-          (resolved) => Effect.promise(() => resolved.stop()),
-        ).pipe(Effect.map((r) => r.url)),
-    })
-    const nats = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => openNats(natsUrl, agent.name),
-        catch: fail(`connect to NATS at ${natsUrl}`),
-      }),
-      (h) => Effect.promise(() => h.connection.drain().catch(() => undefined)),
+    const topology = yield* applyTopology(nats.jsm, declareTopology({ namespace, replicas })).pipe(
+      Effect.mapError(fail("declare its streams")),
     )
-    const topology = yield* applyTopology(
-      nats.jsm,
-      declareTopology({ namespace: config.namespace, replicas: config.streamReplicas }),
-    ).pipe(Effect.mapError(fail("declare streams")))
+    if (agent.migrate !== undefined)
+      yield* agent.migrate(db).pipe(Effect.mapError(fail(`migrate its read models in ${dbLocation}`)))
 
-    const postgres = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () =>
-          resolvePostgres({
-            dataDir: `${projectDataDir()}/pglite-${agent.name}`,
-            env: Option.match(config.databaseUrl, {
-              onNone: () => ({}),
-              onSome: (url) => ({ DATABASE_URL: url }),
-            }),
-          }),
-        catch: fail("open the read-model database"),
-      }),
-      (p) => Effect.promise(() => p.close()),
-    )
-    const db = makeKysely(postgres)
-    if (agent.migrate !== undefined) yield* agent.migrate(db).pipe(Effect.mapError(fail("migrate")))
-
-    const log = makeEventLog({ nats, catalog: agent.catalog, namespace: config.namespace })
+    const log = makeEventLog({ nats, catalog: agent.catalog, namespace })
     const dispatch = makeDispatch(agent.aggregates.map((aggregate) => makeCommandHandler(log, aggregate)))
-    const context: AgentContext<D> = {
-      agent: agent.name,
-      namespace: config.namespace,
-      nats,
-      log,
-      db,
-      dispatch,
-    }
+    const context: AgentContext<D> = { agent: agent.name, namespace, nats, log, db, dispatch }
 
-    const ready = yield* Ref.make(false)
+    const started = yield* Ref.make(false)
     const drain = yield* Deferred.make<void>()
-    const parts = yield* Ref.make<ReadonlyArray<PartStatus>>([])
-    const setPart = (status: PartStatus) =>
-      Ref.update(parts, (all) => [...all.filter((p) => p.name !== status.name), status])
-
-    const supervise = (name: string, kind: PartStatus["kind"], run: Effect.Effect<void, unknown>) =>
-      setPart({ name, kind, state: "running" }).pipe(
-        Effect.andThen(run),
-        Effect.onExit((exit) =>
-          Exit.isSuccess(exit)
-            ? setPart({ name, kind, state: "stopped" })
-            : Exit.hasInterrupts(exit)
-              ? setPart({ name, kind, state: "stopped" })
-              : setPart({
-                  name,
-                  kind,
-                  state: "failed",
-                  error: String(Exit.isFailure(exit) ? exit.cause : ""),
-                }).pipe(
-                  // A failed part makes the agent unready rather than killing it, so that /status
-                  // keeps explaining the failure instead of a restart loop hiding it.
-                  Effect.andThen(Ref.set(ready, false)),
-                  Effect.andThen(Effect.logError(`${kind} ${name} of ${agent.name} failed`, exit.cause)),
-                ),
-        ),
-        Effect.ignore,
-      )
+    const board = yield* makePartBoard
+    const supervise = (name: string, kind: "reactor" | "worker", run: Effect.Effect<void, unknown, R>) =>
+      supervisePart({
+        name,
+        kind,
+        run,
+        board,
+        drain,
+        agent: agent.name,
+        isTransient: isTransientFailure,
+        ...(options.restartBackoff === undefined ? {} : { backoff: options.restartBackoff }),
+      })
 
     const fibers = [
       ...(yield* Effect.forEach(agent.reactors, (reactor) =>
@@ -178,7 +118,7 @@ export const startAgent = <D extends EventDefinition>(agent: AgentDefinition<D>,
             "reactor",
             runReactor({
               nats,
-              namespace: config.namespace,
+              namespace,
               catalog: agent.catalog,
               reactor,
               dispatch,
@@ -195,60 +135,97 @@ export const startAgent = <D extends EventDefinition>(agent: AgentDefinition<D>,
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        yield* Ref.set(ready, false)
-        yield* Ref.update(parts, (all) =>
-          all.map((p) => (p.state === "running" ? { ...p, state: "draining" as const } : p)),
-        )
+        yield* Ref.set(started, false)
+        yield* board.draining
         yield* Deferred.succeed(drain, undefined)
         const joined = yield* Effect.forEach(fibers, Fiber.await).pipe(
-          Effect.timeoutOption(Duration.millis(config.shutdownGraceMs)),
+          Effect.timeoutOption(Duration.millis(settings.shutdownGraceMs)),
         )
         if (Option.isNone(joined)) {
           yield* Effect.logWarning(
-            `${agent.name}: drain took longer than ${config.shutdownGraceMs} ms; abandoning`,
+            `${agent.name}: drain took longer than ${settings.shutdownGraceMs} ms; abandoning`,
           )
           yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
         }
       }),
     )
 
+    const probeTimeoutMs = options.probeTimeoutMs ?? 2_000
+    // A JetStream API round trip, not just a ping: after a server restart the connection is back
+    // before JetStream has recovered its streams, and an agent that cannot reach them is not ready.
+    const dependencies = Effect.all(
+      {
+        nats: probe(
+          Effect.tryPromise(() => nats.jsm.getAccountInfo()),
+          probeTimeoutMs,
+        ),
+        database: probe(pingDb(probeTimeoutMs), probeTimeoutMs),
+      },
+      { concurrency: "unbounded" },
+    )
+    const readiness = Effect.gen(function* () {
+      const parts = yield* board.all
+      const deps = yield* dependencies
+      const ready =
+        (yield* Ref.get(started)) &&
+        deps.nats.ok &&
+        deps.database.ok &&
+        parts.every((p) => p.state === "running")
+      return { ready, parts, dependencies: deps }
+    })
+
     const reactorLag = Effect.forEach(agent.reactors, (reactor) =>
       Effect.tryPromise(() =>
-        nats.jsm.consumers.info(Subjects.streamName(config.namespace, reactor.consumes.domain), reactor.name),
+        nats.jsm.consumers.info(Subjects.streamName(namespace, reactor.consumes.domain), reactor.name),
       ).pipe(
         Effect.map((info) => ({
           name: reactor.name,
           pending: info.num_pending,
           unacknowledged: info.num_ack_pending,
         })),
+        Effect.timeoutOption(Duration.millis(probeTimeoutMs)),
+        Effect.map(Option.getOrElse(() => ({ name: reactor.name, pending: null, unacknowledged: null }))),
         Effect.orElseSucceed(() => ({ name: reactor.name, pending: null, unacknowledged: null })),
       ),
     )
     const workerStatus = Effect.forEach(agent.workers ?? [], (worker) =>
       (worker.status === undefined ? Effect.succeed(null) : worker.status(context)).pipe(
-        Effect.map((status) => ({ name: worker.name, status })),
+        Effect.timeoutOption(Duration.millis(probeTimeoutMs)),
+        Effect.map((status) => ({
+          name: worker.name,
+          status: Option.getOrElse(status, () => "unavailable"),
+        })),
         Effect.orElseSucceed(() => ({ name: worker.name, status: "unavailable" })),
       ),
     )
-    const status = Effect.gen(function* () {
-      return {
-        agent: agent.name,
-        namespace: config.namespace,
-        ready: yield* Ref.get(ready),
-        parts: yield* Ref.get(parts),
-        reactors: yield* reactorLag,
-        workers: yield* workerStatus,
-        topology: { drifted: topology.drifted },
-      }
-    })
+    // /status and the agent's routes run in the server's fibers: they get the agent's services
+    // here. TypeScript cannot reduce `Exclude<R, R>` for a generic R, hence the annotations.
+    const services = yield* Effect.context<R>()
+    const withServices = <A, E>(effect: Effect.Effect<A, E, R>) =>
+      Effect.provide(effect, services) as Effect.Effect<A, E>
+    const status = withServices(
+      Effect.gen(function* () {
+        const { ready, parts, dependencies } = yield* readiness
+        return {
+          agent: agent.name,
+          namespace,
+          ready,
+          dependencies,
+          parts: [...parts].sort((a, b) => a.name.localeCompare(b.name)),
+          reactors: yield* reactorLag,
+          workers: yield* workerStatus,
+          topology: { drifted: topology.drifted },
+        }
+      }),
+    )
 
-    const routes = Layer.mergeAll(
+    const hostRoutes = Layer.mergeAll(
       HttpRouter.add("GET", "/healthz", HttpServerResponse.text("ok")),
       HttpRouter.add(
         "GET",
         "/readyz",
-        Effect.map(Ref.get(ready), (r) =>
-          r ? HttpServerResponse.text("ready") : HttpServerResponse.text("not ready", { status: 503 }),
+        Effect.map(readiness, (r) =>
+          r.ready ? HttpServerResponse.text("ready") : HttpServerResponse.text("not ready", { status: 503 }),
         ),
       ),
       HttpRouter.add(
@@ -257,18 +234,32 @@ export const startAgent = <D extends EventDefinition>(agent: AgentDefinition<D>,
         Effect.flatMap(status, (s) => HttpServerResponse.json(s)),
       ),
     )
+    const agentRoutes = Layer.mergeAll(
+      Layer.empty,
+      ...(agent.routes ?? []).map((route) => route(context)),
+    ).pipe(Layer.provide(Layer.succeedContext(services))) as Layer.Layer<
+      never,
+      unknown,
+      HttpRouter.HttpRouter
+    >
+    const routes = Layer.mergeAll(hostRoutes, agentRoutes)
     const server = yield* Layer.build(
-      HttpRouter.serve(routes, { disableLogger: true }).pipe(
+      HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
         Layer.provideMerge(
-          NodeHttpServer.layer(() => createServer(), { port: config.httpPort, host: config.httpHost }),
+          NodeHttpServer.layer(() => createServer(), { port: settings.httpPort, host: settings.httpHost }),
         ),
       ),
-    ).pipe(Effect.mapError(fail(`listen on ${config.httpHost}:${config.httpPort}`)))
+    ).pipe(Effect.mapError(fail(`listen on ${settings.httpHost}:${settings.httpPort}`)))
     const formatted = HttpServer.formatAddress(Context.get(server, HttpServer.HttpServer).address)
     // A server bound to every interface is reached locally through the loopback address.
     const httpUrl = formatted.replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1")
 
-    yield* Ref.set(ready, true)
-    yield* Effect.logInfo(`agent ${agent.name} ready on ${httpUrl} (namespace ${config.namespace})`)
-    return { httpUrl, topology, isReady: Ref.get(ready), status } satisfies RunningAgent
+    yield* Ref.set(started, true)
+    yield* Effect.logInfo(`agent ${agent.name} ready on ${httpUrl} (namespace ${namespace})`)
+    return {
+      httpUrl,
+      topology,
+      isReady: Effect.map(readiness, (r) => r.ready),
+      status,
+    } satisfies RunningAgent
   })

@@ -1,28 +1,35 @@
-import type { EventDefinition } from "@mesh/contracts"
+import type { EventCatalog, EventDefinition } from "@mesh/contracts"
+import { type EventLog, makeEventLog } from "@mesh/eventlog"
 import { Effect } from "effect"
+import type { Kysely } from "kysely"
+import { serviceSchemaOf } from "../projections/names.ts"
 import type { Projection } from "../projections/projection.ts"
 import { makeProjector } from "../projections/projector.ts"
-import type { AgentContext, AgentWorker } from "./agentHost.ts"
+import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
 
-/** The service schema of an agent's read models: its name as a Postgres identifier. */
-export const serviceSchemaOf = (agent: string): string => agent.replaceAll("-", "_")
+export { serviceSchemaOf }
 
 /**
  * A projection as a part of an agent's process: set up (rebuilt first if its version changed),
  * then caught up and followed live in the agent's read-model database, with its lag on /status.
- * On shutdown it stops where it is: a batch in flight rolls back with its checkpoint, so the next
- * start applies it again exactly once.
+ * It reads with the agent's catalogue, or with `catalog` for a projection of events the agent's
+ * catalogue does not hold (the actions read model). On shutdown it stops where it is: a batch in
+ * flight rolls back with its checkpoint, so the next start applies it again exactly once.
  */
-export const projectionWorker = <D extends EventDefinition, DB>(
-  projection: Projection<D, DB>,
-  options: { readonly schema?: string } = {},
+export const projectionWorker = <P extends EventDefinition, DB, D extends EventDefinition = P>(
+  projection: Projection<P, DB>,
+  options: { readonly schema?: string; readonly catalog?: EventCatalog<P> } = {},
 ): AgentWorker<D> => {
   const projectorOf = (context: AgentContext<D>) =>
     makeProjector({
       projection,
-      db: context.db,
+      // The projection owns its tables; the database is untyped at the host's boundary.
+      db: context.db as Kysely<DB>,
       schema: options.schema ?? serviceSchemaOf(context.agent),
-      eventLog: context.log,
+      eventLog:
+        options.catalog === undefined
+          ? (context.log as unknown as EventLog<P>)
+          : makeEventLog({ nats: context.nats, catalog: options.catalog, namespace: context.namespace }),
       nats: context.nats,
     })
   return {

@@ -1,4 +1,5 @@
-import { makeKysely, openPostgresPool, postgresTestUrl } from "@mesh/stack"
+import { postgresTestUrl } from "@mesh/stack"
+import { makeKysely, openPostgresPool } from "@mesh/sql"
 import { Effect, Exit } from "effect"
 import { type Kysely, type Migration, sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"

@@ -129,9 +129,9 @@ describe("a projector killed with SIGKILL between commit and ack", () => {
     let appended = upfront
 
     const env = {
-      NATS_URL: server.url,
+      MESH_NATS_URL: server.url,
       MESH_NAMESPACE: log.namespace,
-      DATABASE_URL: postgresTestUrl(),
+      MESH_DATABASE_URL: postgresTestUrl(),
       MESH_SCHEMA: schema,
     }
     const observer = makeProjector({ projection: ticketProjection(), db: database.db, schema, eventLog: log })

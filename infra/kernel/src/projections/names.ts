@@ -15,6 +15,9 @@ export const assertIdentifier = (what: string, name: string): string => {
   return name
 }
 
+/** The service schema of an agent's read models: its name as a Postgres identifier. */
+export const serviceSchemaOf = (agent: string): string => agent.replaceAll("-", "_")
+
 /** Double-quotes an identifier for raw SQL. */
 export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
 

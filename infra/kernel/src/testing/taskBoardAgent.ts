@@ -1,4 +1,8 @@
-import type { AgentDefinition } from "../host/agentHost.ts"
+import { MeshNamespace, NatsClient } from "@mesh/eventlog"
+import { ReadModelDb } from "@mesh/sql"
+import { Layer } from "effect"
+import { defineAgent } from "../host/agentDefinition.ts"
+import { AgentSettings } from "../host/agentSettings.ts"
 import { runAgentMain } from "../host/main.ts"
 import { projectionWorker } from "../host/projectionWorker.ts"
 import {
@@ -10,7 +14,7 @@ import {
 } from "./taskBoard.ts"
 
 /** The kernel's test agent: the task board with its tally reactor and its task list read model. */
-export const taskBoardAgent: AgentDefinition<(typeof taskCatalog.definitions)[number]> = {
+export const taskBoardAgent = defineAgent({
   name: "task-board",
   catalog: taskCatalog,
   aggregates: [taskAggregate, boardAggregate],
@@ -23,6 +27,14 @@ export const taskBoardAgent: AgentDefinition<(typeof taskCatalog.definitions)[nu
         : { schema: process.env.MESH_READ_MODEL_SCHEMA }),
     }),
   ],
-}
+})
 
-if (import.meta.main) runAgentMain(taskBoardAgent)
+/** Its whole wiring: the host's connections and settings, from the environment. */
+export const taskBoardLayer = Layer.mergeAll(
+  NatsClient.layerFromConfig("task-board"),
+  ReadModelDb.layerFromConfig,
+  MeshNamespace.layerFromConfig,
+  AgentSettings.layerFromConfig,
+)
+
+if (import.meta.main) runAgentMain(taskBoardAgent, taskBoardLayer)

@@ -11,6 +11,7 @@ import {
 import {
   type EventLogError,
   initialPosition,
+  MeshNamespace,
   makeEventLog,
   NatsClient,
   type NatsHandles,
@@ -337,4 +338,19 @@ export class DecisionRecorder extends Context.Service<DecisionRecorder, Decision
         return yield* makeDecisionRecorder(yield* NatsClient, { ...options, policy })
       }),
     )
+
+  /**
+   * The recorder of the process's namespace (its content store with the namespace's replicas), on
+   * its NATS connection, with the content policy from the environment.
+   */
+  static readonly layerFromConfig: Layer.Layer<
+    DecisionRecorder,
+    DecisionError | Config.ConfigError,
+    NatsClient | MeshNamespace
+  > = Layer.unwrap(
+    Effect.gen(function* () {
+      const { name, replicas } = yield* MeshNamespace
+      return DecisionRecorder.layerConfig({ namespace: name, replicas })
+    }),
+  )
 }

@@ -257,9 +257,9 @@ describe("Ollama provider against a local server speaking Ollama's API", () => {
     expect(failureOf(exit).reason).toBe("BadResponse")
   })
 
-  it("layerFromConfig picks Ollama when OLLAMA_HOST is set", async () => {
+  it("layerFromConfig picks Ollama when MESH_OLLAMA_HOST is set", async () => {
     const config = ConfigProvider.layer(
-      ConfigProvider.fromEnv({ env: { OLLAMA_HOST: fake.url, MESH_MODEL_CONCURRENCY: "1" } }),
+      ConfigProvider.fromEnv({ env: { MESH_OLLAMA_HOST: fake.url, MESH_MODEL_CONCURRENCY: "1" } }),
     )
     const provider = await Effect.runPromise(
       Effect.gen(function* () {

@@ -172,7 +172,7 @@ describe("skills", () => {
     expect(wrongVersion.message).toContain("triageTicket@2")
   })
 
-  it("uses the offline provider when OLLAMA_HOST is absent, and stops on a bad setting naming it", async () => {
+  it("uses the offline provider when MESH_OLLAMA_HOST is absent, and stops on a bad setting naming it", async () => {
     const provide = (env: Record<string, string>) =>
       ModelProvider.layerFromConfig.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
     const name = await Effect.runPromise(
@@ -184,9 +184,9 @@ describe("skills", () => {
     )
     expect(String(bad.message)).toContain("MESH_MODEL_TIMEOUT_MS")
     const badHost = await Effect.runPromise(
-      Effect.flip(ModelProvider.pipe(Effect.provide(provide({ OLLAMA_HOST: "localhost:11434" })))),
+      Effect.flip(ModelProvider.pipe(Effect.provide(provide({ MESH_OLLAMA_HOST: "localhost:11434" })))),
     )
-    expect(String(badHost.message)).toContain("OLLAMA_HOST")
+    expect(String(badHost.message)).toContain("MESH_OLLAMA_HOST")
   })
 
   it("the offline provider refuses prompts that are not mesh tasks", async () => {

@@ -35,7 +35,7 @@ export interface FakeOllamaStats {
 
 /** A local HTTP server speaking Ollama's non-streaming JSON API, for tests. */
 export interface FakeOllama {
-  /** Base URL, e.g. http://127.0.0.1:40123, to use as OLLAMA_HOST. */
+  /** Base URL, e.g. http://127.0.0.1:40123, to use as MESH_OLLAMA_HOST. */
   readonly url: string
   /** Queues replies for an endpoint, served in order before falling back to the responder. */
   readonly enqueue: (endpoint: "chat" | "embed", ...replies: ReadonlyArray<FakeReply>) => void

@@ -1,6 +1,7 @@
 import { meshCatalog } from "@mesh/contracts"
 import { applyTopology, declareTopology, type EventLog, makeEventLog, type NatsHandles } from "@mesh/eventlog"
-import { freshPostgresSchema, makeKysely, openPGlite, uniqueNamespace } from "@mesh/stack"
+import { freshPostgresSchema, uniqueNamespace } from "@mesh/stack"
+import { makeKysely, openPGlite } from "@mesh/sql"
 import { Cause, Effect, Exit, type Fiber } from "effect"
 import { type Kysely, sql } from "kysely"
 import type { MeshDefinition } from "./ticketProjection.ts"

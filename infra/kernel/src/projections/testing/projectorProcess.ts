@@ -7,11 +7,11 @@
  * With MESH_WAIT_FOR_GO=1 it prints "loaded" once its modules are loaded and starts on the first
  * line on stdin, so that the test can load the next process while the current one works.
  *
- *   NATS_URL=… MESH_NAMESPACE=… DATABASE_URL=… MESH_SCHEMA=… node projectorProcess.ts
+ *   MESH_NATS_URL=… MESH_NAMESPACE=… MESH_DATABASE_URL=… MESH_SCHEMA=… node projectorProcess.ts
  */
 import { meshCatalog } from "@mesh/contracts"
 import { makeEventLog, openNats } from "@mesh/eventlog"
-import { makeKysely, openPostgresPool } from "@mesh/stack"
+import { makeKysely, openPostgresPool } from "@mesh/sql"
 import { Effect } from "effect"
 import { makeProjector } from "../projector.ts"
 import { ticketProjection } from "./ticketProjection.ts"
@@ -30,9 +30,9 @@ if (process.env.MESH_WAIT_FOR_GO === "1") {
   await new Promise((resolve) => process.stdin.once("data", resolve))
 }
 
-const nats = await openNats(required("NATS_URL"), "projector-process")
+const nats = await openNats(required("MESH_NATS_URL"), "projector-process")
 const eventLog = makeEventLog({ nats, catalog: meshCatalog, namespace: required("MESH_NAMESPACE") })
-const db = makeKysely<unknown>(openPostgresPool(required("DATABASE_URL"), { max: 2 }))
+const db = makeKysely<unknown>(openPostgresPool(required("MESH_DATABASE_URL"), { max: 2 }))
 const projector = makeProjector({
   projection: ticketProjection({ batchSize, lingerMs: 0 }),
   db,

@@ -1,5 +1,4 @@
 import { mkdir } from "node:fs/promises"
-import { join } from "node:path"
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -11,29 +10,19 @@ import {
 } from "kysely"
 import pg from "pg"
 
-/** Where a resolved Postgres lives: a server named by DATABASE_URL, or embedded PGlite. */
-export type PostgresSource = "env" | "pglite"
+/** Where a read-model database lives: a Postgres server, or embedded PGlite. */
+export type PostgresSource = "postgres" | "pglite"
 
 /** A Postgres database ready for kysely; `close` releases what was opened (pool or PGlite). */
 export interface ResolvedPostgres {
   readonly dialect: Dialect
   readonly source: PostgresSource
-  /** The connection string when `source` is "env"; undefined for PGlite. */
+  /** The connection string when `source` is "postgres"; undefined for PGlite. */
   readonly url: string | undefined
-  /** Where PGlite keeps its files; undefined for in-memory PGlite and for "env". */
+  /** Where PGlite keeps its files; undefined for in-memory PGlite and for a server. */
   readonly dataDir: string | undefined
   /** Ends the pool or closes PGlite. Idempotent; also what `Kysely#destroy` calls. */
   close(): Promise<void>
-}
-
-/** Options for {@link resolvePostgres}. */
-export interface ResolvePostgresOptions {
-  /** Project data folder; PGlite keeps its files in `<dataDir>/pglite`. In-memory when omitted. */
-  readonly dataDir?: string | undefined
-  /** Environment to read DATABASE_URL from (default `process.env`). */
-  readonly env?: Readonly<Record<string, string | undefined>>
-  /** Pool size for a DATABASE_URL server (default 10). */
-  readonly maxConnections?: number
 }
 
 const once = (fn: () => Promise<void>): (() => Promise<void>) => {
@@ -69,18 +58,24 @@ export const postgresDialect = (pool: pg.Pool, close: () => Promise<void>): Dial
   }
 }
 
-/** Opens a `pg.Pool` on `url` as a {@link ResolvedPostgres} with source "env". */
+/** Opens a `pg.Pool` on `url` as a {@link ResolvedPostgres} with source "postgres". */
 export const openPostgresPool = (
   url: string,
   poolConfig: Omit<pg.PoolConfig, "connectionString"> = {},
 ): ResolvedPostgres => {
   const pool = new pg.Pool({ max: 10, ...poolConfig, connectionString: url })
-  // An idle client losing its server (restart) must not crash the process; the next query reconnects.
+  // A client losing its server (a restart, a failover) must not crash the process. An idle client
+  // reports it on the pool; a checked-out one (a projector's open transaction) on the client
+  // itself, where Node treats an unheard 'error' as fatal. The query in flight still rejects with
+  // the error, and the pool replaces the broken client on the next checkout.
   pool.on("error", () => undefined)
+  pool.on("connect", (client) => {
+    client.on("error", () => undefined)
+  })
   const close = once(async () => {
     if (!pool.ended) await pool.end()
   })
-  return { dialect: postgresDialect(pool, close), source: "env", url, dataDir: undefined, close }
+  return { dialect: postgresDialect(pool, close), source: "postgres", url, dataDir: undefined, close }
 }
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
@@ -157,20 +152,6 @@ export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> =>
     createDriver: () => serialisedPGliteDriver(inner.createDriver(), close),
   }
   return { dialect, source: "pglite", url: undefined, dataDir, close }
-}
-
-/**
- * DATABASE_URL when set (a `pg.Pool`), else embedded PGlite with files under `<dataDir>/pglite`,
- * or in memory when `dataDir` is omitted. PGlite runs without fsync: fine for rebuildable read
- * models, never for a source of truth.
- */
-export const resolvePostgres = async (options: ResolvePostgresOptions = {}): Promise<ResolvedPostgres> => {
-  const env = options.env ?? process.env
-  const url = env.DATABASE_URL
-  if (url !== undefined && url !== "") {
-    return openPostgresPool(url, options.maxConnections === undefined ? {} : { max: options.maxConnections })
-  }
-  return openPGlite(options.dataDir === undefined ? undefined : join(options.dataDir, "pglite"))
 }
 
 /** A typed Kysely over a resolved database; `destroy()` on it closes the database too. */

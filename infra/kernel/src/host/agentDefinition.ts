@@ -1,0 +1,64 @@
+import type { EventCatalog, EventDefinition } from "@mesh/contracts"
+import type { EventLog, NatsHandles } from "@mesh/eventlog"
+import type { Effect, Layer } from "effect"
+import type { HttpRouter } from "effect/http"
+import type { Kysely } from "kysely"
+import type { AggregateDefinition } from "../deciders/commandHandler.ts"
+import type { Dispatch, ReactorDefinition } from "../reactors/reactor.ts"
+
+/** What an agent's parts get from the host: its identity, the log, the read-model database and dispatch. */
+export interface AgentContext<D extends EventDefinition> {
+  readonly agent: string
+  readonly namespace: string
+  readonly nats: NatsHandles
+  readonly log: EventLog<D>
+  /** Untyped at this boundary: each part narrows it to its own tables (`db.withTables<Tables>()`). */
+  readonly db: Kysely<unknown>
+  readonly dispatch: Dispatch
+}
+
+/**
+ * A long-running part of an agent besides its reactors: a projection, an action executor. `R` is
+ * what it needs from the agent's layer.
+ */
+export interface AgentWorker<D extends EventDefinition, R = never> {
+  readonly name: string
+  /**
+   * Runs until `until` completes (then drains and returns) or until interrupted. A failure the
+   * host judges transient (a lost connection, a timeout) restarts it after a backoff; any other
+   * failure stops it and makes the agent unready, with the reason on /status.
+   */
+  readonly run: (context: AgentContext<D>, until: Effect.Effect<void>) => Effect.Effect<void, unknown, R>
+  /** What /status shows for it, such as a projection's lag. */
+  readonly status?: (context: AgentContext<D>) => Effect.Effect<unknown, unknown, R>
+}
+
+/**
+ * HTTP routes an agent adds beside the host's /healthz, /readyz and /status: an `HttpRouter` layer
+ * (an `HttpApiBuilder.layer` of a typed API, or plain `HttpRouter.add` routes).
+ */
+export type AgentRoutes<D extends EventDefinition, R = never> = (
+  context: AgentContext<D>,
+) => Layer.Layer<never, unknown, HttpRouter.HttpRouter | R>
+
+/**
+ * An agent: its catalogue, aggregates, reactors, workers, routes and read-model migrations. `R` is
+ * every service its parts require; the layer given to `runAgentMain` must provide all of them, or
+ * the program does not compile.
+ */
+export interface AgentDefinition<D extends EventDefinition, R = never> {
+  readonly name: string
+  readonly catalog: EventCatalog<D>
+  // biome-ignore lint/suspicious/noExplicitAny: aggregates of one agent have different command and state types
+  readonly aggregates: ReadonlyArray<AggregateDefinition<D, any, any>>
+  readonly reactors: ReadonlyArray<ReactorDefinition<D, unknown, R>>
+  readonly workers?: ReadonlyArray<AgentWorker<D, R>>
+  readonly routes?: ReadonlyArray<AgentRoutes<D, R>>
+  /** Runs the read-model migrations at start-up (under the migrator's advisory lock). */
+  readonly migrate?: (db: Kysely<unknown>) => Effect.Effect<void, unknown, R>
+}
+
+/** Declares an agent; `R` names the services its parts require. */
+export const defineAgent = <D extends EventDefinition, R = never>(
+  definition: AgentDefinition<D, R>,
+): AgentDefinition<D, R> => definition

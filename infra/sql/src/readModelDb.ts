@@ -1,0 +1,187 @@
+import { resolve } from "node:path"
+import { Config, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { type Kysely, sql } from "kysely"
+import {
+  makeKysely,
+  openPGlite,
+  openPostgresPool,
+  type PostgresSource,
+  type ResolvedPostgres,
+} from "./postgres.ts"
+
+/** The database URL is not one this service can open; `message` names what is wrong with it. */
+export const InvalidDatabaseUrl = Schema.TaggedStruct("InvalidDatabaseUrl", { message: Schema.String })
+/** The database could not be opened or did not answer. */
+export const DatabaseUnavailable = Schema.TaggedStruct("DatabaseUnavailable", {
+  /** Where it was looked for, without a password. */
+  location: Schema.String,
+  cause: Schema.Defect(),
+})
+
+/** The one error of the read-model database; `reason` says which failure it is and keeps its cause. */
+export class ReadModelDbError extends Schema.TaggedError<ReadModelDbError>()("ReadModelDbError", {
+  reason: Schema.Union([InvalidDatabaseUrl, DatabaseUnavailable]),
+}) {
+  override get message(): string {
+    const reason = this.reason
+    return reason._tag === "InvalidDatabaseUrl"
+      ? reason.message
+      : `the read-model database at ${reason.location} is unavailable: ${causeText(reason.cause)}`
+  }
+}
+
+const causeText = (cause: unknown): string =>
+  cause instanceof Error
+    ? cause.message || cause.name
+    : typeof cause === "string"
+      ? cause
+      : (JSON.stringify(cause) ?? String(cause))
+
+/** Where a database URL points, in the two forms the mesh accepts. */
+export type DatabaseTarget =
+  | { readonly _tag: "postgres"; readonly url: string; readonly location: string }
+  | { readonly _tag: "pglite"; readonly dir: string | undefined; readonly location: string }
+
+/**
+ * Reads a read-model database URL: `postgres://…` or `postgresql://…` for a server, `pglite:<dir>`
+ * for embedded PGlite keeping its files in `<dir>` (relative to the working directory), or
+ * `pglite:memory` for an in-memory one that lives as long as the process.
+ */
+export const parseDatabaseUrl = (url: string, variable = "MESH_DATABASE_URL"): DatabaseTarget => {
+  const trimmed = url.trim()
+  if (trimmed.startsWith("pglite:")) {
+    const path = trimmed.slice("pglite:".length).replace(/^\/\//, "")
+    if (path === "")
+      throw invalid(`${variable} "pglite:" needs a folder (pglite:.data/pglite) or pglite:memory`)
+    if (path === "memory") return { _tag: "pglite", dir: undefined, location: "in-memory PGlite" }
+    const dir = resolve(path)
+    return { _tag: "pglite", dir, location: `PGlite in ${dir}` }
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(trimmed)
+  } catch {
+    throw invalid(`${variable} must be postgres://user@host:port/db, pglite:<folder> or pglite:memory`)
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:")
+    throw invalid(
+      `${variable} has scheme "${parsed.protocol}"; expected postgres://, postgresql://, or pglite:<folder>`,
+    )
+  if (parsed.hostname === "")
+    throw invalid(`${variable} names no host; expected postgres://user@host:port/db`)
+  const shown = new URL(trimmed)
+  if (shown.password !== "") shown.password = "***"
+  return { _tag: "postgres", url: trimmed, location: shown.toString() }
+}
+
+const invalid = (message: string) => new ReadModelDbError({ reason: { _tag: "InvalidDatabaseUrl", message } })
+
+/** An agent's read-model database: Postgres through a pg pool, or embedded PGlite. */
+export interface ReadModelDbShape {
+  /**
+   * The database, untyped at this boundary: each agent narrows it to its own schema with
+   * `db.withTables<Tables>()`, so that no agent reads another's tables by type.
+   */
+  readonly db: Kysely<unknown>
+  readonly source: PostgresSource
+  /** Where it lives, safe to print (no password). */
+  readonly location: string
+  /** Answers when the database does; fails with `DatabaseUnavailable` within `timeoutMs` otherwise. */
+  readonly ping: (timeoutMs?: number) => Effect.Effect<void, ReadModelDbError>
+}
+
+const open = (target: DatabaseTarget, poolSize: number): Effect.Effect<ResolvedPostgres, ReadModelDbError> =>
+  Effect.tryPromise({
+    try: () =>
+      target._tag === "postgres"
+        ? Promise.resolve(openPostgresPool(target.url, { max: poolSize }))
+        : openPGlite(target.dir),
+    catch: (cause) =>
+      new ReadModelDbError({ reason: { _tag: "DatabaseUnavailable", location: target.location, cause } }),
+  })
+
+/** Opens `target` for the life of the scope, and checks that it answers before handing it out. */
+export const makeReadModelDb = (target: DatabaseTarget, options: { readonly poolSize?: number } = {}) =>
+  Effect.gen(function* () {
+    const resolved = yield* Effect.acquireRelease(open(target, options.poolSize ?? 10), (r) =>
+      Effect.promise(() => r.close().catch(() => undefined)),
+    )
+    const db = makeKysely<unknown>(resolved)
+    const ping = (timeoutMs = 5_000) =>
+      Effect.tryPromise({
+        try: () => sql`select 1`.execute(db),
+        catch: (cause) =>
+          new ReadModelDbError({
+            reason: { _tag: "DatabaseUnavailable", location: target.location, cause },
+          }),
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.millis(timeoutMs),
+          orElse: () =>
+            Effect.fail(
+              new ReadModelDbError({
+                reason: {
+                  _tag: "DatabaseUnavailable",
+                  location: target.location,
+                  cause: new Error(`no answer within ${timeoutMs} ms`),
+                },
+              }),
+            ),
+        }),
+        Effect.asVoid,
+      )
+    yield* ping(10_000)
+    return ReadModelDb.of({ db, source: resolved.source, location: target.location, ping })
+  })
+
+const PoolSize = Schema.NumberFromString.pipe(
+  Schema.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 1000 })),
+)
+
+/** The read-model database of a process: one per process, closed when its layer's scope closes. */
+export class ReadModelDb extends Context.Service<ReadModelDb, ReadModelDbShape>()("mesh/ReadModelDb") {
+  /** Opens the database a URL names (see {@link parseDatabaseUrl}); a secret, so it is kept redacted. */
+  static readonly layer = (
+    url: Redacted.Redacted<string>,
+    options: { readonly poolSize?: number; readonly variable?: string } = {},
+  ): Layer.Layer<ReadModelDb, ReadModelDbError> =>
+    Layer.effect(
+      ReadModelDb,
+      Effect.suspend(() => {
+        const target = Effect.try({
+          try: () => parseDatabaseUrl(Redacted.value(url), options.variable),
+          catch: (error) =>
+            error instanceof ReadModelDbError
+              ? error
+              : new ReadModelDbError({
+                  reason: { _tag: "InvalidDatabaseUrl", message: causeText(error) },
+                }),
+        })
+        return Effect.flatMap(target, (t) =>
+          makeReadModelDb(t, options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+        )
+      }),
+    )
+
+  /** In-memory PGlite: for tests and one-off tools, gone when the process ends. */
+  static readonly layerMemory: Layer.Layer<ReadModelDb, ReadModelDbError> = Layer.effect(
+    ReadModelDb,
+    Effect.suspend(() => makeReadModelDb({ _tag: "pglite", dir: undefined, location: "in-memory PGlite" })),
+  )
+
+  /**
+   * Reads `MESH_DATABASE_URL` (required, redacted) and `MESH_DATABASE_POOL_SIZE` (default 10). A
+   * process without it stops with an error naming the variable: production never falls back to an
+   * embedded database it was not told to use.
+   */
+  static readonly layerFromConfig: Layer.Layer<ReadModelDb, ReadModelDbError | Config.ConfigError> =
+    Layer.unwrap(
+      Effect.gen(function* () {
+        const url = yield* Config.Redacted("MESH_DATABASE_URL")
+        const poolSize = yield* Config.schema(PoolSize, "MESH_DATABASE_POOL_SIZE").pipe(
+          Config.withDefault(10),
+        )
+        return ReadModelDb.layer(url, { poolSize })
+      }),
+    )
+}
