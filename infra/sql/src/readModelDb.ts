@@ -6,7 +6,6 @@ import {
   openPGlite,
   openPostgresPool,
   type PostgresSource,
-  type ResolvedPostgres,
 } from "./postgres.ts"
 
 /** The database URL is not one this service can open; `message` names what is wrong with it. */
@@ -90,22 +89,46 @@ export interface ReadModelDbShape {
   readonly ping: (timeoutMs?: number) => Effect.Effect<void, ReadModelDbError>
 }
 
-const open = (target: DatabaseTarget, poolSize: number): Effect.Effect<ResolvedPostgres, ReadModelDbError> =>
-  Effect.tryPromise({
-    try: () =>
-      target._tag === "postgres"
-        ? Promise.resolve(openPostgresPool(target.url, { max: poolSize }))
-        : openPGlite(target.dir),
-    catch: (cause) =>
-      new ReadModelDbError({ reason: { _tag: "DatabaseUnavailable", location: target.location, cause } }),
-  })
+/**
+ * Opens the database for the life of the scope. Opening PGlite takes seconds, so a process that
+ * stops meanwhile (another setting was bad) does not wait for it: the wait is interruptible, and a
+ * database that arrives after the interruption is closed when it does.
+ */
+const acquire = (target: DatabaseTarget, poolSize: number) =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      const opening =
+        target._tag === "postgres"
+          ? Promise.resolve(openPostgresPool(target.url, { max: poolSize }))
+          : openPGlite(target.dir)
+      return restore(
+        Effect.tryPromise({
+          try: () => opening,
+          catch: (cause) =>
+            new ReadModelDbError({
+              reason: { _tag: "DatabaseUnavailable", location: target.location, cause },
+            }),
+        }),
+      ).pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            opening.then(
+              (late) => late.close(),
+              () => undefined,
+            )
+          }),
+        ),
+        Effect.tap((resolved) =>
+          Effect.addFinalizer(() => Effect.promise(() => resolved.close().catch(() => undefined))),
+        ),
+      )
+    }),
+  )
 
 /** Opens `target` for the life of the scope, and checks that it answers before handing it out. */
 export const makeReadModelDb = (target: DatabaseTarget, options: { readonly poolSize?: number } = {}) =>
   Effect.gen(function* () {
-    const resolved = yield* Effect.acquireRelease(open(target, options.poolSize ?? 10), (r) =>
-      Effect.promise(() => r.close().catch(() => undefined)),
-    )
+    const resolved = yield* acquire(target, options.poolSize ?? 10)
     const db = makeKysely<unknown>(resolved)
     const ping = (timeoutMs = 5_000) =>
       Effect.tryPromise({

@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeEventLog, openNats } from "@mesh/eventlog"
-import { type NatsServerHandle, postgresTestUrl, startNatsServer, uniqueNamespace } from "@mesh/stack"
+import { postgresTestUrl, uniqueNamespace, workspaceNode } from "@mesh/stack"
+import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -10,26 +14,39 @@ import { deterministicUuid } from "../deciders/ids.ts"
 import { boardAggregate, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
 
 const agentScript = join(import.meta.dirname, "..", "testing", "taskBoardAgent.ts")
-const node = process.execPath
 
-let server: NatsServerHandle
+const server = useNatsServer()
+
+// A PATH whose `nats-server` and `docker` only leave a mark when something runs them: an agent
+// process must never start infrastructure of its own, whatever its settings lack.
+let decoys = ""
 beforeAll(async () => {
-  server = await startNatsServer()
+  decoys = await mkdtemp(join(tmpdir(), "mesh-host-decoys-"))
+  for (const name of ["nats-server", "docker"]) {
+    const path = join(decoys, name)
+    await writeFile(path, `#!/bin/sh\ntouch "${decoys}/${name}.ran"\nsleep 30\n`)
+    await chmod(path, 0o755)
+  }
 })
 afterAll(async () => {
-  await server?.stop()
+  await rm(decoys, { recursive: true, force: true })
 })
 
+/** Starts the task-board agent with exactly these settings (nothing inherited but PATH and HOME). */
 const startAgentProcess = (env: Record<string, string>) => {
-  const child = spawn(node, [agentScript], {
-    env: { ...process.env, ...env },
+  const child = spawn(workspaceNode(), [agentScript], {
+    env: { PATH: `${decoys}:${process.env.PATH ?? ""}`, HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   })
-  let output = ""
-  child.stdout!.on("data", (d) => (output += d))
-  child.stderr!.on("data", (d) => (output += d))
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-  return { child, exited, output: () => output }
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (d) => (stdout += d))
+  child.stderr!.on("data", (d) => (stderr += d))
+  const started = performance.now()
+  const exited = new Promise<{ code: number | null; afterMs: number }>((resolve) =>
+    child.on("exit", (code) => resolve({ code, afterMs: performance.now() - started })),
+  )
+  return { child, exited, stdout: () => stdout, stderr: () => stderr }
 }
 
 const waitFor = async <A>(probe: () => Promise<A | undefined>, timeoutMs = 20_000): Promise<A> => {
@@ -42,36 +59,71 @@ const waitFor = async <A>(probe: () => Promise<A | undefined>, timeoutMs = 20_00
   }
 }
 
-const urlFrom = (output: string) => /ready on (http:\/\/[^\s]+)/.exec(output)?.[1]
+const urlFrom = (output: string) => /ready on (http:\/\/[^\s"]+)/.exec(output)?.[1]
+
+const complete = { MESH_DATABASE_URL: "pglite:memory", MESH_HTTP_PORT: "0", MESH_HTTP_HOST: "127.0.0.1" }
 
 describe("agent host", () => {
-  it("stops at start-up with a message naming a bad setting", async () => {
+  it("stops within 2 s naming MESH_NATS_URL when it is missing, and starts no server", async () => {
+    const agent = startAgentProcess({ ...complete })
+    const { code, afterMs } = await agent.exited
+    expect(code).toBe(1)
+    // The goal is 2 s: about 1.1 s on an idle 2-core machine, most of it loading modules. The bound
+    // leaves room for a CI machine running other suites, and still catches any wait on a
+    // connection, a timeout or a server start.
+    expect(afterMs).toBeLessThan(5_000)
+    const lines = agent.stderr().trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^agent task-board cannot run: missing setting: MESH_NATS_URL$/)
+    expect(agent.stdout()).toBe("")
+    expect(existsSync(join(decoys, "nats-server.ran"))).toBe(false)
+    expect(existsSync(join(decoys, "docker.ran"))).toBe(false)
+  })
+
+  it("stops naming MESH_DATABASE_URL when it is missing: no embedded database it was not told to use", async () => {
+    const agent = startAgentProcess({ MESH_NATS_URL: server.url, MESH_HTTP_PORT: "0" })
+    expect((await agent.exited).code).toBe(1)
+    expect(agent.stderr().trim()).toBe("agent task-board cannot run: missing setting: MESH_DATABASE_URL")
+  })
+
+  it("stops naming the URL when NATS does not answer", async () => {
+    const agent = startAgentProcess({ ...complete, MESH_NATS_URL: "nats://127.0.0.1:1" })
+    const { code } = await agent.exited
+    expect(code).toBe(1)
+    expect(agent.stderr().trim().split("\n")).toHaveLength(1)
+    expect(agent.stderr()).toContain("nats://127.0.0.1:1")
+    expect(agent.stderr()).not.toMatch(/^\s+at /m)
+  })
+
+  it("stops at start-up with one line naming a bad setting", async () => {
     for (const [name, value] of [
-      ["HTTP_PORT", "eighty"],
+      ["MESH_HTTP_PORT", "eighty"],
       ["MESH_NAMESPACE", "Not.Valid"],
       ["MESH_STREAM_REPLICAS", "9"],
+      ["MESH_DATABASE_URL", "mysql://db/mesh"],
+      ["MESH_LOG_LEVEL", "loud"],
     ] as const) {
-      const agent = startAgentProcess({ NATS_URL: server.url, [name]: value })
-      expect(await agent.exited).toBe(1)
-      expect(agent.output()).toContain(`invalid setting`)
-      expect(agent.output()).toContain(name)
+      const agent = startAgentProcess({ ...complete, MESH_NATS_URL: server.url, [name]: value })
+      expect((await agent.exited).code).toBe(1)
+      const lines = agent.stderr().trim().split("\n")
+      expect(lines, agent.stderr()).toHaveLength(1)
+      expect(lines[0]).toContain(name)
     }
   })
 
-  it("serves health, readiness and status, reacts, and drains on SIGTERM", async () => {
+  it("serves health, readiness and status, reacts, logs to stderr only, and drains on SIGTERM", async () => {
     const namespace = uniqueNamespace("host")
     const readModelSchema = `rm_${namespace}`.replaceAll("-", "_")
     const agent = startAgentProcess({
-      NATS_URL: server.url,
+      ...complete,
+      MESH_NATS_URL: server.url,
       MESH_NAMESPACE: namespace,
-      HTTP_PORT: "0",
-      HTTP_HOST: "127.0.0.1",
-      DATABASE_URL: postgresTestUrl(),
+      MESH_DATABASE_URL: postgresTestUrl(),
       MESH_READ_MODEL_SCHEMA: readModelSchema,
     })
     let child: ChildProcess | undefined = agent.child
     try {
-      const url = await waitFor(async () => urlFrom(agent.output()))
+      const url = await waitFor(async () => urlFrom(agent.stderr()))
       expect((await fetch(`${url}/healthz`)).status).toBe(200)
       expect((await fetch(`${url}/readyz`)).status).toBe(200)
 
@@ -107,12 +159,14 @@ describe("agent host", () => {
 
       const status = (await (await fetch(`${url}/status`)).json()) as {
         ready: boolean
+        dependencies: { nats: { ok: boolean }; database: { ok: boolean } }
         reactors: Array<{ name: string; pending: number }>
-        parts: Array<{ name: string; state: string }>
+        parts: Array<{ name: string; kind: string; state: string }>
         workers: Array<{ name: string; status: { lag: number } }>
       }
       expect(status.ready).toBe(true)
-      expect([...status.parts].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      expect(status.dependencies).toEqual({ nats: { ok: true }, database: { ok: true } })
+      expect(status.parts.map(({ name, kind, state }) => ({ name, kind, state }))).toEqual([
         { name: "projection task-list", kind: "worker", state: "running" },
         { name: "tally-completions", kind: "reactor", state: "running" },
       ])
@@ -120,8 +174,10 @@ describe("agent host", () => {
       expect(status.workers[0]).toMatchObject({ name: "projection task-list", status: { lag: 0 } })
 
       agent.child.kill("SIGTERM")
-      expect(await agent.exited).toBe(0)
+      expect((await agent.exited).code).toBe(0)
       child = undefined
+      // Data goes to stdout, logs to stderr: an agent has no data to print.
+      expect(agent.stdout()).toBe("")
       const consumer = await nats.jsm.consumers.info(
         `${namespace}_content`.toUpperCase(),
         "tally-completions",

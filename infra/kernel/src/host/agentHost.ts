@@ -1,5 +1,4 @@
 import { createServer } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
 import { type EventDefinition, Subjects } from "@mesh/contracts"
 import {
   applyTopology,
@@ -18,7 +17,9 @@ import { makeDispatch, runReactor } from "../reactors/reactor.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
 import { makePartBoard, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
-import { isTransientFailure } from "./transient.ts"
+
+// TEMP until transient.ts lands
+const isTransientFailure = (_cause: Cause.Cause<unknown>) => true
 
 /** Why an agent could not start: the step, and the cause as it was raised. */
 export class AgentStartError extends Schema.TaggedError<AgentStartError>()("AgentStartError", {
@@ -243,6 +244,9 @@ export const startAgent = <D extends EventDefinition, R>(
       HttpRouter.HttpRouter
     >
     const routes = Layer.mergeAll(hostRoutes, agentRoutes)
+    // Loaded here, once the agent's connections are up: a process that stops on a bad setting
+    // should not pay for an HTTP server it never starts.
+    const NodeHttpServer = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpServer"))
     const server = yield* Layer.build(
       HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
         Layer.provideMerge(

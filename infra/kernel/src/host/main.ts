@@ -1,9 +1,10 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { EventDefinition } from "@mesh/contracts"
-import { Cause, Effect, Exit, Layer } from "effect"
+import { Cause, Config, Effect, Exit, Layer, Option } from "effect"
 import { messageOf } from "../projections/errors.ts"
 import type { AgentDefinition } from "./agentDefinition.ts"
 import { type AgentHostServices, type StartAgentOptions, startAgent } from "./agentHost.ts"
+import { MeshLogger } from "./logging.ts"
 
 /**
  * An agent as a layer: building it starts the agent, releasing it drains the agent. It needs the
@@ -15,18 +16,42 @@ export const agentLayer = <D extends EventDefinition, R>(
 ): Layer.Layer<never, unknown, R | AgentHostServices> => Layer.effectDiscard(startAgent(agent, options))
 
 /**
- * One line saying why an agent cannot run, naming the setting when a setting is at fault. Effect's
- * config errors nest the variable's path inside a schema issue; the path is what an operator needs.
+ * What is wrong with a setting, in one line naming the variable: Effect's config errors carry the
+ * variable as the path of a schema issue, and a missing variable as a value of no type at all.
  */
+export const describeConfigError = (error: Config.ConfigError): string => {
+  const cause = error.cause
+  const detail = cause.message
+    .replace(/\s*\n\s*at \[[^\]]*\]\s*$/, "")
+    .replace(/\s+/g, " ")
+    .trim()
+  const issue = (cause as { readonly issue?: SettingIssue }).issue
+  if (issue?._tag !== "Pointer" || issue.path === undefined) return `invalid setting: ${detail}`
+  const name = issue.path.join(".")
+  return isAbsent(issue.issue) ? `missing setting: ${name}` : `invalid setting ${name}: ${detail}`
+}
+
+/** The parts of a schema issue this reads: its tag, the variable's path, and what it wraps. */
+interface SettingIssue {
+  readonly _tag?: string
+  readonly path?: ReadonlyArray<unknown>
+  readonly actual?: unknown
+  readonly issue?: SettingIssue
+}
+
+// An environment variable is a string when it is set at all: a value of no type, under however
+// many layers of decoding (a redacted secret adds one), is a missing one.
+const isAbsent = (issue: SettingIssue | undefined): boolean =>
+  issue === undefined
+    ? false
+    : issue._tag === "InvalidType"
+      ? issue.actual === undefined || (Option.isOption(issue.actual) && Option.isNone(issue.actual))
+      : issue._tag === "Encoding" && isAbsent(issue.issue)
+
+/** One line saying why an agent cannot run, naming the setting when a setting is at fault. */
 export const describeStartFailure = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
-  const text = messageOf(error)
-  const setting = /^ConfigError\((?:SchemaError\()?(.*?)\)?\)$/s.exec(text)
-  if (setting === null) return text
-  const detail = (setting[1] ?? "").replace(/\s+/g, " ").trim()
-  return /Expected string, got undefined|Missing/i.test(detail)
-    ? `missing setting: ${detail.match(/\[\s*"?([A-Z0-9_]+)"?\s*\]/)?.[1] ?? detail}`
-    : `invalid setting: ${detail}`
+  return error instanceof Config.ConfigError ? describeConfigError(error) : messageOf(error)
 }
 
 /**
@@ -40,6 +65,8 @@ export const runAgentMain = <D extends EventDefinition, R>(
   layer: Layer.Layer<NoInfer<R> | AgentHostServices, unknown, never>,
 ): void => {
   const program = Layer.launch(agentLayer(agent).pipe(Layer.provide(layer))).pipe(
+    // Logs go to stderr, at MESH_LOG_LEVEL, as text or MESH_LOG_FORMAT=json.
+    Effect.provide(MeshLogger.layerFromConfig),
     Effect.onExit((exit) =>
       Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
         ? Effect.sync(() => {
