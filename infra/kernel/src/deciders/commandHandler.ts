@@ -194,7 +194,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
                     aggregate: `${aggregate.type}/${envelope.aggregateId}`,
                     attempts: maxRetries + 1,
                   }
-                : { _tag: "EventLog", message: e.message },
+                : { _tag: "EventLog", message: e.message, cause: e },
           }),
         ),
       ),

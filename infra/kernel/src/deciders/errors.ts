@@ -5,7 +5,8 @@ export const CommandErrorReason = Schema.Union([
   Schema.TaggedStruct("InvalidCommand", { message: Schema.String }),
   Schema.TaggedStruct("ConflictRetriesExhausted", { aggregate: Schema.String, attempts: Schema.Number }),
   Schema.TaggedStruct("NoHandler", { aggregateType: Schema.String }),
-  Schema.TaggedStruct("EventLog", { message: Schema.String }),
+  // `cause` is the event log's error, so that a supervisor can tell an outage from bad input.
+  Schema.TaggedStruct("EventLog", { message: Schema.String, cause: Schema.optional(Schema.Defect()) }),
 ])
 /** Why a command could not be handled. */
 export type CommandErrorReason = typeof CommandErrorReason.Type

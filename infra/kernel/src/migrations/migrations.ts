@@ -27,16 +27,19 @@ export interface MigrationReport {
   readonly executed: ReadonlyArray<string>
 }
 
-/** A migration failed (it was rolled back) or the database could not be reached. */
+/**
+ * A migration failed (it was rolled back) or the database could not be reached; `cause` is what was
+ * thrown, so that a supervisor can tell a bad migration from a database that went away.
+ */
 export class MigrationError extends Schema.TaggedError<MigrationError>()("MigrationError", {
   schema: Schema.String,
   migration: Schema.NullOr(Schema.String),
-  cause: Schema.String,
+  cause: Schema.Defect(),
 }) {
   override get message(): string {
     return this.migration === null
-      ? `migrating schema ${this.schema} failed: ${this.cause}`
-      : `migration ${this.migration} of schema ${this.schema} failed and was rolled back: ${this.cause}`
+      ? `migrating schema ${this.schema} failed: ${describe(this.cause)}`
+      : `migration ${this.migration} of schema ${this.schema} failed and was rolled back: ${describe(this.cause)}`
   }
 }
 
@@ -48,7 +51,7 @@ const describe = (cause: unknown): string => (cause instanceof Error ? cause.mes
 class FailedMigration extends Error {
   readonly migration: string
   constructor(migration: string, cause: unknown) {
-    super(describe(cause))
+    super(describe(cause), { cause })
     this.migration = migration
   }
 }
@@ -156,7 +159,7 @@ export const runMigrations = <DB>(
         new MigrationError({
           schema: plan.schema,
           migration: cause instanceof FailedMigration ? cause.migration : null,
-          cause: describe(cause),
+          cause: cause instanceof FailedMigration ? cause.cause : cause,
         }),
     }).pipe(
       Effect.map((executed) => ({ schema: plan.schema, executed })),

@@ -1,5 +1,6 @@
 import type { EventDefinition, EventOf } from "@mesh/contracts"
 import { type Kysely, sql, type Transaction } from "kysely"
+import { isTransientError } from "../host/transient.ts"
 import { messageOf } from "./errors.ts"
 import type { Projection, ProjectionEvent, ProjectionTarget } from "./projection.ts"
 import { type Checkpoints, lockCheckpoints, saveCheckpoints, targetSchema } from "./store.ts"
@@ -56,7 +57,7 @@ export class DeadLetterThrew extends Error {
   readonly stream: string
   readonly sequence: number
   constructor(stream: string, sequence: number, cause: unknown) {
-    super(messageOf(cause))
+    super(messageOf(cause), { cause })
     this.stream = stream
     this.sequence = sequence
   }
@@ -116,7 +117,8 @@ const applyWhole = async <D extends EventDefinition, DB>(
   try {
     await ctx.projection.apply(trx, toEvents(fresh), ctx.target)
   } catch (cause) {
-    throw new HandlerThrew(messageOf(cause))
+    // The database going away under the handler is not the handler's failure: the batch fails as a store failure.
+    throw isTransientError(cause) ? cause : new HandlerThrew(messageOf(cause))
   }
   const after = new Map(locked)
   for (const c of fresh) after.set(c.stream, c.sequence)
@@ -155,6 +157,9 @@ export const applyCarefully = async <D extends EventDefinition, DB>(
       try {
         await ctx.projection.apply(trx, [event], ctx.target)
       } catch (cause) {
+        // A lost connection, a deadlock or a statement timeout must not stop the projection for
+        // good, nor park a good event under "dead-letter": the whole batch fails and is retried.
+        if (isTransientError(cause)) throw cause
         failed = {
           stream: commit.stream,
           subject: commit.subject,

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type NatsHandles, openNats } from "@mesh/eventlog"
 import {
-  findRepoRoot,
   type NatsServerHandle,
   postgresTestUrl,
   startNatsServer,

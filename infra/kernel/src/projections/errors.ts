@@ -9,22 +9,25 @@ export const HandlerFailed = Schema.TaggedStruct("HandlerFailed", {
   message: Schema.String,
 })
 
-/** Reading the event log failed (unreachable server, or a stored commit that cannot be decoded). */
+/** Reading the event log failed (unreachable server, or a stored commit that cannot be decoded); `cause` is the log's error. */
 export const LogFailed = Schema.TaggedStruct("LogFailed", {
   message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
 })
 
-/** The read-model database failed outside the handler (checkpoints, DDL, connection). */
+/** The read-model database failed outside the handler (checkpoints, DDL, connection); `cause` is what it threw. */
 export const StoreFailed = Schema.TaggedStruct("StoreFailed", {
   operation: Schema.String,
   message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
 })
 
-/** An event could not be parked in the dead-letter stream, so the projector stopped instead of skipping it. */
+/** An event could not be parked in the dead-letter stream, so the projector stopped instead of skipping it; `cause` is why. */
 export const DeadLetterFailed = Schema.TaggedStruct("DeadLetterFailed", {
   stream: Schema.String,
   sequence: Schema.Number,
   message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
 })
 
 /** The projector was set up in a way it cannot run (e.g. dead-letter without a NATS connection). */

@@ -13,7 +13,7 @@ import {
   type FailedEvent,
   type PendingCommit,
 } from "./batch.ts"
-import { ProjectionError } from "./errors.ts"
+import { messageOf, ProjectionError } from "./errors.ts"
 import { assertIdentifier, rebuildCheckpointKey, retiredSchemaName, shadowSchemaName } from "./names.ts"
 import type { Projection, ProjectionTarget } from "./projection.ts"
 import {
@@ -160,15 +160,12 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           stream: cause.stream,
           sequence: cause.sequence,
           message: cause.message,
+          cause: cause.cause,
         })
-      : fail({
-          _tag: "StoreFailed",
-          operation,
-          message: cause instanceof Error ? cause.message : String(cause),
-        })
+      : fail({ _tag: "StoreFailed", operation, message: messageOf(cause), cause })
   const store = <A>(operation: string, run: () => Promise<A>) =>
     Effect.tryPromise({ try: run, catch: storeFailure(operation) })
-  const logFailure = (e: EventLogError) => fail({ _tag: "LogFailed", message: e.message })
+  const logFailure = (e: EventLogError) => fail({ _tag: "LogFailed", message: e.message, cause: e })
   const handlerFailure = (f: FailedEvent) =>
     fail({
       _tag: "HandlerFailed",
@@ -247,7 +244,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       tableName: kernelMigrationTable,
     }).pipe(
       Effect.mapError((e) =>
-        fail({ _tag: "StoreFailed", operation: "create the kernel tables", message: e.message }),
+        fail({ _tag: "StoreFailed", operation: "create the kernel tables", message: e.message, cause: e }),
       ),
     )
     return yield* store("create its tables", () =>

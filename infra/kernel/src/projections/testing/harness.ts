@@ -1,7 +1,7 @@
 import { meshCatalog } from "@mesh/contracts"
 import { applyTopology, declareTopology, type EventLog, makeEventLog, type NatsHandles } from "@mesh/eventlog"
-import { freshPostgresSchema, uniqueNamespace } from "@mesh/stack"
 import { makeKysely, openPGlite } from "@mesh/sql"
+import { freshPostgresSchema, uniqueNamespace } from "@mesh/stack"
 import { Cause, Effect, Exit, type Fiber } from "effect"
 import { type Kysely, sql } from "kysely"
 import type { MeshDefinition } from "./ticketProjection.ts"
