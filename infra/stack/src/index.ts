@@ -34,6 +34,15 @@ export {
   startNatsServer,
 } from "./natsServer.ts"
 
+/** Private PostgreSQL servers for tests that kill and restart their database. */
+export {
+  type PostgresServerHandle,
+  PostgresServerNotFound,
+  type PostgresServerOptions,
+  PostgresServerStartFailed,
+  startPostgresServer,
+} from "./postgresServer.ts"
+
 /** Test helpers without a test runner: unique namespaces and a Postgres schema per test file. (vitest hooks: `@mesh/stack/vitest`.) */
 export {
   freshPostgresSchema,
