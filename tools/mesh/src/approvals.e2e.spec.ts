@@ -1,18 +1,11 @@
-import { execFile } from "node:child_process"
-import { join } from "node:path"
 import { makeActionCommands } from "@mesh/actions"
 import { requestSampleAction, sampleActions } from "@mesh/actions/testing"
 import { parametersHash } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
-import {
-  findRepoRoot,
-  type NatsServerHandle,
-  startNatsServer,
-  uniqueNamespace,
-  workspaceNode,
-} from "@mesh/stack"
+import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runMesh } from "./testing/runMesh.ts"
 
 let server: NatsServerHandle
 let nats: NatsHandles
@@ -41,22 +34,7 @@ afterAll(async () => {
 
 /** Runs `mesh <args>` against this file's server and namespace. */
 const mesh = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      workspaceNode(),
-      [
-        join(findRepoRoot(), "tools", "mesh", "src", "main.ts"),
-        ...args,
-        "--nats-url",
-        server.url,
-        "--namespace",
-        namespace,
-      ],
-      { env: { ...process.env, MESH_APPROVER: "", ...env } },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
-    )
-  })
+  runMesh([...args, "--nats-url", server.url, "--namespace", namespace], env)
 
 describe("mesh approvals, approve and reject", () => {
   const hash = parametersHash(sampleActions.refund.parameters(77))

@@ -1,48 +1,27 @@
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Effect, Exit } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Cause from "effect/Cause"
 import { CliError, Command } from "effect/cli"
-import { approvalsCommand, approveCommand, rejectCommand } from "./commands/approvals.ts"
-import { devCommand } from "./commands/dev.ts"
-import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
-import { streamsCommand } from "./commands/streams.ts"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { ExitCode, failureReport } from "./errors.ts"
+import { mesh } from "./mesh.ts"
 
-/** Commands whose packages own their argument parsing get the raw arguments. */
-const delegated: Record<string, () => Promise<(args: ReadonlyArray<string>) => Promise<number>>> = {
-  eval: async () => (await import("@mesh/models")).runEvalCli,
-}
-
-const mesh = Command.make("mesh").pipe(
-  Command.withDescription(
-    "Operate an Agent Mesh: local stack, streams, history, dead letters and approvals (also: mesh eval <skill>)",
-  ),
-  Command.withSubcommands([
-    devCommand,
-    streamsCommand,
-    tailCommand,
-    historyCommand,
-    deadLettersCommand,
-    approvalsCommand,
-    approveCommand,
-    rejectCommand,
-  ]),
-)
-
-const [first, ...rest] = process.argv.slice(2)
-const delegate = first === undefined ? undefined : delegated[first]
-if (delegate !== undefined) {
-  process.exitCode = await (await delegate())(rest)
-} else {
-  NodeRuntime.runMain(Command.run(mesh, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer)), {
-    disableErrorReporting: true,
-    teardown: (exit, onExit) => {
-      if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
-        const error = Cause.squash(exit.cause)
-        // The CLI already printed usage errors with the help; everything else is ours to say.
-        if (!CliError.isCliError(error)) {
-          process.stderr.write(`mesh: ${error instanceof Error ? error.message : String(error)}\n`)
-        }
-        onExit(1)
-      } else onExit(process.exitCode === undefined ? 0 : Number(process.exitCode))
-    },
-  })
-}
+// These light modules import Effect's modules by path: `mesh --help` loads effect/cli and the
+// definitions only. The "effect" index would add about 180 ms, @effect/platform-node's (HTTP,
+// sockets, Redis) about 650 ms, and the handlers' packages (@mesh/actions alone 500 ms) more.
+NodeRuntime.runMain(Command.run(mesh, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer)), {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => {
+    if (Exit.isSuccess(exit))
+      return onExit(process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode))
+    if (Cause.hasInterruptsOnly(exit.cause)) return onExit(ExitCode.ok)
+    const error = Cause.squash(exit.cause)
+    // `mesh` alone shows the help: nothing was asked, which is a usage error for a script.
+    const { line, code } = failureReport(error)
+    if (line !== undefined) process.stderr.write(`mesh: ${line}\n`)
+    if (process.env.MESH_LOG_LEVEL === "debug" && !CliError.isCliError(error))
+      process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+    onExit(code)
+  },
+})

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
 import { makeOfflineProvider } from "../offline/provider.ts"
 import { type SkillName, skillVersions } from "../skills/catalog.ts"
@@ -86,69 +86,55 @@ export const evaluateAllSkills = (provider: ModelProviderShape) =>
     ),
   ).pipe(Effect.map((nested) => nested.flat(2)))
 
-const USAGE = `usage: mesh eval [<skill>|all] [--version N] [--compare vA vB] [--dataset NAME]
-                 [--provider offline|config] [--check] [--write-baselines] [--json]
-skills: ${evaluatedSkills.join(", ")}
-  --compare vA vB     score two versions of the skill side by side
-  --provider config   use OLLAMA_HOST and the MESH_* settings instead of the offline model
-  --check             exit 1 when a score is below evals/baselines.json
-  --write-baselines   record the scores as the new baselines`
-
-interface CliOptions {
-  readonly skills: ReadonlyArray<SkillName>
+/** What `mesh eval` is asked to do. */
+export interface EvalRequest {
+  /** One skill, or every evaluated skill. */
+  readonly skill: SkillName | "all"
   readonly version: number | "latest"
+  /** Two versions of the one skill to score side by side, instead of scoring `version`. */
   readonly compare: readonly [number, number] | null
+  /** Only this dataset of the skill's (all of them when null). */
   readonly dataset: string | null
+  /** The offline model, or the provider MESH_OLLAMA_HOST and the MESH_* settings configure. */
   readonly provider: "offline" | "config"
+  /** Fail when a score is below evals/baselines.json. */
   readonly check: boolean
+  /** Record the scores as the new baselines. */
   readonly writeBaselines: boolean
+  /** Print the reports as JSON instead of tables. */
   readonly json: boolean
 }
 
-const versionOf = (text: string | undefined): number | null => {
-  const match = /^v?(\d+)$/.exec(text ?? "")
-  return match === null ? null : Number(match[1])
+/** The request cannot be run as asked (a version the skill does not have, a comparison of many skills). */
+export const EvalBadRequest = Schema.TaggedStruct("EvalBadRequest", { message: Schema.String })
+/** Scores fell below their baselines under `check`. */
+export const EvalRegressed = Schema.TaggedStruct("EvalRegressed", { regressions: Schema.Number })
+/** The model, a dataset or the baselines file failed; `cause` is what failed. */
+export const EvalFailed = Schema.TaggedStruct("EvalFailed", { cause: Schema.Defect() })
+
+/** Why {@link runEval} failed. */
+export const EvalRunErrorReason = Schema.Union([EvalBadRequest, EvalRegressed, EvalFailed])
+/** Why {@link runEval} failed. */
+export type EvalRunErrorReason = typeof EvalRunErrorReason.Type
+
+const describeEvalFailure = (r: EvalRunErrorReason): string => {
+  switch (r._tag) {
+    case "EvalBadRequest":
+      return r.message
+    case "EvalRegressed":
+      return `${r.regressions} scores fell below evals/baselines.json`
+    case "EvalFailed":
+      return `mesh eval failed: ${String(r.cause)}`
+  }
 }
 
-const parseArgs = (args: ReadonlyArray<string>): CliOptions | string => {
-  const rest = args[0] === "eval" ? args.slice(1) : [...args]
-  let skills: ReadonlyArray<SkillName> = evaluatedSkills
-  let version: number | "latest" = "latest"
-  let compare: readonly [number, number] | null = null
-  let dataset: string | null = null
-  let provider: "offline" | "config" = "offline"
-  let check = false
-  let write = false
-  let json = false
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!
-    if (arg === "--help" || arg === "-h") return USAGE
-    if (arg === "--check") check = true
-    else if (arg === "--write-baselines") write = true
-    else if (arg === "--json") json = true
-    else if (arg === "--version") {
-      const v = versionOf(rest[++i])
-      if (v === null) return `--version needs a number\n${USAGE}`
-      version = v
-    } else if (arg === "--compare") {
-      const a = versionOf(rest[++i])
-      const b = versionOf(rest[++i])
-      if (a === null || b === null) return `--compare needs two versions, e.g. --compare 1 2\n${USAGE}`
-      compare = [a, b]
-    } else if (arg === "--dataset") {
-      dataset = rest[++i] ?? null
-      if (dataset === null) return `--dataset needs a name\n${USAGE}`
-    } else if (arg === "--provider") {
-      const p = rest[++i]
-      if (p !== "offline" && p !== "config") return `--provider is offline or config\n${USAGE}`
-      provider = p
-    } else if (arg.startsWith("-")) return `unknown option ${arg}\n${USAGE}`
-    else if (arg === "all") skills = evaluatedSkills
-    else if ((evaluatedSkills as ReadonlyArray<string>).includes(arg)) skills = [arg as SkillName]
-    else return `unknown skill ${arg}\n${USAGE}`
+/** The one error of {@link runEval}; `reason` says which. */
+export class EvalRunError extends Schema.TaggedError<EvalRunError>()("EvalRunError", {
+  reason: EvalRunErrorReason,
+}) {
+  override get message(): string {
+    return describeEvalFailure(this.reason)
   }
-  if (compare !== null && skills.length !== 1) return `--compare needs one skill\n${USAGE}`
-  return { skills, version, compare, dataset, provider, check, writeBaselines: write, json }
 }
 
 const withProvider = <A, E>(
@@ -162,56 +148,55 @@ const withProvider = <A, E>(
 /** Writes text somewhere; stdout by default. */
 export type CliWriter = (text: string) => void
 
+const badRequest = (message: string) => new EvalRunError({ reason: { _tag: "EvalBadRequest", message } })
+
 /**
- * `mesh eval <skill> [--compare vA vB]`: scores skill versions on their datasets and prints tables; returns the exit
- * code (0 fine, 1 a score fell below its baseline with --check, 2 bad usage or a failure).
+ * `mesh eval`: scores skill versions on their datasets and prints tables (or JSON); with `check`,
+ * fails with EvalRegressed when a score is below its baseline.
  */
-export const runEvalCli = async (
-  args: ReadonlyArray<string>,
+export const runEval = (
+  request: EvalRequest,
   write: CliWriter = (text) => process.stdout.write(text),
-): Promise<number> => {
-  const options = parseArgs(args)
-  if (typeof options === "string") {
-    write(`${options}\n`)
-    return options === USAGE ? 0 : 2
-  }
-  const program = withProvider(options.provider, (provider) =>
+): Effect.Effect<void, EvalRunError> => {
+  const skills = request.skill === "all" ? evaluatedSkills : [request.skill]
+  if (request.compare !== null && skills.length !== 1)
+    return Effect.fail(badRequest("--compare needs one skill"))
+  const program = withProvider(request.provider, (provider) =>
     Effect.gen(function* () {
-      if (options.compare !== null) {
-        const name = options.skills[0]!
-        const [va, vb] = options.compare
-        const a = yield* evaluateSkillVersion(name, va, provider, options.dataset)
-        const b = yield* evaluateSkillVersion(name, vb, provider, options.dataset)
-        if (a.length === 0 || b.length === 0) {
-          write(`${name} has no version ${a.length === 0 ? va : vb}\n`)
-          return 2
-        }
-        if (options.json) write(`${JSON.stringify({ a, b }, null, 2)}\n`)
+      if (request.compare !== null) {
+        const name = skills[0]!
+        const [va, vb] = request.compare
+        const a = yield* evaluateSkillVersion(name, va, provider, request.dataset)
+        const b = yield* evaluateSkillVersion(name, vb, provider, request.dataset)
+        if (a.length === 0 || b.length === 0)
+          return yield* badRequest(`${name} has no version ${a.length === 0 ? va : vb}`)
+        if (request.json) write(`${JSON.stringify({ a, b }, null, 2)}\n`)
         else for (let i = 0; i < a.length; i++) write(`${formatComparison(a[i]!, b[i]!)}\n\n`)
-        return 0
+        return
       }
-      const reports = (yield* Effect.forEach(options.skills, (name) =>
-        evaluateSkillVersion(name, options.version, provider, options.dataset),
+      const reports = (yield* Effect.forEach(skills, (name) =>
+        evaluateSkillVersion(name, request.version, provider, request.dataset),
       )).flat()
-      if (options.json) write(`${JSON.stringify(reports, null, 2)}\n`)
+      if (request.json) write(`${JSON.stringify(reports, null, 2)}\n`)
       else for (const report of reports) write(`${formatReport(report)}\n\n`)
       const baselines = yield* loadBaselines
-      if (options.writeBaselines) {
+      if (request.writeBaselines) {
         yield* writeBaselines(reports, baselines)
         write(`wrote ${reports.length} baselines\n`)
       }
-      if (options.check) {
+      if (request.check) {
         const regressions = reports.flatMap((report) => findRegressions(report, baselines))
         for (const r of regressions)
           write(`REGRESSION ${r.key} ${r.metric}: ${r.actual} < baseline ${r.baseline}\n`)
-        if (regressions.length > 0) return 1
+        if (regressions.length > 0)
+          return yield* new EvalRunError({
+            reason: { _tag: "EvalRegressed", regressions: regressions.length },
+          })
         write("no regressions against evals/baselines.json\n")
       }
-      return 0
     }),
   )
-  const exit = await Effect.runPromiseExit(program)
-  if (exit._tag === "Success") return exit.value
-  write(`mesh eval failed: ${String(exit.cause)}\n`)
-  return 2
+  return Effect.mapError(program, (cause) =>
+    cause instanceof EvalRunError ? cause : new EvalRunError({ reason: { _tag: "EvalFailed", cause } }),
+  )
 }

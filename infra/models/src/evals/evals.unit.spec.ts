@@ -1,8 +1,8 @@
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeOfflineProvider } from "../offline/provider.ts"
 import { triageTicket } from "../skills/catalog.ts"
-import { evaluateAllSkills, runEvalCli } from "./cli.ts"
+import { type EvalRequest, EvalRunError, evaluateAllSkills, runEval } from "./cli.ts"
 import { loadTicketsDataset } from "./datasets.ts"
 import {
   baselineKey,
@@ -73,31 +73,47 @@ describe("evals of the offline model", () => {
 })
 
 describe("mesh eval", () => {
-  const run = async (args: ReadonlyArray<string>) => {
+  const request: EvalRequest = {
+    skill: "triageTicket",
+    version: "latest",
+    compare: null,
+    dataset: null,
+    provider: "offline",
+    check: false,
+    writeBaselines: false,
+    json: false,
+  }
+  const run = async (overrides: Partial<EvalRequest>) => {
     let out = ""
-    const code = await runEvalCli(args, (text) => {
-      out += text
-    })
-    return { code, out }
+    const exit = await Effect.runPromiseExit(
+      runEval({ ...request, ...overrides }, (text) => {
+        out += text
+      }),
+    )
+    const failure = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+    return { out, failure: failure instanceof EvalRunError ? failure.reason : failure }
   }
 
   it("prints a table of a skill's scores and passes the baseline check", async () => {
-    const { code, out } = await run(["eval", "triageTicket", "--dataset", "tickets", "--check"])
-    expect(code).toBe(0)
+    const { out, failure } = await run({ dataset: "tickets", check: true })
+    expect(failure).toBeUndefined()
     expect(out).toContain("triageTicket@2 (prompt triage-2) on tickets: 96 cases, offline mesh-offline-1")
     expect(out).toMatch(/intentAccuracy\s+1/)
     expect(out).toContain("no regressions")
   })
 
   it("compares two versions side by side", async () => {
-    const { code, out } = await run(["triageTicket", "--compare", "v1", "v2", "--dataset", "tickets"])
-    expect(code).toBe(0)
+    const { out, failure } = await run({ compare: [1, 2], dataset: "tickets" })
+    expect(failure).toBeUndefined()
     expect(out).toContain("triageTicket on tickets: v1 vs v2 (offline)")
     expect(out).toMatch(/escalationPrecision\s+0\.895\s+1\s+\+0\.105/)
   })
 
-  it("rejects unknown skills and versions", async () => {
-    expect((await run(["eval", "writePoem"])).code).toBe(2)
-    expect((await run(["eval", "draftReply", "--compare", "1", "7"])).code).toBe(2)
+  it("refuses unknown versions and comparisons across skills", async () => {
+    expect((await run({ skill: "draftReply", compare: [1, 7] })).failure).toEqual({
+      _tag: "EvalBadRequest",
+      message: "draftReply has no version 7",
+    })
+    expect((await run({ skill: "all", compare: [1, 2] })).failure).toMatchObject({ _tag: "EvalBadRequest" })
   })
 })

@@ -1,55 +1,40 @@
-import { type Domain, domains, type EventEnvelope, meshCatalog } from "@mesh/contracts"
-import { makeEventLog, openNats, readDeadLetters } from "@mesh/eventlog"
-import { Console, Effect, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { namespaceOf, natsTarget } from "../target.ts"
-import { namespaceFlag, natsUrlFlag } from "./streams.ts"
+import * as Option from "effect/Option"
+import { parseSince } from "../since.ts"
+import { jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
 
-const connect = (flag: Option.Option<string>) =>
-  Effect.acquireRelease(
-    Effect.tryPromise(() => openNats(natsTarget(Option.getOrUndefined(flag)), "mesh-cli")),
-    (h) => Effect.promise(() => h.connection.drain()),
-  )
+/** The mesh's domains, as `@mesh/contracts` names them (a unit test keeps the two equal). */
+export const domainNames = ["content", "customer", "procurement", "actions", "decisions"] as const
 
-const domainArgument = Argument.String("domain").pipe(
-  Argument.withDescription(`one of ${domains.join(", ")}`),
+const domainArgument = Argument.Literals("domain", domainNames).pipe(
+  Argument.withDescription(`one of ${domainNames.join(", ")}`),
 )
 
-const asDomain = (value: string): Effect.Effect<Domain, Error> =>
-  (domains as ReadonlyArray<string>).includes(value)
-    ? Effect.succeed(value as Domain)
-    : Effect.fail(new Error(`unknown domain ${JSON.stringify(value)}: expected one of ${domains.join(", ")}`))
+const load = () => import("../handlers/inspect.ts")
 
-/** One line per event: where, what, who and the payload. */
-export const formatEvent = (sequence: number | undefined, e: EventEnvelope): string =>
-  `${sequence === undefined ? "" : `#${sequence} `}${e.occurredAt} ${e.aggregateType}/${e.aggregateId} v${e.aggregateVersion} ${e.type} by ${e.actor.kind}:${e.actor.id} ${JSON.stringify(e.payload)}`
-
-/** `mesh tail <domain>`: prints a domain's events from a sequence, then follows live. */
+/** `mesh tail <domain>`: a domain's events from a sequence or a time, then live. */
 export const tailCommand = Command.make(
   "tail",
   {
     domain: domainArgument,
     from: Flag.Int("from").pipe(Flag.withDefault(1), Flag.withDescription("first stream sequence")),
+    since: Flag.String("since").pipe(
+      Flag.filterMap(
+        (text) => Option.fromUndefinedOr(parseSince(text)),
+        (text) => `--since takes an ISO time (2026-11-25T10:00:00Z) or a duration (15m, 2h, 1d), not ${text}`,
+      ),
+      Flag.optional,
+      Flag.withDescription("start at events stored since an ISO time or a duration ago (15m, 2h, 1d)"),
+    ),
+    noFollow: Flag.Boolean("no-follow").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("print what is there, then exit"),
+    ),
+    json: jsonFlag,
     natsUrl: natsUrlFlag,
     namespace: namespaceFlag,
   },
-  (args) =>
-    Effect.gen(function* () {
-      const domain = yield* asDomain(args.domain)
-      const nats = yield* connect(args.natsUrl)
-      const log = makeEventLog({
-        nats,
-        catalog: meshCatalog,
-        namespace: namespaceOf(Option.getOrUndefined(args.namespace)),
-      })
-      yield* log.follow(domain, { fromSequence: args.from }).pipe(
-        Stream.runForEach((commit) =>
-          Effect.forEach(commit.events, (e) => Console.log(formatEvent(commit.sequence, e)), {
-            discard: true,
-          }),
-        ),
-      )
-    }).pipe(Effect.scoped),
+  (args) => lazily(load, (h) => h.tail(args)),
 ).pipe(Command.withDescription("Print a domain's events and follow it live"))
 
 /** `mesh history <domain> <type> <id>`: an aggregate's history, upcast and decoded. */
@@ -59,37 +44,16 @@ export const historyCommand = Command.make(
     domain: domainArgument,
     aggregateType: Argument.String("aggregate-type"),
     aggregateId: Argument.String("aggregate-id"),
+    json: jsonFlag,
     natsUrl: natsUrlFlag,
     namespace: namespaceFlag,
   },
-  (args) =>
-    Effect.gen(function* () {
-      const domain = yield* asDomain(args.domain)
-      const nats = yield* connect(args.natsUrl)
-      const log = makeEventLog({
-        nats,
-        catalog: meshCatalog,
-        namespace: namespaceOf(Option.getOrUndefined(args.namespace)),
-      })
-      const loaded = yield* log.load({ domain, type: args.aggregateType, id: args.aggregateId })
-      for (const e of loaded.events) yield* Console.log(formatEvent(undefined, e))
-      yield* Console.log(`${loaded.events.length} events; version ${loaded.position.version}`)
-    }).pipe(Effect.scoped),
+  (args) => lazily(load, (h) => h.history(args)),
 ).pipe(Command.withDescription("Print one aggregate's history"))
 
 /** `mesh dead-letters`: what consumers gave up on, and why. */
 export const deadLettersCommand = Command.make(
   "dead-letters",
-  { natsUrl: natsUrlFlag, namespace: namespaceFlag },
-  (args) =>
-    Effect.gen(function* () {
-      const nats = yield* connect(args.natsUrl)
-      const letters = yield* readDeadLetters(nats, namespaceOf(Option.getOrUndefined(args.namespace)))
-      for (const d of letters) {
-        yield* Console.log(
-          `#${d.sequence} ${d.consumer} gave up on ${d.originalStream}#${d.originalSequence} (${d.originalSubject}) after ${d.deliveries} deliveries: ${d.reason}`,
-        )
-      }
-      yield* Console.log(`${letters.length} dead letters`)
-    }).pipe(Effect.scoped),
+  { json: jsonFlag, natsUrl: natsUrlFlag, namespace: namespaceFlag },
+  (args) => lazily(load, (h) => h.deadLetters(args)),
 ).pipe(Command.withDescription("List dead-lettered events with their reasons"))

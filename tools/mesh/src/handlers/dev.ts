@@ -1,0 +1,126 @@
+import { applyTopology, declareTopology } from "@mesh/eventlog"
+import {
+  findDevServer,
+  NatsServerNotFound,
+  natsServerVersion,
+  projectDataDir,
+  resolveNats,
+} from "@mesh/stack"
+import { Config, Console, Effect, Option } from "effect"
+import pg from "pg"
+import { meshError, redactUrl } from "../errors.ts"
+import { connectionLost, failedTo, namespaceOf, scopedNats } from "./nats.ts"
+
+/** A NATS for `mesh dev`: where it is, what to say about it, and whether this process runs it. */
+interface DevNats {
+  readonly url: string
+  readonly describe: string
+  readonly owned: boolean
+}
+
+/** Starts the private nats-server on the project's store (or a container), stopping it when the scope closes. */
+const startServer = (dataDir: string) =>
+  Effect.gen(function* () {
+    const binaryMissing = yield* Effect.tryPromise({
+      try: () => natsServerVersion(),
+      catch: (cause) => cause,
+    }).pipe(
+      Effect.as(false),
+      Effect.catchIf(
+        (cause) => cause instanceof NatsServerNotFound,
+        () => Effect.succeed(true),
+      ),
+      Effect.mapError((cause) => meshError({ _tag: "NatsServerFailed", cause })),
+    )
+    const nats = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        // MESH_NATS_URL was handled before: the stack must only start a server (or a container).
+        try: () =>
+          resolveNats({ dataDir, env: { ...process.env, MESH_NATS_URL: undefined, NATS_URL: undefined } }),
+        catch: (cause) =>
+          meshError(
+            binaryMissing ? { _tag: "NatsServerMissing", cause } : { _tag: "NatsServerFailed", cause },
+          ),
+      }),
+      (n) => Effect.promise(() => n.stop()),
+    )
+    return {
+      url: nats.url,
+      describe: nats.source === "private" ? `private nats-server, store ${dataDir}/nats` : nats.source,
+      owned: true,
+    } satisfies DevNats
+  })
+
+/** The NATS `mesh dev` works with: MESH_NATS_URL, else the one a running `mesh dev` owns, else its own. */
+const devNats = (dataDir: string) =>
+  Effect.gen(function* () {
+    const env = yield* Config.option(Config.String("MESH_NATS_URL"))
+    if (Option.isSome(env) && env.value.trim() !== "")
+      return { url: env.value, describe: "MESH_NATS_URL", owned: false } satisfies DevNats
+    const running = findDevServer(dataDir)
+    switch (running._tag) {
+      case "Running":
+        return {
+          url: running.url,
+          describe: `reusing the nats-server (pid ${running.serverPid}) that process ${running.ownerPid} runs on ${running.storeDir}`,
+          owned: false,
+        } satisfies DevNats
+      case "Starting":
+        return yield* meshError({
+          _tag: "StoreInUse",
+          storeDir: running.storeDir,
+          ownerPid: running.ownerPid,
+        })
+      case "Free":
+        return yield* startServer(dataDir)
+    }
+  })
+
+/** Checks that the Postgres of MESH_DATABASE_URL answers, within seconds. */
+const checkPostgres = (url: string) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 })),
+    (client) =>
+      Effect.tryPromise({
+        try: () => client.connect().then(() => client.query("select 1")),
+        catch: (cause) => meshError({ _tag: "PostgresUnreachable", url, cause }),
+      }),
+    (client) => Effect.promise(() => client.end().catch(() => undefined)),
+  )
+
+/**
+ * `mesh dev`: the local stack until Ctrl-C. NATS from MESH_NATS_URL, else the server a running
+ * `mesh dev` owns, else a private nats-server with its store under the project's data folder
+ * (kept across runs); the namespace's streams declared; Postgres checked when MESH_DATABASE_URL
+ * names one. Stops only what it started.
+ */
+export const dev = (args: { readonly namespace: Option.Option<string> }) =>
+  Effect.gen(function* () {
+    const namespace = yield* namespaceOf(args.namespace)
+    const dataDir = projectDataDir()
+    const nats = yield* devNats(dataDir)
+    const client = yield* scopedNats(nats.url, "mesh-dev")
+    const report = yield* applyTopology(client.jsm, declareTopology({ namespace })).pipe(
+      failedTo(`declare the streams of namespace ${namespace}`),
+    )
+    const databaseUrl = Option.filter(
+      yield* Config.option(Config.String("MESH_DATABASE_URL")),
+      (url) => url.trim() !== "",
+    )
+    if (Option.isSome(databaseUrl)) yield* checkPostgres(databaseUrl.value)
+    yield* Console.log(`NATS      ${nats.url} (${nats.describe})`)
+    yield* Console.log(`streams   ${[...report.created, ...report.unchanged].join(", ")}`)
+    if (report.drifted.length > 0)
+      yield* Console.log(`drifted   ${report.drifted.map((d) => d.stream).join(", ")}`)
+    yield* Console.log(
+      `Postgres  ${Option.match(databaseUrl, {
+        onSome: redactUrl,
+        onNone: () => `embedded PGlite per agent under ${dataDir} (set MESH_DATABASE_URL to use a server)`,
+      })}`,
+    )
+    yield* Console.log(
+      `\nexport MESH_NATS_URL=${nats.url} MESH_NAMESPACE=${namespace}\n\nCtrl-C stops ${nats.owned ? "the stack" : "this command; the server keeps running"}.`,
+    )
+    // Runs until Ctrl-C, or until the server goes away under it.
+    return yield* connectionLost(client, nats.url)
+  }).pipe(Effect.scoped)

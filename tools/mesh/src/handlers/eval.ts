@@ -1,0 +1,52 @@
+import { type EvalRunError, ModelError, runEval } from "@mesh/models"
+import { Effect, Option } from "effect"
+import { versionOf } from "../commands/eval.ts"
+import { meshError } from "../errors.ts"
+
+/** `mesh eval`: runs the request through `@mesh/models`' evals and maps its failures to exit codes. */
+export const evaluate = (args: {
+  readonly skill: "all" | "triageTicket" | "draftReply" | "draftListing" | "chooseSupplier"
+  readonly versions: ReadonlyArray<string>
+  readonly version: Option.Option<number>
+  readonly compare: Option.Option<number>
+  readonly dataset: Option.Option<string>
+  readonly provider: "offline" | "config"
+  readonly check: boolean
+  readonly writeBaselines: boolean
+  readonly json: boolean
+}) =>
+  Effect.gen(function* () {
+    const second = args.versions[0]
+    if (Option.isNone(args.compare) && second !== undefined)
+      return yield* meshError({ _tag: "BadInput", message: `unexpected argument ${second}` })
+    const vb = second === undefined ? undefined : versionOf(second)
+    if (Option.isSome(args.compare) && vb === undefined)
+      return yield* meshError({
+        _tag: "BadInput",
+        message: "--compare needs two versions, e.g. --compare 1 2",
+      })
+    yield* runEval({
+      skill: args.skill,
+      version: Option.getOrElse(args.version, () => "latest" as const),
+      compare: Option.isSome(args.compare) && vb !== undefined ? [args.compare.value, vb] : null,
+      dataset: Option.getOrNull(args.dataset),
+      provider: args.provider,
+      check: args.check,
+      writeBaselines: args.writeBaselines,
+      json: args.json,
+    }).pipe(
+      Effect.mapError((error: EvalRunError) => {
+        const r = error.reason
+        switch (r._tag) {
+          case "EvalBadRequest":
+            return meshError({ _tag: "BadInput", message: r.message })
+          case "EvalRegressed":
+            return meshError({ _tag: "Failed", message: error.message })
+          case "EvalFailed":
+            return r.cause instanceof ModelError && r.cause.reason === "Unavailable"
+              ? meshError({ _tag: "ModelUnreachable", cause: r.cause })
+              : meshError({ _tag: "Failed", message: "mesh eval failed", cause: r.cause })
+        }
+      }),
+    )
+  })

@@ -1,0 +1,82 @@
+import type { NatsHandles } from "@mesh/eventlog"
+import { findDevServer, projectDataDir } from "@mesh/stack"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
+import { Config, Effect, Option } from "effect"
+import { meshError, redactUrl } from "../errors.ts"
+
+// A refused port fails at once; a silent host or a port that is not NATS would hold the default
+// 20 s connect timeout. Three seconds is long enough for a loaded local server.
+const CONNECT_TIMEOUT_MS = 3_000
+
+/** Reads an optional setting, an empty value counting as unset. */
+const setting = (name: string) =>
+  Effect.map(
+    Config.option(Config.String(name)),
+    Option.filter((value) => value.trim() !== ""),
+  )
+
+/**
+ * Where a command finds NATS: the flag, then MESH_NATS_URL, then the server a running `mesh dev`
+ * (or the demo) keeps under the project's data folder. Never starts one: an empty new server
+ * would only mislead.
+ */
+export const natsTarget = (flag: Option.Option<string>) =>
+  Effect.gen(function* () {
+    if (Option.isSome(flag)) return flag.value
+    const env = yield* setting("MESH_NATS_URL")
+    if (Option.isSome(env)) return env.value
+    const dev = findDevServer(projectDataDir())
+    if (dev._tag === "Running") return dev.url
+    return yield* meshError({ _tag: "NoNatsTarget" })
+  })
+
+/** The namespace to act on: the flag, else MESH_NAMESPACE, else "mesh". */
+export const namespaceOf = (flag: Option.Option<string>) =>
+  Option.isSome(flag)
+    ? Effect.succeed(flag.value)
+    : Effect.map(
+        setting("MESH_NAMESPACE"),
+        Option.getOrElse(() => "mesh"),
+      )
+
+/**
+ * Connects to `url` with JetStream, or fails within seconds naming the URL; drains the connection
+ * when the scope closes. (eventlog's `openNats` waits out reconnects, as a long-lived agent should.)
+ */
+export const scopedNats = (url: string, name = "mesh-cli") =>
+  Effect.gen(function* () {
+    const connection = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => connect({ servers: url, name, timeout: CONNECT_TIMEOUT_MS }),
+        catch: (cause) => meshError({ _tag: "NatsUnreachable", url, cause }),
+      }),
+      (c) => Effect.promise(() => c.drain().catch(() => undefined)),
+    )
+    const jsm = yield* Effect.tryPromise({
+      try: () => jetstreamManager(connection, { timeout: CONNECT_TIMEOUT_MS }),
+      catch: (cause) => meshError({ _tag: "NatsUnreachable", url, cause }),
+    })
+    yield* Effect.logDebug("connected to NATS").pipe(
+      Effect.annotateLogs({ url: redactUrl(url), server: connection.info?.server_name ?? "?" }),
+    )
+    return { connection, js: jetstream(connection), jsm } satisfies NatsHandles
+  })
+
+/** Connects to the NATS named by the flag, MESH_NATS_URL or the running `mesh dev`. */
+export const scopedNatsTarget = (flag: Option.Option<string>) =>
+  Effect.flatMap(natsTarget(flag), (url) => Effect.map(scopedNats(url), (nats) => ({ url, nats })))
+
+/** Fails when the connection closes under a command that would otherwise wait forever. */
+export const connectionLost = (nats: NatsHandles, url: string) =>
+  Effect.flatMap(
+    Effect.promise(() => nats.connection.closed()),
+    (cause) =>
+      meshError({ _tag: "NatsUnreachable", url, cause: cause ?? new Error("the connection closed") }),
+  )
+
+/** Turns a failure of the command's own work into a {@link MeshCliError} that keeps the cause. */
+export const failedTo =
+  (what: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.mapError(effect, (cause) => meshError({ _tag: "Failed", message: `could not ${what}`, cause }))

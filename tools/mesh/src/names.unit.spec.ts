@@ -1,0 +1,26 @@
+import { domains } from "@mesh/contracts"
+import { evaluatedSkills } from "@mesh/models"
+import { describe, expect, it } from "vitest"
+import { evaluatedSkillNames, versionOf } from "./commands/eval.ts"
+import { domainNames } from "./commands/inspect.ts"
+
+// The command definitions spell these lists out so that `mesh --help` need not load the packages
+// that own them; these tests keep the copies equal to the originals.
+describe("the names the mesh command line offers", () => {
+  it("are the domains of @mesh/contracts", () => {
+    expect([...domainNames]).toEqual([...domains])
+  })
+
+  it("are the evaluated skills of @mesh/models", () => {
+    expect([...evaluatedSkillNames]).toEqual([...evaluatedSkills])
+  })
+
+  it("read a skill version as 2 or v2", () => {
+    expect([versionOf("2"), versionOf("v12"), versionOf("two"), versionOf("v")]).toEqual([
+      2,
+      12,
+      undefined,
+      undefined,
+    ])
+  })
+})
