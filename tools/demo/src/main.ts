@@ -23,14 +23,15 @@ import {
   runDurableConsumer,
 } from "@mesh/eventlog"
 import { startSimulators } from "@mesh/simulators"
-import { findRepoRoot, projectDataDir, resolveNats } from "@mesh/stack"
+import { findDevServer, findRepoRoot, projectDataDir, resolveNats } from "@mesh/stack"
 import { Effect, Exit, Fiber, Result } from "effect"
 
-// `pnpm demo`: a shop's morning played through the event log on embedded defaults (NATS_URL, else
-// a private nats-server under .data/). Until the agents exist it shows the runtime they are made
-// of: streams as code, per-aggregate concurrency, deduplication, schema checks at the edge,
-// upcasting, a live durable consumer, dead-lettering, and side effects through the policy gate,
-// human approval, the executor and a compensated saga against simulated shop systems.
+// `pnpm demo`: a shop's morning played through the event log on embedded defaults (MESH_NATS_URL,
+// else the server of a running `mesh dev`, else a private nats-server under .data/). Until the
+// agents exist it shows the runtime they are made of: streams as code, per-aggregate
+// concurrency, deduplication, schema checks at the edge, upcasting, a live durable consumer,
+// dead-lettering, and side effects through the policy gate, human approval, the executor and a
+// compensated saga against simulated shop systems.
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s)
@@ -38,9 +39,23 @@ const step = (title: string) => console.log(`\n${bold(title)}`)
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 
+/** MESH_NATS_URL, else the server a running `mesh dev` keeps on the project's store (said so), else a private one. */
+const demoNats = async (): Promise<{ url: string; source: string; stop: () => Promise<void> }> => {
+  const env = process.env.MESH_NATS_URL
+  if (env !== undefined && env !== "")
+    return { url: env, source: "MESH_NATS_URL", stop: async () => undefined }
+  const dataDir = projectDataDir()
+  const devServer = findDevServer(dataDir)
+  if (devServer._tag !== "Running") return resolveNats({ dataDir })
+  console.log(
+    dim(`(reusing the nats-server that \`mesh dev\` runs at ${devServer.url}, pid ${devServer.serverPid})`),
+  )
+  return { url: devServer.url, source: "mesh dev", stop: async () => undefined }
+}
+
 const main = async () => {
   const started = performance.now()
-  const nats = await resolveNats({ dataDir: projectDataDir() })
+  const nats = await demoNats()
   const client = await openNats(nats.url, "mesh-demo")
   const namespace = `demo${Date.now().toString(36)}`
   const log = makeEventLog({ nats: client, catalog: meshCatalog, namespace })
