@@ -1,28 +1,66 @@
-import { openNats } from "@mesh/eventlog"
+import { messageOf, openNats } from "@mesh/eventlog"
 import { startNatsServer } from "@mesh/stack"
 import pg from "pg"
 import { runAppendBench, runAppendLatencyBench } from "./append.ts"
 import { type BenchResult, printResult, writeResult } from "./harness.ts"
 import { runReadBench } from "./read.ts"
 
+/** The benchmarks, in the order they run, and what each needs. */
+const benchmarks = {
+  append:
+    "appends over 1,000 aggregates beside js.publish with an expected sequence; NATS (Postgres adds Emmett's figure)",
+  "append-latency": "one awaited append at a time, p50 and p99, beside the raw publish; NATS",
+  read: "loading a 50-event aggregate beside an ordered consumer; NATS",
+  projection:
+    "projection catch-up of 50,000 events beside multi-row pg inserts; NATS and Postgres (skipped without)",
+  memory: "top-10 retrieval over 100k 384-d vectors beside the same LanceDB query; local disk only",
+} as const
+type BenchmarkName = keyof typeof benchmarks
+const names = Object.keys(benchmarks) as ReadonlyArray<BenchmarkName>
+
+const USAGE = `usage: pnpm bench [${names.join("|")} ...]     (no name: all of them)
+
+Each benchmark measures our path beside the raw path beneath it in the same run, prints both and
+their ratio, and writes tools/bench/results/<benchmark>.json.
+
+${names.map((name) => `  ${name.padEnd(16)}${benchmarks[name]}`).join("\n")}
+
+NATS      a private nats-server from PATH (the shared one is never loaded), or BENCH_NATS_URL
+Postgres  MESH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test if it answers`
+
 /**
- * `pnpm bench [name ...]`: runs each benchmark's path and the raw path beneath it in the same
- * run, prints both and their ratio, and writes tools/bench/results/<benchmark>.json.
- * NATS: a private nats-server (so that the shared one is never loaded or polluted) unless
- * BENCH_NATS_URL is set. Postgres: DATABASE_URL, else 127.0.0.1:5432/test if it answers.
+ * `pnpm bench [name ...]`: the named benchmarks, or all. `--help` prints the usage; an unknown
+ * name is a usage error (exit 2) that names it, before anything starts.
  */
-const selected = new Set(process.argv.slice(2))
-const wants = (name: string) => selected.size === 0 || selected.has(name)
+const parseArgs = (args: ReadonlyArray<string>): ReadonlySet<BenchmarkName> | "help" | string => {
+  if (args.includes("--help") || args.includes("-h")) return "help"
+  const unknown = args.filter((a) => !(names as ReadonlyArray<string>).includes(a))
+  if (unknown.length > 0)
+    return `unknown benchmark ${unknown.map((a) => JSON.stringify(a)).join(", ")}: expected ${names.join(", ")} (see pnpm bench --help)`
+  return new Set(args.length === 0 ? names : (args as ReadonlyArray<BenchmarkName>))
+}
+
+const parsed = parseArgs(process.argv.slice(2))
+if (parsed === "help") {
+  console.log(USAGE)
+  process.exit(0)
+}
+if (typeof parsed === "string") {
+  process.stderr.write(`bench: ${parsed}\n`)
+  process.exit(2)
+}
+const selected = parsed
+const wants = (name: BenchmarkName) => selected.has(name)
 
 const findPostgres = async (): Promise<string | undefined> => {
-  const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+  const url = process.env.MESH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test"
   const client = new pg.Client({ connectionString: url })
   try {
     await client.connect()
     await client.end()
     return url
   } catch {
-    console.log(`(Postgres not reachable at ${url}: benchmarks that need it are skipped)`)
+    console.error(`(Postgres not reachable at ${url}: benchmarks that need it are skipped)`)
     return undefined
   }
 }
@@ -63,4 +101,8 @@ const main = async () => {
   console.log(missed.length === 0 ? "\nall goals met" : `\ngoals not met: ${missed.join(", ")}`)
 }
 
-await main()
+// A failure is one line on stderr, not a stack trace.
+await main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${messageOf(error)}\n`)
+  process.exitCode = 1
+})
