@@ -17,9 +17,7 @@ import { makeDispatch, runReactor } from "../reactors/reactor.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
 import { makePartBoard, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
-
-// TEMP until transient.ts lands
-const isTransientFailure = (_cause: Cause.Cause<unknown>) => true
+import { isTransientFailure } from "./transient.ts"
 
 /** Why an agent could not start: the step, and the cause as it was raised. */
 export class AgentStartError extends Schema.TaggedError<AgentStartError>()("AgentStartError", {

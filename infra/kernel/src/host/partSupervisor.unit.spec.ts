@@ -1,0 +1,125 @@
+import { unavailable } from "@mesh/eventlog"
+import { Deferred, Effect, Fiber, Ref } from "effect"
+import { describe, expect, it } from "vitest"
+import { makePartBoard, type PartStatus, restartDelayMs, supervisePart } from "./partSupervisor.ts"
+import { isTransientFailure } from "./transient.ts"
+
+const quick = { initialMs: 5, maxMs: 40, resetAfterMs: 60_000 }
+
+/** Runs a supervised part whose attempts follow `script` (then it runs until drained), recording every state it showed. */
+const supervise = (script: ReadonlyArray<"lose-connection" | "bug" | "stop">) =>
+  Effect.gen(function* () {
+    const board = yield* makePartBoard
+    const drain = yield* Deferred.make<void>()
+    const seen: Array<PartStatus> = []
+    const attempts = yield* Ref.make(0)
+    const recording = {
+      ...board,
+      set: (status: PartStatus) =>
+        Effect.andThen(
+          Effect.sync(() => seen.push(status)),
+          board.set(status),
+        ),
+    }
+    const run = Effect.gen(function* () {
+      const n = yield* Ref.getAndUpdate(attempts, (a) => a + 1)
+      const step = script[n]
+      if (step === "lose-connection")
+        return yield* Effect.fail(unavailable("consume MESH_CONTENT", new Error("connection lost")))
+      if (step === "bug") return yield* Effect.die(new TypeError("cannot read properties of undefined"))
+      if (step === "stop") return
+      yield* Deferred.await(drain)
+    })
+    const fiber = yield* Effect.forkChild(
+      supervisePart({
+        name: "tally",
+        kind: "reactor",
+        run,
+        board: recording,
+        drain,
+        agent: "test",
+        isTransient: isTransientFailure,
+        backoff: quick,
+      }),
+    )
+    return { fiber, drain, seen, attempts, board }
+  })
+
+describe("a supervised part", () => {
+  it("retries a transient failure after a backoff, showing why and when, and runs again", async () => {
+    const { seen, attempts } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const part = yield* supervise(["lose-connection", "lose-connection"])
+        while ((yield* Ref.get(part.attempts)) < 3) yield* Effect.sleep("5 millis")
+        yield* Deferred.succeed(part.drain, undefined)
+        yield* Fiber.join(part.fiber)
+        return part
+      }),
+    )
+    expect(seen.map((s) => s.state)).toEqual([
+      "running",
+      "retrying",
+      "running",
+      "retrying",
+      "running",
+      "stopped",
+    ])
+    const retrying = seen.filter((s) => s.state === "retrying")
+    expect(retrying.map((s) => s.failures)).toEqual([1, 2])
+    expect(retrying[0]?.error).toContain("connection lost")
+    expect(Date.parse(retrying[0]!.retryAt!)).toBeGreaterThanOrEqual(Date.parse(retrying[0]!.since))
+    expect(await Effect.runPromise(Ref.get(attempts))).toBe(3)
+  })
+
+  it("stops for good on a failure waiting cannot fix, with its reason", async () => {
+    const { seen, attempts } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const part = yield* supervise(["bug"])
+        yield* Fiber.join(part.fiber)
+        return part
+      }),
+    )
+    expect(seen.map((s) => s.state)).toEqual(["running", "failed"])
+    expect(seen[1]?.error).toContain("cannot read properties of undefined")
+    expect(await Effect.runPromise(Ref.get(attempts))).toBe(1)
+  })
+
+  it("ends during a retry's wait when the agent drains, instead of trying once more", async () => {
+    const { seen, attempts } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const part = yield* supervise(["lose-connection"])
+        while (!part.seen.some((s) => s.state === "retrying")) yield* Effect.sleep("1 millis")
+        yield* Deferred.succeed(part.drain, undefined)
+        yield* Fiber.join(part.fiber)
+        return part
+      }),
+    )
+    expect(seen.at(-1)?.state).toBe("stopped")
+    expect(await Effect.runPromise(Ref.get(attempts))).toBe(1)
+  })
+
+  it("stays stopped when its work ends by itself", async () => {
+    const { seen } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const part = yield* supervise(["stop"])
+        yield* Fiber.join(part.fiber)
+        return part
+      }),
+    )
+    expect(seen.map((s) => s.state)).toEqual(["running", "stopped"])
+  })
+})
+
+describe("the restart backoff", () => {
+  it("doubles from its start to its cap, with jitter that never falls below a tenth", () => {
+    const backoff = { initialMs: 250, maxMs: 30_000, resetAfterMs: 60_000 }
+    expect([1, 2, 3, 4].map((n) => restartDelayMs(backoff, n, 1))).toEqual([250, 500, 1_000, 2_000])
+    expect(restartDelayMs(backoff, 20, 1)).toBe(30_000)
+    expect(restartDelayMs(backoff, 20, 0)).toBe(3_000)
+    for (let n = 1; n < 30; n++) {
+      const delay = restartDelayMs(backoff, n, Math.random())
+      expect(delay).toBeGreaterThanOrEqual(25)
+      expect(delay).toBeLessThanOrEqual(30_000)
+    }
+  })
+})
