@@ -119,23 +119,16 @@ export class MeshCliError extends Schema.TaggedError<MeshCliError>()("MeshCliErr
 /** Builds a {@link MeshCliError} from its reason. */
 export const meshError = (reason: MeshCliErrorReason): MeshCliError => new MeshCliError({ reason })
 
-/** Anything thrown or failed with, as one line of text: a stack trace or a multi-line message never reaches the terminal whole. */
+/**
+ * Anything thrown or failed with, as one line: its message (or the value as text), lines joined,
+ * so that a stack trace or a multi-line message never reaches the terminal whole. (As
+ * `messageOf` of @mesh/eventlog, which `mesh --help` must not load.)
+ */
 export const describeCause = (cause: unknown): string => {
-  const text =
-    cause instanceof Error
-      ? cause.message
-      : typeof cause === "object" &&
-          cause !== null &&
-          typeof (cause as { message?: unknown }).message === "string"
-        ? (cause as { message: string }).message
-        : safeString(cause)
-  return (
-    text
-      .split("\n")
-      .map((line) => line.trim())
-      .filter((line) => line !== "")
-      .join(" ") || "unknown error"
-  )
+  const message =
+    typeof cause === "object" && cause !== null ? (cause as { message?: unknown }).message : undefined
+  const text = typeof message === "string" && message !== "" ? message : safeString(cause)
+  return text.replace(/\s*\n\s*/g, " ").trim() || "unknown error"
 }
 
 const safeString = (value: unknown): string => {
@@ -166,6 +159,7 @@ export const failureReport = (
   error: unknown,
 ): { readonly line: string | undefined; readonly code: ExitCode } => {
   if (error instanceof MeshCliError) return { line: error.message, code: exitCodeOf(error.reason) }
+  // effect/cli printed it with the help; `mesh` alone (help, no command) is one for a script too.
   if (CliError.isCliError(error)) return { line: undefined, code: ExitCode.usage }
   if (error instanceof Config.ConfigError)
     return { line: `bad setting: ${describeCause(error.cause)}`, code: ExitCode.usage }

@@ -17,7 +17,6 @@ NodeRuntime.runMain(Command.run(mesh, { version: "0.1.0" }).pipe(Effect.provide(
       return onExit(process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode))
     if (Cause.hasInterruptsOnly(exit.cause)) return onExit(ExitCode.ok)
     const error = Cause.squash(exit.cause)
-    // `mesh` alone shows the help: nothing was asked, which is a usage error for a script.
     const { line, code } = failureReport(error)
     if (line !== undefined) process.stderr.write(`mesh: ${line}\n`)
     if (process.env.MESH_LOG_LEVEL === "debug" && !CliError.isCliError(error))
