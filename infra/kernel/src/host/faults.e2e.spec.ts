@@ -1,0 +1,252 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import { makeKysely, openPostgresPool } from "@mesh/sql"
+import {
+  type NatsServerHandle,
+  type PostgresServerHandle,
+  startNatsServer,
+  startPostgresServer,
+  uniqueNamespace,
+  workspaceNode,
+} from "@mesh/stack"
+import { Effect, Fiber, Stream } from "effect"
+import { sql } from "kysely"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeCommandHandler } from "../deciders/commandHandler.ts"
+import { deterministicUuid } from "../deciders/ids.ts"
+import { makeProjector } from "../projections/projector.ts"
+import {
+  boardAggregate,
+  type TaskListReadModel,
+  taskAggregate,
+  taskCatalog,
+  taskListProjection,
+} from "../testing/taskBoard.ts"
+
+// A routine day for a platform team: the database and the message server restart under a running
+// agent (failover, upgrade, node drain). The agent is a real process of the task board: it reacts
+// (a tally per completed task) and projects (the task list) while a client keeps opening,
+// assigning and completing tasks. Postgres is SIGKILLed and restarted 5 times, then NATS 5 times.
+
+const agentScript = join(import.meta.dirname, "..", "testing", "taskBoardAgent.ts")
+const outages = 5
+
+let nats: NatsServerHandle
+let postgres: PostgresServerHandle
+beforeAll(async () => {
+  ;[nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()])
+}, 120_000)
+afterAll(async () => {
+  await Promise.all([nats?.stop(), postgres?.stop()])
+}, 60_000)
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const waitFor = async <A>(
+  what: string,
+  probe: () => Promise<A | undefined>,
+  timeoutMs = 60_000,
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms`)
+    await sleep(100)
+  }
+}
+
+interface AgentStatus {
+  readonly ready: boolean
+  readonly parts: ReadonlyArray<{ readonly name: string; readonly state: string; readonly failures?: number }>
+}
+
+const statusOf = async (url: string): Promise<AgentStatus> =>
+  (await fetch(`${url}/status`)).json() as Promise<AgentStatus>
+const readyOf = async (url: string): Promise<boolean> => (await fetch(`${url}/readyz`)).status === 200
+
+describe("an agent under infrastructure faults", () => {
+  it(
+    "survives Postgres and NATS restarts: no crash, every part back by itself, nothing lost or doubled",
+    async () => {
+      const namespace = uniqueNamespace("faults")
+      const schema = "task_board"
+      const agent: ChildProcess = spawn(workspaceNode(), [agentScript], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          MESH_NATS_URL: nats.url,
+          MESH_DATABASE_URL: postgres.url,
+          MESH_NAMESPACE: namespace,
+          MESH_HTTP_HOST: "127.0.0.1",
+          MESH_HTTP_PORT: "0",
+          MESH_LOG_LEVEL: "info",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+      let stderr = ""
+      agent.stderr!.on("data", (d) => (stderr += d))
+      agent.stdout!.on("data", (d) => (stderr += d))
+      let exitCode: number | null | undefined
+      agent.on("exit", (code) => (exitCode = code))
+      const client: NatsHandles = await openNats(nats.url, "faults-load")
+      try {
+        const url = await waitFor(
+          "the agent listens",
+          async () => /ready on (http:\/\/[^\s"]+)/.exec(stderr)?.[1],
+        )
+        await waitFor("the agent is ready", async () => ((await readyOf(url)) ? true : undefined))
+
+        const log = makeEventLog({ nats: client, catalog: taskCatalog, namespace })
+        const tasks = makeCommandHandler(log, taskAggregate)
+        let issued = 0
+        let stopLoad = false
+        // The client retries with the same command ids through the outages: a command that was
+        // appended before its answer was lost is recognised, not appended twice.
+        const send = async (
+          taskId: string,
+          step: number,
+          command: Parameters<typeof tasks.handle>[0]["command"],
+        ) => {
+          for (;;) {
+            const sent = await Effect.runPromise(
+              Effect.result(
+                tasks.handle({
+                  commandId: deterministicUuid(`${namespace}:${taskId}:${step}`, 1),
+                  aggregateId: taskId,
+                  command,
+                  issuedAt: 1_700_000_000_000,
+                  metadata: { correlationId: taskId, causationId: null, actor: { kind: "human", id: "ana" } },
+                }),
+              ),
+            )
+            if (sent._tag === "Success") return
+            await sleep(100)
+          }
+        }
+        const load = (async () => {
+          while (!stopLoad) {
+            const taskId = `t${issued}`
+            await send(taskId, 0, { _tag: "OpenTask", title: `Pack order ${issued}` })
+            await send(taskId, 1, { _tag: "AssignTask", assignee: "ana" })
+            await send(taskId, 2, { _tag: "CompleteTask", by: "ana" })
+            issued++
+            await sleep(20)
+          }
+        })()
+
+        const sawUnready: Array<string> = []
+        for (const [what, server] of [
+          ...Array.from({ length: outages }, () => ["postgres", postgres] as const),
+          ...Array.from({ length: outages }, () => ["nats", nats] as const),
+        ]) {
+          const before = issued
+          await waitFor("traffic flows", async () => (issued >= before + 5 ? true : undefined))
+          await server.kill("SIGKILL")
+          // While the dependency is down, the agent says so on /readyz (and stays alive).
+          await waitFor(
+            `unready while ${what} is down`,
+            async () => ((await readyOf(url)) ? undefined : true),
+            30_000,
+          )
+          sawUnready.push(what)
+          await sleep(500)
+          await server.restart()
+          await waitFor(
+            `ready again after ${what} restarts`,
+            async () => ((await readyOf(url)) ? true : undefined),
+            90_000,
+          )
+          expect(exitCode, stderr).toBeUndefined()
+        }
+        stopLoad = true
+        await load
+        expect(sawUnready).toHaveLength(2 * outages)
+
+        // Every part caught up by itself: the board counted each completed task exactly once.
+        const board = makeCommandHandler(log, boardAggregate)
+        await waitFor("every completion tallied", async () => {
+          const { state } = await Effect.runPromise(board.state("main"))
+          return state.completions >= issued ? true : undefined
+        }).catch(async (error) => {
+          const { state } = await Effect.runPromise(board.state("main"))
+          throw new Error(
+            `${error.message}: ${state.completions} of ${issued}; status ${JSON.stringify(await statusOf(url))}; agent log:\n${stderr.slice(-4000)}`,
+          )
+        })
+        const status = await statusOf(url)
+        expect(status.ready).toBe(true)
+        expect(status.parts.map((p) => p.state)).toEqual(["running", "running"])
+
+        const tallies = await Effect.runPromise(
+          log.follow("content", { fromSequence: 1 }).pipe(
+            Stream.takeUntil((commit) =>
+              commit.events.some(
+                (e) => e.type === "CompletionTallied" && e.payload.taskId === `t${issued - 1}`,
+              ),
+            ),
+            Stream.runFold(
+              () => new Map<string, number>(),
+              (counts, commit) => {
+                for (const e of commit.events)
+                  if (e.type === "CompletionTallied")
+                    counts.set(e.payload.taskId, (counts.get(e.payload.taskId) ?? 0) + 1)
+                return counts
+              },
+            ),
+          ),
+        )
+        expect(tallies.size).toBe(issued)
+        expect([...tallies.values()].every((n) => n === 1)).toBe(true)
+        const { state } = await Effect.runPromise(board.state("main"))
+        expect(state.completions).toBe(issued)
+
+        // The live read model equals a fresh projection of the whole log from sequence 0.
+        const db = makeKysely<TaskListReadModel>(openPostgresPool(postgres.url, { max: 2 }))
+        try {
+          const fresh = makeProjector({
+            projection: taskListProjection,
+            db,
+            schema: "fresh_task_board",
+            eventLog: log,
+          })
+          await Effect.runPromise(fresh.setup)
+          const running = Effect.runFork(fresh.run)
+          await waitFor("the fresh projection catches up", async () => {
+            const s = await Effect.runPromise(fresh.status)
+            return s.lag === 0 ? true : undefined
+          })
+          await waitFor("the live projection catches up", async () => {
+            const { rows } = await sql<{
+              n: number
+            }>`select count(*)::int as n from ${sql.table(`${schema}.task_list`)} where status = 'done'`.execute(
+              db,
+            )
+            return rows[0]?.n === issued ? true : undefined
+          })
+          const rowsOf = async (s: string) =>
+            (
+              await sql<
+                TaskListReadModel["task_list"]
+              >`select task_id, title, status, assignee from ${sql.table(`${s}.task_list`)} order by task_id`.execute(
+                db,
+              )
+            ).rows
+          expect(await rowsOf(schema)).toEqual(await rowsOf("fresh_task_board"))
+          expect((await rowsOf(schema)).length).toBe(issued)
+          await Effect.runPromise(Fiber.interrupt(running))
+        } finally {
+          await db.destroy()
+        }
+
+        agent.kill("SIGTERM")
+        await waitFor("the agent exits", async () => (exitCode === undefined ? undefined : true), 30_000)
+        expect(exitCode).toBe(0)
+      } finally {
+        if (exitCode === undefined) agent.kill("SIGKILL")
+        await client.connection.close().catch(() => undefined)
+      }
+    },
+    15 * 60_000,
+  )
+})
