@@ -1,7 +1,32 @@
 export * from "./action/actionCommands.ts"
 export * from "./action/actionDecider.ts"
 export * from "./approvals/approvals.ts"
-export * from "./approvals/approvalsHttp.ts"
+export {
+  ActionNotFound,
+  ActionPath,
+  ApprovalQueue,
+  ApprovalsApi,
+  ApprovalsBadInput,
+  ApprovalsGroup,
+  ApprovalsUnavailable,
+  ApproveBody,
+  ApproverAuth,
+  approvalsOpenApiPath,
+  BadApprovalRequest,
+  CurrentApprover,
+  DecisionOutcome,
+  DecisionRefused,
+  QueueEntry,
+  RejectBody,
+  UnknownApprover,
+} from "./approvals/approvalsApi.ts"
+export { approvalsHttp, approvalsRoutes } from "./approvals/approvalsRoutes.ts"
+export {
+  ApproverTokens,
+  type ApproverTokensShape,
+  approverTokensConfig,
+  parseApproverTokens,
+} from "./approvals/approverTokens.ts"
 export * from "./approvals/queueFromLog.ts"
 export * from "./connectors/index.ts"
 export * from "./executor/actionExecutor.ts"
