@@ -26,7 +26,7 @@ const refund = (n: number) => ({
 let simulators: Simulators
 let connection: NatsHandles
 let commands: ActionCommands
-let process_: { child: ChildProcess; exited: Promise<number | null>; output: () => string } | undefined
+let agentProcess: { child: ChildProcess; exited: Promise<number | null>; output: () => string } | undefined
 let url: string
 let database: string | undefined
 
@@ -82,7 +82,7 @@ beforeAll(async () => {
   child.stdout?.on("data", (chunk) => (output += chunk))
   child.stderr?.on("data", (chunk) => (output += chunk))
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-  process_ = { child, exited, output: () => output }
+  agentProcess = { child, exited, output: () => output }
   // Logs go to stderr; the host says where it listens once everything has started.
   url = await waitFor(
     "the agent's ready line",
@@ -105,9 +105,9 @@ beforeAll(async () => {
   commands = makeActionCommands({ nats: connection, namespace })
 })
 afterAll(async () => {
-  if (process_ !== undefined && process_.child.exitCode === null) {
-    process_.child.kill("SIGKILL")
-    await process_.exited
+  if (agentProcess !== undefined && agentProcess.child.exitCode === null) {
+    agentProcess.child.kill("SIGKILL")
+    await agentProcess.exited
   }
   await connection?.connection.drain()
   await simulators?.stop()
@@ -227,7 +227,7 @@ describe("the approvals API of an agent process", () => {
   })
 
   it("drains and exits 0 on SIGTERM", async () => {
-    process_?.child.kill("SIGTERM")
-    expect(await process_?.exited).toBe(0)
+    agentProcess?.child.kill("SIGTERM")
+    expect(await agentProcess?.exited).toBe(0)
   })
 })
