@@ -2,7 +2,6 @@ import { MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
 import {
   AgentSettings,
   defineAgent,
-  defineReactor,
   deterministicUuid,
   makeCommandHandler,
   type ReactorDefinition,

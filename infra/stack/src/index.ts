@@ -1,4 +1,7 @@
 /** Resolving local infrastructure (env, private process, container) and its scoped Effect forms. */
+
+/** The nats-server a running `mesh dev` keeps on the project's store, for others to reuse. */
+export { type DevServerState, findDevServer } from "./devServer.ts"
 export {
   findRepoRoot,
   type NatsSource,
@@ -10,9 +13,6 @@ export {
   scopedNats,
   scopedNatsServer,
 } from "./localStack.ts"
-
-/** The nats-server a running `mesh dev` keeps on the project's store, for others to reuse. */
-export { type DevServerState, findDevServer } from "./devServer.ts"
 
 /** Private nats-server processes and clusters for tests, the demo and `mesh dev`. */
 export {

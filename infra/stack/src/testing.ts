@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto"
 import { join } from "node:path"
+import { openPostgresPool, type ResolvedPostgres } from "@mesh/sql"
 import pg from "pg"
 import { findRepoRoot } from "./localStack.ts"
 import type { NatsServerHandle } from "./natsServer.ts"
-import { openPostgresPool, type ResolvedPostgres } from "@mesh/sql"
 
 /** The private server of one test file; read its fields inside tests or hooks, not at import time. */
 export interface NatsServerFixture {

@@ -10,7 +10,7 @@ import {
   makeCommandHandler,
 } from "@mesh/kernel/deciders"
 import { Clock, Effect } from "effect"
-import { type ActionCommand, type ActionState, actionDecider } from "./actionDecider.ts"
+import { type ActionCommand, actionDecider } from "./actionDecider.ts"
 
 /** The catalogue of the actions domain: all the executor, the gate and approvals read and write. */
 export const actionCatalog = makeCatalog(actionEvents)

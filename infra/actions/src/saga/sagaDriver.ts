@@ -4,7 +4,6 @@ import { deterministicUuid } from "@mesh/kernel/deciders"
 import { Clock, Effect } from "effect"
 import {
   type ActionCommands,
-  type ActionDefs,
   type ActionDomainEvent,
   actionCatalog,
   isSagaEvent,

@@ -1,5 +1,5 @@
-import { postgresTestUrl } from "@mesh/stack"
 import { makeKysely, openPostgresPool } from "@mesh/sql"
+import { postgresTestUrl } from "@mesh/stack"
 import { Effect, Exit } from "effect"
 import { type Kysely, type Migration, sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
