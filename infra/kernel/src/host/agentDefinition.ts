@@ -31,6 +31,11 @@ export interface AgentWorker<D extends EventDefinition, R = never> {
   readonly run: (context: AgentContext<D>, until: Effect.Effect<void>) => Effect.Effect<void, unknown, R>
   /** What /status shows for it, such as a projection's lag. */
   readonly status?: (context: AgentContext<D>) => Effect.Effect<unknown, unknown, R>
+  /**
+   * Whether it can serve yet, when running is not enough (a projection whose tables are not set up
+   * cannot answer the queries the agent's routes make of it). The agent is ready only when it is.
+   */
+  readonly ready?: Effect.Effect<boolean>
 }
 
 /**

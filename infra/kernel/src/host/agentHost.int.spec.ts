@@ -33,8 +33,8 @@ afterAll(async () => {
 })
 
 /** Starts the task-board agent with exactly these settings (nothing inherited but PATH and HOME). */
-const startAgentProcess = (env: Record<string, string>) => {
-  const child = spawn(workspaceNode(), [agentScript], {
+const startAgentProcess = (env: Record<string, string>, args: ReadonlyArray<string> = [agentScript]) => {
+  const child = spawn(workspaceNode(), args, {
     env: { PATH: `${decoys}:${process.env.PATH ?? ""}`, HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   })
@@ -68,16 +68,24 @@ describe("agent host", () => {
     const agent = startAgentProcess({ ...complete })
     const { code, afterMs } = await agent.exited
     expect(code).toBe(1)
-    // The goal is 2 s: about 1.1 s on an idle 2-core machine, most of it loading modules. The bound
-    // leaves room for a CI machine running other suites, and still catches any wait on a
-    // connection, a timeout or a server start.
-    expect(afterMs).toBeLessThan(5_000)
     const lines = agent.stderr().trim().split("\n")
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^agent task-board cannot run: missing setting: MESH_NATS_URL$/)
     expect(agent.stdout()).toBe("")
     expect(existsSync(join(decoys, "nats-server.ran"))).toBe(false)
     expect(existsSync(join(decoys, "docker.ran"))).toBe(false)
+    // The goal is 2 s; on an idle 2-core machine it exits in about 1.1 s, nearly all of it loading
+    // its modules. A loaded CI machine stretches that, so the check is against the same modules
+    // loaded by a process that does nothing else: stopping adds no wait for a connection, a
+    // timeout or a server.
+    const loading = startAgentProcess({}, [
+      "--input-type=module",
+      "-e",
+      `await import(${JSON.stringify(agentScript)})`,
+    ])
+    const baseline = await loading.exited
+    expect(baseline.code).toBe(0)
+    expect(afterMs - baseline.afterMs).toBeLessThan(1_000)
   })
 
   it("stops naming MESH_DATABASE_URL when it is missing: no embedded database it was not told to use", async () => {
@@ -125,7 +133,8 @@ describe("agent host", () => {
     try {
       const url = await waitFor(async () => urlFrom(agent.stderr()))
       expect((await fetch(`${url}/healthz`)).status).toBe(200)
-      expect((await fetch(`${url}/readyz`)).status).toBe(200)
+      // Ready once its projection's tables are set up, not merely once it listens.
+      await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined))
 
       const nats = await openNats(server.url)
       const log = makeEventLog({ nats, catalog: taskCatalog, namespace })

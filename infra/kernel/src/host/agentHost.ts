@@ -165,11 +165,13 @@ export const startAgent = <D extends EventDefinition, R>(
     const readiness = Effect.gen(function* () {
       const parts = yield* board.all
       const deps = yield* dependencies
+      const workersReady = yield* Effect.forEach(agent.workers ?? [], (w) => w.ready ?? Effect.succeed(true))
       const ready =
         (yield* Ref.get(started)) &&
         deps.nats.ok &&
         deps.database.ok &&
-        parts.every((p) => p.state === "running")
+        parts.every((p) => p.state === "running") &&
+        workersReady.every(Boolean)
       return { ready, parts, dependencies: deps }
     })
 

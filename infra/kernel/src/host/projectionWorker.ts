@@ -32,14 +32,18 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
           : makeEventLog({ nats: context.nats, catalog: options.catalog, namespace: context.namespace }),
       nats: context.nats,
     })
+  // Set up in this process: its tables exist (rebuilt first if its version changed).
+  let setUp = false
   return {
     name: `projection ${projection.name}`,
     run: (context, until) =>
       Effect.gen(function* () {
         const projector = projectorOf(context)
         yield* projector.setup
+        setUp = true
         yield* Effect.raceFirst(projector.run, until)
       }),
     status: (context) => projectorOf(context).status,
+    ready: Effect.sync(() => setUp),
   }
 }
