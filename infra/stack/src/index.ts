@@ -42,7 +42,8 @@ export {
   PostgresServerStartFailed,
   startPostgresServer,
 } from "./postgresServer.ts"
-
+/** Docs that compile: README snippets quoted from `// #region readme:<name>` blocks. */
+export { readmeQuote, sourceRegion } from "./readmeSnippets.ts"
 /** Test helpers without a test runner: unique namespaces and a Postgres schema per test file. (vitest hooks: `@mesh/stack/vitest`.) */
 export {
   freshPostgresSchema,

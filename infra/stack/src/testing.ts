@@ -24,9 +24,9 @@ export const uniqueNamespace = (prefix = "t"): string => {
   return `${lower}${randomBytes(6).toString("hex")}`
 }
 
-/** The Postgres for integration tests: env TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. */
+/** The Postgres for integration tests: env MESH_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. */
 export const postgresTestUrl = (env: Readonly<Record<string, string | undefined>> = process.env): string => {
-  const url = env.TEST_DATABASE_URL
+  const url = env.MESH_TEST_DATABASE_URL
   return url !== undefined && url !== "" ? url : "postgres://postgres@127.0.0.1:5432/test"
 }
 

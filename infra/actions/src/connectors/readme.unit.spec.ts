@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { readmeQuote } from "@mesh/stack"
 import { describe, expect, it } from "vitest"
 
 // The README's "Connectors" section quotes the payment connector's contract test; this keeps the quote true.
@@ -8,10 +9,7 @@ const spec = readFileSync(join(import.meta.dirname, "payment.int.spec.ts"), "utf
 
 describe("README.md, Connectors", () => {
   it("quotes the contract test it says it quotes", () => {
-    const quoted =
-      /<!-- snippet:connector-contract:start -->\n```ts\n([\s\S]*?)\n```\n<!-- snippet:connector-contract:end -->/.exec(
-        readme,
-      )?.[1]
+    const quoted = readmeQuote(readme, "connector-contract")
     expect(quoted).toBeDefined()
     expect(spec).toContain(quoted)
   })

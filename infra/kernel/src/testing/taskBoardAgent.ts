@@ -29,6 +29,7 @@ export const taskBoardAgent = defineAgent({
   ],
 })
 
+// #region readme:agent-wiring
 /** Its whole wiring: the host's connections and settings, from the environment. */
 export const taskBoardLayer = Layer.mergeAll(
   NatsClient.layerFromConfig("task-board"),
@@ -38,3 +39,4 @@ export const taskBoardLayer = Layer.mergeAll(
 )
 
 if (import.meta.main) runAgentMain(taskBoardAgent, taskBoardLayer)
+// #endregion

@@ -180,7 +180,7 @@ export async function runRetrievalBench(opts: RetrievalBenchOptions = {}): Promi
           tenantId,
           text: `How we handle ${topics[r % topics.length]} question ${r}`,
           vector: data.subarray(r * dimensions, (r + 1) * dimensions),
-          source: { stream: "MESH_BENCH", sequence: r + 1, eventId: `event-${r + 1}` },
+          source: { stream: "BENCH_MEMORY", sequence: r + 1, eventId: `event-${r + 1}` },
           updatedAt: "2026-11-25T10:00:00.000Z",
           metadata: { row: r },
         })
