@@ -2,7 +2,11 @@ import { defineConfig } from "vitest/config"
 
 // Unit specs are pure and fast; integration and end-to-end specs start real servers
 // (a private nats-server per file, Postgres, PGlite, LanceDB), so they get longer timeouts
-// and run with limited parallelism on these 2-core machines.
+// and run with limited parallelism on these 2-core machines. Fault specs kill and restart
+// Postgres and NATS under running parts for minutes: their own project, one file at a time, so
+// that their outages and recoveries are not timed against other suites' load.
+const faults = "**/src/**/faults.*.spec.ts"
+
 export default defineConfig({
   test: {
     projects: [
@@ -17,10 +21,20 @@ export default defineConfig({
         test: {
           name: "int",
           include: ["**/src/**/*.int.spec.ts", "**/src/**/*.e2e.spec.ts"],
-          exclude: ["**/node_modules/**"],
+          exclude: ["**/node_modules/**", faults],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: "faults",
+          include: [faults],
+          exclude: ["**/node_modules/**"],
+          testTimeout: 15 * 60_000,
+          hookTimeout: 120_000,
+          maxWorkers: 1,
         },
       },
     ],
