@@ -25,7 +25,7 @@ their ratio, and writes tools/bench/results/<benchmark>.json.
 
 ${names.map((name) => `  ${name.padEnd(16)}${benchmarks[name]}`).join("\n")}
 
-NATS      a private nats-server from PATH (the shared one is never loaded), or BENCH_NATS_URL
+NATS      a private nats-server from PATH (the shared one is never loaded), or MESH_BENCH_NATS_URL
 Postgres  MESH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test if it answers`
 
 /**
@@ -70,8 +70,8 @@ const findPostgres = async (): Promise<string | undefined> => {
 const importOptional = (specifier: string): Promise<any> => import(specifier)
 
 const main = async () => {
-  const server = process.env.BENCH_NATS_URL === undefined ? await startNatsServer() : undefined
-  const natsUrl = process.env.BENCH_NATS_URL ?? server!.url
+  const server = process.env.MESH_BENCH_NATS_URL === undefined ? await startNatsServer() : undefined
+  const natsUrl = process.env.MESH_BENCH_NATS_URL ?? server!.url
   const nats = await openNats(natsUrl, "mesh-bench")
   const databaseUrl = await findPostgres()
   const namespace = `bench${Date.now().toString(36)}`
