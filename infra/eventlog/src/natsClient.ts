@@ -19,7 +19,20 @@ export interface NatsConnectOptions {
   readonly token?: Redacted.Redacted<string>
   /** A credentials file (JWT and NKey seed) for servers using decentralised auth. */
   readonly credsFile?: string
+  /** Reconnect attempts after a lost connection (default: forever, as a long-lived agent should). */
+  readonly maxReconnectAttempts?: number
 }
+
+/** `MESH_NATS_TOKEN` (a secret) and `MESH_NATS_CREDS`, when the server asks for them. */
+export const natsAuthConfig: Config.Config<Pick<NatsConnectOptions, "token" | "credsFile">> = Config.all({
+  token: Config.option(Config.Redacted("MESH_NATS_TOKEN")),
+  credsFile: Config.option(Config.String("MESH_NATS_CREDS")),
+}).pipe(
+  Config.map(({ token, credsFile }) => ({
+    ...Option.match(token, { onNone: () => ({}), onSome: (t) => ({ token: t }) }),
+    ...Option.match(credsFile, { onNone: () => ({}), onSome: (f) => ({ credsFile: f }) }),
+  })),
+)
 
 /** Opens a connection; the caller drains it. It reconnects by itself after the first one succeeds. */
 export const openNats = async (
@@ -34,12 +47,13 @@ export const openNats = async (
   const connection = await connect({
     servers: url,
     name,
-    maxReconnectAttempts: -1,
+    maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     timeout: options.timeoutMs ?? 5_000,
     ...(options.token === undefined ? {} : { token: Redacted.value(options.token) }),
     ...(authenticator === undefined ? {} : { authenticator }),
   })
-  const jsm = await jetstreamManager(connection)
+  // The first JetStream API call proves JetStream answers, within the same bound as the connection.
+  const jsm = await jetstreamManager(connection, { timeout: options.timeoutMs ?? 5_000 })
   return { connection, js: jetstream(connection), jsm }
 }
 
@@ -67,12 +81,7 @@ export class NatsClient extends Context.Service<NatsClient, NatsHandles>()("mesh
     Layer.unwrap(
       Effect.gen(function* () {
         const url = yield* Config.String("MESH_NATS_URL")
-        const token = yield* Config.option(Config.Redacted("MESH_NATS_TOKEN"))
-        const credsFile = yield* Config.option(Config.String("MESH_NATS_CREDS"))
-        return NatsClient.layer(url, name, {
-          ...Option.match(token, { onNone: () => ({}), onSome: (t) => ({ token: t }) }),
-          ...Option.match(credsFile, { onNone: () => ({}), onSome: (f) => ({ credsFile: f }) }),
-        })
+        return NatsClient.layer(url, name, yield* natsAuthConfig)
       }),
     )
 }

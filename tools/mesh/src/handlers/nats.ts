@@ -1,7 +1,5 @@
-import type { NatsHandles } from "@mesh/eventlog"
+import { type NatsHandles, natsAuthConfig, openNats } from "@mesh/eventlog"
 import { findDevServer, projectDataDir } from "@mesh/stack"
-import { jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect } from "@nats-io/transport-node"
 import { Config, Effect, Option } from "effect"
 import { meshError, redactUrl } from "../errors.ts"
 
@@ -40,27 +38,32 @@ export const namespaceOf = (flag: Option.Option<string>) =>
         Option.getOrElse(() => "mesh"),
       )
 
+// A command is short-lived: after a lost connection it tries a few times (about 20 s), then says so.
+const RECONNECT_ATTEMPTS = 10
+
 /**
- * Connects to `url` with JetStream, or fails within seconds naming the URL; drains the connection
- * when the scope closes. (eventlog's `openNats` waits out reconnects, as a long-lived agent should.)
+ * Connects to `url` with JetStream (and `MESH_NATS_TOKEN` or `MESH_NATS_CREDS` when set), or fails
+ * within seconds naming the URL; drains the connection when the scope closes.
  */
 export const scopedNats = (url: string, name = "mesh-cli") =>
   Effect.gen(function* () {
-    const connection = yield* Effect.acquireRelease(
+    const auth = yield* natsAuthConfig
+    const nats = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => connect({ servers: url, name, timeout: CONNECT_TIMEOUT_MS }),
+        try: () =>
+          openNats(url, name, {
+            ...auth,
+            timeoutMs: CONNECT_TIMEOUT_MS,
+            maxReconnectAttempts: RECONNECT_ATTEMPTS,
+          }),
         catch: (cause) => meshError({ _tag: "NatsUnreachable", url, cause }),
       }),
-      (c) => Effect.promise(() => c.drain().catch(() => undefined)),
+      (h) => Effect.promise(() => h.connection.drain().catch(() => undefined)),
     )
-    const jsm = yield* Effect.tryPromise({
-      try: () => jetstreamManager(connection, { timeout: CONNECT_TIMEOUT_MS }),
-      catch: (cause) => meshError({ _tag: "NatsUnreachable", url, cause }),
-    })
     yield* Effect.logDebug("connected to NATS").pipe(
-      Effect.annotateLogs({ url: redactUrl(url), server: connection.info?.server_name ?? "?" }),
+      Effect.annotateLogs({ url: redactUrl(url), server: nats.connection.info?.server_name ?? "?" }),
     )
-    return { connection, js: jetstream(connection), jsm } satisfies NatsHandles
+    return nats
   })
 
 /** Connects to the NATS named by the flag, MESH_NATS_URL or the running `mesh dev`. */
