@@ -112,14 +112,17 @@ export const dev = (args: { readonly namespace: Option.Option<string> }) =>
     yield* Console.log(`streams   ${[...report.created, ...report.unchanged].join(", ")}`)
     if (report.drifted.length > 0)
       yield* Console.log(`drifted   ${report.drifted.map((d) => d.stream).join(", ")}`)
+    // An agent opens only the database it is told to: a server here, else its own PGlite folder.
+    const database = Option.match(databaseUrl, {
+      onSome: (url) => ({ shown: redactUrl(url), env: "" }),
+      onNone: () => ({
+        shown: `embedded PGlite, one folder per agent under ${dataDir} (set MESH_DATABASE_URL to use a server)`,
+        env: `MESH_DATABASE_URL=pglite:${dataDir}/pglite-<agent>`,
+      }),
+    })
+    yield* Console.log(`Postgres  ${database.shown}`)
     yield* Console.log(
-      `Postgres  ${Option.match(databaseUrl, {
-        onSome: redactUrl,
-        onNone: () => `embedded PGlite per agent under ${dataDir} (set MESH_DATABASE_URL to use a server)`,
-      })}`,
-    )
-    yield* Console.log(
-      `\nexport MESH_NATS_URL=${nats.url} MESH_NAMESPACE=${namespace}\n\nCtrl-C stops ${nats.owned ? "the stack" : "this command; the server keeps running"}.`,
+      `\nAn agent started from another terminal needs:\nexport MESH_NATS_URL=${nats.url} MESH_NAMESPACE=${namespace}${database.env === "" ? "" : ` ${database.env}`}\n\nCtrl-C stops ${nats.owned ? "the stack" : "this command; the server keeps running"}.`,
     )
     // Runs until Ctrl-C, or until the server goes away under it.
     return yield* connectionLost(client, nats.url)
