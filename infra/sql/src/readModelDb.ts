@@ -1,12 +1,7 @@
 import { resolve } from "node:path"
 import { Config, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
 import { type Kysely, sql } from "kysely"
-import {
-  makeKysely,
-  openPGlite,
-  openPostgresPool,
-  type PostgresSource,
-} from "./postgres.ts"
+import { makeKysely, openPGlite, openPostgresPool, type PostgresSource } from "./postgres.ts"
 
 /** The database URL is not one this service can open; `message` names what is wrong with it. */
 export const InvalidDatabaseUrl = Schema.TaggedStruct("InvalidDatabaseUrl", { message: Schema.String })
