@@ -90,6 +90,47 @@ describe("durable consumer", () => {
     await Effect.runPromise(Fiber.interrupt(fiber))
   })
 
+  it("keeps redelivering an event that fails transiently, past the configured deliveries, until it succeeds", async () => {
+    const namespace = uniqueNamespace("outage")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    await Effect.runPromise(
+      log.append({
+        aggregate: { domain: "customer", type: "ticket", id: "t" },
+        expected: initialPosition,
+        events: [opened("cust-t")],
+        metadata,
+      }),
+    )
+    // The store the handler writes to is away for its first five deliveries.
+    const deliveries: Array<number> = []
+    const fiber = Effect.runFork(
+      runDurableConsumer({
+        nats,
+        namespace,
+        catalog: meshCatalog,
+        spec: {
+          name: "writer",
+          domain: "customer",
+          maxDeliveries: 2,
+          backoff: { initialMs: 20, maxMs: 50, factor: 2 },
+        },
+        // Every failure here is the store being away.
+        isTransient: () => true,
+        handle: (_, delivery) =>
+          Effect.suspend(() => {
+            deliveries.push(delivery.deliveryCount)
+            return delivery.deliveryCount <= 5 ? Effect.fail(new Error("store away")) : Effect.void
+          }),
+      }),
+    )
+    await waitFor(() => deliveries.includes(6))
+    await new Promise((r) => setTimeout(r, 300))
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(deliveries).toEqual([1, 2, 3, 4, 5, 6])
+    expect(await Effect.runPromise(readDeadLetters(nats, namespace))).toEqual([])
+  })
+
   it("dead-letters an undecodable message at once, naming why", async () => {
     const namespace = uniqueNamespace("bad")
     await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))

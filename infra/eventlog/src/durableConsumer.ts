@@ -122,7 +122,11 @@ export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec
  * Runs a durable consumer until interrupted: each commit's events go to `handle` in order; success
  * acks; failure naks with backoff; after `maxDeliveries` the original message moves to the
  * dead-letter stream with its sequence and the failure reason, and the consumer moves on. An
- * undecodable message is dead-lettered at once: no retry can fix it.
+ * undecodable message is dead-lettered at once: no retry can fix it. A failure `isTransient`
+ * accepts is redelivered with backoff however often it recurs, and never dead-lettered.
+ *
+ * It rides through a NATS restart by itself: nats.js checks the durable consumer on reconnect and
+ * pulls again. An ack or nak lost in the outage only means a redelivery after the ack deadline.
  */
 export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
   readonly nats: NatsHandles
@@ -130,6 +134,12 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
   readonly catalog: EventCatalog<D>
   readonly spec: DurableConsumerSpec
   readonly handle: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, E, R>
+  /**
+   * Whether a handler failure is the infrastructure being away (a lost connection, a timeout)
+   * rather than the event: an outage longer than `maxDeliveries` backoffs must not dead-letter
+   * every event it touches. Default: no failure is.
+   */
+  readonly isTransient?: (cause: Cause.Cause<E>) => boolean
   /**
    * Completes when the consumer should drain: it stops pulling, finishes (and acks) the message
    * in hand, and returns. Interruption instead abandons the message in hand to redelivery.
@@ -180,9 +190,14 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
           onFailure: (cause) => {
             if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
             const reason = Cause.pretty(cause).split("\n")[0] ?? "handler failed"
+            const delay = backoffDelay(backoff, m.info.deliveryCount)
+            if (options.isTransient?.(cause) === true)
+              return Effect.logWarning(
+                `${spec.name} will retry ${stream}#${m.seq} in ${delay} ms (delivery ${m.info.deliveryCount}): ${reason}`,
+              ).pipe(Effect.andThen(Effect.sync(() => m.nak(delay))))
             return m.info.deliveryCount >= maxDeliveries
               ? deadLetter(m, `handler failed ${m.info.deliveryCount} times: ${reason}`)
-              : Effect.sync(() => m.nak(backoffDelay(backoff, m.info.deliveryCount)))
+              : Effect.sync(() => m.nak(delay))
           },
         }),
       )
@@ -193,7 +208,9 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         try: async () => (await nats.js.consumers.get(stream, spec.name)).consume({ max_messages: 256 }),
         catch: (e) => unavailable(`consume ${stream}/${spec.name}`, e),
       }),
-      (ms) => Effect.promise(() => ms.close().then(() => undefined)),
+      // Not awaited: closing unsubscribes at once, but its promise settles only through an iterator
+      // that has been read, and one interrupted before its first read never is.
+      (ms) => Effect.sync(() => void ms.close()),
     )
     let draining = false
     if (options.until !== undefined) {

@@ -11,7 +11,13 @@ import {
   type RawEnvelope,
   Subjects,
 } from "@mesh/contracts"
-import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+} from "@nats-io/jetstream"
+import { errors } from "@nats-io/transport-node"
 import { Clock, Effect, Result, Stream } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { EventLogError, unavailable } from "./errors.ts"
@@ -287,6 +293,72 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     )
   }
 
+  // Ordered reads in progress, and how many times the connection has dropped: see openOrderedRead.
+  const openReads = new Set<ConsumerMessages>()
+  let disconnects = 0
+  let watching = false
+  const watchConnection = () => {
+    if (watching) return
+    watching = true
+    const status = nats.connection.status()
+    void (async () => {
+      for await (const s of status) {
+        if (s.type !== "disconnect") continue
+        disconnects++
+        for (const read of openReads) read.stop(connectionLost())
+      }
+    })()
+  }
+  const connectionLost = () => new errors.ConnectionError("the connection to NATS was lost")
+
+  /**
+   * An ordered consumer's messages of a stream from a sequence on, for the life of the scope (an
+   * ordered consumer leaves no server state behind). When the connection drops, the iterator ends
+   * with an error instead of waiting: nats.js re-creates an ordered consumer after a server
+   * restart, but (3.4) keeps its pull accounting from before, asks for too few messages and then
+   * waits for good; measured, a follower stopped five messages after the restart while the stream
+   * grew by thousands. The reader fails with `Unavailable` and its caller tries again: a projector
+   * from its checkpoint, a command from its load. One watch serves every read of the log, so it
+   * costs a read nothing.
+   */
+  const openOrderedRead = (
+    stream: string,
+    filterSubject: string,
+    fromSequence: number,
+    maxMessages: number,
+  ) =>
+    Effect.gen(function* () {
+      watchConnection()
+      const operation = `read ${stream} from #${fromSequence}`
+      const messages = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const before = disconnects
+            const consumer = await js.consumers.get(stream, {
+              filter_subjects: filterSubject,
+              ...(fromSequence > 1
+                ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSequence }
+                : { deliver_policy: DeliverPolicy.All }),
+            })
+            const messages = await consumer.consume({ max_messages: maxMessages })
+            openReads.add(messages)
+            // Dropped while it was being created: it may be one of those that stall.
+            if (disconnects !== before) messages.stop(connectionLost())
+            return messages
+          },
+          catch: (e) => unavailable(operation, e),
+        }),
+        // Not awaited: closing unsubscribes at once, but its promise settles only through an
+        // iterator that has been read, and one interrupted before its first read never is.
+        (messages) =>
+          Effect.sync(() => {
+            openReads.delete(messages)
+            void messages.close()
+          }),
+      )
+      return { messages, operation }
+    })
+
   const load = (aggregate: AggregateRef, from: AggregatePosition = initialPosition) =>
     Effect.gen(function* () {
       const { stream, subject } = locate(aggregate)
@@ -298,27 +370,22 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         // The whole history is in one commit: the read we already made is the load.
         return { events: last.events, position: positionOf(last) }
       }
-      const payloads = yield* Effect.tryPromise({
-        try: async () => {
-          const consumer = await js.consumers.get(stream, {
-            filter_subjects: subject,
-            deliver_policy: DeliverPolicy.StartSequence,
-            opt_start_seq: from.sequence + 1,
+      const payloads = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const { messages, operation } = yield* openOrderedRead(stream, subject, from.sequence + 1, 256)
+          return yield* Effect.tryPromise({
+            try: async () => {
+              const out: Array<{ seq: number; data: Uint8Array }> = []
+              for await (const m of messages) {
+                out.push({ seq: m.seq, data: m.data })
+                if (m.seq >= last.sequence) break
+              }
+              return out
+            },
+            catch: (e) => unavailable(operation, e),
           })
-          const messages = await consumer.consume({ max_messages: 256 })
-          const out: Array<{ seq: number; data: Uint8Array }> = []
-          try {
-            for await (const m of messages) {
-              out.push({ seq: m.seq, data: m.data })
-              if (m.seq >= last.sequence) break
-            }
-          } finally {
-            await messages.close()
-          }
-          return out
-        },
-        catch: (e) => unavailable(`load ${subject}`, e),
-      })
+        }),
+      )
       const events: Array<EventOf<D>> = []
       for (const p of payloads) events.push(...(yield* decode(stream, p.seq, p.data)))
       return { events, position: positionOf(last) }
@@ -329,21 +396,12 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     options: { readonly fromSequence?: number; readonly filterSubject?: string } = {},
   ): Stream.Stream<RecordedCommit<D>, EventLogError> => {
     const stream = Subjects.streamName(namespace, domain)
+    const filter = options.filterSubject ?? Subjects.domainWildcard(namespace, domain)
     return Stream.unwrap(
-      Effect.tryPromise({
-        try: async () => {
-          const consumer = await js.consumers.get(stream, {
-            filter_subjects: options.filterSubject ?? Subjects.domainWildcard(namespace, domain),
-            ...(options.fromSequence !== undefined && options.fromSequence > 1
-              ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.fromSequence }
-              : { deliver_policy: DeliverPolicy.All }),
-          })
-          return consumer.consume({ max_messages: 1024 })
-        },
-        catch: (e) => unavailable(`follow ${stream}`, e),
-      }).pipe(
-        Effect.map((messages) =>
-          Stream.fromAsyncIterable(messages, (e) => unavailable(`follow ${stream}`, e)).pipe(
+      Effect.map(
+        openOrderedRead(stream, filter, options.fromSequence ?? 1, 1024),
+        ({ messages, operation }) =>
+          Stream.fromAsyncIterable(messages, (e) => unavailable(operation, e)).pipe(
             Stream.mapEffect((m) =>
               Effect.map(decode(stream, m.seq, m.data), (events) => ({
                 stream,
@@ -352,9 +410,7 @@ export const makeEventLog = <D extends EventDefinition>(options: {
                 events,
               })),
             ),
-            Stream.ensuring(Effect.promise(() => messages.close().then(() => undefined))),
           ),
-        ),
       ),
     )
   }

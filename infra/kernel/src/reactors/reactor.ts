@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import type { CommandEnvelope, CommandOutcome } from "../deciders/commandHandler.ts"
 import { CommandError } from "../deciders/errors.ts"
 import { reactionCommandId } from "../deciders/ids.ts"
+import { isTransientFailure } from "../host/transient.ts"
 
 /** A command a reactor wants sent to one of its agent's aggregates. */
 export interface Reaction {
@@ -117,6 +118,9 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
       ...(options.reactor.backoff === undefined ? {} : { backoff: options.reactor.backoff }),
     },
     ...(options.until === undefined ? {} : { until: options.until }),
+    // A reaction that failed because a dependency was away (the event log, a database) is tried
+    // again, never dead-lettered for it.
+    isTransient: isTransientFailure,
     handle: (event, delivery) =>
       react(event).pipe(
         Effect.andThen(options.beforeAck === undefined ? Effect.void : options.beforeAck(event, delivery)),
