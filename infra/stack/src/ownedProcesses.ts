@@ -17,7 +17,9 @@ const tempDirsToRemove = new Set<string>()
 let exitHookInstalled = false
 let watchdog: ChildProcess | undefined
 
-const WATCHDOG_SCRIPT = `trap "" INT HUP
+// It ignores INT, HUP and TERM: a signal to our whole process group (Ctrl-C, GNU timeout) must
+// reach it only through our death, or the dirs it holds would be left behind.
+const WATCHDOG_SCRIPT = `trap "" INT HUP TERM
 pids=" "
 dirs=""
 while read -r op arg; do

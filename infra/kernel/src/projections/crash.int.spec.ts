@@ -2,12 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type NatsHandles, openNats } from "@mesh/eventlog"
-import {
-  type NatsServerHandle,
-  postgresTestUrl,
-  startNatsServer,
-  workspaceNode,
-} from "@mesh/stack"
+import { type NatsServerHandle, postgresTestUrl, startNatsServer, workspaceNode } from "@mesh/stack"
 import { Effect, Fiber } from "effect"
 import { sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
