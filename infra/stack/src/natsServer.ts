@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { rmSync } from "node:fs"
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
-import { createServer, type Server, type Socket } from "node:net"
+import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { jetstreamManager, StorageType } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
 import { Schema } from "effect"
+import { exited, LogTail, ownProcess, ownTempDir, releaseTempDir, sleep } from "./ownedProcesses.ts"
 
 /** The nats-server binary could not be found or run. */
 export class NatsServerNotFound extends Schema.TaggedError<NatsServerNotFound>()("NatsServerNotFound", {
@@ -209,98 +209,7 @@ export const freePorts = async (count: number): Promise<Array<number>> => {
   }
 }
 
-// ---- Process ownership: servers started here must not outlive this process. ----
-
-const liveChildren = new Set<ChildProcess>()
-const tempDirsToRemove = new Set<string>()
-let exitHookInstalled = false
-let watchdog: ChildProcess | undefined
-
-// A plain 'exit' listener misses deaths by signal (SIGKILL of a test worker). A small shell
-// watchdog holds a pipe from us; when we die the pipe closes and it kills the servers still listed.
-const WATCHDOG_SCRIPT = `trap "" INT HUP
-pids=" "
-dirs=""
-while read -r op arg; do
-  case "$op" in
-    add) pids="$pids$arg " ;;
-    del) pids=$(printf '%s' "$pids" | sed "s/ $arg / /") ;;
-    dir) dirs="$dirs
-$arg" ;;
-    undir) dirs=$(printf '%s\n' "$dirs" | grep -vxF "$arg") ;;
-  esac
-done
-for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-printf '%s\n' "$dirs" | while IFS= read -r d; do [ -n "$d" ] && rm -rf "$d"; done
-`
-
-const tellWatchdog = (line: string): void => {
-  const stdin = watchdog?.stdin
-  if (stdin && !stdin.destroyed && stdin.writable) stdin.write(`${line}\n`)
-}
-
-const installExitHooks = (): void => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on("exit", () => {
-    for (const child of liveChildren) child.kill("SIGKILL")
-    for (const dir of tempDirsToRemove) rmSync(dir, { recursive: true, force: true })
-  })
-  const dog = spawn("sh", ["-c", WATCHDOG_SCRIPT], { stdio: ["pipe", "ignore", "ignore"] })
-  dog.on("error", () => {
-    watchdog = undefined
-  })
-  dog.stdin?.on("error", () => undefined)
-  dog.unref()
-  ;(dog.stdin as Socket | null)?.unref()
-  watchdog = dog
-}
-
-const ownTempDir = (dir: string): void => {
-  installExitHooks()
-  tempDirsToRemove.add(dir)
-  tellWatchdog(`dir ${dir}`)
-}
-
-const releaseTempDir = async (dir: string): Promise<void> => {
-  await rm(dir, { recursive: true, force: true })
-  tempDirsToRemove.delete(dir)
-  tellWatchdog(`undir ${dir}`)
-}
-
-const track = (child: ChildProcess): void => {
-  liveChildren.add(child)
-  if (child.pid !== undefined) tellWatchdog(`add ${child.pid}`)
-  child.once("exit", () => {
-    liveChildren.delete(child)
-    if (child.pid !== undefined) tellWatchdog(`del ${child.pid}`)
-  })
-}
-
 // ---- One server process ----
-
-class LogTail {
-  private lines: Array<string> = []
-  private partial = ""
-
-  push(chunk: string): void {
-    const parts = (this.partial + chunk).split("\n")
-    this.partial = parts.pop() ?? ""
-    this.lines.push(...parts)
-    if (this.lines.length > LOG_TAIL_LINES) this.lines.splice(0, this.lines.length - LOG_TAIL_LINES)
-  }
-
-  text(): string {
-    return [...this.lines, this.partial].filter((l) => l.length > 0).join("\n")
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once("exit", () => resolve()))
 
 const healthzOk = async (url: string): Promise<boolean> => {
   try {
@@ -337,7 +246,6 @@ const serverArgs = (config: ServerConfig): Array<string> => {
 
 /** Spawns the process and resolves once it is ready; rejects (after killing it) otherwise. */
 const launch = async (config: ServerConfig, log: LogTail): Promise<ChildProcess> => {
-  installExitHooks()
   const child = spawn(config.binary, serverArgs(config), { stdio: ["ignore", "pipe", "pipe"] })
   child.stdout?.setEncoding("utf8").on("data", (d: string) => log.push(d))
   child.stderr?.setEncoding("utf8").on("data", (d: string) => log.push(d))
@@ -351,7 +259,7 @@ const launch = async (config: ServerConfig, log: LogTail): Promise<ChildProcess>
       message: `nats-server on port ${config.port} exited during startup (code ${code}, signal ${signal}):\n${log.text()}`,
     })
   })
-  if (child.pid !== undefined) track(child)
+  if (child.pid !== undefined) ownProcess(child)
 
   const readyUrl = `http://127.0.0.1:${config.monitorPort}/healthz${config.jetstream ? "?js-enabled-only=true" : ""}`
   const deadline = performance.now() + config.readyTimeoutMs
@@ -565,7 +473,7 @@ export const startNatsServer = async (options: NatsServerOptions = {}): Promise<
       cluster: options.cluster,
       readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
     }
-    const log = new LogTail()
+    const log = new LogTail(LOG_TAIL_LINES)
     try {
       const child = await launch(config, log)
       const server = new PrivateNatsServer(config, child, log, ownsStoreDir, version)

@@ -4,7 +4,7 @@
  * holds a pipe from us; when we die the pipe closes and it kills the pids still listed and removes
  * the dirs still listed.
  *
- * natsServer.ts keeps its own copy of this for now; it can move here without changing behaviour.
+ * natsServer.ts and postgresServer.ts both use it.
  */
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
