@@ -6,13 +6,7 @@ import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import {
-  findRepoRoot,
-  NatsUnavailable,
-  projectDataDir,
-  resolveNats,
-  scopedNats,
-} from "./localStack.ts"
+import { findRepoRoot, NatsUnavailable, projectDataDir, resolveNats, scopedNats } from "./localStack.ts"
 import { uniqueNamespace } from "./testing.ts"
 import { useNatsServer } from "./vitest.ts"
 
