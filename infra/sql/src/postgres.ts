@@ -63,7 +63,16 @@ export const openPostgresPool = (
   url: string,
   poolConfig: Omit<pg.PoolConfig, "connectionString"> = {},
 ): ResolvedPostgres => {
-  const pool = new pg.Pool({ max: 10, ...poolConfig, connectionString: url })
+  // A server that hangs (stopped, partitioned) must fail a call rather than hold it forever, so
+  // that the host sees the outage and retries: a connection within 10 s, an answer within 60 s
+  // (well above the longest batch or migration statement measured here).
+  const pool = new pg.Pool({
+    max: 10,
+    connectionTimeoutMillis: 10_000,
+    query_timeout: 60_000,
+    ...poolConfig,
+    connectionString: url,
+  })
   // A client losing its server (a restart, a failover) must not crash the process. An idle client
   // reports it on the pool; a checked-out one (a projector's open transaction) on the client
   // itself, where Node treats an unheard 'error' as fatal. The query in flight still rejects with
