@@ -37,13 +37,28 @@ export const assertSubjectToken = (what: string, value: string): string => {
   return value
 }
 
+const namespacePattern = /^(?=.{1,64}$)[a-z0-9]+(?:[_-][a-z0-9]+)*$/
+
 /**
- * A namespace name: lowercase, so that two namespaces can never share streams whose names are
- * upper-cased, or schemas, folders and buckets derived from them.
+ * A namespace name, the one rule wherever a namespace becomes a name: lowercase, so that two
+ * namespaces never share streams whose names are upper-cased; no doubled, leading or trailing
+ * separator, so that `<namespace>__<agent>` (schemas) can never be read two ways.
  */
 export const Namespace = Schema.String.check(
-  Schema.isPattern(/^[a-z0-9_-]{1,64}$/, { message: "must be 1-64 characters of a-z, 0-9, '_' or '-'" }),
+  Schema.isPattern(namespacePattern, {
+    message: "must be 1-64 characters of a-z and 0-9, single '_' or '-' between them",
+  }),
 )
+
+/** Throws a clear error when a value cannot be used as a namespace. */
+export const assertNamespace = (value: string): string => {
+  if (!namespacePattern.test(value)) {
+    throw new TypeError(
+      `namespace ${JSON.stringify(value)} must be 1-64 characters of a-z and 0-9, single '_' or '-' between them`,
+    )
+  }
+  return value
+}
 
 /**
  * The namespace every subject and stream name hangs from. Production uses "mesh";
@@ -55,16 +70,15 @@ export const defaultNamespace = "mesh"
 export const Subjects = {
   /** The event stream of a domain, e.g. `MESH_CUSTOMER`. */
   streamName: (namespace: string, domain: Domain): string =>
-    `${assertSubjectToken("namespace", namespace)}_${domain}`.toUpperCase(),
+    `${assertNamespace(namespace)}_${domain}`.toUpperCase(),
   /** All subjects of a domain's stream, e.g. `mesh.customer.>`. */
-  domainWildcard: (namespace: string, domain: Domain): string =>
-    `${assertSubjectToken("namespace", namespace)}.${domain}.>`,
+  domainWildcard: (namespace: string, domain: Domain): string => `${assertNamespace(namespace)}.${domain}.>`,
   /** All instances of one aggregate type, e.g. `mesh.customer.ticket.*`. */
   aggregateTypeWildcard: (namespace: string, domain: Domain, aggregateType: string): string =>
-    `${assertSubjectToken("namespace", namespace)}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.*`,
+    `${assertNamespace(namespace)}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.*`,
   /** The subject of one aggregate instance, e.g. `mesh.customer.ticket.T-42`. */
   aggregate: (namespace: string, domain: Domain, aggregateType: string, aggregateId: string): string =>
-    `${assertSubjectToken("namespace", namespace)}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.${assertSubjectToken("aggregate id", aggregateId)}`,
+    `${assertNamespace(namespace)}.${domain}.${assertSubjectToken("aggregate type", aggregateType)}.${assertSubjectToken("aggregate id", aggregateId)}`,
   /** Parses an aggregate subject back into its parts, or undefined when it is not one. */
   parseAggregate: (
     subject: string,
@@ -76,15 +90,13 @@ export const Subjects = {
     return { namespace, domain, aggregateType, aggregateId }
   },
   /** The dead-letter stream of a namespace, e.g. `MESH_DEADLETTER`. */
-  deadLetterStream: (namespace: string): string =>
-    `${assertSubjectToken("namespace", namespace)}_deadletter`.toUpperCase(),
+  deadLetterStream: (namespace: string): string => `${assertNamespace(namespace)}_deadletter`.toUpperCase(),
   /** The dead-letter subject of one consumer, e.g. `mesh.deadletter.customer-ops-triage`. */
   deadLetter: (namespace: string, consumer: string): string =>
-    `${assertSubjectToken("namespace", namespace)}.deadletter.${assertSubjectToken("consumer", consumer)}`,
+    `${assertNamespace(namespace)}.deadletter.${assertSubjectToken("consumer", consumer)}`,
   /** All dead-letter subjects of a namespace. */
-  deadLetterWildcard: (namespace: string): string =>
-    `${assertSubjectToken("namespace", namespace)}.deadletter.>`,
+  deadLetterWildcard: (namespace: string): string => `${assertNamespace(namespace)}.deadletter.>`,
   /** The object store bucket holding the large prompts and outputs of decisions, e.g. `MESH_DECISION_CONTENT`. */
   decisionContentBucket: (namespace: string): string =>
-    `${assertSubjectToken("namespace", namespace)}_decision_content`.toUpperCase(),
+    `${assertNamespace(namespace)}_decision_content`.toUpperCase(),
 } as const

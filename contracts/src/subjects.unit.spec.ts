@@ -2,14 +2,16 @@ import { Result, Schema } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
+  assertNamespace,
   assertSubjectToken,
   type Domain,
   defaultNamespace,
   domains,
+  Namespace,
   Subjects,
   SubjectToken,
 } from "./subjects.ts"
-import { subjectTokenArbitrary } from "./testing/arbitraries.ts"
+import { namespaceArbitrary, subjectTokenArbitrary } from "./testing/arbitraries.ts"
 
 const badTokens = ["T.42", "T*", "*", ">", "T>", "T 42", " ", "T\t42", "", "x".repeat(129)]
 
@@ -50,7 +52,7 @@ describe("subjects", () => {
   it("parses an aggregate subject back into its parts", () => {
     fc.assert(
       fc.property(
-        subjectTokenArbitrary,
+        namespaceArbitrary,
         fc.constantFrom<Domain>(...domains),
         subjectTokenArbitrary,
         subjectTokenArbitrary,
@@ -102,6 +104,25 @@ describe("subject tokens", () => {
     expect(() => Subjects.deadLetterStream(namespace)).toThrow("namespace")
     expect(() => Subjects.deadLetter(namespace, "triage")).toThrow("namespace")
     expect(() => Subjects.deadLetterWildcard(namespace)).toThrow("namespace")
+  })
+
+  it.each(["Mesh", "MESH", "a__b", "a_-b", "_a", "a-", "x".repeat(65)])(
+    "refuses the namespace %j, which would share or blur names with another",
+    (namespace) => {
+      expect(() => assertNamespace(namespace)).toThrow("namespace")
+      expect(() => Subjects.streamName(namespace, "customer")).toThrow("namespace")
+      expect(Result.isFailure(Schema.decodeUnknownResult(Namespace)(namespace))).toBe(true)
+    },
+  )
+
+  it("accepts every namespace of the one rule, and upper-cases none into another's streams", () => {
+    fc.assert(
+      fc.property(namespaceArbitrary, (namespace) => {
+        expect(assertNamespace(namespace)).toBe(namespace)
+        expect(Result.isSuccess(Schema.decodeUnknownResult(Namespace)(namespace))).toBe(true)
+        expect(Subjects.streamName(namespace, "customer")).toBe(`${namespace.toUpperCase()}_CUSTOMER`)
+      }),
+    )
   })
 
   it.each(badTokens)("refuses the consumer %j", (consumer) => {
