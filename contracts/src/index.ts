@@ -4,6 +4,7 @@ import { contentEvents } from "./domains/content.ts"
 import { customerEvents } from "./domains/customer.ts"
 import { decisionEvents } from "./domains/decisions.ts"
 import { procurementEvents } from "./domains/procurement.ts"
+import { requestEvents } from "./domains/requests.ts"
 
 export * from "./canonical.ts"
 export * from "./catalog.ts"
@@ -13,6 +14,7 @@ export * from "./domains/content.ts"
 export * from "./domains/customer.ts"
 export * from "./domains/decisions.ts"
 export * from "./domains/procurement.ts"
+export * from "./domains/requests.ts"
 export * from "./envelope.ts"
 export * from "./subjects.ts"
 export * from "./wire.ts"
@@ -24,6 +26,7 @@ export const meshEventDefinitions = [
   ...procurementEvents,
   ...actionEvents,
   ...decisionEvents,
+  ...requestEvents,
 ] as const
 
 /** The catalogue of every public event of the mesh. */

@@ -2,15 +2,30 @@ import { Schema } from "effect"
 
 /**
  * The domains of the mesh; each owns one event stream. Three are business domains; `actions`
- * (side-effect intents and their outcomes) and `decisions` (recorded model invocations) are
- * platform domains whose aggregate type is the owning agent, so that a subject names its agent.
+ * (side-effect intents and their outcomes), `decisions` (recorded model invocations) and
+ * `requests` (what reached the mesh from outside) are platform domains whose aggregate type is the
+ * owning agent, so that a subject names its agent.
  */
-export const Domain = Schema.Literals(["content", "customer", "procurement", "actions", "decisions"])
+export const Domain = Schema.Literals([
+  "content",
+  "customer",
+  "procurement",
+  "actions",
+  "decisions",
+  "requests",
+])
 /** A business domain name. */
 export type Domain = typeof Domain.Type
 
 /** Every domain, in a stable order (used to declare one stream per domain). */
-export const domains: ReadonlyArray<Domain> = ["content", "customer", "procurement", "actions", "decisions"]
+export const domains: ReadonlyArray<Domain> = [
+  "content",
+  "customer",
+  "procurement",
+  "actions",
+  "decisions",
+  "requests",
+]
 
 /** The aggregate type of events that belong to any aggregate type of their domain (the platform domains). */
 export const anyAggregateType = "*"
@@ -37,16 +52,17 @@ export const assertSubjectToken = (what: string, value: string): string => {
   return value
 }
 
-const namespacePattern = /^(?=.{1,64}$)[a-z0-9]+(?:[_-][a-z0-9]+)*$/
+const namespacePattern = /^(?=.{1,64}$)[a-z0-9]+(?:_[a-z0-9]+)*$/
 
 /**
- * A namespace name, the one rule wherever a namespace becomes a name: lowercase, so that two
- * namespaces never share streams whose names are upper-cased; no doubled, leading or trailing
- * separator, so that `<namespace>__<agent>` (schemas) can never be read two ways.
+ * A namespace name, the one rule wherever a namespace becomes a name (streams, subjects, Postgres
+ * schemas, folders, buckets): lowercase, so that no two namespaces share streams whose names are
+ * upper-cased; no '-', which a Postgres identifier would have to turn into '_'; and no doubled,
+ * leading or trailing '_', so that `<namespace>__<agent>` can never be read two ways.
  */
 export const Namespace = Schema.String.check(
   Schema.isPattern(namespacePattern, {
-    message: "must be 1-64 characters of a-z and 0-9, single '_' or '-' between them",
+    message: "must be 1-64 characters of a-z and 0-9, with single '_' between them",
   }),
 )
 
@@ -54,7 +70,7 @@ export const Namespace = Schema.String.check(
 export const assertNamespace = (value: string): string => {
   if (!namespacePattern.test(value)) {
     throw new TypeError(
-      `namespace ${JSON.stringify(value)} must be 1-64 characters of a-z and 0-9, single '_' or '-' between them`,
+      `namespace ${JSON.stringify(value)} must be 1-64 characters of a-z and 0-9, with single '_' between them`,
     )
   }
   return value

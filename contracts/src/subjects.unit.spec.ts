@@ -23,8 +23,9 @@ describe("stream names", () => {
       "MESH_PROCUREMENT",
       "MESH_ACTIONS",
       "MESH_DECISIONS",
+      "MESH_REQUESTS",
     ])
-    expect(Subjects.streamName("test-run_7", "customer")).toBe("TEST-RUN_7_CUSTOMER")
+    expect(Subjects.streamName("test_run_7", "customer")).toBe("TEST_RUN_7_CUSTOMER")
   })
 
   it("names the dead-letter stream of a namespace", () => {
@@ -33,7 +34,7 @@ describe("stream names", () => {
 
   it("names the object store bucket of decision content, a valid bucket name", () => {
     expect(Subjects.decisionContentBucket("mesh")).toBe("MESH_DECISION_CONTENT")
-    expect(Subjects.decisionContentBucket("test-run_7")).toMatch(/^[-\w]+$/)
+    expect(Subjects.decisionContentBucket("test_run_7")).toMatch(/^[-\w]+$/)
   })
 })
 

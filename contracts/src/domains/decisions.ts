@@ -66,11 +66,16 @@ export const DecisionAttempt = Schema.Struct({
 /** One model call made while deciding. */
 export type DecisionAttempt = typeof DecisionAttempt.Type
 
-/** A model-backed step decided: everything needed to explain it and to replay it without a model. */
+/**
+ * A model-backed step decided: everything needed to explain it, to replay it without a model, and
+ * to run its input through a newer prompt. Version 2 added the input; a version-1 decision reads
+ * with `input: null`.
+ */
 export const DecisionRecorded = defineEvent({
   type: "DecisionRecorded",
   domain,
   aggregateType,
+  version: 2,
   payload: Schema.Struct({
     decisionId: DecisionId,
     agent: SubjectToken,
@@ -83,6 +88,8 @@ export const DecisionRecorded = defineEvent({
     model: Schema.NullOr(Schema.String),
     /** The skill's hash of the rendered prompt, to compare decisions made on the same prompt. */
     promptHash: Sha256Hex,
+    /** The skill's input, encoded by its input schema, as canonical JSON; null when not recorded (version 1). */
+    input: Schema.NullOr(RecordedContent),
     /** The rendered prompt `{ system, user }` as canonical JSON. */
     prompt: RecordedContent,
     retrieved: Schema.Array(RetrievedMemory),
@@ -99,7 +106,10 @@ export const DecisionRecorded = defineEvent({
     costUsd: NonNegative,
     decidedAt: Instant,
   }),
-  summary: "A model-backed step decided; its prompt, memories and outputs.",
+  upcasters: {
+    1: (v1) => ({ ...(v1 as object), input: null }),
+  },
+  summary: "A model-backed step decided; its input, prompt, memories and outputs.",
   producer: "any agent",
   consumers: ["decision replay"],
 })

@@ -50,9 +50,9 @@ export const uuidV7Arbitrary: fc.Arbitrary<string> = fc
 /** NATS subject tokens: aggregate types and ids as the envelope accepts them. */
 export const subjectTokenArbitrary: fc.Arbitrary<string> = fc.stringMatching(/^[A-Za-z0-9_-]{1,128}$/)
 
-/** Any valid namespace: lowercase words joined by single '_' or '-', at most 64 characters. */
+/** Any valid namespace: lowercase words joined by single '_', at most 64 characters. */
 export const namespaceArbitrary: fc.Arbitrary<string> = fc
-  .stringMatching(/^[a-z0-9]{1,12}(?:[_-][a-z0-9]{1,12}){0,4}$/)
+  .stringMatching(/^[a-z0-9]{1,12}(?:_[a-z0-9]{1,12}){0,4}$/)
   .filter((namespace) => namespace.length <= 64)
 
 /** Actors of every kind with non-empty ids. */

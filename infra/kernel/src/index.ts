@@ -14,3 +14,14 @@ export { isTransientError, isTransientFailure } from "./host/transient.ts"
 export * from "./migrations/index.ts"
 export * from "./projections/index.ts"
 export * from "./reactors/reactor.ts"
+export {
+  bodyDigest,
+  makeReceive,
+  makeRequestLog,
+  type OutsideRequest,
+  type RecordedRequest,
+  RequestIdReused,
+  type RequestLog,
+  RequestLogError,
+  requestCommandId,
+} from "./requests/outsideRequests.ts"

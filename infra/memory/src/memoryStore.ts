@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto"
+import { join } from "node:path"
 import * as lancedb from "@lancedb/lancedb"
+import { assertNamespace } from "@mesh/contracts"
+import { MeshNamespace } from "@mesh/eventlog"
 import {
   Schema as ArrowSchema,
   type Table as ArrowTable,
@@ -52,6 +55,12 @@ export class MemoryError extends Schema.TaggedError<MemoryError>()("MemoryError"
 export interface MemoryStoreOptions {
   /** The LanceDB directory. */
   readonly dir: string
+  /**
+   * The namespace whose memory this is: its tables live in `<dir>/<namespace>`, so that a sandbox
+   * or a fork sharing the folder with the live mesh never reads or writes its vectors. Without one,
+   * tables live in `dir` itself (tools that open one namespace's folder directly).
+   */
+  readonly namespace?: string
   /** Embedding dimensions (default 384). */
   readonly dimensions?: number
   /** Candidates the HNSW graph search keeps on indexed tables (default 100). */
@@ -305,7 +314,13 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
     const schema = memoryArrowSchema(dimensions)
 
     const db = yield* Effect.acquireRelease(
-      storage("connect", () => lancedb.connect(options.dir)),
+      storage("connect", () =>
+        lancedb.connect(
+          options.namespace === undefined
+            ? options.dir
+            : join(options.dir, assertNamespace(options.namespace)),
+        ),
+      ),
       (connection) => Effect.sync(() => connection.close()),
     )
     const pointers = yield* storage("open pointers", () =>
@@ -666,18 +681,20 @@ export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>(
     Layer.effect(MemoryStore, makeMemoryStore(options))
 
   /**
-   * A store configured from `MESH_MEMORY_DIR` (required: the LanceDB folder, on a persistent
-   * volume in production), `MESH_MEMORY_EF` and `MESH_MEMORY_REFINE_FACTOR`.
+   * The store of the process's namespace in `MESH_MEMORY_DIR` (required: the LanceDB folder, on a
+   * persistent volume in production), with `MESH_MEMORY_EF` and `MESH_MEMORY_REFINE_FACTOR`.
    */
-  static layerFromConfig: Layer.Layer<MemoryStore, MemoryError | Config.ConfigError> = Layer.effect(
-    MemoryStore,
-    Effect.gen(function* () {
-      const dir = yield* Config.String("MESH_MEMORY_DIR")
-      const ef = yield* Config.schema(PositiveInt, "MESH_MEMORY_EF").pipe(Config.withDefault(100))
-      const refineFactor = yield* Config.schema(PositiveInt, "MESH_MEMORY_REFINE_FACTOR").pipe(
-        Config.withDefault(2),
-      )
-      return yield* makeMemoryStore({ dir, ef, refineFactor })
-    }),
-  )
+  static layerFromConfig: Layer.Layer<MemoryStore, MemoryError | Config.ConfigError, MeshNamespace> =
+    Layer.effect(
+      MemoryStore,
+      Effect.gen(function* () {
+        const namespace = (yield* MeshNamespace).name
+        const dir = yield* Config.String("MESH_MEMORY_DIR")
+        const ef = yield* Config.schema(PositiveInt, "MESH_MEMORY_EF").pipe(Config.withDefault(100))
+        const refineFactor = yield* Config.schema(PositiveInt, "MESH_MEMORY_REFINE_FACTOR").pipe(
+          Config.withDefault(2),
+        )
+        return yield* makeMemoryStore({ dir, namespace, ef, refineFactor })
+      }),
+    )
 }

@@ -5,6 +5,7 @@ import type { HttpRouter } from "effect/http"
 import type { Kysely } from "kysely"
 import type { AggregateDefinition } from "../deciders/commandHandler.ts"
 import type { Dispatch, ReactorDefinition } from "../reactors/reactor.ts"
+import type { makeReceive } from "../requests/outsideRequests.ts"
 
 /** What an agent's parts get from the host: its identity, the log, the read-model database and dispatch. */
 export interface AgentContext<D extends EventDefinition> {
@@ -15,6 +16,13 @@ export interface AgentContext<D extends EventDefinition> {
   /** Untyped at this boundary: each part narrows it to its own tables (`db.withTables<Tables>()`). */
   readonly db: Kysely<unknown>
   readonly dispatch: Dispatch
+  /**
+   * Takes a request from outside (a webhook, a command line, a scheduled trigger): records it in
+   * the requests stream first, whether or not it decides anything, then sends the commands it
+   * carries with the request as their cause and its chain's correlation id. A retry of the same
+   * request id sends the same command ids, so it acts once.
+   */
+  readonly receive: ReturnType<typeof makeReceive>
 }
 
 /**

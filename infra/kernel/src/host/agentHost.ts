@@ -14,6 +14,7 @@ import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { messageOf } from "../projections/errors.ts"
 import { makeDispatch, runReactor } from "../reactors/reactor.ts"
+import { makeReceive, makeRequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
 import { makePartBoard, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
@@ -92,7 +93,9 @@ export const startAgent = <D extends EventDefinition, R>(
 
     const log = makeEventLog({ nats, catalog: agent.catalog, namespace })
     const dispatch = makeDispatch(agent.aggregates.map((aggregate) => makeCommandHandler(log, aggregate)))
-    const context: AgentContext<D> = { agent: agent.name, namespace, nats, log, db, dispatch }
+    const requests = makeRequestLog({ nats, namespace })
+    const receive = makeReceive({ agent: agent.name, requests, dispatch })
+    const context: AgentContext<D> = { agent: agent.name, namespace, nats, log, db, dispatch, receive }
 
     const started = yield* Ref.make(false)
     const drain = yield* Deferred.make<void>()

@@ -10,7 +10,7 @@ export {
   ProjectionErrorReason,
   StoreFailed,
 } from "./errors.ts"
-export { quoteIdentifier, serviceSchemaOf, shadowSchemaName } from "./names.ts"
+export { quoteIdentifier, readModelSchemaOf, serviceSchemaOf, shadowSchemaName } from "./names.ts"
 export {
   defaultBatchSize,
   defaultLingerMs,

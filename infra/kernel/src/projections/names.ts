@@ -18,6 +18,19 @@ export const assertIdentifier = (what: string, name: string): string => {
 /** The service schema of an agent's read models: its name as a Postgres identifier. */
 export const serviceSchemaOf = (agent: string): string => agent.replaceAll("-", "_")
 
+/**
+ * The schema of an agent's read models in a namespace, `<namespace>__<agent>`: two namespaces on
+ * one database (a sandbox or a fork beside the live mesh) never share a table. A namespace holds
+ * no '-' and no doubled '_', so the name reads one way only; a long one keeps a readable prefix
+ * and gains a hash of the whole, within Postgres's 63 bytes and room for the rebuild schemas.
+ */
+export const readModelSchemaOf = (namespace: string, agent: string): string => {
+  const candidate = `${namespace}__${agent.toLowerCase().replaceAll("-", "_")}`
+  if (candidate.length <= 40) return candidate
+  const hash = createHash("sha256").update(`${namespace}\u0000${agent}`).digest("hex").slice(0, 8)
+  return `${candidate.slice(0, 31)}_${hash}`
+}
+
 /** Double-quotes an identifier for raw SQL. */
 export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
 
