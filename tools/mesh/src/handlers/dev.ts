@@ -116,8 +116,8 @@ export const dev = (args: { readonly namespace: Option.Option<string> }) =>
     const database = Option.match(databaseUrl, {
       onSome: (url) => ({ shown: redactUrl(url), env: "" }),
       onNone: () => ({
-        shown: `embedded PGlite, one folder per agent under ${dataDir} (set MESH_DATABASE_URL to use a server)`,
-        env: `MESH_DATABASE_URL=pglite:${dataDir}/pglite-<agent>`,
+        shown: `embedded PGlite, one folder per agent under ${dataDir}/${namespace} (set MESH_DATABASE_URL to use a server)`,
+        env: `MESH_DATABASE_URL=pglite:${dataDir}/${namespace}/pglite-<agent>`,
       }),
     })
     yield* Console.log(`Postgres  ${database.shown}`)
