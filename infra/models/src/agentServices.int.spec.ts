@@ -1,66 +1,21 @@
 import { MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
-import {
-  AgentSettings,
-  defineAgent,
-  deterministicUuid,
-  makeCommandHandler,
-  type ReactorDefinition,
-  runAgentMain,
-  startAgent,
-} from "@mesh/kernel"
+import { AgentSettings, deterministicUuid, makeCommandHandler, runAgentMain, startAgent } from "@mesh/kernel"
 import { taskAggregate, taskCatalog } from "@mesh/kernel/testing/taskBoard"
 import { ReadModelDb } from "@mesh/sql"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
+import { decisionIdFor } from "./decisions/decideOnce.ts"
 import { DecisionRecorder } from "./decisions/decisionRecorder.ts"
 import { ModelProvider } from "./modelProvider.ts"
-import { triageTicket } from "./skills/catalog.ts"
-import { runSkill } from "./skills/skill.ts"
+import { triageBoard as defineTriageBoard } from "./testing/triageBoardAgent.ts"
 
 // An agent whose reactor needs a model and the decision recorder, as the domain agents will: it
-// triages each new task with a skill, records the decision, and assigns the task to the desk the
-// model chose. The test supplies the layers; the host supplies nothing the agent did not ask for.
-
-type TaskDefs = (typeof taskCatalog.definitions)[number]
-
-const triageTasks: ReactorDefinition<TaskDefs, unknown, ModelProvider | DecisionRecorder> = {
-  name: "triage-tasks",
-  consumes: { domain: "content" },
-  eventTypes: ["TaskOpened"],
-  react: (event) =>
-    Effect.gen(function* () {
-      if (event.type !== "TaskOpened") return []
-      const run = yield* runSkill(triageTicket, { subject: event.payload.title, body: event.payload.title })
-      const recorder = yield* DecisionRecorder
-      yield* recorder.record({
-        agent: "triage-board",
-        decisionId: `triage-${event.aggregateId}`,
-        invocation: run.invocation,
-        metadata: {
-          correlationId: event.correlationId,
-          causationId: event.eventId,
-          actor: { kind: "agent", id: "triage-board" },
-        },
-      })
-      const desk = run.output === null ? "human" : run.output.intent
-      return [
-        {
-          aggregateType: "task",
-          aggregateId: event.aggregateId,
-          command: { _tag: "AssignTask", assignee: desk },
-        },
-      ]
-    }),
-}
-
-const triageBoard = defineAgent<TaskDefs, ModelProvider | DecisionRecorder>({
-  name: "triage-board",
-  catalog: taskCatalog,
-  aggregates: [taskAggregate],
-  reactors: [triageTasks],
-})
+// triages each new task with a skill, decided once per task event (`decideOnce`), and assigns the
+// task to the desk the model chose. The test supplies the layers; the host supplies nothing the
+// agent did not ask for.
+const triageBoard = defineTriageBoard()
 
 const nats = useNatsServer()
 
@@ -78,7 +33,7 @@ describe("an agent's services", () => {
     const layer = Layer.mergeAll(ModelProvider.layerOffline, DecisionRecorder.layerFromConfig).pipe(
       Layer.provideMerge(hostLayers(namespace)),
     )
-    const assigned = await Effect.runPromise(
+    const { desk, cause } = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
           yield* startAgent(triageBoard)
@@ -87,32 +42,38 @@ describe("an agent's services", () => {
             makeEventLog({ nats: client, catalog: taskCatalog, namespace }),
             taskAggregate,
           )
-          yield* tasks.handle({
+          const opened = yield* tasks.handle({
             commandId: deterministicUuid(`${namespace}-open`, 1),
             aggregateId: "t1",
             command: { _tag: "OpenTask", title: "Where is my parcel? It was due on Monday." },
             issuedAt: 1_700_000_000_000,
             metadata: { correlationId: "c-1", causationId: null, actor: { kind: "human", id: "ana" } },
           })
+          const cause = opened.events[0]!
           const deadline = Date.now() + 20_000
           for (;;) {
             const { state } = yield* tasks.state("t1")
-            if (state.status === "open" && state.assignee !== null) return state.assignee
-            if (Date.now() > deadline) return "never assigned"
+            if (state.status === "open" && state.assignee !== null) return { desk: state.assignee, cause }
+            if (Date.now() > deadline) return { desk: "never assigned", cause }
             yield* Effect.sleep("50 millis")
           }
         }),
       ).pipe(Effect.provide(layer)),
     )
-    expect(assigned).toBe("order_status")
+    expect(desk).toBe("order_status")
 
     const recorded = await Effect.runPromise(
       Effect.flatMap(Effect.service(DecisionRecorder), (recorder) =>
-        recorder.load("triage-board", "triage-t1"),
+        recorder.load("triage-board", decisionIdFor("triageTicket", cause.eventId)),
       ).pipe(Effect.provide(DecisionRecorder.layerFromConfig.pipe(Layer.provide(hostLayers(namespace))))),
     )
     expect(recorded.invocation.skill).toBe("triageTicket")
-    expect(recorded.event.causationId).not.toBeNull()
+    // The decision joins the task's causal chain: caused by the event it answers, in its correlation.
+    expect(recorded.event).toMatchObject({
+      causationId: cause.eventId,
+      correlationId: "c-1",
+      actor: { kind: "agent", id: "triage-board" },
+    })
   })
 
   it("cannot be left out of the layer: the program does not compile", () => {

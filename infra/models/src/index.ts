@@ -1,4 +1,5 @@
 export * from "./config.ts"
+export * from "./decisions/decideOnce.ts"
 export * from "./decisions/decisionContent.ts"
 export * from "./decisions/decisionRecorder.ts"
 export * from "./evals/cli.ts"

@@ -15,7 +15,10 @@ export type ContentMode =
   | { readonly mode: "reference"; readonly aboveBytes: number }
   | { readonly mode: "hash-only" }
 
-/** How a decision's prompt and its outputs (raw and parsed) are recorded. */
+/**
+ * How a decision's prompt and its outputs (raw and parsed) are recorded. The skill's input follows
+ * the prompt's mode: the prompt is rendered from it, so both carry the same data.
+ */
 export interface DecisionContentPolicy {
   readonly prompt: ContentMode
   readonly output: ContentMode
@@ -134,6 +137,10 @@ export const decisionPayload = (
     provider: invocation.provider,
     model: invocation.model,
     promptHash: invocation.promptHash,
+    input:
+      invocation.input === null || invocation.input === undefined
+        ? null
+        : place(canonicalJson(invocation.input), policy.prompt),
     prompt: place(canonicalJson(invocation.prompt), policy.prompt),
     retrieved: input.retrieved.map((memory) => ({
       memoryId: memory.id,
@@ -164,6 +171,7 @@ export const decisionPayload = (
 /** The hashes of the content a payload keeps in the object store, each once. */
 export const storedHashes = (payload: DecisionPayload): ReadonlyArray<string> => {
   const refs = [
+    payload.input,
     payload.prompt,
     payload.rawOutput,
     payload.output,
@@ -258,6 +266,7 @@ export const invocationFromPayload = (
     for (const attempt of payload.attempts) {
       attempts.push({ ...attempt, rawOutput: yield* optional(attempt.rawOutput, text) })
     }
+    const prompt = yield* json(payload.prompt)
     return {
       skill: payload.skill,
       skillVersion: payload.skillVersion,
@@ -266,7 +275,8 @@ export const invocationFromPayload = (
       provider: payload.provider,
       model: payload.model,
       promptHash: payload.promptHash,
-      prompt: yield* json(payload.prompt),
+      input: yield* optional(payload.input, json),
+      prompt,
       rawOutput: yield* optional(payload.rawOutput, text),
       output: yield* optional(payload.output, json),
       attempts,

@@ -1,4 +1,4 @@
-import { DecisionRecorded } from "@mesh/contracts"
+import { DecisionRecorded, decisionEvents, makeCatalog } from "@mesh/contracts"
 import { ConfigProvider, Effect, Result, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { ModelProvider } from "../modelProvider.ts"
@@ -96,9 +96,9 @@ describe("a decision payload", () => {
     const invocation = await triage(`Where is my parcel? ${"It has been weeks. ".repeat(100)}`)
     const { payload, contents } = decisionPayload(input(invocation), policies.reference!)
     expect(payload.rawOutput).toEqual(payload.attempts[0]?.rawOutput)
-    // The prompt, the raw answer (also the attempt's) and the parsed output: three objects.
+    // The input, the prompt, the raw answer (also the attempt's) and the parsed output: four objects.
     expect(contents.map((c) => c.sha256).sort()).toEqual([...storedHashes(payload)].sort())
-    expect(contents).toHaveLength(3)
+    expect(contents).toHaveLength(4)
     expect(JSON.stringify(payload).length).toBeLessThan(2000)
   })
 
@@ -127,6 +127,29 @@ describe("a decision payload", () => {
     const tampered = { ...inline, rawOutput: { ...inline.rawOutput!, text: "{}" } as typeof inline.rawOutput }
     expect(invocationFromPayload(tampered, new Map())).toMatchObject(
       Result.fail({ _tag: "ContentCorrupt", sha256: inline.rawOutput!.sha256 }),
+    )
+  })
+
+  it("reads a decision written before inputs were kept as one with no input", async () => {
+    const invocation = await triage("Please refund my order.")
+    const { input: _, ...v1 } = decisionPayload(input(invocation), policies.inline!).payload
+    const decoded = makeCatalog(decisionEvents).decode({
+      eventId: "019abcde-0000-7000-8000-000000000001",
+      type: "DecisionRecorded",
+      schemaVersion: 1,
+      aggregateType: "customer-ops",
+      aggregateId: "d-1",
+      aggregateVersion: 1,
+      occurredAt: "2026-11-27T10:00:00.000Z",
+      correlationId: "T-1",
+      causationId: null,
+      actor: { kind: "agent", id: "customer-ops" },
+      payload: v1,
+    })
+    if (Result.isFailure(decoded)) throw new Error(`not decoded: ${JSON.stringify(decoded.failure)}`)
+    expect(decoded.success.payload).toMatchObject({ input: null, decisionId: "d-1" })
+    expect(invocationFromPayload(decoded.success.payload as never, new Map())).toEqual(
+      Result.succeed({ ...invocation, input: null }),
     )
   })
 

@@ -1,4 +1,4 @@
-import { Subjects } from "@mesh/contracts"
+import { type CommitMetadata, Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, NatsClient, type NatsHandles, openNats } from "@mesh/eventlog"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Objm } from "@nats-io/obj"
@@ -24,6 +24,12 @@ afterAll(async () => {
 })
 
 const agent = "customer-ops"
+/** The ticket event each recorded decision answers. */
+const metadata: CommitMetadata = {
+  correlationId: "T-1",
+  causationId: "019abcde-0000-7000-8000-00000000000a",
+  actor: { kind: "agent", id: agent },
+}
 
 /** A remote model answering with a fixed valid triage, counting its calls. */
 const remoteModel = () => {
@@ -106,7 +112,7 @@ describe("DecisionRecorder", () => {
     expect(remote.calls()).toBe(1)
     const recorded = await Effect.runPromise(
       DecisionRecorder.use((recorder) =>
-        recorder.record({ agent, decisionId: "D-1", invocation: original.invocation, retrieved }),
+        recorder.record({ agent, metadata, decisionId: "D-1", invocation: original.invocation, retrieved }),
       ).pipe(Effect.provide(layer)),
     )
     expect(recorded.event.aggregateType).toBe(agent)
@@ -137,7 +143,7 @@ describe("DecisionRecorder", () => {
     expect(remote.calls()).toBe(1)
   })
 
-  it("stores a large prompt once for two decisions and keeps each event under a few KB", async () => {
+  it("stores a large input and prompt once for two decisions and keeps each event under a few KB", async () => {
     const { namespace, layer } = await recorderLayer()
     const remote = remoteModel()
     const [first, second] = await Effect.runPromise(
@@ -146,22 +152,30 @@ describe("DecisionRecorder", () => {
         const a = yield* runSkill(triageTicket, bigTicket)
         const b = yield* runSkill(triageTicket, bigTicket)
         return [
-          yield* recorder.record({ agent, decisionId: "D-1", invocation: a.invocation, retrieved }),
-          yield* recorder.record({ agent, decisionId: "D-2", invocation: b.invocation, retrieved }),
+          yield* recorder.record({ agent, metadata, decisionId: "D-1", invocation: a.invocation, retrieved }),
+          yield* recorder.record({ agent, metadata, decisionId: "D-2", invocation: b.invocation, retrieved }),
         ] as const
       }).pipe(Effect.provide(Layer.merge(layer, remote.layer))),
     )
-    const prompt = first.event.payload.prompt
+    const { input, prompt } = first.event.payload
     expect(prompt).toMatchObject({ _tag: "Stored" })
     expect(prompt.bytes).toBeGreaterThan(40_000)
+    // The input the prompt was rendered from is as large, and kept the same way.
+    expect(input).toMatchObject({ _tag: "Stored" })
+    expect(input?.bytes).toBeGreaterThan(39_000)
     expect(second.event.payload.prompt).toEqual(prompt)
-    expect(first.objectsWritten).toBe(1)
+    expect(second.event.payload.input).toEqual(input)
+    expect(first.objectsWritten).toBe(2)
     expect(second.objectsWritten).toBe(0)
 
     const store = await new Objm(nats.js).open(Subjects.decisionContentBucket(namespace))
     const objects = await store.list()
-    expect(objects.map((o) => o.name)).toEqual([prompt.sha256])
-    expect(objects[0]?.size).toBe(prompt.bytes)
+    expect(new Map(objects.map((o) => [o.name, o.size]))).toEqual(
+      new Map([
+        [prompt.sha256, prompt.bytes],
+        [input?.sha256, input?.bytes],
+      ]),
+    )
 
     for (const id of ["D-1", "D-2"]) {
       const message = await nats.jsm.streams.getMessage(Subjects.streamName(namespace, "decisions"), {
@@ -178,7 +192,7 @@ describe("DecisionRecorder", () => {
       Effect.gen(function* () {
         const run = yield* runSkill(triageTicket, bigTicket)
         return yield* DecisionRecorder.use((r) =>
-          r.record({ agent, decisionId: "D-9", invocation: run.invocation }),
+          r.record({ agent, metadata, decisionId: "D-9", invocation: run.invocation }),
         )
       }).pipe(Effect.provide(Layer.merge(layer, remote.layer))),
     )
@@ -208,7 +222,12 @@ describe("DecisionRecorder", () => {
       Effect.gen(function* () {
         const recorder = yield* DecisionRecorder
         const run = yield* runSkill(triageTicket, bigTicket)
-        const recorded = yield* recorder.record({ agent, decisionId: "D-3", invocation: run.invocation })
+        const recorded = yield* recorder.record({
+          agent,
+          metadata,
+          decisionId: "D-3",
+          invocation: run.invocation,
+        })
         expect(recorded.event.payload.prompt).toEqual({
           _tag: "HashOnly",
           sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
@@ -233,11 +252,16 @@ describe("DecisionRecorder", () => {
         const recorder = yield* DecisionRecorder
         const run = yield* runSkill(triageTicket, { subject: "Lamp", body: "It sparks, refund please." })
         const record = () =>
-          recorder.record({ agent, decisionId: "D-4", invocation: run.invocation, eventId })
+          recorder.record({ agent, metadata, decisionId: "D-4", invocation: run.invocation, eventId })
         const first = yield* record()
         const retry = yield* record()
         const other = yield* Effect.exit(
-          recorder.record({ agent, decisionId: "D-4", invocation: { ...run.invocation, latencyMs: 1 } }),
+          recorder.record({
+            agent,
+            metadata,
+            decisionId: "D-4",
+            invocation: { ...run.invocation, latencyMs: 1 },
+          }),
         )
         const unknown = yield* Effect.exit(recorder.load(agent, "D-404"))
         const badId = yield* Effect.exit(recorder.load(agent, "D.4"))

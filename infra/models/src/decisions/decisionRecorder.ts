@@ -3,6 +3,7 @@ import {
   DecisionId,
   type DecisionRecorded,
   decisionEvents,
+  type EventEnvelope,
   type EventOf,
   makeCatalog,
   Subjects,
@@ -126,11 +127,22 @@ export interface RecordDecisionRequest {
   readonly decisionId: string
   readonly invocation: SkillInvocation
   readonly retrieved?: ReadonlyArray<RetrievedMemoryRef>
-  /** By default the decision correlates with itself and the agent is the actor. */
-  readonly metadata?: CommitMetadata
+  /** Whose chain the decision joins: `decisionMetadata(cause, agent)` for a decision an event caused. */
+  readonly metadata: CommitMetadata
   /** A caller-chosen event id (a UUID derived from the command, say), so that a retried record deduplicates. */
   readonly eventId?: string
 }
+
+/**
+ * The metadata of a decision an event caused: it joins the event's correlation, names the event
+ * as its cause and keeps its trace, and the agent is the actor.
+ */
+export const decisionMetadata = (cause: EventEnvelope, agent: string): CommitMetadata => ({
+  correlationId: cause.correlationId,
+  causationId: cause.eventId,
+  actor: { kind: "agent", id: agent },
+  ...(cause.trace === undefined ? {} : { trace: cause.trace }),
+})
 
 /** A recorded decision and where it sits in the log. */
 export interface RecordedDecision {
@@ -155,7 +167,11 @@ export interface DecisionRecorderShape {
   /** The object store bucket holding content recorded by reference. */
   readonly bucket: string
   readonly policy: DecisionContentPolicy
-  /** Stores large content once by hash, then appends `DecisionRecorded` to `<ns>.decisions.<agent>.<decisionId>`. */
+  /**
+   * Stores large content once by hash, then appends `DecisionRecorded` to
+   * `<ns>.decisions.<agent>.<decisionId>`; another decision under the same id is refused
+   * (`AlreadyRecorded`). A reaction records through `decideOnce`, which keys, records and reads back.
+   */
   readonly record: (request: RecordDecisionRequest) => Effect.Effect<RecordedDecision, DecisionError>
   /** Reads a decision back, fetching and checking every piece of content recorded by reference. */
   readonly load: (agent: string, decisionId: string) => Effect.Effect<LoadedDecision, DecisionError>
@@ -272,11 +288,7 @@ export const makeDecisionRecorder = (nats: NatsHandles, options: DecisionRecorde
               ...(request.eventId === undefined ? {} : { eventId: request.eventId }),
             },
           ],
-          metadata: request.metadata ?? {
-            correlationId: decisionId,
-            causationId: null,
-            actor: { kind: "agent", id: agent },
-          },
+          metadata: request.metadata,
         })
         .pipe(Effect.mapError(logFailure(`record decision ${decisionId}`, agent, decisionId)))
       const event = appended.events[0]!

@@ -97,6 +97,8 @@ export const SkillInvocation = Schema.Struct({
   model: Schema.NullOr(Schema.String),
   /** sha256 (hex) of the rendered prompt. */
   promptHash: Schema.String,
+  /** The skill's input, encoded by its input schema, so that a newer prompt can be rendered against it (null when not recorded). */
+  input: Schema.Unknown,
   prompt: Schema.Struct({ system: Schema.String, user: Schema.String }),
   rawOutput: Schema.NullOr(Schema.String),
   /** The validated output, encoded (null for needs-human). */
@@ -152,6 +154,11 @@ export const validateSkillOutput = <I, O>(
 const encodeOutput = <I, O>(skill: Skill<I, O>, output: O): unknown => {
   const encoded = Schema.encodeUnknownResult(skill.output)(output)
   return Result.isSuccess(encoded) ? encoded.success : output
+}
+
+const encodeInput = <I, O>(skill: Skill<I, O>, input: I): unknown => {
+  const encoded = Schema.encodeUnknownResult(skill.input)(input)
+  return Result.isSuccess(encoded) ? encoded.success : input
 }
 
 const offlineProvider = makeOfflineProvider()
@@ -268,6 +275,7 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
     provider: answered.ok ? answered.chat.provider : null,
     model: answered.ok ? answered.chat.model : null,
     promptHash: promptHash(prompt),
+    input: encodeInput(skill, input),
     prompt,
     rawOutput: answered.ok
       ? answered.chat.content
@@ -285,6 +293,28 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
   return run
 })
 
+const decodeRecordedOutput = <I, O>(
+  skill: Skill<I, O>,
+  recorded: SkillInvocation,
+): Effect.Effect<SkillRun<O>, SkillReplayError> => {
+  if (recorded.outcome === "needs-human") return Effect.succeed({ invocation: recorded, output: null })
+  const decoded = Schema.decodeUnknownResult(skill.output)(recorded.output)
+  return Result.isSuccess(decoded)
+    ? Effect.succeed({ invocation: recorded, output: decoded.success })
+    : Effect.fail(
+        new SkillReplayError({
+          skill: skill.id,
+          message: `the recorded output no longer matches the schema: ${decoded.failure.message}`,
+        }),
+      )
+}
+
+const otherSkill = <I, O>(skill: Skill<I, O>, recorded: SkillInvocation) =>
+  new SkillReplayError({
+    skill: skill.id,
+    message: `the record is of ${recorded.skill}@${recorded.skillVersion}, not ${skill.name}`,
+  })
+
 /** Returns a recorded run's output without calling any model (it needs no ModelProvider). */
 export const replaySkill = <I, O>(
   skill: Skill<I, O>,
@@ -298,14 +328,55 @@ export const replaySkill = <I, O>(
       }),
     )
   }
-  if (recorded.outcome === "needs-human") return Effect.succeed({ invocation: recorded, output: null })
-  const decoded = Schema.decodeUnknownResult(skill.output)(recorded.output)
+  return decodeRecordedOutput(skill, recorded)
+}
+
+/**
+ * Returns a recorded run's output as the decision already taken, under any version of the same
+ * skill: a decision made before a deploy stays made. It fails only when the output no longer
+ * decodes with this version's schema.
+ */
+export const recallSkill = <I, O>(
+  skill: Skill<I, O>,
+  recorded: SkillInvocation,
+): Effect.Effect<SkillRun<O>, SkillReplayError> =>
+  recorded.skill === skill.name
+    ? decodeRecordedOutput(skill, recorded)
+    : Effect.fail(otherSkill(skill, recorded))
+
+/** The input a run recorded, decoded by this version of the skill (the same skill under any version). */
+export const recordedInput = <I, O>(
+  skill: Skill<I, O>,
+  recorded: SkillInvocation,
+): Effect.Effect<I, SkillReplayError> => {
+  if (recorded.skill !== skill.name) return Effect.fail(otherSkill(skill, recorded))
+  if (recorded.input === null || recorded.input === undefined)
+    return Effect.fail(
+      new SkillReplayError({
+        skill: skill.id,
+        message: `the record of ${recorded.skill}@${recorded.skillVersion} kept no input (it predates recorded inputs)`,
+      }),
+    )
+  const decoded = Schema.decodeUnknownResult(skill.input)(recorded.input)
   return Result.isSuccess(decoded)
-    ? Effect.succeed({ invocation: recorded, output: decoded.success })
+    ? Effect.succeed(decoded.success)
     : Effect.fail(
         new SkillReplayError({
           skill: skill.id,
-          message: `the recorded output no longer matches the schema: ${decoded.failure.message}`,
+          message: `the recorded input does not match this version's input schema: ${decoded.failure.message}`,
         }),
       )
 }
+
+/**
+ * Runs a recorded run's input through this version of the skill (a new prompt, model or schema),
+ * calling its model; the record is only read, so history is compared, never rewritten.
+ */
+export const rerunSkill = <I, O>(
+  skill: Skill<I, O>,
+  recorded: SkillInvocation,
+  options: RunSkillOptions = {},
+) =>
+  Effect.flatMap(recordedInput(skill, recorded), (input) => runSkill(skill, input, options)).pipe(
+    Effect.withSpan("Skill.rerun", { attributes: { "mesh.skill": skill.id } }),
+  )

@@ -6,7 +6,15 @@ import { type ChatRequest, ModelProvider, type ModelProviderShape } from "../mod
 import { makeOfflineProvider } from "../offline/provider.ts"
 import { recogniseTask } from "../tasks.ts"
 import { chooseSupplier, draftReply, triageTicket, triageTicketV1 } from "./catalog.ts"
-import { replaySkill, runSkill, SkillInvocation, validateSkillOutput } from "./skill.ts"
+import {
+  recallSkill,
+  recordedInput,
+  replaySkill,
+  rerunSkill,
+  runSkill,
+  SkillInvocation,
+  validateSkillOutput,
+} from "./skill.ts"
 
 // A provider that answers from a script, standing in for a remote model so the skill logic can be tested alone;
 // the real Ollama client is exercised against the fake server in ollama.int.spec.ts.
@@ -170,6 +178,30 @@ describe("skills", () => {
     const wrongVersion = await Effect.runPromise(Effect.flip(replaySkill(triageTicketV1, recorded)))
     expect(wrongVersion._tag).toBe("SkillReplayError")
     expect(wrongVersion.message).toContain("triageTicket@2")
+  })
+
+  it("recalls a decision under a newer version of its skill, and reruns its input through that version", async () => {
+    const recorded = (
+      await Effect.runPromise(runSkill(triageTicketV1, ticket).pipe(Effect.provide(scripted([valid]).layer)))
+    ).invocation
+    expect(recorded.input).toEqual(ticket)
+    const { calls, layer } = scripted([valid])
+    // Recalling is free: the decision stays made after a deploy of version 2.
+    const recalled = await Effect.runPromise(recallSkill(triageTicket, recorded))
+    expect(recalled.output).toEqual(JSON.parse(valid))
+    expect(calls).toHaveLength(0)
+    // Rerunning asks version 2's model once, with version 2's prompt of the recorded input.
+    const rerun = await Effect.runPromise(rerunSkill(triageTicket, recorded).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(1)
+    expect(calls[0]?.system).toBe(triageTicket.template(ticket).system)
+    expect(rerun.invocation).toMatchObject({ skillVersion: 2, input: ticket })
+
+    const otherSkill = await Effect.runPromise(Effect.flip(recallSkill(draftReply, recorded)))
+    expect(otherSkill.message).toContain("the record is of triageTicket@1")
+    const noInput = await Effect.runPromise(
+      Effect.flip(recordedInput(triageTicket, { ...recorded, input: null })),
+    )
+    expect(noInput.message).toContain("kept no input")
   })
 
   it("uses the offline provider when MESH_OLLAMA_HOST is absent, and stops on a bad setting naming it", async () => {

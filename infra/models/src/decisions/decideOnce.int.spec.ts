@@ -1,0 +1,264 @@
+import { randomUUID } from "node:crypto"
+import {
+  type DecisionRecorded,
+  decisionEvents,
+  type EventEnvelope,
+  type EventOf,
+  makeCatalog,
+  Subjects,
+} from "@mesh/contracts"
+import {
+  applyTopology,
+  declareTopology,
+  makeEventLog,
+  NatsClient,
+  type NatsHandles,
+  openNats,
+} from "@mesh/eventlog"
+import { uniqueNamespace } from "@mesh/stack"
+import { useNatsServer } from "@mesh/stack/vitest"
+import { Effect, Exit, Layer } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { defaultPriceTable } from "../config.ts"
+import { ModelProvider } from "../modelProvider.ts"
+import { triageTicket, triageTicketV1 } from "../skills/catalog.ts"
+import { recordedInput, runSkill, SkillReplayError } from "../skills/skill.ts"
+import { type FakeOllama, fakeReplies, startFakeOllama } from "../testing/fakeOllama.ts"
+import { decideOnce, decisionIdFor, rerunDecision } from "./decideOnce.ts"
+import { decisionPayload } from "./decisionContent.ts"
+import { DecisionError, DecisionRecorder } from "./decisionRecorder.ts"
+
+// Decisions made once: a reaction that asks a model is keyed by the event it answers, so that a
+// redelivery, a second replica or a deploy of a newer prompt reads the decision back instead of
+// asking again. Calls are counted on a local server speaking Ollama's API.
+
+const server = useNatsServer()
+let nats: NatsHandles
+let ollama: FakeOllama
+beforeAll(async () => {
+  ;[nats, ollama] = await Promise.all([openNats(server.url), startFakeOllama()])
+})
+afterAll(async () => {
+  await Promise.all([nats?.connection.drain(), ollama?.close()])
+})
+
+const agent = "customer-ops"
+const ticket = { subject: "Lamp", body: "The lamp sparks and could start a fire, please refund." }
+const triage = (confidence: number) =>
+  JSON.stringify({
+    intent: "refund",
+    sentiment: "negative",
+    priority: "urgent",
+    escalate: true,
+    escalationReason: "safety",
+    confidence,
+  })
+
+/** A ticket event, as a reactor receives it. */
+const ticketOpened = (): EventEnvelope => ({
+  eventId: randomUUID(),
+  type: "TicketOpened",
+  schemaVersion: 2,
+  aggregateType: "ticket",
+  aggregateId: "T-1",
+  aggregateVersion: 1,
+  occurredAt: "2026-11-27T10:00:00.000Z",
+  correlationId: `corr-${randomUUID()}`,
+  causationId: null,
+  actor: { kind: "human", id: "ana" },
+  trace: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+  payload: {},
+})
+
+/** A fresh namespace with its streams, a recorder for it, and Ollama at the fake's URL. */
+const setUp = async (options: { readonly hashOnlyPrompts?: boolean } = {}) => {
+  const namespace = uniqueNamespace("once")
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  const recorder = DecisionRecorder.layer({
+    namespace,
+    ...(options.hashOnlyPrompts === true
+      ? { policy: { prompt: { mode: "hash-only" }, output: { mode: "inline" } } }
+      : {}),
+  }).pipe(Layer.provide(Layer.succeed(NatsClient, nats)))
+  const model = ModelProvider.layerOllama({
+    ollamaHost: ollama.url,
+    chatModel: null,
+    embedModel: "all-minilm",
+    timeoutMs: 5_000,
+    concurrency: 4,
+    prices: defaultPriceTable,
+  })
+  const run = <A, E>(effect: Effect.Effect<A, E, DecisionRecorder | ModelProvider>) =>
+    Effect.runPromise(effect.pipe(Effect.provide(Layer.merge(recorder, model))))
+  const runExit = <A, E>(effect: Effect.Effect<A, E, DecisionRecorder | ModelProvider>) =>
+    Effect.runPromiseExit(effect.pipe(Effect.provide(Layer.merge(recorder, model))))
+  /** Every DecisionRecorded the log holds under a decision id. */
+  const recorded = (decisionId: string) =>
+    Effect.runPromise(
+      makeEventLog({ nats, catalog: makeCatalog(decisionEvents), namespace })
+        .load({ domain: "decisions", type: agent, id: decisionId })
+        .pipe(Effect.map((loaded) => loaded.events)),
+    )
+  return { namespace, run, runExit, recorded }
+}
+
+const chatCalls = () => ollama.stats().chatRequests
+const errorOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
+  return failure?._tag === "Fail" ? failure.error : exit.cause
+}
+
+describe("decideOnce", () => {
+  it("asks the model for the first delivery and reads the decision back on every redelivery", async () => {
+    const { run, recorded } = await setUp()
+    const cause = ticketOpened()
+    const before = chatCalls()
+    const deliveries = []
+    for (let delivery = 1; delivery <= 3; delivery++)
+      deliveries.push(await run(decideOnce(triageTicket, ticket, { cause, agent })))
+
+    expect(chatCalls() - before).toBe(1)
+    expect(deliveries.map((d) => d.recalled)).toEqual([false, true, true])
+    expect(new Set(deliveries.map((d) => d.event.eventId)).size).toBe(1)
+    expect(deliveries.map((d) => d.output)).toEqual([
+      deliveries[0]!.output,
+      deliveries[0]!.output,
+      deliveries[0]!.output,
+    ])
+    const decisionId = decisionIdFor("triageTicket", cause.eventId)
+    expect(deliveries[0]!.decisionId).toBe(decisionId)
+    const events = await recorded(decisionId)
+    expect(events).toHaveLength(1)
+    // One causal chain: the decision is caused by the event it answers, in its correlation and trace.
+    expect(events[0]).toMatchObject({
+      causationId: cause.eventId,
+      correlationId: cause.correlationId,
+      actor: { kind: "agent", id: agent },
+      trace: cause.trace,
+    })
+    // It keeps the skill's input, so that a newer prompt can be rendered against it.
+    expect(deliveries[2]!.invocation.input).toEqual(ticket)
+  })
+
+  it("records one decision when two deliveries decide at once, and both act on it", async () => {
+    const { run, recorded } = await setUp()
+    const cause = ticketOpened()
+    const before = chatCalls()
+    // Two different answers, each slow enough that both deliveries are asking at the same time.
+    ollama.enqueue(
+      "chat",
+      fakeReplies.delayed(300, fakeReplies.chat(triage(0.61))),
+      fakeReplies.delayed(300, fakeReplies.chat(triage(0.62))),
+    )
+    const [a, b] = await run(
+      Effect.all(
+        [
+          decideOnce(triageTicket, ticket, { cause, agent }),
+          decideOnce(triageTicket, ticket, { cause, agent }),
+        ],
+        { concurrency: 2 },
+      ),
+    )
+    // Both asked (neither could see a decision yet); the log kept the first record, and the
+    // second delivery discarded its own answer for it.
+    expect(chatCalls() - before).toBe(2)
+    expect([a.recalled, b.recalled].sort()).toEqual([false, true])
+    expect(a.output).toEqual(b.output)
+    expect(a.event.eventId).toBe(b.event.eventId)
+    const events = await recorded(a.decisionId)
+    expect(events).toHaveLength(1)
+    expect(events[0]?.eventId).toBe(a.event.eventId)
+    expect([0.61, 0.62]).toContain(a.output?.confidence)
+  })
+
+  it("keeps a decision made before a deploy: a newer skill version reads it back without a model", async () => {
+    const { run } = await setUp()
+    const cause = ticketOpened()
+    const before = chatCalls()
+    const old = await run(decideOnce(triageTicketV1, ticket, { cause, agent }))
+    const afterDeploy = await run(decideOnce(triageTicket, ticket, { cause, agent }))
+    expect(chatCalls() - before).toBe(1)
+    expect(afterDeploy).toMatchObject({ recalled: true, decisionId: old.decisionId, output: old.output })
+    expect(afterDeploy.invocation.skillVersion).toBe(1)
+  })
+
+  it("runs a recorded input through a newer prompt without asking the old one again or writing", async () => {
+    const { namespace, run, recorded } = await setUp()
+    const cause = ticketOpened()
+    const original = await run(decideOnce(triageTicketV1, ticket, { cause, agent }))
+    const stream = Subjects.streamName(namespace, "decisions")
+    const messagesBefore = (await nats.jsm.streams.info(stream)).state.messages
+    const before = chatCalls()
+    const requestsBefore = ollama.requests().length
+
+    const rerun = await run(rerunDecision(triageTicket, agent, original.decisionId))
+    // One call, for version 2's prompt rendered from the recorded input; version 1 is not asked again.
+    expect(chatCalls() - before).toBe(1)
+    expect(rerun.invocation).toMatchObject({ skillVersion: 2, promptVersion: "triage-2", input: ticket })
+    expect(rerun.invocation.prompt).toEqual(triageTicket.template(ticket))
+    const asked = ollama.requests().slice(requestsBefore)
+    expect(JSON.stringify(asked[0]?.body)).toContain("Mind negation")
+    // Rendering alone needs no model at all.
+    const input = await Effect.runPromise(recordedInput(triageTicket, original.invocation))
+    expect(triageTicket.template(input).system).not.toEqual(original.invocation.prompt.system)
+    // The log is read, never written.
+    expect((await nats.jsm.streams.info(stream)).state.messages).toBe(messagesBefore)
+    expect(await recorded(original.decisionId)).toHaveLength(1)
+  })
+
+  it("reads a decision recorded before inputs were kept, and says it cannot be rerun", async () => {
+    const { namespace, run, runExit } = await setUp()
+    const cause = ticketOpened()
+    const decisionId = decisionIdFor("triageTicket", cause.eventId)
+    // A version-1 DecisionRecorded, as agents wrote them before the input was recorded.
+    const made = await Effect.runPromise(
+      runSkill(triageTicket, ticket).pipe(Effect.provide(ModelProvider.layerOffline)),
+    )
+    const { input: _, ...v1Payload } = decisionPayload(
+      {
+        decisionId,
+        agent,
+        invocation: made.invocation,
+        retrieved: [],
+        decidedAt: "2026-11-27T10:00:01.000Z",
+      },
+      { prompt: { mode: "inline" }, output: { mode: "inline" } },
+    ).payload
+    const v1: Omit<EventOf<typeof DecisionRecorded>, "payload"> & { payload: unknown } = {
+      eventId: randomUUID(),
+      type: "DecisionRecorded",
+      schemaVersion: 1,
+      aggregateType: agent,
+      aggregateId: decisionId,
+      aggregateVersion: 1,
+      occurredAt: "2026-11-27T10:00:01.000Z",
+      correlationId: cause.correlationId,
+      causationId: cause.eventId,
+      actor: { kind: "agent", id: agent },
+      payload: v1Payload,
+    }
+    await nats.js.publish(Subjects.aggregate(namespace, "decisions", agent, decisionId), JSON.stringify([v1]))
+
+    const loaded = await run(DecisionRecorder.use((recorder) => recorder.load(agent, decisionId)))
+    expect(loaded.event.payload.input).toBeNull()
+    expect(loaded.invocation.input).toBeNull()
+    const before = chatCalls()
+    const redelivered = await run(decideOnce(triageTicket, ticket, { cause, agent }))
+    expect(redelivered).toMatchObject({ recalled: true, output: made.output })
+    const rerun = await runExit(rerunDecision(triageTicket, agent, decisionId))
+    expect(errorOf(rerun)).toBeInstanceOf(SkillReplayError)
+    expect(String((errorOf(rerun) as SkillReplayError).message)).toContain("kept no input")
+    expect(chatCalls()).toBe(before)
+  })
+
+  it("refuses a recorder that keeps prompts as hashes only, before asking any model", async () => {
+    const { runExit } = await setUp({ hashOnlyPrompts: true })
+    const before = chatCalls()
+    const exit = await runExit(decideOnce(triageTicket, ticket, { cause: ticketOpened(), agent }))
+    const error = errorOf(exit)
+    expect(error).toBeInstanceOf(DecisionError)
+    expect((error as DecisionError).reason._tag).toBe("InvalidDecision")
+    expect(chatCalls()).toBe(before)
+  })
+})
