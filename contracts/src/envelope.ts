@@ -59,6 +59,7 @@ export interface CommitMetadata {
   /** The command that produced the commit; a handler that sees it in history does not decide again. */
   readonly commandId?: string
   readonly actor: Actor
+  /** The trace the commit joins; when absent the log writes the current span's, if there is one. */
   readonly trace?: TraceContext
 }
 

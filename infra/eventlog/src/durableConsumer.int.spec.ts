@@ -1,10 +1,16 @@
-import { meshCatalog, Subjects } from "@mesh/contracts"
+import { makeCatalog, meshCatalog, meshEventDefinitions, Subjects } from "@mesh/contracts"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Option, type Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { backoffDelay, readDeadLetters, runDurableConsumer } from "./durableConsumer.ts"
+import {
+  backoffDelay,
+  ensureDurableConsumer,
+  readDeadLetters,
+  runDurableConsumer,
+} from "./durableConsumer.ts"
 import { initialPosition, makeEventLog } from "./eventLog.ts"
 import { type NatsHandles, openNats } from "./natsClient.ts"
+import { SkippedEvents } from "./storedCommit.ts"
 import { applyTopology, declareTopology } from "./topology.ts"
 
 let server: NatsServerHandle
@@ -154,6 +160,88 @@ describe("durable consumer", () => {
     expect(dead!.deliveries).toBe(1)
     expect(seen).toEqual([])
     await Effect.runPromise(Fiber.interrupt(fiber))
+  })
+
+  it("skips and counts event types its catalogue lacks, dead-letters none, and handles each event in a span continuing its trace", async () => {
+    const namespace = uniqueNamespace("newer")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const escalate = { type: "TicketEscalated", payload: { reason: "angry", queue: "tier-2" } } as const
+    const append = (id: string, events: ReadonlyArray<typeof escalate | ReturnType<typeof opened>>) =>
+      Effect.runPromise(
+        log
+          .append({
+            aggregate: { domain: "customer", type: "ticket", id },
+            expected: "any",
+            events,
+            metadata,
+          })
+          .pipe(Effect.withSpan(`request ${id}`)),
+      )
+    const a = await append("a", [opened("a")])
+    await append("a", [escalate])
+    await append("b", [opened("b"), escalate])
+    const c = await append("c", [opened("c")])
+
+    const olderCatalog = makeCatalog(meshEventDefinitions.filter((d) => d.type !== "TicketEscalated"))
+    const skipped = new SkippedEvents()
+    const spans: Array<{ readonly id: string; readonly span: Tracer.Span }> = []
+    const fiber = Effect.runFork(
+      runDurableConsumer({
+        nats,
+        namespace,
+        catalog: olderCatalog,
+        spec: { name: "older", domain: "customer" },
+        skipped,
+        handle: (event) =>
+          Effect.flatMap(Effect.currentSpan, (span) =>
+            Effect.sync(() => spans.push({ id: event.aggregateId, span })),
+          ).pipe(Effect.orDie),
+      }),
+    )
+    await waitFor(async () => {
+      const info = await nats.jsm.consumers
+        .info(Subjects.streamName(namespace, "customer"), "older")
+        .catch(() => undefined)
+      return info?.num_pending === 0 && info.num_ack_pending === 0
+    })
+    expect(spans.map((s) => s.id)).toEqual(["a", "b", "c"])
+    expect(skipped.counts()).toEqual({ TicketEscalated: 2 })
+    expect(await Effect.runPromise(readDeadLetters(nats, namespace))).toEqual([])
+
+    // The handler's span is the consumer's, whose parent is the span that appended the event.
+    for (const [{ span }, event] of [
+      [spans[0]!, a.events[0]!],
+      [spans[2]!, c.events[0]!],
+    ] as const) {
+      const [, traceId, spanId] = event.trace!.traceparent.split("-")
+      expect(span.name).toBe("consume older")
+      expect(span.traceId).toBe(traceId)
+      expect(Option.getOrThrow(span.parent)).toMatchObject({ _tag: "ExternalSpan", traceId, spanId })
+    }
+    await Effect.runPromise(Fiber.interrupt(fiber))
+  })
+
+  it("gives an existing consumer the filter it is declared with, one subject or several", async () => {
+    const namespace = uniqueNamespace("refilter")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const stream = Subjects.streamName(namespace, "customer")
+    const tickets = Subjects.aggregateTypeWildcard(namespace, "customer", "ticket")
+    const orders = Subjects.aggregateTypeWildcard(namespace, "customer", "order")
+    const filterOf = async () => {
+      const { config } = await nats.jsm.consumers.info(stream, "reader")
+      return config.filter_subjects ?? [config.filter_subject]
+    }
+    const ensure = (filterSubject: string | ReadonlyArray<string>) =>
+      Effect.runPromise(
+        ensureDurableConsumer(nats, namespace, { name: "reader", domain: "customer", filterSubject }),
+      )
+    await ensure(tickets)
+    expect(await filterOf()).toEqual([tickets])
+    await ensure([tickets, orders])
+    expect(await filterOf()).toEqual([orders, tickets])
+    await ensure(orders)
+    expect(await filterOf()).toEqual([orders])
   })
 
   it("resumes after a restart without redelivering acknowledged events", async () => {

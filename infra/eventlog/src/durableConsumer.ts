@@ -1,6 +1,5 @@
 import {
   type Domain,
-  decodeCommit,
   describeIssue,
   type EventCatalog,
   type EventDefinition,
@@ -10,6 +9,7 @@ import {
 import {
   AckPolicy,
   type ConsumerConfig,
+  type ConsumerUpdateConfig,
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
@@ -18,7 +18,10 @@ import {
 import { headers as natsHeaders } from "@nats-io/transport-node"
 import { Cause, Effect, Result, Stream } from "effect"
 import { type EventLogError, unavailable } from "./errors.ts"
+import type { SubjectFilter } from "./eventLog.ts"
 import type { NatsHandles } from "./natsClient.ts"
+import { decodeStoredCommit, SkippedEvents } from "./storedCommit.ts"
+import { parentSpanOf } from "./traceContext.ts"
 
 /** Headers a dead-lettered message carries beside its original bytes. */
 export const DeadLetterHeaders = {
@@ -42,8 +45,11 @@ export interface DurableConsumerSpec {
   /** Durable name: unique per reader, kept by the server across restarts. */
   readonly name: string
   readonly domain: Domain
-  /** A subject filter inside the domain stream; the whole domain by default. */
-  readonly filterSubject?: string
+  /**
+   * A subject filter inside the domain stream, or several (NATS 2.10 and later; an older server
+   * reads the whole domain instead); the whole domain by default.
+   */
+  readonly filterSubject?: SubjectFilter
   /** Deliveries of one event before it is dead-lettered (including the first). */
   readonly maxDeliveries?: number
   readonly backoff?: Backoff
@@ -81,11 +87,45 @@ export const backoffDelay = (backoff: Backoff, deliveryCount: number): number =>
 const isNotFound = (e: unknown): boolean =>
   e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.ConsumerNotFound || e.status === 404)
 
-const consumerConfig = (namespace: string, spec: DurableConsumerSpec): Partial<ConsumerConfig> => ({
+/** Whether the server takes several filter subjects on one consumer (NATS 2.10 and later). */
+const takesSeveralFilters = (nats: NatsHandles): boolean => {
+  const [major = 0, minor = 0] = (nats.connection.info?.version ?? "0.0").split(".").map(Number)
+  return major > 2 || (major === 2 && minor >= 10)
+}
+
+/** The consumer's filter subjects, sorted: one, or several where the server takes them. */
+const filterSubjectsOf = (nats: NatsHandles, namespace: string, spec: DurableConsumerSpec) => {
+  const declared = spec.filterSubject ?? Subjects.domainWildcard(namespace, spec.domain)
+  const subjects = typeof declared === "string" ? [declared] : [...new Set(declared)].sort()
+  return subjects.length === 1 || takesSeveralFilters(nats)
+    ? subjects
+    : [Subjects.domainWildcard(namespace, spec.domain)]
+}
+
+const filterConfig = (
+  subjects: ReadonlyArray<string>,
+): Pick<ConsumerConfig, "filter_subject" | "filter_subjects"> =>
+  subjects.length === 1 ? { filter_subject: subjects[0]! } : { filter_subjects: [...subjects] }
+
+/**
+ * The filter change of a consumer update. nats.js merges an update into the consumer's current
+ * configuration, so the form not used is set to undefined (dropped when sent) to clear it.
+ */
+const refilter = (subjects: ReadonlyArray<string>) =>
+  ({
+    filter_subject: undefined,
+    filter_subjects: undefined,
+    ...filterConfig(subjects),
+  }) as Partial<ConsumerUpdateConfig>
+
+const consumerConfig = (
+  spec: DurableConsumerSpec,
+  subjects: ReadonlyArray<string>,
+): Partial<ConsumerConfig> => ({
   durable_name: spec.name,
   ack_policy: AckPolicy.Explicit,
   deliver_policy: DeliverPolicy.All,
-  filter_subject: spec.filterSubject ?? Subjects.domainWildcard(namespace, spec.domain),
+  ...filterConfig(subjects),
   ack_wait: (spec.ackWaitMs ?? 30_000) * 1_000_000,
   // Redelivery is bounded by us, not the server: when the server gives up it only emits an
   // advisory, and the event would be stranded instead of dead-lettered with its reason.
@@ -93,11 +133,17 @@ const consumerConfig = (namespace: string, spec: DurableConsumerSpec): Partial<C
   max_ack_pending: spec.maxAckPending ?? 1_000,
 })
 
-/** Creates the durable consumer if missing; an existing one with a different filter is reported, not rewritten. */
+/**
+ * Creates the durable consumer if missing. An existing one whose filter differs from the declared
+ * one is given the declared filter (NATS 2.10 and later), so that a reader upgraded to read more
+ * subjects gets them; it keeps its position, so what it skipped before is not delivered. A server
+ * that refuses the change leaves the consumer as it was, with a warning.
+ */
 export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec: DurableConsumerSpec) =>
   Effect.gen(function* () {
     const stream = Subjects.streamName(namespace, spec.domain)
-    const config = consumerConfig(namespace, spec)
+    const subjects = filterSubjectsOf(nats, namespace, spec)
+    const config = consumerConfig(spec, subjects)
     const existing = yield* Effect.tryPromise({
       try: () =>
         nats.jsm.consumers
@@ -110,10 +156,25 @@ export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec
         try: () => nats.jsm.consumers.add(stream, config),
         catch: (e) => unavailable(`create consumer ${stream}/${spec.name}`, e),
       })
-    } else if (existing.config.filter_subject !== config.filter_subject) {
-      yield* Effect.logWarning(
-        `consumer ${stream}/${spec.name} filters ${existing.config.filter_subject}, declared ${config.filter_subject}; left unchanged`,
-      )
+    } else {
+      const current = [
+        ...(existing.config.filter_subjects ??
+          (existing.config.filter_subject === undefined ? [] : [existing.config.filter_subject])),
+      ].sort()
+      if (current.join(" ") !== subjects.join(" ")) {
+        const change = `${current.join(", ") || "(none)"} to ${subjects.join(", ")}`
+        yield* Effect.tryPromise({
+          try: () => nats.jsm.consumers.update(stream, spec.name, refilter(subjects)),
+          catch: (e) => unavailable(`refilter consumer ${stream}/${spec.name}`, e),
+        }).pipe(
+          Effect.andThen(Effect.logInfo(`consumer ${stream}/${spec.name}: filter changed from ${change}`)),
+          Effect.catch((e) =>
+            Effect.logWarning(
+              `consumer ${stream}/${spec.name}: filter left unchanged, not ${change}: ${e.message}`,
+            ),
+          ),
+        )
+      }
     }
     return stream
   })
@@ -125,6 +186,11 @@ export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec
  * undecodable message is dead-lettered at once: no retry can fix it. A failure `isTransient`
  * accepts is redelivered with backoff however often it recurs, and never dead-lettered.
  *
+ * An event of a type the catalogue lacks (a newer writer's) is skipped, counted in `skipped` when
+ * its commit is acknowledged and logged once per type: an event type rolled out before its
+ * readers stops none of them. Each event is handled in a `consume <name>` span whose parent is
+ * the span named by the event's trace context, so that spans join across agents.
+ *
  * It rides through a NATS restart by itself: nats.js checks the durable consumer on reconnect and
  * pulls again. An ack or nak lost in the outage only means a redelivery after the ack deadline.
  */
@@ -134,6 +200,8 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
   readonly catalog: EventCatalog<D>
   readonly spec: DurableConsumerSpec
   readonly handle: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, E, R>
+  /** Where the events of unknown types it skips are counted (for /status). */
+  readonly skipped?: SkippedEvents
   /**
    * Whether a handler failure is the infrastructure being away (a lost connection, a timeout)
    * rather than the event: an outage longer than `maxDeliveries` backoffs must not dead-letter
@@ -175,18 +243,46 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         Effect.tap(() => Effect.logWarning(`dead-lettered ${stream}#${m.seq} for ${spec.name}: ${reason}`)),
       )
 
+    const skipped = options.skipped ?? new SkippedEvents()
+    const skip = (m: JsMsg, types: ReadonlyArray<string>) =>
+      skipped.record(types)
+        ? Effect.logWarning(
+            `${spec.name} skips ${[...new Set(types)].join(", ")} at ${stream}#${m.seq}: not in its catalogue (a newer writer's event type); counted, logged once per type`,
+          )
+        : Effect.void
+
+    const handleEvent = (event: EventOf<D>, delivery: Delivery) => {
+      const parent = parentSpanOf(event.trace)
+      return handle(event, delivery).pipe(
+        Effect.withSpan(`consume ${spec.name}`, {
+          kind: "consumer",
+          ...(parent === undefined ? {} : { parent }),
+          attributes: {
+            "mesh.event.id": event.eventId,
+            "mesh.event.type": event.type,
+            "mesh.stream": stream,
+            "mesh.stream.sequence": delivery.sequence,
+          },
+        }),
+      )
+    }
+
     const processMessage = (m: JsMsg) => {
-      const decoded = decodeCommit(catalog, m.data)
+      const decoded = decodeStoredCommit(catalog, m.data)
       if (Result.isFailure(decoded)) return deadLetter(m, `undecodable: ${describeIssue(decoded.failure)}`)
+      const { events, unknownTypes } = decoded.success
       const delivery: Delivery = {
         stream,
         subject: m.subject,
         sequence: m.seq,
         deliveryCount: m.info.deliveryCount,
       }
-      return Effect.forEach(decoded.success, (event) => handle(event, delivery), { discard: true }).pipe(
+      return Effect.forEach(events, (event) => handleEvent(event, delivery), { discard: true }).pipe(
         Effect.matchCauseEffect({
-          onSuccess: () => Effect.sync(() => m.ack()),
+          onSuccess: () =>
+            unknownTypes.length === 0
+              ? Effect.sync(() => m.ack())
+              : Effect.sync(() => m.ack()).pipe(Effect.andThen(skip(m, unknownTypes))),
           onFailure: (cause) => {
             if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
             const reason = Cause.pretty(cause).split("\n")[0] ?? "handler failed"

@@ -1,11 +1,19 @@
-import { type MeshEvent, meshCatalog, Subjects, TicketOpened } from "@mesh/contracts"
+import {
+  type MeshEvent,
+  makeCatalog,
+  meshCatalog,
+  meshEventDefinitions,
+  Subjects,
+  TicketOpened,
+} from "@mesh/contracts"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { EventLogError } from "./errors.ts"
 import { type AggregateRef, type EventLog, initialPosition, makeEventLog } from "./eventLog.ts"
 import { type NatsHandles, openNats } from "./natsClient.ts"
 import { applyTopology, declareTopology } from "./topology.ts"
+import { parentSpanOf } from "./traceContext.ts"
 
 let server: NatsServerHandle
 let nats: NatsHandles
@@ -118,6 +126,88 @@ describe("append", () => {
     expect(await subjectMessages(log, "t2")).toBe(1)
     const loaded = await run(log.load(ticket("t2")))
     expect(loaded.events.map((e) => e.eventId)).toEqual([eventId])
+  })
+
+  it("answers a duplicate with the envelopes the log holds, inside the server's dedup window and past it", async () => {
+    const log = await freshLog()
+    const stream = Subjects.streamName(log.namespace, "customer")
+    // The first event's id is the commit's message id; the second's is left to the log, so a
+    // retry builds it afresh, as it does the timestamps.
+    const request = {
+      aggregate: ticket("t10"),
+      expected: initialPosition,
+      events: [
+        { ...opened, eventId: "01936b2e-0000-7000-8000-000000000010" },
+        { type: "TicketEscalated", payload: { reason: "angry", queue: "tier-2" } },
+      ],
+      metadata,
+    } as const
+    const first = await run(log.append(request))
+    await new Promise((r) => setTimeout(r, 5))
+    const inWindow = await run(log.append(request))
+    expect(inWindow.duplicate).toBe(true)
+    expect(inWindow.events).toEqual(first.events)
+    expect(inWindow.position).toEqual(first.position)
+
+    await nats.jsm.streams.update(stream, { duplicate_window: 100_000_000 })
+    await new Promise((r) => setTimeout(r, 300))
+    const pastWindow = await run(log.append(request))
+    expect(pastWindow.duplicate).toBe(true)
+    expect(pastWindow.events).toEqual(first.events)
+    expect(pastWindow.position).toEqual(first.position)
+    expect((await run(log.load(ticket("t10")))).events).toEqual(first.events)
+    expect(await subjectMessages(log, "t10")).toBe(1)
+  })
+
+  it("writes the current span's trace context into the envelopes; the caller's wins", async () => {
+    const log = await freshLog()
+    const { span, appended } = await run(
+      Effect.gen(function* () {
+        const span = yield* Effect.currentSpan
+        const appended = yield* log.append({
+          aggregate: ticket("t11"),
+          expected: initialPosition,
+          events: [opened],
+          metadata,
+        })
+        return { span, appended }
+      }).pipe(Effect.withSpan("open ticket")),
+    )
+    const stored = (await run(log.load(ticket("t11")))).events[0]!
+    expect(stored.trace).toEqual({ traceparent: `00-${span.traceId}-${span.spanId}-01` })
+    expect(appended.events[0]!.trace).toEqual(stored.trace)
+
+    // Continuing an event's trace carries its tracestate on.
+    const given = {
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      tracestate: "vendor=opaque",
+    }
+    const continued = await run(
+      log
+        .append({ aggregate: ticket("t12"), expected: initialPosition, events: [opened], metadata })
+        .pipe(Effect.withSpan("react", { parent: parentSpanOf(given)! })),
+    )
+    expect(continued.events[0]!.trace).toMatchObject({ tracestate: "vendor=opaque" })
+    expect(continued.events[0]!.trace!.traceparent).toMatch(
+      /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/,
+    )
+    expect(continued.events[0]!.trace!.traceparent).not.toBe(given.traceparent)
+
+    const explicit = await run(
+      log
+        .append({
+          aggregate: ticket("t13"),
+          expected: initialPosition,
+          events: [opened],
+          metadata: { ...metadata, trace: given },
+        })
+        .pipe(Effect.withSpan("open ticket")),
+    )
+    expect(explicit.events[0]!.trace).toEqual(given)
+    const untraced = await run(
+      log.append({ aggregate: ticket("t14"), expected: initialPosition, events: [opened], metadata }),
+    )
+    expect(untraced.events[0]!.trace).toBeUndefined()
   })
 
   it("rejects an event that fails its schema before publishing, naming the field", async () => {
@@ -264,6 +354,73 @@ describe("load", () => {
     expect(tail.events.map((e) => e.aggregateVersion)).toEqual(Array.from({ length: 21 }, (_, i) => 21 + i))
     const empty = await run(log.load(ticket("never")))
     expect(empty).toEqual({ events: [], position: initialPosition })
+  })
+})
+
+describe("a reader older than the writer", () => {
+  // An older build's catalogue: it has never heard of TicketEscalated.
+  const olderCatalog = makeCatalog(meshEventDefinitions.filter((d) => d.type !== "TicketEscalated"))
+  const escalate = { type: "TicketEscalated", payload: { reason: "angry", queue: "tier-2" } } as const
+
+  it("follows past event types it does not know, naming them, and still fails on a known type's bad payload", async () => {
+    const log = await freshLog()
+    const older = makeEventLog({ nats, catalog: olderCatalog, namespace: log.namespace })
+    await run(log.append({ aggregate: ticket("a"), expected: "any", events: [opened], metadata }))
+    await run(log.append({ aggregate: ticket("a"), expected: "any", events: [escalate], metadata }))
+    await run(log.append({ aggregate: ticket("b"), expected: "any", events: [opened, escalate], metadata }))
+    const commits = await run(older.follow("customer").pipe(Stream.take(3), Stream.runCollect))
+    expect(commits.map((c) => [c.sequence, c.events.map((e) => e.type), c.unknownTypes])).toEqual([
+      [1, ["TicketOpened"], []],
+      [2, [], ["TicketEscalated"]],
+      [3, ["TicketOpened"], ["TicketEscalated"]],
+    ])
+
+    // A known type whose payload does not decode is still an error, as is a version beyond its upcasters.
+    const stored = JSON.parse(
+      new TextDecoder().decode(
+        (await nats.jsm.streams.getMessage(Subjects.streamName(log.namespace, "customer"), { seq: 1 }))!.data,
+      ),
+    )
+    for (const broken of [
+      { ...stored[0], aggregateId: "c", payload: { ...stored[0].payload, channel: "fax" } },
+      { ...stored[0], aggregateId: "d", schemaVersion: TicketOpened.version + 1 },
+    ]) {
+      const { seq } = await nats.js.publish(
+        Subjects.aggregate(log.namespace, "customer", "ticket", broken.aggregateId),
+        new TextEncoder().encode(JSON.stringify([broken])),
+      )
+      const exit = await runExit(older.follow("customer", { fromSequence: seq }).pipe(Stream.runHead))
+      expect(failureOf(exit).reason).toMatchObject({ _tag: "UndecodableMessage", sequence: seq })
+    }
+  })
+
+  it("refuses to load a history holding a type it does not know, yet appends after it with 'any'", async () => {
+    const log = await freshLog()
+    const older = makeEventLog({ nats, catalog: olderCatalog, namespace: log.namespace })
+    await run(log.append({ aggregate: ticket("a"), expected: "any", events: [opened], metadata }))
+    await run(log.append({ aggregate: ticket("a"), expected: "any", events: [escalate], metadata }))
+    await run(log.append({ aggregate: ticket("b"), expected: "any", events: [opened, escalate], metadata }))
+    await run(log.append({ aggregate: ticket("c"), expected: "any", events: [escalate, opened], metadata }))
+    for (const id of ["a", "b", "c"]) {
+      const error = failureOf(await runExit(older.load(ticket(id))))
+      expect(error.reason._tag).toBe("UndecodableMessage")
+      expect(error.message).toContain('unknown event type "TicketEscalated", written by a newer build')
+    }
+    // Appending where the aggregate stands needs only the last event's version, known type or not.
+    const resolved = await run(
+      older.append({
+        aggregate: ticket("a"),
+        expected: "any",
+        events: [{ type: "TicketResolved", payload: { resolution: "answered" } }],
+        metadata,
+      }),
+    )
+    expect(resolved.position.version).toBe(3)
+    expect((await run(log.load(ticket("a")))).events.map((e) => e.type)).toEqual([
+      "TicketOpened",
+      "TicketEscalated",
+      "TicketResolved",
+    ])
   })
 })
 

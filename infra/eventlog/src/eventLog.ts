@@ -2,7 +2,6 @@ import {
   anyAggregateType,
   type CommitMetadata,
   type Domain,
-  decodeCommit,
   describeIssue,
   type EventCatalog,
   type EventDefinition,
@@ -10,6 +9,7 @@ import {
   encodeCommit,
   type RawEnvelope,
   Subjects,
+  type TraceContext,
 } from "@mesh/contracts"
 import {
   type ConsumerMessages,
@@ -22,6 +22,8 @@ import { Clock, Effect, Result, Stream } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { EventLogError, unavailable } from "./errors.ts"
 import type { NatsHandles } from "./natsClient.ts"
+import { decodeStoredCommit, type StoredCommit } from "./storedCommit.ts"
+import { currentTraceContext } from "./traceContext.ts"
 
 /** Names one aggregate instance: its domain (and so its stream), type and id. */
 export interface AggregateRef {
@@ -59,7 +61,10 @@ export interface AppendRequest<D extends EventDefinition> {
   readonly metadata: CommitMetadata
 }
 
-/** The outcome of an append; `duplicate` when the commit had already been stored. */
+/**
+ * The outcome of an append; `duplicate` when the commit had already been stored, and then its
+ * events and position are those the log holds, not the retry's.
+ */
 export interface AppendResult<D extends EventDefinition> {
   readonly position: AggregatePosition
   readonly events: ReadonlyArray<EventOf<D>>
@@ -78,24 +83,41 @@ export interface RecordedCommit<D extends EventDefinition> {
   readonly stream: string
   readonly subject: string
   readonly sequence: number
+  /** The events of types the reader's catalogue knows; none when a newer writer wrote them all. */
   readonly events: ReadonlyArray<EventOf<D>>
+  /** The types of the commit's events the catalogue lacks, one per event, skipped; usually empty. */
+  readonly unknownTypes: ReadonlyArray<string>
 }
+
+/** A subject filter inside a domain stream: one subject, or several (NATS 2.10 and later). */
+export type SubjectFilter = string | ReadonlyArray<string>
 
 /** The event log of one namespace over JetStream, typed by its event catalogue. */
 export interface EventLog<D extends EventDefinition> {
   readonly namespace: string
   readonly catalog: EventCatalog<D>
-  /** Commits events with optimistic concurrency; a stale expectation fails with ConcurrencyConflict. */
+  /**
+   * Commits events with optimistic concurrency; a stale expectation fails with ConcurrencyConflict.
+   * The envelopes carry the caller's trace context, else the current span's.
+   */
   readonly append: (request: AppendRequest<D>) => Effect.Effect<AppendResult<D>, EventLogError>
-  /** Reads an aggregate's history (after `from`, for loading on top of a snapshot), upcast and decoded. */
+  /**
+   * Reads an aggregate's history (after `from`, for loading on top of a snapshot), upcast and
+   * decoded. A history holding an event of a type the catalogue lacks fails (`UndecodableMessage`):
+   * a decision must not be taken on a state folded from part of its history.
+   */
   readonly load: (
     aggregate: AggregateRef,
     from?: AggregatePosition,
   ) => Effect.Effect<LoadedAggregate<D>, EventLogError>
-  /** Reads a domain stream from a sequence, then follows it live. */
+  /**
+   * Reads a domain stream from a sequence, then follows it live. Events of types the catalogue
+   * lacks are skipped and named in `unknownTypes`; a commit of only such events still comes
+   * through, so that a reader's checkpoint passes it.
+   */
   readonly follow: (
     domain: Domain,
-    options?: { readonly fromSequence?: number; readonly filterSubject?: string },
+    options?: { readonly fromSequence?: number; readonly filterSubject?: SubjectFilter },
   ) => Stream.Stream<RecordedCommit<D>, EventLogError>
   /** The last sequence of a domain stream (0 when empty), to measure lag. */
   readonly headSequence: (domain: Domain) => Effect.Effect<number, EventLogError>
@@ -125,16 +147,27 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     subject: Subjects.aggregate(namespace, ref.domain, ref.type, ref.id),
   })
 
+  const undecodable = (stream: string, sequence: number, message: string) =>
+    new EventLogError({ reason: { _tag: "UndecodableMessage", stream, sequence, message } })
+
   const decode = (stream: string, sequence: number, data: Uint8Array) => {
-    const decoded = decodeCommit(catalog, data)
+    const decoded = decodeStoredCommit(catalog, data)
     return Result.isFailure(decoded)
-      ? Effect.fail(
-          new EventLogError({
-            reason: { _tag: "UndecodableMessage", stream, sequence, message: describeIssue(decoded.failure) },
-          }),
-        )
+      ? Effect.fail(undecodable(stream, sequence, describeIssue(decoded.failure)))
       : Effect.succeed(decoded.success)
   }
+
+  /** The events of a commit an aggregate is folded from: all of them, or a failure naming the unknown type. */
+  const foldable = (stream: string, sequence: number, commit: StoredCommit<D>) =>
+    commit.unknownTypes.length === 0
+      ? Effect.succeed(commit.events)
+      : Effect.fail(
+          undecodable(
+            stream,
+            sequence,
+            `${describeIssue({ _tag: "UnknownEventType", type: commit.unknownTypes[0]! })}, written by a newer build; an aggregate is not loaded from a history this build cannot fully read`,
+          ),
+        )
 
   /** Reads the last commit of a subject (one round trip), or undefined for an empty aggregate. */
   const lastCommit = (stream: string, subject: string) =>
@@ -148,17 +181,22 @@ export const makeEventLog = <D extends EventDefinition>(options: {
       Effect.flatMap((msg) =>
         msg === null
           ? Effect.succeed(undefined)
-          : Effect.map(decode(stream, msg.seq, msg.data), (events) => ({ sequence: msg.seq, events })),
+          : Effect.map(decode(stream, msg.seq, msg.data), (commit) => ({ sequence: msg.seq, commit })),
       ),
     )
 
-  const positionOf = (commit: { sequence: number; events: ReadonlyArray<EventOf<D>> } | undefined) =>
-    commit === undefined
-      ? initialPosition
-      : { version: commit.events[commit.events.length - 1]!.aggregateVersion, sequence: commit.sequence }
+  // Only the last event's version is read, known type or not: appending after a newer writer's
+  // events ("any", or telling a duplicate from a conflict) does not need to understand them.
+  const positionOf = (last: { sequence: number; commit: StoredCommit<D> } | undefined): AggregatePosition =>
+    last === undefined ? initialPosition : { version: last.commit.version, sequence: last.sequence }
 
   /** Builds the envelopes of a commit, validating every payload before anything is published. */
-  const buildCommit = (request: AppendRequest<D>, version: number, nowMillis: number) => {
+  const buildCommit = (
+    request: AppendRequest<D>,
+    version: number,
+    nowMillis: number,
+    trace: TraceContext | undefined,
+  ) => {
     const { aggregate, metadata } = request
     if (request.events.length === 0) {
       return Result.fail(
@@ -214,7 +252,7 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         actor: metadata.actor,
         payload: payload.success,
         ...(metadata.commandId === undefined ? {} : { commandId: metadata.commandId }),
-        ...(metadata.trace === undefined ? {} : { trace: metadata.trace }),
+        ...(trace === undefined ? {} : { trace }),
       }
       envelopes.push(envelope)
     }
@@ -228,7 +266,8 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     Effect.gen(function* () {
       const { stream, subject } = locate(request.aggregate)
       const now = yield* Clock.currentTimeMillis
-      const built = buildCommit(request, expected.version, now)
+      const trace = request.metadata.trace ?? (yield* currentTraceContext)
+      const built = buildCommit(request, expected.version, now, trace)
       if (Result.isFailure(built)) return yield* Effect.fail(built.failure)
       const envelopes = built.success
       const commitId = envelopes[0]!.eventId
@@ -246,21 +285,23 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         catch: (e) => unavailable(`append to ${subject}`, e),
       })
       if (outcome._tag === "Stored") {
+        if (outcome.ack.duplicate) return yield* storedDuplicate(stream, outcome.ack.seq)
         // The caller's payloads were validated by encoding them; hand them back as the typed events.
         const events = envelopes.map((e, i) => ({ ...e, payload: request.events[i]!.payload }) as EventOf<D>)
         return {
           position: { version: expected.version + envelopes.length, sequence: outcome.ack.seq },
           events,
           stream,
-          duplicate: outcome.ack.duplicate,
+          duplicate: false,
         }
       }
       // Lost the race, or this very commit already landed (a retry after a lost ack, past the
       // dedup window). Telling them apart costs one read, paid only on conflict.
       const last = yield* lastCommit(stream, subject)
       const actual = positionOf(last)
-      if (last !== undefined && last.events.some((e) => e.eventId === commitId)) {
-        return { position: actual, events: last.events, stream, duplicate: true }
+      if (last?.commit.events.some((e) => e.eventId === commitId)) {
+        const events = yield* foldable(stream, last.sequence, last.commit)
+        return { position: actual, events, stream, duplicate: true }
       }
       return yield* Effect.fail(
         new EventLogError({
@@ -276,6 +317,31 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         }),
       )
     })
+
+  /**
+   * The commit JetStream kept when it dropped a republished one inside its deduplication window:
+   * the retry's envelopes were built afresh (their timestamps, and ids the caller left to us, may
+   * differ), so the stored ones are read back, one read paid only by a duplicate.
+   */
+  const storedDuplicate = (stream: string, sequence: number) =>
+    Effect.tryPromise({
+      try: () => jsm.streams.getMessage(stream, { seq: sequence }),
+      catch: (e) => unavailable(`read ${stream}#${sequence}`, e),
+    }).pipe(
+      Effect.flatMap((msg) =>
+        msg === null
+          ? Effect.fail(unavailable(`read ${stream}#${sequence}`, new Error("the stored commit is gone")))
+          : decode(stream, sequence, msg.data),
+      ),
+      Effect.flatMap((commit) =>
+        Effect.map(foldable(stream, sequence, commit), (events) => ({
+          position: { version: commit.version, sequence },
+          events,
+          stream,
+          duplicate: true,
+        })),
+      ),
+    )
 
   const append = (request: AppendRequest<D>): Effect.Effect<AppendResult<D>, EventLogError> => {
     if (request.expected !== "any") return publishAt(request, request.expected)
@@ -323,7 +389,7 @@ export const makeEventLog = <D extends EventDefinition>(options: {
    */
   const openOrderedRead = (
     stream: string,
-    filterSubject: string,
+    filterSubject: SubjectFilter,
     fromSequence: number,
     maxMessages: number,
   ) =>
@@ -335,7 +401,7 @@ export const makeEventLog = <D extends EventDefinition>(options: {
           try: async () => {
             const before = disconnects
             const consumer = await js.consumers.get(stream, {
-              filter_subjects: filterSubject,
+              filter_subjects: typeof filterSubject === "string" ? filterSubject : [...filterSubject],
               ...(fromSequence > 1
                 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSequence }
                 : { deliver_policy: DeliverPolicy.All }),
@@ -366,9 +432,10 @@ export const makeEventLog = <D extends EventDefinition>(options: {
       if (last === undefined || last.sequence <= from.sequence) {
         return { events: [], position: last === undefined ? from : positionOf(last) } as LoadedAggregate<D>
       }
-      if (from.sequence === 0 && last.events[0]!.aggregateVersion === 1) {
+      const lastEvents = yield* foldable(stream, last.sequence, last.commit)
+      if (from.sequence === 0 && lastEvents[0]!.aggregateVersion === 1) {
         // The whole history is in one commit: the read we already made is the load.
-        return { events: last.events, position: positionOf(last) }
+        return { events: lastEvents, position: positionOf(last) }
       }
       const payloads = yield* Effect.scoped(
         Effect.gen(function* () {
@@ -387,13 +454,15 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         }),
       )
       const events: Array<EventOf<D>> = []
-      for (const p of payloads) events.push(...(yield* decode(stream, p.seq, p.data)))
+      for (const p of payloads) {
+        events.push(...(yield* foldable(stream, p.seq, yield* decode(stream, p.seq, p.data))))
+      }
       return { events, position: positionOf(last) }
     })
 
   const follow = (
     domain: Domain,
-    options: { readonly fromSequence?: number; readonly filterSubject?: string } = {},
+    options: { readonly fromSequence?: number; readonly filterSubject?: SubjectFilter } = {},
   ): Stream.Stream<RecordedCommit<D>, EventLogError> => {
     const stream = Subjects.streamName(namespace, domain)
     const filter = options.filterSubject ?? Subjects.domainWildcard(namespace, domain)
@@ -403,11 +472,12 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         ({ messages, operation }) =>
           Stream.fromAsyncIterable(messages, (e) => unavailable(operation, e)).pipe(
             Stream.mapEffect((m) =>
-              Effect.map(decode(stream, m.seq, m.data), (events) => ({
+              Effect.map(decode(stream, m.seq, m.data), (commit) => ({
                 stream,
                 subject: m.subject,
                 sequence: m.seq,
-                events,
+                events: commit.events,
+                unknownTypes: commit.unknownTypes,
               })),
             ),
           ),

@@ -1,4 +1,4 @@
-import { Subjects } from "@mesh/contracts"
+import { domains, Subjects } from "@mesh/contracts"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -22,10 +22,11 @@ describe("topology as code", () => {
     const namespace = uniqueNamespace("topo")
     const declared = declareTopology({ namespace })
     const first = await Effect.runPromise(applyTopology(nats.jsm, declared))
-    expect(first.created).toHaveLength(6)
+    // One stream per domain, and the dead-letter stream.
+    expect(first.created).toHaveLength(domains.length + 1)
     const second = await Effect.runPromise(applyTopology(nats.jsm, declared))
     expect(second).toMatchObject({ created: [], drifted: [], updated: [] })
-    expect(second.unchanged).toHaveLength(6)
+    expect(second.unchanged).toHaveLength(domains.length + 1)
   })
 
   it("reports drift and leaves the stream alone unless told to update", async () => {

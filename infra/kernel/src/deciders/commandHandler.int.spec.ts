@@ -1,3 +1,4 @@
+import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
@@ -49,6 +50,34 @@ describe("command handler", () => {
       tasks.handle(envelope("t1", { _tag: "OpenTask", title: "again" })),
     )
     expect(nothing.status).toBe("nothing-decided")
+  })
+
+  it("refuses to decide on a history holding an event type its build does not know", async () => {
+    const { log } = await setup()
+    const tasks = makeCommandHandler(log, taskAggregate)
+    const opened = await Effect.runPromise(
+      tasks.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })),
+    )
+    // A newer build archived the task: a state folded without that event would still be "open".
+    const archived = {
+      ...opened.events[0]!,
+      eventId: deterministicUuid("archived", 1),
+      type: "TaskArchived",
+      aggregateVersion: 2,
+      payload: { reason: "duplicate" },
+    }
+    await nats.js.publish(
+      Subjects.aggregate(log.namespace, "content", "task", "t1"),
+      new TextEncoder().encode(JSON.stringify([archived])),
+    )
+    const error = await Effect.runPromise(
+      Effect.flip(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" }))),
+    )
+    expect(error.reason._tag).toBe("EventLog")
+    expect(error.message).toContain('unknown event type "TaskArchived", written by a newer build')
+    expect(await Effect.runPromise(tasks.state("t1").pipe(Effect.flip))).toMatchObject({
+      reason: { _tag: "UndecodableMessage" },
+    })
   })
 
   it("turns a throwing decide into a typed InvalidCommand error", async () => {

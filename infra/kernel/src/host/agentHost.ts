@@ -6,6 +6,7 @@ import {
   MeshNamespace,
   makeEventLog,
   NatsClient,
+  SkippedEvents,
   type TopologyReport,
 } from "@mesh/eventlog"
 import { ReadModelDb } from "@mesh/sql"
@@ -112,6 +113,8 @@ export const startAgent = <D extends EventDefinition, R>(
         ...(options.restartBackoff === undefined ? {} : { backoff: options.restartBackoff }),
       })
 
+    // Events of types the agent's catalogue lacks, skipped by each reactor: on /status.
+    const skipped = new Map(agent.reactors.map((reactor) => [reactor.name, new SkippedEvents()]))
     const fibers = [
       ...(yield* Effect.forEach(agent.reactors, (reactor) =>
         Effect.forkDetach(
@@ -126,6 +129,7 @@ export const startAgent = <D extends EventDefinition, R>(
               dispatch,
               agent: agent.name,
               until: Deferred.await(drain),
+              skipped: skipped.get(reactor.name)!,
             }),
           ),
         ),
@@ -190,6 +194,7 @@ export const startAgent = <D extends EventDefinition, R>(
         Effect.timeoutOption(Duration.millis(probeTimeoutMs)),
         Effect.map(Option.getOrElse(() => ({ name: reactor.name, pending: null, unacknowledged: null }))),
         Effect.orElseSucceed(() => ({ name: reactor.name, pending: null, unacknowledged: null })),
+        Effect.map((lag) => ({ ...lag, skipped: skipped.get(reactor.name)!.counts() })),
       ),
     )
     const workerStatus = Effect.forEach(agent.workers ?? [], (worker) =>

@@ -1,5 +1,5 @@
 import type { EventCatalog, EventDefinition } from "@mesh/contracts"
-import { type EventLog, makeEventLog } from "@mesh/eventlog"
+import { type EventLog, makeEventLog, SkippedEvents } from "@mesh/eventlog"
 import { Effect } from "effect"
 import type { Kysely } from "kysely"
 import { serviceSchemaOf } from "../projections/names.ts"
@@ -11,7 +11,8 @@ export { serviceSchemaOf }
 
 /**
  * A projection as a part of an agent's process: set up (rebuilt first if its version changed),
- * then caught up and followed live in the agent's read-model database, with its lag on /status.
+ * then caught up and followed live in the agent's read-model database, with its lag and the
+ * events of unknown types it skipped on /status.
  * It reads with the agent's catalogue, or with `catalog` for a projection of events the agent's
  * catalogue does not hold (the actions read model). On shutdown it stops where it is: a batch in
  * flight rolls back with its checkpoint, so the next start applies it again exactly once.
@@ -20,6 +21,8 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
   projection: Projection<P, DB>,
   options: { readonly schema?: string; readonly catalog?: EventCatalog<P> } = {},
 ): AgentWorker<D> => {
+  // One count for the worker's life, across restarts of its projector.
+  const skipped = new SkippedEvents()
   const projectorOf = (context: AgentContext<D>) =>
     makeProjector({
       projection,
@@ -31,6 +34,7 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
           ? (context.log as unknown as EventLog<P>)
           : makeEventLog({ nats: context.nats, catalog: options.catalog, namespace: context.namespace }),
       nats: context.nats,
+      skipped,
     })
   // Set up in this process: its tables exist (rebuilt first if its version changed).
   let setUp = false

@@ -10,7 +10,10 @@ export interface PendingCommit<D extends EventDefinition> {
   readonly stream: string
   readonly subject: string
   readonly sequence: number
+  /** The events of types the projector's catalogue knows. */
   readonly events: ReadonlyArray<EventOf<D>>
+  /** The types of the commit's other events (a newer writer's), skipped; one entry per event. */
+  readonly unknownTypes?: ReadonlyArray<string>
 }
 
 /** The event a handler failed on. */
@@ -35,6 +38,8 @@ export interface BatchOutcome {
   readonly deadLettered: ReadonlyArray<FailedEvent>
   /** Set under the "stop" policy: everything before this commit was committed, this one was not. */
   readonly failure: FailedEvent | undefined
+  /** The types of the events of unknown types the batch passed over, one entry per event. */
+  readonly skippedTypes: ReadonlyArray<string>
 }
 
 /** Where and how a batch is applied. */
@@ -99,8 +104,15 @@ const lockAndFilter = async <D extends EventDefinition, DB>(
 const moved = (before: Checkpoints, after: Checkpoints): Checkpoints =>
   new Map([...after].filter(([stream, sequence]) => before.get(stream) !== sequence))
 
-const countEvents = (commits: ReadonlyArray<PendingCommit<EventDefinition>>) =>
-  commits.reduce((n, c) => n + c.events.length, 0)
+const noTypes: ReadonlyArray<string> = []
+
+const unknownTypesOf = (commits: ReadonlyArray<PendingCommit<EventDefinition>>): ReadonlyArray<string> => {
+  let types = noTypes
+  for (const c of commits) {
+    if (c.unknownTypes !== undefined && c.unknownTypes.length > 0) types = [...types, ...c.unknownTypes]
+  }
+  return types
+}
 
 /** The fast path: the whole batch in one handler call. Throws {@link HandlerThrew} when the handler fails. */
 const applyWhole = async <D extends EventDefinition, DB>(
@@ -111,25 +123,38 @@ const applyWhole = async <D extends EventDefinition, DB>(
   const { locked, fresh } = await lockAndFilter(trx, ctx, commits)
   const skipped = commits.length - fresh.length
   if (fresh.length === 0) {
-    return { commits: 0, events: 0, skipped, checkpoints: locked, deadLettered: [], failure: undefined }
+    return {
+      commits: 0,
+      events: 0,
+      skipped,
+      checkpoints: locked,
+      deadLettered: [],
+      failure: undefined,
+      skippedTypes: noTypes,
+    }
   }
-  await targetSchema(trx as Transaction<unknown>, ctx.target.schema)
-  try {
-    await ctx.projection.apply(trx, toEvents(fresh), ctx.target)
-  } catch (cause) {
-    // The database going away under the handler is not the handler's failure: the batch fails as a store failure.
-    throw isTransientError(cause) ? cause : new HandlerThrew(messageOf(cause))
+  const events = toEvents(fresh)
+  // A batch of only a newer writer's events has nothing to apply, but its checkpoint still moves.
+  if (events.length > 0) {
+    await targetSchema(trx as Transaction<unknown>, ctx.target.schema)
+    try {
+      await ctx.projection.apply(trx, events, ctx.target)
+    } catch (cause) {
+      // The database going away under the handler is not the handler's failure: the batch fails as a store failure.
+      throw isTransientError(cause) ? cause : new HandlerThrew(messageOf(cause))
+    }
   }
   const after = new Map(locked)
   for (const c of fresh) after.set(c.stream, c.sequence)
   await saveCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, moved(locked, after))
   return {
     commits: fresh.length,
-    events: countEvents(fresh),
+    events: events.length,
     skipped,
     checkpoints: after,
     deadLettered: [],
     failure: undefined,
+    skippedTypes: unknownTypesOf(fresh),
   }
 }
 
@@ -198,6 +223,7 @@ export const applyCarefully = async <D extends EventDefinition, DB>(
     checkpoints: after,
     deadLettered,
     failure,
+    skippedTypes: unknownTypesOf(fresh.slice(0, applied)),
   }
 }
 

@@ -1,12 +1,17 @@
 import { assertSubjectToken, type Domain, type EventDefinition, type EventOf } from "@mesh/contracts"
+import type { SubjectFilter } from "@mesh/eventlog"
 import type { Transaction } from "kysely"
 import { assertIdentifier } from "./names.ts"
 
 /** One stream a projection reads: a domain's stream, optionally narrowed to a subject filter. */
 export interface ProjectionStream {
   readonly domain: Domain
-  /** A subject filter inside the domain stream, e.g. `Subjects.aggregateTypeWildcard(...)`; whole domain when omitted. */
-  readonly filterSubject?: string
+  /**
+   * A subject filter inside the domain stream, e.g. `Subjects.aggregateTypeWildcard(...)` for the
+   * aggregate types it reads (several need NATS 2.10); whole domain when omitted. Subjects name
+   * aggregate types, not event types: a projection cannot have the server filter by event type.
+   */
+  readonly filterSubject?: SubjectFilter
 }
 
 /** One event handed to a projection, with where its commit sits in the log. */
@@ -51,7 +56,12 @@ export const kernelTableNames: ReadonlyArray<string> = [
 export interface Projection<D extends EventDefinition, DB> {
   /** Unique in its service; a NATS subject token (it names the dead-letter subject). */
   readonly name: string
-  /** Bump when `createTables` or `apply` change meaning: a projector then rebuilds before serving. */
+  /**
+   * Bump when `createTables` or `apply` change meaning: a projector then rebuilds before serving.
+   * That includes learning an event type: until its catalogue has the type, the projector skips
+   * its events (counting them on /status) and its checkpoint moves past them, so only the rebuild
+   * a version bump runs applies them.
+   */
   readonly version: number
   readonly streams: ReadonlyArray<ProjectionStream>
   /** The read-model tables this projection owns (created by `createTables`, swapped by a rebuild). */

@@ -1,7 +1,14 @@
 import { type Domain, type EventDefinition, Subjects } from "@mesh/contracts"
-import { DeadLetterHeaders, type EventLog, type EventLogError, type NatsHandles } from "@mesh/eventlog"
+import {
+  DeadLetterHeaders,
+  type EventLog,
+  type EventLogError,
+  type NatsHandles,
+  parentSpanOf,
+  SkippedEvents,
+} from "@mesh/eventlog"
 import { headers as natsHeaders } from "@nats-io/transport-node"
-import { Clock, Effect, Stream } from "effect"
+import { Clock, Effect, Stream, type Tracer } from "effect"
 import type { ControlledTransaction, Kysely, Transaction } from "kysely"
 import { runMigrations } from "../migrations/migrations.ts"
 import {
@@ -47,6 +54,11 @@ export interface ProjectorOptions<D extends EventDefinition, DB> {
   readonly afterCommit?: (batch: BatchOutcome) => Effect.Effect<void>
   /** When the stored version differs from the declared one: rebuild before serving (default) or fail. */
   readonly onStaleVersion?: "rebuild" | "fail"
+  /**
+   * Where the live projector counts the events it skips because the log's catalogue lacks their
+   * type (its own counter by default); `status` reports them.
+   */
+  readonly skipped?: SkippedEvents
 }
 
 /** Where one stream of a projection stands. */
@@ -70,6 +82,12 @@ export interface ProjectionStatus {
   readonly streams: ReadonlyArray<StreamStatus>
   /** Total sequences behind the heads. */
   readonly lag: number
+  /**
+   * Events the live projector passed over since this process started because their type is not
+   * in its catalogue (a newer writer's), by type. Its checkpoint has moved past them: a build
+   * that knows the type applies them by a rebuild, which bumping the projection's version runs.
+   */
+  readonly skipped: Readonly<Record<string, number>>
 }
 
 /** What setting a projection up found. */
@@ -139,6 +157,30 @@ interface FailedOutcome {
   readonly failure: FailedEvent
 }
 
+/** Most links from a batch's span to the traces of its events besides its parent's. */
+const maxTraceLinks = 32
+
+/**
+ * How a batch's span continues the traces of its events: a span has one parent, so the first
+ * traced event's producer is the parent and the other traces are links. An untraced batch (no
+ * event carries a trace context) costs one pass over its events.
+ */
+const traceOptions = (
+  batch: ReadonlyArray<PendingCommit<EventDefinition>>,
+): { parent?: Tracer.ExternalSpan; links?: Array<Tracer.SpanLink> } => {
+  // The events of a commit share its trace context: one look per commit.
+  const traced = new Map<string, Tracer.ExternalSpan>()
+  for (const commit of batch) {
+    const trace = commit.events[0]?.trace
+    if (trace === undefined || traced.has(trace.traceparent) || traced.size > maxTraceLinks) continue
+    const span = parentSpanOf(trace)
+    if (span !== undefined) traced.set(trace.traceparent, span)
+  }
+  if (traced.size === 0) return {}
+  const [parent, ...others] = traced.values()
+  return { parent: parent!, links: others.map((span) => ({ span, attributes: {} })) }
+}
+
 /** Binds a projection to its database, schema and event log. */
 export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorOptions<D, DB>): Projector => {
   const { projection, db, schema, eventLog } = options
@@ -152,6 +194,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const liveTarget: ProjectionTarget = { schema, rebuild: false }
   const shadowTarget: ProjectionTarget = { schema: shadowSchema, rebuild: true }
 
+  const skipped = options.skipped ?? new SkippedEvents()
   const fail = (reason: ProjectionError["reason"]) => new ProjectionError({ projection: name, reason })
   const storeFailure = (operation: string) => (cause: unknown) =>
     cause instanceof DeadLetterThrew
@@ -266,8 +309,16 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
     )
   })
 
+  const countSkipped = (outcome: BatchOutcome) =>
+    outcome.skippedTypes.length > 0 && skipped.record(outcome.skippedTypes)
+      ? Effect.logWarning(
+          `projection ${name} skips ${[...new Set(outcome.skippedTypes)].join(", ")}: not in its catalogue (a newer writer's event type); counted, logged once per type`,
+        )
+      : Effect.void
+
   const applyLive = (batch: ReadonlyArray<PendingCommit<D>>) =>
     store("apply a batch", () => applyBatch(db, liveContext, batch)).pipe(
+      Effect.tap(countSkipped),
       Effect.tap((outcome) =>
         Effect.forEach(
           outcome.deadLettered,
@@ -282,6 +333,11 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       Effect.flatMap((outcome) =>
         outcome.failure === undefined ? Effect.void : Effect.fail(handlerFailure(outcome.failure)),
       ),
+      Effect.withSpan(`project ${name}`, {
+        kind: "consumer",
+        attributes: { projection: name, commits: batch.length },
+        ...traceOptions(batch),
+      }),
     )
 
   const rebuild = (rebuildOptions: RebuildOptions = {}): Effect.Effect<RebuildReport, ProjectionError> =>
@@ -482,6 +538,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       liveVersion: registration?.version,
       streams,
       lag: streams.reduce((n, s) => n + s.lag, 0),
+      skipped: skipped.counts(),
     }
   })
 

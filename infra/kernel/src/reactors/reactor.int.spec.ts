@@ -1,11 +1,12 @@
+import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Fiber, Option, type Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
 import { boardAggregate, tallyCompletions, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
-import { makeDispatch, runReactor } from "./reactor.ts"
+import { type Dispatch, makeDispatch, runReactor } from "./reactor.ts"
 
 let server: NatsServerHandle
 let nats: NatsHandles
@@ -104,5 +105,75 @@ describe("reactor", () => {
     expect(tallied!.causationId).toBe(completed.eventId)
     expect(tallied!.correlationId).toBe(completed.correlationId)
     expect(tallied!.actor).toEqual({ kind: "agent", id: "kernel-test" })
+  })
+
+  it("continues the causing event's trace: the reaction's span descends from it and the event it causes joins it", async () => {
+    const namespace = uniqueNamespace("trace")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: taskCatalog, namespace })
+    const tasks = makeCommandHandler(log, taskAggregate)
+    const board = makeCommandHandler(log, boardAggregate)
+    const dispatch = makeDispatch([tasks, board])
+    const reactionSpans: Array<Tracer.Span> = []
+    const spying: Dispatch = (type, envelope) =>
+      Effect.currentSpan.pipe(
+        Effect.orDie,
+        Effect.tap((span) => Effect.sync(() => reactionSpans.push(span))),
+        Effect.andThen(dispatch(type, envelope)),
+      )
+    const command = (command: Parameters<typeof tasks.handle>[0]["command"], i: number) =>
+      tasks.handle({
+        commandId: deterministicUuid(`trace-${namespace}-${i}`, 1),
+        aggregateId: "t1",
+        command,
+        issuedAt: 1_700_000_000_000,
+        metadata: { correlationId: "c", causationId: null, actor: { kind: "human", id: "ana" } },
+      })
+    // The request that completes the task runs in a span, as an HTTP handler's would.
+    const completed = await Effect.runPromise(
+      Effect.gen(function* () {
+        yield* command({ _tag: "OpenTask", title: "Ship order" }, 0)
+        yield* command({ _tag: "AssignTask", assignee: "ana" }, 1)
+        return yield* command({ _tag: "CompleteTask", by: "ana" }, 2)
+      }).pipe(Effect.withSpan("request")),
+    )
+    const [, traceId, causeSpanId] = completed.events[0]!.trace!.traceparent.split("-")
+
+    const fiber = Effect.runFork(
+      runReactor({
+        nats,
+        namespace,
+        catalog: taskCatalog,
+        reactor: tallyCompletions,
+        dispatch: spying,
+        agent: "kernel-test",
+      }),
+    )
+    await waitFor(async () => (await Effect.runPromise(board.state("main"))).state.completions === 1)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+
+    // react <- consume <- the span that appended TaskCompleted, in another process as far as it knows.
+    const [react] = reactionSpans
+    expect(react!.name).toBe("react tally-completions")
+    expect(react!.traceId).toBe(traceId)
+    const consume = Option.getOrThrow(react!.parent) as Tracer.Span
+    expect(consume.name).toBe("consume tally-completions")
+    expect(Option.getOrThrow(consume.parent)).toMatchObject({
+      _tag: "ExternalSpan",
+      traceId,
+      spanId: causeSpanId,
+    })
+    const [tallied] = (await Effect.runPromise(log.load({ domain: "content", type: "board", id: "main" })))
+      .events
+    const [, talliedTraceId, talliedSpanId] = tallied!.trace!.traceparent.split("-")
+    expect(talliedTraceId).toBe(traceId)
+    expect(talliedSpanId).not.toBe(causeSpanId)
+
+    // The server delivers it only the aggregate type its event types belong to.
+    const info = await nats.jsm.consumers.info(
+      Subjects.streamName(namespace, "content"),
+      tallyCompletions.name,
+    )
+    expect(info.config.filter_subject).toBe(Subjects.aggregateTypeWildcard(namespace, "content", "task"))
   })
 })

@@ -1,10 +1,19 @@
-import type { Domain, EventCatalog, EventDefinition, EventOf } from "@mesh/contracts"
+import {
+  anyAggregateType,
+  type Domain,
+  type EventCatalog,
+  type EventDefinition,
+  type EventOf,
+  Subjects,
+} from "@mesh/contracts"
 import {
   type Backoff,
   type Delivery,
   type EventLogError,
   type NatsHandles,
   runDurableConsumer,
+  type SkippedEvents,
+  type SubjectFilter,
 } from "@mesh/eventlog"
 import { Effect } from "effect"
 import type { CommandEnvelope, CommandOutcome } from "../deciders/commandHandler.ts"
@@ -26,8 +35,17 @@ export interface Reaction {
  */
 export interface ReactorDefinition<D extends EventDefinition, E = never, R = never> {
   readonly name: string
-  readonly consumes: { readonly domain: Domain; readonly filterSubject?: string }
-  /** Event types it reacts to; others are acknowledged and skipped. */
+  /**
+   * The domain stream it reads and, optionally, a subject filter inside it. Without one it reads
+   * the subjects of the aggregate types its `eventTypes` belong to (see {@link reactorSubjects}).
+   */
+  readonly consumes: { readonly domain: Domain; readonly filterSubject?: SubjectFilter }
+  /**
+   * Event types it reacts to; others are acknowledged and skipped, and so are events of types
+   * its agent's catalogue lacks (a newer writer's), counted on /status. To react to a new type,
+   * add it here in the build whose catalogue has it: events of it acknowledged before are not
+   * delivered again.
+   */
   readonly eventTypes: ReadonlyArray<D["type"]>
   readonly react: (event: EventOf<D>) => Effect.Effect<ReadonlyArray<Reaction>, E, R>
   readonly maxDeliveries?: number
@@ -64,7 +82,36 @@ export const makeDispatch = (
   }
 }
 
-/** Handles one event: asks the reactor for its reactions and dispatches each with an id derived from the event. */
+/**
+ * The subjects a reactor reads: its declared filter; else, since the event type is not in the
+ * subject (`<ns>.<domain>.<aggregateType>.<aggregateId>`), the aggregate types of its event types,
+ * so that the server delivers it nothing of other aggregate types; else its whole domain (a type
+ * of any aggregate type, or no type the catalogue places in its domain).
+ */
+export const reactorSubjects = <D extends EventDefinition>(
+  namespace: string,
+  catalog: EventCatalog<D>,
+  reactor: Pick<ReactorDefinition<D, unknown, unknown>, "consumes" | "eventTypes">,
+): SubjectFilter => {
+  const { domain, filterSubject } = reactor.consumes
+  if (filterSubject !== undefined) return filterSubject
+  const aggregateTypes = new Set<string>()
+  for (const type of reactor.eventTypes) {
+    const definition = catalog.get(type)
+    // A type of another domain never arrives on this stream, whatever the filter.
+    if (definition === undefined || definition.domain !== domain) continue
+    if (definition.aggregateType === anyAggregateType) return Subjects.domainWildcard(namespace, domain)
+    aggregateTypes.add(definition.aggregateType)
+  }
+  if (aggregateTypes.size === 0) return Subjects.domainWildcard(namespace, domain)
+  return [...aggregateTypes].sort().map((type) => Subjects.aggregateTypeWildcard(namespace, domain, type))
+}
+
+/**
+ * Handles one event: asks the reactor for its reactions and dispatches each with an id derived
+ * from the event. The commands run in its `react` span, whose trace their events carry: run by
+ * {@link runReactor}, that span continues the causing event's trace.
+ */
 export const reactToEvent =
   <D extends EventDefinition, E, R>(reactor: ReactorDefinition<D, E, R>, dispatch: Dispatch, agent: string) =>
   (event: EventOf<D>): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> =>
@@ -82,7 +129,6 @@ export const reactToEvent =
             correlationId: event.correlationId,
             causationId: event.eventId,
             actor: { kind: "agent", id: agent },
-            ...(event.trace === undefined ? {} : { trace: event.trace }),
           },
         }),
       )
@@ -100,6 +146,8 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
   readonly beforeAck?: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, unknown>
   /** Completes when the reactor should drain and stop (graceful shutdown). */
   readonly until?: Effect.Effect<void>
+  /** Where it counts the events of types its catalogue lacks, which it skips (for /status). */
+  readonly skipped?: SkippedEvents
 }): Effect.Effect<void, EventLogError, R> => {
   const react = reactToEvent(options.reactor, options.dispatch, options.agent)
   return runDurableConsumer({
@@ -109,15 +157,14 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
     spec: {
       name: options.reactor.name,
       domain: options.reactor.consumes.domain,
-      ...(options.reactor.consumes.filterSubject === undefined
-        ? {}
-        : { filterSubject: options.reactor.consumes.filterSubject }),
+      filterSubject: reactorSubjects(options.namespace, options.catalog, options.reactor),
       ...(options.reactor.maxDeliveries === undefined
         ? {}
         : { maxDeliveries: options.reactor.maxDeliveries }),
       ...(options.reactor.backoff === undefined ? {} : { backoff: options.reactor.backoff }),
     },
     ...(options.until === undefined ? {} : { until: options.until }),
+    ...(options.skipped === undefined ? {} : { skipped: options.skipped }),
     // A reaction that failed because a dependency was away (the event log, a database) is tried
     // again, never dead-lettered for it.
     isTransient: isTransientFailure,
