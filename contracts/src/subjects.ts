@@ -112,6 +112,8 @@ export const Subjects = {
     `${assertNamespace(namespace)}.deadletter.${assertSubjectToken("consumer", consumer)}`,
   /** All dead-letter subjects of a namespace. */
   deadLetterWildcard: (namespace: string): string => `${assertNamespace(namespace)}.deadletter.>`,
+  /** The KV bucket holding the decider snapshots of a namespace, e.g. `mesh_snapshots`. */
+  snapshotBucket: (namespace: string): string => `${assertNamespace(namespace)}_snapshots`,
   /** The object store bucket holding the large prompts and outputs of decisions, e.g. `MESH_DECISION_CONTENT`. */
   decisionContentBucket: (namespace: string): string =>
     `${assertNamespace(namespace)}_decision_content`.toUpperCase(),

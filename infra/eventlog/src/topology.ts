@@ -6,6 +6,8 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream"
+import { Kvm } from "@nats-io/kv"
+import { Objm } from "@nats-io/obj"
 import { Effect } from "effect"
 import { EventLogError, unavailable } from "./errors.ts"
 
@@ -27,6 +29,27 @@ export interface StreamDeclaration {
   readonly allow_direct: boolean
 }
 
+/**
+ * A KV bucket or an object store of a namespace. JetStream keeps each in a stream of its own
+ * (`KV_<bucket>`, `OBJ_<bucket>`) whose exact configuration its client library owns; the mesh
+ * creates it through that library and checks the fields it declares: replicas, storage, history.
+ */
+export interface StoreDeclaration {
+  readonly kind: "kv" | "objects"
+  readonly bucket: string
+  /** The stream JetStream keeps it in, by which drift is reported. */
+  readonly name: string
+  readonly storage: "file" | "memory"
+  readonly num_replicas: number
+  /** Values kept per key (KV buckets). */
+  readonly history?: number
+}
+
+/** A declared stream or store of a namespace. */
+export type Declaration = StreamDeclaration | StoreDeclaration
+
+const isStore = (declaration: Declaration): declaration is StoreDeclaration => "kind" in declaration
+
 /** Options that shape a namespace's streams. */
 export interface TopologyOptions {
   readonly namespace: string
@@ -42,10 +65,11 @@ export interface TopologyOptions {
 
 /**
  * Declares the streams of a namespace: one immutable event stream per domain (deny delete and
- * purge: the log is the source of truth) and one dead-letter stream (purgeable: operators
- * drain it after re-driving).
+ * purge: the log is the source of truth), one dead-letter stream (purgeable: operators drain it
+ * after re-driving), and its stores: the snapshot bucket and the decision-content object store,
+ * with the same replicas as the streams, so that none is left on one server.
  */
-export const declareTopology = (options: TopologyOptions): ReadonlyArray<StreamDeclaration> => {
+export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declaration> => {
   const base = {
     storage: options.storage ?? "file",
     num_replicas: options.replicas ?? 1,
@@ -72,12 +96,52 @@ export const declareTopology = (options: TopologyOptions): ReadonlyArray<StreamD
     deny_delete: true,
     deny_purge: false,
   }
-  return [...eventStreams, deadLetters]
+  const storage = options.storage ?? "file"
+  const num_replicas = options.replicas ?? 1
+  const snapshots = Subjects.snapshotBucket(options.namespace)
+  const content = Subjects.decisionContentBucket(options.namespace)
+  const stores: ReadonlyArray<StoreDeclaration> = [
+    { kind: "kv", bucket: snapshots, name: `KV_${snapshots}`, storage, num_replicas, history: 1 },
+    { kind: "objects", bucket: content, name: `OBJ_${content}`, storage, num_replicas },
+  ]
+  return [...eventStreams, deadLetters, ...stores]
+}
+
+/** Lists the fields of a store that differ from its declaration. */
+export const diffStore = (
+  declared: StoreDeclaration,
+  actual: Partial<StreamConfig>,
+): ReadonlyArray<FieldDrift> => {
+  const pairs: ReadonlyArray<readonly [string, unknown, unknown]> = [
+    ["storage", declared.storage, actual.storage],
+    ["num_replicas", declared.num_replicas, actual.num_replicas],
+    ...(declared.history === undefined
+      ? []
+      : [["history", declared.history, actual.max_msgs_per_subject] as const]),
+  ]
+  return pairs.flatMap(([field, d, a]) =>
+    JSON.stringify(d) === JSON.stringify(a)
+      ? []
+      : [{ field: field as FieldDrift["field"], declared: d, actual: a }],
+  )
+}
+
+const createStore = async (jsm: JetStreamManager, store: StoreDeclaration): Promise<void> => {
+  const storage = store.storage === "file" ? StorageType.File : StorageType.Memory
+  if (store.kind === "kv") {
+    await new Kvm(jsm.jetstream()).create(store.bucket, {
+      history: store.history ?? 1,
+      replicas: store.num_replicas,
+      storage,
+    })
+  } else {
+    await new Objm(jsm.jetstream()).create(store.bucket, { replicas: store.num_replicas, storage })
+  }
 }
 
 /** One field whose declared and actual values differ. */
 export interface FieldDrift {
-  readonly field: keyof StreamDeclaration
+  readonly field: keyof StreamDeclaration | "history"
   readonly declared: unknown
   readonly actual: unknown
 }
@@ -143,7 +207,7 @@ const isStreamNotFound = (e: unknown): boolean =>
  */
 export const applyTopology = (
   jsm: JetStreamManager,
-  declarations: ReadonlyArray<StreamDeclaration>,
+  declarations: ReadonlyArray<Declaration>,
   mode: "create-only" | "update" = "create-only",
 ): Effect.Effect<TopologyReport, EventLogError> =>
   Effect.gen(function* () {
@@ -161,18 +225,36 @@ export const applyTopology = (
       })
       if (info === undefined) {
         yield* Effect.tryPromise({
-          try: () => jsm.streams.add(toStreamConfig(declaration)),
-          catch: (e) => unavailable(`create stream ${declaration.name}`, e),
+          try: async () => {
+            if (isStore(declaration)) await createStore(jsm, declaration)
+            else await jsm.streams.add(toStreamConfig(declaration))
+          },
+          catch: (e) =>
+            unavailable(`create ${isStore(declaration) ? "store" : "stream"} ${declaration.name}`, e),
         })
         created.push(declaration.name)
         continue
       }
-      const fields = diffStream(declaration, info.config)
+      const fields = isStore(declaration)
+        ? diffStore(declaration, info.config)
+        : diffStream(declaration, info.config)
       if (fields.length === 0) {
         unchanged.push(declaration.name)
       } else if (mode === "update") {
         yield* Effect.tryPromise({
-          try: () => jsm.streams.update(declaration.name, toStreamConfig(declaration)),
+          try: () =>
+            jsm.streams.update(
+              declaration.name,
+              isStore(declaration)
+                ? {
+                    ...info.config,
+                    num_replicas: declaration.num_replicas,
+                    ...(declaration.history === undefined
+                      ? {}
+                      : { max_msgs_per_subject: declaration.history }),
+                  }
+                : toStreamConfig(declaration),
+            ),
           catch: (e) => unavailable(`update stream ${declaration.name}`, e),
         })
         updated.push(declaration.name)

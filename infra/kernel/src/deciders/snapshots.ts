@@ -1,3 +1,4 @@
+import { Subjects } from "@mesh/contracts"
 import type { AggregatePosition, AggregateRef, NatsHandles } from "@mesh/eventlog"
 import { type KV, Kvm } from "@nats-io/kv"
 import { Effect, Result, Schema } from "effect"
@@ -59,9 +60,19 @@ export const decodeSnapshot = <State>(
 
 const keyOf = (ref: AggregateRef) => `${ref.domain}.${ref.type}.${ref.id}`
 
-/** Snapshots in a JetStream KV bucket of the namespace, one key per aggregate, last value only. */
+/**
+ * Snapshots in the namespace's KV bucket (declared with its streams, see `declareTopology`), one key
+ * per aggregate, last value only. It opens the bucket the topology made, with its replicas, and
+ * creates a one-replica bucket only where none was declared (a test without a topology).
+ */
 export const makeKvSnapshotStore = async (nats: NatsHandles, namespace: string): Promise<SnapshotStore> => {
-  const kv: KV = await new Kvm(nats.connection).create(`${namespace}_snapshots`, { history: 1 })
+  const bucket = Subjects.snapshotBucket(namespace)
+  const declared = await nats.jsm.streams.info(`KV_${bucket}`).then(
+    () => true,
+    () => false,
+  )
+  const kvm = new Kvm(nats.connection)
+  const kv: KV = declared ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1 })
   return {
     read: (ref) =>
       Effect.tryPromise(() => kv.get(keyOf(ref))).pipe(

@@ -15,6 +15,7 @@ import { sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
+import { readModelSchemaOf } from "../projections/names.ts"
 import { makeProjector } from "../projections/projector.ts"
 import {
   boardAggregate,
@@ -71,7 +72,7 @@ describe("an agent under infrastructure faults", () => {
     "survives Postgres and NATS restarts: no crash, every part back by itself, nothing lost or doubled",
     async () => {
       const namespace = uniqueNamespace("faults")
-      const schema = "task_board"
+      const schema = readModelSchemaOf(namespace, "task-board")
       const agent: ChildProcess = spawn(workspaceNode(), [agentScript], {
         env: {
           PATH: process.env.PATH ?? "",

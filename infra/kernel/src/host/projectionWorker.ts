@@ -2,12 +2,11 @@ import type { EventCatalog, EventDefinition } from "@mesh/contracts"
 import { type EventLog, makeEventLog, SkippedEvents } from "@mesh/eventlog"
 import { Effect } from "effect"
 import type { Kysely } from "kysely"
-import { serviceSchemaOf } from "../projections/names.ts"
+import { readModelSchemaOf } from "../projections/names.ts"
 import type { Projection } from "../projections/projection.ts"
 import { makeProjector } from "../projections/projector.ts"
 import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
 
-export { serviceSchemaOf }
 
 /**
  * A projection as a part of an agent's process: set up (rebuilt first if its version changed),
@@ -28,7 +27,7 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
       projection,
       // The projection owns its tables; the database is untyped at the host's boundary.
       db: context.db as Kysely<DB>,
-      schema: options.schema ?? serviceSchemaOf(context.agent),
+      schema: options.schema ?? readModelSchemaOf(context.namespace, context.agent),
       eventLog:
         options.catalog === undefined
           ? (context.log as unknown as EventLog<P>)
