@@ -22,11 +22,30 @@ describe("topology as code", () => {
     const namespace = uniqueNamespace("topo")
     const declared = declareTopology({ namespace })
     const first = await Effect.runPromise(applyTopology(nats.jsm, declared))
-    // One stream per domain, and the dead-letter stream.
-    expect(first.created).toHaveLength(domains.length + 1)
+    // One stream per domain, the dead-letter stream, the snapshot bucket and the decision store.
+    expect(first.created).toHaveLength(domains.length + 3)
+    expect(first.created).toEqual(
+      expect.arrayContaining([`KV_${namespace}_snapshots`, `OBJ_${namespace.toUpperCase()}_DECISION_CONTENT`]),
+    )
     const second = await Effect.runPromise(applyTopology(nats.jsm, declared))
     expect(second).toMatchObject({ created: [], drifted: [], updated: [] })
-    expect(second.unchanged).toHaveLength(domains.length + 1)
+    expect(second.unchanged).toHaveLength(domains.length + 3)
+  })
+
+  it("declares the namespace's stores with the streams' replicas, and reports a store that drifted", async () => {
+    const namespace = uniqueNamespace("stores")
+    const declared = declareTopology({ namespace })
+    await Effect.runPromise(applyTopology(nats.jsm, declared))
+    const bucket = await nats.jsm.streams.info(`KV_${namespace}_snapshots`)
+    expect(bucket.config).toMatchObject({ num_replicas: 1, max_msgs_per_subject: 1 })
+    await nats.jsm.streams.update(`KV_${namespace}_snapshots`, { ...bucket.config, max_msgs_per_subject: 5 })
+    const report = await Effect.runPromise(applyTopology(nats.jsm, declared))
+    expect(report.drifted).toEqual([
+      { stream: `KV_${namespace}_snapshots`, fields: [{ field: "history", declared: 1, actual: 5 }] },
+    ])
+    const updated = await Effect.runPromise(applyTopology(nats.jsm, declared, "update"))
+    expect(updated.updated).toEqual([`KV_${namespace}_snapshots`])
+    expect((await nats.jsm.streams.info(`KV_${namespace}_snapshots`)).config.max_msgs_per_subject).toBe(1)
   })
 
   it("reports drift and leaves the stream alone unless told to update", async () => {
