@@ -1,15 +1,24 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
 import { Instant } from "../envelope.ts"
-import { anyAggregateType, SubjectToken } from "../subjects.ts"
+import { anyAggregateType, assertSubjectToken, SubjectToken } from "../subjects.ts"
 import { Money, NonEmpty, Score } from "./common.ts"
 import { Sentiment } from "./customer.ts"
 
-// The actions domain is a platform domain: its aggregate type is the owning agent, so an action's
-// subject is `mesh.actions.<agent>.<actionId>` and a saga's is `mesh.actions.<agent>.<sagaId>`.
+// The actions domain is a platform domain: its aggregate type names the owning agent, so an
+// action's subject is `mesh.actions.<agent>.<actionId>` and a saga's is
+// `mesh.actions.saga-<agent>.<sagaId>` (see `sagaAggregateType`).
 const domain = "actions" as const
 const aggregateType = anyAggregateType
 const producer = "action-executor"
+
+/**
+ * The aggregate type of an agent's sagas, `saga-<agent>`, apart from its actions, so that neither
+ * is ever folded from the other's events. Sagas written before it have their events under the
+ * agent's own aggregate type, beside its actions; readers tell them apart by event type.
+ */
+export const sagaAggregateType = (agent: string): string =>
+  assertSubjectToken("saga aggregate type", `saga-${assertSubjectToken("agent", agent)}`)
 
 /** The id of an action: its aggregate id and the idempotency key sent to the external system. */
 export const ActionId = SubjectToken

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import {
+  actionsFromLog,
   decodePolicyJson,
   makeActionCommands,
   makeActionExecutor,
@@ -8,7 +9,8 @@ import {
   makeApprovals,
   makeHttpConnectorRegistry,
   makeSagaDriver,
-  requestHistoryFromLog,
+  type QuotaHistoryEntry,
+  sagaRef,
 } from "@mesh/actions"
 import { type CommitMetadata, type MeshEvent, meshCatalog, parametersHash, Subjects } from "@mesh/contracts"
 import {
@@ -335,12 +337,25 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
   })
   const policyFile = join(findRepoRoot(), "infra", "actions", "policies", "customer-ops.json")
   const policy = Result.getOrThrow(decodePolicyJson(readFileSync(policyFile, "utf8"), policyFile))
-  const gate = makeActionGate({
-    commands,
-    policy,
-    history: (agent, since) => requestHistoryFromLog(commands, agent, since),
-    compensationOf: connectors.compensationOf,
-  })
+  // An agent's gate reads its quota history from its actions read model; the demo keeps no read
+  // model, so it folds its few actions from the log instead.
+  const history = (agent: string, since: string) =>
+    Effect.map(actionsFromLog(commands, agent), (actions) =>
+      actions.flatMap(
+        ({ state }): ReadonlyArray<QuotaHistoryEntry> =>
+          state.status === "none" || state.request.requestedAt < since
+            ? []
+            : [
+                {
+                  agent,
+                  requestedAt: state.request.requestedAt,
+                  amount: state.request.policy.inputs.amount,
+                  mode: state.request.mode,
+                },
+              ],
+      ),
+    )
+  const gate = makeActionGate({ commands, policy, history, compensationOf: connectors.compensationOf })
   const sagas = makeSagaDriver({ commands, gate })
   const approvals = makeApprovals({ commands, approvalTtlMs: 15 * 60_000 })
   const executor = makeActionExecutor({ nats: client, namespace, connectors })
@@ -464,7 +479,7 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
       if (state.status === "compensated" || state.status === "completed") break
       await new Promise((r) => setTimeout(r, 20))
     }
-    const saga = await run(commands.log.load({ domain: "actions", type: "customer-ops", id: "S-1" }))
+    const saga = await run(commands.log.load(sagaRef("customer-ops", "S-1")))
     console.log(`   ${saga.events.map((e) => e.type).join(" → ")}`)
     console.log("   the simulated systems' ledgers, one line per effect and idempotency key:")
     for (const entry of [...simulators.ledger()].sort((a, b) => a.at.localeCompare(b.at)))

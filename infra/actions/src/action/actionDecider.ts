@@ -194,12 +194,6 @@ export type ActionCommand =
   | { readonly _tag: "Expire"; readonly now: string }
   | { readonly _tag: "RequestCompensation"; readonly reason: string; readonly now: string }
 
-/** Whether a pending action's approval ran out before any attempt of its round started. */
-const approvalLapsed = (state: Extract<ActionState, { status: "pending" }>, now: string): boolean =>
-  state.approval !== null &&
-  state.attempts.started === state.approval.startedAtApproval &&
-  isAfter(now, state.approval.expiresAt)
-
 /** The idempotency key of an action's compensation: derived, so every executor sends the same one. */
 export const compensationKeyOf = (actionId: string): string => `${actionId}-undo`
 
@@ -207,6 +201,84 @@ const plus = (instant: string, ms: number): string => new Date(Date.parse(instan
 const isAfter = (a: string, b: string): boolean => Date.parse(a) > Date.parse(b)
 
 const freshAttempts = (budget: number): Attempts => ({ started: 0, budget, history: [] })
+
+/**
+ * Whether and how an action's next attempt may begin: the lease, retry and lapse rules, stated
+ * once. `decide(StartAttempt)` records what it says; `nextExecutorMove` waits for it or asks for it.
+ */
+export type AttemptRule =
+  /** Nothing to attempt in this state. */
+  | { readonly _tag: "NoAttempt" }
+  /** The approval ran out before any attempt of its round started: the action expires instead. */
+  | { readonly _tag: "Lapsed"; readonly expiresAt: string }
+  /** Not before `at`: a retry's backoff, or the lease of an attempt in flight. */
+  | { readonly _tag: "NotBefore"; readonly at: string }
+  | {
+      readonly _tag: "Start"
+      readonly phase: ActionPhase
+      readonly attempt: number
+      readonly trigger: "first" | "retry"
+    }
+  /** Attempt `abandoned` started, its lease ended, and no result came: its executor died. */
+  | {
+      readonly _tag: "Recover"
+      readonly phase: ActionPhase
+      readonly abandoned: number
+      /** No attempt is left in the budget: the action parks instead of trying again. */
+      readonly budgetSpent: boolean
+    }
+
+/**
+ * The attempt rule of an action at `now`. `leaseMs` is how long an attempt in flight belongs to
+ * the executor that started it; only after it is an attempt without a result taken as abandoned,
+ * so two executors never repeat each other's call. An approval lapses only if no attempt of its
+ * round started in time: once one has, the effect may be out, so the round runs to its end.
+ */
+export const attemptRule = (state: ActionState, now: string, leaseMs: number): AttemptRule => {
+  switch (state.status) {
+    case "pending":
+    case "compensation-pending": {
+      const phase: ActionPhase = state.status === "pending" ? "execute" : "compensate"
+      if (
+        state.status === "pending" &&
+        state.approval !== null &&
+        state.attempts.started === state.approval.startedAtApproval &&
+        isAfter(now, state.approval.expiresAt)
+      ) {
+        return { _tag: "Lapsed", expiresAt: state.approval.expiresAt }
+      }
+      if (state.retryAt !== null && isAfter(state.retryAt, now))
+        return { _tag: "NotBefore", at: state.retryAt }
+      return {
+        _tag: "Start",
+        phase,
+        attempt: state.attempts.started + 1,
+        trigger: state.attempts.started === 0 ? "first" : "retry",
+      }
+    }
+    case "attempting":
+    case "compensating": {
+      const leaseEnds = plus(state.startedAt, leaseMs)
+      if (isAfter(leaseEnds, now)) return { _tag: "NotBefore", at: leaseEnds }
+      return {
+        _tag: "Recover",
+        phase: state.status === "attempting" ? "execute" : "compensate",
+        abandoned: state.attempts.started,
+        budgetSpent: state.attempts.started >= state.attempts.budget,
+      }
+    }
+    case "none":
+    case "denied":
+    case "awaiting-approval":
+    case "succeeded":
+    case "failed":
+    case "parked":
+    case "rejected":
+    case "expired":
+    case "compensated":
+      return { _tag: "NoAttempt" }
+  }
+}
 
 const withHistory = (attempts: Attempts, entry: ActionHistoryEntry): Attempts => ({
   ...attempts,
@@ -544,55 +616,41 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
     }
     case "StartAttempt": {
       const { now } = command
-      if (state.status === "pending") {
-        if (approvalLapsed(state, now) && state.approval !== null) {
+      const rule = attemptRule(state, now, command.leaseMs)
+      switch (rule._tag) {
+        case "NoAttempt":
+        case "NotBefore":
+          return []
+        case "Lapsed":
           // An approval is good for a while only: past it, a human must look again.
-          return [{ type: "ActionExpired", payload: { expiresAt: state.approval.expiresAt, at: now } }]
-        }
-        if (state.retryAt !== null && isAfter(state.retryAt, now)) return []
-        return [
-          {
-            type: "ActionAttemptStarted",
-            payload: {
-              phase: "execute",
-              attempt: state.attempts.started + 1,
-              trigger: state.attempts.started === 0 ? "first" : "retry",
-              startedAt: now,
+          return [{ type: "ActionExpired", payload: { expiresAt: rule.expiresAt, at: now } }]
+        case "Start":
+          return [
+            {
+              type: "ActionAttemptStarted",
+              payload: { phase: rule.phase, attempt: rule.attempt, trigger: rule.trigger, startedAt: now },
             },
-          },
-        ]
-      }
-      if (state.status === "compensation-pending") {
-        if (state.retryAt !== null && isAfter(state.retryAt, now)) return []
-        return [
-          {
-            type: "ActionAttemptStarted",
-            payload: {
-              phase: "compensate",
-              attempt: state.attempts.started + 1,
-              trigger: state.attempts.started === 0 ? "first" : "retry",
-              startedAt: now,
+          ]
+        case "Recover": {
+          if (state.status !== "attempting" && state.status !== "compensating") return []
+          if (rule.budgetSpent) {
+            const reason = `attempt ${rule.abandoned} was interrupted and the budget of ${state.attempts.budget} attempts is spent`
+            return recordFailure(state, rule.abandoned, { reason, retryable: true }, 0, now, true)
+          }
+          // Its executor died: try again with the same key (the external system performs one
+          // effect per key).
+          return [
+            {
+              type: "ActionAttemptStarted",
+              payload: {
+                phase: rule.phase,
+                attempt: rule.abandoned + 1,
+                trigger: "recovery",
+                startedAt: now,
+              },
             },
-          },
-        ]
-      }
-      if (state.status === "attempting" || state.status === "compensating") {
-        // Another executor's attempt in flight is not ours to repeat: only past its lease is it
-        // taken as abandoned.
-        if (isAfter(plus(state.startedAt, command.leaseMs), now)) return []
-        // An attempt started and never recorded a result: its executor died. Try again with the
-        // same key (the external system performs one effect per key) unless the budget is spent.
-        const phase: ActionPhase = state.status === "attempting" ? "execute" : "compensate"
-        if (state.attempts.started >= state.attempts.budget) {
-          const reason = `attempt ${state.attempts.started} was interrupted and the budget of ${state.attempts.budget} attempts is spent`
-          return recordFailure(state, state.attempts.started, { reason, retryable: true }, 0, now, true)
+          ]
         }
-        return [
-          {
-            type: "ActionAttemptStarted",
-            payload: { phase, attempt: state.attempts.started + 1, trigger: "recovery", startedAt: now },
-          },
-        ]
       }
       return []
     }
@@ -774,24 +832,24 @@ export type ExecutorMove =
 export const nextExecutorMove = (state: ActionState, now: string, leaseMs: number): ExecutorMove => {
   switch (state.status) {
     case "pending":
-      if (approvalLapsed(state, now)) return { _tag: "Attempt", phase: "execute" }
-      return state.retryAt !== null && isAfter(state.retryAt, now)
-        ? { _tag: "WaitUntil", at: state.retryAt }
-        : { _tag: "Attempt", phase: "execute" }
     case "compensation-pending":
-      return state.retryAt !== null && isAfter(state.retryAt, now)
-        ? { _tag: "WaitUntil", at: state.retryAt }
-        : { _tag: "Attempt", phase: "compensate" }
     case "attempting":
     case "compensating": {
-      const leaseEnds = plus(state.startedAt, leaseMs)
-      return isAfter(leaseEnds, now)
-        ? { _tag: "WaitUntil", at: leaseEnds }
-        : {
-            _tag: "Recover",
-            phase: state.status === "attempting" ? "execute" : "compensate",
-            attempt: state.attempts.started,
-          }
+      const rule = attemptRule(state, now, leaseMs)
+      switch (rule._tag) {
+        case "NotBefore":
+          return { _tag: "WaitUntil", at: rule.at }
+        // A lapsed approval is StartAttempt's to record (as the action's expiry).
+        case "Lapsed":
+          return { _tag: "Attempt", phase: "execute" }
+        case "Start":
+          return { _tag: "Attempt", phase: rule.phase }
+        case "Recover":
+          return { _tag: "Recover", phase: rule.phase, attempt: rule.abandoned }
+        case "NoAttempt":
+          return { _tag: "Rest" }
+      }
+      return { _tag: "Rest" }
     }
     case "succeeded":
       return state.request.mode === "notify" && !state.notified ? { _tag: "Notify" } : { _tag: "Rest" }
@@ -805,5 +863,39 @@ export const nextExecutorMove = (state: ActionState, now: string, leaseMs: numbe
     case "expired":
     case "compensated":
       return { _tag: "Rest" }
+  }
+}
+
+/**
+ * Whether the decider always writes another event after `event` in the same commit, given the
+ * state `event` was decided on: a request with its verdict, a failure with the parking, a late
+ * approval's refusal with the expiry. A reader that folds an action's events one at a time (the
+ * executor from its consumer) acts only at the end of a commit, since the state inside one is no
+ * state the log ever held, and an append expecting its position would land in the middle of it.
+ */
+export const continuesInCommit = (state: ActionState, event: ActionEvent): boolean => {
+  switch (event.type) {
+    case "ActionRequested":
+      return (
+        event.payload.policy.verdict.mode === "deny" ||
+        event.payload.policy.verdict.mode === "require-approval"
+      )
+    case "ActionFailed":
+    case "ActionCompensationFailed":
+      return event.payload.next === "park"
+    case "ActionApprovalRefused":
+      return event.payload.refusal === "expired" && state.status === "awaiting-approval"
+    case "ActionDenied":
+    case "ActionAwaitingApproval":
+    case "ActionApproved":
+    case "ActionRejected":
+    case "ActionExpired":
+    case "ActionAttemptStarted":
+    case "ActionSucceeded":
+    case "ActionParked":
+    case "ActionCompensationRequested":
+    case "ActionCompensated":
+    case "ActionHumanNotified":
+      return false
   }
 }

@@ -1,10 +1,14 @@
 import { DeciderSpecification } from "@mesh/kernel/testing"
 import { describe, expect, it } from "vitest"
 import {
+  type ActionCommand,
   type ActionEvent,
   type ActionRequest,
+  type ActionState,
   actionDecider,
+  attemptRule,
   compensationKeyOf,
+  continuesInCommit,
   nextExecutorMove,
 } from "./actionDecider.ts"
 
@@ -637,4 +641,159 @@ describe("the executor's next move", () => {
       _tag: "ExpireApproval",
     })
   })
+})
+
+describe("the attempt rule, stated once", () => {
+  const fold = (events: ReadonlyArray<ActionEvent>) =>
+    events.reduce(actionDecider.evolve, actionDecider.initialState())
+  const lease = 10_000
+  const cases: ReadonlyArray<readonly [string, ReadonlyArray<ActionEvent>, string]> = [
+    ["a cleared action", [requested("auto")], at(1)],
+    ["a retry not yet due", [requested("auto"), started(1, at(1)), failedRetry(1, at(2), at(9))], at(3)],
+    ["a retry due", [requested("auto"), started(1, at(1)), failedRetry(1, at(2), at(9))], at(10)],
+    ["an attempt in its lease", [requested("auto"), started(1, at(1))], at(5)],
+    ["an attempt past its lease", [requested("auto"), started(1, at(1))], at(12)],
+    [
+      "an interrupted attempt with the budget spent",
+      [requested("auto"), started(1, at(1)), started(2, at(2), "recovery"), started(3, at(3), "recovery")],
+      at(30),
+    ],
+    ["an approval unused past its deadline", [requested("require-approval"), awaiting, approved], at(3661)],
+    ["a compensation in flight", compensationInFlight, at(7)],
+    ["a compensation abandoned", compensationInFlight, at(60)],
+    ["a succeeded action", [requested("auto"), started(1, at(1)), succeeded(1)], at(3)],
+  ]
+
+  it.each(cases)(
+    "is what StartAttempt records and the executor waits for or asks for: %s",
+    (_, events, now) => {
+      const state = fold(events)
+      const rule = attemptRule(state, now, lease)
+      const decided = actionDecider.decide({ _tag: "StartAttempt", now, leaseMs: lease }, state)
+      const move = nextExecutorMove(state, now, lease)
+      switch (rule._tag) {
+        case "NoAttempt":
+          expect(decided).toEqual([])
+          expect(["Rest", "Notify", "ExpireApproval"]).toContain(move._tag)
+          break
+        case "NotBefore":
+          expect(decided).toEqual([])
+          expect(move).toEqual({ _tag: "WaitUntil", at: rule.at })
+          break
+        case "Lapsed":
+          expect(decided).toEqual([
+            { type: "ActionExpired", payload: { expiresAt: rule.expiresAt, at: now } },
+          ])
+          expect(move._tag).toBe("Attempt")
+          break
+        case "Start":
+          expect(decided).toEqual([
+            {
+              type: "ActionAttemptStarted",
+              payload: { phase: rule.phase, attempt: rule.attempt, trigger: rule.trigger, startedAt: now },
+            },
+          ])
+          expect(move).toEqual({ _tag: "Attempt", phase: rule.phase })
+          break
+        case "Recover":
+          expect(move).toEqual({ _tag: "Recover", phase: rule.phase, attempt: rule.abandoned })
+          expect(decided.map((e) => e.type)).toEqual(
+            rule.budgetSpent
+              ? [rule.phase === "execute" ? "ActionFailed" : "ActionCompensationFailed", "ActionParked"]
+              : ["ActionAttemptStarted"],
+          )
+          break
+      }
+    },
+  )
+})
+
+describe("commit boundaries", () => {
+  const fold = (events: ReadonlyArray<ActionEvent>) =>
+    events.reduce(actionDecider.evolve, actionDecider.initialState())
+  const request = (mode: "auto" | "notify" | "require-approval" | "deny"): ActionCommand => ({
+    _tag: "RequestAction",
+    request: refund,
+    parametersHash: hash,
+    policy: verdict(mode),
+    approvalTtlMs: hour,
+    now: t0,
+  })
+  const approve = (now: string): ActionCommand => ({
+    _tag: "Approve",
+    approver: "maria",
+    parametersHash: hash,
+    approvalTtlMs: hour,
+    now,
+  })
+  const fail = (attempt: number, retryable: boolean, now: string): ActionCommand => ({
+    _tag: "RecordFailure",
+    attempt,
+    failure: { reason: "no", retryable },
+    retryDelayMs: 1_000,
+    now,
+  })
+  const expired: ActionEvent = { type: "ActionExpired", payload: { expiresAt: at(3600), at: at(3601) } }
+  // Every kind of decision, the multi-event ones included.
+  const decisions: ReadonlyArray<readonly [string, ReadonlyArray<ActionEvent>, ActionCommand]> = [
+    ["an auto request", [], request("auto")],
+    ["a notify request", [], request("notify")],
+    ["a request that waits for approval", [], request("require-approval")],
+    ["a denied request", [], request("deny")],
+    ["an approval", [requested("require-approval"), awaiting], approve(at(60))],
+    ["a late approval", [requested("require-approval"), awaiting], approve(at(3601))],
+    [
+      "an approval of an expired action",
+      [requested("require-approval"), awaiting, expired],
+      approve(at(4000)),
+    ],
+    ["a retryable failure", [requested("auto"), started(1, at(1))], fail(1, true, at(2))],
+    ["a final failure", [requested("auto"), started(1, at(1))], fail(1, false, at(2))],
+    [
+      "a failure that spends the budget",
+      [
+        requested("auto"),
+        started(1, at(1)),
+        failedRetry(1, at(2), at(3)),
+        started(2, at(3), "retry"),
+        failedRetry(2, at(4), at(5)),
+        started(3, at(5), "retry"),
+      ],
+      fail(3, true, at(6)),
+    ],
+    ["a compensation's failure", compensationInFlight, fail(1, false, at(7))],
+    ["a compensation's retryable failure", compensationInFlight, fail(1, true, at(7))],
+    [
+      "a recovery with the budget spent",
+      [requested("auto"), started(1, at(1)), started(2, at(2), "recovery"), started(3, at(3), "recovery")],
+      { _tag: "StartAttempt", now: at(30), leaseMs: 10_000 },
+    ],
+    ["a start", [requested("auto")], { _tag: "StartAttempt", now: at(1), leaseMs: 10_000 }],
+    [
+      "a success",
+      [requested("auto"), started(1, at(1))],
+      { _tag: "RecordSuccess", attempt: 1, externalRef: "r", result: {}, now: at(2) },
+    ],
+    [
+      "a rejection",
+      [requested("require-approval"), awaiting],
+      { _tag: "Reject", by: "jo", reason: "no", now: at(9) },
+    ],
+    ["an expiry", [requested("require-approval"), awaiting], { _tag: "Expire", now: at(3601) }],
+  ]
+
+  it.each(decisions)(
+    "marks every event of %s but the last as continued in its commit",
+    (_, history, command) => {
+      let state: ActionState = fold(history)
+      const events = actionDecider.decide(command, state)
+      expect(events.length).toBeGreaterThan(0)
+      const continued = events.map((event) => {
+        const more = continuesInCommit(state, event)
+        state = actionDecider.evolve(state, event)
+        return more
+      })
+      expect(continued).toEqual(events.map((_, i) => i < events.length - 1))
+    },
+  )
 })

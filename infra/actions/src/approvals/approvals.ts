@@ -2,7 +2,12 @@ import { type ApprovalRefusal, Sha256Hex } from "@mesh/contracts"
 import { MeshNamespace, messageOf, NatsClient } from "@mesh/eventlog"
 import { ReadModelDb } from "@mesh/sql"
 import { Clock, Context, Effect, Layer, Result, Schema } from "effect"
-import { type ActionCommands, type ActionDomainEvent, makeActionCommands } from "../action/actionCommands.ts"
+import {
+  type ActionCommands,
+  type ActionDomainEvent,
+  type FoldedAction,
+  makeActionCommands,
+} from "../action/actionCommands.ts"
 import { actionsReadModel, listApprovalQueue, type QueuedAction } from "../readModel/actionsProjection.ts"
 
 /** A human's approval of one action, bound to the hash of the parameters they were shown. */
@@ -87,25 +92,26 @@ export const makeApprovals = (options: {
       Effect.mapError(
         (e) => new ApprovalError({ reason: { _tag: "ApprovalUnavailable", message: e.message } }),
       ),
-      Effect.flatMap((loaded) =>
-        loaded.state.status === "none"
+      Effect.flatMap((action) =>
+        action.state.status === "none"
           ? Effect.fail(new ApprovalError({ reason: { _tag: "UnknownAction", agent, actionId } }))
-          : Effect.succeed(loaded),
+          : Effect.succeed(action),
       ),
     )
 
+  // A human's decision answers the action's latest ActionAwaitingApproval or ActionParked: it is
+  // caused by that event and joins the action's correlation, so the chain runs through the human.
   const decide = (
-    agent: string,
-    actionId: string,
+    action: FoldedAction,
     approver: string,
     commandKey: string,
-    command: Parameters<ActionCommands["send"]>[3],
+    command: Parameters<ActionCommands["sendAt"]>[2],
   ) =>
     commands
-      .send(agent, actionId, commandKey, command, {
+      .sendAt(action, commandKey, command, {
         actor: { kind: "human", id: approver },
-        correlationId: `approval:${agent}:${actionId}`,
-        causationId: null,
+        correlationId: action.correlationId ?? `approval:${action.ref.type}:${action.ref.id}`,
+        causationId: action.awaitingEventId,
       })
       .pipe(
         Effect.mapError(
@@ -116,13 +122,12 @@ export const makeApprovals = (options: {
   /** Approves an action's exact parameters. */
   const approve = Effect.fn("Approvals.approve")(function* (decision: ApprovalDecision) {
     yield* checkDecision({ parametersHash: decision.parametersHash })
-    const { position } = yield* existing(decision.agent, decision.actionId)
+    const action = yield* existing(decision.agent, decision.actionId)
     const now = new Date(yield* Clock.currentTimeMillis).toISOString()
     const outcome = yield* decide(
-      decision.agent,
-      decision.actionId,
+      action,
       decision.approver,
-      `approve:${decision.approver}:${decision.parametersHash}:v${position.version}`,
+      `approve:${decision.approver}:${decision.parametersHash}:v${action.position.version}`,
       {
         _tag: "Approve",
         approver: decision.approver,
@@ -137,13 +142,12 @@ export const makeApprovals = (options: {
   /** Rejects an action for good. */
   const reject = Effect.fn("Approvals.reject")(function* (decision: RejectionDecision) {
     yield* checkDecision({ reason: decision.reason })
-    const { position } = yield* existing(decision.agent, decision.actionId)
+    const action = yield* existing(decision.agent, decision.actionId)
     const now = new Date(yield* Clock.currentTimeMillis).toISOString()
     const outcome = yield* decide(
-      decision.agent,
-      decision.actionId,
+      action,
       decision.approver,
-      `reject:${decision.approver}:v${position.version}`,
+      `reject:${decision.approver}:v${action.position.version}`,
       { _tag: "Reject", by: decision.approver, reason: decision.reason, now },
     )
     return outcomeOf(outcome.events)

@@ -2,17 +2,21 @@ import { actionAggregateEvents } from "@mesh/contracts"
 import { Effect, Stream } from "effect"
 import type { ActionCommands, ActionDomainEvent } from "../action/actionCommands.ts"
 import { type ActionEvent, type ActionState, actionDecider } from "../action/actionDecider.ts"
-import type { QuotaHistoryEntry } from "../policy/evaluatePolicy.ts"
 import type { QueuedAction } from "../readModel/actionsProjection.ts"
 
 const actionEventTypes = new Set<string>(actionAggregateEvents.map((d) => d.type))
 
-/** Every action of the actions stream (up to its head) folded to its current state. */
-const foldActions = (commands: ActionCommands, agent?: string) =>
+/**
+ * Every action of the actions stream (up to its head) folded to its current state, for a process
+ * with NATS but not the actions read model: the `mesh` command line, the demo. It reads the whole
+ * stream, so no agent's part uses it: the gate's quotas, the approvals API and the executor's
+ * sweep read the read model.
+ */
+export const actionsFromLog = (commands: ActionCommands, agent?: string) =>
   Effect.gen(function* () {
     const head = yield* commands.log.headSequence("actions")
     const states = new Map<string, { agent: string; state: ActionState }>()
-    if (head === 0) return states
+    if (head === 0) return []
     yield* commands.log.follow("actions", { fromSequence: 1 }).pipe(
       Stream.takeUntil((commit) => commit.sequence >= head),
       Stream.runForEach((commit) =>
@@ -31,27 +35,7 @@ const foldActions = (commands: ActionCommands, agent?: string) =>
         }),
       ),
     )
-    return states
-  })
-
-/**
- * An agent's requests since an instant, folded from the log: the quota history for a process
- * without the actions read model (the demo, a one-off tool). It reads the whole actions stream, so
- * services use `recentRequests` on the read model instead.
- */
-export const requestHistoryFromLog = (commands: ActionCommands, agent: string, since: string) =>
-  Effect.map(foldActions(commands, agent), (states) => {
-    const history: Array<QuotaHistoryEntry> = []
-    for (const { state } of states.values()) {
-      if (state.status === "none" || state.request.requestedAt < since) continue
-      history.push({
-        agent,
-        requestedAt: state.request.requestedAt,
-        amount: state.request.policy.inputs.amount,
-        mode: state.request.mode,
-      })
-    }
-    return history
+    return [...states.values()]
   })
 
 /**
@@ -60,9 +44,9 @@ export const requestHistoryFromLog = (commands: ActionCommands, agent: string, s
  */
 export const approvalQueueFromLog = (commands: ActionCommands, agent?: string) =>
   Effect.gen(function* () {
-    const states = yield* foldActions(commands, agent)
+    const actions = yield* actionsFromLog(commands, agent)
     const queue: Array<QueuedAction> = []
-    for (const { agent: owner, state } of states.values()) {
+    for (const { agent: owner, state } of actions) {
       if (state.status !== "awaiting-approval" && state.status !== "parked") continue
       const amount = state.request.policy.inputs.amount
       queue.push({

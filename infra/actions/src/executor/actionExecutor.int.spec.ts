@@ -217,6 +217,20 @@ describe("action executor", () => {
     )
     const approved = history.events.find((e) => e.type === "ActionApproved")
     expect(approved?.actor).toEqual({ kind: "human", id: "maria" })
+    // The human's decisions answer the request waiting for them and join its chain; the attempt
+    // follows from the approval.
+    const awaiting = history.events.find((e) => e.type === "ActionAwaitingApproval")
+    expect(
+      history.events
+        .filter((e) => e.type === "ActionApproved" || e.type === "ActionApprovalRefused")
+        .map((e) => [e.correlationId, e.causationId]),
+    ).toEqual([
+      ["test:refund-gated", awaiting?.eventId],
+      ["test:refund-gated", awaiting?.eventId],
+      ["test:refund-gated", awaiting?.eventId],
+    ])
+    const attempt = history.events.find((e) => e.type === "ActionAttemptStarted")
+    expect([attempt?.correlationId, attempt?.causationId]).toEqual(["test:refund-gated", approved?.eventId])
     await stop()
   })
 

@@ -1,10 +1,18 @@
-import { type Backoff, backoffDelay, type NatsHandles, runDurableConsumer } from "@mesh/eventlog"
-import type { CommandError, CommandOutcome } from "@mesh/kernel/deciders"
-import { Cause, Clock, Duration, Effect, Result, Schedule, Semaphore } from "effect"
 import {
-  type ActionDefs,
+  type Backoff,
+  backoffDelay,
+  type Delivery,
+  type NatsHandles,
+  runDurableConsumer,
+} from "@mesh/eventlog"
+import { Cause, Clock, Duration, Effect, Result, Schedule } from "effect"
+import {
   type ActionDomainEvent,
   actionCatalog,
+  actionRef,
+  emptyAction,
+  type FoldedAction,
+  foldActionEvent,
   isSagaEvent,
   makeActionCommands,
 } from "../action/actionCommands.ts"
@@ -12,9 +20,10 @@ import {
   type ActionCommand,
   type ActionEvent,
   type ActionState,
-  actionDecider,
+  continuesInCommit,
   nextExecutorMove,
 } from "../action/actionDecider.ts"
+import { makeFoldedCache, makeKeyedLock, observeDelivery } from "../action/foldedCache.ts"
 import type { Connector, ConnectorError, ConnectorReceipt } from "../connectors/connector.ts"
 
 /**
@@ -73,6 +82,13 @@ export interface ActionExecutorOptions {
       now: string,
     ) => Effect.Effect<ReadonlyArray<{ readonly agent: string; readonly actionId: string }>, unknown>
   }
+  /**
+   * Deliveries handled at once, each on its own pull from the durable consumer: one action at a
+   * time still, but a slow connector or a retry waiting in line holds up only its own pull. Default `defaultExecutorConcurrency`.
+   */
+  readonly concurrency?: number
+  /** Actions whose folded state is kept between deliveries (least recently used beyond it). Default 10,000. */
+  readonly cachedActions?: number
   /** Test hook: called at each named point, e.g. to SIGKILL the process there. */
   readonly crashPoint?: (point: ExecutorCrashPoint, actionId: string) => Effect.Effect<void>
 }
@@ -82,6 +98,9 @@ export interface DriveOutcome {
   readonly status: ActionState["status"]
   readonly state: ActionState
 }
+
+/** Deliveries an executor handles at once unless told otherwise. */
+export const defaultExecutorConcurrency = 4
 
 const defaultRetry: Backoff = { initialMs: 200, maxMs: 5_000, factor: 2 }
 const actorOf = { kind: "system", id: "action-executor" } as const
@@ -94,6 +113,11 @@ const isoOf = (millis: number) => new Date(millis).toISOString()
  * step is recorded before the next begins, so after a crash anywhere the next executor finds the
  * unfinished intent (its message was never acked) and completes it with the same key: it looks the
  * key up first, then calls again, and the external system sees one effect.
+ *
+ * It folds the events it receives into the actions it keeps and decides each move on that, so an
+ * action's history is read only when a delivery shows the executor is behind (another process
+ * wrote, or it restarted) or a sweep looks at it. Each move is caused by the action's last event
+ * and keeps the action's correlation id.
  */
 export const makeActionExecutor = (options: ActionExecutorOptions) => {
   const retry = options.retry ?? defaultRetry
@@ -116,30 +140,29 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
       ).pipe(Effect.as("operator-log")))
 
   const commands = makeActionCommands({ nats: options.nats, namespace: options.namespace })
-  const { load } = commands
-  const send = (
-    agent: string,
-    actionId: string,
-    version: number,
-    command: ActionCommand,
-    correlationId: string,
-  ): Effect.Effect<CommandOutcome<ActionDefs>, CommandError> =>
-    commands.send(agent, actionId, `v${version}`, command, {
-      actor: actorOf,
-      correlationId,
-      causationId: null,
-    })
+  const cache = makeFoldedCache<FoldedAction>(options.cachedActions ?? 10_000)
+  const exclusively = makeKeyedLock()
+
+  /**
+   * Records a command decided on the action as held: caused by its last event, in its correlation.
+   * The command key is the version it was decided at, so that it names the step.
+   */
+  const record = (folded: FoldedAction, command: ActionCommand) =>
+    commands
+      .sendAt(folded, `v${folded.position.version}`, command, {
+        actor: actorOf,
+        correlationId: folded.correlationId ?? `action:${folded.ref.type}:${folded.ref.id}`,
+        causationId: folded.lastEventId,
+      })
+      .pipe(Effect.tap((outcome) => Effect.sync(() => cache.set(outcome.folded))))
 
   const nowIso = Effect.map(Clock.currentTimeMillis, isoOf)
 
-  /** Calls the connector for one attempt of a phase and records the result. */
-  const performAttempt = (
-    agent: string,
-    state: Extract<ActionState, { status: "attempting" | "compensating" }>,
-    version: number,
-    correlationId: string,
-  ) =>
+  /** Calls the connector for the attempt in flight and records the result. */
+  const performAttempt = (folded: FoldedAction) =>
     Effect.gen(function* () {
+      const state = folded.state
+      if (state.status !== "attempting" && state.status !== "compensating") return folded
       const request = state.request
       const attempt = state.attempts.started
       const compensating = state.status === "compensating"
@@ -186,7 +209,7 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
           `action ${request.actionId} attempt ${attempt} failed: ${outcome.failure.message}`,
         )
       }
-      yield* send(agent, request.actionId, version, command, correlationId)
+      return (yield* record(folded, command)).folded
     })
 
   /** Whether the external system already performed an attempt whose result was never recorded. */
@@ -205,15 +228,29 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
       Effect.catch(() => Effect.succeed(undefined)),
     )
 
-  /**
-   * Drives one action until it rests: settled, waiting for a human, or waiting longer than
-   * `maxInlineWaitMs` for a retry (a later delivery resumes it).
-   */
-  const drive = (agent: string, actionId: string, correlationId: string) =>
+  /** Records the start of an attempt and, once it is in the log, performs it. */
+  const startAndPerform = (folded: FoldedAction, now: string) =>
     Effect.gen(function* () {
+      const started = yield* record(folded, { _tag: "StartAttempt", now, leaseMs })
+      // Only an attempt this executor recorded is its to perform; the state it was recorded on
+      // is the log's (the append expected its position), read again if a conflict intervened.
+      if (started.status !== "appended" || !started.events.some((e) => e.type === "ActionAttemptStarted"))
+        return started.folded
+      const after = yield* performAttempt(started.folded)
+      yield* crash("after-record", folded.ref.id)
+      return after
+    })
+
+  /**
+   * Drives one action from the state held until it rests: settled, waiting for a human, or
+   * waiting longer than `maxInlineWaitMs` for a retry (a later delivery or the sweep resumes it).
+   */
+  const drive = (start: FoldedAction) =>
+    Effect.gen(function* () {
+      let folded = start
       // Bounded: each turn records at least one event or ends; the bound guards against a bug looping forever.
       for (let turn = 0; turn < 1_000; turn++) {
-        const { state, position } = yield* load(agent, actionId)
+        const state = folded.state
         const now = yield* nowIso
         const move = nextExecutorMove(state, now, leaseMs)
         switch (move._tag) {
@@ -226,116 +263,67 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
             break
           }
           case "ExpireApproval":
-            yield* send(agent, actionId, position.version, { _tag: "Expire", now }, correlationId)
+            folded = (yield* record(folded, { _tag: "Expire", now })).folded
             break
           case "Notify": {
             if (state.status !== "succeeded") break
             const channel = yield* notify(state)
-            yield* send(
-              agent,
-              actionId,
-              position.version,
-              { _tag: "RecordNotified", channel, now },
-              correlationId,
-            )
+            folded = (yield* record(folded, { _tag: "RecordNotified", channel, now })).folded
             break
           }
           case "Recover": {
             if (state.status !== "attempting" && state.status !== "compensating") break
             const receipt = yield* lookupAbandoned(state)
-            if (receipt !== undefined) {
-              yield* send(
-                agent,
-                actionId,
-                position.version,
-                {
-                  _tag: "RecordSuccess",
-                  attempt: move.attempt,
-                  externalRef: receipt.externalRef,
-                  result: receipt.result,
-                  now,
-                },
-                correlationId,
-              )
-              break
-            }
-            yield* startAndPerform(agent, actionId, state, position.version, now, correlationId)
+            folded =
+              receipt === undefined
+                ? yield* startAndPerform(folded, now)
+                : (yield* record(folded, {
+                    _tag: "RecordSuccess",
+                    attempt: move.attempt,
+                    externalRef: receipt.externalRef,
+                    result: receipt.result,
+                    now,
+                  })).folded
             break
           }
           case "Attempt":
-            yield* startAndPerform(agent, actionId, state, position.version, now, correlationId)
+            folded = yield* startAndPerform(folded, now)
             break
         }
       }
-      return yield* Effect.die(new Error(`action ${actionId} did not come to rest in 1000 turns`))
-    }).pipe(Effect.withSpan("ActionExecutor.drive", { attributes: { "mesh.action.id": actionId } }))
+      return yield* Effect.die(new Error(`action ${start.ref.id} did not come to rest in 1000 turns`))
+    }).pipe(Effect.withSpan("ActionExecutor.drive", { attributes: { "mesh.action.id": start.ref.id } }))
 
-  const startAndPerform = (
-    agent: string,
-    actionId: string,
-    loaded: ActionState,
-    version: number,
-    now: string,
-    correlationId: string,
-  ) =>
-    Effect.gen(function* () {
-      const started = yield* send(
-        agent,
-        actionId,
-        version,
-        { _tag: "StartAttempt", now, leaseMs },
-        correlationId,
-      )
-      if (started.status !== "appended" || !started.events.some((e) => e.type === "ActionAttemptStarted"))
-        return
-      // Decided on the state we hold unless a conflict made the handler reload: then read it again.
-      const { state, position } =
-        started.position.version === version + started.events.length
-          ? {
-              state: started.events.reduce(
-                (s, e) => actionDecider.evolve(s, e as unknown as ActionEvent),
-                loaded,
-              ),
-              position: started.position,
-            }
-          : yield* load(agent, actionId)
-      if (state.status !== "attempting" && state.status !== "compensating") return
-      yield* performAttempt(agent, state, position.version, correlationId)
-      yield* crash("after-record", actionId)
-    })
-
-  // One drive at a time per action in this process: the consumer and the sweep never race on one
-  // action here (across replicas the log's optimistic concurrency and the lease keep them apart),
-  // and a long wait on one action does not hold up another.
-  const locks = new Map<string, { readonly lock: Semaphore.Semaphore; users: number }>()
-  const exclusively = <A, E, R>(agent: string, actionId: string, effect: Effect.Effect<A, E, R>) =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => {
-        const key = `${agent}/${actionId}`
-        const entry = locks.get(key) ?? { lock: Semaphore.makeUnsafe(1), users: 0 }
-        entry.users++
-        locks.set(key, entry)
-        return { key, entry }
+  /**
+   * Handles one event of the actions stream: folds it into the action it belongs to and drives
+   * that action. A saga's events are the saga driver's (those written before sagas had their own
+   * aggregate type arrive here too).
+   */
+  const handleEvent = (event: ActionDomainEvent, delivery: Delivery) => {
+    if (isSagaEvent(event)) return Effect.void
+    const ref = actionRef(event.aggregateType, event.aggregateId)
+    return exclusively(
+      ref,
+      Effect.gen(function* () {
+        const { folded, ready } = yield* observeDelivery<ActionState, FoldedAction>({
+          cache,
+          spec: { empty: emptyAction, fold: foldActionEvent },
+          load: (r) => commands.load(r.type, r.id),
+          continues: (state, e) => continuesInCommit(state, e as unknown as ActionEvent),
+          ref,
+          event,
+          delivery,
+        })
+        if (ready) yield* drive(folded)
       }),
-      ({ entry }) => entry.lock.withPermits(1)(effect),
-      ({ key, entry }) =>
-        Effect.sync(() => {
-          entry.users--
-          if (entry.users === 0) locks.delete(key)
-        }),
     )
+  }
 
-  /** Handles one event of the actions stream: drives the action it belongs to (saga events are the saga driver's). */
-  const handleEvent = (event: ActionDomainEvent) =>
-    isSagaEvent(event)
-      ? Effect.void
-      : exclusively(
-          event.aggregateType,
-          event.aggregateId,
-          drive(event.aggregateType, event.aggregateId, event.correlationId),
-        ).pipe(Effect.asVoid)
-
-  /** Drives every action the sweep's query names; a failing one is logged and left for the next sweep. */
+  /**
+   * Drives every action the sweep's query names, each read afresh: the sweep wakes what no event
+   * will, so its move is caused by the event the action was found resting on, its last one. A
+   * failing one is logged and left for the next sweep.
+   */
   const sweepOnce = Effect.gen(function* () {
     if (options.sweep === undefined) return 0
     const now = yield* nowIso
@@ -349,8 +337,15 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
         ),
       )
     for (const { agent, actionId } of candidates) {
+      const ref = actionRef(agent, actionId)
       // A defect on one action (a bug, a malformed id) must not end the sweep for every other one.
-      yield* exclusively(agent, actionId, drive(agent, actionId, `sweep:${actionId}`)).pipe(
+      yield* exclusively(
+        ref,
+        commands.load(agent, actionId).pipe(
+          Effect.tap((folded) => Effect.sync(() => cache.set(folded))),
+          Effect.flatMap(drive),
+        ),
+      ).pipe(
         Effect.catchCause((cause) =>
           Effect.logWarning(`action sweep could not drive ${agent}/${actionId}: ${Cause.pretty(cause)}`),
         ),
@@ -370,7 +365,7 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
       yield* consume(until)
     }).pipe(Effect.scoped)
 
-  const consume = (until?: Effect.Effect<void>) =>
+  const consumeOnce = (until?: Effect.Effect<void>) =>
     runDurableConsumer({
       nats: options.nats,
       namespace: options.namespace,
@@ -384,11 +379,29 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
         maxDeliveries: 20,
         backoff: { initialMs: 500, maxMs: 30_000, factor: 2 },
       },
-      handle: (event) => handleEvent(event),
+      handle: handleEvent,
       ...(until === undefined ? {} : { until }),
     })
 
-  return { commands, drive, load, run, handleEvent, sweepOnce }
+  const consume = (until?: Effect.Effect<void>) =>
+    Effect.all(
+      Array.from({ length: Math.max(1, options.concurrency ?? defaultExecutorConcurrency) }, () =>
+        consumeOnce(until),
+      ),
+      { concurrency: "unbounded", discard: true },
+    )
+
+  /** Reads an action and drives it as far as it goes now (for tools and tests). */
+  const driveAction = (agent: string, actionId: string) =>
+    exclusively(
+      actionRef(agent, actionId),
+      commands.load(agent, actionId).pipe(
+        Effect.tap((folded) => Effect.sync(() => cache.set(folded))),
+        Effect.flatMap(drive),
+      ),
+    )
+
+  return { commands, drive: driveAction, run, handleEvent, sweepOnce }
 }
 
 /** An action executor. */

@@ -12,7 +12,13 @@ import { MeshNamespace, NatsClient } from "@mesh/eventlog"
 import type { CommandError } from "@mesh/kernel/deciders"
 import { ReadModelDb } from "@mesh/sql"
 import { Clock, Context, Effect, Layer, Result, Schema } from "effect"
-import { type ActionCommands, makeActionCommands } from "../action/actionCommands.ts"
+import {
+  type ActionCommands,
+  actionRef,
+  emptyAction,
+  type FoldedAction,
+  makeActionCommands,
+} from "../action/actionCommands.ts"
 import type { ActionState } from "../action/actionDecider.ts"
 import type { ActionPolicy } from "../policy/actionPolicy.ts"
 import { evaluatePolicy, type QuotaHistoryEntry, quotaInputs } from "../policy/evaluatePolicy.ts"
@@ -68,13 +74,15 @@ export interface GateOutcome {
   readonly actionId: string
   readonly decision: PolicyDecision
   readonly state: ActionState
+  /** The action as the gate folded it: its state, position and causal ids, for the caller's next move. */
+  readonly action: FoldedAction
   /** False when the action had been requested before (a redelivery): the first verdict stands. */
   readonly requested: boolean
 }
 
 /** The same action id was requested before for another kind or other parameters. */
 export const IntentConflict = Schema.TaggedStruct("IntentConflict", { message: Schema.String })
-/** The intent is malformed: a bad id, a reserved id, or parameters its kind cannot take. */
+/** The intent is malformed: a bad id, a reserved id or a saga's, or parameters its kind cannot take. */
 export const InvalidIntent = Schema.TaggedStruct("InvalidIntent", { message: Schema.String })
 /** The log or the quota history could not be read or written; trying again may succeed. */
 export const GateUnavailable = Schema.TaggedStruct("GateUnavailable", { message: Schema.String })
@@ -110,7 +118,10 @@ export interface ActionGateOptions {
   readonly commands: ActionCommands
   /** The workflow policy the agent's actions pass through. */
   readonly policy: ActionPolicy
-  /** The agent's earlier requests since an instant (the quota counters are computed from them). */
+  /**
+   * The agent's earlier requests since an instant, for the quota counters: from its actions read
+   * model (`recentRequests`), never by folding the log on every request.
+   */
   readonly history: (agent: string, since: string) => Effect.Effect<ReadonlyArray<QuotaHistoryEntry>, unknown>
   /** The declared undo of an action kind, when the intent names none. */
   readonly compensationOf?: (kind: string) => string | undefined
@@ -140,19 +151,6 @@ export const makeActionGate = (options: ActionGateOptions) => {
       fail({ _tag: "GateUnavailable", message: e.message })
     const invalid = validateIntent(intent)
     if (invalid !== null) return yield* Effect.fail(fail({ _tag: "InvalidIntent", message: invalid }))
-    const existing = yield* commands.load(intent.agent, intent.actionId).pipe(Effect.mapError(unavailable))
-    // Sagas share the subject space of actions; the action decider folds a saga's events to nothing.
-    if ((existing.state as ActionState | undefined) === undefined) {
-      return yield* Effect.fail(
-        fail({
-          _tag: "IntentConflict",
-          message: `${intent.actionId} is a saga of ${intent.agent}, not an action`,
-        }),
-      )
-    }
-    if (existing.state.status !== "none") {
-      return yield* answerExisting(intent, existing.state)
-    }
     const amount = amountOf(intent.kind, intent.parameters)
     const nowMillis = yield* Clock.currentTimeMillis
     const now = new Date(nowMillis).toISOString()
@@ -185,10 +183,11 @@ export const makeActionGate = (options: ActionGateOptions) => {
         : declaredUndo === undefined
           ? null
           : { kind: declaredUndo, parameters: {} }
+    // Taken to be new: appended where an action without events stands, so that a new action costs
+    // no read. An action requested before refuses the append; it is read then, and answers.
     const outcome = yield* commands
-      .send(
-        intent.agent,
-        intent.actionId,
+      .sendAt(
+        emptyAction(actionRef(intent.agent, intent.actionId)),
         "request",
         {
           _tag: "RequestAction",
@@ -214,15 +213,29 @@ export const makeActionGate = (options: ActionGateOptions) => {
           causationId: intent.causationId,
         },
       )
-      .pipe(Effect.mapError((e: CommandError) => unavailable(e)))
-    const after = yield* commands.load(intent.agent, intent.actionId).pipe(Effect.mapError(unavailable))
-    if (outcome.status !== "appended") return yield* answerExisting(intent, after.state)
-    return { actionId: intent.actionId, decision, state: after.state, requested: true } satisfies GateOutcome
+      .pipe(
+        // Bad input the action refuses (its id is a saga's written beside the actions) is the
+        // intent's; anything else is the log's.
+        Effect.mapError((e: CommandError) =>
+          e.reason._tag === "InvalidCommand"
+            ? fail({ _tag: "InvalidIntent", message: e.reason.message })
+            : unavailable(e),
+        ),
+      )
+    if (outcome.status !== "appended") return yield* answerExisting(intent, outcome.folded)
+    return {
+      actionId: intent.actionId,
+      decision,
+      state: outcome.folded.state,
+      action: outcome.folded,
+      requested: true,
+    } satisfies GateOutcome
   })
 
   /** A repeated intent answers the first verdict; the same id for another effect is a conflict. */
-  const answerExisting = (intent: ActionIntent, state: ActionState) =>
+  const answerExisting = (intent: ActionIntent, action: FoldedAction) =>
     Effect.gen(function* () {
+      const { state } = action
       const fail = (reason: ActionGateError["reason"]) =>
         new ActionGateError({ actionId: intent.actionId, reason })
       if (state.status === "none")
@@ -240,6 +253,7 @@ export const makeActionGate = (options: ActionGateOptions) => {
         actionId: intent.actionId,
         decision: state.request.policy,
         state,
+        action,
         requested: false,
       } satisfies GateOutcome
     })

@@ -13,7 +13,7 @@ import {
 import { Deferred, Effect, Fiber, Result } from "effect"
 import type { Kysely } from "kysely"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { makeActionCommands } from "../action/actionCommands.ts"
+import { actionRef, makeActionCommands } from "../action/actionCommands.ts"
 import { makeApprovals } from "../approvals/approvals.ts"
 import { makeHttpConnectorRegistry } from "../connectors/registry.ts"
 import { makeActionExecutor } from "../executor/actionExecutor.ts"
@@ -25,7 +25,7 @@ import {
   recentRequests,
   unfinishedActions,
 } from "../readModel/actionsProjection.ts"
-import { makeSagaDriver } from "../saga/sagaDriver.ts"
+import { makeSagaDriver, sagaRef } from "../saga/sagaDriver.ts"
 import { waitForActionStatus } from "../testing/actionTestKit.ts"
 import { type ActionIntent, makeActionGate } from "./actionGate.ts"
 
@@ -341,6 +341,15 @@ describe("policies through the gate", () => {
     // Nobody answers refund-b: the executor's sweep expires it at its deadline, with no event to wake it.
     await request("refund-b", 3)
     await waitForActionStatus(workflow.commands, "customer-ops", "refund-b", ["expired"], 20_000)
+    // The sweep's move is caused by the event it found the action resting on, in the action's chain.
+    const expiredB = await Effect.runPromise(
+      workflow.commands.log.load(actionRef("customer-ops", "refund-b")),
+    )
+    expect(expiredB.events.map((e) => [e.type, e.correlationId, e.causationId])).toEqual([
+      ["ActionRequested", "test:refund-b", null],
+      ["ActionAwaitingApproval", "test:refund-b", null],
+      ["ActionExpired", "test:refund-b", expiredB.events[1]?.eventId],
+    ])
     await workflow.projected()
     expect((await listApprovalQueue(workflow.readModel)).map((q) => q.actionId)).not.toContain("refund-b")
     const late = await Effect.runPromise(
@@ -404,9 +413,7 @@ describe("sagas", () => {
     const { state } = await Effect.runPromise(workflow.sagas.state("customer-ops", "refund-T-9"))
     expect(state.status).toBe("compensated")
 
-    const history = await Effect.runPromise(
-      workflow.commands.log.load({ domain: "actions", type: "customer-ops", id: "refund-T-9" }),
-    )
+    const history = await Effect.runPromise(workflow.commands.log.load(sagaRef("customer-ops", "refund-T-9")))
     expect(history.events.map((e) => e.type)).toEqual([
       "SagaStarted",
       "SagaStepCompleted",
@@ -419,6 +426,35 @@ describe("sagas", () => {
     const undone = history.events.flatMap((e) => (e.type === "SagaStepCompensated" ? [e.payload.step] : []))
     expect(undone).toEqual([1, 0])
 
+    // One causal chain: the caller's correlation throughout; each step is requested because of
+    // the saga's event before it, and each saga event is caused by its step's outcome.
+    const step = (n: number) =>
+      Effect.runPromise(workflow.commands.log.load(actionRef("customer-ops", `refund-T-9-step-${n}`)))
+    const [step0, step1, step2] = [await step(0), await step(1), await step(2)]
+    const all = [...history.events, ...step0.events, ...step1.events, ...step2.events]
+    expect(new Set(all.map((e) => e.correlationId))).toEqual(new Set(["saga-test"]))
+    const byId = new Map(all.map((e) => [e.eventId, e]))
+    const causeOf = (e: (typeof all)[number] | undefined) =>
+      e?.causationId === null || e === undefined ? null : byId.get(e.causationId)?.type
+    expect(history.events.map((e) => [e.type, causeOf(e)])).toEqual([
+      ["SagaStarted", null],
+      ["SagaStepCompleted", "ActionSucceeded"],
+      ["SagaStepCompleted", "ActionSucceeded"],
+      ["SagaCompensating", "ActionFailed"],
+      ["SagaStepCompensated", "ActionCompensated"],
+      ["SagaStepCompensated", "ActionCompensated"],
+      ["SagaCompensated", "ActionCompensated"],
+    ])
+    expect([step0, step1, step2].map((s) => causeOf(s.events[0]))).toEqual([
+      "SagaStarted",
+      "SagaStepCompleted",
+      "SagaStepCompleted",
+    ])
+    const undoRequests = [step0, step1].map((s) =>
+      causeOf(s.events.find((e) => e.type === "ActionCompensationRequested")),
+    )
+    expect(undoRequests).toEqual(["SagaStepCompensated", "SagaCompensating"])
+
     // The ledgers: each effect and its undo, once each, in reverse order; nothing sent by mail.
     const operations = simulators.ledger().map((e) => e.operation)
     expect(operations.filter((op) => /cancel|revert/.test(op))).toHaveLength(2)
@@ -428,6 +464,73 @@ describe("sagas", () => {
     expect(lamps(simulators.storefront.state())).toBe(lamps(stockBefore))
     expect(simulators.payment.state()).toMatchObject({ refundedByOrder: {} })
     expect(simulators.mailbox.state()).toMatchObject({ standingMessages: 0 })
+    await workflow.stop()
+  })
+
+  it("drives a saga written beside its agent's actions, before sagas had their own aggregate type, to its end there", async () => {
+    const auto = decoded({ ...policyDocument, quotas: {} })
+    const workflow = await startWorkflow(auto)
+    // As the driver wrote it then: the saga's events on `<ns>.actions.<agent>.<sagaId>`.
+    await Effect.runPromise(
+      workflow.commands.log.append({
+        aggregate: actionRef("customer-ops", "S-old"),
+        expected: { version: 0, sequence: 0 },
+        events: [
+          {
+            type: "SagaStarted",
+            payload: {
+              sagaId: "S-old",
+              agent: "customer-ops",
+              skill: "resolveTicket",
+              name: "restock, notify",
+              steps: [
+                {
+                  kind: "storefront.adjust-stock",
+                  parameters: { sku: "LAMP", delta: 1, reason: "returned" },
+                  compensation: { kind: "storefront.revert-stock-adjustment", parameters: {} },
+                },
+                {
+                  kind: "mailbox.send-message",
+                  parameters: { to: "old@example.com", subject: "Restocked", body: "Back on the shelf." },
+                  compensation: null,
+                },
+              ],
+              cause: { decisionId: null, eventId: null },
+              context: { confidence: 0.9, sentiment: null },
+              startedAt: new Date().toISOString(),
+            },
+          },
+        ],
+        metadata: {
+          correlationId: "old-saga",
+          causationId: null,
+          actor: { kind: "agent", id: "customer-ops" },
+        },
+      }),
+    )
+    for (let i = 0; i < 500; i++) {
+      const { state } = await Effect.runPromise(workflow.sagas.state("customer-ops", "S-old"))
+      if (state.status === "completed") break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const saga = await Effect.runPromise(workflow.sagas.state("customer-ops", "S-old"))
+    expect(saga.state.status).toBe("completed")
+    expect(saga.ref).toEqual(actionRef("customer-ops", "S-old"))
+    const history = await Effect.runPromise(workflow.commands.log.load(actionRef("customer-ops", "S-old")))
+    expect(history.events.map((e) => e.type)).toEqual([
+      "SagaStarted",
+      "SagaStepCompleted",
+      "SagaStepCompleted",
+      "SagaCompleted",
+    ])
+    expect(simulators.mailbox.ledger().map((e) => e.key)).toEqual(["S-old-step-1"])
+    // Its id is still a saga's: the gate does not take it for an action.
+    const asAction = await Effect.runPromiseExit(
+      workflow.gate.request(
+        intent({ actionId: "S-old", kind: "mailbox.send-message", parameters: { to: "x@example.com" } }),
+      ),
+    )
+    expect(JSON.stringify(asAction)).toContain("is a saga of customer-ops")
     await workflow.stop()
   })
 })

@@ -10,7 +10,7 @@ import {
 } from "@mesh/contracts"
 import type { DecidedEvent, Decider } from "@mesh/kernel/deciders"
 
-// A saga is one aggregate, `mesh.actions.<agent>.<sagaId>`: a list of steps, each an action with
+// A saga is one aggregate, `mesh.actions.saga-<agent>.<sagaId>`: a list of steps, each an action with
 // the compensation that undoes it. Steps run one at a time, in order. When a step fails, the
 // completed steps are undone in reverse order; steps that declared no compensation are recorded as
 // having nothing to undo in the same decision, so the driver only ever waits for real compensations.
@@ -336,5 +336,31 @@ export const sagaNextMove = (state: SagaState): SagaMove => {
     case "completed":
     case "compensated":
       return { _tag: "Done" }
+  }
+}
+
+/**
+ * Whether the decider always writes another event after `event` in the same commit, given the
+ * state it was decided on: a last step's completion with the saga's, a failure or an undone step
+ * followed by steps that had nothing to undo, and the saga's end. The driver, folding a saga's
+ * events one at a time, decides its next move only at the end of a commit.
+ */
+export const sagaContinuesInCommit = (state: SagaState, event: SagaEvent): boolean => {
+  const nothingToUndo = (steps: ReadonlyArray<number>) =>
+    state.status === "none" || steps.length === 0 || state.saga.steps[steps[0]!]?.compensation === null
+  switch (event.type) {
+    case "SagaStepCompleted":
+      return state.status !== "none" && event.payload.step === state.saga.steps.length - 1
+    case "SagaCompensating":
+      return nothingToUndo(event.payload.toCompensate)
+    case "SagaStepCompensated":
+      return (
+        state.status === "compensating" &&
+        nothingToUndo(state.toCompensate.filter((step) => step !== event.payload.step))
+      )
+    case "SagaStarted":
+    case "SagaCompleted":
+    case "SagaCompensated":
+      return false
   }
 }

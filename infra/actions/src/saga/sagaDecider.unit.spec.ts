@@ -6,6 +6,7 @@ import {
   type SagaCommand,
   type SagaEvent,
   type SagaState,
+  sagaContinuesInCommit,
   sagaDecider,
   sagaNextMove,
   sagaStepActionId,
@@ -400,6 +401,39 @@ describe("a driven saga", () => {
           expect(stateAfter(run.history).status).toBe("compensated")
         },
       ),
+    )
+  })
+})
+
+describe("saga commit boundaries", () => {
+  it("marks every event of a decision but the last as continued in its commit, whichever steps undo nothing", () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 6 }), fc.nat(6), (undoable, failAt) => {
+        const sagaSteps = undoable.map((undo, i) => ({
+          ...steps[i % steps.length]!,
+          compensation: undo ? steps[i % steps.length]!.compensation : null,
+        }))
+        // Runs the saga as its driver would: steps succeed up to `failAt`, which fails, and
+        // every step to undo is undone; each decision's events are checked as they are folded.
+        let state = sagaDecider.initialState()
+        const run = (command: SagaCommand) => {
+          const events = sagaDecider.decide(command, state)
+          const continued = events.map((event) => {
+            const more = sagaContinuesInCommit(state, event)
+            state = sagaDecider.evolve(state, event)
+            return more
+          })
+          expect(continued).toEqual(events.map((_, i) => i < events.length - 1))
+        }
+        run(startSaga(sagaSteps))
+        for (let step = 0; step < sagaSteps.length; step++) run(step === failAt ? fail(step) : succeed(step))
+        for (let guard = 0; guard < sagaSteps.length; guard++) {
+          const move = sagaNextMove(state)
+          if (move._tag !== "Compensate") break
+          run(compensate(move.step))
+        }
+        expect(sagaNextMove(state)).toStrictEqual({ _tag: "Done" })
+      }),
     )
   })
 })

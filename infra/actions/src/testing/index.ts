@@ -10,4 +10,5 @@ export {
   type ContractLedgerEntry,
   describeConnectorContract,
 } from "./connectorContract.ts"
+export { type CountedNats, countingNats, type JetStreamCall } from "./countingNats.ts"
 export { type SimulatorLike, simulatorContractHooks } from "./simulatorContract.ts"
