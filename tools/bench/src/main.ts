@@ -13,6 +13,8 @@ const benchmarks = {
   read: "loading a 50-event aggregate beside an ordered consumer; NATS",
   projection:
     "projection catch-up of 50,000 events beside multi-row pg inserts; NATS and Postgres (skipped without)",
+  actions:
+    "auto actions from intent to ActionSucceeded through the gate and executor beside js.publish of the same commits; NATS and the simulators",
   memory: "top-10 retrieval over 100k 384-d vectors beside the same LanceDB query; local disk only",
 } as const
 type BenchmarkName = keyof typeof benchmarks
@@ -88,6 +90,10 @@ const main = async () => {
     if (wants("projection") && databaseUrl !== undefined) {
       const { runProjectionBench } = await importOptional("./projection.ts")
       record(await runProjectionBench({ natsUrl, databaseUrl }))
+    }
+    if (wants("actions")) {
+      const { runActionsBench } = await importOptional("./actions.ts")
+      record(await runActionsBench({ nats, namespace: `${namespace}x` }))
     }
     if (wants("memory")) {
       const { runRetrievalBench } = await importOptional("./memory/retrieval.ts")

@@ -1,0 +1,308 @@
+import { spawn } from "node:child_process"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
+import {
+  decodePolicy,
+  defaultExecutorConcurrency,
+  makeActionCommands,
+  makeActionExecutor,
+  makeActionGate,
+  makeHttpConnectorRegistry,
+} from "@mesh/actions"
+import { countingNats } from "@mesh/actions/testing"
+import { Subjects } from "@mesh/contracts"
+import { applyTopology, declareTopology, type NatsHandles } from "@mesh/eventlog"
+import { findRepoRoot, workspaceNode } from "@mesh/stack"
+import { Deferred, Effect, Fiber, Result } from "effect"
+import { v7 as uuidv7 } from "uuid"
+import { type BenchResult, now } from "./harness.ts"
+
+const agent = "bench-ops"
+const kind = "mailbox.send-message"
+
+const policy = (() => {
+  const decoded = decodePolicy(
+    {
+      workflow: "bench",
+      version: "1",
+      approvalTtl: "PT1H",
+      defaultMode: "require-approval",
+      kinds: { [kind]: { mode: "auto", rules: [] } },
+      quotas: {},
+      skills: { replyToCustomer: [kind] },
+    },
+    "bench",
+  )
+  if (Result.isFailure(decoded)) throw decoded.failure
+  return decoded.success
+})()
+
+// Ids of one length, so that the raw path's copies of our commits have our commits' sizes.
+const actionId = (prefix: "a" | "r" | "w", n: number) => `${prefix}-${String(n).padStart(6, "0")}`
+
+/** The simulators as their own process: the external system is not on our event loop, as in production. */
+const startSimulatorProcess = async () => {
+  const child = spawn(workspaceNode(), [join(findRepoRoot(), "tools", "simulators", "src", "main.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve)
+    child.once("exit", (code) => reject(new Error(`the simulators exited (${code}) before they were ready`)))
+  })
+  const urls = JSON.parse(line) as { readonly mailbox: string }
+  return {
+    mailboxUrl: urls.mailbox,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve())
+        child.kill("SIGTERM")
+      }),
+  }
+}
+
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1_000
+
+/** Runs `total` jobs, `inFlight` at a time, each job one index. */
+const pool = async (total: number, inFlight: number, job: (n: number) => Promise<void>) => {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, total) }, async () => {
+      while (next < total) await job(next++)
+    }),
+  )
+}
+
+/**
+ * The gate and the executor of one agent in a namespace of their own, on counted NATS handles;
+ * `succeeded()` resolves when `count` actions have succeeded (seen on a plain subscription, which
+ * reads nothing from the log), and `commits` keeps the commits of the first action as written.
+ */
+const startOurs = async (options: {
+  readonly nats: NatsHandles
+  readonly namespace: string
+  readonly mailboxUrl: string
+  readonly concurrency: number
+}) => {
+  const { nats, namespace } = options
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  const counted = countingNats(nats)
+  const commands = makeActionCommands({ nats: counted.nats, namespace })
+  // An agent's gate reads its quota history from its actions read model, never the log; the
+  // bench's policy has no quotas, so the history is empty and no read model runs.
+  const gate = makeActionGate({ commands, policy, history: () => Effect.succeed([]) })
+  const executor = makeActionExecutor({
+    nats: counted.nats,
+    namespace,
+    connectors: makeHttpConnectorRegistry({
+      paymentUrl: null,
+      supplierUrl: null,
+      storefrontUrl: null,
+      mailboxUrl: options.mailboxUrl,
+      timeoutMs: 10_000,
+    }),
+    consumerName: `action-executor-${agent}`,
+    filterSubject: Subjects.aggregateTypeWildcard(namespace, "actions", agent),
+    concurrency: options.concurrency,
+  })
+  const stop = Effect.runSync(Deferred.make<void>())
+  const fiber = Effect.runFork(executor.run(Deferred.await(stop)))
+
+  let succeeded = 0
+  let waiting: { readonly count: number; readonly resolve: () => void } | undefined
+  const commits: Array<Uint8Array> = []
+  const firstSubject = Subjects.aggregate(namespace, "actions", agent, actionId("a", 0))
+  const subscription = nats.connection.subscribe(Subjects.aggregateTypeWildcard(namespace, "actions", agent))
+  void (async () => {
+    for await (const m of subscription) {
+      if (m.subject === firstSubject) commits.push(m.data)
+      if (m.string().includes('"type":"ActionSucceeded"')) succeeded++
+      if (waiting !== undefined && succeeded >= waiting.count) waiting.resolve()
+    }
+  })()
+
+  const request = (n: number, prefix: "a" | "w") =>
+    Effect.runPromise(
+      gate.request({
+        actionId: actionId(prefix, n),
+        agent,
+        skill: "replyToCustomer",
+        kind,
+        parameters: {
+          to: `customer-${n}@example.com`,
+          subject: `Re: order ${n}`,
+          body: "Your replacement is on its way; the tracking number follows by mail.",
+        },
+        cause: { decisionId: null, eventId: null },
+        confidence: 0.9,
+        sentiment: "neutral",
+        firstTimeSupplier: null,
+        correlationId: `bench-${n}`,
+        causationId: null,
+      }),
+    ).then(() => undefined)
+
+  return {
+    counted,
+    commits,
+    request,
+    succeeded: (count: number) =>
+      new Promise<void>((resolve) => {
+        waiting = { count, resolve }
+        if (succeeded >= count) resolve()
+      }),
+    stop: async () => {
+      Effect.runSync(Deferred.succeed(stop, undefined))
+      await Effect.runPromise(Fiber.await(fiber))
+      subscription.unsubscribe()
+    },
+  }
+}
+
+const uuidPattern = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+/**
+ * The raw path of one action: its commits as our path wrote them, under another action id of the
+ * same length and fresh event ids, each published with the expected last sequence of its subject.
+ */
+const rawAction = async (
+  nats: NatsHandles,
+  namespace: string,
+  templates: ReadonlyArray<string>,
+  n: number,
+) => {
+  const id = actionId("r", n)
+  const subject = Subjects.aggregate(namespace, "actions", agent, id)
+  let last = 0
+  for (const template of templates) {
+    const fresh = new Map<string, string>()
+    const json = template
+      .replaceAll(actionId("a", 0), id)
+      .replace(uuidPattern, (old) => fresh.get(old) ?? fresh.set(old, uuidv7()).get(old)!)
+    const firstEventId = (JSON.parse(json) as ReadonlyArray<{ readonly eventId: string }>)[0]!.eventId
+    const ack = await nats.js.publish(subject, encoder.encode(json), {
+      msgID: firstEventId,
+      expect: { lastSubjectSequence: last },
+    })
+    last = ack.seq
+  }
+}
+
+/**
+ * Actions per second from intent to `ActionSucceeded` through the gate and the executor, against
+ * the mailbox simulator, beside the raw rate of the same commits (same count and sizes) published
+ * with `js.publish` and an expected sequence, at the same number of intents in flight; and, for
+ * scale, the external call alone (a plain POST to the simulator per action).
+ */
+export const runActionsBench = async (options: {
+  readonly nats: NatsHandles
+  readonly namespace: string
+  readonly actions?: number
+  readonly inFlight?: number
+  /** Deliveries the executor handles at once (its default when left out). */
+  readonly concurrency?: number
+}): Promise<BenchResult> => {
+  const total = options.actions ?? 2_000
+  const inFlight = options.inFlight ?? 32
+  const concurrency = options.concurrency ?? defaultExecutorConcurrency
+  const { nats } = options
+  const simulators = await startSimulatorProcess()
+  try {
+    // Warm up both paths (JIT, connections, the simulator) on namespaces of their own.
+    const warm = await startOurs({
+      nats,
+      namespace: `${options.namespace}w`,
+      mailboxUrl: simulators.mailboxUrl,
+      concurrency,
+    })
+    await pool(200, inFlight, (n) => warm.request(n, "w"))
+    await warm.succeeded(200)
+    await warm.stop()
+
+    const ours = await startOurs({
+      nats,
+      namespace: `${options.namespace}o`,
+      mailboxUrl: simulators.mailboxUrl,
+      concurrency,
+    })
+    ours.counted.reset()
+    const oursCpu = process.cpuUsage()
+    const started = now()
+    await pool(total, inFlight, (n) => ours.request(n, "a"))
+    await ours.succeeded(total)
+    const oursSeconds = (now() - started) / 1_000
+    const oursCpuMs = cpuMs(process.cpuUsage(oursCpu))
+    const reads = ours.counted.reads()
+    await ours.stop()
+    const templates = ours.commits.map((commit) => decoder.decode(commit))
+    if (templates.length === 0) throw new Error("the first action's commits were not seen")
+
+    const rawNs = `${options.namespace}r`
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace: rawNs })))
+    await pool(200, inFlight, (n) => rawAction(nats, rawNs, templates, 900_000 + n))
+    const rawCpu = process.cpuUsage()
+    const rawStarted = now()
+    await pool(total, inFlight, (n) => rawAction(nats, rawNs, templates, n))
+    const rawSeconds = (now() - rawStarted) / 1_000
+    const rawCpuMs = cpuMs(process.cpuUsage(rawCpu))
+
+    // The external call alone, for scale: a plain POST to the simulator per action, as many in flight.
+    const httpCpu = process.cpuUsage()
+    const httpStarted = now()
+    await pool(total, inFlight, async (n) => {
+      const response = await fetch(`${simulators.mailboxUrl}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": actionId("r", n) },
+        body: JSON.stringify({
+          to: `customer-${n}@example.com`,
+          subject: `Re: order ${n}`,
+          body: "On its way.",
+        }),
+      })
+      await response.text()
+    })
+    const httpSeconds = (now() - httpStarted) / 1_000
+    const httpCpuMs = cpuMs(process.cpuUsage(httpCpu))
+
+    const oursRate = total / oursSeconds
+    const rawRate = total / rawSeconds
+    const ratio = oursRate / rawRate
+    return {
+      benchmark: "actions",
+      description: `${total} auto actions (${kind}), ${inFlight} intents in flight, through the gate and the executor (${concurrency} deliveries at a time) against the mailbox simulator`,
+      paths: {
+        ours: {
+          actions: total,
+          seconds: oursSeconds,
+          actions_per_s: oursRate,
+          cpu_ms_per_action: oursCpuMs / total,
+        },
+        raw: {
+          actions: total,
+          seconds: rawSeconds,
+          actions_per_s: rawRate,
+          appends_per_s: rawRate * templates.length,
+          cpu_ms_per_action: rawCpuMs / total,
+        },
+        http: {
+          calls: total,
+          seconds: httpSeconds,
+          calls_per_s: total / httpSeconds,
+          cpu_ms_per_call: httpCpuMs / total,
+        },
+      },
+      ratio,
+      goal: "ours >= 0.5x raw: an action's events cost at most 2x their raw appends",
+      goalMet: ratio >= 0.5,
+      extra: {
+        commits_per_action: templates.length,
+        bytes_per_action: ours.commits.reduce((sum, c) => sum + c.length, 0),
+        log_reads_per_action: reads.length / total,
+        executor_concurrency: concurrency,
+      },
+    }
+  } finally {
+    await simulators.stop()
+  }
+}
