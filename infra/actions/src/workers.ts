@@ -45,7 +45,7 @@ export const actionExecutorWorker = <D extends EventDefinition>(
     Effect.gen(function* () {
       const connectors = yield* ConnectorRegistry
       const sweep = options.sweep ?? defaultSweep
-      const readModel = actionsReadModel(context.db, context.agent)
+      const readModel = actionsReadModel(context.db, context.namespace, context.agent)
       const { sweep: _sweep, ...executorOptions } = options
       yield* makeActionExecutor({
         ...executorOptions,

@@ -183,7 +183,7 @@ export class Approvals extends Context.Service<Approvals, ApprovalsShape>()("mes
       Effect.gen(function* () {
         const nats = yield* NatsClient
         const namespace = yield* MeshNamespace
-        const readModel = actionsReadModel((yield* ReadModelDb).db, options.agent)
+        const readModel = actionsReadModel((yield* ReadModelDb).db, namespace.name, options.agent)
         const decisions = makeApprovals({
           commands: makeActionCommands({ nats, namespace: namespace.name }),
           approvalTtlMs: options.approvalTtlMs ?? defaultApprovalTtlMs,

@@ -54,7 +54,7 @@ const waitFor = async <A>(what: string, probe: () => Promise<A | undefined>, tim
 beforeAll(async () => {
   simulators = await startSimulators()
   const namespace = uniqueNamespace("apx")
-  // A database of its own: the agent keeps its read model in its service schema (orders_desk),
+  // A database of its own: the agent keeps its read model in its service schema (`<namespace>__orders_desk`),
   // which a schema per test cannot isolate. (In-memory PGlite isolates too, but takes 20 s to
   // open on a busy 2-core machine, Postgres under a second.)
   database = namespace

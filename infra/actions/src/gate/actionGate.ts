@@ -278,7 +278,7 @@ export class ActionGate extends Context.Service<ActionGate, ActionGateShape>()("
       Effect.gen(function* () {
         const nats = yield* NatsClient
         const namespace = yield* MeshNamespace
-        const readModel = actionsReadModel((yield* ReadModelDb).db, options.agent)
+        const readModel = actionsReadModel((yield* ReadModelDb).db, namespace.name, options.agent)
         const { agent: _agent, ...gateOptions } = options
         return makeActionGate({
           ...gateOptions,

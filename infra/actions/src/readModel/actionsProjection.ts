@@ -3,7 +3,7 @@ import {
   defineProjection,
   type Projection,
   type ProjectionEvent,
-  serviceSchemaOf,
+  readModelSchemaOf,
 } from "@mesh/kernel/projections"
 import type { Kysely, QueryCreator } from "kysely"
 import type { ActionDefs } from "../action/actionCommands.ts"
@@ -216,9 +216,13 @@ export interface QueuedAction {
   readonly expiresAt: string | null
 }
 
-/** The actions read model of `agent` in its service schema, over the process's read-model database. */
-export const actionsReadModel = (db: Kysely<unknown>, agent: string): QueryCreator<ActionsReadModel> =>
-  (db as Kysely<ActionsReadModel>).withSchema(serviceSchemaOf(agent))
+/** The actions read model of `agent` in its namespace's schema, over the process's read-model database. */
+export const actionsReadModel = (
+  db: Kysely<unknown>,
+  namespace: string,
+  agent: string,
+): QueryCreator<ActionsReadModel> =>
+  (db as Kysely<ActionsReadModel>).withSchema(readModelSchemaOf(namespace, agent))
 
 /** Anything that can select from the read model: the database, a transaction, or `db.withSchema(schema)`. */
 type Db = Pick<QueryCreator<ActionsReadModel>, "selectFrom">

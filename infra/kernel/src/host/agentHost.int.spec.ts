@@ -11,6 +11,7 @@ import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
+import { readModelSchemaOf } from "../projections/names.ts"
 import { boardAggregate, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
 
 const agentScript = join(import.meta.dirname, "..", "testing", "taskBoardAgent.ts")
@@ -121,13 +122,12 @@ describe("agent host", () => {
 
   it("serves health, readiness and status, reacts, logs to stderr only, and drains on SIGTERM", async () => {
     const namespace = uniqueNamespace("host")
-    const readModelSchema = `rm_${namespace}`.replaceAll("-", "_")
+    const readModelSchema = readModelSchemaOf(namespace, "task-board")
     const agent = startAgentProcess({
       ...complete,
       MESH_NATS_URL: server.url,
       MESH_NAMESPACE: namespace,
       MESH_DATABASE_URL: postgresTestUrl(),
-      MESH_READ_MODEL_SCHEMA: readModelSchema,
     })
     let child: ChildProcess | undefined = agent.child
     try {

@@ -7,7 +7,6 @@ import type { Projection } from "../projections/projection.ts"
 import { makeProjector } from "../projections/projector.ts"
 import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
 
-
 /**
  * A projection as a part of an agent's process: set up (rebuilt first if its version changed),
  * then caught up and followed live in the agent's read-model database, with its lag and the

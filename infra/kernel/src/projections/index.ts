@@ -10,7 +10,7 @@ export {
   ProjectionErrorReason,
   StoreFailed,
 } from "./errors.ts"
-export { quoteIdentifier, readModelSchemaOf, serviceSchemaOf, shadowSchemaName } from "./names.ts"
+export { quoteIdentifier, readModelSchemaOf, shadowSchemaName } from "./names.ts"
 export {
   defaultBatchSize,
   defaultLingerMs,

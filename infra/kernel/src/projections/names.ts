@@ -15,9 +15,6 @@ export const assertIdentifier = (what: string, name: string): string => {
   return name
 }
 
-/** The service schema of an agent's read models: its name as a Postgres identifier. */
-export const serviceSchemaOf = (agent: string): string => agent.replaceAll("-", "_")
-
 /**
  * The schema of an agent's read models in a namespace, `<namespace>__<agent>`: two namespaces on
  * one database (a sandbox or a fork beside the live mesh) never share a table. A namespace holds

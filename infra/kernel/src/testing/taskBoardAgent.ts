@@ -19,14 +19,8 @@ export const taskBoardAgent = defineAgent({
   catalog: taskCatalog,
   aggregates: [taskAggregate, boardAggregate],
   reactors: [tallyCompletions],
-  // Tests give each run its own schema; a deployment uses the agent's (task_board).
-  workers: [
-    projectionWorker(taskListProjection, {
-      ...(process.env.MESH_READ_MODEL_SCHEMA === undefined
-        ? {}
-        : { schema: process.env.MESH_READ_MODEL_SCHEMA }),
-    }),
-  ],
+  // In its namespace's schema (`<namespace>__task_board`): each test's namespace has its own.
+  workers: [projectionWorker(taskListProjection)],
 })
 
 // #region readme:agent-wiring
