@@ -357,7 +357,7 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
     )
   const gate = makeActionGate({ commands, policy, history, compensationOf: connectors.compensationOf })
   const sagas = makeSagaDriver({ commands, gate })
-  const approvals = makeApprovals({ commands, approvalTtlMs: 15 * 60_000 })
+  const approvals = makeApprovals({ commands, approvalTtlMs: 15 * 60_000, origin: "cli" })
   const executor = makeActionExecutor({ nats: client, namespace, connectors })
   const fibers = [Effect.runFork(executor.run()), Effect.runFork(sagas.run("customer-ops", client))]
   const settled = async (agent: string, actionId: string) => {

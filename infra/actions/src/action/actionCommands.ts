@@ -251,7 +251,7 @@ export const makeActionCommands = (options: { readonly nats: NatsHandles; readon
       Effect.flatMap((folded) => sendAt(folded, commandKey, command, context)),
     )
 
-  return { log, load, send, sendAt }
+  return { log, load, send, sendAt, nats: options.nats, namespace: options.namespace }
 }
 
 /** Command handling for actions. */

@@ -1,5 +1,7 @@
-import { type ApprovalRefusal, Sha256Hex } from "@mesh/contracts"
+import { createHash } from "node:crypto"
+import { type ApprovalRefusal, type RequestOrigin, Sha256Hex } from "@mesh/contracts"
 import { MeshNamespace, messageOf, NatsClient } from "@mesh/eventlog"
+import { makeRequestLog } from "@mesh/kernel/requests"
 import { ReadModelDb } from "@mesh/sql"
 import { Clock, Context, Effect, Layer, Result, Schema } from "effect"
 import {
@@ -84,8 +86,12 @@ const checkDecision = (fields: { readonly parametersHash?: string; readonly reas
 export const makeApprovals = (options: {
   readonly commands: ActionCommands
   readonly approvalTtlMs: number
+  /** How decisions reach this instance: the approvals API, or the command line. */
+  readonly origin: RequestOrigin
 }) => {
   const { commands } = options
+  // A decision is recorded as the outside request it is, before it acts.
+  const requests = makeRequestLog({ nats: commands.nats, namespace: commands.namespace })
 
   const existing = (agent: string, actionId: string) =>
     commands.load(agent, actionId).pipe(
@@ -99,25 +105,48 @@ export const makeApprovals = (options: {
       ),
     )
 
-  // A human's decision answers the action's latest ActionAwaitingApproval or ActionParked: it is
-  // caused by that event and joins the action's correlation, so the chain runs through the human.
+  // A human's decision is an outside request that answers the action's latest
+  // ActionAwaitingApproval or ActionParked: it is recorded first, caused by that event and in the
+  // action's correlation, and the decision's command is caused by the recorded request, so the
+  // chain runs through the human and the log keeps what was asked even when it is refused.
   const decide = (
     action: FoldedAction,
     approver: string,
     commandKey: string,
     command: Parameters<ActionCommands["sendAt"]>[2],
   ) =>
-    commands
-      .sendAt(action, commandKey, command, {
-        actor: { kind: "human", id: approver },
-        correlationId: action.correlationId ?? `approval:${action.ref.type}:${action.ref.id}`,
-        causationId: action.awaitingEventId,
-      })
-      .pipe(
-        Effect.mapError(
-          (e) => new ApprovalError({ reason: { _tag: "ApprovalUnavailable", message: e.message } }),
-        ),
-      )
+    Effect.gen(function* () {
+      const actor = { kind: "human" as const, id: approver }
+      const recorded = yield* requests
+        .record({
+          requestId: `decision-${createHash("sha256").update(`${action.ref.type}:${action.ref.id}:${commandKey}`).digest("hex").slice(0, 32)}`,
+          agent: action.ref.type,
+          name: command._tag === "Approve" ? "ApproveAction" : "RejectAction",
+          origin: options.origin,
+          actor,
+          body: { agent: action.ref.type, actionId: action.ref.id, decision: command },
+          joins: {
+            correlationId: action.correlationId ?? `approval:${action.ref.type}:${action.ref.id}`,
+            causationId: action.awaitingEventId,
+          },
+        })
+        .pipe(
+          Effect.mapError(
+            (e) => new ApprovalError({ reason: { _tag: "ApprovalUnavailable", message: e.message } }),
+          ),
+        )
+      return yield* commands
+        .sendAt(action, commandKey, command, {
+          actor,
+          correlationId: recorded.metadata.correlationId,
+          causationId: recorded.metadata.causationId,
+        })
+        .pipe(
+          Effect.mapError(
+            (e) => new ApprovalError({ reason: { _tag: "ApprovalUnavailable", message: e.message } }),
+          ),
+        )
+    })
 
   /** Approves an action's exact parameters. */
   const approve = Effect.fn("Approvals.approve")(function* (decision: ApprovalDecision) {
@@ -185,6 +214,7 @@ export class Approvals extends Context.Service<Approvals, ApprovalsShape>()("mes
         const namespace = yield* MeshNamespace
         const readModel = actionsReadModel((yield* ReadModelDb).db, namespace.name, options.agent)
         const decisions = makeApprovals({
+          origin: "http",
           commands: makeActionCommands({ nats, namespace: namespace.name }),
           approvalTtlMs: options.approvalTtlMs ?? defaultApprovalTtlMs,
         })

@@ -26,7 +26,7 @@ const approvalsHandler = (commands: ActionCommands) => {
   const approvals = Layer.succeed(
     Approvals,
     Approvals.of({
-      ...makeApprovals({ commands, approvalTtlMs: 60_000 }),
+      ...makeApprovals({ commands, approvalTtlMs: 60_000, origin: "http" }),
       queue: (only) =>
         approvalQueueFromLog(commands, only).pipe(
           Effect.mapError(

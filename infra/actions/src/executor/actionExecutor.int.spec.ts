@@ -1,8 +1,9 @@
 import { parametersHash } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
+import { makeRequestLog } from "@mesh/kernel/requests"
 import { type Simulators, startSimulators } from "@mesh/simulators"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Fiber, Stream } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { type ActionCommands, makeActionCommands } from "../action/actionCommands.ts"
 import { makeApprovals } from "../approvals/approvals.ts"
@@ -150,7 +151,7 @@ describe("action executor", () => {
 
     // The mailbox is back; a human approves another round and the reply goes out once.
     simulators.mailbox.reset()
-    const approvals = makeApprovals({ commands, approvalTtlMs: 60_000 })
+    const approvals = makeApprovals({ commands, approvalTtlMs: 60_000, origin: "http" })
     const outcome = await Effect.runPromise(
       approvals.approve({
         agent,
@@ -181,7 +182,7 @@ describe("action executor", () => {
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(effectsUnder("refund-gated")).toHaveLength(0)
 
-    const approvals = makeApprovals({ commands, approvalTtlMs: 60_000 })
+    const approvals = makeApprovals({ commands, approvalTtlMs: 60_000, origin: "http" })
     const other = await Effect.runPromise(
       approvals.approve({
         agent,
@@ -217,18 +218,36 @@ describe("action executor", () => {
     )
     const approved = history.events.find((e) => e.type === "ActionApproved")
     expect(approved?.actor).toEqual({ kind: "human", id: "maria" })
-    // The human's decisions answer the request waiting for them and join its chain; the attempt
-    // follows from the approval.
+    // Each human decision is first recorded as the outside request it is, caused by the request
+    // waiting for it and in its chain; the decision's event is caused by that record. The
+    // attempt follows from the approval.
     const awaiting = history.events.find((e) => e.type === "ActionAwaitingApproval")
-    expect(
-      history.events
-        .filter((e) => e.type === "ActionApproved" || e.type === "ActionApprovalRefused")
-        .map((e) => [e.correlationId, e.causationId]),
-    ).toEqual([
-      ["test:refund-gated", awaiting?.eventId],
-      ["test:refund-gated", awaiting?.eventId],
-      ["test:refund-gated", awaiting?.eventId],
+    const decisions = history.events.filter(
+      (e) => e.type === "ActionApproved" || e.type === "ActionApprovalRefused",
+    )
+    expect(decisions.map((e) => e.correlationId)).toEqual([
+      "test:refund-gated",
+      "test:refund-gated",
+      "test:refund-gated",
     ])
+    const requests = makeRequestLog({ nats: commands.nats, namespace: commands.namespace })
+    for (const decision of decisions) {
+      const recorded = await Effect.runPromise(
+        requests.log.follow("requests", { fromSequence: 1 }).pipe(
+          Stream.flatMap((commit) => Stream.fromIterable(commit.events)),
+          Stream.filter((e) => e.eventId === decision.causationId),
+          Stream.take(1),
+          Stream.runHead,
+        ),
+      )
+      expect(recorded._tag === "Some" && recorded.value).toMatchObject({
+        type: "RequestReceived",
+        correlationId: "test:refund-gated",
+        causationId: awaiting?.eventId,
+        actor: { kind: "human", id: "maria" },
+        payload: { origin: "http" },
+      })
+    }
     const attempt = history.events.find((e) => e.type === "ActionAttemptStarted")
     expect([attempt?.correlationId, attempt?.causationId]).toEqual(["test:refund-gated", approved?.eventId])
     await stop()

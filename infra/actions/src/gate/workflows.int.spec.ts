@@ -303,7 +303,7 @@ describe("policies through the gate", () => {
 
   it("refuses an approval for other parameters, an expired approval and a replayed approval", async () => {
     const workflow = await startWorkflow(decoded({ ...policyDocument, approvalTtl: 4_000 }))
-    const approvals = makeApprovals({ commands: workflow.commands, approvalTtlMs: 60_000 })
+    const approvals = makeApprovals({ commands: workflow.commands, approvalTtlMs: 60_000, origin: "http" })
     const request = (actionId: string, n: number) =>
       Effect.runPromise(
         workflow.gate.request(intent({ actionId, kind: "payment.refund", parameters: refundParameters(n) })),

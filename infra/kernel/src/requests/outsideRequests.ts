@@ -38,7 +38,7 @@ export interface OutsideRequest {
    * The chain it answers, when it answers one (an approval joins the action's chain: its correlation
    * id, and the event it answers as its cause). Without it, the request starts a chain of its own.
    */
-  readonly joins?: { readonly correlationId: string; readonly causationId: string }
+  readonly joins?: { readonly correlationId: string; readonly causationId: string | null }
   /** The request's W3C trace context, when it arrived with one. */
   readonly trace?: CommitMetadata["trace"]
 }

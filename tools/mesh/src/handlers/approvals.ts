@@ -89,7 +89,7 @@ const decide = (
     const approver = yield* approverOf(args.as)
     const { url, commands } = yield* commandsOf(args.natsUrl, args.namespace)
     // The fallback lifetime of an approval, for actions whose request did not record its policy's.
-    const approvals = makeApprovals({ commands, approvalTtlMs: 60 * 60 * 1000 })
+    const approvals = makeApprovals({ commands, approvalTtlMs: 60 * 60 * 1000, origin: "cli" })
     const outcome = yield* run(approvals, approver).pipe(
       Effect.catchIf(
         (error) => error instanceof ApprovalError,
