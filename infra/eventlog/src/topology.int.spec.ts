@@ -25,7 +25,10 @@ describe("topology as code", () => {
     // One stream per domain, the dead-letter stream, the snapshot bucket and the decision store.
     expect(first.created).toHaveLength(domains.length + 3)
     expect(first.created).toEqual(
-      expect.arrayContaining([`KV_${namespace}_snapshots`, `OBJ_${namespace.toUpperCase()}_DECISION_CONTENT`]),
+      expect.arrayContaining([
+        `KV_${namespace}_snapshots`,
+        `OBJ_${namespace.toUpperCase()}_DECISION_CONTENT`,
+      ]),
     )
     const second = await Effect.runPromise(applyTopology(nats.jsm, declared))
     expect(second).toMatchObject({ created: [], drifted: [], updated: [] })
