@@ -357,8 +357,10 @@ export const serveSimulator = async (
       else res.destroy()
     })
   })
-  // Keep-alive sockets would hold stop() open; clients reconnect as they need.
-  server.keepAliveTimeout = 1_000
+  // Long enough for clients to reuse a connection: Node's fetch takes a second off the server's
+  // advertised keep-alive, so one second meant a new connection for every call. stop() closes the
+  // idle sockets itself.
+  server.keepAliveTimeout = 5_000
   const host = options.host ?? "127.0.0.1"
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)

@@ -1,6 +1,4 @@
-import { MeshNamespace, NatsClient } from "@mesh/eventlog"
-import { AgentSettings, defineAgent, runAgentMain } from "@mesh/kernel"
-import { ReadModelDb } from "@mesh/sql"
+import { agentHostLayerFromConfig, defineAgent, runAgentMain } from "@mesh/kernel"
 import { Layer, Result } from "effect"
 import { type ActionDefs, actionCatalog } from "../action/actionCommands.ts"
 import { Approvals } from "../approvals/approvals.ts"
@@ -69,16 +67,7 @@ export const actionsAgentLayer = Layer.mergeAll(
   Approvals.layer({ agent: actionsAgentName, approvalTtlMs: actionsAgentPolicy.approvalTtlMs }),
   ConnectorRegistry.layerFromConfig,
   ApproverTokens.layerFromConfig,
-  AgentSettings.layerFromConfig,
-).pipe(
-  Layer.provideMerge(
-    Layer.mergeAll(
-      NatsClient.layerFromConfig(actionsAgentName),
-      ReadModelDb.layerFromConfig,
-      MeshNamespace.layerFromConfig,
-    ),
-  ),
-)
+).pipe(Layer.provideMerge(agentHostLayerFromConfig(actionsAgentName)))
 
 if (import.meta.main) runAgentMain(actionsAgent, actionsAgentLayer)
 // #endregion

@@ -6,10 +6,9 @@ import {
   makeCatalog,
   type TicketIntent,
 } from "@mesh/contracts"
-import { MeshNamespace, NatsClient } from "@mesh/eventlog"
 import {
-  AgentSettings,
   type AggregateDefinition,
+  agentHostLayerFromConfig,
   type DecidedEvent,
   type Decider,
   defineAgent,
@@ -17,7 +16,6 @@ import {
   runAgentMain,
 } from "@mesh/kernel"
 import { DecisionRecorder, decideOnce, ModelProvider, triageTicket } from "@mesh/models"
-import { ReadModelDb } from "@mesh/sql"
 import { Effect, Layer, Result, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { actionCatalog } from "../action/actionCommands.ts"
@@ -363,16 +361,7 @@ export const helpDeskLayer = Layer.mergeAll(
   DecisionRecorder.layerFromConfig,
   ConnectorRegistry.layerFromConfig,
   ApproverTokens.layerFromConfig,
-  AgentSettings.layerFromConfig,
-).pipe(
-  Layer.provideMerge(
-    Layer.mergeAll(
-      NatsClient.layerFromConfig(helpDeskName),
-      ReadModelDb.layerFromConfig,
-      MeshNamespace.layerFromConfig,
-    ),
-  ),
-)
+).pipe(Layer.provideMerge(agentHostLayerFromConfig(helpDeskName)))
 
 /** A help desk event, for the test walking its tree. */
 export type HelpDeskEvent = EventOf<HelpDeskDefs>

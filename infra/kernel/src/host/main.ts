@@ -1,10 +1,30 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { EventDefinition } from "@mesh/contracts"
+import { MeshNamespace, NatsClient } from "@mesh/eventlog"
+import { ReadModelDb } from "@mesh/sql"
 import { Cause, Config, Effect, Exit, Layer, Option } from "effect"
 import { messageOf } from "../projections/errors.ts"
 import type { AgentDefinition } from "./agentDefinition.ts"
 import { type AgentHostServices, type StartAgentOptions, startAgent } from "./agentHost.ts"
+import { AgentSettings } from "./agentSettings.ts"
 import { MeshLogger } from "./logging.ts"
+
+/**
+ * The host's own services from the environment: NATS (`MESH_NATS_URL`), the namespace, the
+ * settings, then the read-model database (`MESH_DATABASE_URL`). The database opens last, once
+ * everything cheaper has been checked: opening embedded PGlite takes seconds of CPU, which a
+ * process stopping on a bad setting or an unreachable NATS should not pay.
+ */
+export const agentHostLayerFromConfig = (agent: string) =>
+  ReadModelDb.layerFromConfig.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        NatsClient.layerFromConfig(agent),
+        MeshNamespace.layerFromConfig,
+        AgentSettings.layerFromConfig,
+      ),
+    ),
+  )
 
 /**
  * An agent as a layer: building it starts the agent, releasing it drains the agent. It needs the
@@ -55,6 +75,19 @@ export const describeStartFailure = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
+ * Ends the process with `code` once what it still holds has let go, and at the latest after a
+ * grace period. A `process.exit` while V8 still compiles on its background threads (an agent
+ * stopping on a bad setting while an embedded database loads) can deadlock Node 24's exit: its
+ * compiler threads wait for a collection the exiting main thread never runs (seen here: about one
+ * stop in five hung until killed). Letting the event loop drain first avoids that; the timer
+ * covers a handle that would never let go.
+ */
+export const exitWhenSettled = (code: number, graceMs = 2_000): void => {
+  process.exitCode = code
+  setTimeout(() => process.exit(code), graceMs).unref()
+}
+
+/**
  * The whole life of an agent process: build its layer (its settings and connections: a missing or
  * bad setting, or a dependency that does not answer, stops the process at once with one line on
  * stderr naming it, and exit code 1), start the agent, serve until SIGTERM or SIGINT, then drain and
@@ -79,6 +112,6 @@ export const runAgentMain = <D extends EventDefinition, R>(
     disableErrorReporting: true,
     // An interruption here is a SIGTERM/SIGINT that drained cleanly: a normal stop, exit 0
     // (Kubernetes counts anything else as a crash).
-    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1),
+    teardown: (exit) => exitWhenSettled(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1),
   })
 }

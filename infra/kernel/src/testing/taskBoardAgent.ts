@@ -1,9 +1,5 @@
-import { MeshNamespace, NatsClient } from "@mesh/eventlog"
-import { ReadModelDb } from "@mesh/sql"
-import { Layer } from "effect"
 import { defineAgent } from "../host/agentDefinition.ts"
-import { AgentSettings } from "../host/agentSettings.ts"
-import { runAgentMain } from "../host/main.ts"
+import { agentHostLayerFromConfig, runAgentMain } from "../host/main.ts"
 import { projectionWorker } from "../host/projectionWorker.ts"
 import {
   boardAggregate,
@@ -25,12 +21,7 @@ export const taskBoardAgent = defineAgent({
 
 // #region readme:agent-wiring
 /** Its whole wiring: the host's connections and settings, from the environment. */
-export const taskBoardLayer = Layer.mergeAll(
-  NatsClient.layerFromConfig("task-board"),
-  ReadModelDb.layerFromConfig,
-  MeshNamespace.layerFromConfig,
-  AgentSettings.layerFromConfig,
-)
+export const taskBoardLayer = agentHostLayerFromConfig("task-board")
 
 if (import.meta.main) runAgentMain(taskBoardAgent, taskBoardLayer)
 // #endregion

@@ -12,10 +12,8 @@
  *   MESH_NATS_URL=… MESH_DATABASE_URL=… MESH_NAMESPACE=… MESH_OLLAMA_HOST=… MESH_CRASH_PLAN=kill node triageBoardAgent.ts
  */
 import type { EventOf } from "@mesh/contracts"
-import { MeshNamespace, NatsClient } from "@mesh/eventlog"
-import { AgentSettings, defineAgent, type ReactorDefinition, runAgentMain } from "@mesh/kernel"
+import { agentHostLayerFromConfig, defineAgent, type ReactorDefinition, runAgentMain } from "@mesh/kernel"
 import { taskAggregate, taskCatalog } from "@mesh/kernel/testing/taskBoard"
-import { ReadModelDb } from "@mesh/sql"
 import { Effect, Layer, Schema } from "effect"
 import { type Decided, decideOnce } from "../decisions/decideOnce.ts"
 import { DecisionRecorder } from "../decisions/decisionRecorder.ts"
@@ -74,16 +72,7 @@ export const triageBoard = (afterDecision?: AfterDecision) =>
 export const triageBoardLayer = Layer.mergeAll(
   ModelProvider.layerFromConfig,
   DecisionRecorder.layerFromConfig,
-).pipe(
-  Layer.provideMerge(
-    Layer.mergeAll(
-      NatsClient.layerFromConfig(triageBoardName),
-      ReadModelDb.layerFromConfig,
-      MeshNamespace.layerFromConfig,
-      AgentSettings.layerFromConfig,
-    ),
-  ),
-)
+).pipe(Layer.provideMerge(agentHostLayerFromConfig(triageBoardName)))
 
 /** A reaction failed on purpose, as the crash plan said. */
 export class PlannedFailure extends Schema.TaggedError<PlannedFailure>()("PlannedFailure", {
