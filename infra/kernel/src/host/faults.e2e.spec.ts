@@ -175,8 +175,13 @@ describe("an agent under infrastructure faults", () => {
             `${error.message}: ${state.completions} of ${issued}; status ${JSON.stringify(await statusOf(url))}; agent log:\n${stderr.slice(-4000)}`,
           )
         })
-        const status = await statusOf(url)
-        expect(status.ready).toBe(true)
+        // Every part is back by itself: running, and the agent ready, with no restart of the process.
+        const status = await waitFor("every part running and the agent ready", async () => {
+          const current = await statusOf(url)
+          return current.ready && current.parts.every((p) => p.state === "running") ? current : undefined
+        }).catch(async (error) => {
+          throw new Error(`${error.message}: ${JSON.stringify(await statusOf(url))}`)
+        })
         expect(status.parts.map((p) => p.state)).toEqual(["running", "running"])
 
         const tallies = await Effect.runPromise(
