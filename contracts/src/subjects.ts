@@ -18,14 +18,7 @@ export const Domain = Schema.Literals([
 export type Domain = typeof Domain.Type
 
 /** Every domain, in a stable order (used to declare one stream per domain). */
-export const domains: ReadonlyArray<Domain> = [
-  "content",
-  "customer",
-  "procurement",
-  "actions",
-  "decisions",
-  "requests",
-]
+export const domains: ReadonlyArray<Domain> = Domain.literals
 
 /** The aggregate type of events that belong to any aggregate type of their domain (the platform domains). */
 export const anyAggregateType = "*"

@@ -4,7 +4,7 @@ import { type Domain, type EventEnvelope, meshCatalog, parametersHash } from "@m
 import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { readModelSchemaOf } from "@mesh/kernel"
 import { type Simulators, startSimulators } from "@mesh/simulators"
-import { findRepoRoot, postgresTestUrl, uniqueNamespace, workspaceNode } from "@mesh/stack"
+import { findRepoRoot, postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect, Stream } from "effect"
 import pg from "pg"
@@ -26,23 +26,14 @@ let agent: ChildProcess | undefined
 let output = ""
 let url = ""
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const waitFor = async <A>(
-  what: string,
-  probe: () => Promise<A | undefined>,
-  timeoutMs = 60_000,
-): Promise<A> => {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (agent?.exitCode !== null && agent?.exitCode !== undefined)
-      throw new Error(`the agent exited: ${output}`)
-    if (performance.now() > deadline)
-      throw new Error(`${what}: not reached in ${timeoutMs} ms\n${output.slice(-3000)}`)
-    await sleep(100)
-  }
-}
+/** Waits as the whole file does: the agent exiting ends it, a timeout shows the agent's last log. */
+const untilThe = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 60_000) =>
+  waitFor(what, probe, {
+    timeoutMs,
+    stopIf: () =>
+      agent?.exitCode !== null && agent?.exitCode !== undefined ? `the agent exited: ${output}` : undefined,
+    detail: () => output.slice(-3000),
+  })
 
 beforeAll(async () => {
   simulators = await startSimulators()
@@ -63,8 +54,8 @@ beforeAll(async () => {
   })
   agent.stdout?.on("data", (chunk) => (output += chunk))
   agent.stderr?.on("data", (chunk) => (output += chunk))
-  url = await waitFor("the agent listens", async () => /ready on (http:\/\/\S+)/.exec(output)?.[1], 60_000)
-  await waitFor("the agent is ready", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined))
+  url = await untilThe("the agent listens", async () => /ready on (http:\/\/\S+)/.exec(output)?.[1], 60_000)
+  await untilThe("the agent is ready", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined))
   connection = await openNats(nats.url)
 }, 120_000)
 
@@ -135,7 +126,7 @@ describe("one causal chain", () => {
     expect(opened.status).toBe(202)
 
     const commands = makeActionCommands({ nats: connection, namespace })
-    const awaiting = await waitFor("the refund waits for a person", async () => {
+    const awaiting = await untilThe("the refund waits for a person", async () => {
       const { state } = await Effect.runPromise(commands.load(helpDeskName, "refund-T-1"))
       return state.status === "awaiting-approval" ? state : undefined
     })
@@ -144,7 +135,7 @@ describe("one causal chain", () => {
     expect(approved.stderr).toBe("")
     expect(approved.code).toBe(0)
 
-    const events = await waitFor("the reply is sent and noted on the ticket", async () => {
+    const events = await untilThe("the reply is sent and noted on the ticket", async () => {
       const all = await everything()
       return all.some((e) => e.type === "ReplySent") ? all : undefined
     })

@@ -51,6 +51,8 @@ export {
   type PostgresTestSchema,
   postgresTestUrl,
   uniqueNamespace,
+  type WaitForOptions,
+  waitFor,
   withSearchPath,
   workspaceNode,
 } from "./testing.ts"

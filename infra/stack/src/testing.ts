@@ -85,3 +85,37 @@ export const workspaceNode = (): string =>
   Number(process.versions.node.split(".")[0]) >= 24
     ? process.execPath
     : join(findRepoRoot(), "node_modules", ".bin", "node")
+
+/** How long {@link waitFor} polls, and what ends it early or explains a timeout. */
+export interface WaitForOptions {
+  /** Default 30 s. */
+  readonly timeoutMs?: number
+  /** Checked each round: a message ends the wait at once with it (a process that exited, say). */
+  readonly stopIf?: () => string | undefined
+  /** Appended to the timeout's message (the tail of a process's log, say). */
+  readonly detail?: () => string
+}
+
+/**
+ * Polls `probe` every 100 ms until it answers something other than undefined, and returns that. A
+ * probe that throws has not answered yet. Fails naming `what` when the time is up.
+ */
+export const waitFor = async <A>(
+  what: string,
+  probe: () => Promise<A | undefined>,
+  options: WaitForOptions = {},
+): Promise<A> => {
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    const stop = options.stopIf?.()
+    if (stop !== undefined) throw new Error(stop)
+    if (performance.now() > deadline) {
+      const detail = options.detail?.()
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${detail === undefined ? "" : `\n${detail}`}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}

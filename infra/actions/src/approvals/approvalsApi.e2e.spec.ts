@@ -3,7 +3,7 @@ import { join } from "node:path"
 import { parametersHash } from "@mesh/contracts"
 import { type NatsHandles, openNats } from "@mesh/eventlog"
 import { type Simulators, startSimulators } from "@mesh/simulators"
-import { postgresTestUrl, uniqueNamespace, workspaceNode } from "@mesh/stack"
+import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect } from "effect"
 import pg from "pg"
@@ -41,16 +41,6 @@ const administer = async (sql: string) => {
   }
 }
 
-const waitFor = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) => {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (performance.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 beforeAll(async () => {
   simulators = await startSimulators()
   const namespace = uniqueNamespace("apx")
@@ -84,15 +74,13 @@ beforeAll(async () => {
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
   agentProcess = { child, exited, output: () => output }
   // Logs go to stderr; the host says where it listens once everything has started.
-  url = await waitFor(
-    "the agent's ready line",
-    async () => {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`the agent exited (${child.exitCode ?? child.signalCode}): ${output}`)
-      return /ready on (http:\/\/\S+)/.exec(output)?.[1]
-    },
-    45_000,
-  )
+  url = await waitFor("the agent's ready line", async () => /ready on (http:\/\/\S+)/.exec(output)?.[1], {
+    timeoutMs: 45_000,
+    stopIf: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? `the agent exited (${child.exitCode ?? child.signalCode}): ${output}`
+        : undefined,
+  })
   // The host is ready before its projection worker has created the read model the queue reads.
   await waitFor("the actions read model", async () => {
     const status = (await (await fetch(`${url}/status`)).json()) as {

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeEventLog, openNats } from "@mesh/eventlog"
-import { postgresTestUrl, uniqueNamespace, workspaceNode } from "@mesh/stack"
+import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect } from "effect"
 import pg from "pg"
@@ -48,16 +48,6 @@ const startAgentProcess = (env: Record<string, string>, args: ReadonlyArray<stri
     child.on("exit", (code) => resolve({ code, afterMs: performance.now() - started })),
   )
   return { child, exited, stdout: () => stdout, stderr: () => stderr }
-}
-
-const waitFor = async <A>(probe: () => Promise<A | undefined>, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error("condition not reached in time")
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 const urlFrom = (output: string) => /ready on (http:\/\/[^\s"]+)/.exec(output)?.[1]
@@ -131,10 +121,18 @@ describe("agent host", () => {
     })
     let child: ChildProcess | undefined = agent.child
     try {
-      const url = await waitFor(async () => urlFrom(agent.stderr()))
+      const url = await waitFor("the agent listens", async () => urlFrom(agent.stderr()), {
+        timeoutMs: 20_000,
+      })
       expect((await fetch(`${url}/healthz`)).status).toBe(200)
       // Ready once its projection's tables are set up, not merely once it listens.
-      await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined))
+      await waitFor(
+        "the agent is ready",
+        async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined),
+        {
+          timeoutMs: 20_000,
+        },
+      )
 
       const nats = await openNats(server.url)
       const log = makeEventLog({ nats, catalog: taskCatalog, namespace })
@@ -153,17 +151,27 @@ describe("agent host", () => {
       await send({ _tag: "OpenTask", title: "Pack order 7" }, 0)
       await send({ _tag: "AssignTask", assignee: "ana" }, 1)
       await send({ _tag: "CompleteTask", by: "ana" }, 2)
-      await waitFor(async () => {
-        const s = await Effect.runPromise(board.state("main"))
-        return s.state.completions === 1 ? true : undefined
-      })
+      await waitFor(
+        "the completion is tallied",
+        async () => {
+          const s = await Effect.runPromise(board.state("main"))
+          return s.state.completions === 1 ? true : undefined
+        },
+        { timeoutMs: 20_000 },
+      )
 
       // The projection worker keeps the task list in the agent's read-model database.
       const pool = new pg.Pool({ connectionString: postgresTestUrl(), max: 1 })
-      const row = await waitFor(async () => {
-        const result = await pool.query(`select title, status, assignee from "${readModelSchema}".task_list`)
-        return result.rows[0]?.status === "done" ? result.rows[0] : undefined
-      })
+      const row = await waitFor(
+        "the task list shows the task done",
+        async () => {
+          const result = await pool.query(
+            `select title, status, assignee from "${readModelSchema}".task_list`,
+          )
+          return result.rows[0]?.status === "done" ? result.rows[0] : undefined
+        },
+        { timeoutMs: 20_000 },
+      )
       expect(row).toEqual({ title: "Pack order 7", status: "done", assignee: "ana" })
 
       const status = (await (await fetch(`${url}/status`)).json()) as {

@@ -8,6 +8,7 @@ import {
   startNatsServer,
   startPostgresServer,
   uniqueNamespace,
+  waitFor,
   workspaceNode,
 } from "@mesh/stack"
 import { Effect, Fiber, Stream } from "effect"
@@ -44,19 +45,9 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const waitFor = async <A>(
-  what: string,
-  probe: () => Promise<A | undefined>,
-  timeoutMs = 60_000,
-): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms`)
-    await sleep(100)
-  }
-}
+/** Recovery after a restart can take a while on a loaded machine: a minute unless told otherwise. */
+const until = <A>(what: string, probe: () => Promise<A | undefined>, options: { timeoutMs?: number } = {}) =>
+  waitFor(what, probe, { timeoutMs: options.timeoutMs ?? 60_000 })
 
 interface AgentStatus {
   readonly ready: boolean
@@ -92,11 +83,11 @@ describe("an agent under infrastructure faults", () => {
       agent.on("exit", (code) => (exitCode = code))
       const client: NatsHandles = await openNats(nats.url, "faults-load")
       try {
-        const url = await waitFor(
+        const url = await until(
           "the agent listens",
           async () => /ready on (http:\/\/[^\s"]+)/.exec(stderr)?.[1],
         )
-        await waitFor("the agent is ready", async () => ((await readyOf(url)) ? true : undefined))
+        await until("the agent is ready", async () => ((await readyOf(url)) ? true : undefined))
 
         const log = makeEventLog({ nats: client, catalog: taskCatalog, namespace })
         const tasks = makeCommandHandler(log, taskAggregate)
@@ -142,21 +133,21 @@ describe("an agent under infrastructure faults", () => {
           ...Array.from({ length: outages }, () => ["nats", nats] as const),
         ]) {
           const before = issued
-          await waitFor("traffic flows", async () => (issued >= before + 5 ? true : undefined))
+          await until("traffic flows", async () => (issued >= before + 5 ? true : undefined))
           await server.kill("SIGKILL")
           // While the dependency is down, the agent says so on /readyz (and stays alive).
-          await waitFor(
+          await until(
             `unready while ${what} is down`,
             async () => ((await readyOf(url)) ? undefined : true),
-            30_000,
+            { timeoutMs: 30_000 },
           )
           sawUnready.push(what)
           await sleep(500)
           await server.restart()
-          await waitFor(
+          await until(
             `ready again after ${what} restarts`,
             async () => ((await readyOf(url)) ? true : undefined),
-            90_000,
+            { timeoutMs: 90_000 },
           )
           expect(exitCode, stderr).toBeUndefined()
         }
@@ -166,7 +157,7 @@ describe("an agent under infrastructure faults", () => {
 
         // Every part caught up by itself: the board counted each completed task exactly once.
         const board = makeCommandHandler(log, boardAggregate)
-        await waitFor("every completion tallied", async () => {
+        await until("every completion tallied", async () => {
           const { state } = await Effect.runPromise(board.state("main"))
           return state.completions >= issued ? true : undefined
         }).catch(async (error) => {
@@ -176,7 +167,7 @@ describe("an agent under infrastructure faults", () => {
           )
         })
         // Every part is back by itself: running, and the agent ready, with no restart of the process.
-        const status = await waitFor("every part running and the agent ready", async () => {
+        const status = await until("every part running and the agent ready", async () => {
           const current = await statusOf(url)
           return current.ready && current.parts.every((p) => p.state === "running") ? current : undefined
         }).catch(async (error) => {
@@ -218,11 +209,11 @@ describe("an agent under infrastructure faults", () => {
           })
           await Effect.runPromise(fresh.setup)
           const running = Effect.runFork(fresh.run)
-          await waitFor("the fresh projection catches up", async () => {
+          await until("the fresh projection catches up", async () => {
             const s = await Effect.runPromise(fresh.status)
             return s.lag === 0 ? true : undefined
           })
-          await waitFor("the live projection catches up", async () => {
+          await until("the live projection catches up", async () => {
             const { rows } = await sql<{
               n: number
             }>`select count(*)::int as n from ${sql.table(`${schema}.task_list`)} where status = 'done'`.execute(
@@ -246,7 +237,9 @@ describe("an agent under infrastructure faults", () => {
         }
 
         agent.kill("SIGTERM")
-        await waitFor("the agent exits", async () => (exitCode === undefined ? undefined : true), 30_000)
+        await until("the agent exits", async () => (exitCode === undefined ? undefined : true), {
+          timeoutMs: 30_000,
+        })
         expect(exitCode).toBe(0)
       } finally {
         if (exitCode === undefined) agent.kill("SIGKILL")

@@ -72,16 +72,5 @@ export const describeProjectionError = (projection: string, r: ProjectionErrorRe
   }
 }
 
-/** A failure's message as one line, whatever was thrown. */
-export const messageOf = (cause: unknown): string => {
-  const text = cause instanceof Error ? cause.message : safeString(cause)
-  return text.replace(/\s*\n\s*/g, " ")
-}
-
-const safeString = (value: unknown): string => {
-  try {
-    return String(value)
-  } catch {
-    return "an unprintable value was thrown"
-  }
-}
+/** A failure's message as one line, whatever was thrown (the event log's one helper). */
+export { messageOf } from "@mesh/eventlog"

@@ -11,7 +11,7 @@ import {
 } from "@mesh/eventlog"
 import { deterministicUuid, makeCommandHandler } from "@mesh/kernel"
 import { taskAggregate, taskCatalog } from "@mesh/kernel/testing/taskBoard"
-import { postgresTestUrl, uniqueNamespace, workspaceNode } from "@mesh/stack"
+import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -36,18 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([nats?.connection.drain(), ollama?.close()])
 })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const waitFor = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms`)
-    await sleep(50)
-  }
-}
 
 /** One run of the agent process: its reaction lines, its output, and how it ended. */
 interface AgentRun {
