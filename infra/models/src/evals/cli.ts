@@ -9,6 +9,7 @@ import {
   loadRepliesDataset,
   loadSuppliersDataset,
   loadTicketsDataset,
+  loadTriageHoldoutDataset,
 } from "./datasets.ts"
 import {
   type EvalReport,
@@ -19,6 +20,7 @@ import {
   loadBaselines,
   writeBaselines,
 } from "./evaluate.ts"
+import { evaluateTriageFile, formatTriageFileResult, readLabelledFile } from "./triageFile.ts"
 
 /** Every skill name that has evals. */
 export const evaluatedSkills: ReadonlyArray<SkillName> = [
@@ -33,23 +35,47 @@ const pick = <S extends { readonly version: number }>(
   version: number | "latest",
 ) => (version === "latest" ? versions.at(-1) : versions.find((s) => s.version === version))
 
-const onDatasets = <I, O, X>(
+/** A dataset by name, loaded only when it is evaluated; `required` when asked for by name (null: nothing to score yet). */
+interface DatasetSource<I, O> {
+  readonly name: string
+  readonly evaluate: (
+    skill: Skill<I, O>,
+    provider: ModelProviderShape,
+    required: boolean,
+  ) => Effect.Effect<EvalReport | null, unknown>
+}
+
+const source = <I, O, X>(
+  name: string,
+  load: (required: boolean) => Effect.Effect<EvalDataset<I, O, X> | null, unknown>,
+): DatasetSource<I, O> => ({
+  name,
+  evaluate: (skill, provider, required) =>
+    Effect.flatMap(load(required), (dataset) =>
+      dataset === null ? Effect.succeed(null) : evaluateSkill(skill, dataset, provider),
+    ),
+})
+
+const always = <I, O, X>(name: string, load: Effect.Effect<EvalDataset<I, O, X>, unknown>) =>
+  source(name, () => load)
+
+const onDatasets = <I, O>(
   skill: Skill<I, O> | undefined,
-  datasets: ReadonlyArray<Effect.Effect<EvalDataset<I, O, X>, unknown>>,
+  datasets: ReadonlyArray<DatasetSource<I, O>>,
   provider: ModelProviderShape,
   only: string | null,
 ) =>
   skill === undefined
     ? Effect.succeed([] as ReadonlyArray<EvalReport>)
-    : Effect.forEach(datasets, (load) =>
-        Effect.flatMap(load, (dataset) =>
-          only !== null && dataset.name !== only
-            ? Effect.succeed(null)
-            : evaluateSkill(skill, dataset, provider),
-        ),
+    : Effect.forEach(
+        datasets.filter((dataset) => only === null || dataset.name === only),
+        (dataset) => dataset.evaluate(skill, provider, only !== null),
       ).pipe(Effect.map((reports) => reports.filter((r): r is EvalReport => r !== null)))
 
-/** Evaluates one version of a skill on its datasets (or only the named one); no reports if the version is unknown. */
+/**
+ * Evaluates one version of a skill on its datasets (or only the named one); no reports if the version is unknown.
+ * triageTicket's `holdout` is scored once corpus/triage/holdout/holdout.jsonl exists.
+ */
 export const evaluateSkillVersion = (
   name: SkillName,
   version: number | "latest",
@@ -60,18 +86,32 @@ export const evaluateSkillVersion = (
     case "triageTicket":
       return onDatasets(
         pick(skillVersions.triageTicket, version),
-        [loadTicketsDataset(), loadTicketsDataset("tickets-holdout.json")],
+        [
+          always("tickets", loadTicketsDataset()),
+          always("tickets-holdout", loadTicketsDataset("tickets-holdout.json")),
+          source("holdout", loadTriageHoldoutDataset),
+        ],
         provider,
         dataset,
       )
     case "draftReply":
-      return onDatasets(pick(skillVersions.draftReply, version), [loadRepliesDataset()], provider, dataset)
+      return onDatasets(
+        pick(skillVersions.draftReply, version),
+        [always("replies", loadRepliesDataset())],
+        provider,
+        dataset,
+      )
     case "draftListing":
-      return onDatasets(pick(skillVersions.draftListing, version), [loadListingsDataset()], provider, dataset)
+      return onDatasets(
+        pick(skillVersions.draftListing, version),
+        [always("listings", loadListingsDataset())],
+        provider,
+        dataset,
+      )
     case "chooseSupplier":
       return onDatasets(
         pick(skillVersions.chooseSupplier, version),
-        [loadSuppliersDataset()],
+        [always("suppliers", loadSuppliersDataset())],
         provider,
         dataset,
       )
@@ -103,6 +143,11 @@ export interface EvalRequest {
   readonly writeBaselines: boolean
   /** Print the reports as JSON instead of tables. */
   readonly json: boolean
+  /**
+   * A labelled JSON-lines file (infra/models/corpus/triage/POLICY.md) to score triageTicket on, with the full
+   * triage report, instead of the skill's datasets; lines that do not parse are reported and skipped.
+   */
+  readonly file: string | null
 }
 
 /** The request cannot be run as asked (a version the skill does not have, a comparison of many skills). */
@@ -150,6 +195,41 @@ export type CliWriter = (text: string) => void
 
 const badRequest = (message: string) => new EvalRunError({ reason: { _tag: "EvalBadRequest", message } })
 
+const asEvalRunError = (cause: unknown): EvalRunError =>
+  cause instanceof EvalRunError ? cause : new EvalRunError({ reason: { _tag: "EvalFailed", cause } })
+
+const fileRefusal = (request: EvalRequest): string | null => {
+  if (request.skill !== "triageTicket")
+    return `--file scores triageTicket only, not ${request.skill === "all" ? "every skill" : request.skill}: run mesh eval triageTicket --file …`
+  if (request.compare !== null) return "--file scores one version: use --version, not --compare"
+  if (request.dataset !== null) return "--file replaces the datasets: use --file or --dataset, not both"
+  if (request.check || request.writeBaselines)
+    return "--file has no baselines: --check and --write-baselines apply to the datasets"
+  return null
+}
+
+// `--file`: the rows are read once and each answer is folded into the report as it comes.
+const runTriageFile = (
+  request: EvalRequest,
+  file: string,
+  write: CliWriter,
+): Effect.Effect<void, EvalRunError> => {
+  const refusal = fileRefusal(request)
+  if (refusal !== null) return Effect.fail(badRequest(refusal))
+  const skill = pick(skillVersions.triageTicket, request.version)
+  if (skill === undefined) return Effect.fail(badRequest(`triageTicket has no version ${request.version}`))
+  const read = readLabelledFile(file).pipe(
+    Effect.mapError((error) => badRequest(`${error.file}: ${error.message}`)),
+  )
+  return Effect.flatMap(read, (labelled) =>
+    withProvider(request.provider, (provider) =>
+      Effect.map(evaluateTriageFile(skill, file, labelled, provider), (result) =>
+        write(request.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTriageFileResult(result)}\n`),
+      ),
+    ).pipe(Effect.mapError(asEvalRunError)),
+  )
+}
+
 /**
  * `mesh eval`: scores skill versions on their datasets and prints tables (or JSON); with `check`,
  * fails with EvalRegressed when a score is below its baseline.
@@ -158,6 +238,7 @@ export const runEval = (
   request: EvalRequest,
   write: CliWriter = (text) => process.stdout.write(text),
 ): Effect.Effect<void, EvalRunError> => {
+  if (request.file !== null) return runTriageFile(request, request.file, write)
   const skills = request.skill === "all" ? evaluatedSkills : [request.skill]
   if (request.compare !== null && skills.length !== 1)
     return Effect.fail(badRequest("--compare needs one skill"))
@@ -196,7 +277,5 @@ export const runEval = (
       }
     }),
   )
-  return Effect.mapError(program, (cause) =>
-    cause instanceof EvalRunError ? cause : new EvalRunError({ reason: { _tag: "EvalFailed", cause } }),
-  )
+  return Effect.mapError(program, asEvalRunError)
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises"
+import { relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Sentiment, TicketIntent } from "@mesh/contracts"
 import { Effect, Schema } from "effect"
@@ -18,6 +19,8 @@ import {
   TriageInput as TriageInputSchema,
   type TriageOutput,
 } from "../tasks.ts"
+import { type LabelledTicket, parseLabelledTickets, triageInputOf } from "./labelledTickets.ts"
+import { goesToHuman, isIntentCorrect, triageMetrics, triageReport } from "./triageReport.ts"
 
 /** The folder of the labelled datasets (infra/models/evals). */
 export const evalsDirectory = fileURLToPath(new URL("../../evals/", import.meta.url))
@@ -76,22 +79,25 @@ export const TriageExpectation = Schema.Struct({
 /** What triage should answer for a ticket. */
 export type TriageExpectation = typeof TriageExpectation.Type
 
-/** Scores triage: intent and sentiment accuracy, escalation precision and recall. */
+/**
+ * Scores triage: intent and sentiment accuracy, escalation precision and recall. As in the triage report, an
+ * abstained answer is a wrong intent, and a ticket nobody could triage or that was abstained on goes to a human,
+ * which counts as escalating it.
+ */
 export const scoreTriage = (rows: ReadonlyArray<EvalRow<TriageExpectation, TriageOutput>>) => {
-  const escalated = rows.filter((r) => r.output?.escalate === true || r.output === null)
+  const escalated = rows.filter((r) => goesToHuman(r.output))
   const mustEscalate = rows.filter((r) => r.expected.mustEscalate)
   return {
-    intentAccuracy: ratio(rows.filter((r) => r.output?.intent === r.expected.intent).length, rows.length),
+    intentAccuracy: ratio(
+      rows.filter((r) => isIntentCorrect(r.expected.intent, r.output)).length,
+      rows.length,
+    ),
     sentimentAccuracy: ratio(
       rows.filter((r) => r.output?.sentiment === r.expected.sentiment).length,
       rows.length,
     ),
-    // A ticket nobody could triage goes to a human, which counts as escalating it.
     escalationPrecision: ratio(escalated.filter((r) => r.expected.mustEscalate).length, escalated.length),
-    escalationRecall: ratio(
-      mustEscalate.filter((r) => r.output === null || r.output.escalate).length,
-      mustEscalate.length,
-    ),
+    escalationRecall: ratio(mustEscalate.filter((r) => goesToHuman(r.output)).length, mustEscalate.length),
   }
 }
 
@@ -235,3 +241,65 @@ export const loadSuppliersDataset = (file = "suppliers.json") =>
     SupplierExpectation,
     scoreSupplierChoices,
   )
+
+/** The frozen triage holdout: labelled messages never trained or tuned on (corpus/triage/holdout/holdout.jsonl). */
+export const triageHoldoutFile = fileURLToPath(
+  new URL("../../corpus/triage/holdout/holdout.jsonl", import.meta.url),
+)
+
+/** Scores triage on labelled messages by the triage report's rules, as the metrics of {@link triageMetrics}. */
+export const scoreLabelledTriage = (rows: ReadonlyArray<EvalRow<LabelledTicket, TriageOutput>>) =>
+  triageMetrics(triageReport(rows.map((r) => ({ row: r.expected, output: r.output }))))
+
+const isMissing = (cause: unknown): boolean =>
+  typeof cause === "object" && cause !== null && (cause as { code?: unknown }).code === "ENOENT"
+
+/**
+ * Loads the triage holdout. While it does not exist yet (or is empty) there is nothing to score: null, unless it
+ * is `required` (asked for by name). A line that does not parse fails the load: a gated set must be whole.
+ */
+export const loadTriageHoldoutDataset = (required: boolean, file = triageHoldoutFile) => {
+  const name = relative(fileURLToPath(new URL("../../", import.meta.url)), file)
+  return Effect.tryPromise({
+    try: () => readFile(file, "utf8"),
+    catch: (cause) => cause,
+  }).pipe(
+    Effect.catch((cause) =>
+      !required && isMissing(cause)
+        ? Effect.succeed(null)
+        : Effect.fail(
+            new EvalDatasetError({
+              file: name,
+              message: isMissing(cause)
+                ? `${name} does not exist yet`
+                : `cannot read ${name}: ${cause instanceof Error ? cause.message : String(cause)}`,
+            }),
+          ),
+    ),
+    Effect.flatMap((text) => {
+      if (text === null) return Effect.succeed(null)
+      const { rows, rejected } = parseLabelledTickets(text)
+      if (rejected.length > 0)
+        return Effect.fail(
+          new EvalDatasetError({
+            file: name,
+            message: `${name}: ${rejected
+              .slice(0, 3)
+              .map((r) => `line ${r.line} ${r.message}`)
+              .join("; ")}`,
+          }),
+        )
+      if (rows.length === 0)
+        return required
+          ? Effect.fail(new EvalDatasetError({ file: name, message: `${name} has no labelled row` }))
+          : Effect.succeed(null)
+      const dataset: EvalDataset<TriageInput, TriageOutput, LabelledTicket> = {
+        name: "holdout",
+        skill: "triageTicket",
+        cases: rows.map((row) => ({ id: row.id, input: triageInputOf(row), expected: row })),
+        score: scoreLabelledTriage,
+      }
+      return Effect.succeed(dataset)
+    }),
+  )
+}

@@ -3,6 +3,9 @@ import { Effect, Schema } from "effect"
 import type { ModelProviderShape } from "../modelProvider.ts"
 import { runSkillWith, type Skill } from "../skills/skill.ts"
 import { type EvalDataset, EvalDatasetError, type EvalRow, evalsDirectory } from "./datasets.ts"
+import { renderTable } from "./table.ts"
+
+export { renderTable } from "./table.ts"
 
 /** The scores of one skill version on one dataset with one provider. */
 export const EvalReport = Schema.Struct({
@@ -32,6 +35,68 @@ export const percentile = (values: ReadonlyArray<number>, fraction: number): num
   return sorted[rank]!
 }
 
+/** How a run of a skill over many cases went, apart from its answers. */
+export interface CasesRun {
+  readonly cases: number
+  readonly latencies: ReadonlyArray<number>
+  readonly costUsd: number
+  readonly models: ReadonlySet<string>
+  readonly fellBack: number
+  readonly needsHuman: number
+}
+
+/**
+ * Runs a skill on each case in turn with the given provider and hands every answer (null: a human must) to
+ * `onAnswer`; it keeps only latencies, cost and outcome counts, so the caller decides what of the answers to hold.
+ */
+export const runSkillOnCases = Effect.fn("Eval.runSkillOnCases")(function* <I, O, C>(
+  skill: Skill<I, O>,
+  cases: ReadonlyArray<C>,
+  inputOf: (testCase: C) => I,
+  provider: ModelProviderShape,
+  onAnswer: (testCase: C, output: O | null) => void,
+) {
+  const latencies: Array<number> = []
+  const models = new Set<string>()
+  let costUsd = 0
+  let fellBack = 0
+  let needsHuman = 0
+  for (const testCase of cases) {
+    const run = yield* runSkillWith(provider, skill, inputOf(testCase))
+    onAnswer(testCase, run.output)
+    latencies.push(run.invocation.latencyMs)
+    costUsd += run.invocation.costUsd
+    if (run.invocation.model !== null) models.add(run.invocation.model)
+    if (run.invocation.outcome === "fell-back") fellBack++
+    if (run.invocation.outcome === "needs-human") needsHuman++
+  }
+  const done: CasesRun = { cases: cases.length, latencies, costUsd, models, fellBack, needsHuman }
+  return done
+})
+
+/** The report of a run of a skill version over a named set of cases, with the metrics it scored. */
+export const reportOfRun = (
+  skill: Pick<Skill<unknown, unknown>, "name" | "version" | "promptVersion">,
+  dataset: string,
+  provider: ModelProviderShape,
+  run: CasesRun,
+  metrics: Readonly<Record<string, number>>,
+): EvalReport => ({
+  skill: skill.name,
+  skillVersion: skill.version,
+  promptVersion: skill.promptVersion,
+  dataset,
+  provider: provider.provider,
+  model: [...run.models].sort().join("+") || "none",
+  cases: run.cases,
+  metrics,
+  latencyP50Ms: percentile(run.latencies, 0.5),
+  latencyP95Ms: percentile(run.latencies, 0.95),
+  totalCostUsd: Math.round(run.costUsd * 1e9) / 1e9,
+  fellBack: run.fellBack,
+  needsHuman: run.needsHuman,
+})
+
 /** Runs a skill on every case of a dataset with the given provider and scores the answers. */
 export const evaluateSkill = Effect.fn("Eval.evaluateSkill")(function* <I, O, X>(
   skill: Skill<I, O>,
@@ -39,36 +104,14 @@ export const evaluateSkill = Effect.fn("Eval.evaluateSkill")(function* <I, O, X>
   provider: ModelProviderShape,
 ) {
   const rows: Array<EvalRow<X, O>> = []
-  const latencies: Array<number> = []
-  const models = new Set<string>()
-  let cost = 0
-  let fellBack = 0
-  let needsHuman = 0
-  for (const testCase of dataset.cases) {
-    const run = yield* runSkillWith(provider, skill, testCase.input)
-    rows.push({ id: testCase.id, expected: testCase.expected, output: run.output })
-    latencies.push(run.invocation.latencyMs)
-    cost += run.invocation.costUsd
-    if (run.invocation.model !== null) models.add(run.invocation.model)
-    if (run.invocation.outcome === "fell-back") fellBack++
-    if (run.invocation.outcome === "needs-human") needsHuman++
-  }
-  const report: EvalReport = {
-    skill: skill.name,
-    skillVersion: skill.version,
-    promptVersion: skill.promptVersion,
-    dataset: dataset.name,
-    provider: provider.provider,
-    model: [...models].sort().join("+") || "none",
-    cases: dataset.cases.length,
-    metrics: dataset.score(rows),
-    latencyP50Ms: percentile(latencies, 0.5),
-    latencyP95Ms: percentile(latencies, 0.95),
-    totalCostUsd: Math.round(cost * 1e9) / 1e9,
-    fellBack,
-    needsHuman,
-  }
-  return report
+  const run = yield* runSkillOnCases(
+    skill,
+    dataset.cases,
+    (testCase) => testCase.input,
+    provider,
+    (testCase, output) => rows.push({ id: testCase.id, expected: testCase.expected, output }),
+  )
+  return reportOfRun(skill, dataset.name, provider, run, dataset.score(rows))
 })
 
 /** One metric of two reports side by side. */
@@ -157,20 +200,6 @@ const formatNumber = (value: number): string =>
     : value < 0.01 && value > -0.01
       ? value.toExponential(1)
       : value.toFixed(3)
-
-/** Renders rows as an aligned text table. */
-export const renderTable = (
-  header: ReadonlyArray<string>,
-  rows: ReadonlyArray<ReadonlyArray<string>>,
-): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd()
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
-}
 
 /** Renders one report as a table of its metrics. */
 export const formatReport = (report: EvalReport): string => {

@@ -22,6 +22,8 @@ const version = (name: string) =>
 /**
  * `mesh eval [<skill>|all] [--version N] [--compare vA vB] [--dataset NAME] [--provider offline|config]
  * [--check] [--write-baselines] [--json]`: scores skill versions on their labelled datasets.
+ * `mesh eval triageTicket --file tickets.jsonl [--version N] [--provider …] [--json]`: scores triage on a
+ * labelled JSON-lines file with the full triage report, skipping (and naming) the lines that do not parse.
  */
 export const evalCommand = Command.make(
   "eval",
@@ -59,6 +61,12 @@ export const evalCommand = Command.make(
     json: Flag.Boolean("json").pipe(
       Flag.withDefault(false),
       Flag.withDescription("print the reports as JSON"),
+    ),
+    file: Flag.String("file").pipe(
+      Flag.optional,
+      Flag.withDescription(
+        "triageTicket only: score a labelled JSON-lines file (infra/models/corpus/triage/POLICY.md) with the full report",
+      ),
     ),
   },
   (args) =>

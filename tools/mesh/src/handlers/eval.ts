@@ -1,7 +1,18 @@
+import { resolve } from "node:path"
 import { type EvalRunError, ModelError, runEval } from "@mesh/models"
 import { Effect, Option } from "effect"
 import { versionOf } from "../commands/eval.ts"
 import { meshError } from "../errors.ts"
+
+/**
+ * A path as the user typed it, from the folder they ran `mesh` in: `pnpm mesh` runs in the repository root and
+ * passes the user's folder as INIT_CWD.
+ */
+const fromInvocationDirectory = (path: string): string =>
+  resolve(
+    process.env.npm_lifecycle_event === "mesh" ? (process.env.INIT_CWD ?? process.cwd()) : process.cwd(),
+    path,
+  )
 
 /** `mesh eval`: runs the request through `@mesh/models`' evals and maps its failures to exit codes. */
 export const evaluate = (args: {
@@ -14,6 +25,7 @@ export const evaluate = (args: {
   readonly check: boolean
   readonly writeBaselines: boolean
   readonly json: boolean
+  readonly file: Option.Option<string>
 }) =>
   Effect.gen(function* () {
     const second = args.versions[0]
@@ -34,6 +46,7 @@ export const evaluate = (args: {
       check: args.check,
       writeBaselines: args.writeBaselines,
       json: args.json,
+      file: Option.match(args.file, { onNone: () => null, onSome: fromInvocationDirectory }),
     }).pipe(
       Effect.mapError((error: EvalRunError) => {
         const r = error.reason
