@@ -18,6 +18,23 @@ export const TicketIntent = Schema.Literals([
 export const Sentiment = Schema.Literals(["negative", "neutral", "positive"])
 /** Where a ticket came in. */
 export const Channel = Schema.Literals(["email", "chat", "web"])
+/**
+ * Why a ticket needs a human, by the written escalation policy (infra/models/corpus/triage/POLICY.md):
+ * risk to health or safety, legal matters and personal data, fraud and chargebacks, account or payment-detail
+ * changes, vulnerable customers, press and business enquiries, unhappy repeat contacts, and high-value orders.
+ */
+export const EscalationReason = Schema.Literals([
+  "safety",
+  "legal",
+  "fraud",
+  "account_change",
+  "vulnerable",
+  "press_business",
+  "repeat_contact",
+  "high_value",
+])
+/** Why a ticket needs a human. */
+export type EscalationReason = typeof EscalationReason.Type
 
 /** A customer opened a support ticket. v2 added `channel` (v1 tickets all came by email). */
 export const TicketOpened = defineEvent({

@@ -1,4 +1,4 @@
-import { Channel, Money, NonEmpty, Sentiment, TicketIntent } from "@mesh/contracts"
+import { Channel, EscalationReason, Money, NonEmpty, Sentiment, TicketIntent } from "@mesh/contracts"
 import { Result, Schema } from "effect"
 
 // The four model-backed tasks of the demo: what each takes and answers. Skills wrap them with prompts;
@@ -32,6 +32,15 @@ export const TriageOutput = Schema.Struct({
   escalate: Schema.Boolean,
   escalationReason: Schema.NullOr(NonEmpty),
   confidence: Probability,
+  /** The policy's reasons, by code; models that only give the text above leave it out. */
+  escalationReasons: Schema.optionalKey(Schema.Array(EscalationReason)),
+  /**
+   * Why the model declined to label the intent (null or absent: it did not). An abstained ticket goes to a
+   * stronger model or to a human with this reason; its intent is only the model's best guess.
+   */
+  abstention: Schema.optionalKey(Schema.NullOr(NonEmpty)),
+  /** What the caller should know about how the ticket was read, such as a long message cut short. */
+  notes: Schema.optionalKey(Schema.Array(Schema.String)),
 })
 /** What triage decides about a ticket. */
 export type TriageOutput = typeof TriageOutput.Type

@@ -20,6 +20,8 @@ import { draftListingOffline, draftReplyOffline } from "./drafting.ts"
 import { hashEmbed, OFFLINE_EMBED_DIMENSIONS, OFFLINE_EMBED_MODEL } from "./embedder.ts"
 import { chooseSupplierOffline } from "./supplier.ts"
 import { approximateTokenCount } from "./text.ts"
+import { committedTriageModel } from "./learned/triageArtefact.ts"
+import { triageWithModel } from "./learned/triageModel.ts"
 import { triageTicketOffline } from "./triage.ts"
 
 /** The name the offline model reports for chat. */
@@ -47,8 +49,13 @@ const decodeWith = <S extends Schema.ConstraintDecoder<unknown>>(
 export const answerTask = (task: RecognisedTask): Result.Result<string, ModelError> => {
   switch (task.task) {
     case "triage_ticket":
+      // v3 and later: the learned model; v1 and v2: the keyword scorers they were recorded with.
       return Result.map(decodeWith(TriageInput, task), (input) =>
-        JSON.stringify(triageTicketOffline(input, task.variant >= 2 ? 2 : 1)),
+        JSON.stringify(
+          task.variant >= 3
+            ? triageWithModel(committedTriageModel(), input)
+            : triageTicketOffline(input, task.variant >= 2 ? 2 : 1),
+        ),
       )
     case "draft_reply":
       return Result.map(decodeWith(DraftReplyInput, task), (input) =>

@@ -73,8 +73,8 @@ export const triageTicketV1 = defineSkill({
   check: triageCheck,
 })
 
-/** Triage v2: reads negation, clauses and question forms. */
-export const triageTicket = defineSkill({
+/** Triage v2: the keyword scorer with negation, clauses and question forms. Kept to compare. */
+export const triageTicketV2 = defineSkill({
   ...triageTicketV1,
   version: 2,
   promptVersion: "triage-2",
@@ -85,6 +85,31 @@ export const triageTicket = defineSkill({
       [
         ...triageInstructions,
         "Mind negation: 'not damaged, just want the status' is order_status, not a complaint.",
+      ],
+      triageRequest,
+      input,
+    ),
+})
+
+/**
+ * Triage v3: the learned offline model (infra/models/corpus/triage), recall-first escalation with reason codes,
+ * and abstention: below its confidence floor the model says so instead of guessing, and the ticket goes to a
+ * stronger model or a human with the reason.
+ */
+export const triageTicket = defineSkill({
+  ...triageTicketV2,
+  version: 3,
+  promptVersion: "triage-3",
+  template: (input) =>
+    taskPrompt(
+      "triage_ticket",
+      3,
+      [
+        ...triageInstructions,
+        "escalationReasons: the policy's reason codes that apply (safety, legal, fraud, account_change, vulnerable,",
+        "press_business, repeat_contact, high_value). Judge by meaning, in any language: a swollen face after a",
+        "cream is a safety incident even if no listed word appears; 'a killer price' is not.",
+        "abstention: null when you are confident of the intent; otherwise one sentence saying why you are not.",
       ],
       triageRequest,
       input,
@@ -187,7 +212,7 @@ export const chooseSupplier = defineSkill({
 
 /** Every version of every skill, by name, oldest first. */
 export const skillVersions = {
-  triageTicket: [triageTicketV1, triageTicket],
+  triageTicket: [triageTicketV1, triageTicketV2, triageTicket],
   draftReply: [draftReply],
   draftListing: [draftListing],
   chooseSupplier: [chooseSupplier],

@@ -56,7 +56,7 @@ const valid = JSON.stringify({
 
 describe("skills", () => {
   it("are named and versioned, with the output schema as the structured-output format", () => {
-    expect(triageTicket.id).toBe("triageTicket@2")
+    expect(triageTicket.id).toBe("triageTicket@3")
     expect(triageTicketV1.id).toBe("triageTicket@1")
     expect(triageTicket.format).toMatchObject({
       type: "object",
@@ -65,7 +65,7 @@ describe("skills", () => {
     const prompt = triageTicket.template(ticket)
     expect(recogniseTask(prompt.system, prompt.user)).toEqual({
       task: "triage_ticket",
-      variant: 2,
+      variant: 3,
       input: ticket,
     })
   })
@@ -101,8 +101,8 @@ describe("skills", () => {
     expect(run.output).toEqual(JSON.parse(valid))
     expect(run.invocation).toMatchObject({
       skill: "triageTicket",
-      skillVersion: 2,
-      promptVersion: "triage-2",
+      skillVersion: 3,
+      promptVersion: "triage-3",
       outcome: "answered",
       provider: "ollama",
       model: "llama3.2:3b",
@@ -177,7 +177,7 @@ describe("skills", () => {
 
     const wrongVersion = await Effect.runPromise(Effect.flip(replaySkill(triageTicketV1, recorded)))
     expect(wrongVersion._tag).toBe("SkillReplayError")
-    expect(wrongVersion.message).toContain("triageTicket@2")
+    expect(wrongVersion.message).toContain("triageTicket@3")
   })
 
   it("recalls a decision under a newer version of its skill, and reruns its input through that version", async () => {
@@ -194,7 +194,7 @@ describe("skills", () => {
     const rerun = await Effect.runPromise(rerunSkill(triageTicket, recorded).pipe(Effect.provide(layer)))
     expect(calls).toHaveLength(1)
     expect(calls[0]?.system).toBe(triageTicket.template(ticket).system)
-    expect(rerun.invocation).toMatchObject({ skillVersion: 2, input: ticket })
+    expect(rerun.invocation).toMatchObject({ skillVersion: 3, input: ticket })
 
     const otherSkill = await Effect.runPromise(Effect.flip(recallSkill(draftReply, recorded)))
     expect(otherSkill.message).toContain("the record is of triageTicket@1")

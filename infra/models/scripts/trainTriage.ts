@@ -1,0 +1,31 @@
+// Trains the offline triage model from infra/models/corpus/triage/train and writes the committed artefact
+// (infra/models/artefacts/triage-model.json). `--check` rebuilds it and fails if it differs from the committed
+// one, without writing. Run: `pnpm --filter @mesh/models train [--check]`.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+import {
+  buildTriageArtefact,
+  serialiseTriageArtefact,
+  triageArtefactFile,
+} from "../src/offline/learned/triageArtefact.ts"
+
+const check = process.argv.includes("--check")
+const started = performance.now()
+const artefact = buildTriageArtefact()
+const text = serialiseTriageArtefact(artefact)
+const seconds = ((performance.now() - started) / 1000).toFixed(1)
+const summary = `${artefact.version}: ${artefact.trainedOn.examples} messages, ${(text.length / 1024).toFixed(0)} KiB, trained in ${seconds} s`
+if (check) {
+  let committed = ""
+  try {
+    committed = readFileSync(triageArtefactFile, "utf8")
+  } catch {}
+  if (committed !== text) {
+    process.stderr.write(`${triageArtefactFile} is not what the corpus trains (${summary}); run \`pnpm --filter @mesh/models train\`\n`)
+    process.exitCode = 1
+  } else process.stdout.write(`up to date: ${summary}\n`)
+} else {
+  mkdirSync(dirname(triageArtefactFile), { recursive: true })
+  writeFileSync(triageArtefactFile, text)
+  process.stdout.write(`wrote ${triageArtefactFile}\n${summary}\nthresholds ${JSON.stringify(artefact.thresholds)}\n`)
+}

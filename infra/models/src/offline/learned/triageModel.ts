@@ -1,0 +1,353 @@
+import type { EscalationReason } from "@mesh/contracts"
+import { type LabelledTicket, triageInputOf } from "../../evals/labelledTickets.ts"
+import type { TicketPriority, TriageInput, TriageOutput } from "../../tasks.ts"
+import { defaultFeatureSpec, type FeatureSpec, featurize, MAX_CLASSIFIED_CHARS, type SparseVector } from "./features.ts"
+import {
+  argmax,
+  defaultTrainOptions,
+  type LinearHead,
+  loadHead,
+  predictHead,
+  type StoredHead,
+  storeHead,
+  type TrainingExample,
+  type TrainOptions,
+  trainHead,
+} from "./linearModel.ts"
+
+// The learned offline triage model. Three parts, each trained from the labelled corpus:
+// - intent, a softmax head that abstains below a confidence floor instead of guessing;
+// - sentiment, a softmax head;
+// - escalation, recall-first and separate from intent: one binary head per reason the text itself shows
+//   (safety, legal, fraud, account changes, vulnerability, press and business), one head for "a human must see
+//   this" whatever the reason, and the policy's context rules (repeat contacts, high order values, VIPs).
+// Thresholds are set by cross-validation on the training corpus only; the holdout never informs them.
+
+/** The intents, in head order. */
+export const INTENTS = ["refund", "order_status", "product_question", "complaint", "other"] as const
+/** The sentiments, in head order. */
+export const SENTIMENTS = ["negative", "neutral", "positive"] as const
+/** The escalation reasons a message's words show (the others come from the ticket's context). */
+export const TEXT_REASONS = [
+  "safety",
+  "legal",
+  "fraud",
+  "account_change",
+  "vulnerable",
+  "press_business",
+  "repeat_contact",
+] as const satisfies ReadonlyArray<EscalationReason>
+type TextReason = (typeof TEXT_REASONS)[number]
+
+/** Refunds and complaints about orders worth at least this much (minor units) need a human. */
+export const HIGH_VALUE_MINOR = 50_000
+/** A customer unhappy after this many earlier contacts needs a human. */
+export const REPEAT_CONTACTS = 3
+
+/** The decision thresholds of a trained model. */
+export interface TriageThresholds {
+  /** Below this intent probability the model abstains. */
+  readonly abstainBelow: number
+  /** A reason head at or above its threshold escalates with that reason. */
+  readonly reasons: Readonly<Record<TextReason, number>>
+  /** The "needs a human" head at or above this escalates (with its most likely reason). */
+  readonly anyReason: number
+  /** The probability of negative sentiment at which a customer counts as unhappy for the context rules. */
+  readonly unhappy: number
+}
+
+/** The stored, versioned model: what the training script writes and the offline provider loads. */
+export interface TriageArtefact {
+  readonly format: "mesh-triage-model"
+  /** `triage-<generation>.<digest of corpus and options>`: changes whenever the corpus or training does. */
+  readonly version: string
+  readonly featureSpec: FeatureSpec
+  readonly trainedOn: { readonly examples: number; readonly corpusDigest: string }
+  readonly thresholds: TriageThresholds
+  readonly heads: {
+    readonly intent: StoredHead
+    readonly sentiment: StoredHead
+    readonly needsHuman: StoredHead
+    readonly reasons: Readonly<Record<TextReason, StoredHead>>
+  }
+}
+
+/** A loaded model, ready to classify. */
+export interface TriageModel {
+  readonly version: string
+  readonly featureSpec: FeatureSpec
+  readonly thresholds: TriageThresholds
+  readonly intent: LinearHead
+  readonly sentiment: LinearHead
+  readonly needsHuman: LinearHead
+  readonly reasons: Readonly<Record<TextReason, LinearHead>>
+}
+
+/** Everything the heads say about one message, before any threshold. */
+export interface TriageScores {
+  readonly intent: Float64Array
+  readonly sentiment: Float64Array
+  readonly needsHuman: number
+  readonly reasons: Readonly<Record<TextReason, number>>
+  readonly truncated: boolean
+}
+
+/** The text a ticket is classified on, cut to the documented cap. */
+export const classifiedText = (input: Pick<TriageInput, "subject" | "body">) => {
+  const full = input.subject.trim() === "" ? input.body : `${input.subject}\n${input.body}`
+  return full.length > MAX_CLASSIFIED_CHARS
+    ? { text: full.slice(0, MAX_CLASSIFIED_CHARS), truncated: true }
+    : { text: full, truncated: false }
+}
+
+const mapReasons = <A, B>(f: (reason: TextReason) => B, _?: A): Record<TextReason, B> =>
+  Object.fromEntries(TEXT_REASONS.map((reason) => [reason, f(reason)])) as Record<TextReason, B>
+
+/** Scores a message with every head. */
+export const scoreTicket = (model: TriageModel, input: TriageInput): TriageScores => {
+  const { text, truncated } = classifiedText(input)
+  const features = featurize(text, model.featureSpec)
+  return {
+    intent: predictHead(model.intent, features),
+    sentiment: predictHead(model.sentiment, features),
+    needsHuman: predictHead(model.needsHuman, features)[1]!,
+    reasons: mapReasons((reason) => predictHead(model.reasons[reason], features)[1]!),
+    truncated,
+  }
+}
+
+const reasonText: Record<EscalationReason, string> = {
+  safety: "a risk to health or safety",
+  legal: "a legal matter or personal data",
+  fraud: "possible fraud or a payment dispute",
+  account_change: "a change to account or payment details",
+  vulnerable: "a customer who may be vulnerable",
+  press_business: "a press or business enquiry for the owner",
+  repeat_contact: "an unhappy customer who has contacted us repeatedly",
+  high_value: "a high-value order or an unhappy VIP customer",
+}
+
+const URGENT: ReadonlySet<EscalationReason> = new Set(["safety", "legal", "fraud"])
+
+const priorityOf = (
+  reasons: ReadonlyArray<EscalationReason>,
+  sentiment: TriageOutput["sentiment"],
+  intent: TriageOutput["intent"],
+): TicketPriority => {
+  if (reasons.some((r) => URGENT.has(r))) return "urgent"
+  if (reasons.length > 0 || sentiment === "negative") return "high"
+  if (intent === "other" || sentiment === "positive") return "low"
+  return "normal"
+}
+
+const percent = (p: number) => `${Math.round(p * 100)}%`
+
+/** Applies the thresholds and the escalation policy to a message's scores. */
+export const decideTriage = (model: TriageModel, input: TriageInput, scores: TriageScores): TriageOutput => {
+  const { thresholds } = model
+  const intentBest = argmax(scores.intent)
+  const intent = INTENTS[intentBest.index]!
+  const sentiment = SENTIMENTS[argmax(scores.sentiment).index]!
+  const unhappy = scores.sentiment[0]! >= thresholds.unhappy
+  const reasons: Array<EscalationReason> = TEXT_REASONS.filter(
+    (reason) => reason !== "repeat_contact" && scores.reasons[reason] >= thresholds.reasons[reason],
+  )
+  const repeatInText = scores.reasons.repeat_contact >= thresholds.reasons.repeat_contact
+  if ((unhappy && (input.previousContacts ?? 0) >= REPEAT_CONTACTS) || repeatInText) {
+    reasons.push("repeat_contact")
+  }
+  const value = input.orderValue?.amountMinor ?? 0
+  const aboutTheOrder = intent === "refund" || intent === "complaint" || unhappy
+  if ((value >= HIGH_VALUE_MINOR && aboutTheOrder) || (input.customerTier === "vip" && unhappy)) {
+    reasons.push("high_value")
+  }
+  if (reasons.length === 0 && scores.needsHuman >= thresholds.anyReason) {
+    // The model is sure a human must look but no single reason cleared its bar: name the likeliest.
+    const likeliest = TEXT_REASONS.reduce((a, b) => (scores.reasons[b] > scores.reasons[a] ? b : a))
+    reasons.push(likeliest)
+  }
+  const abstained = intentBest.p < thresholds.abstainBelow
+  const notes: Array<string> = []
+  if (scores.truncated) notes.push(`only the first ${MAX_CLASSIFIED_CHARS} characters were read`)
+  const runnerUp = argmax(scores.intent.map((p, i) => (i === intentBest.index ? -1 : p)))
+  return {
+    intent,
+    sentiment,
+    priority: priorityOf(reasons, sentiment, intent),
+    escalate: reasons.length > 0,
+    escalationReason: reasons.length > 0 ? reasons.map((r) => reasonText[r]).join("; ") : null,
+    escalationReasons: reasons,
+    confidence: Math.round(intentBest.p * 1000) / 1000,
+    abstention: abstained
+      ? `the intent is uncertain: ${intent} ${percent(intentBest.p)}, ${INTENTS[runnerUp.index]} ${percent(runnerUp.p)}`
+      : null,
+    ...(notes.length > 0 ? { notes } : {}),
+  }
+}
+
+/** Triage of a ticket by a learned model. */
+export const triageWithModel = (model: TriageModel, input: TriageInput): TriageOutput =>
+  decideTriage(model, input, scoreTicket(model, input))
+
+/** Loads a stored artefact. */
+export const loadTriageModel = (artefact: TriageArtefact): TriageModel => ({
+  version: artefact.version,
+  featureSpec: artefact.featureSpec,
+  thresholds: artefact.thresholds,
+  intent: loadHead(artefact.heads.intent),
+  sentiment: loadHead(artefact.heads.sentiment),
+  needsHuman: loadHead(artefact.heads.needsHuman),
+  reasons: mapReasons((reason) => loadHead(artefact.heads.reasons[reason])),
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Training
+
+interface Featurized {
+  readonly row: LabelledTicket
+  readonly features: SparseVector
+}
+
+/** The messages' own escalation reasons (a row escalated with none named counts under "needs a human" only). */
+const reasonsOf = (row: LabelledTicket): ReadonlySet<EscalationReason> => new Set(row.reasons ?? [])
+
+/** Escalated for a reason the words show, rather than only for the ticket's context. */
+const needsHumanFromText = (row: LabelledTicket): boolean => {
+  if (!row.mustEscalate) return false
+  const reasons = reasonsOf(row)
+  if (reasons.size === 0) return true
+  return [...reasons].some((r) => r !== "high_value" && (r !== "repeat_contact" || row.previousContacts === undefined))
+}
+
+const headsOf = (examples: ReadonlyArray<Featurized>, options: TrainOptions) => {
+  const ex = (label: (row: LabelledTicket) => number, weight?: (row: LabelledTicket) => number) =>
+    examples.map(
+      (e): TrainingExample => ({
+        features: e.features,
+        label: label(e.row),
+        ...(weight === undefined ? {} : { weight: weight(e.row) }),
+      }),
+    )
+  // Positives are rare and a miss costs more than a false alarm: they count three times.
+  const binary = (is: (row: LabelledTicket) => boolean) =>
+    trainHead(
+      ["no", "yes"],
+      ex(
+        (row) => (is(row) ? 1 : 0),
+        (row) => (is(row) ? 3 : 1),
+      ),
+      options,
+    )
+  return {
+    intent: trainHead(
+      INTENTS,
+      ex((row) => INTENTS.indexOf(row.intent)),
+      options,
+    ),
+    sentiment: trainHead(
+      SENTIMENTS,
+      ex((row) => SENTIMENTS.indexOf(row.sentiment)),
+      options,
+    ),
+    needsHuman: binary(needsHumanFromText),
+    reasons: mapReasons((reason) =>
+      binary((row) => row.mustEscalate && reasonsOf(row).has(reason) && (reason !== "repeat_contact" || row.previousContacts === undefined)),
+    ),
+  }
+}
+
+/** How training runs: the head options, the cross-validation folds and the recall the thresholds aim for. */
+export interface TriageTrainingOptions {
+  readonly train: TrainOptions
+  readonly folds: number
+  /** The share of out-of-fold escalations each reason's threshold must still catch. */
+  readonly targetRecall: number
+  /** The share of out-of-fold intents that may abstain at most. */
+  readonly maxAbstention: number
+  readonly featureSpec: FeatureSpec
+}
+
+/** Defaults for training. */
+export const defaultTriageTraining: TriageTrainingOptions = {
+  train: defaultTrainOptions,
+  folds: 5,
+  targetRecall: 0.95,
+  maxAbstention: 0.05,
+  featureSpec: defaultFeatureSpec,
+}
+
+// The highest threshold that keeps `recall` of the positives' out-of-fold scores at or above it.
+const thresholdForRecall = (positives: ReadonlyArray<number>, recall: number, floor = 0.05): number => {
+  if (positives.length === 0) return 0.5
+  const sorted = [...positives].sort((a, b) => b - a)
+  const keep = Math.max(1, Math.ceil(recall * sorted.length))
+  return Math.max(floor, Math.min(0.5, sorted[keep - 1]! - 1e-6))
+}
+
+/** Out-of-fold scores of every message: each scored by heads that never saw it. */
+export const crossValidatedScores = (
+  examples: ReadonlyArray<Featurized>,
+  options: TriageTrainingOptions,
+): ReadonlyArray<{ readonly row: LabelledTicket; readonly scores: TriageScores }> => {
+  const out: Array<{ row: LabelledTicket; scores: TriageScores }> = []
+  for (let fold = 0; fold < options.folds; fold++) {
+    const train = examples.filter((_, i) => i % options.folds !== fold)
+    const test = examples.filter((_, i) => i % options.folds === fold)
+    const heads = headsOf(train, options.train)
+    for (const e of test) {
+      out.push({
+        row: e.row,
+        scores: {
+          intent: predictHead(heads.intent, e.features),
+          sentiment: predictHead(heads.sentiment, e.features),
+          needsHuman: predictHead(heads.needsHuman, e.features)[1]!,
+          reasons: mapReasons((reason) => predictHead(heads.reasons[reason], e.features)[1]!),
+          truncated: false,
+        },
+      })
+    }
+  }
+  return out
+}
+
+/** Trains a model from labelled messages; `digest` names the corpus and options it came from. */
+export const trainTriageModel = (
+  rows: ReadonlyArray<LabelledTicket>,
+  digest: string,
+  options: TriageTrainingOptions = defaultTriageTraining,
+): TriageArtefact => {
+  const examples: Array<Featurized> = rows.map((row) => ({
+    row,
+    features: featurize(classifiedText(triageInputOf(row)).text, options.featureSpec),
+  }))
+  const oof = crossValidatedScores(examples, options)
+  const reasons = mapReasons((reason) =>
+    thresholdForRecall(
+      oof.filter((o) => o.row.mustEscalate && reasonsOf(o.row).has(reason)).map((o) => o.scores.reasons[reason]),
+      options.targetRecall,
+    ),
+  )
+  const anyReason = thresholdForRecall(
+    oof.filter((o) => needsHumanFromText(o.row)).map((o) => o.scores.needsHuman),
+    options.targetRecall,
+  )
+  // Abstain on the least confident intents, at most `maxAbstention` of them, and only where the model is wrong
+  // more often than right.
+  const confidences = oof.map((o) => argmax(o.scores.intent).p).sort((a, b) => a - b)
+  const abstainBelow = confidences[Math.floor(confidences.length * options.maxAbstention)] ?? 0
+  const unhappy = 0.35
+  const heads = headsOf(examples, options.train)
+  return {
+    format: "mesh-triage-model",
+    version: `triage-3.${digest.slice(0, 12)}`,
+    featureSpec: options.featureSpec,
+    trainedOn: { examples: rows.length, corpusDigest: digest },
+    thresholds: { abstainBelow: Math.round(abstainBelow * 1000) / 1000, reasons, anyReason, unhappy },
+    heads: {
+      intent: storeHead(heads.intent),
+      sentiment: storeHead(heads.sentiment),
+      needsHuman: storeHead(heads.needsHuman),
+      reasons: mapReasons((reason) => storeHead(heads.reasons[reason])),
+    },
+  }
+}
