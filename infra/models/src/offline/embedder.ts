@@ -1,9 +1,18 @@
 import { tokenize } from "./text.ts"
 
-/** Dimensions of the offline embedder's vectors (the same as all-minilm's, so memory tables fit both). */
-export const OFFLINE_EMBED_DIMENSIONS = 384
-/** The name the offline embedder reports as its model. */
-export const OFFLINE_EMBED_MODEL = "mesh-hash-384"
+/** Dimensions of the offline embedder's vectors: the sentence encoder's (see sentenceEmbedder.ts). */
+export const OFFLINE_EMBED_DIMENSIONS = 512
+/** The name the offline embedder reports as its model: Universal Sentence Encoder lite, 512-d. */
+export const OFFLINE_EMBED_MODEL = "mesh-use-512"
+
+/**
+ * Dimensions of the hashing embedder's vectors (all-minilm's, so the fake Ollama serves it in its place).
+ * It was the offline embedder until measured: recall@5 0.47 on the labelled retrieval set, against
+ * the sentence encoder's 0.91, since hashing only matches words ('parcel' never finds 'delivery').
+ */
+export const HASH_EMBED_DIMENSIONS = 384
+/** The name of the hashing embedder, as benchmarks and retrieval reports call it. */
+export const HASH_EMBED_MODEL = "mesh-hash-384"
 
 // FNV-1a, 32-bit: fast, well spread, and stable across platforms and runs.
 const fnv1a = (text: string, seed: number): number => {
@@ -33,9 +42,9 @@ const addFeature = (vector: Float64Array, feature: string, weight: number): void
 
 /**
  * Embeds text by signed feature hashing of word unigrams, word bigrams and character trigrams, L2-normalised.
- * Deterministic; text without any word yields the zero vector.
+ * Deterministic and fast (tens of thousands of texts a second); text without any word yields the zero vector.
  */
-export const hashEmbed = (text: string, dimensions: number = OFFLINE_EMBED_DIMENSIONS): Array<number> => {
+export const hashEmbed = (text: string, dimensions: number = HASH_EMBED_DIMENSIONS): Array<number> => {
   const vector = new Float64Array(dimensions)
   const words = tokenize(text)
   for (let i = 0; i < words.length; i++) {

