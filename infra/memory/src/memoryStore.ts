@@ -3,10 +3,12 @@ import { join } from "node:path"
 import * as lancedb from "@lancedb/lancedb"
 import { assertNamespace } from "@mesh/contracts"
 import { MeshNamespace } from "@mesh/eventlog"
+import { OFFLINE_EMBED_DIMENSIONS } from "@mesh/models"
 import {
   Schema as ArrowSchema,
   type Table as ArrowTable,
   Bool,
+  DataType,
   Field,
   FixedSizeList,
   Float32,
@@ -61,7 +63,10 @@ export interface MemoryStoreOptions {
    * tables live in `dir` itself (tools that open one namespace's folder directly).
    */
   readonly namespace?: string
-  /** Embedding dimensions (default 384). */
+  /**
+   * Embedding dimensions, those of the embedder feeding the store (default 384, all-minilm's; the
+   * offline embedder's are 512, `OFFLINE_EMBED_DIMENSIONS`).
+   */
   readonly dimensions?: number
   /** Candidates the HNSW graph search keeps on indexed tables (default 100). */
   readonly ef?: number
@@ -147,6 +152,13 @@ export interface MemoryStoreShape {
   readonly rawTable: (agent: string, kind: MemoryKind) => Effect.Effect<lancedb.Table, MemoryError>
   /** The search settings in force, so that a raw query can be run with the same ones. */
   readonly searchSettings: { readonly ef: number; readonly refineFactor: number }
+}
+
+/** The vector dimensions of a memory table's schema; undefined when it has no fixed-size vector column. */
+const vectorWidth = (schema: ArrowSchema): number | undefined => {
+  const type = schema.fields.find((field) => field.name === "vector")?.type
+  // By type id, not instanceof: LanceDB may hand back a schema built by its own copy of Arrow.
+  return DataType.isFixedSizeList(type) ? (type as FixedSizeList).listSize : undefined
 }
 
 /** The Arrow schema of a memory table. */
@@ -327,7 +339,11 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
       db.createEmptyTable(pointerTable, pointerSchema, { existOk: true }),
     )
     const reranker = yield* storage("create reranker", () => lancedb.rerankers.RRFReranker.create())
-    const live = new Map<string, { readonly generation: number; readonly table: lancedb.Table }>()
+    // `width`: the vector dimensions the table was created with, which may not be the store's.
+    const live = new Map<
+      string,
+      { readonly generation: number; readonly table: lancedb.Table; readonly width: number }
+    >()
     const openLock = yield* Semaphore.make(1)
     const quality = yield* Ref.make(new Map<string, QualityState>())
 
@@ -367,6 +383,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
             if (again !== undefined) return again.table
             let generation = yield* currentGeneration(logical)
             let table: lancedb.Table
+            let width = dimensions
             if (generation === 0) {
               generation = 1
               table = yield* createGeneration(generationTableName(logical, generation))
@@ -374,15 +391,35 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
             } else {
               const physical = generationTableName(logical, generation)
               table = yield* storage(`open ${physical}`, () => db.openTable(physical))
+              width = yield* storage(`read schema of ${physical}`, () => table.schema()).pipe(
+                Effect.map((schema) => vectorWidth(schema) ?? dimensions),
+              )
             }
-            live.set(logical, { generation, table })
+            live.set(logical, { generation, table, width })
             return table
           }),
         )
       })
 
+    /**
+     * The live table, refused when its vectors are not as wide as the store's: one written by
+     * another embedder (the 384-d hashing one, before the 512-d sentence encoder) is rebuilt from
+     * the log with `rebuild`, which alone may still open it.
+     */
+    const usableTable = (logical: string) =>
+      Effect.flatMap(liveTable(logical), (table) => {
+        const width = live.get(logical)?.width ?? dimensions
+        return width === dimensions
+          ? Effect.succeed(table)
+          : Effect.fail(
+              invalid(
+                `${logical} holds ${width}-dimensional vectors but the store is set to ${dimensions}: the embedder changed, so rebuild it from the log`,
+              ),
+            )
+      })
+
     const tableOf = (agent: string, kind: MemoryKind) =>
-      Effect.flatMap(checkTableAddress(agent, kind), liveTable)
+      Effect.flatMap(checkTableAddress(agent, kind), usableTable)
 
     const upsertInto = (table: lancedb.Table, kind: MemoryKind, records: ReadonlyArray<MemoryRecord>) =>
       Effect.gen(function* () {
@@ -508,7 +545,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
         return yield* invalid(`query vector has ${request.queryVector.length} dimensions, not ${dimensions}`)
       }
       const logical = logicalTableName(checked.agent, checked.kind)
-      const table = yield* liveTable(logical)
+      const table = yield* usableTable(logical)
       const query = normalise(request.queryVector)
       const filter = searchFilter(checked)
       const limit = checked.limit ?? 10
@@ -624,7 +661,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
         yield* openLock.withPermits(1)(
           Effect.gen(function* () {
             yield* pointAt(logical, generation)
-            live.set(logical, { generation, table: fresh })
+            live.set(logical, { generation, table: fresh, width: dimensions })
           }),
         )
         // The previous generation stays one round for searches still running on it; older ones go.
@@ -674,6 +711,10 @@ const PositiveInt = Schema.NumberFromString.pipe(
   Schema.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 10_000 })),
 )
 
+const Dimensions = Schema.NumberFromString.pipe(
+  Schema.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 4096 })),
+)
+
 /** The long-term memory store service. */
 export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>()("MemoryStore") {
   /** A store over the LanceDB directory in `options.dir`; the connection closes with the layer. */
@@ -682,7 +723,9 @@ export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>(
 
   /**
    * The store of the process's namespace in `MESH_MEMORY_DIR` (required: the LanceDB folder, on a
-   * persistent volume in production), with `MESH_MEMORY_EF` and `MESH_MEMORY_REFINE_FACTOR`.
+   * persistent volume in production), with `MESH_MEMORY_EF`, `MESH_MEMORY_REFINE_FACTOR` and
+   * `MESH_MEMORY_DIMENSIONS`: by default those of the embedder the model layer picks from the same
+   * environment, the offline one's 512 without `MESH_OLLAMA_HOST`, all-minilm's 384 with it.
    */
   static layerFromConfig: Layer.Layer<MemoryStore, MemoryError | Config.ConfigError, MeshNamespace> =
     Layer.effect(
@@ -694,7 +737,11 @@ export class MemoryStore extends Context.Service<MemoryStore, MemoryStoreShape>(
         const refineFactor = yield* Config.schema(PositiveInt, "MESH_MEMORY_REFINE_FACTOR").pipe(
           Config.withDefault(2),
         )
-        return yield* makeMemoryStore({ dir, namespace, ef, refineFactor })
+        const ollamaHost = yield* Config.String("MESH_OLLAMA_HOST").pipe(Config.withDefault(""))
+        const dimensions = yield* Config.schema(Dimensions, "MESH_MEMORY_DIMENSIONS").pipe(
+          Config.withDefault(ollamaHost.trim() === "" ? OFFLINE_EMBED_DIMENSIONS : 384),
+        )
+        return yield* makeMemoryStore({ dir, namespace, ef, refineFactor, dimensions })
       }),
     )
 }
