@@ -21,11 +21,15 @@ if (check) {
     committed = readFileSync(triageArtefactFile, "utf8")
   } catch {}
   if (committed !== text) {
-    process.stderr.write(`${triageArtefactFile} is not what the corpus trains (${summary}); run \`pnpm --filter @mesh/models train\`\n`)
+    process.stderr.write(
+      `${triageArtefactFile} is not what the corpus trains (${summary}); run \`pnpm --filter @mesh/models train\`\n`,
+    )
     process.exitCode = 1
   } else process.stdout.write(`up to date: ${summary}\n`)
 } else {
   mkdirSync(dirname(triageArtefactFile), { recursive: true })
   writeFileSync(triageArtefactFile, text)
-  process.stdout.write(`wrote ${triageArtefactFile}\n${summary}\nthresholds ${JSON.stringify(artefact.thresholds)}\n`)
+  process.stdout.write(
+    `wrote ${triageArtefactFile}\n${summary}\nthresholds ${JSON.stringify(artefact.thresholds)}\n`,
+  )
 }

@@ -114,6 +114,7 @@ export const triageTicket = defineSkill({
       triageRequest,
       input,
     ),
+  abstention: (output) => output.abstention ?? null,
 })
 
 /** Drafts a reply to a ticket from retrieved facts, citing the facts it uses. */

@@ -46,6 +46,11 @@ export interface SkillDefinition<I, O> {
   readonly actionsOf?: (output: O) => ReadonlyArray<string>
   /** Checks beyond the schema that need the input (e.g. cited ids exist); returns what is wrong, or null. */
   readonly check?: (input: I, output: O) => string | null
+  /**
+   * Whether a valid answer declines to decide, and why (null: it decides). An abstaining answer is not acted
+   * on: the run ends as needs-human with the model's reason, and the answer stays in the record.
+   */
+  readonly abstention?: (output: O) => string | null
 }
 
 /** A defined skill: its definition plus the JSON schema sent to the model as the output format. */
@@ -254,6 +259,15 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
     }
   }
 
+  // A valid answer that abstains goes to a human with the model's own reason; a stronger model has already had
+  // its turn when one is configured (the offline model answers only when none is, or as the fallback).
+  const abstained = answered.ok ? (skill.abstention?.(answered.output) ?? null) : null
+  if (answered.ok && abstained !== null) {
+    outcome = "needs-human"
+    fallbackReason = `${answered.chat.provider} model ${answered.chat.model} abstained: ${abstained}`
+  }
+  const decided = answered.ok && abstained === null
+
   const finished = yield* Clock.currentTimeMillis
   const latencyMs = finished - started
   const costUsd = attempts.reduce(
@@ -280,7 +294,7 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
     rawOutput: answered.ok
       ? answered.chat.content
       : (attempts.findLast((a) => a.rawOutput !== null)?.rawOutput ?? null),
-    output: answered.ok ? encodeOutput(skill, answered.output) : null,
+    output: decided && answered.ok ? encodeOutput(skill, answered.output) : null,
     attempts,
     fallbackReason,
     promptTokens: attempts.reduce((n, a) => n + a.promptTokens, 0),
@@ -289,7 +303,7 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
     overBudget: latencyMs > skill.latencyBudgetMs,
     costUsd,
   }
-  const run: SkillRun<O> = { invocation, output: answered.ok ? answered.output : null }
+  const run: SkillRun<O> = { invocation, output: decided && answered.ok ? answered.output : null }
   return run
 })
 

@@ -12,10 +12,18 @@ export interface FeatureSpec {
   readonly maxGram: number
   /** Whether adjacent word pairs are features too. */
   readonly wordBigrams: boolean
+  /** How much a character n-gram counts beside a whole word (1). */
+  readonly charWeight: number
 }
 
 /** The feature space the offline models are trained in. */
-export const defaultFeatureSpec: FeatureSpec = { bucketBits: 20, minGram: 3, maxGram: 5, wordBigrams: true }
+export const defaultFeatureSpec: FeatureSpec = {
+  bucketBits: 16,
+  minGram: 3,
+  maxGram: 4,
+  wordBigrams: true,
+  charWeight: 0.5,
+}
 
 /** The longest text the classifiers read, in characters; the rest is cut, and the output says so. */
 export const MAX_CLASSIFIED_CHARS = 4_000
@@ -40,8 +48,15 @@ export const foldText = (text: string): string =>
     .replace(/(\p{L})\1{2,}/gu, "$1$1")
     .replace(/\p{N}+(?:[.,]\p{N}+)*/gu, "0")
 
-/** Splits folded text into words (letters and digit marks; apostrophes split words, as in "l'article"). */
-export const wordsOf = (folded: string): ReadonlyArray<string> => folded.match(/[\p{L}0]+/gu) ?? []
+/**
+ * Splits folded text into words (letters and digit marks; apostrophes split words, as in "l'article"). Question
+ * and exclamation marks are words too: "?" is much of what tells a question about a product from a complaint
+ * about it, in every language.
+ */
+export const wordsOf = (folded: string): ReadonlyArray<string> =>
+  (folded.match(/[\p{L}0]+|[?¿]+|[!¡]+/gu) ?? []).map((w) =>
+    w[0] === "?" || w[0] === "¿" ? "?" : w[0] === "!" || w[0] === "¡" ? "!" : w,
+  )
 
 // FNV-1a, 32-bit, with a final avalanche: fast, stable across platforms and runs.
 const hashString = (text: string): number => {
@@ -77,9 +92,10 @@ export const featurize = (text: string, spec: FeatureSpec = defaultFeatureSpec):
     if (!seen.has(word)) {
       seen.add(word)
       add(`w ${word}`, 1)
+      if (word === "?" || word === "!") continue
       const marked = `<${word}>`
       for (let n = spec.minGram; n <= spec.maxGram; n++) {
-        for (let j = 0; j + n <= marked.length; j++) add(`c ${marked.slice(j, j + n)}`, 0.5)
+        for (let j = 0; j + n <= marked.length; j++) add(`c ${marked.slice(j, j + n)}`, spec.charWeight)
       }
     }
     if (spec.wordBigrams && i + 1 < words.length) {
@@ -95,7 +111,7 @@ export const featurize = (text: string, spec: FeatureSpec = defaultFeatureSpec):
   const values = new Float32Array(indices.length)
   let norm = 0
   for (let k = 0; k < indices.length; k++) {
-    const v = 1 + Math.log(counts.get(indices[k]!)!)
+    const v = Math.log1p(counts.get(indices[k]!)!)
     values[k] = v
     norm += v * v
   }

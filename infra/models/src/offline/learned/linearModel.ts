@@ -20,14 +20,14 @@ export interface TrainOptions {
 }
 
 /** Defaults chosen by cross-validation on the training corpus (see the training script). */
-export const defaultTrainOptions: TrainOptions = { epochs: 30, learningRate: 0.5, l2: 1e-5, seed: 7 }
+export const defaultTrainOptions: TrainOptions = { epochs: 40, learningRate: 0.1, l2: 1e-5, seed: 7 }
 
-/** A trained softmax head: the weights of every bucket it has seen, one row of `classes` weights per bucket. */
+/** A trained softmax head: a dense row of `classes` weights for every hash bucket. */
 export interface LinearHead {
   readonly labels: ReadonlyArray<string>
   readonly bias: Float32Array
-  /** bucket -> row index into `weights` */
-  readonly rows: Map<number, number>
+  readonly buckets: number
+  /** Row-major: bucket * classes + class. */
   readonly weights: Float32Array
 }
 
@@ -55,21 +55,16 @@ const softmaxInto = (scores: Float64Array): void => {
   for (let c = 0; c < scores.length; c++) scores[c] = scores[c]! / sum
 }
 
-/** Trains a softmax head on examples whose labels index `labels`. */
+/** Trains a softmax head over `buckets` hash buckets on examples whose labels index `labels`. */
 export const trainHead = (
   labels: ReadonlyArray<string>,
   examples: ReadonlyArray<TrainingExample>,
+  buckets: number,
   options: TrainOptions = defaultTrainOptions,
 ): LinearHead => {
   const classes = labels.length
-  const rows = new Map<number, number>()
-  for (const example of examples) {
-    for (const index of example.features.indices) if (!rows.has(index)) rows.set(index, rows.size)
-  }
-  // Each example's buckets resolved to weight rows once, not once per epoch and class.
-  const rowsOf = examples.map((example) => Int32Array.from(example.features.indices, (i) => rows.get(i)!))
-  const weights = new Float32Array(rows.size * classes)
-  const squares = new Float32Array(rows.size * classes)
+  const weights = new Float32Array(buckets * classes)
+  const squares = new Float32Array(buckets * classes)
   const bias = new Float32Array(classes)
   const biasSquares = new Float32Array(classes)
   const order = examples.map((_, i) => i)
@@ -84,11 +79,10 @@ export const trainHead = (
     }
     for (const at of order) {
       const example = examples[at]!
-      const { values } = example.features
-      const exampleRows = rowsOf[at]!
+      const { indices, values } = example.features
       for (let c = 0; c < classes; c++) scores[c] = bias[c]!
-      for (let k = 0; k < exampleRows.length; k++) {
-        const row = exampleRows[k]! * classes
+      for (let k = 0; k < indices.length; k++) {
+        const row = indices[k]! * classes
         const v = values[k]!
         for (let c = 0; c < classes; c++) scores[c] = scores[c]! + weights[row + c]! * v
       }
@@ -98,8 +92,8 @@ export const trainHead = (
         const gradient = (scores[c]! - (c === example.label ? 1 : 0)) * weight
         biasSquares[c] = biasSquares[c]! + gradient * gradient
         bias[c] = bias[c]! - (options.learningRate * gradient) / Math.sqrt(biasSquares[c]! + 1e-8)
-        for (let k = 0; k < exampleRows.length; k++) {
-          const slot = exampleRows[k]! * classes + c
+        for (let k = 0; k < indices.length; k++) {
+          const slot = indices[k]! * classes + c
           const g = gradient * values[k]! + options.l2 * weights[slot]!
           squares[slot] = squares[slot]! + g * g
           weights[slot] = weights[slot]! - (options.learningRate * g) / Math.sqrt(squares[slot]! + 1e-8)
@@ -107,7 +101,7 @@ export const trainHead = (
       }
     }
   }
-  return { labels, bias, rows, weights }
+  return { labels, bias, buckets, weights }
 }
 
 /** The class probabilities a head gives a feature vector, in the order of its labels. */
@@ -117,10 +111,9 @@ export const predictHead = (head: LinearHead, features: SparseVector): Float64Ar
   for (let c = 0; c < classes; c++) scores[c] = head.bias[c]!
   const { indices, values } = features
   for (let k = 0; k < indices.length; k++) {
-    const row = head.rows.get(indices[k]!)
-    if (row === undefined) continue
+    const at = indices[k]! * classes
+    if (at >= head.weights.length) continue
     const v = values[k]!
-    const at = row * classes
     for (let c = 0; c < classes; c++) scores[c] = scores[c]! + head.weights[at + c]! * v
   }
   softmaxInto(scores)
@@ -134,50 +127,54 @@ export const argmax = (probabilities: ArrayLike<number>): { readonly index: numb
   return { index, p: probabilities[index]! }
 }
 
-/** A head in a JSON-safe form: labels, bias, and for each kept bucket its row of weights. */
+/** A head in a JSON-safe form: every weight as a signed byte of its class's scale, base64-encoded. */
 export interface StoredHead {
   readonly labels: ReadonlyArray<string>
   readonly bias: ReadonlyArray<number>
-  readonly buckets: ReadonlyArray<number>
-  /** Weights row by row, quantised to `scale` steps. */
-  readonly weights: ReadonlyArray<number>
-  readonly scale: number
+  readonly buckets: number
+  /** Per class: the weight one step of the stored byte stands for. */
+  readonly scales: ReadonlyArray<number>
+  /** Int8, row-major (bucket * classes + class), base64. */
+  readonly weights: string
 }
 
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6
+
 /**
- * Stores a head compactly: rows whose every weight rounds to zero at the quantisation step are dropped (they
- * cannot change a prediction by more than the step), and weights are kept as integers of `1 / scale`.
+ * Stores a head in a byte per weight: a quarter of float32, and small enough to commit. Each class gets its own
+ * scale, so the largest weight of a class keeps its full range; the rounding moves a probability by well
+ * under a percent (a test holds it to that).
  */
-export const storeHead = (head: LinearHead, scale = 1000): StoredHead => {
+export const storeHead = (head: LinearHead): StoredHead => {
   const classes = head.labels.length
-  const buckets: Array<number> = []
-  const weights: Array<number> = []
-  const entries = [...head.rows.entries()].sort((a, b) => a[0] - b[0])
-  for (const [bucket, row] of entries) {
-    const quantised: Array<number> = []
-    let any = false
-    for (let c = 0; c < classes; c++) {
-      const q = Math.round(head.weights[row * classes + c]! * scale)
-      if (q !== 0) any = true
-      quantised.push(q)
-    }
-    if (!any) continue
-    buckets.push(bucket)
-    weights.push(...quantised)
+  const scales = Array.from({ length: classes }, (_, c) => {
+    let max = 0
+    for (let i = c; i < head.weights.length; i += classes) max = Math.max(max, Math.abs(head.weights[i]!))
+    return round6(max === 0 ? 1 : max / 127)
+  })
+  const bytes = new Int8Array(head.weights.length)
+  for (let i = 0; i < bytes.length; i++) {
+    bytes[i] = Math.max(-127, Math.min(127, Math.round(head.weights[i]! / scales[i % classes]!)))
   }
   return {
     labels: head.labels,
-    bias: Array.from(head.bias, (b) => Math.round(b * scale) / scale),
-    buckets,
-    weights,
-    scale,
+    bias: Array.from(head.bias, round6),
+    buckets: head.buckets,
+    scales,
+    weights: Buffer.from(bytes.buffer).toString("base64"),
   }
 }
 
 /** Loads a stored head back into the form `predictHead` reads. */
 export const loadHead = (stored: StoredHead): LinearHead => {
-  const rows = new Map<number, number>()
-  stored.buckets.forEach((bucket, i) => rows.set(bucket, i))
-  const weights = Float32Array.from(stored.weights, (w) => w / stored.scale)
-  return { labels: stored.labels, bias: Float32Array.from(stored.bias), rows, weights }
+  const classes = stored.labels.length
+  const bytes = new Int8Array(Buffer.from(stored.weights, "base64"))
+  if (bytes.length !== stored.buckets * classes) {
+    throw new Error(
+      `a stored head has ${bytes.length} weights, not ${stored.buckets} buckets × ${classes} classes`,
+    )
+  }
+  const weights = new Float32Array(bytes.length)
+  for (let i = 0; i < bytes.length; i++) weights[i] = bytes[i]! * stored.scales[i % classes]!
+  return { labels: stored.labels, bias: Float32Array.from(stored.bias), buckets: stored.buckets, weights }
 }

@@ -17,7 +17,9 @@ import {
 // corpus and fails when the two differ, so the committed model is always the one the corpus makes.
 
 /** The training corpus: every `.jsonl` file in this folder, in name order. */
-export const triageTrainingDirectory = fileURLToPath(new URL("../../../corpus/triage/train/", import.meta.url))
+export const triageTrainingDirectory = fileURLToPath(
+  new URL("../../../corpus/triage/train/", import.meta.url),
+)
 /** The frozen holdout: never trained or tuned on. */
 export const triageHoldoutFile = fileURLToPath(
   new URL("../../../corpus/triage/holdout/holdout.jsonl", import.meta.url),
@@ -33,7 +35,11 @@ export const TRIAGE_TRAINING_GENERATION = 1
 /** The labelled training messages, with the digest of exactly what was read. */
 export const readTriageCorpus = (
   directory: string = triageTrainingDirectory,
-): { readonly rows: ReadonlyArray<LabelledTicket>; readonly digest: string; readonly problems: ReadonlyArray<string> } => {
+): {
+  readonly rows: ReadonlyArray<LabelledTicket>
+  readonly digest: string
+  readonly problems: ReadonlyArray<string>
+} => {
   const hash = createHash("sha256")
   hash.update(`generation ${TRIAGE_TRAINING_GENERATION}\n`)
   const rows: Array<LabelledTicket> = []

@@ -1,7 +1,13 @@
 import type { EscalationReason } from "@mesh/contracts"
 import { type LabelledTicket, triageInputOf } from "../../evals/labelledTickets.ts"
 import type { TicketPriority, TriageInput, TriageOutput } from "../../tasks.ts"
-import { defaultFeatureSpec, type FeatureSpec, featurize, MAX_CLASSIFIED_CHARS, type SparseVector } from "./features.ts"
+import {
+  defaultFeatureSpec,
+  type FeatureSpec,
+  featurize,
+  MAX_CLASSIFIED_CHARS,
+  type SparseVector,
+} from "./features.ts"
 import {
   argmax,
   defaultTrainOptions,
@@ -143,7 +149,11 @@ const priorityOf = (
 const percent = (p: number) => `${Math.round(p * 100)}%`
 
 /** Applies the thresholds and the escalation policy to a message's scores. */
-export const decideTriage = (model: TriageModel, input: TriageInput, scores: TriageScores): TriageOutput => {
+export const decideTriage = (
+  model: Pick<TriageModel, "thresholds">,
+  input: TriageInput,
+  scores: TriageScores,
+): TriageOutput => {
   const { thresholds } = model
   const intentBest = argmax(scores.intent)
   const intent = INTENTS[intentBest.index]!
@@ -216,10 +226,12 @@ const needsHumanFromText = (row: LabelledTicket): boolean => {
   if (!row.mustEscalate) return false
   const reasons = reasonsOf(row)
   if (reasons.size === 0) return true
-  return [...reasons].some((r) => r !== "high_value" && (r !== "repeat_contact" || row.previousContacts === undefined))
+  return [...reasons].some(
+    (r) => r !== "high_value" && (r !== "repeat_contact" || row.previousContacts === undefined),
+  )
 }
 
-const headsOf = (examples: ReadonlyArray<Featurized>, options: TrainOptions) => {
+const headsOf = (examples: ReadonlyArray<Featurized>, options: TrainOptions, buckets: number) => {
   const ex = (label: (row: LabelledTicket) => number, weight?: (row: LabelledTicket) => number) =>
     examples.map(
       (e): TrainingExample => ({
@@ -236,22 +248,30 @@ const headsOf = (examples: ReadonlyArray<Featurized>, options: TrainOptions) => 
         (row) => (is(row) ? 1 : 0),
         (row) => (is(row) ? 3 : 1),
       ),
+      buckets,
       options,
     )
   return {
     intent: trainHead(
       INTENTS,
       ex((row) => INTENTS.indexOf(row.intent)),
+      buckets,
       options,
     ),
     sentiment: trainHead(
       SENTIMENTS,
       ex((row) => SENTIMENTS.indexOf(row.sentiment)),
+      buckets,
       options,
     ),
     needsHuman: binary(needsHumanFromText),
     reasons: mapReasons((reason) =>
-      binary((row) => row.mustEscalate && reasonsOf(row).has(reason) && (reason !== "repeat_contact" || row.previousContacts === undefined)),
+      binary(
+        (row) =>
+          row.mustEscalate &&
+          reasonsOf(row).has(reason) &&
+          (reason !== "repeat_contact" || row.previousContacts === undefined),
+      ),
     ),
   }
 }
@@ -260,8 +280,10 @@ const headsOf = (examples: ReadonlyArray<Featurized>, options: TrainOptions) => 
 export interface TriageTrainingOptions {
   readonly train: TrainOptions
   readonly folds: number
-  /** The share of out-of-fold escalations each reason's threshold must still catch. */
+  /** The share of out-of-fold escalations the thresholds must catch. */
   readonly targetRecall: number
+  /** The share of a reason head's out-of-fold flags that must be real escalations for it to act alone. */
+  readonly reasonPrecision: number
   /** The share of out-of-fold intents that may abstain at most. */
   readonly maxAbstention: number
   readonly featureSpec: FeatureSpec
@@ -272,16 +294,9 @@ export const defaultTriageTraining: TriageTrainingOptions = {
   train: defaultTrainOptions,
   folds: 5,
   targetRecall: 0.95,
+  reasonPrecision: 0.8,
   maxAbstention: 0.05,
   featureSpec: defaultFeatureSpec,
-}
-
-// The highest threshold that keeps `recall` of the positives' out-of-fold scores at or above it.
-const thresholdForRecall = (positives: ReadonlyArray<number>, recall: number, floor = 0.05): number => {
-  if (positives.length === 0) return 0.5
-  const sorted = [...positives].sort((a, b) => b - a)
-  const keep = Math.max(1, Math.ceil(recall * sorted.length))
-  return Math.max(floor, Math.min(0.5, sorted[keep - 1]! - 1e-6))
 }
 
 /** Out-of-fold scores of every message: each scored by heads that never saw it. */
@@ -293,7 +308,7 @@ export const crossValidatedScores = (
   for (let fold = 0; fold < options.folds; fold++) {
     const train = examples.filter((_, i) => i % options.folds !== fold)
     const test = examples.filter((_, i) => i % options.folds === fold)
-    const heads = headsOf(train, options.train)
+    const heads = headsOf(train, options.train, 1 << options.featureSpec.bucketBits)
     for (const e of test) {
       out.push({
         row: e.row,
@@ -310,6 +325,61 @@ export const crossValidatedScores = (
   return out
 }
 
+/**
+ * Decision thresholds from out-of-fold scores (each message scored by heads that never saw it):
+ * - a reason head escalates on its own where, out of fold, at least `reasonPrecision` of what it flags must
+ *   escalate: a named reason should be right;
+ * - the "needs a human" head then catches the rest: its threshold is the highest that brings the recall of all
+ *   escalations (reason heads, context rules and this head together) to `targetRecall`;
+ * - the model abstains below the confidence where, out of fold, its intents are wrong more often than right,
+ *   and on no more than `maxAbstention` of the messages.
+ */
+export const thresholdsFromScores = (
+  oof: ReadonlyArray<{ readonly row: LabelledTicket; readonly scores: TriageScores }>,
+  options: TriageTrainingOptions,
+): TriageThresholds => {
+  const unhappy = 0.35
+  const reasons = mapReasons((reason) => {
+    const scored = oof.map((o) => ({ p: o.scores.reasons[reason], positive: o.row.mustEscalate }))
+    scored.sort((a, b) => b.p - a.p)
+    let best = 0.5
+    let flagged = 0
+    let right = 0
+    for (const s of scored) {
+      flagged++
+      if (s.positive) right++
+      if (s.p < 0.05) break
+      if (right / flagged >= options.reasonPrecision) best = Math.min(best, s.p)
+    }
+    return best
+  })
+  const partial: TriageThresholds = { abstainBelow: 0, reasons, anyReason: 1.01, unhappy }
+  const positives = oof.filter((o) => o.row.mustEscalate)
+  const missed = positives
+    .filter((o) => !decideTriage({ thresholds: partial }, triageInputOf(o.row), o.scores).escalate)
+    .map((o) => o.scores.needsHuman)
+    .sort((a, b) => b - a)
+  const mustCatch = Math.ceil(options.targetRecall * positives.length) - (positives.length - missed.length)
+  const anyReason =
+    mustCatch <= 0
+      ? 0.5
+      : Math.max(0.02, Math.min(0.5, (missed[Math.min(mustCatch, missed.length) - 1] ?? 0.02) - 1e-6))
+  const byConfidence = oof
+    .map((o) => ({
+      p: argmax(o.scores.intent).p,
+      right: INTENTS[argmax(o.scores.intent).index] === o.row.intent,
+    }))
+    .sort((a, b) => a.p - b.p)
+  let abstainBelow = 0
+  let right = 0
+  const cap = Math.floor(byConfidence.length * options.maxAbstention)
+  for (let i = 0; i < cap; i++) {
+    if (byConfidence[i]!.right) right++
+    if (right / (i + 1) < 0.5) abstainBelow = byConfidence[i + 1]?.p ?? abstainBelow
+  }
+  return { abstainBelow: Math.round(abstainBelow * 1000) / 1000, reasons, anyReason, unhappy }
+}
+
 /** Trains a model from labelled messages; `digest` names the corpus and options it came from. */
 export const trainTriageModel = (
   rows: ReadonlyArray<LabelledTicket>,
@@ -320,29 +390,14 @@ export const trainTriageModel = (
     row,
     features: featurize(classifiedText(triageInputOf(row)).text, options.featureSpec),
   }))
-  const oof = crossValidatedScores(examples, options)
-  const reasons = mapReasons((reason) =>
-    thresholdForRecall(
-      oof.filter((o) => o.row.mustEscalate && reasonsOf(o.row).has(reason)).map((o) => o.scores.reasons[reason]),
-      options.targetRecall,
-    ),
-  )
-  const anyReason = thresholdForRecall(
-    oof.filter((o) => needsHumanFromText(o.row)).map((o) => o.scores.needsHuman),
-    options.targetRecall,
-  )
-  // Abstain on the least confident intents, at most `maxAbstention` of them, and only where the model is wrong
-  // more often than right.
-  const confidences = oof.map((o) => argmax(o.scores.intent).p).sort((a, b) => a - b)
-  const abstainBelow = confidences[Math.floor(confidences.length * options.maxAbstention)] ?? 0
-  const unhappy = 0.35
-  const heads = headsOf(examples, options.train)
+  const thresholds = thresholdsFromScores(crossValidatedScores(examples, options), options)
+  const heads = headsOf(examples, options.train, 1 << options.featureSpec.bucketBits)
   return {
     format: "mesh-triage-model",
     version: `triage-3.${digest.slice(0, 12)}`,
     featureSpec: options.featureSpec,
     trainedOn: { examples: rows.length, corpusDigest: digest },
-    thresholds: { abstainBelow: Math.round(abstainBelow * 1000) / 1000, reasons, anyReason, unhappy },
+    thresholds,
     heads: {
       intent: storeHead(heads.intent),
       sentiment: storeHead(heads.sentiment),

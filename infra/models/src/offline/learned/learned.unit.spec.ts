@@ -1,0 +1,143 @@
+import { Result, Schema } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { TriageOutput } from "../../tasks.ts"
+import { featurize, foldText, MAX_CLASSIFIED_CHARS, wordsOf } from "./features.ts"
+import { argmax, loadHead, predictHead, storeHead, trainHead } from "./linearModel.ts"
+import { committedTriageModel } from "./triageArtefact.ts"
+import {
+  decideTriage,
+  INTENTS,
+  TEXT_REASONS,
+  type TriageModel,
+  type TriageScores,
+  triageWithModel,
+} from "./triageModel.ts"
+
+describe("features", () => {
+  it("fold accents, umlauts, repeated letters and numbers the way customers vary them", () => {
+    expect(foldText("Rückerstattung")).toBe(foldText("Rueckerstattung"))
+    expect(foldText("remboursé")).toBe("rembourse")
+    expect(foldText("Straße")).toBe("strasse")
+    expect(foldText("sooooo late!!!")).toBe("soo late!!!")
+    expect(foldText("order 48213, €12.50")).toBe("order 0, €0")
+  })
+
+  it("keep question and exclamation marks as words, in every script of them", () => {
+    expect(wordsOf(foldText("¿Dónde está mi pedido?"))).toEqual(["?", "donde", "esta", "mi", "pedido", "?"])
+    expect(wordsOf(foldText("Nul !!!"))).toEqual(["nul", "!"])
+  })
+
+  it("give a unit-length vector that does not depend on accents", () => {
+    const a = featurize("Où est mon colis ? Je l'attends depuis une semaine.")
+    const b = featurize("Ou est mon colis ? Je l'attends depuis une semaine.")
+    expect(Array.from(a.indices)).toEqual(Array.from(b.indices))
+    const norm = Math.sqrt(a.values.reduce((s, v) => s + v * v, 0))
+    expect(norm).toBeCloseTo(1, 5)
+    expect(featurize("").indices).toHaveLength(0)
+  })
+})
+
+describe("linear heads", () => {
+  const examples = [
+    ["where is my parcel", 0],
+    ["tracking says in transit", 0],
+    ["when will my order arrive", 0],
+    ["i want my money back", 1],
+    ["please refund the jacket", 1],
+    ["refund me for the broken mug", 1],
+  ].map(([text, label]) => ({ features: featurize(text as string), label: label as number }))
+
+  it("learn a separable task, and train the same weights every time", () => {
+    const a = trainHead(["where", "refund"], examples, 1 << 16)
+    const b = trainHead(["where", "refund"], examples, 1 << 16)
+    expect(Array.from(a.weights)).toEqual(Array.from(b.weights))
+    expect(argmax(predictHead(a, featurize("has my parcel left yet"))).index).toBe(0)
+    expect(argmax(predictHead(a, featurize("money back please"))).index).toBe(1)
+  })
+
+  it("predict the same after storing and loading, within the quantisation step", () => {
+    const head = trainHead(["where", "refund"], examples, 1 << 16)
+    const loaded = loadHead(JSON.parse(JSON.stringify(storeHead(head))))
+    for (const text of ["where is it", "refund please", "something else entirely"]) {
+      const p = predictHead(head, featurize(text))
+      const q = predictHead(loaded, featurize(text))
+      expect(Math.abs(p[0]! - q[0]!)).toBeLessThan(0.01)
+    }
+  })
+})
+
+const scores = (over: Partial<{ intent: number[]; negative: number; needsHuman: number }> = {}) => {
+  const negative = over.negative ?? 0.1
+  const s: TriageScores = {
+    intent: Float64Array.from(over.intent ?? [0.9, 0.025, 0.025, 0.025, 0.025]),
+    sentiment: Float64Array.from([negative, 1 - negative - 0.05, 0.05]),
+    needsHuman: over.needsHuman ?? 0.01,
+    reasons: Object.fromEntries(TEXT_REASONS.map((r) => [r, 0.01])) as TriageScores["reasons"],
+    truncated: false,
+  }
+  return s
+}
+const model: Pick<TriageModel, "thresholds"> = {
+  thresholds: {
+    abstainBelow: 0.4,
+    reasons: Object.fromEntries(TEXT_REASONS.map((r) => [r, 0.5])) as TriageModel["thresholds"]["reasons"],
+    anyReason: 0.3,
+    unhappy: 0.35,
+  },
+}
+const ticket = { subject: "Refund", body: "Please refund order 1234." }
+
+describe("the triage decision", () => {
+  it("escalates an unhappy customer after three earlier contacts, and not a content one", () => {
+    const input = { ...ticket, previousContacts: 3 }
+    expect(decideTriage(model, input, scores({ negative: 0.7 })).escalationReasons).toEqual([
+      "repeat_contact",
+    ])
+    expect(decideTriage(model, input, scores({ negative: 0.05 })).escalate).toBe(false)
+  })
+
+  it("escalates refunds of orders worth 500.00 or more, and unhappy VIPs", () => {
+    const big = { ...ticket, orderValue: { amountMinor: 64_900, currency: "EUR" } }
+    expect(decideTriage(model, big, scores()).escalationReasons).toEqual(["high_value"])
+    const small = { ...ticket, orderValue: { amountMinor: 49_999, currency: "EUR" } }
+    expect(decideTriage(model, small, scores()).escalate).toBe(false)
+    const vip = { ...ticket, customerTier: "vip" as const }
+    expect(decideTriage(model, vip, scores({ negative: 0.8 })).escalationReasons).toEqual(["high_value"])
+  })
+
+  it("names the likeliest reason when only the needs-a-human head is sure", () => {
+    const s = { ...scores({ needsHuman: 0.9 }), reasons: { ...scores().reasons, legal: 0.3 } }
+    const out = decideTriage(model, ticket, s)
+    expect(out).toMatchObject({ escalate: true, escalationReasons: ["legal"], priority: "urgent" })
+    expect(out.escalationReason).toContain("legal")
+  })
+
+  it("abstains below its confidence floor and says between which intents", () => {
+    const out = decideTriage(model, ticket, scores({ intent: [0.35, 0.05, 0.05, 0.3, 0.25] }))
+    expect(out.abstention).toBe("the intent is uncertain: refund 35%, complaint 30%")
+    expect(decideTriage(model, ticket, scores()).abstention).toBeNull()
+  })
+})
+
+describe("the committed model", () => {
+  const committed = committedTriageModel()
+
+  it("answers every input with an output the contract accepts, whatever the text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), fc.string({ maxLength: 3000 }), (subject, body) => {
+        const out = triageWithModel(committed, { subject, body })
+        expect(Result.isSuccess(Schema.decodeUnknownResult(TriageOutput)(out))).toBe(true)
+        expect(INTENTS).toContain(out.intent)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it("reads only the first MAX_CLASSIFIED_CHARS characters of a long message, and says so", () => {
+    const body = "My parcel has not arrived. ".repeat(40_000)
+    const out = triageWithModel(committed, { subject: "", body })
+    expect(out.notes).toEqual([`only the first ${MAX_CLASSIFIED_CHARS} characters were read`])
+    expect(triageWithModel(committed, { subject: "", body: "Where is my parcel?" }).notes).toBeUndefined()
+  })
+})
