@@ -16,6 +16,8 @@ const benchmarks = {
   actions:
     "auto actions from intent to ActionSucceeded through the gate and executor beside js.publish of the same commits; NATS and the simulators",
   memory: "top-10 retrieval over 100k 384-d vectors beside the same LanceDB query; local disk only",
+  triage:
+    "offline triage skill runs by message size beside the model alone and featurize, over-cap messages too; in-process only",
 } as const
 type BenchmarkName = keyof typeof benchmarks
 const names = Object.keys(benchmarks) as ReadonlyArray<BenchmarkName>
@@ -53,6 +55,10 @@ if (typeof parsed === "string") {
 }
 const selected = parsed
 const wants = (name: BenchmarkName) => selected.has(name)
+/** The benchmarks that need neither NATS nor Postgres: run alone, they start neither. */
+const standalone: ReadonlySet<BenchmarkName> = new Set(["memory", "triage"])
+const needsNats = [...selected].some((name) => !standalone.has(name))
+const needsPostgres = wants("append") || wants("projection")
 
 const findPostgres = async (): Promise<string | undefined> => {
   const url = process.env.MESH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test"
@@ -72,10 +78,11 @@ const findPostgres = async (): Promise<string | undefined> => {
 const importOptional = (specifier: string): Promise<any> => import(specifier)
 
 const main = async () => {
-  const server = process.env.MESH_BENCH_NATS_URL === undefined ? await startNatsServer() : undefined
-  const natsUrl = process.env.MESH_BENCH_NATS_URL ?? server!.url
-  const nats = await openNats(natsUrl, "mesh-bench")
-  const databaseUrl = await findPostgres()
+  const server =
+    needsNats && process.env.MESH_BENCH_NATS_URL === undefined ? await startNatsServer() : undefined
+  const natsUrl = process.env.MESH_BENCH_NATS_URL ?? server?.url
+  const nats = needsNats && natsUrl !== undefined ? await openNats(natsUrl, "mesh-bench") : undefined
+  const databaseUrl = needsPostgres ? await findPostgres() : undefined
   const namespace = `bench${Date.now().toString(36)}`
   const results: Array<BenchResult> = []
   const record = (result: BenchResult) => {
@@ -84,23 +91,30 @@ const main = async () => {
     results.push(result)
   }
   try {
-    if (wants("append")) record(await runAppendBench({ nats, namespace: `${namespace}a`, databaseUrl }))
-    if (wants("append-latency")) record(await runAppendLatencyBench({ nats, namespace: `${namespace}l` }))
-    if (wants("read")) record(await runReadBench({ nats, namespace: `${namespace}r` }))
-    if (wants("projection") && databaseUrl !== undefined) {
-      const { runProjectionBench } = await importOptional("./projection.ts")
-      record(await runProjectionBench({ natsUrl, databaseUrl }))
-    }
-    if (wants("actions")) {
-      const { runActionsBench } = await importOptional("./actions.ts")
-      record(await runActionsBench({ nats, namespace: `${namespace}x` }))
+    // Set whenever a selected benchmark is not standalone, so always for these.
+    if (nats !== undefined && natsUrl !== undefined) {
+      if (wants("append")) record(await runAppendBench({ nats, namespace: `${namespace}a`, databaseUrl }))
+      if (wants("append-latency")) record(await runAppendLatencyBench({ nats, namespace: `${namespace}l` }))
+      if (wants("read")) record(await runReadBench({ nats, namespace: `${namespace}r` }))
+      if (wants("projection") && databaseUrl !== undefined) {
+        const { runProjectionBench } = await importOptional("./projection.ts")
+        record(await runProjectionBench({ natsUrl, databaseUrl }))
+      }
+      if (wants("actions")) {
+        const { runActionsBench } = await importOptional("./actions.ts")
+        record(await runActionsBench({ nats, namespace: `${namespace}x` }))
+      }
     }
     if (wants("memory")) {
       const { runRetrievalBench } = await importOptional("./memory/retrieval.ts")
       record(await runRetrievalBench({}))
     }
+    if (wants("triage")) {
+      const { runTriageBench } = await importOptional("./triage.ts")
+      record(await runTriageBench({}))
+    }
   } finally {
-    await nats.connection.drain()
+    await nats?.connection.drain()
     await server?.stop()
   }
   const missed = results.filter((r) => !r.goalMet).map((r) => r.benchmark)
