@@ -38,6 +38,14 @@ export const stem = (token: string): string => {
 
 /** A rough token count, close enough to a model tokenizer's for cost estimates (words or characters, whichever says more). */
 export const approximateTokenCount = (text: string): number => {
-  const words = text.split(/\s+/).filter((w) => w.length > 0).length
+  // Counts the starts of words in one pass, without splitting a possibly huge prompt into an array.
+  let words = 0
+  let inWord = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    const space = c === 32 || (c >= 9 && c <= 13) || c === 160
+    if (!space && !inWord) words++
+    inWord = !space
+  }
   return Math.ceil(Math.max(words * 1.33, text.length / 4))
 }

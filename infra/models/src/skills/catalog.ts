@@ -1,3 +1,4 @@
+import { MAX_CLASSIFIED_CHARS } from "../offline/learned/features.ts"
 import { isEligible } from "../offline/supplier.ts"
 import {
   ChooseSupplierInput,
@@ -100,6 +101,8 @@ export const triageTicket = defineSkill({
   ...triageTicketV2,
   version: 3,
   promptVersion: "triage-3",
+  // The prompt carries at most the part of the body a classifier reads, so a megabyte of pasted text costs no
+  // more than the cap; the marker keeps the cut visible to the model, which notes it in its answer.
   template: (input) =>
     taskPrompt(
       "triage_ticket",
@@ -112,7 +115,9 @@ export const triageTicket = defineSkill({
         "abstention: null when you are confident of the intent; otherwise one sentence saying why you are not.",
       ],
       triageRequest,
-      input,
+      input.body.length > MAX_CLASSIFIED_CHARS
+        ? { ...input, body: `${input.body.slice(0, MAX_CLASSIFIED_CHARS)} [cut]` }
+        : input,
     ),
   abstention: (output) => output.abstention ?? null,
 })

@@ -148,6 +148,30 @@ describe("skills", () => {
     expect(run.invocation.fallbackReason).toContain("Timeout: slow")
   })
 
+  it("hands an abstaining answer to a human with the model's reason, and keeps the answer in the record", async () => {
+    const abstaining = JSON.stringify({
+      ...JSON.parse(valid),
+      abstention: "the intent is uncertain: refund 38%, complaint 35%",
+    })
+    const { calls, layer } = scripted([abstaining])
+    const run = await Effect.runPromise(runSkill(triageTicket, ticket).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(1)
+    expect(run.output).toBeNull()
+    expect(run.invocation).toMatchObject({
+      outcome: "needs-human",
+      output: null,
+      rawOutput: abstaining,
+      fallbackReason:
+        "ollama model llama3.2:3b abstained: the intent is uncertain: refund 38%, complaint 35%",
+    })
+    // An explicit null is a decision, not an abstention.
+    const decided = JSON.stringify({ ...JSON.parse(valid), abstention: null })
+    const run2 = await Effect.runPromise(
+      runSkill(triageTicket, ticket).pipe(Effect.provide(scripted([decided]).layer)),
+    )
+    expect(run2.invocation.outcome).toBe("answered")
+  })
+
   it("runs unchanged on the offline provider", async () => {
     const run = await Effect.runPromise(
       runSkill(triageTicket, ticket).pipe(Effect.provide(ModelProvider.layerOffline)),

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
+import { triageHoldoutFile } from "../../evals/datasets.ts"
 import { type LabelledTicket, parseLabelledTickets } from "../../evals/labelledTickets.ts"
 import { foldText } from "./features.ts"
 import {
@@ -7,7 +8,6 @@ import {
   readTriageCorpus,
   serialiseTriageArtefact,
   triageArtefactFile,
-  triageHoldoutFile,
 } from "./triageArtefact.ts"
 import { INTENTS } from "./triageModel.ts"
 

@@ -20,10 +20,6 @@ import {
 export const triageTrainingDirectory = fileURLToPath(
   new URL("../../../corpus/triage/train/", import.meta.url),
 )
-/** The frozen holdout: never trained or tuned on. */
-export const triageHoldoutFile = fileURLToPath(
-  new URL("../../../corpus/triage/holdout/holdout.jsonl", import.meta.url),
-)
 /** The committed artefact. */
 export const triageArtefactFile = fileURLToPath(
   new URL("../../../artefacts/triage-model.json", import.meta.url),

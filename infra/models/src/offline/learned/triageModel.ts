@@ -46,9 +46,11 @@ export const TEXT_REASONS = [
 type TextReason = (typeof TEXT_REASONS)[number]
 
 /** Refunds and complaints about orders worth at least this much (minor units) need a human. */
-export const HIGH_VALUE_MINOR = 50_000
+export const HIGH_VALUE_ORDER_MINOR = 50_000
+/** How likely a refund or complaint must be, together, for the high-value rule to apply. */
+export const HIGH_VALUE_INTENT_SHARE = 0.3
 /** A customer unhappy after this many earlier contacts needs a human. */
-export const REPEAT_CONTACTS = 3
+export const UNHAPPY_REPEAT_CONTACTS = 3
 
 /** The decision thresholds of a trained model. */
 export interface TriageThresholds {
@@ -163,12 +165,14 @@ export const decideTriage = (
     (reason) => reason !== "repeat_contact" && scores.reasons[reason] >= thresholds.reasons[reason],
   )
   const repeatInText = scores.reasons.repeat_contact >= thresholds.reasons.repeat_contact
-  if ((unhappy && (input.previousContacts ?? 0) >= REPEAT_CONTACTS) || repeatInText) {
+  if ((unhappy && (input.previousContacts ?? 0) >= UNHAPPY_REPEAT_CONTACTS) || repeatInText) {
     reasons.push("repeat_contact")
   }
   const value = input.orderValue?.amountMinor ?? 0
-  const aboutTheOrder = intent === "refund" || intent === "complaint" || unhappy
-  if ((value >= HIGH_VALUE_MINOR && aboutTheOrder) || (input.customerTier === "vip" && unhappy)) {
+  // The policy's high-value rule covers refunds and complaints; read from the probabilities, not only the top
+  // intent, so that a complaint the model half-reads as a question still reaches a human.
+  const aboutTheOrder = scores.intent[0]! + scores.intent[3]! >= HIGH_VALUE_INTENT_SHARE
+  if ((value >= HIGH_VALUE_ORDER_MINOR && aboutTheOrder) || (input.customerTier === "vip" && unhappy)) {
     reasons.push("high_value")
   }
   if (reasons.length === 0 && scores.needsHuman >= thresholds.anyReason) {
