@@ -20,16 +20,23 @@ export interface TrainOptions {
 }
 
 /** Defaults chosen by cross-validation on the training corpus (see the training script). */
-export const defaultTrainOptions: TrainOptions = { epochs: 40, learningRate: 0.1, l2: 1e-5, seed: 7 }
+export const defaultTrainOptions: TrainOptions = { epochs: 20, learningRate: 0.15, l2: 1e-5, seed: 7 }
 
-/** A trained softmax head: a dense row of `classes` weights for every hash bucket. */
+/**
+ * A trained head: a dense row of weights for every hash bucket. A head of two labels is a logistic regression
+ * with one weight per bucket (the second label's probability); a head of more is a softmax with one per label.
+ */
 export interface LinearHead {
   readonly labels: ReadonlyArray<string>
   readonly bias: Float32Array
   readonly buckets: number
-  /** Row-major: bucket * classes + class. */
+  /** Weights per bucket: 1 for two labels, else one per label. */
+  readonly columns: number
+  /** Row-major: bucket * columns + column. */
   readonly weights: Float32Array
 }
+
+const columnsOf = (classes: number) => (classes === 2 ? 1 : classes)
 
 // mulberry32: a small seeded PRNG, so that shuffles repeat exactly.
 const prng = (seed: number) => {
@@ -55,7 +62,19 @@ const softmaxInto = (scores: Float64Array): void => {
   for (let c = 0; c < scores.length; c++) scores[c] = scores[c]! / sum
 }
 
-/** Trains a softmax head over `buckets` hash buckets on examples whose labels index `labels`. */
+// Turns a head's raw scores (one per column) into class probabilities.
+const probabilitiesInto = (raw: Float64Array, out: Float64Array): void => {
+  if (raw.length === 1) {
+    const p = 1 / (1 + Math.exp(-raw[0]!))
+    out[0] = 1 - p
+    out[1] = p
+    return
+  }
+  out.set(raw)
+  softmaxInto(out)
+}
+
+/** Trains a head over `buckets` hash buckets on examples whose labels index `labels`. */
 export const trainHead = (
   labels: ReadonlyArray<string>,
   examples: ReadonlyArray<TrainingExample>,
@@ -63,13 +82,15 @@ export const trainHead = (
   options: TrainOptions = defaultTrainOptions,
 ): LinearHead => {
   const classes = labels.length
-  const weights = new Float32Array(buckets * classes)
-  const squares = new Float32Array(buckets * classes)
-  const bias = new Float32Array(classes)
-  const biasSquares = new Float32Array(classes)
+  const columns = columnsOf(classes)
+  const weights = new Float32Array(buckets * columns)
+  const squares = new Float32Array(buckets * columns)
+  const bias = new Float32Array(columns)
+  const biasSquares = new Float32Array(columns)
   const order = examples.map((_, i) => i)
   const random = prng(options.seed)
-  const scores = new Float64Array(classes)
+  const raw = new Float64Array(columns)
+  const probabilities = new Float64Array(classes)
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1))
@@ -80,20 +101,22 @@ export const trainHead = (
     for (const at of order) {
       const example = examples[at]!
       const { indices, values } = example.features
-      for (let c = 0; c < classes; c++) scores[c] = bias[c]!
+      for (let c = 0; c < columns; c++) raw[c] = bias[c]!
       for (let k = 0; k < indices.length; k++) {
-        const row = indices[k]! * classes
+        const row = indices[k]! * columns
         const v = values[k]!
-        for (let c = 0; c < classes; c++) scores[c] = scores[c]! + weights[row + c]! * v
+        for (let c = 0; c < columns; c++) raw[c] = raw[c]! + weights[row + c]! * v
       }
-      softmaxInto(scores)
+      probabilitiesInto(raw, probabilities)
       const weight = example.weight ?? 1
-      for (let c = 0; c < classes; c++) {
-        const gradient = (scores[c]! - (c === example.label ? 1 : 0)) * weight
+      for (let c = 0; c < columns; c++) {
+        // Cross-entropy's gradient: the predicted probability less the target, for the column's class.
+        const target = columns === 1 ? (example.label === 1 ? 1 : 0) : c === example.label ? 1 : 0
+        const gradient = ((columns === 1 ? probabilities[1]! : probabilities[c]!) - target) * weight
         biasSquares[c] = biasSquares[c]! + gradient * gradient
         bias[c] = bias[c]! - (options.learningRate * gradient) / Math.sqrt(biasSquares[c]! + 1e-8)
         for (let k = 0; k < indices.length; k++) {
-          const slot = indices[k]! * classes + c
+          const slot = indices[k]! * columns + c
           const g = gradient * values[k]! + options.l2 * weights[slot]!
           squares[slot] = squares[slot]! + g * g
           weights[slot] = weights[slot]! - (options.learningRate * g) / Math.sqrt(squares[slot]! + 1e-8)
@@ -101,23 +124,24 @@ export const trainHead = (
       }
     }
   }
-  return { labels, bias, buckets, weights }
+  return { labels, bias, buckets, columns, weights }
 }
 
 /** The class probabilities a head gives a feature vector, in the order of its labels. */
 export const predictHead = (head: LinearHead, features: SparseVector): Float64Array => {
-  const classes = head.labels.length
-  const scores = new Float64Array(classes)
-  for (let c = 0; c < classes; c++) scores[c] = head.bias[c]!
+  const { columns } = head
+  const raw = new Float64Array(columns)
+  for (let c = 0; c < columns; c++) raw[c] = head.bias[c]!
   const { indices, values } = features
   for (let k = 0; k < indices.length; k++) {
-    const at = indices[k]! * classes
+    const at = indices[k]! * columns
     if (at >= head.weights.length) continue
     const v = values[k]!
-    for (let c = 0; c < classes; c++) scores[c] = scores[c]! + head.weights[at + c]! * v
+    for (let c = 0; c < columns; c++) raw[c] = raw[c]! + head.weights[at + c]! * v
   }
-  softmaxInto(scores)
-  return scores
+  const probabilities = new Float64Array(head.labels.length)
+  probabilitiesInto(raw, probabilities)
+  return probabilities
 }
 
 /** The most probable class and its probability. */
@@ -132,9 +156,9 @@ export interface StoredHead {
   readonly labels: ReadonlyArray<string>
   readonly bias: ReadonlyArray<number>
   readonly buckets: number
-  /** Per class: the weight one step of the stored byte stands for. */
+  /** Per column: the weight one step of the stored byte stands for. */
   readonly scales: ReadonlyArray<number>
-  /** Int8, row-major (bucket * classes + class), base64. */
+  /** Int8, row-major (bucket * columns + column), base64. */
   readonly weights: string
 }
 
@@ -146,15 +170,15 @@ const round6 = (x: number) => Math.round(x * 1e6) / 1e6
  * under a percent (a test holds it to that).
  */
 export const storeHead = (head: LinearHead): StoredHead => {
-  const classes = head.labels.length
-  const scales = Array.from({ length: classes }, (_, c) => {
+  const { columns } = head
+  const scales = Array.from({ length: columns }, (_, c) => {
     let max = 0
-    for (let i = c; i < head.weights.length; i += classes) max = Math.max(max, Math.abs(head.weights[i]!))
+    for (let i = c; i < head.weights.length; i += columns) max = Math.max(max, Math.abs(head.weights[i]!))
     return round6(max === 0 ? 1 : max / 127)
   })
   const bytes = new Int8Array(head.weights.length)
   for (let i = 0; i < bytes.length; i++) {
-    bytes[i] = Math.max(-127, Math.min(127, Math.round(head.weights[i]! / scales[i % classes]!)))
+    bytes[i] = Math.max(-127, Math.min(127, Math.round(head.weights[i]! / scales[i % columns]!)))
   }
   return {
     labels: head.labels,
@@ -167,14 +191,20 @@ export const storeHead = (head: LinearHead): StoredHead => {
 
 /** Loads a stored head back into the form `predictHead` reads. */
 export const loadHead = (stored: StoredHead): LinearHead => {
-  const classes = stored.labels.length
+  const columns = columnsOf(stored.labels.length)
   const bytes = new Int8Array(Buffer.from(stored.weights, "base64"))
-  if (bytes.length !== stored.buckets * classes) {
+  if (bytes.length !== stored.buckets * columns || stored.scales.length !== columns) {
     throw new Error(
-      `a stored head has ${bytes.length} weights, not ${stored.buckets} buckets × ${classes} classes`,
+      `a stored head of ${stored.labels.length} labels has ${bytes.length} weights and ${stored.scales.length} scales, not ${stored.buckets} buckets × ${columns}`,
     )
   }
   const weights = new Float32Array(bytes.length)
-  for (let i = 0; i < bytes.length; i++) weights[i] = bytes[i]! * stored.scales[i % classes]!
-  return { labels: stored.labels, bias: Float32Array.from(stored.bias), buckets: stored.buckets, weights }
+  for (let i = 0; i < bytes.length; i++) weights[i] = bytes[i]! * stored.scales[i % columns]!
+  return {
+    labels: stored.labels,
+    bias: Float32Array.from(stored.bias),
+    buckets: stored.buckets,
+    columns,
+    weights,
+  }
 }
