@@ -25,7 +25,7 @@ export const defaultPriceTable: PriceTable = {
 
 /** The chat model skills prefer when nothing else is configured. */
 export const DEFAULT_CHAT_MODEL = "llama3.2:3b"
-/** The default Ollama embedding model: 384 dimensions, like the offline embedder, so memory tables fit both. */
+/** The default Ollama embedding model: 384 dimensions (the offline embedder has 512; MESH_MEMORY_DIMENSIONS follows the provider). */
 export const DEFAULT_EMBED_MODEL = "all-minilm"
 /** Default per-call timeout. */
 export const DEFAULT_TIMEOUT_MS = 30_000

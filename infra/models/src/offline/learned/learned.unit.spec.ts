@@ -3,6 +3,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { TriageOutput } from "../../tasks.ts"
 import { featurize, foldText, MAX_CLASSIFIED_CHARS, wordsOf } from "./features.ts"
+import { untrainedLanguageOf } from "./language.ts"
 import { argmax, loadHead, predictHead, storeHead, trainHead } from "./linearModel.ts"
 import { committedTriageModel } from "./triageArtefact.ts"
 import {
@@ -75,6 +76,7 @@ const scores = (over: Partial<{ intent: number[]; negative: number; needsHuman: 
     needsHuman: over.needsHuman ?? 0.01,
     reasons: Object.fromEntries(TEXT_REASONS.map((r) => [r, 0.01])) as TriageScores["reasons"],
     truncated: false,
+    untrainedLanguage: null,
   }
   return s
 }
@@ -117,6 +119,33 @@ describe("the triage decision", () => {
     const out = decideTriage(model, ticket, scores({ intent: [0.35, 0.05, 0.05, 0.3, 0.25] }))
     expect(out.abstention).toBe("the intent is uncertain: refund 35%, complaint 30%")
     expect(decideTriage(model, ticket, scores()).abstention).toBeNull()
+  })
+})
+
+describe("languages", () => {
+  it("name a language the model was not trained on, and leave its own and short lines alone", () => {
+    expect(
+      untrainedLanguageOf("Dov'è il mio pacco? L'ho ordinato due settimane fa e non è ancora arrivato."),
+    ).toBe("ita")
+    expect(
+      untrainedLanguageOf(
+        "Waar is mijn pakket? Ik heb het twee weken geleden besteld en het is er nog niet.",
+      ),
+    ).toBe("nld")
+    for (const text of [
+      "Where is my parcel? I ordered it two weeks ago and it still has not arrived at my flat.",
+      "Où est mon colis ? Je l'ai commandé il y a deux semaines et il n'est toujours pas arrivé.",
+      "Wo ist mein Paket? Ich habe es vor zwei Wochen bestellt und es ist immer noch nicht da.",
+      "¿Dónde está mi paquete? Lo pedí hace dos semanas y todavía no ha llegado a mi casa.",
+      "dov'è il mio pacco?",
+    ]) {
+      expect(untrainedLanguageOf(text), text).toBeNull()
+    }
+  })
+
+  it("make the model abstain and say which language it saw", () => {
+    const out = decideTriage(model, ticket, { ...scores(), untrainedLanguage: "ita" })
+    expect(out.abstention).toBe("the message is in a language the offline model was not trained on (ita)")
   })
 })
 

@@ -8,6 +8,7 @@ import {
   MAX_CLASSIFIED_CHARS,
   type SparseVector,
 } from "./features.ts"
+import { untrainedLanguageOf } from "./language.ts"
 import {
   argmax,
   defaultTrainOptions,
@@ -98,6 +99,8 @@ export interface TriageScores {
   readonly needsHuman: number
   readonly reasons: Readonly<Record<TextReason, number>>
   readonly truncated: boolean
+  /** The language the message is plainly written in when the model was not trained on it (ISO 639-3). */
+  readonly untrainedLanguage: string | null
 }
 
 /** The text a ticket is classified on, cut to the documented cap. */
@@ -121,6 +124,7 @@ export const scoreTicket = (model: TriageModel, input: TriageInput): TriageScore
     needsHuman: predictHead(model.needsHuman, features)[1]!,
     reasons: mapReasons((reason) => predictHead(model.reasons[reason], features)[1]!),
     truncated,
+    untrainedLanguage: untrainedLanguageOf(text),
   }
 }
 
@@ -180,10 +184,15 @@ export const decideTriage = (
     const likeliest = TEXT_REASONS.reduce((a, b) => (scores.reasons[b] > scores.reasons[a] ? b : a))
     reasons.push(likeliest)
   }
-  const abstained = intentBest.p < thresholds.abstainBelow
+  const runnerUp = argmax(scores.intent.map((p, i) => (i === intentBest.index ? -1 : p)))
+  const abstention =
+    scores.untrainedLanguage !== null
+      ? `the message is in a language the offline model was not trained on (${scores.untrainedLanguage})`
+      : intentBest.p < thresholds.abstainBelow
+        ? `the intent is uncertain: ${intent} ${percent(intentBest.p)}, ${INTENTS[runnerUp.index]} ${percent(runnerUp.p)}`
+        : null
   const notes: Array<string> = []
   if (scores.truncated) notes.push(`only the first ${MAX_CLASSIFIED_CHARS} characters were read`)
-  const runnerUp = argmax(scores.intent.map((p, i) => (i === intentBest.index ? -1 : p)))
   return {
     intent,
     sentiment,
@@ -192,9 +201,7 @@ export const decideTriage = (
     escalationReason: reasons.length > 0 ? reasons.map((r) => reasonText[r]).join("; ") : null,
     escalationReasons: reasons,
     confidence: Math.round(intentBest.p * 1000) / 1000,
-    abstention: abstained
-      ? `the intent is uncertain: ${intent} ${percent(intentBest.p)}, ${INTENTS[runnerUp.index]} ${percent(runnerUp.p)}`
-      : null,
+    abstention,
     ...(notes.length > 0 ? { notes } : {}),
   }
 }
@@ -322,6 +329,7 @@ export const crossValidatedScores = (
           needsHuman: predictHead(heads.needsHuman, e.features)[1]!,
           reasons: mapReasons((reason) => predictHead(heads.reasons[reason], e.features)[1]!),
           truncated: false,
+          untrainedLanguage: null,
         },
       })
     }
