@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises"
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import type { ModelProviderShape } from "../modelProvider.ts"
-import { runSkillWith, type Skill } from "../skills/skill.ts"
+import { runSkillWith, type Skill, validateSkillOutput } from "../skills/skill.ts"
 import { type EvalDataset, EvalDatasetError, type EvalRow, evalsDirectory } from "./datasets.ts"
 import { renderTable } from "./table.ts"
 
@@ -49,6 +49,14 @@ export interface CasesRun {
  * Runs a skill on each case in turn with the given provider and hands every answer (null: a human must) to
  * `onAnswer`; it keeps only latencies, cost and outcome counts, so the caller decides what of the answers to hold.
  */
+// An answer that abstained is not acted on (the run goes to a human), but an eval scores it as what it is: an
+// abstention, with the model's best guess beside it, not a missing answer.
+const abstainedAnswer = <I, O>(skill: Skill<I, O>, input: I, rawOutput: string | null): O | null => {
+  if (rawOutput === null || skill.abstention === undefined) return null
+  const answer = validateSkillOutput(skill, input, rawOutput)
+  return Result.isSuccess(answer) && skill.abstention(answer.success) !== null ? answer.success : null
+}
+
 export const runSkillOnCases = Effect.fn("Eval.runSkillOnCases")(function* <I, O, C>(
   skill: Skill<I, O>,
   cases: ReadonlyArray<C>,
@@ -62,8 +70,9 @@ export const runSkillOnCases = Effect.fn("Eval.runSkillOnCases")(function* <I, O
   let fellBack = 0
   let needsHuman = 0
   for (const testCase of cases) {
-    const run = yield* runSkillWith(provider, skill, inputOf(testCase))
-    onAnswer(testCase, run.output)
+    const input = inputOf(testCase)
+    const run = yield* runSkillWith(provider, skill, input)
+    onAnswer(testCase, run.output ?? abstainedAnswer(skill, input, run.invocation.rawOutput))
     latencies.push(run.invocation.latencyMs)
     costUsd += run.invocation.costUsd
     if (run.invocation.model !== null) models.add(run.invocation.model)
