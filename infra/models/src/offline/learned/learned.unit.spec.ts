@@ -4,7 +4,15 @@ import { describe, expect, it } from "vitest"
 import { TriageOutput } from "../../tasks.ts"
 import { featurize, foldText, MAX_CLASSIFIED_CHARS, wordsOf } from "./features.ts"
 import { untrainedLanguageOf } from "./language.ts"
-import { argmax, loadHead, predictHead, storeHead, trainHead } from "./linearModel.ts"
+import {
+  argmax,
+  loadHead,
+  packHeads,
+  predictHead,
+  predictPacked,
+  storeHead,
+  trainHead,
+} from "./linearModel.ts"
 import { committedTriageModel } from "./triageArtefact.ts"
 import {
   decideTriage,
@@ -55,6 +63,21 @@ describe("linear heads", () => {
     expect(Array.from(a.weights)).toEqual(Array.from(b.weights))
     expect(argmax(predictHead(a, featurize("has my parcel left yet"))).index).toBe(0)
     expect(argmax(predictHead(a, featurize("money back please"))).index).toBe(1)
+  })
+
+  it("give the same probabilities packed side by side as one by one", () => {
+    const where = trainHead(["where", "refund"], examples, 1 << 16)
+    const three = trainHead(
+      ["a", "b", "c"],
+      examples.map((e, i) => ({ ...e, label: i % 3 })),
+      1 << 16,
+    )
+    const packed = packHeads([three, where])
+    for (const text of ["where is it", "refund please", ""]) {
+      const [a, b] = predictPacked(packed, featurize(text))
+      expect(Array.from(a!)).toEqual(Array.from(predictHead(three, featurize(text))))
+      expect(Array.from(b!)).toEqual(Array.from(predictHead(where, featurize(text))))
+    }
   })
 
   it("predict the same after storing and loading, within the quantisation step", () => {
@@ -132,6 +155,9 @@ describe("languages", () => {
         "Waar is mijn pakket? Ik heb het twee weken geleden besteld en het is er nog niet.",
       ),
     ).toBe("nld")
+    // Another script is never one of the trained languages, whichever Cyrillic language franc names.
+    const russian = "Где моя посылка? Я заказал её две недели назад, и она до сих пор не пришла."
+    expect(untrainedLanguageOf(russian)).toMatch(/^[a-z]{3}$/)
     for (const text of [
       "Where is my parcel? I ordered it two weeks ago and it still has not arrived at my flat.",
       "Où est mon colis ? Je l'ai commandé il y a deux semaines et il n'est toujours pas arrivé.",

@@ -208,3 +208,59 @@ export const loadHead = (stored: StoredHead): LinearHead => {
     weights,
   }
 }
+
+/**
+ * Several heads over the same buckets, their weights side by side: scoring all of them reads each feature's
+ * row once, in one cache line or two, instead of once per head from arrays megabytes apart.
+ */
+export interface PackedHeads {
+  readonly heads: ReadonlyArray<LinearHead>
+  readonly buckets: number
+  /** Columns per bucket, over all heads. */
+  readonly width: number
+  /** Where each head's columns start in a row. */
+  readonly offsets: ReadonlyArray<number>
+  readonly weights: Float32Array
+}
+
+/** Packs heads trained over the same number of buckets. */
+export const packHeads = (heads: ReadonlyArray<LinearHead>): PackedHeads => {
+  const buckets = heads[0]?.buckets ?? 0
+  if (heads.some((head) => head.buckets !== buckets)) throw new Error("packed heads must share their buckets")
+  const offsets: Array<number> = []
+  let width = 0
+  for (const head of heads) {
+    offsets.push(width)
+    width += head.columns
+  }
+  const weights = new Float32Array(buckets * width)
+  heads.forEach((head, h) => {
+    for (let bucket = 0; bucket < buckets; bucket++) {
+      for (let c = 0; c < head.columns; c++) {
+        weights[bucket * width + offsets[h]! + c] = head.weights[bucket * head.columns + c]!
+      }
+    }
+  })
+  return { heads, buckets, width, offsets, weights }
+}
+
+/** Every packed head's class probabilities for a feature vector: the same numbers `predictHead` gives. */
+export const predictPacked = (packed: PackedHeads, features: SparseVector): ReadonlyArray<Float64Array> => {
+  const { width, weights, heads, offsets } = packed
+  const raw = new Float64Array(width)
+  heads.forEach((head, h) => {
+    for (let c = 0; c < head.columns; c++) raw[offsets[h]! + c] = head.bias[c]!
+  })
+  const { indices, values } = features
+  for (let k = 0; k < indices.length; k++) {
+    const at = indices[k]! * width
+    if (at >= weights.length) continue
+    const v = values[k]!
+    for (let c = 0; c < width; c++) raw[c] = raw[c]! + weights[at + c]! * v
+  }
+  return heads.map((head, h) => {
+    const probabilities = new Float64Array(head.labels.length)
+    probabilitiesInto(raw.subarray(offsets[h]!, offsets[h]! + head.columns), probabilities)
+    return probabilities
+  })
+}

@@ -14,7 +14,10 @@ import {
   defaultTrainOptions,
   type LinearHead,
   loadHead,
+  type PackedHeads,
+  packHeads,
   predictHead,
+  predictPacked,
   type StoredHead,
   storeHead,
   type TrainingExample,
@@ -90,6 +93,8 @@ export interface TriageModel {
   readonly sentiment: LinearHead
   readonly needsHuman: LinearHead
   readonly reasons: Readonly<Record<TextReason, LinearHead>>
+  /** The same heads packed side by side, for scoring. */
+  readonly packed: PackedHeads
 }
 
 /** Everything the heads say about one message, before any threshold. */
@@ -117,12 +122,15 @@ const mapReasons = <A, B>(f: (reason: TextReason) => B, _?: A): Record<TextReaso
 /** Scores a message with every head. */
 export const scoreTicket = (model: TriageModel, input: TriageInput): TriageScores => {
   const { text, truncated } = classifiedText(input)
-  const features = featurize(text, model.featureSpec)
+  const [intent, sentiment, needsHuman, ...reasons] = predictPacked(
+    model.packed,
+    featurize(text, model.featureSpec),
+  )
   return {
-    intent: predictHead(model.intent, features),
-    sentiment: predictHead(model.sentiment, features),
-    needsHuman: predictHead(model.needsHuman, features)[1]!,
-    reasons: mapReasons((reason) => predictHead(model.reasons[reason], features)[1]!),
+    intent: intent!,
+    sentiment: sentiment!,
+    needsHuman: needsHuman![1]!,
+    reasons: mapReasons((reason) => reasons[TEXT_REASONS.indexOf(reason)]![1]!),
     truncated,
     untrainedLanguage: untrainedLanguageOf(text),
   }
@@ -211,15 +219,23 @@ export const triageWithModel = (model: TriageModel, input: TriageInput): TriageO
   decideTriage(model, input, scoreTicket(model, input))
 
 /** Loads a stored artefact. */
-export const loadTriageModel = (artefact: TriageArtefact): TriageModel => ({
-  version: artefact.version,
-  featureSpec: artefact.featureSpec,
-  thresholds: artefact.thresholds,
-  intent: loadHead(artefact.heads.intent),
-  sentiment: loadHead(artefact.heads.sentiment),
-  needsHuman: loadHead(artefact.heads.needsHuman),
-  reasons: mapReasons((reason) => loadHead(artefact.heads.reasons[reason])),
-})
+export const loadTriageModel = (artefact: TriageArtefact): TriageModel => {
+  const intent = loadHead(artefact.heads.intent)
+  const sentiment = loadHead(artefact.heads.sentiment)
+  const needsHuman = loadHead(artefact.heads.needsHuman)
+  const reasons = mapReasons((reason) => loadHead(artefact.heads.reasons[reason]))
+  return {
+    version: artefact.version,
+    featureSpec: artefact.featureSpec,
+    thresholds: artefact.thresholds,
+    intent,
+    sentiment,
+    needsHuman,
+    reasons,
+    // Scored together: intent, sentiment, needs-a-human, then the reasons in TEXT_REASONS order.
+    packed: packHeads([intent, sentiment, needsHuman, ...TEXT_REASONS.map((reason) => reasons[reason])]),
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Training
