@@ -193,9 +193,9 @@ describe("decideOnce", () => {
     const requestsBefore = ollama.requests().length
 
     const rerun = await run(rerunDecision(triageTicket, agent, original.decisionId))
-    // One call, for version 2's prompt rendered from the recorded input; version 1 is not asked again.
+    // One call, for version 3's prompt rendered from the recorded input; version 1 is not asked again.
     expect(chatCalls() - before).toBe(1)
-    expect(rerun.invocation).toMatchObject({ skillVersion: 2, promptVersion: "triage-2", input: ticket })
+    expect(rerun.invocation).toMatchObject({ skillVersion: 3, promptVersion: "triage-3", input: ticket })
     expect(rerun.invocation.prompt).toEqual(triageTicket.template(ticket))
     const asked = ollama.requests().slice(requestsBefore)
     expect(JSON.stringify(asked[0]?.body)).toContain("Mind negation")

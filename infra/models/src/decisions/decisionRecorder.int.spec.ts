@@ -6,7 +6,7 @@ import { Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { defaultPriceTable } from "../config.ts"
 import { ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
-import { triageTicket } from "../skills/catalog.ts"
+import { triageTicket, triageTicketV2 } from "../skills/catalog.ts"
 import { runSkill } from "../skills/skill.ts"
 import type { DecisionContentPolicy } from "./decisionContent.ts"
 import { DecisionError, DecisionRecorder } from "./decisionRecorder.ts"
@@ -118,8 +118,8 @@ describe("DecisionRecorder", () => {
     expect(recorded.event.aggregateType).toBe(agent)
     expect(recorded.event.payload).toMatchObject({
       skill: "triageTicket",
-      skillVersion: 2,
-      promptVersion: "triage-2",
+      skillVersion: 3,
+      promptVersion: "triage-3",
       provider: "ollama",
       model: "llama3.2:3b",
       outcome: "answered",
@@ -149,8 +149,9 @@ describe("DecisionRecorder", () => {
     const [first, second] = await Effect.runPromise(
       Effect.gen(function* () {
         const recorder = yield* DecisionRecorder
-        const a = yield* runSkill(triageTicket, bigTicket)
-        const b = yield* runSkill(triageTicket, bigTicket)
+        // Version 2 renders the whole body into its prompt (version 3 cuts it at the classifier's cap).
+        const a = yield* runSkill(triageTicketV2, bigTicket)
+        const b = yield* runSkill(triageTicketV2, bigTicket)
         return [
           yield* recorder.record({ agent, metadata, decisionId: "D-1", invocation: a.invocation, retrieved }),
           yield* recorder.record({ agent, metadata, decisionId: "D-2", invocation: b.invocation, retrieved }),

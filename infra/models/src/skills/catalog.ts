@@ -109,6 +109,7 @@ export const triageTicket = defineSkill({
       3,
       [
         ...triageInstructions,
+        "Mind negation: 'not damaged, just want the status' is order_status, not a complaint.",
         "escalationReasons: the policy's reason codes that apply (safety, legal, fraud, account_change, vulnerable,",
         "press_business, repeat_contact, high_value). Judge by meaning, in any language: a swollen face after a",
         "cream is a safety incident even if no listed word appears; 'a killer price' is not.",
