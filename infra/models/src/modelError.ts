@@ -34,4 +34,6 @@ export class ModelError extends Schema.TaggedError<ModelError>()("ModelError", {
   model: Schema.String,
   message: Schema.String,
   status: Schema.optionalKey(Schema.Int),
+  /** What failed underneath, when something did (a file that cannot be read, a library's error). */
+  cause: Schema.optionalKey(Schema.Defect()),
 }) {}

@@ -35,8 +35,8 @@ export const TriageOutput = Schema.Struct({
   /** The policy's reasons, by code; models that only give the text above leave it out. */
   escalationReasons: Schema.optionalKey(Schema.Array(EscalationReason)),
   /**
-   * Why the model declined to label the intent (null or absent: it did not). An abstained ticket goes to a
-   * stronger model or to a human with this reason; its intent is only the model's best guess.
+   * Why the model declined to label the intent (null or absent: it did not). Nothing acts on an abstained
+   * answer: the skill run goes to a human with this reason; its intent is only the model's best guess.
    */
   abstention: Schema.optionalKey(Schema.NullOr(NonEmpty)),
   /** What the caller should know about how the ticket was read, such as a long message cut short. */

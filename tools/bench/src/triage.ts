@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import {
+  classifiedText,
+  committedTriageModel,
+  featurize,
+  MAX_CLASSIFIED_CHARS,
   makeOfflineProvider,
   parseLabelledTickets,
   runSkillWith,
@@ -8,15 +12,10 @@ import {
   type TriageOutput,
   triageInputOf,
   triageTicket,
+  triageTrainingDirectory,
+  triageWithModel,
 } from "@mesh/models"
 import { Effect } from "effect"
-// The learned model is not in @mesh/models' public entry; the bench reads it where it lives.
-import { featurize, MAX_CLASSIFIED_CHARS } from "../../../infra/models/src/offline/learned/features.ts"
-import {
-  committedTriageModel,
-  triageTrainingDirectory,
-} from "../../../infra/models/src/offline/learned/triageArtefact.ts"
-import { classifiedText, triageWithModel } from "../../../infra/models/src/offline/learned/triageModel.ts"
 import { type BenchResult, now, percentile } from "./harness.ts"
 
 /** Sizes of the triage benchmark; the defaults are the issue's. */

@@ -45,10 +45,6 @@ export interface CasesRun {
   readonly needsHuman: number
 }
 
-/**
- * Runs a skill on each case in turn with the given provider and hands every answer (null: a human must) to
- * `onAnswer`; it keeps only latencies, cost and outcome counts, so the caller decides what of the answers to hold.
- */
 // An answer that abstained is not acted on (the run goes to a human), but an eval scores it as what it is: an
 // abstention, with the model's best guess beside it, not a missing answer.
 const abstainedAnswer = <I, O>(skill: Skill<I, O>, input: I, rawOutput: string | null): O | null => {
@@ -57,6 +53,10 @@ const abstainedAnswer = <I, O>(skill: Skill<I, O>, input: I, rawOutput: string |
   return Result.isSuccess(answer) && skill.abstention(answer.success) !== null ? answer.success : null
 }
 
+/**
+ * Runs a skill on each case in turn with the given provider and hands every answer (null: a human must) to
+ * `onAnswer`; it keeps only latencies, cost and outcome counts, so the caller decides what of the answers to hold.
+ */
 export const runSkillOnCases = Effect.fn("Eval.runSkillOnCases")(function* <I, O, C>(
   skill: Skill<I, O>,
   cases: ReadonlyArray<C>,

@@ -20,7 +20,7 @@ import {
 import { draftListingOffline, draftReplyOffline } from "./drafting.ts"
 import { OFFLINE_EMBED_DIMENSIONS, OFFLINE_EMBED_MODEL } from "./embedder.ts"
 import { committedTriageModel } from "./learned/triageArtefact.ts"
-import { triageWithModel } from "./learned/triageModel.ts"
+import { type TriageModel, triageWithModel } from "./learned/triageModel.ts"
 import { embedTexts } from "./sentenceEmbedder.ts"
 import { chooseSupplierOffline } from "./supplier.ts"
 import { approximateTokenCount } from "./text.ts"
@@ -47,18 +47,34 @@ const decodeWith = <S extends Schema.ConstraintDecoder<unknown>>(
       }),
   )
 
+// The committed triage model, or why it cannot be loaded (a broken checkout): a failed call, never a crash.
+const loadTriageModelOnce = (): Result.Result<TriageModel, ModelError> => {
+  try {
+    return Result.succeed(committedTriageModel())
+  } catch (cause) {
+    return Result.fail(
+      new ModelError({
+        reason: "Unavailable",
+        provider: "offline",
+        model: OFFLINE_CHAT_MODEL,
+        message: cause instanceof Error ? cause.message : String(cause),
+        cause,
+      }),
+    )
+  }
+}
+
 /** Answers a recognised task with JSON text that satisfies the task's output schema. */
 export const answerTask = (task: RecognisedTask): Result.Result<string, ModelError> => {
   switch (task.task) {
     case "triage_ticket":
       // v3 and later: the learned model; v1 and v2: the keyword scorers they were recorded with.
-      return Result.map(decodeWith(TriageInput, task), (input) =>
-        JSON.stringify(
-          task.variant >= 3
-            ? triageWithModel(committedTriageModel(), input)
-            : triageTicketOffline(input, task.variant >= 2 ? 2 : 1),
-        ),
-      )
+      return Result.flatMap(decodeWith(TriageInput, task), (input) => {
+        if (task.variant < 3)
+          return Result.succeed(JSON.stringify(triageTicketOffline(input, task.variant >= 2 ? 2 : 1)))
+        const model = loadTriageModelOnce()
+        return Result.map(model, (m) => JSON.stringify(triageWithModel(m, input)))
+      })
     case "draft_reply":
       return Result.map(decodeWith(DraftReplyInput, task), (input) =>
         JSON.stringify(draftReplyOffline(input)),

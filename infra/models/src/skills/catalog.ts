@@ -92,10 +92,19 @@ export const triageTicketV2 = defineSkill({
     ),
 })
 
+// The subject and body as far as a classifier reads them; the marker keeps a cut visible.
+const capForPrompt = (input: TriageInput): TriageInput => {
+  const cut = (text: string) =>
+    text.length > MAX_CLASSIFIED_CHARS ? `${text.slice(0, MAX_CLASSIFIED_CHARS)} [cut]` : text
+  return input.subject.length > MAX_CLASSIFIED_CHARS || input.body.length > MAX_CLASSIFIED_CHARS
+    ? { ...input, subject: cut(input.subject), body: cut(input.body) }
+    : input
+}
+
 /**
  * Triage v3: the learned offline model (infra/models/corpus/triage), recall-first escalation with reason codes,
- * and abstention: below its confidence floor the model says so instead of guessing, and the ticket goes to a
- * stronger model or a human with the reason.
+ * and abstention: below its confidence floor the model says so instead of guessing, and the run goes to a human
+ * with the reason (a configured real model has answered first, where there is one).
  */
 export const triageTicket = defineSkill({
   ...triageTicketV2,
@@ -116,9 +125,7 @@ export const triageTicket = defineSkill({
         "abstention: null when you are confident of the intent; otherwise one sentence saying why you are not.",
       ],
       triageRequest,
-      input.body.length > MAX_CLASSIFIED_CHARS
-        ? { ...input, body: `${input.body.slice(0, MAX_CLASSIFIED_CHARS)} [cut]` }
-        : input,
+      capForPrompt(input),
     ),
   abstention: (output) => output.abstention ?? null,
 })

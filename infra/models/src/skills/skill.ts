@@ -264,7 +264,9 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
   const abstained = answered.ok ? (skill.abstention?.(answered.output) ?? null) : null
   if (answered.ok && abstained !== null) {
     outcome = "needs-human"
-    fallbackReason = `${answered.chat.provider} model ${answered.chat.model} abstained: ${abstained}`
+    const abstention = `${answered.chat.provider} model ${answered.chat.model} abstained: ${abstained}`
+    // After a fallback, the primary model's failure stays in the record beside the abstention.
+    fallbackReason = fallbackReason === null ? abstention : `${fallbackReason}; ${abstention}`
   }
   const decided = answered.ok && abstained === null
 

@@ -35,6 +35,8 @@ export const MAX_CLASSIFIED_CHARS = 4_000
  */
 export const foldText = (text: string): string =>
   text
+    // Composed first, so an umlaut typed as a letter plus a combining mark folds like the precomposed one.
+    .normalize("NFC")
     .replace(/ß/g, "ss")
     .replace(/[äÄ]/g, "ae")
     .replace(/[öÖ]/g, "oe")

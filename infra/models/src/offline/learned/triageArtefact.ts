@@ -44,7 +44,8 @@ export const readTriageCorpus = (
     .filter((name) => name.endsWith(".jsonl"))
     .sort()
   for (const name of files) {
-    const text = readFileSync(join(directory, name), "utf8")
+    // Line endings are normalised so that a checkout with CRLF trains, and names, the same model.
+    const text = readFileSync(join(directory, name), "utf8").replace(/\r\n/g, "\n")
     hash.update(`${name}\n${text}\n`)
     const parsed = parseLabelledTickets(text)
     for (const r of parsed.rejected) problems.push(`${name}:${r.line} ${r.message}`)

@@ -71,7 +71,10 @@ export interface TriageThresholds {
 /** The stored, versioned model: what the training script writes and the offline provider loads. */
 export interface TriageArtefact {
   readonly format: "mesh-triage-model"
-  /** `triage-<generation>.<digest of corpus and options>`: changes whenever the corpus or training does. */
+  /**
+   * `triage-3.<digest>`: the skill version it serves, and the digest of its corpus, its options and the training
+   * generation, so it changes whenever any of them does.
+   */
   readonly version: string
   readonly featureSpec: FeatureSpec
   readonly trainedOn: { readonly examples: number; readonly corpusDigest: string }
@@ -116,7 +119,7 @@ export const classifiedText = (input: Pick<TriageInput, "subject" | "body">) => 
     : { text: full, truncated: false }
 }
 
-const mapReasons = <A, B>(f: (reason: TextReason) => B, _?: A): Record<TextReason, B> =>
+const mapReasons = <B>(f: (reason: TextReason) => B): Record<TextReason, B> =>
   Object.fromEntries(TEXT_REASONS.map((reason) => [reason, f(reason)])) as Record<TextReason, B>
 
 /** Scores a message with every head. */
@@ -183,7 +186,9 @@ export const decideTriage = (
   const value = input.orderValue?.amountMinor ?? 0
   // The policy's high-value rule covers refunds and complaints; read from the probabilities, not only the top
   // intent, so that a complaint the model half-reads as a question still reaches a human.
-  const aboutTheOrder = scores.intent[0]! + scores.intent[3]! >= HIGH_VALUE_INTENT_SHARE
+  const aboutTheOrder =
+    scores.intent[INTENTS.indexOf("refund")]! + scores.intent[INTENTS.indexOf("complaint")]! >=
+    HIGH_VALUE_INTENT_SHARE
   if ((value >= HIGH_VALUE_ORDER_MINOR && aboutTheOrder) || (input.customerTier === "vip" && unhappy)) {
     reasons.push("high_value")
   }
@@ -356,7 +361,7 @@ export const crossValidatedScores = (
 /**
  * Decision thresholds from out-of-fold scores (each message scored by heads that never saw it):
  * - a reason head escalates on its own where, out of fold, at least `reasonPrecision` of what it flags must
- *   escalate: a named reason should be right;
+ *   escalate: a reason acting alone should rarely raise a false alarm;
  * - the "needs a human" head then catches the rest: its threshold is the highest that brings the recall of all
  *   escalations (reason heads, context rules and this head together) to `targetRecall`;
  * - the model abstains below the confidence where, out of fold, its intents are wrong more often than right,
@@ -366,6 +371,7 @@ export const thresholdsFromScores = (
   oof: ReadonlyArray<{ readonly row: LabelledTicket; readonly scores: TriageScores }>,
   options: TriageTrainingOptions,
 ): TriageThresholds => {
+  // Unhappy enough for the context rules: a setting of the policy's, recall-first, not fitted to the corpus.
   const unhappy = 0.35
   const reasons = mapReasons((reason) => {
     const scored = oof.map((o) => ({ p: o.scores.reasons[reason], positive: o.row.mustEscalate }))
