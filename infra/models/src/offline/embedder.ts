@@ -14,8 +14,8 @@ export const HASH_EMBED_DIMENSIONS = 384
 /** The name of the hashing embedder, as benchmarks and retrieval reports call it. */
 export const HASH_EMBED_MODEL = "mesh-hash-384"
 
-// FNV-1a, 32-bit: fast, well spread, and stable across platforms and runs.
-const fnv1a = (text: string, seed: number): number => {
+/** FNV-1a, 32-bit, with a final avalanche: fast, well spread, and stable across platforms and runs. */
+export const fnv1a = (text: string, seed: number): number => {
   let hash = (0x811c9dc5 ^ seed) >>> 0
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i)

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { triageHoldoutFile } from "../../evals/datasets.ts"
 import { type LabelledTicket, parseLabelledTickets } from "../../evals/labelledTickets.ts"
+import { fnv1a } from "../embedder.ts"
 import { foldText } from "./features.ts"
 import {
   buildTriageArtefact,
@@ -24,11 +25,7 @@ const holdout = parseLabelledTickets(readFileSync(triageHoldoutFile, "utf8"))
 const shingles = (ticket: LabelledTicket): Set<number> => {
   const text = ` ${foldText(`${ticket.subject ?? ""} ${ticket.text}`).replace(/\s+/g, " ")} `
   const out = new Set<number>()
-  for (let i = 0; i + 5 <= text.length; i++) {
-    let h = 0x811c9dc5
-    for (let j = i; j < i + 5; j++) h = Math.imul(h ^ text.charCodeAt(j), 0x01000193) >>> 0
-    out.add(h)
-  }
+  for (let i = 0; i + 5 <= text.length; i++) out.add(fnv1a(text.slice(i, i + 5), 0))
   return out
 }
 const jaccard = (a: Set<number>, b: Set<number>): number => {

@@ -3,6 +3,8 @@
 // "remboursement" and a misspelt "rembourcement" share most of theirs, and so do German compounds with their
 // parts ("Rückerstattung", "Erstattung"). Nothing here is tuned to a language or a word list.
 
+import { fnv1a } from "../embedder.ts"
+
 /** How text becomes features; stored in the model artefact so that training and inference always agree. */
 export interface FeatureSpec {
   /** log2 of the number of hash buckets. */
@@ -60,19 +62,6 @@ export const wordsOf = (folded: string): ReadonlyArray<string> =>
     w[0] === "?" || w[0] === "¿" ? "?" : w[0] === "!" || w[0] === "¡" ? "!" : w,
   )
 
-// FNV-1a, 32-bit, with a final avalanche: fast, stable across platforms and runs.
-const hashString = (text: string): number => {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193) >>> 0
-  }
-  hash ^= hash >>> 16
-  hash = Math.imul(hash, 0x85ebca6b) >>> 0
-  hash ^= hash >>> 13
-  return hash >>> 0
-}
-
 /** A sparse, L2-normalised feature vector: parallel arrays of bucket indices and values. */
 export interface SparseVector {
   readonly indices: Int32Array
@@ -84,7 +73,7 @@ export const featurize = (text: string, spec: FeatureSpec = defaultFeatureSpec):
   const mask = (1 << spec.bucketBits) - 1
   const counts = new Map<number, number>()
   const add = (feature: string, weight: number) => {
-    const bucket = hashString(feature) & mask
+    const bucket = fnv1a(feature, 0) & mask
     counts.set(bucket, (counts.get(bucket) ?? 0) + weight)
   }
   const words = wordsOf(foldText(text))

@@ -1,4 +1,4 @@
-import type { EscalationReason } from "@mesh/contracts"
+import { EscalationReason, Sentiment, TicketIntent } from "@mesh/contracts"
 import { type LabelledTicket, triageInputOf } from "../../evals/labelledTickets.ts"
 import type { TicketPriority, TriageInput, TriageOutput } from "../../tasks.ts"
 import {
@@ -34,19 +34,13 @@ import {
 // Thresholds are set by cross-validation on the training corpus only; the holdout never informs them.
 
 /** The intents, in head order. */
-export const INTENTS = ["refund", "order_status", "product_question", "complaint", "other"] as const
+export const INTENTS = TicketIntent.literals
 /** The sentiments, in head order. */
-export const SENTIMENTS = ["negative", "neutral", "positive"] as const
+export const SENTIMENTS = Sentiment.literals
 /** The escalation reasons a message's words show (the others come from the ticket's context). */
-export const TEXT_REASONS = [
-  "safety",
-  "legal",
-  "fraud",
-  "account_change",
-  "vulnerable",
-  "press_business",
-  "repeat_contact",
-] as const satisfies ReadonlyArray<EscalationReason>
+export const TEXT_REASONS = EscalationReason.literals.filter(
+  (reason): reason is Exclude<EscalationReason, "high_value"> => reason !== "high_value",
+)
 type TextReason = (typeof TEXT_REASONS)[number]
 
 /** Refunds and complaints about orders worth at least this much (minor units) need a human. */
