@@ -5,6 +5,7 @@ import { type CatalogIssue, describeIssue } from "./catalog.ts"
 import type { RawEnvelope } from "./envelope.ts"
 import { type MeshEvent, meshCatalog } from "./index.ts"
 import { commitArbitrary, meshEventArbitrary } from "./testing/arbitraries.ts"
+import { expectSameData } from "./testing/sameData.ts"
 import { decodeCommit, encodeCommit } from "./wire.ts"
 
 type DecodedCommit = Result.Result<ReadonlyArray<MeshEvent>, CatalogIssue>
@@ -68,7 +69,7 @@ describe("encodeCommit then decodeCommit", () => {
       fc.property(commitArbitrary({ minEvents: 1, maxEvents: 5 }), (events) => {
         const decoded = decodeBytes(encodeCommit(toRaw(events)))
         if (Result.isFailure(decoded)) expect.unreachable(describeIssue(decoded.failure))
-        expect(decoded.success).toStrictEqual(events)
+        expectSameData(decoded.success, events)
       }),
     )
   })
