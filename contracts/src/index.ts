@@ -4,6 +4,7 @@ import { contentEvents } from "./domains/content.ts"
 import { customerEvents } from "./domains/customer.ts"
 import { decisionEvents } from "./domains/decisions.ts"
 import { procurementEvents } from "./domains/procurement.ts"
+import { registerEvents } from "./domains/registers.ts"
 import { requestEvents } from "./domains/requests.ts"
 
 export * from "./canonical.ts"
@@ -14,8 +15,13 @@ export * from "./domains/content.ts"
 export * from "./domains/customer.ts"
 export * from "./domains/decisions.ts"
 export * from "./domains/procurement.ts"
+export * from "./domains/registers.ts"
 export * from "./domains/requests.ts"
 export * from "./envelope.ts"
+export * from "./registers/clock.ts"
+export * from "./registers/kinds.ts"
+export * from "./registers/register.ts"
+export * from "./registers/shop.ts"
 export * from "./subjects.ts"
 export * from "./wire.ts"
 
@@ -27,6 +33,7 @@ export const meshEventDefinitions = [
   ...actionEvents,
   ...decisionEvents,
   ...requestEvents,
+  ...registerEvents,
 ] as const
 
 /** The catalogue of every public event of the mesh. */

@@ -4,7 +4,9 @@ import { Schema } from "effect"
  * The domains of the mesh; each owns one event stream. Three are business domains; `actions`
  * (side-effect intents and their outcomes), `decisions` (recorded model invocations) and
  * `requests` (what reached the mesh from outside) are platform domains whose aggregate type is the
- * owning agent, so that a subject names its agent.
+ * owning agent, so that a subject names its agent. `registers` holds every change of the shared
+ * registers: its stream sources the namespace's register bucket, whose keys are
+ * `<register>.<id>.<site>`.
  */
 export const Domain = Schema.Literals([
   "content",
@@ -13,6 +15,7 @@ export const Domain = Schema.Literals([
   "actions",
   "decisions",
   "requests",
+  "registers",
 ])
 /** A business domain name. */
 export type Domain = typeof Domain.Type
@@ -107,6 +110,11 @@ export const Subjects = {
   deadLetterWildcard: (namespace: string): string => `${assertNamespace(namespace)}.deadletter.>`,
   /** The KV bucket holding the decider snapshots of a namespace, e.g. `mesh_snapshots`. */
   snapshotBucket: (namespace: string): string => `${assertNamespace(namespace)}_snapshots`,
+  /** The KV bucket holding the shared registers of a namespace, e.g. `mesh_registers`. */
+  registerBucket: (namespace: string): string => `${assertNamespace(namespace)}_registers`,
+  /** The key of one site's value of a register instance, e.g. `inventory-on-hand.SKU-1.main`. */
+  registerKey: (register: string, id: string, site: string): string =>
+    `${assertSubjectToken("register", register)}.${assertSubjectToken("register id", id)}.${assertSubjectToken("site", site)}`,
   /** The object store bucket holding the large prompts and outputs of decisions, e.g. `MESH_DECISION_CONTENT`. */
   decisionContentBucket: (namespace: string): string =>
     `${assertNamespace(namespace)}_decision_content`.toUpperCase(),

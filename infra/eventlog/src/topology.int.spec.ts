@@ -22,17 +22,18 @@ describe("topology as code", () => {
     const namespace = uniqueNamespace("topo")
     const declared = declareTopology({ namespace })
     const first = await Effect.runPromise(applyTopology(nats.jsm, declared))
-    // One stream per domain, the dead-letter stream, the snapshot bucket and the decision store.
-    expect(first.created).toHaveLength(domains.length + 3)
+    // One stream per domain, the dead-letter stream, the register and snapshot buckets and the decision store.
+    expect(first.created).toHaveLength(domains.length + 4)
     expect(first.created).toEqual(
       expect.arrayContaining([
         `KV_${namespace}_snapshots`,
+        `KV_${namespace}_registers`,
         `OBJ_${namespace.toUpperCase()}_DECISION_CONTENT`,
       ]),
     )
     const second = await Effect.runPromise(applyTopology(nats.jsm, declared))
     expect(second).toMatchObject({ created: [], drifted: [], updated: [] })
-    expect(second.unchanged).toHaveLength(domains.length + 3)
+    expect(second.unchanged).toHaveLength(domains.length + 4)
   })
 
   it("declares the namespace's stores with the streams' replicas, and reports a store that drifted", async () => {

@@ -27,6 +27,8 @@ export interface StreamDeclaration {
   readonly deny_purge: boolean
   readonly allow_rollup_hdrs: boolean
   readonly allow_direct: boolean
+  /** Streams whose messages this one copies in (the registers stream sources the register bucket). */
+  readonly sources?: ReadonlyArray<string>
 }
 
 /**
@@ -66,8 +68,10 @@ export interface TopologyOptions {
 /**
  * Declares the streams of a namespace: one immutable event stream per domain (deny delete and
  * purge: the log is the source of truth), one dead-letter stream (purgeable: operators drain it
- * after re-driving), and its stores: the snapshot bucket and the decision-content object store,
- * with the same replicas as the streams, so that none is left on one server.
+ * after re-driving), and its stores: the register bucket, the snapshot bucket and the
+ * decision-content object store, with the same replicas as the streams, so that none is left on
+ * one server. The registers stream sources the register bucket: the bucket keeps a few values per
+ * key for compare-and-set, the stream every change, for history, replay and the resolver.
  */
 export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declaration> => {
   const base = {
@@ -80,6 +84,7 @@ export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declara
     allow_rollup_hdrs: false,
     allow_direct: true,
   }
+  const registers = Subjects.registerBucket(options.namespace)
   const eventStreams = domains.map(
     (domain: Domain): StreamDeclaration => ({
       ...base,
@@ -87,6 +92,7 @@ export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declara
       subjects: [Subjects.domainWildcard(options.namespace, domain)],
       deny_delete: true,
       deny_purge: true,
+      ...(domain === "registers" ? { sources: [`KV_${registers}`] } : {}),
     }),
   )
   const deadLetters: StreamDeclaration = {
@@ -101,11 +107,23 @@ export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declara
   const snapshots = Subjects.snapshotBucket(options.namespace)
   const content = Subjects.decisionContentBucket(options.namespace)
   const stores: ReadonlyArray<StoreDeclaration> = [
+    {
+      kind: "kv",
+      bucket: registers,
+      name: `KV_${registers}`,
+      storage,
+      num_replicas,
+      history: registerBucketHistory,
+    },
     { kind: "kv", bucket: snapshots, name: `KV_${snapshots}`, storage, num_replicas, history: 1 },
     { kind: "objects", bucket: content, name: `OBJ_${content}`, storage, num_replicas },
   ]
+  // A stream may source one that does not exist yet: the server starts copying once it does.
   return [...eventStreams, deadLetters, ...stores]
 }
+
+/** Values the register bucket keeps per key: enough for a resolver to read what a merge replaced. */
+export const registerBucketHistory = 8
 
 /** Lists the fields of a store that differ from its declaration. */
 export const diffStore = (
@@ -166,10 +184,21 @@ const comparedFields: ReadonlyArray<keyof StreamDeclaration> = [
   "deny_purge",
   "allow_rollup_hdrs",
   "allow_direct",
+  "sources",
 ]
 
 const normalise = (value: unknown): unknown =>
-  Array.isArray(value) ? [...value].sort() : value === undefined ? false : value
+  Array.isArray(value)
+    ? value
+        .map((item) => (typeof item === "object" && item !== null && "name" in item ? item.name : item))
+        .sort()
+    : value === undefined
+      ? false
+      : value
+
+// A stream without sources reports none; one declared without them must compare equal to that.
+const declaredValue = (declared: StreamDeclaration, field: keyof StreamDeclaration): unknown =>
+  field === "sources" ? (declared.sources ?? []) : declared[field]
 
 /** Lists the fields of a stream that differ from its declaration. */
 export const diffStream = (
@@ -177,9 +206,12 @@ export const diffStream = (
   actual: Partial<StreamConfig>,
 ): ReadonlyArray<FieldDrift> =>
   comparedFields.flatMap((field) => {
-    const a = normalise((actual as Record<string, unknown>)[field])
-    const d = normalise(declared[field])
-    return JSON.stringify(a) === JSON.stringify(d) ? [] : [{ field, declared: declared[field], actual: a }]
+    const raw = (actual as Record<string, unknown>)[field]
+    const a = normalise(field === "sources" ? (raw ?? []) : raw)
+    const d = normalise(declaredValue(declared, field))
+    return JSON.stringify(a) === JSON.stringify(d)
+      ? []
+      : [{ field, declared: declaredValue(declared, field), actual: a }]
   })
 
 const toStreamConfig = (d: StreamDeclaration): Partial<StreamConfig> & { name: string } => ({
@@ -195,6 +227,7 @@ const toStreamConfig = (d: StreamDeclaration): Partial<StreamConfig> & { name: s
   deny_purge: d.deny_purge,
   allow_rollup_hdrs: d.allow_rollup_hdrs,
   allow_direct: d.allow_direct,
+  ...(d.sources === undefined ? {} : { sources: d.sources.map((name) => ({ name })) }),
 })
 
 const isStreamNotFound = (e: unknown): boolean =>

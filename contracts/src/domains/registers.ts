@@ -1,0 +1,67 @@
+import { Schema } from "effect"
+import { defineEvent } from "../catalog.ts"
+import { Dot, Hlc, SiteId, VersionVector, WriterId } from "../registers/clock.ts"
+import { StoredSnapshot } from "../registers/register.ts"
+import { anyAggregateType, SubjectToken } from "../subjects.ts"
+import { NonEmpty } from "./common.ts"
+
+// The registers domain is a platform domain: every change of a shared register, as the register's
+// key in the namespace's KV bucket holds it. The KV entry *is* this event (a one-envelope commit),
+// so a write costs one compare-and-set, and the registers stream, which sources the bucket, keeps
+// every change for history, replay and the resolver. Its aggregate type is the register's name and
+// its id the instance's id; each site writes its own key of an instance, so `site` says which.
+const domain = "registers" as const
+const aggregateType = anyAggregateType
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+/** Writes of one writer that a write had not seen: its dots `from` to `to`. */
+export const UnseenWrites = Schema.Struct({ writer: WriterId, from: PositiveInt, to: PositiveInt })
+
+/** One writer's operation on the register. */
+export const RegisterWrite = Schema.TaggedStruct("Write", {
+  writer: WriterId,
+  dot: Dot,
+  hlc: Hlc,
+  /** The operation as the register kind encodes it (`{ _tag: "Add", amount: 1 }`, …). */
+  op: Schema.Unknown,
+  /** What the writer had seen when it decided. */
+  observed: VersionVector,
+  /** Writes the register held that the writer had not seen: non-empty when it wrote from a stale view. */
+  unseen: Schema.Array(UnseenWrites),
+})
+
+/** A merge of concurrent snapshots (other sites' keys) into this site's key, written by a resolver. */
+export const RegisterMerge = Schema.TaggedStruct("Merge", {
+  writer: WriterId,
+  hlc: Hlc,
+  inputs: Schema.Array(Schema.Struct({ site: SiteId, context: VersionVector })),
+  /** The rule that settled them: the kind's merge, or a named domain rule. */
+  rule: NonEmpty,
+})
+
+/** A shared register's value at one site changed. */
+export const RegisterChanged = defineEvent({
+  type: "RegisterChanged",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({
+    register: SubjectToken,
+    id: SubjectToken,
+    site: SiteId,
+    /** The register's kind, as declared (`counter`, `reservations`, `custom:<name>`, …). */
+    kind: NonEmpty,
+    /** This site key's revision count: 1 for its first write. */
+    version: PositiveInt,
+    /** The whole value after the change, with its causal context. */
+    snapshot: StoredSnapshot,
+    change: Schema.Union([RegisterWrite, RegisterMerge]),
+  }),
+  summary:
+    "A shared register's value at one site changed: a writer's operation, or a merge of concurrent values.",
+  producer: "any agent (through Registers), conflict-resolver",
+  consumers: ["conflict-resolver", "replay", "trace", "mesh registers"],
+})
+
+/** Every public event of the registers domain. */
+export const registerEvents = [RegisterChanged] as const

@@ -1,0 +1,129 @@
+import { Result, Schema } from "effect"
+import { NonEmpty } from "../domains/common.ts"
+import { Instant } from "../envelope.ts"
+import { compareStamp, Stamp } from "./clock.ts"
+import {
+  addWinsSet,
+  counter,
+  customRegister,
+  maxRegister,
+  multiValue,
+  reservations,
+  textualOrder,
+} from "./kinds.ts"
+import { defineRegister } from "./register.ts"
+
+// The shop's shared facts: the values more than one agent writes, each with its merge and owner.
+
+/** Units on hand per SKU: sales and write-offs decrement, returns and receipts increment. */
+export const inventoryOnHand = defineRegister({
+  name: "inventory-on-hand",
+  kind: counter,
+  owner: "procurement",
+  writers: ["procurement", "customer-ops"],
+  key: "SKU",
+  summary: "Units on hand; sales, returns and receipts merge as counts, so none is lost.",
+})
+
+/** Units promised to paid orders per SKU, never more than there are. */
+export const stockReservations = defineRegister({
+  name: "stock-reservations",
+  kind: reservations,
+  owner: "procurement",
+  writers: ["procurement", "customer-ops"],
+  key: "SKU",
+  summary: "Stock promised to orders: taken, confirmed or released, never over the units available.",
+})
+
+const ListingState = Schema.Literals(["draft", "published", "out-of-stock", "retired"])
+const ListingStatusState = Schema.Struct({
+  current: Schema.NullOr(Schema.Struct({ status: ListingState, stamp: Stamp })),
+})
+
+/**
+ * A listing's status. Content ops publishes and retires it; a stock-out marks it out of stock. A
+ * retirement is final: it wins over any concurrent or later status, so a listing withdrawn by a
+ * human never comes back through a restock racing with it. Otherwise the later write wins.
+ */
+export const listingStatusKind = customRegister({
+  name: "listing-status",
+  state: ListingStatusState as Schema.Codec<typeof ListingStatusState.Type, unknown>,
+  op: Schema.TaggedStruct("Set", { status: ListingState }) as Schema.Codec<
+    { readonly _tag: "Set"; readonly status: typeof ListingState.Type },
+    unknown
+  >,
+  empty: { current: null },
+  apply: (state, op, write) => {
+    if (state.current?.status === "retired") return Result.succeed(state)
+    return Result.succeed({ current: { status: op.status, stamp: { hlc: write.hlc, writer: write.writer } } })
+  },
+  merge: (a, b) => {
+    if (a.current === null) return b
+    if (b.current === null) return a
+    const aRetired = a.current.status === "retired"
+    const bRetired = b.current.status === "retired"
+    if (aRetired !== bRetired) return aRetired ? a : b
+    const order = compareStamp(a.current.stamp, b.current.stamp)
+    if (order !== 0) return order > 0 ? a : b
+    return a.current.status >= b.current.status ? a : b
+  },
+  read: (state) => state.current?.status ?? null,
+})
+
+/** A listing's status per SKU. */
+export const listingStatus = defineRegister({
+  name: "listing-status",
+  kind: listingStatusKind,
+  owner: "content-ops",
+  writers: ["content-ops", "procurement"],
+  key: "SKU",
+  summary: "draft, published, out-of-stock or retired; retired is final, otherwise the later write wins.",
+})
+
+const CustomerProfile = Schema.Struct({
+  email: NonEmpty,
+  name: Schema.optionalKey(NonEmpty),
+  shippingAddress: Schema.optionalKey(NonEmpty),
+  vip: Schema.optionalKey(Schema.Boolean),
+})
+
+/** A customer's profile: concurrent edits are all kept until one is chosen. */
+export const customerProfile = defineRegister({
+  name: "customer-profile",
+  kind: multiValue(CustomerProfile),
+  owner: "customer-ops",
+  writers: ["customer-ops", "procurement"],
+  key: "customer id",
+  summary: "Contact details; concurrent edits by support and orders are kept side by side until resolved.",
+})
+
+/** The latest delivery date a supplier has promised for a SKU. */
+export const supplierExpectedDate = defineRegister({
+  name: "supplier-expected-date",
+  kind: maxRegister(Instant, textualOrder),
+  owner: "procurement",
+  writers: ["procurement"],
+  key: "SKU",
+  summary:
+    "The latest expected delivery promised: a later promise wins, so customers are never told too early.",
+})
+
+/** Purchase orders open per SKU. */
+export const openPurchaseOrders = defineRegister({
+  name: "open-purchase-orders",
+  kind: addWinsSet(Schema.Struct({ purchaseOrderId: NonEmpty, supplierId: NonEmpty })),
+  owner: "procurement",
+  writers: ["procurement"],
+  key: "SKU",
+  summary: "Open purchase orders per SKU; an order opened concurrently with a close survives it.",
+})
+
+/** Every shared register of the shop. */
+export const shopRegisters = [
+  inventoryOnHand,
+  stockReservations,
+  listingStatus,
+  customerProfile,
+  supplierExpectedDate,
+  openPurchaseOrders,
+] as const

@@ -1,0 +1,2 @@
+export * from "./registerError.ts"
+export * from "./registers.ts"

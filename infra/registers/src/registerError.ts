@@ -1,0 +1,83 @@
+import { Schema } from "effect"
+
+/** The operation was refused by the register's rules (a bound, a settled reservation); nothing was written. */
+export const Rejected = Schema.TaggedStruct("Rejected", {
+  register: Schema.String,
+  id: Schema.String,
+  message: Schema.String,
+  rejection: Schema.Unknown,
+})
+
+/** The agent is not among the register's declared writers. */
+export const NotAWriter = Schema.TaggedStruct("NotAWriter", {
+  register: Schema.String,
+  agent: Schema.String,
+  writers: Schema.Array(Schema.String),
+})
+
+/** A stored value could not be decoded (a corrupt value, a kind that changed under it); it is left as it is. */
+export const UndecodableValue = Schema.TaggedStruct("UndecodableValue", {
+  key: Schema.String,
+  revision: Schema.Number,
+  message: Schema.String,
+})
+
+/** Compare-and-set kept losing: more concurrent writers than the retry budget covers. */
+export const Contended = Schema.TaggedStruct("Contended", {
+  key: Schema.String,
+  attempts: Schema.Number,
+})
+
+/** NATS could not serve the request; `cause` is what was thrown. */
+export const Unavailable = Schema.TaggedStruct("Unavailable", {
+  operation: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
+})
+
+/** Why a register operation failed. */
+export const RegisterErrorReason = Schema.Union([
+  Rejected,
+  NotAWriter,
+  UndecodableValue,
+  Contended,
+  Unavailable,
+])
+/** Why a register operation failed. */
+export type RegisterErrorReason = typeof RegisterErrorReason.Type
+
+/** The one error of the registers service; `reason` says which failure it is. */
+export class RegisterError extends Schema.TaggedError<RegisterError>()("RegisterError", {
+  reason: RegisterErrorReason,
+}) {
+  override get message(): string {
+    return describeRegisterError(this.reason)
+  }
+}
+
+/** One sentence naming what went wrong. */
+export const describeRegisterError = (r: RegisterErrorReason): string => {
+  switch (r._tag) {
+    case "Rejected":
+      return `${r.register}/${r.id}: ${r.message}`
+    case "NotAWriter":
+      return `agent ${r.agent} may not write register ${r.register} (its writers: ${r.writers.join(", ")})`
+    case "UndecodableValue":
+      return `register value ${r.key} at revision ${r.revision} cannot be decoded: ${r.message}`
+    case "Contended":
+      return `register ${r.key} lost compare-and-set ${r.attempts} times in a row; gave up`
+    case "Unavailable":
+      return `${r.operation} failed: ${r.message}`
+  }
+}
+
+/** Builds an `Unavailable` error from an infrastructure failure. */
+export const registerUnavailable = (operation: string, cause: unknown): RegisterError =>
+  new RegisterError({
+    reason: {
+      _tag: "Unavailable",
+      operation,
+      message: cause instanceof Error ? cause.message : String(cause),
+      cause,
+    },
+  })

@@ -1,0 +1,262 @@
+import {
+  customerProfile,
+  inventoryOnHand,
+  listingStatus,
+  openPurchaseOrders,
+  Subjects,
+  shopRegisters,
+  stockReservations,
+  supplierExpectedDate,
+} from "@mesh/contracts"
+import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
+import { uniqueNamespace } from "@mesh/stack"
+import { useNatsServer } from "@mesh/stack/vitest"
+import { Kvm } from "@nats-io/kv"
+import { Effect, Exit } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { RegisterError } from "./registerError.ts"
+import { makeRegisters, type RegistersOptions, type RegistersShape } from "./registers.ts"
+
+const server = useNatsServer()
+let nats: NatsHandles
+
+beforeAll(async () => {
+  nats = await openNats(server.url)
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+})
+
+const run = <A>(effect: Effect.Effect<A, RegisterError>) => Effect.runPromise(effect)
+const failureOf = async <A>(effect: Effect.Effect<A, RegisterError>): Promise<RegisterError> => {
+  const exit = await Effect.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) throw new Error(`expected a failure, got ${JSON.stringify(exit.value)}`)
+  const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+  if (error === undefined || error._tag !== "Fail")
+    throw new Error(`expected a typed failure: ${String(exit.cause)}`)
+  return error.error
+}
+
+/** A namespace with its topology applied: the register bucket and the registers stream sourcing it. */
+const declaredNamespace = async (prefix: string): Promise<string> => {
+  const namespace = uniqueNamespace(prefix)
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  return namespace
+}
+
+const open = (namespace: string, options: Partial<RegistersOptions> = {}): Promise<RegistersShape> =>
+  run(makeRegisters(nats, { namespace, agent: "procurement", instance: "p1", ...options }))
+
+describe("shared registers on JetStream KV", () => {
+  it("writes and reads every shop register through the bucket", async () => {
+    const namespace = await declaredNamespace("kinds")
+    const procurement = await open(namespace)
+    const content = await open(namespace, { agent: "content-ops", instance: "c1" })
+    const support = await open(namespace, { agent: "customer-ops", instance: "s1" })
+
+    await run(procurement.write(inventoryOnHand, "SKU-1", { _tag: "Add", amount: 12 }))
+    await run(support.write(inventoryOnHand, "SKU-1", { _tag: "Add", amount: -2 }))
+    expect((await run(content.read(inventoryOnHand, "SKU-1"))).value).toBe(10)
+
+    await run(procurement.write(stockReservations, "SKU-1", { _tag: "Restock", quantity: 5 }))
+    await run(
+      support.write(stockReservations, "SKU-1", { _tag: "Take", reservation: "order-1", quantity: 2 }),
+    )
+    const stock = await run(procurement.read(stockReservations, "SKU-1"))
+    expect(stock.value).toMatchObject({ available: 3, held: 2, confirmed: 0 })
+
+    await run(content.write(listingStatus, "SKU-1", { _tag: "Set", status: "published" }))
+    await run(procurement.write(listingStatus, "SKU-1", { _tag: "Set", status: "out-of-stock" }))
+    expect((await run(content.read(listingStatus, "SKU-1"))).value).toBe("out-of-stock")
+
+    await run(support.write(customerProfile, "C-1", { _tag: "Set", value: { email: "a@example.com" } }))
+    expect((await run(support.read(customerProfile, "C-1"))).value).toEqual([{ email: "a@example.com" }])
+
+    await run(
+      procurement.write(supplierExpectedDate, "SKU-1", { _tag: "Offer", value: "2026-12-09T00:00:00.000Z" }),
+    )
+    await run(
+      procurement.write(supplierExpectedDate, "SKU-1", { _tag: "Offer", value: "2026-12-07T00:00:00.000Z" }),
+    )
+    expect((await run(content.read(supplierExpectedDate, "SKU-1"))).value).toBe("2026-12-09T00:00:00.000Z")
+
+    const po = { purchaseOrderId: "PO-1", supplierId: "acme" }
+    await run(procurement.write(openPurchaseOrders, "SKU-1", { _tag: "Add", element: po }))
+    expect((await run(content.read(openPurchaseOrders, "SKU-1"))).value).toEqual([po])
+
+    const listed = await run(content.list())
+    expect(listed.map((i) => i.register).sort()).toEqual(shopRegisters.map((r) => r.name).sort())
+    expect(listed.every((i) => i.sites.join() === "main")).toBe(true)
+  })
+
+  it("keeps every writer's increment when writers race on one key", async () => {
+    const namespace = await declaredNamespace("race")
+    const writers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => open(namespace, { instance: `w${i}` })),
+    )
+    await Promise.all(
+      writers.map(async (registers) => {
+        for (let n = 0; n < 10; n++)
+          await run(registers.write(inventoryOnHand, "SKU-R", { _tag: "Add", amount: 1 }))
+      }),
+    )
+    const reading = await run(writers[0]!.read(inventoryOnHand, "SKU-R"))
+    expect(reading.value).toBe(120)
+    expect(Object.keys(reading.snapshot.context)).toHaveLength(12)
+  })
+
+  it("keeps a write made from a stale view beside the one it did not see, until a writer that saw both resolves it", async () => {
+    const namespace = await declaredNamespace("stale")
+    const support = await open(namespace, { agent: "customer-ops", instance: "s1" })
+    const orders = await open(namespace, { agent: "procurement", instance: "o1" })
+
+    await run(support.write(customerProfile, "C-9", { _tag: "Set", value: { email: "old@example.com" } }))
+    const staleView = await run(orders.read(customerProfile, "C-9"))
+    await run(support.write(customerProfile, "C-9", { _tag: "Set", value: { email: "new@example.com" } }))
+    // Orders decided on what it read before support's change: its write does not replace that change.
+    const stale = await run(
+      orders.write(
+        customerProfile,
+        "C-9",
+        { _tag: "Set", value: { email: "old@example.com", shippingAddress: "1 Main St" } },
+        { observed: staleView.snapshot.context },
+      ),
+    )
+    expect(stale.change.payload.change).toMatchObject({
+      _tag: "Write",
+      unseen: [{ writer: "main/customer-ops/s1", from: 2, to: 2 }],
+    })
+    const conflicted = await run(support.read(customerProfile, "C-9"))
+    expect(conflicted.value).toHaveLength(2)
+    expect(conflicted.unresolved).toHaveLength(2)
+
+    await run(
+      support.write(customerProfile, "C-9", {
+        _tag: "Set",
+        value: { email: "new@example.com", shippingAddress: "1 Main St" },
+      }),
+    )
+    const resolved = await run(orders.read(customerProfile, "C-9"))
+    expect(resolved.value).toEqual([{ email: "new@example.com", shippingAddress: "1 Main St" }])
+    expect(resolved.unresolved).toEqual([])
+  })
+
+  it("refuses a reservation over the stock and writes nothing", async () => {
+    const namespace = await declaredNamespace("bound")
+    const registers = await open(namespace)
+    await run(registers.write(stockReservations, "SKU-B", { _tag: "Restock", quantity: 3 }))
+    const before = await run(registers.read(stockReservations, "SKU-B"))
+    const error = await failureOf(
+      registers.write(stockReservations, "SKU-B", { _tag: "Take", reservation: "order-7", quantity: 4 }),
+    )
+    expect(error.reason).toMatchObject({
+      _tag: "Rejected",
+      rejection: { _tag: "BoundExceeded", requested: 4, available: 3 },
+    })
+    expect(error.message).toContain("4 requested but only 3 available")
+    const after = await run(registers.read(stockReservations, "SKU-B"))
+    expect(after.sites[0]!.revision).toBe(before.sites[0]!.revision)
+  })
+
+  it("refuses an agent that is not among a register's writers, and an operation its kind does not know", async () => {
+    const namespace = await declaredNamespace("writers")
+    const content = await open(namespace, { agent: "content-ops" })
+    const notAWriter = await failureOf(content.write(inventoryOnHand, "SKU-1", { _tag: "Add", amount: 1 }))
+    expect(notAWriter.message).toBe(
+      "agent content-ops may not write register inventory-on-hand (its writers: procurement, customer-ops)",
+    )
+    const procurement = await open(namespace)
+    const bad = await failureOf(
+      procurement.write(inventoryOnHand, "SKU-1", { _tag: "Add", amount: 1.5 } as never),
+    )
+    expect(bad.reason._tag).toBe("Rejected")
+    expect(bad.message).toContain("invalid operation")
+    expect(await run(procurement.list())).toEqual([])
+  })
+
+  it("names the key of a value it cannot decode and leaves the value as it is", async () => {
+    const namespace = await declaredNamespace("corrupt")
+    const registers = await open(namespace)
+    const kv = await new Kvm(nats.connection).open(Subjects.registerBucket(namespace))
+    const key = Subjects.registerKey("inventory-on-hand", "SKU-X", "main")
+    const revision = await kv.put(key, "not json")
+    const error = await failureOf(registers.read(inventoryOnHand, "SKU-X"))
+    expect(error.message).toBe(
+      `register value ${key} at revision ${revision} cannot be decoded: MalformedCommit`,
+    )
+    const writeError = await failureOf(registers.write(inventoryOnHand, "SKU-X", { _tag: "Add", amount: 1 }))
+    expect(writeError.reason._tag).toBe("UndecodableValue")
+    expect((await kv.get(key))?.string()).toBe("not json")
+  })
+
+  it("keeps every change in the registers stream, with its writer and causal context", async () => {
+    const namespace = await declaredNamespace("history")
+    const a = await open(namespace, { instance: "a" })
+    const b = await open(namespace, { agent: "customer-ops", instance: "b" })
+    await run(
+      a.write(
+        inventoryOnHand,
+        "SKU-H",
+        { _tag: "Add", amount: 5 },
+        { correlationId: "order-1", causationId: "evt-1" },
+      ),
+    )
+    await run(b.write(inventoryOnHand, "SKU-H", { _tag: "Add", amount: -1 }))
+    await run(a.write(inventoryOnHand, "SKU-H", { _tag: "Add", amount: 2 }))
+    await run(a.write(inventoryOnHand, "SKU-OTHER", { _tag: "Add", amount: 2 }))
+    let history = await run(a.history("inventory-on-hand", "SKU-H"))
+    for (let i = 0; i < 50 && history.length < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      history = await run(a.history("inventory-on-hand", "SKU-H"))
+    }
+    expect(
+      history.map((e) => [e.payload.version, e.payload.change._tag === "Write" && e.payload.change.writer]),
+    ).toEqual([
+      [1, "main/procurement/a"],
+      [2, "main/customer-ops/b"],
+      [3, "main/procurement/a"],
+    ])
+    expect(history[0]).toMatchObject({
+      type: "RegisterChanged",
+      aggregateType: "inventory-on-hand",
+      aggregateId: "SKU-H",
+      correlationId: "order-1",
+      causationId: "evt-1",
+      actor: { kind: "agent", id: "procurement" },
+    })
+    expect(history[2]!.payload.snapshot.context).toEqual({
+      "main/customer-ops/b": 1,
+      "main/procurement/a": 2,
+    })
+  })
+
+  it("merges the keys of two sites on read and reports their concurrent writes", async () => {
+    const namespace = await declaredNamespace("sites")
+    // Both sites' keys live in one bucket here, as they do at each site once replication has run.
+    const cloud = await open(namespace, { site: "cloud", peerSites: ["edge"], instance: "c" })
+    const edge = await open(namespace, { site: "edge", peerSites: ["cloud"], instance: "e" })
+    await run(cloud.write(stockReservations, "SKU-S", { _tag: "Restock", quantity: 4 }))
+    await run(cloud.write(stockReservations, "SKU-S", { _tag: "Transfer", to: "edge", quantity: 1 }))
+    // Edge may promise only the unit it was given, whatever cloud holds.
+    const overEdge = await failureOf(
+      edge.write(stockReservations, "SKU-S", { _tag: "Take", reservation: "o-1", quantity: 2 }),
+    )
+    expect(overEdge.reason).toMatchObject({ rejection: { _tag: "BoundExceeded", available: 1 } })
+    await run(edge.write(stockReservations, "SKU-S", { _tag: "Take", reservation: "o-1", quantity: 1 }))
+    await run(cloud.write(inventoryOnHand, "SKU-S", { _tag: "Add", amount: 3 }))
+    const reading = await run(cloud.read(stockReservations, "SKU-S"))
+    expect(reading.sites.map((s) => s.site)).toEqual(["cloud", "edge"])
+    expect(reading.value).toMatchObject({ available: 3, held: 1, availableBySite: { cloud: 3, edge: 0 } })
+    // Edge's take saw cloud's transfer, so the two keys are ordered, not concurrent.
+    expect(reading.concurrent).toBe(false)
+
+    // Cut off from each other (neither reads the other's key), both sites count a sale.
+    const cloudAlone = await open(namespace, { site: "cloud", instance: "c" })
+    const edgeAlone = await open(namespace, { site: "edge", instance: "e" })
+    await run(cloudAlone.write(inventoryOnHand, "SKU-C", { _tag: "Add", amount: -1 }))
+    await run(edgeAlone.write(inventoryOnHand, "SKU-C", { _tag: "Add", amount: -2 }))
+    const counts = await run(edge.read(inventoryOnHand, "SKU-C"))
+    expect(counts.concurrent).toBe(true)
+    expect(counts.value).toBe(-3)
+  })
+})

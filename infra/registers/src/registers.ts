@@ -1,0 +1,542 @@
+import { hostname } from "node:os"
+import {
+  type Actor,
+  applyWrite,
+  assertSubjectToken,
+  compareVersionVectors,
+  decodeCommit,
+  describeRejection,
+  type EventOf,
+  emptySnapshot,
+  encodeCommit,
+  type Hlc,
+  makeCatalog,
+  mergeSnapshots,
+  type RawEnvelope,
+  RegisterChanged,
+  type RegisterDefinition,
+  type RegisterSnapshot,
+  receiveHlc,
+  registerEvents,
+  Subjects,
+  type VersionVector,
+  type WriterId,
+  writerId,
+  zeroHlc,
+} from "@mesh/contracts"
+import { currentTraceContext, MeshNamespace, NatsClient, type NatsHandles } from "@mesh/eventlog"
+import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv"
+import { Config, Context, Effect, Layer, Option, Result, Schema, Stream } from "effect"
+import { v7 as uuidv7 } from "uuid"
+import { RegisterError, registerUnavailable } from "./registerError.ts"
+
+/** A register change as the log holds it. */
+export type RegisterChangedEvent = EventOf<typeof RegisterChanged>
+
+const registerCatalog = makeCatalog(registerEvents)
+
+/** Who writes, and where: the process's identity in every write's causal context. */
+export interface RegistersOptions {
+  readonly namespace: string
+  /** The agent writing; it must be among a register's declared writers. */
+  readonly agent: string
+  /** This process's site (default "main"); it writes only its own key of each register. */
+  readonly site?: string
+  /** The other sites whose keys replicate into this site's bucket; a read merges all of them. */
+  readonly peerSites?: ReadonlyArray<string>
+  /** This process among the agent's replicas (default: the host name, a pod's name in Kubernetes). */
+  readonly instance?: string
+  /** Replicas of the bucket when this creates it (a topology declares it otherwise). */
+  readonly replicas?: number
+  /** Compare-and-set attempts before a write gives up as `Contended` (default 200). */
+  readonly maxAttempts?: number
+  /** Wall time in milliseconds (tests pass a clock that jumps). */
+  readonly now?: () => number
+}
+
+/** One site's key of a register instance. */
+export interface SiteValue<S> {
+  readonly site: string
+  /** The key's KV revision (its sequence in the bucket's stream); 0 when the site never wrote it. */
+  readonly revision: number
+  /** Writes to this key: the `version` of its last change. */
+  readonly version: number
+  readonly snapshot: RegisterSnapshot<S>
+  /** The change that wrote it. */
+  readonly change?: RegisterChangedEvent
+}
+
+/** A register instance as this site sees it: every site's key, and their merge. */
+export interface RegisterReading<S, V> {
+  readonly register: string
+  readonly id: string
+  /** What readers use: the merged value. */
+  readonly value: V
+  readonly snapshot: RegisterSnapshot<S>
+  readonly sites: ReadonlyArray<SiteValue<S>>
+  /** Two sites hold writes the other has not seen: the resolver has a merge to record. */
+  readonly concurrent: boolean
+  /** Concurrent values no merge rule settles (siblings, a reservation taken twice). */
+  readonly unresolved: ReadonlyArray<unknown>
+}
+
+/** The causal chain a write joins, and what its writer had seen. */
+export interface WriteOptions {
+  /**
+   * The context of the read the writer decided on, when that read is older than the write (a
+   * lagging read model, a read before a slow model call). Writes it did not see are recorded as
+   * concurrent with it.
+   */
+  readonly observed?: VersionVector
+  readonly correlationId?: string
+  readonly causationId?: string | null
+  readonly actor?: Actor
+}
+
+/** What a write stored. */
+export interface WriteOutcome<S, V> {
+  readonly value: V
+  readonly snapshot: RegisterSnapshot<S>
+  readonly revision: number
+  /** Compare-and-set attempts: 1 unless another writer got in first. */
+  readonly attempts: number
+  readonly change: RegisterChangedEvent
+}
+
+/** The shared registers, as one agent instance at one site reads and writes them. */
+export interface RegistersShape {
+  readonly site: string
+  readonly writer: WriterId
+  readonly bucket: string
+  readonly read: <S, O, V>(
+    register: RegisterDefinition<S, O, V>,
+    id: string,
+  ) => Effect.Effect<RegisterReading<S, V>, RegisterError>
+  /**
+   * Applies an operation to this site's key: the op is applied to the merge of every site's value
+   * and written with compare-and-set on the key's revision; a writer that loses re-reads, applies
+   * its op to the newer value and tries again, so no write is lost.
+   */
+  readonly write: <S, O, V>(
+    register: RegisterDefinition<S, O, V>,
+    id: string,
+    op: O,
+    options?: WriteOptions,
+  ) => Effect.Effect<WriteOutcome<S, V>, RegisterError>
+  /** Every change of an instance at every site, oldest first, from the registers stream. */
+  readonly history: (
+    register: string,
+    id: string,
+  ) => Effect.Effect<ReadonlyArray<RegisterChangedEvent>, RegisterError>
+  /** The register instances that have a value here: `{ register, id, sites }`. */
+  readonly list: (
+    register?: string,
+  ) => Effect.Effect<
+    ReadonlyArray<{ readonly register: string; readonly id: string; readonly sites: ReadonlyArray<string> }>,
+    RegisterError
+  >
+  /** Changes as they land in this site's bucket (own writes and replicated ones), from now on. */
+  readonly watch: (register?: string) => Stream.Stream<RegisterChangedEvent, RegisterError>
+}
+
+const isWrongLastSequence = (e: unknown): boolean =>
+  e instanceof JetStreamApiError &&
+  (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
+    e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+
+/** A host name as a subject token: letters, digits, '-' and '_' only. */
+const instanceFromHost = (): string =>
+  hostname()
+    .replace(/[^A-Za-z0-9_-]/g, "-")
+    .slice(0, 128) || "instance"
+
+const fail = (reason: RegisterError["reason"]) => Effect.fail(new RegisterError({ reason }))
+
+/** Opens the registers of a namespace on an open connection. */
+export const makeRegisters = (
+  nats: NatsHandles,
+  options: RegistersOptions,
+): Effect.Effect<RegistersShape, RegisterError> =>
+  Effect.gen(function* () {
+    const namespace = options.namespace
+    const bucket = Subjects.registerBucket(namespace)
+    const site = assertSubjectToken("site", options.site ?? "main")
+    const peers = (options.peerSites ?? []).map((peer) => assertSubjectToken("peer site", peer))
+    if (peers.includes(site)) {
+      return yield* Effect.die(new TypeError(`site ${site} is listed among its own peer sites`))
+    }
+    const agent = assertSubjectToken("agent", options.agent)
+    const writer = writerId(
+      site,
+      agent,
+      assertSubjectToken("instance", options.instance ?? instanceFromHost()),
+    )
+    const maxAttempts = options.maxAttempts ?? 200
+    const now = options.now ?? Date.now
+    const kv: KV = yield* Effect.tryPromise({
+      try: async () => {
+        const kvm = new Kvm(nats.connection)
+        const declared = await nats.jsm.streams.info(`KV_${bucket}`).then(
+          () => true,
+          () => false,
+        )
+        // A topology declares the bucket with its replicas; a process without one (a test) makes it.
+        return declared
+          ? kvm.open(bucket)
+          : kvm.create(bucket, { history: 8, replicas: options.replicas ?? 1 })
+      },
+      catch: (e) => registerUnavailable(`open register bucket ${bucket}`, e),
+    })
+
+    // The process's clock: after every reading it has seen, so its writes order after what it read.
+    let clock: Hlc = zeroHlc
+    const observe = (hlc: Hlc) => {
+      clock = receiveHlc(clock, hlc, now())
+    }
+    // This site's last known key values, so that a writer that is not contended writes in one round trip.
+    const ownKeys = new Map<string, SiteValue<unknown>>()
+
+    const decodeEntry = <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      key: string,
+      entry: KvEntry,
+    ): Result.Result<SiteValue<S> & { readonly change: RegisterChangedEvent }, RegisterError> => {
+      const undecodable = (message: string) =>
+        Result.fail(
+          new RegisterError({ reason: { _tag: "UndecodableValue", key, revision: entry.revision, message } }),
+        )
+      const decoded = decodeCommit(registerCatalog, entry.value)
+      if (Result.isFailure(decoded)) return undecodable(decoded.failure._tag)
+      const change = decoded.success[0]
+      if (change === undefined || decoded.success.length !== 1)
+        return undecodable("expected one RegisterChanged")
+      const p = change.payload
+      if (p.register !== register.name || p.kind !== register.kind.kind) {
+        return undecodable(
+          `holds a ${p.kind} value of ${p.register}, not a ${register.kind.kind} of ${register.name}`,
+        )
+      }
+      const state = Schema.decodeUnknownResult(register.kind.state)(p.snapshot.state)
+      if (Result.isFailure(state)) return undecodable(String(state.failure))
+      return Result.succeed({
+        site: p.site,
+        revision: entry.revision,
+        version: p.version,
+        snapshot: { state: state.success, context: p.snapshot.context, hlc: p.snapshot.hlc },
+        change,
+      })
+    }
+
+    const readKey = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string, keySite: string) =>
+      Effect.gen(function* () {
+        const key = Subjects.registerKey(register.name, id, keySite)
+        const entry = yield* Effect.tryPromise({
+          try: () => kv.get(key),
+          catch: (e) => registerUnavailable(`read register ${key}`, e),
+        })
+        if (entry === null || entry.operation !== "PUT") {
+          return {
+            site: keySite,
+            revision: entry?.revision ?? 0,
+            version: 0,
+            snapshot: emptySnapshot(register.kind),
+          }
+        }
+        const value = decodeEntry(register, key, entry)
+        if (Result.isFailure(value)) return yield* Effect.fail(value.failure)
+        observe(value.success.snapshot.hlc)
+        return value.success as SiteValue<S>
+      })
+
+    const merged = <S, O, V>(register: RegisterDefinition<S, O, V>, values: ReadonlyArray<SiteValue<S>>) =>
+      values.reduce((acc, v) => mergeSnapshots(register.kind, acc, v.snapshot), emptySnapshot(register.kind))
+
+    const concurrentAmong = (values: ReadonlyArray<SiteValue<unknown>>): boolean =>
+      values.some((a, i) =>
+        values
+          .slice(i + 1)
+          .some((b) => compareVersionVectors(a.snapshot.context, b.snapshot.context) === "concurrent"),
+      )
+
+    const read = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string) =>
+      Effect.gen(function* () {
+        const sites = yield* Effect.forEach([site, ...peers], (s) => readKey(register, id, s), {
+          concurrency: "unbounded",
+        })
+        const own = sites[0]
+        if (own !== undefined) ownKeys.set(Subjects.registerKey(register.name, id, site), own)
+        const snapshot = merged(register, sites)
+        return {
+          register: register.name,
+          id,
+          value: register.kind.read(snapshot.state),
+          snapshot,
+          sites,
+          concurrent: concurrentAmong(sites),
+          unresolved: register.kind.unresolved(snapshot.state),
+        } satisfies RegisterReading<S, V>
+      }).pipe(Effect.withSpan("Registers.read", { attributes: { register: register.name, id } }))
+
+    const write = <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      id: string,
+      op: O,
+      writeOptions: WriteOptions = {},
+    ) =>
+      Effect.gen(function* () {
+        if (!register.writers.includes(agent)) {
+          return yield* fail({
+            _tag: "NotAWriter",
+            register: register.name,
+            agent,
+            writers: [...register.writers],
+          })
+        }
+        const key = Subjects.registerKey(register.name, id, site)
+        const encodedOp = yield* Effect.try({
+          try: () => Schema.encodeUnknownSync(register.kind.op)(op),
+          catch: (e) =>
+            new RegisterError({
+              reason: {
+                _tag: "Rejected",
+                register: register.name,
+                id,
+                message: `invalid operation: ${String(e)}`,
+                rejection: null,
+              },
+            }),
+        })
+        const trace = yield* currentTraceContext
+        for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+          const cached = ownKeys.get(key) as SiteValue<S> | undefined
+          const own = cached ?? (yield* readKey(register, id, site))
+          const others = yield* Effect.forEach(peers, (peer) => readKey(register, id, peer), {
+            concurrency: "unbounded",
+          })
+          const base = merged(register, [own, ...others])
+          const applied = applyWrite(register.kind, base, op, {
+            writer,
+            site,
+            clock,
+            nowMs: now(),
+            ...(writeOptions.observed === undefined ? {} : { observed: writeOptions.observed }),
+          })
+          if (Result.isFailure(applied)) {
+            // A refusal decided on a remembered value may be stale: decide once more on a fresh read.
+            if (cached !== undefined) {
+              ownKeys.delete(key)
+              attempt--
+              continue
+            }
+            return yield* fail({
+              _tag: "Rejected",
+              register: register.name,
+              id,
+              message: describeRejection(applied.failure),
+              rejection: applied.failure,
+            })
+          }
+          const { snapshot, dot, hlc, observed, unseen } = applied.success
+          const version = own.version + 1
+          const eventId = uuidv7({ msecs: hlc.wall })
+          const envelope: RawEnvelope = {
+            eventId,
+            type: RegisterChanged.type,
+            schemaVersion: RegisterChanged.version,
+            aggregateType: register.name,
+            aggregateId: id,
+            aggregateVersion: version,
+            occurredAt: new Date(now()).toISOString(),
+            correlationId: writeOptions.correlationId ?? eventId,
+            causationId: writeOptions.causationId ?? null,
+            actor: writeOptions.actor ?? { kind: "agent", id: agent },
+            ...(trace === undefined ? {} : { trace }),
+            payload: {
+              register: register.name,
+              id,
+              site,
+              kind: register.kind.kind,
+              version,
+              snapshot: {
+                state: Schema.encodeUnknownSync(register.kind.state)(snapshot.state),
+                context: snapshot.context,
+                hlc: snapshot.hlc,
+              },
+              change: { _tag: "Write", writer, dot, hlc, op: encodedOp, observed, unseen },
+            },
+          }
+          const bytes = encodeCommit([envelope])
+          const stored = yield* Effect.tryPromise({
+            try: () =>
+              (own.revision === 0 ? kv.create(key, bytes) : kv.update(key, bytes, own.revision)).then(
+                (revision) => ({ revision }),
+                (e) => (isWrongLastSequence(e) ? undefined : Promise.reject(e)),
+              ),
+            catch: (e) => registerUnavailable(`write register ${key}`, e),
+          })
+          if (stored === undefined) {
+            // Another writer got in first: forget the value we had, read theirs and apply the op to it.
+            ownKeys.delete(key)
+            yield* Effect.sleep(Math.floor(Math.random() * Math.min(2 ** attempt, 50)))
+            continue
+          }
+          clock = hlc
+          const change = Result.getOrThrow(registerCatalog.decode(envelope)) as RegisterChangedEvent
+          ownKeys.set(key, { site, revision: stored.revision, version, snapshot, change })
+          return {
+            value: register.kind.read(snapshot.state),
+            snapshot,
+            revision: stored.revision,
+            attempts: attempt,
+            change,
+          } satisfies WriteOutcome<S, V>
+        }
+        return yield* fail({ _tag: "Contended", key, attempts: maxAttempts })
+      }).pipe(Effect.withSpan("Registers.write", { attributes: { register: register.name, id } }))
+
+    const stream = Subjects.streamName(namespace, "registers")
+    const history = (register: string, id: string) =>
+      Effect.gen(function* () {
+        const filter = `$KV.${bucket}.${Subjects.registerKey(register, id, "x").slice(0, -2)}.*`
+        const raw = yield* Effect.tryPromise({
+          try: async () => {
+            const consumer = await nats.js.consumers.get(stream, {
+              filter_subjects: filter,
+              deliver_policy: DeliverPolicy.All,
+            })
+            const pending = (await consumer.info(true)).num_pending
+            const out: Array<{ seq: number; data: Uint8Array }> = []
+            if (pending === 0) return out
+            const messages = await consumer.consume({ max_messages: Math.min(pending, 512) })
+            try {
+              for await (const m of messages) {
+                out.push({ seq: m.seq, data: m.data })
+                if (m.info.pending === 0) break
+              }
+            } finally {
+              void messages.close()
+            }
+            return out
+          },
+          catch: (e) => registerUnavailable(`read the history of ${register}/${id}`, e),
+        })
+        const changes: Array<RegisterChangedEvent> = []
+        for (const { seq, data } of raw) {
+          const decoded = decodeCommit(registerCatalog, data)
+          if (Result.isFailure(decoded)) {
+            return yield* fail({
+              _tag: "UndecodableValue",
+              key: `${stream}#${seq}`,
+              revision: seq,
+              message: decoded.failure._tag,
+            })
+          }
+          changes.push(...(decoded.success as ReadonlyArray<RegisterChangedEvent>))
+        }
+        return changes
+      })
+
+    const list = (register?: string) =>
+      Effect.tryPromise({
+        try: async () => {
+          const instances = new Map<string, { register: string; id: string; sites: Array<string> }>()
+          const keys = await kv.keys(
+            register === undefined ? ">" : `${assertSubjectToken("register", register)}.>`,
+          )
+          for await (const key of keys) {
+            const [name, id, keySite] = key.split(".") as [string, string, string]
+            const slot = instances.get(`${name}.${id}`) ?? { register: name, id, sites: [] }
+            slot.sites.push(keySite)
+            instances.set(`${name}.${id}`, slot)
+          }
+          return [...instances.values()]
+            .map((i) => ({ ...i, sites: i.sites.sort() }))
+            .sort((a, b) => (`${a.register}.${a.id}` < `${b.register}.${b.id}` ? -1 : 1))
+        },
+        catch: (e) => registerUnavailable(`list registers in ${bucket}`, e),
+      })
+
+    const watch = (register?: string) =>
+      Stream.unwrap(
+        Effect.tryPromise({
+          try: () =>
+            kv.watch({
+              key: register === undefined ? ">" : `${assertSubjectToken("register", register)}.>`,
+              include: "updates" as never,
+            }),
+          catch: (e) => registerUnavailable(`watch ${bucket}`, e),
+        }).pipe(
+          Effect.map((iterator) =>
+            Stream.fromAsyncIterable(iterator, (e) => registerUnavailable(`watch ${bucket}`, e)).pipe(
+              Stream.filter((entry) => entry.operation === "PUT"),
+              Stream.mapEffect((entry) => {
+                const decoded = decodeCommit(registerCatalog, entry.value)
+                return Result.isFailure(decoded)
+                  ? fail({
+                      _tag: "UndecodableValue",
+                      key: entry.key,
+                      revision: entry.revision,
+                      message: decoded.failure._tag,
+                    })
+                  : Effect.succeed(decoded.success[0] as RegisterChangedEvent)
+              }),
+            ),
+          ),
+        ),
+      )
+
+    return { site, writer, bucket, read, write, history, list, watch } satisfies RegistersShape
+  })
+
+const siteToken = "[A-Za-z0-9_-]{1,128}"
+const SiteName = Schema.String.check(
+  Schema.isPattern(new RegExp(`^${siteToken}$`), { message: "must be 1-128 letters, digits, '_' or '-'" }),
+)
+const SiteList = Schema.String.check(
+  Schema.isPattern(new RegExp(`^(${siteToken}(,${siteToken})*)?$`), {
+    message: "must be site names (1-128 letters, digits, '_' or '-') separated by commas",
+  }),
+)
+
+/** `MESH_SITE`, `MESH_PEER_SITES` and `MESH_INSTANCE_ID`: where this process writes, and as whom. */
+export const registerSiteConfig = Config.all({
+  site: Config.schema(SiteName, "MESH_SITE").pipe(Config.withDefault("main")),
+  peerSites: Config.schema(SiteList, "MESH_PEER_SITES").pipe(Config.withDefault("")),
+  instance: Config.option(Config.schema(SiteName, "MESH_INSTANCE_ID")),
+}).pipe(
+  Config.map(({ site, peerSites, instance }) => ({
+    site,
+    peerSites: peerSites === "" ? [] : peerSites.split(","),
+    ...Option.match(instance, { onNone: () => ({}), onSome: (i) => ({ instance: i }) }),
+  })),
+)
+
+/** The shared registers of the process's namespace, as its agent writes them. */
+export class Registers extends Context.Service<Registers, RegistersShape>()("mesh/Registers") {
+  /** Registers for `options`, on the process's NATS connection. */
+  static readonly layer = (options: RegistersOptions): Layer.Layer<Registers, RegisterError, NatsClient> =>
+    Layer.effect(
+      Registers,
+      Effect.gen(function* () {
+        return yield* makeRegisters(yield* NatsClient, options)
+      }),
+    )
+
+  /**
+   * The registers of `agent` in the process's namespace (its bucket with the namespace's
+   * replicas), at the site `MESH_SITE` with peers `MESH_PEER_SITES`, as instance
+   * `MESH_INSTANCE_ID` (default: the host name).
+   */
+  static readonly layerFromConfig = (
+    agent: string,
+  ): Layer.Layer<Registers, RegisterError | Config.ConfigError, NatsClient | MeshNamespace> =>
+    Layer.effect(
+      Registers,
+      Effect.gen(function* () {
+        const { name, replicas } = yield* MeshNamespace
+        const where = yield* registerSiteConfig
+        return yield* makeRegisters(yield* NatsClient, { namespace: name, replicas, agent, ...where })
+      }),
+    )
+}
