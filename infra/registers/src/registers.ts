@@ -121,7 +121,7 @@ export interface RegistersShape {
   readonly write: <S, O, V>(
     register: RegisterDefinition<S, O, V>,
     id: string,
-    op: O,
+    op: NoInfer<O>,
     options?: WriteOptions,
   ) => Effect.Effect<WriteOutcome<S, V>, RegisterError>
   /** Every change of an instance at every site, oldest first, from the registers stream. */
