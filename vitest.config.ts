@@ -6,6 +6,10 @@ import { defineConfig } from "vitest/config"
 // Postgres and NATS under running parts for minutes: their own project, one file at a time, so
 // that their outages and recoveries are not timed against other suites' load.
 const faults = "**/src/**/faults.*.spec.ts"
+// Load specs drive thousands of contended writes through real servers for minutes (registers'
+// compare-and-set rounds, on one server and on a 3-node cluster): their own project, one file at a
+// time, so that they neither slow the integration suites nor are slowed by them.
+const load = "**/src/**/*.load.spec.ts"
 
 export default defineConfig({
   test: {
@@ -25,6 +29,16 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: "load",
+          include: [load],
+          exclude: ["**/node_modules/**"],
+          testTimeout: 15 * 60_000,
+          hookTimeout: 120_000,
+          maxWorkers: 1,
         },
       },
       {

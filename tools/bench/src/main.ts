@@ -15,6 +15,8 @@ const benchmarks = {
     "projection catch-up of 50,000 events beside multi-row pg inserts; NATS and Postgres (skipped without)",
   actions:
     "auto actions from intent to ActionSucceeded through the gate and executor beside js.publish of the same commits; NATS and the simulators",
+  registers:
+    "register writes by compare-and-set with merge over 1,000 registers beside raw KV update with revision; NATS",
   memory: "top-10 retrieval over 100k 384-d vectors beside the same LanceDB query; local disk only",
   triage:
     "offline triage skill runs by message size beside the model alone and featurize, over-cap messages too; in-process only",
@@ -103,6 +105,10 @@ const main = async () => {
       if (wants("actions")) {
         const { runActionsBench } = await importOptional("./actions.ts")
         record(await runActionsBench({ nats, namespace: `${namespace}x` }))
+      }
+      if (wants("registers")) {
+        const { runRegistersBench } = await importOptional("./registers.ts")
+        record(await runRegistersBench({ nats, namespace: `${namespace}g` }))
       }
     }
     if (wants("memory")) {
