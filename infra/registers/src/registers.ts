@@ -20,6 +20,7 @@ import {
   receiveHlc,
   registerEvents,
   Subjects,
+  type TraceContext,
   type VersionVector,
   type WriterId,
   writerId,
@@ -125,6 +126,17 @@ export interface RegistersShape {
     op: NoInfer<O>,
     options?: WriteOptions,
   ) => Effect.Effect<WriteOutcome<S, V>, RegisterError>
+  /**
+   * Joins the sites' values of an instance when some hold writes the others have not seen, and
+   * stores the join in this site's key as a `Merge` change naming the inputs and the rule: a
+   * context covering all of them, and no new write, so two resolvers merging the same inputs at two
+   * sites store equal values that are not in conflict again. Undefined when there was nothing to merge.
+   */
+  readonly merge: <S, O, V>(
+    register: RegisterDefinition<S, O, V>,
+    id: string,
+    options?: WriteOptions & { readonly rule?: string },
+  ) => Effect.Effect<WriteOutcome<S, V> | undefined, RegisterError>
   /** Every change of an instance at every site, oldest first, from the registers stream. */
   readonly history: (
     register: string,
@@ -328,6 +340,65 @@ export const makeRegisters = (
         ),
       )
 
+    /**
+     * Stores a new value of this site's key as one `RegisterChanged`, by compare-and-set on the
+     * revision it was read at; undefined when another writer got in first.
+     */
+    const store = <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      id: string,
+      own: SiteValue<S>,
+      snapshot: RegisterSnapshot<S>,
+      trace: TraceContext | undefined,
+      options: WriteOptions,
+      change: RegisterChangedEvent["payload"]["change"],
+    ) =>
+      Effect.gen(function* () {
+        const key = Subjects.registerKey(register.name, id, site)
+        const version = own.version + 1
+        const eventId = uuidv7({ msecs: change.hlc.wall, random: randomForId() })
+        const envelope: RawEnvelope = {
+          eventId,
+          type: RegisterChanged.type,
+          schemaVersion: RegisterChanged.version,
+          aggregateType: register.name,
+          aggregateId: id,
+          aggregateVersion: version,
+          occurredAt: new Date(now()).toISOString(),
+          correlationId: options.correlationId ?? eventId,
+          causationId: options.causationId ?? null,
+          actor: options.actor ?? { kind: "agent", id: agent },
+          ...(trace === undefined ? {} : { trace }),
+          payload: {
+            register: register.name,
+            id,
+            site,
+            kind: register.kind.kind,
+            version,
+            snapshot: {
+              state: codecOf(register.kind).encodeState(snapshot.state),
+              context: snapshot.context,
+              hlc: snapshot.hlc,
+            },
+            change,
+          },
+        }
+        const bytes = encodeCommit([envelope])
+        const revision = yield* Effect.tryPromise({
+          try: () =>
+            (own.revision === 0 ? kv.create(key, bytes) : kv.update(key, bytes, own.revision)).then(
+              (revision) => revision,
+              (e) => (isWrongLastSequence(e) ? undefined : Promise.reject(e)),
+            ),
+          catch: (e) => registerUnavailable(`write register ${key}`, e),
+        })
+        if (revision === undefined) return undefined
+        // Built here from decoded parts, so it is the event a reader decodes from these bytes.
+        const stored = envelope as RegisterChangedEvent
+        ownKeys.set(key, { site, revision, version, snapshot, change: stored })
+        return { revision, change: stored }
+      })
+
     const write = <S, O, V>(
       register: RegisterDefinition<S, O, V>,
       id: string,
@@ -388,42 +459,14 @@ export const makeRegisters = (
             })
           }
           const { snapshot, dot, hlc, observed, unseen } = applied.success
-          const version = own.version + 1
-          const eventId = uuidv7({ msecs: hlc.wall, random: randomForId() })
-          const envelope: RawEnvelope = {
-            eventId,
-            type: RegisterChanged.type,
-            schemaVersion: RegisterChanged.version,
-            aggregateType: register.name,
-            aggregateId: id,
-            aggregateVersion: version,
-            occurredAt: new Date(now()).toISOString(),
-            correlationId: writeOptions.correlationId ?? eventId,
-            causationId: writeOptions.causationId ?? null,
-            actor: writeOptions.actor ?? { kind: "agent", id: agent },
-            ...(trace === undefined ? {} : { trace }),
-            payload: {
-              register: register.name,
-              id,
-              site,
-              kind: register.kind.kind,
-              version,
-              snapshot: {
-                state: codecOf(register.kind).encodeState(snapshot.state),
-                context: snapshot.context,
-                hlc: snapshot.hlc,
-              },
-              change: { _tag: "Write", writer, dot, hlc, op: encodedOp, observed, unseen },
-            },
-          }
-          const bytes = encodeCommit([envelope])
-          const stored = yield* Effect.tryPromise({
-            try: () =>
-              (own.revision === 0 ? kv.create(key, bytes) : kv.update(key, bytes, own.revision)).then(
-                (revision) => ({ revision }),
-                (e) => (isWrongLastSequence(e) ? undefined : Promise.reject(e)),
-              ),
-            catch: (e) => registerUnavailable(`write register ${key}`, e),
+          const stored = yield* store(register, id, own, snapshot, trace, writeOptions, {
+            _tag: "Write",
+            writer,
+            dot,
+            hlc,
+            op: encodedOp,
+            observed,
+            unseen,
           })
           if (stored === undefined) {
             // Another writer got in first: forget the value we had, read theirs and apply the op to it.
@@ -432,15 +475,12 @@ export const makeRegisters = (
             continue
           }
           clock = hlc
-          // Built here from decoded parts, so it is the event a reader decodes from these bytes.
-          const change = envelope as RegisterChangedEvent
-          ownKeys.set(key, { site, revision: stored.revision, version, snapshot, change })
           return {
             value: register.kind.read(snapshot.state),
             snapshot,
             revision: stored.revision,
             attempts: attempt,
-            change,
+            change: stored.change,
           } satisfies WriteOutcome<S, V>
         }
         return yield* fail({ _tag: "Contended", key, attempts: maxAttempts })
@@ -448,6 +488,54 @@ export const makeRegisters = (
         // No stack trace per write (measured at a tenth of its CPU); the span's name and attributes say where.
         Effect.withSpan(
           "Registers.write",
+          { attributes: { register: register.name, id } },
+          { captureStackTrace: false },
+        ),
+      )
+
+    const merge = <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      id: string,
+      options: WriteOptions & { readonly rule?: string } = {},
+    ) =>
+      Effect.gen(function* () {
+        const trace = yield* currentTraceContext
+        for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+          const sites = yield* Effect.forEach([site, ...peers], (s) => readKey(register, id, s), {
+            concurrency: "unbounded",
+          })
+          if (!concurrentAmong(sites)) return undefined
+          const own = sites[0] as SiteValue<S>
+          const snapshot = merged(register, sites)
+          const stored = yield* store(register, id, own, snapshot, trace, options, {
+            _tag: "Merge",
+            writer,
+            hlc: snapshot.hlc,
+            inputs: sites
+              .filter((v) => v.version > 0)
+              .map((v) => ({ site: v.site, context: v.snapshot.context })),
+            rule: options.rule ?? `${register.kind.kind} merge`,
+          })
+          if (stored === undefined) {
+            yield* Effect.sleep(Math.floor(Math.random() * Math.min(2 ** attempt, 50)))
+            continue
+          }
+          return {
+            value: register.kind.read(snapshot.state),
+            snapshot,
+            revision: stored.revision,
+            attempts: attempt,
+            change: stored.change,
+          } satisfies WriteOutcome<S, V>
+        }
+        return yield* fail({
+          _tag: "Contended",
+          key: Subjects.registerKey(register.name, id, site),
+          attempts: maxAttempts,
+        })
+      }).pipe(
+        Effect.withSpan(
+          "Registers.merge",
           { attributes: { register: register.name, id } },
           { captureStackTrace: false },
         ),
@@ -544,7 +632,7 @@ export const makeRegisters = (
         ),
       )
 
-    return { site, writer, bucket, read, write, history, list, watch } satisfies RegistersShape
+    return { site, writer, bucket, read, write, merge, history, list, watch } satisfies RegistersShape
   })
 
 const siteToken = "[A-Za-z0-9_-]{1,128}"

@@ -1,0 +1,3 @@
+export * from "./agent.ts"
+export * from "./layers.ts"
+export * from "./resolver.ts"

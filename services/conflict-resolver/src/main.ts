@@ -1,0 +1,5 @@
+import { runAgentMain } from "@mesh/kernel"
+import { conflictResolverAgent } from "./agent.ts"
+import { conflictResolverLayer } from "./layers.ts"
+
+runAgentMain(conflictResolverAgent, conflictResolverLayer)
