@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import type { EventDefinition } from "../src/catalog.ts"
-import { defaultNamespace, meshEventDefinitions } from "../src/index.ts"
+import { defaultNamespace, meshEventDefinitions, Subjects } from "../src/index.ts"
 
 /** The contracts package directory. */
 export const packageDir = fileURLToPath(new URL("..", import.meta.url))
@@ -24,9 +24,14 @@ const cell = (text: string): string => text.replaceAll("|", "\\|")
 
 const width = (text: string): number => [...text].length
 
-/** The subject pattern of an event's aggregate, e.g. `mesh.customer.ticket.<id>`. */
+/**
+ * The subject pattern of an event's aggregate, e.g. `mesh.customer.ticket.<id>`. A register change
+ * is the value of a key in the register bucket, so its subject is the key's.
+ */
 export const subjectPattern = (definition: EventDefinition): string =>
-  `${defaultNamespace}.${definition.domain}.${definition.aggregateType === "*" ? "<agent>" : definition.aggregateType}.<id>`
+  definition.domain === "registers"
+    ? `$KV.${Subjects.registerBucket(defaultNamespace)}.<register>.<id>.<site>`
+    : `${defaultNamespace}.${definition.domain}.${definition.aggregateType === "*" ? "<agent>" : definition.aggregateType}.<id>`
 
 /** Renders the markdown catalogue table of event definitions, one row per event type. */
 export const renderCatalogue = (
