@@ -3,12 +3,13 @@ import { approvalsCommand, approveCommand, rejectCommand } from "./commands/appr
 import { devCommand } from "./commands/dev.ts"
 import { evalCommand } from "./commands/eval.ts"
 import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
+import { registersCommand } from "./commands/registers.ts"
 import { streamsCommand } from "./commands/streams.ts"
 
 /** The `mesh` command and its subcommands: definitions only; each handler loads its packages when it runs. */
 export const mesh = Command.make("mesh").pipe(
   Command.withDescription(
-    "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals and evals. " +
+    "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers and evals. " +
       "Data goes to stdout (--json: one object per line), logs and errors to stderr (MESH_LOG_LEVEL, MESH_LOG_FORMAT). " +
       "Exit codes: 0 success; 1 the command failed or refused; 2 usage error; 3 `streams` found drift; " +
       "4 infrastructure unreachable (NATS, nats-server or its store, Postgres, model server).",
@@ -22,6 +23,7 @@ export const mesh = Command.make("mesh").pipe(
     approvalsCommand,
     approveCommand,
     rejectCommand,
+    registersCommand,
     evalCommand,
   ]),
 )
