@@ -90,17 +90,23 @@ const byKey =
     return a < b ? -1 : a > b ? 1 : 0
   }
 const dotKey = (dot: Dot): string => `${dot.writer}#${String(dot.counter).padStart(12, "0")}`
+/**
+ * A tally's own entry, 0 when it has none. Site and reservation ids such as `constructor` or
+ * `__proto__` are valid, and a plain lookup would read Object.prototype's member instead.
+ */
+const entryOf = (record: Readonly<Record<string, number>>, key: string): number =>
+  Object.hasOwn(record, key) ? (record[key] as number) : 0
 const maxRecords = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) => {
   const merged: Record<string, number> = {}
   for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    put(merged, key, Math.max(a[key] ?? 0, b[key] ?? 0))
+    put(merged, key, Math.max(entryOf(a, key), entryOf(b, key)))
   }
   return merged
 }
 const addTo = (record: Readonly<Record<string, number>>, key: string, amount: number) => {
   const next: Record<string, number> = {}
   for (const k of [...new Set([...Object.keys(record), key])].sort()) {
-    put(next, k, (record[k] ?? 0) + (k === key ? amount : 0))
+    put(next, k, entryOf(record, k) + (k === key ? amount : 0))
   }
   return next
 }
@@ -218,14 +224,20 @@ export const addWinsSet = <T, E>(element: Schema.Codec<T, E>) => {
     },
     merge: (a, b) => {
       const keys = new Map<string, { element: T; dots: Map<string, Dot> }>()
-      const survivors = (mine: State, theirs: State) => {
-        for (const entry of mine.entries) {
-          const key = keyOf(entry.element)
-          const other = theirs.entries.find((e) => keyOf(e.element) === key)
-          const otherDots = new Set((other?.dots ?? []).map(dotKey))
+      const index = (state: State) =>
+        new Map(state.entries.map((entry) => [keyOf(entry.element), entry] as const))
+      const aIndex = index(a)
+      const bIndex = index(b)
+      const survivors = (
+        mine: Map<string, Entry>,
+        theirs: Map<string, Entry>,
+        theirContext: VersionVector,
+      ) => {
+        for (const [key, entry] of mine) {
+          const otherDots = new Set((theirs.get(key)?.dots ?? []).map(dotKey))
           for (const dot of entry.dots) {
             // A dot survives if both sides hold it, or the other side never saw it (so never removed it).
-            if (otherDots.has(dotKey(dot)) || !covers(theirs.context, dot)) {
+            if (otherDots.has(dotKey(dot)) || !covers(theirContext, dot)) {
               const slot = keys.get(key) ?? { element: entry.element, dots: new Map<string, Dot>() }
               slot.dots.set(dotKey(dot), dot)
               keys.set(key, slot)
@@ -233,8 +245,8 @@ export const addWinsSet = <T, E>(element: Schema.Codec<T, E>) => {
           }
         }
       }
-      survivors(a, b)
-      survivors(b, a)
+      survivors(aIndex, bIndex, b.context)
+      survivors(bIndex, aIndex, a.context)
       return {
         entries: normalise(
           [...keys.values()].map((slot) => ({ element: slot.element, dots: [...slot.dots.values()] })),
@@ -295,8 +307,14 @@ export const minRegister = <T = number, E = number>(
   order: (a: T, b: T) => number = numeric as unknown as (a: T, b: T) => number,
 ) => extreme("min")(value, order)
 
-/** Orders strings by code unit: ISO-8601 instants and dates in one format sort in time order. */
+/** Orders strings by code unit. */
 export const textualOrder = textual
+
+/**
+ * Orders ISO-8601 instants by the time they name, whatever their fractional precision
+ * (`…00Z` is before `…00.500Z`, which a textual order gets wrong); equal instants fall back to text.
+ */
+export const instantOrder = (a: string, b: string): number => Date.parse(a) - Date.parse(b) || textual(a, b)
 
 // ---- multi-value --------------------------------------------------------------------------------
 
@@ -394,7 +412,8 @@ const statusRank = { held: 0, released: 1, confirmed: 2 } as const
 
 /** Units a site may promise by itself: what it added or was given, less what it spent or gave away. */
 export const localRights = (state: ReservationsState, site: string): number => {
-  let rights = -(state.spent[site] ?? 0)
+  // 0 - x rather than -x: a site that spent nothing has 0 rights spent, not -0.
+  let rights = 0 - entryOf(state.spent, site)
   for (const [key, amount] of Object.entries(state.granted)) {
     const [from, to] = key.split(">") as [string, string]
     if (to === site) rights += amount

@@ -6,10 +6,10 @@ import {
   addWinsSet,
   counter,
   customRegister,
+  instantOrder,
   maxRegister,
   multiValue,
   reservations,
-  textualOrder,
 } from "./kinds.ts"
 import { defineRegister } from "./register.ts"
 
@@ -100,7 +100,7 @@ export const customerProfile = defineRegister({
 /** The latest delivery date a supplier has promised for a SKU. */
 export const supplierExpectedDate = defineRegister({
   name: "supplier-expected-date",
-  kind: maxRegister(Instant, textualOrder),
+  kind: maxRegister(Instant, instantOrder),
   owner: "procurement",
   writers: ["procurement"],
   key: "SKU",

@@ -245,3 +245,6 @@ export const commitArbitrary = ({
         })
       }),
   )
+
+// The law checker for register kinds, for a domain that declares a custom merge.
+export * from "./registers.ts"
