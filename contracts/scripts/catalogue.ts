@@ -29,7 +29,7 @@ const width = (text: string): number => [...text].length
  * is the value of a key in the register bucket, so its subject is the key's.
  */
 export const subjectPattern = (definition: EventDefinition): string =>
-  definition.domain === "registers"
+  definition.domain === "registers" && definition.aggregateType === "*"
     ? `$KV.${Subjects.registerBucket(defaultNamespace)}.<register>.<id>.<site>`
     : `${defaultNamespace}.${definition.domain}.${definition.aggregateType === "*" ? "<agent>" : definition.aggregateType}.<id>`
 

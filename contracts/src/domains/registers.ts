@@ -3,6 +3,7 @@ import { defineEvent } from "../catalog.ts"
 import { Dot, Hlc, SiteId, VersionVector, WriterId } from "../registers/clock.ts"
 import { StoredSnapshot } from "../registers/register.ts"
 import { anyAggregateType, SubjectToken } from "../subjects.ts"
+import { Sha256Hex } from "./actions.ts"
 import { NonEmpty } from "./common.ts"
 
 // The registers domain is a platform domain: every change of a shared register, as the register's
@@ -63,5 +64,58 @@ export const RegisterChanged = defineEvent({
   consumers: ["conflict-resolver", "replay", "trace", "mesh registers"],
 })
 
+/** The aggregate of a conflict put to a human: `<ns>.registers.conflict.<conflictId>`. */
+export const conflictAggregateType = "conflict"
+
+/**
+ * Concurrent values of a register that no merge rule settles (a multi-value register's siblings),
+ * put to a human. The conflict's id derives from the register, the instance and the context that
+ * holds the values, so the same conflict is escalated once however often it is seen.
+ */
+export const RegisterConflictEscalated = defineEvent({
+  type: "RegisterConflictEscalated",
+  domain,
+  aggregateType: conflictAggregateType,
+  payload: Schema.Struct({
+    conflictId: SubjectToken,
+    register: SubjectToken,
+    id: SubjectToken,
+    kind: NonEmpty,
+    /** The agent that owns the register, for whom the answer is written. */
+    owner: SubjectToken,
+    /** The values to choose from, as a reader sees them (latest first). */
+    values: Schema.Array(Schema.Unknown),
+    /** SHA-256 of the values' canonical JSON: an answer must name it, so it is bound to what it was shown. */
+    valuesSha256: Sha256Hex,
+    /** The context that holds them: the answer replaces exactly these values, and no write made since. */
+    context: VersionVector,
+    reason: NonEmpty,
+  }),
+  summary: "Concurrent values of a register that no merge rule settles were put to a human.",
+  producer: "conflict-resolver",
+  consumers: ["mesh conflicts", "replay", "trace"],
+})
+
+/** A human chose one of the escalated values; it was written to the register for its owner. */
+export const RegisterConflictResolved = defineEvent({
+  type: "RegisterConflictResolved",
+  domain,
+  aggregateType: conflictAggregateType,
+  payload: Schema.Struct({
+    conflictId: SubjectToken,
+    register: SubjectToken,
+    id: SubjectToken,
+    /** The position of the chosen value among those escalated. */
+    chosen: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+    value: Schema.Unknown,
+    valuesSha256: Sha256Hex,
+    /** The register change that wrote it. */
+    changeEventId: NonEmpty,
+  }),
+  summary: "A human chose one of a conflict's values; it replaced exactly the values escalated.",
+  producer: "mesh conflicts resolve",
+  consumers: ["conflict-resolver", "replay", "trace"],
+})
+
 /** Every public event of the registers domain. */
-export const registerEvents = [RegisterChanged] as const
+export const registerEvents = [RegisterChanged, RegisterConflictEscalated, RegisterConflictResolved] as const

@@ -77,6 +77,12 @@ export interface RegisterKind<S = unknown, O = unknown, V = unknown> {
    * register's siblings, a reservation taken twice); empty when the state is settled.
    */
   readonly unresolved: (state: S) => ReadonlyArray<unknown>
+  /**
+   * The operation that settles an unresolved state on a value a human chose among those `read`
+   * shows, written with the escalated context as what the writer observed. Kinds without it settle
+   * their conflicts by other means (a reservation taken twice is released by its site).
+   */
+  readonly settle?: ((chosen: unknown) => O) | undefined
 }
 
 const settled = (): ReadonlyArray<unknown> => []
@@ -361,6 +367,8 @@ export const multiValue = <T, E>(value: Schema.Codec<T, E>) => {
     read: (state) =>
       [...state.siblings].sort((x, y) => compareStamp(y.stamp, x.stamp)).map((sibling) => sibling.value),
     unresolved: (state) => (state.siblings.length > 1 ? state.siblings : []),
+    // The chosen value is one `read` showed; the write's encoding checks it against the schema again.
+    settle: (chosen) => ({ _tag: "Set", value: chosen as T }),
   }
   return kind
 }

@@ -1,2 +1,3 @@
+export * from "./conflicts.ts"
 export * from "./registerError.ts"
 export * from "./registers.ts"

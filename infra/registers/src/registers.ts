@@ -18,7 +18,6 @@ import {
   type RegisterKind,
   type RegisterSnapshot,
   receiveHlc,
-  registerEvents,
   Subjects,
   type TraceContext,
   type VersionVector,
@@ -36,7 +35,8 @@ import { RegisterError, registerUnavailable } from "./registerError.ts"
 /** A register change as the log holds it. */
 export type RegisterChangedEvent = EventOf<typeof RegisterChanged>
 
-const registerCatalog = makeCatalog(registerEvents)
+// The bucket holds only register changes; conflicts live in the registers stream as events of their own.
+const registerCatalog = makeCatalog([RegisterChanged])
 
 /** Who writes, and where: the process's identity in every write's causal context. */
 export interface RegistersOptions {

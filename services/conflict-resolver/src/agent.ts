@@ -4,7 +4,7 @@ import type { Registers } from "@mesh/registers"
 import { type ResolverTally, resolverWorker } from "./resolver.ts"
 
 /** The resolver's counts since it started; `/status` shows them. */
-export const resolverTally: ResolverTally = { resolved: 0, unresolved: 0, skippedUnknown: 0 }
+export const resolverTally: ResolverTally = { resolved: 0, escalated: 0, unresolved: 0, skippedUnknown: 0 }
 
 /**
  * The conflict resolver: its own process, no aggregates of its own; it reads the registers' changes

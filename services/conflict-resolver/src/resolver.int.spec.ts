@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
-import { inventoryOnHand, stockReservations } from "@mesh/contracts"
+import { customerProfile, inventoryOnHand, stockReservations } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
-import { makeRegisters, type RegisterChangedEvent, type RegistersShape } from "@mesh/registers"
+import { makeConflicts, makeRegisters, type RegisterChangedEvent, type RegistersShape } from "@mesh/registers"
 import { uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect } from "effect"
@@ -62,8 +62,9 @@ const open = (
   site: string,
   instance: string,
   peerSites: ReadonlyArray<string> = [],
+  agent = "procurement",
 ): Promise<RegistersShape> =>
-  Effect.runPromise(makeRegisters(nats, { namespace, agent: "procurement", site, instance, peerSites }))
+  Effect.runPromise(makeRegisters(nats, { namespace, agent, site, instance, peerSites }))
 
 const merges = async (registers: RegistersShape, register: string, id: string) =>
   (await Effect.runPromise(registers.history(register, id))).filter(
@@ -128,5 +129,82 @@ describe("the conflict resolver", () => {
 
     const status = await (await fetch(`${restarted.url}/status`)).json()
     expect(JSON.stringify(status)).toContain('"resolved":1')
+  })
+
+  it("puts siblings no merge settles to a human once, and writes the answer bound to the values shown", async () => {
+    const resolver = await startResolver()
+    const support = await open("cloud", "s1", ["edge"], "customer-ops")
+    const orders = await open("cloud", "o1", ["edge"], "procurement")
+    await Effect.runPromise(
+      support.write(customerProfile, "C-7", { _tag: "Set", value: { email: "old@example.com" } }),
+    )
+    const stale = await Effect.runPromise(orders.read(customerProfile, "C-7"))
+    await Effect.runPromise(
+      support.write(customerProfile, "C-7", { _tag: "Set", value: { email: "new@example.com" } }),
+    )
+    await Effect.runPromise(
+      orders.write(
+        customerProfile,
+        "C-7",
+        { _tag: "Set", value: { email: "old@example.com", shippingAddress: "1 Main St" } },
+        { observed: stale.snapshot.context },
+      ),
+    )
+
+    const conflicts = makeConflicts(nats, namespace)
+    const [conflict] = await waitFor("the escalation of C-7", async () => {
+      const open = (await Effect.runPromise(conflicts.list)).filter((c) => c.escalation.payload.id === "C-7")
+      return open.length > 0 ? open : undefined
+    })
+    const escalated = conflict!.escalation.payload
+    expect(escalated).toMatchObject({
+      register: "customer-profile",
+      owner: "customer-ops",
+      kind: "multi-value",
+    })
+    expect(escalated.values).toHaveLength(2)
+    expect(conflict!.resolution).toBeUndefined()
+
+    // The owner's side answers; a digest of other values is refused, and nothing is written.
+    const owner = await open("cloud", "maria", ["edge"], "customer-ops")
+    const wrong = await Effect.runPromiseExit(
+      conflicts.answer(customerProfile, owner, {
+        conflictId: escalated.conflictId,
+        choose: 0,
+        valuesSha256: "0".repeat(64),
+        actor: { kind: "human", id: "maria" },
+      }),
+    )
+    expect(String(wrong)).toContain("the answer names values 000000000000")
+    const choice = escalated.values.findIndex((v) => JSON.stringify(v).includes("1 Main St"))
+    const written = await Effect.runPromise(
+      conflicts.answer(customerProfile, owner, {
+        conflictId: escalated.conflictId,
+        choose: choice,
+        valuesSha256: escalated.valuesSha256,
+        actor: { kind: "human", id: "maria" },
+      }),
+    )
+    expect(written.change.actor).toEqual({ kind: "human", id: "maria" })
+    const settled = await Effect.runPromise(support.read(customerProfile, "C-7"))
+    expect(settled.value).toEqual([{ email: "old@example.com", shippingAddress: "1 Main St" }])
+    expect(settled.unresolved).toEqual([])
+
+    const again = await Effect.runPromiseExit(
+      conflicts.answer(customerProfile, owner, {
+        conflictId: escalated.conflictId,
+        choose: 0,
+        valuesSha256: escalated.valuesSha256,
+        actor: { kind: "human", id: "maria" },
+      }),
+    )
+    expect(String(again)).toContain("already resolved")
+    const listed = (await Effect.runPromise(conflicts.list)).filter((c) => c.escalation.payload.id === "C-7")
+    expect(listed).toHaveLength(1)
+    expect(listed[0]!.resolution?.payload).toMatchObject({
+      chosen: choice,
+      changeEventId: written.change.eventId,
+    })
+    resolver.child.kill("SIGTERM")
   })
 })

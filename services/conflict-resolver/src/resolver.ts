@@ -1,13 +1,15 @@
 import type { EventDefinition, RegisterDefinition } from "@mesh/contracts"
 import type { AgentWorker } from "@mesh/kernel"
-import { type RegisterChangedEvent, Registers } from "@mesh/registers"
+import { makeConflicts, type RegisterChangedEvent, Registers } from "@mesh/registers"
 import { Effect, Fiber, Stream } from "effect"
 
 /** What the resolver has done since it started, for `/status`. */
 export interface ResolverTally {
   /** Instances it found concurrent and merged. */
   resolved: number
-  /** Instances whose merge left siblings no rule settles: they wait for a human. */
+  /** Conflicts no rule settles, put to a human (`mesh conflicts`). */
+  escalated: number
+  /** Instances holding values no rule settles and no choice settles (a reservation taken at two sites). */
   unresolved: number
   /** Changes of registers this build does not declare (a newer writer's), skipped. */
   skippedUnknown: number
@@ -31,9 +33,10 @@ export const resolverWorker = <D extends EventDefinition>(
   const byName = new Map(declared.map((definition) => [definition.name, definition]))
   return {
     name: "resolve-registers",
-    run: (_context, until) =>
+    run: (context, until) =>
       Effect.gen(function* () {
         const registers = yield* Registers
+        const conflicts = makeConflicts(context.nats, context.namespace)
         const resolve = (register: string, id: string, cause?: RegisterChangedEvent) =>
           Effect.gen(function* () {
             const definition = byName.get(register)
@@ -41,21 +44,34 @@ export const resolverWorker = <D extends EventDefinition>(
               tally.skippedUnknown++
               return
             }
+            const chain =
+              cause === undefined ? {} : { correlationId: cause.correlationId, causationId: cause.eventId }
             const merged = yield* registers.merge(definition, id, {
               rule: `${definition.kind.kind} merge`,
               actor: { kind: "agent", id: "conflict-resolver" },
-              ...(cause === undefined
-                ? {}
-                : { correlationId: cause.correlationId, causationId: cause.eventId }),
+              ...chain,
             })
-            if (merged === undefined) return
-            tally.resolved++
-            const left = definition.kind.unresolved(merged.snapshot.state as never)
-            if (left.length > 0) tally.unresolved++
-            const change = merged.change.payload.change
-            yield* Effect.logInfo(
-              `merged ${register}/${id} from ${change._tag === "Merge" ? change.inputs.map((i) => i.site).join(" and ") : "?"}${left.length > 0 ? `; ${left.length} values wait for a resolution` : ""}`,
-            )
+            if (merged !== undefined) {
+              tally.resolved++
+              const change = merged.change.payload.change
+              yield* Effect.logInfo(
+                `merged ${register}/${id} from ${change._tag === "Merge" ? change.inputs.map((i) => i.site).join(" and ") : "?"}`,
+              )
+            }
+            // What the merge keeps side by side (siblings) goes to a human, once per conflict.
+            const reading = yield* registers.read(definition, id)
+            if (reading.unresolved.length === 0) return
+            if (definition.kind.settle === undefined) {
+              tally.unresolved++
+              return
+            }
+            const escalation = yield* conflicts.escalate(definition, reading, chain)
+            if (escalation.escalated) {
+              tally.escalated++
+              yield* Effect.logInfo(
+                `escalated ${register}/${id}: ${reading.unresolved.length} concurrent values wait for a human (conflict ${escalation.conflictId})`,
+              )
+            }
           })
         // Watch first, then sweep: a change landing during the sweep is seen by the watch.
         const watching = yield* registers.watch().pipe(

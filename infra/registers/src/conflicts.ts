@@ -1,0 +1,266 @@
+import { createHash } from "node:crypto"
+import {
+  type Actor,
+  canonicalJson,
+  conflictAggregateType,
+  type EventOf,
+  makeCatalog,
+  type RegisterConflictEscalated,
+  type RegisterConflictResolved,
+  type RegisterDefinition,
+  registerEvents,
+  Subjects,
+  type VersionVector,
+} from "@mesh/contracts"
+import { type EventLogError, initialPosition, makeEventLog, type NatsHandles } from "@mesh/eventlog"
+import { DeliverPolicy } from "@nats-io/jetstream"
+import { Effect, Result } from "effect"
+import { RegisterError, registerUnavailable } from "./registerError.ts"
+import type { RegisterReading, RegistersShape } from "./registers.ts"
+
+// Conflicts no merge rule settles are put to a human, and answered like an approval: the answer
+// names the digest of the values it was shown, and is written with the escalated context as what
+// its writer observed, so it replaces exactly those values and never a write made since.
+
+/** An escalation as the log holds it. */
+export type ConflictEscalation = EventOf<typeof RegisterConflictEscalated>
+/** An answer as the log holds it. */
+export type ConflictResolution = EventOf<typeof RegisterConflictResolved>
+
+const catalog = makeCatalog(registerEvents)
+
+/** SHA-256 of the values' canonical JSON: what an answer must name. */
+export const valuesDigest = (values: ReadonlyArray<unknown>): string =>
+  createHash("sha256").update(canonicalJson(values), "utf8").digest("hex")
+
+/** The id of a conflict: one per register instance and context that holds the values. */
+export const conflictIdOf = (register: string, id: string, context: VersionVector): string =>
+  `c-${createHash("sha256")
+    .update(`${register}\n${id}\n${canonicalJson(context)}`, "utf8")
+    .digest("hex")
+    .slice(0, 32)}`
+
+/** A conflict and its answer, if any. */
+export interface Conflict {
+  readonly escalation: ConflictEscalation
+  readonly resolution?: ConflictResolution
+}
+
+/** What an answer chose, and where it was written. */
+export interface ConflictAnswer {
+  readonly conflictId: string
+  /** The position of the chosen value among those escalated. */
+  readonly choose: number
+  /** The digest of the values the person was shown (`mesh conflicts` prints it). */
+  readonly valuesSha256: string
+  readonly actor: Actor
+}
+
+const logFailure = (operation: string) => (e: EventLogError) => registerUnavailable(operation, e)
+const refuse = (register: string, id: string, message: string) =>
+  new RegisterError({ reason: { _tag: "Rejected", register, id, message, rejection: null } })
+
+/** Escalation, listing and answers of the conflicts of a namespace. */
+export const makeConflicts = (nats: NatsHandles, namespace: string) => {
+  const log = makeEventLog({ nats, catalog, namespace })
+  const aggregate = (conflictId: string) => ({
+    domain: "registers" as const,
+    type: conflictAggregateType,
+    id: conflictId,
+  })
+
+  /**
+   * Puts the reading's unresolved values to a human, once per conflict: a second escalation of the
+   * same values (a redelivery, a restart, the other site's resolver) finds it recorded.
+   */
+  const escalate = <S, O, V>(
+    definition: RegisterDefinition<S, O, V>,
+    reading: RegisterReading<S, V>,
+    metadata: { readonly correlationId?: string; readonly causationId?: string | null } = {},
+  ) =>
+    Effect.gen(function* () {
+      const values = definition.kind.read(reading.snapshot.state)
+      const choices = Array.isArray(values) ? (values as ReadonlyArray<unknown>) : [values]
+      const conflictId = conflictIdOf(definition.name, reading.id, reading.snapshot.context)
+      const appended = yield* log
+        .append({
+          aggregate: aggregate(conflictId),
+          expected: initialPosition,
+          events: [
+            {
+              type: "RegisterConflictEscalated",
+              payload: {
+                conflictId,
+                register: definition.name,
+                id: reading.id,
+                kind: definition.kind.kind,
+                owner: definition.owner,
+                values: choices,
+                valuesSha256: valuesDigest(choices),
+                context: reading.snapshot.context,
+                reason: `${choices.length} concurrent values that the ${definition.kind.kind} merge keeps side by side`,
+              },
+            },
+          ],
+          metadata: {
+            correlationId: metadata.correlationId ?? conflictId,
+            causationId: metadata.causationId ?? null,
+            actor: { kind: "agent", id: "conflict-resolver" },
+          },
+        })
+        .pipe(
+          Effect.map((result) => ({ conflictId, escalated: !result.duplicate })),
+          Effect.catchIf(
+            (e) => e.reason._tag === "ConcurrencyConflict",
+            () => Effect.succeed({ conflictId, escalated: false }),
+          ),
+          Effect.mapError(logFailure(`escalate conflict ${conflictId}`)),
+        )
+      return appended
+    })
+
+  /** Every escalated conflict of the namespace with its answer, oldest first. */
+  const list = Effect.gen(function* () {
+    const stream = Subjects.streamName(namespace, "registers")
+    const subject = `${namespace}.registers.${conflictAggregateType}.*`
+    const raw = yield* Effect.tryPromise({
+      try: async () => {
+        const consumer = await nats.js.consumers.get(stream, {
+          filter_subjects: subject,
+          deliver_policy: DeliverPolicy.All,
+        })
+        const pending = (await consumer.info(true)).num_pending
+        const out: Array<Uint8Array> = []
+        if (pending === 0) return out
+        const messages = await consumer.consume({ max_messages: Math.min(pending, 512) })
+        try {
+          for await (const m of messages) {
+            out.push(m.data)
+            if (m.info.pending === 0) break
+          }
+        } finally {
+          void messages.close()
+        }
+        return out
+      },
+      catch: (e) => registerUnavailable(`read the conflicts of ${namespace}`, e),
+    })
+    const conflicts = new Map<string, { escalation?: ConflictEscalation; resolution?: ConflictResolution }>()
+    for (const data of raw) {
+      const decoded = Result.getOrUndefined(
+        Result.flatMap(
+          Result.try(() => JSON.parse(new TextDecoder().decode(data)) as ReadonlyArray<unknown>),
+          (envelopes) => Result.all(envelopes.map((envelope) => catalog.decode(envelope))),
+        ),
+      )
+      for (const event of decoded ?? []) {
+        if (event.type === "RegisterConflictEscalated") {
+          const slot = conflicts.get(event.payload.conflictId) ?? {}
+          conflicts.set(event.payload.conflictId, { ...slot, escalation: event })
+        } else if (event.type === "RegisterConflictResolved") {
+          const slot = conflicts.get(event.payload.conflictId) ?? {}
+          conflicts.set(event.payload.conflictId, { ...slot, resolution: event })
+        }
+      }
+    }
+    return [...conflicts.values()].flatMap(
+      (c): ReadonlyArray<Conflict> =>
+        c.escalation === undefined
+          ? []
+          : [
+              c.resolution === undefined
+                ? { escalation: c.escalation }
+                : { escalation: c.escalation, resolution: c.resolution },
+            ],
+    )
+  })
+
+  /**
+   * Answers a conflict: checks the answer names the values that were escalated and that the
+   * register still holds them, writes the chosen value through `registers` (acting for the
+   * register's owner) with the escalated context as observed, and records the answer once.
+   */
+  const answer = <S, O, V>(
+    definition: RegisterDefinition<S, O, V>,
+    registers: RegistersShape,
+    request: ConflictAnswer,
+  ) =>
+    Effect.gen(function* () {
+      const loaded = yield* log
+        .load(aggregate(request.conflictId))
+        .pipe(Effect.mapError(logFailure(`load conflict ${request.conflictId}`)))
+      const escalation = loaded.events.find((e) => e.type === "RegisterConflictEscalated")
+      if (escalation === undefined || escalation.type !== "RegisterConflictEscalated") {
+        return yield* Effect.fail(refuse(definition.name, "-", `no conflict ${request.conflictId}`))
+      }
+      const { register, id, values, valuesSha256, context } = escalation.payload
+      if (loaded.events.some((e) => e.type === "RegisterConflictResolved")) {
+        return yield* Effect.fail(refuse(register, id, `conflict ${request.conflictId} is already resolved`))
+      }
+      if (register !== definition.name || definition.kind.settle === undefined) {
+        return yield* Effect.fail(
+          refuse(
+            register,
+            id,
+            `conflict ${request.conflictId} is not one of ${definition.name} that a choice settles`,
+          ),
+        )
+      }
+      if (request.valuesSha256 !== valuesSha256) {
+        return yield* Effect.fail(
+          refuse(
+            register,
+            id,
+            `the answer names values ${request.valuesSha256.slice(0, 12)}…, but conflict ${request.conflictId} escalated ${valuesSha256.slice(0, 12)}…`,
+          ),
+        )
+      }
+      if (!Number.isInteger(request.choose) || request.choose < 0 || request.choose >= values.length) {
+        return yield* Effect.fail(
+          refuse(
+            register,
+            id,
+            `choose 0 to ${values.length - 1}: conflict ${request.conflictId} has ${values.length} values`,
+          ),
+        )
+      }
+      const chosen = values[request.choose]
+      const written = yield* registers.write(definition, id, definition.kind.settle(chosen), {
+        observed: context,
+        correlationId: escalation.correlationId,
+        causationId: escalation.eventId,
+        actor: request.actor,
+      })
+      yield* log
+        .append({
+          aggregate: aggregate(request.conflictId),
+          expected: loaded.position,
+          events: [
+            {
+              type: "RegisterConflictResolved",
+              payload: {
+                conflictId: request.conflictId,
+                register,
+                id,
+                chosen: request.choose,
+                value: chosen,
+                valuesSha256,
+                changeEventId: written.change.eventId,
+              },
+            },
+          ],
+          metadata: {
+            correlationId: escalation.correlationId,
+            causationId: escalation.eventId,
+            actor: request.actor,
+          },
+        })
+        .pipe(Effect.mapError(logFailure(`record the answer to ${request.conflictId}`)))
+      return written
+    })
+
+  return { escalate, list, answer }
+}
+
+/** The conflicts of a namespace. */
+export type ConflictsShape = ReturnType<typeof makeConflicts>
