@@ -117,5 +117,45 @@ export const RegisterConflictResolved = defineEvent({
   consumers: ["conflict-resolver", "replay", "trace"],
 })
 
+/** The aggregate of a recorded invariant violation: `<ns>.registers.violation.<violationId>`. */
+export const violationAggregateType = "violation"
+
+/** What a violation gets, as its invariant's owner declared (see `InvariantResolution`). */
+export const InvariantResolutionSchema = Schema.Union([
+  Schema.TaggedStruct("Escalate", {}),
+  Schema.TaggedStruct("Command", { agent: SubjectToken, command: NonEmpty, payload: Schema.Unknown }),
+  Schema.TaggedStruct("Compensate", { agent: SubjectToken, actionId: NonEmpty, reason: NonEmpty }),
+])
+
+/**
+ * An invariant across agents was found broken, with the resolution it gets. Its id derives from
+ * the invariant, the instance and the violation's subject, so it is recorded once however often
+ * the resolver sees it.
+ */
+export const InvariantViolated = defineEvent({
+  type: "InvariantViolated",
+  domain,
+  aggregateType: violationAggregateType,
+  payload: Schema.Struct({
+    violationId: SubjectToken,
+    invariant: SubjectToken,
+    owner: SubjectToken,
+    id: SubjectToken,
+    subject: SubjectToken,
+    message: NonEmpty,
+    resolution: InvariantResolutionSchema,
+    /** The causal context of each register as it was read when the violation was found. */
+    registers: Schema.Record(SubjectToken, VersionVector),
+  }),
+  summary: "An invariant across agents was found broken; it names the resolution its owner declared.",
+  producer: "conflict-resolver",
+  consumers: ["the invariant's owner", "mesh conflicts", "replay", "trace"],
+})
+
 /** Every public event of the registers domain. */
-export const registerEvents = [RegisterChanged, RegisterConflictEscalated, RegisterConflictResolved] as const
+export const registerEvents = [
+  RegisterChanged,
+  RegisterConflictEscalated,
+  RegisterConflictResolved,
+  InvariantViolated,
+] as const

@@ -201,10 +201,10 @@ describe("add-wins set (open purchase orders)", () => {
   const kind = openPurchaseOrders.kind
   // Few distinct orders, one spelled with its keys in another order: one element either way.
   const order = fc.constantFrom(
-    { purchaseOrderId: "po-1", supplierId: "acme" },
-    { supplierId: "acme", purchaseOrderId: "po-1" },
-    { purchaseOrderId: "po-2", supplierId: "acme" },
-    { purchaseOrderId: "po-3", supplierId: "globex" },
+    { purchaseOrderId: "po-1", supplierId: "acme", actionId: "a-1" },
+    { actionId: "a-1", supplierId: "acme", purchaseOrderId: "po-1" },
+    { purchaseOrderId: "po-2", supplierId: "acme", actionId: "a-2" },
+    { purchaseOrderId: "po-3", supplierId: "globex", actionId: "a-3" },
   )
   const op = fc.record({ _tag: fc.constantFrom("Add" as const, "Remove" as const), element: order })
   // The same element objects recur in every state of a run; serialising each once keeps this check cheap.
@@ -264,7 +264,7 @@ describe("add-wins set (open purchase orders)", () => {
   )
 
   it("removes an element for good once a remove has observed every add of it", () => {
-    const element = { purchaseOrderId: "po-1", supplierId: "acme" }
+    const element = { purchaseOrderId: "po-1", supplierId: "acme", actionId: "a-1" }
     const atEu = written(kind, emptySnapshot(kind), { _tag: "Add", element }, eu)
     const atUs = written(kind, emptySnapshot(kind), { _tag: "Add", element }, us)
     const removed = written(kind, mergeSnapshots(kind, atEu, atUs), { _tag: "Remove", element }, cloud)

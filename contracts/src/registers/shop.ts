@@ -2,6 +2,7 @@ import { Result, Schema } from "effect"
 import { NonEmpty } from "../domains/common.ts"
 import { Instant } from "../envelope.ts"
 import { compareStamp, Stamp } from "./clock.ts"
+import { defineInvariant } from "./invariants.ts"
 import {
   addWinsSet,
   counter,
@@ -111,7 +112,14 @@ export const supplierExpectedDate = defineRegister({
 /** Purchase orders open per SKU. */
 export const openPurchaseOrders = defineRegister({
   name: "open-purchase-orders",
-  kind: addWinsSet(Schema.Struct({ purchaseOrderId: NonEmpty, supplierId: NonEmpty })),
+  kind: addWinsSet(
+    Schema.Struct({
+      purchaseOrderId: NonEmpty,
+      supplierId: NonEmpty,
+      /** The action that placed it (a UUIDv7, so later actions sort later), to undo it through the actions layer. */
+      actionId: NonEmpty,
+    }),
+  ),
   owner: "procurement",
   writers: ["procurement"],
   key: "SKU",
@@ -126,4 +134,101 @@ export const shopRegisters = [
   customerProfile,
   supplierExpectedDate,
   openPurchaseOrders,
+] as const
+
+const stampToken = (stamp: {
+  readonly writer: string
+  readonly hlc: { readonly wall: number; readonly logical: number }
+}) => `${stamp.writer.replaceAll("/", "_")}-${stamp.hlc.wall}-${stamp.hlc.logical}`
+
+/**
+ * A listing published while the shop has no unit of it: content ops marks it out of stock. Checked
+ * when either register changes; one violation per publication (the write that published it).
+ */
+export const publishedListingHasStock = defineInvariant({
+  name: "published-listing-has-stock",
+  owner: "content-ops",
+  summary: "A published listing has stock on hand; otherwise content ops marks it out of stock.",
+  registers: [listingStatus, inventoryOnHand],
+  check: (id, inputs) => {
+    const listing = inputs.get(listingStatus.name)
+    const onHand = inputs.get(inventoryOnHand.name)
+    if (listing?.value !== "published" || onHand === undefined || (onHand.value as number) > 0) return []
+    const current = (listing.snapshot.state as typeof listingStatusKind.empty).current
+    return [
+      {
+        subject: `published-${current === null ? "unknown" : stampToken(current.stamp)}`,
+        message: `listing ${id} is published with ${onHand.value as number} units on hand`,
+        resolution: {
+          _tag: "Command",
+          agent: "content-ops",
+          command: "MarkListingOutOfStock",
+          payload: { sku: id },
+        },
+      },
+    ]
+  },
+})
+
+/**
+ * At most one open purchase order per SKU and supplier: two agents (or two replicas) reordering on
+ * the same stale view place two. The later order's action is compensated (cancelled at the supplier).
+ */
+export const onePurchaseOrderPerSupplier = defineInvariant({
+  name: "one-purchase-order-per-supplier",
+  owner: "procurement",
+  summary: "At most one open purchase order per SKU and supplier; the later one is cancelled.",
+  registers: [openPurchaseOrders],
+  check: (id, inputs) => {
+    const orders = (inputs.get(openPurchaseOrders.name)?.value ?? []) as ReadonlyArray<{
+      readonly purchaseOrderId: string
+      readonly supplierId: string
+      readonly actionId: string
+    }>
+    const bySupplier = new Map<string, Array<(typeof orders)[number]>>()
+    for (const order of orders)
+      bySupplier.set(order.supplierId, [...(bySupplier.get(order.supplierId) ?? []), order])
+    return [...bySupplier.values()].flatMap((open) => {
+      const [first, ...later] = [...open].sort((a, b) =>
+        a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0,
+      )
+      return later.map((order) => ({
+        subject: `duplicate-${order.purchaseOrderId}`.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 128),
+        message: `${id} has purchase orders ${first?.purchaseOrderId} and ${order.purchaseOrderId} open with supplier ${order.supplierId}`,
+        resolution: {
+          _tag: "Compensate" as const,
+          agent: "procurement",
+          actionId: order.actionId,
+          reason: `a second open purchase order for ${id} with ${order.supplierId}`,
+        },
+      }))
+    })
+  },
+})
+
+/** A restock date promised to customers has an open purchase order behind it; otherwise a human looks. */
+export const promisedDateHasPurchaseOrder = defineInvariant({
+  name: "promised-date-has-purchase-order",
+  owner: "procurement",
+  summary: "A promised restock date matches an open purchase order; otherwise it is escalated.",
+  registers: [supplierExpectedDate, openPurchaseOrders],
+  check: (id, inputs) => {
+    const date = inputs.get(supplierExpectedDate.name)?.value
+    const orders = (inputs.get(openPurchaseOrders.name)?.value ?? []) as ReadonlyArray<unknown>
+    if (typeof date !== "string" || orders.length > 0) return []
+    return [
+      {
+        subject: `no-order-for-${date.replace(/[^A-Za-z0-9]/g, "")}`,
+        message: `${id} has a promised restock date ${date} but no open purchase order`,
+        resolution: { _tag: "Escalate" },
+      },
+    ]
+  },
+})
+
+/** Every invariant of the shop. */
+export const shopInvariants = [
+  publishedListingHasStock,
+  onePurchaseOrderPerSupplier,
+  promisedDateHasPurchaseOrder,
 ] as const

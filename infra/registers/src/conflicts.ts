@@ -4,6 +4,9 @@ import {
   canonicalJson,
   conflictAggregateType,
   type EventOf,
+  type InvariantDefinition,
+  type InvariantViolated,
+  type InvariantViolation,
   makeCatalog,
   type RegisterConflictEscalated,
   type RegisterConflictResolved,
@@ -11,6 +14,7 @@ import {
   registerEvents,
   Subjects,
   type VersionVector,
+  violationAggregateType,
 } from "@mesh/contracts"
 import { type EventLogError, initialPosition, makeEventLog, type NatsHandles } from "@mesh/eventlog"
 import { DeliverPolicy } from "@nats-io/jetstream"
@@ -39,6 +43,13 @@ export const conflictIdOf = (register: string, id: string, context: VersionVecto
     .update(`${register}\n${id}\n${canonicalJson(context)}`, "utf8")
     .digest("hex")
     .slice(0, 32)}`
+
+/** A recorded invariant violation. */
+export type RecordedViolation = EventOf<typeof InvariantViolated>
+
+/** The id of a violation: one per invariant, instance and subject. */
+export const violationIdOf = (invariant: string, id: string, subject: string): string =>
+  `v-${createHash("sha256").update(`${invariant}\n${id}\n${subject}`, "utf8").digest("hex").slice(0, 32)}`
 
 /** A conflict and its answer, if any. */
 export interface Conflict {
@@ -119,48 +130,55 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
       return appended
     })
 
+  /** The events of one aggregate type of the registers stream, oldest first. */
+  const eventsOf = (aggregateType: string) =>
+    Effect.gen(function* () {
+      const stream = Subjects.streamName(namespace, "registers")
+      const subject = `${namespace}.registers.${aggregateType}.*`
+      const raw = yield* Effect.tryPromise({
+        try: async () => {
+          const consumer = await nats.js.consumers.get(stream, {
+            filter_subjects: subject,
+            deliver_policy: DeliverPolicy.All,
+          })
+          const pending = (await consumer.info(true)).num_pending
+          const out: Array<Uint8Array> = []
+          if (pending === 0) return out
+          const messages = await consumer.consume({ max_messages: Math.min(pending, 512) })
+          try {
+            for await (const m of messages) {
+              out.push(m.data)
+              if (m.info.pending === 0) break
+            }
+          } finally {
+            void messages.close()
+          }
+          return out
+        },
+        catch: (e) => registerUnavailable(`read the ${aggregateType} events of ${namespace}`, e),
+      })
+      return raw.flatMap(
+        (data) =>
+          Result.getOrUndefined(
+            Result.flatMap(
+              Result.try(() => JSON.parse(new TextDecoder().decode(data)) as ReadonlyArray<unknown>),
+              (envelopes) => Result.all(envelopes.map((envelope) => catalog.decode(envelope))),
+            ),
+          ) ?? [],
+      )
+    })
+
   /** Every escalated conflict of the namespace with its answer, oldest first. */
   const list = Effect.gen(function* () {
-    const stream = Subjects.streamName(namespace, "registers")
-    const subject = `${namespace}.registers.${conflictAggregateType}.*`
-    const raw = yield* Effect.tryPromise({
-      try: async () => {
-        const consumer = await nats.js.consumers.get(stream, {
-          filter_subjects: subject,
-          deliver_policy: DeliverPolicy.All,
-        })
-        const pending = (await consumer.info(true)).num_pending
-        const out: Array<Uint8Array> = []
-        if (pending === 0) return out
-        const messages = await consumer.consume({ max_messages: Math.min(pending, 512) })
-        try {
-          for await (const m of messages) {
-            out.push(m.data)
-            if (m.info.pending === 0) break
-          }
-        } finally {
-          void messages.close()
-        }
-        return out
-      },
-      catch: (e) => registerUnavailable(`read the conflicts of ${namespace}`, e),
-    })
+    const events = yield* eventsOf(conflictAggregateType)
     const conflicts = new Map<string, { escalation?: ConflictEscalation; resolution?: ConflictResolution }>()
-    for (const data of raw) {
-      const decoded = Result.getOrUndefined(
-        Result.flatMap(
-          Result.try(() => JSON.parse(new TextDecoder().decode(data)) as ReadonlyArray<unknown>),
-          (envelopes) => Result.all(envelopes.map((envelope) => catalog.decode(envelope))),
-        ),
-      )
-      for (const event of decoded ?? []) {
-        if (event.type === "RegisterConflictEscalated") {
-          const slot = conflicts.get(event.payload.conflictId) ?? {}
-          conflicts.set(event.payload.conflictId, { ...slot, escalation: event })
-        } else if (event.type === "RegisterConflictResolved") {
-          const slot = conflicts.get(event.payload.conflictId) ?? {}
-          conflicts.set(event.payload.conflictId, { ...slot, resolution: event })
-        }
+    for (const event of events) {
+      if (event.type === "RegisterConflictEscalated") {
+        const slot = conflicts.get(event.payload.conflictId) ?? {}
+        conflicts.set(event.payload.conflictId, { ...slot, escalation: event })
+      } else if (event.type === "RegisterConflictResolved") {
+        const slot = conflicts.get(event.payload.conflictId) ?? {}
+        conflicts.set(event.payload.conflictId, { ...slot, resolution: event })
       }
     }
     return [...conflicts.values()].flatMap(
@@ -259,7 +277,72 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
       return written
     })
 
-  return { escalate, list, answer }
+  /**
+   * Records a violation once with its declared resolution: seen again (a redelivery, a restart,
+   * the other site's resolver), it finds the record and says so (`recorded: false`).
+   */
+  const recordViolation = (
+    invariant: InvariantDefinition,
+    id: string,
+    violation: InvariantViolation,
+    registers: Readonly<Record<string, VersionVector>>,
+    metadata: { readonly correlationId?: string; readonly causationId?: string | null } = {},
+  ) =>
+    Effect.gen(function* () {
+      const violationId = violationIdOf(invariant.name, id, violation.subject)
+      return yield* log
+        .append({
+          aggregate: { domain: "registers", type: violationAggregateType, id: violationId },
+          expected: initialPosition,
+          events: [
+            {
+              type: "InvariantViolated",
+              payload: {
+                violationId,
+                invariant: invariant.name,
+                owner: invariant.owner,
+                id,
+                subject: violation.subject,
+                message: violation.message,
+                resolution: violation.resolution,
+                registers,
+              },
+            },
+          ],
+          metadata: {
+            correlationId: metadata.correlationId ?? violationId,
+            causationId: metadata.causationId ?? null,
+            actor: { kind: "agent", id: "conflict-resolver" },
+          },
+        })
+        .pipe(
+          Effect.map((result) => ({
+            violationId,
+            recorded: !result.duplicate,
+            event: result.events[0] as RecordedViolation,
+          })),
+          Effect.catchIf(
+            (e) => e.reason._tag === "ConcurrencyConflict",
+            () =>
+              Effect.map(
+                log.load({ domain: "registers", type: violationAggregateType, id: violationId }),
+                (loaded) => ({
+                  violationId,
+                  recorded: false,
+                  event: loaded.events[0] as RecordedViolation,
+                }),
+              ),
+          ),
+          Effect.mapError(logFailure(`record violation ${violationId}`)),
+        )
+    })
+
+  /** Every recorded invariant violation of the namespace, oldest first. */
+  const violations = Effect.map(eventsOf(violationAggregateType), (events) =>
+    events.filter((event): event is RecordedViolation => event.type === "InvariantViolated"),
+  )
+
+  return { escalate, list, answer, recordViolation, violations }
 }
 
 /** The conflicts of a namespace. */

@@ -80,7 +80,11 @@ describe("shared registers on JetStream KV", () => {
     )
     expect((await run(content.read(supplierExpectedDate, "SKU-1"))).value).toBe("2026-12-09T00:00:00.000Z")
 
-    const po = { purchaseOrderId: "PO-1", supplierId: "acme" }
+    const po = {
+      purchaseOrderId: "PO-1",
+      supplierId: "acme",
+      actionId: "0195f2a0-0000-7000-8000-000000000001",
+    }
     await run(procurement.write(openPurchaseOrders, "SKU-1", { _tag: "Add", element: po }))
     expect((await run(content.read(openPurchaseOrders, "SKU-1"))).value).toEqual([po])
 

@@ -1,7 +1,22 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
-import { customerProfile, inventoryOnHand, stockReservations } from "@mesh/contracts"
-import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
+import {
+  customerProfile,
+  inventoryOnHand,
+  listingStatus,
+  meshCatalog,
+  openPurchaseOrders,
+  stockReservations,
+  supplierExpectedDate,
+} from "@mesh/contracts"
+import {
+  applyTopology,
+  declareTopology,
+  initialPosition,
+  makeEventLog,
+  type NatsHandles,
+  openNats,
+} from "@mesh/eventlog"
 import { makeConflicts, makeRegisters, type RegisterChangedEvent, type RegistersShape } from "@mesh/registers"
 import { uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
@@ -206,5 +221,172 @@ describe("the conflict resolver", () => {
       changeEventId: written.change.eventId,
     })
     resolver.child.kill("SIGTERM")
+  })
+
+  it("records each invariant violation once with its declared resolution, and compensates the later of two purchase orders once, across a SIGKILL", async () => {
+    // Two purchase orders placed by procurement: succeeded actions that declare a compensation.
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const placed = async (actionId: string) => {
+      const request = {
+        actionId,
+        agent: "procurement",
+        skill: "chooseSupplier",
+        kind: "supplier.place-order",
+        parameters: { sku: "SKU-P", supplierId: "acme", quantity: 10 },
+        cause: { decisionId: null, eventId: "e-1" },
+        saga: null,
+        compensation: { kind: "supplier.cancel-order", parameters: { sku: "SKU-P" } },
+        maxAttempts: 3,
+      }
+      await Effect.runPromise(
+        log.append({
+          aggregate: { domain: "actions", type: "procurement", id: actionId },
+          expected: initialPosition,
+          events: [
+            {
+              type: "ActionRequested",
+              payload: {
+                ...request,
+                parametersHash: "a".repeat(64),
+                policy: {
+                  workflow: "reorders",
+                  version: "1",
+                  verdict: { mode: "auto", reason: "under the threshold", rule: "default" },
+                  inputs: {
+                    amount: null,
+                    confidence: null,
+                    sentiment: null,
+                    firstTimeSupplier: false,
+                    actionsLastHour: 0,
+                    spendToday: null,
+                  },
+                },
+                approvalTtlMs: 3_600_000,
+                requestedAt: "2026-12-02T08:00:00.000Z",
+              },
+            },
+            {
+              type: "ActionAttemptStarted",
+              payload: {
+                phase: "execute",
+                attempt: 1,
+                trigger: "first",
+                startedAt: "2026-12-02T08:00:01.000Z",
+              },
+            },
+            {
+              type: "ActionSucceeded",
+              payload: {
+                attempt: 1,
+                externalRef: `po-${actionId}`,
+                result: {},
+                completedAt: "2026-12-02T08:00:02.000Z",
+              },
+            },
+          ],
+          metadata: {
+            correlationId: actionId,
+            causationId: null,
+            actor: { kind: "agent", id: "procurement" },
+          },
+        }),
+      )
+    }
+    const earlier = "0195f2a0-0000-7000-8000-000000000001"
+    const later = "0195f2a0-0001-7000-8000-000000000002"
+    await placed(earlier)
+    await placed(later)
+
+    const resolver = await startResolver()
+    // Two replicas of procurement reorder on the same stale view: both orders open with acme.
+    const first = await open("cloud", "p1", ["edge"])
+    const second = await open("cloud", "p2", ["edge"])
+    const view = await Effect.runPromise(second.read(openPurchaseOrders, "SKU-P"))
+    await Effect.runPromise(
+      first.write(openPurchaseOrders, "SKU-P", {
+        _tag: "Add",
+        element: { purchaseOrderId: "PO-1", supplierId: "acme", actionId: earlier },
+      }),
+    )
+    await Effect.runPromise(
+      second.write(
+        openPurchaseOrders,
+        "SKU-P",
+        { _tag: "Add", element: { purchaseOrderId: "PO-2", supplierId: "acme", actionId: later } },
+        { observed: view.snapshot.context },
+      ),
+    )
+    const conflicts = makeConflicts(nats, namespace)
+    const violationsOf = async (invariant: string) =>
+      (await Effect.runPromise(conflicts.violations)).filter((v) => v.payload.invariant === invariant)
+    const [violation] = await waitFor("the duplicate purchase order's violation", async () => {
+      const found = await violationsOf("one-purchase-order-per-supplier")
+      return found.length > 0 ? found : undefined
+    })
+    expect(violation!.payload).toMatchObject({
+      owner: "procurement",
+      id: "SKU-P",
+      subject: "duplicate-PO-2",
+      resolution: { _tag: "Compensate", agent: "procurement", actionId: later },
+    })
+    const compensations = async (actionId: string) =>
+      (
+        await Effect.runPromise(log.load({ domain: "actions", type: "procurement", id: actionId }))
+      ).events.filter((e) => e.type === "ActionCompensationRequested")
+    const [compensation] = await waitFor("the later order's compensation", async () => {
+      const found = await compensations(later)
+      return found.length > 0 ? found : undefined
+    })
+    expect(compensation!.causationId).toBe(violation!.eventId)
+    expect(await compensations(earlier)).toEqual([])
+
+    // A listing published with nothing on hand: a command to content ops. A date promised with no
+    // order behind it: an escalation.
+    const content = await open("cloud", "c1", ["edge"], "content-ops")
+    await Effect.runPromise(content.write(listingStatus, "SKU-Q", { _tag: "Set", status: "published" }))
+    await Effect.runPromise(
+      first.write(supplierExpectedDate, "SKU-Q", { _tag: "Offer", value: "2026-12-09T00:00:00.000Z" }),
+    )
+    const [command] = await waitFor("the published listing's violation", async () => {
+      const found = await violationsOf("published-listing-has-stock")
+      return found.length > 0 ? found : undefined
+    })
+    expect(command!.payload.resolution).toEqual({
+      _tag: "Command",
+      agent: "content-ops",
+      command: "MarkListingOutOfStock",
+      payload: { sku: "SKU-Q" },
+    })
+    const [escalation] = await waitFor("the promised date's violation", async () => {
+      const found = await violationsOf("promised-date-has-purchase-order")
+      return found.length > 0 ? found : undefined
+    })
+    expect(escalation!.payload.resolution).toEqual({ _tag: "Escalate" })
+
+    // Seen again after a SIGKILL (the sweep) and on later changes: recorded once, compensated once.
+    resolver.child.kill("SIGKILL")
+    await new Promise((resolve) => resolver.child.once("exit", resolve))
+    await Effect.runPromise(first.write(inventoryOnHand, "SKU-Q", { _tag: "Add", amount: 0 }))
+    const restarted = await startResolver()
+    await Effect.runPromise(
+      first.write(openPurchaseOrders, "SKU-P", {
+        _tag: "Add",
+        element: {
+          purchaseOrderId: "PO-3",
+          supplierId: "globex",
+          actionId: "0195f2a0-0002-7000-8000-000000000003",
+        },
+      }),
+    )
+    await waitFor("the restarted resolver to check SKU-P again", async () => {
+      const status = await (await fetch(`${restarted.url}/status`)).text()
+      return status.includes('"violations"') ? status : undefined
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(await violationsOf("one-purchase-order-per-supplier")).toHaveLength(1)
+    expect(await violationsOf("published-listing-has-stock")).toHaveLength(1)
+    expect(await violationsOf("promised-date-has-purchase-order")).toHaveLength(1)
+    expect(await compensations(later)).toHaveLength(1)
+    restarted.child.kill("SIGTERM")
   })
 })

@@ -1,4 +1,10 @@
-import type { EventDefinition, RegisterDefinition } from "@mesh/contracts"
+import { makeActionCommands } from "@mesh/actions"
+import type {
+  EventDefinition,
+  InvariantDefinition,
+  InvariantInputs,
+  RegisterDefinition,
+} from "@mesh/contracts"
 import type { AgentWorker } from "@mesh/kernel"
 import { makeConflicts, type RegisterChangedEvent, Registers } from "@mesh/registers"
 import { Effect, Fiber, Stream } from "effect"
@@ -11,6 +17,8 @@ export interface ResolverTally {
   escalated: number
   /** Instances holding values no rule settles and no choice settles (a reservation taken at two sites). */
   unresolved: number
+  /** Invariant violations recorded (each once). */
+  violations: number
   /** Changes of registers this build does not declare (a newer writer's), skipped. */
   skippedUnknown: number
 }
@@ -25,10 +33,17 @@ export interface ResolverTally {
  * At start it first sweeps every instance in the bucket, so that conflicts that arrived while it
  * was down are resolved too. A merge is idempotent (the second finds nothing concurrent), so a
  * restart or two resolvers at two sites record one merge per site at most.
+ *
+ * Then it checks the invariants that name the changed register, for the same instance: each
+ * violation is recorded once with its declared resolution. A `Compensate` resolution asks the
+ * actions layer to undo the named action (its decider does so once, and only for an action that
+ * succeeded and declared a compensation); a `Command` is carried by the recorded violation, to which
+ * the owning agent reacts; an `Escalate` waits for a human in `mesh conflicts`.
  */
 export const resolverWorker = <D extends EventDefinition>(
   declared: ReadonlyArray<RegisterDefinition<never, never, unknown>>,
   tally: ResolverTally,
+  invariants: ReadonlyArray<InvariantDefinition> = [],
 ): AgentWorker<D, Registers> => {
   const byName = new Map(declared.map((definition) => [definition.name, definition]))
   return {
@@ -37,6 +52,64 @@ export const resolverWorker = <D extends EventDefinition>(
       Effect.gen(function* () {
         const registers = yield* Registers
         const conflicts = makeConflicts(context.nats, context.namespace)
+        const actions = makeActionCommands({ nats: context.nats, namespace: context.namespace })
+
+        const checkInvariants = (register: string, id: string, cause?: RegisterChangedEvent) =>
+          Effect.forEach(
+            invariants.filter((invariant) => invariant.registers.some((r) => r.name === register)),
+            (invariant) =>
+              Effect.gen(function* () {
+                const readings = yield* Effect.forEach(invariant.registers, (r) => registers.read(r, id))
+                const inputs: InvariantInputs = new Map(
+                  readings.map((reading) => [
+                    reading.register,
+                    { value: reading.value, snapshot: reading.snapshot },
+                  ]),
+                )
+                const contexts = Object.fromEntries(readings.map((r) => [r.register, r.snapshot.context]))
+                for (const violation of invariant.check(id, inputs)) {
+                  const recorded = yield* conflicts.recordViolation(invariant, id, violation, contexts, {
+                    ...(cause === undefined
+                      ? {}
+                      : { correlationId: cause.correlationId, causationId: cause.eventId }),
+                  })
+                  if (recorded.recorded) {
+                    tally.violations++
+                    yield* Effect.logWarning(
+                      `${invariant.name} violated by ${register}/${id}: ${violation.message}; resolution ${violation.resolution._tag}`,
+                    )
+                  }
+                  const resolution = violation.resolution
+                  if (resolution._tag !== "Compensate" || recorded.event === undefined) continue
+                  // Sent again when the violation is seen again (after a crash between the record and
+                  // this): the action's decider compensates a succeeded action once and ignores the rest.
+                  yield* actions
+                    .send(
+                      resolution.agent,
+                      resolution.actionId,
+                      `invariant-${recorded.violationId}`,
+                      {
+                        _tag: "RequestCompensation",
+                        reason: resolution.reason,
+                        now: new Date().toISOString(),
+                      },
+                      {
+                        actor: { kind: "agent", id: "conflict-resolver" },
+                        correlationId: recorded.event.correlationId,
+                        causationId: recorded.event.eventId,
+                      },
+                    )
+                    .pipe(
+                      Effect.catch((e) =>
+                        Effect.logWarning(
+                          `could not compensate ${resolution.agent}/${resolution.actionId}: ${e.message}`,
+                        ),
+                      ),
+                    )
+                }
+              }),
+            { discard: true },
+          )
         const resolve = (register: string, id: string, cause?: RegisterChangedEvent) =>
           Effect.gen(function* () {
             const definition = byName.get(register)
@@ -58,6 +131,7 @@ export const resolverWorker = <D extends EventDefinition>(
                 `merged ${register}/${id} from ${change._tag === "Merge" ? change.inputs.map((i) => i.site).join(" and ") : "?"}`,
               )
             }
+            yield* checkInvariants(register, id, cause)
             // What the merge keeps side by side (siblings) goes to a human, once per conflict.
             const reading = yield* registers.read(definition, id)
             if (reading.unresolved.length === 0) return
