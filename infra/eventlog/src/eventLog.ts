@@ -401,7 +401,12 @@ export const makeEventLog = <D extends EventDefinition>(options: {
           try: async () => {
             const before = disconnects
             const consumer = await js.consumers.get(stream, {
-              filter_subjects: typeof filterSubject === "string" ? filterSubject : [...filterSubject],
+              // No filter (an empty list) reads the whole stream.
+              ...(filterSubject.length === 0
+                ? {}
+                : {
+                    filter_subjects: typeof filterSubject === "string" ? filterSubject : [...filterSubject],
+                  }),
               ...(fromSequence > 1
                 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSequence }
                 : { deliver_policy: DeliverPolicy.All }),
@@ -465,7 +470,10 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     options: { readonly fromSequence?: number; readonly filterSubject?: SubjectFilter } = {},
   ): Stream.Stream<RecordedCommit<D>, EventLogError> => {
     const stream = Subjects.streamName(namespace, domain)
-    const filter = options.filterSubject ?? Subjects.domainWildcard(namespace, domain)
+    // The registers stream also holds the register changes it sources from the register bucket,
+    // under the bucket's subjects: by default it is read whole.
+    const filter =
+      options.filterSubject ?? (domain === "registers" ? [] : Subjects.domainWildcard(namespace, domain))
     return Stream.unwrap(
       Effect.map(
         openOrderedRead(stream, filter, options.fromSequence ?? 1, 1024),

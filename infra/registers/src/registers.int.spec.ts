@@ -2,17 +2,18 @@ import {
   customerProfile,
   inventoryOnHand,
   listingStatus,
+  meshCatalog,
   openPurchaseOrders,
   Subjects,
   shopRegisters,
   stockReservations,
   supplierExpectedDate,
 } from "@mesh/contracts"
-import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
+import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Kvm } from "@nats-io/kv"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { RegisterError } from "./registerError.ts"
 import { makeRegisters, type RegistersOptions, type RegistersShape } from "./registers.ts"
@@ -232,6 +233,22 @@ describe("shared registers on JetStream KV", () => {
       "main/customer-ops/b": 1,
       "main/procurement/a": 2,
     })
+
+    // The registers stream is read whole by the event log's follow, as `mesh tail registers` does.
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const followed = await Effect.runPromise(
+      log.follow("registers").pipe(
+        Stream.flatMap((commit) => Stream.fromIterable(commit.events)),
+        Stream.take(4),
+        Stream.runCollect,
+      ),
+    )
+    expect([...followed].map((e) => `${e.type} ${e.aggregateType}/${e.aggregateId}`)).toEqual([
+      "RegisterChanged inventory-on-hand/SKU-H",
+      "RegisterChanged inventory-on-hand/SKU-H",
+      "RegisterChanged inventory-on-hand/SKU-H",
+      "RegisterChanged inventory-on-hand/SKU-OTHER",
+    ])
   })
 
   it("merges the keys of two sites on read and reports their concurrent writes", async () => {

@@ -45,6 +45,8 @@ const commandsOnNats: ReadonlyArray<ReadonlyArray<string>> = [
   ["approvals"],
   ["approve", "customer-ops", "A-1", "--hash", hash, "--as", "maria"],
   ["reject", "customer-ops", "A-1", "--reason", "no", "--as", "maria"],
+  ["registers"],
+  ["registers", "get", "inventory-on-hand", "SKU-1", "--json"],
 ]
 
 describe("mesh with NATS unreachable", () => {

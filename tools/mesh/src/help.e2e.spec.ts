@@ -13,6 +13,7 @@ const commands = [
   "approvals",
   "approve",
   "reject",
+  "registers",
   "eval",
 ]
 

@@ -4,7 +4,15 @@ import { parseSince } from "../since.ts"
 import { jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
 
 /** The mesh's domains, as `@mesh/contracts` names them (a unit test keeps the two equal). */
-export const domainNames = ["content", "customer", "procurement", "actions", "decisions", "requests", "registers"] as const
+export const domainNames = [
+  "content",
+  "customer",
+  "procurement",
+  "actions",
+  "decisions",
+  "requests",
+  "registers",
+] as const
 
 const domainArgument = Argument.Literals("domain", domainNames).pipe(
   Argument.withDescription(`one of ${domainNames.join(", ")}`),
