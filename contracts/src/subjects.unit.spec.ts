@@ -24,8 +24,15 @@ describe("stream names", () => {
       "MESH_ACTIONS",
       "MESH_DECISIONS",
       "MESH_REQUESTS",
+      "MESH_REGISTERS",
     ])
     expect(Subjects.streamName("test_run_7", "customer")).toBe("TEST_RUN_7_CUSTOMER")
+  })
+
+  it("names the register bucket and one key per register instance and site", () => {
+    expect(Subjects.registerBucket("mesh")).toBe("mesh_registers")
+    expect(Subjects.registerKey("inventory-on-hand", "SKU-1", "edge")).toBe("inventory-on-hand.SKU-1.edge")
+    expect(() => Subjects.registerKey("inventory-on-hand", "SKU.1", "edge")).toThrow(/register id "SKU.1"/)
   })
 
   it("names the dead-letter stream of a namespace", () => {

@@ -26,8 +26,11 @@ export const RegisterWrite = Schema.TaggedStruct("Write", {
   hlc: Hlc,
   /** The operation as the register kind encodes it (`{ _tag: "Add", amount: 1 }`, …). */
   op: Schema.Unknown,
-  /** What the writer had seen when it decided. */
-  observed: VersionVector,
+  /**
+   * What the writer had seen when it decided, when it decided on an earlier read than the value
+   * it was applied to; left out, it had seen that value (the snapshot's context without this dot).
+   */
+  observed: Schema.optionalKey(VersionVector),
   /** Writes the register held that the writer had not seen: non-empty when it wrote from a stale view. */
   unseen: Schema.Array(UnseenWrites),
 })

@@ -47,6 +47,9 @@ const commandsOnNats: ReadonlyArray<ReadonlyArray<string>> = [
   ["reject", "customer-ops", "A-1", "--reason", "no", "--as", "maria"],
   ["registers"],
   ["registers", "get", "inventory-on-hand", "SKU-1", "--json"],
+  ["conflicts"],
+  ["conflicts", "--open", "--json"],
+  ["conflicts", "resolve", "c-1", "--choose", "0", "--hash", hash, "--as", "maria"],
 ]
 
 describe("mesh with NATS unreachable", () => {
@@ -158,6 +161,8 @@ describe("mesh exit codes", () => {
       "approvals",
       "approve",
       "reject",
+      "registers",
+      "conflicts",
       "eval",
     ])
       expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, "m"))

@@ -14,6 +14,7 @@ const commands = [
   "approve",
   "reject",
   "registers",
+  "conflicts",
   "eval",
 ]
 

@@ -1,5 +1,6 @@
 import { Command } from "effect/cli"
 import { approvalsCommand, approveCommand, rejectCommand } from "./commands/approvals.ts"
+import { conflictsCommand } from "./commands/conflicts.ts"
 import { devCommand } from "./commands/dev.ts"
 import { evalCommand } from "./commands/eval.ts"
 import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
@@ -9,7 +10,7 @@ import { streamsCommand } from "./commands/streams.ts"
 /** The `mesh` command and its subcommands: definitions only; each handler loads its packages when it runs. */
 export const mesh = Command.make("mesh").pipe(
   Command.withDescription(
-    "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers and evals. " +
+    "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers, their conflicts and evals. " +
       "Data goes to stdout (--json: one object per line), logs and errors to stderr (MESH_LOG_LEVEL, MESH_LOG_FORMAT). " +
       "Exit codes: 0 success; 1 the command failed or refused; 2 usage error; 3 `streams` found drift; " +
       "4 infrastructure unreachable (NATS, nats-server or its store, Postgres, model server).",
@@ -24,6 +25,7 @@ export const mesh = Command.make("mesh").pipe(
     approveCommand,
     rejectCommand,
     registersCommand,
+    conflictsCommand,
     evalCommand,
   ]),
 )
