@@ -3,6 +3,7 @@ import {
   type Actor,
   canonicalJson,
   conflictAggregateType,
+  decodeCommit,
   type EventOf,
   type InvariantDefinition,
   type InvariantViolated,
@@ -17,10 +18,10 @@ import {
   violationAggregateType,
 } from "@mesh/contracts"
 import { type EventLogError, initialPosition, makeEventLog, type NatsHandles } from "@mesh/eventlog"
-import { DeliverPolicy } from "@nats-io/jetstream"
 import { Effect, Result } from "effect"
 import { RegisterError, registerUnavailable } from "./registerError.ts"
 import type { RegisterReading, RegistersShape } from "./registers.ts"
+import { readStoredMessages } from "./storedMessages.ts"
 
 // Conflicts no merge rule settles are put to a human, and answered like an approval: the answer
 // names the digest of the values it was shown, and is written with the escalated context as what
@@ -135,37 +136,30 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
     Effect.gen(function* () {
       const stream = Subjects.streamName(namespace, "registers")
       const subject = `${namespace}.registers.${aggregateType}.*`
-      const raw = yield* Effect.tryPromise({
-        try: async () => {
-          const consumer = await nats.js.consumers.get(stream, {
-            filter_subjects: subject,
-            deliver_policy: DeliverPolicy.All,
-          })
-          const pending = (await consumer.info(true)).num_pending
-          const out: Array<Uint8Array> = []
-          if (pending === 0) return out
-          const messages = await consumer.consume({ max_messages: Math.min(pending, 512) })
-          try {
-            for await (const m of messages) {
-              out.push(m.data)
-              if (m.info.pending === 0) break
-            }
-          } finally {
-            void messages.close()
-          }
-          return out
-        },
-        catch: (e) => registerUnavailable(`read the ${aggregateType} events of ${namespace}`, e),
-      })
-      return raw.flatMap(
-        (data) =>
-          Result.getOrUndefined(
-            Result.flatMap(
-              Result.try(() => JSON.parse(new TextDecoder().decode(data)) as ReadonlyArray<unknown>),
-              (envelopes) => Result.all(envelopes.map((envelope) => catalog.decode(envelope))),
-            ),
-          ) ?? [],
+      const raw = yield* readStoredMessages(
+        nats,
+        stream,
+        subject,
+        `read the ${aggregateType} events of ${namespace}`,
       )
+      const events: Array<EventOf<(typeof registerEvents)[number]>> = []
+      for (const { sequence, data } of raw) {
+        const decoded = decodeCommit(catalog, data)
+        if (Result.isFailure(decoded)) {
+          return yield* Effect.fail(
+            new RegisterError({
+              reason: {
+                _tag: "UndecodableValue",
+                key: `${stream}#${sequence}`,
+                revision: sequence,
+                message: decoded.failure._tag,
+              },
+            }),
+          )
+        }
+        events.push(...decoded.success)
+      }
+      return events
     })
 
   /** Every escalated conflict of the namespace with its answer, oldest first. */

@@ -26,11 +26,12 @@ import {
   zeroHlc,
 } from "@mesh/contracts"
 import { currentTraceContext, MeshNamespace, NatsClient, type NatsHandles } from "@mesh/eventlog"
-import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv"
 import { Config, Context, Effect, Layer, Option, Result, Schema, Stream } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { RegisterError, registerUnavailable } from "./registerError.ts"
+import { readStoredMessages } from "./storedMessages.ts"
 
 /** A register change as the log holds it. */
 export type RegisterChangedEvent = EventOf<typeof RegisterChanged>
@@ -607,36 +608,15 @@ export const makeRegisters = (
     const history = (register: string, id: string) =>
       Effect.gen(function* () {
         const filter = `$KV.${bucket}.${Subjects.registerKey(register, id, "x").slice(0, -2)}.*`
-        const raw = yield* Effect.tryPromise({
-          try: async () => {
-            const consumer = await nats.js.consumers.get(stream, {
-              filter_subjects: filter,
-              deliver_policy: DeliverPolicy.All,
-            })
-            const pending = (await consumer.info(true)).num_pending
-            const out: Array<{ seq: number; data: Uint8Array }> = []
-            if (pending === 0) return out
-            const messages = await consumer.consume({ max_messages: Math.min(pending, 512) })
-            try {
-              for await (const m of messages) {
-                out.push({ seq: m.seq, data: m.data })
-                if (m.info.pending === 0) break
-              }
-            } finally {
-              void messages.close()
-            }
-            return out
-          },
-          catch: (e) => registerUnavailable(`read the history of ${register}/${id}`, e),
-        })
+        const raw = yield* readStoredMessages(nats, stream, filter, `read the history of ${register}/${id}`)
         const changes: Array<RegisterChangedEvent> = []
-        for (const { seq, data } of raw) {
+        for (const { sequence, data } of raw) {
           const decoded = decodeCommit(registerCatalog, data)
           if (Result.isFailure(decoded)) {
             return yield* fail({
               _tag: "UndecodableValue",
-              key: `${stream}#${seq}`,
-              revision: seq,
+              key: `${stream}#${sequence}`,
+              revision: sequence,
               message: decoded.failure._tag,
             })
           }
