@@ -70,8 +70,8 @@ export interface TopologyOptions {
  * purge: the log is the source of truth), one dead-letter stream (purgeable: operators drain it
  * after re-driving), and its stores: the register bucket, the snapshot bucket and the
  * decision-content object store, with the same replicas as the streams, so that none is left on
- * one server. The registers stream sources the register bucket: the bucket keeps a few values per
- * key for compare-and-set, the stream every change, for history, replay and the resolver.
+ * one server. The registers stream sources the register bucket, which keeps every value, so that
+ * it holds every change for history, replay and the resolver, beside the conflicts recorded there.
  */
 export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declaration> => {
   const base = {
@@ -122,8 +122,12 @@ export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declara
   return [...eventStreams, deadLetters, ...stores]
 }
 
-/** Values the register bucket keeps per key: enough for a resolver to read what a merge replaced. */
-export const registerBucketHistory = 8
+/**
+ * Values the register bucket keeps per key: all of them (-1). The bucket's stream is the registers'
+ * log: the registers stream sources it, and a peer site's bucket sources it, so a burst of writes
+ * to one key trimmed before they were copied would be missing from history and from the peer.
+ */
+export const registerBucketHistory = -1
 
 /** Lists the fields of a store that differ from its declaration. */
 export const diffStore = (

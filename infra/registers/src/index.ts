@@ -1,3 +1,4 @@
 export * from "./conflicts.ts"
 export * from "./registerError.ts"
 export * from "./registers.ts"
+export * from "./sites.ts"

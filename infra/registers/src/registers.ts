@@ -25,7 +25,13 @@ import {
   writerId,
   zeroHlc,
 } from "@mesh/contracts"
-import { currentTraceContext, MeshNamespace, NatsClient, type NatsHandles } from "@mesh/eventlog"
+import {
+  currentTraceContext,
+  MeshNamespace,
+  NatsClient,
+  type NatsHandles,
+  registerBucketHistory,
+} from "@mesh/eventlog"
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv"
 import { Config, Context, Effect, Layer, Option, Result, Schema, Stream } from "effect"
@@ -110,6 +116,8 @@ export interface WriteOutcome<S, V> {
 /** The shared registers, as one agent instance at one site reads and writes them. */
 export interface RegistersShape {
   readonly site: string
+  /** The sites whose keys replicate into this site's bucket. */
+  readonly peers: ReadonlyArray<string>
   readonly writer: WriterId
   readonly bucket: string
   readonly read: <S, O, V>(
@@ -233,7 +241,7 @@ export const makeRegisters = (
         // A topology declares the bucket with its replicas; a process without one (a test) makes it.
         return declared
           ? kvm.open(bucket)
-          : kvm.create(bucket, { history: 8, replicas: options.replicas ?? 1 })
+          : kvm.create(bucket, { history: registerBucketHistory, replicas: options.replicas ?? 1 })
       },
       catch: (e) => registerUnavailable(`open register bucket ${bucket}`, e),
     })
@@ -674,7 +682,7 @@ export const makeRegisters = (
         ),
       )
 
-    return { site, writer, bucket, read, write, merge, history, list, watch } satisfies RegistersShape
+    return { site, peers, writer, bucket, read, write, merge, history, list, watch } satisfies RegistersShape
   })
 
 const siteToken = "[A-Za-z0-9_-]{1,128}"

@@ -34,6 +34,9 @@ export {
   startNatsServer,
 } from "./natsServer.ts"
 
+/** Temp folders removed when this process dies, however it dies (a test's config files, say). */
+export { ownTempDir, releaseTempDir } from "./ownedProcesses.ts"
+
 /** Private PostgreSQL servers for tests that kill and restart their database. */
 export {
   type PostgresServerHandle,

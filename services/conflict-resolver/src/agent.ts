@@ -1,7 +1,7 @@
 import { makeCatalog, registerEvents, shopInvariants, shopRegisters } from "@mesh/contracts"
 import { defineAgent } from "@mesh/kernel"
 import type { Registers } from "@mesh/registers"
-import { type ResolverTally, resolverWorker } from "./resolver.ts"
+import { type ResolverTally, replicationWorker, resolverWorker } from "./resolver.ts"
 
 /** The resolver's counts since it started; `/status` shows them. */
 export const resolverTally: ResolverTally = {
@@ -22,5 +22,5 @@ export const conflictResolverAgent = defineAgent<(typeof registerEvents)[number]
   catalog: makeCatalog(registerEvents),
   aggregates: [],
   reactors: [],
-  workers: [resolverWorker(shopRegisters as never, resolverTally, shopInvariants)],
+  workers: [resolverWorker(shopRegisters as never, resolverTally, shopInvariants), replicationWorker()],
 })

@@ -6,7 +6,14 @@ import type {
   RegisterDefinition,
 } from "@mesh/contracts"
 import type { AgentWorker } from "@mesh/kernel"
-import { makeConflicts, type RegisterChangedEvent, Registers } from "@mesh/registers"
+import {
+  applyReplication,
+  declareReplication,
+  makeConflicts,
+  type RegisterChangedEvent,
+  Registers,
+  superviseReplication,
+} from "@mesh/registers"
 import { Effect, Fiber, Stream } from "effect"
 
 /** What the resolver has done since it started, for `/status`. */
@@ -163,3 +170,28 @@ export const resolverWorker = <D extends EventDefinition>(
     status: () => Effect.succeed({ ...tally }),
   }
 }
+
+/**
+ * The resolver's second part, at a site with peers (`MESH_PEER_SITES`): it declares the sources
+ * that bring each peer's register keys into this site's bucket (through the peer's JetStream
+ * domain, named after the peer) and keeps them flowing, putting back a source that stalled after a
+ * partition instead of waiting minutes for the server's own retry. Without peers it only waits.
+ */
+export const replicationWorker = <D extends EventDefinition>(): AgentWorker<D, Registers> => ({
+  name: "replicate-registers",
+  run: (context, until) =>
+    Effect.gen(function* () {
+      const registers = yield* Registers
+      if (registers.peers.length === 0) return yield* until
+      const declaration = declareReplication({
+        namespace: context.namespace,
+        site: registers.site,
+        peers: registers.peers,
+      })
+      const report = yield* applyReplication(context.nats.jsm, declaration)
+      yield* Effect.logInfo(
+        `replication of ${registers.peers.join(", ")} into ${report.stream}: ${report.outcome}`,
+      )
+      yield* Effect.raceFirst(superviseReplication(context.nats, declaration), until)
+    }),
+})
