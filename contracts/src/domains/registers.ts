@@ -112,10 +112,9 @@ export const RegisterConflictResolved = defineEvent({
     chosen: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
     value: Schema.Unknown,
     valuesSha256: Sha256Hex,
-    /** The register change that wrote it. */
-    changeEventId: NonEmpty,
   }),
-  summary: "A human chose one of a conflict's values; it replaced exactly the values escalated.",
+  summary:
+    "A human chose one of a conflict's values, recorded before it is written (the register change names this event as its cause).",
   producer: "mesh conflicts resolve",
   consumers: ["conflict-resolver", "replay", "trace"],
 })
@@ -144,7 +143,8 @@ export const InvariantViolated = defineEvent({
     invariant: SubjectToken,
     owner: SubjectToken,
     id: SubjectToken,
-    subject: SubjectToken,
+    /** What is violated, naming this occurrence (the violation's id derives from it). */
+    subject: NonEmpty,
     message: NonEmpty,
     resolution: InvariantResolutionSchema,
     /** The causal context of each register as it was read when the violation was found. */

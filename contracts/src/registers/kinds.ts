@@ -40,6 +40,13 @@ export type RegisterRejection =
   | { readonly _tag: "UnknownReservation"; readonly reservation: string }
   | { readonly _tag: "NotReservationSite"; readonly reservation: string; readonly site: string }
   | { readonly _tag: "ReservationSettled"; readonly reservation: string; readonly status: string }
+  | {
+      readonly _tag: "ReservationTaken"
+      readonly reservation: string
+      readonly site: string
+      readonly status: string
+      readonly quantity: number
+    }
   | { readonly _tag: "OperationRejected"; readonly message: string }
 
 /** One sentence naming why an operation was refused. */
@@ -53,6 +60,8 @@ export const describeRejection = (rejection: RegisterRejection): string => {
       return `reservation ${rejection.reservation} was taken at site ${rejection.site} and is settled there`
     case "ReservationSettled":
       return `reservation ${rejection.reservation} is already ${rejection.status}`
+    case "ReservationTaken":
+      return `reservation ${rejection.reservation} was already taken at site ${rejection.site} for ${rejection.quantity} (${rejection.status})`
     case "OperationRejected":
       return rejection.message
   }
@@ -482,8 +491,21 @@ export const reservations: RegisterKind<ReservationsState, typeof ReservationsOp
           ? Result.fail({ _tag: "BoundExceeded", requested: op.quantity, available })
           : Result.succeed({ ...state, granted: addTo(state.granted, grant(site, op.to), op.quantity) })
       case "Take": {
-        // Taking a reservation again (a redelivered order) changes nothing.
-        if (state.reservations.some((r) => r.reservation === op.reservation)) return Result.succeed(state)
+        // Taking a reservation again (a redelivered order) changes nothing, as long as it is the same
+        // one: held or confirmed here, for the same quantity. Any other (taken elsewhere, released,
+        // another quantity) is refused, so that a caller never believes it holds stock it does not.
+        const existing = state.reservations.find((r) => r.reservation === op.reservation)
+        if (existing !== undefined) {
+          return existing.site === site && existing.quantity === op.quantity && existing.status !== "released"
+            ? Result.succeed(state)
+            : Result.fail({
+                _tag: "ReservationTaken",
+                reservation: op.reservation,
+                site: existing.site,
+                status: existing.status,
+                quantity: existing.quantity,
+              })
+        }
         return Result.map(spend(op.quantity), (spent) => ({
           ...state,
           spent,

@@ -508,8 +508,17 @@ describe("reservations (stock reservations)", () => {
       if (write.op._tag === "Restock" || write.op._tag === "Confirm" || write.op._tag === "Release") continue
       const rights = localRights(write.before.state, write.site)
       const { op: o } = write
-      if (o._tag === "Take" && write.before.state.reservations.some((r) => r.reservation === o.reservation)) {
-        expectSameState(write.applied?.snapshot.state, write.before.state, "a retake changes nothing")
+      const existing =
+        o._tag === "Take"
+          ? write.before.state.reservations.find((r) => r.reservation === o.reservation)
+          : undefined
+      if (o._tag === "Take" && existing !== undefined) {
+        // The same reservation retaken where it is held changes nothing; any other retake is refused.
+        const same =
+          existing.site === write.site && existing.quantity === o.quantity && existing.status !== "released"
+        if (same)
+          expectSameState(write.applied?.snapshot.state, write.before.state, "a retake changes nothing")
+        else expect(write.rejection).toMatchObject({ _tag: "ReservationTaken", reservation: o.reservation })
         continue
       }
       const spends = o._tag !== "Transfer" || o.to !== write.site
@@ -598,7 +607,16 @@ describe("reservations (stock reservations)", () => {
               const result = attempt(kind, atTakingSite ? atEu : atUs, o, writer)
               const after = Result.isSuccess(result) ? result.success.snapshot : undefined
               if (o._tag === "Take") {
-                expectSameState(after?.state, (atTakingSite ? atEu : atUs).state, "a retake changes nothing")
+                // Retaken where it is held, for its quantity, it changes nothing; anywhere else it is refused.
+                if (Result.isSuccess(result)) {
+                  expectSameState(
+                    after?.state,
+                    (atTakingSite ? atEu : atUs).state,
+                    "a retake changes nothing",
+                  )
+                } else {
+                  expect(rejectionOf(result)).toMatchObject({ _tag: "ReservationTaken", site: "eu-edge" })
+                }
               } else if (!atTakingSite) {
                 expectSameState(rejectionOf(result), {
                   _tag: "NotReservationSite",
@@ -639,7 +657,7 @@ describe("reservations (stock reservations)", () => {
     propertyTimeoutMs,
   )
 
-  it("given a reservation taken at one site, another site may neither confirm nor release it, and a retake changes nothing", () => {
+  it("given a reservation taken at one site, another site may neither confirm, release nor retake it, and a retake where it is held changes nothing", () => {
     const stocked = written(kind, emptySnapshot(kind), { _tag: "Restock", quantity: 5 }, eu)
     const taken = written(kind, stocked, { _tag: "Take", reservation: "order-7", quantity: 3 }, eu)
     const atUs = mergeSnapshots(kind, emptySnapshot(kind), taken)
@@ -665,6 +683,22 @@ describe("reservations (stock reservations)", () => {
     expect(written(kind, taken, { _tag: "Take", reservation: "order-7", quantity: 3 }, eu).state).toEqual(
       taken.state,
     )
+    // Retaken at another site, or for another quantity, it is refused: the caller holds nothing new.
+    expect(
+      rejectionOf(attempt(kind, atUs, { _tag: "Take", reservation: "order-7", quantity: 3 }, us)),
+    ).toEqual({
+      _tag: "ReservationTaken",
+      reservation: "order-7",
+      site: "eu-edge",
+      status: "held",
+      quantity: 3,
+    })
+    expect(
+      rejectionOf(attempt(kind, taken, { _tag: "Take", reservation: "order-7", quantity: 2 }, eu)),
+    ).toMatchObject({
+      _tag: "ReservationTaken",
+      quantity: 3,
+    })
     expect(
       kind.read(written(kind, taken, { _tag: "Confirm", reservation: "order-7" }, eu).state),
     ).toMatchObject({

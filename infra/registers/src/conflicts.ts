@@ -2,6 +2,7 @@ import { createHash } from "node:crypto"
 import {
   type Actor,
   canonicalJson,
+  compareVersionVectors,
   conflictAggregateType,
   decodeCommit,
   type EventOf,
@@ -38,6 +39,12 @@ const catalog = makeCatalog(registerEvents)
 export const valuesDigest = (values: ReadonlyArray<unknown>): string =>
   createHash("sha256").update(canonicalJson(values), "utf8").digest("hex")
 
+/** The values a reading offers to choose from, as `read` shows them (latest first). */
+const choicesOf = <S, O, V>(definition: RegisterDefinition<S, O, V>, reading: RegisterReading<S, V>) => {
+  const values = definition.kind.read(reading.snapshot.state)
+  return Array.isArray(values) ? (values as ReadonlyArray<unknown>) : [values]
+}
+
 /** The id of a conflict: one per register instance and context that holds the values. */
 export const conflictIdOf = (register: string, id: string, context: VersionVector): string =>
   `c-${createHash("sha256")
@@ -68,7 +75,20 @@ export interface ConflictAnswer {
   readonly actor: Actor
 }
 
-const logFailure = (operation: string) => (e: EventLogError) => registerUnavailable(operation, e)
+// An outage stays an outage (the caller retries); anything else the log refused is deterministic
+// (a bad event, a drifted stream) and is reported as such, not retried forever.
+const logFailure = (operation: string) => (e: EventLogError) =>
+  e.reason._tag === "Unavailable"
+    ? registerUnavailable(operation, e)
+    : new RegisterError({
+        reason: {
+          _tag: "Rejected",
+          register: "-",
+          id: "-",
+          message: `${operation}: ${e.message}`,
+          rejection: null,
+        },
+      })
 const refuse = (register: string, id: string, message: string) =>
   new RegisterError({ reason: { _tag: "Rejected", register, id, message, rejection: null } })
 
@@ -91,8 +111,7 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
     metadata: { readonly correlationId?: string; readonly causationId?: string | null } = {},
   ) =>
     Effect.gen(function* () {
-      const values = definition.kind.read(reading.snapshot.state)
-      const choices = Array.isArray(values) ? (values as ReadonlyArray<unknown>) : [values]
+      const choices = choicesOf(definition, reading)
       const conflictId = conflictIdOf(definition.name, reading.id, reading.snapshot.context)
       const appended = yield* log
         .append({
@@ -188,9 +207,13 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
   })
 
   /**
-   * Answers a conflict: checks the answer names the values that were escalated and that the
-   * register still holds them, writes the chosen value through `registers` (acting for the
-   * register's owner) with the escalated context as observed, and records the answer once.
+   * Answers a conflict. The answer must name the digest of the values escalated, and the register
+   * must still hold them (a write made since would be replaced unseen otherwise). The answer is
+   * recorded first, so that a second answer, here or racing at another terminal, finds it and
+   * writes nothing; then the chosen value is written through `registers` (acting for the
+   * register's owner) with the escalated context as what it observed, so it replaces exactly the
+   * values escalated. An answer recorded whose write never landed (a crash between the two) is
+   * completed by answering again.
    */
   const answer = <S, O, V>(
     definition: RegisterDefinition<S, O, V>,
@@ -206,10 +229,8 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
         return yield* Effect.fail(refuse(definition.name, "-", `no conflict ${request.conflictId}`))
       }
       const { register, id, values, valuesSha256, context } = escalation.payload
-      if (loaded.events.some((e) => e.type === "RegisterConflictResolved")) {
-        return yield* Effect.fail(refuse(register, id, `conflict ${request.conflictId} is already resolved`))
-      }
-      if (register !== definition.name || definition.kind.settle === undefined) {
+      const settle = definition.kind.settle
+      if (register !== definition.name || settle === undefined) {
         return yield* Effect.fail(
           refuse(
             register,
@@ -217,6 +238,27 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
             `conflict ${request.conflictId} is not one of ${definition.name} that a choice settles`,
           ),
         )
+      }
+      // Whether the register still holds exactly the escalated values, seen from a context covering theirs.
+      const stillHeld = Effect.map(registers.read(definition, id), (reading) => {
+        const order = compareVersionVectors(context, reading.snapshot.context)
+        return (
+          (order === "equal" || order === "before") &&
+          valuesDigest(choicesOf(definition, reading)) === valuesSha256
+        )
+      })
+      const writeChoice = (chosen: number, cause: { readonly eventId: string }) =>
+        registers.write(definition, id, settle(values[chosen]), {
+          observed: context,
+          correlationId: escalation.correlationId,
+          causationId: cause.eventId,
+          actor: request.actor,
+        })
+
+      const recorded = loaded.events.find((e) => e.type === "RegisterConflictResolved")
+      if (recorded !== undefined && recorded.type === "RegisterConflictResolved") {
+        if (yield* stillHeld) return yield* writeChoice(recorded.payload.chosen, recorded)
+        return yield* Effect.fail(refuse(register, id, `conflict ${request.conflictId} is already resolved`))
       }
       if (request.valuesSha256 !== valuesSha256) {
         return yield* Effect.fail(
@@ -236,14 +278,16 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
           ),
         )
       }
-      const chosen = values[request.choose]
-      const written = yield* registers.write(definition, id, definition.kind.settle(chosen), {
-        observed: context,
-        correlationId: escalation.correlationId,
-        causationId: escalation.eventId,
-        actor: request.actor,
-      })
-      yield* log
+      if (!(yield* stillHeld)) {
+        return yield* Effect.fail(
+          refuse(
+            register,
+            id,
+            `${register}/${id} no longer holds the values of conflict ${request.conflictId}: it was written since, and what is still concurrent is escalated anew`,
+          ),
+        )
+      }
+      const claimed = yield* log
         .append({
           aggregate: aggregate(request.conflictId),
           expected: loaded.position,
@@ -255,9 +299,8 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
                 register,
                 id,
                 chosen: request.choose,
-                value: chosen,
+                value: values[request.choose],
                 valuesSha256,
-                changeEventId: written.change.eventId,
               },
             },
           ],
@@ -267,8 +310,14 @@ export const makeConflicts = (nats: NatsHandles, namespace: string) => {
             actor: request.actor,
           },
         })
-        .pipe(Effect.mapError(logFailure(`record the answer to ${request.conflictId}`)))
-      return written
+        .pipe(
+          Effect.mapError((e) =>
+            e.reason._tag === "ConcurrencyConflict"
+              ? refuse(register, id, `conflict ${request.conflictId} is already resolved`)
+              : logFailure(`record the answer to ${request.conflictId}`)(e),
+          ),
+        )
+      return yield* writeChoice(request.choose, claimed.events[0] as ConflictResolution)
     })
 
   /**

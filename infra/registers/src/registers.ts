@@ -11,6 +11,7 @@ import {
   encodeCommit,
   type Hlc,
   makeCatalog,
+  maxHlc,
   mergeSnapshots,
   type RawEnvelope,
   RegisterChanged,
@@ -33,8 +34,8 @@ import {
   registerBucketHistory,
 } from "@mesh/eventlog"
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
-import { type KV, type KvEntry, Kvm } from "@nats-io/kv"
-import { Config, Context, Effect, Layer, Option, Result, Schema, Stream } from "effect"
+import { type KV, type KvEntry, Kvm, KvWatchInclude } from "@nats-io/kv"
+import { Config, Context, Effect, Layer, Option, Result, Schema, type Scope, Stream } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { RegisterError, registerUnavailable } from "./registerError.ts"
 import { readStoredMessages } from "./storedMessages.ts"
@@ -160,6 +161,13 @@ export interface RegistersShape {
   >
   /** Changes as they land in this site's bucket (own writes and replicated ones), from now on. */
   readonly watch: (register?: string) => Stream.Stream<RegisterChangedEvent, RegisterError>
+  /**
+   * The same, watching from the moment this effect completes (the watcher lives as long as the
+   * scope), so that a caller can start watching, then sweep, and miss nothing in between.
+   */
+  readonly subscribe: (
+    register?: string,
+  ) => Effect.Effect<Stream.Stream<RegisterChangedEvent, RegisterError>, RegisterError, Scope.Scope>
 }
 
 const isWrongLastSequence = (e: unknown): boolean =>
@@ -504,7 +512,8 @@ export const makeRegisters = (
           await backoff(attempt)
           continue
         }
-        clock = hlc
+        // Writes of this process run concurrently: the clock keeps the latest, never a slower write's.
+        clock = maxHlc(clock, hlc)
         return {
           value: register.kind.read(snapshot.state),
           snapshot,
@@ -653,36 +662,52 @@ export const makeRegisters = (
         catch: (e) => registerUnavailable(`list registers in ${bucket}`, e),
       })
 
-    const watch = (register?: string) =>
-      Stream.unwrap(
+    const subscribe = (register?: string) =>
+      Effect.acquireRelease(
         Effect.tryPromise({
           try: () =>
             kv.watch({
               key: register === undefined ? ">" : `${assertSubjectToken("register", register)}.>`,
-              include: "updates" as never,
+              include: KvWatchInclude.UpdatesOnly,
             }),
           catch: (e) => registerUnavailable(`watch ${bucket}`, e),
-        }).pipe(
-          Effect.map((iterator) =>
-            Stream.fromAsyncIterable(iterator, (e) => registerUnavailable(`watch ${bucket}`, e)).pipe(
-              Stream.filter((entry) => entry.operation === "PUT"),
-              Stream.mapEffect((entry) => {
-                const decoded = decodeCommit(registerCatalog, entry.value)
-                return Result.isFailure(decoded)
-                  ? fail({
-                      _tag: "UndecodableValue",
-                      key: entry.key,
-                      revision: entry.revision,
-                      message: decoded.failure._tag,
-                    })
-                  : Effect.succeed(decoded.success[0] as RegisterChangedEvent)
-              }),
-            ),
+        }),
+        // Stopped when the scope closes, not when the next change arrives: on a quiet register the
+        // watcher's consumer would otherwise outlive its reader.
+        (iterator) => Effect.sync(() => iterator.stop()),
+      ).pipe(
+        Effect.map((iterator) =>
+          Stream.fromAsyncIterable(iterator, (e) => registerUnavailable(`watch ${bucket}`, e)).pipe(
+            Stream.filter((entry) => entry.operation === "PUT"),
+            Stream.mapEffect((entry) => {
+              const decoded = decodeCommit(registerCatalog, entry.value)
+              if (Result.isSuccess(decoded))
+                return Effect.succeed(decoded.success[0] as RegisterChangedEvent | undefined)
+              // One value nobody can decode must not stop every watcher of the bucket: it is named and skipped.
+              return Effect.logWarning(
+                `register value ${entry.key} at revision ${entry.revision} cannot be decoded (${decoded.failure._tag}); skipped`,
+              ).pipe(Effect.as(undefined))
+            }),
+            Stream.filter((change): change is RegisterChangedEvent => change !== undefined),
           ),
         ),
       )
 
-    return { site, peers, writer, bucket, read, write, merge, history, list, watch } satisfies RegistersShape
+    const watch = (register?: string) => Stream.unwrap(subscribe(register))
+
+    return {
+      site,
+      peers,
+      writer,
+      bucket,
+      read,
+      write,
+      merge,
+      history,
+      list,
+      watch,
+      subscribe,
+    } satisfies RegistersShape
   })
 
 const siteToken = "[A-Za-z0-9_-]{1,128}"

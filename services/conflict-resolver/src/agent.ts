@@ -7,8 +7,8 @@ import { type ResolverTally, replicationWorker, resolverWorker } from "./resolve
 export const resolverTally: ResolverTally = {
   resolved: 0,
   escalated: 0,
-  unresolved: 0,
   violations: 0,
+  failed: 0,
   skippedUnknown: 0,
 }
 

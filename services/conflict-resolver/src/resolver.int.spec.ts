@@ -216,10 +216,9 @@ describe("the conflict resolver", () => {
     expect(String(again)).toContain("already resolved")
     const listed = (await Effect.runPromise(conflicts.list)).filter((c) => c.escalation.payload.id === "C-7")
     expect(listed).toHaveLength(1)
-    expect(listed[0]!.resolution?.payload).toMatchObject({
-      chosen: choice,
-      changeEventId: written.change.eventId,
-    })
+    expect(listed[0]!.resolution?.payload).toMatchObject({ chosen: choice })
+    // The answer is recorded before it is written: the register change names it as its cause.
+    expect(written.change.causationId).toBe(listed[0]!.resolution!.eventId)
     resolver.child.kill("SIGTERM")
   })
 

@@ -1,20 +1,55 @@
 import { makeActionCommands } from "@mesh/actions"
-import type {
-  EventDefinition,
-  InvariantDefinition,
-  InvariantInputs,
-  RegisterDefinition,
+import {
+  defineInvariant,
+  type EventDefinition,
+  type InvariantDefinition,
+  type InvariantInputs,
+  type RegisterDefinition,
 } from "@mesh/contracts"
-import type { AgentWorker } from "@mesh/kernel"
+import { messageOf } from "@mesh/eventlog"
+import { type AgentWorker, isTransientError } from "@mesh/kernel"
 import {
   applyReplication,
+  conflictIdOf,
   declareReplication,
   makeConflicts,
   type RegisterChangedEvent,
   Registers,
   superviseReplication,
 } from "@mesh/registers"
-import { Effect, Fiber, Stream } from "effect"
+import { Clock, Effect, Fiber, Stream } from "effect"
+
+/**
+ * The built-in rule for values that neither the register's merge nor a person's choice settles (a
+ * reservation taken at two sites while they were apart): recorded once as a violation, with a
+ * command to the register's owner, which alone can undo one of them at the site that holds it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the rule reads a register of any kind
+export const unresolvedBy = (definition: RegisterDefinition<any, any, any>): InvariantDefinition =>
+  defineInvariant({
+    name: "settled-by-merge",
+    owner: definition.owner,
+    summary: `every value of ${definition.name} is settled by its merge`,
+    registers: [definition],
+    check: (id, inputs) => {
+      const input = inputs.get(definition.name)
+      if (input === undefined) return []
+      const left = definition.kind.unresolved(input.snapshot.state as never)
+      if (left.length === 0) return []
+      return [
+        {
+          subject: `unsettled-${conflictIdOf(definition.name, id, input.snapshot.context)}`,
+          message: `${definition.name}/${id} holds ${left.length} sets of concurrent values its merge keeps side by side`,
+          resolution: {
+            _tag: "Command",
+            agent: definition.owner,
+            command: "SettleConcurrentValues",
+            payload: { register: definition.name, id, values: left },
+          },
+        },
+      ]
+    },
+  })
 
 /** What the resolver has done since it started, for `/status`. */
 export interface ResolverTally {
@@ -22,10 +57,10 @@ export interface ResolverTally {
   resolved: number
   /** Conflicts no rule settles, put to a human (`mesh conflicts`). */
   escalated: number
-  /** Instances holding values no rule settles and no choice settles (a reservation taken at two sites). */
-  unresolved: number
   /** Invariant violations recorded (each once). */
   violations: number
+  /** Instances it could not resolve (named in its log), other than through an outage. */
+  failed: number
   /** Changes of registers this build does not declare (a newer writer's), skipped. */
   skippedUnknown: number
 }
@@ -61,9 +96,15 @@ export const resolverWorker = <D extends EventDefinition>(
         const conflicts = makeConflicts(context.nats, context.namespace)
         const actions = makeActionCommands({ nats: context.nats, namespace: context.namespace })
 
-        const checkInvariants = (register: string, id: string, cause?: RegisterChangedEvent) =>
+        const home = [registers.site, ...registers.peers].sort()[0] === registers.site
+        const checkInvariants = (
+          register: string,
+          id: string,
+          cause?: RegisterChangedEvent,
+          checked: ReadonlyArray<InvariantDefinition> = invariants,
+        ) =>
           Effect.forEach(
-            invariants.filter((invariant) => invariant.registers.some((r) => r.name === register)),
+            checked.filter((invariant) => invariant.registers.some((r) => r.name === register)),
             (invariant) =>
               Effect.gen(function* () {
                 const readings = yield* Effect.forEach(invariant.registers, (r) => registers.read(r, id))
@@ -98,7 +139,7 @@ export const resolverWorker = <D extends EventDefinition>(
                       {
                         _tag: "RequestCompensation",
                         reason: resolution.reason,
-                        now: new Date().toISOString(),
+                        now: new Date(yield* Clock.currentTimeMillis).toISOString(),
                       },
                       {
                         actor: { kind: "agent", id: "conflict-resolver" },
@@ -107,10 +148,14 @@ export const resolverWorker = <D extends EventDefinition>(
                       },
                     )
                     .pipe(
-                      Effect.catch((e) =>
-                        Effect.logWarning(
-                          `could not compensate ${resolution.agent}/${resolution.actionId}: ${e.message}`,
-                        ),
+                      // An outage fails the part (the host restarts it and its sweep sends this again);
+                      // an action that cannot be compensated is named.
+                      Effect.catchIf(
+                        (e) => !isTransientError(e),
+                        (e) =>
+                          Effect.logWarning(
+                            `could not compensate ${resolution.agent}/${resolution.actionId}: ${e.message}`,
+                          ),
                       ),
                     )
                 }
@@ -138,14 +183,18 @@ export const resolverWorker = <D extends EventDefinition>(
                 `merged ${register}/${id} from ${change._tag === "Merge" ? change.inputs.map((i) => i.site).join(" and ") : "?"}`,
               )
             }
+            // Merges are every site's to store; what is recorded for people and owners (violations,
+            // escalations, compensations) only the home site records, so that it is recorded once.
+            if (!home) return
             yield* checkInvariants(register, id, cause)
-            // What the merge keeps side by side (siblings) goes to a human, once per conflict.
             const reading = yield* registers.read(definition, id)
             if (reading.unresolved.length === 0) return
             if (definition.kind.settle === undefined) {
-              tally.unresolved++
+              // Values no merge and no choice settles (a reservation taken at two sites): the owner acts.
+              yield* checkInvariants(register, id, cause, [unresolvedBy(definition as never)])
               return
             }
+            // What the merge keeps side by side (siblings) goes to a human, once per conflict.
             const escalation = yield* conflicts.escalate(definition, reading, chain)
             if (escalation.escalated) {
               tally.escalated++
@@ -154,18 +203,39 @@ export const resolverWorker = <D extends EventDefinition>(
               )
             }
           })
-        // Watch first, then sweep: a change landing during the sweep is seen by the watch.
-        const watching = yield* registers.watch().pipe(
-          // Its own merges change nothing further.
-          Stream.filter(
-            (change) => !(change.payload.change._tag === "Merge" && change.payload.site === registers.site),
-          ),
-          Stream.runForEach((change) => resolve(change.payload.register, change.payload.id, change)),
-          Effect.forkChild,
+        // One instance that cannot be resolved (a value no one can decode, an invariant that fails)
+        // is named and counted; it must not stop the resolver for every other instance. Only an
+        // outage stops the part, for the host to restart it after a backoff.
+        const resolveOne = (register: string, id: string, cause?: RegisterChangedEvent) =>
+          resolve(register, id, cause).pipe(
+            Effect.catchIf(
+              (e) => !isTransientError(e),
+              (e) =>
+                Effect.sync(() => {
+                  tally.failed++
+                }).pipe(
+                  Effect.andThen(Effect.logWarning(`could not resolve ${register}/${id}: ${messageOf(e)}`)),
+                ),
+            ),
+          )
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            // Watching starts before the sweep, so that a change landing during the sweep is seen.
+            const changes = yield* registers.subscribe()
+            const watching = yield* changes.pipe(
+              // Its own merges change nothing further.
+              Stream.filter(
+                (change) =>
+                  !(change.payload.change._tag === "Merge" && change.payload.site === registers.site),
+              ),
+              Stream.runForEach((change) => resolveOne(change.payload.register, change.payload.id, change)),
+              Effect.forkChild,
+            )
+            const instances = yield* registers.list()
+            yield* Effect.forEach(instances, (i) => resolveOne(i.register, i.id), { discard: true })
+            yield* Effect.raceFirst(Fiber.join(watching), until)
+          }),
         )
-        const instances = yield* registers.list()
-        yield* Effect.forEach(instances, (i) => resolve(i.register, i.id), { discard: true })
-        yield* Effect.raceFirst(Fiber.join(watching), until)
       }),
     status: () => Effect.succeed({ ...tally }),
   }

@@ -145,7 +145,7 @@ const measureResolution = async (nats: NatsHandles, namespace: string, conflicts
   const cloud = await open("cloud", [])
   const edge = await open("edge", [])
   const resolverRegisters = await open("cloud", ["edge"], "conflict-resolver")
-  const tally = { resolved: 0, escalated: 0, unresolved: 0, violations: 0, skippedUnknown: 0 }
+  const tally = { resolved: 0, escalated: 0, violations: 0, failed: 0, skippedUnknown: 0 }
   const resolver = Effect.runFork(
     resolverWorker(shopRegisters as never, tally)
       .run({ nats, namespace } as never, Effect.never)

@@ -73,13 +73,23 @@ const deciderOf = (flag: Option.Option<string>) =>
       : decider.trim()
   })
 
-/** `MESH_SITE` (default "main"): the site whose key of the register the answer is written to. */
+/**
+ * `MESH_SITE` (default "main") and `MESH_PEER_SITES`: the site whose key the answer is written to,
+ * and the peers whose keys it is merged with, as the site's agents see the register.
+ */
 const siteOf = Effect.gen(function* () {
   const site = Option.getOrElse(
     Option.filter(yield* Config.option(Config.String("MESH_SITE")), (value) => value.trim() !== ""),
     () => "main",
   )
-  return yield* token("MESH_SITE", site)
+  const peers = Option.getOrElse(yield* Config.option(Config.String("MESH_PEER_SITES")), () => "")
+    .split(",")
+    .map((peer) => peer.trim())
+    .filter((peer) => peer !== "")
+  return {
+    site: yield* token("MESH_SITE", site),
+    peerSites: yield* Effect.forEach(peers, (peer) => token("MESH_PEER_SITES", peer)),
+  }
 })
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
@@ -122,7 +132,7 @@ const formatItem = (item: Item): ReadonlyArray<string> => {
   if (resolution !== undefined) {
     const r = resolution.payload
     return [
-      `${head} resolved by ${resolution.actor.id} at ${resolution.occurredAt}: chose ${r.chosen} ${JSON.stringify(r.value)} change=${r.changeEventId}`,
+      `${head} resolved by ${resolution.actor.id} at ${resolution.occurredAt}: chose ${r.chosen} ${JSON.stringify(r.value)}`,
     ]
   }
   return [
@@ -161,7 +171,6 @@ const itemJson = (item: Item) => {
             by: resolution.actor,
             chosen: resolution.payload.chosen,
             value: resolution.payload.value,
-            changeEventId: resolution.payload.changeEventId,
             resolvedAt: resolution.occurredAt,
             eventId: resolution.eventId,
           },
@@ -227,7 +236,7 @@ export const resolve = (
 ) =>
   Effect.gen(function* () {
     const conflictId = yield* token("conflict id", args.conflictId)
-    const site = yield* siteOf
+    const { site, peerSites } = yield* siteOf
     const decider = yield* deciderOf(args.as)
     const { url, nats, namespace, conflicts } = yield* connect(args)
     // The escalation names its register, and the register's declaration says whom to write for.
@@ -252,6 +261,7 @@ export const resolve = (
       agent: definition.owner,
       instance: "mesh-cli",
       site,
+      peerSites: peerSites.filter((peer) => peer !== site),
     }).pipe(failedTo(`open the registers of namespace ${namespace} for ${definition.owner}`))
     const written = yield* conflicts
       .answer(definition, registers, {
