@@ -116,6 +116,25 @@ describe("replication of register buckets between two sites", () => {
     })
   })
 
+  it("puts back a declared source that went missing from the bucket stream", async () => {
+    const namespace = uniqueNamespace("restore")
+    await Effect.runPromise(applyTopology(cloud.jsm, declareTopology({ namespace })))
+    const declaration = declareReplication({ namespace, site: "cloud", peers: ["edge"] })
+    await run(applyReplication(cloud.jsm, declaration))
+    // As a resume cut short between taking the source off and putting it back would leave it.
+    await cloud.jsm.streams.update(declaration.stream, { sources: [] })
+    const supervisor = Effect.runFork(superviseReplication(cloud, declaration, { intervalMs: 50 }))
+    try {
+      const restored = await waitFor("the source to be back", async () => {
+        const sources = (await bucketStream(cloud, declaration)).sources ?? []
+        return sources.length > 0 ? sources : undefined
+      })
+      expect(restored).toMatchObject([{ filter_subject: declaration.peers[0]!.source.filter_subject }])
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(supervisor))
+    }
+  })
+
   it("reports a different, missing or undeclared source and fixes it only when asked to update", async () => {
     const namespace = uniqueNamespace("drift")
     await Effect.runPromise(applyTopology(cloud.jsm, declareTopology({ namespace })))

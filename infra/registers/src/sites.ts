@@ -337,6 +337,16 @@ export const superviseReplication = (
     )
   const round = Effect.gen(function* () {
     const status = yield* replicationStatus(nats.jsm, declaration)
+    // A declared source missing from the stream (a resume cut short between its two updates, say)
+    // is put back: left alone, that peer's keys would stop coming for good.
+    const missing = status.filter((s) => !s.present).map((s) => s.peer)
+    if (missing.length > 0) {
+      const current = (yield* readSources(nats.jsm, declaration.stream)).config.sources ?? []
+      const restored = declaration.peers.filter((p) => missing.includes(p.peer)).map((p) => p.source)
+      yield* setSources(nats.jsm, declaration.stream, [...current, ...restored])
+      yield* Effect.logWarning(`restored the replication of ${missing.join(", ")} into ${declaration.stream}`)
+      return
+    }
     for (const s of status) {
       const now = yield* Clock.currentTimeMillis
       const stalled = s.present && (s.silentMs === null || s.silentMs > stalledAfterMs)
