@@ -44,6 +44,9 @@ export const RegisterMerge = Schema.TaggedStruct("Merge", {
   rule: NonEmpty,
 })
 
+/** How many idempotency keys a register's site key remembers. */
+export const registerIdempotencyWindow = 32
+
 /** A shared register's value at one site changed. */
 export const RegisterChanged = defineEvent({
   type: "RegisterChanged",
@@ -60,6 +63,12 @@ export const RegisterChanged = defineEvent({
     /** The whole value after the change, with its causal context. */
     snapshot: StoredSnapshot,
     change: Schema.Union([RegisterWrite, RegisterMerge]),
+    /**
+     * The idempotency keys of the latest writes to this site's key (at most
+     * `registerIdempotencyWindow`, newest last): a write retried after a lost acknowledgement, or
+     * made again by a redelivered reaction, finds its key here and is not applied twice.
+     */
+    recentKeys: Schema.optionalKey(Schema.Array(NonEmpty)),
   }),
   summary:
     "A shared register's value at one site changed: a writer's operation, or a merge of concurrent values.",

@@ -110,6 +110,36 @@ describe("shared registers on JetStream KV", () => {
     expect(Object.keys(reading.snapshot.context)).toHaveLength(12)
   })
 
+  it("applies a write once when a reaction is redelivered or a writer retries it", async () => {
+    const namespace = await declaredNamespace("once")
+    const [a, b] = await Promise.all([open(namespace, { instance: "a" }), open(namespace, { instance: "b" })])
+    const sale = { _tag: "Add", amount: -1 } as const
+    const first = await run(a.write(inventoryOnHand, "SKU-O", sale, { causationId: "order-paid-1" }))
+    // The same event handled again, by another replica: keyed by the event and the operation.
+    const again = await run(b.write(inventoryOnHand, "SKU-O", sale, { causationId: "order-paid-1" }))
+    expect(first.duplicate).toBe(false)
+    expect(again).toMatchObject({ duplicate: true, revision: first.revision, value: -1 })
+    // The same event asking for another operation is another write.
+    await run(a.write(inventoryOnHand, "SKU-O", { _tag: "Add", amount: -2 }, { causationId: "order-paid-1" }))
+    // Racing writers with one key: one applies it.
+    const racing = await Promise.all(
+      [a, b].map((registers) =>
+        run(
+          registers.write(
+            inventoryOnHand,
+            "SKU-O",
+            { _tag: "Add", amount: 10 },
+            { idempotencyKey: "receipt-7" },
+          ),
+        ),
+      ),
+    )
+    expect(racing.filter((outcome) => outcome.duplicate)).toHaveLength(1)
+    // Without a key, the same write twice counts twice.
+    await run(a.write(inventoryOnHand, "SKU-O", sale, { causationId: "order-paid-1", idempotencyKey: null }))
+    expect((await run(b.read(inventoryOnHand, "SKU-O"))).value).toBe(-1 - 2 + 10 - 1)
+  })
+
   it("keeps a write made from a stale view beside the one it did not see, until a writer that saw both resolves it", async () => {
     const namespace = await declaredNamespace("stale")
     const support = await open(namespace, { agent: "customer-ops", instance: "s1" })

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto"
 import { hostname } from "node:os"
 import {
   type Actor,
   applyWrite,
   assertSubjectToken,
+  canonicalJson,
   compareVersionVectors,
   decodeCommit,
   describeRejection,
@@ -19,6 +21,7 @@ import {
   type RegisterKind,
   type RegisterSnapshot,
   receiveHlc,
+  registerIdempotencyWindow,
   Subjects,
   type TraceContext,
   type VersionVector,
@@ -75,6 +78,8 @@ export interface SiteValue<S> {
   readonly snapshot: RegisterSnapshot<S>
   /** The change that wrote it. */
   readonly change?: RegisterChangedEvent
+  /** The idempotency keys of its latest writes (see `registerIdempotencyWindow`). */
+  readonly recentKeys?: ReadonlyArray<string>
 }
 
 /** A register instance as this site sees it: every site's key, and their merge. */
@@ -102,6 +107,12 @@ export interface WriteOptions {
   readonly correlationId?: string
   readonly causationId?: string | null
   readonly actor?: Actor
+  /**
+   * Makes the write apply once: a write whose key this site's value remembers is not applied
+   * again. By default, a write caused by an event is keyed by that event and the operation, so a
+   * redelivered reaction writes once; `null` turns it off.
+   */
+  readonly idempotencyKey?: string | null
 }
 
 /** What a write stored. */
@@ -112,6 +123,8 @@ export interface WriteOutcome<S, V> {
   /** Compare-and-set attempts: 1 unless another writer got in first. */
   readonly attempts: number
   readonly change: RegisterChangedEvent
+  /** The write had been applied already (its idempotency key was remembered): nothing was written. */
+  readonly duplicate: boolean
 }
 
 /** The shared registers, as one agent instance at one site reads and writes them. */
@@ -291,6 +304,7 @@ export const makeRegisters = (
         site: p.site,
         revision: entry.revision,
         version: p.version,
+        recentKeys: p.recentKeys ?? [],
         snapshot: { state: state.success, context: p.snapshot.context, hlc: p.snapshot.hlc },
         change,
       })
@@ -358,6 +372,7 @@ export const makeRegisters = (
             revision: own.revision,
             version: own.version,
             snapshot: own.snapshot,
+            recentKeys: own.recentKeys ?? [],
           })
         }
         const snapshot = merged(register, sites)
@@ -389,8 +404,14 @@ export const makeRegisters = (
       snapshot: RegisterSnapshot<S>,
       trace: TraceContext | undefined,
       options: WriteOptions,
+      idempotencyKey: string | undefined,
       change: RegisterChangedEvent["payload"]["change"],
     ): Promise<{ readonly revision: number; readonly change: RegisterChangedEvent } | undefined> => {
+      // The window of keys is carried by every change of the key, keyed or not.
+      const recentKeys =
+        idempotencyKey === undefined
+          ? (own.recentKeys ?? [])
+          : [...(own.recentKeys ?? []), idempotencyKey].slice(-registerIdempotencyWindow)
       const key = Subjects.registerKey(register.name, id, site)
       const version = own.version + 1
       const eventId = uuidv7({ msecs: change.hlc.wall, random: randomForId() })
@@ -418,6 +439,7 @@ export const makeRegisters = (
             hlc: snapshot.hlc,
           },
           change,
+          ...(recentKeys.length === 0 ? {} : { recentKeys }),
         },
       }
       const bytes = encodeCommit([envelope])
@@ -435,7 +457,7 @@ export const makeRegisters = (
       // Built here from decoded parts, so it is the event a reader decodes from these bytes.
       const stored = envelope as RegisterChangedEvent
       // Only what the next write needs: keeping the whole change would grow the old heap and the GC.
-      ownKeys.set(key, { site, revision, version, snapshot })
+      ownKeys.set(key, { site, revision, version, snapshot, recentKeys })
       return { revision, change: stored }
     }
 
@@ -467,9 +489,29 @@ export const makeRegisters = (
       // (measured at a twentieth of a write's CPU).
       await undefined
       const key = Subjects.registerKey(register.name, id, site)
+      const idempotencyKey =
+        writeOptions.idempotencyKey === undefined
+          ? writeOptions.causationId == null
+            ? undefined
+            : `${writeOptions.causationId}:${createHash("sha256").update(canonicalJson(encodedOp)).digest("hex").slice(0, 16)}`
+          : (writeOptions.idempotencyKey ?? undefined)
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         const cached = ownKeys.get(key) as SiteValue<S> | undefined
         const own = cached ?? (await readKeyNow(register, id, site))
+        if (idempotencyKey !== undefined && own.recentKeys?.includes(idempotencyKey)) {
+          // Applied already: answer what the key holds now, read afresh for its change.
+          const current = await readKeyNow(register, id, site)
+          if (current.change !== undefined && current.recentKeys?.includes(idempotencyKey)) {
+            return {
+              value: register.kind.read(current.snapshot.state),
+              snapshot: current.snapshot,
+              revision: current.revision,
+              attempts: attempt,
+              change: current.change,
+              duplicate: true,
+            }
+          }
+        }
         const others =
           peers.length === 0 ? [] : await Promise.all(peers.map((peer) => readKeyNow(register, id, peer)))
         const applied = applyWrite(register.kind, merged(register, [own, ...others]), op, {
@@ -497,7 +539,7 @@ export const makeRegisters = (
           })
         }
         const { snapshot, dot, hlc, observed, unseen } = applied.success
-        const stored = await store(register, id, own, snapshot, trace, writeOptions, {
+        const stored = await store(register, id, own, snapshot, trace, writeOptions, idempotencyKey, {
           _tag: "Write",
           writer,
           dot,
@@ -520,6 +562,7 @@ export const makeRegisters = (
           revision: stored.revision,
           attempts: attempt,
           change: stored.change,
+          duplicate: false,
         }
       }
       throw new RegisterError({ reason: { _tag: "Contended", key, attempts: maxAttempts } })
@@ -585,7 +628,7 @@ export const makeRegisters = (
           const snapshot = merged(register, sites)
           const stored = yield* Effect.tryPromise({
             try: () =>
-              store(register, id, own, snapshot, trace, options, {
+              store(register, id, own, snapshot, trace, options, undefined, {
                 _tag: "Merge",
                 writer,
                 hlc: snapshot.hlc,
@@ -606,6 +649,7 @@ export const makeRegisters = (
             revision: stored.revision,
             attempts: attempt,
             change: stored.change,
+            duplicate: false,
           } satisfies WriteOutcome<S, V>
         }
         return yield* fail({
