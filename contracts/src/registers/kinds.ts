@@ -35,19 +35,21 @@ export interface WriteContext {
 }
 
 /** Why an operation was refused; the register is unchanged. */
-export type RegisterRejection =
-  | { readonly _tag: "BoundExceeded"; readonly requested: number; readonly available: number }
-  | { readonly _tag: "UnknownReservation"; readonly reservation: string }
-  | { readonly _tag: "NotReservationSite"; readonly reservation: string; readonly site: string }
-  | { readonly _tag: "ReservationSettled"; readonly reservation: string; readonly status: string }
-  | {
-      readonly _tag: "ReservationTaken"
-      readonly reservation: string
-      readonly site: string
-      readonly status: string
-      readonly quantity: number
-    }
-  | { readonly _tag: "OperationRejected"; readonly message: string }
+export const RegisterRejection = Schema.Union([
+  Schema.TaggedStruct("BoundExceeded", { requested: Schema.Number, available: Schema.Number }),
+  Schema.TaggedStruct("UnknownReservation", { reservation: Schema.String }),
+  Schema.TaggedStruct("NotReservationSite", { reservation: Schema.String, site: Schema.String }),
+  Schema.TaggedStruct("ReservationSettled", { reservation: Schema.String, status: Schema.String }),
+  Schema.TaggedStruct("ReservationTaken", {
+    reservation: Schema.String,
+    site: Schema.String,
+    status: Schema.String,
+    quantity: Schema.Number,
+  }),
+  Schema.TaggedStruct("OperationRejected", { message: Schema.String }),
+])
+/** Why an operation was refused; the register is unchanged. */
+export type RegisterRejection = typeof RegisterRejection.Type
 
 /** One sentence naming why an operation was refused. */
 export const describeRejection = (rejection: RegisterRejection): string => {

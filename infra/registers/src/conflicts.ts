@@ -81,16 +81,10 @@ const logFailure = (operation: string) => (e: EventLogError) =>
   e.reason._tag === "Unavailable"
     ? registerUnavailable(operation, e)
     : new RegisterError({
-        reason: {
-          _tag: "Rejected",
-          register: "-",
-          id: "-",
-          message: `${operation}: ${e.message}`,
-          rejection: null,
-        },
+        reason: { _tag: "Refused", register: "-", id: "-", message: `${operation}: ${e.message}` },
       })
 const refuse = (register: string, id: string, message: string) =>
-  new RegisterError({ reason: { _tag: "Rejected", register, id, message, rejection: null } })
+  new RegisterError({ reason: { _tag: "Refused", register, id, message } })
 
 /** Escalation, listing and answers of the conflicts of a namespace. */
 export const makeConflicts = (nats: NatsHandles, namespace: string) => {

@@ -1,11 +1,30 @@
+import { RegisterRejection } from "@mesh/contracts"
 import { Schema } from "effect"
 
-/** The operation was refused by the register's rules (a bound, a settled reservation); nothing was written. */
+/**
+ * The register's kind refused the operation (a bound, a reservation settled or held elsewhere);
+ * nothing was written. `rejection` says which rule, for a caller to branch on.
+ */
 export const Rejected = Schema.TaggedStruct("Rejected", {
   register: Schema.String,
   id: Schema.String,
   message: Schema.String,
-  rejection: Schema.Unknown,
+  rejection: RegisterRejection,
+})
+
+/** The operation does not fit the register's operation schema; nothing was written. */
+export const InvalidOperation = Schema.TaggedStruct("InvalidOperation", {
+  register: Schema.String,
+  id: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
+})
+
+/** A conflict's answer or record was refused (already resolved, values changed since, a bad event). */
+export const Refused = Schema.TaggedStruct("Refused", {
+  register: Schema.String,
+  id: Schema.String,
+  message: Schema.String,
 })
 
 /** The agent is not among the register's declared writers. */
@@ -38,6 +57,8 @@ export const Unavailable = Schema.TaggedStruct("Unavailable", {
 /** Why a register operation failed. */
 export const RegisterErrorReason = Schema.Union([
   Rejected,
+  InvalidOperation,
+  Refused,
   NotAWriter,
   UndecodableValue,
   Contended,
@@ -59,6 +80,8 @@ export class RegisterError extends Schema.TaggedError<RegisterError>()("Register
 export const describeRegisterError = (r: RegisterErrorReason): string => {
   switch (r._tag) {
     case "Rejected":
+    case "InvalidOperation":
+    case "Refused":
       return `${r.register}/${r.id}: ${r.message}`
     case "NotAWriter":
       return `agent ${r.agent} may not write register ${r.register} (its writers: ${r.writers.join(", ")})`

@@ -204,7 +204,7 @@ describe("shared registers on JetStream KV", () => {
     const bad = await failureOf(
       procurement.write(inventoryOnHand, "SKU-1", { _tag: "Add", amount: 1.5 } as never),
     )
-    expect(bad.reason._tag).toBe("Rejected")
+    expect(bad.reason._tag).toBe("InvalidOperation")
     expect(bad.message).toContain("invalid operation")
     expect(await run(procurement.list())).toEqual([])
   })

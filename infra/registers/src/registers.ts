@@ -32,6 +32,7 @@ import {
 import {
   currentTraceContext,
   MeshNamespace,
+  messageOf,
   NatsClient,
   type NatsHandles,
   registerBucketHistory,
@@ -595,11 +596,11 @@ export const makeRegisters = (
               } catch (e) {
                 throw new RegisterError({
                   reason: {
-                    _tag: "Rejected",
+                    _tag: "InvalidOperation",
                     register: register.name,
                     id,
-                    message: `invalid operation: ${String(e)}`,
-                    rejection: null,
+                    message: `invalid operation: ${messageOf(e)}`,
+                    cause: e,
                   },
                 })
               }

@@ -215,6 +215,8 @@ export const list = (args: Target & { readonly open: boolean; readonly json: boo
 const answerFailed = (error: RegisterError, url: string) => {
   switch (error.reason._tag) {
     case "Rejected":
+    case "Refused":
+    case "InvalidOperation":
       return meshError({ _tag: "Failed", message: `${error.message}; nothing written` })
     case "Unavailable":
       return meshError({ _tag: "NatsUnreachable", url, cause: error })
