@@ -312,15 +312,17 @@ const extreme =
 const numeric = (a: number, b: number) => a - b
 const textual = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-/** The greatest value offered (a number, by default). */
+// Finite numbers only by default: NaN has no place in an order (a merge with it would depend on
+// its operands' order) and JSON writes it as null.
+/** The greatest value offered (a finite number, by default). */
 export const maxRegister = <T = number, E = number>(
-  value: Schema.Codec<T, E> = Schema.Number as unknown as Schema.Codec<T, E>,
+  value: Schema.Codec<T, E> = Schema.Finite as unknown as Schema.Codec<T, E>,
   order: (a: T, b: T) => number = numeric as unknown as (a: T, b: T) => number,
 ) => extreme("max")(value, order)
 
-/** The least value offered (a number, by default). */
+/** The least value offered (a finite number, by default). */
 export const minRegister = <T = number, E = number>(
-  value: Schema.Codec<T, E> = Schema.Number as unknown as Schema.Codec<T, E>,
+  value: Schema.Codec<T, E> = Schema.Finite as unknown as Schema.Codec<T, E>,
   order: (a: T, b: T) => number = numeric as unknown as (a: T, b: T) => number,
 ) => extreme("min")(value, order)
 

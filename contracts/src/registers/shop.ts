@@ -1,4 +1,5 @@
 import { Result, Schema } from "effect"
+import { canonicalJson } from "../canonical.ts"
 import { NonEmpty } from "../domains/common.ts"
 import { Instant } from "../envelope.ts"
 import { compareStamp, Stamp } from "./clock.ts"
@@ -216,9 +217,12 @@ export const promisedDateHasPurchaseOrder = defineInvariant({
     const date = inputs.get(supplierExpectedDate.name)?.value
     const orders = (inputs.get(openPurchaseOrders.name)?.value ?? []) as ReadonlyArray<unknown>
     if (typeof date !== "string" || orders.length > 0) return []
+    // One occurrence per promised date and state of the orders: promised again after an order
+    // came and went, it is a new violation.
+    const orderContext = inputs.get(openPurchaseOrders.name)?.snapshot.context ?? {}
     return [
       {
-        subject: `no-order-for-${date.replace(/[^A-Za-z0-9]/g, "")}`,
+        subject: `no-order-for-${date}-after-${canonicalJson(orderContext)}`,
         message: `${id} has a promised restock date ${date} but no open purchase order`,
         resolution: { _tag: "Escalate" },
       },

@@ -1,4 +1,5 @@
 import { RegisterRejection } from "@mesh/contracts"
+import { messageOf } from "@mesh/eventlog"
 import { Schema } from "effect"
 
 /**
@@ -100,7 +101,7 @@ export const registerUnavailable = (operation: string, cause: unknown): Register
     reason: {
       _tag: "Unavailable",
       operation,
-      message: cause instanceof Error ? cause.message : String(cause),
+      message: messageOf(cause),
       cause,
     },
   })
