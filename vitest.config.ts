@@ -7,8 +7,8 @@ import { defineConfig } from "vitest/config"
 // that their outages and recoveries are not timed against other suites' load.
 const faults = "**/src/**/faults.*.spec.ts"
 // Load specs drive thousands of contended writes through real servers for minutes (registers'
-// compare-and-set rounds, on one server and on a 3-node cluster): their own project, one file at a
-// time, so that they neither slow the integration suites nor are slowed by them.
+// compare-and-set rounds, on one server and on a 3-node cluster). They share the fault specs' lane,
+// one file at a time: run beside a fault spec, they would slow its recoveries for no gain.
 const load = "**/src/**/*.load.spec.ts"
 
 export default defineConfig({
@@ -25,7 +25,7 @@ export default defineConfig({
         test: {
           name: "int",
           include: ["**/src/**/*.int.spec.ts", "**/src/**/*.e2e.spec.ts"],
-          exclude: ["**/node_modules/**", faults],
+          exclude: ["**/node_modules/**", faults, load],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           maxWorkers: 2,
@@ -33,18 +33,8 @@ export default defineConfig({
       },
       {
         test: {
-          name: "load",
-          include: [load],
-          exclude: ["**/node_modules/**"],
-          testTimeout: 15 * 60_000,
-          hookTimeout: 120_000,
-          maxWorkers: 1,
-        },
-      },
-      {
-        test: {
-          name: "faults",
-          include: [faults],
+          name: "slow",
+          include: [faults, load],
           exclude: ["**/node_modules/**"],
           testTimeout: 15 * 60_000,
           hookTimeout: 120_000,
