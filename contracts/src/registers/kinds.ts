@@ -573,22 +573,11 @@ export const reservations: RegisterKind<ReservationsState, typeof ReservationsOp
  * (a join), which `registerLawsHold` in `@mesh/contracts/testing` checks on generated states; a
  * merge that is not would leave replicas apart.
  */
-export const customRegister = <S, O, V>(spec: {
+export const customRegister = <S, O, V>({
+  name,
+  unresolved,
+  ...kind
+}: Omit<RegisterKind<S, O, V>, "kind" | "unresolved" | "settle"> & {
   readonly name: string
-  readonly state: Schema.Codec<S, unknown>
-  readonly op: Schema.Codec<O, unknown>
-  readonly empty: S
-  readonly apply: (state: S, op: O, write: WriteContext) => Result.Result<S, RegisterRejection>
-  readonly merge: (a: S, b: S) => S
-  readonly read: (state: S) => V
   readonly unresolved?: (state: S) => ReadonlyArray<unknown>
-}): RegisterKind<S, O, V> => ({
-  kind: `custom:${spec.name}`,
-  state: spec.state,
-  op: spec.op,
-  empty: spec.empty,
-  apply: spec.apply,
-  merge: spec.merge,
-  read: spec.read,
-  unresolved: spec.unresolved ?? settled,
-})
+}): RegisterKind<S, O, V> => ({ ...kind, kind: `custom:${name}`, unresolved: unresolved ?? settled })

@@ -474,8 +474,24 @@ export const makeRegisters = (
       return iso
     }
 
-    const backoff = (attempt: number) =>
-      new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * Math.min(2 ** attempt, 50))))
+    // A writer that lost waits a jittered moment before it tries again, so the losers spread out.
+    const backoffMs = (attempt: number) => Math.floor(Math.random() * Math.min(2 ** attempt, 50))
+    const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)))
+
+    /** What a stored change gives its writer. */
+    const outcomeOf = <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      snapshot: RegisterSnapshot<S>,
+      stored: { readonly revision: number; readonly change: RegisterChangedEvent },
+      attempts: number,
+    ): WriteOutcome<S, V> => ({
+      value: register.kind.read(snapshot.state),
+      snapshot,
+      revision: stored.revision,
+      attempts,
+      change: stored.change,
+      duplicate: false,
+    })
 
     const writeNow = async <S, O, V>(
       register: RegisterDefinition<S, O, V>,
@@ -557,14 +573,7 @@ export const makeRegisters = (
         }
         // Writes of this process run concurrently: the clock keeps the latest, never a slower write's.
         clock = maxHlc(clock, hlc)
-        return {
-          value: register.kind.read(snapshot.state),
-          snapshot,
-          revision: stored.revision,
-          attempts: attempt,
-          change: stored.change,
-          duplicate: false,
-        }
+        return outcomeOf(register, snapshot, stored, attempt)
       }
       throw new RegisterError({ reason: { _tag: "Contended", key, attempts: maxAttempts } })
     }
@@ -641,17 +650,10 @@ export const makeRegisters = (
             catch: asRegisterError(`merge register ${register.name}/${id}`),
           })
           if (stored === undefined) {
-            yield* Effect.sleep(Math.floor(Math.random() * Math.min(2 ** attempt, 50)))
+            yield* Effect.sleep(backoffMs(attempt))
             continue
           }
-          return {
-            value: register.kind.read(snapshot.state),
-            snapshot,
-            revision: stored.revision,
-            attempts: attempt,
-            change: stored.change,
-            duplicate: false,
-          } satisfies WriteOutcome<S, V>
+          return outcomeOf(register, snapshot, stored, attempt)
         }
         return yield* fail({
           _tag: "Contended",

@@ -14,6 +14,8 @@ import {
   declareReplication,
   makeConflicts,
   type RegisterChangedEvent,
+  type RegisterError,
+  type RegisterReading,
   Registers,
   superviseReplication,
 } from "@mesh/registers"
@@ -100,14 +102,17 @@ export const resolverWorker = <D extends EventDefinition>(
         const checkInvariants = (
           register: string,
           id: string,
-          cause?: RegisterChangedEvent,
+          cause: RegisterChangedEvent | undefined,
+          readOf: (
+            definition: InvariantDefinition["registers"][number],
+          ) => Effect.Effect<RegisterReading<unknown, unknown>, RegisterError>,
           checked: ReadonlyArray<InvariantDefinition> = invariants,
         ) =>
           Effect.forEach(
             checked.filter((invariant) => invariant.registers.some((r) => r.name === register)),
             (invariant) =>
               Effect.gen(function* () {
-                const readings = yield* Effect.forEach(invariant.registers, (r) => registers.read(r, id))
+                const readings = yield* Effect.forEach(invariant.registers, (r) => readOf(r))
                 const inputs: InvariantInputs = new Map(
                   readings.map((reading) => [
                     reading.register,
@@ -186,12 +191,23 @@ export const resolverWorker = <D extends EventDefinition>(
             // Merges are every site's to store; what is recorded for people and owners (violations,
             // escalations, compensations) only the home site records, so that it is recorded once.
             if (!home) return
-            yield* checkInvariants(register, id, cause)
+            // Each register of the instance is read once after the merge, for every rule that names it.
+            const readings = new Map<string, RegisterReading<unknown, unknown>>()
+            const readOf = (r: InvariantDefinition["registers"][number]) => {
+              const known = readings.get(r.name)
+              return known === undefined
+                ? Effect.tap(registers.read(r, id), (reading) =>
+                    Effect.sync(() => readings.set(r.name, reading)),
+                  )
+                : Effect.succeed(known)
+            }
             const reading = yield* registers.read(definition, id)
+            readings.set(register, reading as RegisterReading<unknown, unknown>)
+            yield* checkInvariants(register, id, cause, readOf)
             if (reading.unresolved.length === 0) return
             if (definition.kind.settle === undefined) {
               // Values no merge and no choice settles (a reservation taken at two sites): the owner acts.
-              yield* checkInvariants(register, id, cause, [unresolvedBy(definition as never)])
+              yield* checkInvariants(register, id, cause, readOf, [unresolvedBy(definition as never)])
               return
             }
             // What the merge keeps side by side (siblings) goes to a human, once per conflict.

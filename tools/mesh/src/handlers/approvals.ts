@@ -5,26 +5,14 @@ import {
   makeActionCommands,
   makeApprovals,
 } from "@mesh/actions"
-import { Config, Console, Effect, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { meshError } from "../errors.ts"
-import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
+import { failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
 
 const commandsOf = (natsUrl: Option.Option<string>, namespace: Option.Option<string>) =>
   Effect.gen(function* () {
     const { url, nats } = yield* scopedNatsTarget(natsUrl)
     return { url, commands: makeActionCommands({ nats, namespace: yield* namespaceOf(namespace) }) }
-  })
-
-// The approver is a person: named explicitly, or by MESH_APPROVER; never defaulted to the OS user,
-// so that the log never records an approval nobody meant to sign.
-const approverOf = (flag: Option.Option<string>) =>
-  Effect.gen(function* () {
-    const approver = Option.isSome(flag)
-      ? flag.value
-      : Option.getOrElse(yield* Config.option(Config.String("MESH_APPROVER")), () => "")
-    return approver.trim() === ""
-      ? yield* meshError({ _tag: "Failed", message: "say who decides: --as <name> or MESH_APPROVER" })
-      : approver.trim()
   })
 
 const report = (actionId: string, outcome: ApprovalOutcome) =>
@@ -86,7 +74,7 @@ const decide = (
   ) => Effect.Effect<ApprovalOutcome, ApprovalError>,
 ) =>
   Effect.gen(function* () {
-    const approver = yield* approverOf(args.as)
+    const approver = yield* personDeciding(args.as)
     const { url, commands } = yield* commandsOf(args.natsUrl, args.namespace)
     // The fallback lifetime of an approval, for actions whose request did not record its policy's.
     const approvals = makeApprovals({ commands, approvalTtlMs: 60 * 60 * 1000, origin: "cli" })

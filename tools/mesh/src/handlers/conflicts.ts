@@ -1,11 +1,4 @@
-import {
-  assertSubjectToken,
-  type InvariantResolution,
-  type RegisterDefinition,
-  Subjects,
-  shopRegisters,
-} from "@mesh/contracts"
-import type { NatsHandles } from "@mesh/eventlog"
+import { type InvariantResolution, type RegisterDefinition, Subjects, shopRegisters } from "@mesh/contracts"
 import {
   type Conflict,
   makeConflicts,
@@ -13,10 +6,16 @@ import {
   type RecordedViolation,
   type RegisterError,
 } from "@mesh/registers"
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { Config, Console, Effect, Option } from "effect"
 import { describeCause, meshError } from "../errors.ts"
-import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
+import {
+  failedTo,
+  namespaceOf,
+  personDeciding,
+  scopedNatsTarget,
+  streamExists,
+  subjectToken,
+} from "./nats.ts"
 
 /** Where a conflicts command reads: `--nats-url` and `--namespace`. */
 interface Target {
@@ -27,26 +26,6 @@ interface Target {
 // The CLI answers conflicts of any declared register, whatever its state, kind or value types.
 const declared = shopRegisters as unknown as ReadonlyArray<RegisterDefinition>
 
-/** A name as a subject token, or a usage error saying why it cannot be one. */
-const token = (what: string, value: string) =>
-  Effect.try({
-    try: () => assertSubjectToken(what, value),
-    catch: (cause) => meshError({ _tag: "BadInput", message: describeCause(cause) }),
-  })
-
-/** Fails unless the namespace's registers stream, where conflicts are recorded, exists. */
-const streamDeclared = (nats: NatsHandles, namespace: string, stream: string) =>
-  Effect.tryPromise({
-    try: () => nats.jsm.streams.info(stream),
-    catch: (cause) =>
-      cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound
-        ? meshError({
-            _tag: "Failed",
-            message: `namespace ${namespace} has no registers stream ${stream}; \`mesh streams\` declares it`,
-          })
-        : meshError({ _tag: "Failed", message: `could not read stream ${stream}`, cause }),
-  })
-
 /** Connects and checks the registers stream; the conflicts of the namespace read from it. */
 const connect = (target: Target) =>
   Effect.gen(function* () {
@@ -56,21 +35,13 @@ const connect = (target: Target) =>
       catch: (cause) => meshError({ _tag: "BadInput", message: describeCause(cause) }),
     })
     const { url, nats } = yield* scopedNatsTarget(target.natsUrl)
-    yield* streamDeclared(nats, namespace, stream)
+    yield* streamExists(
+      nats,
+      stream,
+      `namespace ${namespace} has no registers stream ${stream}; \`mesh streams\` declares it`,
+      `could not read stream ${stream}`,
+    )
     return { url, nats, namespace, conflicts: makeConflicts(nats, namespace) }
-  })
-
-// The person deciding is named explicitly, or by MESH_APPROVER; never defaulted to the OS user,
-// so that the log never records an answer nobody meant to give. (As `approverOf` of `mesh
-// approve`, whose module loads @mesh/actions.)
-const deciderOf = (flag: Option.Option<string>) =>
-  Effect.gen(function* () {
-    const decider = Option.isSome(flag)
-      ? flag.value
-      : Option.getOrElse(yield* Config.option(Config.String("MESH_APPROVER")), () => "")
-    return decider.trim() === ""
-      ? yield* meshError({ _tag: "Failed", message: "say who decides: --as <name> or MESH_APPROVER" })
-      : decider.trim()
   })
 
 /**
@@ -87,8 +58,8 @@ const siteOf = Effect.gen(function* () {
     .map((peer) => peer.trim())
     .filter((peer) => peer !== "")
   return {
-    site: yield* token("MESH_SITE", site),
-    peerSites: yield* Effect.forEach(peers, (peer) => token("MESH_PEER_SITES", peer)),
+    site: yield* subjectToken("MESH_SITE", site),
+    peerSites: yield* Effect.forEach(peers, (peer) => subjectToken("MESH_PEER_SITES", peer)),
   }
 })
 
@@ -237,9 +208,9 @@ export const resolve = (
   },
 ) =>
   Effect.gen(function* () {
-    const conflictId = yield* token("conflict id", args.conflictId)
+    const conflictId = yield* subjectToken("conflict id", args.conflictId)
     const { site, peerSites } = yield* siteOf
-    const decider = yield* deciderOf(args.as)
+    const decider = yield* personDeciding(args.as)
     const { url, nats, namespace, conflicts } = yield* connect(args)
     // The escalation names its register, and the register's declaration says whom to write for.
     const listed = yield* conflicts.list.pipe(failedTo(`read the conflicts of namespace ${namespace}`))

@@ -1,7 +1,9 @@
+import { assertSubjectToken } from "@mesh/contracts"
 import { type NatsHandles, natsAuthConfig, openNats } from "@mesh/eventlog"
 import { findDevServer, projectDataDir } from "@mesh/stack"
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { Config, Effect, Option } from "effect"
-import { meshError, redactUrl } from "../errors.ts"
+import { describeCause, meshError, redactUrl } from "../errors.ts"
 
 // A refused port fails at once; a silent host or a port that is not NATS would hold the default
 // 20 s connect timeout. Three seconds is long enough for a loaded local server.
@@ -83,3 +85,37 @@ export const failedTo =
   (what: string) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.mapError(effect, (cause) => meshError({ _tag: "Failed", message: `could not ${what}`, cause }))
+
+/** A name as a subject token, or a usage error saying why it cannot be one. */
+export const subjectToken = (what: string, value: string) =>
+  Effect.try({
+    try: () => assertSubjectToken(what, value),
+    catch: (cause) => meshError({ _tag: "BadInput", message: describeCause(cause) }),
+  })
+
+/**
+ * Fails unless `stream` exists, saying `missing` when it does not, so that a command never creates
+ * what it only meant to read (a namespace mistyped, say).
+ */
+export const streamExists = (nats: NatsHandles, stream: string, missing: string, unreadable: string) =>
+  Effect.tryPromise({
+    try: () => nats.jsm.streams.info(stream),
+    catch: (cause) =>
+      cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound
+        ? meshError({ _tag: "Failed", message: missing })
+        : meshError({ _tag: "Failed", message: unreadable, cause }),
+  })
+
+/**
+ * The person deciding (an approval, a conflict's answer): named by the flag or MESH_APPROVER, and
+ * never defaulted to the OS user, so that the log never records a decision nobody meant to make.
+ */
+export const personDeciding = (flag: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const person = Option.isSome(flag)
+      ? flag.value
+      : Option.getOrElse(yield* Config.option(Config.String("MESH_APPROVER")), () => "")
+    return person.trim() === ""
+      ? yield* meshError({ _tag: "Failed", message: "say who decides: --as <name> or MESH_APPROVER" })
+      : person.trim()
+  })

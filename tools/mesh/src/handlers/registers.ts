@@ -1,17 +1,21 @@
 import {
-  assertSubjectToken,
   type Hlc,
   type RegisterDefinition,
   Subjects,
   shopRegisters,
   type VersionVector,
 } from "@mesh/contracts"
-import type { NatsHandles } from "@mesh/eventlog"
 import { makeRegisters, type RegisterChangedEvent, type SiteValue } from "@mesh/registers"
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { Console, Effect, Option, Result, Schema, Stream } from "effect"
 import { describeCause, meshError } from "../errors.ts"
-import { connectionLost, failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
+import {
+  connectionLost,
+  failedTo,
+  namespaceOf,
+  scopedNatsTarget,
+  streamExists,
+  subjectToken,
+} from "./nats.ts"
 
 /** Where a registers command reads: `--nats-url` and `--namespace`. */
 interface Target {
@@ -33,26 +37,6 @@ const registerNamed = (name: string) => {
     : Effect.succeed(definition)
 }
 
-/** An instance id as a key token, or a usage error saying why it cannot be one. */
-const instanceId = (id: string) =>
-  Effect.try({
-    try: () => assertSubjectToken("register id", id),
-    catch: (cause) => meshError({ _tag: "BadInput", message: describeCause(cause) }),
-  })
-
-/** Fails unless the namespace's register bucket exists (declared by `mesh streams`). */
-const bucketDeclared = (nats: NatsHandles, namespace: string, bucket: string) =>
-  Effect.tryPromise({
-    try: () => nats.jsm.streams.info(`KV_${bucket}`),
-    catch: (cause) =>
-      cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound
-        ? meshError({
-            _tag: "Failed",
-            message: `namespace ${namespace} has no register bucket ${bucket}; \`mesh streams\` declares it`,
-          })
-        : meshError({ _tag: "Failed", message: `could not read register bucket ${bucket}`, cause }),
-  })
-
 /**
  * Connects and checks the bucket; `open(sites)` then reads as agent "mesh", its own site the first
  * of `sites` and the others its peers. makeRegisters would create a missing bucket: a reader must
@@ -63,7 +47,12 @@ const connect = (target: Target) =>
     const { url, nats } = yield* scopedNatsTarget(target.natsUrl)
     const namespace = yield* namespaceOf(target.namespace)
     const bucket = Subjects.registerBucket(namespace)
-    yield* bucketDeclared(nats, namespace, bucket)
+    yield* streamExists(
+      nats,
+      `KV_${bucket}`,
+      `namespace ${namespace} has no register bucket ${bucket}; \`mesh streams\` declares it`,
+      `could not read register bucket ${bucket}`,
+    )
     const open = (sites: ReadonlyArray<string> = []) => {
       const [site = "main", ...peerSites] = sites
       return makeRegisters(nats, { namespace, agent: "mesh", instance: "cli", site, peerSites }).pipe(
@@ -220,7 +209,7 @@ export const get = (
 ) =>
   Effect.gen(function* () {
     const definition = yield* registerNamed(args.register)
-    const id = yield* instanceId(args.id)
+    const id = yield* subjectToken("register id", args.id)
     const ref = `${definition.name}/${id}`
     const { namespace, open } = yield* connect(args)
     // A read merges the sites it is told of: those that have a key of this instance here.
@@ -274,7 +263,7 @@ export const history = (
 ) =>
   Effect.gen(function* () {
     const definition = yield* registerNamed(args.register)
-    const id = yield* instanceId(args.id)
+    const id = yield* subjectToken("register id", args.id)
     const ref = `${definition.name}/${id}`
     const { open } = yield* connect(args)
     const changes = yield* (yield* open())
