@@ -1,9 +1,11 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
-import { Money, NonEmpty, Score, TenantId } from "./common.ts"
+import { Instant } from "../envelope.ts"
+import { Money, NonEmpty, Quantity, Score, TenantId } from "./common.ts"
 
 const domain = "customer" as const
 const aggregateType = "ticket"
+const orderType = "order"
 const producer = "customer-ops"
 
 /** What a customer wants, as triage classifies it. */
@@ -49,11 +51,38 @@ export const TicketOpened = defineEvent({
     subject: Schema.String,
     body: Schema.String,
     orderId: Schema.NullOr(NonEmpty),
+    /** The conversation the message belongs to (absent in tickets opened before threads). */
+    threadId: Schema.optionalKey(NonEmpty),
+    /** The channel's id of the opening message, which makes a redelivered message a duplicate. */
+    messageId: Schema.optionalKey(NonEmpty),
+    /** How the customer signs, for the reply's greeting. */
+    customerName: Schema.optionalKey(Schema.String),
   }),
   upcasters: {
     1: (v1) => ({ ...(v1 as object), channel: "email" }),
   },
   summary: "A customer opened a support ticket.",
+  producer,
+  consumers: ["customer-ops"],
+})
+
+/** A later message of the same customer and thread joined an open (or reopened) ticket. */
+export const TicketMessageReceived = defineEvent({
+  type: "TicketMessageReceived",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({
+    messageId: NonEmpty,
+    channel: Channel,
+    subject: Schema.String,
+    body: Schema.String,
+    orderId: Schema.NullOr(NonEmpty),
+    /** The customer's contacts on this ticket so far, this one included (the opening message is 1). */
+    contact: Schema.Int.check(Schema.isGreaterThanOrEqualTo(2)),
+    /** The ticket had been resolved; this message reopened it. */
+    reopened: Schema.Boolean,
+  }),
+  summary: "A later message of the same customer and thread joined the ticket.",
   producer,
   consumers: ["customer-ops"],
 })
@@ -69,6 +98,12 @@ export const TicketTriaged = defineEvent({
     priority: Schema.Literals(["low", "normal", "high", "urgent"]),
     confidence: Score,
     decisionId: NonEmpty,
+    /** The message triaged (absent before threads: the opening one). */
+    messageId: Schema.optionalKey(NonEmpty),
+    /** The escalation policy's reasons triage found. */
+    escalationReasons: Schema.optionalKey(Schema.Array(EscalationReason)),
+    /** Why triage declined to label the intent (null: it did not). */
+    abstention: Schema.optionalKey(Schema.NullOr(NonEmpty)),
   }),
   summary: "Triage classified the ticket's intent, sentiment and priority.",
   producer,
@@ -80,7 +115,14 @@ export const TicketEscalated = defineEvent({
   type: "TicketEscalated",
   domain,
   aggregateType,
-  payload: Schema.Struct({ reason: NonEmpty, queue: NonEmpty }),
+  payload: Schema.Struct({
+    reason: NonEmpty,
+    queue: NonEmpty,
+    /** The reasons by code (absent in early records: see `reason`). */
+    reasons: Schema.optionalKey(Schema.Array(NonEmpty)),
+    /** The message that led to it. */
+    messageId: Schema.optionalKey(NonEmpty),
+  }),
   summary: "The ticket was handed to a human queue.",
   producer,
   consumers: ["customer-ops"],
@@ -91,10 +133,84 @@ export const ReplyDrafted = defineEvent({
   type: "ReplyDrafted",
   domain,
   aggregateType,
-  payload: Schema.Struct({ draftId: NonEmpty, body: NonEmpty, decisionId: NonEmpty }),
+  payload: Schema.Struct({
+    draftId: NonEmpty,
+    body: NonEmpty,
+    decisionId: NonEmpty,
+    /** The message it answers. */
+    messageId: Schema.optionalKey(NonEmpty),
+    /** The facts (records and approved knowledge) the reply cites. */
+    citedFactIds: Schema.optionalKey(Schema.Array(NonEmpty)),
+  }),
   summary: "A reply was drafted for the ticket.",
   producer,
   consumers: ["customer-ops"],
+})
+
+/** How the reply policy lets a drafted reply out, from least to most human involvement. */
+export const ReplyDisposition = Schema.Literals([
+  "auto-send",
+  "send-and-notify",
+  "await-approval",
+  "escalate",
+])
+/** How the reply policy lets a drafted reply out. */
+export type ReplyDisposition = typeof ReplyDisposition.Type
+
+/** One reason behind a reply's disposition, by code, with what was seen. */
+export const DispositionReason = Schema.Struct({ code: NonEmpty, detail: NonEmpty })
+/** One reason behind a reply's disposition. */
+export type DispositionReason = typeof DispositionReason.Type
+
+/** The reply policy decided how a drafted reply goes out, with every reason it weighed. */
+export const ReplyRouted = defineEvent({
+  type: "ReplyRouted",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({
+    draftId: NonEmpty,
+    disposition: ReplyDisposition,
+    reasons: Schema.Array(DispositionReason),
+    /** The policy file and version that decided. */
+    policy: NonEmpty,
+    /** The send action asked of the gate (null: nothing is sent, a human takes the ticket). */
+    actionId: Schema.NullOr(NonEmpty),
+  }),
+  summary: "The reply policy decided how a drafted reply goes out, with its reasons.",
+  producer,
+  consumers: ["customer-ops"],
+})
+
+/** What a guardrail guards. */
+export const GuardrailName = Schema.Literals([
+  "untrusted-input",
+  "detail-change",
+  "grounding",
+  "prompt-leak",
+  "policy-ceiling",
+])
+/** What a guardrail guards. */
+export type GuardrailName = typeof GuardrailName.Type
+
+/** A guardrail stopped or held something: a message steering the agent, an ungrounded promise, a detail change. */
+export const GuardrailTripped = defineEvent({
+  type: "GuardrailTripped",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({
+    guardrail: GuardrailName,
+    /** What it acted on: a message, a draft or a knowledge article, by id. */
+    target: Schema.Struct({ kind: Schema.Literals(["message", "draft", "article"]), id: NonEmpty }),
+    /** What it found, by code (e.g. instruction-override, ungrounded-refund). */
+    findings: Schema.Array(NonEmpty).check(Schema.isMinLength(1)),
+    /** Why, in words a support lead reads. */
+    reason: NonEmpty,
+    /** What it did: stripped hidden content, held for a human, or refused. */
+    action: Schema.Literals(["cleaned", "held-for-human", "refused"]),
+  }),
+  summary: "A guardrail stopped or held something, with its reason.",
+  producer,
+  consumers: [],
 })
 
 /** A drafted reply was sent to the customer. */
@@ -152,17 +268,79 @@ export const TicketResolved = defineEvent({
   consumers: ["customer-ops"],
 })
 
+/** A line of a customer order. */
+export const OrderLine = Schema.Struct({
+  sku: NonEmpty,
+  name: NonEmpty,
+  quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)),
+  unitPrice: Money,
+})
+/** A line of a customer order. */
+export type OrderLine = typeof OrderLine.Type
+
+/** A customer placed an order in the storefront (ingested into the log; the aggregate id is the order id). */
+export const OrderPlaced = defineEvent({
+  type: "OrderPlaced",
+  domain,
+  aggregateType: orderType,
+  payload: Schema.Struct({
+    tenantId: TenantId,
+    customerId: NonEmpty,
+    lines: Schema.Array(OrderLine).check(Schema.isMinLength(1)),
+    total: Money,
+    placedAt: Instant,
+  }),
+  summary: "A customer placed an order in the storefront.",
+  producer,
+  consumers: ["customer-ops", "procurement"],
+})
+
+/** Where a customer order stands. */
+export const OrderStatus = Schema.Literals([
+  "placed",
+  "paid",
+  "shipped",
+  "delivered",
+  "cancelled",
+  "returned",
+])
+/** Where a customer order stands. */
+export type OrderStatus = typeof OrderStatus.Type
+
+/** A customer order moved on: paid, shipped (with its carrier and tracking), delivered, cancelled or returned. */
+export const OrderStatusChanged = defineEvent({
+  type: "OrderStatusChanged",
+  domain,
+  aggregateType: orderType,
+  payload: Schema.Struct({
+    status: OrderStatus,
+    carrier: Schema.NullOr(NonEmpty),
+    trackingNumber: Schema.NullOr(NonEmpty),
+    /** The delivery date the carrier gives (YYYY-MM-DD), when it gives one. */
+    expectedDelivery: Schema.NullOr(Schema.String.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}$/))),
+    changedAt: Instant,
+  }),
+  summary: "A customer order was paid, shipped, delivered, cancelled or returned.",
+  producer,
+  consumers: ["customer-ops", "procurement"],
+})
+
 /** Every public event of the customer domain. */
 export const customerEvents = [
   TicketOpened,
+  TicketMessageReceived,
   TicketTriaged,
   TicketEscalated,
   ReplyDrafted,
+  ReplyRouted,
+  GuardrailTripped,
   ReplySent,
   RefundRequested,
   RefundIssued,
   RefundRejected,
   TicketResolved,
+  OrderPlaced,
+  OrderStatusChanged,
 ] as const
 
 /** Commands the customer-ops agent accepts. */

@@ -21,7 +21,12 @@ import {
 } from "../action/actionCommands.ts"
 import type { ActionState } from "../action/actionDecider.ts"
 import type { ActionPolicy } from "../policy/actionPolicy.ts"
-import { evaluatePolicy, type QuotaHistoryEntry, quotaInputs } from "../policy/evaluatePolicy.ts"
+import {
+  evaluatePolicy,
+  type PolicyFloor,
+  type QuotaHistoryEntry,
+  quotaInputs,
+} from "../policy/evaluatePolicy.ts"
 import { actionsReadModel, recentRequests } from "../readModel/actionsProjection.ts"
 
 /** What an agent asks the gate for: an action, what caused it and what the gate may weigh. */
@@ -35,6 +40,8 @@ export interface ActionIntent {
   readonly confidence: number | null
   readonly sentiment: "negative" | "neutral" | "positive" | null
   readonly firstTimeSupplier: boolean | null
+  /** The agent's own verdict from its domain policy; the gate takes it only where it is stricter. */
+  readonly floor?: PolicyFloor | null
   readonly saga?: SagaRef | null
   /** The undo; the connector's declared compensation when left out. */
   readonly compensation?: CompensationSpec | null
@@ -173,6 +180,7 @@ export const makeActionGate = (options: ActionGateOptions) => {
         confidence: intent.confidence,
         sentiment: intent.sentiment,
         firstTimeSupplier: intent.firstTimeSupplier,
+        floor: intent.floor ?? null,
       },
       counters,
     )

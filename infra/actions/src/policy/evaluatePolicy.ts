@@ -16,6 +16,20 @@ export interface PolicyRequest {
   readonly confidence: number | null
   readonly sentiment: "negative" | "neutral" | "positive" | null
   readonly firstTimeSupplier: boolean | null
+  /**
+   * The agent's own verdict from its domain policy (a reply that promises what no record says, an
+   * escalation): the gate takes it when it is stricter, and never when it is looser, so nothing an
+   * agent decides (or a model steers it to) can widen what the workflow's policy allows.
+   */
+  readonly floor?: PolicyFloor | null
+}
+
+/** An agent's own verdict on an action, which can only tighten the gate's. */
+export interface PolicyFloor {
+  readonly mode: PolicyMode
+  /** The agent's rule, recorded as `agent:<rule>`. */
+  readonly rule: string
+  readonly reason: string
 }
 
 /** The agent's counters the quotas read, from `quotaInputs`. */
@@ -210,6 +224,12 @@ const modeVerdict = (policy: ActionPolicy, request: PolicyRequest): PolicyVerdic
   return decided
 }
 
+// The agent's floor replaces the policy's verdict only when strictly stricter: on a tie the policy's own rule stands.
+const floorVerdict = (decided: PolicyVerdict, floor: PolicyFloor | null): PolicyVerdict =>
+  floor !== null && policyModeRank[floor.mode] > policyModeRank[decided.mode]
+    ? verdict(floor.mode, `agent:${floor.rule}`, floor.reason)
+    : decided
+
 /**
  * The policy gate: `deny` by the allow-list, then `deny` by an exhausted quota, else the strictest
  * of the kind's mode (or the policy's default) and its matching rules; with the inputs it saw.
@@ -230,6 +250,6 @@ export const evaluatePolicy = (
   const decided =
     allowListVerdict(policy, request) ??
     quotaVerdict(policy, request, counters) ??
-    modeVerdict(policy, request)
+    floorVerdict(modeVerdict(policy, request), request.floor ?? null)
   return { workflow: policy.workflow, version: policy.version, verdict: decided, inputs }
 }

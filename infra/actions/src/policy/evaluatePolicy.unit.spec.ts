@@ -266,6 +266,33 @@ describe("modes", () => {
   })
 })
 
+describe("an agent's floor", () => {
+  const floor = (mode: PolicyMode) => ({
+    mode,
+    rule: "ungrounded-promise",
+    reason: "the reply promises a code",
+  })
+
+  it("tightens the verdict and names the agent's rule", () => {
+    expect(verdictOf(reply({ floor: floor("require-approval") }))).toEqual({
+      mode: "require-approval",
+      rule: "agent:ungrounded-promise",
+      reason: "the reply promises a code",
+    })
+  })
+
+  it("never widens it, whatever the agent asks", () => {
+    const refund = reply({ kind: "payment.refund", amount: eur(4_990) })
+    expect(verdictOf({ ...refund, floor: floor("auto") })).toEqual(verdictOf(refund))
+    expect(verdictOf(reply({ kind: "storefront.unpublish-listing", floor: floor("auto") })).mode).toBe("deny")
+    expect(verdictOf(reply({ skill: "triageTicket", floor: floor("auto") })).rule).toBe("allow-list")
+  })
+
+  it("leaves a tie to the policy's own rule", () => {
+    expect(verdictOf(reply({ floor: floor("auto") })).rule).toBe("default")
+  })
+})
+
 describe("the decision", () => {
   it("records the workflow, the version and every input the gate saw", () => {
     const counters = { actionsLastHour: 3, spendToday: eur(4_000) }

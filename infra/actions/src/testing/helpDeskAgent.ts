@@ -78,8 +78,13 @@ const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
         }
       case "TicketTriaged":
         return state.status === "open" ? { ...state, intent: event.payload.intent } : state
+      case "TicketMessageReceived":
       case "TicketEscalated":
       case "ReplyDrafted":
+      case "ReplyRouted":
+      case "GuardrailTripped":
+      case "OrderPlaced":
+      case "OrderStatusChanged":
       case "ReplySent":
       case "RefundRequested":
       case "RefundIssued":
