@@ -57,6 +57,8 @@ export const TicketOpened = defineEvent({
     messageId: Schema.optionalKey(NonEmpty),
     /** How the customer signs, for the reply's greeting. */
     customerName: Schema.optionalKey(Schema.String),
+    /** Where replies go (the sender's address); later messages never change it. */
+    replyTo: Schema.optionalKey(NonEmpty),
   }),
   upcasters: {
     1: (v1) => ({ ...(v1 as object), channel: "email" }),

@@ -50,6 +50,14 @@ export const ReplyFact = Schema.Struct({ id: NonEmpty, kind: Schema.String, text
 /** A retrieved fact a reply may cite. */
 export type ReplyFact = typeof ReplyFact.Type
 
+/** The conversation before the message a reply answers: older turns summarised, the latest as written. */
+export const ReplyThread = Schema.Struct({
+  summary: Schema.String,
+  recent: Schema.Array(Schema.Struct({ from: Schema.Literals(["customer", "shop"]), text: Schema.String })),
+})
+/** The conversation before the message a reply answers. */
+export type ReplyThread = typeof ReplyThread.Type
+
 /** A ticket with its intent and the facts retrieved for it. */
 export const DraftReplyInput = Schema.Struct({
   customerName: Schema.optionalKey(Schema.String),
@@ -57,6 +65,8 @@ export const DraftReplyInput = Schema.Struct({
   body: Schema.String,
   intent: TicketIntent,
   facts: Schema.Array(ReplyFact),
+  /** The thread so far, within the prompt budget (absent: the message opens it). */
+  thread: Schema.optionalKey(ReplyThread),
 })
 /** A ticket with its intent and the facts retrieved for it. */
 export type DraftReplyInput = typeof DraftReplyInput.Type
@@ -152,8 +162,13 @@ const INPUT_BLOCK = /<input>\s*([\s\S]*?)\s*<\/input>/
 /** The line that opens a skill's system prompt and names its task (and task variant) for the offline model. */
 export const taskMarker = (task: OfflineTask, variant: number): string => `mesh-task: ${task} v${variant}`
 
-/** Wraps a task's input for the user message. */
-export const inputBlock = (input: unknown): string => `<input>\n${JSON.stringify(input, null, 2)}\n</input>`
+/**
+ * Wraps a task's input for the user message. Angle brackets inside it are written as JSON escapes
+ * (`\u003c`, `\u003e`): the same data to any JSON reader, but text a customer wrote can never close
+ * the block (`</input>`) or open another one.
+ */
+export const inputBlock = (input: unknown): string =>
+  `<input>\n${JSON.stringify(input, null, 2).replace(/</g, "\\u003c").replace(/>/g, "\\u003e")}\n</input>`
 
 /** A task recognised in a prompt. */
 export interface RecognisedTask {

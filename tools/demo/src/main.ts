@@ -335,7 +335,7 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
     mailboxUrl: simulators.mailbox.url,
     timeoutMs: 2_000,
   })
-  const policyFile = join(findRepoRoot(), "infra", "actions", "policies", "customer-ops.json")
+  const policyFile = join(findRepoRoot(), "services", "customer-ops", "policy", "actions.json")
   const policy = Result.getOrThrow(decodePolicyJson(readFileSync(policyFile, "utf8"), policyFile))
   // An agent's gate reads its quota history from its actions read model; the demo keeps no read
   // model, so it folds its few actions from the log instead.

@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Money } from "@mesh/contracts"
 import { Result } from "effect"
-import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ActionPolicy, decodePolicyJson } from "./actionPolicy.ts"
 import { evaluatePolicy, type PolicyRequest, quotaInputs } from "./evaluatePolicy.ts"
 
-// The demo's policy documents, as the services load them from infra/actions/policies.
+// The policy documents still kept here (procurement's, until its agent owns it); each agent's own is
+// tested in its service (services/customer-ops/policy).
 const directory = join(import.meta.dirname, "..", "..", "policies")
 const files = readdirSync(directory).filter((name) => name.endsWith(".json"))
 const load = (file: string): ActionPolicy =>
@@ -24,55 +24,8 @@ describe("the demo's policy documents", () => {
     expect(load(file).workflow).toBe(file.replace(/\.json$/, ""))
   })
 
-  it("include customer-ops and procurement", () => {
-    expect(files).toEqual(expect.arrayContaining(["customer-ops.json", "procurement.json"]))
-  })
-})
-
-describe("customer-ops", () => {
-  const policy = load("customer-ops.json")
-  const request = (overrides: Partial<PolicyRequest>): PolicyRequest => ({
-    agent: "customer-ops",
-    skill: "draftReply",
-    kind: "mailbox.send-message",
-    amount: null,
-    confidence: 0.9,
-    sentiment: "neutral",
-    firstTimeSupplier: null,
-    ...overrides,
-  })
-
-  it("makes every refund wait for approval", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 100_000 }),
-        fc.option(fc.double({ min: 0, max: 1, noNaN: true })),
-        fc.option(fc.constantFrom("negative" as const, "neutral" as const, "positive" as const)),
-        (amountMinor, confidence, sentiment) => {
-          const verdict = gate(
-            policy,
-            request({ kind: "payment.refund", amount: eur(amountMinor), confidence, sentiment }),
-          )
-          expect(verdict.mode).toBe("require-approval")
-        },
-      ),
-    )
-  })
-
-  it("sends replies on its own, telling a human when the customer is unhappy and the model unsure", () => {
-    expect(gate(policy, request({})).mode).toBe("auto")
-    expect(gate(policy, request({ sentiment: "negative", confidence: 0.9 })).mode).toBe("auto")
-    expect(gate(policy, request({ sentiment: "negative", confidence: 0.3 }))).toMatchObject({
-      mode: "notify",
-      rule: "unhappy-and-unsure",
-    })
-  })
-
-  it("never lets the triage skill act", () => {
-    expect(gate(policy, request({ skill: "triageTicket" }))).toMatchObject({
-      mode: "deny",
-      rule: "allow-list",
-    })
+  it("include procurement", () => {
+    expect(files).toEqual(expect.arrayContaining(["procurement.json"]))
   })
 })
 

@@ -10,7 +10,7 @@ import type {
   TicketIntent,
   TicketTriaged,
 } from "@mesh/contracts"
-import type { DecidedEvent, Decider } from "@mesh/kernel"
+import type { DecidedEvent, Decider } from "@mesh/kernel/deciders"
 import type { ticketEvents } from "./catalog.ts"
 
 /** A ticket's events, as its decider emits them. */
@@ -21,6 +21,8 @@ export interface IncomingMessage {
   readonly tenantId: string
   readonly customerId: string
   readonly customerName: string | null
+  /** Where replies go; only the opening message's counts. */
+  readonly replyTo: string | null
   readonly threadId: string
   readonly messageId: string
   readonly channel: typeof Channel.Type
@@ -77,6 +79,12 @@ export type TicketCommand =
       readonly actionId: string
       readonly externalRef: string
     }
+  | {
+      readonly _tag: "EscalateTicket"
+      readonly messageId: string
+      readonly reasons: ReadonlyArray<DispositionReason>
+      readonly queue: string
+    }
   | { readonly _tag: "ResolveTicket"; readonly resolution: string }
 
 /** What triage said about the latest message. */
@@ -110,6 +118,8 @@ interface TicketFacts {
   readonly guarded: ReadonlyArray<string>
   readonly refunds: Readonly<Record<string, RefundSeen>>
   readonly escalations: number
+  /** The messages escalated without a draft. */
+  readonly escalatedMessages: ReadonlyArray<string>
   readonly lastTriage: TriageSeen | null
 }
 
@@ -167,7 +177,14 @@ const evolveFacts = (facts: TicketFacts, event: TicketEvent): TicketFacts => {
     case "ReplyRouted":
       return { ...facts, routed: [...facts.routed, event.payload.draftId] }
     case "TicketEscalated":
-      return { ...facts, escalations: facts.escalations + 1 }
+      return {
+        ...facts,
+        escalations: facts.escalations + 1,
+        escalatedMessages:
+          event.payload.messageId === undefined
+            ? facts.escalatedMessages
+            : [...facts.escalatedMessages, event.payload.messageId],
+      }
     case "ReplySent":
       return { ...facts, sent: [...facts.sent, event.payload.draftId] }
     case "RefundRequested":
@@ -224,6 +241,7 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
         guarded: [],
         refunds: {},
         escalations: 0,
+        escalatedMessages: [],
         lastTriage: null,
       }
     }
@@ -252,6 +270,7 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
               threadId: command.threadId,
               messageId: command.messageId,
               ...(command.customerName === null ? {} : { customerName: command.customerName }),
+              ...(command.replyTo === null ? {} : { replyTo: command.replyTo }),
             },
           },
         ]
@@ -315,14 +334,16 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
         }
         if (command.disposition !== "escalate") return [routed]
         const messageId = Object.entries(state.drafts).find(([, draft]) => draft === command.draftId)?.[0]
+        // The intent's own disposition is context, not a reason a person must take the ticket.
+        const raising = command.reasons.filter((r) => !r.code.startsWith("intent:"))
         return [
           routed,
           {
             type: "TicketEscalated",
             payload: {
-              reason: command.reasons.map((r) => r.detail).join("; ") || "the reply policy escalated it",
+              reason: raising.map((r) => r.detail).join("; ") || "the reply policy escalated it",
               queue: command.queue,
-              reasons: command.reasons.map((r) => r.code),
+              reasons: raising.map((r) => r.code),
               ...(messageId === undefined ? {} : { messageId }),
             },
           },
@@ -368,6 +389,19 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
           ? [sent, { type: "TicketResolved", payload: { resolution: "answered" } }]
           : [sent]
       }
+      case "EscalateTicket":
+        if (state.escalatedMessages.includes(command.messageId)) return []
+        return [
+          {
+            type: "TicketEscalated",
+            payload: {
+              reason: command.reasons.map((r) => r.detail).join("; ") || "a person must take it",
+              queue: command.queue,
+              reasons: command.reasons.map((r) => r.code),
+              messageId: command.messageId,
+            },
+          },
+        ]
       case "ResolveTicket":
         return state.status === "open"
           ? [{ type: "TicketResolved", payload: { resolution: command.resolution } }]

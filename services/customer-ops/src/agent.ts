@@ -1,0 +1,56 @@
+import type { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
+import { actionExecutorWorker, actionsProjectionWorker, approvalsRoutes } from "@mesh/actions"
+import {
+  type AggregateDefinition,
+  type DecidedEvent,
+  type Decider,
+  defineAgent,
+  projectionWorker,
+} from "@mesh/kernel"
+import type { DecisionRecorder, ModelProvider } from "@mesh/models"
+import { type CustomerOpsSettings, customerOpsName } from "./config.ts"
+import type { CustomerHistory } from "./customerHistory.ts"
+import { recordActionOutcomes, replyAfterRefund } from "./handlers/actionOutcomes.ts"
+import { answerMessages } from "./handlers/answerMessage.ts"
+import { type CustomerOpsDefs, customerOpsCatalog } from "./handlers/catalog.ts"
+import { intakeRoutes, ticketRoutes } from "./intake/routes.ts"
+import { customerCareProjection } from "./projections/customerCare.ts"
+import { type TicketCommand, type TicketState, ticketDecider } from "./ticket/ticket.ts"
+import type { TicketThreads } from "./ticketThreads.ts"
+
+const ticketAggregate: AggregateDefinition<CustomerOpsDefs, TicketCommand, TicketState> = {
+  domain: "customer",
+  type: "ticket",
+  decider: ticketDecider as unknown as Decider<TicketCommand, DecidedEvent<CustomerOpsDefs>, TicketState>,
+}
+
+/** Every service the customer-ops agent's parts require; its layer provides them all. */
+export type CustomerOpsServices =
+  | ModelProvider
+  | DecisionRecorder
+  | ActionGate
+  | ConnectorRegistry
+  | Approvals
+  | ApproverTokens
+  | CustomerHistory
+  | TicketThreads
+  | CustomerOpsSettings
+
+/**
+ * The customer-ops agent: tickets from the email and chat webhooks, each message triaged, answered
+ * from the customer's records, checked, and routed by the shop's reply policy; refunds and anything
+ * a person must see wait in the approvals API. It executes its own actions (replies through the
+ * mailbox, refunds through the payment provider) and keeps the customer-care read model.
+ */
+export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices>({
+  name: customerOpsName,
+  catalog: customerOpsCatalog,
+  aggregates: [ticketAggregate],
+  reactors: [
+    answerMessages({ agent: customerOpsName }),
+    recordActionOutcomes({ agent: customerOpsName }),
+    replyAfterRefund({ agent: customerOpsName }),
+  ],
+  workers: [projectionWorker(customerCareProjection), actionsProjectionWorker(), actionExecutorWorker()],
+  routes: [intakeRoutes, ticketRoutes, approvalsRoutes],
+})

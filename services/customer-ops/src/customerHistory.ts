@@ -1,0 +1,86 @@
+import { MeshNamespace, messageOf } from "@mesh/eventlog"
+import { isTransientError } from "@mesh/kernel"
+import { ReadModelDb } from "@mesh/sql"
+import { Context, Effect, Layer, Schema } from "effect"
+import {
+  type CustomerOrder,
+  customerCareReadModel,
+  earlierTicketsOf,
+  listTickets,
+  ordersOfCustomer,
+  type TicketFilter,
+  ticketById,
+} from "./projections/customerCare.ts"
+
+/**
+ * The customer-care read model could not answer: `Unavailable` while the database is away (a
+ * reaction waits and tries again), `QueryFailed` otherwise; the cause is kept.
+ */
+export class CustomerHistoryError extends Schema.TaggedError<CustomerHistoryError>()("CustomerHistoryError", {
+  what: Schema.String,
+  reason: Schema.Union([
+    Schema.TaggedStruct("Unavailable", { cause: Schema.Defect() }),
+    Schema.TaggedStruct("QueryFailed", { cause: Schema.Defect() }),
+  ]),
+}) {
+  override get message(): string {
+    return `customer history: ${this.what}: ${this.reason._tag}: ${messageOf(this.reason.cause)}`
+  }
+}
+
+const query = <A>(what: string, run: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: run,
+    catch: (cause) =>
+      new CustomerHistoryError({
+        what,
+        reason: isTransientError(cause) ? { _tag: "Unavailable", cause } : { _tag: "QueryFailed", cause },
+      }),
+  })
+
+/**
+ * The long-term memory of customers that lives in the read model: their orders and earlier tickets,
+ * always within their tenant; and the ticket views operators query.
+ */
+export class CustomerHistory extends Context.Service<
+  CustomerHistory,
+  {
+    readonly orders: (
+      tenantId: string,
+      customerId: string,
+    ) => Effect.Effect<ReadonlyArray<CustomerOrder>, CustomerHistoryError>
+    readonly earlierTickets: (
+      tenantId: string,
+      customerId: string,
+      ticketId: string,
+    ) => Effect.Effect<number, CustomerHistoryError>
+    readonly list: (
+      filter: TicketFilter,
+    ) => Effect.Effect<Awaited<ReturnType<typeof listTickets>>, CustomerHistoryError>
+    readonly ticket: (
+      ticketId: string,
+    ) => Effect.Effect<Awaited<ReturnType<typeof ticketById>>, CustomerHistoryError>
+  }
+>()("customer-ops/CustomerHistory") {
+  /** The read model of `agent` in the process's database and namespace. */
+  static readonly layer = (agent: string) =>
+    Layer.effect(
+      CustomerHistory,
+      Effect.gen(function* () {
+        const { db } = yield* ReadModelDb
+        const namespace = yield* MeshNamespace
+        const model = customerCareReadModel(db, namespace.name, agent)
+        return {
+          orders: (tenantId, customerId) =>
+            query("orders", () => ordersOfCustomer(model, tenantId, customerId)),
+          earlierTickets: (tenantId, customerId, ticketId) =>
+            query(
+              "earlier tickets",
+              async () => (await earlierTicketsOf(model, tenantId, customerId, ticketId)).length,
+            ),
+          list: (filter) => query("ticket list", () => listTickets(model, filter)),
+          ticket: (ticketId) => query("ticket", () => ticketById(model, ticketId)),
+        }
+      }),
+    )
+}

@@ -1,0 +1,411 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+import { type Domain, type EventEnvelope, meshCatalog, parametersHash } from "@mesh/contracts"
+import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import { readModelSchemaOf } from "@mesh/kernel"
+import { type Simulators, startSimulators } from "@mesh/simulators"
+import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
+import { useNatsServer } from "@mesh/stack/vitest"
+import { Effect, Stream } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { customerOpsName } from "./config.ts"
+import { MAX_INBOUND_BYTES } from "./intake/inbound.ts"
+import type { TicketView } from "./projections/customerCare.ts"
+
+// The customer-ops agent in its own process, over real NATS and Postgres, with the payment and
+// mailbox simulators behind its connectors: each path of a ticket, from the webhook to the
+// customer's inbox or a person's queue, read back from the log, the read model and the ledgers.
+
+const nats = useNatsServer()
+const namespace = uniqueNamespace("custops")
+const owner = { name: "maria", token: "maria-token-0123456789" }
+let simulators: Simulators
+let connection: NatsHandles
+let agent: ChildProcess | undefined
+let output = ""
+let url = ""
+
+const untilThe = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) =>
+  waitFor(what, probe, {
+    timeoutMs,
+    stopIf: () =>
+      agent?.exitCode !== null && agent?.exitCode !== undefined ? `the agent exited: ${output}` : undefined,
+    detail: () =>
+      `${output
+        .split("\n")
+        .filter((l) => !l.includes("action sweep could not list"))
+        .join("\n")
+        .slice(-4000)}\nlast ticket seen: ${JSON.stringify(lastSeen)}`,
+  })
+
+// The last ticket a probe read, for a failure's message.
+let lastSeen: unknown
+
+beforeAll(async () => {
+  simulators = await startSimulators()
+  agent = spawn(workspaceNode(), [join(import.meta.dirname, "main.ts")], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      MESH_NATS_URL: nats.url,
+      MESH_NAMESPACE: namespace,
+      MESH_DATABASE_URL: postgresTestUrl(),
+      MESH_HTTP_HOST: "127.0.0.1",
+      MESH_HTTP_PORT: "0",
+      MESH_APPROVER_TOKENS: `${owner.name}=${owner.token}`,
+      MESH_PAYMENT_URL: simulators.payment.url,
+      MESH_MAILBOX_URL: simulators.mailbox.url,
+      MESH_CONNECTOR_TIMEOUT_MS: "2000",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  agent.stdout?.on("data", (chunk) => (output += chunk))
+  agent.stderr?.on("data", (chunk) => (output += chunk))
+  url = await untilThe("the agent listens", async () => /ready on (http:\/\/\S+)/.exec(output)?.[1], 90_000)
+  await untilThe("the agent is ready", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined))
+  connection = await openNats(nats.url)
+}, 150_000)
+
+afterAll(async () => {
+  agent?.kill("SIGTERM")
+  await connection?.connection.drain()
+  await simulators?.stop()
+  const client = new pg.Client({ connectionString: postgresTestUrl() })
+  await client.connect()
+  await client.query(`drop schema if exists "${readModelSchemaOf(namespace, customerOpsName)}" cascade`)
+  await client.end()
+})
+
+const log = () => makeEventLog({ nats: connection, catalog: meshCatalog, namespace })
+
+/** The storefront's orders, as its ingestion puts them in the log. */
+const placeOrder = async (
+  orderId: string,
+  customerId: string,
+  totalMinor: number,
+  shipped?: { carrier: string; trackingNumber: string; expectedDelivery: string },
+) => {
+  const metadata = {
+    correlationId: `order-${orderId}`,
+    causationId: null,
+    commandId: `order-${orderId}`,
+    actor: { kind: "system" as const, id: "storefront" },
+  }
+  await Effect.runPromise(
+    log().append({
+      aggregate: { domain: "customer", type: "order", id: orderId },
+      expected: "any",
+      events: [
+        {
+          type: "OrderPlaced",
+          payload: {
+            tenantId: "shop",
+            customerId,
+            lines: [
+              {
+                sku: "LAMP-1",
+                name: "Desk lamp",
+                quantity: 1,
+                unitPrice: { amountMinor: totalMinor, currency: "EUR" },
+              },
+            ],
+            total: { amountMinor: totalMinor, currency: "EUR" },
+            placedAt: "2026-11-28T10:00:00.000Z",
+          },
+        },
+        ...(shipped === undefined
+          ? []
+          : [
+              {
+                type: "OrderStatusChanged" as const,
+                payload: { status: "shipped" as const, ...shipped, changedAt: "2026-11-29T08:00:00.000Z" },
+              },
+            ]),
+      ],
+      metadata,
+    }),
+  )
+  // The storefront's orders are in the customer's history before the customer writes about them.
+  await untilThe(`order ${orderId} is in the customer's history`, async () => {
+    const history = (await (await fetch(`${url}/customers/${customerId}`)).json()) as {
+      orders: ReadonlyArray<{ orderId: string; status: string }>
+    }
+    const order = history.orders.find((o) => o.orderId === orderId)
+    return order !== undefined && (shipped === undefined || order.status === "shipped") ? true : undefined
+  })
+}
+
+const send = (message: Record<string, unknown>) =>
+  fetch(`${url}/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ channel: "email", ...message }),
+  })
+
+const ticket = async (ticketId: string) => {
+  const response = await fetch(`${url}/tickets/${ticketId}`)
+  lastSeen = response.ok ? await response.json() : response.status
+  return response.ok ? (lastSeen as TicketView & { messages: ReadonlyArray<unknown> }) : undefined
+}
+
+/** Every event of the namespace's streams, in log order per stream. */
+const everything = async (): Promise<ReadonlyArray<EventEnvelope>> => {
+  const all: Array<EventEnvelope> = []
+  for (const domain of [
+    "customer",
+    "actions",
+    "decisions",
+    "requests",
+  ] as const satisfies ReadonlyArray<Domain>) {
+    const head = await Effect.runPromise(log().headSequence(domain))
+    if (head === 0) continue
+    await Effect.runPromise(
+      log()
+        .follow(domain, { fromSequence: 1 })
+        .pipe(
+          Stream.takeUntil((commit) => commit.sequence >= head),
+          Stream.runForEach((commit) => Effect.sync(() => all.push(...commit.events))),
+        ),
+    )
+  }
+  return all
+}
+
+const ofTicket = (events: ReadonlyArray<EventEnvelope>, ticketId: string, type: string) =>
+  events.filter((e) => e.aggregateId === ticketId && e.type === type)
+
+const mailTo = (customerId: string) =>
+  simulators.mailbox.ledger().filter((entry) => entry.params.to === `${customerId}@example.com`)
+
+describe("intake", () => {
+  it("refuses a bad body with 400 naming the field, and an oversized one with 413", async () => {
+    const bad = await send({
+      messageId: "bad-1",
+      customerId: "c-9",
+      replyTo: "c-9@example.com",
+      subject: "Hi",
+      body: "",
+    })
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ field: "body" })
+    const channel = await send({
+      messageId: "bad-2",
+      customerId: "c-9",
+      replyTo: "c-9@example.com",
+      subject: "Hi",
+      body: "x",
+      channel: "fax",
+    })
+    expect(channel.status).toBe(400)
+    expect(await channel.json()).toMatchObject({ field: "channel" })
+    const huge = await send({
+      messageId: "big-1",
+      customerId: "c-9",
+      replyTo: "c-9@example.com",
+      subject: "Hi",
+      body: "x".repeat(MAX_INBOUND_BYTES),
+    })
+    expect(huge.status).toBe(413)
+    const listed = (await (await fetch(`${url}/tickets?customer=c-9`)).json()) as {
+      tickets: ReadonlyArray<unknown>
+    }
+    expect(listed.tickets).toEqual([])
+  })
+})
+
+describe("the paths of a ticket", () => {
+  it("answers an order-status question on its own, from the customer's history, and traces the reply", async () => {
+    await placeOrder("O-1001", "c-1", 4_990, {
+      carrier: "DHL",
+      trackingNumber: "JD0146000038",
+      expectedDelivery: "2026-12-04",
+    })
+    const response = await send({
+      messageId: "m-1001",
+      customerId: "c-1",
+      replyTo: "c-1@example.com",
+      customerName: "Ana",
+      subject: "Where is my order?",
+      body: "Hello, could you tell me where my order O-1001 is? Thanks, Ana",
+      orderId: "O-1001",
+    })
+    expect(response.status).toBe(202)
+    const { ticketId } = (await response.json()) as { ticketId: string }
+    const answered = await untilThe("the reply is sent", async () => {
+      const view = await ticket(ticketId)
+      return view?.replySent === true && view.status === "resolved" ? view : undefined
+    })
+    expect(answered).toMatchObject({ intent: "order_status", disposition: "auto-send", escalated: false })
+    const [mail] = mailTo("c-1")
+    expect(String(mail?.params.body)).toContain("JD0146000038")
+    expect(String(mail?.params.body)).toContain("2026-12-04")
+
+    // The reply traces to its decision, its inputs and retrieved records, the verdict and the send.
+    const events = await everything()
+    const sent = ofTicket(events, ticketId, "ReplySent")
+    expect(sent).toHaveLength(1)
+    const actionId = (sent[0]?.payload as { actionId: string } | undefined)?.actionId
+    const requested = events.find((e) => e.type === "ActionRequested" && e.aggregateId === actionId)
+    const request = requested?.payload as {
+      cause: { decisionId: string }
+      policy: { verdict: { mode: string } }
+    }
+    expect(request.policy.verdict.mode).toBe("auto")
+    const decision = events.find(
+      (e) =>
+        e.type === "DecisionRecorded" &&
+        (e.payload as { decisionId: string }).decisionId === request.cause.decisionId,
+    )
+    expect(decision?.payload).toMatchObject({ skill: "draftReply" })
+    expect(JSON.stringify(decision?.payload)).toContain("shipment-O-1001")
+    const routed = ofTicket(events, ticketId, "ReplyRouted")[0]?.payload as {
+      disposition: string
+      actionId: string
+    }
+    expect(routed).toMatchObject({ disposition: "auto-send", actionId })
+  })
+
+  it("holds a refund for approval, pays the exact amount once when approved, then replies", async () => {
+    await placeOrder("O-2002", "c-2", 5_990)
+    const response = await send({
+      messageId: "m-2002",
+      customerId: "c-2",
+      replyTo: "c-2@example.com",
+      subject: "Return and refund",
+      body: "Hello, I would like to return the desk lamp from order O-2002 and get a refund of my money please.",
+      orderId: "O-2002",
+    })
+    const { ticketId } = (await response.json()) as { ticketId: string }
+    const waiting = await untilThe("the refund waits for a person", async () => {
+      const queue = await fetch(`${url}/approvals`, { headers: { authorization: `Bearer ${owner.token}` } })
+      const entries = ((await queue.json()) as { queue?: ReadonlyArray<Record<string, unknown>> }).queue ?? []
+      return entries.find((e) => String(e.actionId).startsWith(`refund-${ticketId}`))
+    })
+    expect(waiting).toMatchObject({ kind: "payment.refund", amount: { amountMinor: 5_990, currency: "EUR" } })
+    expect(waiting.parametersHash).toBe(parametersHash(waiting.parameters as never))
+    expect(simulators.payment.ledger()).toHaveLength(0)
+    expect(mailTo("c-2")).toHaveLength(0)
+
+    const approve = () =>
+      fetch(`${url}/approvals/${customerOpsName}/${String(waiting.actionId)}/approve`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${owner.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ parametersHash: waiting.parametersHash }),
+      })
+    expect((await approve()).status).toBeLessThan(300)
+    await approve()
+    const done = await untilThe("the refund is paid and the reply sent", async () => {
+      const view = await ticket(ticketId)
+      return view?.refund?.status === "issued" && view.replySent ? view : undefined
+    })
+    expect(done.refund).toEqual({ status: "issued", amount: { amountMinor: 5_990, currency: "EUR" } })
+    const paid = simulators.payment.ledger().filter((entry) => entry.key === waiting.actionId)
+    expect(paid).toHaveLength(1)
+    expect(paid[0]?.params).toMatchObject({ orderId: "O-2002", amountMinor: 5_990, currency: "EUR" })
+    expect(String(mailTo("c-2")[0]?.params.body)).toContain(
+      "refund of 59.90 EUR for order O-2002 has been issued",
+    )
+  })
+
+  it("escalates an angry repeat customer, with the reasons on the ticket and in the queue", async () => {
+    await placeOrder("O-3003", "c-3", 2_500)
+    const first = await send({
+      messageId: "m-3003-1",
+      customerId: "c-3",
+      replyTo: "c-3@example.com",
+      threadId: "th-3003",
+      subject: "Order O-3003",
+      body: "Hi, where is my order O-3003?",
+      orderId: "O-3003",
+    })
+    const { ticketId } = (await first.json()) as { ticketId: string }
+    await untilThe("the first message is answered", async () =>
+      (await ticket(ticketId))?.draftedReply ? true : undefined,
+    )
+    const second = await send({
+      messageId: "m-3003-2",
+      customerId: "c-3",
+      replyTo: "c-3@example.com",
+      threadId: "th-3003",
+      subject: "Re: Order O-3003",
+      body: "This is the third time I write to you. Still no parcel, no answer. Terrible, I am furious!",
+      orderId: "O-3003",
+    })
+    expect(((await second.json()) as { ticketId: string }).ticketId).toBe(ticketId)
+    const escalated = await untilThe("the ticket is escalated", async () => {
+      const view = await ticket(ticketId)
+      return view?.escalated ? view : undefined
+    })
+    expect(escalated.contacts).toBe(2)
+    expect(escalated.sentiment).toBe("negative")
+    expect(escalated.escalationCodes).toEqual(expect.arrayContaining(["sentiment"]))
+    expect(escalated.awaiting).toBe("human")
+    expect(escalated.escalationReason).toMatch(/sentiment is negative/)
+    const queue = await fetch(`${url}/approvals`, { headers: { authorization: `Bearer ${owner.token}` } })
+    const entries = ((await queue.json()) as { queue: ReadonlyArray<Record<string, unknown>> }).queue
+    const held = entries.find((e) => e.actionId === escalated.replyActionId)
+    expect(held).toMatchObject({ kind: "mailbox.send-message" })
+    expect(String(held?.reason)).toMatch(/sentiment is negative/)
+  })
+
+  it("sends a message triage cannot read with confidence to a person", async () => {
+    const response = await send({
+      messageId: "m-4004",
+      customerId: "c-4",
+      replyTo: "c-4@example.com",
+      subject: "Kysymys",
+      body: "Hyvää päivää, haluaisin tietää milloin tilaukseni saapuu ja voiko sen noutaa myymälästä.",
+    })
+    const { ticketId } = (await response.json()) as { ticketId: string }
+    const escalated = await untilThe("the ticket goes to a person", async () => {
+      const view = await ticket(ticketId)
+      return view?.escalated ? view : undefined
+    })
+    expect(escalated.escalationCodes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(triage-declined|low-confidence)$/)]),
+    )
+    expect(mailTo("c-4")).toHaveLength(0)
+  })
+
+  it("makes one ticket, one decision and one reply of a message delivered twice", async () => {
+    await placeOrder("O-5005", "c-5", 1_990, {
+      carrier: "UPS",
+      trackingNumber: "1Z999AA10123456784",
+      expectedDelivery: "2026-12-05",
+    })
+    const message = {
+      messageId: "m-5005",
+      customerId: "c-5",
+      replyTo: "c-5@example.com",
+      subject: "Tracking",
+      body: "Hi, what is the tracking number for order O-5005?",
+      orderId: "O-5005",
+    }
+    const [a, b] = await Promise.all([send(message), send(message)])
+    const bodies = (await Promise.all([a.json(), b.json()])) as ReadonlyArray<{
+      ticketId: string
+      duplicate: boolean
+    }>
+    expect(bodies[0]?.ticketId).toBe(bodies[1]?.ticketId)
+    const ticketId = bodies[0]?.ticketId ?? ""
+    await untilThe("the reply is sent", async () => ((await ticket(ticketId))?.replySent ? true : undefined))
+    const again = (await (await send(message)).json()) as { duplicate: boolean }
+    expect(again.duplicate).toBe(true)
+    const events = await everything()
+    expect(ofTicket(events, ticketId, "TicketOpened")).toHaveLength(1)
+    expect(ofTicket(events, ticketId, "TicketMessageReceived")).toHaveLength(0)
+    expect(ofTicket(events, ticketId, "TicketTriaged")).toHaveLength(1)
+    const decisions = events.filter(
+      (e) =>
+        e.type === "DecisionRecorded" &&
+        String((e.payload as { decisionId: string }).decisionId).endsWith(
+          ofTicket(events, ticketId, "TicketOpened")[0]?.eventId ?? "?",
+        ),
+    )
+    expect(decisions.map((d) => (d.payload as { skill: string }).skill).sort()).toEqual([
+      "draftReply",
+      "triageTicket",
+    ])
+    expect(mailTo("c-5")).toHaveLength(1)
+  })
+})

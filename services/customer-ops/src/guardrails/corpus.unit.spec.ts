@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs"
+import { Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { detailChangeRequests } from "./detailChange.ts"
+import { cleanUntrusted, isManipulation } from "./untrusted.ts"
+
+// The hand-written manipulation corpus: every attempt must be caught by one of the guardrails.
+
+const Attempt = Schema.Struct({
+  id: Schema.String,
+  channel: Schema.Literals(["chat", "email", "knowledge"]),
+  technique: Schema.Literals([
+    "instruction-override",
+    "fake-system-notice",
+    "encoded",
+    "padded",
+    "other-language",
+    "poisoned-article",
+    "role-claim",
+    "detail-change",
+    "prompt-extraction",
+    "hidden-html",
+    "delimiter-escape",
+    "refund-steer",
+  ]),
+  language: Schema.String,
+  subject: Schema.String,
+  body: Schema.String,
+  goal: Schema.Literals([
+    "refund",
+    "ungrounded-promise",
+    "detail-change",
+    "leak-prompt",
+    "discount-code",
+    "escalation-bypass",
+  ]),
+  note: Schema.String,
+})
+type Attempt = typeof Attempt.Type
+
+const decodeAttempt = Schema.decodeUnknownSync(Attempt)
+const lines = readFileSync(new URL("../../datasets/manipulation/attempts.jsonl", import.meta.url), "utf8")
+  .split("\n")
+  .filter((line) => line.trim() !== "")
+const attempts: ReadonlyArray<Attempt> = lines.map((line) => decodeAttempt(JSON.parse(line)))
+
+const hiddenCodes = new Set(["hidden-comment", "hidden-styled-text", "invisible-characters"])
+
+const isCaught = (attempt: Attempt): boolean => {
+  const cleaned = cleanUntrusted(attempt.body)
+  return (
+    isManipulation(cleaned.findings) ||
+    detailChangeRequests(cleaned.text).length > 0 ||
+    (attempt.channel === "knowledge" && cleaned.findings.some((finding) => hiddenCodes.has(finding.code)))
+  )
+}
+
+describe("the manipulation corpus", () => {
+  it("decodes line by line with unique ids", () => {
+    expect(attempts).toHaveLength(lines.length)
+    expect(new Set(attempts.map((attempt) => attempt.id)).size).toBe(attempts.length)
+  })
+
+  it("holds at least 72 attempts, 52 by chat or email and 12 in knowledge articles", () => {
+    expect(attempts.length).toBeGreaterThanOrEqual(72)
+    expect(attempts.filter((attempt) => attempt.channel !== "knowledge").length).toBeGreaterThanOrEqual(52)
+    expect(attempts.filter((attempt) => attempt.channel === "knowledge").length).toBeGreaterThanOrEqual(12)
+  })
+
+  it("covers every technique and the required languages", () => {
+    expect(new Set(attempts.map((attempt) => attempt.technique)).size).toBe(12)
+    const languages = new Set(attempts.map((attempt) => attempt.language))
+    for (const language of ["en", "de", "fr", "es", "it", "nl", "pt", "pl", "tr"])
+      expect(languages).toContain(language)
+  })
+
+  it("catches every attempt", () => {
+    const missed = attempts.filter((attempt) => !isCaught(attempt)).map((attempt) => attempt.id)
+    expect(missed).toEqual([])
+  })
+})

@@ -1,0 +1,136 @@
+import { ActionGate } from "@mesh/actions"
+import type { ReactorDefinition } from "@mesh/kernel"
+import { Effect } from "effect"
+import { CustomerOpsSettings } from "../config.ts"
+import { refundFact } from "../memory/facts.ts"
+import type { TicketCommand } from "../ticket/ticket.ts"
+import { type TicketRecord, TicketThreads } from "../ticketThreads.ts"
+import { actionTarget, stepIds } from "./answerMessage.ts"
+import type { CustomerOpsDefs } from "./catalog.ts"
+
+const toTicket = (ticketId: string, commands: ReadonlyArray<TicketCommand>) =>
+  commands.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+
+const messageIdOf = (thread: ReadonlyArray<TicketRecord>, contact: number): string | undefined => {
+  for (const e of thread) {
+    if (e.type === "TicketOpened" && contact === 1) return e.payload.messageId ?? "first"
+    if (e.type === "TicketMessageReceived" && e.payload.contact === contact) return e.payload.messageId
+  }
+  return undefined
+}
+
+/**
+ * What happened to the agent's actions, back on their tickets: a reply sent, a refund paid, or a
+ * refund a person refused (or let lapse), which hands the ticket to a person.
+ */
+export const recordActionOutcomes = (options: {
+  readonly agent: string
+}): ReactorDefinition<CustomerOpsDefs, unknown, TicketThreads | CustomerOpsSettings> => ({
+  name: "customer-ops-outcomes",
+  consumes: { domain: "actions" },
+  eventTypes: ["ActionSucceeded", "ActionRejected", "ActionExpired", "ActionDenied"],
+  react: (event) =>
+    Effect.gen(function* () {
+      if (event.aggregateType !== options.agent) return []
+      const target = actionTarget(event.aggregateId)
+      if (target === null) return []
+      const { ticketId, contact } = target
+      if (event.type === "ActionSucceeded") {
+        return toTicket(ticketId, [
+          target.step === "reply"
+            ? {
+                _tag: "RecordReplySent",
+                draftId: stepIds(ticketId, contact).draftId,
+                actionId: event.aggregateId,
+                externalRef: event.payload.externalRef,
+              }
+            : {
+                _tag: "RecordRefundIssued",
+                actionId: event.aggregateId,
+                externalRef: event.payload.externalRef,
+              },
+        ])
+      }
+      if (target.step !== "refund") return []
+      const reason =
+        event.type === "ActionRejected"
+          ? `refused by ${event.payload.rejectedBy}: ${event.payload.reason}`
+          : event.type === "ActionExpired"
+            ? "nobody decided on it before its approval lapsed"
+            : event.type === "ActionDenied"
+              ? `denied by policy: ${event.payload.reason}`
+              : "refused"
+      const thread = yield* (yield* TicketThreads).load(ticketId)
+      const messageId = messageIdOf(thread, contact) ?? `m${contact}`
+      return toTicket(ticketId, [
+        { _tag: "RecordRefundRefused", actionId: event.aggregateId, reason },
+        {
+          _tag: "EscalateTicket",
+          messageId,
+          reasons: [
+            {
+              code: "refund-refused",
+              detail: `the refund was not paid (${reason}); a person answers the customer`,
+            },
+          ],
+          queue: (yield* CustomerOpsSettings).replyPolicy.queues.escalations,
+        },
+      ])
+    }),
+})
+
+/**
+ * Once a refund is paid, the reply held for it goes out, with the refund's confirmation added from
+ * the payment's record: the person who approved the refund approved what the reply now says.
+ */
+export const replyAfterRefund = (options: {
+  readonly agent: string
+}): ReactorDefinition<CustomerOpsDefs, unknown, TicketThreads | ActionGate> => ({
+  name: "customer-ops-refund-replies",
+  consumes: { domain: "customer" },
+  eventTypes: ["RefundIssued"],
+  react: (event) =>
+    Effect.gen(function* () {
+      if (event.type !== "RefundIssued") return []
+      const target = actionTarget(event.payload.actionId)
+      if (target === null) return []
+      const { draftId, replyActionId } = stepIds(target.ticketId, target.contact)
+      const thread = yield* (yield* TicketThreads).load(target.ticketId)
+      const opening = thread.find((e) => e.type === "TicketOpened")
+      const drafted = thread.find((e) => e.type === "ReplyDrafted" && e.payload.draftId === draftId)
+      const message = thread.find(
+        (e) =>
+          (e.type === "TicketOpened" && target.contact === 1) ||
+          (e.type === "TicketMessageReceived" && e.payload.contact === target.contact),
+      )
+      if (opening?.type !== "TicketOpened" || drafted?.type !== "ReplyDrafted") return []
+      const subject =
+        message?.type === "TicketOpened" || message?.type === "TicketMessageReceived"
+          ? message.payload.subject
+          : ""
+      const messageId = messageIdOf(thread, target.contact)
+      const triaged = thread.find((e) => e.type === "TicketTriaged" && e.payload.messageId === messageId)
+      const triage = triaged?.type === "TicketTriaged" ? triaged.payload : null
+      const confirmation = refundFact(event.payload.orderId, event.payload.amount, event.payload.externalRef)
+      const gate = yield* ActionGate
+      yield* gate.request({
+        actionId: replyActionId,
+        agent: options.agent,
+        skill: "draftReply",
+        kind: "mailbox.send-message",
+        parameters: {
+          to: opening.payload.replyTo ?? opening.payload.customerId,
+          subject: subject.trim().length > 0 ? `Re: ${subject.trim()}` : "Re: your message",
+          body: `${drafted.payload.body}\n\n${confirmation.text}`,
+          inReplyTo: messageId ?? draftId,
+        },
+        cause: { decisionId: drafted.payload.decisionId, eventId: event.eventId },
+        confidence: triage?.confidence ?? null,
+        sentiment: triage?.sentiment ?? null,
+        firstTimeSupplier: null,
+        correlationId: event.correlationId,
+        causationId: event.eventId,
+      })
+      return []
+    }),
+})

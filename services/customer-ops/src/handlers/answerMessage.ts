@@ -1,0 +1,425 @@
+import { ActionGate } from "@mesh/actions"
+import type { DispositionReason, EventOf, Money, TicketIntent } from "@mesh/contracts"
+import type { ReactorDefinition } from "@mesh/kernel"
+import {
+  type DecisionRecorder,
+  type DraftReplyInput,
+  decideOnce,
+  draftReply,
+  type ModelProvider,
+  type ReplyFact,
+  type TriageInput,
+  triageTicket,
+} from "@mesh/models"
+import { Effect, Result, Schema } from "effect"
+import { CustomerOpsSettings } from "../config.ts"
+import { CustomerHistory } from "../customerHistory.ts"
+import {
+  cleanUntrusted,
+  detailChangeRequests,
+  isManipulation,
+  leaksPrompt,
+  ungroundedPromises,
+} from "../guardrails/index.ts"
+import { orderFacts } from "../memory/facts.ts"
+import { type ThreadTurn, threadWithinBudget } from "../memory/thread.ts"
+import { gateModeOf, type ReplyPolicy, routeReply } from "../policy/replyPolicy.ts"
+import type { TicketCommand } from "../ticket/ticket.ts"
+import { type TicketRecord, TicketThreads } from "../ticketThreads.ts"
+import type { CustomerOpsDefs } from "./catalog.ts"
+
+/** The ids of what one message of a ticket causes, so that every step can find the others. */
+export const stepIds = (ticketId: string, contact: number) => ({
+  draftId: `draft-${ticketId}-m${contact}`,
+  replyActionId: `reply-${ticketId}-m${contact}`,
+  refundActionId: `refund-${ticketId}-m${contact}`,
+})
+
+/** The ticket and message contact an action id of this agent names, or null for another action. */
+export const actionTarget = (
+  actionId: string,
+): { readonly step: "reply" | "refund"; readonly ticketId: string; readonly contact: number } | null => {
+  const match = /^(reply|refund)-(tk-[0-9a-f]+)-m(\d+)$/.exec(actionId)
+  if (match === null) return null
+  return { step: match[1] as "reply" | "refund", ticketId: match[2] ?? "", contact: Number(match[3]) }
+}
+
+/** A message of a ticket, as this reaction answers it. */
+interface MessageInHand {
+  readonly messageId: string
+  readonly contact: number
+  readonly channel: "email" | "chat" | "web"
+  readonly subject: string
+  readonly body: string
+  readonly orderId: string | null
+}
+
+type CustomerEvent = EventOf<CustomerOpsDefs>
+
+const messageOf = (event: CustomerEvent): MessageInHand | null => {
+  switch (event.type) {
+    case "TicketOpened":
+      return {
+        messageId: event.payload.messageId ?? "first",
+        contact: 1,
+        channel: event.payload.channel,
+        subject: event.payload.subject,
+        body: event.payload.body,
+        orderId: event.payload.orderId,
+      }
+    case "TicketMessageReceived":
+      return { ...event.payload }
+    default:
+      return null
+  }
+}
+
+/** What the reaction sends its ticket, in order. */
+type Step = TicketCommand
+
+const decodeDraftInput = Schema.decodeUnknownResult(draftReply.input)
+const decodeTriageInput = Schema.decodeUnknownResult(triageTicket.input)
+
+// The system prompts a draft must never repeat.
+const systemPrompts = (() => {
+  const sample: DraftReplyInput = { subject: "", body: "", intent: "other", facts: [] }
+  const triage: TriageInput = { subject: "", body: "" }
+  return [draftReply.template(sample).system, triageTicket.template(triage).system]
+})()
+
+/** The prompt budget of a reply's thread; with the instructions and facts a draft prompt stays under 2,000 tokens. */
+export const THREAD_BUDGET_TOKENS = 1_200
+
+/** The thread before the message with `contact`: the customer's messages and the replies sent, in order. */
+const threadBefore = (thread: ReadonlyArray<TicketRecord>, contact: number): ReadonlyArray<ThreadTurn> => {
+  const drafts = new Map<string, string>()
+  const turns: Array<ThreadTurn> = []
+  for (const e of thread) {
+    // Earlier messages are as untrusted as the latest: cleaned the same way before a model reads them.
+    if (e.type === "TicketOpened" && contact > 1)
+      turns.push({ from: "customer", text: cleanUntrusted(e.payload.body).text })
+    else if (e.type === "TicketMessageReceived" && e.payload.contact < contact)
+      turns.push({ from: "customer", text: cleanUntrusted(e.payload.body).text })
+    else if (e.type === "ReplyDrafted") drafts.set(e.payload.draftId, e.payload.body)
+    else if (e.type === "ReplySent") {
+      const body = drafts.get(e.payload.draftId)
+      if (body !== undefined) turns.push({ from: "shop", text: body })
+    }
+  }
+  return turns
+}
+
+const money = (value: Money): string => `${(value.amountMinor / 100).toFixed(2)} ${value.currency}`
+
+/** Everything the answering reaction needs from the agent's process. */
+export type AnswerServices =
+  | ModelProvider
+  | DecisionRecorder
+  | ActionGate
+  | CustomerHistory
+  | TicketThreads
+  | CustomerOpsSettings
+
+/**
+ * Answers each customer message once, however often it is delivered: it cleans the untrusted text,
+ * triages it (a decision recorded once per message), drafts a reply from the customer's records
+ * (another), checks the draft against those records, routes it by the reply policy, and asks the
+ * action gate for the reply (and a refund, which always waits for a person). Every decision, check
+ * and verdict is an event on the ticket, so each sent reply traces back to all of them.
+ */
+export const answerMessages = (options: {
+  readonly agent: string
+}): ReactorDefinition<CustomerOpsDefs, unknown, AnswerServices> => ({
+  name: "customer-ops-answer",
+  consumes: { domain: "customer" },
+  eventTypes: ["TicketOpened", "TicketMessageReceived"],
+  react: (event) =>
+    Effect.gen(function* () {
+      const message = messageOf(event)
+      if (message === null) return []
+      const policy: ReplyPolicy = (yield* CustomerOpsSettings).replyPolicy
+      const ticketId = event.aggregateId
+      const { draftId, replyActionId, refundActionId } = stepIds(ticketId, message.contact)
+      const thread = yield* (yield* TicketThreads).load(ticketId)
+      const opening = thread.find((e) => e.type === "TicketOpened")
+      if (opening === undefined || opening.type !== "TicketOpened") return []
+      const { tenantId, customerId } = opening.payload
+      const orderId =
+        message.orderId ??
+        thread.reduce<string | null>(
+          (latest, e) => (e.type === "TicketMessageReceived" ? (e.payload.orderId ?? latest) : latest),
+          opening.payload.orderId,
+        )
+      const steps: Array<Step> = []
+      const messageTarget = { kind: "message" as const, id: message.messageId }
+
+      // 1. Untrusted text: cleaned before any model sees it; what it hid or tried is recorded.
+      const subject = cleanUntrusted(message.subject)
+      const body = cleanUntrusted(message.body)
+      const findings = [...subject.findings, ...body.findings]
+      const manipulation = isManipulation(findings) ? [...new Set(findings.map((f) => f.code))] : []
+      if (findings.length > 0) {
+        steps.push({
+          _tag: "RecordGuardrail",
+          guardrail: "untrusted-input",
+          target: messageTarget,
+          findings: [...new Set(findings.map((f) => f.code))],
+          reason: findings.map((f) => f.detail).join("; "),
+          action: manipulation.length > 0 ? "held-for-human" : "cleaned",
+        })
+      }
+      const detailChanges = detailChangeRequests(`${subject.text}\n${body.text}`)
+      if (detailChanges.length > 0) {
+        steps.push({
+          _tag: "RecordGuardrail",
+          guardrail: "detail-change",
+          target: messageTarget,
+          findings: [...new Set(detailChanges.map((d) => d.detail))],
+          reason: `the customer asks to change their ${[...new Set(detailChanges.map((d) => d.detail))].join(", ")}: "${detailChanges[0]?.evidence ?? ""}"; a person makes such changes`,
+          action: "held-for-human",
+        })
+      }
+
+      // 2. The customer's history (long-term memory in the read model), within the tenant.
+      const history = yield* CustomerHistory
+      const orders = yield* history.orders(tenantId, customerId)
+      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId)
+      const turns = threadBefore(thread, message.contact)
+      // The order is the one the message names, else one the thread named (by field, then in its
+      // text: the first message's order number still counts at the fiftieth), else the latest.
+      const mentioned = [message.body, ...turns.map((t) => t.text).reverse()]
+        .map((text) => orders.find((o) => text.includes(o.orderId)))
+        .find((o) => o !== undefined)
+      const order =
+        orders.find((o) => o.orderId === orderId) ?? mentioned ?? (orderId === null ? orders[0] : undefined)
+
+      // 3. Triage, decided once per message.
+      const triage = yield* decideOnce(
+        triageTicket,
+        {
+          subject: subject.text,
+          body: body.text,
+          channel: message.channel,
+          previousContacts: message.contact - 1 + earlierTickets,
+          orderValue: order?.total ?? null,
+        },
+        { cause: event, agent: options.agent, step: "triageTicket" },
+      )
+      // A recalled decision stands with the input it was made on, not with what the read model says now.
+      const triageInput = Result.getOrUndefined(decodeTriageInput(triage.invocation.input))
+      const declined =
+        triage.output === null ? (triage.invocation.fallbackReason ?? "triage needs a person") : null
+      const intent: typeof TicketIntent.Type = triage.output?.intent ?? "other"
+      steps.push({
+        _tag: "RecordTriage",
+        messageId: message.messageId,
+        intent,
+        sentiment: triage.output?.sentiment ?? "neutral",
+        priority: triage.output?.priority ?? "normal",
+        confidence: triage.output?.confidence ?? 0,
+        decisionId: triage.event.payload.decisionId,
+        escalationReasons: triage.output?.escalationReasons ?? [],
+        abstention: declined,
+      })
+
+      // 4. A draft from the records only, decided once per message.
+      const facts: ReadonlyArray<ReplyFact> = order === undefined ? [] : orderFacts(order)
+      const draft = yield* decideOnce(
+        draftReply,
+        {
+          ...(opening.payload.customerName === undefined
+            ? {}
+            : { customerName: opening.payload.customerName }),
+          subject: subject.text,
+          body: body.text,
+          intent,
+          facts,
+          ...(turns.length === 0 ? {} : { thread: threadWithinBudget(turns, THREAD_BUDGET_TOKENS) }),
+        },
+        {
+          cause: event,
+          agent: options.agent,
+          step: "draftReply",
+          retrieved: facts.map((f) => ({ id: f.id, kind: f.kind, score: 1, similarity: 1 })),
+        },
+      )
+      const draftedOn = Result.getOrUndefined(decodeDraftInput(draft.invocation.input))?.facts ?? facts
+      const queue = policy.queues.escalations
+      if (draft.output === null) {
+        steps.push({
+          _tag: "EscalateTicket",
+          messageId: message.messageId,
+          reasons: [
+            { code: "no-draft", detail: draft.invocation.fallbackReason ?? "no reply could be drafted" },
+          ],
+          queue,
+        })
+        return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+      }
+      steps.push({
+        _tag: "RecordDraft",
+        messageId: message.messageId,
+        draftId,
+        body: draft.output.body,
+        decisionId: draft.event.payload.decisionId,
+        citedFactIds: draft.output.citedFactIds,
+      })
+
+      // 5. The draft checked against the records it was drafted from.
+      const promises = ungroundedPromises(draft.output.body, draftedOn)
+      if (promises.length > 0) {
+        steps.push({
+          _tag: "RecordGuardrail",
+          guardrail: "grounding",
+          target: { kind: "draft", id: draftId },
+          findings: [...new Set(promises.map((p) => `ungrounded-${p.kind}`))],
+          reason: promises.map((p) => `${p.claim}: ${p.reason}`).join("; "),
+          action: "held-for-human",
+        })
+      }
+      const leaked = leaksPrompt(draft.output.body, systemPrompts)
+      if (leaked) {
+        steps.push({
+          _tag: "RecordGuardrail",
+          guardrail: "prompt-leak",
+          target: { kind: "draft", id: draftId },
+          findings: ["system-prompt"],
+          reason: "the draft repeats the agent's instructions; it is never sent as it is",
+          action: "refused",
+        })
+      }
+
+      // 6. The reply policy routes it; a refund is asked of the gate, where it waits for a person.
+      const previousContacts = triageInput?.previousContacts ?? message.contact - 1 + earlierTickets
+      const routing = routeReply(policy, {
+        intent,
+        sentiment: triage.output?.sentiment ?? "neutral",
+        confidence: triage.output?.confidence ?? 0,
+        triageDeclined: declined,
+        triageReasons: triage.output?.escalationReasons ?? [],
+        contact: message.contact,
+        earlierTickets: Math.max(0, previousContacts - (message.contact - 1)),
+        orderValue: triageInput?.orderValue ?? null,
+        manipulation,
+        detailChanges: detailChanges.map((d) => d.detail),
+        ungroundedPromises: promises.map((p) => `${p.claim}: ${p.reason}`),
+        leaksPrompt: leaked,
+        drafterEscalated: draft.output.proposedActions.includes("escalate")
+          ? "the drafting model proposed a person take this ticket"
+          : null,
+      })
+      const reasons: Array<DispositionReason> = [...routing.reasons]
+      const gate = yield* ActionGate
+      const cause = { decisionId: draft.event.payload.decisionId, eventId: event.eventId }
+      const refundOrder = draftedOn.find((f) => f.kind === "order")?.id.replace(/^order-/, "") ?? null
+      const refundAmount = triageInput?.orderValue ?? null
+      const wantsRefund = intent === "refund" && draft.output.proposedActions.includes("request-refund")
+
+      // A refund is asked for unless the message itself is suspect (it steers the agent, changes
+      // account details, or could not be read): it waits for a person either way, and the signals
+      // that would escalate the ticket go with it.
+      const suspect = manipulation.length > 0 || detailChanges.length > 0 || declined !== null || leaked
+      if (wantsRefund && !suspect && refundOrder !== null && refundAmount != null) {
+        yield* gate.request({
+          actionId: refundActionId,
+          agent: options.agent,
+          skill: "draftReply",
+          kind: "payment.refund",
+          parameters: {
+            orderId: refundOrder,
+            amountMinor: refundAmount.amountMinor,
+            currency: refundAmount.currency,
+            reason: `the customer asked for a refund (ticket ${ticketId})`,
+          },
+          cause,
+          confidence: triage.output?.confidence ?? null,
+          sentiment: triage.output?.sentiment ?? null,
+          firstTimeSupplier: null,
+          correlationId: event.correlationId,
+          causationId: event.eventId,
+        })
+        steps.push({
+          _tag: "RecordRefundRequest",
+          orderId: refundOrder,
+          amount: refundAmount,
+          reason: "the customer asked for a refund",
+          actionId: refundActionId,
+        })
+        // The reply waits for the refund's decision: it goes out once the refund is paid.
+        reasons.push({
+          code: "refund-pending",
+          detail: `the reply goes out once the refund of ${money(refundAmount)} for order ${refundOrder} is decided`,
+        })
+        const escalated = routing.disposition === "escalate"
+        steps.push({
+          _tag: "RouteReply",
+          draftId,
+          disposition: escalated ? "escalate" : "await-approval",
+          reasons,
+          policy: `${policy.name} v${policy.version}`,
+          actionId: null,
+          queue: escalated ? queue : policy.queues.approvals,
+        })
+        return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+      }
+
+      // Here a refund that is wanted has no order to pay it against: a person sorts it out.
+      const disposition = wantsRefund && !suspect ? ("escalate" as const) : routing.disposition
+      if (wantsRefund && !suspect) {
+        reasons.push({
+          code: "refund-without-order",
+          detail: "the customer asks for a refund, but no order of theirs is known to refund",
+        })
+      }
+      const raising = reasons.slice(1)
+      // A draft that repeats the agent's instructions is never offered for sending, not even to a person.
+      if (leaked) {
+        steps.push({
+          _tag: "RouteReply",
+          draftId,
+          disposition: "escalate",
+          reasons,
+          policy: `${policy.name} v${policy.version}`,
+          actionId: null,
+          queue,
+        })
+        return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+      }
+      yield* gate.request({
+        actionId: replyActionId,
+        agent: options.agent,
+        skill: "draftReply",
+        kind: "mailbox.send-message",
+        parameters: {
+          to: opening.payload.replyTo ?? customerId,
+          subject: message.subject.trim().length > 0 ? `Re: ${message.subject.trim()}` : "Re: your message",
+          body: draft.output.body,
+          inReplyTo: message.messageId,
+        },
+        cause,
+        confidence: triage.output?.confidence ?? null,
+        sentiment: triage.output?.sentiment ?? null,
+        firstTimeSupplier: null,
+        floor:
+          disposition === "auto-send"
+            ? null
+            : {
+                mode: gateModeOf(disposition),
+                rule: raising[0]?.code ?? reasons[0]?.code ?? "reply-policy",
+                reason: (raising.length > 0 ? raising : reasons).map((r) => r.detail).join("; "),
+              },
+        correlationId: event.correlationId,
+        causationId: event.eventId,
+      })
+      steps.push({
+        _tag: "RouteReply",
+        draftId,
+        disposition,
+        reasons,
+        policy: `${policy.name} v${policy.version}`,
+        actionId: replyActionId,
+        queue: disposition === "escalate" ? queue : policy.queues.approvals,
+      })
+      return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+    }),
+})

@@ -1,0 +1,11 @@
+/** The customer-ops agent: its definition and wiring, its decider, policies and guardrails, for tools and tests. */
+export { type CustomerOpsServices, customerOpsAgent } from "./agent.ts"
+export { CustomerOpsSettings, customerOpsName, customerOpsSettingsConfig } from "./config.ts"
+export { CustomerHistory, CustomerHistoryError } from "./customerHistory.ts"
+export { actionTarget, stepIds } from "./handlers/answerMessage.ts"
+export { customerOpsCatalog } from "./handlers/catalog.ts"
+export { InboundMessage, MAX_INBOUND_BYTES, ticketIdOf } from "./intake/inbound.ts"
+export { customerOpsLayer } from "./layers.ts"
+export { gateModeOf, ReplyPolicy, routeReply, shippedReplyPolicy } from "./policy/replyPolicy.ts"
+export { customerCareProjection, type TicketView } from "./projections/customerCare.ts"
+export { type IncomingMessage, type TicketCommand, ticketDecider } from "./ticket/ticket.ts"

@@ -1,0 +1,536 @@
+import type { customerEvents } from "@mesh/contracts"
+import { defineProjection, type ProjectionEvent, readModelSchemaOf } from "@mesh/kernel/projections"
+import type { Kysely, QueryCreator, Transaction } from "kysely"
+
+/** The customer domain's events, as this read model reads them. */
+export type CustomerDefs = (typeof customerEvents)[number]
+
+/** A ticket as operators see it: its state, triage, the drafted and sent replies, and what it waits for. */
+export interface TicketsTable {
+  ticket_id: string
+  tenant_id: string
+  customer_id: string
+  thread_id: string
+  channel: string
+  subject: string
+  /** open or resolved. */
+  status: string
+  intent: string | null
+  sentiment: string | null
+  priority: string | null
+  confidence: number | null
+  /** The customer's messages on this ticket. */
+  contacts: number
+  escalated: boolean
+  /** Why it was escalated, in words, and by code (JSON array). */
+  escalation_reason: string | null
+  escalation_codes: string | null
+  queue: string | null
+  /** The reply policy's disposition of the latest draft and its reasons (JSON array of {code, detail}). */
+  disposition: string | null
+  disposition_reasons: string | null
+  draft_id: string | null
+  drafted_reply: string | null
+  /** The send action of the latest draft, whose approval the approvals API takes. */
+  reply_action_id: string | null
+  /** The latest draft sent, when it has been. */
+  sent_draft_id: string | null
+  /** What the ticket waits for: approval (a person approves the reply), human (escalated), refund, or null. */
+  awaiting: string | null
+  guardrails_tripped: number
+  refund_status: string | null
+  refund_amount_minor: number | null
+  refund_currency: string | null
+  resolution: string | null
+  opened_at: string
+  updated_at: string
+}
+
+/** A customer's message, the thread's short-term memory. */
+export interface TicketMessagesTable {
+  ticket_id: string
+  message_id: string
+  contact: number
+  channel: string
+  subject: string
+  body: string
+  received_at: string
+}
+
+/** A customer's order as its history shows it. */
+export interface CustomerOrdersTable {
+  order_id: string
+  tenant_id: string
+  customer_id: string
+  status: string
+  total_minor: number
+  currency: string
+  /** JSON array of order lines. */
+  lines: string
+  carrier: string | null
+  tracking_number: string | null
+  expected_delivery: string | null
+  placed_at: string
+  updated_at: string
+}
+
+/** The customer-care read model. */
+export interface CustomerCareReadModel {
+  tickets: TicketsTable
+  ticket_messages: TicketMessagesTable
+  customer_orders: CustomerOrdersTable
+}
+
+type Trx = Transaction<CustomerCareReadModel>
+
+const patchTicket = (trx: Trx, ticketId: string, at: string, patch: Partial<TicketsTable>) =>
+  trx
+    .updateTable("tickets")
+    .set({ ...patch, updated_at: at })
+    .where("ticket_id", "=", ticketId)
+    .execute()
+
+const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Promise<void> => {
+  const id = event.aggregateId
+  const at = event.occurredAt
+  switch (event.type) {
+    case "TicketOpened": {
+      const p = event.payload
+      await trx
+        .insertInto("tickets")
+        .values({
+          ticket_id: id,
+          tenant_id: p.tenantId,
+          customer_id: p.customerId,
+          thread_id: p.threadId ?? "default",
+          channel: p.channel,
+          subject: p.subject,
+          status: "open",
+          intent: null,
+          sentiment: null,
+          priority: null,
+          confidence: null,
+          contacts: 1,
+          escalated: false,
+          escalation_reason: null,
+          escalation_codes: null,
+          queue: null,
+          disposition: null,
+          disposition_reasons: null,
+          draft_id: null,
+          drafted_reply: null,
+          reply_action_id: null,
+          sent_draft_id: null,
+          awaiting: null,
+          guardrails_tripped: 0,
+          refund_status: null,
+          refund_amount_minor: null,
+          refund_currency: null,
+          resolution: null,
+          opened_at: at,
+          updated_at: at,
+        })
+        .onConflict((oc) => oc.column("ticket_id").doNothing())
+        .execute()
+      await trx
+        .insertInto("ticket_messages")
+        .values({
+          ticket_id: id,
+          message_id: p.messageId ?? "first",
+          contact: 1,
+          channel: p.channel,
+          subject: p.subject,
+          body: p.body,
+          received_at: at,
+        })
+        .onConflict((oc) => oc.columns(["ticket_id", "message_id"]).doNothing())
+        .execute()
+      return
+    }
+    case "TicketMessageReceived": {
+      const p = event.payload
+      await trx
+        .insertInto("ticket_messages")
+        .values({
+          ticket_id: id,
+          message_id: p.messageId,
+          contact: p.contact,
+          channel: p.channel,
+          subject: p.subject,
+          body: p.body,
+          received_at: at,
+        })
+        .onConflict((oc) => oc.columns(["ticket_id", "message_id"]).doNothing())
+        .execute()
+      await patchTicket(trx, id, at, { contacts: p.contact, status: "open", resolution: null })
+      return
+    }
+    case "TicketTriaged":
+      await patchTicket(trx, id, at, {
+        intent: event.payload.intent,
+        sentiment: event.payload.sentiment,
+        priority: event.payload.priority,
+        confidence: event.payload.confidence,
+      })
+      return
+    case "GuardrailTripped":
+      await trx
+        .updateTable("tickets")
+        .set((eb) => ({ guardrails_tripped: eb("guardrails_tripped", "+", 1), updated_at: at }))
+        .where("ticket_id", "=", id)
+        .execute()
+      return
+    case "ReplyDrafted":
+      await patchTicket(trx, id, at, { draft_id: event.payload.draftId, drafted_reply: event.payload.body })
+      return
+    case "ReplyRouted": {
+      const p = event.payload
+      const awaiting =
+        p.disposition === "escalate" ? "human" : p.disposition === "await-approval" ? "approval" : null
+      await patchTicket(trx, id, at, {
+        disposition: p.disposition,
+        disposition_reasons: JSON.stringify(p.reasons),
+        reply_action_id: p.actionId,
+        awaiting,
+      })
+      return
+    }
+    case "TicketEscalated":
+      await patchTicket(trx, id, at, {
+        escalated: true,
+        escalation_reason: event.payload.reason,
+        escalation_codes: JSON.stringify(event.payload.reasons ?? []),
+        queue: event.payload.queue,
+        awaiting: "human",
+      })
+      return
+    case "ReplySent":
+      await patchTicket(trx, id, at, { sent_draft_id: event.payload.draftId, awaiting: null })
+      return
+    case "RefundRequested":
+      await patchTicket(trx, id, at, {
+        refund_status: "requested",
+        refund_amount_minor: event.payload.amount.amountMinor,
+        refund_currency: event.payload.amount.currency,
+      })
+      return
+    case "RefundIssued":
+      await patchTicket(trx, id, at, { refund_status: "issued" })
+      return
+    case "RefundRejected":
+      await patchTicket(trx, id, at, { refund_status: "refused" })
+      return
+    case "TicketResolved":
+      await patchTicket(trx, id, at, {
+        status: "resolved",
+        resolution: event.payload.resolution,
+        awaiting: null,
+      })
+      return
+    case "OrderPlaced": {
+      const p = event.payload
+      await trx
+        .insertInto("customer_orders")
+        .values({
+          order_id: id,
+          tenant_id: p.tenantId,
+          customer_id: p.customerId,
+          status: "placed",
+          total_minor: p.total.amountMinor,
+          currency: p.total.currency,
+          lines: JSON.stringify(p.lines),
+          carrier: null,
+          tracking_number: null,
+          expected_delivery: null,
+          placed_at: p.placedAt,
+          updated_at: at,
+        })
+        .onConflict((oc) => oc.column("order_id").doNothing())
+        .execute()
+      return
+    }
+    case "OrderStatusChanged": {
+      const p = event.payload
+      await trx
+        .updateTable("customer_orders")
+        .set({
+          status: p.status,
+          ...(p.carrier === null ? {} : { carrier: p.carrier }),
+          ...(p.trackingNumber === null ? {} : { tracking_number: p.trackingNumber }),
+          ...(p.expectedDelivery === null ? {} : { expected_delivery: p.expectedDelivery }),
+          updated_at: p.changedAt,
+        })
+        .where("order_id", "=", id)
+        .execute()
+      return
+    }
+  }
+}
+
+/**
+ * The customer-care read model: tickets with their state, triage, drafted and sent replies and what
+ * they wait for; each thread's messages; and the customers' orders, which replies are grounded in.
+ * Rebuildable from the customer stream like every read model.
+ */
+export const customerCareProjection = defineProjection<CustomerDefs, CustomerCareReadModel>({
+  name: "customer-care",
+  version: 1,
+  streams: [{ domain: "customer" }],
+  tables: ["tickets", "ticket_messages", "customer_orders"],
+  onFailure: "stop",
+  lingerMs: 5,
+  createTables: async (trx) => {
+    await trx.schema
+      .createTable("tickets")
+      .addColumn("ticket_id", "text", (c) => c.primaryKey())
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("customer_id", "text", (c) => c.notNull())
+      .addColumn("thread_id", "text", (c) => c.notNull())
+      .addColumn("channel", "text", (c) => c.notNull())
+      .addColumn("subject", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("intent", "text")
+      .addColumn("sentiment", "text")
+      .addColumn("priority", "text")
+      .addColumn("confidence", "double precision")
+      .addColumn("contacts", "integer", (c) => c.notNull())
+      .addColumn("escalated", "boolean", (c) => c.notNull())
+      .addColumn("escalation_reason", "text")
+      .addColumn("escalation_codes", "text")
+      .addColumn("queue", "text")
+      .addColumn("disposition", "text")
+      .addColumn("disposition_reasons", "text")
+      .addColumn("draft_id", "text")
+      .addColumn("drafted_reply", "text")
+      .addColumn("reply_action_id", "text")
+      .addColumn("sent_draft_id", "text")
+      .addColumn("awaiting", "text")
+      .addColumn("guardrails_tripped", "integer", (c) => c.notNull())
+      .addColumn("refund_status", "text")
+      .addColumn("refund_amount_minor", "bigint")
+      .addColumn("refund_currency", "text")
+      .addColumn("resolution", "text")
+      .addColumn("opened_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute()
+    await trx.schema
+      .createIndex("tickets_by_customer")
+      .on("tickets")
+      .columns(["tenant_id", "customer_id", "opened_at"])
+      .execute()
+    await trx.schema
+      .createIndex("tickets_by_status")
+      .on("tickets")
+      .columns(["status", "updated_at"])
+      .execute()
+    await trx.schema
+      .createTable("ticket_messages")
+      .addColumn("ticket_id", "text", (c) => c.notNull())
+      .addColumn("message_id", "text", (c) => c.notNull())
+      .addColumn("contact", "integer", (c) => c.notNull())
+      .addColumn("channel", "text", (c) => c.notNull())
+      .addColumn("subject", "text", (c) => c.notNull())
+      .addColumn("body", "text", (c) => c.notNull())
+      .addColumn("received_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("ticket_messages_pk", ["ticket_id", "message_id"])
+      .execute()
+    await trx.schema
+      .createTable("customer_orders")
+      .addColumn("order_id", "text", (c) => c.primaryKey())
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("customer_id", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("total_minor", "bigint", (c) => c.notNull())
+      .addColumn("currency", "text", (c) => c.notNull())
+      .addColumn("lines", "text", (c) => c.notNull())
+      .addColumn("carrier", "text")
+      .addColumn("tracking_number", "text")
+      .addColumn("expected_delivery", "text")
+      .addColumn("placed_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute()
+    await trx.schema
+      .createIndex("customer_orders_by_customer")
+      .on("customer_orders")
+      .columns(["tenant_id", "customer_id", "placed_at"])
+      .execute()
+  },
+  apply: async (trx, events) => {
+    for (const event of events) await applyOne(trx, event)
+  },
+})
+
+/** The customer-care read model of `agent` in its namespace's schema. */
+export const customerCareReadModel = (
+  db: Kysely<unknown>,
+  namespace: string,
+  agent: string,
+): QueryCreator<CustomerCareReadModel> =>
+  (db as Kysely<CustomerCareReadModel>).withSchema(readModelSchemaOf(namespace, agent))
+
+type Db = Pick<QueryCreator<CustomerCareReadModel>, "selectFrom">
+
+/** A customer's order as replies cite it. */
+export interface CustomerOrder {
+  readonly orderId: string
+  readonly status: string
+  readonly total: { readonly amountMinor: number; readonly currency: string }
+  readonly lines: ReadonlyArray<{ readonly sku: string; readonly name: string; readonly quantity: number }>
+  readonly carrier: string | null
+  readonly trackingNumber: string | null
+  readonly expectedDelivery: string | null
+  readonly placedAt: string
+}
+
+const orderOf = (row: CustomerOrdersTable): CustomerOrder => ({
+  orderId: row.order_id,
+  status: row.status,
+  total: { amountMinor: Number(row.total_minor), currency: row.currency },
+  lines: JSON.parse(row.lines),
+  carrier: row.carrier,
+  trackingNumber: row.tracking_number,
+  expectedDelivery: row.expected_delivery,
+  placedAt: row.placed_at,
+})
+
+/** A customer's orders, newest first (their history, within the tenant). */
+export const ordersOfCustomer = async (
+  db: Db,
+  tenantId: string,
+  customerId: string,
+  limit = 5,
+): Promise<ReadonlyArray<CustomerOrder>> =>
+  (
+    await db
+      .selectFrom("customer_orders")
+      .selectAll()
+      .where("tenant_id", "=", tenantId)
+      .where("customer_id", "=", customerId)
+      .orderBy("placed_at", "desc")
+      .limit(limit)
+      .execute()
+  ).map(orderOf)
+
+/** A customer's earlier tickets (other than `ticketId`), newest first, with how they ended. */
+export const earlierTicketsOf = (db: Db, tenantId: string, customerId: string, ticketId: string) =>
+  db
+    .selectFrom("tickets")
+    .select(["ticket_id", "subject", "intent", "status", "resolution", "opened_at"])
+    .where("tenant_id", "=", tenantId)
+    .where("customer_id", "=", customerId)
+    .where("ticket_id", "!=", ticketId)
+    .orderBy("opened_at", "desc")
+    .limit(20)
+    .execute()
+
+/** A ticket as the operator API answers it. */
+export interface TicketView {
+  readonly ticketId: string
+  readonly tenantId: string
+  readonly customerId: string
+  readonly channel: string
+  readonly subject: string
+  readonly status: string
+  readonly intent: string | null
+  readonly sentiment: string | null
+  readonly priority: string | null
+  readonly confidence: number | null
+  readonly contacts: number
+  readonly escalated: boolean
+  readonly escalationReason: string | null
+  readonly escalationCodes: ReadonlyArray<string>
+  readonly queue: string | null
+  readonly disposition: string | null
+  readonly dispositionReasons: ReadonlyArray<{ readonly code: string; readonly detail: string }>
+  readonly draftedReply: string | null
+  readonly replyActionId: string | null
+  readonly replySent: boolean
+  readonly awaiting: string | null
+  readonly guardrailsTripped: number
+  readonly refund: {
+    readonly status: string
+    readonly amount: { readonly amountMinor: number; readonly currency: string }
+  } | null
+  readonly resolution: string | null
+  readonly openedAt: string
+  readonly updatedAt: string
+}
+
+const viewOf = (row: TicketsTable): TicketView => ({
+  ticketId: row.ticket_id,
+  tenantId: row.tenant_id,
+  customerId: row.customer_id,
+  channel: row.channel,
+  subject: row.subject,
+  status: row.status,
+  intent: row.intent,
+  sentiment: row.sentiment,
+  priority: row.priority,
+  confidence: row.confidence === null ? null : Number(row.confidence),
+  contacts: row.contacts,
+  escalated: row.escalated,
+  escalationReason: row.escalation_reason,
+  escalationCodes: row.escalation_codes === null ? [] : JSON.parse(row.escalation_codes),
+  queue: row.queue,
+  disposition: row.disposition,
+  dispositionReasons: row.disposition_reasons === null ? [] : JSON.parse(row.disposition_reasons),
+  draftedReply: row.drafted_reply,
+  replyActionId: row.reply_action_id,
+  replySent: row.sent_draft_id !== null && row.sent_draft_id === row.draft_id,
+  awaiting: row.awaiting,
+  guardrailsTripped: row.guardrails_tripped,
+  refund:
+    row.refund_status === null || row.refund_amount_minor === null || row.refund_currency === null
+      ? null
+      : {
+          status: row.refund_status,
+          amount: { amountMinor: Number(row.refund_amount_minor), currency: row.refund_currency },
+        },
+  resolution: row.resolution,
+  openedAt: row.opened_at,
+  updatedAt: row.updated_at,
+})
+
+/** What a ticket listing is narrowed to. */
+export interface TicketFilter {
+  readonly status?: string
+  readonly awaiting?: string
+  readonly customerId?: string
+  readonly limit?: number
+}
+
+/** Tickets, most recently changed first. */
+export const listTickets = async (db: Db, filter: TicketFilter = {}): Promise<ReadonlyArray<TicketView>> => {
+  let query = db.selectFrom("tickets").selectAll()
+  if (filter.status !== undefined) query = query.where("status", "=", filter.status)
+  if (filter.awaiting !== undefined) query = query.where("awaiting", "=", filter.awaiting)
+  if (filter.customerId !== undefined) query = query.where("customer_id", "=", filter.customerId)
+  const rows = await query
+    .orderBy("updated_at", "desc")
+    .limit(filter.limit ?? 100)
+    .execute()
+  return rows.map(viewOf)
+}
+
+/** One ticket with its thread, or undefined. */
+export const ticketById = async (db: Db, ticketId: string) => {
+  const row = await db.selectFrom("tickets").selectAll().where("ticket_id", "=", ticketId).executeTakeFirst()
+  if (row === undefined) return undefined
+  const messages = await db
+    .selectFrom("ticket_messages")
+    .selectAll()
+    .where("ticket_id", "=", ticketId)
+    .orderBy("contact")
+    .execute()
+  return {
+    ...viewOf(row),
+    messages: messages.map((m) => ({
+      messageId: m.message_id,
+      contact: m.contact,
+      channel: m.channel,
+      subject: m.subject,
+      body: m.body,
+      receivedAt: m.received_at,
+    })),
+  }
+}
