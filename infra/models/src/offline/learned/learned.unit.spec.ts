@@ -108,6 +108,7 @@ const model: Pick<TriageModel, "thresholds"> = {
     abstainBelow: 0.4,
     reasons: Object.fromEntries(TEXT_REASONS.map((r) => [r, 0.5])) as TriageModel["thresholds"]["reasons"],
     anyReason: 0.3,
+    anyReasonFloor: 0.1,
     unhappy: 0.35,
   },
 }
@@ -136,6 +137,11 @@ describe("the triage decision", () => {
     const out = decideTriage(model, ticket, s)
     expect(out).toMatchObject({ escalate: true, escalationReasons: ["legal"], priority: "urgent" })
     expect(out.escalationReason).toContain("legal")
+  })
+
+  it("does not escalate on the needs-a-human head alone when no reason head sees a reason", () => {
+    const s = { ...scores({ needsHuman: 0.9 }), reasons: { ...scores().reasons, safety: 0.09 } }
+    expect(decideTriage(model, ticket, s).escalate).toBe(false)
   })
 
   it("abstains below its confidence floor and says between which intents", () => {

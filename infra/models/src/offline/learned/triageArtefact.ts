@@ -26,7 +26,7 @@ export const triageArtefactFile = fileURLToPath(
 )
 
 /** Bumped whenever featurisation or training changes in a way the corpus digest cannot see. */
-export const TRIAGE_TRAINING_GENERATION = 1
+export const TRIAGE_TRAINING_GENERATION = 2
 
 /** The labelled training messages, with the digest of exactly what was read. */
 export const readTriageCorpus = (
