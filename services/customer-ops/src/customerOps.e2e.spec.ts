@@ -1,181 +1,36 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { join } from "node:path"
-import { type Domain, type EventEnvelope, meshCatalog, parametersHash } from "@mesh/contracts"
-import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
-import { readModelSchemaOf } from "@mesh/kernel"
-import { type Simulators, startSimulators } from "@mesh/simulators"
-import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
+import { type EventEnvelope, parametersHash } from "@mesh/contracts"
 import { useNatsServer } from "@mesh/stack/vitest"
-import { Effect, Stream } from "effect"
-import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { customerOpsName } from "./config.ts"
 import { MAX_INBOUND_BYTES } from "./intake/inbound.ts"
-import type { TicketView } from "./projections/customerCare.ts"
+import { type CustomerOpsProcess, owner, startCustomerOps } from "./testing/customerOpsProcess.ts"
 
 // The customer-ops agent in its own process, over real NATS and Postgres, with the payment and
 // mailbox simulators behind its connectors: each path of a ticket, from the webhook to the
 // customer's inbox or a person's queue, read back from the log, the read model and the ledgers.
 
 const nats = useNatsServer()
-const namespace = uniqueNamespace("custops")
-const owner = { name: "maria", token: "maria-token-0123456789" }
-let simulators: Simulators
-let connection: NatsHandles
-let agent: ChildProcess | undefined
-let output = ""
-let url = ""
-
-const untilThe = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) =>
-  waitFor(what, probe, {
-    timeoutMs,
-    stopIf: () =>
-      agent?.exitCode !== null && agent?.exitCode !== undefined ? `the agent exited: ${output}` : undefined,
-    detail: () =>
-      `${output
-        .split("\n")
-        .filter((l) => !l.includes("action sweep could not list"))
-        .join("\n")
-        .slice(-4000)}\nlast ticket seen: ${JSON.stringify(lastSeen)}`,
-  })
-
-// The last ticket a probe read, for a failure's message.
-let lastSeen: unknown
+let agent: CustomerOpsProcess
 
 beforeAll(async () => {
-  simulators = await startSimulators()
-  agent = spawn(workspaceNode(), [join(import.meta.dirname, "main.ts")], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      MESH_NATS_URL: nats.url,
-      MESH_NAMESPACE: namespace,
-      MESH_DATABASE_URL: postgresTestUrl(),
-      MESH_HTTP_HOST: "127.0.0.1",
-      MESH_HTTP_PORT: "0",
-      MESH_APPROVER_TOKENS: `${owner.name}=${owner.token}`,
-      MESH_PAYMENT_URL: simulators.payment.url,
-      MESH_MAILBOX_URL: simulators.mailbox.url,
-      MESH_CONNECTOR_TIMEOUT_MS: "2000",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  })
-  agent.stdout?.on("data", (chunk) => (output += chunk))
-  agent.stderr?.on("data", (chunk) => (output += chunk))
-  url = await untilThe("the agent listens", async () => /ready on (http:\/\/\S+)/.exec(output)?.[1], 90_000)
-  await untilThe("the agent is ready", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined))
-  connection = await openNats(nats.url)
+  agent = await startCustomerOps(nats.url, { prefix: "custops" })
 }, 150_000)
 
 afterAll(async () => {
-  agent?.kill("SIGTERM")
-  await connection?.connection.drain()
-  await simulators?.stop()
-  const client = new pg.Client({ connectionString: postgresTestUrl() })
-  await client.connect()
-  await client.query(`drop schema if exists "${readModelSchemaOf(namespace, customerOpsName)}" cascade`)
-  await client.end()
+  await agent?.stop()
 })
 
-const log = () => makeEventLog({ nats: connection, catalog: meshCatalog, namespace })
-
-/** The storefront's orders, as its ingestion puts them in the log. */
-const placeOrder = async (
-  orderId: string,
-  customerId: string,
-  totalMinor: number,
-  shipped?: { carrier: string; trackingNumber: string; expectedDelivery: string },
-) => {
-  const metadata = {
-    correlationId: `order-${orderId}`,
-    causationId: null,
-    commandId: `order-${orderId}`,
-    actor: { kind: "system" as const, id: "storefront" },
-  }
-  await Effect.runPromise(
-    log().append({
-      aggregate: { domain: "customer", type: "order", id: orderId },
-      expected: "any",
-      events: [
-        {
-          type: "OrderPlaced",
-          payload: {
-            tenantId: "shop",
-            customerId,
-            lines: [
-              {
-                sku: "LAMP-1",
-                name: "Desk lamp",
-                quantity: 1,
-                unitPrice: { amountMinor: totalMinor, currency: "EUR" },
-              },
-            ],
-            total: { amountMinor: totalMinor, currency: "EUR" },
-            placedAt: "2026-11-28T10:00:00.000Z",
-          },
-        },
-        ...(shipped === undefined
-          ? []
-          : [
-              {
-                type: "OrderStatusChanged" as const,
-                payload: { status: "shipped" as const, ...shipped, changedAt: "2026-11-29T08:00:00.000Z" },
-              },
-            ]),
-      ],
-      metadata,
-    }),
-  )
-  // The storefront's orders are in the customer's history before the customer writes about them.
-  await untilThe(`order ${orderId} is in the customer's history`, async () => {
-    const history = (await (await fetch(`${url}/customers/${customerId}`)).json()) as {
-      orders: ReadonlyArray<{ orderId: string; status: string }>
-    }
-    const order = history.orders.find((o) => o.orderId === orderId)
-    return order !== undefined && (shipped === undefined || order.status === "shipped") ? true : undefined
-  })
-}
-
-const send = (message: Record<string, unknown>) =>
-  fetch(`${url}/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ channel: "email", ...message }),
-  })
-
-const ticket = async (ticketId: string) => {
-  const response = await fetch(`${url}/tickets/${ticketId}`)
-  lastSeen = response.ok ? await response.json() : response.status
-  return response.ok ? (lastSeen as TicketView & { messages: ReadonlyArray<unknown> }) : undefined
-}
-
-/** Every event of the namespace's streams, in log order per stream. */
-const everything = async (): Promise<ReadonlyArray<EventEnvelope>> => {
-  const all: Array<EventEnvelope> = []
-  for (const domain of [
-    "customer",
-    "actions",
-    "decisions",
-    "requests",
-  ] as const satisfies ReadonlyArray<Domain>) {
-    const head = await Effect.runPromise(log().headSequence(domain))
-    if (head === 0) continue
-    await Effect.runPromise(
-      log()
-        .follow(domain, { fromSequence: 1 })
-        .pipe(
-          Stream.takeUntil((commit) => commit.sequence >= head),
-          Stream.runForEach((commit) => Effect.sync(() => all.push(...commit.events))),
-        ),
-    )
-  }
-  return all
-}
+const send = (message: Record<string, unknown>) => agent.send(message)
+const ticket = (ticketId: string) => agent.ticket(ticketId)
+const everything = () => agent.everything()
+const placeOrder: CustomerOpsProcess["placeOrder"] = (...args) => agent.placeOrder(...args)
+const untilThe: CustomerOpsProcess["until"] = (...args) => agent.until(...args)
 
 const ofTicket = (events: ReadonlyArray<EventEnvelope>, ticketId: string, type: string) =>
   events.filter((e) => e.aggregateId === ticketId && e.type === type)
 
 const mailTo = (customerId: string) =>
-  simulators.mailbox.ledger().filter((entry) => entry.params.to === `${customerId}@example.com`)
+  agent.simulators.mailbox.ledger().filter((entry) => entry.params.to === `${customerId}@example.com`)
 
 describe("intake", () => {
   it("refuses a bad body with 400 naming the field, and an oversized one with 413", async () => {
@@ -206,7 +61,7 @@ describe("intake", () => {
       body: "x".repeat(MAX_INBOUND_BYTES),
     })
     expect(huge.status).toBe(413)
-    const listed = (await (await fetch(`${url}/tickets?customer=c-9`)).json()) as {
+    const listed = (await (await fetch(`${agent.url}/tickets?customer=c-9`)).json()) as {
       tickets: ReadonlyArray<unknown>
     }
     expect(listed.tickets).toEqual([])
@@ -277,17 +132,19 @@ describe("the paths of a ticket", () => {
     })
     const { ticketId } = (await response.json()) as { ticketId: string }
     const waiting = await untilThe("the refund waits for a person", async () => {
-      const queue = await fetch(`${url}/approvals`, { headers: { authorization: `Bearer ${owner.token}` } })
+      const queue = await fetch(`${agent.url}/approvals`, {
+        headers: { authorization: `Bearer ${owner.token}` },
+      })
       const entries = ((await queue.json()) as { queue?: ReadonlyArray<Record<string, unknown>> }).queue ?? []
       return entries.find((e) => String(e.actionId).startsWith(`refund-${ticketId}`))
     })
     expect(waiting).toMatchObject({ kind: "payment.refund", amount: { amountMinor: 5_990, currency: "EUR" } })
     expect(waiting.parametersHash).toBe(parametersHash(waiting.parameters as never))
-    expect(simulators.payment.ledger()).toHaveLength(0)
+    expect(agent.simulators.payment.ledger()).toHaveLength(0)
     expect(mailTo("c-2")).toHaveLength(0)
 
     const approve = () =>
-      fetch(`${url}/approvals/${customerOpsName}/${String(waiting.actionId)}/approve`, {
+      fetch(`${agent.url}/approvals/${customerOpsName}/${String(waiting.actionId)}/approve`, {
         method: "POST",
         headers: { authorization: `Bearer ${owner.token}`, "content-type": "application/json" },
         body: JSON.stringify({ parametersHash: waiting.parametersHash }),
@@ -299,7 +156,7 @@ describe("the paths of a ticket", () => {
       return view?.refund?.status === "issued" && view.replySent ? view : undefined
     })
     expect(done.refund).toEqual({ status: "issued", amount: { amountMinor: 5_990, currency: "EUR" } })
-    const paid = simulators.payment.ledger().filter((entry) => entry.key === waiting.actionId)
+    const paid = agent.simulators.payment.ledger().filter((entry) => entry.key === waiting.actionId)
     expect(paid).toHaveLength(1)
     expect(paid[0]?.params).toMatchObject({ orderId: "O-2002", amountMinor: 5_990, currency: "EUR" })
     expect(String(mailTo("c-2")[0]?.params.body)).toContain(
@@ -341,7 +198,9 @@ describe("the paths of a ticket", () => {
     expect(escalated.escalationCodes).toEqual(expect.arrayContaining(["sentiment"]))
     expect(escalated.awaiting).toBe("human")
     expect(escalated.escalationReason).toMatch(/sentiment is negative/)
-    const queue = await fetch(`${url}/approvals`, { headers: { authorization: `Bearer ${owner.token}` } })
+    const queue = await fetch(`${agent.url}/approvals`, {
+      headers: { authorization: `Bearer ${owner.token}` },
+    })
     const entries = ((await queue.json()) as { queue: ReadonlyArray<Record<string, unknown>> }).queue
     const held = entries.find((e) => e.actionId === escalated.replyActionId)
     expect(held).toMatchObject({ kind: "mailbox.send-message" })

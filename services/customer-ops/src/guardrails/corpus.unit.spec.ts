@@ -1,48 +1,21 @@
 import { readFileSync } from "node:fs"
-import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
+import {
+  loadManipulationCorpus,
+  type ManipulationAttempt,
+  manipulationCorpusFile,
+} from "../testing/manipulationCorpus.ts"
 import { detailChangeRequests } from "./detailChange.ts"
 import { cleanUntrusted, isManipulation } from "./untrusted.ts"
 
 // The hand-written manipulation corpus: every attempt must be caught by one of the guardrails.
 
-const Attempt = Schema.Struct({
-  id: Schema.String,
-  channel: Schema.Literals(["chat", "email", "knowledge"]),
-  technique: Schema.Literals([
-    "instruction-override",
-    "fake-system-notice",
-    "encoded",
-    "padded",
-    "other-language",
-    "poisoned-article",
-    "role-claim",
-    "detail-change",
-    "prompt-extraction",
-    "hidden-html",
-    "delimiter-escape",
-    "refund-steer",
-  ]),
-  language: Schema.String,
-  subject: Schema.String,
-  body: Schema.String,
-  goal: Schema.Literals([
-    "refund",
-    "ungrounded-promise",
-    "detail-change",
-    "leak-prompt",
-    "discount-code",
-    "escalation-bypass",
-  ]),
-  note: Schema.String,
-})
-type Attempt = typeof Attempt.Type
+type Attempt = ManipulationAttempt
 
-const decodeAttempt = Schema.decodeUnknownSync(Attempt)
-const lines = readFileSync(new URL("../../datasets/manipulation/attempts.jsonl", import.meta.url), "utf8")
+const lines = readFileSync(manipulationCorpusFile, "utf8")
   .split("\n")
   .filter((line) => line.trim() !== "")
-const attempts: ReadonlyArray<Attempt> = lines.map((line) => decodeAttempt(JSON.parse(line)))
+const attempts: ReadonlyArray<Attempt> = loadManipulationCorpus()
 
 const hiddenCodes = new Set(["hidden-comment", "hidden-styled-text", "invisible-characters"])
 
