@@ -6,6 +6,7 @@ import { Money, NonEmpty, Quantity, Score, TenantId } from "./common.ts"
 const domain = "customer" as const
 const aggregateType = "ticket"
 const orderType = "order"
+const knowledgeType = "knowledge"
 const producer = "customer-ops"
 
 /** What a customer wants, as triage classifies it. */
@@ -270,6 +271,96 @@ export const TicketResolved = defineEvent({
   consumers: ["customer-ops"],
 })
 
+/** A reply a person wrote to a ticket (an escalated one, usually), which the agent sends for them. */
+export const ReplyWrittenByPerson = defineEvent({
+  type: "ReplyWrittenByPerson",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({
+    draftId: NonEmpty,
+    /** The customer's message it answers. */
+    messageId: NonEmpty,
+    body: NonEmpty,
+    author: NonEmpty,
+  }),
+  summary: "A person wrote the reply to a ticket, and the agent sends it for them.",
+  producer,
+  consumers: ["customer-ops"],
+})
+
+/** Where a knowledge article came from: a ticket a person answered, or a person who wrote or imported it. */
+export const KnowledgeSource = Schema.Union([
+  Schema.TaggedStruct("Ticket", { ticketId: NonEmpty, author: NonEmpty }),
+  Schema.TaggedStruct("Import", { author: NonEmpty }),
+])
+
+/** A draft of a knowledge-base article (a new article, or a new version of one); not used in replies sent without a person until approved. */
+export const KnowledgeDrafted = defineEvent({
+  type: "KnowledgeDrafted",
+  domain,
+  aggregateType: knowledgeType,
+  payload: Schema.Struct({
+    tenantId: TenantId,
+    version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+    title: NonEmpty,
+    body: NonEmpty,
+    /** What the article answers: the intent of the tickets it helps with. */
+    intent: TicketIntent,
+    source: KnowledgeSource,
+    /** The publish action a person approves (the approvals API), by id. */
+    actionId: NonEmpty,
+  }),
+  summary:
+    "A knowledge-base article was drafted; a person approves it before replies sent on their own may use it.",
+  producer,
+  consumers: ["customer-ops", "content-ops"],
+})
+
+/** A person approved a version of a knowledge-base article: replies may now cite it. */
+export const KnowledgeApproved = defineEvent({
+  type: "KnowledgeApproved",
+  domain,
+  aggregateType: knowledgeType,
+  payload: Schema.Struct({
+    tenantId: TenantId,
+    version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+    title: NonEmpty,
+    body: NonEmpty,
+    intent: TicketIntent,
+    /** The approved publish action; its approval names the person. */
+    actionId: NonEmpty,
+  }),
+  summary: "A version of a knowledge-base article was approved; replies may cite it.",
+  producer,
+  consumers: ["customer-ops", "content-ops"],
+})
+
+/** A knowledge draft was refused: by a guardrail (it tries to steer the agent) or by a person. */
+export const KnowledgeRefused = defineEvent({
+  type: "KnowledgeRefused",
+  domain,
+  aggregateType: knowledgeType,
+  payload: Schema.Struct({
+    version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+    reason: NonEmpty,
+    findings: Schema.Array(NonEmpty),
+  }),
+  summary: "A knowledge draft was refused by a guardrail or a person, with the reason.",
+  producer,
+  consumers: ["customer-ops"],
+})
+
+/** A knowledge-base article was withdrawn: replies no longer cite it. */
+export const KnowledgeRetired = defineEvent({
+  type: "KnowledgeRetired",
+  domain,
+  aggregateType: knowledgeType,
+  payload: Schema.Struct({ reason: NonEmpty }),
+  summary: "A knowledge-base article was withdrawn; replies no longer cite it.",
+  producer,
+  consumers: ["customer-ops", "content-ops"],
+})
+
 /** A line of a customer order. */
 export const OrderLine = Schema.Struct({
   sku: NonEmpty,
@@ -343,6 +434,11 @@ export const customerEvents = [
   TicketResolved,
   OrderPlaced,
   OrderStatusChanged,
+  ReplyWrittenByPerson,
+  KnowledgeDrafted,
+  KnowledgeApproved,
+  KnowledgeRefused,
+  KnowledgeRetired,
 ] as const
 
 /** Commands the customer-ops agent accepts. */

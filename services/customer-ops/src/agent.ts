@@ -13,7 +13,15 @@ import type { CustomerHistory } from "./customerHistory.ts"
 import { recordActionOutcomes, replyAfterRefund } from "./handlers/actionOutcomes.ts"
 import { answerMessages } from "./handlers/answerMessage.ts"
 import { type CustomerOpsDefs, customerOpsCatalog } from "./handlers/catalog.ts"
-import { intakeRoutes, ticketRoutes } from "./intake/routes.ts"
+import {
+  offerKnowledge,
+  proposeKnowledge,
+  rememberKnowledge,
+  sendPersonsReplies,
+} from "./handlers/knowledge.ts"
+import { intakeRoutes, staffRoutes, ticketRoutes } from "./intake/routes.ts"
+import { type KnowledgeCommand, type KnowledgeState, knowledgeDecider } from "./knowledge/knowledge.ts"
+import type { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
 import { customerCareProjection } from "./projections/customerCare.ts"
 import { type TicketCommand, type TicketState, ticketDecider } from "./ticket/ticket.ts"
 import type { TicketThreads } from "./ticketThreads.ts"
@@ -22,6 +30,16 @@ const ticketAggregate: AggregateDefinition<CustomerOpsDefs, TicketCommand, Ticke
   domain: "customer",
   type: "ticket",
   decider: ticketDecider as unknown as Decider<TicketCommand, DecidedEvent<CustomerOpsDefs>, TicketState>,
+}
+
+const knowledgeAggregate: AggregateDefinition<CustomerOpsDefs, KnowledgeCommand, KnowledgeState> = {
+  domain: "customer",
+  type: "knowledge",
+  decider: knowledgeDecider as unknown as Decider<
+    KnowledgeCommand,
+    DecidedEvent<CustomerOpsDefs>,
+    KnowledgeState
+  >,
 }
 
 /** Every service the customer-ops agent's parts require; its layer provides them all. */
@@ -35,6 +53,7 @@ export type CustomerOpsServices =
   | CustomerHistory
   | TicketThreads
   | CustomerOpsSettings
+  | KnowledgeBase
 
 /**
  * The customer-ops agent: tickets from the email and chat webhooks, each message triaged, answered
@@ -45,12 +64,16 @@ export type CustomerOpsServices =
 export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices>({
   name: customerOpsName,
   catalog: customerOpsCatalog,
-  aggregates: [ticketAggregate],
+  aggregates: [ticketAggregate, knowledgeAggregate],
   reactors: [
     answerMessages({ agent: customerOpsName }),
     recordActionOutcomes({ agent: customerOpsName }),
     replyAfterRefund({ agent: customerOpsName }),
+    sendPersonsReplies({ agent: customerOpsName }),
+    proposeKnowledge,
+    offerKnowledge({ agent: customerOpsName }),
+    rememberKnowledge,
   ],
   workers: [projectionWorker(customerCareProjection), actionsProjectionWorker(), actionExecutorWorker()],
-  routes: [intakeRoutes, ticketRoutes, approvalsRoutes],
+  routes: [intakeRoutes, ticketRoutes, staffRoutes, approvalsRoutes],
 })

@@ -267,4 +267,89 @@ describe("the paths of a ticket", () => {
     ])
     expect(mailTo("c-5")).toHaveLength(1)
   })
+
+  it("turns a person's answer into a knowledge draft that, once approved, answers the next similar ticket", async () => {
+    const ask = async (customerId: string, body: string) => {
+      const response = await send({
+        messageId: `m-${customerId}`,
+        customerId,
+        replyTo: `${customerId}@example.com`,
+        channel: "chat",
+        subject: "Desk lamp",
+        body,
+      })
+      return ((await response.json()) as { ticketId: string }).ticketId
+    }
+    const asPerson = { authorization: `Bearer ${owner.token}`, "content-type": "application/json" }
+
+    // Nothing on record answers it: a person does, and the agent sends their reply.
+    const first = await ask("c-6", "Hello, which bulbs does the desk lamp take? Can I use an LED bulb?")
+    const escalated = await untilThe("the question goes to a person", async () => {
+      const view = await ticket(first)
+      return view?.escalated ? view : undefined
+    })
+    expect(escalated.escalationCodes).toContain("no-facts")
+    const answer = "The desk lamp takes E27 bulbs up to 60 W, and LED bulbs with an E27 base work well in it."
+    const written = await fetch(`${agent.url}/tickets/${first}/answer`, {
+      method: "POST",
+      headers: asPerson,
+      body: JSON.stringify({ body: answer }),
+    })
+    expect(written.status).toBe(202)
+    await untilThe("the person's reply is sent", async () =>
+      (await ticket(first))?.status === "resolved" ? true : undefined,
+    )
+    expect(String(mailTo("c-6")[0]?.params.body)).toBe(answer)
+
+    // The answer becomes a draft article, waiting for a person's approval of its exact text.
+    const publish = await untilThe("the knowledge draft waits for approval", async () =>
+      (await agent.approvals()).find((e) => e.kind === "knowledge.publish"),
+    )
+    expect(publish.parameters).toMatchObject({ body: answer, version: 1 })
+
+    // A draft is never cited: the next similar question still goes to a person.
+    const second = await ask("c-7", "Hi, what kind of bulb fits the desk lamp?")
+    const unanswered = await untilThe("the second question goes to a person", async () => {
+      const view = await ticket(second)
+      return view?.escalated ? view : undefined
+    })
+    expect(unanswered.draftedReply).not.toContain("E27")
+    expect(mailTo("c-7")).toHaveLength(0)
+
+    // Approved, it answers the next one on its own.
+    const approved = await fetch(
+      `${agent.url}/approvals/${customerOpsName}/${String(publish.actionId)}/approve`,
+      {
+        method: "POST",
+        headers: asPerson,
+        body: JSON.stringify({ parametersHash: publish.parametersHash }),
+      },
+    )
+    expect(approved.status).toBeLessThan(300)
+    await untilThe("the article is approved", async () =>
+      (await everything()).some((e) => e.type === "KnowledgeApproved") ? true : undefined,
+    )
+    // Long-term memory follows the log: its reactor has taken the approval once nothing is pending for it.
+    await untilThe("long-term memory has the article", async () => {
+      const status = (await (await fetch(`${agent.url}/status`)).json()) as {
+        reactors: ReadonlyArray<{ name: string; pending: number | null; unacknowledged: number | null }>
+      }
+      const memory = status.reactors.find((r) => r.name === "customer-ops-remember-knowledge")
+      return memory?.pending === 0 && memory.unacknowledged === 0 ? true : undefined
+    })
+    const third = await ask("c-8", "Which bulb type does the desk lamp use?")
+    const answered = await untilThe("the third question is answered on its own", async () => {
+      const view = await ticket(third)
+      return view?.replySent ? view : view?.escalated ? view : undefined
+    })
+    expect(answered).toMatchObject({ intent: "product_question", disposition: "auto-send", replySent: true })
+    expect(String(mailTo("c-8")[0]?.params.body)).toContain("E27")
+    const decision = (await everything()).find(
+      (e) =>
+        e.type === "DecisionRecorded" &&
+        (e.payload as { skill: string }).skill === "draftReply" &&
+        JSON.stringify(e.payload).includes("kb_article"),
+    )
+    expect(decision, "the reply's decision records the article it retrieved").toBeDefined()
+  })
 })

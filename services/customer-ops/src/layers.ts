@@ -1,9 +1,12 @@
 import { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
 import { agentHostLayerFromConfig } from "@mesh/kernel"
+import { MemoryStore } from "@mesh/memory"
 import { DecisionRecorder, ModelProvider } from "@mesh/models"
 import { Effect, Layer } from "effect"
 import { CustomerOpsSettings, customerOpsName } from "./config.ts"
 import { CustomerHistory } from "./customerHistory.ts"
+import { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
+import { knowledgeConnector } from "./knowledge/knowledgeConnector.ts"
 import { TicketThreads } from "./ticketThreads.ts"
 
 // The gate and the approvals take the action policy the settings read.
@@ -23,13 +26,15 @@ const gateAndApprovals = Layer.unwrap(
  */
 export const customerOpsLayer = Layer.mergeAll(
   gateAndApprovals,
-  ModelProvider.layerFromConfig,
   DecisionRecorder.layerFromConfig,
-  ConnectorRegistry.layerFromConfig,
+  ConnectorRegistry.layerFromConfigWith([knowledgeConnector]),
   ApproverTokens.layerFromConfig,
   CustomerHistory.layer(customerOpsName),
   TicketThreads.layer,
+  KnowledgeBase.layer(customerOpsName).pipe(Layer.provide(MemoryStore.layerFromConfig)),
 ).pipe(
+  // One model for the skills and the knowledge base's embeddings.
+  Layer.provideMerge(ModelProvider.layerFromConfig),
   Layer.provideMerge(CustomerOpsSettings.layerFromConfig),
   Layer.provideMerge(agentHostLayerFromConfig(customerOpsName)),
 )

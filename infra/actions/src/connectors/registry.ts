@@ -90,7 +90,10 @@ export const makeConnectorRegistry = (
 }
 
 /** The registry over the HTTP connectors of the configured systems; unconfigured ones are named in errors. */
-export const makeHttpConnectorRegistry = (settings: ConnectorSettings): ConnectorRegistryShape => {
+export const makeHttpConnectorRegistry = (
+  settings: ConnectorSettings,
+  extra: ReadonlyArray<Connector> = [],
+): ConnectorRegistryShape => {
   const urls = {
     payment: settings.paymentUrl,
     supplier: settings.supplierUrl,
@@ -102,7 +105,7 @@ export const makeHttpConnectorRegistry = (settings: ConnectorSettings): Connecto
       .filter(([, url]) => url === null)
       .map(([system]) => [system, `set ${connectorUrlVariables[system as keyof typeof urls]}`]),
   )
-  return makeConnectorRegistry(makeHttpConnectors(settings), { unconfigured })
+  return makeConnectorRegistry([...makeHttpConnectors(settings), ...extra], { unconfigured })
 }
 
 /** The connectors of this process, resolved by action kind. */
@@ -121,4 +124,12 @@ export class ConnectorRegistry extends Context.Service<ConnectorRegistry, Connec
   static readonly layerFromConfig = Layer.unwrap(
     Effect.map(loadConnectorSettings, (settings) => ConnectorRegistry.layerFromSettings(settings)),
   )
+
+  /** The built-in HTTP connectors from the environment, beside an agent's own in-process connectors. */
+  static readonly layerFromConfigWith = (extra: ReadonlyArray<Connector>) =>
+    Layer.unwrap(
+      Effect.map(loadConnectorSettings, (settings) =>
+        Layer.sync(ConnectorRegistry, () => makeHttpConnectorRegistry(settings, extra)),
+      ),
+    )
 }

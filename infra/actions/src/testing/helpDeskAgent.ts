@@ -85,6 +85,11 @@ const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
       case "GuardrailTripped":
       case "OrderPlaced":
       case "OrderStatusChanged":
+      case "ReplyWrittenByPerson":
+      case "KnowledgeDrafted":
+      case "KnowledgeApproved":
+      case "KnowledgeRefused":
+      case "KnowledgeRetired":
       case "ReplySent":
       case "RefundRequested":
       case "RefundIssued":

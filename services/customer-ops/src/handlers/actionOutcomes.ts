@@ -2,6 +2,7 @@ import { ActionGate } from "@mesh/actions"
 import type { ReactorDefinition } from "@mesh/kernel"
 import { Effect } from "effect"
 import { CustomerOpsSettings } from "../config.ts"
+import { type KnowledgeCommand, publishTarget } from "../knowledge/knowledge.ts"
 import { refundFact } from "../memory/facts.ts"
 import type { TicketCommand } from "../ticket/ticket.ts"
 import { type TicketRecord, TicketThreads } from "../ticketThreads.ts"
@@ -32,26 +33,6 @@ export const recordActionOutcomes = (options: {
   react: (event) =>
     Effect.gen(function* () {
       if (event.aggregateType !== options.agent) return []
-      const target = actionTarget(event.aggregateId)
-      if (target === null) return []
-      const { ticketId, contact } = target
-      if (event.type === "ActionSucceeded") {
-        return toTicket(ticketId, [
-          target.step === "reply"
-            ? {
-                _tag: "RecordReplySent",
-                draftId: stepIds(ticketId, contact).draftId,
-                actionId: event.aggregateId,
-                externalRef: event.payload.externalRef,
-              }
-            : {
-                _tag: "RecordRefundIssued",
-                actionId: event.aggregateId,
-                externalRef: event.payload.externalRef,
-              },
-        ])
-      }
-      if (target.step !== "refund") return []
       const reason =
         event.type === "ActionRejected"
           ? `refused by ${event.payload.rejectedBy}: ${event.payload.reason}`
@@ -60,6 +41,35 @@ export const recordActionOutcomes = (options: {
             : event.type === "ActionDenied"
               ? `denied by policy: ${event.payload.reason}`
               : "refused"
+      const published = publishTarget(event.aggregateId)
+      if (published !== null) {
+        const command: KnowledgeCommand =
+          event.type === "ActionSucceeded"
+            ? { _tag: "ApproveKnowledge", version: published.version }
+            : { _tag: "RefuseKnowledge", version: published.version, reason, findings: ["not-approved"] }
+        return [{ aggregateType: "knowledge", aggregateId: published.articleId, command }]
+      }
+      const target = actionTarget(event.aggregateId)
+      if (target === null) return []
+      const { ticketId, contact } = target
+      if (event.type === "ActionSucceeded") {
+        return toTicket(ticketId, [
+          target.step === "refund"
+            ? {
+                _tag: "RecordRefundIssued",
+                actionId: event.aggregateId,
+                externalRef: event.payload.externalRef,
+              }
+            : {
+                _tag: "RecordReplySent",
+                // A person's reply is its own draft; the agent's is the message's draft.
+                draftId: target.step === "answer" ? event.aggregateId : stepIds(ticketId, contact).draftId,
+                actionId: event.aggregateId,
+                externalRef: event.payload.externalRef,
+              },
+        ])
+      }
+      if (target.step !== "refund") return []
       const thread = yield* (yield* TicketThreads).load(ticketId)
       const messageId = messageIdOf(thread, contact) ?? `m${contact}`
       return toTicket(ticketId, [

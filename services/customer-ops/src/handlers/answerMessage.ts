@@ -21,6 +21,7 @@ import {
   leaksPrompt,
   ungroundedPromises,
 } from "../guardrails/index.ts"
+import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
 import { orderFacts } from "../memory/facts.ts"
 import { type ThreadTurn, threadWithinBudget } from "../memory/thread.ts"
 import { gateModeOf, type ReplyPolicy, routeReply } from "../policy/replyPolicy.ts"
@@ -38,10 +39,18 @@ export const stepIds = (ticketId: string, contact: number) => ({
 /** The ticket and message contact an action id of this agent names, or null for another action. */
 export const actionTarget = (
   actionId: string,
-): { readonly step: "reply" | "refund"; readonly ticketId: string; readonly contact: number } | null => {
-  const match = /^(reply|refund)-(tk-[0-9a-f]+)-m(\d+)$/.exec(actionId)
+): {
+  readonly step: "reply" | "refund" | "answer"
+  readonly ticketId: string
+  readonly contact: number
+} | null => {
+  const match = /^(reply|refund|answer)-(tk-[0-9a-f]+)-m(\d+)$/.exec(actionId)
   if (match === null) return null
-  return { step: match[1] as "reply" | "refund", ticketId: match[2] ?? "", contact: Number(match[3]) }
+  return {
+    step: match[1] as "reply" | "refund" | "answer",
+    ticketId: match[2] ?? "",
+    contact: Number(match[3]),
+  }
 }
 
 /** A message of a ticket, as this reaction answers it. */
@@ -113,6 +122,7 @@ const money = (value: Money): string => `${(value.amountMinor / 100).toFixed(2)}
 
 /** Everything the answering reaction needs from the agent's process. */
 export type AnswerServices =
+  | KnowledgeBase
   | ModelProvider
   | DecisionRecorder
   | ActionGate
@@ -223,7 +233,16 @@ export const answerMessages = (options: {
       })
 
       // 4. A draft from the records only, decided once per message.
-      const facts: ReadonlyArray<ReplyFact> = order === undefined ? [] : orderFacts(order)
+      // Approved knowledge (never a draft) like this message, within the tenant.
+      const articles = yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`)
+      const facts: ReadonlyArray<ReplyFact> = [
+        ...(order === undefined ? [] : orderFacts(order)),
+        ...articles.map((article) => ({
+          id: `${article.articleId}@v${article.version}`,
+          kind: article.intent === "product_question" ? "product" : "policy",
+          text: article.body,
+        })),
+      ]
       const draft = yield* decideOnce(
         draftReply,
         {
@@ -240,7 +259,17 @@ export const answerMessages = (options: {
           cause: event,
           agent: options.agent,
           step: "draftReply",
-          retrieved: facts.map((f) => ({ id: f.id, kind: f.kind, score: 1, similarity: 1 })),
+          retrieved: [
+            ...facts
+              .filter((f) => f.kind === "order" || f.kind === "shipment")
+              .map((f) => ({ id: f.id, kind: f.kind, score: 1, similarity: 1 })),
+            ...articles.map((a) => ({
+              id: `${a.articleId}@v${a.version}`,
+              kind: "kb_article",
+              score: a.similarity,
+              similarity: a.similarity,
+            })),
+          ],
         },
       )
       const draftedOn = Result.getOrUndefined(decodeDraftInput(draft.invocation.input))?.facts ?? facts
@@ -304,6 +333,7 @@ export const answerMessages = (options: {
         detailChanges: detailChanges.map((d) => d.detail),
         ungroundedPromises: promises.map((p) => `${p.claim}: ${p.reason}`),
         leaksPrompt: leaked,
+        citedFacts: draft.output.citedFactIds.length,
         drafterEscalated: draft.output.proposedActions.includes("escalate")
           ? "the drafting model proposed a person take this ticket"
           : null,

@@ -1,10 +1,23 @@
-import type { AgentContext, AgentRoutes } from "@mesh/kernel"
-import { ByteSize, Effect, Layer, Result, Schema, SchemaIssue } from "effect"
+import { ApproverTokens } from "@mesh/actions"
+import { NonEmpty, TenantId, TicketIntent } from "@mesh/contracts"
+import { type AgentContext, type AgentRoutes, bodyDigest } from "@mesh/kernel"
+import { ByteSize, Effect, Layer, Redacted, Result, Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { CustomerOpsSettings } from "../config.ts"
 import { CustomerHistory } from "../customerHistory.ts"
+import { cleanUntrusted } from "../guardrails/index.ts"
 import type { CustomerOpsDefs } from "../handlers/catalog.ts"
-import { InboundMessage, incomingOf, MAX_INBOUND_BYTES, requestIdOf, ticketIdOf } from "./inbound.ts"
+import { personsReplyId } from "../handlers/knowledge.ts"
+import { articleIdOfTitle } from "../knowledge/knowledge.ts"
+import { TicketThreads } from "../ticketThreads.ts"
+import {
+  InboundMessage,
+  incomingOf,
+  MAX_INBOUND_BYTES,
+  MAX_MESSAGE_CHARS,
+  requestIdOf,
+  ticketIdOf,
+} from "./inbound.ts"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -163,4 +176,148 @@ const ticketReadRoutes = (history: CustomerHistory["Service"], defaultTenant: st
           : HttpServerResponse.jsonUnsafe(ticket)
       }).pipe(Effect.catch((error) => Effect.succeed(problem(503, String(error))))),
     ),
+  )
+
+const PersonsAnswer = Schema.Struct({ body: NonEmpty.check(Schema.isMaxLength(MAX_MESSAGE_CHARS)) })
+
+const ImportedArticle = Schema.Struct({
+  tenantId: Schema.optionalKey(TenantId),
+  title: NonEmpty.check(Schema.isMaxLength(300)),
+  body: NonEmpty.check(Schema.isMaxLength(MAX_MESSAGE_CHARS)),
+  intent: Schema.optionalKey(TicketIntent),
+})
+
+const decodeBody = <A>(schema: Schema.Codec<A, unknown>, text: string) => {
+  const decoded = Schema.decodeUnknownResult(Schema.fromJsonString(schema))(text)
+  if (Result.isSuccess(decoded)) return { ok: true as const, value: decoded.success }
+  const issues = formatIssues(decoded.failure.issue).issues
+  const pathOf = (issue: (typeof issues)[number]) =>
+    (issue.path ?? []).map((s) => String(typeof s === "object" ? s.key : s)).join(".") || "body"
+  return {
+    ok: false as const,
+    response: problem(
+      400,
+      issues.map((i) => `${pathOf(i)}: ${i.message}`).join("; "),
+      issues[0] ? pathOf(issues[0]) : "body",
+    ),
+  }
+}
+
+const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
+  /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1]
+
+/**
+ * What the shop's people do through the agent, as approvers (a bearer token of `MESH_APPROVER_TOKENS`):
+ * `POST /tickets/:ticketId/answer` writes the reply to a ticket's latest message, which the agent
+ * sends for them (and which, once sent, becomes a knowledge draft); `POST /knowledge` imports an
+ * article as a draft, cleaned of hidden content, which a person then approves like any draft.
+ */
+export const staffRoutes: AgentRoutes<
+  CustomerOpsDefs,
+  ApproverTokens | CustomerOpsSettings | TicketThreads
+> = (context) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const tokens = yield* ApproverTokens
+      const settings = yield* CustomerOpsSettings
+      const threads = yield* TicketThreads
+      const personOf = (request: HttpServerRequest.HttpServerRequest) => {
+        const token = bearerOf(request)
+        return token === undefined ? undefined : tokens.identityOf(Redacted.make(token))
+      }
+      const unknownPerson = () =>
+        problem(401, "a bearer token of a known approver is required", "authorization")
+      return Layer.mergeAll(
+        HttpRouter.add("POST", "/tickets/:ticketId/answer", (request: HttpServerRequest.HttpServerRequest) =>
+          Effect.gen(function* () {
+            const author = personOf(request)
+            if (author === undefined) return unknownPerson()
+            const ticketId = (yield* HttpRouter.params).ticketId ?? ""
+            const body = yield* readBody(request)
+            if (body.tooLarge) return tooLarge()
+            const answer = decodeBody(PersonsAnswer, body.text)
+            if (!answer.ok) return answer.response
+            const thread = yield* threads.load(ticketId)
+            const messages = thread.flatMap((e) =>
+              e.type === "TicketOpened"
+                ? [{ messageId: e.payload.messageId ?? "first", contact: 1 }]
+                : e.type === "TicketMessageReceived"
+                  ? [{ messageId: e.payload.messageId, contact: e.payload.contact }]
+                  : [],
+            )
+            const latest = messages.at(-1)
+            if (latest === undefined) return problem(404, `no ticket ${ticketId}`, "ticketId")
+            const draftId = personsReplyId(ticketId, latest.contact)
+            yield* context.receive(
+              {
+                requestId: `${draftId}-${bodyDigest(answer.value).slice(0, 16)}`,
+                name: "WriteReply",
+                origin: "http",
+                actor: { kind: "human", id: author },
+                body: { ticketId, ...answer.value },
+              },
+              [
+                {
+                  aggregateType: "ticket",
+                  aggregateId: ticketId,
+                  command: {
+                    _tag: "WriteReply",
+                    messageId: latest.messageId,
+                    draftId,
+                    body: answer.value.body,
+                    author,
+                  },
+                },
+              ],
+            )
+            return HttpServerResponse.jsonUnsafe({ ticketId, draftId, actionId: draftId }, { status: 202 })
+          }).pipe(Effect.catch((error) => Effect.succeed(problem(503, String(error))))),
+        ),
+        HttpRouter.add("POST", "/knowledge", (request: HttpServerRequest.HttpServerRequest) =>
+          Effect.gen(function* () {
+            const author = personOf(request)
+            if (author === undefined) return unknownPerson()
+            const body = yield* readBody(request)
+            if (body.tooLarge) return tooLarge()
+            const article = decodeBody(ImportedArticle, body.text)
+            if (!article.ok) return article.response
+            const tenantId = article.value.tenantId ?? settings.defaultTenant
+            // Hidden content never enters the knowledge base; what it tried is answered and checked again on the draft.
+            const title = cleanUntrusted(article.value.title)
+            const text = cleanUntrusted(article.value.body)
+            if (title.text.trim() === "" || text.text.trim() === "")
+              return problem(400, "the article has no visible text once hidden content is removed", "body")
+            const articleId = articleIdOfTitle(tenantId, title.text)
+            yield* context.receive(
+              {
+                requestId: `import-${articleId}-${bodyDigest(article.value).slice(0, 16)}`,
+                name: "DraftKnowledge",
+                origin: "http",
+                actor: { kind: "human", id: author },
+                body: article.value,
+              },
+              [
+                {
+                  aggregateType: "knowledge",
+                  aggregateId: articleId,
+                  command: {
+                    _tag: "DraftKnowledge",
+                    articleId,
+                    tenantId,
+                    title: title.text,
+                    body: text.text,
+                    intent: article.value.intent ?? "product_question",
+                    source: { _tag: "Import", author },
+                  },
+                },
+              ],
+            )
+            return HttpServerResponse.jsonUnsafe(
+              { articleId, removed: [...title.findings, ...text.findings].map((f) => f.code) },
+              { status: 202 },
+            )
+          }).pipe(Effect.catch((error) => Effect.succeed(problem(503, String(error))))),
+        ),
+      )
+    }),
   )

@@ -30,6 +30,7 @@ const clean = (overrides: Partial<RoutingInput> = {}): RoutingInput => ({
   ungroundedPromises: [],
   leaksPrompt: false,
   drafterEscalated: null,
+  citedFacts: 2,
   ...overrides,
 })
 
@@ -110,6 +111,16 @@ describe("the reply policy", () => {
           if (manipulated) expect(routing.disposition).toBe("escalate")
         },
       ),
+    )
+  })
+
+  it("hands a question no record or approved article answers to a person", () => {
+    expect(routeReply(policy, clean({ intent: "product_question", citedFacts: 0 })).reasons[1]).toEqual({
+      code: "no-facts",
+      detail: "no record or approved article answers this product question",
+    })
+    expect(routeReply(policy, clean({ intent: "complaint", citedFacts: 0 })).disposition).toBe(
+      "send-and-notify",
     )
   })
 

@@ -7,7 +7,7 @@ import {
   ReplyDisposition,
   Score,
   Sentiment,
-  type TicketIntent,
+  TicketIntent,
 } from "@mesh/contracts"
 import { Result, Schema } from "effect"
 
@@ -36,6 +36,8 @@ export const ReplyPolicy = Schema.Struct({
     orderValueAtLeast: Money,
     /** Triage's risk reasons that escalate. */
     triageReasons: Schema.Array(EscalationReason),
+    /** Intents a reply cannot answer without a record or an approved article: with none, a person answers. */
+    noFactsFor: Schema.Array(TicketIntent),
   }),
   /** Where escalations and approvals wait. */
   queues: Schema.Struct({ escalations: NonEmpty, approvals: NonEmpty }),
@@ -93,6 +95,8 @@ export interface RoutingInput {
   readonly leaksPrompt: boolean
   /** The drafting model itself proposed a person (or could not draft). */
   readonly drafterEscalated: string | null
+  /** How many records or approved articles the draft cites. */
+  readonly citedFacts: number
 }
 
 /** How a reply goes out, and why. */
@@ -183,6 +187,12 @@ export const routeReply = (policy: ReplyPolicy, input: RoutingInput): Routing =>
   if (input.leaksPrompt)
     add("escalate", "prompt-leak", "the draft repeats the agent's instructions; it is never sent")
   if (input.drafterEscalated !== null) add("escalate", "drafter-escalated", input.drafterEscalated)
+  if (input.citedFacts === 0 && when.noFactsFor.includes(input.intent))
+    add(
+      "escalate",
+      "no-facts",
+      `no record or approved article answers this ${input.intent.replace("_", " ")}`,
+    )
   for (const promise of input.ungroundedPromises) add("await-approval", "ungrounded-promise", promise)
 
   const disposition = raised.reduce<ReplyDisposition>(

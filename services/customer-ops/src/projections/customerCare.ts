@@ -183,6 +183,19 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
     case "ReplyDrafted":
       await patchTicket(trx, id, at, { draft_id: event.payload.draftId, drafted_reply: event.payload.body })
       return
+    case "ReplyWrittenByPerson":
+      await patchTicket(trx, id, at, {
+        draft_id: event.payload.draftId,
+        drafted_reply: event.payload.body,
+        disposition: "written-by-person",
+        awaiting: null,
+      })
+      return
+    case "KnowledgeDrafted":
+    case "KnowledgeApproved":
+    case "KnowledgeRefused":
+    case "KnowledgeRetired":
+      return
     case "ReplyRouted": {
       const p = event.payload
       const awaiting =

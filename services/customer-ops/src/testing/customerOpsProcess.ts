@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Domain, type EventEnvelope, meshCatalog } from "@mesh/contracts"
 import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { readModelSchemaOf } from "@mesh/kernel"
 import { type Simulators, startSimulators } from "@mesh/simulators"
-import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
+import {
+  ownTempDir,
+  postgresTestUrl,
+  releaseTempDir,
+  uniqueNamespace,
+  waitFor,
+  workspaceNode,
+} from "@mesh/stack"
 import { Effect, Stream } from "effect"
 import pg from "pg"
 import { customerOpsName } from "../config.ts"
@@ -27,6 +36,9 @@ export const startCustomerOps = async (
 ) => {
   const namespace = uniqueNamespace(options.prefix)
   const simulators: Simulators = await startSimulators()
+  // Its long-term memory (LanceDB) in a folder of its own, removed with it.
+  const memoryDir = mkdtempSync(join(tmpdir(), "customer-ops-memory-"))
+  ownTempDir(memoryDir)
   let output = ""
   let lastSeen: unknown
   const agent: ChildProcess = spawn(workspaceNode(), [join(import.meta.dirname, "..", "main.ts")], {
@@ -41,6 +53,7 @@ export const startCustomerOps = async (
       MESH_PAYMENT_URL: simulators.payment.url,
       MESH_MAILBOX_URL: simulators.mailbox.url,
       MESH_CONNECTOR_TIMEOUT_MS: "2000",
+      MESH_MEMORY_DIR: memoryDir,
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -174,6 +187,7 @@ export const startCustomerOps = async (
     await client.connect()
     await client.query(`drop schema if exists "${readModelSchemaOf(namespace, customerOpsName)}" cascade`)
     await client.end()
+    await releaseTempDir(memoryDir)
   }
 
   return { url, namespace, simulators, send, ticket, everything, approvals, placeOrder, until, stop }

@@ -85,6 +85,13 @@ export type TicketCommand =
       readonly reasons: ReadonlyArray<DispositionReason>
       readonly queue: string
     }
+  | {
+      readonly _tag: "WriteReply"
+      readonly messageId: string
+      readonly draftId: string
+      readonly body: string
+      readonly author: string
+    }
   | { readonly _tag: "ResolveTicket"; readonly resolution: string }
 
 /** What triage said about the latest message. */
@@ -118,6 +125,8 @@ interface TicketFacts {
   readonly guarded: ReadonlyArray<string>
   readonly refunds: Readonly<Record<string, RefundSeen>>
   readonly escalations: number
+  /** Replies people wrote, by draft id. */
+  readonly written: ReadonlyArray<string>
   /** The messages escalated without a draft. */
   readonly escalatedMessages: ReadonlyArray<string>
   readonly lastTriage: TriageSeen | null
@@ -217,6 +226,8 @@ const evolveFacts = (facts: TicketFacts, event: TicketEvent): TicketFacts => {
         ? facts
         : { ...facts, refunds: { ...facts.refunds, [entry[0]]: { ...entry[1], status: "refused" } } }
     }
+    case "ReplyWrittenByPerson":
+      return { ...facts, written: [...facts.written, event.payload.draftId] }
     case "TicketResolved":
       return facts
   }
@@ -242,6 +253,7 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
         refunds: {},
         escalations: 0,
         escalatedMessages: [],
+        written: [],
         lastTriage: null,
       }
     }
@@ -402,6 +414,13 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
             },
           },
         ]
+      case "WriteReply": {
+        if (state.written.includes(command.draftId)) return []
+        if (!state.messageIds.includes(command.messageId))
+          throw new TypeError(`message ${command.messageId} is not on this ticket`)
+        const { _tag, ...payload } = command
+        return [{ type: "ReplyWrittenByPerson", payload }]
+      }
       case "ResolveTicket":
         return state.status === "open"
           ? [{ type: "TicketResolved", payload: { resolution: command.resolution } }]

@@ -1,0 +1,121 @@
+import type { EventOf, TicketIntent } from "@mesh/contracts"
+import { type MemoryError, MemoryStore, memoryProjection } from "@mesh/memory"
+import { type ModelError, ModelProvider } from "@mesh/models"
+import { Context, Effect, Layer } from "effect"
+import type { knowledgeEvents } from "./knowledge.ts"
+
+/** An approved article recalled for a message. */
+export interface RecalledArticle {
+  readonly articleId: string
+  readonly version: number
+  readonly title: string
+  readonly body: string
+  readonly intent: typeof TicketIntent.Type
+  readonly similarity: number
+}
+
+/**
+ * How similar an article must be to a message to be cited (cosine, offline sentence encoder).
+ * Unrelated shop questions score about 0.2 to 0.45 against each other; a paraphrase of an
+ * article's question, 0.6 and above.
+ */
+export const MIN_ARTICLE_SIMILARITY = 0.55
+
+type KnowledgeRecord = EventOf<(typeof knowledgeEvents)[number]>
+
+/** What the knowledge base offers the agent. */
+export interface KnowledgeBaseShape {
+  /** The approved articles of the tenant most like the text, best first (retired and draft ones never). */
+  readonly recall: (
+    tenantId: string,
+    text: string,
+    limit?: number,
+  ) => Effect.Effect<ReadonlyArray<RecalledArticle>, MemoryError | ModelError>
+  /** Takes an article's event into long-term memory: an approved version replaces the one before; a retired article goes stale. */
+  readonly remember: (event: KnowledgeRecord, stream: string) => Effect.Effect<void, MemoryError>
+}
+
+const embedWith = (provider: ModelProvider["Service"]) => (texts: ReadonlyArray<string>) =>
+  Effect.runPromise(
+    Effect.map(provider.embed({ model: provider.embedModel, input: texts }), (result) =>
+      result.embeddings.map((vector) => Float32Array.from(vector)),
+    ),
+  )
+
+/**
+ * The agent's knowledge base in long-term memory (LanceDB, `<agent>__kb_article`): only versions a
+ * person approved are in it, and only they are recalled, always within the tenant. Drafts live in
+ * the log until approved.
+ */
+export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseShape>()(
+  "customer-ops/KnowledgeBase",
+) {
+  /** On the process's memory store and model. */
+  static readonly layer = (agent: string) =>
+    Layer.effect(
+      KnowledgeBase,
+      Effect.gen(function* () {
+        const store = yield* MemoryStore
+        const provider = yield* ModelProvider
+        const projection = memoryProjection<KnowledgeRecord>({
+          agent,
+          kind: "kb_article",
+          embed: embedWith(provider),
+          toMemory: (event) => {
+            switch (event.type) {
+              case "KnowledgeApproved":
+                return {
+                  id: event.aggregateId,
+                  tenantId: event.payload.tenantId,
+                  text: `${event.payload.title}\n${event.payload.body}`,
+                  metadata: {
+                    version: event.payload.version,
+                    title: event.payload.title,
+                    body: event.payload.body,
+                    intent: event.payload.intent,
+                  },
+                  updatedAt: event.occurredAt,
+                }
+              case "KnowledgeRetired":
+                return { stale: event.aggregateId, reason: `retired: ${event.payload.reason}` }
+              case "KnowledgeDrafted":
+              case "KnowledgeRefused":
+                return undefined
+            }
+          },
+        })
+        const recall: KnowledgeBaseShape["recall"] = (tenantId, text, limit = 3) =>
+          Effect.gen(function* () {
+            const embedded = yield* provider.embed({ model: provider.embedModel, input: [text] })
+            const result = yield* store.search({
+              agent,
+              kind: "kb_article",
+              tenantId,
+              queryVector: embedded.embeddings[0] ?? [],
+              limit,
+            })
+            return result.hits
+              .filter((hit) => !hit.stale && hit.similarity >= MIN_ARTICLE_SIMILARITY)
+              .map((hit) => ({
+                articleId: hit.id,
+                version: Number(hit.metadata.version),
+                title: String(hit.metadata.title),
+                body: String(hit.metadata.body),
+                intent: hit.metadata.intent as typeof TicketIntent.Type,
+                similarity: hit.similarity,
+              }))
+          })
+        return {
+          recall,
+          remember: (event, stream) =>
+            Effect.asVoid(
+              Effect.provideService(
+                projection.applyBatch([{ stream, sequence: 1, event }]),
+                MemoryStore,
+                store,
+              ),
+            ),
+        }
+      }),
+    )
+}
