@@ -162,7 +162,92 @@ describe("the paths of a ticket", () => {
     expect(String(mailTo("c-2")[0]?.params.body)).toContain(
       "refund of 59.90 EUR for order O-2002 has been issued",
     )
+
+    // The refund traces to its decision and inputs, the records it was drafted from, the verdict and the approval.
+    const events = await everything()
+    const requested = events.find((e) => e.type === "ActionRequested" && e.aggregateId === waiting.actionId)
+    const request = requested?.payload as {
+      cause: { decisionId: string; eventId: string }
+      policy: { verdict: { mode: string; rule: string }; inputs: { amount: unknown } }
+    }
+    expect(request.policy.verdict).toMatchObject({ mode: "require-approval" })
+    expect(request.policy.inputs.amount).toEqual({ amountMinor: 5_990, currency: "EUR" })
+    const decision = events.find(
+      (e) =>
+        e.type === "DecisionRecorded" &&
+        (e.payload as { decisionId: string }).decisionId === request.cause.decisionId,
+    )
+    expect(decision?.payload).toMatchObject({ skill: "draftReply" })
+    expect(JSON.stringify(decision?.payload)).toContain("order-O-2002")
+    expect(events.find((e) => e.eventId === request.cause.eventId)?.type).toBe("TicketOpened")
+    const approval = events.find((e) => e.type === "ActionApproved" && e.aggregateId === waiting.actionId)
+    expect(approval?.payload).toMatchObject({ approver: owner.name })
   })
+
+  it("keeps a 50-message thread within the prompt budget, still using the order its first message named", async () => {
+    await placeOrder("O-7007", "c-10", 3_900, {
+      carrier: "GLS",
+      trackingNumber: "GL77070000123",
+      expectedDelivery: "2026-12-06",
+    })
+    // A later order of the same customer: the thread's order is the one its first message named, not the latest.
+    await placeOrder("O-7008", "c-10", 1_200, undefined, "2026-11-30T10:00:00.000Z")
+    const thread = {
+      customerId: "c-10",
+      replyTo: "c-10@example.com",
+      threadId: "th-7007",
+      subject: "My lamp",
+    }
+    await send({
+      ...thread,
+      messageId: "m-7007-1",
+      body: "Hello, I ordered a lamp, order O-7007. When will it come?",
+    })
+    for (let i = 2; i <= 50; i++)
+      await send({
+        ...thread,
+        messageId: `m-7007-${i}`,
+        body: `Message ${i}: any news about the parcel? I am still waiting at home.`,
+      })
+    const ticketId = (
+      (await (
+        await send({
+          ...thread,
+          messageId: "m-7007-1",
+          body: "Hello, I ordered a lamp, order O-7007. When will it come?",
+        })
+      ).json()) as { ticketId: string }
+    ).ticketId
+    const last = await untilThe(
+      "the 50th message is drafted",
+      async () => {
+        const events = await everything()
+        const drafted = events.find(
+          (e) =>
+            e.aggregateId === ticketId &&
+            e.type === "ReplyDrafted" &&
+            (e.payload as { messageId?: string }).messageId === "m-7007-50",
+        )
+        return drafted === undefined ? undefined : { events, drafted }
+      },
+      120_000,
+    )
+    const draft = last.drafted.payload as {
+      body: string
+      decisionId: string
+      citedFactIds: ReadonlyArray<string>
+    }
+    // The order came from the first message only; the fiftieth still answers from it.
+    expect(draft.citedFactIds).toContain("shipment-O-7007")
+    expect(draft.body).toContain("GL77070000123")
+    const decision = last.events.find(
+      (e) =>
+        e.type === "DecisionRecorded" &&
+        (e.payload as { decisionId: string }).decisionId === draft.decisionId,
+    )
+    const { promptTokens } = decision?.payload as { promptTokens: number }
+    expect(promptTokens).toBeLessThanOrEqual(2_000)
+  }, 180_000)
 
   it("escalates an angry repeat customer, with the reasons on the ticket and in the queue", async () => {
     await placeOrder("O-3003", "c-3", 2_500)

@@ -130,6 +130,7 @@ export const startCustomerOps = async (
     customerId: string,
     totalMinor: number,
     shipped?: { carrier: string; trackingNumber: string; expectedDelivery: string },
+    placedAt = "2026-11-28T10:00:00.000Z",
   ) => {
     await Effect.runPromise(
       log.append({
@@ -150,7 +151,7 @@ export const startCustomerOps = async (
                 },
               ],
               total: { amountMinor: totalMinor, currency: "EUR" },
-              placedAt: "2026-11-28T10:00:00.000Z",
+              placedAt,
             },
           },
           ...(shipped === undefined
