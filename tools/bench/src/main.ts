@@ -18,6 +18,8 @@ const benchmarks = {
   registers:
     "register writes by compare-and-set with merge over 1,000 registers beside raw KV update with revision; NATS",
   memory: "top-10 retrieval over 100k 384-d vectors beside the same LanceDB query; local disk only",
+  "customer-ops":
+    "a ticket from received to reply routed (p95, p99) and the hop from an append to the agent's reaction, the customer-ops agent in process with the offline model, beside the skills alone and a plain JetStream hop; NATS, Postgres (else PGlite) and the simulators",
   triage:
     "offline triage skill runs by message size beside the model alone and featurize, over-cap messages too; in-process only",
 } as const
@@ -60,7 +62,7 @@ const wants = (name: BenchmarkName) => selected.has(name)
 /** The benchmarks that need neither NATS nor Postgres: run alone, they start neither. */
 const standalone: ReadonlySet<BenchmarkName> = new Set(["memory", "triage"])
 const needsNats = [...selected].some((name) => !standalone.has(name))
-const needsPostgres = wants("append") || wants("projection")
+const needsPostgres = wants("append") || wants("projection") || wants("customer-ops")
 
 const findPostgres = async (): Promise<string | undefined> => {
   const url = process.env.MESH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test"
@@ -109,6 +111,10 @@ const main = async () => {
       if (wants("registers")) {
         const { runRegistersBench } = await importOptional("./registers.ts")
         record(await runRegistersBench({ nats, namespace: `${namespace}g` }))
+      }
+      if (wants("customer-ops")) {
+        const { runCustomerOpsBench } = await importOptional("./customerOps.ts")
+        record(await runCustomerOpsBench({ nats, natsUrl, databaseUrl, namespace: `${namespace}c` }))
       }
     }
     if (wants("memory")) {

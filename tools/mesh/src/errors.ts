@@ -12,7 +12,7 @@ export const ExitCode = {
   usage: 2,
   /** `mesh streams` found streams that differ from their declaration. */
   drift: 3,
-  /** Infrastructure was unreachable or unavailable: NATS, nats-server, its store, Postgres, a model server. */
+  /** Infrastructure was unreachable or unavailable: NATS, nats-server, its store, Postgres, a model server, an agent's HTTP API. */
   unreachable: 4,
 } as const
 
@@ -36,6 +36,12 @@ const PostgresUnreachable = Schema.TaggedStruct("PostgresUnreachable", {
 })
 /** `mesh eval --provider config` could not reach its model server. */
 const ModelUnreachable = Schema.TaggedStruct("ModelUnreachable", { cause: Schema.Defect() })
+/** An agent's HTTP API did not answer at `url`, or answered that it cannot serve now (503). */
+const AgentUnreachable = Schema.TaggedStruct("AgentUnreachable", {
+  agent: Schema.String,
+  url: Schema.String,
+  cause: Schema.Defect(),
+})
 /** Arguments the parser accepted but the command cannot use. */
 const BadInput = Schema.TaggedStruct("BadInput", { message: Schema.String })
 /** The command ran and failed, or refused what it was asked. */
@@ -53,6 +59,7 @@ export const MeshCliErrorReason = Schema.Union([
   StoreInUse,
   PostgresUnreachable,
   ModelUnreachable,
+  AgentUnreachable,
   BadInput,
   Failed,
 ])
@@ -82,6 +89,8 @@ export const describeReason = (r: MeshCliErrorReason): string => {
       return `cannot reach Postgres at ${redactUrl(r.url)}: ${describeCause(r.cause)}`
     case "ModelUnreachable":
       return `cannot reach the model server: ${describeCause(r.cause)}`
+    case "AgentUnreachable":
+      return `cannot reach ${r.agent} at ${redactUrl(r.url)}: ${describeCause(r.cause)}`
     case "BadInput":
       return r.message
     case "Failed":
@@ -99,6 +108,7 @@ export const exitCodeOf = (r: MeshCliErrorReason): ExitCode => {
     case "StoreInUse":
     case "PostgresUnreachable":
     case "ModelUnreachable":
+    case "AgentUnreachable":
       return ExitCode.unreachable
     case "BadInput":
       return ExitCode.usage

@@ -16,6 +16,7 @@ const commands = [
   "registers",
   "conflicts",
   "eval",
+  "tickets",
 ]
 
 /** Runs `mesh <args>` and returns the modules it loaded, as file paths. */

@@ -6,14 +6,16 @@ import { evalCommand } from "./commands/eval.ts"
 import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
 import { registersCommand } from "./commands/registers.ts"
 import { streamsCommand } from "./commands/streams.ts"
+import { ticketsCommand } from "./commands/tickets.ts"
 
 /** The `mesh` command and its subcommands: definitions only; each handler loads its packages when it runs. */
 export const mesh = Command.make("mesh").pipe(
   Command.withDescription(
-    "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers, their conflicts and evals. " +
+    "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers, their conflicts, " +
+      "customer-ops tickets (over the agent's HTTP API) and evals. " +
       "Data goes to stdout (--json: one object per line), logs and errors to stderr (MESH_LOG_LEVEL, MESH_LOG_FORMAT). " +
       "Exit codes: 0 success; 1 the command failed or refused; 2 usage error; 3 `streams` found drift; " +
-      "4 infrastructure unreachable (NATS, nats-server or its store, Postgres, model server).",
+      "4 infrastructure unreachable (NATS, nats-server or its store, Postgres, model server, an agent's HTTP API).",
   ),
   Command.withSubcommands([
     devCommand,
@@ -26,6 +28,7 @@ export const mesh = Command.make("mesh").pipe(
     rejectCommand,
     registersCommand,
     conflictsCommand,
+    ticketsCommand,
     evalCommand,
   ]),
 )
