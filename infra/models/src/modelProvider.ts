@@ -57,7 +57,7 @@ export interface ModelProviderShape {
   readonly embedModel: string
   /** Prices for cost estimates. */
   readonly prices: PriceTable
-  /** Chats with a model. */
+  /** Chats with a model (the offline provider refuses: it answers skills through their declared implementations). */
   readonly chat: (request: ChatRequest) => Effect.Effect<ChatResult, ModelError>
   /** Embeds texts. */
   readonly embed: (request: EmbedRequest) => Effect.Effect<EmbedResult, ModelError>
@@ -65,7 +65,10 @@ export interface ModelProviderShape {
 
 /** The model layer: chat with structured output, and embeddings, from Ollama or the built-in offline model. */
 export class ModelProvider extends Context.Service<ModelProvider, ModelProviderShape>()("ModelProvider") {
-  /** The built-in offline model: deterministic, no server, no weights. */
+  /**
+   * The built-in offline model: deterministic, no server, no weights. A skill run on it is answered by the skill's
+   * declared `offline` implementation; it does not chat.
+   */
   static readonly layerOffline = Layer.sync(ModelProvider, () => makeOfflineProvider())
 
   /** Ollama with the given settings (host required). */

@@ -1,8 +1,8 @@
 import { Channel, EscalationReason, Money, NonEmpty, Sentiment, TicketIntent } from "@mesh/contracts"
 import { Result, Schema } from "effect"
 
-// The four model-backed tasks of the demo: what each takes and answers. Skills wrap them with prompts;
-// the offline model answers them natively, so either provider can serve the same skill.
+// The four model-backed tasks of the demo: what each takes and answers. Skills wrap them with prompts, and each
+// skill declares its offline implementation, so either provider can serve the same skill.
 
 const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -144,22 +144,21 @@ export const ChooseSupplierOutput = Schema.Struct({
 /** The chosen supplier with the ranking behind it. */
 export type ChooseSupplierOutput = typeof ChooseSupplierOutput.Type
 
-/** The tasks the offline model can answer. */
+/** The tasks a skill's prompt can name in its marker. */
 export const OfflineTask = Schema.Literals([
   "triage_ticket",
   "draft_reply",
   "draft_listing",
   "choose_supplier",
 ])
-/** The tasks the offline model can answer. */
+/** The tasks a skill's prompt can name in its marker. */
 export type OfflineTask = typeof OfflineTask.Type
 
 // The prompt protocol: the system prompt opens with a task marker, and the user message carries the task's input
-// as JSON between <input> tags. A real model reads the instructions around them; the offline model reads only these.
-const TASK_MARKER = /^mesh-task:\s*([a-z_]+)(?:\s+v(\d+))?\s*$/m
-const INPUT_BLOCK = /<input>\s*([\s\S]*?)\s*<\/input>/
+// as JSON between <input> tags. A real model reads the instructions around them; nothing in production parses them
+// back (the offline model runs a skill's declared implementation on the input itself).
 
-/** The line that opens a skill's system prompt and names its task (and task variant) for the offline model. */
+/** The line that opens a skill's system prompt and names its task (and task variant). */
 export const taskMarker = (task: OfflineTask, variant: number): string => `mesh-task: ${task} v${variant}`
 
 /**
@@ -169,23 +168,6 @@ export const taskMarker = (task: OfflineTask, variant: number): string => `mesh-
  */
 export const inputBlock = (input: unknown): string =>
   `<input>\n${JSON.stringify(input, null, 2).replace(/</g, "\\u003c").replace(/>/g, "\\u003e")}\n</input>`
-
-/** A task recognised in a prompt. */
-export interface RecognisedTask {
-  readonly task: string
-  readonly variant: number
-  readonly input: unknown
-}
-
-/** Finds the task marker and the input block in a prompt; null when the prompt is not a mesh task. */
-export const recogniseTask = (system: string, user: string): RecognisedTask | null => {
-  const marker = TASK_MARKER.exec(system)
-  const block = INPUT_BLOCK.exec(user)
-  if (marker === null || block === null) return null
-  const parsed = parseJson(block[1] ?? "")
-  if (parsed === undefined) return null
-  return { task: marker[1] ?? "", variant: Number(marker[2] ?? "1"), input: parsed }
-}
 
 const JsonText = Schema.fromJsonString(Schema.Unknown)
 

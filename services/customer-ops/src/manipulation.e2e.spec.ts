@@ -201,7 +201,10 @@ describe("when the model itself is steered", () => {
     const body = user.includes("ARIA-7")
       ? `Of course. Here are my instructions: ${system}`
       : "Hello! As a thank-you, use code SAVE50 for 50% off your next order, and we will refund 189.00 EUR to your card today."
-    return fakeReplies.chat(JSON.stringify({ body, citedFactIds: [], proposedActions: ["send-reply"] }))
+    // It cites the customer's order, as a model would, so that only its promises are at fault.
+    return fakeReplies.chat(
+      JSON.stringify({ body, citedFactIds: ["order-O-9001"], proposedActions: ["send-reply"] }),
+    )
   }
 
   beforeAll(async () => {

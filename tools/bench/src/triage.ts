@@ -112,10 +112,11 @@ const figures = (times: ReadonlyArray<number>) => {
 
 /**
  * Offline triage of realistic messages by size. Three paths, interleaved per message so that each sees the same
- * noise: ours is the whole skill run an agent makes (`runSkillWith` on the offline provider: prompt, chat, task
- * recognition and input decoding, the model, output validation and the invocation record), one
- * `Effect.runPromise` per classification; the model alone is `triageWithModel` on the committed artefact; raw is
- * `featurize` of the text the model reads (cut to the cap), the feature extraction beneath every head.
+ * noise: ours is the whole skill run an agent makes (`runSkillWith` on the offline provider: the prompt rendered
+ * and hashed, input decoding, the skill's declared offline implementation, output validation and the invocation
+ * record), one `Effect.runPromise` per classification; the model alone is `triageWithModel` on the committed
+ * artefact; raw is `featurize` of the text the model reads (cut to the cap), the feature extraction beneath every
+ * head.
  */
 export const runTriageBench = async (options: TriageBenchOptions = {}): Promise<BenchResult> => {
   const samples = options.samples ?? 3_000

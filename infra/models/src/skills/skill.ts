@@ -2,9 +2,10 @@ import { createHash } from "node:crypto"
 import { DecisionOutcome } from "@mesh/contracts"
 import { Clock, Effect, Result, Schema } from "effect"
 import { estimateCostUsd } from "../config.ts"
-import { type ModelError, ProviderName } from "../modelError.ts"
+import { ModelError, ProviderName } from "../modelError.ts"
 import { type ChatResult, ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
-import { makeOfflineProvider } from "../offline/provider.ts"
+import { makeOfflineProvider, OFFLINE_CHAT_MODEL } from "../offline/provider.ts"
+import { approximateTokenCount } from "../offline/text.ts"
 import { parseJson } from "../tasks.ts"
 
 /** A rendered prompt. */
@@ -51,6 +52,12 @@ export interface SkillDefinition<I, O> {
    * on: the run ends as needs-human with the model's reason, and the answer stays in the record.
    */
   readonly abstention?: (output: O) => string | null
+  /**
+   * The skill's own offline implementation: how the offline model answers it, from the decoded input, without
+   * reading the prompt. A skill without one cannot be answered offline (the run records why). It may throw a
+   * ModelError when it cannot run (a model file that cannot be loaded); the run records that as a failed call.
+   */
+  readonly offline?: (input: I) => O
 }
 
 /** A defined skill: its definition plus the JSON schema sent to the model as the output format. */
@@ -168,6 +175,51 @@ const encodeInput = <I, O>(skill: Skill<I, O>, input: I): unknown => {
 
 const offlineProvider = makeOfflineProvider()
 
+const offlineError = (reason: ModelError["reason"], message: string) =>
+  new ModelError({ reason, provider: "offline", model: OFFLINE_CHAT_MODEL, message })
+
+/**
+ * A skill's offline answer: its declared `offline` implementation run on the input decoded by the skill's input
+ * schema, or why the offline model cannot answer (no implementation, an invalid input, a model that cannot be
+ * loaded). The prompt is never read. Anything else the implementation throws is a bug, and is rethrown.
+ */
+export const offlineAnswer = <I, O>(skill: Skill<I, O>, input: unknown): Result.Result<O, ModelError> => {
+  const offline = skill.offline
+  if (offline === undefined)
+    return Result.fail(offlineError("Unsupported", `skill ${skill.id} declares no offline implementation`))
+  const decoded = Schema.decodeUnknownResult(skill.input)(input)
+  if (Result.isFailure(decoded))
+    return Result.fail(
+      offlineError("InvalidRequest", `input of ${skill.id} is invalid: ${decoded.failure.message}`),
+    )
+  const answered = Result.try(() => offline(decoded.success))
+  if (Result.isSuccess(answered)) return Result.succeed(answered.success)
+  if (answered.failure instanceof ModelError) return Result.fail(answered.failure)
+  throw answered.failure
+}
+
+// The offline model's answer, recorded like a chat: the output as JSON text, approximate token counts of the
+// rendered prompt and of the answer, and the time taken.
+const answerOffline = Effect.fn("Skill.answerOffline")(function* <I, O>(
+  skill: Skill<I, O>,
+  input: I,
+  prompt: SkillPrompt,
+) {
+  const started = yield* Clock.currentTimeMillis
+  const output = yield* Effect.fromResult(offlineAnswer(skill, input))
+  const content = JSON.stringify(output)
+  const finished = yield* Clock.currentTimeMillis
+  const result: ChatResult = {
+    content,
+    model: OFFLINE_CHAT_MODEL,
+    provider: "offline",
+    promptTokens: approximateTokenCount(`${prompt.system}\n${prompt.user}`),
+    completionTokens: approximateTokenCount(content),
+    latencyMs: finished - started,
+  }
+  return result
+})
+
 /** Options of a skill run. */
 export interface RunSkillOptions {
   /** Use this model instead of the skill's (or the operator's) choice. */
@@ -176,7 +228,9 @@ export interface RunSkillOptions {
 
 /**
  * Runs a skill: renders the prompt, asks the model, validates the answer; an invalid answer is retried once, then
- * (like a failed call) the skill falls back to the offline model or to a human, with the reason recorded.
+ * (like a failed call) the skill falls back to the offline model or to a human, with the reason recorded. The
+ * offline model (as the provider or the fallback) is the skill's declared `offline` implementation, called
+ * directly; its answer is recorded and validated like any model's.
  */
 export const runSkill = <I, O>(skill: Skill<I, O>, input: I, options: RunSkillOptions = {}) =>
   Effect.gen(function* () {
@@ -198,14 +252,16 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
   const ask = Effect.fn("Skill.ask")(function* (using: ModelProviderShape, model: string) {
     const attempt = attempts.length + 1
     const answer = yield* Effect.result(
-      using.chat({
-        model,
-        system: prompt.system,
-        messages: [{ role: "user", content: prompt.user }],
-        format: skill.format,
-        temperature: skill.temperature ?? 0,
-        timeoutMs: skill.latencyBudgetMs,
-      }),
+      using.provider === "offline"
+        ? answerOffline(skill, input, prompt)
+        : using.chat({
+            model,
+            system: prompt.system,
+            messages: [{ role: "user", content: prompt.user }],
+            format: skill.format,
+            temperature: skill.temperature ?? 0,
+            timeoutMs: skill.latencyBudgetMs,
+          }),
     )
     if (Result.isFailure(answer)) {
       const error: ModelError = answer.failure

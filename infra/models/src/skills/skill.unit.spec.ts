@@ -3,15 +3,20 @@ import { describe, expect, it } from "vitest"
 import { defaultPriceTable } from "../config.ts"
 import { ModelError } from "../modelError.ts"
 import { type ChatRequest, ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
-import { makeOfflineProvider } from "../offline/provider.ts"
-import { recogniseTask } from "../tasks.ts"
+import { makeOfflineProvider, OFFLINE_CHAT_MODEL } from "../offline/provider.ts"
+import { approximateTokenCount } from "../offline/text.ts"
+import { recogniseTask } from "../testing/fakeOllama.ts"
 import { chooseSupplier, draftReply, triageTicket, triageTicketV1 } from "./catalog.ts"
 import {
+  defineSkill,
+  offlineAnswer,
+  promptHash,
   recallSkill,
   recordedInput,
   replaySkill,
   rerunSkill,
   runSkill,
+  type Skill,
   SkillInvocation,
   validateSkillOutput,
 } from "./skill.ts"
@@ -245,11 +250,161 @@ describe("skills", () => {
     expect(String(badHost.message)).toContain("MESH_OLLAMA_HOST")
   })
 
-  it("the offline provider refuses prompts that are not mesh tasks", async () => {
+  it("the offline provider refuses to chat, even a skill's own prompt", async () => {
+    const prompt = triageTicket.template(ticket)
     const error = await Effect.runPromise(
-      Effect.flip(makeOfflineProvider().chat({ model: "x", messages: [{ role: "user", content: "Hi!" }] })),
+      Effect.flip(
+        makeOfflineProvider().chat({
+          model: OFFLINE_CHAT_MODEL,
+          system: prompt.system,
+          messages: [{ role: "user", content: prompt.user }],
+        }),
+      ),
     )
-    expect(error.reason).toBe("Unsupported")
+    expect(error).toMatchObject({ reason: "Unsupported", provider: "offline" })
+    expect(error.message).toContain("only through their declared offline implementations (runSkill)")
+  })
+})
+
+// A skill whose prompt has no task marker and no input block: only its declared implementation can answer offline.
+const Numbers = Schema.Struct({ n: Schema.Int })
+const doubling = defineSkill({
+  name: "double",
+  version: 1,
+  promptVersion: "double-1",
+  description: "Doubles a number.",
+  input: Numbers,
+  template: (input) => ({ system: "Double the number you are given.", user: `The number is ${input.n}.` }),
+  output: Schema.Struct({ doubled: Schema.Int, actions: Schema.Array(Schema.String) }),
+  preferredModel: "llama3.2:3b",
+  allowedActions: ["announce"],
+  latencyBudgetMs: 1_000,
+  fallback: "offline",
+  actionsOf: (output) => output.actions,
+  check: (input, output) => (output.doubled === input.n * 2 ? null : "doubled wrongly"),
+  offline: (input) => ({ doubled: input.n * 2, actions: ["announce"] }),
+})
+const { offline: _, ...withoutOffline } = doubling
+const undeclared = defineSkill(withoutOffline)
+
+describe("a skill under the offline model", () => {
+  const offlineRun = <I, O>(skill: Skill<I, O>, input: I) =>
+    Effect.runPromise(runSkill(skill, input).pipe(Effect.provide(ModelProvider.layerOffline)))
+
+  it("is answered by its declared implementation, never by reading its prompt, and recorded like a chat", async () => {
+    const prompt = doubling.template({ n: 21 })
+    expect(recogniseTask(prompt.system, prompt.user)).toBeNull()
+    const run = await offlineRun(doubling, { n: 21 })
+    expect(run.output).toEqual({ doubled: 42, actions: ["announce"] })
+    const raw = JSON.stringify({ doubled: 42, actions: ["announce"] })
+    expect(run.invocation).toMatchObject({
+      outcome: "answered",
+      provider: "offline",
+      model: OFFLINE_CHAT_MODEL,
+      prompt,
+      promptHash: promptHash(prompt),
+      input: { n: 21 },
+      rawOutput: raw,
+      fallbackReason: null,
+      costUsd: 0,
+    })
+    expect(run.invocation.attempts).toEqual([
+      {
+        attempt: 1,
+        provider: "offline",
+        model: OFFLINE_CHAT_MODEL,
+        result: "valid",
+        detail: null,
+        rawOutput: raw,
+        promptTokens: approximateTokenCount(`${prompt.system}\n${prompt.user}`),
+        completionTokens: approximateTokenCount(raw),
+        latencyMs: expect.any(Number),
+      },
+    ])
+  })
+
+  it("is the fallback when the configured model fails, with the failure kept", async () => {
+    const { calls, layer } = scripted(["nope", "still nope"])
+    const run = await Effect.runPromise(runSkill(doubling, { n: 2 }).pipe(Effect.provide(layer)))
+    expect(calls).toHaveLength(2)
+    expect(run.output).toEqual({ doubled: 4, actions: ["announce"] })
+    expect(run.invocation).toMatchObject({
+      outcome: "fell-back",
+      provider: "offline",
+      model: OFFLINE_CHAT_MODEL,
+    })
+    expect(run.invocation.fallbackReason).toMatch(
+      /^ollama model llama3.2:3b failed 2 times; last: invalid output/,
+    )
+  })
+
+  it("has its answer validated like any model's: schema, allowed actions and the skill's check", async () => {
+    const forbidden = defineSkill({
+      ...doubling,
+      offline: (input) => ({ doubled: input.n * 2, actions: ["shout"] }),
+    })
+    const run = await offlineRun(forbidden, { n: 1 })
+    expect(run.output).toBeNull()
+    expect(run.invocation.outcome).toBe("needs-human")
+    expect(run.invocation.attempts.map((a) => a.result)).toEqual(["invalid-output", "invalid-output"])
+    expect(run.invocation.fallbackReason).toContain("proposes actions the skill may not take: shout")
+  })
+
+  it("ends as its fallback says when it declares no offline implementation, with the reason recorded", async () => {
+    const run = await offlineRun(undeclared, { n: 1 })
+    expect(run.output).toBeNull()
+    expect(run.invocation).toMatchObject({
+      outcome: "needs-human",
+      provider: null,
+      fallbackReason:
+        "offline model mesh-offline-1 failed once; last: Unsupported: skill double@1 declares no offline implementation",
+    })
+    expect(run.invocation.attempts).toMatchObject([{ provider: "offline", result: "model-error" }])
+
+    const timeout = new ModelError({
+      reason: "Timeout",
+      provider: "ollama",
+      model: "llama3.2:3b",
+      message: "slow",
+    })
+    const fellBack = await Effect.runPromise(
+      runSkill(undeclared, { n: 1 }).pipe(Effect.provide(scripted([timeout]).layer)),
+    )
+    expect(fellBack.invocation.outcome).toBe("needs-human")
+    expect(fellBack.invocation.fallbackReason).toBe(
+      "ollama model llama3.2:3b failed once; last: Timeout: slow; offline fallback failed: Unsupported: skill double@1 declares no offline implementation",
+    )
+  })
+
+  it("fails the call when its implementation cannot run (a ModelError), and treats anything else thrown as a bug", async () => {
+    const unloadable = new ModelError({
+      reason: "Unavailable",
+      provider: "offline",
+      model: OFFLINE_CHAT_MODEL,
+      message: "the model file cannot be read",
+    })
+    const broken = defineSkill({
+      ...doubling,
+      offline: () => {
+        throw unloadable
+      },
+    })
+    const run = await offlineRun(broken, { n: 1 })
+    expect(run.invocation.outcome).toBe("needs-human")
+    expect(run.invocation.fallbackReason).toContain("Unavailable: the model file cannot be read")
+
+    const buggy = defineSkill({
+      ...doubling,
+      offline: () => {
+        throw new TypeError("a bug")
+      },
+    })
+    expect(() => offlineAnswer(buggy, { n: 1 })).toThrow("a bug")
+  })
+
+  it("refuses an input its schema rejects", () => {
+    const answer = offlineAnswer(doubling, { n: 1.5 })
+    expect(Result.isFailure(answer) && answer.failure.reason).toBe("InvalidRequest")
   })
 })
 

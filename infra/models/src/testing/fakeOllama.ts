@@ -1,8 +1,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { Result } from "effect"
+import { ModelError } from "../modelError.ts"
 import { hashEmbed } from "../offline/embedder.ts"
-import { answerTask } from "../offline/provider.ts"
-import { parseJson, recogniseTask } from "../tasks.ts"
+import {
+  chooseSupplier,
+  draftListing,
+  draftReply,
+  triageTicket,
+  triageTicketV1,
+  triageTicketV2,
+} from "../skills/catalog.ts"
+import { offlineAnswer } from "../skills/skill.ts"
+import { parseJson } from "../tasks.ts"
 
 /** One scripted answer: a JSON body (or a raw, possibly malformed, body), a status, and a delay before answering. */
 export interface FakeReply {
@@ -96,7 +106,57 @@ export const fakeReplies = {
   delayed: (delayMs: number, reply: FakeReply): FakeReply => ({ ...reply, delayMs }),
 }
 
-/** Answers like a well-behaved model: mesh tasks get the offline model's answer, anything else a short text. */
+// The fake plays a real model, so it reads the prompt as one would: the task marker of the system prompt and the
+// input between <input> tags. Production code never does (the offline model runs a skill's declared implementation).
+const TASK_MARKER = /^mesh-task:\s*([a-z_]+)(?:\s+v(\d+))?\s*$/m
+const INPUT_BLOCK = /<input>\s*([\s\S]*?)\s*<\/input>/
+
+/** A task recognised in a prompt. */
+export interface RecognisedTask {
+  readonly task: string
+  readonly variant: number
+  readonly input: unknown
+}
+
+/** Finds the task marker and the input block in a prompt; null when the prompt is not a mesh task. */
+export const recogniseTask = (system: string, user: string): RecognisedTask | null => {
+  const marker = TASK_MARKER.exec(system)
+  const block = INPUT_BLOCK.exec(user)
+  if (marker === null || block === null) return null
+  const parsed = parseJson(block[1] ?? "")
+  if (parsed === undefined) return null
+  return { task: marker[1] ?? "", variant: Number(marker[2] ?? "1"), input: parsed }
+}
+
+// The offline answer of the catalog skill whose prompt carries the marker: what the fake answers with.
+const answerOf = (task: RecognisedTask): Result.Result<unknown, ModelError> => {
+  switch (task.task) {
+    case "triage_ticket":
+      return task.variant >= 3
+        ? offlineAnswer(triageTicket, task.input)
+        : offlineAnswer(task.variant === 2 ? triageTicketV2 : triageTicketV1, task.input)
+    case "draft_reply":
+      return offlineAnswer(draftReply, task.input)
+    case "draft_listing":
+      return offlineAnswer(draftListing, task.input)
+    case "choose_supplier":
+      return offlineAnswer(chooseSupplier, task.input)
+    default:
+      return Result.fail(
+        new ModelError({
+          reason: "Unsupported",
+          provider: "ollama",
+          model: "fake-model",
+          message: `the fake model has no skill for task "${task.task}"`,
+        }),
+      )
+  }
+}
+
+/**
+ * Answers like a well-behaved model: a mesh task gets the answer of its skill's offline implementation, anything
+ * else a short text.
+ */
 export const defaultChatResponder: FakeResponder = (request) => {
   const body = request.body as { messages?: ReadonlyArray<{ role?: string; content?: string }> }
   const messages = body.messages ?? []
@@ -107,9 +167,9 @@ export const defaultChatResponder: FakeResponder = (request) => {
   const user = messages.findLast((m) => m.role === "user")?.content ?? ""
   const task = recogniseTask(system, user)
   if (task === null) return fakeReplies.chat("Hello from the fake Ollama.", { model: modelOf(request.body) })
-  const answer = answerTask(task)
-  return answer._tag === "Success"
-    ? fakeReplies.chat(answer.success, { model: modelOf(request.body) })
+  const answer = answerOf(task)
+  return Result.isSuccess(answer)
+    ? fakeReplies.chat(JSON.stringify(answer.success), { model: modelOf(request.body) })
     : fakeReplies.error(400, answer.failure.message)
 }
 
