@@ -26,6 +26,9 @@ export interface ActionSweepSettings {
   readonly staleAfterMs: number
 }
 
+/** Postgres' SQLSTATE for a table that does not exist. */
+const undefinedTable = "42P01"
+
 const defaultSweep: ActionSweepSettings = { everyMs: 5_000, staleAfterMs: 30_000 }
 
 /**
@@ -62,6 +65,11 @@ export const actionExecutorWorker = <D extends EventDefinition>(
                 now,
                 staleBefore: new Date(Date.parse(now) - sweep.staleAfterMs).toISOString(),
                 agent: context.agent,
+              }).catch((error: unknown) => {
+                // At start-up the sweep can run before the actions projection has made its table: then
+                // there is nothing to sweep yet, which is not worth a warning.
+                if ((error as { code?: unknown } | null)?.code === undefinedTable) return []
+                throw error
               }),
             ),
         },

@@ -245,7 +245,7 @@ describe("the paths of a ticket", () => {
         e.type === "DecisionRecorded" &&
         (e.payload as { decisionId: string }).decisionId === draft.decisionId,
     )
-    const { promptTokens } = decision?.payload as { promptTokens: number }
+    const promptTokens = (decision?.payload as { promptTokens: number } | undefined)?.promptTokens
     expect(promptTokens).toBeLessThanOrEqual(2_000)
   }, 180_000)
 
