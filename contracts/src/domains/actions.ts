@@ -86,6 +86,8 @@ export const PolicyVerdict = Schema.Struct({
   reason: NonEmpty,
   /** The rule that decided: a rule id, "default", "allow-list" or "quota:<name>". */
   rule: NonEmpty,
+  /** Who the policy names to decide an action that waits for approval (absent: any approver). */
+  approvers: Schema.optionalKey(Schema.Array(NonEmpty)),
 })
 /** The policy gate's answer for one action request. */
 export type PolicyVerdict = typeof PolicyVerdict.Type
@@ -172,6 +174,7 @@ export const ApprovalRefusal = Schema.Literals([
   "already-decided",
   "not-awaiting-approval",
   "self-approval",
+  "not-a-named-approver",
 ])
 /** Why an approval command was refused. */
 export type ApprovalRefusal = typeof ApprovalRefusal.Type

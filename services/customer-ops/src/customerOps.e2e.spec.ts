@@ -3,7 +3,7 @@ import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { customerOpsName } from "./config.ts"
 import { MAX_INBOUND_BYTES } from "./intake/inbound.ts"
-import { type CustomerOpsProcess, owner, startCustomerOps } from "./testing/customerOpsProcess.ts"
+import { type CustomerOpsProcess, clerk, owner, startCustomerOps } from "./testing/customerOpsProcess.ts"
 
 // The customer-ops agent in its own process, over real NATS and Postgres, with the payment and
 // mailbox simulators behind its connectors: each path of a ticket, from the webhook to the
@@ -149,6 +149,17 @@ describe("the paths of a ticket", () => {
         headers: { authorization: `Bearer ${owner.token}`, "content-type": "application/json" },
         body: JSON.stringify({ parametersHash: waiting.parametersHash }),
       })
+    // A clerk with an approver token is not who the shop's policy names for refunds: refused, and recorded.
+    const byClerk = await fetch(
+      `${agent.url}/approvals/${customerOpsName}/${String(waiting.actionId)}/approve`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${clerk.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ parametersHash: waiting.parametersHash }),
+      },
+    )
+    expect(byClerk.status).toBe(409)
+    expect(await byClerk.text()).toMatch(/not-a-named-approver|names other people/)
     expect((await approve()).status).toBeLessThan(300)
     await approve()
     const done = await untilThe("the refund is paid and the reply sent", async () => {

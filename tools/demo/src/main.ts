@@ -425,7 +425,7 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
       approvals.approve({
         agent: "customer-ops",
         actionId: "A-1",
-        approver: "maria",
+        approver: "owner",
         parametersHash: parametersHash({ ...refundParameters, amountMinor: 49_000 }),
       }),
     )
@@ -436,7 +436,7 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
       approvals.approve({
         agent: "customer-ops",
         actionId: "A-1",
-        approver: "maria",
+        approver: "owner",
         parametersHash: parametersHash(refundParameters),
       }),
     )

@@ -4,6 +4,7 @@ import type {
   ActionParameters,
   ActionPhase,
   ActionResult,
+  ApprovalRefusal,
   AttemptFailure,
   actionAggregateEvents,
   CompensationSpec,
@@ -556,10 +557,14 @@ const humanDecided = (state: ActionState): boolean => {
 
 const refuse = (
   approver: string,
-  refusal: "parameters-mismatch" | "expired" | "already-decided" | "not-awaiting-approval" | "self-approval",
+  refusal: ApprovalRefusal,
   presentedHash: string | null,
   now: string,
 ): ActionEvent => ({ type: "ActionApprovalRefused", payload: { approver, refusal, presentedHash, at: now } })
+
+// Only the people the policy named when the action was requested may decide it; none named, anyone may.
+const namedApprover = (request: RequestedAction, person: string): boolean =>
+  request.policy.verdict.approvers === undefined || request.policy.verdict.approvers.includes(person)
 
 const unknownAction = (command: ActionCommand): never => {
   throw new Error(`${command._tag}: no such action (it was never requested)`)
@@ -707,6 +712,8 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
         ]
       }
       if (approver === state.request.agent) return [refuse(approver, "self-approval", parametersHash, now)]
+      if (!namedApprover(state.request, approver))
+        return [refuse(approver, "not-a-named-approver", parametersHash, now)]
       if (state.status === "awaiting-approval" && isAfter(now, state.expiresAt)) {
         return [
           refuse(approver, "expired", parametersHash, now),
@@ -734,6 +741,7 @@ const decide = (command: ActionCommand, state: ActionState): ReadonlyArray<Actio
       if (state.status !== "awaiting-approval" && state.status !== "parked") {
         return [refuse(by, humanDecided(state) ? "already-decided" : "not-awaiting-approval", null, now)]
       }
+      if (!namedApprover(state.request, by)) return [refuse(by, "not-a-named-approver", null, now)]
       // A compensation that parked has an effect out in the world: rejecting it would close the
       // action with the effect still there. A human retries it (approve) or undoes it by hand.
       if (state.status === "parked" && state.undo !== null)

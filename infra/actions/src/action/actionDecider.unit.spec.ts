@@ -259,6 +259,50 @@ describe("action decider: human approval", () => {
       ])
   })
 
+  it("lets only the people the policy named decide, and records anyone else's try", () => {
+    const named = requested("require-approval")
+    const namedOwner: ActionEvent =
+      named.type === "ActionRequested"
+        ? {
+            ...named,
+            payload: {
+              ...named.payload,
+              policy: {
+                ...named.payload.policy,
+                verdict: { ...named.payload.policy.verdict, approvers: ["owner"] },
+              },
+            },
+          }
+        : named
+    action
+      .given([namedOwner, awaiting])
+      .when(approve(hash, at(60), "maria"))
+      .thenEmits([
+        {
+          type: "ActionApprovalRefused",
+          payload: { approver: "maria", refusal: "not-a-named-approver", presentedHash: hash, at: at(60) },
+        },
+      ])
+    action
+      .given([namedOwner, awaiting])
+      .when({ _tag: "Reject", by: "maria", reason: "no", now: at(60) })
+      .thenEmits([
+        {
+          type: "ActionApprovalRefused",
+          payload: { approver: "maria", refusal: "not-a-named-approver", presentedHash: null, at: at(60) },
+        },
+      ])
+    action
+      .given([namedOwner, awaiting])
+      .when(approve(hash, at(60), "owner"))
+      .thenEmits([
+        {
+          type: "ActionApproved",
+          payload: { approver: "owner", parametersHash: hash, approvedAt: at(60), expiresAt: at(60 + 3600) },
+        },
+      ])
+  })
+
   it("refuses approving an action that never needed approval", () => {
     action
       .given([requested("auto")])

@@ -80,7 +80,8 @@ const checkDecision = (fields: { readonly parametersHash?: string; readonly reas
 
 /**
  * Human approval of parked and waiting actions. The decision goes through the action's decider,
- * which refuses other parameters, a passed deadline, a second decision and self-approval as
+ * which refuses other parameters, a passed deadline, a second decision, self-approval and a person
+ * the policy does not name as
  * recorded events; the approver is the command's actor, so the log says who decided.
  */
 export const makeApprovals = (options: {

@@ -147,7 +147,7 @@ export class ApprovalsGroup extends HttpApiGroup.make("approvals")
       OpenApi.annotations({
         summary: "Approve an action's exact parameters",
         description:
-          "Approves the parameters whose hash the approver was shown, as the token's identity. Other parameters, a passed deadline, a second decision or self-approval are refused (409) and recorded.",
+          "Approves the parameters whose hash the approver was shown, as the token's identity. Other parameters, a passed deadline, a second decision, self-approval or a person the policy does not name for the action are refused (409) and recorded.",
       }),
     ),
     HttpApiEndpoint.post("reject", "/approvals/:agent/:actionId/reject", {

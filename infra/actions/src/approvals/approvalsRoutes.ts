@@ -73,6 +73,7 @@ const refusalText: Record<ApprovalRefusal, string> = {
   "already-decided": "the action was decided before",
   "not-awaiting-approval": "the action is not waiting for a decision",
   "self-approval": "the agent that requested the action cannot decide on it",
+  "not-a-named-approver": "the policy names other people to decide this action",
 }
 
 const answer = (outcome: ApprovalOutcome) =>

@@ -74,7 +74,12 @@ export const PolicyRule = Schema.Struct({ id: PolicyRuleId, when: PolicyConditio
 export type PolicyRule = typeof PolicyRule.Type
 
 /** The policy of one action kind: its base mode and the rules that can make it stricter. */
-export const KindPolicy = Schema.Struct({ mode: PolicyMode, rules: Schema.Array(PolicyRule) })
+export const KindPolicy = Schema.Struct({
+  mode: PolicyMode,
+  rules: Schema.Array(PolicyRule),
+  /** The people who decide this kind when it waits for approval (approver identities); absent, any approver. */
+  approvers: Schema.optionalKey(Schema.Array(NonEmpty).check(Schema.isMinLength(1))),
+})
 /** The policy of one action kind. */
 export type KindPolicy = typeof KindPolicy.Type
 

@@ -247,9 +247,15 @@ export const evaluatePolicy = (
     actionsLastHour: counters.actionsLastHour,
     spendToday: counters.spendToday,
   }
-  const decided =
+  const verdictGiven =
     allowListVerdict(policy, request) ??
     quotaVerdict(policy, request, counters) ??
     floorVerdict(modeVerdict(policy, request), request.floor ?? null)
+  // An action that waits for a person waits for the people the policy names for its kind.
+  const approvers = policy.kinds[request.kind]?.approvers
+  const decided =
+    approvers !== undefined && verdictGiven.mode === "require-approval"
+      ? { ...verdictGiven, approvers: [...approvers] }
+      : verdictGiven
   return { workflow: policy.workflow, version: policy.version, verdict: decided, inputs }
 }

@@ -293,6 +293,33 @@ describe("an agent's floor", () => {
   })
 })
 
+describe("named approvers", () => {
+  const named = Result.getOrThrow(
+    decodePolicy({
+      ...document,
+      kinds: {
+        ...document.kinds,
+        "payment.refund": { mode: "require-approval", rules: [], approvers: ["owner"] },
+        "mailbox.send-message": { mode: "auto", rules: [], approvers: ["owner", "support-lead"] },
+      },
+    }),
+  )
+  const of = (request: PolicyRequest) =>
+    evaluatePolicy(named, request, { ...quiet, spendToday: request.amount === null ? null : eur(0) }).verdict
+
+  it("are recorded with a verdict that waits for a person", () => {
+    expect(of(reply({ kind: "payment.refund", amount: eur(4_990) })).approvers).toEqual(["owner"])
+    expect(
+      of(reply({ floor: { mode: "require-approval", rule: "held", reason: "an ungrounded promise" } }))
+        .approvers,
+    ).toEqual(["owner", "support-lead"])
+  })
+
+  it("are left out of a verdict nobody decides", () => {
+    expect(of(reply({})).approvers).toBeUndefined()
+  })
+})
+
 describe("the decision", () => {
   it("records the workflow, the version and every input the gate saw", () => {
     const counters = { actionsLastHour: 3, spendToday: eur(4_000) }

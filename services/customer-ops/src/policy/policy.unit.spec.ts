@@ -192,6 +192,15 @@ describe("the action policy", () => {
     })
   })
 
+  it("names the owner to decide refunds and knowledge, and the owner or the support lead for held replies", () => {
+    expect(gate(request({ kind: "payment.refund", amount: eur(4_990) })).approvers).toEqual(["owner"])
+    expect(gate(request({ kind: "knowledge.publish", skill: "proposeKnowledge" })).approvers).toEqual([
+      "owner",
+    ])
+    const held = gate(request({ floor: { mode: "require-approval", rule: "sentiment", reason: "unhappy" } }))
+    expect(held.approvers).toEqual(["owner", "support-lead"])
+  })
+
   it("never lets the triage skill act", () => {
     expect(gate(request({ skill: "triageTicket" }))).toMatchObject({ mode: "deny", rule: "allow-list" })
   })

@@ -20,7 +20,10 @@ import { customerOpsName } from "../config.ts"
 import type { TicketView } from "../projections/customerCare.ts"
 
 /** The owner's approver identity and token in the agent the tests start. */
-export const owner = { name: "maria", token: "maria-token-0123456789" } as const
+export const owner = { name: "owner", token: "owner-token-0123456789" } as const
+
+/** A support agent with an approver token whom the shop's policy does not name for refunds. */
+export const clerk = { name: "clerk", token: "clerk-token-0123456789" } as const
 
 /** A ticket as `GET /tickets/:id` answers it. */
 export type TicketWithThread = TicketView & { readonly messages: ReadonlyArray<unknown> }
@@ -49,7 +52,7 @@ export const startCustomerOps = async (
       MESH_DATABASE_URL: postgresTestUrl(),
       MESH_HTTP_HOST: "127.0.0.1",
       MESH_HTTP_PORT: "0",
-      MESH_APPROVER_TOKENS: `${owner.name}=${owner.token}`,
+      MESH_APPROVER_TOKENS: `${owner.name}=${owner.token},${clerk.name}=${clerk.token}`,
       MESH_PAYMENT_URL: simulators.payment.url,
       MESH_MAILBOX_URL: simulators.mailbox.url,
       MESH_CONNECTOR_TIMEOUT_MS: "2000",
