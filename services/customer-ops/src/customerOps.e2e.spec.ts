@@ -447,5 +447,33 @@ describe("the paths of a ticket", () => {
         JSON.stringify(e.payload).includes("kb_article"),
     )
     expect(decision, "the reply's decision records the article it retrieved").toBeDefined()
+
+    // Retired, it goes stale in long-term memory and is never recalled again.
+    const articleId = String((publish.parameters as { articleId: string }).articleId)
+    const retired = await fetch(`${agent.url}/knowledge/${articleId}/retire`, {
+      method: "POST",
+      headers: asPerson,
+      body: JSON.stringify({ reason: "the lamp now ships with a GU10 fitting" }),
+    })
+    expect(retired.status).toBe(202)
+    await untilThe("long-term memory has retired the article", async () => {
+      const all = await everything()
+      const status = (await (await fetch(`${agent.url}/status`)).json()) as {
+        reactors: ReadonlyArray<{ name: string; pending: number | null; unacknowledged: number | null }>
+      }
+      const memory = status.reactors.find((r) => r.name === "customer-ops-remember-knowledge")
+      return all.some((e) => e.type === "KnowledgeRetired") &&
+        memory?.pending === 0 &&
+        memory.unacknowledged === 0
+        ? true
+        : undefined
+    })
+    const fourth = await ask("c-11", "Which bulb type does the desk lamp use, please?")
+    const afterRetirement = await untilThe("the fourth question goes to a person", async () => {
+      const view = await ticket(fourth)
+      return view?.escalated || view?.replySent ? view : undefined
+    })
+    expect(afterRetirement.escalationCodes).toContain("no-facts")
+    expect(mailTo("c-11")).toHaveLength(0)
   })
 })

@@ -203,6 +203,8 @@ const decodeBody = <A>(schema: Schema.Codec<A, unknown>, text: string) => {
   }
 }
 
+const Retirement = Schema.Struct({ reason: NonEmpty.check(Schema.isMaxLength(500)) })
+
 const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1]
 
@@ -272,6 +274,40 @@ export const staffRoutes: AgentRoutes<
             )
             return HttpServerResponse.jsonUnsafe({ ticketId, draftId, actionId: draftId }, { status: 202 })
           }).pipe(Effect.catch((error) => Effect.succeed(problem(503, String(error))))),
+        ),
+        // A retired article is marked stale in long-term memory and never recalled again.
+        HttpRouter.add(
+          "POST",
+          "/knowledge/:articleId/retire",
+          (request: HttpServerRequest.HttpServerRequest) =>
+            Effect.gen(function* () {
+              const author = personOf(request)
+              if (author === undefined) return unknownPerson()
+              const articleId = (yield* HttpRouter.params).articleId ?? ""
+              if (!/^kb-[A-Za-z0-9-]{1,120}$/.test(articleId))
+                return problem(400, "not an article id", "articleId")
+              const body = yield* readBody(request)
+              if (body.tooLarge) return tooLarge()
+              const retirement = decodeBody(Retirement, body.text)
+              if (!retirement.ok) return retirement.response
+              yield* context.receive(
+                {
+                  requestId: `retire-${articleId}-${bodyDigest(retirement.value).slice(0, 16)}`,
+                  name: "RetireKnowledge",
+                  origin: "http",
+                  actor: { kind: "human", id: author },
+                  body: { articleId, ...retirement.value },
+                },
+                [
+                  {
+                    aggregateType: "knowledge",
+                    aggregateId: articleId,
+                    command: { _tag: "RetireKnowledge", reason: retirement.value.reason },
+                  },
+                ],
+              )
+              return HttpServerResponse.jsonUnsafe({ articleId, retired: true }, { status: 202 })
+            }).pipe(Effect.catch((error) => Effect.succeed(problem(503, String(error))))),
         ),
         HttpRouter.add("POST", "/knowledge", (request: HttpServerRequest.HttpServerRequest) =>
           Effect.gen(function* () {
