@@ -19,6 +19,7 @@ import {
   rememberKnowledge,
   sendPersonsReplies,
 } from "./handlers/knowledge.ts"
+import { requestRefunds } from "./handlers/refunds.ts"
 import { intakeRoutes, staffRoutes, ticketRoutes } from "./intake/routes.ts"
 import { type KnowledgeCommand, type KnowledgeState, knowledgeDecider } from "./knowledge/knowledge.ts"
 import type { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
@@ -68,6 +69,7 @@ export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices
   reactors: [
     answerMessages({ agent: customerOpsName }),
     recordActionOutcomes({ agent: customerOpsName }),
+    requestRefunds({ agent: customerOpsName }),
     replyAfterRefund({ agent: customerOpsName }),
     sendPersonsReplies({ agent: customerOpsName }),
     proposeKnowledge,

@@ -2,6 +2,7 @@ import { ActionGate } from "@mesh/actions"
 import type { ReactorDefinition } from "@mesh/kernel"
 import { Effect } from "effect"
 import { CustomerOpsSettings } from "../config.ts"
+import { cleanUntrusted } from "../guardrails/index.ts"
 import { type KnowledgeCommand, publishTarget } from "../knowledge/knowledge.ts"
 import { refundFact } from "../memory/facts.ts"
 import type { TicketCommand } from "../ticket/ticket.ts"
@@ -121,6 +122,22 @@ export const replyAfterRefund = (options: {
       const messageId = messageIdOf(thread, target.contact)
       const triaged = thread.find((e) => e.type === "TicketTriaged" && e.payload.messageId === messageId)
       const triage = triaged?.type === "TicketTriaged" ? triaged.payload : null
+      // The reply goes out as its first routing allows: a draft that was held (a promise no record
+      // holds, hidden content) or escalated still waits for a person; the refund's approval covered
+      // the refund, not the reply's words.
+      const routed = thread.find((e) => e.type === "ReplyRouted" && e.payload.draftId === draftId)
+      const raising =
+        routed?.type === "ReplyRouted"
+          ? routed.payload.reasons.filter((r) => !r.code.startsWith("intent:") && r.code !== "refund-pending")
+          : []
+      const floor =
+        raising.length === 0
+          ? null
+          : {
+              mode: "require-approval" as const,
+              rule: raising[0]?.code ?? "reply-policy",
+              reason: raising.map((r) => r.detail).join("; "),
+            }
       const confirmation = refundFact(event.payload.orderId, event.payload.amount, event.payload.externalRef)
       const gate = yield* ActionGate
       yield* gate.request({
@@ -131,13 +148,14 @@ export const replyAfterRefund = (options: {
         parameters: {
           to: opening.payload.replyTo ?? opening.payload.customerId,
           subject: subject.trim().length > 0 ? `Re: ${subject.trim()}` : "Re: your message",
-          body: `${drafted.payload.body}\n\n${confirmation.text}`,
+          body: `${cleanUntrusted(drafted.payload.body).text}\n\n${confirmation.text}`,
           inReplyTo: messageId ?? draftId,
         },
         cause: { decisionId: drafted.payload.decisionId, eventId: event.eventId },
         confidence: triage?.confidence ?? null,
         sentiment: triage?.sentiment ?? null,
         firstTimeSupplier: null,
+        floor,
         correlationId: event.correlationId,
         causationId: event.eventId,
       })

@@ -302,7 +302,20 @@ export const answerMessages = (options: {
         citedFactIds: draft.output.citedFactIds,
       })
 
-      // 5. The draft checked against the records it was drafted from.
+      // 5. The draft checked against the records it was drafted from. What goes out is its visible text:
+      // anything a model hid in it (a comment, an invisible span) is taken out and the draft held.
+      const outgoing = cleanUntrusted(draft.output.body)
+      const hidden = outgoing.findings.filter((f) => f.code !== "markup")
+      if (hidden.length > 0) {
+        steps.push({
+          _tag: "RecordGuardrail",
+          guardrail: "grounding",
+          target: { kind: "draft", id: `${draftId}-hidden` },
+          findings: [...new Set(hidden.map((f) => f.code))],
+          reason: `the draft hides content: ${hidden.map((f) => f.detail).join("; ")}`,
+          action: "held-for-human",
+        })
+      }
       const promises = ungroundedPromises(draft.output.body, draftedOn)
       if (promises.length > 0) {
         steps.push({
@@ -339,7 +352,10 @@ export const answerMessages = (options: {
         orderValue: triageInput?.orderValue ?? null,
         manipulation,
         detailChanges: detailChanges.map((d) => d.detail),
-        ungroundedPromises: promises.map((p) => `${p.claim}: ${p.reason}`),
+        ungroundedPromises: [
+          ...promises.map((p) => `${p.claim}: ${p.reason}`),
+          ...hidden.map((f) => `the draft hides content: ${f.detail}`),
+        ],
         leaksPrompt: leaked,
         citedFacts: draft.output.citedFactIds.length,
         drafterEscalated: draft.output.proposedActions.includes("escalate")
@@ -357,25 +373,9 @@ export const answerMessages = (options: {
       // account details, or could not be read): it waits for a person either way, and the signals
       // that would escalate the ticket go with it.
       const suspect = manipulation.length > 0 || detailChanges.length > 0 || declined !== null || leaked
+      // The refund is asked of the gate once the ticket has recorded it (handlers/refunds.ts), so that
+      // its outcome always finds it there.
       if (wantsRefund && !suspect && refundOrder !== null && refundAmount != null) {
-        yield* gate.request({
-          actionId: refundActionId,
-          agent: options.agent,
-          skill: "draftReply",
-          kind: "payment.refund",
-          parameters: {
-            orderId: refundOrder,
-            amountMinor: refundAmount.amountMinor,
-            currency: refundAmount.currency,
-            reason: `the customer asked for a refund (ticket ${ticketId})`,
-          },
-          cause,
-          confidence: triage.output?.confidence ?? null,
-          sentiment: triage.output?.sentiment ?? null,
-          firstTimeSupplier: null,
-          correlationId: event.correlationId,
-          causationId: event.eventId,
-        })
         steps.push({
           _tag: "RecordRefundRequest",
           orderId: refundOrder,
@@ -431,7 +431,7 @@ export const answerMessages = (options: {
         parameters: {
           to: opening.payload.replyTo ?? customerId,
           subject: message.subject.trim().length > 0 ? `Re: ${message.subject.trim()}` : "Re: your message",
-          body: draft.output.body,
+          body: outgoing.text,
           inReplyTo: message.messageId,
         },
         cause,

@@ -199,10 +199,9 @@ export const routeReply = (policy: ReplyPolicy, input: RoutingInput): Routing =>
     (strictest, r) => (rank[r.disposition] > rank[strictest] ? r.disposition : strictest),
     "auto-send",
   )
-  // The intent's own reason always leads; the others are those that raised the disposition.
-  const reasons = raised
-    .filter((r, i) => i === 0 || rank[r.disposition] > rank[policy.intents[input.intent]])
-    .map((r) => r.reason)
+  // The intent's own reason leads; every signal that applies follows, even one that only matches the
+  // intent's disposition (an ungrounded promise in a refund's reply), so a person sees all of them.
+  const reasons = raised.map((r) => r.reason)
   return { disposition, reasons }
 }
 
