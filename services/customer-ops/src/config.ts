@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { type ActionPolicy, decodePolicyJson } from "@mesh/actions"
 import { TenantId } from "@mesh/contracts"
-import { Config, ConfigProvider, Context, Effect, Layer, Result } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Redacted, Result, Schema } from "effect"
 import { decodeReplyPolicyJson, policyFiles, type ReplyPolicy } from "./policy/replyPolicy.ts"
 
 /** The agent's name: its subjects, its read-model schema, its actions. */
@@ -15,7 +16,40 @@ export interface CustomerOpsSettingsShape {
   readonly replyPolicy: ReplyPolicy
   /** What the agent's actions may do (`MESH_ACTION_POLICY_FILE`, else `policy/actions.json`). */
   readonly actionPolicy: ActionPolicy
+  /** The tenant whose channel gateway holds a bearer token (`MESH_INTAKE_TOKENS`), or undefined. */
+  readonly tenantOfIntakeToken: (token: Redacted.Redacted<string>) => string | undefined
 }
+
+const digestOf = (token: string) => createHash("sha256").update(token).digest("hex")
+
+/**
+ * Parses `MESH_INTAKE_TOKENS`, `tenant=token` pairs separated by commas: each tenant's mail and chat
+ * gateways post messages with their token, and the tenant of a message is its token's, never its
+ * body's. Tokens are kept by digest only; a bad entry is named by position, never by its token.
+ */
+export const parseIntakeTokens = (value: string): Result.Result<ReadonlyMap<string, string>, string> => {
+  const byDigest = new Map<string, string>()
+  for (const [index, entry] of value.split(",").entries()) {
+    const at = entry.indexOf("=")
+    const tenant = entry.slice(0, at).trim()
+    const token = entry.slice(at + 1).trim()
+    if (at < 1 || token.length < 16 || Result.isFailure(Schema.decodeUnknownResult(TenantId)(tenant)))
+      return Result.fail(
+        `MESH_INTAKE_TOKENS entry ${index + 1} must be tenant=token, a tenant of a-z, 0-9 and '-' and a token of at least 16 characters`,
+      )
+    byDigest.set(digestOf(token), tenant)
+  }
+  return Result.succeed(byDigest)
+}
+
+const intakeTokensConfig = Config.Redacted("MESH_INTAKE_TOKENS").pipe(
+  Config.flatMap((secret) => {
+    const parsed = parseIntakeTokens(Redacted.value(secret))
+    return Result.isSuccess(parsed)
+      ? Config.succeed(parsed.success)
+      : Config.fail(new ConfigProvider.SourceError({ message: parsed.failure }))
+  }),
+)
 
 const readPolicy = <A>(
   variable: string,
@@ -49,6 +83,10 @@ export const customerOpsSettingsConfig: Config.Config<CustomerOpsSettingsShape> 
   defaultTenant: Config.schema(TenantId, "MESH_TENANT").pipe(Config.withDefault("shop")),
   replyPolicy: readPolicy("MESH_REPLY_POLICY_FILE", policyFiles.replies, decodeReplyPolicyJson),
   actionPolicy: readPolicy("MESH_ACTION_POLICY_FILE", policyFiles.actions, decodePolicyJson),
+  tenantOfIntakeToken: Config.map(
+    intakeTokensConfig,
+    (byDigest) => (token: Redacted.Redacted<string>) => byDigest.get(digestOf(Redacted.value(token))),
+  ),
 })
 
 /** The customer-ops agent's settings, as a service of its process. */

@@ -37,6 +37,32 @@ const mailTo = (customerId: string) =>
   agent.simulators.mailbox.ledger().filter((entry) => entry.params.to === `${customerId}@example.com`)
 
 describe("intake", () => {
+  it("takes messages only from a tenant's gateway, and tickets are read only by the shop's people", async () => {
+    const unsigned = await fetch(`${agent.url}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        messageId: "x-1",
+        customerId: "c-9",
+        channel: "email",
+        subject: "Hi",
+        body: "Hello",
+      }),
+    })
+    expect(unsigned.status).toBe(401)
+    const otherTenant = await send({
+      messageId: "x-2",
+      tenantId: "other-shop",
+      customerId: "c-9",
+      subject: "Hi",
+      body: "Hello",
+    })
+    expect(otherTenant.status).toBe(403)
+    expect(await otherTenant.json()).toMatchObject({ field: "tenantId" })
+    for (const path of ["/tickets", "/tickets/tk-000000000000000000000000", "/customers/c-9"])
+      expect((await fetch(`${agent.url}${path}`)).status, path).toBe(401)
+  })
+
   it("refuses a bad body with 400 naming the field, and an oversized one with 413", async () => {
     const bad = await send({
       messageId: "bad-1",
@@ -65,7 +91,7 @@ describe("intake", () => {
       body: "x".repeat(MAX_INBOUND_BYTES),
     })
     expect(huge.status).toBe(413)
-    const listed = (await (await fetch(`${agent.url}/tickets?customer=c-9`)).json()) as {
+    const listed = (await (await agent.read("/tickets?customer=c-9")).json()) as {
       tickets: ReadonlyArray<unknown>
     }
     expect(listed.tickets).toEqual([])

@@ -125,7 +125,7 @@ describe(`${attempts.length} manipulation attempts by chat and email`, () => {
       const body = String(entry.params.body)
       // What the agent could cite for this customer: their own orders' records.
       const history = (await (
-        await fetch(`${agent.url}/customers/${attempt === undefined ? "?" : customerOf(attempt)}`)
+        await agent.read(`/customers/${attempt === undefined ? "?" : customerOf(attempt)}`)
       ).json()) as {
         orders: ReadonlyArray<CustomerOrder>
       }

@@ -312,6 +312,7 @@ export const runCustomerOpsBench = async (options: {
     MESH_HTTP_HOST: "127.0.0.1",
     MESH_HTTP_PORT: "0",
     MESH_APPROVER_TOKENS: "owner=bench-owner-token-0123456789",
+    MESH_INTAKE_TOKENS: "shop=bench-gateway-token-0123456789",
     MESH_PAYMENT_URL: simulators.payment.url,
     MESH_MAILBOX_URL: simulators.mailbox.url,
     MESH_CONNECTOR_TIMEOUT_MS: "2000",
@@ -397,7 +398,11 @@ export const runCustomerOpsBench = async (options: {
     }
     const last = measured[measured.length - 1]!
     await waitUntil("the orders are in the customers' history", async () => {
-      const history = (await (await fetch(`${agent.url}/customers/${last.customerId}`)).json()) as {
+      const history = (await (
+        await fetch(`${agent.url}/customers/${last.customerId}`, {
+          headers: { authorization: "Bearer bench-owner-token-0123456789" },
+        })
+      ).json()) as {
         orders: ReadonlyArray<{ orderId: string; status: string }>
       }
       return history.orders.some((o) => o.orderId === last.orderId && o.status === "shipped")
@@ -427,7 +432,10 @@ export const runCustomerOpsBench = async (options: {
       const at = clock.now()
       const response = await fetch(`${agent.url}/messages`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          authorization: "Bearer bench-gateway-token-0123456789",
+        },
         body: JSON.stringify({
           messageId: `${p.customerId}-msg`,
           customerId: p.customerId,

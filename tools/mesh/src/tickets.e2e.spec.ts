@@ -1,6 +1,6 @@
 import { createServer as createHttpServer } from "node:http"
 import { createServer } from "node:net"
-import { type CustomerOpsProcess, startCustomerOps } from "@mesh/customer-ops/testing"
+import { type CustomerOpsProcess, gateway, owner, startCustomerOps } from "@mesh/customer-ops/testing"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { linesOf, runMesh } from "./testing/runMesh.ts"
@@ -25,12 +25,15 @@ afterAll(async () => {
 })
 
 /** Runs `mesh tickets <args>` against this file's agent. */
-const tickets = (args: ReadonlyArray<string>) => runMesh(["tickets", ...args, "--url", url])
+/** The tokens a person and the shop's gateway hold: `mesh tickets` reads as the first, opens as the second. */
+const tokens = { MESH_APPROVER_TOKEN: owner.token, MESH_INTAKE_TOKEN: gateway.token }
+
+const tickets = (args: ReadonlyArray<string>) => runMesh(["tickets", ...args, "--url", url], tokens)
 
 /** A ticket as the agent's API shows it, once `ready` says it is. */
 const ticketOnceIt = (ticketId: string, what: string, ready: (view: Record<string, unknown>) => boolean) =>
   untilThe(`ticket ${ticketId} ${what}`, async () => {
-    const response = await fetch(`${url}/tickets/${ticketId}`)
+    const response = await agent.read(`/tickets/${ticketId}`)
     const view = response.ok ? ((await response.json()) as Record<string, unknown>) : undefined
     return view !== undefined && ready(view) ? view : undefined
   })
@@ -160,6 +163,7 @@ describe("mesh tickets", () => {
       expect(run.stderr).toContain("pass --url <base> or set MESH_CUSTOMER_OPS_URL")
     }
     const fromEnv = await runMesh(["tickets", "--json", "--customer", customer], {
+      ...tokens,
       MESH_CUSTOMER_OPS_URL: url,
     })
     expect(fromEnv.code, fromEnv.stderr).toBe(0)

@@ -55,13 +55,25 @@ const readBody = (request: HttpServerRequest.HttpServerRequest) => {
 export const intakeRoutes: AgentRoutes<CustomerOpsDefs, CustomerOpsSettings> = (context) =>
   Layer.unwrap(
     Effect.map(CustomerOpsSettings, (settings) =>
-      intakeRoute(context, { defaultTenant: settings.defaultTenant }),
+      intakeRoute(context, { tenantOfIntakeToken: settings.tenantOfIntakeToken }),
     ),
   )
 
-const intakeRoute = (context: AgentContext<CustomerOpsDefs>, options: { readonly defaultTenant: string }) =>
+const intakeRoute = (
+  context: AgentContext<CustomerOpsDefs>,
+  options: { readonly tenantOfIntakeToken: (token: Redacted.Redacted<string>) => string | undefined },
+) =>
   HttpRouter.add("POST", "/messages", (request: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function* () {
+      // Only a tenant's own gateways post its messages: the token says which tenant, never the body.
+      const token = bearerOf(request)
+      const tenant = token === undefined ? undefined : options.tenantOfIntakeToken(Redacted.make(token))
+      if (tenant === undefined)
+        return problem(
+          401,
+          "a bearer token of a channel gateway (MESH_INTAKE_TOKENS) is required",
+          "authorization",
+        )
       const body = yield* readBody(request)
       if (body.tooLarge) return tooLarge()
       const decoded = decodeInbound(body.text)
@@ -80,7 +92,13 @@ const intakeRoute = (context: AgentContext<CustomerOpsDefs>, options: { readonly
           field || "body",
         )
       }
-      const message = incomingOf(decoded.success, options.defaultTenant)
+      if (decoded.success.tenantId !== undefined && decoded.success.tenantId !== tenant)
+        return problem(
+          403,
+          `the gateway's token is for tenant ${tenant}, not ${decoded.success.tenantId}`,
+          "tenantId",
+        )
+      const message = incomingOf(decoded.success, tenant)
       const ticketId = ticketIdOf(message.tenantId, message.customerId, message.threadId)
       const requestId = requestIdOf(message.tenantId, message.channel, message.messageId)
       const { request: recorded } = yield* context.receive(
@@ -128,18 +146,34 @@ const TicketQuery = Schema.Struct({
  * The operators' view of tickets: `GET /tickets` (filtered by `status`, `awaiting` and `customer`)
  * and `GET /tickets/:ticketId` with its thread, from the customer-care read model.
  */
-export const ticketRoutes: AgentRoutes<CustomerOpsDefs, CustomerHistory | CustomerOpsSettings> = () =>
+export const ticketRoutes: AgentRoutes<
+  CustomerOpsDefs,
+  CustomerHistory | CustomerOpsSettings | ApproverTokens
+> = () =>
   Layer.unwrap(
     Effect.gen(function* () {
-      return ticketReadRoutes(yield* CustomerHistory, (yield* CustomerOpsSettings).defaultTenant)
+      const tokens = yield* ApproverTokens
+      // Tickets hold customers' messages and orders: only the shop's people (approver tokens) read them.
+      const staff = (request: HttpServerRequest.HttpServerRequest) => {
+        const token = bearerOf(request)
+        return token !== undefined && tokens.identityOf(Redacted.make(token)) !== undefined
+      }
+      return ticketReadRoutes(yield* CustomerHistory, (yield* CustomerOpsSettings).defaultTenant, staff)
     }),
   )
 
-const ticketReadRoutes = (history: CustomerHistory["Service"], defaultTenant: string) =>
+const staffOnly = () => problem(401, "a bearer token of a known approver is required", "authorization")
+
+const ticketReadRoutes = (
+  history: CustomerHistory["Service"],
+  defaultTenant: string,
+  staff: (request: HttpServerRequest.HttpServerRequest) => boolean,
+) =>
   Layer.mergeAll(
     // A customer's history as replies see it: their orders and tickets, within the tenant.
     HttpRouter.add("GET", "/customers/:customerId", (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function* () {
+        if (!staff(request)) return staffOnly()
         const params = yield* HttpRouter.params
         const customerId = params.customerId ?? ""
         const tenant = new URL(request.url, "http://localhost").searchParams.get("tenant") ?? defaultTenant
@@ -155,6 +189,7 @@ const ticketReadRoutes = (history: CustomerHistory["Service"], defaultTenant: st
     ),
     HttpRouter.add("GET", "/tickets", (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function* () {
+        if (!staff(request)) return staffOnly()
         const url = new URL(request.url, "http://localhost")
         const query = Schema.decodeUnknownResult(TicketQuery)(Object.fromEntries(url.searchParams))
         if (Result.isFailure(query)) return problem(400, query.failure.message, "query")
@@ -166,8 +201,9 @@ const ticketReadRoutes = (history: CustomerHistory["Service"], defaultTenant: st
         return HttpServerResponse.jsonUnsafe({ tickets })
       }).pipe(Effect.catch((error) => Effect.succeed(problem(503, String(error))))),
     ),
-    HttpRouter.add("GET", "/tickets/:ticketId", () =>
+    HttpRouter.add("GET", "/tickets/:ticketId", (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function* () {
+        if (!staff(request)) return staffOnly()
         const params = yield* HttpRouter.params
         const ticketId = params.ticketId ?? ""
         const ticket = yield* history.ticket(ticketId)

@@ -22,6 +22,9 @@ import type { TicketView } from "../projections/customerCare.ts"
 /** The owner's approver identity and token in the agent the tests start. */
 export const owner = { name: "owner", token: "owner-token-0123456789" } as const
 
+/** The shop's mail and chat gateway: its token makes a message the tenant's. */
+export const gateway = { tenant: "shop", token: "gateway-token-0123456789" } as const
+
 /** A support agent with an approver token whom the shop's policy does not name for refunds. */
 export const clerk = { name: "clerk", token: "clerk-token-0123456789" } as const
 
@@ -53,6 +56,7 @@ export const startCustomerOps = async (
       MESH_HTTP_HOST: "127.0.0.1",
       MESH_HTTP_PORT: "0",
       MESH_APPROVER_TOKENS: `${owner.name}=${owner.token},${clerk.name}=${clerk.token}`,
+      MESH_INTAKE_TOKENS: `${gateway.tenant}=${gateway.token}`,
       MESH_PAYMENT_URL: simulators.payment.url,
       MESH_MAILBOX_URL: simulators.mailbox.url,
       MESH_CONNECTOR_TIMEOUT_MS: "2000",
@@ -90,12 +94,16 @@ export const startCustomerOps = async (
   const send = (message: Record<string, unknown>) =>
     fetch(`${url}/messages`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${gateway.token}` },
       body: JSON.stringify({ channel: "email", ...message }),
     })
 
+  /** A GET of the agent's API as the owner (its ticket and customer routes need an approver token). */
+  const read = (path: string) =>
+    fetch(`${url}${path}`, { headers: { authorization: `Bearer ${owner.token}` } })
+
   const ticket = async (ticketId: string): Promise<TicketWithThread | undefined> => {
-    const response = await fetch(`${url}/tickets/${ticketId}`)
+    const response = await read(`/tickets/${ticketId}`)
     lastSeen = response.ok ? await response.json() : response.status
     return response.ok ? (lastSeen as TicketWithThread) : undefined
   }
@@ -175,7 +183,7 @@ export const startCustomerOps = async (
       }),
     )
     await until(`order ${orderId} is in the customer's history`, async () => {
-      const history = (await (await fetch(`${url}/customers/${customerId}`)).json()) as {
+      const history = (await (await read(`/customers/${customerId}`)).json()) as {
         orders: ReadonlyArray<{ orderId: string; status: string }>
       }
       const order = history.orders.find((o) => o.orderId === orderId)
@@ -194,7 +202,7 @@ export const startCustomerOps = async (
     await releaseTempDir(memoryDir)
   }
 
-  return { url, namespace, simulators, send, ticket, everything, approvals, placeOrder, until, stop }
+  return { url, namespace, simulators, send, read, ticket, everything, approvals, placeOrder, until, stop }
 }
 
 /** The customer-ops agent a spec started. */

@@ -122,13 +122,17 @@ const exchange = (
   url: string,
   method: "GET" | "POST",
   path: string,
-  options: { readonly body?: unknown; readonly hint?: string } = {},
+  options: { readonly body?: unknown; readonly hint?: string; readonly token?: string | undefined } = {},
 ) =>
   Effect.tryPromise({
     try: async () => {
       const response = await fetch(`${url}${path}`, {
         method,
-        headers: { accept: "application/json", "content-type": "application/json" },
+        headers: {
+          accept: "application/json",
+          "content-type": "application/json",
+          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+        },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       })
@@ -138,6 +142,10 @@ const exchange = (
   }).pipe(Effect.map((answer) => ({ ...answer, route: `${method} ${path}` })))
 
 type Answer = Effect.Success<ReturnType<typeof exchange>>
+
+// Tickets are read as one of the shop's people (an approver's token); a message is opened as a
+// tenant's channel gateway (its intake token): the agent checks both.
+const staffToken = (): string | undefined => process.env.MESH_APPROVER_TOKEN
 
 /** The answer's body decoded with `schema`, or a failure naming the route and what is wrong. */
 const decodeBody = <S extends Schema.Decoder<unknown>>(url: string, answer: Answer, schema: S) =>
@@ -270,7 +278,7 @@ export const list = (args: {
     if (Option.isSome(args.customer)) query.set("customer", args.customer.value)
     if (Option.isSome(args.limit)) query.set("limit", String(args.limit.value))
     const path = query.size === 0 ? "/tickets" : `/tickets?${query}`
-    const answer = yield* exchange(url, "GET", path)
+    const answer = yield* exchange(url, "GET", path, { token: staffToken() })
     const { tickets } = yield* expectStatus(
       url,
       answer,
@@ -290,7 +298,9 @@ export const show = (args: {
 }) =>
   Effect.gen(function* () {
     const url = yield* agentUrl(args.url)
-    const answer = yield* exchange(url, "GET", `/tickets/${encodeURIComponent(args.ticketId)}`)
+    const answer = yield* exchange(url, "GET", `/tickets/${encodeURIComponent(args.ticketId)}`, {
+      token: staffToken(),
+    })
     const ticket = yield* expectStatus(url, answer, 200, TicketDetail, (p, status) =>
       status === 404 ? `${p.error} at ${AGENT} ${url}` : `${AGENT} refused ${answer.route}: ${p.error}`,
     )
@@ -328,6 +338,7 @@ export const open = (args: {
     }
     // Whether a message that got no answer arrived is unknown: its id lets a retry send it once.
     const answer = yield* exchange(url, "POST", "/messages", {
+      token: process.env.MESH_INTAKE_TOKEN,
       body: message,
       hint: `; to retry without sending it twice, pass --message-id ${messageId}`,
     })
