@@ -255,6 +255,23 @@ describe("when the model itself is steered", () => {
     )
     expect(tripped.map((e) => (e.payload as { guardrail: string }).guardrail)).toContain("grounding")
     expect(steeredAgent.simulators.mailbox.ledger()).toEqual([])
+
+    // The owner rejects the held reply: the customer is not left unanswered, a person takes the ticket.
+    const rejected = await fetch(
+      `${steeredAgent.url}/approvals/${customerOpsName}/${String(held.replyActionId)}/reject`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${owner.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ reason: "it promises a code we do not have" }),
+      },
+    )
+    expect(rejected.status).toBeLessThan(300)
+    const handedOver = await steeredAgent.until("the ticket goes to a person", async () => {
+      const view = await steeredAgent.ticket(ticketId)
+      return view?.escalated ? view : undefined
+    })
+    expect(handedOver.escalationCodes).toContain("reply-not-sent")
+    expect(steeredAgent.simulators.mailbox.ledger()).toEqual([])
   })
 
   it("never offers a reply that repeats the agent's instructions for sending", async () => {

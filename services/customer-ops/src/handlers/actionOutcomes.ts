@@ -70,7 +70,24 @@ export const recordActionOutcomes = (options: {
               },
         ])
       }
-      if (target.step !== "refund") return []
+      if (target.step !== "refund") {
+        // A reply that will not go out (a person rejected it, its approval lapsed, the policy denied
+        // it) leaves the customer unanswered: the ticket goes to a person with the reason.
+        const thread = yield* (yield* TicketThreads).load(ticketId)
+        return toTicket(ticketId, [
+          {
+            _tag: "EscalateTicket",
+            messageId: messageIdOf(thread, contact) ?? `m${contact}`,
+            reasons: [
+              {
+                code: "reply-not-sent",
+                detail: `the reply was not sent (${reason}); a person answers the customer`,
+              },
+            ],
+            queue: (yield* CustomerOpsSettings).replyPolicy.queues.escalations,
+          },
+        ])
+      }
       const thread = yield* (yield* TicketThreads).load(ticketId)
       const messageId = messageIdOf(thread, contact) ?? `m${contact}`
       return toTicket(ticketId, [
