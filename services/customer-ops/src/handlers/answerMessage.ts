@@ -1,5 +1,5 @@
-import { ActionGate } from "@mesh/actions"
-import type { DispositionReason, EventOf, Money, TicketIntent } from "@mesh/contracts"
+import { ActionGate, formatMoney } from "@mesh/actions"
+import type { DispositionReason, EventOf, TicketIntent } from "@mesh/contracts"
 import type { ReactorDefinition } from "@mesh/kernel"
 import {
   type DecisionRecorder,
@@ -117,8 +117,6 @@ const threadBefore = (thread: ReadonlyArray<TicketRecord>, contact: number): Rea
   }
   return turns
 }
-
-const money = (value: Money): string => `${(value.amountMinor / 100).toFixed(2)} ${value.currency}`
 
 /** Everything the answering reaction needs from the agent's process. */
 export type AnswerServices =
@@ -386,7 +384,7 @@ export const answerMessages = (options: {
         // The reply waits for the refund's decision: it goes out once the refund is paid.
         reasons.push({
           code: "refund-pending",
-          detail: `the reply goes out once the refund of ${money(refundAmount)} for order ${refundOrder} is decided`,
+          detail: `the reply goes out once the refund of ${formatMoney(refundAmount)} for order ${refundOrder} is decided`,
         })
         const escalated = routing.disposition === "escalate"
         steps.push({

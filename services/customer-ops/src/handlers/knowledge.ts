@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import { cleanUntrusted, isManipulation } from "../guardrails/index.ts"
 import { articleIdOfTicket, type KnowledgeCommand } from "../knowledge/knowledge.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
+import { firstSentence } from "../memory/thread.ts"
 import { TicketThreads } from "../ticketThreads.ts"
 import type { CustomerOpsDefs } from "./catalog.ts"
 
@@ -12,13 +13,6 @@ const toArticle = (articleId: string, commands: ReadonlyArray<KnowledgeCommand>)
 
 /** The draft id of a reply a person writes to a ticket's message, which is also its send action's id. */
 export const personsReplyId = (ticketId: string, contact: number): string => `answer-${ticketId}-m${contact}`
-
-const firstSentence = (text: string, max = 140): string => {
-  const flat = text.replace(/\s+/g, " ").trim()
-  const end = flat.search(/[.!?](\s|$)/)
-  const sentence = end === -1 ? flat : flat.slice(0, end + 1)
-  return sentence.length > max ? `${sentence.slice(0, max - 1)}…` : sentence
-}
 
 /** A reply a person wrote is sent for them, through the gate like any reply. */
 export const sendPersonsReplies = (options: {
@@ -98,7 +92,7 @@ export const proposeKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, Ticke
           _tag: "DraftKnowledge",
           articleId,
           tenantId: opening.payload.tenantId,
-          title: firstSentence(asked),
+          title: firstSentence(asked, 140),
           body: cleanUntrusted(written.payload.body).text,
           intent: triaged?.type === "TicketTriaged" ? triaged.payload.intent : "other",
           source: { _tag: "Ticket", ticketId: event.aggregateId, author: written.payload.author },

@@ -1,8 +1,6 @@
+import { formatMoney } from "@mesh/actions"
 import type { ReplyFact } from "@mesh/models"
 import type { CustomerOrder } from "../projections/customerCare.ts"
-
-const money = (value: { readonly amountMinor: number; readonly currency: string }): string =>
-  `${(value.amountMinor / 100).toFixed(2)} ${value.currency}`
 
 const itemsOf = (order: CustomerOrder): string =>
   order.lines.map((line) => `${line.quantity} × ${line.name}`).join(", ")
@@ -17,7 +15,7 @@ export const orderFacts = (order: CustomerOrder): ReadonlyArray<ReplyFact> => {
     {
       id: `order-${order.orderId}`,
       kind: "order",
-      text: `Your order ${order.orderId} (${itemsOf(order)}, ${money(order.total)}) was placed on ${order.placedAt.slice(0, 10)} and is ${order.status}.`,
+      text: `Your order ${order.orderId} (${itemsOf(order)}, ${formatMoney(order.total)}) was placed on ${order.placedAt.slice(0, 10)} and is ${order.status}.`,
     },
   ]
   if ((order.status === "shipped" || order.status === "delivered") && order.carrier !== null) {
@@ -45,5 +43,5 @@ export const refundFact = (
 ): ReplyFact => ({
   id: `refund-${orderId}`,
   kind: "refund",
-  text: `Your refund of ${money(amount)} for order ${orderId} has been issued (reference ${reference}).`,
+  text: `Your refund of ${formatMoney(amount)} for order ${orderId} has been issued (reference ${reference}).`,
 })

@@ -37,7 +37,8 @@ const keyFacts: ReadonlyArray<RegExp> = [
   /\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{10,}\b/g, // tracking numbers
 ]
 
-const firstSentence = (text: string, maxChars: number): string => {
+/** The first sentence of a text, flattened and cut to `maxChars` with an ellipsis. */
+export const firstSentence = (text: string, maxChars: number): string => {
   const flat = text.replace(/\s+/g, " ").trim()
   const end = flat.search(/[.!?](\s|$)/)
   const sentence = end === -1 ? flat : flat.slice(0, end + 1)

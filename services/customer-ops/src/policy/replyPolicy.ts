@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import { formatMoney } from "@mesh/actions"
 import {
   type DispositionReason,
   EscalationReason,
@@ -123,8 +124,6 @@ const rank: Readonly<Record<ReplyDisposition, number>> = {
   escalate: 3,
 }
 
-const money = (value: Money): string => `${(value.amountMinor / 100).toFixed(2)} ${value.currency}`
-
 const ordinal = (n: number): string => {
   if (n % 100 >= 11 && n % 100 <= 13) return `${n}th`
   const suffix = ["th", "st", "nd", "rd"][n % 10] ?? "th"
@@ -171,7 +170,7 @@ export const routeReply = (policy: ReplyPolicy, input: RoutingInput): Routing =>
     add(
       "escalate",
       "high-value",
-      `the order is worth ${money(input.orderValue)}, at least ${money(when.orderValueAtLeast)}`,
+      `the order is worth ${formatMoney(input.orderValue)}, at least ${formatMoney(when.orderValueAtLeast)}`,
     )
   for (const reason of input.triageReasons)
     if (when.triageReasons.includes(reason))
