@@ -35,7 +35,16 @@ export interface EmbedRequest {
   readonly model: string
   readonly input: ReadonlyArray<string>
   readonly timeoutMs?: number
+  /**
+   * What the texts are for: `document` (default) is stored and searched; `query` is a search for
+   * documents, embedded once and thrown away. An embedder may read them differently: the offline one
+   * embeds a query whole, which is faster and finds no less (see `embedTexts`).
+   */
+  readonly purpose?: EmbedPurpose
 }
+
+/** What embedded texts are for: stored documents, or the queries that search them. */
+export type EmbedPurpose = "document" | "query"
 
 /** One vector per input text, in order. */
 export interface EmbedResult {

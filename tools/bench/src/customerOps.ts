@@ -607,7 +607,7 @@ export const runCustomerOpsBench = async (options: {
     for (const [i, p] of [...warm, ...measured].entries()) {
       const started = performance.now()
       await Effect.runPromise(
-        provider.embed({ model: provider.embedModel, input: [`${p.subject}\n${p.body}`] }),
+        provider.embed({ model: provider.embedModel, input: [`${p.subject}\n${p.body}`], purpose: "query" }),
       )
       if (i >= warm.length) embedMs.push(performance.now() - started)
     }

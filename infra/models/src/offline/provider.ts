@@ -2,7 +2,13 @@ import { messageOf } from "@mesh/eventlog"
 import { Clock, Effect } from "effect"
 import { defaultPriceTable, type PriceTable } from "../config.ts"
 import { ModelError } from "../modelError.ts"
-import type { ChatRequest, EmbedRequest, EmbedResult, ModelProviderShape } from "../modelProvider.ts"
+import type {
+  ChatRequest,
+  EmbedPurpose,
+  EmbedRequest,
+  EmbedResult,
+  ModelProviderShape,
+} from "../modelProvider.ts"
 import { OFFLINE_EMBED_DIMENSIONS, OFFLINE_EMBED_MODEL } from "./embedder.ts"
 import { embedTexts } from "./sentenceEmbedder.ts"
 import { approximateTokenCount } from "./text.ts"
@@ -31,7 +37,7 @@ export const makeOfflineProvider = (prices: PriceTable = defaultPriceTable): Mod
   }),
   embed: Effect.fn("OfflineModel.embed")(function* (request: EmbedRequest) {
     const started = yield* Clock.currentTimeMillis
-    const embeddings = yield* embedOffline(request.input)
+    const embeddings = yield* embedOffline(request.input, request.purpose)
     const finished = yield* Clock.currentTimeMillis
     const result: EmbedResult = {
       embeddings,
@@ -46,9 +52,9 @@ export const makeOfflineProvider = (prices: PriceTable = defaultPriceTable): Mod
 })
 
 /** The sentence encoder's vectors for texts; a model that fails to load or run is a ModelError. */
-const embedOffline = (texts: ReadonlyArray<string>) =>
+const embedOffline = (texts: ReadonlyArray<string>, purpose: EmbedPurpose = "document") =>
   Effect.tryPromise({
-    try: () => embedTexts(texts),
+    try: () => embedTexts(texts, purpose),
     catch: (cause) =>
       new ModelError({
         reason: "Unavailable",

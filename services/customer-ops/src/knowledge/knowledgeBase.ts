@@ -86,7 +86,11 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
         })
         const recall: KnowledgeBaseShape["recall"] = (tenantId, text, limit = 3) =>
           Effect.gen(function* () {
-            const embedded = yield* provider.embed({ model: provider.embedModel, input: [text] })
+            const embedded = yield* provider.embed({
+              model: provider.embedModel,
+              input: [text],
+              purpose: "query",
+            })
             const result = yield* store.search({
               agent,
               kind: "kb_article",
