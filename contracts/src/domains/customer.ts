@@ -254,7 +254,12 @@ export const RefundRejected = defineEvent({
   type: "RefundRejected",
   domain,
   aggregateType,
-  payload: Schema.Struct({ orderId: NonEmpty, reason: NonEmpty }),
+  payload: Schema.Struct({
+    orderId: NonEmpty,
+    reason: NonEmpty,
+    /** The refund action refused; records written before it was named leave it out. */
+    actionId: Schema.optionalKey(NonEmpty),
+  }),
   summary: "The refund was refused by policy or by a human.",
   producer,
   consumers: [],

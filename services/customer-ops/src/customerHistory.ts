@@ -7,6 +7,8 @@ import {
   customerCareReadModel,
   earlierTicketsOf,
   listTickets,
+  type OpenRefund,
+  openRefundOfOrder,
   ordersOfCustomer,
   type TicketFilter,
   ticketById,
@@ -49,6 +51,11 @@ export class CustomerHistory extends Context.Service<
       tenantId: string,
       customerId: string,
     ) => Effect.Effect<ReadonlyArray<CustomerOrder>, CustomerHistoryError>
+    /** The refund of an order that waits for its decision or was paid, on any ticket of the tenant. */
+    readonly openRefund: (
+      tenantId: string,
+      orderId: string,
+    ) => Effect.Effect<OpenRefund | undefined, CustomerHistoryError>
     readonly earlierTickets: (
       tenantId: string,
       customerId: string,
@@ -73,6 +80,8 @@ export class CustomerHistory extends Context.Service<
         return {
           orders: (tenantId, customerId) =>
             query("orders", () => ordersOfCustomer(model, tenantId, customerId)),
+          openRefund: (tenantId, orderId) =>
+            query("open refund", () => openRefundOfOrder(model, tenantId, orderId)),
           earlierTickets: (tenantId, customerId, ticketId) =>
             query(
               "earlier tickets",

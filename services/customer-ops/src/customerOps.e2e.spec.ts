@@ -248,6 +248,53 @@ describe("the paths of a ticket", () => {
     expect(events.find((e) => e.eventId === recorded?.causationId)?.type).toBe("TicketOpened")
     const approval = events.find((e) => e.type === "ActionApproved" && e.aggregateId === waiting.actionId)
     expect(approval?.payload).toMatchObject({ approver: owner.name })
+
+    // The customer asks again, in the same thread and in a new one: the order is refunded once, and a
+    // person answers each, told which refund it is.
+    const again = await send({
+      messageId: "m-2002-2",
+      customerId: "c-2",
+      replyTo: "c-2@example.com",
+      subject: "Re: Return and refund",
+      body: "Hello, I want a refund of my money for the desk lamp from order O-2002, please.",
+      orderId: "O-2002",
+    })
+    expect(((await again.json()) as { ticketId: string }).ticketId).toBe(ticketId)
+    const elsewhere = await send({
+      messageId: "m-2002-3",
+      customerId: "c-2",
+      replyTo: "c-2@example.com",
+      threadId: "th-2002-other",
+      subject: "Refund",
+      body: "Hello, I returned the desk lamp from order O-2002. I would like a refund of my money please.",
+      orderId: "O-2002",
+    })
+    const otherTicket = ((await elsewhere.json()) as { ticketId: string }).ticketId
+    expect(otherTicket).not.toBe(ticketId)
+    for (const [id, draftId, named] of [
+      [ticketId, `draft-${ticketId}-m2`, "was already paid; an order is refunded once"],
+      [otherTicket, `draft-${otherTicket}-m1`, `was already paid (ticket ${ticketId})`],
+    ] as const) {
+      const routed = await untilThe(`the refund asked again on ${id} goes to a person`, async () =>
+        (await everything()).find(
+          (e) => e.type === "ReplyRouted" && (e.payload as { draftId: string }).draftId === draftId,
+        ),
+      )
+      const payload = routed.payload as {
+        disposition: string
+        reasons: ReadonlyArray<{ code: string; detail: string }>
+      }
+      expect(payload.disposition).toBe("escalate")
+      const reason = payload.reasons.find((r) => r.code === "refund-already-requested")
+      expect(reason?.detail).toContain(named)
+    }
+    const refundsOfOrder = (await everything()).filter(
+      (e) => e.type === "RefundRequested" && (e.payload as { orderId: string }).orderId === "O-2002",
+    )
+    expect(refundsOfOrder).toHaveLength(1)
+    expect(
+      agent.simulators.payment.ledger().filter((entry) => entry.params.orderId === "O-2002"),
+    ).toHaveLength(1)
   })
 
   it("keeps a 50-message thread within the prompt budget, still using the order its first message named", async () => {

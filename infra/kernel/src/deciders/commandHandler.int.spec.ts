@@ -122,6 +122,90 @@ describe("command handler", () => {
     expect((await Effect.runPromise(board.state("main"))).state.completions).toBe(1)
   })
 
+  describe("the state it keeps after an append", () => {
+    // The real log, its loads counted: the kept state is there to spare them.
+    const countingLoads = <L extends { load: (...args: Array<never>) => unknown }>(log: L) => {
+      let loads = 0
+      const counted = {
+        ...log,
+        load: (...args: Parameters<L["load"]>) => {
+          loads++
+          return (log.load as (...a: Parameters<L["load"]>) => ReturnType<L["load"]>)(...args)
+        },
+      } as L
+      return { counted, loads: () => loads }
+    }
+
+    it("decides the next command to the same aggregate without reading the log", async () => {
+      const { log } = await setup()
+      const { counted, loads } = countingLoads(log)
+      const tasks = makeCommandHandler(counted, taskAggregate)
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))
+      const afterOpen = loads()
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
+      const done = await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "CompleteTask", by: "ana" })))
+      expect(done.events.map((e) => e.type)).toEqual(["TaskCompleted"])
+      expect(done.position.version).toBe(3)
+      expect(loads()).toBe(afterOpen)
+    })
+
+    it("decides again on a fresh load when another writer got in between, and sees what it wrote", async () => {
+      const { log } = await setup()
+      const here = makeCommandHandler(log, taskAggregate)
+      const elsewhere = makeCommandHandler(log, taskAggregate)
+      await Effect.runPromise(here.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))
+      await Effect.runPromise(elsewhere.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
+      // Kept here, the task is unassigned: completing it would be refused. The log knows better.
+      const done = await Effect.runPromise(here.handle(envelope("t1", { _tag: "CompleteTask", by: "ana" })))
+      expect(done.events.map((e) => e.type)).toEqual(["TaskCompleted"])
+      expect(done.position.version).toBe(3)
+    })
+
+    it("decides nothing for a command another writer made moot, as a fresh load would", async () => {
+      const { log } = await setup()
+      const here = makeCommandHandler(log, taskAggregate)
+      const elsewhere = makeCommandHandler(log, taskAggregate)
+      // Kept here, t1 is open (version 1); elsewhere assigns and completes it.
+      await Effect.runPromise(here.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))
+      await Effect.runPromise(elsewhere.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
+      await Effect.runPromise(elsewhere.handle(envelope("t1", { _tag: "CompleteTask", by: "ana" })))
+      const again = await Effect.runPromise(
+        here.handle(envelope("t1", { _tag: "AssignTask", assignee: "bo" })),
+      )
+      expect(again.status).toBe("nothing-decided")
+      expect(again.position.version).toBe(3)
+    })
+
+    it("recognises a command another writer already handled, and appends nothing", async () => {
+      const { log } = await setup()
+      const here = makeCommandHandler(log, boardAggregate)
+      const elsewhere = makeCommandHandler(log, boardAggregate)
+      await Effect.runPromise(
+        here.handle(envelope("main", { _tag: "TallyCompletion", taskId: "t0" } as const)),
+      )
+      const command = envelope(
+        "main",
+        { _tag: "TallyCompletion", taskId: "t1" } as const,
+        deterministicUuid("redelivered", 1),
+      )
+      expect((await Effect.runPromise(elsewhere.handle(command))).status).toBe("appended")
+      const again = await Effect.runPromise(here.handle(command))
+      expect(again.status).toBe("already-handled")
+      const state = await Effect.runPromise(here.state("main"))
+      expect(state.state.completions).toBe(2)
+      expect(state.position.version).toBe(2)
+    })
+
+    it("keeps none when told to, and then reads the log for every command", async () => {
+      const { log } = await setup()
+      const { counted, loads } = countingLoads(log)
+      const tasks = makeCommandHandler(counted, taskAggregate, { cachedAggregates: 0 })
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
+      expect(loads()).toBe(2)
+    })
+  })
+
   it("loads from a snapshot plus the tail and gets the same state as a full replay", async () => {
     const { log, snapshots } = await setup()
     const withSnapshots = makeCommandHandler(log, taskAggregate, { snapshots })

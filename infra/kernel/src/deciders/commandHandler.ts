@@ -63,6 +63,44 @@ export interface CommandHandlerOptions {
   /** Reload-and-decide attempts after a concurrency conflict. */
   readonly maxConflictRetries?: number
   readonly snapshots?: SnapshotStore
+  /**
+   * Aggregates whose state the handler keeps after it wrote them, most recently used first (default
+   * {@link DEFAULT_CACHED_AGGREGATES}; 0 keeps none). See {@link makeCommandHandler}.
+   */
+  readonly cachedAggregates?: number
+}
+
+/**
+ * Aggregates a handler keeps in memory by default. A ticket's state is a few kilobytes, so a
+ * thousand of them cost a few megabytes; an agent's recent aggregates are the ones its next
+ * commands address (a reaction's several commands, a conversation's next message).
+ */
+export const DEFAULT_CACHED_AGGREGATES = 1000
+
+/**
+ * Loaded states by aggregate id, at most `capacity`, the least recently used dropped first (a
+ * `Map` keeps insertion order, and a hit is re-inserted at the end).
+ */
+const makeStateCache = <State>(capacity: number) => {
+  const entries = new Map<string, Loaded<State>>()
+  return {
+    get: (id: string): Loaded<State> | undefined => {
+      const hit = entries.get(id)
+      if (hit === undefined) return undefined
+      entries.delete(id)
+      entries.set(id, hit)
+      return hit
+    },
+    set: (id: string, loaded: Loaded<State>): void => {
+      if (capacity <= 0) return
+      entries.delete(id)
+      entries.set(id, loaded)
+      if (entries.size > capacity) entries.delete(entries.keys().next().value as string)
+    },
+    drop: (id: string): void => {
+      entries.delete(id)
+    },
+  }
 }
 
 /**
@@ -77,6 +115,15 @@ const conflictBackoff = Schedule.jittered(
 /**
  * Handles commands for one aggregate type: load (snapshot plus tail), decide, append at the
  * loaded position, and on a concurrency conflict reload and decide again, a bounded number of times.
+ *
+ * The state an append leaves is kept, so the next command to the same aggregate decides on it
+ * without reading the log: a reaction's three commands to one ticket read it once, not three times
+ * (measured on the customer-ops agent: a read is an ordered consumer, 3 to 5 ms). The log stays the
+ * judge. The append expects the position the kept state was folded to, so if anyone else wrote the
+ * aggregate since (another replica, a command that was already handled elsewhere), the append
+ * conflicts, the kept state is dropped, and the command is decided again on a fresh load. A command
+ * the kept state refuses, or for which it decides nothing, is decided again on a fresh load too, so a
+ * stale state never turns a command away.
  */
 export const makeCommandHandler = <D extends EventDefinition, Command, State>(
   log: EventLog<D>,
@@ -85,6 +132,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
 ) => {
   const { decider } = aggregate
   const maxRetries = options.maxConflictRetries ?? 5
+  const cache = makeStateCache<State>(options.cachedAggregates ?? DEFAULT_CACHED_AGGREGATES)
   const refOf = (id: string): AggregateRef => ({ domain: aggregate.domain, type: aggregate.type, id })
 
   const load = (ref: AggregateRef): Effect.Effect<Loaded<State>, EventLogError> =>
@@ -130,12 +178,34 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       )
     })
 
+  /** Decides on the kept state when there is one; falls back to a fresh load where it must. */
   const attempt = (
     envelope: CommandEnvelope<Command>,
+  ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> => {
+    const kept = cache.get(envelope.aggregateId)
+    if (kept === undefined) return attemptOn(envelope, undefined)
+    return attemptOn(envelope, kept).pipe(
+      Effect.flatMap((outcome) =>
+        outcome.status === "nothing-decided" ? attemptOn(envelope, undefined) : Effect.succeed(outcome),
+      ),
+      Effect.catchIf(
+        (e) =>
+          e._tag === "CommandError" ||
+          (e._tag === "EventLogError" && e.reason._tag === "ConcurrencyConflict"),
+        () => attemptOn(envelope, undefined),
+      ),
+    )
+  }
+
+  const attemptOn = (
+    envelope: CommandEnvelope<Command>,
+    kept: Loaded<State> | undefined,
   ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> =>
     Effect.gen(function* () {
       const ref = refOf(envelope.aggregateId)
-      const loaded = yield* load(ref)
+      // Dropped until the append succeeds: a failed attempt leaves nothing kept that may be stale.
+      cache.drop(envelope.aggregateId)
+      const loaded = kept ?? (yield* load(ref))
       if (loaded.commandIds.includes(envelope.commandId)) {
         // Already decided and committed (a redelivery, or a retry after a lost reply): do not decide twice.
         const history = yield* log.load(ref)
@@ -169,6 +239,16 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         metadata: { ...envelope.metadata, commandId: envelope.commandId },
       })
       yield* writeSnapshot(ref, loaded, result.events, result.position)
+      if (!result.duplicate) {
+        let state = loaded.state
+        for (const event of result.events) state = decider.evolve(state, event as unknown as DecidedEvent<D>)
+        cache.set(envelope.aggregateId, {
+          state,
+          position: result.position,
+          commandIds: [...loaded.commandIds, envelope.commandId],
+          eventsSinceSnapshot: loaded.eventsSinceSnapshot + result.events.length,
+        })
+      }
       return {
         status: result.duplicate ? ("already-handled" as const) : ("appended" as const),
         events: result.events,

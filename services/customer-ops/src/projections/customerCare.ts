@@ -74,11 +74,25 @@ export interface CustomerOrdersTable {
   updated_at: string
 }
 
+/** A refund asked on a ticket, by its action: an order is refunded once, whichever ticket asks. */
+export interface OrderRefundsTable {
+  action_id: string
+  tenant_id: string
+  order_id: string
+  ticket_id: string
+  /** requested, issued or refused. */
+  status: string
+  amount_minor: number
+  currency: string
+  updated_at: string
+}
+
 /** The customer-care read model. */
 export interface CustomerCareReadModel {
   tickets: TicketsTable
   ticket_messages: TicketMessagesTable
   customer_orders: CustomerOrdersTable
+  order_refunds: OrderRefundsTable
 }
 
 type Trx = Transaction<CustomerCareReadModel>
@@ -220,19 +234,61 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
     case "ReplySent":
       await patchTicket(trx, id, at, { sent_draft_id: event.payload.draftId, awaiting: null })
       return
-    case "RefundRequested":
+    case "RefundRequested": {
       await patchTicket(trx, id, at, {
         refund_status: "requested",
         refund_amount_minor: event.payload.amount.amountMinor,
         refund_currency: event.payload.amount.currency,
       })
+      const ticket = await trx
+        .selectFrom("tickets")
+        .select("tenant_id")
+        .where("ticket_id", "=", id)
+        .executeTakeFirst()
+      if (ticket === undefined) return
+      await trx
+        .insertInto("order_refunds")
+        .values({
+          action_id: event.payload.actionId,
+          tenant_id: ticket.tenant_id,
+          order_id: event.payload.orderId,
+          ticket_id: id,
+          status: "requested",
+          amount_minor: event.payload.amount.amountMinor,
+          currency: event.payload.amount.currency,
+          updated_at: at,
+        })
+        .onConflict((c) => c.column("action_id").doNothing())
+        .execute()
       return
+    }
     case "RefundIssued":
       await patchTicket(trx, id, at, { refund_status: "issued" })
+      await trx
+        .updateTable("order_refunds")
+        .set({ status: "issued", updated_at: at })
+        .where("action_id", "=", event.payload.actionId)
+        .execute()
       return
-    case "RefundRejected":
+    case "RefundRejected": {
       await patchTicket(trx, id, at, { refund_status: "refused" })
+      // Early records name no action: the ticket's requested refund of the order is the one refused.
+      const named = event.payload.actionId
+      await trx
+        .updateTable("order_refunds")
+        .set({ status: "refused", updated_at: at })
+        .where((w) =>
+          named === undefined
+            ? w.and([
+                w("ticket_id", "=", id),
+                w("order_id", "=", event.payload.orderId),
+                w("status", "=", "requested"),
+              ])
+            : w("action_id", "=", named),
+        )
+        .execute()
       return
+    }
     case "TicketResolved":
       await patchTicket(trx, id, at, {
         status: "resolved",
@@ -287,9 +343,10 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
  */
 export const customerCareProjection = defineProjection<CustomerDefs, CustomerCareReadModel>({
   name: "customer-care",
-  version: 1,
+  // 2: order_refunds, so that an order is refunded once whichever ticket asks.
+  version: 2,
   streams: [{ domain: "customer" }],
-  tables: ["tickets", "ticket_messages", "customer_orders"],
+  tables: ["tickets", "ticket_messages", "customer_orders", "order_refunds"],
   onFailure: "stop",
   lingerMs: 5,
   createTables: async (trx) => {
@@ -367,6 +424,22 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
       .on("customer_orders")
       .columns(["tenant_id", "customer_id", "placed_at"])
       .execute()
+    await trx.schema
+      .createTable("order_refunds")
+      .addColumn("action_id", "text", (c) => c.primaryKey())
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("order_id", "text", (c) => c.notNull())
+      .addColumn("ticket_id", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("amount_minor", "bigint", (c) => c.notNull())
+      .addColumn("currency", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute()
+    await trx.schema
+      .createIndex("order_refunds_by_order")
+      .on("order_refunds")
+      .columns(["tenant_id", "order_id"])
+      .execute()
   },
   apply: async (trx, events) => {
     for (const event of events) await applyOne(trx, event)
@@ -405,6 +478,38 @@ const orderOf = (row: CustomerOrdersTable): CustomerOrder => ({
   expectedDelivery: row.expected_delivery,
   placedAt: row.placed_at,
 })
+
+/** A refund of an order that waits for its decision or was paid. */
+export interface OpenRefund {
+  readonly actionId: string
+  readonly ticketId: string
+  readonly status: "requested" | "issued"
+  readonly amount: { readonly amountMinor: number; readonly currency: string }
+}
+
+/** The refund of an order, within the tenant, that waits for its decision or was paid, if any. */
+export const openRefundOfOrder = async (
+  db: Db,
+  tenantId: string,
+  orderId: string,
+): Promise<OpenRefund | undefined> => {
+  const row = await db
+    .selectFrom("order_refunds")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("order_id", "=", orderId)
+    .where("status", "in", ["requested", "issued"])
+    .orderBy("updated_at", "asc")
+    .executeTakeFirst()
+  return row === undefined
+    ? undefined
+    : {
+        actionId: row.action_id,
+        ticketId: row.ticket_id,
+        status: row.status as OpenRefund["status"],
+        amount: { amountMinor: Number(row.amount_minor), currency: row.currency },
+      }
+}
 
 /** A customer's orders, newest first (their history, within the tenant). */
 export const ordersOfCustomer = async (

@@ -132,6 +132,20 @@ interface TicketFacts {
   readonly lastTriage: TriageSeen | null
 }
 
+/**
+ * The refund of an order on this ticket that is waiting for its decision or was paid, if any: an
+ * order is refunded once, whichever message asks.
+ */
+export const openRefundOf = (
+  facts: Pick<TicketFacts, "refunds">,
+  orderId: string,
+): (RefundSeen & { readonly actionId: string }) | undefined => {
+  const entry = Object.entries(facts.refunds).find(
+    ([, refund]) => refund.orderId === orderId && refund.status !== "refused",
+  )
+  return entry === undefined ? undefined : { ...entry[1], actionId: entry[0] }
+}
+
 /** A ticket: none yet, open (a message waits for an answer, or a refund for its decision), or resolved. */
 export type TicketState =
   | { readonly status: "none" }
@@ -219,8 +233,11 @@ const evolveFacts = (facts: TicketFacts, event: TicketEvent): TicketFacts => {
     }
     case "RefundRejected": {
       // Early records name no action: the order's requested refund is the one refused.
-      const entry = Object.entries(facts.refunds).find(
-        ([, refund]) => refund.orderId === event.payload.orderId && refund.status === "requested",
+      const named = event.payload.actionId
+      const entry = Object.entries(facts.refunds).find(([actionId, refund]) =>
+        named === undefined
+          ? refund.orderId === event.payload.orderId && refund.status === "requested"
+          : actionId === named,
       )
       return entry === undefined
         ? facts
@@ -363,6 +380,8 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
       }
       case "RecordRefundRequest": {
         if (state.refunds[command.actionId] !== undefined) return []
+        // One refund per order that is not refused: a second message asking again never pays twice.
+        if (openRefundOf(state, command.orderId) !== undefined) return []
         const { _tag, ...payload } = command
         return [{ type: "RefundRequested", payload }]
       }
@@ -388,7 +407,12 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
         if (refund === undefined)
           throw new TypeError(`refund ${command.actionId} was never requested on this ticket`)
         if (refund.status !== "requested") return []
-        return [{ type: "RefundRejected", payload: { orderId: refund.orderId, reason: command.reason } }]
+        return [
+          {
+            type: "RefundRejected",
+            payload: { orderId: refund.orderId, reason: command.reason, actionId: command.actionId },
+          },
+        ]
       }
       case "RecordReplySent": {
         if (state.sent.includes(command.draftId)) return []

@@ -233,6 +233,31 @@ describe("refunds and replies", () => {
     ticket.given([opened, triaged, refundRequested]).when(command).thenNothingHappens()
   })
 
+  it("refunds an order once: a second request for it waits behind the first, and follows a refusal", () => {
+    const again = {
+      _tag: "RecordRefundRequest" as const,
+      orderId: "O-1042",
+      amount: eur(5_990),
+      reason: "asked again",
+      actionId: "refund-2",
+    }
+    ticket.given([opened, refundRequested]).when(again).thenNothingHappens()
+    ticket.given([opened, refundRequested, refundIssued]).when(again).thenNothingHappens()
+    const refused: TicketEvent = {
+      type: "RefundRejected",
+      payload: { orderId: "O-1042", reason: "not eligible", actionId: "refund-1" },
+    }
+    ticket
+      .given([opened, refundRequested])
+      .when({ _tag: "RecordRefundRefused", actionId: "refund-1", reason: "not eligible" })
+      .thenEmits([refused])
+    const { _tag, ...payload } = again
+    ticket
+      .given([opened, refundRequested, refused])
+      .when(again)
+      .thenEmits([{ type: "RefundRequested", payload }])
+  })
+
   it("records the refund paid with the amount requested, once", () => {
     ticket
       .given([opened, refundRequested])
