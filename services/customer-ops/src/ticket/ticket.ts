@@ -127,6 +127,10 @@ interface TicketFacts {
   readonly escalations: number
   /** Replies people wrote, by draft id. */
   readonly written: ReadonlyArray<string>
+  /** The message each reply answers, by draft id (the agent's drafts and people's replies). */
+  readonly replyFor: Readonly<Record<string, string>>
+  /** Messages a sent reply answered. */
+  readonly answered: ReadonlyArray<string>
   /** The messages escalated without a draft. */
   readonly escalatedMessages: ReadonlyArray<string>
   readonly lastTriage: TriageSeen | null
@@ -196,6 +200,11 @@ const evolveFacts = (facts: TicketFacts, event: TicketEvent): TicketFacts => {
           ...facts.drafts,
           [event.payload.messageId ?? event.payload.draftId]: event.payload.draftId,
         },
+        // Early records name no message: a draft answered the latest one of its time.
+        replyFor: {
+          ...facts.replyFor,
+          [event.payload.draftId]: event.payload.messageId ?? facts.messageIds.at(-1) ?? "",
+        },
       }
     case "ReplyRouted":
       return { ...facts, routed: [...facts.routed, event.payload.draftId] }
@@ -208,8 +217,14 @@ const evolveFacts = (facts: TicketFacts, event: TicketEvent): TicketFacts => {
             ? facts.escalatedMessages
             : [...facts.escalatedMessages, event.payload.messageId],
       }
-    case "ReplySent":
-      return { ...facts, sent: [...facts.sent, event.payload.draftId] }
+    case "ReplySent": {
+      const messageId = facts.replyFor[event.payload.draftId]
+      return {
+        ...facts,
+        sent: [...facts.sent, event.payload.draftId],
+        answered: messageId === undefined ? facts.answered : [...facts.answered, messageId],
+      }
+    }
     case "RefundRequested":
       return {
         ...facts,
@@ -244,7 +259,11 @@ const evolveFacts = (facts: TicketFacts, event: TicketEvent): TicketFacts => {
         : { ...facts, refunds: { ...facts.refunds, [entry[0]]: { ...entry[1], status: "refused" } } }
     }
     case "ReplyWrittenByPerson":
-      return { ...facts, written: [...facts.written, event.payload.draftId] }
+      return {
+        ...facts,
+        written: [...facts.written, event.payload.draftId],
+        replyFor: { ...facts.replyFor, [event.payload.draftId]: event.payload.messageId },
+      }
     case "TicketResolved":
       return facts
   }
@@ -271,6 +290,8 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
         escalations: 0,
         escalatedMessages: [],
         written: [],
+        replyFor: {},
+        answered: [],
         lastTriage: null,
       }
     }
@@ -420,8 +441,11 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
           type: "ReplySent",
           payload: { draftId: command.draftId, actionId: command.actionId, externalRef: command.externalRef },
         }
-        // An answered ticket with nothing left to decide is resolved; the customer's next message reopens it.
-        return state.status === "open" && !refundsPending(state)
+        // A ticket is resolved once every message has its answer and nothing is left to decide: a reply
+        // to an earlier message leaves it open while a later one waits. The next message reopens it.
+        const answered = new Set([...state.answered, state.replyFor[command.draftId]])
+        const waiting = state.messageIds.some((messageId) => !answered.has(messageId))
+        return state.status === "open" && !refundsPending(state) && !waiting
           ? [sent, { type: "TicketResolved", payload: { resolution: "answered" } }]
           : [sent]
       }

@@ -288,6 +288,63 @@ describe("refunds and replies", () => {
       ])
   })
 
+  it("stays open while a later message waits, when the reply to an earlier one goes out", () => {
+    const second: TicketEvent = {
+      type: "TicketMessageReceived",
+      payload: {
+        messageId: "m-2",
+        channel: "email",
+        subject: "Where is my order?",
+        body: "And can I change the colour?",
+        orderId: "O-1042",
+        contact: 2,
+        reopened: false,
+      },
+    }
+    const draftedSecond: TicketEvent = {
+      type: "ReplyDrafted",
+      payload: {
+        draftId: "draft-2",
+        body: "Hello again",
+        decisionId: "draftReply-e2",
+        messageId: "m-2",
+        citedFactIds: [],
+      },
+    }
+    const sentFirst: TicketEvent = {
+      type: "ReplySent",
+      payload: { draftId: "draft-1", actionId: "reply-1", externalRef: "msg_1" },
+    }
+    ticket
+      .given([opened, drafted, second, draftedSecond])
+      .when({ _tag: "RecordReplySent", draftId: "draft-1", actionId: "reply-1", externalRef: "msg_1" })
+      .thenEmits([sentFirst])
+    ticket
+      .given([opened, drafted, second, draftedSecond, sentFirst])
+      .when({ _tag: "RecordReplySent", draftId: "draft-2", actionId: "reply-2", externalRef: "msg_2" })
+      .thenEmits([
+        { type: "ReplySent", payload: { draftId: "draft-2", actionId: "reply-2", externalRef: "msg_2" } },
+        { type: "TicketResolved", payload: { resolution: "answered" } },
+      ])
+    // A person's reply answers the message it names.
+    ticket
+      .given([
+        opened,
+        drafted,
+        second,
+        sentFirst,
+        {
+          type: "ReplyWrittenByPerson",
+          payload: { draftId: "written-2", messageId: "m-2", body: "We can, yes.", author: "ana" },
+        },
+      ])
+      .when({ _tag: "RecordReplySent", draftId: "written-2", actionId: "answer-2", externalRef: "msg_3" })
+      .thenEmits([
+        { type: "ReplySent", payload: { draftId: "written-2", actionId: "answer-2", externalRef: "msg_3" } },
+        { type: "TicketResolved", payload: { resolution: "answered" } },
+      ])
+  })
+
   it("refuses to record a refund that was never requested", () => {
     ticket
       .given([opened])
