@@ -494,6 +494,21 @@ describe("the paths of a ticket", () => {
       body: JSON.stringify({ body: answer }),
     })
     expect(written.status).toBe(202)
+    // The same answer again is the same request, taken once; a different one for the same message is
+    // refused, as is a message the ticket does not have.
+    const again = (body: Record<string, unknown>) =>
+      fetch(`${agent.url}/tickets/${first}/answer`, {
+        method: "POST",
+        headers: asPerson,
+        body: JSON.stringify(body),
+      })
+    expect((await again({ body: answer })).status).toBe(200)
+    const another = await again({ body: "Any bulb will do." })
+    expect(another.status).toBe(409)
+    expect(await another.text()).toMatch(/already has a person's reply/)
+    const unknown = await again({ body: answer, messageId: "m-nope" })
+    expect(unknown.status).toBe(400)
+    expect(await unknown.text()).toMatch(/messageId/)
     await untilThe("the person's reply is sent", async () =>
       (await ticket(first))?.status === "resolved" ? true : undefined,
     )

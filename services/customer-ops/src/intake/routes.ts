@@ -214,7 +214,11 @@ const ticketReadRoutes = (
     ),
   )
 
-const PersonsAnswer = Schema.Struct({ body: NonEmpty.check(Schema.isMaxLength(MAX_MESSAGE_CHARS)) })
+const PersonsAnswer = Schema.Struct({
+  body: NonEmpty.check(Schema.isMaxLength(MAX_MESSAGE_CHARS)),
+  /** The customer's message it answers; without one, the ticket's latest. */
+  messageId: Schema.optionalKey(NonEmpty),
+})
 
 const ImportedArticle = Schema.Struct({
   tenantId: Schema.optionalKey(TenantId),
@@ -246,8 +250,9 @@ const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefi
 
 /**
  * What the shop's people do through the agent, as approvers (a bearer token of `MESH_APPROVER_TOKENS`):
- * `POST /tickets/:ticketId/answer` writes the reply to a ticket's latest message, which the agent
- * sends for them (and which, once sent, becomes a knowledge draft); `POST /knowledge` imports an
+ * `POST /tickets/:ticketId/answer` writes the reply to a ticket's message (the one named, else the
+ * latest; one reply per message, a second is a 409), which the agent sends for them (and which, once
+ * sent, becomes a knowledge draft); `POST /knowledge` imports an
  * article as a draft, cleaned of hidden content, which a person then approves like any draft.
  */
 export const staffRoutes: AgentRoutes<
@@ -283,10 +288,14 @@ export const staffRoutes: AgentRoutes<
                   ? [{ messageId: e.payload.messageId, contact: e.payload.contact }]
                   : [],
             )
-            const latest = messages.at(-1)
-            if (latest === undefined) return problem(404, `no ticket ${ticketId}`, "ticketId")
-            const draftId = personsReplyId(ticketId, latest.contact)
-            yield* context.receive(
+            if (messages.length === 0) return problem(404, `no ticket ${ticketId}`, "ticketId")
+            const named = answer.value.messageId
+            const answered =
+              named === undefined ? messages.at(-1) : messages.find((m) => m.messageId === named)
+            if (answered === undefined)
+              return problem(400, `ticket ${ticketId} has no message ${named}`, "messageId")
+            const draftId = personsReplyId(ticketId, answered.contact)
+            const received = yield* context.receive(
               {
                 requestId: `${draftId}-${bodyDigest(answer.value).slice(0, 16)}`,
                 name: "WriteReply",
@@ -300,7 +309,7 @@ export const staffRoutes: AgentRoutes<
                   aggregateId: ticketId,
                   command: {
                     _tag: "WriteReply",
-                    messageId: latest.messageId,
+                    messageId: answered.messageId,
                     draftId,
                     body: answer.value.body,
                     author,
@@ -308,7 +317,20 @@ export const staffRoutes: AgentRoutes<
                 },
               ],
             )
-            return HttpServerResponse.jsonUnsafe({ ticketId, draftId, actionId: draftId }, { status: 202 })
+            const ids = { ticketId, messageId: answered.messageId, draftId, actionId: draftId }
+            switch (received.outcomes[0]?.status) {
+              case "appended":
+                return HttpServerResponse.jsonUnsafe(ids, { status: 202 })
+              // The same answer again (a retry): it was taken the first time.
+              case "already-handled":
+                return HttpServerResponse.jsonUnsafe(ids, { status: 200 })
+              default:
+                return problem(
+                  409,
+                  `message ${answered.messageId} of ticket ${ticketId} already has a person's reply (${draftId}); it is sent once`,
+                  "messageId",
+                )
+            }
           }).pipe(Effect.catch((error) => Effect.succeed(problem(503, String(error))))),
         ),
         // A retired article is marked stale in long-term memory and never recalled again.
