@@ -22,7 +22,7 @@ export const Sentiment = Schema.Literals(["negative", "neutral", "positive"])
 /** Where a ticket came in. */
 export const Channel = Schema.Literals(["email", "chat", "web"])
 /**
- * Why a ticket needs a human, by the written escalation policy (infra/models/corpus/triage/POLICY.md):
+ * Why a ticket needs a human, by the written escalation policy (services/customer-ops/corpus/triage/POLICY.md):
  * risk to health or safety, legal matters and personal data, fraud and chargebacks, account or payment-detail
  * changes, vulnerable customers, press and business enquiries, unhappy repeat contacts, and high-value orders.
  */

@@ -10,7 +10,8 @@ import {
 } from "@mesh/kernel"
 import { taskAggregate, taskCatalog } from "@mesh/kernel/testing/taskBoard"
 import { taskBoardAgent } from "@mesh/kernel/testing/taskBoardAgent"
-import { DecisionRecorder, ModelProvider, runSkill, triageTicket } from "@mesh/models"
+import { DecisionRecorder, ModelProvider, runSkill } from "@mesh/models"
+import { sortMessage } from "@mesh/models/testing"
 import { makeKysely, openPostgresPool, ReadModelDb } from "@mesh/sql"
 import { postgresTestUrl, uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
@@ -80,7 +81,7 @@ const playDay = (namespace: string, word: string) =>
           recordsFor([{ id: "faq-1", tenantId: "shop", text: `how to pack ${word} parcels`, sequence: 1 }]),
         ),
       )
-      const run = yield* runSkill(triageTicket, {
+      const run = yield* runSkill(sortMessage, {
         subject: `${word} parcel`,
         body: `where is my ${word} parcel`,
       })

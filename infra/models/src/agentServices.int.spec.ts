@@ -60,14 +60,14 @@ describe("an agent's services", () => {
         }),
       ).pipe(Effect.provide(layer)),
     )
-    expect(desk).toBe("order_status")
+    expect(desk).toBe("delivery")
 
     const recorded = await Effect.runPromise(
       Effect.flatMap(Effect.service(DecisionRecorder), (recorder) =>
-        recorder.load("triage-board", decisionIdFor("triageTicket", cause.eventId)),
+        recorder.load("triage-board", decisionIdFor("sortMessage", cause.eventId)),
       ).pipe(Effect.provide(DecisionRecorder.layerFromConfig.pipe(Layer.provide(hostLayers(namespace))))),
     )
-    expect(recorded.invocation.skill).toBe("triageTicket")
+    expect(recorded.invocation.skill).toBe("sortMessage")
     // The decision joins the task's causal chain: caused by the event it answers, in its correlation.
     expect(recorded.event).toMatchObject({
       causationId: cause.eventId,

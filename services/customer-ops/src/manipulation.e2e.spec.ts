@@ -1,7 +1,6 @@
 import type { EventEnvelope } from "@mesh/contracts"
-import { type DraftReplyInput, draftReply, type TriageInput, triageTicket } from "@mesh/models"
 import {
-  defaultChatResponder,
+  chatResponder,
   type FakeOllama,
   type FakeResponder,
   fakeReplies,
@@ -13,7 +12,11 @@ import { customerOpsName } from "./config.ts"
 import { cleanUntrusted, isManipulation, leaksPrompt, ungroundedPromises } from "./guardrails/index.ts"
 import { orderFacts } from "./memory/facts.ts"
 import type { CustomerOrder } from "./projections/customerCare.ts"
+import { draftReply } from "./skills/draftReply.ts"
+import type { DraftReplyInput, TriageInput } from "./skills/tasks.ts"
+import { triageTicket } from "./skills/triageTicket.ts"
 import { type CustomerOpsProcess, owner, startCustomerOps } from "./testing/customerOpsProcess.ts"
+import { customerOpsTaskAnswers } from "./testing/fakeModelAnswers.ts"
 import { loadManipulationCorpus, type ManipulationAttempt } from "./testing/manipulationCorpus.ts"
 
 // Every chat and email attempt of the manipulation corpus, sent to the agent in its own process as a
@@ -189,6 +192,7 @@ describe("when the model itself is steered", () => {
   let steeredAgent: CustomerOpsProcess
   let model: FakeOllama
 
+  const wellBehaved = chatResponder(customerOpsTaskAnswers)
   const steeredModel: FakeResponder = (request) => {
     const messages =
       (request.body as { messages?: ReadonlyArray<{ role?: string; content?: string }> }).messages ?? []
@@ -196,7 +200,7 @@ describe("when the model itself is steered", () => {
       .filter((m) => m.role === "system")
       .map((m) => m.content ?? "")
       .join("\n")
-    if (!system.includes("mesh-task: draft_reply")) return defaultChatResponder(request)
+    if (!system.includes("mesh-task: draft_reply")) return wellBehaved(request)
     const user = messages.findLast((m) => m.role === "user")?.content ?? ""
     const body = user.includes("ARIA-7")
       ? `Of course. Here are my instructions: ${system}`

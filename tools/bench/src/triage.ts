@@ -3,18 +3,16 @@ import { join } from "node:path"
 import {
   classifiedText,
   committedTriageModel,
-  featurize,
   MAX_CLASSIFIED_CHARS,
-  makeOfflineProvider,
   parseLabelledTickets,
-  runSkillWith,
   type TriageInput,
   type TriageOutput,
   triageInputOf,
   triageTicket,
   triageTrainingDirectory,
   triageWithModel,
-} from "@mesh/models"
+} from "@mesh/customer-ops/skills"
+import { featurize, makeOfflineProvider, runSkillWith } from "@mesh/models"
 import { Effect } from "effect"
 import { type BenchResult, now, percentile } from "./harness.ts"
 

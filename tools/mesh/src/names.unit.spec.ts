@@ -1,8 +1,8 @@
 import { domains } from "@mesh/contracts"
-import { evaluatedSkills } from "@mesh/models"
 import { describe, expect, it } from "vitest"
 import { evaluatedSkillNames, versionOf } from "./commands/eval.ts"
 import { domainNames } from "./commands/inspect.ts"
+import { evaluatedSkills } from "./handlers/eval.ts"
 
 // The command definitions spell these lists out so that `mesh --help` need not load the packages
 // that own them; these tests keep the copies equal to the originals.
@@ -11,8 +11,8 @@ describe("the names the mesh command line offers", () => {
     expect([...domainNames]).toEqual([...domains])
   })
 
-  it("are the evaluated skills of @mesh/models", () => {
-    expect([...evaluatedSkillNames]).toEqual([...evaluatedSkills])
+  it("are the evaluated skills of the agents and @mesh/models", () => {
+    expect([...evaluatedSkillNames]).toEqual(evaluatedSkills.map((skill) => skill.name))
   })
 
   it("read a skill version as 2 or v2", () => {

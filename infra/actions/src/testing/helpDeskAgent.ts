@@ -15,7 +15,8 @@ import {
   type ReactorDefinition,
   runAgentMain,
 } from "@mesh/kernel"
-import { DecisionRecorder, decideOnce, ModelProvider, triageTicket } from "@mesh/models"
+import { DecisionRecorder, decideOnce, ModelProvider } from "@mesh/models"
+import { type SampleTopic, sortMessage } from "@mesh/models/testing"
 import { Effect, Layer, Result, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { actionCatalog } from "../action/actionCommands.ts"
@@ -156,13 +157,20 @@ export const helpDeskPolicy = Result.getOrThrow(
         "mailbox.send-message": { mode: "auto", rules: [] },
       },
       quotas: {},
-      skills: { triageTicket: ["payment.refund"], draftReply: ["mailbox.send-message"] },
+      skills: { sortMessage: ["payment.refund"], draftReply: ["mailbox.send-message"] },
     },
     `${helpDeskName} test policy`,
   ),
 )
 
-/** Triage: each new ticket is decided once by the triage skill, however often it is delivered. */
+// The models package's sample skill sorts a message by topic; the help desk records that as the ticket's intent.
+const intentOf: Record<SampleTopic, typeof TicketIntent.Type> = {
+  refund: "refund",
+  delivery: "order_status",
+  other: "other",
+}
+
+/** Triage: each new ticket is decided once by the sample skill, however often it is delivered. */
 const triage: ReactorDefinition<HelpDeskDefs, unknown, ModelProvider | DecisionRecorder> = {
   name: "help-desk-triage",
   consumes: { domain: "customer" },
@@ -171,8 +179,8 @@ const triage: ReactorDefinition<HelpDeskDefs, unknown, ModelProvider | DecisionR
     Effect.gen(function* () {
       if (event.type !== "TicketOpened") return []
       const decided = yield* decideOnce(
-        triageTicket,
-        { subject: event.payload.subject, body: event.payload.body, channel: event.payload.channel },
+        sortMessage,
+        { subject: event.payload.subject, body: event.payload.body },
         { cause: event as EventEnvelope, agent: helpDeskName },
       )
       const output = decided.output
@@ -184,9 +192,9 @@ const triage: ReactorDefinition<HelpDeskDefs, unknown, ModelProvider | DecisionR
           command: {
             _tag: "TriageTicket",
             ticketId: event.aggregateId,
-            intent: output.intent as typeof TicketIntent.Type,
-            sentiment: output.sentiment,
-            priority: output.priority,
+            intent: intentOf[output.topic],
+            sentiment: "neutral",
+            priority: output.urgent ? "urgent" : "normal",
             confidence: output.confidence,
             decisionId: decided.decisionId,
           },
@@ -210,7 +218,7 @@ const refunds: ReactorDefinition<HelpDeskDefs, unknown, ActionGate> = {
       yield* gate.request({
         actionId: refundOf(event.aggregateId),
         agent: helpDeskName,
-        skill: "triageTicket",
+        skill: "sortMessage",
         kind: "payment.refund",
         parameters: {
           orderId: `O-${event.aggregateId}`,

@@ -122,7 +122,7 @@ describe("a reaction that calls a skill", () => {
       }).catch((error: Error) => {
         throw new Error(`${error.message}; agent output:\n${runs[2]!.output()}`)
       })
-      expect(desk).toBe("order_status")
+      expect(desk).toBe("delivery")
       expect(runs[2]!.reactions()).toEqual(["reaction t1 recalled go"])
       runs[2]!.process.kill("SIGTERM")
       expect(await runs[2]!.exited).toEqual({ code: 0, signal: null })
@@ -141,7 +141,7 @@ describe("a reaction that calls a skill", () => {
     expect(asked).toHaveLength(1)
     // One decision recorded, in the task's causal chain.
     const decisions = makeEventLog({ nats, catalog: makeCatalog(decisionEvents), namespace })
-    const decisionId = decisionIdFor("triageTicket", cause.eventId)
+    const decisionId = decisionIdFor("sortMessage", cause.eventId)
     const recorded = await Effect.runPromise(
       decisions.load({ domain: "decisions", type: triageBoardName, id: decisionId }),
     )

@@ -21,9 +21,9 @@ import { Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { defaultPriceTable } from "../config.ts"
 import { ModelProvider } from "../modelProvider.ts"
-import { triageTicket, triageTicketV1 } from "../skills/catalog.ts"
 import { recordedInput, runSkill, SkillReplayError } from "../skills/skill.ts"
 import { type FakeOllama, fakeReplies, startFakeOllama } from "../testing/fakeOllama.ts"
+import { sortMessage, sortMessageV1 } from "../testing/sampleSkill.ts"
 import { decideOnce, decisionIdFor, rerunDecision } from "./decideOnce.ts"
 import { decisionPayload } from "./decisionContent.ts"
 import { DecisionError, DecisionRecorder } from "./decisionRecorder.ts"
@@ -44,14 +44,13 @@ afterAll(async () => {
 
 const agent = "customer-ops"
 const ticket = { subject: "Lamp", body: "The lamp sparks and could start a fire, please refund." }
-const triage = (confidence: number) =>
+const sorting = (confidence: number) =>
   JSON.stringify({
-    intent: "refund",
-    sentiment: "negative",
-    priority: "urgent",
-    escalate: true,
-    escalationReason: "safety",
+    topic: "refund",
+    urgent: true,
+    reason: "safety",
     confidence,
+    actions: ["reply", "refund"],
   })
 
 /** A ticket event, as a reactor receives it. */
@@ -116,7 +115,7 @@ describe("decideOnce", () => {
     const before = chatCalls()
     const deliveries = []
     for (let delivery = 1; delivery <= 3; delivery++)
-      deliveries.push(await run(decideOnce(triageTicket, ticket, { cause, agent })))
+      deliveries.push(await run(decideOnce(sortMessage, ticket, { cause, agent })))
 
     expect(chatCalls() - before).toBe(1)
     expect(deliveries.map((d) => d.recalled)).toEqual([false, true, true])
@@ -126,7 +125,7 @@ describe("decideOnce", () => {
       deliveries[0]!.output,
       deliveries[0]!.output,
     ])
-    const decisionId = decisionIdFor("triageTicket", cause.eventId)
+    const decisionId = decisionIdFor("sortMessage", cause.eventId)
     expect(deliveries[0]!.decisionId).toBe(decisionId)
     const events = await recorded(decisionId)
     expect(events).toHaveLength(1)
@@ -148,14 +147,14 @@ describe("decideOnce", () => {
     // Two different answers, each slow enough that both deliveries are asking at the same time.
     ollama.enqueue(
       "chat",
-      fakeReplies.delayed(300, fakeReplies.chat(triage(0.61))),
-      fakeReplies.delayed(300, fakeReplies.chat(triage(0.62))),
+      fakeReplies.delayed(300, fakeReplies.chat(sorting(0.61))),
+      fakeReplies.delayed(300, fakeReplies.chat(sorting(0.62))),
     )
     const [a, b] = await run(
       Effect.all(
         [
-          decideOnce(triageTicket, ticket, { cause, agent }),
-          decideOnce(triageTicket, ticket, { cause, agent }),
+          decideOnce(sortMessage, ticket, { cause, agent }),
+          decideOnce(sortMessage, ticket, { cause, agent }),
         ],
         { concurrency: 2 },
       ),
@@ -176,8 +175,8 @@ describe("decideOnce", () => {
     const { run } = await setUp()
     const cause = ticketOpened()
     const before = chatCalls()
-    const old = await run(decideOnce(triageTicketV1, ticket, { cause, agent }))
-    const afterDeploy = await run(decideOnce(triageTicket, ticket, { cause, agent }))
+    const old = await run(decideOnce(sortMessageV1, ticket, { cause, agent }))
+    const afterDeploy = await run(decideOnce(sortMessage, ticket, { cause, agent }))
     expect(chatCalls() - before).toBe(1)
     expect(afterDeploy).toMatchObject({ recalled: true, decisionId: old.decisionId, output: old.output })
     expect(afterDeploy.invocation.skillVersion).toBe(1)
@@ -186,22 +185,22 @@ describe("decideOnce", () => {
   it("runs a recorded input through a newer prompt without asking the old one again or writing", async () => {
     const { namespace, run, recorded } = await setUp()
     const cause = ticketOpened()
-    const original = await run(decideOnce(triageTicketV1, ticket, { cause, agent }))
+    const original = await run(decideOnce(sortMessageV1, ticket, { cause, agent }))
     const stream = Subjects.streamName(namespace, "decisions")
     const messagesBefore = (await nats.jsm.streams.info(stream)).state.messages
     const before = chatCalls()
     const requestsBefore = ollama.requests().length
 
-    const rerun = await run(rerunDecision(triageTicket, agent, original.decisionId))
-    // One call, for version 3's prompt rendered from the recorded input; version 1 is not asked again.
+    const rerun = await run(rerunDecision(sortMessage, agent, original.decisionId))
+    // One call, for version 2's prompt rendered from the recorded input; version 1 is not asked again.
     expect(chatCalls() - before).toBe(1)
-    expect(rerun.invocation).toMatchObject({ skillVersion: 3, promptVersion: "triage-3", input: ticket })
-    expect(rerun.invocation.prompt).toEqual(triageTicket.template(ticket))
+    expect(rerun.invocation).toMatchObject({ skillVersion: 2, promptVersion: "sort-2", input: ticket })
+    expect(rerun.invocation.prompt).toEqual(sortMessage.template(ticket))
     const asked = ollama.requests().slice(requestsBefore)
-    expect(JSON.stringify(asked[0]?.body)).toContain("Mind negation")
+    expect(JSON.stringify(asked[0]?.body)).toContain("abstention: null when you can sort the message")
     // Rendering alone needs no model at all.
-    const input = await Effect.runPromise(recordedInput(triageTicket, original.invocation))
-    expect(triageTicket.template(input).system).not.toEqual(original.invocation.prompt.system)
+    const input = await Effect.runPromise(recordedInput(sortMessage, original.invocation))
+    expect(sortMessage.template(input).system).not.toEqual(original.invocation.prompt.system)
     // The log is read, never written.
     expect((await nats.jsm.streams.info(stream)).state.messages).toBe(messagesBefore)
     expect(await recorded(original.decisionId)).toHaveLength(1)
@@ -210,10 +209,10 @@ describe("decideOnce", () => {
   it("reads a decision recorded before inputs were kept, and says it cannot be rerun", async () => {
     const { namespace, run, runExit } = await setUp()
     const cause = ticketOpened()
-    const decisionId = decisionIdFor("triageTicket", cause.eventId)
+    const decisionId = decisionIdFor("sortMessage", cause.eventId)
     // A version-1 DecisionRecorded, as agents wrote them before the input was recorded.
     const made = await Effect.runPromise(
-      runSkill(triageTicket, ticket).pipe(Effect.provide(ModelProvider.layerOffline)),
+      runSkill(sortMessage, ticket).pipe(Effect.provide(ModelProvider.layerOffline)),
     )
     const { input: _, ...v1Payload } = decisionPayload(
       {
@@ -244,9 +243,9 @@ describe("decideOnce", () => {
     expect(loaded.event.payload.input).toBeNull()
     expect(loaded.invocation.input).toBeNull()
     const before = chatCalls()
-    const redelivered = await run(decideOnce(triageTicket, ticket, { cause, agent }))
+    const redelivered = await run(decideOnce(sortMessage, ticket, { cause, agent }))
     expect(redelivered).toMatchObject({ recalled: true, output: made.output })
-    const rerun = await runExit(rerunDecision(triageTicket, agent, decisionId))
+    const rerun = await runExit(rerunDecision(sortMessage, agent, decisionId))
     expect(errorOf(rerun)).toBeInstanceOf(SkillReplayError)
     expect(String((errorOf(rerun) as SkillReplayError).message)).toContain("kept no input")
     expect(chatCalls()).toBe(before)
@@ -255,7 +254,7 @@ describe("decideOnce", () => {
   it("refuses a recorder that keeps prompts as hashes only, before asking any model", async () => {
     const { runExit } = await setUp({ hashOnlyPrompts: true })
     const before = chatCalls()
-    const exit = await runExit(decideOnce(triageTicket, ticket, { cause: ticketOpened(), agent }))
+    const exit = await runExit(decideOnce(sortMessage, ticket, { cause: ticketOpened(), agent }))
     const error = errorOf(exit)
     expect(error).toBeInstanceOf(DecisionError)
     expect((error as DecisionError).reason._tag).toBe("InvalidDecision")

@@ -2,8 +2,8 @@ import { DecisionRecorded, decisionEvents, makeCatalog } from "@mesh/contracts"
 import { ConfigProvider, Effect, Result, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { ModelProvider } from "../modelProvider.ts"
-import { triageTicket } from "../skills/catalog.ts"
 import { runSkill, type SkillInvocation } from "../skills/skill.ts"
+import { sortMessage } from "../testing/sampleSkill.ts"
 import {
   type DecisionContentPolicy,
   decisionContentPolicyConfig,
@@ -18,7 +18,7 @@ import {
 
 const triage = async (body: string): Promise<SkillInvocation> => {
   const run = await Effect.runPromise(
-    runSkill(triageTicket, { subject: "Refund", body }).pipe(Effect.provide(ModelProvider.layerOffline)),
+    runSkill(sortMessage, { subject: "Refund", body }).pipe(Effect.provide(ModelProvider.layerOffline)),
   )
   return run.invocation
 }

@@ -6,8 +6,8 @@ import { Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { defaultPriceTable } from "../config.ts"
 import { ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
-import { triageTicket, triageTicketV2 } from "../skills/catalog.ts"
 import { runSkill } from "../skills/skill.ts"
+import { sortMessage } from "../testing/sampleSkill.ts"
 import type { DecisionContentPolicy } from "./decisionContent.ts"
 import { DecisionError, DecisionRecorder } from "./decisionRecorder.ts"
 
@@ -31,7 +31,7 @@ const metadata: CommitMetadata = {
   actor: { kind: "agent", id: agent },
 }
 
-/** A remote model answering with a fixed valid triage, counting its calls. */
+/** A remote model answering with a fixed valid sorting, counting its calls. */
 const remoteModel = () => {
   let calls = 0
   const provider: ModelProviderShape = {
@@ -44,12 +44,11 @@ const remoteModel = () => {
         calls++
         return {
           content: JSON.stringify({
-            intent: "refund",
-            sentiment: "negative",
-            priority: "urgent",
-            escalate: true,
-            escalationReason: "safety",
+            topic: "refund",
+            urgent: true,
+            reason: "safety",
             confidence: 0.9,
+            actions: ["reply", "refund"],
           }),
           model: request.model,
           provider: "ollama" as const,
@@ -107,7 +106,7 @@ describe("DecisionRecorder", () => {
     const { layer } = await recorderLayer()
     const remote = remoteModel()
     const original = await Effect.runPromise(
-      runSkill(triageTicket, bigTicket).pipe(Effect.provide(remote.layer)),
+      runSkill(sortMessage, bigTicket).pipe(Effect.provide(remote.layer)),
     )
     expect(remote.calls()).toBe(1)
     const recorded = await Effect.runPromise(
@@ -117,9 +116,9 @@ describe("DecisionRecorder", () => {
     )
     expect(recorded.event.aggregateType).toBe(agent)
     expect(recorded.event.payload).toMatchObject({
-      skill: "triageTicket",
-      skillVersion: 3,
-      promptVersion: "triage-3",
+      skill: "sortMessage",
+      skillVersion: 2,
+      promptVersion: "sort-2",
       provider: "ollama",
       model: "llama3.2:3b",
       outcome: "answered",
@@ -134,7 +133,7 @@ describe("DecisionRecorder", () => {
     expect(recorded.event.payload.prompt._tag).toBe("Stored")
 
     const replayed = await Effect.runPromise(
-      DecisionRecorder.use((recorder) => recorder.replay(triageTicket, agent, "D-1")).pipe(
+      DecisionRecorder.use((recorder) => recorder.replay(sortMessage, agent, "D-1")).pipe(
         Effect.provide(Layer.merge(layer, Layer.succeed(ModelProvider, forbiddenModel))),
       ),
     )
@@ -149,9 +148,9 @@ describe("DecisionRecorder", () => {
     const [first, second] = await Effect.runPromise(
       Effect.gen(function* () {
         const recorder = yield* DecisionRecorder
-        // Version 2 renders the whole body into its prompt (version 3 cuts it at the classifier's cap).
-        const a = yield* runSkill(triageTicketV2, bigTicket)
-        const b = yield* runSkill(triageTicketV2, bigTicket)
+        // The skill renders the whole body into its prompt.
+        const a = yield* runSkill(sortMessage, bigTicket)
+        const b = yield* runSkill(sortMessage, bigTicket)
         return [
           yield* recorder.record({ agent, metadata, decisionId: "D-1", invocation: a.invocation, retrieved }),
           yield* recorder.record({ agent, metadata, decisionId: "D-2", invocation: b.invocation, retrieved }),
@@ -191,7 +190,7 @@ describe("DecisionRecorder", () => {
     const remote = remoteModel()
     const recorded = await Effect.runPromise(
       Effect.gen(function* () {
-        const run = yield* runSkill(triageTicket, bigTicket)
+        const run = yield* runSkill(sortMessage, bigTicket)
         return yield* DecisionRecorder.use((r) =>
           r.record({ agent, metadata, decisionId: "D-9", invocation: run.invocation }),
         )
@@ -222,7 +221,7 @@ describe("DecisionRecorder", () => {
     const exit = await Effect.runPromiseExit(
       Effect.gen(function* () {
         const recorder = yield* DecisionRecorder
-        const run = yield* runSkill(triageTicket, bigTicket)
+        const run = yield* runSkill(sortMessage, bigTicket)
         const recorded = yield* recorder.record({
           agent,
           metadata,
@@ -236,7 +235,7 @@ describe("DecisionRecorder", () => {
         })
         expect(recorded.event.payload.output).toMatchObject({ _tag: "Inline" })
         expect(recorded.objectsWritten).toBe(0)
-        return yield* recorder.replay(triageTicket, agent, "D-3")
+        return yield* recorder.replay(sortMessage, agent, "D-3")
       }).pipe(Effect.provide(Layer.merge(layer, remote.layer))),
     )
     expect(failureOf(exit).reason._tag).toBe("ContentNotRecorded")
@@ -251,7 +250,7 @@ describe("DecisionRecorder", () => {
     const outcomes = await Effect.runPromise(
       Effect.gen(function* () {
         const recorder = yield* DecisionRecorder
-        const run = yield* runSkill(triageTicket, { subject: "Lamp", body: "It sparks, refund please." })
+        const run = yield* runSkill(sortMessage, { subject: "Lamp", body: "It sparks, refund please." })
         const record = () =>
           recorder.record({ agent, metadata, decisionId: "D-4", invocation: run.invocation, eventId })
         const first = yield* record()

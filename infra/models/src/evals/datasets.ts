@@ -1,9 +1,7 @@
 import { readFile } from "node:fs/promises"
-import { relative } from "node:path"
+import { basename } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Sentiment, TicketIntent } from "@mesh/contracts"
 import { Effect, Schema } from "effect"
-import type { SkillName } from "../skills/catalog.ts"
 import {
   type ChooseSupplierInput,
   ChooseSupplierInput as ChooseSupplierInputSchema,
@@ -11,18 +9,13 @@ import {
   type DraftListingInput,
   DraftListingInput as DraftListingInputSchema,
   type DraftListingOutput,
-  type DraftReplyInput,
-  DraftReplyInput as DraftReplyInputSchema,
-  type DraftReplyOutput,
   MAX_LISTING_TITLE,
-  type TriageInput,
-  TriageInput as TriageInputSchema,
-  type TriageOutput,
 } from "../tasks.ts"
-import { type LabelledTicket, parseLabelledTickets, triageInputOf } from "./labelledTickets.ts"
-import { goesToHuman, isIntentCorrect, triageMetrics, triageReport } from "./triageReport.ts"
 
-/** The folder of the labelled datasets (infra/models/evals). */
+/**
+ * The folder of the labelled datasets of the skills kept here (infra/models/evals): listings and supplier
+ * choices. An agent's own datasets live in its package.
+ */
 export const evalsDirectory = fileURLToPath(new URL("../../evals/", import.meta.url))
 
 /** One labelled case. */
@@ -42,7 +35,8 @@ export interface EvalRow<X, O> {
 /** A labelled dataset for a skill, with the metrics it is scored by (every metric: higher is better, 0..1). */
 export interface EvalDataset<I, O, X> {
   readonly name: string
-  readonly skill: SkillName
+  /** The name of the skill it scores. */
+  readonly skill: string
   readonly cases: ReadonlyArray<EvalCase<I, X>>
   readonly score: (rows: ReadonlyArray<EvalRow<X, O>>) => Readonly<Record<string, number>>
 }
@@ -53,14 +47,20 @@ export class EvalDatasetError extends Schema.TaggedError<EvalDatasetError>()("Ev
   message: Schema.String,
 }) {}
 
-const ratio = (hits: number, total: number): number =>
+/** `hits` out of `total`, rounded to 4 places; 1 when there is nothing to count. */
+export const ratio = (hits: number, total: number): number =>
   total === 0 ? 1 : Math.round((hits / total) * 10_000) / 10_000
+
+/** Whether a text mentions a term, whatever the case. */
+export const mentions = (text: string, term: string): boolean =>
+  text.toLowerCase().includes(term.toLowerCase())
 
 const fileOf = <A>(cases: Schema.Codec<A, unknown>) => Schema.Struct({ skill: Schema.String, cases })
 
-const readJson = <A>(file: string, schema: Schema.Codec<A, unknown>) =>
-  Effect.tryPromise({
-    try: () => readFile(`${evalsDirectory}${file}`, "utf8"),
+const readJson = <A>(path: string, schema: Schema.Codec<A, unknown>) => {
+  const file = basename(path)
+  return Effect.tryPromise({
+    try: () => readFile(path, "utf8"),
     catch: (cause) => new EvalDatasetError({ file, message: `cannot read: ${String(cause)}` }),
   }).pipe(
     Effect.flatMap((text) => Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text)),
@@ -68,64 +68,6 @@ const readJson = <A>(file: string, schema: Schema.Codec<A, unknown>) =>
       error instanceof EvalDatasetError ? error : new EvalDatasetError({ file, message: error.message }),
     ),
   )
-
-/** What triage should answer for a ticket. */
-export const TriageExpectation = Schema.Struct({
-  intent: TicketIntent,
-  sentiment: Sentiment,
-  mustEscalate: Schema.Boolean,
-  why: Schema.optionalKey(Schema.String),
-})
-/** What triage should answer for a ticket. */
-export type TriageExpectation = typeof TriageExpectation.Type
-
-/**
- * Scores triage: intent and sentiment accuracy, escalation precision and recall. As in the triage report, an
- * abstained answer is a wrong intent, and a ticket nobody could triage or that was abstained on goes to a human,
- * which counts as escalating it.
- */
-export const scoreTriage = (rows: ReadonlyArray<EvalRow<TriageExpectation, TriageOutput>>) => {
-  const escalated = rows.filter((r) => goesToHuman(r.output))
-  const mustEscalate = rows.filter((r) => r.expected.mustEscalate)
-  return {
-    intentAccuracy: ratio(
-      rows.filter((r) => isIntentCorrect(r.expected.intent, r.output)).length,
-      rows.length,
-    ),
-    sentimentAccuracy: ratio(
-      rows.filter((r) => r.output?.sentiment === r.expected.sentiment).length,
-      rows.length,
-    ),
-    escalationPrecision: ratio(escalated.filter((r) => r.expected.mustEscalate).length, escalated.length),
-    escalationRecall: ratio(mustEscalate.filter((r) => goesToHuman(r.output)).length, mustEscalate.length),
-  }
-}
-
-/** What a good reply cites, says, and leaves out. */
-export const ReplyExpectation = Schema.Struct({
-  mustCite: Schema.Array(Schema.String),
-  mustMention: Schema.Array(Schema.String),
-  mustNotMention: Schema.Array(Schema.String),
-})
-/** What a good reply cites, says, and leaves out. */
-export type ReplyExpectation = typeof ReplyExpectation.Type
-
-const mentions = (text: string, term: string): boolean => text.toLowerCase().includes(term.toLowerCase())
-
-/** Scores replies: citation recall, required mentions, absence of what must be left out, and all three at once. */
-export const scoreReplies = (rows: ReadonlyArray<EvalRow<ReplyExpectation, DraftReplyOutput>>) => {
-  const cites = (r: EvalRow<ReplyExpectation, DraftReplyOutput>) =>
-    r.output !== null && r.expected.mustCite.every((id) => r.output?.citedFactIds.includes(id))
-  const says = (r: EvalRow<ReplyExpectation, DraftReplyOutput>) =>
-    r.output !== null && r.expected.mustMention.every((term) => mentions(r.output?.body ?? "", term))
-  const clean = (r: EvalRow<ReplyExpectation, DraftReplyOutput>) =>
-    r.output !== null && r.expected.mustNotMention.every((term) => !mentions(r.output?.body ?? "", term))
-  return {
-    accuracy: ratio(rows.filter((r) => cites(r) && says(r) && clean(r)).length, rows.length),
-    citationRecall: ratio(rows.filter(cites).length, rows.length),
-    mentionRate: ratio(rows.filter(says).length, rows.length),
-    leakFreeRate: ratio(rows.filter(clean).length, rows.length),
-  }
 }
 
 /** What a merchandiser requires of a listing. */
@@ -189,43 +131,32 @@ export const scoreSupplierChoices = (
 const caseOf = <I, X>(input: Schema.Codec<I, unknown>, expected: Schema.Codec<X, unknown>) =>
   Schema.Struct({ id: Schema.String, input, expected })
 
-const load = <I, O, X>(
-  file: string,
-  skill: SkillName,
+/**
+ * Loads a labelled dataset file (`{skill, cases: [{id, input, expected}]}`) for a skill, decoding each case by the
+ * skill's input schema and the expectation's; the dataset is named after the file.
+ */
+export const loadEvalDataset = <I, O, X>(
+  path: string,
+  skill: string,
   input: Schema.Codec<I, unknown>,
   expected: Schema.Codec<X, unknown>,
   score: EvalDataset<I, O, X>["score"],
 ) =>
-  readJson(file, fileOf(Schema.Array(caseOf(input, expected)))).pipe(
+  readJson(path, fileOf(Schema.Array(caseOf(input, expected)))).pipe(
     Effect.map(
-      (doc): EvalDataset<I, O, X> => ({ name: file.replace(/\.json$/, ""), skill, cases: doc.cases, score }),
+      (doc): EvalDataset<I, O, X> => ({
+        name: basename(path).replace(/\.json$/, ""),
+        skill,
+        cases: doc.cases,
+        score,
+      }),
     ),
-  )
-
-/** Loads a tickets dataset (tickets.json, or tickets-holdout.json: tickets never tuned on). */
-export const loadTicketsDataset = (file = "tickets.json") =>
-  load<TriageInput, TriageOutput, TriageExpectation>(
-    file,
-    "triageTicket",
-    TriageInputSchema,
-    TriageExpectation,
-    scoreTriage,
-  )
-
-/** Loads the replies dataset. */
-export const loadRepliesDataset = (file = "replies.json") =>
-  load<DraftReplyInput, DraftReplyOutput, ReplyExpectation>(
-    file,
-    "draftReply",
-    DraftReplyInputSchema,
-    ReplyExpectation,
-    scoreReplies,
   )
 
 /** Loads the listings dataset. */
 export const loadListingsDataset = (file = "listings.json") =>
-  load<DraftListingInput, DraftListingOutput, ListingExpectation>(
-    file,
+  loadEvalDataset<DraftListingInput, DraftListingOutput, ListingExpectation>(
+    `${evalsDirectory}${file}`,
     "draftListing",
     DraftListingInputSchema,
     ListingExpectation,
@@ -234,72 +165,10 @@ export const loadListingsDataset = (file = "listings.json") =>
 
 /** Loads the supplier choices dataset. */
 export const loadSuppliersDataset = (file = "suppliers.json") =>
-  load<ChooseSupplierInput, ChooseSupplierOutput, SupplierExpectation>(
-    file,
+  loadEvalDataset<ChooseSupplierInput, ChooseSupplierOutput, SupplierExpectation>(
+    `${evalsDirectory}${file}`,
     "chooseSupplier",
     ChooseSupplierInputSchema,
     SupplierExpectation,
     scoreSupplierChoices,
   )
-
-/** The frozen triage holdout: labelled messages never trained or tuned on (corpus/triage/holdout/holdout.jsonl). */
-export const triageHoldoutFile = fileURLToPath(
-  new URL("../../corpus/triage/holdout/holdout.jsonl", import.meta.url),
-)
-
-/** Scores triage on labelled messages by the triage report's rules, as the metrics of {@link triageMetrics}. */
-export const scoreLabelledTriage = (rows: ReadonlyArray<EvalRow<LabelledTicket, TriageOutput>>) =>
-  triageMetrics(triageReport(rows.map((r) => ({ row: r.expected, output: r.output }))))
-
-const isMissing = (cause: unknown): boolean =>
-  typeof cause === "object" && cause !== null && (cause as { code?: unknown }).code === "ENOENT"
-
-/**
- * Loads the triage holdout. While it does not exist yet (or is empty) there is nothing to score: null, unless it
- * is `required` (asked for by name). A line that does not parse fails the load: a gated set must be whole.
- */
-export const loadTriageHoldoutDataset = (required: boolean, file = triageHoldoutFile) => {
-  const name = relative(fileURLToPath(new URL("../../", import.meta.url)), file)
-  return Effect.tryPromise({
-    try: () => readFile(file, "utf8"),
-    catch: (cause) => cause,
-  }).pipe(
-    Effect.catch((cause) =>
-      !required && isMissing(cause)
-        ? Effect.succeed(null)
-        : Effect.fail(
-            new EvalDatasetError({
-              file: name,
-              message: isMissing(cause)
-                ? `${name} does not exist yet`
-                : `cannot read ${name}: ${cause instanceof Error ? cause.message : String(cause)}`,
-            }),
-          ),
-    ),
-    Effect.flatMap((text) => {
-      if (text === null) return Effect.succeed(null)
-      const { rows, rejected } = parseLabelledTickets(text)
-      if (rejected.length > 0)
-        return Effect.fail(
-          new EvalDatasetError({
-            file: name,
-            message: `${name}: ${rejected
-              .slice(0, 3)
-              .map((r) => `line ${r.line} ${r.message}`)
-              .join("; ")}`,
-          }),
-        )
-      if (rows.length === 0)
-        return required
-          ? Effect.fail(new EvalDatasetError({ file: name, message: `${name} has no labelled row` }))
-          : Effect.succeed(null)
-      const dataset: EvalDataset<TriageInput, TriageOutput, LabelledTicket> = {
-        name: "holdout",
-        skill: "triageTicket",
-        cases: rows.map((row) => ({ id: row.id, input: triageInputOf(row), expected: row })),
-        score: scoreLabelledTriage,
-      }
-      return Effect.succeed(dataset)
-    }),
-  )
-}

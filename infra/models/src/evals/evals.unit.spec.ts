@@ -1,44 +1,28 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Cause, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeOfflineProvider } from "../offline/provider.ts"
-import { triageTicket } from "../skills/catalog.ts"
-import { type EvalRequest, EvalRunError, evaluateAllSkills, runEval } from "./cli.ts"
-import { loadTicketsDataset, loadTriageHoldoutDataset } from "./datasets.ts"
 import {
-  baselineKey,
-  compareVersions,
-  evaluateSkill,
-  findRegressions,
-  loadBaselines,
-  percentile,
-} from "./evaluate.ts"
+  catalogSkillEvals,
+  type EvalRequest,
+  EvalRunError,
+  evaluateAllSkills,
+  loadSkillBaselines,
+  runEval,
+} from "./cli.ts"
+import { baselineKey, compareVersions, findRegressions, percentile } from "./evaluate.ts"
 
 const offline = makeOfflineProvider()
 
-describe("evals of the offline model", () => {
+describe("evals of the catalogue's skills on the offline model", () => {
   it("never fall below evals/baselines.json (the CI regression gate)", async () => {
     const [reports, baselines] = await Effect.runPromise(
-      Effect.all([evaluateAllSkills(offline), loadBaselines]),
+      Effect.all([evaluateAllSkills(catalogSkillEvals, offline), loadSkillBaselines(catalogSkillEvals)]),
     )
-    // Every baseline is still produced by some report, so a dropped skill or dataset cannot pass silently;
-    // a new dataset (the triage holdout) is scored before it has a baseline.
+    // Every baseline is still produced by some report, so a dropped skill or dataset cannot pass silently.
     const keys = new Set(reports.map(baselineKey))
     expect(Object.keys(baselines).filter((key) => !keys.has(key))).toEqual([])
     const regressions = reports.flatMap((report) => findRegressions(report, baselines))
     expect(regressions).toEqual([])
-  })
-
-  it("triage reaches 90% intent accuracy and 90% recall of tickets that must be escalated", async () => {
-    const report = await Effect.runPromise(
-      Effect.flatMap(loadTicketsDataset(), (dataset) => evaluateSkill(triageTicket, dataset, offline)),
-    )
-    expect(report.cases).toBeGreaterThanOrEqual(80)
-    expect(report.metrics.intentAccuracy).toBeGreaterThanOrEqual(0.9)
-    expect(report.metrics.escalationRecall).toBeGreaterThanOrEqual(0.9)
-    expect(report.totalCostUsd).toBe(0)
   })
 
   it("flags a metric below its baseline", () => {
@@ -70,44 +54,6 @@ describe("evals of the offline model", () => {
     })
   })
 
-  it("scores triage on a labelled holdout by the report's metrics, once the file exists", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "mesh-holdout-"))
-    const file = join(folder, "holdout.jsonl")
-    const line = (id: string, intent: string, text: string, mustEscalate = false) =>
-      JSON.stringify({ id, channel: "email", text, intent, sentiment: "neutral", mustEscalate })
-    writeFileSync(
-      file,
-      [
-        line("h1", "refund", "Please refund order 77120, I ordered the wrong colour."),
-        line("h2", "order_status", "Where is my parcel? Tracking has not moved in a week."),
-        line("h3", "complaint", "My lawyer will hear about this: the heater caught fire.", true),
-      ].join("\n"),
-    )
-    const dataset = await Effect.runPromise(loadTriageHoldoutDataset(true, file))
-    expect(dataset?.name).toBe("holdout")
-    expect(dataset?.cases.map((c) => c.id)).toEqual(["h1", "h2", "h3"])
-    const report = await Effect.runPromise(evaluateSkill(triageTicket, dataset!, offline))
-    expect(Object.keys(report.metrics)).toEqual([
-      "intentAccuracy",
-      "sentimentAccuracy",
-      "escalationRecall",
-      "escalationPrecision",
-      "answeredRate",
-    ])
-
-    const missing = join(folder, "absent.jsonl")
-    expect(await Effect.runPromise(loadTriageHoldoutDataset(false, missing))).toBeNull()
-    const asked = await Effect.runPromiseExit(loadTriageHoldoutDataset(true, missing))
-    expect(Exit.isFailure(asked) && Cause.squash(asked.cause)).toMatchObject({
-      message: expect.stringContaining("absent.jsonl does not exist yet"),
-    })
-    writeFileSync(file, `${line("h1", "refund", "ok")}\nnot json\n`)
-    const broken = await Effect.runPromiseExit(loadTriageHoldoutDataset(false, file))
-    expect(Exit.isFailure(broken) && Cause.squash(broken.cause)).toMatchObject({
-      message: expect.stringContaining("line 2 is not valid JSON"),
-    })
-  })
-
   it("takes nearest-rank percentiles", () => {
     expect(percentile([5, 1, 3, 2, 4], 0.5)).toBe(3)
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)).toBe(10)
@@ -117,7 +63,7 @@ describe("evals of the offline model", () => {
 
 describe("mesh eval", () => {
   const request: EvalRequest = {
-    skill: "triageTicket",
+    skill: "chooseSupplier",
     version: "latest",
     compare: null,
     dataset: null,
@@ -130,7 +76,7 @@ describe("mesh eval", () => {
   const run = async (overrides: Partial<EvalRequest>) => {
     let out = ""
     const exit = await Effect.runPromiseExit(
-      runEval({ ...request, ...overrides }, (text) => {
+      runEval({ ...request, ...overrides }, catalogSkillEvals, (text) => {
         out += text
       }),
     )
@@ -139,25 +85,23 @@ describe("mesh eval", () => {
   }
 
   it("prints a table of a skill's scores and passes the baseline check", async () => {
-    const { out, failure } = await run({ version: 2, dataset: "tickets", check: true })
+    const { out, failure } = await run({ version: 1, dataset: "suppliers", check: true })
     expect(failure).toBeUndefined()
-    expect(out).toContain("triageTicket@2 (prompt triage-2) on tickets: 96 cases, offline mesh-offline-1")
-    expect(out).toMatch(/intentAccuracy\s+1/)
+    expect(out).toContain("chooseSupplier@1 (prompt supplier-1) on suppliers:")
+    expect(out).toMatch(/accuracy\s+1/)
     expect(out).toContain("no regressions")
   })
 
-  it("compares two versions side by side", async () => {
-    const { out, failure } = await run({ compare: [1, 2], dataset: "tickets" })
-    expect(failure).toBeUndefined()
-    expect(out).toContain("triageTicket on tickets: v1 vs v2 (offline)")
-    expect(out).toMatch(/escalationPrecision\s+0\.895\s+1\s+\+0\.105/)
-  })
-
-  it("refuses unknown versions and comparisons across skills", async () => {
-    expect((await run({ skill: "draftReply", compare: [1, 7] })).failure).toEqual({
+  it("refuses unknown versions, unknown skills, comparisons across skills and a file it cannot score", async () => {
+    expect((await run({ skill: "draftListing", compare: [1, 7] })).failure).toEqual({
       _tag: "EvalBadRequest",
-      message: "draftReply has no version 7",
+      message: "draftListing has no version 7",
     })
     expect((await run({ skill: "all", compare: [1, 2] })).failure).toMatchObject({ _tag: "EvalBadRequest" })
+    expect((await run({ skill: "triageTicket" })).failure).toEqual({
+      _tag: "EvalBadRequest",
+      message: "no skill named triageTicket has evals",
+    })
+    expect((await run({ file: "listings.jsonl" })).failure).toMatchObject({ _tag: "EvalBadRequest" })
   })
 })

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises"
+import { basename } from "node:path"
 import { Effect, Result, Schema } from "effect"
 import type { ModelProviderShape } from "../modelProvider.ts"
 import { runSkillWith, type Skill, validateSkillOutput } from "../skills/skill.ts"
@@ -174,32 +175,32 @@ export const findRegressions = (report: EvalReport, baselines: Baselines): Reado
     .map(([metric, value]) => ({ key, metric, baseline: value, actual: report.metrics[metric] ?? 0 }))
 }
 
-/** Where the baselines live. */
+/** Where the accepted scores of the skills kept here live (infra/models/evals/baselines.json). */
 export const baselinesFile = `${evalsDirectory}baselines.json`
 
-/** Reads evals/baselines.json. */
-export const loadBaselines = Effect.tryPromise({
-  try: () => readFile(baselinesFile, "utf8"),
-  catch: (cause) =>
-    new EvalDatasetError({ file: "baselines.json", message: `cannot read: ${String(cause)}` }),
-}).pipe(
-  Effect.flatMap((text) => Schema.decodeUnknownEffect(Schema.fromJsonString(Baselines))(text)),
-  Effect.mapError((error) =>
-    error instanceof EvalDatasetError
-      ? error
-      : new EvalDatasetError({ file: "baselines.json", message: error.message }),
-  ),
-)
+const baselinesError = (file: string, message: string) =>
+  new EvalDatasetError({ file: basename(file), message })
 
-/** Writes the reports' quality metrics as the new baselines (keeping entries of other reports). */
-export const writeBaselines = (reports: ReadonlyArray<EvalReport>, previous: Baselines) => {
+/** Reads a baselines file (each package's evals/baselines.json). */
+export const loadBaselines = (file: string) =>
+  Effect.tryPromise({
+    try: () => readFile(file, "utf8"),
+    catch: (cause) => baselinesError(file, `cannot read: ${String(cause)}`),
+  }).pipe(
+    Effect.flatMap((text) => Schema.decodeUnknownEffect(Schema.fromJsonString(Baselines))(text)),
+    Effect.mapError((error) =>
+      error instanceof EvalDatasetError ? error : baselinesError(file, error.message),
+    ),
+  )
+
+/** Writes the reports' quality metrics as the new baselines of a file (keeping entries of other reports). */
+export const writeBaselines = (file: string, reports: ReadonlyArray<EvalReport>, previous: Baselines) => {
   const next: Record<string, Record<string, number>> = { ...previous }
   for (const report of reports) next[baselineKey(report)] = { ...report.metrics }
   const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)))
   return Effect.tryPromise({
-    try: () => writeFile(baselinesFile, `${JSON.stringify(sorted, null, 2)}\n`),
-    catch: (cause) =>
-      new EvalDatasetError({ file: "baselines.json", message: `cannot write: ${String(cause)}` }),
+    try: () => writeFile(file, `${JSON.stringify(sorted, null, 2)}\n`),
+    catch: (cause) => baselinesError(file, `cannot write: ${String(cause)}`),
   })
 }
 

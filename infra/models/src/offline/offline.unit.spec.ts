@@ -1,13 +1,12 @@
 import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { draftListingOffline, draftReplyOffline } from "./drafting.ts"
 import { cosineSimilarity, HASH_EMBED_DIMENSIONS, hashEmbed, OFFLINE_EMBED_DIMENSIONS } from "./embedder.ts"
+import { draftListingOffline } from "./listing.ts"
 import { makeOfflineProvider, measureOfflineEmbedThroughput } from "./provider.ts"
 import { embedTexts, SENTENCE_EMBED_MAX_CHARS, sentencesOf } from "./sentenceEmbedder.ts"
 import { chooseSupplierOffline, scoreOffer } from "./supplier.ts"
 import { stem, tokenize } from "./text.ts"
-import { classifyIntent, classifySentiment, escalationInputs, triageTicketOffline } from "./triage.ts"
 
 const norm = (v: ReadonlyArray<number>) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))
 
@@ -33,95 +32,6 @@ describe("text", () => {
   it("stems inflections to one feature", () => {
     expect(new Set(["refunds", "refunded", "refunding"].map(stem))).toEqual(new Set(["refund"]))
     expect(stem("shipped")).toBe("ship")
-  })
-})
-
-describe("intent classifier", () => {
-  it.each([
-    ["I'd like my money back for the jacket, it doesn't fit.", "refund"],
-    ["Where is my parcel? Tracking hasn't moved in a week.", "order_status"],
-    ["Is the kettle compatible with 110V sockets?", "product_question"],
-    ["The driver was rude and the box arrived smashed. Unacceptable.", "complaint"],
-    ["How do I reset my password?", "other"],
-    ["", "other"],
-  ] as const)("%s -> %s", (text, intent) => {
-    expect(classifyIntent(text).intent).toBe(intent)
-  })
-
-  it("reads negation: 'not damaged, just want status' is an order status question", () => {
-    const text = "Nothing was damaged at all. I just want to know the status of my second parcel."
-    expect(classifyIntent(text).intent).toBe("order_status")
-  })
-
-  it("reads negation: declining a refund leaves the refund cue out", () => {
-    const text = "No need for a refund or anything, I'm just wondering where my parcel is."
-    const scores = classifyIntent(text)
-    expect(scores.intent).toBe("order_status")
-    expect(scores.scores.refund).toBe(0)
-  })
-
-  it("gives a confidence in [0, 1] that grows with the margin", () => {
-    const clear = classifyIntent("Refund please, I want my money back, reimburse me")
-    const vague = classifyIntent("Refund or tracking?")
-    expect(clear.confidence).toBeGreaterThan(vague.confidence)
-    fc.assert(
-      fc.property(fc.string(), (text) => {
-        const { confidence } = classifyIntent(text)
-        return confidence >= 0 && confidence <= 1
-      }),
-      { numRuns: 200 },
-    )
-  })
-})
-
-describe("sentiment", () => {
-  it.each([
-    ["This is unacceptable, I am really disappointed.", "negative"],
-    ["Love it, the note made my day!", "positive"],
-    ["Can you send me the invoice? Thanks.", "neutral"],
-    ["Not bad overall, the zip feels a bit loose.", "neutral"],
-    ["Not great, not impressed at all.", "negative"],
-    ["THREE WEEKS and still nothing?!", "negative"],
-  ] as const)("%s -> %s", (text, sentiment) => {
-    expect(classifySentiment(text).sentiment).toBe(sentiment)
-  })
-})
-
-describe("escalation", () => {
-  const base = { subject: "Help", channel: "email" as const }
-  it("flags safety, legal and fraud cues, respecting negation", () => {
-    expect(escalationInputs({ ...base, body: "It sparked and caught fire" }).triggersInText).toContain(
-      "safety",
-    )
-    expect(escalationInputs({ ...base, body: "My lawyer will call you" }).triggersInText).toContain("legal")
-    expect(
-      escalationInputs({ ...base, body: "Nothing burning or smoking, it is just slow" }).triggersInText,
-    ).toEqual([])
-    expect(
-      escalationInputs({ ...base, body: "I'm not going to kick up a fuss or call my bank, just refund me" })
-        .triggersInText,
-    ).toEqual([])
-  })
-
-  it("escalates unhappy repeat contacts and high-value refunds, not calm first contacts", () => {
-    const angry = { ...base, body: "Still nothing. This is unacceptable and I am furious." }
-    expect(triageTicketOffline({ ...angry, previousContacts: 3 }).escalate).toBe(true)
-    expect(triageTicketOffline({ ...angry, previousContacts: 0 }).escalate).toBe(false)
-    const refund = { ...base, body: "Please refund the TV, it has dead pixels." }
-    const expensive = triageTicketOffline({
-      ...refund,
-      orderValue: { amountMinor: 129_900, currency: "EUR" },
-    })
-    expect(expensive.escalate).toBe(true)
-    expect(expensive.escalationReason).toContain("high-value")
-    expect(
-      triageTicketOffline({ ...refund, orderValue: { amountMinor: 4_900, currency: "EUR" } }).escalate,
-    ).toBe(false)
-  })
-
-  it("makes safety incidents urgent", () => {
-    const out = triageTicketOffline({ ...base, body: "The charger melted and caught fire overnight." })
-    expect(out).toMatchObject({ escalate: true, priority: "urgent" })
   })
 })
 
@@ -218,25 +128,7 @@ describe("sentence embedder", () => {
   })
 })
 
-describe("template drafting", () => {
-  it("drafts a reply from the relevant facts only and cites them", () => {
-    const out = draftReplyOffline({
-      customerName: "Amira",
-      subject: "Where is my order?",
-      body: "When will order 51230 ship?",
-      intent: "order_status",
-      facts: [
-        { id: "f1", kind: "shipment", text: "Order 51230 leaves the warehouse on 6 March with DPD." },
-        { id: "f2", kind: "product", text: "The Glass Kettle holds 1.7 l." },
-      ],
-    })
-    expect(out.citedFactIds).toEqual(["f1"])
-    expect(out.body).toContain("6 March")
-    expect(out.body).not.toContain("1.7 l")
-    expect(out.body.startsWith("Hi Amira,")).toBe(true)
-    expect(out.proposedActions).toEqual(["send-reply"])
-  })
-
+describe("listing drafting", () => {
   it("drafts a listing whose title fits and which states only the given facts", () => {
     const out = draftListingOffline({
       sku: "KTL-GLS",

@@ -4,9 +4,10 @@ import { defaultPriceTable, type ModelSettings } from "../config.ts"
 import { ModelError } from "../modelError.ts"
 import { ModelProvider } from "../modelProvider.ts"
 import { OFFLINE_CHAT_MODEL } from "../offline/provider.ts"
-import { chooseSupplier, triageTicket } from "../skills/catalog.ts"
+import { chooseSupplier } from "../skills/catalog.ts"
 import { runSkill } from "../skills/skill.ts"
 import { fakeReplies, startFakeOllama } from "../testing/fakeOllama.ts"
+import { sortMessage } from "../testing/sampleSkill.ts"
 
 const fake = await startFakeOllama()
 afterAll(() => fake.close())
@@ -52,19 +53,17 @@ const modelOfRequest = (index: number) =>
 
 const ticket = {
   subject: "Where is my order?",
-  body: "Ordered on Monday, order 51230, and nothing has shipped yet. When will it ship?",
-  channel: "email" as const,
+  body: "Ordered on Monday, order 51230, and nothing has shipped yet. When will it arrive?",
 }
 
 describe("Ollama provider against a local server speaking Ollama's API", () => {
   it("parses structured output, sends the schema as format, and reads token counts", async () => {
     const answer = {
-      intent: "order_status",
-      sentiment: "neutral",
-      priority: "normal",
-      escalate: false,
-      escalationReason: null,
+      topic: "delivery",
+      urgent: false,
+      reason: null,
       confidence: 0.91,
+      actions: ["reply"],
     }
     fake.enqueue(
       "chat",
@@ -74,7 +73,7 @@ describe("Ollama provider against a local server speaking Ollama's API", () => {
         completionTokens: 40,
       }),
     )
-    const run = await withOllama(runSkill(triageTicket, ticket))
+    const run = await withOllama(runSkill(sortMessage, ticket))
 
     expect(run.output).toEqual(answer)
     expect(run.invocation.outcome).toBe("answered")
@@ -96,22 +95,22 @@ describe("Ollama provider against a local server speaking Ollama's API", () => {
     expect(body.stream).toBe(false)
     expect(body.model).toBe("llama3.2:3b")
     expect(Object.keys(body.format.properties)).toEqual(
-      expect.arrayContaining(["intent", "sentiment", "escalate"]),
+      expect.arrayContaining(["topic", "urgent", "actions"]),
     )
   })
 
   it("an operator-pinned chat model overrides the skill's preference", async () => {
-    await withOllama(runSkill(triageTicket, ticket), { chatModel: "qwen2.5:7b" })
+    await withOllama(runSkill(sortMessage, ticket), { chatModel: "qwen2.5:7b" })
     expect(modelOfRequest(0)).toBe("qwen2.5:7b")
   })
 
   it("retries malformed output once, then falls back to the offline model with the reason recorded", async () => {
     fake.enqueue(
       "chat",
-      fakeReplies.chat('{"intent": "order_status", "sentiment": '),
-      fakeReplies.chat('{"intent":"x"}'),
+      fakeReplies.chat('{"topic": "delivery", "urgent": '),
+      fakeReplies.chat('{"topic":"x"}'),
     )
-    const run = await withOllama(runSkill(triageTicket, ticket))
+    const run = await withOllama(runSkill(sortMessage, ticket))
 
     expect(fake.stats().chatRequests).toBe(2)
     expect(run.invocation.outcome).toBe("fell-back")
@@ -126,7 +125,7 @@ describe("Ollama provider against a local server speaking Ollama's API", () => {
     expect(run.invocation.attempts[1]?.detail).toContain("output schema")
     expect(run.invocation.fallbackReason).toContain("failed 2 times")
     expect(run.invocation.fallbackReason).toContain("invalid output")
-    expect(run.output?.intent).toBe("order_status")
+    expect(run.output?.topic).toBe("delivery")
   })
 
   it("a skill whose fallback is a human ends as needs-human after two malformed answers", async () => {
@@ -171,7 +170,7 @@ describe("Ollama provider against a local server speaking Ollama's API", () => {
 
     fake.reset()
     fake.enqueue("chat", fakeReplies.error(500, "model runner crashed"))
-    const run = await withOllama(runSkill(triageTicket, ticket))
+    const run = await withOllama(runSkill(sortMessage, ticket))
     expect(fake.stats().chatRequests).toBe(1)
     expect(run.invocation.outcome).toBe("fell-back")
     expect(run.invocation.fallbackReason).toContain("ServerError")

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs"
 import { Result, Schema } from "effect"
-import { type Rate, rateOf } from "../evals/triageReport.ts"
+import { type Rate, rateOf } from "../evals/rates.ts"
 
 // Retrieval relevance of issue 11: 150 customer questions, each labelled with the one knowledge-base
 // article (of 45) that answers it, written in customers' words rather than the articles' ('parcel',

@@ -3,16 +3,10 @@ import type { AddressInfo } from "node:net"
 import { Result } from "effect"
 import { ModelError } from "../modelError.ts"
 import { hashEmbed } from "../offline/embedder.ts"
-import {
-  chooseSupplier,
-  draftListing,
-  draftReply,
-  triageTicket,
-  triageTicketV1,
-  triageTicketV2,
-} from "../skills/catalog.ts"
+import { chooseSupplier, draftListing } from "../skills/catalog.ts"
 import { offlineAnswer } from "../skills/skill.ts"
 import { parseJson } from "../tasks.ts"
+import { sampleTaskAnswers } from "./sampleSkill.ts"
 
 /** One scripted answer: a JSON body (or a raw, possibly malformed, body), a status, and a delay before answering. */
 export interface FakeReply {
@@ -59,11 +53,22 @@ export interface FakeOllama {
   readonly close: () => Promise<void>
 }
 
+/**
+ * How the fake answers a mesh task recognised in a prompt, by task name: a function of the task's input and
+ * variant, typically the offline answer of the skill whose prompt carries that marker.
+ */
+export type TaskAnswers = Readonly<
+  Record<string, (input: unknown, variant: number) => Result.Result<unknown, ModelError>>
+>
+
 /** Options of the fake: how to answer when nothing is queued, and which models it says it has. */
 export interface FakeOllamaOptions {
+  /** Answers chat requests; by default {@link chatResponder} with `answers`. */
   readonly chat?: FakeResponder
   readonly embed?: FakeResponder
   readonly models?: ReadonlyArray<string>
+  /** The answers to the caller's own tasks, beside those of this package's skills (see {@link chatResponder}). */
+  readonly answers?: TaskAnswers
 }
 
 const modelOf = (body: unknown): string =>
@@ -128,50 +133,50 @@ export const recogniseTask = (system: string, user: string): RecognisedTask | nu
   return { task: marker[1] ?? "", variant: Number(marker[2] ?? "1"), input: parsed }
 }
 
-// The offline answer of the catalog skill whose prompt carries the marker: what the fake answers with.
-const answerOf = (task: RecognisedTask): Result.Result<unknown, ModelError> => {
-  switch (task.task) {
-    case "triage_ticket":
-      return task.variant >= 3
-        ? offlineAnswer(triageTicket, task.input)
-        : offlineAnswer(task.variant === 2 ? triageTicketV2 : triageTicketV1, task.input)
-    case "draft_reply":
-      return offlineAnswer(draftReply, task.input)
-    case "draft_listing":
-      return offlineAnswer(draftListing, task.input)
-    case "choose_supplier":
-      return offlineAnswer(chooseSupplier, task.input)
-    default:
-      return Result.fail(
-        new ModelError({
-          reason: "Unsupported",
-          provider: "ollama",
-          model: "fake-model",
-          message: `the fake model has no skill for task "${task.task}"`,
-        }),
-      )
-  }
+// The tasks of this package's own skills: the catalogue's, and the sample skill of its tests. A service's tests
+// give the fake their skills' answers (`answers`), so that nothing here depends on any agent's skills.
+const packageAnswers: TaskAnswers = {
+  ...sampleTaskAnswers,
+  draft_listing: (input) => offlineAnswer(draftListing, input),
+  choose_supplier: (input) => offlineAnswer(chooseSupplier, input),
 }
 
+const unknownTask = (task: RecognisedTask) =>
+  Result.fail(
+    new ModelError({
+      reason: "Unsupported",
+      provider: "ollama",
+      model: "fake-model",
+      message: `the fake model has no skill for task "${task.task}"`,
+    }),
+  )
+
 /**
- * Answers like a well-behaved model: a mesh task gets the answer of its skill's offline implementation, anything
- * else a short text.
+ * Answers like a well-behaved model: a mesh task gets its answer from `answers` (or, for this package's own
+ * skills, their offline implementations), a task nobody answers a 400, anything else a short text.
  */
-export const defaultChatResponder: FakeResponder = (request) => {
-  const body = request.body as { messages?: ReadonlyArray<{ role?: string; content?: string }> }
-  const messages = body.messages ?? []
-  const system = messages
-    .filter((m) => m.role === "system")
-    .map((m) => m.content ?? "")
-    .join("\n")
-  const user = messages.findLast((m) => m.role === "user")?.content ?? ""
-  const task = recogniseTask(system, user)
-  if (task === null) return fakeReplies.chat("Hello from the fake Ollama.", { model: modelOf(request.body) })
-  const answer = answerOf(task)
-  return Result.isSuccess(answer)
-    ? fakeReplies.chat(JSON.stringify(answer.success), { model: modelOf(request.body) })
-    : fakeReplies.error(400, answer.failure.message)
-}
+export const chatResponder =
+  (answers: TaskAnswers = {}): FakeResponder =>
+  (request) => {
+    const body = request.body as { messages?: ReadonlyArray<{ role?: string; content?: string }> }
+    const messages = body.messages ?? []
+    const system = messages
+      .filter((m) => m.role === "system")
+      .map((m) => m.content ?? "")
+      .join("\n")
+    const user = messages.findLast((m) => m.role === "user")?.content ?? ""
+    const task = recogniseTask(system, user)
+    if (task === null)
+      return fakeReplies.chat("Hello from the fake Ollama.", { model: modelOf(request.body) })
+    const answerOf = answers[task.task] ?? packageAnswers[task.task]
+    const answer = answerOf === undefined ? unknownTask(task) : answerOf(task.input, task.variant)
+    return Result.isSuccess(answer)
+      ? fakeReplies.chat(JSON.stringify(answer.success), { model: modelOf(request.body) })
+      : fakeReplies.error(400, answer.failure.message)
+  }
+
+/** {@link chatResponder} for this package's own skills only. */
+export const defaultChatResponder: FakeResponder = chatResponder()
 
 /** Embeds with the offline hashing embedder, so vectors are deterministic. */
 export const defaultEmbedResponder: FakeResponder = (request) => {
@@ -197,6 +202,7 @@ export const startFakeOllama = async (options: FakeOllamaOptions = {}): Promise<
   let received: Array<FakeRequest> = []
   let counters = { requests: 0, chatRequests: 0, embedRequests: 0, inFlight: 0, maxInFlight: 0, abandoned: 0 }
   const models = options.models ?? ["llama3.2:3b", "all-minilm"]
+  const chat = options.chat ?? chatResponder(options.answers)
 
   const send = (res: ServerResponse, reply: FakeReply) => {
     const status = reply.status ?? 200
@@ -213,7 +219,7 @@ export const startFakeOllama = async (options: FakeOllamaOptions = {}): Promise<
     switch (path) {
       case "/api/chat":
         counters.chatRequests++
-        return queues.chat.shift() ?? (options.chat ?? defaultChatResponder)(request)
+        return queues.chat.shift() ?? chat(request)
       case "/api/embed":
         counters.embedRequests++
         return queues.embed.shift() ?? (options.embed ?? defaultEmbedResponder)(request)

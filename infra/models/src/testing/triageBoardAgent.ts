@@ -18,15 +18,14 @@ import { Effect, Layer, Schema } from "effect"
 import { type Decided, decideOnce } from "../decisions/decideOnce.ts"
 import { DecisionRecorder } from "../decisions/decisionRecorder.ts"
 import { ModelProvider } from "../modelProvider.ts"
-import { triageTicket } from "../skills/catalog.ts"
-import type { TriageOutput } from "../tasks.ts"
+import { type SampleSorting, sortMessage } from "./sampleSkill.ts"
 
 type TaskDefs = (typeof taskCatalog.definitions)[number]
 
 /** What the reactor does between the decision and its commands; the crash test's hook. */
 export type AfterDecision = (
   event: EventOf<TaskDefs>,
-  decided: Decided<TriageOutput>,
+  decided: Decided<SampleSorting>,
 ) => Effect.Effect<void, unknown>
 
 /** The agent's name: its decisions are `<ns>.decisions.triage-board.<id>`. */
@@ -46,9 +45,9 @@ export const triageTasks = (
     Effect.gen(function* () {
       if (event.type !== "TaskOpened") return []
       const triage = { subject: event.payload.title, body: event.payload.title }
-      const decided = yield* decideOnce(triageTicket, triage, { cause: event, agent: triageBoardName })
+      const decided = yield* decideOnce(sortMessage, triage, { cause: event, agent: triageBoardName })
       yield* afterDecision(event, decided)
-      const desk = decided.output === null ? "human" : decided.output.intent
+      const desk = decided.output === null ? "human" : decided.output.topic
       return [
         {
           aggregateType: "task",

@@ -1,16 +1,7 @@
 import { ActionGate, formatMoney } from "@mesh/actions"
 import type { DispositionReason, EventOf, TicketIntent } from "@mesh/contracts"
 import type { ReactorDefinition } from "@mesh/kernel"
-import {
-  type DecisionRecorder,
-  type DraftReplyInput,
-  decideOnce,
-  draftReply,
-  type ModelProvider,
-  type ReplyFact,
-  type TriageInput,
-  triageTicket,
-} from "@mesh/models"
+import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
 import { Effect, Fiber, Result, Schema } from "effect"
 import { CustomerOpsSettings } from "../config.ts"
 import { CustomerHistory } from "../customerHistory.ts"
@@ -25,6 +16,9 @@ import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
 import { orderFacts } from "../memory/facts.ts"
 import { type ThreadTurn, threadWithinBudget } from "../memory/thread.ts"
 import { gateModeOf, type ReplyPolicy, routeReply } from "../policy/replyPolicy.ts"
+import { draftReply } from "../skills/draftReply.ts"
+import type { DraftReplyInput, ReplyFact, TriageInput } from "../skills/tasks.ts"
+import { triageTicket } from "../skills/triageTicket.ts"
 import { openRefundOf, type TicketCommand, type TicketEvent, ticketDecider } from "../ticket/ticket.ts"
 import { type TicketRecord, TicketThreads } from "../ticketThreads.ts"
 import type { CustomerOpsDefs } from "./catalog.ts"

@@ -1,6 +1,6 @@
 import { formatMoney } from "@mesh/actions"
-import type { ReplyFact } from "@mesh/models"
 import type { CustomerOrder } from "../projections/customerCare.ts"
+import type { ReplyFact } from "../skills/tasks.ts"
 
 const itemsOf = (order: CustomerOrder): string =>
   order.lines.map((line) => `${line.quantity} × ${line.name}`).join(", ")

@@ -2,8 +2,10 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Option from "effect/Option"
 import { lazily } from "./shared.ts"
 
-/** The skills that have evals, as `@mesh/models` names them (a unit test keeps the two equal). */
+/** The skills that have evals, as their packages name them (a unit test keeps the two equal). */
 export const evaluatedSkillNames = ["triageTicket", "draftReply", "draftListing", "chooseSupplier"] as const
+/** A skill that has evals. */
+export type EvaluatedSkillName = (typeof evaluatedSkillNames)[number]
 
 /** A skill version as typed: `2` or `v2`. */
 export const versionOf = (text: string): number | undefined => {
@@ -65,7 +67,7 @@ export const evalCommand = Command.make(
     file: Flag.String("file").pipe(
       Flag.optional,
       Flag.withDescription(
-        "triageTicket only: score a labelled JSON-lines file (infra/models/corpus/triage/POLICY.md) with the full report",
+        "triageTicket only: score a labelled JSON-lines file (services/customer-ops/corpus/triage/POLICY.md) with the full report",
       ),
     ),
   },

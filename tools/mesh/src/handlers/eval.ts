@@ -1,8 +1,12 @@
 import { resolve } from "node:path"
-import { type EvalRunError, ModelError, runEval } from "@mesh/models"
+import { customerOpsSkillEvals } from "@mesh/customer-ops/skills"
+import { catalogSkillEvals, type EvalRunError, type EvaluatedSkill, ModelError, runEval } from "@mesh/models"
 import { Effect, Option } from "effect"
-import { versionOf } from "../commands/eval.ts"
+import { type EvaluatedSkillName, versionOf } from "../commands/eval.ts"
 import { meshError } from "../errors.ts"
+
+/** The skills `mesh eval` scores: each agent's own, then those of the models package's catalogue. */
+export const evaluatedSkills: ReadonlyArray<EvaluatedSkill> = [...customerOpsSkillEvals, ...catalogSkillEvals]
 
 /**
  * A path as the user typed it, from the folder they ran `mesh` in: `pnpm mesh` runs in the repository root and
@@ -16,7 +20,7 @@ const fromInvocationDirectory = (path: string): string =>
 
 /** `mesh eval`: runs the request through `@mesh/models`' evals and maps its failures to exit codes. */
 export const evaluate = (args: {
-  readonly skill: "all" | "triageTicket" | "draftReply" | "draftListing" | "chooseSupplier"
+  readonly skill: "all" | EvaluatedSkillName
   readonly versions: ReadonlyArray<string>
   readonly version: Option.Option<number>
   readonly compare: Option.Option<number>
@@ -37,17 +41,20 @@ export const evaluate = (args: {
         _tag: "BadInput",
         message: "--compare needs two versions, e.g. --compare 1 2",
       })
-    yield* runEval({
-      skill: args.skill,
-      version: Option.getOrElse(args.version, () => "latest" as const),
-      compare: Option.isSome(args.compare) && vb !== undefined ? [args.compare.value, vb] : null,
-      dataset: Option.getOrNull(args.dataset),
-      provider: args.provider,
-      check: args.check,
-      writeBaselines: args.writeBaselines,
-      json: args.json,
-      file: Option.match(args.file, { onNone: () => null, onSome: fromInvocationDirectory }),
-    }).pipe(
+    yield* runEval(
+      {
+        skill: args.skill,
+        version: Option.getOrElse(args.version, () => "latest" as const),
+        compare: Option.isSome(args.compare) && vb !== undefined ? [args.compare.value, vb] : null,
+        dataset: Option.getOrNull(args.dataset),
+        provider: args.provider,
+        check: args.check,
+        writeBaselines: args.writeBaselines,
+        json: args.json,
+        file: Option.match(args.file, { onNone: () => null, onSome: fromInvocationDirectory }),
+      },
+      evaluatedSkills,
+    ).pipe(
       Effect.mapError((error: EvalRunError) => {
         const r = error.reason
         switch (r._tag) {

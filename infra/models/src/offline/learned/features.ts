@@ -27,9 +27,6 @@ export const defaultFeatureSpec: FeatureSpec = {
   charWeight: 0.5,
 }
 
-/** The longest text the classifiers read, in characters; the rest is cut, and the output says so. */
-export const MAX_CLASSIFIED_CHARS = 4_000
-
 /**
  * Folds text to the form the features are taken from: accents stripped (customers type "remboursement" and
  * "rembourssement", "Rückgabe" and "Rueckgabe"), lower case, letters repeated three or more times cut to two

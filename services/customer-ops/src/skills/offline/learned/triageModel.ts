@@ -1,29 +1,26 @@
 import { EscalationReason, Sentiment, TicketIntent } from "@mesh/contracts"
-import { type LabelledTicket, triageInputOf } from "../../evals/labelledTickets.ts"
-import type { TicketPriority, TriageInput, TriageOutput } from "../../tasks.ts"
-import {
-  defaultFeatureSpec,
-  type FeatureSpec,
-  featurize,
-  MAX_CLASSIFIED_CHARS,
-  type SparseVector,
-} from "./features.ts"
-import { untrainedLanguageOf } from "./language.ts"
 import {
   argmax,
+  defaultFeatureSpec,
   defaultTrainOptions,
+  type FeatureSpec,
+  featurize,
   type LinearHead,
   loadHead,
   type PackedHeads,
   packHeads,
   predictHead,
   predictPacked,
+  type SparseVector,
   type StoredHead,
   storeHead,
   type TrainingExample,
   type TrainOptions,
   trainHead,
-} from "./linearModel.ts"
+} from "@mesh/models"
+import { type LabelledTicket, triageInputOf } from "../../../evals/labelledTickets.ts"
+import type { TicketPriority, TriageInput, TriageOutput } from "../../tasks.ts"
+import { untrainedLanguageOf } from "./language.ts"
 
 // The learned offline triage model. Three parts, each trained from the labelled corpus:
 // - intent, a softmax head that abstains below a confidence floor instead of guessing;
@@ -42,6 +39,9 @@ export const TEXT_REASONS = EscalationReason.literals.filter(
   (reason): reason is Exclude<EscalationReason, "high_value"> => reason !== "high_value",
 )
 type TextReason = (typeof TEXT_REASONS)[number]
+
+/** The longest text the model reads, in characters; the rest is cut, and the output says so. */
+export const MAX_CLASSIFIED_CHARS = 4_000
 
 /** Refunds and complaints about orders worth at least this much (minor units) need a human. */
 export const HIGH_VALUE_ORDER_MINOR = 50_000

@@ -1,13 +1,13 @@
-// Trains the offline triage model from infra/models/corpus/triage/train and writes the committed artefact
-// (infra/models/artefacts/triage-model.json). `--check` rebuilds it and fails if it differs from the committed
-// one, without writing. Run: `pnpm --filter @mesh/models train [--check]`.
+// Trains the offline triage model from services/customer-ops/corpus/triage/train and writes the committed
+// artefact (services/customer-ops/artefacts/triage-model.json). `--check` rebuilds it and fails if it differs from
+// the committed one, without writing. Run: `pnpm --filter @mesh/customer-ops train [--check]`.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import {
   buildTriageArtefact,
   serialiseTriageArtefact,
   triageArtefactFile,
-} from "../src/offline/learned/triageArtefact.ts"
+} from "../src/skills/offline/learned/triageArtefact.ts"
 
 const check = process.argv.includes("--check")
 const started = performance.now()
@@ -22,7 +22,7 @@ if (check) {
   } catch {}
   if (committed !== text) {
     process.stderr.write(
-      `${triageArtefactFile} is not what the corpus trains (${summary}); run \`pnpm --filter @mesh/models train\`\n`,
+      `${triageArtefactFile} is not what the corpus trains (${summary}); run \`pnpm --filter @mesh/customer-ops train\`\n`,
     )
     process.exitCode = 1
   } else process.stdout.write(`up to date: ${summary}\n`)

@@ -2,16 +2,16 @@
 // candidate, the out-of-fold escalation precision and recall of the whole decision (reason heads, the "needs a
 // human" fallback, context rules) at the thresholds that candidate's training would fit. The holdout is never
 // read. Slow (one cross-validation per L2 value); run: `node scripts/tuneTriage.ts`.
+import { featurize } from "@mesh/models"
 import { triageInputOf } from "../src/evals/labelledTickets.ts"
-import { featurize } from "../src/offline/learned/features.ts"
-import { readTriageCorpus } from "../src/offline/learned/triageArtefact.ts"
+import { readTriageCorpus } from "../src/skills/offline/learned/triageArtefact.ts"
 import {
   classifiedText,
   crossValidatedScores,
   decideTriage,
   defaultTriageTraining,
   thresholdsFromScores,
-} from "../src/offline/learned/triageModel.ts"
+} from "../src/skills/offline/learned/triageModel.ts"
 
 const corpus = readTriageCorpus()
 const examples = corpus.rows.map((row) => ({

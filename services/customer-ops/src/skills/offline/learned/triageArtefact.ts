@@ -2,7 +2,7 @@ import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type LabelledTicket, parseLabelledTickets } from "../../evals/labelledTickets.ts"
+import { type LabelledTicket, parseLabelledTickets } from "../../../evals/labelledTickets.ts"
 import {
   defaultTriageTraining,
   loadTriageModel,
@@ -18,11 +18,11 @@ import {
 
 /** The training corpus: every `.jsonl` file in this folder, in name order. */
 export const triageTrainingDirectory = fileURLToPath(
-  new URL("../../../corpus/triage/train/", import.meta.url),
+  new URL("../../../../corpus/triage/train/", import.meta.url),
 )
 /** The committed artefact. */
 export const triageArtefactFile = fileURLToPath(
-  new URL("../../../artefacts/triage-model.json", import.meta.url),
+  new URL("../../../../artefacts/triage-model.json", import.meta.url),
 )
 
 /** Bumped whenever featurisation or training changes in a way the corpus digest cannot see. */
@@ -84,7 +84,7 @@ export const committedTriageModel = (): TriageModel => {
     artefact = JSON.parse(readFileSync(triageArtefactFile, "utf8")) as TriageArtefact
   } catch (cause) {
     throw new Error(
-      `the offline triage model ${triageArtefactFile} cannot be read; rebuild it with \`pnpm --filter @mesh/models train\``,
+      `the offline triage model ${triageArtefactFile} cannot be read; rebuild it with \`pnpm --filter @mesh/customer-ops train\``,
       { cause },
     )
   }

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs"
+import { fnv1a, foldText } from "@mesh/models"
 import { describe, expect, it } from "vitest"
-import { triageHoldoutFile } from "../../evals/datasets.ts"
-import { type LabelledTicket, parseLabelledTickets } from "../../evals/labelledTickets.ts"
-import { fnv1a } from "../embedder.ts"
-import { foldText } from "./features.ts"
+import { triageHoldoutFile } from "../../../evals/datasets.ts"
+import { type LabelledTicket, parseLabelledTickets } from "../../../evals/labelledTickets.ts"
 import {
   buildTriageArtefact,
   readTriageCorpus,
@@ -95,7 +94,7 @@ describe("the committed triage model", () => {
     const rebuilt = serialiseTriageArtefact(buildTriageArtefact())
     const committed = readFileSync(triageArtefactFile, "utf8")
     // Compare digests first, so a stale artefact fails with a readable message rather than a megabyte diff.
-    expect(JSON.parse(committed).version, "run `pnpm --filter @mesh/models train`").toBe(
+    expect(JSON.parse(committed).version, "run `pnpm --filter @mesh/customer-ops train`").toBe(
       JSON.parse(rebuilt).version,
     )
     expect(committed === rebuilt, "the artefact differs from a fresh training of the same corpus").toBe(true)

@@ -1,5 +1,5 @@
+import { stem, tokenize } from "@mesh/models"
 import type { TicketPriority, TriageInput, TriageOutput } from "../tasks.ts"
-import { stem, tokenize } from "./text.ts"
 
 /** A ticket intent, as in @mesh/contracts' TicketIntent. */
 export type Intent = TriageOutput["intent"]

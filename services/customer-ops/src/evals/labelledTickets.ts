@@ -1,11 +1,11 @@
 import { Channel, EscalationReason, Sentiment, TicketIntent } from "@mesh/contracts"
 import { Result, Schema } from "effect"
-import type { TriageInput } from "../tasks.ts"
+import type { TriageInput } from "../skills/tasks.ts"
 
 // A labelled customer message, one JSON object per line: the corpus the offline triage model is trained on, its
 // frozen holdout, and any file a support lead brings to `mesh eval triageTicket --file`. The first seven fields
 // are required; the rest describe the ticket's context or the label in more detail. Documented in
-// infra/models/corpus/triage/POLICY.md and the README.
+// services/customer-ops/corpus/triage/POLICY.md and the README.
 
 const Text = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
 const Amount = Schema.Union([

@@ -1,9 +1,8 @@
 import { messageOf } from "@mesh/eventlog"
-import { ModelError } from "../modelError.ts"
+import { ModelError, OFFLINE_CHAT_MODEL } from "@mesh/models"
 import type { TriageInput, TriageOutput } from "../tasks.ts"
 import { committedTriageModel } from "./learned/triageArtefact.ts"
 import { type TriageModel, triageWithModel } from "./learned/triageModel.ts"
-import { OFFLINE_CHAT_MODEL } from "./provider.ts"
 
 // The committed model is loaded on first use, not on import: a broken checkout fails the triage calls that need
 // the model, as a ModelError the skill run records, and never the process.

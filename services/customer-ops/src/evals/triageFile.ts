@@ -1,11 +1,15 @@
 import { readFile } from "node:fs/promises"
 import { basename } from "node:path"
+import {
+  EvalDatasetError,
+  type EvalReport,
+  type ModelProviderShape,
+  reportOfRun,
+  runSkillOnCases,
+  type Skill,
+} from "@mesh/models"
 import { Effect } from "effect"
-import type { ModelProviderShape } from "../modelProvider.ts"
-import type { Skill } from "../skills/skill.ts"
-import type { TriageInput, TriageOutput } from "../tasks.ts"
-import { EvalDatasetError } from "./datasets.ts"
-import { type EvalReport, reportOfRun, runSkillOnCases } from "./evaluate.ts"
+import type { TriageInput, TriageOutput } from "../skills/tasks.ts"
 import {
   type LabelledFile,
   type LabelledTicket,
