@@ -77,6 +77,8 @@ export type KnowledgeState =
       readonly tenantId: string
       readonly drafts: ReadonlyArray<Draft>
       readonly approvedVersion: number | null
+      /** The latest version when the article was retired: none up to it may be approved again. */
+      readonly retiredAtVersion: number | null
     }
 
 const withDraft = (
@@ -90,8 +92,10 @@ const withDraft = (
 
 /**
  * The knowledge decider. A draft is a new version; only a version a person approved (through its
- * publish action) becomes citable, and approving it replaces the version before. Drafting the same
- * text again is a no-op, so a redelivered proposal drafts once.
+ * publish action) becomes citable, and approving it replaces the version before. An older version
+ * than the approved one, or one drafted before the article was retired, is refused when approved; a
+ * version drafted after the retirement brings the article back. Drafting the same text again is a
+ * no-op, so a redelivered proposal drafts once.
  */
 export const knowledgeDecider: Decider<KnowledgeCommand, KnowledgeEvent, KnowledgeState> = {
   initialState: () => ({ status: "none" }),
@@ -100,7 +104,13 @@ export const knowledgeDecider: Decider<KnowledgeCommand, KnowledgeEvent, Knowled
       case "KnowledgeDrafted": {
         const base =
           state.status === "none"
-            ? { status: "live" as const, tenantId: event.payload.tenantId, drafts: [], approvedVersion: null }
+            ? {
+                status: "live" as const,
+                tenantId: event.payload.tenantId,
+                drafts: [],
+                approvedVersion: null,
+                retiredAtVersion: null,
+              }
             : state
         const { version, title, body, intent, actionId } = event.payload
         return {
@@ -109,13 +119,20 @@ export const knowledgeDecider: Decider<KnowledgeCommand, KnowledgeEvent, Knowled
         }
       }
       case "KnowledgeApproved":
+        // A version drafted after the retirement, approved, brings the article back.
         return state.status === "none"
           ? state
-          : { ...withDraft(state, event.payload.version, "approved"), approvedVersion: event.payload.version }
+          : {
+              ...withDraft(state, event.payload.version, "approved"),
+              status: "live",
+              approvedVersion: event.payload.version,
+            }
       case "KnowledgeRefused":
         return state.status === "none" ? state : withDraft(state, event.payload.version, "refused")
       case "KnowledgeRetired":
-        return state.status === "none" ? state : { ...state, status: "retired" }
+        return state.status === "none"
+          ? state
+          : { ...state, status: "retired", retiredAtVersion: state.drafts.at(-1)?.version ?? 0 }
     }
   },
   decide: (command, state) => {
@@ -136,7 +153,22 @@ export const knowledgeDecider: Decider<KnowledgeCommand, KnowledgeEvent, Knowled
         if (state.status === "none") throw new TypeError("the article does not exist")
         const draft = state.drafts.find((d) => d.version === command.version)
         if (draft === undefined) throw new TypeError(`the article has no version ${command.version}`)
-        if (draft.status !== "pending" || state.status === "retired") return []
+        if (draft.status !== "pending") return []
+        // An approval that would put back older text, or text the shop retired, is refused with the
+        // reason, so its draft never waits for good.
+        const refusal =
+          state.approvedVersion !== null && draft.version < state.approvedVersion
+            ? `superseded: version ${state.approvedVersion} is approved`
+            : state.retiredAtVersion !== null && draft.version <= state.retiredAtVersion
+              ? "the article was retired after this version was drafted"
+              : null
+        if (refusal !== null)
+          return [
+            {
+              type: "KnowledgeRefused",
+              payload: { version: draft.version, reason: refusal, findings: ["stale-version"] },
+            },
+          ]
         return [
           {
             type: "KnowledgeApproved",
