@@ -181,21 +181,23 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
   /** Decides on the kept state when there is one; falls back to a fresh load where it must. */
   const attempt = (
     envelope: CommandEnvelope<Command>,
-  ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> => {
-    const kept = cache.get(envelope.aggregateId)
-    if (kept === undefined) return attemptOn(envelope, undefined)
-    return attemptOn(envelope, kept).pipe(
-      Effect.flatMap((outcome) =>
-        outcome.status === "nothing-decided" ? attemptOn(envelope, undefined) : Effect.succeed(outcome),
-      ),
-      Effect.catchIf(
-        (e) =>
-          e._tag === "CommandError" ||
-          (e._tag === "EventLogError" && e.reason._tag === "ConcurrencyConflict"),
-        () => attemptOn(envelope, undefined),
-      ),
-    )
-  }
+  ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> =>
+    // Read when the attempt runs, not when it is built: a retry after a conflict finds the state dropped.
+    Effect.suspend(() => {
+      const kept = cache.get(envelope.aggregateId)
+      if (kept === undefined) return attemptOn(envelope, undefined)
+      return attemptOn(envelope, kept).pipe(
+        Effect.flatMap((outcome) =>
+          outcome.status === "nothing-decided" ? attemptOn(envelope, undefined) : Effect.succeed(outcome),
+        ),
+        Effect.catchIf(
+          (e) =>
+            e._tag === "CommandError" ||
+            (e._tag === "EventLogError" && e.reason._tag === "ConcurrencyConflict"),
+          () => attemptOn(envelope, undefined),
+        ),
+      )
+    })
 
   const attemptOn = (
     envelope: CommandEnvelope<Command>,

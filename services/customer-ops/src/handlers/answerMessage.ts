@@ -380,10 +380,12 @@ export const answerMessages = (options: {
           (state, e) => ticketDecider.evolve(state, e as TicketEvent),
           ticketDecider.initialState(),
         )
-        const onTicket = ticketNow.status === "none" ? undefined : openRefundOf(ticketNow, refundOrder)
+        // Not the refund this very message recorded, when it is redelivered.
+        const onTicket =
+          ticketNow.status === "none" ? undefined : openRefundOf(ticketNow, refundOrder, refundActionId)
         const earlier =
           onTicket === undefined
-            ? yield* history.openRefund(tenantId, refundOrder)
+            ? yield* history.openRefund(tenantId, refundOrder, ticketId)
             : { ...onTicket, ticketId, status: onTicket.status === "issued" ? "issued" : "requested" }
         if (earlier !== undefined) {
           reasons.push({

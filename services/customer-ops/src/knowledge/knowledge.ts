@@ -139,7 +139,14 @@ export const knowledgeDecider: Decider<KnowledgeCommand, KnowledgeEvent, Knowled
     switch (command._tag) {
       case "DraftKnowledge": {
         const latest = state.status === "none" ? undefined : state.drafts.at(-1)
-        if (latest !== undefined && latest.title === command.title && latest.body === command.body) return []
+        // The same text again drafts nothing, unless the article was retired: then it may come back.
+        if (
+          state.status === "live" &&
+          latest !== undefined &&
+          latest.title === command.title &&
+          latest.body === command.body
+        )
+          return []
         const version = (latest?.version ?? 0) + 1
         const { _tag, articleId, ...payload } = command
         return [

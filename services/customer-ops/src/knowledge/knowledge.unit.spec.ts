@@ -109,6 +109,21 @@ describe("knowledge articles", () => {
       .thenEmits([{ type: "KnowledgeRetired", payload: { reason: "discontinued" } }])
   })
 
+  it("drafts the same text again as a new version once the article was retired", () => {
+    article
+      .given([drafted(1, v1), approved(1, v1), retired])
+      .when({
+        _tag: "DraftKnowledge",
+        articleId,
+        tenantId: "shop-1",
+        title: "Which bulbs the desk lamp takes",
+        body: v1,
+        intent: "product_question",
+        source: { _tag: "Import", author: "ana" },
+      })
+      .thenEmits([drafted(2, v1)])
+  })
+
   it("refuses an approval of a version it does not have, as bad input", () => {
     article
       .given([drafted(1, v1)])

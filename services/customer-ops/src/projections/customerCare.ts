@@ -487,17 +487,22 @@ export interface OpenRefund {
   readonly amount: { readonly amountMinor: number; readonly currency: string }
 }
 
-/** The refund of an order, within the tenant, that waits for its decision or was paid, if any. */
+/**
+ * The refund of an order, within the tenant, that waits for its decision or was paid, if any, on a
+ * ticket other than `exceptTicketId` (whose own refunds its log answers for).
+ */
 export const openRefundOfOrder = async (
   db: Db,
   tenantId: string,
   orderId: string,
+  exceptTicketId: string,
 ): Promise<OpenRefund | undefined> => {
   const row = await db
     .selectFrom("order_refunds")
     .selectAll()
     .where("tenant_id", "=", tenantId)
     .where("order_id", "=", orderId)
+    .where("ticket_id", "<>", exceptTicketId)
     .where("status", "in", ["requested", "issued"])
     .orderBy("updated_at", "asc")
     .executeTakeFirst()

@@ -143,11 +143,28 @@ interface TicketFacts {
 export const openRefundOf = (
   facts: Pick<TicketFacts, "refunds">,
   orderId: string,
+  /** A refund not to count: the one the asking message itself recorded, when it is redelivered. */
+  except?: string,
 ): (RefundSeen & { readonly actionId: string }) | undefined => {
   const entry = Object.entries(facts.refunds).find(
-    ([, refund]) => refund.orderId === orderId && refund.status !== "refused",
+    ([actionId, refund]) => actionId !== except && refund.orderId === orderId && refund.status !== "refused",
   )
   return entry === undefined ? undefined : { ...entry[1], actionId: entry[0] }
+}
+
+/**
+ * The message a reply answers: the one its draft named, else the contact its id carries
+ * (`…-m<contact>`), for a reply whose sending was recorded before its draft (the gate can send a reply
+ * before the reaction that asked for it has written its steps).
+ */
+const answeredBy = (
+  facts: Pick<TicketFacts, "replyFor" | "messageIds">,
+  draftId: string,
+): string | undefined => {
+  const named = facts.replyFor[draftId]
+  if (named !== undefined) return named
+  const contact = /-m(\d+)$/.exec(draftId)?.[1]
+  return contact === undefined ? undefined : facts.messageIds[Number(contact) - 1]
 }
 
 /** A ticket: none yet, open (a message waits for an answer, or a refund for its decision), or resolved. */
@@ -218,11 +235,19 @@ const evolveFacts = (facts: TicketFacts, event: TicketEvent): TicketFacts => {
             : [...facts.escalatedMessages, event.payload.messageId],
       }
     case "ReplySent": {
-      const messageId = facts.replyFor[event.payload.draftId]
+      const messageId = answeredBy(facts, event.payload.draftId)
+      // A person answers having read the thread: their reply answers every message up to the one it
+      // names. The agent's draft answers its own message.
+      const index = messageId === undefined ? -1 : facts.messageIds.indexOf(messageId)
+      const answers = facts.written.includes(event.payload.draftId)
+        ? facts.messageIds.slice(0, index + 1)
+        : messageId === undefined
+          ? []
+          : [messageId]
       return {
         ...facts,
         sent: [...facts.sent, event.payload.draftId],
-        answered: messageId === undefined ? facts.answered : [...facts.answered, messageId],
+        answered: [...facts.answered, ...answers.filter((m) => !facts.answered.includes(m))],
       }
     }
     case "RefundRequested":
@@ -443,8 +468,8 @@ export const ticketDecider: Decider<TicketCommand, TicketEvent, TicketState> = {
         }
         // A ticket is resolved once every message has its answer and nothing is left to decide: a reply
         // to an earlier message leaves it open while a later one waits. The next message reopens it.
-        const answered = new Set([...state.answered, state.replyFor[command.draftId]])
-        const waiting = state.messageIds.some((messageId) => !answered.has(messageId))
+        const after = evolveFacts(state, sent)
+        const waiting = after.messageIds.some((messageId) => !after.answered.includes(messageId))
         return state.status === "open" && !refundsPending(state) && !waiting
           ? [sent, { type: "TicketResolved", payload: { resolution: "answered" } }]
           : [sent]

@@ -1,6 +1,6 @@
 import { DeciderSpecification } from "@mesh/kernel/testing"
-import { describe, it } from "vitest"
-import { type IncomingMessage, type TicketEvent, ticketDecider } from "./ticket.ts"
+import { describe, expect, it } from "vitest"
+import { type IncomingMessage, openRefundOf, type TicketEvent, ticketDecider } from "./ticket.ts"
 
 const ticket = DeciderSpecification.for(ticketDecider)
 
@@ -343,6 +343,64 @@ describe("refunds and replies", () => {
         { type: "ReplySent", payload: { draftId: "written-2", actionId: "answer-2", externalRef: "msg_3" } },
         { type: "TicketResolved", payload: { resolution: "answered" } },
       ])
+  })
+
+  it("counts a reply recorded as sent before its draft as the answer to the message its id names", () => {
+    // The gate may send an auto reply before the reaction that asked for it has written its steps.
+    ticket
+      .given([opened])
+      .when({
+        _tag: "RecordReplySent",
+        draftId: "draft-tk-1-m1",
+        actionId: "reply-tk-1-m1",
+        externalRef: "msg_1",
+      })
+      .thenEmits([
+        {
+          type: "ReplySent",
+          payload: { draftId: "draft-tk-1-m1", actionId: "reply-tk-1-m1", externalRef: "msg_1" },
+        },
+        { type: "TicketResolved", payload: { resolution: "answered" } },
+      ])
+  })
+
+  it("takes a person's reply to a later message as the answer to the earlier ones too", () => {
+    const second: TicketEvent = {
+      type: "TicketMessageReceived",
+      payload: {
+        messageId: "m-2",
+        channel: "email",
+        subject: "Where is my order?",
+        body: "Hello?",
+        orderId: "O-1042",
+        contact: 2,
+        reopened: false,
+      },
+    }
+    ticket
+      .given([
+        opened,
+        second,
+        {
+          type: "ReplyWrittenByPerson",
+          payload: { draftId: "answer-2", messageId: "m-2", body: "It ships today.", author: "ana" },
+        },
+      ])
+      .when({ _tag: "RecordReplySent", draftId: "answer-2", actionId: "answer-2", externalRef: "msg_2" })
+      .thenEmits([
+        { type: "ReplySent", payload: { draftId: "answer-2", actionId: "answer-2", externalRef: "msg_2" } },
+        { type: "TicketResolved", payload: { resolution: "answered" } },
+      ])
+  })
+
+  it("does not count a message's own refund against it when the message is redelivered", () => {
+    const state = [opened, refundRequested].reduce(
+      (s, e) => ticketDecider.evolve(s, e),
+      ticketDecider.initialState(),
+    )
+    if (state.status === "none") throw new Error("the ticket should be open")
+    expect(openRefundOf(state, "O-1042")).toMatchObject({ actionId: "refund-1", status: "requested" })
+    expect(openRefundOf(state, "O-1042", "refund-1")).toBeUndefined()
   })
 
   it("refuses to record a refund that was never requested", () => {
