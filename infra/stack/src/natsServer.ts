@@ -528,6 +528,13 @@ const waitForMetaLeader = async (
   }
 }
 
+/**
+ * How long a new cluster may take until its meta leader can place a replicated stream. Each node is
+ * up within seconds, but the leader places nothing until every peer has reported to it; on the 2-core
+ * machine, under a full test run, that once took more than 10 s ("no suitable peers for placement").
+ */
+const CLUSTER_PLACEMENT_TIMEOUT_MS = 45_000
+
 /** Starts a private JetStream cluster (default 3 nodes, routes on free ports) and waits for a meta leader. */
 export const startNatsCluster = async (options: NatsClusterOptions = {}): Promise<NatsClusterHandle> => {
   const size = options.size ?? 3
@@ -579,7 +586,7 @@ export const startNatsCluster = async (options: NatsClusterOptions = {}): Promis
     stop,
   }
   try {
-    await waitForMetaLeader(urls, size, readyTimeoutMs)
+    await waitForMetaLeader(urls, size, Math.max(readyTimeoutMs, CLUSTER_PLACEMENT_TIMEOUT_MS))
   } catch (error) {
     await stop()
     throw error
