@@ -77,7 +77,8 @@ describe.skipIf(!isReplicatedCapable(installed))(
     beforeAll(async () => {
       cluster = await startNatsCluster({ size: 3 })
       nats = await openNats(cluster.urls.join(","))
-    }, 120_000)
+      // A cluster that cannot place its streams is started once more: up to twice 45 s.
+    }, 150_000)
     afterAll(async () => {
       await nats?.connection.drain()
       await cluster?.stop()

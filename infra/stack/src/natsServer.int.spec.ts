@@ -239,6 +239,7 @@ describe.skipIf(!isReplicatedCapable(installed))(
       expect(info.state.messages).toBe(2)
       expect(info.cluster?.replicas).toHaveLength(2)
       expect(info.cluster?.replicas?.every((r) => r.current && !r.offline)).toBe(true)
-    })
+      // A cluster that cannot place its streams is started once more: up to twice 45 s.
+    }, 150_000)
   },
 )

@@ -535,8 +535,25 @@ const waitForMetaLeader = async (
  */
 const CLUSTER_PLACEMENT_TIMEOUT_MS = 45_000
 
-/** Starts a private JetStream cluster (default 3 nodes, routes on free ports) and waits for a meta leader. */
+/**
+ * Starts a private JetStream cluster (default 3 nodes, routes on free ports) and waits for a meta
+ * leader that can place a stream on every node. A cluster that never gets there is stopped and
+ * started once more on fresh ports (in a full test run, one never did within 45 s while a retry did
+ * not need to wait: see the error's node logs if both fail); a cluster on a caller's store is not.
+ */
 export const startNatsCluster = async (options: NatsClusterOptions = {}): Promise<NatsClusterHandle> => {
+  try {
+    return await startNatsClusterOnce(options)
+  } catch (error) {
+    if (options.storeDir !== undefined || !(error instanceof NatsClusterNotPlaced)) throw error
+    return startNatsClusterOnce(options)
+  }
+}
+
+/** The cluster's nodes started, but its meta leader could not place a replicated stream in time. */
+class NatsClusterNotPlaced extends Error {}
+
+const startNatsClusterOnce = async (options: NatsClusterOptions): Promise<NatsClusterHandle> => {
   const size = options.size ?? 3
   const binary = options.binary ?? "nats-server"
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS
@@ -588,8 +605,13 @@ export const startNatsCluster = async (options: NatsClusterOptions = {}): Promis
   try {
     await waitForMetaLeader(urls, size, Math.max(readyTimeoutMs, CLUSTER_PLACEMENT_TIMEOUT_MS))
   } catch (error) {
+    const logs = nodes
+      .map((n, i) => `--- n${i} (${n.url}):\n${n.logTail().split("\n").slice(-15).join("\n")}`)
+      .join("\n")
     await stop()
-    throw error
+    throw error instanceof NatsServerStartFailed
+      ? new NatsClusterNotPlaced(`${error.message}\n${logs}`)
+      : error
   }
   return handle
 }
