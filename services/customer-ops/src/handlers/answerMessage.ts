@@ -361,6 +361,22 @@ export const answerMessages = (options: {
           : null,
       })
       const reasons: Array<DispositionReason> = [...routing.reasons]
+      const routedBy = `${policy.name} v${policy.version}`
+      const toTicket = () =>
+        steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+      // A reply that is not handed to the gate: it waits for a refund's decision, or for a person.
+      const holdReply = (disposition: "escalate" | "await-approval") => {
+        steps.push({
+          _tag: "RouteReply",
+          draftId,
+          disposition,
+          reasons,
+          policy: routedBy,
+          actionId: null,
+          queue: disposition === "escalate" ? queue : policy.queues.approvals,
+        })
+        return toTicket()
+      }
       const gate = yield* ActionGate
       const cause = { decisionId: draft.event.payload.decisionId, eventId: event.eventId }
       const refundOrder = draftedOn.find((f) => f.kind === "order")?.id.replace(/^order-/, "") ?? null
@@ -394,16 +410,7 @@ export const answerMessages = (options: {
               earlier.status === "issued" ? "paid" : "asked for and waits for its decision"
             }${earlier.ticketId === ticketId ? "" : ` (ticket ${earlier.ticketId})`}; an order is refunded once`,
           })
-          steps.push({
-            _tag: "RouteReply",
-            draftId,
-            disposition: "escalate",
-            reasons,
-            policy: `${policy.name} v${policy.version}`,
-            actionId: null,
-            queue,
-          })
-          return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+          return holdReply("escalate")
         }
       }
       // The refund is asked of the gate once the ticket has recorded it (handlers/refunds.ts), so that
@@ -421,17 +428,7 @@ export const answerMessages = (options: {
           code: "refund-pending",
           detail: `the reply goes out once the refund of ${formatMoney(refundAmount)} for order ${refundOrder} is decided`,
         })
-        const escalated = routing.disposition === "escalate"
-        steps.push({
-          _tag: "RouteReply",
-          draftId,
-          disposition: escalated ? "escalate" : "await-approval",
-          reasons,
-          policy: `${policy.name} v${policy.version}`,
-          actionId: null,
-          queue: escalated ? queue : policy.queues.approvals,
-        })
-        return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+        return holdReply(routing.disposition === "escalate" ? "escalate" : "await-approval")
       }
 
       // Here a refund that is wanted has no order to pay it against: a person sorts it out.
@@ -445,16 +442,7 @@ export const answerMessages = (options: {
       const raising = reasons.slice(1)
       // A draft that repeats the agent's instructions is never offered for sending, not even to a person.
       if (leaked) {
-        steps.push({
-          _tag: "RouteReply",
-          draftId,
-          disposition: "escalate",
-          reasons,
-          policy: `${policy.name} v${policy.version}`,
-          actionId: null,
-          queue,
-        })
-        return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+        return holdReply("escalate")
       }
       yield* gate.request({
         actionId: replyActionId,
@@ -487,10 +475,10 @@ export const answerMessages = (options: {
         draftId,
         disposition,
         reasons,
-        policy: `${policy.name} v${policy.version}`,
+        policy: routedBy,
         actionId: replyActionId,
         queue: disposition === "escalate" ? queue : policy.queues.approvals,
       })
-      return steps.map((command) => ({ aggregateType: "ticket", aggregateId: ticketId, command }))
+      return toTicket()
     }),
 })
