@@ -1,0 +1,2 @@
+// The content-ops agent: listings, stock status and knowledge-base drafts.
+export {}

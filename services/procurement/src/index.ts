@@ -1,0 +1,2 @@
+// The procurement agent: inventory, reorders and purchase orders.
+export {}
