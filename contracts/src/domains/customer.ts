@@ -417,6 +417,12 @@ export const OrderStatusChanged = defineEvent({
     /** The delivery date the carrier gives (YYYY-MM-DD), when it gives one. */
     expectedDelivery: Schema.NullOr(Schema.String.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}$/))),
     changedAt: Instant,
+    /** The units that came back, on a return (every line when the storefront names none). */
+    returnedLines: Schema.optionalKey(
+      Schema.Array(Schema.Struct({ sku: NonEmpty, quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)) })),
+    ),
+    /** Why, on a cancellation, when the storefront says. */
+    reason: Schema.optionalKey(NonEmpty),
   }),
   summary: "A customer order was paid, shipped, delivered, cancelled or returned.",
   producer,
