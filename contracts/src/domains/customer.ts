@@ -419,7 +419,9 @@ export const OrderStatusChanged = defineEvent({
     changedAt: Instant,
     /** The units that came back, on a return (every line when the storefront names none). */
     returnedLines: Schema.optionalKey(
-      Schema.Array(Schema.Struct({ sku: NonEmpty, quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)) })),
+      Schema.Array(
+        Schema.Struct({ sku: NonEmpty, quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)) }),
+      ),
     ),
     /** Why, on a cancellation, when the storefront says. */
     reason: Schema.optionalKey(NonEmpty),

@@ -1,0 +1,52 @@
+import type { AgentWorker } from "@mesh/kernel"
+import { Clock, Effect } from "effect"
+import type { ProcurementDefs } from "../catalog.ts"
+import { ProcurementSettings } from "../config.ts"
+import { procurementReadModel } from "../projections/procurementReadModel.ts"
+
+/**
+ * Watches placed purchase orders against the dates their suppliers promised: an order still short
+ * of goods after its date is marked late, once (`PurchaseOrderLate`), for the other agents to tell
+ * customers and to weigh the supplier's record. Each check is a scheduled request in the log, so a
+ * late mark traces to the check that found it.
+ */
+export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings> = {
+  name: "late-delivery watch",
+  run: (context, until) =>
+    Effect.gen(function* () {
+      const { lateDeliveryCheck } = yield* ProcurementSettings
+      const model = procurementReadModel(context.db, context.namespace, context.agent)
+      const sweep = Effect.gen(function* () {
+        const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const overdue = yield* Effect.tryPromise(() =>
+          model
+            .selectFrom("purchase_orders")
+            .select(["purchase_order_id", "expected_by"])
+            .where("status", "=", "placed")
+            .where("late", "=", false)
+            .where("expected_by", "<", now)
+            .limit(200)
+            .execute(),
+        )
+        for (const order of overdue) {
+          yield* context.receive(
+            {
+              requestId: `late-check-${order.purchase_order_id}`,
+              name: "CheckDelivery",
+              origin: "schedule",
+              actor: { kind: "system", id: "late-delivery-watch" },
+              body: { purchaseOrderId: order.purchase_order_id, expectedBy: order.expected_by, now },
+            },
+            [
+              {
+                aggregateType: "purchaseOrder",
+                aggregateId: order.purchase_order_id,
+                command: { _tag: "CheckDelivery", now },
+              },
+            ],
+          )
+        }
+      })
+      yield* Effect.raceFirst(Effect.forever(Effect.andThen(sweep, Effect.sleep(lateDeliveryCheck))), until)
+    }),
+}

@@ -1,0 +1,324 @@
+import { ApproverTokens } from "@mesh/actions"
+import {
+  inventoryOnHand,
+  NonEmpty,
+  Quantity,
+  SupplierTerms,
+  stockReservations,
+  TenantId,
+} from "@mesh/contracts"
+import { type AgentRoutes, bodyDigest } from "@mesh/kernel"
+import { Registers } from "@mesh/registers"
+import { ByteSize, Effect, Layer, Redacted, Result, Schema, SchemaIssue } from "effect"
+import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { ProcurementDefs } from "../catalog.ts"
+import { procurementName } from "../config.ts"
+import { procurementReadModel } from "../projections/procurementReadModel.ts"
+
+const MAX_BODY_BYTES = 64 * 1024
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const problem = (status: number, error: string, field?: string) =>
+  HttpServerResponse.jsonUnsafe(field === undefined ? { error } : { error, field }, { status })
+
+const decodeBody = <A>(schema: Schema.Codec<A, unknown>, text: string) => {
+  const decoded = Schema.decodeUnknownResult(Schema.fromJsonString(schema))(text)
+  if (Result.isSuccess(decoded)) return { ok: true as const, value: decoded.success }
+  const issues = formatIssues(decoded.failure.issue).issues
+  const pathOf = (issue: (typeof issues)[number]) =>
+    (issue.path ?? []).map((s) => String(typeof s === "object" ? s.key : s)).join(".") || "body"
+  return {
+    ok: false as const,
+    response: problem(
+      400,
+      issues.map((i) => `${pathOf(i)}: ${i.message}`).join("; "),
+      issues[0] ? pathOf(issues[0]) : "body",
+    ),
+  }
+}
+
+const readBody = (request: HttpServerRequest.HttpServerRequest) =>
+  request.text.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)))
+
+const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
+  /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1]
+
+const skuPattern = /^[A-Za-z0-9_-]{1,128}$/
+
+/** A SKU's stock settings as a buyer sends them. */
+export const StockItemSettingsBody = Schema.Struct({
+  tenantId: TenantId,
+  name: NonEmpty,
+  reorderPoint: Quantity,
+  reorderQuantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)),
+  neededWithinDays: Quantity,
+  suppliers: Schema.Array(SupplierTerms).check(Schema.isMinLength(1)),
+  openingStock: Schema.optionalKey(Quantity),
+})
+
+/** A delivery of goods at the dock. */
+export const ReceiptBody = Schema.Struct({
+  quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)),
+  /** The delivery note's id: the same note scanned twice is one delivery. */
+  deliveryId: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{1,64}$/)),
+})
+
+const money = (minor: number | null, currency: string | null) =>
+  minor === null || currency === null ? null : { amountMinor: Number(minor), currency }
+
+/**
+ * The buyer's and the warehouse's routes, for the shop's people (an approver's bearer token):
+ * `PUT /stock-items/:sku` sets a SKU's reorder point, quantity, lead time and suppliers;
+ * `GET /stock-items` and `/stock-items/:sku` show them with the units on hand, reserved and free
+ * (read live from the registers); `GET /purchase-orders` (`?status=`, `?sku=`) and
+ * `/purchase-orders/:id` show orders with their decision and approval; `POST
+ * /purchase-orders/:id/receipts` records goods received, in full or in part.
+ */
+export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Registers> = (context) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const tokens = yield* ApproverTokens
+      const registers = yield* Registers
+      const model = procurementReadModel(context.db, context.namespace, procurementName)
+      const personOf = (request: HttpServerRequest.HttpServerRequest) => {
+        const token = bearerOf(request)
+        return token === undefined ? undefined : tokens.identityOf(Redacted.make(token))
+      }
+      const unknownPerson = () =>
+        problem(401, "a bearer token of a known approver is required", "authorization")
+      const guarded =
+        <E, R>(
+          handler: (
+            request: HttpServerRequest.HttpServerRequest,
+            person: string,
+          ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+        ) =>
+        (request: HttpServerRequest.HttpServerRequest) => {
+          const person = personOf(request)
+          return person === undefined
+            ? Effect.succeed(unknownPerson())
+            : handler(request, person).pipe(
+                Effect.catch((error) => Effect.succeed(problem(503, String(error)))),
+              )
+        }
+      const levels = (sku: string) =>
+        Effect.gen(function* () {
+          const onHand = yield* registers.read(inventoryOnHand, sku)
+          const reserved = yield* registers.read(stockReservations, sku)
+          return {
+            onHand: onHand.value,
+            available: reserved.value.available,
+            held: reserved.value.held,
+            confirmed: reserved.value.confirmed,
+          }
+        })
+      const stockItemView = (row: {
+        sku: string
+        tenant_id: string
+        name: string
+        reorder_point: number
+        reorder_quantity: number
+        needed_within_days: number
+        suppliers: string
+        open_purchase_order: string | null
+        below_reorder_point_at: string | null
+      }) =>
+        Effect.map(levels(row.sku), (stock) => ({
+          sku: row.sku,
+          tenantId: row.tenant_id,
+          name: row.name,
+          reorderPoint: row.reorder_point,
+          reorderQuantity: row.reorder_quantity,
+          neededWithinDays: row.needed_within_days,
+          suppliers: JSON.parse(row.suppliers) as unknown,
+          openPurchaseOrder: row.open_purchase_order,
+          belowReorderPointAt: row.below_reorder_point_at,
+          stock,
+        }))
+      const orderView = (row: {
+        purchase_order_id: string
+        tenant_id: string
+        sku: string
+        supplier_id: string | null
+        quantity: number
+        unit_cost_minor: number | null
+        total_minor: number | null
+        currency: string | null
+        status: string
+        decision_id: string
+        reason: string
+        first_time_supplier: boolean
+        action_id: string | null
+        external_ref: string | null
+        expected_by: string | null
+        received: number
+        late: boolean
+        cancel_reason: string | null
+        created_at: string
+        updated_at: string
+      }) => ({
+        purchaseOrderId: row.purchase_order_id,
+        tenantId: row.tenant_id,
+        sku: row.sku,
+        supplierId: row.supplier_id,
+        quantity: row.quantity,
+        unitCost: money(row.unit_cost_minor, row.currency),
+        total: money(row.total_minor, row.currency),
+        status: row.status,
+        decisionId: row.decision_id,
+        reason: row.reason,
+        firstTimeSupplier: row.first_time_supplier,
+        actionId: row.action_id,
+        externalRef: row.external_ref,
+        expectedBy: row.expected_by,
+        received: row.received,
+        late: row.late,
+        cancelReason: row.cancel_reason,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      })
+      return Layer.mergeAll(
+        HttpRouter.add(
+          "PUT",
+          "/stock-items/:sku",
+          guarded((request, person) =>
+            Effect.gen(function* () {
+              const sku = (yield* HttpRouter.params).sku ?? ""
+              if (!skuPattern.test(sku))
+                return problem(400, "a SKU is 1-128 letters, digits, '_' or '-'", "sku")
+              const settings = decodeBody(StockItemSettingsBody, yield* readBody(request))
+              if (!settings.ok) return settings.response
+              const { openingStock, ...rest } = settings.value
+              const received = yield* context.receive(
+                {
+                  requestId: `stock-item-${sku}-${bodyDigest(settings.value).slice(0, 16)}`,
+                  name: "ConfigureStockItem",
+                  origin: "http",
+                  actor: { kind: "human", id: person },
+                  body: { sku, ...settings.value },
+                },
+                [
+                  {
+                    aggregateType: "stockItem",
+                    aggregateId: sku,
+                    command: { _tag: "ConfigureStockItem", sku, ...rest, openingStock: openingStock ?? 0 },
+                  },
+                ],
+              )
+              const outcome = received.outcomes[0]
+              return HttpServerResponse.jsonUnsafe(
+                { sku, changed: outcome?.status === "appended" },
+                { status: outcome?.status === "appended" ? 202 : 200 },
+              )
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "GET",
+          "/stock-items",
+          guarded(() =>
+            Effect.gen(function* () {
+              const rows = yield* Effect.promise(() =>
+                model.selectFrom("stock_items").selectAll().orderBy("sku").execute(),
+              )
+              return HttpServerResponse.jsonUnsafe({ stockItems: yield* Effect.forEach(rows, stockItemView) })
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "GET",
+          "/stock-items/:sku",
+          guarded(() =>
+            Effect.gen(function* () {
+              const sku = (yield* HttpRouter.params).sku ?? ""
+              const row = yield* Effect.promise(() =>
+                model.selectFrom("stock_items").selectAll().where("sku", "=", sku).executeTakeFirst(),
+              )
+              if (row === undefined) return problem(404, `no stock item ${sku}`, "sku")
+              return HttpServerResponse.jsonUnsafe(yield* stockItemView(row))
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "GET",
+          "/purchase-orders",
+          guarded((request) =>
+            Effect.gen(function* () {
+              const query = new URL(request.url, "http://agent").searchParams
+              const status = query.get("status")
+              const sku = query.get("sku")
+              const rows = yield* Effect.promise(() => {
+                let select = model.selectFrom("purchase_orders").selectAll()
+                if (status !== null) select = select.where("status", "=", status)
+                if (sku !== null) select = select.where("sku", "=", sku)
+                return select.orderBy("created_at").limit(500).execute()
+              })
+              return HttpServerResponse.jsonUnsafe({ purchaseOrders: rows.map(orderView) })
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "GET",
+          "/purchase-orders/:purchaseOrderId",
+          guarded(() =>
+            Effect.gen(function* () {
+              const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
+              const row = yield* Effect.promise(() =>
+                model
+                  .selectFrom("purchase_orders")
+                  .selectAll()
+                  .where("purchase_order_id", "=", id)
+                  .executeTakeFirst(),
+              )
+              return row === undefined
+                ? problem(404, `no purchase order ${id}`, "purchaseOrderId")
+                : HttpServerResponse.jsonUnsafe(orderView(row))
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "POST",
+          "/purchase-orders/:purchaseOrderId/receipts",
+          guarded((request, person) =>
+            Effect.gen(function* () {
+              const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
+              if (!skuPattern.test(id)) return problem(400, "not a purchase order id", "purchaseOrderId")
+              const receipt = decodeBody(ReceiptBody, yield* readBody(request))
+              if (!receipt.ok) return receipt.response
+              const receivedAt = new Date(
+                yield* Effect.clockWith((clock) => clock.currentTimeMillis),
+              ).toISOString()
+              const received = yield* context
+                .receive(
+                  {
+                    requestId: `receipt-${id}-${receipt.value.deliveryId}`,
+                    name: "ReceiveGoods",
+                    origin: "http",
+                    actor: { kind: "human", id: person },
+                    body: { purchaseOrderId: id, ...receipt.value },
+                  },
+                  [
+                    {
+                      aggregateType: "purchaseOrder",
+                      aggregateId: id,
+                      command: { _tag: "ReceiveGoods", quantity: receipt.value.quantity, receivedAt },
+                    },
+                  ],
+                )
+                .pipe(
+                  Effect.map((r) => ({ ok: true as const, r })),
+                  Effect.catchTag("CommandError", (e) =>
+                    Effect.succeed({ ok: false as const, message: e.message }),
+                  ),
+                )
+              if (!received.ok) return problem(409, received.message, "purchaseOrderId")
+              return HttpServerResponse.jsonUnsafe(
+                { purchaseOrderId: id, received: receipt.value.quantity },
+                { status: 202 },
+              )
+            }),
+          ),
+        ),
+      )
+    }),
+  )

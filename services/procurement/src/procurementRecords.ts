@@ -1,0 +1,44 @@
+import { MeshNamespace } from "@mesh/eventlog"
+import { ReadModelDb } from "@mesh/sql"
+import { Context, Effect, Layer, Schema } from "effect"
+import {
+  procurementReadModel,
+  type SupplierRecord,
+  supplierRecords,
+} from "./projections/procurementReadModel.ts"
+
+/** The procurement read model could not answer; the cause is kept. */
+export class ProcurementRecordsError extends Schema.TaggedError<ProcurementRecordsError>()(
+  "ProcurementRecordsError",
+  { query: Schema.String, cause: Schema.Defect() },
+) {}
+
+/** What ProcurementRecords offers. */
+export interface ProcurementRecordsShape {
+  /** Each supplier's delivery record for a tenant: purchase orders delivered and how many on time. */
+  readonly suppliers: (
+    tenantId: string,
+  ) => Effect.Effect<ReadonlyMap<string, SupplierRecord>, ProcurementRecordsError>
+}
+
+/** The procurement read model as the agent's reactions read it: the suppliers' delivery history. */
+export class ProcurementRecords extends Context.Service<ProcurementRecords, ProcurementRecordsShape>()(
+  "procurement/ProcurementRecords",
+) {
+  /** The read model of `agent` in the process's namespace. */
+  static readonly layer = (agent: string) =>
+    Layer.effect(
+      ProcurementRecords,
+      Effect.gen(function* () {
+        const { db } = yield* ReadModelDb
+        const model = procurementReadModel(db, (yield* MeshNamespace).name, agent)
+        return {
+          suppliers: (tenantId: string) =>
+            Effect.tryPromise({
+              try: () => supplierRecords(model, tenantId),
+              catch: (cause) => new ProcurementRecordsError({ query: "supplier records", cause }),
+            }),
+        }
+      }),
+    )
+}

@@ -1,0 +1,353 @@
+import type { procurementEvents } from "@mesh/contracts"
+import { defineProjection, type ProjectionEvent, readModelSchemaOf } from "@mesh/kernel/projections"
+import type { Kysely, QueryCreator, Transaction } from "kysely"
+
+type ProcurementEventDefs = (typeof procurementEvents)[number]
+
+/** A SKU's stock settings and its open reorder. */
+export interface StockItemsTable {
+  sku: string
+  tenant_id: string
+  name: string
+  reorder_point: number
+  reorder_quantity: number
+  needed_within_days: number
+  /** The suppliers' terms (JSON array). */
+  suppliers: string
+  open_purchase_order: string | null
+  below_reorder_point_at: string | null
+  updated_at: string
+}
+
+/** A purchase order as buyers see it. */
+export interface PurchaseOrdersTable {
+  purchase_order_id: string
+  tenant_id: string
+  sku: string
+  supplier_id: string | null
+  quantity: number
+  unit_cost_minor: number | null
+  total_minor: number | null
+  currency: string | null
+  /** needs-buyer, drafted, requested, placed, received or cancelled. */
+  status: string
+  decision_id: string
+  reason: string
+  first_time_supplier: boolean
+  action_id: string | null
+  external_ref: string | null
+  expected_by: string | null
+  received: number
+  late: boolean
+  cancel_reason: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** A line of a customer order and its stock. */
+export interface OrderAllocationsTable {
+  order_id: string
+  line: number
+  tenant_id: string
+  sku: string
+  quantity: number
+  /** waiting, reserved, backordered, shipped, released or returned. */
+  status: string
+  updated_at: string
+}
+
+/** The procurement read model's tables. */
+export interface ProcurementReadModel {
+  stock_items: StockItemsTable
+  purchase_orders: PurchaseOrdersTable
+  order_allocations: OrderAllocationsTable
+}
+
+type Trx = Transaction<ProcurementReadModel>
+
+const setLineStatus = async (
+  trx: Trx,
+  orderId: string,
+  sku: string,
+  from: ReadonlyArray<string>,
+  status: string,
+  at: string,
+) => {
+  // The first line of the SKU in one of the `from` states moves, as the allocation decider moves it.
+  const line = await trx
+    .selectFrom("order_allocations")
+    .select("line")
+    .where("order_id", "=", orderId)
+    .where("sku", "=", sku)
+    .where("status", "in", [...from])
+    .orderBy("line")
+    .limit(1)
+    .executeTakeFirst()
+  if (line === undefined) return
+  await trx
+    .updateTable("order_allocations")
+    .set({ status, updated_at: at })
+    .where("order_id", "=", orderId)
+    .where("line", "=", line.line)
+    .execute()
+}
+
+const patchOrder = (trx: Trx, id: string, at: string, patch: Partial<PurchaseOrdersTable>) =>
+  trx
+    .updateTable("purchase_orders")
+    .set({ ...patch, updated_at: at })
+    .where("purchase_order_id", "=", id)
+    .execute()
+
+const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDefs>): Promise<void> => {
+  const id = event.aggregateId
+  const at = event.occurredAt
+  switch (event.type) {
+    case "StockItemConfigured": {
+      const p = event.payload
+      const row = {
+        tenant_id: p.tenantId,
+        name: p.name,
+        reorder_point: p.reorderPoint,
+        reorder_quantity: p.reorderQuantity,
+        needed_within_days: p.neededWithinDays,
+        suppliers: JSON.stringify(p.suppliers),
+        updated_at: at,
+      }
+      await trx
+        .insertInto("stock_items")
+        .values({ sku: id, ...row, open_purchase_order: null, below_reorder_point_at: null })
+        .onConflict((oc) => oc.column("sku").doUpdateSet(row))
+        .execute()
+      return
+    }
+    case "StockBelowReorderPoint":
+      await trx
+        .updateTable("stock_items")
+        .set({ below_reorder_point_at: at, updated_at: at })
+        .where("sku", "=", id)
+        .execute()
+      return
+    case "ReorderOpened":
+      await trx
+        .updateTable("stock_items")
+        .set({ open_purchase_order: event.payload.purchaseOrderId, updated_at: at })
+        .where("sku", "=", id)
+        .execute()
+      return
+    case "ReorderClosed":
+      await trx
+        .updateTable("stock_items")
+        .set({ open_purchase_order: null, updated_at: at })
+        .where("sku", "=", id)
+        .where("open_purchase_order", "=", event.payload.purchaseOrderId)
+        .execute()
+      return
+    case "OrderAllocationOpened":
+      for (const [line, l] of event.payload.lines.entries()) {
+        await trx
+          .insertInto("order_allocations")
+          .values({
+            order_id: id,
+            line,
+            tenant_id: event.payload.tenantId,
+            sku: l.sku,
+            quantity: l.quantity,
+            status: "waiting",
+            updated_at: at,
+          })
+          .onConflict((oc) => oc.columns(["order_id", "line"]).doNothing())
+          .execute()
+      }
+      return
+    case "OrderStockReserved":
+      return setLineStatus(trx, id, event.payload.sku, ["waiting", "backordered"], "reserved", at)
+    case "OrderStockBackordered":
+      return setLineStatus(trx, id, event.payload.sku, ["waiting"], "backordered", at)
+    case "OrderStockShipped":
+      return setLineStatus(trx, id, event.payload.sku, ["reserved"], "shipped", at)
+    case "OrderStockReleased":
+      return setLineStatus(trx, id, event.payload.sku, ["waiting", "reserved", "backordered"], "released", at)
+    case "OrderStockReturned":
+      return setLineStatus(trx, id, event.payload.sku, ["shipped"], "returned", at)
+    case "PurchaseOrderDrafted": {
+      const p = event.payload
+      await trx
+        .insertInto("purchase_orders")
+        .values({
+          purchase_order_id: id,
+          tenant_id: p.tenantId,
+          sku: p.sku,
+          supplier_id: p.supplierId,
+          quantity: p.quantity,
+          unit_cost_minor: p.unitCost?.amountMinor ?? null,
+          total_minor: p.total?.amountMinor ?? null,
+          currency: p.total?.currency ?? null,
+          status: p.supplierId === null ? "needs-buyer" : "drafted",
+          decision_id: p.decisionId,
+          reason: p.reason,
+          first_time_supplier: p.firstTimeSupplier,
+          action_id: null,
+          external_ref: null,
+          expected_by: null,
+          received: 0,
+          late: false,
+          cancel_reason: null,
+          created_at: at,
+          updated_at: at,
+        })
+        .onConflict((oc) => oc.column("purchase_order_id").doNothing())
+        .execute()
+      return
+    }
+    case "PurchaseOrderRequested":
+      await patchOrder(trx, id, at, { status: "requested", action_id: event.payload.actionId })
+      return
+    case "PurchaseOrderPlaced":
+      await patchOrder(trx, id, at, {
+        status: "placed",
+        external_ref: event.payload.externalRef,
+        expected_by: event.payload.expectedBy ?? null,
+      })
+      return
+    case "PurchaseOrderReceived": {
+      const row = await trx
+        .selectFrom("purchase_orders")
+        .select(["received", "late"])
+        .where("purchase_order_id", "=", id)
+        .executeTakeFirst()
+      if (row === undefined) return
+      await patchOrder(trx, id, at, {
+        received: row.received + event.payload.quantity,
+        late: row.late || event.payload.onTime === false,
+        ...(event.payload.outstanding === 0 ? { status: "received" } : {}),
+      })
+      return
+    }
+    case "PurchaseOrderCancelled":
+      await patchOrder(trx, id, at, { status: "cancelled", cancel_reason: event.payload.reason })
+      return
+    case "PurchaseOrderLate":
+      await patchOrder(trx, id, at, { late: true })
+      return
+    case "StockLevelRecorded":
+      return
+  }
+}
+
+/**
+ * The procurement read model: stock items with their settings and open reorder, purchase orders
+ * with their supplier, decision, approval and deliveries, and each customer order's stock by line.
+ * Units on hand and reserved are not here: they are the inventory registers, read live.
+ */
+export const procurementProjection = defineProjection<ProcurementEventDefs, ProcurementReadModel>({
+  name: "procurement",
+  version: 1,
+  streams: [{ domain: "procurement" }],
+  tables: ["stock_items", "purchase_orders", "order_allocations"],
+  onFailure: "stop",
+  lingerMs: 5,
+  createTables: async (trx) => {
+    await trx.schema
+      .createTable("stock_items")
+      .addColumn("sku", "text", (c) => c.primaryKey())
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("name", "text", (c) => c.notNull())
+      .addColumn("reorder_point", "integer", (c) => c.notNull())
+      .addColumn("reorder_quantity", "integer", (c) => c.notNull())
+      .addColumn("needed_within_days", "integer", (c) => c.notNull())
+      .addColumn("suppliers", "text", (c) => c.notNull())
+      .addColumn("open_purchase_order", "text")
+      .addColumn("below_reorder_point_at", "text")
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute()
+    await trx.schema
+      .createTable("purchase_orders")
+      .addColumn("purchase_order_id", "text", (c) => c.primaryKey())
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("sku", "text", (c) => c.notNull())
+      .addColumn("supplier_id", "text")
+      .addColumn("quantity", "integer", (c) => c.notNull())
+      .addColumn("unit_cost_minor", "bigint")
+      .addColumn("total_minor", "bigint")
+      .addColumn("currency", "text")
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("decision_id", "text", (c) => c.notNull())
+      .addColumn("reason", "text", (c) => c.notNull())
+      .addColumn("first_time_supplier", "boolean", (c) => c.notNull())
+      .addColumn("action_id", "text")
+      .addColumn("external_ref", "text")
+      .addColumn("expected_by", "text")
+      .addColumn("received", "integer", (c) => c.notNull())
+      .addColumn("late", "boolean", (c) => c.notNull())
+      .addColumn("cancel_reason", "text")
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute()
+    await trx.schema
+      .createIndex("purchase_orders_by_status")
+      .on("purchase_orders")
+      .columns(["status", "expected_by"])
+      .execute()
+    await trx.schema
+      .createIndex("purchase_orders_by_supplier")
+      .on("purchase_orders")
+      .columns(["supplier_id", "status"])
+      .execute()
+    await trx.schema
+      .createTable("order_allocations")
+      .addColumn("order_id", "text", (c) => c.notNull())
+      .addColumn("line", "integer", (c) => c.notNull())
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("sku", "text", (c) => c.notNull())
+      .addColumn("quantity", "integer", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("order_allocations_pk", ["order_id", "line"])
+      .execute()
+    await trx.schema
+      .createIndex("order_allocations_by_sku")
+      .on("order_allocations")
+      .columns(["sku", "status", "updated_at"])
+      .execute()
+  },
+  apply: async (trx, events) => {
+    for (const event of events) await applyOne(trx, event)
+  },
+})
+
+/** The procurement read model of `agent` in its namespace's schema. */
+export const procurementReadModel = (
+  db: Kysely<unknown>,
+  namespace: string,
+  agent: string,
+): QueryCreator<ProcurementReadModel> =>
+  (db as Kysely<ProcurementReadModel>).withSchema(readModelSchemaOf(namespace, agent))
+
+/** A supplier's delivery record: purchase orders delivered, and how many of them on time. */
+export interface SupplierRecord {
+  readonly delivered: number
+  readonly onTime: number
+}
+
+/** Every supplier's delivery record, from the purchase orders that received goods. */
+export const supplierRecords = async (
+  db: QueryCreator<ProcurementReadModel>,
+  tenantId: string,
+): Promise<ReadonlyMap<string, SupplierRecord>> => {
+  const rows = await db
+    .selectFrom("purchase_orders")
+    .select(["supplier_id", "late"])
+    .where("tenant_id", "=", tenantId)
+    .where("received", ">", 0)
+    .execute()
+  const records = new Map<string, { delivered: number; onTime: number }>()
+  for (const row of rows) {
+    if (row.supplier_id === null) continue
+    const record = records.get(row.supplier_id) ?? { delivered: 0, onTime: 0 }
+    record.delivered += 1
+    if (!row.late) record.onTime += 1
+    records.set(row.supplier_id, record)
+  }
+  return records
+}

@@ -1,0 +1,129 @@
+import type { SupplierTerms } from "@mesh/contracts"
+import type { DecidedEvent, Decider } from "@mesh/kernel"
+import type { stockItemEvents } from "../catalog.ts"
+
+type StockItemEvent = DecidedEvent<(typeof stockItemEvents)[number]>
+
+/** A SKU's settings, as the buyer gave them. */
+export interface StockItemSettings {
+  readonly tenantId: string
+  readonly sku: string
+  readonly name: string
+  readonly reorderPoint: number
+  readonly reorderQuantity: number
+  readonly neededWithinDays: number
+  readonly suppliers: ReadonlyArray<SupplierTerms>
+  readonly openingStock: number
+}
+
+/** A SKU's stock state: unknown until set up, then its settings and the one reorder it may have open. */
+export type StockItemState =
+  | { readonly status: "unknown" }
+  | {
+      readonly status: "tracked"
+      readonly settings: StockItemSettings
+      /** The purchase order of the open reorder, or null when none is open. */
+      readonly openReorder: string | null
+    }
+
+/** Commands of a SKU's stock item. */
+export type StockItemCommand =
+  | ({ readonly _tag: "ConfigureStockItem" } & StockItemSettings)
+  | {
+      readonly _tag: "CheckReorderPoint"
+      /** Units free to promise, read from the reservations register. */
+      readonly available: number
+      /** The id the purchase order gets if a reorder opens (derived from the command by the caller). */
+      readonly purchaseOrderId: string
+    }
+  | {
+      readonly _tag: "CloseReorder"
+      readonly purchaseOrderId: string
+      readonly outcome: "received" | "cancelled"
+    }
+
+const sameSettings = (a: StockItemSettings, b: StockItemSettings): boolean =>
+  JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * A SKU's stock item: its settings and at most one open reorder. A SKU at or below its reorder point
+ * opens a reorder only when none is open, so two sales seen at once (by two replicas) order once:
+ * the second append conflicts, and decided again on the fresh state it finds the reorder open.
+ */
+export const stockItemDecider: Decider<StockItemCommand, StockItemEvent, StockItemState> = {
+  initialState: () => ({ status: "unknown" }),
+  evolve: (state, event) => {
+    switch (event.type) {
+      case "StockItemConfigured": {
+        const { openingStock, ...rest } = event.payload
+        // The opening stock counts once, when the SKU is first set up; a later change keeps it.
+        const settings = {
+          ...rest,
+          openingStock: state.status === "tracked" ? state.settings.openingStock : openingStock,
+        }
+        return {
+          status: "tracked",
+          settings,
+          openReorder: state.status === "tracked" ? state.openReorder : null,
+        }
+      }
+      case "ReorderOpened":
+        return state.status === "tracked" ? { ...state, openReorder: event.payload.purchaseOrderId } : state
+      case "ReorderClosed":
+        return state.status === "tracked" && state.openReorder === event.payload.purchaseOrderId
+          ? { ...state, openReorder: null }
+          : state
+      case "StockBelowReorderPoint":
+        return state
+    }
+  },
+  decide: (command, state) => {
+    switch (command._tag) {
+      case "ConfigureStockItem": {
+        const { _tag, ...settings } = command
+        if (settings.suppliers.length === 0) throw new Error(`${settings.sku} needs at least one supplier`)
+        const ids = new Set(settings.suppliers.map((s) => s.supplierId))
+        if (ids.size !== settings.suppliers.length) throw new Error(`${settings.sku} names a supplier twice`)
+        if (state.status === "tracked") {
+          if (state.settings.tenantId !== settings.tenantId)
+            throw new Error(`${settings.sku} belongs to tenant ${state.settings.tenantId}`)
+          if (sameSettings({ ...state.settings, openingStock: settings.openingStock }, settings)) return []
+        }
+        return [{ type: "StockItemConfigured", payload: settings }]
+      }
+      case "CheckReorderPoint": {
+        if (state.status !== "tracked" || state.openReorder !== null) return []
+        const { settings } = state
+        if (command.available > settings.reorderPoint) return []
+        return [
+          {
+            type: "StockBelowReorderPoint",
+            payload: { sku: settings.sku, onHand: command.available, reorderPoint: settings.reorderPoint },
+          },
+          {
+            type: "ReorderOpened",
+            payload: {
+              tenantId: settings.tenantId,
+              sku: settings.sku,
+              purchaseOrderId: command.purchaseOrderId,
+              // Enough to lift the SKU back above its reorder point by the reorder quantity.
+              quantity: settings.reorderPoint - command.available + settings.reorderQuantity,
+              neededWithinDays: settings.neededWithinDays,
+              available: command.available,
+              suppliers: settings.suppliers,
+            },
+          },
+        ]
+      }
+      case "CloseReorder":
+        return state.status === "tracked" && state.openReorder === command.purchaseOrderId
+          ? [
+              {
+                type: "ReorderClosed",
+                payload: { purchaseOrderId: command.purchaseOrderId, outcome: command.outcome },
+              },
+            ]
+          : []
+    }
+  },
+}
