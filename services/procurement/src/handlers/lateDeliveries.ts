@@ -47,6 +47,15 @@ export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings
           )
         }
       })
-      yield* Effect.raceFirst(Effect.forever(Effect.andThen(sweep, Effect.sleep(lateDeliveryCheck))), until)
+      // A failed sweep (the read model not set up yet, the database away) is tried again at the next one.
+      const sweepOrWarn = sweep.pipe(
+        Effect.catch((error) =>
+          Effect.logWarning(`late-delivery check failed; trying again: ${String(error)}`),
+        ),
+      )
+      yield* Effect.raceFirst(
+        Effect.forever(Effect.andThen(sweepOrWarn, Effect.sleep(lateDeliveryCheck))),
+        until,
+      )
     }),
 }

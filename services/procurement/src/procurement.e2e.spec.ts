@@ -1,0 +1,282 @@
+import type { EventEnvelope } from "@mesh/contracts"
+import { useNatsServer } from "@mesh/stack/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { procurementName } from "./config.ts"
+import { owner, type ProcurementProcess, startProcurement } from "./testing/procurementProcess.ts"
+
+// The procurement agent in its own processes (two replicas sharing its consumers), over real NATS
+// and Postgres, with the supplier simulator behind its connector. The storefront's orders are
+// played into the customer stream as the customer-ops agent's ingestion appends them.
+
+const nats = useNatsServer()
+let agent: ProcurementProcess
+
+beforeAll(async () => {
+  agent = await startProcurement(nats.url, { prefix: "procure", replicas: 2 })
+}, 180_000)
+
+afterAll(async () => {
+  await agent?.stop()
+})
+
+const eur = (amountMinor: number) => ({ amountMinor, currency: "EUR" })
+
+const supplier = (supplierId: string, unitCostMinor: number, leadTimeDays: number) => ({
+  supplierId,
+  name: `Supplier ${supplierId}`,
+  unitCost: eur(unitCostMinor),
+  leadTimeDays,
+  minOrderQuantity: 1,
+})
+
+const configure = async (sku: string, settings: Record<string, unknown>) => {
+  const response = await agent.call(`/stock-items/${sku}`, {
+    method: "PUT",
+    body: {
+      tenantId: "shop",
+      name: sku,
+      reorderPoint: 3,
+      reorderQuantity: 10,
+      neededWithinDays: 7,
+      suppliers: [supplier("acme", 800, 3), supplier("globex", 900, 2)],
+      openingStock: 6,
+      ...settings,
+    },
+  })
+  expect(response.status).toBeLessThan(300)
+  await agent.until(`${sku} is set up`, async () => {
+    const r = await agent.call(`/stock-items/${sku}`)
+    return r.ok ? ((await r.json()) as StockItemView) : undefined
+  })
+}
+
+interface StockItemView {
+  readonly openPurchaseOrder: string | null
+  readonly stock: {
+    readonly onHand: number
+    readonly available: number
+    readonly held: number
+    readonly confirmed: number
+  }
+}
+
+interface PurchaseOrderView {
+  readonly purchaseOrderId: string
+  readonly sku: string
+  readonly supplierId: string | null
+  readonly quantity: number
+  readonly status: string
+  readonly decisionId: string
+  readonly actionId: string | null
+  readonly received: number
+  readonly late: boolean
+  readonly firstTimeSupplier: boolean
+}
+
+const stockOf = async (sku: string) => (await agent.json<StockItemView>(`/stock-items/${sku}`)).stock
+const ordersOf = async (sku: string) =>
+  (await agent.json<{ purchaseOrders: ReadonlyArray<PurchaseOrderView> }>(`/purchase-orders?sku=${sku}`))
+    .purchaseOrders
+
+const ofType = (events: ReadonlyArray<EventEnvelope>, type: string, aggregateId?: string) =>
+  events.filter((e) => e.type === type && (aggregateId === undefined || e.aggregateId === aggregateId))
+
+const approve = async (actionId: string) => {
+  const queue = (
+    await agent.json<{ queue: ReadonlyArray<{ actionId: string; parametersHash: string }> }>("/approvals")
+  ).queue
+  const waiting = queue.find((a) => a.actionId === actionId)
+  expect(waiting).toBeDefined()
+  const response = await agent.call(`/approvals/${procurementName}/${actionId}/approve`, {
+    method: "POST",
+    body: { parametersHash: waiting?.parametersHash },
+  })
+  expect(response.status).toBeLessThan(300)
+}
+
+describe("stock to reorder", () => {
+  it("orders once below the reorder point, waits for a buyer on a new supplier, and receipts restore the stock", async () => {
+    await configure("LAMP-1", {})
+    expect(await stockOf("LAMP-1")).toMatchObject({ onHand: 6, available: 6 })
+
+    // Four units sold and paid: 2 left, below the reorder point of 3.
+    for (const id of ["o-l1", "o-l2"]) await agent.orders.place(id, [{ sku: "LAMP-1", quantity: 2 }], true)
+    const drafted = await agent.until("a purchase order is drafted", async () => {
+      const [order] = await ordersOf("LAMP-1")
+      return order?.status === "requested" ? order : undefined
+    })
+    // 3 - 2 + 10: back above the reorder point by the reorder quantity; the cheapest eligible supplier.
+    expect(drafted).toMatchObject({ supplierId: "acme", quantity: 11, firstTimeSupplier: true })
+    // The supplier has never delivered here: a buyer approves its first order.
+    expect(agent.simulators.supplier.ledger()).toHaveLength(0)
+    await approve(drafted.actionId as string)
+    await agent.until("the order is placed at the supplier", async () => {
+      const [order] = await ordersOf("LAMP-1")
+      return order?.status === "placed" ? order : undefined
+    })
+    expect(agent.simulators.supplier.ledger()).toMatchObject([
+      { operation: "purchase-order.placed", params: { supplierId: "acme", sku: "LAMP-1", quantity: 11 } },
+    ])
+
+    // More sales while the order is open order nothing more.
+    await agent.orders.place("o-l3", [{ sku: "LAMP-1", quantity: 1 }], true)
+    await agent.until("the third order is reserved", async () =>
+      (await stockOf("LAMP-1")).held === 5 ? true : undefined,
+    )
+    expect(await ordersOf("LAMP-1")).toHaveLength(1)
+
+    // A partial delivery, the same delivery note scanned twice, then the rest.
+    const id = drafted.purchaseOrderId
+    for (const deliveryId of ["dn-1", "dn-1"]) {
+      const r = await agent.call(`/purchase-orders/${id}/receipts`, {
+        method: "POST",
+        body: { quantity: 5, deliveryId },
+      })
+      expect(r.status).toBe(202)
+    }
+    await agent.until("the partial delivery is on the shelf", async () =>
+      (await stockOf("LAMP-1")).onHand === 11 ? true : undefined,
+    )
+    expect((await ordersOf("LAMP-1"))[0]).toMatchObject({ status: "placed", received: 5 })
+    await agent.call(`/purchase-orders/${id}/receipts`, {
+      method: "POST",
+      body: { quantity: 6, deliveryId: "dn-2" },
+    })
+    await agent.until("the order is received in full and the reorder closed", async () => {
+      const item = await agent.json<StockItemView>("/stock-items/LAMP-1")
+      return item.openPurchaseOrder === null && item.stock.onHand === 17 ? item : undefined
+    })
+    // 6 opening + 11 received; 5 reserved for the three orders, none shipped yet.
+    expect(await stockOf("LAMP-1")).toMatchObject({ onHand: 17, available: 12, held: 5 })
+    expect((await ordersOf("LAMP-1"))[0]).toMatchObject({ status: "received", received: 11 })
+
+    // The order traces to its decision, the policy's verdict and the buyer's approval.
+    const events = await agent.everything()
+    const decision = ofType(events, "DecisionRecorded").find(
+      (e) => (e.payload as { decisionId: string }).decisionId === drafted.decisionId,
+    )
+    expect(decision).toBeDefined()
+    const requested = ofType(events, "ActionRequested", id)[0]
+    expect(requested?.payload).toMatchObject({
+      kind: "supplier.place-order",
+      cause: { decisionId: drafted.decisionId },
+      policy: { verdict: { mode: "require-approval", rule: "first-order-with-a-supplier" } },
+    })
+    expect(ofType(events, "ActionApproved", id)[0]?.actor).toMatchObject({ kind: "human", id: owner.name })
+    expect(ofType(events, "StockBelowReorderPoint", "LAMP-1")).toHaveLength(1)
+  })
+
+  it("places a known supplier's small order on its own, and marks a late delivery once", async () => {
+    // acme delivered above; a SKU only acme supplies, promised the same day, is late at once.
+    await configure("BULB-1", { suppliers: [supplier("acme", 200, 0)], reorderQuantity: 5, openingStock: 4 })
+    await agent.orders.place("o-b1", [{ sku: "BULB-1", quantity: 2 }], true)
+    const placed = await agent.until("the order is placed without approval", async () => {
+      const [order] = await ordersOf("BULB-1")
+      return order?.status === "placed" ? order : undefined
+    })
+    expect(placed).toMatchObject({ supplierId: "acme", firstTimeSupplier: false })
+    const late = await agent.until("the late delivery is marked", async () => {
+      const [order] = await ordersOf("BULB-1")
+      return order?.late ? order : undefined
+    })
+    expect(late.status).toBe("placed")
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const events = await agent.everything()
+    expect(ofType(events, "PurchaseOrderLate", placed.purchaseOrderId)).toMatchObject([
+      { payload: { sku: "BULB-1", supplierId: "acme", outstanding: placed.quantity } },
+    ])
+    expect(ofType(events, "ActionRequested", placed.purchaseOrderId)[0]?.payload).toMatchObject({
+      policy: { verdict: { mode: "auto" } },
+    })
+  })
+})
+
+describe("no overselling", () => {
+  it("reserves 10 units for 10 of 50 orders paid at once across two replicas, and back-orders the rest", async () => {
+    await configure("MUG-1", { openingStock: 10, reorderPoint: 0, suppliers: [supplier("acme", 300, 2)] })
+    const ids = Array.from({ length: 50 }, (_, i) => `o-m${i}`)
+    await Promise.all(ids.map((id) => agent.orders.place(id, [{ sku: "MUG-1", quantity: 1 }], true)))
+    const events = await agent.until(
+      "every order is reserved or back-ordered",
+      async () => {
+        const all = await agent.everything()
+        const settled =
+          ofType(all, "OrderStockReserved").filter((e) => ids.includes(e.aggregateId)).length +
+          ofType(all, "OrderStockBackordered").filter((e) => ids.includes(e.aggregateId)).length
+        return settled === 50 ? all : undefined
+      },
+      90_000,
+    )
+    const reserved = ofType(events, "OrderStockReserved").filter((e) => ids.includes(e.aggregateId))
+    expect(reserved).toHaveLength(10)
+    expect(new Set(reserved.map((e) => e.aggregateId)).size).toBe(10)
+    expect(await stockOf("MUG-1")).toMatchObject({ onHand: 10, available: 0, held: 10 })
+
+    // The reserved ten ship, two come back, one back-ordered order is cancelled.
+    const shipped = reserved.map((e) => e.aggregateId)
+    for (const id of shipped) await agent.orders.ship(id)
+    await agent.orders.return(shipped[0] as string)
+    await agent.orders.return(shipped[1] as string)
+    const backordered = ofType(events, "OrderStockBackordered").map((e) => e.aggregateId)
+    await agent.orders.cancel(backordered[0] as string)
+    await agent.until("shipments, returns and the cancellation are counted", async () => {
+      const stock = await stockOf("MUG-1")
+      return stock.onHand === 2 && stock.confirmed === 10 && stock.available === 2 ? stock : undefined
+    })
+    const after = await agent.everything()
+    expect(ofType(after, "OrderStockShipped").filter((e) => shipped.includes(e.aggregateId))).toHaveLength(10)
+    expect(ofType(after, "OrderStockReleased", backordered[0])).toMatchObject([
+      { payload: { wasBackordered: true } },
+    ])
+  })
+})
+
+describe("racing reorders", () => {
+  it("opens one reorder when two replicas see the SKU fall below its point at once", async () => {
+    await configure("PEN-1", { openingStock: 20, reorderPoint: 15, suppliers: [supplier("acme", 100, 2)] })
+    // Ten orders at once, handled by both replicas: each sale is below the point.
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        agent.orders.place(`o-p${i}`, [{ sku: "PEN-1", quantity: 1 }], true),
+      ),
+    )
+    await agent.until("all ten are reserved", async () =>
+      (await stockOf("PEN-1")).held === 10 ? true : undefined,
+    )
+    await agent.until("its purchase order is placed", async () => {
+      const orders = await ordersOf("PEN-1")
+      return orders.some((o) => o.status === "placed") ? true : undefined
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    const events = await agent.everything()
+    expect(ofType(events, "ReorderOpened", "PEN-1")).toHaveLength(1)
+    expect(await ordersOf("PEN-1")).toHaveLength(1)
+    expect(agent.simulators.supplier.ledger().filter((e) => e.params.sku === "PEN-1")).toHaveLength(1)
+  })
+})
+
+describe("operators", () => {
+  it("answers only the shop's people, and names what is wrong with a bad request", async () => {
+    expect((await agent.call("/purchase-orders", { token: null })).status).toBe(401)
+    expect((await agent.call("/stock-items", { token: "not-a-token-0123456789" })).status).toBe(401)
+    const bad = await agent.call("/stock-items/DESK-1", {
+      method: "PUT",
+      body: {
+        tenantId: "shop",
+        name: "Desk",
+        reorderPoint: -1,
+        reorderQuantity: 5,
+        neededWithinDays: 3,
+        suppliers: [],
+      },
+    })
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ field: "reorderPoint" })
+    const receipt = await agent.call("/purchase-orders/po-none/receipts", {
+      method: "POST",
+      body: { quantity: 1, deliveryId: "x" },
+    })
+    expect(receipt.status).toBe(409)
+    expect(await agent.call("/stock-items/DESK-1")).toMatchObject({ status: 404 })
+  })
+})
