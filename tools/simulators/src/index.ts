@@ -4,6 +4,7 @@ import { mailboxSystem, paymentSystem, storefrontSystem, supplierSystem } from "
 // Kept for callers that took canonicalJson from here; it is the one in @mesh/contracts.
 export { canonicalJson } from "@mesh/contracts"
 export {
+  type Effect,
   type FaultPlan,
   type Json,
   type JsonObject,

@@ -13,7 +13,10 @@ export type JsonObject = { readonly [key: string]: Json }
 export interface LedgerEntry {
   readonly seq: number
   readonly system: string
-  /** The Idempotency-Key the effect was applied under. */
+  /**
+   * The Idempotency-Key the effect was applied under; for an effect the world made itself (a shopper's
+   * order), the id of the event that announced it.
+   */
   readonly key: string
   /** What happened, e.g. `refund.created`. */
   readonly operation: string
@@ -27,7 +30,21 @@ export interface LedgerEntry {
 export interface RouteResult {
   readonly status: number
   readonly body: JsonObject
-  readonly effect?: { readonly operation: string; readonly resource: string }
+  readonly effect?: Effect
+}
+
+/** An effect a route applied, for the ledger. */
+export interface Effect {
+  readonly operation: string
+  readonly resource: string
+  /**
+   * The key to record it under. Agents' requests leave it out and are recorded under their
+   * Idempotency-Key; admin routes that play the world (shoppers placing orders) have no such key and
+   * name one here, or their effect goes unrecorded.
+   */
+  readonly key?: string
+  /** The parameters to record, when not the request body. */
+  readonly params?: JsonObject
 }
 
 /** A request as a route sees it. */
@@ -89,9 +106,15 @@ export interface SimulatedSystem {
   readonly name: string
   readonly routes: ReadonlyArray<Route>
   readonly state: () => JsonObject
+  /** Empties the world and cancels its background work (timers, outgoing requests) at once. */
   readonly reset: () => void
   /** Admin-only routes (seeding, inspection) beyond the common ones. */
   readonly adminRoutes?: ReadonlyArray<Route>
+  /**
+   * Ends the background work the system does on its own (a storefront's webhook deliveries) and
+   * settles once none is left, so that a stopped simulator leaves no timer or socket behind.
+   */
+  readonly stop?: () => Promise<void>
 }
 
 const fingerprintOf = (method: string, path: string, body: JsonObject): string =>
@@ -184,14 +207,15 @@ export const serveSimulator = async (
 
   const apply = (route: Route, request: RouteRequest): RouteResult => {
     const result = route.handle(request)
-    if (result.effect !== undefined && request.key !== undefined) {
+    const key = result.effect?.key ?? request.key
+    if (result.effect !== undefined && key !== undefined) {
       ledger.push({
         seq: ledger.length + 1,
         system: system.name,
-        key: request.key,
+        key,
         operation: result.effect.operation,
         resource: result.effect.resource,
-        params: request.body,
+        params: result.effect.params ?? request.body,
         at: new Date().toISOString(),
       })
     }
@@ -285,7 +309,7 @@ export const serveSimulator = async (
     }
     for (const { route, pattern } of admin) {
       const match = route.method === method ? pattern.exec(path) : null
-      if (match) return route.handle({ params: { ...match.groups }, query, body, key: undefined })
+      if (match) return apply(route, { params: { ...match.groups }, query, body, key: undefined })
     }
     return error(404, "not_found", `no admin endpoint ${method} ${path}`)
   }
@@ -375,11 +399,15 @@ export const serveSimulator = async (
     state: system.state,
     injectFaults,
     reset,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
+    stop: async () => {
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        }),
+        system.stop?.(),
+      ])
+    },
   }
 }
 
