@@ -16,6 +16,15 @@ export {
   type SimulatorHandle,
   serveSimulator,
 } from "./simulator.ts"
+export type { Attribute, Product } from "./storefront/catalogue.ts"
+export type {
+  OrderEvent,
+  OrderLine,
+  OrderSnapshot,
+  OrderStatus,
+  OrderTopic,
+  SkuQuantity,
+} from "./storefront/orders.ts"
 export { mailboxSystem, paymentSystem, storefrontSystem, supplierSystem } from "./systems.ts"
 
 /** The names of the simulated external systems. */

@@ -10,6 +10,7 @@ import {
   type SimulatedSystem,
   stringField,
 } from "./simulator.ts"
+import { storefrontCommerce } from "./storefront/commerce.ts"
 
 const currencyPattern = /^[A-Z]{3}$/
 
@@ -209,7 +210,8 @@ export const supplierSystem = (): SimulatedSystem => {
 
 /**
  * The storefront: stock levels (adjusted by deltas, revertible) and product listings (publish,
- * unpublish). Stock never goes below zero (422).
+ * unpublish); stock never goes below zero (422). Its shop side (storefront/) adds a catalogue,
+ * shoppers' orders and their event feed.
  */
 export const storefrontSystem = (): SimulatedSystem => {
   interface Adjustment {
@@ -233,6 +235,7 @@ export const storefrontSystem = (): SimulatedSystem => {
   const adjustmentIds = idMinter("adj")
   const listingIds = idMinter("lst")
   const stockView = (sku: string): JsonObject => ({ sku, onHand: stock.get(sku) ?? 0 })
+  const commerce = storefrontCommerce()
   const routes: ReadonlyArray<Route> = [
     {
       method: "POST",
@@ -361,15 +364,17 @@ export const storefrontSystem = (): SimulatedSystem => {
   ]
   return {
     name: "storefront",
-    routes,
-    adminRoutes,
+    routes: [...routes, ...commerce.routes],
+    adminRoutes: [...adminRoutes, ...commerce.adminRoutes],
     state: () => ({
       stock: Object.fromEntries(stock) as { [sku: string]: Json },
       adjustments: [...adjustments.values()].map((a) => ({ ...a })),
       listings: [...listings.values()].map((l) => ({ ...l })),
       publishedListings: [...listings.values()].filter((l) => l.status === "published").length,
+      ...commerce.state(),
     }),
     reset: () => {
+      commerce.reset()
       stock.clear()
       adjustments.clear()
       listings.clear()
