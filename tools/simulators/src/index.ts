@@ -25,6 +25,13 @@ export type {
   OrderTopic,
   SkuQuantity,
 } from "./storefront/orders.ts"
+export {
+  type DeliveryAttempt,
+  defaultWebhookFaults,
+  deliveryTimeoutMs,
+  signatureOf,
+  type WebhookFaults,
+} from "./storefront/webhooks.ts"
 export { mailboxSystem, paymentSystem, storefrontSystem, supplierSystem } from "./systems.ts"
 
 /** The names of the simulated external systems. */

@@ -211,7 +211,7 @@ export const supplierSystem = (): SimulatedSystem => {
 /**
  * The storefront: stock levels (adjusted by deltas, revertible) and product listings (publish,
  * unpublish); stock never goes below zero (422). Its shop side (storefront/) adds a catalogue,
- * shoppers' orders and their event feed.
+ * shoppers' orders, their event feed and the webhooks that announce it.
  */
 export const storefrontSystem = (): SimulatedSystem => {
   interface Adjustment {
@@ -373,6 +373,7 @@ export const storefrontSystem = (): SimulatedSystem => {
       publishedListings: [...listings.values()].filter((l) => l.status === "published").length,
       ...commerce.state(),
     }),
+    stop: commerce.stop,
     reset: () => {
       commerce.reset()
       stock.clear()

@@ -1,5 +1,6 @@
 import { failWith, invalid, type Json, type JsonObject, type Route, type RouteResult } from "../simulator.ts"
 import type { Product } from "./catalogue.ts"
+import type { Announcement } from "./webhooks.ts"
 
 /** Where an order stands. */
 export type OrderStatus = "placed" | "paid" | "shipped" | "delivered" | "cancelled" | "returned"
@@ -178,19 +179,23 @@ const addTo = (totals: Record<string, number>, sku: string, quantity: number): v
 
 /**
  * The storefront's orders as shoppers place and the shop fulfils them, and the store-wide feed of
- * their events that the reconciliation listing serves.
+ * their events that webhooks announce and the reconciliation listing serves.
  */
-export const orderBook = (deps: { readonly product: (sku: string) => Product | undefined }) => {
+export const orderBook = (deps: {
+  readonly product: (sku: string) => Product | undefined
+  readonly announce: (event: Announcement) => void
+}) => {
   const orders = new Map<string, OrderSnapshot>()
   let events: Array<OrderEvent> = []
   let nextOrder = 1
 
-  /** Stores the order, appends its event and answers with the snapshot and a ledger effect. */
+  /** Stores the order, appends its event, announces it and answers with the snapshot and a ledger effect. */
   const change = (order: OrderSnapshot, topic: OrderTopic, at: string): RouteResult => {
     const seq = events.length + 1
     const event: OrderEvent = { id: `evt_${seq}`, seq, topic, occurredAt: at, order }
     orders.set(order.id, order)
     events.push(event)
+    deps.announce({ id: event.id, seq, topic, body: JSON.stringify(event) })
     return {
       status: 200,
       body: order,

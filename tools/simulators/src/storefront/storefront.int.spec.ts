@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { createHmac, timingSafeEqual } from "node:crypto"
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type SimulatorHandle, serveSimulator } from "../simulator.ts"
 import { storefrontSystem } from "../systems.ts"
 
@@ -61,6 +64,92 @@ const placeOrder = (extra: Body = {}, base?: string) =>
     },
     base,
   )
+
+interface Received {
+  readonly headers: IncomingHttpHeaders
+  readonly raw: Buffer
+  readonly event: { readonly id: string; readonly seq: number; readonly topic: string }
+}
+
+/** How a test receiver answers a request: a status, a dropped connection, or never. */
+type Answer = number | "destroy" | "hang"
+
+const receivers: Array<{ close(): Promise<void> }> = []
+
+/** A real webhook receiver on a local port; `answer` decides each reply from the requests so far. */
+const receiver = async (answer: (received: ReadonlyArray<Received>) => Answer = () => 200) => {
+  const received: Array<Received> = []
+  const hanging: Array<ServerResponse> = []
+  const closedHanging: Array<ServerResponse> = []
+  const server = createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks)
+      received.push({
+        headers: req.headers,
+        raw,
+        event: JSON.parse(raw.toString("utf8")) as Received["event"],
+      })
+      const reply = answer(received)
+      if (reply === "destroy") return req.socket.destroy()
+      if (reply === "hang") {
+        hanging.push(res)
+        res.on("close", () => closedHanging.push(res))
+        return
+      }
+      res.writeHead(reply).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const handle = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    hanging,
+    closedHanging,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+  receivers.push(handle)
+  return handle
+}
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close()))
+})
+
+const subscribe = async (url: string, secret = "shh", base?: string) =>
+  (await post("/_admin/webhooks", { url, secret }, base)).body.id as string
+
+interface Attempt {
+  readonly subscription: string
+  readonly eventId: string
+  readonly attempt: number
+  readonly status?: number
+  readonly error?: string
+  readonly at: string
+}
+
+const deliveries = async (base = sim.url) =>
+  (await call("GET", "/_admin/webhooks/deliveries", undefined, base)).body as {
+    deliveries: Array<Attempt>
+    pending: number
+  }
+
+/** Waits until no delivery waits on a timer or an answer. */
+const settled = async (base = sim.url) => {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const listing = await deliveries(base)
+    if (listing.pending === 0) return listing.deliveries
+    if (Date.now() > deadline) throw new Error(`deliveries still pending: ${listing.pending}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe("the catalogue", () => {
   it("upserts products and serves them, one by SKU or all", async () => {
@@ -291,5 +380,189 @@ describe("orders", () => {
     await post("/_admin/stock", { lamp: 5 })
     await placeOrder()
     expect(sim.state()).toMatchObject({ stock: { lamp: 5 }, listings: [], orders: [{ id: "ord_1" }] })
+  })
+})
+
+describe("webhooks", () => {
+  beforeEach(async () => {
+    await seedCatalogue()
+  })
+
+  it("signs the feed event's exact bytes with the subscription's secret", async () => {
+    const hooks = await receiver()
+    expect(await subscribe(hooks.url, "s3cret")).toBe("wh_1")
+    await placeOrder()
+    await settled()
+    expect(hooks.received).toHaveLength(1)
+    const [delivery] = hooks.received
+    if (delivery === undefined) throw new Error("no delivery")
+    const event = ((await get("/v1/order-events")).body.events as Array<unknown>)[0]
+    expect(JSON.parse(delivery.raw.toString("utf8"))).toStrictEqual(event)
+    expect(delivery.headers).toMatchObject({
+      "content-type": "application/json",
+      "x-storefront-event-id": "evt_1",
+      "x-storefront-topic": "orders/created",
+      "x-storefront-delivery-attempt": "1",
+    })
+    const verifies = (secret: string) => {
+      const expected = Buffer.from(
+        `sha256=${createHmac("sha256", secret).update(delivery.raw).digest("hex")}`,
+      )
+      const given = Buffer.from(String(delivery.headers["x-storefront-signature"]))
+      return expected.length === given.length && timingSafeEqual(expected, given)
+    }
+    expect(verifies("s3cret")).toBe(true)
+    expect(verifies("other")).toBe(false)
+  })
+
+  it("retries a failing receiver with backoff until it answers 2xx", async () => {
+    await post("/_admin/webhook-faults", { retryBaseMs: 5 })
+    const hooks = await receiver((received) => (received.length <= 2 ? 503 : 200))
+    await subscribe(hooks.url)
+    await placeOrder()
+    const attempts = await settled()
+    expect(hooks.received.map((r) => r.headers["x-storefront-delivery-attempt"])).toStrictEqual([
+      "1",
+      "2",
+      "3",
+    ])
+    expect(new Set(hooks.received.map((r) => r.event.id))).toStrictEqual(new Set(["evt_1"]))
+    expect(attempts.map(({ attempt, status, eventId }) => ({ attempt, status, eventId }))).toStrictEqual([
+      { attempt: 1, status: 503, eventId: "evt_1" },
+      { attempt: 2, status: 503, eventId: "evt_1" },
+      { attempt: 3, status: 200, eventId: "evt_1" },
+    ])
+    expect(attempts.filter((a) => a.status === 200)).toHaveLength(1)
+  })
+
+  it("retries network errors and gives up after maxAttempts, leaving the event in the feed", async () => {
+    await post("/_admin/webhook-faults", { retryBaseMs: 2, maxAttempts: 3 })
+    const hooks = await receiver(() => "destroy")
+    await subscribe(hooks.url)
+    await placeOrder()
+    const attempts = await settled()
+    expect(attempts.map((a) => a.attempt)).toStrictEqual([1, 2, 3])
+    for (const a of attempts) {
+      expect(a.status).toBeUndefined()
+      expect(a.error).toEqual(expect.any(String))
+    }
+    await sleep(30)
+    expect(hooks.received).toHaveLength(3)
+    expect((await get("/v1/order-events")).body.events).toHaveLength(1)
+  })
+
+  it("delivers duplicates as independent deliveries of the same event id", async () => {
+    await post("/_admin/webhook-faults", { duplicateRate: 1 })
+    const hooks = await receiver()
+    await subscribe(hooks.url)
+    await placeOrder()
+    await post("/_admin/orders/ord_1/pay")
+    await settled()
+    const ids = hooks.received.map((r) => r.headers["x-storefront-event-id"]).sort()
+    expect(ids).toStrictEqual(["evt_1", "evt_1", "evt_2", "evt_2"])
+    expect(hooks.received.every((r) => r.headers["x-storefront-delivery-attempt"] === "1")).toBe(true)
+    const twins = hooks.received.filter((r) => r.event.id === "evt_1").map((r) => r.raw.toString("utf8"))
+    expect(twins[0]).toBe(twins[1])
+  })
+
+  it("drops events that only the reconciliation listing then has", async () => {
+    await post("/_admin/webhook-faults", { dropRate: 1 })
+    const hooks = await receiver()
+    await subscribe(hooks.url)
+    await placeOrder()
+    await sleep(30)
+    expect(await settled()).toStrictEqual([])
+    expect(hooks.received).toHaveLength(0)
+    expect((await get("/v1/order-events")).body.events).toMatchObject([
+      { id: "evt_1", topic: "orders/created" },
+    ])
+  })
+
+  it("reorders events under delays, and makes the same choices again under the same seed", async () => {
+    const run = async () => {
+      sim.reset()
+      await seedCatalogue()
+      await post("/_admin/webhook-faults", { dropRate: 0.3, duplicateRate: 0.3, maxDelayMs: 100, seed: 7 })
+      const hooks = await receiver()
+      await subscribe(hooks.url)
+      // Placed at once, so that even a slow machine places them well within the delays' spread.
+      await Promise.all(Array.from({ length: 15 }, () => placeOrder()))
+      await settled()
+      return hooks.received.map((r) => r.event.seq)
+    }
+    const first = await run()
+    const second = await run()
+    const counts = (seqs: ReadonlyArray<number>) => [...seqs].sort((a, b) => a - b)
+    expect(counts(second)).toStrictEqual(counts(first))
+    expect(first.length).toBeGreaterThan(0)
+    expect(new Set(first).size).toBeLessThan(15) // some dropped
+    expect(new Set(first).size).toBeLessThan(first.length) // some duplicated
+    expect(first).not.toStrictEqual(counts(first)) // not in feed order
+  })
+
+  it("sends a subscription only the events appended after it was made", async () => {
+    await placeOrder()
+    const hooks = await receiver()
+    await subscribe(hooks.url)
+    await post("/_admin/orders/ord_1/pay")
+    await settled()
+    expect(hooks.received.map((r) => r.event.topic)).toStrictEqual(["orders/paid"])
+  })
+
+  it("refuses bad subscriptions and fault plans with 400", async () => {
+    expect((await post("/_admin/webhooks", { url: "not a url", secret: "s" })).status).toBe(400)
+    expect((await post("/_admin/webhooks", { url: "http://127.0.0.1:1/x" })).status).toBe(400)
+    const rate = await post("/_admin/webhook-faults", { dropRate: 2 })
+    expect(rate.status).toBe(400)
+    expect(JSON.stringify(rate.body)).toContain("dropRate")
+    expect((await post("/_admin/webhook-faults", { maxAttempts: 0 })).status).toBe(400)
+  })
+})
+
+describe("background work", () => {
+  const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
+
+  it("reset cancels scheduled retries: nothing more is sent or recorded", async () => {
+    await seedCatalogue()
+    // Attempt 2 would follow attempt 1 by 125..375 ms: time to reset first, and to see it not come.
+    await post("/_admin/webhook-faults", { retryBaseMs: 250, maxAttempts: 8 })
+    const hooks = await receiver(() => 503)
+    await subscribe(hooks.url)
+    await placeOrder()
+    const deadline = Date.now() + 5_000
+    while ((await deliveries()).deliveries.length === 0 && Date.now() < deadline) await sleep(5)
+    sim.reset()
+    expect(await deliveries()).toStrictEqual({ deliveries: [], pending: 0 })
+    await sleep(600)
+    expect(hooks.received).toHaveLength(1)
+    expect(await deliveries()).toStrictEqual({ deliveries: [], pending: 0 })
+  })
+
+  it("stop cancels scheduled retries and in-flight requests and leaves no timer behind", async () => {
+    const failing = await receiver(() => 503)
+    const silent = await receiver(() => "hang")
+    const before = timeouts()
+    const own = await serveSimulator(storefrontSystem())
+    try {
+      await seedCatalogue(own.url)
+      await post("/_admin/webhook-faults", { retryBaseMs: 60_000 }, own.url)
+      await subscribe(failing.url, "a", own.url)
+      await subscribe(silent.url, "b", own.url)
+      await placeOrder({}, own.url)
+      const deadline = Date.now() + 5_000
+      while ((failing.received.length === 0 || silent.hanging.length === 0) && Date.now() < deadline)
+        await sleep(5)
+      expect((await deliveries(own.url)).pending).toBe(2)
+      expect(timeouts()).toBeGreaterThan(before)
+    } finally {
+      const stopping = Date.now()
+      await own.stop()
+      // The silent receiver's request is aborted, not waited on until its 5 s timeout.
+      expect(Date.now() - stopping).toBeLessThan(1_000)
+    }
+    await sleep(20)
+    expect(silent.closedHanging).toHaveLength(1)
+    expect(timeouts()).toBeLessThanOrEqual(before)
+    expect(failing.received).toHaveLength(1)
   })
 })
