@@ -178,8 +178,10 @@ export const PurchaseOrderDrafted = defineEvent({
     unitCost: Schema.NullOr(Money),
     total: Schema.NullOr(Money),
     leadTimeDays: Schema.NullOr(Quantity),
-    /** The recorded decision that chose the supplier. */
+    /** The recorded decision that chose the supplier or, for a buyer's own order, the buyer's recorded request. */
     decisionId: NonEmpty,
+    /** The buyer who placed the order by hand; absent when the agent's supplier choice drafted it. */
+    orderedBy: Schema.optionalKey(NonEmpty),
     reason: NonEmpty,
     /** Whether the supplier had never delivered to the shop before (approval by policy). */
     firstTimeSupplier: Schema.Boolean,

@@ -7,14 +7,21 @@ import { ProcurementSettings, procurementName } from "./config.ts"
 import { ProcurementLedger } from "./procurementLedger.ts"
 import { ProcurementRecords } from "./procurementRecords.ts"
 
-// The gate and the approvals take the purchasing policy the settings read.
+// The gate and the approvals take the purchasing policy the settings read; the gate takes each
+// kind's undo from the connectors, so that a placed order can be cancelled (the resolver asks for it).
 const gateAndApprovals = Layer.unwrap(
-  Effect.map(ProcurementSettings, ({ actionPolicy }) =>
-    Layer.mergeAll(
-      ActionGate.layer({ agent: procurementName, policy: actionPolicy }),
+  Effect.gen(function* () {
+    const { actionPolicy } = yield* ProcurementSettings
+    const connectors = yield* ConnectorRegistry
+    return Layer.mergeAll(
+      ActionGate.layer({
+        agent: procurementName,
+        policy: actionPolicy,
+        compensationOf: connectors.compensationOf,
+      }),
       Approvals.layer({ agent: procurementName, approvalTtlMs: actionPolicy.approvalTtlMs }),
-    ),
-  ),
+    )
+  }),
 )
 
 /**
@@ -27,12 +34,12 @@ export const procurementLayer = Layer.mergeAll(
   gateAndApprovals,
   ModelProvider.layerFromConfig,
   DecisionRecorder.layerFromConfig,
-  ConnectorRegistry.layerFromConfig,
   ApproverTokens.layerFromConfig,
   Registers.layerFromConfig(procurementName),
   ProcurementLedger.layer,
   ProcurementRecords.layer(procurementName),
 ).pipe(
+  Layer.provideMerge(ConnectorRegistry.layerFromConfig),
   Layer.provideMerge(ProcurementSettings.layerFromConfig),
   Layer.provideMerge(agentHostLayerFromConfig(procurementName)),
 )

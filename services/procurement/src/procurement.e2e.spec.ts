@@ -12,7 +12,7 @@ const nats = useNatsServer()
 let agent: ProcurementProcess
 
 beforeAll(async () => {
-  agent = await startProcurement(nats.url, { prefix: "procure", replicas: 2 })
+  agent = await startProcurement(nats.url, { prefix: "procure", replicas: 2, resolver: true })
 }, 180_000)
 
 afterAll(async () => {
@@ -82,17 +82,29 @@ const ofType = (events: ReadonlyArray<EventEnvelope>, type: string, aggregateId?
   events.filter((e) => e.type === type && (aggregateId === undefined || e.aggregateId === aggregateId))
 
 const approve = async (actionId: string) => {
-  const queue = (
-    await agent.json<{ queue: ReadonlyArray<{ actionId: string; parametersHash: string }> }>("/approvals")
-  ).queue
-  const waiting = queue.find((a) => a.actionId === actionId)
-  expect(waiting).toBeDefined()
+  // The approvals queue is a read model: it shows the action a moment after the log holds it.
+  const waiting = await agent.until(`${actionId} waits for approval`, async () =>
+    (
+      await agent.json<{ queue: ReadonlyArray<{ actionId: string; parametersHash: string }> }>("/approvals")
+    ).queue.find((a) => a.actionId === actionId),
+  )
   const response = await agent.call(`/approvals/${procurementName}/${actionId}/approve`, {
     method: "POST",
     body: { parametersHash: waiting?.parametersHash },
   })
   expect(response.status).toBeLessThan(300)
 }
+
+/** The SKU's first purchase order once placed, approved by the owner if the policy holds it. */
+const placed = (sku: string) =>
+  agent.until(`${sku}'s order is placed`, async () => {
+    const [order] = await ordersOf(sku)
+    if (order?.status === "requested" && order.actionId !== null) {
+      const queue = (await agent.json<{ queue: ReadonlyArray<{ actionId: string }> }>("/approvals")).queue
+      if (queue.some((a) => a.actionId === order.actionId)) await approve(order.actionId)
+    }
+    return order?.status === "placed" ? order : undefined
+  })
 
 describe("stock to reorder", () => {
   it("orders once below the reorder point, waits for a buyer on a new supplier, and receipts restore the stock", async () => {
@@ -137,6 +149,11 @@ describe("stock to reorder", () => {
     await agent.until("the partial delivery is on the shelf", async () =>
       (await stockOf("LAMP-1")).onHand === 11 ? true : undefined,
     )
+    // The read model follows the log; the registers answer at once.
+    await agent.until("the purchase order shows the partial delivery", async () => {
+      const [order] = await ordersOf("LAMP-1")
+      return order?.received === 5 ? order : undefined
+    })
     expect((await ordersOf("LAMP-1"))[0]).toMatchObject({ status: "placed", received: 5 })
     await agent.call(`/purchase-orders/${id}/receipts`, {
       method: "POST",
@@ -148,6 +165,10 @@ describe("stock to reorder", () => {
     })
     // 6 opening + 11 received; 5 reserved for the three orders, none shipped yet.
     expect(await stockOf("LAMP-1")).toMatchObject({ onHand: 17, available: 12, held: 5 })
+    await agent.until("the purchase order shows it received", async () => {
+      const [order] = await ordersOf("LAMP-1")
+      return order?.status === "received" ? order : undefined
+    })
     expect((await ordersOf("LAMP-1"))[0]).toMatchObject({ status: "received", received: 11 })
 
     // The order traces to its decision, the policy's verdict and the buyer's approval.
@@ -255,11 +276,75 @@ describe("racing reorders", () => {
   })
 })
 
+describe("two open orders with one supplier", () => {
+  it("cancels the later at the supplier, as the resolver's invariant declares, and records why", async () => {
+    // Two units against a reorder point of three: the agent orders from acme (known since the first spec) at once.
+    await configure("DESK-1", { openingStock: 2, reorderQuantity: 2, suppliers: [supplier("acme", 5000, 2)] })
+    const agentsOrder = await placed("DESK-1")
+    // A buyer's rush order with the same supplier, sent twice: one order.
+    const rush = {
+      reference: "rush-1",
+      tenantId: "shop",
+      sku: "DESK-1",
+      supplierId: "acme",
+      quantity: 2,
+      unitCost: eur(5000),
+      leadTimeDays: 1,
+    }
+    const first = await agent.call("/purchase-orders", { method: "POST", body: rush })
+    expect(first.status).toBe(202)
+    const { purchaseOrderId } = (await first.json()) as { purchaseOrderId: string }
+    const again = await agent.call("/purchase-orders", { method: "POST", body: rush })
+    expect(await again.json()).toEqual({ purchaseOrderId })
+
+    const cancelled = await agent.until(
+      "the later order is cancelled",
+      async () => {
+        const order = (await ordersOf("DESK-1")).find((o) => o.purchaseOrderId === purchaseOrderId)
+        // A supplier new to the shop (when this spec runs alone) needs the owner's approval first.
+        if (order?.status === "requested") {
+          const queue = (await agent.json<{ queue: ReadonlyArray<{ actionId: string }> }>("/approvals")).queue
+          if (queue.some((a) => a.actionId === purchaseOrderId)) await approve(purchaseOrderId)
+        }
+        return order?.status === "cancelled" ? order : undefined
+      },
+      60_000,
+    )
+    expect(cancelled).toMatchObject({ supplierId: "acme" })
+    expect(
+      (await ordersOf("DESK-1")).find((o) => o.purchaseOrderId === agentsOrder.purchaseOrderId),
+    ).toMatchObject({
+      status: "placed",
+    })
+    const atSupplier = (
+      agent.simulators.supplier.state().purchaseOrders as ReadonlyArray<{ sku: string; status: string }>
+    )
+      .filter((o) => o.sku === "DESK-1")
+      .map((o) => o.status)
+      .sort()
+    expect(atSupplier).toEqual(["cancelled", "placed"])
+
+    const events = await agent.everything()
+    const violations = (await agent.violations()).filter((v) => v.payload.id === "DESK-1")
+    expect(violations).toHaveLength(1)
+    expect(violations[0]?.payload).toMatchObject({
+      invariant: "one-purchase-order-per-supplier",
+      resolution: { _tag: "Compensate", agent: procurementName, actionId: purchaseOrderId },
+    })
+    const compensated = ofType(events, "ActionCompensated", purchaseOrderId)
+    expect(compensated).toHaveLength(1)
+    // The undo joins the violation's chain: caused by the request the resolver recorded for it.
+    expect(ofType(events, "ActionCompensationRequested", purchaseOrderId)[0]?.causationId).toBe(
+      violations[0]?.eventId,
+    )
+  })
+})
+
 describe("operators", () => {
   it("answers only the shop's people, and names what is wrong with a bad request", async () => {
     expect((await agent.call("/purchase-orders", { token: null })).status).toBe(401)
     expect((await agent.call("/stock-items", { token: "not-a-token-0123456789" })).status).toBe(401)
-    const bad = await agent.call("/stock-items/DESK-1", {
+    const bad = await agent.call("/stock-items/CHAIR-9", {
       method: "PUT",
       body: {
         tenantId: "shop",
@@ -277,6 +362,6 @@ describe("operators", () => {
       body: { quantity: 1, deliveryId: "x" },
     })
     expect(receipt.status).toBe(409)
-    expect(await agent.call("/stock-items/DESK-1")).toMatchObject({ status: 404 })
+    expect(await agent.call("/stock-items/CHAIR-9")).toMatchObject({ status: 404 })
   })
 })

@@ -23,8 +23,11 @@ const toStockItem = (sku: string, command: StockItemCommand): Reaction => ({
   command,
 })
 
-/** The action kind a purchase order is placed through, and the skill that asks for it. */
+/** The action kind a purchase order is placed through. */
 export const placeOrderKind = "supplier.place-order"
+
+/** What the policy's allow-list calls a buyer's own order (no model chose it). */
+export const buyersOrderSkill = "buyersOrder"
 
 /**
  * A reorder becomes a purchase order: the `chooseSupplier` skill weighs each supplier's price, lead
@@ -109,7 +112,8 @@ export const purchaseOnReorder = (options: {
       yield* (yield* ActionGate).request({
         actionId: purchaseOrderId,
         agent: options.agent,
-        skill: chooseSupplier.name,
+        // A buyer's own order passes the same policy as the agent's, under its own allow-list entry.
+        skill: draft.orderedBy === undefined ? chooseSupplier.name : buyersOrderSkill,
         kind: placeOrderKind,
         parameters: {
           supplierId: draft.supplierId,
@@ -118,7 +122,10 @@ export const purchaseOnReorder = (options: {
           unitCostMinor: draft.unitCost.amountMinor,
           currency: draft.unitCost.currency,
         },
-        cause: { decisionId: draft.decisionId, eventId: event.eventId },
+        cause: {
+          decisionId: draft.orderedBy === undefined ? draft.decisionId : null,
+          eventId: event.eventId,
+        },
         confidence: null,
         sentiment: null,
         firstTimeSupplier: draft.firstTimeSupplier,

@@ -1,19 +1,20 @@
 import { ApproverTokens } from "@mesh/actions"
 import {
   inventoryOnHand,
+  Money,
   NonEmpty,
   Quantity,
   SupplierTerms,
   stockReservations,
   TenantId,
 } from "@mesh/contracts"
-import { type AgentRoutes, bodyDigest } from "@mesh/kernel"
+import { type AgentRoutes, bodyDigest, deterministicUuid } from "@mesh/kernel"
 import { Registers } from "@mesh/registers"
 import { ByteSize, Effect, Layer, Redacted, Result, Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { ProcurementDefs } from "../catalog.ts"
 import { procurementName } from "../config.ts"
-import { procurementReadModel } from "../projections/procurementReadModel.ts"
+import { procurementReadModel, supplierRecords } from "../projections/procurementReadModel.ts"
 
 const MAX_BODY_BYTES = 64 * 1024
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -54,6 +55,18 @@ export const StockItemSettingsBody = Schema.Struct({
   neededWithinDays: Quantity,
   suppliers: Schema.Array(SupplierTerms).check(Schema.isMinLength(1)),
   openingStock: Schema.optionalKey(Quantity),
+})
+
+/** A buyer's own purchase order (a rush order, a supplier the agent does not know for the SKU). */
+export const BuyersOrderBody = Schema.Struct({
+  /** The buyer's reference for it: the same reference sent again is the same order. */
+  reference: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{1,64}$/)),
+  tenantId: TenantId,
+  sku: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{1,128}$/)),
+  supplierId: NonEmpty,
+  quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)),
+  unitCost: Money,
+  leadTimeDays: Quantity,
 })
 
 /** A delivery of goods at the dock. */
@@ -273,6 +286,54 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               return row === undefined
                 ? problem(404, `no purchase order ${id}`, "purchaseOrderId")
                 : HttpServerResponse.jsonUnsafe(orderView(row))
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "POST",
+          "/purchase-orders",
+          guarded((request, person) =>
+            Effect.gen(function* () {
+              const order = decodeBody(BuyersOrderBody, yield* readBody(request))
+              if (!order.ok) return order.response
+              const o = order.value
+              const outside = {
+                requestId: `buyer-order-${o.reference}`,
+                name: "PlacePurchaseOrder",
+                origin: "http" as const,
+                actor: { kind: "human" as const, id: person },
+                body: o,
+              }
+              // Recorded first: its first record's instant names the order, so a retry names the same
+              // one, and the id sorts by time like the agent's own (the resolver undoes the later of two).
+              const first = yield* context.receive(outside, [])
+              const purchaseOrderId = `po-${deterministicUuid(`buyer-order:${o.reference}`, first.request.receivedAtMillis)}`
+              const records = yield* Effect.promise(() => supplierRecords(model, o.tenantId))
+              const received = yield* context.receive(outside, [
+                {
+                  aggregateType: "purchaseOrder",
+                  aggregateId: purchaseOrderId,
+                  command: {
+                    _tag: "DraftPurchaseOrder",
+                    tenantId: o.tenantId,
+                    sku: o.sku,
+                    supplierId: o.supplierId,
+                    quantity: o.quantity,
+                    unitCost: o.unitCost,
+                    total: {
+                      amountMinor: o.unitCost.amountMinor * o.quantity,
+                      currency: o.unitCost.currency,
+                    },
+                    leadTimeDays: o.leadTimeDays,
+                    decisionId: outside.requestId,
+                    reason: `ordered by ${person}`,
+                    firstTimeSupplier: (records.get(o.supplierId)?.delivered ?? 0) === 0,
+                    orderedBy: person,
+                  },
+                },
+              ])
+              const created = received.outcomes[0]?.status === "appended"
+              return HttpServerResponse.jsonUnsafe({ purchaseOrderId }, { status: created ? 202 : 200 })
             }),
           ),
         ),

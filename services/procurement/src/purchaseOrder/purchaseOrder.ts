@@ -18,6 +18,8 @@ export interface PurchaseOrderDraft {
   readonly decisionId: string
   readonly reason: string
   readonly firstTimeSupplier: boolean
+  /** The buyer who ordered by hand, when one did. */
+  readonly orderedBy?: string
 }
 
 /** A purchase order's life. */

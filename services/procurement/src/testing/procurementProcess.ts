@@ -3,8 +3,9 @@ import { join } from "node:path"
 import { type Domain, type EventEnvelope, meshCatalog } from "@mesh/contracts"
 import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { readModelSchemaOf } from "@mesh/kernel"
+import { makeConflicts } from "@mesh/registers"
 import { type Simulators, startSimulators } from "@mesh/simulators"
-import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
+import { findRepoRoot, postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { Effect, Stream } from "effect"
 import pg from "pg"
 import { procurementName } from "../config.ts"
@@ -30,6 +31,8 @@ export const startProcurement = async (
   options: {
     readonly prefix: string
     readonly replicas?: number
+    /** Also run the conflict resolver, which checks the shop's invariants over the registers. */
+    readonly resolver?: boolean
     readonly env?: Readonly<Record<string, string>>
   },
 ) => {
@@ -100,6 +103,38 @@ export const startProcurement = async (
     urls.push(url)
   }
   const url = urls[0] as string
+  // The resolver is another agent's process, started by its path, as a deployment starts it.
+  let resolver: ChildProcess | undefined
+  if (options.resolver === true) {
+    let resolverOutput = ""
+    resolver = spawn(
+      workspaceNode(),
+      [join(findRepoRoot(), "services", "conflict-resolver", "src", "main.ts")],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "/tmp",
+          MESH_NATS_URL: natsUrl,
+          MESH_NAMESPACE: namespace,
+          MESH_DATABASE_URL: "pglite:memory",
+          MESH_INSTANCE_ID: "resolver-1",
+          MESH_HTTP_HOST: "127.0.0.1",
+          MESH_HTTP_PORT: "0",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    )
+    resolver.stdout?.on("data", (chunk) => (resolverOutput += chunk))
+    resolver.stderr?.on("data", (chunk) => (resolverOutput += chunk))
+    await waitFor(
+      "the resolver is ready",
+      async () => (/ready on /.test(resolverOutput) ? true : undefined),
+      {
+        timeoutMs: 90_000,
+        detail: () => resolverOutput,
+      },
+    )
+  }
   const connection: NatsHandles = await openNats(natsUrl)
   const log = makeEventLog({ nats: connection, catalog: meshCatalog, namespace })
 
@@ -236,7 +271,11 @@ export const startProcurement = async (
     return all
   }
 
+  /** The invariant violations the resolver recorded. */
+  const violations = () => Effect.runPromise(makeConflicts(connection, namespace).violations)
+
   const stop = async () => {
+    resolver?.kill("SIGTERM")
     for (const replica of replicas) replica.kill("SIGTERM")
     await Promise.all(
       replicas.map((r) =>
@@ -251,7 +290,7 @@ export const startProcurement = async (
     await client.end()
   }
 
-  return { url, urls, namespace, simulators, call, json, orders, everything, until, logs, stop }
+  return { url, urls, namespace, simulators, call, json, orders, everything, violations, until, logs, stop }
 }
 
 /** The procurement replicas a spec started. */
