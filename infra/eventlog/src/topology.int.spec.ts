@@ -36,6 +36,23 @@ describe("topology as code", () => {
     expect(second.unchanged).toHaveLength(domains.length + 4)
   })
 
+  it("lets replicas starting together declare the same streams at once", async () => {
+    const namespace = uniqueNamespace("topo")
+    const declared = declareTopology({ namespace })
+    const connections = await Promise.all(Array.from({ length: 4 }, () => openNats(server.url)))
+    try {
+      const reports = await Promise.all(
+        connections.map((c) => Effect.runPromise(applyTopology(c.jsm, declared))),
+      )
+      // Every stream is created by one of them and found unchanged by the others: none fails or drifts.
+      const created = reports.flatMap((r) => r.created)
+      expect(new Set(created).size).toBe(domains.length + 4)
+      for (const report of reports) expect(report.drifted).toEqual([])
+    } finally {
+      await Promise.all(connections.map((c) => c.connection.drain()))
+    }
+  })
+
   it("declares the namespace's stores with the streams' replicas, and reports a store that drifted", async () => {
     const namespace = uniqueNamespace("stores")
     const declared = declareTopology({ namespace })

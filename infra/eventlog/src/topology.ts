@@ -234,6 +234,8 @@ const toStreamConfig = (d: StreamDeclaration): Partial<StreamConfig> & { name: s
   ...(d.sources === undefined ? {} : { sources: d.sources.map((name) => ({ name })) }),
 })
 
+const isNameInUse = (e: unknown): boolean => e instanceof Error && /name already in use/i.test(e.message)
+
 const isStreamNotFound = (e: unknown): boolean =>
   e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
 
@@ -253,24 +255,43 @@ export const applyTopology = (
     const updated: Array<string> = []
     const drifted: Array<{ stream: string; fields: ReadonlyArray<FieldDrift> }> = []
     for (const declaration of declarations) {
-      const info = yield* Effect.tryPromise({
+      const infoOf = Effect.tryPromise({
         try: () =>
           jsm.streams
             .info(declaration.name)
             .catch((e) => (isStreamNotFound(e) ? undefined : Promise.reject(e))),
         catch: (e) => unavailable(`stream info ${declaration.name}`, e),
       })
+      let info = yield* infoOf
       if (info === undefined) {
-        yield* Effect.tryPromise({
+        // Replicas starting together race to create: the loser finds the winner's stream and
+        // compares it with its declaration like any existing one.
+        const lost = yield* Effect.tryPromise({
           try: async () => {
-            if (isStore(declaration)) await createStore(jsm, declaration)
-            else await jsm.streams.add(toStreamConfig(declaration))
+            try {
+              if (isStore(declaration)) await createStore(jsm, declaration)
+              else await jsm.streams.add(toStreamConfig(declaration))
+              return false
+            } catch (e) {
+              if (isNameInUse(e)) return true
+              throw e
+            }
           },
           catch: (e) =>
             unavailable(`create ${isStore(declaration) ? "store" : "stream"} ${declaration.name}`, e),
         })
-        created.push(declaration.name)
-        continue
+        if (!lost) {
+          created.push(declaration.name)
+          continue
+        }
+        info = yield* infoOf
+        if (info === undefined)
+          return yield* Effect.fail(
+            unavailable(
+              `create stream ${declaration.name}`,
+              new Error("created by another process, then gone"),
+            ),
+          )
       }
       const fields = isStore(declaration)
         ? diffStore(declaration, info.config)
