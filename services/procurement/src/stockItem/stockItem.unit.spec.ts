@@ -1,0 +1,107 @@
+import { DeciderSpecification } from "@mesh/kernel/testing"
+import { describe, it } from "vitest"
+import { type StockItemSettings, stockItemDecider } from "./stockItem.ts"
+
+const stockItem = DeciderSpecification.for(stockItemDecider)
+
+const settings: StockItemSettings = {
+  tenantId: "shop",
+  sku: "LAMP-1",
+  name: "Desk lamp",
+  reorderPoint: 3,
+  reorderQuantity: 10,
+  neededWithinDays: 7,
+  suppliers: [
+    {
+      supplierId: "acme",
+      name: "Acme",
+      unitCost: { amountMinor: 800, currency: "EUR" },
+      leadTimeDays: 3,
+      minOrderQuantity: 1,
+    },
+  ],
+  openingStock: 6,
+}
+const configured = { type: "StockItemConfigured" as const, payload: settings }
+const opened = (purchaseOrderId: string, available: number) => ({
+  type: "ReorderOpened" as const,
+  payload: {
+    tenantId: "shop",
+    sku: "LAMP-1",
+    purchaseOrderId,
+    quantity: 3 - available + 10,
+    neededWithinDays: 7,
+    available,
+    suppliers: settings.suppliers,
+  },
+})
+
+describe("a SKU's stock item", () => {
+  it("opens a reorder at its reorder point, enough to lift it above by the reorder quantity", () => {
+    stockItem
+      .given([configured])
+      .when({ _tag: "CheckReorderPoint", available: 2, purchaseOrderId: "po-1" })
+      .thenEmits([
+        { type: "StockBelowReorderPoint", payload: { sku: "LAMP-1", onHand: 2, reorderPoint: 3 } },
+        opened("po-1", 2),
+      ])
+  })
+
+  it("orders nothing above its reorder point, for a SKU nobody set up, or while a reorder is open", () => {
+    stockItem
+      .given([configured])
+      .when({ _tag: "CheckReorderPoint", available: 4, purchaseOrderId: "po-1" })
+      .thenNothingHappens()
+    stockItem
+      .given([])
+      .when({ _tag: "CheckReorderPoint", available: 0, purchaseOrderId: "po-1" })
+      .thenNothingHappens()
+    // The second of two sales seen at once (by two replicas) finds the first one's reorder open.
+    stockItem
+      .given([configured, opened("po-1", 2)])
+      .when({ _tag: "CheckReorderPoint", available: 1, purchaseOrderId: "po-2" })
+      .thenNothingHappens()
+  })
+
+  it("opens the next reorder once the open one is received or cancelled, and only for that one", () => {
+    stockItem
+      .given([configured, opened("po-1", 2)])
+      .when({ _tag: "CloseReorder", purchaseOrderId: "po-other", outcome: "cancelled" })
+      .thenNothingHappens()
+    stockItem
+      .given([
+        configured,
+        opened("po-1", 2),
+        { type: "ReorderClosed", payload: { purchaseOrderId: "po-1", outcome: "cancelled" } },
+      ])
+      .when({ _tag: "CheckReorderPoint", available: 2, purchaseOrderId: "po-2" })
+      .thenEmits([
+        { type: "StockBelowReorderPoint", payload: { sku: "LAMP-1", onHand: 2, reorderPoint: 3 } },
+        opened("po-2", 2),
+      ])
+  })
+
+  it("records settings once, and refuses settings without suppliers or from another tenant", () => {
+    stockItem
+      .given([])
+      .when({ _tag: "ConfigureStockItem", ...settings })
+      .thenEmits([configured])
+    stockItem
+      .given([configured])
+      .when({ _tag: "ConfigureStockItem", ...settings })
+      .thenNothingHappens()
+    // The opening stock counts once: sent again with another number, nothing changes.
+    stockItem
+      .given([configured])
+      .when({ _tag: "ConfigureStockItem", ...settings, openingStock: 50 })
+      .thenNothingHappens()
+    stockItem
+      .given([])
+      .when({ _tag: "ConfigureStockItem", ...settings, suppliers: [] })
+      .thenThrows()
+    stockItem
+      .given([configured])
+      .when({ _tag: "ConfigureStockItem", ...settings, tenantId: "other" })
+      .thenThrows()
+  })
+})
