@@ -1,10 +1,92 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
-import { Money, NonEmpty, TenantId } from "./common.ts"
+import { Money, NonEmpty, Quantity, TenantId } from "./common.ts"
 
 const domain = "content" as const
 const aggregateType = "listing"
 const producer = "content-ops"
+
+/** A product's facts, as the merchandiser's product feed gives them: what a listing may say. */
+export const ProductFacts = Schema.Struct({
+  tenantId: TenantId,
+  sku: NonEmpty,
+  productName: NonEmpty,
+  brand: Schema.optionalKey(NonEmpty),
+  category: NonEmpty,
+  attributes: Schema.Array(Schema.Struct({ name: NonEmpty, value: NonEmpty })),
+  highlights: Schema.Array(NonEmpty),
+  price: Money,
+})
+/** A product's facts. */
+export type ProductFacts = typeof ProductFacts.Type
+
+/** A product's facts were recorded (new, or changed): its listing is drafted from them. */
+export const ProductFactsRecorded = defineEvent({
+  type: "ProductFactsRecorded",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({ facts: ProductFacts, version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)) }),
+  summary: "A product's facts were recorded; its listing is drafted from them.",
+  producer,
+  consumers: ["content-ops"],
+})
+
+/** What the fact check found in a drafted listing: a word or number the facts do not hold. */
+export const ListingFinding = Schema.Struct({
+  code: Schema.Literals(["invented-material", "invented-measure", "unsupported-claim", "wrong-price", "empty"]),
+  detail: NonEmpty,
+})
+/** What the fact check found. */
+export type ListingFinding = typeof ListingFinding.Type
+
+/** A drafted listing was checked against its product's facts: clean, or held for a person with what it invented. */
+export const ListingChecked = defineEvent({
+  type: "ListingChecked",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({
+    draftVersion: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+    findings: Schema.Array(ListingFinding),
+    /** The publish action, which the policy runs on its own or holds for approval. */
+    actionId: NonEmpty,
+  }),
+  summary: "A drafted listing was checked against the product's facts.",
+  producer,
+  consumers: ["content-ops"],
+})
+
+/** A person or the policy refused to publish a listing. */
+export const ListingPublishRefused = defineEvent({
+  type: "ListingPublishRefused",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({ actionId: NonEmpty, reason: NonEmpty }),
+  summary: "Publishing the listing was refused, by a person or by policy.",
+  producer,
+  consumers: ["content-ops"],
+})
+
+/** A published listing was marked out of stock on the storefront (no unit free to promise). */
+export const ListingMarkedOutOfStock = defineEvent({
+  type: "ListingMarkedOutOfStock",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({ sku: NonEmpty, available: Quantity, actionId: NonEmpty, reason: NonEmpty }),
+  summary: "A listing was marked out of stock.",
+  producer,
+  consumers: ["customer-ops"],
+})
+
+/** An out-of-stock listing has stock again and was marked available on the storefront. */
+export const ListingBackInStock = defineEvent({
+  type: "ListingBackInStock",
+  domain,
+  aggregateType,
+  payload: Schema.Struct({ sku: NonEmpty, available: Quantity, actionId: NonEmpty }),
+  summary: "A listing was marked in stock again.",
+  producer,
+  consumers: ["customer-ops"],
+})
 
 /** A product listing was drafted. */
 export const ListingDrafted = defineEvent({
@@ -18,6 +100,10 @@ export const ListingDrafted = defineEvent({
     description: Schema.String,
     price: Money,
     decisionId: Schema.NullOr(NonEmpty),
+    bullets: Schema.optionalKey(Schema.Array(NonEmpty)),
+    tags: Schema.optionalKey(Schema.Array(NonEmpty)),
+    /** The facts version it was drafted from (1, 2, …). */
+    draftVersion: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   }),
   summary: "A product listing was drafted.",
   producer,
@@ -59,7 +145,12 @@ export const ListingWithdrawn = defineEvent({
 
 /** Every public event of the content domain. */
 export const contentEvents = [
+  ProductFactsRecorded,
   ListingDrafted,
+  ListingChecked,
+  ListingPublishRefused,
+  ListingMarkedOutOfStock,
+  ListingBackInStock,
   ListingPublished,
   ListingPriceChanged,
   ListingWithdrawn,

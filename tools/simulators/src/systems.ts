@@ -228,7 +228,23 @@ export const storefrontSystem = (): SimulatedSystem => {
     priceMinor: number
     currency: string
     status: "published" | "unpublished"
+    /** Whether the storefront shows it as available to order. */
+    inStock: boolean
   }
+  /** A change of a listing's availability, revertible like a stock adjustment. */
+  interface AvailabilityChange {
+    id: string
+    sku: string
+    inStock: boolean
+    previous: boolean
+    status: "applied" | "reverted"
+  }
+  const availabilityChanges = new Map<string, AvailabilityChange>()
+  // Availability is the SKU's: a listing published later shows what was last set.
+  const availability = new Map<string, boolean>()
+  const availabilityIds = idMinter("avl")
+  const listingOfSku = (sku: string) =>
+    [...listings.values()].filter((l) => l.sku === sku && l.status === "published").at(-1)
   const stock = new Map<string, number>()
   const adjustments = new Map<string, Adjustment>()
   const listings = new Map<string, Listing>()
@@ -322,12 +338,63 @@ export const storefrontSystem = (): SimulatedSystem => {
           priceMinor,
           currency,
           status: "published",
+          inStock: availability.get(sku) ?? true,
         }
         listings.set(listing.id, listing)
         return {
           status: 200,
           body: { ...listing },
           effect: { operation: "listing.published", resource: listing.id },
+        }
+      },
+    },
+    {
+      // Out of stock and back: the listing stays up, shown as not available to order.
+      method: "POST",
+      path: "/v1/listing-availability",
+      mutating: true,
+      handle: ({ body }) => {
+        const sku = stringField(body, "sku")
+        const inStock = body.inStock
+        if (sku === undefined || typeof inStock !== "boolean")
+          return invalid("an availability change needs a sku and inStock (true or false)")
+        if (sku.startsWith("discontinued")) {
+          return failWith(422, "discontinued", `${sku} is discontinued and has no availability`)
+        }
+        const change: AvailabilityChange = {
+          id: availabilityIds.mint(),
+          sku,
+          inStock,
+          previous: availability.get(sku) ?? true,
+          status: "applied",
+        }
+        availability.set(sku, inStock)
+        const listing = listingOfSku(sku)
+        if (listing !== undefined) listing.inStock = inStock
+        availabilityChanges.set(change.id, change)
+        return {
+          status: 200,
+          body: { ...change },
+          effect: { operation: inStock ? "listing.in-stock" : "listing.out-of-stock", resource: change.id },
+        }
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/listing-availability/:id/revert",
+      mutating: true,
+      handle: ({ params }) => {
+        const change = availabilityChanges.get(params.id ?? "")
+        if (change === undefined) return notFound("availability change", params.id ?? "")
+        if (change.status === "reverted") return found({ ...change })
+        availability.set(change.sku, change.previous)
+        const listing = listingOfSku(change.sku)
+        if (listing !== undefined) listing.inStock = change.previous
+        change.status = "reverted"
+        return {
+          status: 200,
+          body: { ...change },
+          effect: { operation: "listing.availability-reverted", resource: change.id },
         }
       },
     },
@@ -381,6 +448,9 @@ export const storefrontSystem = (): SimulatedSystem => {
       listings.clear()
       adjustmentIds.reset()
       listingIds.reset()
+      availabilityChanges.clear()
+      availability.clear()
+      availabilityIds.reset()
     },
   }
 }

@@ -67,7 +67,9 @@ describe("the HTTP connector registry", () => {
       "payment.refund",
       "storefront.adjust-stock",
       "storefront.publish-listing",
+      "storefront.revert-availability",
       "storefront.revert-stock-adjustment",
+      "storefront.set-availability",
       "storefront.unpublish-listing",
     ])
     expect(registry.compensationOf("payment.refund")).toBe("payment.cancel-refund")

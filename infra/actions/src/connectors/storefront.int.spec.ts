@@ -40,3 +40,14 @@ describeConnectorContract("storefront.publish-listing over HTTP", () => ({
   refused: (tag) => ({ sku: `discontinued-${tag}`, title: "Old lamp", priceMinor: 100, currency: "EUR" }),
   ...simulatorContractHooks(sims.storefront, { timeoutMs }),
 }))
+
+describeConnectorContract("storefront.set-availability over HTTP", () => ({
+  connector: connector(),
+  kind: "storefront.set-availability",
+  compensationKind: "storefront.revert-availability",
+  parameters: (tag) => ({ sku: `lamp-${tag}`, inStock: false }),
+  changed: (parameters) => ({ ...parameters, inStock: true }),
+  // Discontinued SKUs have no availability (422).
+  refused: (tag) => ({ sku: `discontinued-${tag}`, inStock: false }),
+  ...simulatorContractHooks(sims.storefront, { timeoutMs }),
+}))

@@ -116,9 +116,19 @@ const listing = <S extends string>(status: S) =>
     status: Schema.Literal(status),
   })
 
+const availability = <S extends string>(status: S) =>
+  Schema.Struct({
+    id: Id,
+    sku: Schema.String,
+    inStock: Schema.Boolean,
+    previous: Schema.Boolean,
+    status: Schema.Literal(status),
+  })
+
 /**
  * The storefront: stock adjustments by a delta (`storefront.adjust-stock`, undone by reverting
- * them) and product listings (`storefront.publish-listing`, undone by unpublishing them).
+ * them), product listings (`storefront.publish-listing`, undone by unpublishing them) and whether a
+ * listing shows as available to order (`storefront.set-availability`, undone by reverting it).
  */
 export const storefrontApi: HttpApi = {
   system: "storefront",
@@ -149,6 +159,20 @@ export const storefrontApi: HttpApi = {
         "/v1/listings/:ref/unpublish",
         NoParameters,
         listing("unpublished"),
+      ),
+    },
+    {
+      execute: operation(
+        "storefront.set-availability",
+        "/v1/listing-availability",
+        Schema.Struct({ sku: Id, inStock: Schema.Boolean }),
+        availability("applied"),
+      ),
+      compensation: operation(
+        "storefront.revert-availability",
+        "/v1/listing-availability/:ref/revert",
+        NoParameters,
+        availability("reverted"),
       ),
     },
   ],
