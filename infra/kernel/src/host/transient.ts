@@ -146,6 +146,9 @@ const classifyTagged = (tag: string, error: Fields, next: (inner: unknown) => bo
     case "CommandError":
       // Bad input, spent conflict retries, a missing handler: deterministic. The event log: as its error.
       return reasonTag === "EventLog" && reason !== undefined && next(reason.cause)
+    case "RequestLogError":
+      // A request id reused for another body is deterministic; recording it failed as the log failed.
+      return reasonTag === "LogFailed" && reason !== undefined && next(reason.cause)
     case "MigrationError":
       // A bad migration is deterministic; the database going away during one is not.
       return next(error.cause)

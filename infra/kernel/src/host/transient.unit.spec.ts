@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest"
 import { CommandError } from "../deciders/errors.ts"
 import { MigrationError } from "../migrations/migrations.ts"
 import { ProjectionError } from "../projections/errors.ts"
+import { RequestLogError } from "../requests/outsideRequests.ts"
 import { isTransientError, isTransientFailure } from "./transient.ts"
 
 // The shapes below are what the libraries construct (pg's DatabaseError, Node's errno errors, the
@@ -176,6 +177,17 @@ describe("isTransientError", () => {
     expect(
       isTransientError(
         new CommandError({ commandId: "c1", reason: { _tag: "InvalidCommand", message: "x" } }),
+      ),
+    ).toBe(false)
+  })
+
+  it("reads a request that could not be recorded by its cause, and a reused request id as deterministic", () => {
+    const logFailed = (cause: unknown) => new RequestLogError({ reason: { _tag: "LogFailed", cause } })
+    expect(isTransientError(logFailed(unavailable("append", new errors.TimeoutError())))).toBe(true)
+    expect(isTransientError(logFailed(new Error("no RequestReceived stored")))).toBe(false)
+    expect(
+      isTransientError(
+        new RequestLogError({ reason: { _tag: "RequestIdReused", agent: "customer-ops", requestId: "r-1" } }),
       ),
     ).toBe(false)
   })
