@@ -1,8 +1,8 @@
 import { ApproverTokens } from "@mesh/actions"
 import { NonEmpty, TenantId, TicketIntent } from "@mesh/contracts"
 import { type AgentContext, type AgentRoutes, bodyDigest } from "@mesh/kernel"
-import { ByteSize, Effect, Layer, Redacted, Result, Schema, SchemaIssue } from "effect"
-import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Effect, Layer, Redacted, Result, Schema } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { CustomerOpsSettings } from "../config.ts"
 import { CustomerHistory } from "../customerHistory.ts"
 import { cleanUntrusted } from "../guardrails/index.ts"
@@ -10,6 +10,7 @@ import type { CustomerOpsDefs } from "../handlers/catalog.ts"
 import { personsReplyId } from "../handlers/knowledge.ts"
 import { articleIdOfTitle } from "../knowledge/knowledge.ts"
 import { TicketThreads } from "../ticketThreads.ts"
+import { bearerOf, decoderOf, problem, readBody } from "./http.ts"
 import {
   InboundMessage,
   incomingOf,
@@ -19,33 +20,13 @@ import {
   ticketIdOf,
 } from "./inbound.ts"
 
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
-
-const problem = (status: number, error: string, field?: string) =>
-  HttpServerResponse.jsonUnsafe(field === undefined ? { error } : { error, field }, { status })
-
 const tooLarge = () =>
   problem(
     413,
     `the request body is larger than ${MAX_INBOUND_BYTES} bytes; send the message without attachments`,
   )
 
-const decodeInbound = Schema.decodeUnknownResult(Schema.fromJsonString(InboundMessage))
-
-// Reads at most the limit: a body announced larger is refused unread, and a chunked one is cut off at it.
-const readBody = (request: HttpServerRequest.HttpServerRequest) => {
-  const announced = Number(request.headers["content-length"] ?? "0")
-  if (announced > MAX_INBOUND_BYTES) return Effect.succeed({ tooLarge: true as const })
-  return request.text.pipe(
-    Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_INBOUND_BYTES)),
-    Effect.map((text) => ({ tooLarge: false as const, text })),
-    Effect.catch((error) =>
-      JSON.stringify(error).includes("BodyTooLarge")
-        ? Effect.succeed({ tooLarge: true as const })
-        : Effect.fail(error),
-    ),
-  )
-}
+const decodeInbound = decoderOf(InboundMessage)
 
 /**
  * The intake webhook (`POST /messages`) for email and chat: the message is decoded at the edge (a
@@ -74,31 +55,17 @@ const intakeRoute = (
           "a bearer token of a channel gateway (MESH_INTAKE_TOKENS) is required",
           "authorization",
         )
-      const body = yield* readBody(request)
+      const body = yield* readBody(request, MAX_INBOUND_BYTES)
       if (body.tooLarge) return tooLarge()
       const decoded = decodeInbound(body.text)
-      if (Result.isFailure(decoded)) {
-        const issues = formatIssues(decoded.failure.issue).issues
-        const first = issues[0]
-        const field = (first?.path ?? []).map((s) => String(typeof s === "object" ? s.key : s)).join(".")
-        return problem(
-          400,
-          issues
-            .map(
-              (i) =>
-                `${(i.path ?? []).map((s) => String(typeof s === "object" ? s.key : s)).join(".") || "body"}: ${i.message}`,
-            )
-            .join("; "),
-          field || "body",
-        )
-      }
-      if (decoded.success.tenantId !== undefined && decoded.success.tenantId !== tenant)
+      if (!decoded.ok) return decoded.response
+      if (decoded.value.tenantId !== undefined && decoded.value.tenantId !== tenant)
         return problem(
           403,
-          `the gateway's token is for tenant ${tenant}, not ${decoded.success.tenantId}`,
+          `the gateway's token is for tenant ${tenant}, not ${decoded.value.tenantId}`,
           "tenantId",
         )
-      const message = incomingOf(decoded.success, tenant)
+      const message = incomingOf(decoded.value, tenant)
       const ticketId = ticketIdOf(message.tenantId, message.customerId, message.threadId)
       const requestId = requestIdOf(message.tenantId, message.channel, message.messageId)
       const { request: recorded } = yield* context.receive(
@@ -107,7 +74,7 @@ const intakeRoute = (
           name: "ReceiveMessage",
           origin: "http",
           actor: { kind: "human", id: message.customerId },
-          body: decoded.success,
+          body: decoded.value,
         },
         [{ aggregateType: "ticket", aggregateId: ticketId, command: { _tag: "ReceiveMessage", ...message } }],
       )
@@ -227,26 +194,11 @@ const ImportedArticle = Schema.Struct({
   intent: Schema.optionalKey(TicketIntent),
 })
 
-const decodeBody = <A>(schema: Schema.Codec<A, unknown>, text: string) => {
-  const decoded = Schema.decodeUnknownResult(Schema.fromJsonString(schema))(text)
-  if (Result.isSuccess(decoded)) return { ok: true as const, value: decoded.success }
-  const issues = formatIssues(decoded.failure.issue).issues
-  const pathOf = (issue: (typeof issues)[number]) =>
-    (issue.path ?? []).map((s) => String(typeof s === "object" ? s.key : s)).join(".") || "body"
-  return {
-    ok: false as const,
-    response: problem(
-      400,
-      issues.map((i) => `${pathOf(i)}: ${i.message}`).join("; "),
-      issues[0] ? pathOf(issues[0]) : "body",
-    ),
-  }
-}
+const decodePersonsAnswer = decoderOf(PersonsAnswer)
+const decodeImportedArticle = decoderOf(ImportedArticle)
 
 const Retirement = Schema.Struct({ reason: NonEmpty.check(Schema.isMaxLength(500)) })
-
-const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
-  /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1]
+const decodeRetirement = decoderOf(Retirement)
 
 /**
  * What the shop's people do through the agent, as approvers (a bearer token of `MESH_APPROVER_TOKENS`):
@@ -276,9 +228,9 @@ export const staffRoutes: AgentRoutes<
             const author = personOf(request)
             if (author === undefined) return unknownPerson()
             const ticketId = (yield* HttpRouter.params).ticketId ?? ""
-            const body = yield* readBody(request)
+            const body = yield* readBody(request, MAX_INBOUND_BYTES)
             if (body.tooLarge) return tooLarge()
-            const answer = decodeBody(PersonsAnswer, body.text)
+            const answer = decodePersonsAnswer(body.text)
             if (!answer.ok) return answer.response
             const thread = yield* threads.load(ticketId)
             const messages = thread.flatMap((e) =>
@@ -344,9 +296,9 @@ export const staffRoutes: AgentRoutes<
               const articleId = (yield* HttpRouter.params).articleId ?? ""
               if (!/^kb-[A-Za-z0-9-]{1,120}$/.test(articleId))
                 return problem(400, "not an article id", "articleId")
-              const body = yield* readBody(request)
+              const body = yield* readBody(request, MAX_INBOUND_BYTES)
               if (body.tooLarge) return tooLarge()
-              const retirement = decodeBody(Retirement, body.text)
+              const retirement = decodeRetirement(body.text)
               if (!retirement.ok) return retirement.response
               yield* context.receive(
                 {
@@ -371,9 +323,9 @@ export const staffRoutes: AgentRoutes<
           Effect.gen(function* () {
             const author = personOf(request)
             if (author === undefined) return unknownPerson()
-            const body = yield* readBody(request)
+            const body = yield* readBody(request, MAX_INBOUND_BYTES)
             if (body.tooLarge) return tooLarge()
-            const article = decodeBody(ImportedArticle, body.text)
+            const article = decodeImportedArticle(body.text)
             if (!article.ok) return article.response
             const tenantId = article.value.tenantId ?? settings.defaultTenant
             // Hidden content never enters the knowledge base; what it tried is answered and checked again on the draft.
