@@ -23,7 +23,9 @@ import { requestRefunds } from "./handlers/refunds.ts"
 import { intakeRoutes, staffRoutes, ticketRoutes } from "./intake/routes.ts"
 import { type KnowledgeCommand, type KnowledgeState, knowledgeDecider } from "./knowledge/knowledge.ts"
 import type { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
+import { type OrderCommand, type OrderState, orderDecider } from "./order/order.ts"
 import { customerCareProjection } from "./projections/customerCare.ts"
+import { storefrontWebhookRoutes } from "./storefront/webhookRoutes.ts"
 import { type TicketCommand, type TicketState, ticketDecider } from "./ticket/ticket.ts"
 import type { TicketThreads } from "./ticketThreads.ts"
 
@@ -43,6 +45,12 @@ const knowledgeAggregate: AggregateDefinition<CustomerOpsDefs, KnowledgeCommand,
   >,
 }
 
+const orderAggregate: AggregateDefinition<CustomerOpsDefs, OrderCommand, OrderState> = {
+  domain: "customer",
+  type: "order",
+  decider: orderDecider as unknown as Decider<OrderCommand, DecidedEvent<CustomerOpsDefs>, OrderState>,
+}
+
 /** Every service the customer-ops agent's parts require; its layer provides them all. */
 export type CustomerOpsServices =
   | ModelProvider
@@ -60,12 +68,14 @@ export type CustomerOpsServices =
  * The customer-ops agent: tickets from the email and chat webhooks, each message triaged, answered
  * from the customer's records, checked, and routed by the shop's reply policy; refunds and anything
  * a person must see wait in the approvals API. It executes its own actions (replies through the
- * mailbox, refunds through the payment provider) and keeps the customer-care read model.
+ * mailbox, refunds through the payment provider) and keeps the customer-care read model. It owns the
+ * storefront's orders in the log: its signed webhooks make one `OrderPlaced` and one
+ * `OrderStatusChanged` per status of each order.
  */
 export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices>({
   name: customerOpsName,
   catalog: customerOpsCatalog,
-  aggregates: [ticketAggregate, knowledgeAggregate],
+  aggregates: [ticketAggregate, knowledgeAggregate, orderAggregate],
   reactors: [
     answerMessages({ agent: customerOpsName }),
     recordActionOutcomes({ agent: customerOpsName }),
@@ -77,5 +87,5 @@ export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices
     rememberKnowledge,
   ],
   workers: [projectionWorker(customerCareProjection), actionsProjectionWorker(), actionExecutorWorker()],
-  routes: [intakeRoutes, ticketRoutes, staffRoutes, approvalsRoutes],
+  routes: [intakeRoutes, storefrontWebhookRoutes, ticketRoutes, staffRoutes, approvalsRoutes],
 })
