@@ -1,5 +1,6 @@
 import type { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
 import { actionExecutorWorker, actionsProjectionWorker, approvalsRoutes } from "@mesh/actions"
+import type { MeshNamespace } from "@mesh/eventlog"
 import {
   type AggregateDefinition,
   type DecidedEvent,
@@ -10,6 +11,7 @@ import {
 import type { DecisionRecorder, ModelProvider } from "@mesh/models"
 import { type CustomerOpsSettings, customerOpsName } from "./config.ts"
 import type { CustomerHistory } from "./customerHistory.ts"
+import { migrateCustomerOps } from "./db/migrations.ts"
 import { recordActionOutcomes, replyAfterRefund } from "./handlers/actionOutcomes.ts"
 import { answerMessages } from "./handlers/answerMessage.ts"
 import { type CustomerOpsDefs, customerOpsCatalog } from "./handlers/catalog.ts"
@@ -25,6 +27,7 @@ import { type KnowledgeCommand, type KnowledgeState, knowledgeDecider } from "./
 import type { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
 import { type OrderCommand, type OrderState, orderDecider } from "./order/order.ts"
 import { customerCareProjection } from "./projections/customerCare.ts"
+import { storefrontReconciliationWorker } from "./storefront/reconciliation.ts"
 import { storefrontWebhookRoutes } from "./storefront/webhookRoutes.ts"
 import { type TicketCommand, type TicketState, ticketDecider } from "./ticket/ticket.ts"
 import type { TicketThreads } from "./ticketThreads.ts"
@@ -63,14 +66,15 @@ export type CustomerOpsServices =
   | TicketThreads
   | CustomerOpsSettings
   | KnowledgeBase
+  | MeshNamespace
 
 /**
  * The customer-ops agent: tickets from the email and chat webhooks, each message triaged, answered
  * from the customer's records, checked, and routed by the shop's reply policy; refunds and anything
  * a person must see wait in the approvals API. It executes its own actions (replies through the
  * mailbox, refunds through the payment provider) and keeps the customer-care read model. It owns the
- * storefront's orders in the log: its signed webhooks make one `OrderPlaced` and one
- * `OrderStatusChanged` per status of each order.
+ * storefront's orders in the log: signed webhooks and a reconciliation of the storefront's listing
+ * make one `OrderPlaced` and one `OrderStatusChanged` per status of each order.
  */
 export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices>({
   name: customerOpsName,
@@ -86,6 +90,12 @@ export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices
     offerKnowledge({ agent: customerOpsName }),
     rememberKnowledge,
   ],
-  workers: [projectionWorker(customerCareProjection), actionsProjectionWorker(), actionExecutorWorker()],
+  workers: [
+    projectionWorker(customerCareProjection),
+    actionsProjectionWorker(),
+    actionExecutorWorker(),
+    storefrontReconciliationWorker(),
+  ],
   routes: [intakeRoutes, storefrontWebhookRoutes, ticketRoutes, staffRoutes, approvalsRoutes],
+  migrate: migrateCustomerOps,
 })
