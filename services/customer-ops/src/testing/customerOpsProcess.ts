@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { createHmac } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -25,6 +26,13 @@ export const owner = { name: "owner", token: "owner-token-0123456789" } as const
 /** The shop's mail and chat gateway: its token makes a message the tenant's. */
 export const gateway = { tenant: "shop", token: "gateway-token-0123456789" } as const
 
+/** The shop's storefront: its secret signs the webhooks of the tenant's orders. */
+export const storefront = { tenant: "shop", secret: "storefront-secret-0123456789" } as const
+
+/** The `x-storefront-signature` of a webhook body under a secret, as the storefront computes it. */
+export const storefrontSignature = (secret: string, body: string): string =>
+  `sha256=${createHmac("sha256", secret).update(body, "utf8").digest("hex")}`
+
 /** A support agent with an approver token whom the shop's policy does not name for refunds. */
 export const clerk = { name: "clerk", token: "clerk-token-0123456789" } as const
 
@@ -34,7 +42,8 @@ export type TicketWithThread = TicketView & { readonly messages: ReadonlyArray<u
 /**
  * The customer-ops agent in its own process for end-to-end specs, over the given NATS server and
  * the test Postgres, with the payment and mailbox simulators behind its connectors; and what a
- * spec does with it: send messages, read tickets and the log, place the storefront's orders.
+ * spec does with it: send messages, read tickets and the log, post the storefront's webhooks, place
+ * orders through them, and restart the agent on the same log and read model.
  */
 export const startCustomerOps = async (
   natsUrl: string,
@@ -47,26 +56,23 @@ export const startCustomerOps = async (
   ownTempDir(memoryDir)
   let output = ""
   let lastSeen: unknown
-  const agent: ChildProcess = spawn(workspaceNode(), [join(import.meta.dirname, "..", "main.ts")], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      MESH_NATS_URL: natsUrl,
-      MESH_NAMESPACE: namespace,
-      MESH_DATABASE_URL: postgresTestUrl(),
-      MESH_HTTP_HOST: "127.0.0.1",
-      MESH_HTTP_PORT: "0",
-      MESH_APPROVER_TOKENS: `${owner.name}=${owner.token},${clerk.name}=${clerk.token}`,
-      MESH_INTAKE_TOKENS: `${gateway.tenant}=${gateway.token}`,
-      MESH_PAYMENT_URL: simulators.payment.url,
-      MESH_MAILBOX_URL: simulators.mailbox.url,
-      MESH_CONNECTOR_TIMEOUT_MS: "2000",
-      MESH_MEMORY_DIR: memoryDir,
-      ...options.env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  })
-  agent.stdout?.on("data", (chunk) => (output += chunk))
-  agent.stderr?.on("data", (chunk) => (output += chunk))
+  const env = {
+    PATH: process.env.PATH ?? "",
+    MESH_NATS_URL: natsUrl,
+    MESH_NAMESPACE: namespace,
+    MESH_DATABASE_URL: postgresTestUrl(),
+    MESH_HTTP_HOST: "127.0.0.1",
+    MESH_HTTP_PORT: "0",
+    MESH_APPROVER_TOKENS: `${owner.name}=${owner.token},${clerk.name}=${clerk.token}`,
+    MESH_INTAKE_TOKENS: `${gateway.tenant}=${gateway.token}`,
+    MESH_STOREFRONT_WEBHOOK_SECRETS: JSON.stringify({ [storefront.tenant]: storefront.secret }),
+    MESH_PAYMENT_URL: simulators.payment.url,
+    MESH_MAILBOX_URL: simulators.mailbox.url,
+    MESH_CONNECTOR_TIMEOUT_MS: "2000",
+    MESH_MEMORY_DIR: memoryDir,
+    ...options.env,
+  }
+  let agent: ChildProcess
 
   /** Waits for a probe; the agent exiting ends the wait, and a timeout shows its log and the last ticket read. */
   const until = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) =>
@@ -82,12 +88,27 @@ export const startCustomerOps = async (
           .slice(-4000)}\nlast ticket seen: ${JSON.stringify(lastSeen)}`,
     })
 
-  const url = await until(
-    "the agent listens",
-    async () => /ready on (http:\/\/\S+)/.exec(output)?.[1],
-    90_000,
-  )
-  await until("the agent is ready", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined))
+  /** Starts the agent's process and waits until it is ready; the URL it listens on. */
+  const launch = async (): Promise<string> => {
+    const from = output.length
+    agent = spawn(workspaceNode(), [join(import.meta.dirname, "..", "main.ts")], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    agent.stdout?.on("data", (chunk) => (output += chunk))
+    agent.stderr?.on("data", (chunk) => (output += chunk))
+    const listening = await until(
+      "the agent listens",
+      async () => /ready on (http:\/\/\S+)/.exec(output.slice(from))?.[1],
+      90_000,
+    )
+    await until("the agent is ready", async () =>
+      (await fetch(`${listening}/readyz`)).ok ? true : undefined,
+    )
+    return listening
+  }
+
+  let url = await launch()
   const connection: NatsHandles = await openNats(natsUrl)
   const log = makeEventLog({ nats: connection, catalog: meshCatalog, namespace })
 
@@ -135,7 +156,29 @@ export const startCustomerOps = async (
     return ((await response.json()) as { queue?: ReadonlyArray<Record<string, unknown>> }).queue ?? []
   }
 
-  /** The storefront's orders, as its ingestion puts them in the log, and visible in the customer's history. */
+  /**
+   * Posts a storefront webhook of the given event, signed with `secret` (the shop's by default) over
+   * the exact body sent, with the headers the storefront sends.
+   */
+  const postStorefrontEvent = (
+    event: { readonly id: string; readonly topic: string } & Readonly<Record<string, unknown>>,
+    options: { readonly secret?: string; readonly body?: string; readonly attempt?: number } = {},
+  ) => {
+    const body = options.body ?? JSON.stringify(event)
+    return fetch(`${url}/storefront/webhooks`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-storefront-event-id": event.id,
+        "x-storefront-topic": event.topic,
+        "x-storefront-delivery-attempt": String(options.attempt ?? 1),
+        "x-storefront-signature": storefrontSignature(options.secret ?? storefront.secret, body),
+      },
+      body,
+    })
+  }
+
+  /** The storefront's orders, placed through its webhook, and visible in the customer's history. */
   const placeOrder = async (
     orderId: string,
     customerId: string,
@@ -143,45 +186,33 @@ export const startCustomerOps = async (
     shipped?: { carrier: string; trackingNumber: string; expectedDelivery: string },
     placedAt = "2026-11-28T10:00:00.000Z",
   ) => {
-    await Effect.runPromise(
-      log.append({
-        aggregate: { domain: "customer", type: "order", id: orderId },
-        expected: "any",
-        events: [
-          {
-            type: "OrderPlaced",
-            payload: {
-              tenantId: "shop",
-              customerId,
-              lines: [
-                {
-                  sku: "LAMP-1",
-                  name: "Desk lamp",
-                  quantity: 1,
-                  unitPrice: { amountMinor: totalMinor, currency: "EUR" },
-                },
-              ],
-              total: { amountMinor: totalMinor, currency: "EUR" },
-              placedAt,
-            },
-          },
-          ...(shipped === undefined
-            ? []
-            : [
-                {
-                  type: "OrderStatusChanged" as const,
-                  payload: { status: "shipped" as const, ...shipped, changedAt: "2026-11-29T08:00:00.000Z" },
-                },
-              ]),
-        ],
-        metadata: {
-          correlationId: `order-${orderId}`,
-          causationId: null,
-          commandId: `order-${orderId}`,
-          actor: { kind: "system", id: "storefront" },
-        },
-      }),
-    )
+    const updatedAt = shipped === undefined ? placedAt : "2026-11-29T08:00:00.000Z"
+    const response = await postStorefrontEvent({
+      id: `evt-place-${orderId}`,
+      seq: 0,
+      topic: shipped === undefined ? "orders/created" : "orders/shipped",
+      occurredAt: updatedAt,
+      order: {
+        id: orderId,
+        customerId,
+        email: `${customerId}@example.com`,
+        status: shipped === undefined ? "placed" : "shipped",
+        lines: [{ sku: "LAMP-1", name: "Desk lamp", quantity: 1, unitPriceMinor: totalMinor }],
+        currency: "EUR",
+        totalMinor,
+        placedAt,
+        paidAt: null,
+        shipment: shipped ?? null,
+        cancelledAt: null,
+        cancelReason: null,
+        returnedAt: null,
+        returnedLines: [],
+        version: shipped === undefined ? 1 : 2,
+        updatedAt,
+      },
+    })
+    if (response.status !== 200)
+      throw new Error(`order ${orderId} was not taken: ${response.status} ${await response.text()}`)
     await until(`order ${orderId} is in the customer's history`, async () => {
       const history = (await (await read(`/customers/${customerId}`)).json()) as {
         orders: ReadonlyArray<{ orderId: string; status: string }>
@@ -189,6 +220,14 @@ export const startCustomerOps = async (
       const order = history.orders.find((o) => o.orderId === orderId)
       return order !== undefined && (shipped === undefined || order.status === "shipped") ? true : undefined
     })
+  }
+
+  /** Stops the agent as a deployment does (SIGTERM, then its exit) and starts it again on the same log and read model. */
+  const restart = async () => {
+    const exited = new Promise((resolve) => agent.once("exit", resolve))
+    agent.kill("SIGTERM")
+    await exited
+    url = await launch()
   }
 
   const stop = async () => {
@@ -202,7 +241,24 @@ export const startCustomerOps = async (
     await releaseTempDir(memoryDir)
   }
 
-  return { url, namespace, simulators, send, read, ticket, everything, approvals, placeOrder, until, stop }
+  return {
+    /** Where the agent listens (a restart moves it). */
+    get url() {
+      return url
+    },
+    namespace,
+    simulators,
+    send,
+    read,
+    ticket,
+    everything,
+    approvals,
+    postStorefrontEvent,
+    placeOrder,
+    until,
+    restart,
+    stop,
+  }
 }
 
 /** The customer-ops agent a spec started. */

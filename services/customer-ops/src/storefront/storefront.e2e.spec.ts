@@ -1,0 +1,341 @@
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import type { EventEnvelope } from "@mesh/contracts"
+import { readModelSchemaOf } from "@mesh/kernel"
+import { postgresTestUrl } from "@mesh/stack"
+import { useNatsServer } from "@mesh/stack/vitest"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { customerOpsName } from "../config.ts"
+import {
+  type CustomerOpsProcess,
+  startCustomerOps,
+  storefront,
+  storefrontSignature,
+} from "../testing/customerOpsProcess.ts"
+import { MAX_WEBHOOK_BYTES, storefrontRequestIdOf } from "./storefrontOrder.ts"
+
+// The storefront's orders reaching the log, with the agent in its own process over real NATS and
+// Postgres: signed webhooks that come twice and out of order, and the storefront's listing (served
+// here by a small HTTP server, as the storefront would answer it) for the events no webhook brought.
+
+const nats = useNatsServer()
+let agent: CustomerOpsProcess
+
+/** The storefront's `GET /v1/order-events`: what it lists, and the `after` of every request it got. */
+const listing = { events: [] as Array<StorefrontEvent>, asked: [] as Array<number> }
+let listingServer: Server
+
+beforeAll(async () => {
+  listingServer = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://localhost")
+    if (request.method !== "GET" || url.pathname !== "/v1/order-events") {
+      response.writeHead(404).end()
+      return
+    }
+    const after = Number(url.searchParams.get("after"))
+    listing.asked.push(after)
+    // Two a page, whatever the limit asked, so that the agent must follow `more`.
+    const rest = listing.events.filter((e) => e.seq > after)
+    const page = rest.slice(0, Math.min(2, Number(url.searchParams.get("limit"))))
+    response
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ events: page, next: page.at(-1)?.seq ?? after, more: rest.length > page.length }))
+  })
+  await new Promise<void>((resolve) => listingServer.listen(0, "127.0.0.1", resolve))
+  const { port } = listingServer.address() as AddressInfo
+  agent = await startCustomerOps(nats.url, {
+    prefix: "sfront",
+    env: { MESH_STOREFRONT_URL: `http://127.0.0.1:${port}`, MESH_STOREFRONT_RECONCILE_MS: "200" },
+  })
+}, 150_000)
+
+afterAll(async () => {
+  await agent?.stop()
+  await new Promise((resolve) => listingServer?.close(resolve))
+})
+
+type StorefrontEvent = ReturnType<typeof orderEvent>
+
+let seq = 0
+/** The next event of the storefront's feed: the order's whole snapshot at `version`. */
+const orderEvent = (
+  orderId: string,
+  version: number,
+  status: "placed" | "paid" | "shipped" | "delivered" | "cancelled" | "returned",
+  changes: Record<string, unknown> = {},
+) => {
+  seq += 1
+  const updatedAt = new Date(Date.parse("2026-11-28T10:00:00.000Z") + version * 3_600_000).toISOString()
+  return {
+    id: `evt_${seq}`,
+    seq,
+    topic: `orders/${status === "placed" ? "created" : status}`,
+    occurredAt: updatedAt,
+    order: {
+      id: orderId,
+      customerId: `c-${orderId}`,
+      email: `c-${orderId}@example.com`,
+      status,
+      lines: [
+        { sku: "LAMP-1", name: "Desk lamp", quantity: 2, unitPriceMinor: 2_495 },
+        { sku: "BULB-4", name: "Bulb", quantity: 4, unitPriceMinor: 300 },
+      ],
+      currency: "EUR",
+      totalMinor: 6_190,
+      placedAt: "2026-11-28T10:00:00.000Z",
+      paidAt: version >= 2 ? "2026-11-28T12:00:00.000Z" : null,
+      shipment:
+        version >= 3 && status !== "cancelled"
+          ? { carrier: "DHL", trackingNumber: `JD-${orderId}`, expectedDelivery: "2026-12-04" }
+          : null,
+      cancelledAt: null,
+      cancelReason: null,
+      returnedAt: null,
+      returnedLines: [],
+      version,
+      updatedAt,
+      ...changes,
+    },
+  }
+}
+
+const post = (
+  event: StorefrontEvent,
+  options: Parameters<CustomerOpsProcess["postStorefrontEvent"]>[1] = {},
+) => agent.postStorefrontEvent(event, options)
+
+const ofOrder = (events: ReadonlyArray<EventEnvelope>, orderId: string) =>
+  events.filter((e) => e.aggregateType === "order" && e.aggregateId === orderId)
+
+const statusesOf = (events: ReadonlyArray<EventEnvelope>) =>
+  events.map((e) => (e.type === "OrderPlaced" ? "placed" : (e.payload as { status: string }).status))
+
+const requestsOf = (events: ReadonlyArray<EventEnvelope>, feed: ReadonlyArray<StorefrontEvent>) => {
+  const ids = new Set(feed.map((e) => storefrontRequestIdOf("shop", e.id)))
+  return events.filter((e) => e.type === "RequestReceived" && ids.has(e.aggregateId))
+}
+
+const orderInHistory = async (orderId: string, status: string) => {
+  const history = (await (await agent.read(`/customers/c-${orderId}`)).json()) as {
+    orders: ReadonlyArray<{ orderId: string; status: string; trackingNumber: string | null }>
+  }
+  const order = history.orders.find((o) => o.orderId === orderId)
+  return order?.status === status ? order : undefined
+}
+
+// One order's life, delivered by webhook: created, paid, shipped, delivered.
+const w1 = [
+  orderEvent("W-1", 1, "placed"),
+  orderEvent("W-1", 2, "paid"),
+  orderEvent("W-1", 3, "shipped"),
+  orderEvent("W-1", 4, "delivered"),
+]
+// Paid, then cancelled with a reason.
+const w2 = [
+  orderEvent("W-2", 2, "paid"),
+  orderEvent("W-2", 3, "cancelled", {
+    cancelledAt: "2026-11-28T13:30:00.000Z",
+    cancelReason: "customer asked",
+  }),
+]
+
+describe("the storefront's webhooks", () => {
+  it("make one OrderPlaced and one change per status, in order, of webhooks duplicated and out of order", async () => {
+    const [created, paid, shipped, delivered] = w1 as [
+      StorefrontEvent,
+      StorefrontEvent,
+      StorefrontEvent,
+      StorefrontEvent,
+    ]
+    const first = await post(shipped)
+    expect(first.status).toBe(200)
+    expect(await first.json()).toMatchObject({
+      eventId: shipped.id,
+      orderId: "W-1",
+      duplicate: false,
+      recorded: ["placed", "paid", "shipped"],
+    })
+    // The same webhook retried, then the older ones arriving late: all answered 200, none recording.
+    const again = await post(shipped, { attempt: 2 })
+    expect(again.status).toBe(200)
+    expect(await again.json()).toMatchObject({ duplicate: true, recorded: [] })
+    for (const late of [paid, created]) {
+      const response = await post(late)
+      expect(response.status).toBe(200)
+      expect(await response.json()).toMatchObject({ duplicate: false, recorded: [] })
+    }
+    expect(await (await post(delivered)).json()).toMatchObject({ recorded: ["delivered"] })
+
+    const events = await agent.everything()
+    const order = ofOrder(events, "W-1")
+    expect(statusesOf(order)).toEqual(["placed", "paid", "shipped", "delivered"])
+    expect(order[0]?.payload).toMatchObject({
+      tenantId: "shop",
+      customerId: "c-W-1",
+      total: { amountMinor: 6_190, currency: "EUR" },
+      lines: [
+        { sku: "LAMP-1", quantity: 2, unitPrice: { amountMinor: 2_495, currency: "EUR" } },
+        { sku: "BULB-4" },
+      ],
+    })
+    expect(order[2]?.payload).toMatchObject({ status: "shipped", carrier: "DHL", trackingNumber: "JD-W-1" })
+    // Each event is one request, however often it came; its order's events descend from it.
+    const requests = requestsOf(events, w1)
+    expect(requests).toHaveLength(4)
+    const placedBy = requests.find((r) => r.aggregateId === storefrontRequestIdOf("shop", shipped.id))
+    expect(order[0]?.causationId).toBe(placedBy?.eventId)
+    expect(
+      await agent.until("the order is delivered in the customer's history", () =>
+        orderInHistory("W-1", "delivered"),
+      ),
+    ).toMatchObject({ trackingNumber: "JD-W-1" })
+  })
+
+  it("cancels a paid order with the storefront's reason", async () => {
+    for (const event of w2) expect((await post(event)).status).toBe(200)
+    const order = ofOrder(await agent.everything(), "W-2")
+    expect(statusesOf(order)).toEqual(["placed", "paid", "cancelled"])
+    expect(order[2]?.payload).toMatchObject({
+      reason: "customer asked",
+      changedAt: "2026-11-28T13:30:00.000Z",
+    })
+    await agent.until("the order is cancelled in the customer's history", () =>
+      orderInHistory("W-2", "cancelled"),
+    )
+  })
+
+  it("refuses a webhook without the tenant's signature with 401, and writes nothing", async () => {
+    const event = orderEvent("W-3", 1, "placed")
+    const forged = await post(event, { secret: "not-the-storefront-secret-0000" })
+    expect(forged.status).toBe(401)
+    expect(await forged.json()).toMatchObject({ field: "x-storefront-signature" })
+    const headers = { "content-type": "application/json", "x-storefront-event-id": event.id }
+    const unsigned = await fetch(`${agent.url}/storefront/webhooks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(event),
+    })
+    expect(unsigned.status).toBe(401)
+    // Signed by the storefront, but not the body that arrives.
+    const altered = await fetch(`${agent.url}/storefront/webhooks`, {
+      method: "POST",
+      headers: {
+        ...headers,
+        "x-storefront-signature": storefrontSignature(storefront.secret, JSON.stringify(event)),
+      },
+      body: JSON.stringify({ ...event, order: { ...event.order, customerId: "c-someone-else" } }),
+    })
+    expect(altered.status).toBe(401)
+    const events = await agent.everything()
+    expect(ofOrder(events, "W-3")).toEqual([])
+    expect(requestsOf(events, [event])).toEqual([])
+  })
+
+  it("refuses a body that is not an event with 400 naming the field, an oversized one with 413, and writes nothing", async () => {
+    const event = orderEvent("W-4", 1, "placed")
+    const cases = [
+      [{ ...event, order: { ...event.order, status: "lost" } }, "order.status"],
+      [{ ...event, order: { ...event.order, lines: [] } }, "order.lines"],
+      [{ ...event, order: { ...event.order, placedAt: "yesterday" } }, "order.placedAt"],
+      [{ ...event, topic: "orders/teleported" }, "topic"],
+    ] as const
+    for (const [body, field] of cases) {
+      const response = await post(event, { body: JSON.stringify(body) })
+      expect(response.status, field).toBe(400)
+      expect(await response.json(), field).toMatchObject({ field })
+    }
+    const badId = await post(event, {
+      body: JSON.stringify({ ...event, order: { ...event.order, id: "W.4" } }),
+    })
+    expect(badId.status).toBe(400)
+    expect(await badId.json()).toMatchObject({
+      field: "order.id",
+      error: expect.stringContaining(`order id "W.4" must be 1-128 characters`),
+    })
+    const notJson = await post(event, { body: "{ not json" })
+    expect(notJson.status).toBe(400)
+    const huge = await post(event, {
+      body: JSON.stringify({ ...event, padding: "x".repeat(MAX_WEBHOOK_BYTES) }),
+    })
+    expect(huge.status).toBe(413)
+    const events = await agent.everything()
+    expect(ofOrder(events, "W-4")).toEqual([])
+    expect(requestsOf(events, [event])).toEqual([])
+  })
+
+  it("refuses with 422 a snapshot whose lines are not those the order was placed with", async () => {
+    const changed = orderEvent("W-1", 5, "delivered", {
+      lines: [{ sku: "LAMP-1", name: "Desk lamp", quantity: 3, unitPriceMinor: 2_495 }],
+    })
+    const response = await post(changed)
+    expect(response.status).toBe(422)
+    expect(await response.json()).toMatchObject({ error: expect.stringMatching(/other lines.*LAMP-1 × 3/) })
+    expect(statusesOf(ofOrder(await agent.everything(), "W-1"))).toEqual([
+      "placed",
+      "paid",
+      "shipped",
+      "delivered",
+    ])
+  })
+})
+
+describe("reconciliation with the storefront's listing", () => {
+  // An order no webhook ever brought, listed after the orders that came by webhook.
+  const r1 = [orderEvent("R-1", 1, "placed"), orderEvent("R-1", 2, "paid"), orderEvent("R-1", 3, "shipped")]
+  const cursorOf = async (): Promise<number | undefined> => {
+    const client = new pg.Client({ connectionString: postgresTestUrl() })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ seq: string }>(
+        `select seq from "${readModelSchemaOf(agent.namespace, customerOpsName)}".storefront_cursors where tenant_id = 'shop'`,
+      )
+      return rows[0] === undefined ? undefined : Number(rows[0].seq)
+    } finally {
+      await client.end()
+    }
+  }
+
+  it("lands an event no webhook brought, once, and records nothing again for those that came by webhook", async () => {
+    listing.events.push(...w1, ...w2, ...r1)
+    const last = r1.at(-1)!.seq
+    await agent.until("the listing is applied to its end", async () =>
+      (await cursorOf()) === last ? true : undefined,
+    )
+    // A few more polls find nothing new.
+    const asked = listing.asked.length
+    await agent.until("the listing is polled again", async () =>
+      listing.asked.length >= asked + 3 ? true : undefined,
+    )
+    expect(listing.asked.slice(asked).every((after) => after === last)).toBe(true)
+    const events = await agent.everything()
+    expect(statusesOf(ofOrder(events, "R-1"))).toEqual(["placed", "paid", "shipped"])
+    expect(statusesOf(ofOrder(events, "W-1"))).toEqual(["placed", "paid", "shipped", "delivered"])
+    expect(statusesOf(ofOrder(events, "W-2"))).toEqual(["placed", "paid", "cancelled"])
+    expect(requestsOf(events, r1)).toHaveLength(3)
+    expect(requestsOf(events, r1).every((r) => (r.payload as { origin: string }).origin === "schedule")).toBe(
+      true,
+    )
+    // The webhooks' events were received before: their first records stand.
+    expect(
+      requestsOf(events, [...w1, ...w2]).every((r) => (r.payload as { origin: string }).origin === "http"),
+    ).toBe(true)
+    await agent.until("the listed order is in the customer's history", () => orderInHistory("R-1", "shipped"))
+  })
+
+  it("resumes from its cursor after a restart, and applies what was listed since", async () => {
+    const applied = (await cursorOf())!
+    const asked = listing.asked.length
+    await agent.restart()
+    const delivered = orderEvent("R-1", 4, "delivered")
+    listing.events.push(delivered)
+    await agent.until("the new event is applied", async () =>
+      (await cursorOf()) === delivered.seq ? true : undefined,
+    )
+    // Neither the old process nor the new one asked for the listing again from before the cursor.
+    expect(Math.min(...listing.asked.slice(asked))).toBe(applied)
+    const events = await agent.everything()
+    expect(statusesOf(ofOrder(events, "R-1"))).toEqual(["placed", "paid", "shipped", "delivered"])
+    expect(requestsOf(events, [...r1, delivered])).toHaveLength(4)
+  })
+})
