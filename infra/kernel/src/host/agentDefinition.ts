@@ -44,6 +44,13 @@ export interface AgentWorker<D extends EventDefinition, R = never> {
    * cannot answer the queries the agent's routes make of it). The agent is ready only when it is.
    */
   readonly ready?: Effect.Effect<boolean>
+  /**
+   * Whether the agent stays ready while this worker waits to retry after a transient failure: for a
+   * worker nothing the agent serves depends on (a poll of an outside system), so that the outside
+   * system's outage does not take the agent's routes and reactors out of service. A worker that failed
+   * for good still makes the agent unready.
+   */
+  readonly readyWhileRetrying?: boolean
 }
 
 /**

@@ -18,7 +18,7 @@ import { makeDispatch, runReactor } from "../reactors/reactor.ts"
 import { makeReceive, makeRequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
-import { makePartBoard, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
+import { makePartBoard, partsReady, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
 import { isTransientFailure } from "./transient.ts"
 
 /** Why an agent could not start: the step, and the cause as it was raised. */
@@ -169,6 +169,9 @@ export const startAgent = <D extends EventDefinition, R>(
       },
       { concurrency: "unbounded" },
     )
+    const readyWhileRetrying = new Set(
+      (agent.workers ?? []).filter((w) => w.readyWhileRetrying === true).map((w) => w.name),
+    )
     const readiness = Effect.gen(function* () {
       const parts = yield* board.all
       const deps = yield* dependencies
@@ -177,7 +180,7 @@ export const startAgent = <D extends EventDefinition, R>(
         (yield* Ref.get(started)) &&
         deps.nats.ok &&
         deps.database.ok &&
-        parts.every((p) => p.state === "running") &&
+        partsReady(parts, readyWhileRetrying) &&
         workersReady.every(Boolean)
       return { ready, parts, dependencies: deps }
     })

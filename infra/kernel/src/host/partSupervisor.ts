@@ -23,6 +23,20 @@ export interface PartStatus {
   readonly retryAt?: string
 }
 
+/**
+ * Whether the parts let the agent be ready: each running, or retrying if it is a worker named in
+ * `readyWhileRetrying` (one whose outside system is away, which nothing the agent serves needs).
+ */
+export const partsReady = (
+  parts: ReadonlyArray<PartStatus>,
+  readyWhileRetrying: ReadonlySet<string>,
+): boolean =>
+  parts.every(
+    (p) =>
+      p.state === "running" ||
+      (p.state === "retrying" && p.kind === "worker" && readyWhileRetrying.has(p.name)),
+  )
+
 /** Capped, jittered exponential backoff between a part's attempts. */
 export interface RestartBackoff {
   readonly initialMs: number

@@ -1,7 +1,13 @@
 import { unavailable } from "@mesh/eventlog"
 import { Deferred, Effect, Fiber, Ref } from "effect"
 import { describe, expect, it } from "vitest"
-import { makePartBoard, type PartStatus, restartDelayMs, supervisePart } from "./partSupervisor.ts"
+import {
+  makePartBoard,
+  type PartStatus,
+  partsReady,
+  restartDelayMs,
+  supervisePart,
+} from "./partSupervisor.ts"
 import { isTransientFailure } from "./transient.ts"
 
 const quick = { initialMs: 5, maxMs: 40, resetAfterMs: 60_000 }
@@ -121,5 +127,32 @@ describe("the restart backoff", () => {
       expect(delay).toBeGreaterThanOrEqual(25)
       expect(delay).toBeLessThanOrEqual(30_000)
     }
+  })
+})
+
+describe("readiness of the parts", () => {
+  const part = (name: string, kind: PartStatus["kind"], state: PartStatus["state"]): PartStatus => ({
+    name,
+    kind,
+    state,
+    since: "2026-12-02T10:00:00.000Z",
+  })
+  const poll = new Set(["storefront-poll"])
+
+  it("is ready when every part runs, or a worker that may be retrying is", () => {
+    expect(
+      partsReady([part("tally", "reactor", "running"), part("storefront-poll", "worker", "running")], poll),
+    ).toBe(true)
+    expect(
+      partsReady([part("tally", "reactor", "running"), part("storefront-poll", "worker", "retrying")], poll),
+    ).toBe(true)
+  })
+
+  it("is not ready while any other part retries, or any part failed for good", () => {
+    expect(partsReady([part("tally", "reactor", "retrying")], poll)).toBe(false)
+    expect(partsReady([part("projection", "worker", "retrying")], poll)).toBe(false)
+    expect(partsReady([part("storefront-poll", "reactor", "retrying")], poll)).toBe(false)
+    expect(partsReady([part("storefront-poll", "worker", "failed")], poll)).toBe(false)
+    expect(partsReady([part("storefront-poll", "worker", "draining")], poll)).toBe(false)
   })
 })
