@@ -11,6 +11,8 @@ const decodeEvent = Schema.decodeUnknownResult(StorefrontEvent)
 
 /** What /status shows of the reconciliation. */
 interface ReconciliationStatus {
+  /** Why it does nothing, when it is off. */
+  readonly off: string | null
   readonly tenantId: string | null
   /** The listing's position applied so far. */
   readonly cursor: number | null
@@ -31,12 +33,14 @@ interface ReconciliationStatus {
  *
  * An event that does not decode, or whose order refuses it, is skipped with a warning rather than
  * stopping every later order behind it: the order's next event carries its whole snapshot again.
- * The storefront being away fails the part for the supervisor to try again after a backoff; a
- * refusal or an answer other than documented is logged and asked again at the next poll, so that a
- * storefront's problem never makes the agent unready for its webhooks and tickets.
+ * The storefront being away fails the part for the supervisor to try again after a backoff, the
+ * agent staying ready; a refusal or an answer other than documented is logged and asked again at the
+ * next poll. Either way a storefront's problem never makes the agent unready for its webhooks and
+ * tickets.
  */
 export const storefrontReconciliationWorker = (): AgentWorker<CustomerOpsDefs, CustomerOpsSettings> => {
   let status: ReconciliationStatus = {
+    off: null,
     tenantId: null,
     cursor: null,
     lastPollAt: null,
@@ -56,11 +60,9 @@ export const storefrontReconciliationWorker = (): AgentWorker<CustomerOpsDefs, C
       Effect.gen(function* () {
         const { url, tenantId, reconcileEveryMs, timeoutMs } = (yield* CustomerOpsSettings).storefront
         if (url === null || tenantId === null || reconcileEveryMs === 0) {
-          yield* Effect.logInfo(
-            url === null
-              ? "storefront reconciliation is off: MESH_STOREFRONT_URL is not set"
-              : "storefront reconciliation is off: MESH_STOREFRONT_RECONCILE_MS is 0",
-          )
+          const off = url === null ? "MESH_STOREFRONT_URL is not set" : "MESH_STOREFRONT_RECONCILE_MS is 0"
+          yield* note({ off })
+          yield* Effect.logInfo(`storefront reconciliation is off: ${off}`)
           return yield* until
         }
         const cursors = cursorsOf(context.db, context.namespace, context.agent)
@@ -123,5 +125,7 @@ export const storefrontReconciliationWorker = (): AgentWorker<CustomerOpsDefs, C
         yield* Effect.raceFirst(poll, until)
       }),
     status: () => Effect.sync(() => status),
+    // Nothing the agent serves waits on it: the storefront being away leaves the agent ready.
+    readyWhileRetrying: true,
   }
 }

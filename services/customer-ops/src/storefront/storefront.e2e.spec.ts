@@ -23,7 +23,7 @@ const nats = useNatsServer()
 let agent: CustomerOpsProcess
 
 /** The storefront's `GET /v1/order-events`: what it lists, and the `after` of every request it got. */
-const listing = { events: [] as Array<StorefrontEvent>, asked: [] as Array<number> }
+const listing = { events: [] as Array<StorefrontEvent>, asked: [] as Array<number>, down: false }
 let listingServer: Server
 
 beforeAll(async () => {
@@ -31,6 +31,10 @@ beforeAll(async () => {
     const url = new URL(request.url ?? "/", "http://localhost")
     if (request.method !== "GET" || url.pathname !== "/v1/order-events") {
       response.writeHead(404).end()
+      return
+    }
+    if (listing.down) {
+      response.writeHead(503).end("down for maintenance")
       return
     }
     const after = Number(url.searchParams.get("after"))
@@ -321,6 +325,41 @@ describe("reconciliation with the storefront's listing", () => {
       requestsOf(events, [...w1, ...w2]).every((r) => (r.payload as { origin: string }).origin === "http"),
     ).toBe(true)
     await agent.until("the listed order is in the customer's history", () => orderInHistory("R-1", "shipped"))
+    const status = (await (await fetch(`${agent.url}/status`)).json()) as {
+      workers: ReadonlyArray<{ name: string; status: unknown }>
+    }
+    expect(status.workers.find((w) => w.name === "storefront-reconciliation")?.status).toMatchObject({
+      tenantId: "shop",
+      cursor: last,
+      lastError: null,
+    })
+  })
+
+  it("rides out the storefront being away, retrying with backoff while the agent stays ready", async () => {
+    const paid = orderEvent("R-2", 2, "paid")
+    listing.down = true
+    try {
+      const retrying = await agent.until("the reconciliation retries", async () => {
+        const status = (await (await fetch(`${agent.url}/status`)).json()) as {
+          parts: ReadonlyArray<{ name: string; state: string; error?: string }>
+        }
+        const part = status.parts.find((p) => p.name === "storefront-reconciliation")
+        return part?.state === "retrying" ? part : undefined
+      })
+      expect(retrying.error).toContain("HTTP 503")
+      // Ready throughout: its webhooks and tickets do not wait on the storefront's listing.
+      for (let probe = 0; probe < 10; probe += 1) {
+        expect((await fetch(`${agent.url}/readyz`)).status).toBe(200)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      listing.events.push(paid)
+    } finally {
+      listing.down = false
+    }
+    await agent.until("the listing is applied again", async () =>
+      (await cursorOf()) === paid.seq ? true : undefined,
+    )
+    expect(statusesOf(ofOrder(await agent.everything(), "R-2"))).toEqual(["placed", "paid"])
   })
 
   it("resumes from its cursor after a restart, and applies what was listed since", async () => {
