@@ -25,7 +25,10 @@ export const ProductFactsRecorded = defineEvent({
   type: "ProductFactsRecorded",
   domain,
   aggregateType,
-  payload: Schema.Struct({ facts: ProductFacts, version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)) }),
+  payload: Schema.Struct({
+    facts: ProductFacts,
+    version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  }),
   summary: "A product's facts were recorded; its listing is drafted from them.",
   producer,
   consumers: ["content-ops"],
@@ -33,7 +36,13 @@ export const ProductFactsRecorded = defineEvent({
 
 /** What the fact check found in a drafted listing: a word or number the facts do not hold. */
 export const ListingFinding = Schema.Struct({
-  code: Schema.Literals(["invented-material", "invented-measure", "unsupported-claim", "wrong-price", "empty"]),
+  code: Schema.Literals([
+    "invented-material",
+    "invented-measure",
+    "unsupported-claim",
+    "wrong-price",
+    "empty",
+  ]),
   detail: NonEmpty,
 })
 /** What the fact check found. */
