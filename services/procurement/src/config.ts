@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs"
-import { type ActionPolicy, decodePolicyJson } from "@mesh/actions"
-import { Config, ConfigProvider, Context, Duration, Effect, Layer, Result } from "effect"
+import { type ActionPolicy, actionPolicyConfig } from "@mesh/actions"
+import { Config, Context, Duration, Effect, Layer } from "effect"
 
 /** The agent's name: its subjects, its read-model schema, its actions. */
 export const procurementName = "procurement"
@@ -21,28 +20,7 @@ export interface ProcurementSettingsShape {
   readonly reliabilityPrior: { readonly onTimeRate: number; readonly weight: number }
 }
 
-const policyConfig: Config.Config<ActionPolicy> = Config.String("MESH_ACTION_POLICY_FILE").pipe(
-  Config.withDefault(""),
-  Config.flatMap((path) => {
-    const source = path.trim() === "" ? procurementPolicyFile : path.trim()
-    let text: string
-    try {
-      text = readFileSync(source, "utf8")
-    } catch (cause) {
-      return Config.fail(
-        new ConfigProvider.SourceError({
-          message: `MESH_ACTION_POLICY_FILE: cannot read ${String(source)}: ${(cause as Error).message}`,
-        }),
-      )
-    }
-    const decoded = decodePolicyJson(text, String(source))
-    return Result.isSuccess(decoded)
-      ? Config.succeed(decoded.success)
-      : Config.fail(
-          new ConfigProvider.SourceError({ message: `MESH_ACTION_POLICY_FILE: ${decoded.failure.message}` }),
-        )
-  }),
-)
+const policyConfig = actionPolicyConfig("MESH_ACTION_POLICY_FILE", procurementPolicyFile)
 
 /** The settings as a `Config`: a bad value or policy fails at start-up, naming the variable. */
 export const procurementSettingsConfig: Config.Config<ProcurementSettingsShape> = Config.all({

@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs"
 import { ActionKindName, Money, NonEmpty, PolicyMode, Score, Sentiment } from "@mesh/contracts"
-import { Duration, Option, Result, Schema, SchemaTransformation } from "effect"
+import { Config, ConfigProvider, Duration, Option, Result, Schema, SchemaTransformation } from "effect"
 
 // An action policy is data: a JSON document in a service's config, versioned, decoded once at
 // start-up. Decoding is strict (an unknown key is an error, not ignored) because a misspelt
@@ -204,3 +205,29 @@ export const approvalExpiresAt = (policy: ActionPolicy, requestedAt: string): st
     throw new TypeError(`requestedAt ${JSON.stringify(requestedAt)} is not an ISO instant`)
   return new Date(at + policy.approvalTtlMs).toISOString()
 }
+
+/**
+ * An agent's action policy as a setting: the file `variable` names, else the agent's own `fallback`
+ * file. A file that cannot be read or decoded fails the start, naming the variable, the file and the field.
+ */
+export const actionPolicyConfig = (variable: string, fallback: URL): Config.Config<ActionPolicy> =>
+  Config.String(variable).pipe(
+    Config.withDefault(""),
+    Config.flatMap((path) => {
+      const source = path.trim() === "" ? fallback : path.trim()
+      let text: string
+      try {
+        text = readFileSync(source, "utf8")
+      } catch (cause) {
+        return Config.fail(
+          new ConfigProvider.SourceError({
+            message: `${variable}: cannot read ${String(source)}: ${(cause as Error).message}`,
+          }),
+        )
+      }
+      const decoded = decodePolicyJson(text, String(source))
+      return Result.isSuccess(decoded)
+        ? Config.succeed(decoded.success)
+        : Config.fail(new ConfigProvider.SourceError({ message: `${variable}: ${decoded.failure.message}` }))
+    }),
+  )

@@ -1,0 +1,67 @@
+import type { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
+import { actionExecutorWorker, actionsProjectionWorker, approvalsRoutes } from "@mesh/actions"
+import {
+  type AggregateDefinition,
+  type DecidedEvent,
+  type Decider,
+  defineAgent,
+  projectionWorker,
+} from "@mesh/kernel"
+import type { DecisionRecorder, ModelProvider } from "@mesh/models"
+import type { Registers } from "@mesh/registers"
+import { type ContentOpsDefs, contentOpsCatalog } from "./catalog.ts"
+import { type ContentOpsSettings, contentOpsName } from "./config.ts"
+import {
+  answerViolations,
+  draftListings,
+  publishListings,
+  recordPublishOutcomes,
+  trackListings,
+  watchStock,
+} from "./handlers/listings.ts"
+import { listingRoutes } from "./http/routes.ts"
+import { type ListingCommand, type ListingState, listingDecider } from "./listing/listing.ts"
+import type { ListingLedger } from "./listingLedger.ts"
+import { listingsProjection } from "./projections/listingsReadModel.ts"
+
+const listingAggregate: AggregateDefinition<ContentOpsDefs, ListingCommand, ListingState> = {
+  domain: "content",
+  type: "listing",
+  // The decider folds only the listing's events; the kernel hands it the agent's catalogue type.
+  decider: listingDecider as unknown as Decider<ListingCommand, DecidedEvent<ContentOpsDefs>, ListingState>,
+}
+
+/** Every service the content-ops agent's parts require; its layer provides them all. */
+export type ContentOpsServices =
+  | ModelProvider
+  | DecisionRecorder
+  | ActionGate
+  | ConnectorRegistry
+  | Approvals
+  | ApproverTokens
+  | Registers
+  | ListingLedger
+  | ContentOpsSettings
+
+/**
+ * The content-ops agent: keeps the catalogue right. A product's facts become a listing drafted by
+ * the `draftListing` skill and checked against them; a faithful draft is published (by its policy,
+ * or after approval), one that invents a fact waits for a person; a published listing flips to out
+ * of stock and back with the stock free to promise, and answers the resolver's "a published listing
+ * has stock".
+ */
+export const contentOpsAgent = defineAgent<ContentOpsDefs, ContentOpsServices>({
+  name: contentOpsName,
+  catalog: contentOpsCatalog,
+  aggregates: [listingAggregate],
+  reactors: [
+    draftListings({ agent: contentOpsName }),
+    publishListings({ agent: contentOpsName }),
+    recordPublishOutcomes({ agent: contentOpsName }),
+    trackListings({ agent: contentOpsName }),
+    watchStock(),
+    answerViolations({ agent: contentOpsName }),
+  ],
+  workers: [projectionWorker(listingsProjection), actionsProjectionWorker(), actionExecutorWorker()],
+  routes: [listingRoutes, approvalsRoutes],
+})

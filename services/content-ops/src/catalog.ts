@@ -1,0 +1,37 @@
+import { actionCatalog } from "@mesh/actions"
+import {
+  contentEvents,
+  InvariantViolated,
+  ListingBackInStock,
+  ListingChecked,
+  ListingDrafted,
+  ListingMarkedOutOfStock,
+  ListingPublished,
+  ListingPublishRefused,
+  ListingWithdrawn,
+  makeCatalog,
+  ProductFactsRecorded,
+  procurementEvents,
+} from "@mesh/contracts"
+
+/** The events the content-ops agent reads and writes: its content domain, procurement's stock, its actions, and the resolver's violations. */
+export const contentOpsCatalog = makeCatalog([
+  ...contentEvents,
+  ...procurementEvents,
+  ...actionCatalog.definitions,
+  InvariantViolated,
+])
+/** The event definitions of the content-ops catalogue. */
+export type ContentOpsDefs = (typeof contentOpsCatalog.definitions)[number]
+
+/** The events of a SKU's `listing` aggregate that its decider folds. */
+export const listingEvents = [
+  ProductFactsRecorded,
+  ListingDrafted,
+  ListingChecked,
+  ListingPublished,
+  ListingPublishRefused,
+  ListingMarkedOutOfStock,
+  ListingBackInStock,
+  ListingWithdrawn,
+] as const

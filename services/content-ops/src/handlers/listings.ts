@@ -1,0 +1,293 @@
+import { ActionGate } from "@mesh/actions"
+import { listingStatus, stockReservations } from "@mesh/contracts"
+import type { Reaction, ReactorDefinition } from "@mesh/kernel"
+import { type DecisionRecorder, decideOnce, draftListing, type ModelProvider } from "@mesh/models"
+import { Registers } from "@mesh/registers"
+import { Effect } from "effect"
+import type { ContentOpsDefs } from "../catalog.ts"
+import { checkListing } from "../listing/factCheck.ts"
+import type { ListingCommand } from "../listing/listing.ts"
+import { ListingLedger } from "../listingLedger.ts"
+
+const toListing = (sku: string, command: ListingCommand): Reaction => ({
+  aggregateType: "listing",
+  aggregateId: sku,
+  command,
+})
+
+/** The action kinds content ops asks for. */
+export const publishListingKind = "storefront.publish-listing"
+/** Marks a listing available to order or not. */
+export const setAvailabilityKind = "storefront.set-availability"
+/** What the policy's allow-list calls the agent's own availability changes (no model decides them). */
+export const stockWatchSkill = "stockWatch"
+
+/**
+ * New product facts become a listing draft, decided once by the `draftListing` skill and recorded,
+ * then checked against the facts at once: a material, number or claim the facts do not hold is a
+ * finding, recorded with the check. Both are commands of the listing, so a redelivery drafts and
+ * checks nothing twice.
+ */
+export const draftListings = (options: {
+  readonly agent: string
+}): ReactorDefinition<ContentOpsDefs, unknown, ModelProvider | DecisionRecorder> => ({
+  name: "content-ops-drafting",
+  consumes: { domain: "content" },
+  eventTypes: ["ProductFactsRecorded"],
+  react: (event) =>
+    Effect.gen(function* () {
+      if (event.type !== "ProductFactsRecorded") return []
+      const { facts, version } = event.payload
+      const { tenantId: _tenant, ...input } = facts
+      const decided = yield* decideOnce(draftListing, input, {
+        cause: event,
+        agent: options.agent,
+        step: "draftListing",
+      })
+      const draft = decided.output
+      if (draft === null) {
+        // No draft the skill stands by: a person writes this listing (nothing is published).
+        return []
+      }
+      const findings = checkListing(facts, draft)
+      return [
+        toListing(facts.sku, {
+          _tag: "RecordDraft",
+          version,
+          title: draft.title,
+          description: draft.description,
+          bullets: draft.bullets,
+          tags: draft.tags,
+          decisionId: decided.decisionId,
+        }),
+        toListing(facts.sku, { _tag: "RecordCheck", draftVersion: version, findings }),
+      ]
+    }),
+})
+
+/**
+ * A checked draft is asked of the action gate: the agent's own floor holds a draft with findings for
+ * a person (an approval is the only way an invented fact reaches the storefront), and the policy file
+ * says whether a clean draft publishes on its own.
+ */
+export const publishListings = (options: {
+  readonly agent: string
+}): ReactorDefinition<ContentOpsDefs, unknown, ActionGate | ListingLedger> => ({
+  name: "content-ops-publishing",
+  consumes: { domain: "content" },
+  eventTypes: ["ListingChecked"],
+  react: (event) =>
+    Effect.gen(function* () {
+      if (event.type !== "ListingChecked") return []
+      // The draft the check names is the listing's latest; its copy is on the ListingDrafted before it.
+      const { findings, actionId } = event.payload
+      const listing = yield* (yield* ListingLedger).listing(event.aggregateId)
+      if (listing.status === "absent" || listing.draft?.version !== event.payload.draftVersion) return []
+      const draft = { ...listing.draft, sku: listing.facts.sku, price: listing.facts.price }
+      yield* (yield* ActionGate).request({
+        actionId,
+        agent: options.agent,
+        skill: draftListing.name,
+        kind: publishListingKind,
+        parameters: {
+          sku: draft.sku,
+          title: draft.title,
+          priceMinor: draft.price.amountMinor,
+          currency: draft.price.currency,
+        },
+        cause: { decisionId: draft.decisionId, eventId: event.eventId },
+        confidence: null,
+        sentiment: null,
+        firstTimeSupplier: null,
+        floor:
+          findings.length === 0
+            ? null
+            : {
+                mode: "require-approval",
+                rule: "listing-fact-check",
+                reason: findings.map((f) => f.detail).join("; "),
+              },
+        correlationId: event.correlationId,
+        causationId: event.eventId,
+      })
+      return []
+    }),
+})
+
+/**
+ * A listing's life in the shared registers and on the storefront: published, it is `published` in
+ * the listing-status register (which the resolver checks against the stock on hand) and its
+ * availability is checked at once, since a stock-out may have come while it was being published; a
+ * flip to out of stock or back is asked of the storefront and written to the register.
+ */
+export const trackListings = (options: {
+  readonly agent: string
+}): ReactorDefinition<ContentOpsDefs, unknown, Registers | ActionGate> => ({
+  name: "content-ops-listings",
+  consumes: { domain: "content" },
+  eventTypes: ["ListingPublished", "ListingMarkedOutOfStock", "ListingBackInStock"],
+  react: (event) =>
+    Effect.gen(function* () {
+      const registers = yield* Registers
+      const gate = yield* ActionGate
+      const sku = event.aggregateId
+      const write = {
+        correlationId: event.correlationId,
+        causationId: event.eventId,
+        actor: { kind: "agent" as const, id: options.agent },
+      }
+      const ask = (actionId: string, inStock: boolean) =>
+        gate.request({
+          actionId,
+          agent: options.agent,
+          skill: stockWatchSkill,
+          kind: setAvailabilityKind,
+          parameters: { sku, inStock },
+          cause: { decisionId: null, eventId: event.eventId },
+          confidence: null,
+          sentiment: null,
+          firstTimeSupplier: null,
+          correlationId: event.correlationId,
+          causationId: event.eventId,
+        })
+      switch (event.type) {
+        case "ListingPublished": {
+          yield* registers.write(listingStatus, sku, { _tag: "Set", status: "published" }, write)
+          const free = yield* registers.read(stockReservations, sku)
+          return [
+            toListing(sku, {
+              _tag: "UpdateAvailability",
+              available: Math.max(0, free.value.available),
+              reason: "no unit was free to promise when it was published",
+            }),
+          ]
+        }
+        case "ListingMarkedOutOfStock":
+          yield* ask(event.payload.actionId, false)
+          yield* registers.write(listingStatus, sku, { _tag: "Set", status: "out-of-stock" }, write)
+          return []
+        case "ListingBackInStock":
+          yield* ask(event.payload.actionId, true)
+          yield* registers.write(listingStatus, sku, { _tag: "Set", status: "published" }, write)
+          return []
+        default:
+          return []
+      }
+    }),
+})
+
+/**
+ * Stock, as procurement records it: after each reservation, back-order, release, return or receipt
+ * of a SKU, the units free to promise are read from the reservations register and the listing flips
+ * to out of stock or back. A violation of "a published listing has stock", which the resolver
+ * records when a publication raced a stock-out, is answered the same way.
+ */
+export const watchStock = (): ReactorDefinition<ContentOpsDefs, unknown, Registers> => ({
+  name: "content-ops-stock",
+  consumes: { domain: "procurement" },
+  eventTypes: [
+    "OrderStockReserved",
+    "OrderStockBackordered",
+    "OrderStockReleased",
+    "OrderStockReturned",
+    "PurchaseOrderReceived",
+    "StockItemConfigured",
+  ],
+  react: (event) =>
+    Effect.gen(function* () {
+      let sku: string
+      switch (event.type) {
+        case "OrderStockReserved":
+        case "OrderStockBackordered":
+        case "OrderStockReleased":
+        case "OrderStockReturned":
+        case "PurchaseOrderReceived":
+          sku = event.payload.sku
+          break
+        case "StockItemConfigured":
+          sku = event.aggregateId
+          break
+        default:
+          return []
+      }
+      const free = yield* (yield* Registers).read(stockReservations, sku)
+      const available = Math.max(0, free.value.available)
+      return [
+        toListing(sku, {
+          _tag: "UpdateAvailability",
+          available,
+          reason: available === 0 ? "no unit is free to promise" : "units are free again",
+        }),
+      ]
+    }),
+})
+
+/** The resolver's recorded violations of content ops' invariants, answered by marking the listing out of stock. */
+export const answerViolations = (options: {
+  readonly agent: string
+}): ReactorDefinition<ContentOpsDefs, unknown, Registers> => ({
+  name: "content-ops-violations",
+  consumes: { domain: "registers" },
+  eventTypes: ["InvariantViolated"],
+  react: (event) =>
+    Effect.gen(function* () {
+      if (event.type !== "InvariantViolated") return []
+      const { resolution, id } = event.payload
+      if (resolution._tag !== "Command" || resolution.agent !== options.agent) return []
+      if (resolution.command !== "MarkListingOutOfStock") return []
+      const free = yield* (yield* Registers).read(stockReservations, id)
+      return [
+        toListing(id, {
+          _tag: "UpdateAvailability",
+          available: Math.max(0, free.value.available),
+          reason: `${event.payload.invariant}: ${event.payload.message}`,
+        }),
+      ]
+    }),
+})
+
+/** The SKU of a publish action's id (`publish-<sku>-v<n>`), or null for another action. */
+export const skuOfPublishAction = (actionId: string): string | null =>
+  /^publish-(.+)-v\d+$/.exec(actionId)?.[1] ?? null
+
+/** What became of a listing's publish action: published, or refused by a person, a lapse or the policy. */
+export const recordPublishOutcomes = (options: {
+  readonly agent: string
+}): ReactorDefinition<ContentOpsDefs, unknown, never> => ({
+  name: "content-ops-action-outcomes",
+  consumes: { domain: "actions" },
+  eventTypes: ["ActionSucceeded", "ActionRejected", "ActionExpired", "ActionDenied"],
+  react: (event) =>
+    Effect.sync(() => {
+      if (event.aggregateType !== options.agent) return []
+      const actionId = event.aggregateId
+      const sku = skuOfPublishAction(actionId)
+      if (sku === null) return []
+      switch (event.type) {
+        case "ActionSucceeded":
+          return [
+            toListing(sku, { _tag: "RecordPublished", actionId, externalRef: event.payload.externalRef }),
+          ]
+        case "ActionRejected":
+          return [
+            toListing(sku, {
+              _tag: "RecordPublishRefused",
+              actionId,
+              reason: `refused by ${event.payload.rejectedBy}: ${event.payload.reason}`,
+            }),
+          ]
+        case "ActionExpired":
+          return [toListing(sku, { _tag: "RecordPublishRefused", actionId, reason: "its approval lapsed" })]
+        case "ActionDenied":
+          return [
+            toListing(sku, {
+              _tag: "RecordPublishRefused",
+              actionId,
+              reason: `denied by policy: ${event.payload.reason}`,
+            }),
+          ]
+        default:
+          return []
+      }
+    }),
+})

@@ -1,0 +1,162 @@
+import { ApproverTokens } from "@mesh/actions"
+import { ProductFacts } from "@mesh/contracts"
+import { type AgentRoutes, bodyDigest } from "@mesh/kernel"
+import { ByteSize, Effect, Layer, Redacted, Result, Schema, SchemaIssue } from "effect"
+import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { ContentOpsDefs } from "../catalog.ts"
+import { contentOpsName } from "../config.ts"
+import { type ListingsTable, listingsReadModel } from "../projections/listingsReadModel.ts"
+
+const MAX_BODY_BYTES = 64 * 1024
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+const skuPattern = /^[A-Za-z0-9_-]{1,128}$/
+
+const problem = (status: number, error: string, field?: string) =>
+  HttpServerResponse.jsonUnsafe(field === undefined ? { error } : { error, field }, { status })
+
+const decodeBody = <A>(schema: Schema.Codec<A, unknown>, text: string) => {
+  const decoded = Schema.decodeUnknownResult(Schema.fromJsonString(schema))(text)
+  if (Result.isSuccess(decoded)) return { ok: true as const, value: decoded.success }
+  const issues = formatIssues(decoded.failure.issue).issues
+  const pathOf = (issue: (typeof issues)[number]) =>
+    (issue.path ?? []).map((s) => String(typeof s === "object" ? s.key : s)).join(".") || "body"
+  return {
+    ok: false as const,
+    response: problem(
+      400,
+      issues.map((i) => `${pathOf(i)}: ${i.message}`).join("; "),
+      issues[0] ? pathOf(issues[0]) : "body",
+    ),
+  }
+}
+
+const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
+  /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1]
+
+/** A product's facts as the merchandiser's feed sends them (the SKU is the path's). */
+export const ProductFactsBody = ProductFacts.mapFields(({ sku: _sku, ...rest }) => rest)
+
+const listingView = (row: ListingsTable) => ({
+  sku: row.sku,
+  tenantId: row.tenant_id,
+  productName: row.product_name,
+  factsVersion: row.facts_version,
+  draftVersion: row.draft_version,
+  title: row.title,
+  description: row.description,
+  price: { amountMinor: Number(row.price_minor), currency: row.currency },
+  decisionId: row.decision_id,
+  findings: row.findings === null ? null : (JSON.parse(row.findings) as unknown),
+  status: row.status,
+  publishActionId: row.publish_action_id,
+  externalRef: row.external_ref,
+  inStock: row.in_stock,
+  stockReason: row.stock_reason,
+  refusal: row.refusal,
+  updatedAt: row.updated_at,
+})
+
+/**
+ * The merchandisers' routes, for the shop's people (an approver's bearer token): `PUT
+ * /products/:sku` records a product's facts, from which its listing is drafted, checked and
+ * published; `GET /listings` (`?status=`) and `/listings/:sku` show each listing with its draft,
+ * the fact check's findings, its publication and availability.
+ */
+export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (context) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const tokens = yield* ApproverTokens
+      const model = listingsReadModel(context.db, context.namespace, contentOpsName)
+      const guarded =
+        <E, R>(
+          handler: (
+            request: HttpServerRequest.HttpServerRequest,
+            person: string,
+          ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+        ) =>
+        (request: HttpServerRequest.HttpServerRequest) => {
+          const token = bearerOf(request)
+          const person = token === undefined ? undefined : tokens.identityOf(Redacted.make(token))
+          return person === undefined
+            ? Effect.succeed(problem(401, "a bearer token of a known approver is required", "authorization"))
+            : handler(request, person).pipe(
+                Effect.catch((error) => Effect.succeed(problem(503, String(error)))),
+              )
+        }
+      return Layer.mergeAll(
+        HttpRouter.add(
+          "PUT",
+          "/products/:sku",
+          guarded((request, person) =>
+            Effect.gen(function* () {
+              const sku = (yield* HttpRouter.params).sku ?? ""
+              if (!skuPattern.test(sku))
+                return problem(400, "a SKU is 1-128 letters, digits, '_' or '-'", "sku")
+              const text = yield* request.text.pipe(
+                Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
+              )
+              const body = decodeBody(ProductFactsBody, text)
+              if (!body.ok) return body.response
+              const facts = { ...body.value, sku }
+              const received = yield* context
+                .receive(
+                  {
+                    requestId: `facts-${sku}-${bodyDigest(facts).slice(0, 16)}`,
+                    name: "RecordProductFacts",
+                    origin: "http",
+                    actor: { kind: "human", id: person },
+                    body: facts,
+                  },
+                  [
+                    {
+                      aggregateType: "listing",
+                      aggregateId: sku,
+                      command: { _tag: "RecordProductFacts", facts },
+                    },
+                  ],
+                )
+                .pipe(
+                  Effect.map((r) => ({ ok: true as const, r })),
+                  Effect.catchTag("CommandError", (e) =>
+                    Effect.succeed({ ok: false as const, message: e.message }),
+                  ),
+                )
+              if (!received.ok) return problem(409, received.message, "tenantId")
+              const changed = received.r.outcomes[0]?.status === "appended"
+              return HttpServerResponse.jsonUnsafe({ sku, changed }, { status: changed ? 202 : 200 })
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "GET",
+          "/listings",
+          guarded((request) =>
+            Effect.gen(function* () {
+              const status = new URL(request.url, "http://agent").searchParams.get("status")
+              const rows = yield* Effect.promise(() => {
+                let select = model.selectFrom("listings").selectAll()
+                if (status !== null) select = select.where("status", "=", status)
+                return select.orderBy("sku").limit(1000).execute()
+              })
+              return HttpServerResponse.jsonUnsafe({ listings: rows.map(listingView) })
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "GET",
+          "/listings/:sku",
+          guarded(() =>
+            Effect.gen(function* () {
+              const sku = (yield* HttpRouter.params).sku ?? ""
+              const row = yield* Effect.promise(() =>
+                model.selectFrom("listings").selectAll().where("sku", "=", sku).executeTakeFirst(),
+              )
+              return row === undefined
+                ? problem(404, `no listing ${sku}`, "sku")
+                : HttpServerResponse.jsonUnsafe(listingView(row))
+            }),
+          ),
+        ),
+      )
+    }),
+  )

@@ -1,0 +1,5 @@
+import { runAgentMain } from "@mesh/kernel"
+import { contentOpsAgent } from "./agent.ts"
+import { contentOpsLayer } from "./layers.ts"
+
+runAgentMain(contentOpsAgent, contentOpsLayer)
