@@ -1,0 +1,199 @@
+import type { EventEnvelope } from "@mesh/contracts"
+import { useNatsServer } from "@mesh/stack/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { contentOpsName } from "./config.ts"
+import { type ContentOpsProcess, startContentOps } from "./testing/contentOpsProcess.ts"
+
+// The content-ops agent in its own process, over real NATS and Postgres, with the storefront
+// simulator behind its connector, a server speaking Ollama's API as its model, and the conflict
+// resolver beside it. Procurement's hand on the stock is played by the spec: its register writes
+// and its events, as the procurement agent makes them.
+
+const nats = useNatsServer()
+let agent: ContentOpsProcess
+
+beforeAll(async () => {
+  agent = await startContentOps(nats.url, { prefix: "content" })
+}, 180_000)
+
+afterAll(async () => {
+  await agent?.stop()
+})
+
+const facts = (name: string, extra: Record<string, unknown> = {}) => ({
+  tenantId: "shop",
+  productName: name,
+  brand: "Lumo",
+  category: "Lighting",
+  attributes: [
+    { name: "Material", value: "Brushed brass" },
+    { name: "Height", value: "45 cm" },
+  ],
+  highlights: ["Adjustable arm", "Dimmable"],
+  price: { amountMinor: 8900, currency: "EUR" },
+  ...extra,
+})
+
+interface ListingView {
+  readonly sku: string
+  readonly status: string
+  readonly title: string | null
+  readonly decisionId: string | null
+  readonly publishActionId: string | null
+  readonly findings: ReadonlyArray<{ code: string; detail: string }> | null
+  readonly inStock: boolean
+  readonly stockReason: string | null
+}
+
+const listing = async (sku: string): Promise<ListingView | undefined> => {
+  const response = await agent.call(`/listings/${sku}`)
+  return response.ok ? ((await response.json()) as ListingView) : undefined
+}
+
+const listingWhere = (sku: string, what: string, test: (view: ListingView) => boolean, timeoutMs?: number) =>
+  agent.until(
+    `${sku} ${what}`,
+    async () => {
+      const view = await listing(sku)
+      return view !== undefined && test(view) ? view : undefined
+    },
+    timeoutMs,
+  )
+
+const storefront = (sku: string) => agent.simulators.storefront.ledger().filter((e) => e.params.sku === sku)
+
+const ofType = (events: ReadonlyArray<EventEnvelope>, type: string, aggregateId?: string) =>
+  events.filter((e) => e.type === type && (aggregateId === undefined || e.aggregateId === aggregateId))
+
+const record = async (sku: string, body: unknown) => {
+  const response = await agent.call(`/products/${sku}`, { method: "PUT", body })
+  expect(response.status).toBeLessThan(300)
+}
+
+describe("listings", () => {
+  it("publishes a faithful draft once, through a duplicate request and a crash while it is being published", async () => {
+    await agent.stock.restock("LAMP-1", 5)
+    // The storefront answers slowly: the agent is killed while the publish is in flight.
+    agent.simulators.storefront.injectFaults({ delayMs: 1_500, pathPrefix: "/v1/listings" })
+    await Promise.all([record("LAMP-1", facts("Arc desk lamp")), record("LAMP-1", facts("Arc desk lamp"))])
+    await agent.until("the publish is attempted", async () => {
+      const events = await agent.everything()
+      return ofType(events, "ActionAttemptStarted").some((e) => e.aggregateId.startsWith("publish-LAMP-1"))
+        ? true
+        : undefined
+    })
+    await agent.restart()
+    agent.simulators.storefront.injectFaults({})
+    const published = await listingWhere("LAMP-1", "is published", (v) => v.status === "published", 60_000)
+    expect(published).toMatchObject({ findings: [], inStock: true })
+    expect(storefront("LAMP-1").filter((e) => e.operation === "listing.published")).toHaveLength(1)
+
+    // It traces to its decision, the check, the policy's verdict and the connector's result.
+    const events = await agent.everything()
+    expect(ofType(events, "ListingDrafted", "LAMP-1")).toHaveLength(1)
+    expect(ofType(events, "ListingPublished", "LAMP-1")).toHaveLength(1)
+    const decision = ofType(events, "DecisionRecorded").find(
+      (e) => (e.payload as { decisionId: string }).decisionId === published.decisionId,
+    )
+    expect(decision?.payload).toMatchObject({ skill: "draftListing" })
+    expect(ofType(events, "ActionRequested", published.publishActionId ?? "")[0]?.payload).toMatchObject({
+      kind: "storefront.publish-listing",
+      cause: { decisionId: published.decisionId },
+      policy: { verdict: { mode: "auto" } },
+    })
+    expect(await agent.stock.listingStatus("LAMP-1")).toBe("published")
+  })
+
+  it("holds a draft that invents a fact for a person, with what it invented, and publishes it only once approved", async () => {
+    await record("INVENT-1", facts("Tall floor lamp"))
+    const held = await listingWhere("INVENT-1", "waits for approval", (v) => v.status === "awaiting-approval")
+    expect(held.findings?.map((f) => f.code).sort()).toEqual(["invented-material", "unsupported-claim"])
+    expect(held.findings?.map((f) => f.detail).join(" ")).toMatch(/oak/)
+    const queue = await agent.until("the publish waits in the approvals queue", async () => {
+      const body = (await (await agent.call("/approvals")).json()) as {
+        queue: ReadonlyArray<{ actionId: string; parametersHash: string; verdict?: unknown }>
+      }
+      return body.queue.find((a) => a.actionId === held.publishActionId)
+    })
+    expect(storefront("INVENT-1")).toHaveLength(0)
+    const events = await agent.everything()
+    expect(ofType(events, "ActionAwaitingApproval", held.publishActionId ?? "")).toHaveLength(1)
+    expect(ofType(events, "ActionRequested", held.publishActionId ?? "")[0]?.payload).toMatchObject({
+      policy: { verdict: { mode: "require-approval", rule: "agent:listing-fact-check" } },
+    })
+
+    const approve = await agent.call(`/approvals/${contentOpsName}/${queue.actionId}/approve`, {
+      method: "POST",
+      body: { parametersHash: queue.parametersHash },
+    })
+    expect(approve.status).toBeLessThan(300)
+    await listingWhere("INVENT-1", "is published after approval", (v) => v.status === "published")
+    expect(storefront("INVENT-1").filter((e) => e.operation === "listing.published")).toHaveLength(1)
+  })
+})
+
+describe("stock", () => {
+  it("flips a published listing out of stock when no unit is free, and back when one is", async () => {
+    await agent.stock.restock("MUG-1", 2)
+    await record("MUG-1", facts("Stoneware mug", { attributes: [{ name: "Capacity", value: "350 ml" }] }))
+    await listingWhere("MUG-1", "is published", (v) => v.status === "published")
+    const reservation = await agent.stock.sell("MUG-1", 2)
+    const out = await listingWhere("MUG-1", "is out of stock", (v) => !v.inStock)
+    expect(out.stockReason).toMatch(/no unit is free/)
+    await agent.stock.release("MUG-1", reservation, 2)
+    await listingWhere("MUG-1", "is back in stock", (v) => v.inStock)
+    // The storefront hears of each flip through its action, a moment after the listing records it.
+    const changes = await agent.until("the storefront shows both flips", async () => {
+      const flips = storefront("MUG-1")
+        .map((e) => e.operation)
+        .filter((operation) => operation === "listing.out-of-stock" || operation === "listing.in-stock")
+      return flips.length === 2 ? flips : undefined
+    })
+    expect(changes).toEqual(["listing.out-of-stock", "listing.in-stock"])
+    expect(await agent.stock.listingStatus("MUG-1")).toBe("published")
+  })
+
+  it("ends a publish that raced a stock-out marked out of stock, with the resolution recorded", async () => {
+    await agent.stock.restock("RACE-1", 1)
+    agent.simulators.storefront.injectFaults({ delayMs: 1_500, pathPrefix: "/v1/listings" })
+    await record("RACE-1", facts("Brass wall hook"))
+    await agent.until("the publish is in flight", async () => {
+      const events = await agent.everything()
+      return ofType(events, "ActionAttemptStarted").some((e) => e.aggregateId.startsWith("publish-RACE-1"))
+        ? true
+        : undefined
+    })
+    // The last unit sells and ships while the listing is being published.
+    await agent.stock.sell("RACE-1", 1, { ship: true })
+    agent.simulators.storefront.injectFaults({})
+    const ended = await listingWhere(
+      "RACE-1",
+      "ends marked out of stock",
+      (v) => v.status === "published" && !v.inStock,
+    )
+    expect(ended.stockReason).toMatch(/no unit/)
+    await agent.until("the storefront shows it out of stock", async () => {
+      const listings = agent.simulators.storefront.state().listings as ReadonlyArray<{
+        sku: string
+        inStock: boolean
+      }>
+      return listings.some((l) => l.sku === "RACE-1" && !l.inStock) ? true : undefined
+    })
+    expect(await agent.stock.listingStatus("RACE-1")).toBe("out-of-stock")
+    const events = await agent.everything()
+    expect(ofType(events, "ListingMarkedOutOfStock", "RACE-1")).toHaveLength(1)
+  })
+})
+
+describe("operators", () => {
+  it("answers only the shop's people, and names what is wrong with bad facts", async () => {
+    expect((await fetch(`${agent.url}/listings`)).status).toBe(401)
+    const bad = await agent.call("/products/DESK-9", {
+      method: "PUT",
+      body: { ...facts("Desk"), price: { amountMinor: -1 } },
+    })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { field: string }).field).toMatch(/^price/)
+    expect((await agent.call("/listings/DESK-9")).status).toBe(404)
+  })
+})

@@ -1,0 +1,254 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+import {
+  type Domain,
+  type EventEnvelope,
+  inventoryOnHand,
+  listingStatus,
+  meshCatalog,
+  stockReservations,
+} from "@mesh/contracts"
+import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import { readModelSchemaOf } from "@mesh/kernel"
+import { type DraftListingInput, draftListingOffline } from "@mesh/models"
+import { type FakeOllama, startFakeOllama } from "@mesh/models/testing"
+import { makeConflicts, makeRegisters } from "@mesh/registers"
+import { type Simulators, startSimulators } from "@mesh/simulators"
+import { findRepoRoot, postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
+import { Effect, Result, Stream } from "effect"
+import pg from "pg"
+import { contentOpsName } from "../config.ts"
+
+/** The owner's approver identity and token in the agent the tests start. */
+export const owner = { name: "owner", token: "owner-token-0123456789" } as const
+
+/**
+ * A model that drafts like the offline one, except that for a SKU starting with `INVENT` it adds a
+ * material and a claim the facts never gave: a model embellishing copy, as models do.
+ */
+const embellishingDrafts = {
+  draft_listing: (input: unknown) => {
+    const facts = input as DraftListingInput
+    const draft = draftListingOffline(facts)
+    return Result.succeed(
+      facts.sku.startsWith("INVENT")
+        ? { ...draft, description: `${draft.description} Made of solid oak, eco-friendly and built to last.` }
+        : draft,
+    )
+  },
+}
+
+/**
+ * The content-ops agent in its own process for end-to-end specs, over the given NATS server and the
+ * test Postgres, with the storefront simulator behind its connector and a server speaking Ollama's
+ * API as its model; the conflict resolver beside it; and what a spec does: record product facts,
+ * play procurement's stock (its register writes and events), read listings and the log.
+ */
+export const startContentOps = async (natsUrl: string, options: { readonly prefix: string }) => {
+  const namespace = uniqueNamespace(options.prefix)
+  const simulators: Simulators = await startSimulators()
+  const model: FakeOllama = await startFakeOllama({ answers: embellishingDrafts })
+  let output = ""
+  let agent: ChildProcess
+  const startAgent = () => {
+    output = ""
+    agent = spawn(workspaceNode(), [join(import.meta.dirname, "..", "main.ts")], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        MESH_NATS_URL: natsUrl,
+        MESH_NAMESPACE: namespace,
+        MESH_DATABASE_URL: postgresTestUrl(),
+        MESH_HTTP_HOST: "127.0.0.1",
+        MESH_HTTP_PORT: "0",
+        MESH_INSTANCE_ID: "content-ops-1",
+        MESH_APPROVER_TOKENS: `${owner.name}=${owner.token}`,
+        MESH_STOREFRONT_URL: simulators.storefront.url,
+        MESH_CONNECTOR_TIMEOUT_MS: "5000",
+        MESH_OLLAMA_HOST: model.url,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    agent.stdout?.on("data", (chunk) => (output += chunk))
+    agent.stderr?.on("data", (chunk) => (output += chunk))
+  }
+  const logs = () =>
+    output
+      .split("\n")
+      .filter((line) => !line.includes("action sweep could not list"))
+      .join("\n")
+      .slice(-4000)
+  const until = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) =>
+    waitFor(what, probe, {
+      timeoutMs,
+      stopIf: () =>
+        agent.exitCode !== null && agent.signalCode === null ? `the agent exited:\n${logs()}` : undefined,
+      detail: logs,
+    })
+  let url = ""
+  const listen = async () => {
+    url = await until("the agent listens", async () => /ready on (http:\/\/\S+)/.exec(output)?.[1], 90_000)
+    await until("the agent is ready", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined))
+  }
+  startAgent()
+  await listen()
+
+  // The resolver is another agent's process, started by its path, as a deployment starts it.
+  let resolverOutput = ""
+  const resolver = spawn(
+    workspaceNode(),
+    [join(findRepoRoot(), "services", "conflict-resolver", "src", "main.ts")],
+    {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        MESH_NATS_URL: natsUrl,
+        MESH_NAMESPACE: namespace,
+        MESH_DATABASE_URL: "pglite:memory",
+        MESH_INSTANCE_ID: "resolver-1",
+        MESH_HTTP_HOST: "127.0.0.1",
+        MESH_HTTP_PORT: "0",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  )
+  resolver.stdout?.on("data", (chunk) => (resolverOutput += chunk))
+  resolver.stderr?.on("data", (chunk) => (resolverOutput += chunk))
+  await waitFor("the resolver is ready", async () => (/ready on /.test(resolverOutput) ? true : undefined), {
+    timeoutMs: 90_000,
+    detail: () => resolverOutput,
+  })
+
+  const connection: NatsHandles = await openNats(natsUrl)
+  const log = makeEventLog({ nats: connection, catalog: meshCatalog, namespace })
+  // Procurement's hand on the stock, played by the spec: the registers it writes and the events it appends.
+  const procurement = await Effect.runPromise(
+    makeRegisters(connection, { namespace, agent: "procurement", instance: "spec" }),
+  )
+
+  const call = (path: string, init: { method?: string; body?: unknown } = {}) =>
+    fetch(`${url}${path}`, {
+      method: init.method ?? "GET",
+      headers: { "content-type": "application/json", authorization: `Bearer ${owner.token}` },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    })
+
+  let stockEvents = 0
+  const stock = {
+    /** Units arrive: on hand and free to promise. */
+    restock: async (sku: string, quantity: number) => {
+      await Effect.runPromise(procurement.write(inventoryOnHand, sku, { _tag: "Add", amount: quantity }))
+      await Effect.runPromise(procurement.write(stockReservations, sku, { _tag: "Restock", quantity }))
+    },
+    /** An order takes units (reserved, then shipped off the shelf when `ship`), and procurement says so. */
+    sell: async (sku: string, quantity: number, options: { ship?: boolean } = {}) => {
+      stockEvents += 1
+      const reservation = `spec-${stockEvents}`
+      await Effect.runPromise(
+        procurement.write(stockReservations, sku, { _tag: "Take", reservation, quantity }),
+      )
+      if (options.ship === true)
+        await Effect.runPromise(procurement.write(inventoryOnHand, sku, { _tag: "Add", amount: -quantity }))
+      await Effect.runPromise(
+        log.append({
+          aggregate: { domain: "procurement", type: "allocation", id: `o-${reservation}` },
+          expected: "any",
+          events: [{ type: "OrderStockReserved", payload: { sku, quantity, reservation } }] as never,
+          metadata: {
+            correlationId: `order-${reservation}`,
+            causationId: null,
+            commandId: `spec-sell-${reservation}`,
+            actor: { kind: "agent", id: "procurement" },
+          },
+        }),
+      )
+      return reservation
+    },
+    /** An order's reservation is released (a cancellation), and procurement says so. */
+    release: async (sku: string, reservation: string, quantity: number) => {
+      await Effect.runPromise(procurement.write(stockReservations, sku, { _tag: "Release", reservation }))
+      await Effect.runPromise(
+        log.append({
+          aggregate: { domain: "procurement", type: "allocation", id: `o-${reservation}` },
+          expected: "any",
+          events: [
+            { type: "OrderStockReleased", payload: { sku, quantity, wasBackordered: false } },
+          ] as never,
+          metadata: {
+            correlationId: `order-${reservation}`,
+            causationId: null,
+            commandId: `spec-release-${reservation}`,
+            actor: { kind: "agent", id: "procurement" },
+          },
+        }),
+      )
+    },
+    /** The listing's status as the shared register holds it. */
+    listingStatus: async (sku: string) =>
+      (await Effect.runPromise(procurement.read(listingStatus, sku))).value,
+  }
+
+  /** Every event of the namespace's streams, in log order per stream. */
+  const everything = async (): Promise<ReadonlyArray<EventEnvelope>> => {
+    const all: Array<EventEnvelope> = []
+    for (const domain of [
+      "content",
+      "procurement",
+      "actions",
+      "decisions",
+      "requests",
+    ] as const satisfies ReadonlyArray<Domain>) {
+      const head = await Effect.runPromise(log.headSequence(domain))
+      if (head === 0) continue
+      await Effect.runPromise(
+        log.follow(domain, { fromSequence: 1 }).pipe(
+          Stream.takeUntil((commit) => commit.sequence >= head),
+          Stream.runForEach((commit) => Effect.sync(() => all.push(...commit.events))),
+        ),
+      )
+    }
+    return all
+  }
+
+  /** Kills the agent mid-flight (SIGKILL) and starts it again on the same namespace. */
+  const restart = async () => {
+    agent.kill("SIGKILL")
+    await new Promise((resolve) =>
+      agent.exitCode !== null || agent.signalCode !== null ? resolve(undefined) : agent.once("exit", resolve),
+    )
+    startAgent()
+    await listen()
+  }
+
+  const violations = () => Effect.runPromise(makeConflicts(connection, namespace).violations)
+
+  const stop = async () => {
+    resolver.kill("SIGTERM")
+    agent.kill("SIGTERM")
+    await connection.connection.drain()
+    await simulators.stop()
+    await model.close()
+    const client = new pg.Client({ connectionString: postgresTestUrl() })
+    await client.connect()
+    await client.query(`drop schema if exists "${readModelSchemaOf(namespace, contentOpsName)}" cascade`)
+    await client.end()
+  }
+
+  return {
+    get url() {
+      return url
+    },
+    namespace,
+    simulators,
+    model,
+    call,
+    stock,
+    everything,
+    violations,
+    restart,
+    until,
+    stop,
+  }
+}
+
+/** The content-ops agent a spec started. */
+export type ContentOpsProcess = Awaited<ReturnType<typeof startContentOps>>
