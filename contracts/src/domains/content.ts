@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
 import { Money, NonEmpty, Quantity, TenantId } from "./common.ts"
+import { TicketIntent } from "./customer.ts"
 
 const domain = "content" as const
 const aggregateType = "listing"
@@ -97,6 +98,64 @@ export const ListingBackInStock = defineEvent({
   consumers: ["customer-ops"],
 })
 
+const faqType = "faq"
+
+/** A resolved ticket's question and the answer that resolved it, noted beside the similar ones before it. */
+export const ResolvedQuestionNoted = defineEvent({
+  type: "ResolvedQuestionNoted",
+  domain,
+  aggregateType: faqType,
+  payload: Schema.Struct({
+    tenantId: TenantId,
+    intent: TicketIntent,
+    ticketId: NonEmpty,
+    question: NonEmpty,
+    answer: NonEmpty,
+    /** Earlier noted questions (their tickets) that ask the same, by meaning. */
+    similarTo: Schema.Array(NonEmpty),
+  }),
+  summary: "A resolved ticket's question and answer were noted, with the earlier ones like it.",
+  producer,
+  consumers: ["content-ops"],
+})
+
+/** Enough resolved tickets asked the same question for it to deserve an article. */
+export const FrequentQuestionFound = defineEvent({
+  type: "FrequentQuestionFound",
+  domain,
+  aggregateType: faqType,
+  payload: Schema.Struct({
+    tenantId: TenantId,
+    intent: TicketIntent,
+    proposalId: NonEmpty,
+    ticketIds: Schema.Array(NonEmpty).check(Schema.isMinLength(1)),
+    questions: Schema.Array(NonEmpty),
+    answers: Schema.Array(NonEmpty),
+  }),
+  summary: "A question asked in several resolved tickets was found; an article is drafted for it.",
+  producer,
+  consumers: ["content-ops"],
+})
+
+/** Content ops proposed a knowledge-base article for a frequent question; customer ops drafts it for a person's approval. */
+export const KnowledgeArticleProposed = defineEvent({
+  type: "KnowledgeArticleProposed",
+  domain,
+  aggregateType: faqType,
+  payload: Schema.Struct({
+    tenantId: TenantId,
+    intent: TicketIntent,
+    proposalId: NonEmpty,
+    title: NonEmpty,
+    body: NonEmpty,
+    ticketIds: Schema.Array(NonEmpty),
+    decisionId: NonEmpty,
+  }),
+  summary: "A knowledge-base article was proposed from a frequent question; a person approves it before it is used.",
+  producer,
+  consumers: ["customer-ops"],
+})
+
 /** A product listing was drafted. */
 export const ListingDrafted = defineEvent({
   type: "ListingDrafted",
@@ -154,6 +213,9 @@ export const ListingWithdrawn = defineEvent({
 
 /** Every public event of the content domain. */
 export const contentEvents = [
+  ResolvedQuestionNoted,
+  FrequentQuestionFound,
+  KnowledgeArticleProposed,
   ProductFactsRecorded,
   ListingDrafted,
   ListingChecked,

@@ -297,6 +297,13 @@ export const ReplyWrittenByPerson = defineEvent({
 export const KnowledgeSource = Schema.Union([
   Schema.TaggedStruct("Ticket", { ticketId: NonEmpty, author: NonEmpty }),
   Schema.TaggedStruct("Import", { author: NonEmpty }),
+  /** Proposed by an agent (content ops) from a question resolved tickets asked again and again. */
+  Schema.TaggedStruct("Proposal", {
+    proposedBy: NonEmpty,
+    proposalId: NonEmpty,
+    ticketIds: Schema.Array(NonEmpty),
+    decisionId: NonEmpty,
+  }),
 ])
 
 /** A draft of a knowledge-base article (a new article, or a new version of one); not used in replies sent without a person until approved. */

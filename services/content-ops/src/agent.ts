@@ -21,7 +21,7 @@ import {
 } from "./handlers/listings.ts"
 import { listingRoutes } from "./http/routes.ts"
 import { type ListingCommand, type ListingState, listingDecider } from "./listing/listing.ts"
-import type { ListingLedger } from "./listingLedger.ts"
+import type { ContentLedger } from "./contentLedger.ts"
 import { listingsProjection } from "./projections/listingsReadModel.ts"
 
 const listingAggregate: AggregateDefinition<ContentOpsDefs, ListingCommand, ListingState> = {
@@ -40,7 +40,7 @@ export type ContentOpsServices =
   | Approvals
   | ApproverTokens
   | Registers
-  | ListingLedger
+  | ContentLedger
   | ContentOpsSettings
 
 /**

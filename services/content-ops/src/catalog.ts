@@ -1,6 +1,10 @@
 import { actionCatalog } from "@mesh/actions"
 import {
   contentEvents,
+  customerEvents,
+  FrequentQuestionFound,
+  KnowledgeArticleProposed,
+  ResolvedQuestionNoted,
   InvariantViolated,
   ListingBackInStock,
   ListingChecked,
@@ -14,9 +18,10 @@ import {
   procurementEvents,
 } from "@mesh/contracts"
 
-/** The events the content-ops agent reads and writes: its content domain, procurement's stock, its actions, and the resolver's violations. */
+/** The events the content-ops agent reads and writes: its content domain, customer care's tickets, procurement's stock, its actions, and the resolver's violations. */
 export const contentOpsCatalog = makeCatalog([
   ...contentEvents,
+  ...customerEvents,
   ...procurementEvents,
   ...actionCatalog.definitions,
   InvariantViolated,
@@ -35,3 +40,6 @@ export const listingEvents = [
   ListingBackInStock,
   ListingWithdrawn,
 ] as const
+
+/** The events of a tenant's `faq` aggregate (one per intent). */
+export const faqEvents = [ResolvedQuestionNoted, FrequentQuestionFound, KnowledgeArticleProposed] as const

@@ -4,7 +4,7 @@ import { DecisionRecorder, ModelProvider } from "@mesh/models"
 import { Registers } from "@mesh/registers"
 import { Effect, Layer } from "effect"
 import { ContentOpsSettings, contentOpsName } from "./config.ts"
-import { ListingLedger } from "./listingLedger.ts"
+import { ContentLedger } from "./contentLedger.ts"
 
 // The gate and the approvals take the listing policy the settings read; the gate takes each kind's
 // undo from the connectors.
@@ -35,7 +35,7 @@ export const contentOpsLayer = Layer.mergeAll(
   DecisionRecorder.layerFromConfig,
   ApproverTokens.layerFromConfig,
   Registers.layerFromConfig(contentOpsName),
-  ListingLedger.layer,
+  ContentLedger.layer,
 ).pipe(
   Layer.provideMerge(ConnectorRegistry.layerFromConfig),
   Layer.provideMerge(ContentOpsSettings.layerFromConfig),

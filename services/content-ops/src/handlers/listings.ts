@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { checkListing } from "../listing/factCheck.ts"
 import type { ListingCommand } from "../listing/listing.ts"
-import { ListingLedger } from "../listingLedger.ts"
+import { ContentLedger } from "../contentLedger.ts"
 
 const toListing = (sku: string, command: ListingCommand): Reaction => ({
   aggregateType: "listing",
@@ -72,7 +72,7 @@ export const draftListings = (options: {
  */
 export const publishListings = (options: {
   readonly agent: string
-}): ReactorDefinition<ContentOpsDefs, unknown, ActionGate | ListingLedger> => ({
+}): ReactorDefinition<ContentOpsDefs, unknown, ActionGate | ContentLedger> => ({
   name: "content-ops-publishing",
   consumes: { domain: "content" },
   eventTypes: ["ListingChecked"],
@@ -81,7 +81,7 @@ export const publishListings = (options: {
       if (event.type !== "ListingChecked") return []
       // The draft the check names is the listing's latest; its copy is on the ListingDrafted before it.
       const { findings, actionId } = event.payload
-      const listing = yield* (yield* ListingLedger).listing(event.aggregateId)
+      const listing = yield* (yield* ContentLedger).listing(event.aggregateId)
       if (listing.status === "absent" || listing.draft?.version !== event.payload.draftVersion) return []
       const draft = { ...listing.draft, sku: listing.facts.sku, price: listing.facts.price }
       yield* (yield* ActionGate).request({
