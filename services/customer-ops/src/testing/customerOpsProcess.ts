@@ -43,14 +43,23 @@ export type TicketWithThread = TicketView & { readonly messages: ReadonlyArray<u
  * The customer-ops agent in its own process for end-to-end specs, over the given NATS server and
  * the test Postgres, with the payment and mailbox simulators behind its connectors; and what a
  * spec does with it: send messages, read tickets and the log, post the storefront's webhooks, place
- * orders through them, and restart the agent on the same log and read model.
+ * orders through them, and restart the agent on the same log and read model. A spec running other
+ * agents beside it gives it their namespace and simulators, which it then leaves running when it stops.
  */
 export const startCustomerOps = async (
   natsUrl: string,
-  options: { readonly prefix: string; readonly env?: Readonly<Record<string, string>> },
+  options: {
+    /** Names the fresh namespace the agent runs in, unless `namespace` is given. */
+    readonly prefix?: string
+    /** A namespace to join, shared with other agents of the spec. */
+    readonly namespace?: string
+    /** Simulators to use, shared with other agents of the spec; their owner stops them. */
+    readonly simulators?: Simulators
+    readonly env?: Readonly<Record<string, string>>
+  },
 ) => {
-  const namespace = uniqueNamespace(options.prefix)
-  const simulators: Simulators = await startSimulators()
+  const namespace = options.namespace ?? uniqueNamespace(options.prefix)
+  const simulators: Simulators = options.simulators ?? (await startSimulators())
   // Its long-term memory (LanceDB) in a folder of its own, removed with it.
   const memoryDir = mkdtempSync(join(tmpdir(), "customer-ops-memory-"))
   ownTempDir(memoryDir)
@@ -233,7 +242,7 @@ export const startCustomerOps = async (
   const stop = async () => {
     agent.kill("SIGTERM")
     await connection.connection.drain()
-    await simulators.stop()
+    if (options.simulators === undefined) await simulators.stop()
     const client = new pg.Client({ connectionString: postgresTestUrl() })
     await client.connect()
     await client.query(`drop schema if exists "${readModelSchemaOf(namespace, customerOpsName)}" cascade`)
