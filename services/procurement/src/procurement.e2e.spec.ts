@@ -2,7 +2,12 @@ import type { EventEnvelope } from "@mesh/contracts"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { procurementName } from "./config.ts"
-import { owner, type ProcurementProcess, startProcurement } from "./testing/procurementProcess.ts"
+import {
+  owner,
+  type ProcurementProcess,
+  type StockItemView,
+  startProcurement,
+} from "./testing/procurementProcess.ts"
 
 // The procurement agent in its own processes (two replicas sharing its consumers), over real NATS
 // and Postgres, with the supplier simulator behind its connector. The storefront's orders are
@@ -48,16 +53,6 @@ const configure = async (sku: string, settings: Record<string, unknown>) => {
     const r = await agent.call(`/stock-items/${sku}`)
     return r.ok ? ((await r.json()) as StockItemView) : undefined
   })
-}
-
-interface StockItemView {
-  readonly openPurchaseOrder: string | null
-  readonly stock: {
-    readonly onHand: number
-    readonly available: number
-    readonly held: number
-    readonly confirmed: number
-  }
 }
 
 interface PurchaseOrderView {

@@ -13,6 +13,17 @@ import { procurementName } from "../config.ts"
 /** The owner's approver identity and token in the agents the tests start. */
 export const owner = { name: "owner", token: "owner-token-0123456789" } as const
 
+/** A SKU as `GET /stock-items/:sku` answers it: its open reorder, and its units on hand, free, held and shipped. */
+export interface StockItemView {
+  readonly openPurchaseOrder: string | null
+  readonly stock: {
+    readonly onHand: number
+    readonly available: number
+    readonly held: number
+    readonly confirmed: number
+  }
+}
+
 /** An order line as the storefront's ingestion records it. */
 export interface TestOrderLine {
   readonly sku: string
@@ -24,20 +35,27 @@ export interface TestOrderLine {
  * One or more replicas of the procurement agent, each its own process, over the given NATS server
  * and the test Postgres, with the supplier simulator behind the connector; and what a spec does
  * with them: set up SKUs, play the storefront's orders into the customer stream (as the
- * customer-ops agent's ingestion appends them), receive goods, read the API and the log.
+ * customer-ops agent's ingestion appends them), receive goods, read the API and the log. A spec
+ * running other agents beside it gives it their namespace and simulators, which it then leaves
+ * running when it stops.
  */
 export const startProcurement = async (
   natsUrl: string,
   options: {
-    readonly prefix: string
+    /** Names the fresh namespace the agent runs in, unless `namespace` is given. */
+    readonly prefix?: string
+    /** A namespace to join, shared with other agents of the spec. */
+    readonly namespace?: string
+    /** Simulators to use, shared with other agents of the spec; their owner stops them. */
+    readonly simulators?: Simulators
     readonly replicas?: number
     /** Also run the conflict resolver, which checks the shop's invariants over the registers. */
     readonly resolver?: boolean
     readonly env?: Readonly<Record<string, string>>
   },
 ) => {
-  const namespace = uniqueNamespace(options.prefix)
-  const simulators: Simulators = await startSimulators()
+  const namespace = options.namespace ?? uniqueNamespace(options.prefix)
+  const simulators: Simulators = options.simulators ?? (await startSimulators())
   const outputs: Array<string> = []
   const start = (index: number): ChildProcess => {
     const child = spawn(workspaceNode(), [join(import.meta.dirname, "..", "main.ts")], {
@@ -283,7 +301,7 @@ export const startProcurement = async (
       ),
     )
     await connection.connection.drain()
-    await simulators.stop()
+    if (options.simulators === undefined) await simulators.stop()
     const client = new pg.Client({ connectionString: postgresTestUrl() })
     await client.connect()
     await client.query(`drop schema if exists "${readModelSchemaOf(namespace, procurementName)}" cascade`)
