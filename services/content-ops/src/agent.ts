@@ -11,6 +11,9 @@ import type { DecisionRecorder, ModelProvider } from "@mesh/models"
 import type { Registers } from "@mesh/registers"
 import { type ContentOpsDefs, contentOpsCatalog } from "./catalog.ts"
 import { type ContentOpsSettings, contentOpsName } from "./config.ts"
+import type { ContentLedger } from "./contentLedger.ts"
+import { type FaqCommand, type FaqState, faqDecider } from "./faq/faq.ts"
+import { noteResolvedQuestions, proposeArticles } from "./handlers/knowledge.ts"
 import {
   answerViolations,
   draftListings,
@@ -21,7 +24,6 @@ import {
 } from "./handlers/listings.ts"
 import { listingRoutes } from "./http/routes.ts"
 import { type ListingCommand, type ListingState, listingDecider } from "./listing/listing.ts"
-import type { ContentLedger } from "./contentLedger.ts"
 import { listingsProjection } from "./projections/listingsReadModel.ts"
 
 const listingAggregate: AggregateDefinition<ContentOpsDefs, ListingCommand, ListingState> = {
@@ -29,6 +31,12 @@ const listingAggregate: AggregateDefinition<ContentOpsDefs, ListingCommand, List
   type: "listing",
   // The decider folds only the listing's events; the kernel hands it the agent's catalogue type.
   decider: listingDecider as unknown as Decider<ListingCommand, DecidedEvent<ContentOpsDefs>, ListingState>,
+}
+
+const faqAggregate: AggregateDefinition<ContentOpsDefs, FaqCommand, FaqState> = {
+  domain: "content",
+  type: "faq",
+  decider: faqDecider as unknown as Decider<FaqCommand, DecidedEvent<ContentOpsDefs>, FaqState>,
 }
 
 /** Every service the content-ops agent's parts require; its layer provides them all. */
@@ -48,12 +56,13 @@ export type ContentOpsServices =
  * the `draftListing` skill and checked against them; a faithful draft is published (by its policy,
  * or after approval), one that invents a fact waits for a person; a published listing flips to out
  * of stock and back with the stock free to promise, and answers the resolver's "a published listing
- * has stock".
+ * has stock"; and it learns the shop's frequent questions from resolved tickets and proposes a
+ * knowledge-base article for each, which customer ops drafts for a person's approval.
  */
 export const contentOpsAgent = defineAgent<ContentOpsDefs, ContentOpsServices>({
   name: contentOpsName,
   catalog: contentOpsCatalog,
-  aggregates: [listingAggregate],
+  aggregates: [listingAggregate, faqAggregate],
   reactors: [
     draftListings({ agent: contentOpsName }),
     publishListings({ agent: contentOpsName }),
@@ -61,6 +70,8 @@ export const contentOpsAgent = defineAgent<ContentOpsDefs, ContentOpsServices>({
     trackListings({ agent: contentOpsName }),
     watchStock(),
     answerViolations({ agent: contentOpsName }),
+    noteResolvedQuestions(),
+    proposeArticles({ agent: contentOpsName }),
   ],
   workers: [projectionWorker(listingsProjection), actionsProjectionWorker(), actionExecutorWorker()],
   routes: [listingRoutes, approvalsRoutes],

@@ -3,9 +3,8 @@ import {
   contentEvents,
   customerEvents,
   FrequentQuestionFound,
-  KnowledgeArticleProposed,
-  ResolvedQuestionNoted,
   InvariantViolated,
+  KnowledgeArticleProposed,
   ListingBackInStock,
   ListingChecked,
   ListingDrafted,
@@ -16,6 +15,7 @@ import {
   makeCatalog,
   ProductFactsRecorded,
   procurementEvents,
+  ResolvedQuestionNoted,
 } from "@mesh/contracts"
 
 /** The events the content-ops agent reads and writes: its content domain, customer care's tickets, procurement's stock, its actions, and the resolver's violations. */

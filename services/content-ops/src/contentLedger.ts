@@ -16,7 +16,14 @@ import { faqEvents, listingEvents } from "./catalog.ts"
 import { type FaqState, faqDecider } from "./faq/faq.ts"
 import { type ListingState, listingDecider } from "./listing/listing.ts"
 
-const ticketEvents = [TicketOpened, TicketTriaged, ReplyDrafted, ReplyWrittenByPerson, ReplySent, TicketResolved] as const
+const ticketEvents = [
+  TicketOpened,
+  TicketTriaged,
+  ReplyDrafted,
+  ReplyWrittenByPerson,
+  ReplySent,
+  TicketResolved,
+] as const
 /** A ticket's event as content ops reads it: what was asked, how it was triaged, what was answered. */
 export type TicketRecord = EventOf<(typeof ticketEvents)[number]>
 
@@ -31,7 +38,9 @@ export interface ContentLedgerShape {
 }
 
 /** The agent's own aggregates, and the tickets it learns from, read from the log itself rather than a read model. */
-export class ContentLedger extends Context.Service<ContentLedger, ContentLedgerShape>()("content-ops/ContentLedger") {
+export class ContentLedger extends Context.Service<ContentLedger, ContentLedgerShape>()(
+  "content-ops/ContentLedger",
+) {
   /** On the process's NATS connection and namespace. */
   static readonly layer = Layer.effect(
     ContentLedger,

@@ -16,6 +16,7 @@ import { recordActionOutcomes, replyAfterRefund } from "./handlers/actionOutcome
 import { answerMessages } from "./handlers/answerMessage.ts"
 import { type CustomerOpsDefs, customerOpsCatalog } from "./handlers/catalog.ts"
 import {
+  draftProposedKnowledge,
   offerKnowledge,
   proposeKnowledge,
   rememberKnowledge,
@@ -87,6 +88,7 @@ export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices
     replyAfterRefund({ agent: customerOpsName }),
     sendPersonsReplies({ agent: customerOpsName }),
     proposeKnowledge,
+    draftProposedKnowledge,
     offerKnowledge({ agent: customerOpsName }),
     rememberKnowledge,
   ],

@@ -23,16 +23,24 @@ export const DraftArticleOutput = Schema.Struct({
 export type DraftArticleOutput = typeof DraftArticleOutput.Type
 
 const greeting = /^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^\n,.!]*[,.!]?\s*/i
-const signOff = /\n\s*(best|kind regards|regards|thanks|thank you|cheers|sincerely|warm(ly| regards)|all the best)\b[\s\S]*$/i
+const signOff =
+  /\n\s*(best|kind regards|regards|thanks|thank you|cheers|sincerely|warm(ly| regards)|all the best)\b[\s\S]*$/i
 const orderNumber = /#?\b[A-Z]{0,4}-?\d{4,}\b/g
 
 /** The reply as an article says it: no greeting, no sign-off, no customer's order number. */
 export const generalise = (answer: string): string =>
-  answer.replace(greeting, "").replace(signOff, "").replace(orderNumber, "your order").replace(/\s+\n/g, "\n").trim()
+  answer
+    .replace(greeting, "")
+    .replace(signOff, "")
+    .replace(orderNumber, "your order")
+    .replace(/\s+\n/g, "\n")
+    .trim()
 
 const firstSentence = (text: string): string => {
   const sentence = /^[^.?!\n]*[.?!]?/.exec(text.trim())?.[0]?.trim() ?? text.trim()
-  return sentence.length <= MAX_ARTICLE_TITLE ? sentence : `${sentence.slice(0, MAX_ARTICLE_TITLE - 1).trimEnd()}…`
+  return sentence.length <= MAX_ARTICLE_TITLE
+    ? sentence
+    : `${sentence.slice(0, MAX_ARTICLE_TITLE - 1).trimEnd()}…`
 }
 
 /**
@@ -41,9 +49,13 @@ const firstSentence = (text: string): string => {
  */
 export const draftArticleOffline = (input: DraftArticleInput): DraftArticleOutput => {
   const questions = input.questions.map((q) => generalise(q)).filter((q) => q.length > 0)
-  const plainest = [...questions].sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0] ?? input.questions[0] ?? ""
+  const plainest =
+    [...questions].sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0] ?? input.questions[0] ?? ""
   const answer = generalise(input.answers.at(-1) ?? "")
-  return { title: firstSentence(plainest) || "A frequent question", body: answer || (input.answers.at(-1) ?? "") }
+  return {
+    title: firstSentence(plainest) || "A frequent question",
+    body: answer || (input.answers.at(-1) ?? ""),
+  }
 }
 
 /** Drafts a knowledge-base article from a question resolved tickets asked again and again. */
@@ -51,7 +63,8 @@ export const draftArticle = defineSkill({
   name: "draftArticle",
   version: 1,
   promptVersion: "article-1",
-  description: "Draft a knowledge-base article (title, body) answering a question customers ask often, from the shop's answers.",
+  description:
+    "Draft a knowledge-base article (title, body) answering a question customers ask often, from the shop's answers.",
   input: DraftArticleInput,
   template: (input) =>
     taskPrompt(

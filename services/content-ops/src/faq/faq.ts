@@ -116,7 +116,10 @@ export const faqDecider: Decider<FaqCommand, FaqEvent, FaqState> = {
           },
         }
         if (similar.length + 1 < command.minTickets) return [noted]
-        const group = [...similar, { ticketId: command.ticketId, question: command.question, answer: command.answer }]
+        const group = [
+          ...similar,
+          { ticketId: command.ticketId, question: command.question, answer: command.answer },
+        ]
         return [
           noted,
           {

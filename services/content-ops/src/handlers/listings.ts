@@ -5,9 +5,9 @@ import { type DecisionRecorder, decideOnce, draftListing, type ModelProvider } f
 import { Registers } from "@mesh/registers"
 import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
+import { ContentLedger } from "../contentLedger.ts"
 import { checkListing } from "../listing/factCheck.ts"
 import type { ListingCommand } from "../listing/listing.ts"
-import { ContentLedger } from "../contentLedger.ts"
 
 const toListing = (sku: string, command: ListingCommand): Reaction => ({
   aggregateType: "listing",

@@ -108,6 +108,11 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ContentEventDefs>):
     case "ListingWithdrawn":
       await patch(trx, sku, at, { status: "withdrawn", refusal: event.payload.reason })
       return
+    // The FAQ's events are not the listings'.
+    case "ResolvedQuestionNoted":
+    case "FrequentQuestionFound":
+    case "KnowledgeArticleProposed":
+      return
     case "ListingPriceChanged":
       await patch(trx, sku, at, {
         price_minor: event.payload.to.amountMinor,

@@ -2,7 +2,7 @@ import { ActionGate } from "@mesh/actions"
 import type { ReactorDefinition } from "@mesh/kernel"
 import { Effect } from "effect"
 import { cleanUntrusted, isManipulation } from "../guardrails/index.ts"
-import { articleIdOfTicket, type KnowledgeCommand } from "../knowledge/knowledge.ts"
+import { articleIdOfTicket, articleIdOfTitle, type KnowledgeCommand } from "../knowledge/knowledge.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
 import { firstSentence } from "../memory/thread.ts"
 import { TicketThreads } from "../ticketThreads.ts"
@@ -96,6 +96,43 @@ export const proposeKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, Ticke
           body: cleanUntrusted(written.payload.body).text,
           intent: triaged?.type === "TicketTriaged" ? triaged.payload.intent : "other",
           source: { _tag: "Ticket", ticketId: event.aggregateId, author: written.payload.author },
+        },
+      ])
+    }),
+}
+
+/**
+ * An article content ops proposed for a question resolved tickets asked again and again becomes a
+ * knowledge draft here, where knowledge lives: cleaned like any text from outside, checked and
+ * offered to a person like any draft, and citable only once approved.
+ */
+export const draftProposedKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, never> = {
+  name: "customer-ops-proposed-knowledge",
+  consumes: { domain: "content" },
+  eventTypes: ["KnowledgeArticleProposed"],
+  react: (event) =>
+    Effect.sync(() => {
+      if (event.type !== "KnowledgeArticleProposed") return []
+      const p = event.payload
+      const title = cleanUntrusted(p.title).text.trim()
+      const body = cleanUntrusted(p.body).text.trim()
+      if (title === "" || body === "") return []
+      const articleId = articleIdOfTitle(p.tenantId, title)
+      return toArticle(articleId, [
+        {
+          _tag: "DraftKnowledge",
+          articleId,
+          tenantId: p.tenantId,
+          title,
+          body,
+          intent: p.intent,
+          source: {
+            _tag: "Proposal",
+            proposedBy: event.actor.id,
+            proposalId: p.proposalId,
+            ticketIds: p.ticketIds,
+            decisionId: p.decisionId,
+          },
         },
       ])
     }),

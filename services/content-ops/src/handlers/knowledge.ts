@@ -1,0 +1,150 @@
+import type { TicketIntent } from "@mesh/contracts"
+import type { Reaction, ReactorDefinition } from "@mesh/kernel"
+import { type DecisionRecorder, decideOnce, ModelProvider } from "@mesh/models"
+import { Effect } from "effect"
+import type { ContentOpsDefs } from "../catalog.ts"
+import { ContentOpsSettings } from "../config.ts"
+import { ContentLedger, type TicketRecord } from "../contentLedger.ts"
+import { draftArticle } from "../faq/draftArticle.ts"
+import { type FaqCommand, faqIdOf } from "../faq/faq.ts"
+
+const toFaq = (faqId: string, command: FaqCommand): Reaction => ({
+  aggregateType: "faq",
+  aggregateId: faqId,
+  command,
+})
+
+// Questions about one customer's own order, refund or complaint answer that customer, not the next:
+// only general questions become articles.
+const generalIntents: ReadonlySet<typeof TicketIntent.Type> = new Set(["product_question", "other"])
+
+/** What a resolved ticket asked, how it was triaged and the last answer sent; null when it holds no such pair. */
+export const questionAndAnswerOf = (
+  thread: ReadonlyArray<TicketRecord>,
+): { tenantId: string; intent: typeof TicketIntent.Type; question: string; answer: string } | null => {
+  const opening = thread.find((e) => e.type === "TicketOpened")
+  if (opening?.type !== "TicketOpened") return null
+  const messageId = opening.payload.messageId ?? "first"
+  const triaged = thread.find(
+    (e) => e.type === "TicketTriaged" && (e.payload.messageId ?? "first") === messageId,
+  )
+  const intent = triaged?.type === "TicketTriaged" ? triaged.payload.intent : "other"
+  const sent = thread.filter((e) => e.type === "ReplySent").at(-1)
+  if (sent?.type !== "ReplySent") return null
+  const reply = thread.find(
+    (e) =>
+      (e.type === "ReplyDrafted" || e.type === "ReplyWrittenByPerson") &&
+      e.payload.draftId === sent.payload.draftId,
+  )
+  if (reply?.type !== "ReplyDrafted" && reply?.type !== "ReplyWrittenByPerson") return null
+  const question = `${opening.payload.subject}\n${opening.payload.body}`.trim()
+  return { tenantId: opening.payload.tenantId, intent, question, answer: reply.payload.body }
+}
+
+const cosine = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {
+  let dot = 0
+  let na = 0
+  let nb = 0
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ?? 0
+    const y = b[i] ?? 0
+    dot += x * y
+    na += x * x
+    nb += y * y
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb)
+}
+
+/**
+ * Learns the shop's frequent questions from resolved tickets: a general question and the answer
+ * that resolved it are noted in the tenant's FAQ for its intent, beside the earlier questions that
+ * ask the same by meaning (embedded, compared by cosine); once enough tickets ask it, the FAQ finds
+ * a frequent question.
+ */
+export const noteResolvedQuestions = (): ReactorDefinition<
+  ContentOpsDefs,
+  unknown,
+  ContentLedger | ModelProvider | ContentOpsSettings
+> => {
+  // Embeddings of questions already seen, by text: the FAQ's waiting questions are compared again
+  // with every new one, and the encoder is deterministic.
+  const vectors = new Map<string, ReadonlyArray<number>>()
+  return {
+    name: "content-ops-resolved-questions",
+    consumes: { domain: "customer" },
+    eventTypes: ["TicketResolved"],
+    react: (event) =>
+      Effect.gen(function* () {
+        if (event.type !== "TicketResolved") return []
+        const ledger = yield* ContentLedger
+        const asked = questionAndAnswerOf(yield* ledger.ticket(event.aggregateId))
+        if (asked === null || !generalIntents.has(asked.intent)) return []
+        const { faq: settings } = yield* ContentOpsSettings
+        const faqId = faqIdOf(asked.tenantId, asked.intent)
+        const state = yield* ledger.faq(faqId)
+        const waiting = state.questions.filter(
+          (q) => q.proposalId === null && q.ticketId !== event.aggregateId,
+        )
+        const model = yield* ModelProvider
+        const missing = [asked.question, ...waiting.map((q) => q.question)].filter((t) => !vectors.has(t))
+        if (missing.length > 0) {
+          const { embeddings } = yield* model.embed({
+            model: model.embedModel,
+            input: missing,
+            purpose: "query",
+          })
+          missing.forEach((text, i) => vectors.set(text, embeddings[i] ?? []))
+          if (vectors.size > 5_000) vectors.delete(vectors.keys().next().value as string)
+        }
+        const own = vectors.get(asked.question) ?? []
+        const similarTo = waiting
+          .filter((q) => cosine(own, vectors.get(q.question) ?? []) >= settings.similarity)
+          .map((q) => q.ticketId)
+        return [
+          toFaq(faqId, {
+            _tag: "NoteResolvedQuestion",
+            tenantId: asked.tenantId,
+            intent: asked.intent,
+            ticketId: event.aggregateId,
+            question: asked.question,
+            answer: asked.answer,
+            similarTo,
+            minTickets: settings.minTickets,
+          }),
+        ]
+      }),
+  }
+}
+
+/**
+ * A frequent question becomes a proposed article: drafted once by the `draftArticle` skill from the
+ * questions and the shop's answers, recorded, and proposed to customer ops, which drafts it for a
+ * person's approval before any reply sent without a person may cite it.
+ */
+export const proposeArticles = (options: {
+  readonly agent: string
+}): ReactorDefinition<ContentOpsDefs, unknown, ModelProvider | DecisionRecorder> => ({
+  name: "content-ops-articles",
+  consumes: { domain: "content" },
+  eventTypes: ["FrequentQuestionFound"],
+  react: (event) =>
+    Effect.gen(function* () {
+      if (event.type !== "FrequentQuestionFound") return []
+      const { intent, questions, answers, proposalId } = event.payload
+      const decided = yield* decideOnce(
+        draftArticle,
+        { intent, questions, answers },
+        { cause: event, agent: options.agent, step: "draftArticle" },
+      )
+      if (decided.output === null) return []
+      return [
+        toFaq(event.aggregateId, {
+          _tag: "RecordProposal",
+          proposalId,
+          title: decided.output.title,
+          body: decided.output.body,
+          decisionId: decided.decisionId,
+        }),
+      ]
+    }),
+})
