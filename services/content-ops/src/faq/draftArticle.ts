@@ -25,16 +25,18 @@ export type DraftArticleOutput = typeof DraftArticleOutput.Type
 const greeting = /^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^\n,.!]*[,.!]?\s*/i
 const signOff =
   /\n\s*(best|kind regards|regards|thanks|thank you|cheers|sincerely|warm(ly| regards)|all the best)\b[\s\S]*$/i
-const orderNumber = /#?\b[A-Z]{0,4}-?\d{4,}\b/g
+const orderNumber = /\b(?:(?:your\s+)?order\s*(?:no\.?|number|#)?\s*)?#?[A-Z]{0,4}-?\d{4,}\b/gi
 
 /** The reply as an article says it: no greeting, no sign-off, no customer's order number. */
-export const generalise = (answer: string): string =>
-  answer
+export const generalise = (answer: string): string => {
+  const text = answer
     .replace(greeting, "")
     .replace(signOff, "")
     .replace(orderNumber, "your order")
     .replace(/\s+\n/g, "\n")
     .trim()
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}
 
 const firstSentence = (text: string): string => {
   const sentence = /^[^.?!\n]*[.?!]?/.exec(text.trim())?.[0]?.trim() ?? text.trim()
