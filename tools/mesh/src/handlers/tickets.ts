@@ -1,16 +1,11 @@
 import { randomUUID } from "node:crypto"
-import { Config, Console, Effect, Option, Schema } from "effect"
-import { describeCause, meshError } from "../errors.ts"
+import { Console, Effect, Option, Schema } from "effect"
+import { agentClient, approverToken, expectStatus } from "./agentHttp.ts"
 
-// `mesh tickets` speaks the customer-ops agent's HTTP API with plain fetch, and decodes every
-// answer here, at the edge: the CLI imports nothing of the agent, so an answer of another shape
-// is named as such instead of printing undefined.
+// `mesh tickets` reads what operators read, the `customer-care` read model, through the agent's API.
 
-const AGENT = "customer-ops"
-
-// The API answers from its read model in milliseconds; a host that holds the connection open
-// without answering should not hold a script for the 300 s of Node's default.
-const TIMEOUT_MS = 10_000
+const api = { agent: "customer-ops", urlVariable: "MESH_CUSTOMER_OPS_URL" } as const
+const AGENT = api.agent
 
 /** An amount in minor units, as the agent's views carry it. */
 const Money = Schema.Struct({ amountMinor: Schema.Number, currency: Schema.String })
@@ -72,137 +67,6 @@ const Accepted = Schema.Struct({
   requestId: Schema.String,
   duplicate: Schema.Boolean,
 })
-
-/** What the agent answers a request it refuses (400, 404, 409, 413) or cannot serve (503). */
-const Problem = Schema.Struct({ error: Schema.String, field: Schema.optionalKey(Schema.String) })
-type Problem = typeof Problem.Type
-
-/**
- * The agent's base URL: the flag, else MESH_CUSTOMER_OPS_URL (empty counts as unset). Without
- * either, or with one that is not http(s), nothing is attempted (a usage error).
- */
-const agentUrl = (flag: Option.Option<string>) =>
-  Effect.gen(function* () {
-    const env = Option.filter(
-      yield* Config.option(Config.String("MESH_CUSTOMER_OPS_URL")),
-      (value) => value.trim() !== "",
-    )
-    const given = Option.orElse(flag, () => env)
-    if (Option.isNone(given))
-      return yield* meshError({
-        _tag: "BadInput",
-        message: `no ${AGENT} agent to talk to: pass --url <base> or set MESH_CUSTOMER_OPS_URL`,
-      })
-    const text = given.value.trim()
-    const parsed = URL.canParse(text) ? new URL(text) : undefined
-    if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
-      return yield* meshError({
-        _tag: "BadInput",
-        message: `${Option.isSome(flag) ? "--url" : "MESH_CUSTOMER_OPS_URL"} ${text} is not an http(s) URL`,
-      })
-    return text.replace(/\/+$/, "")
-  })
-
-// fetch rejects with "fetch failed" and the socket's error as its cause (an AggregateError without
-// a message when both of localhost's addresses refuse): the socket's code is the useful part.
-const whyUnreachable = (error: unknown): string => {
-  if (error instanceof DOMException && error.name === "TimeoutError")
-    return `no answer within ${TIMEOUT_MS / 1000} s`
-  const socket =
-    typeof error === "object" && error !== null ? (error as { cause?: unknown }).cause : undefined
-  const code = typeof socket === "object" && socket !== null ? (socket as { code?: unknown }).code : undefined
-  return typeof code === "string" ? `${describeCause(error)} (${code})` : describeCause(socket ?? error)
-}
-
-const unreachable = (url: string, why: string, cause: unknown) =>
-  meshError({ _tag: "AgentUnreachable", agent: AGENT, url, cause: new Error(why, { cause }) })
-
-/** One exchange with the agent: what it answered, or why nothing came back. */
-const exchange = (
-  url: string,
-  method: "GET" | "POST",
-  path: string,
-  options: { readonly body?: unknown; readonly hint?: string; readonly token?: string | undefined } = {},
-) =>
-  Effect.tryPromise({
-    try: async () => {
-      const response = await fetch(`${url}${path}`, {
-        method,
-        headers: {
-          accept: "application/json",
-          "content-type": "application/json",
-          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
-        },
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      })
-      return { status: response.status, text: await response.text() }
-    },
-    catch: (cause) => unreachable(url, `${whyUnreachable(cause)}${options.hint ?? ""}`, cause),
-  }).pipe(Effect.map((answer) => ({ ...answer, route: `${method} ${path}` })))
-
-type Answer = Effect.Success<ReturnType<typeof exchange>>
-
-// Tickets are read as one of the shop's people (an approver's token); a message is opened as a
-// tenant's channel gateway (its intake token): the agent checks both.
-const staffToken = (): string | undefined => process.env.MESH_APPROVER_TOKEN
-
-/** The answer's body decoded with `schema`, or a failure naming the route and what is wrong. */
-const decodeBody = <S extends Schema.Decoder<unknown>>(url: string, answer: Answer, schema: S) =>
-  Effect.try({
-    try: () => JSON.parse(answer.text) as unknown,
-    catch: (cause) =>
-      meshError({
-        _tag: "Failed",
-        message: `${AGENT} at ${url} answered ${answer.route} (HTTP ${answer.status}) with a body that is not JSON`,
-        cause,
-      }),
-  }).pipe(
-    Effect.flatMap(Schema.decodeUnknownEffect(schema)),
-    Effect.mapError((cause) =>
-      cause._tag === "MeshCliError"
-        ? cause
-        : meshError({
-            _tag: "Failed",
-            message: `${AGENT} at ${url} answered ${answer.route} (HTTP ${answer.status}) with an unexpected body`,
-            cause,
-          }),
-    ),
-  )
-
-/**
- * The answer's body when it has the `expected` status. Otherwise: a 503 is the agent's
- * infrastructure down (exit 4); a refusal with the agent's problem body fails with `refused`'s
- * line for it (exit 1); anything else names the route and status.
- */
-const expectStatus = <S extends Schema.Decoder<unknown>>(
-  url: string,
-  answer: Answer,
-  expected: number,
-  schema: S,
-  refused: (problem: Problem, status: number) => string,
-) => {
-  if (answer.status === expected) return decodeBody(url, answer, schema)
-  const problem = Schema.decodeUnknownOption(Schema.fromJsonString(Problem))(answer.text)
-  if (answer.status === 503)
-    return Effect.fail(
-      unreachable(
-        url,
-        `it cannot serve ${answer.route} now (HTTP 503)${Option.match(problem, { onNone: () => "", onSome: (p) => `: ${p.error}` })}`,
-        answer.text,
-      ),
-    )
-  return Effect.fail(
-    Option.match(problem, {
-      onSome: (p) => meshError({ _tag: "Failed", message: refused(p, answer.status) }),
-      onNone: () =>
-        meshError({
-          _tag: "Failed",
-          message: `${AGENT} at ${url} answered ${answer.route} with HTTP ${answer.status}${answer.text.trim() === "" ? "" : `: ${answer.text.trim().slice(0, 200)}`}`,
-        }),
-    }),
-  )
-}
 
 const dash = (value: string | null): string => value ?? "-"
 
@@ -271,16 +135,15 @@ export const list = (args: {
   readonly url: Option.Option<string>
 }) =>
   Effect.gen(function* () {
-    const url = yield* agentUrl(args.url)
+    const agent = yield* agentClient(api, args.url)
     const query = new URLSearchParams()
     if (Option.isSome(args.status)) query.set("status", args.status.value)
     if (Option.isSome(args.awaiting)) query.set("awaiting", args.awaiting.value)
     if (Option.isSome(args.customer)) query.set("customer", args.customer.value)
     if (Option.isSome(args.limit)) query.set("limit", String(args.limit.value))
     const path = query.size === 0 ? "/tickets" : `/tickets?${query}`
-    const answer = yield* exchange(url, "GET", path, { token: staffToken() })
+    const answer = yield* agent.exchange("GET", path, { token: approverToken() })
     const { tickets } = yield* expectStatus(
-      url,
       answer,
       200,
       TicketList,
@@ -297,12 +160,12 @@ export const show = (args: {
   readonly url: Option.Option<string>
 }) =>
   Effect.gen(function* () {
-    const url = yield* agentUrl(args.url)
-    const answer = yield* exchange(url, "GET", `/tickets/${encodeURIComponent(args.ticketId)}`, {
-      token: staffToken(),
+    const agent = yield* agentClient(api, args.url)
+    const answer = yield* agent.exchange("GET", `/tickets/${encodeURIComponent(args.ticketId)}`, {
+      token: approverToken(),
     })
-    const ticket = yield* expectStatus(url, answer, 200, TicketDetail, (p, status) =>
-      status === 404 ? `${p.error} at ${AGENT} ${url}` : `${AGENT} refused ${answer.route}: ${p.error}`,
+    const ticket = yield* expectStatus(answer, 200, TicketDetail, (p, status) =>
+      status === 404 ? `${p.error} at ${AGENT} ${agent.url}` : `${AGENT} refused ${answer.route}: ${p.error}`,
     )
     yield* Console.log(args.json ? JSON.stringify(ticket) : ticketText(ticket))
   })
@@ -321,7 +184,7 @@ export const open = (args: {
   readonly url: Option.Option<string>
 }) =>
   Effect.gen(function* () {
-    const url = yield* agentUrl(args.url)
+    const agent = yield* agentClient(api, args.url)
     // The message id makes a retry idempotent: the agent takes a message id once.
     const messageId = Option.getOrElse(args.messageId, () => `cli-${randomUUID()}`)
     const optional = (key: string, value: Option.Option<string>) =>
@@ -337,12 +200,14 @@ export const open = (args: {
       ...optional("threadId", args.thread),
     }
     // Whether a message that got no answer arrived is unknown: its id lets a retry send it once.
-    const answer = yield* exchange(url, "POST", "/messages", {
+    // Tickets are read as one of the shop's people (an approver's token); a message comes as a
+    // tenant's channel gateway (its intake token): the agent checks both.
+    const answer = yield* agent.exchange("POST", "/messages", {
       token: process.env.MESH_INTAKE_TOKEN,
       body: message,
       hint: `; to retry without sending it twice, pass --message-id ${messageId}`,
     })
-    const accepted = yield* expectStatus(url, answer, 202, Accepted, (p, status) =>
+    const accepted = yield* expectStatus(answer, 202, Accepted, (p, status) =>
       status === 413
         ? `${AGENT} refused the message as too large: ${p.error}`
         : `${AGENT} refused the message${p.field === undefined ? "" : ` (field ${p.field})`}: ${p.error}`,
