@@ -1,4 +1,11 @@
-import type { Money, PolicyDecision, PolicyInputs, PolicyMode, PolicyVerdict } from "@mesh/contracts"
+import {
+  formatMoney,
+  type Money,
+  type PolicyDecision,
+  type PolicyInputs,
+  type PolicyMode,
+  type PolicyVerdict,
+} from "@mesh/contracts"
 import type { ActionPolicy, PolicyCondition, PolicyRule } from "./actionPolicy.ts"
 import { policyModeRank } from "./actionPolicy.ts"
 
@@ -47,25 +54,6 @@ export interface QuotaHistoryEntry {
 
 const hourMs = 60 * 60 * 1000
 const dayMs = 24 * hourMs
-
-const fractionDigits = (currency: string): number => {
-  try {
-    return (
-      new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ??
-      2
-    )
-  } catch {
-    return 2
-  }
-}
-
-/** Money as a person reads it, e.g. `500.00 EUR` (minor units by the currency's ISO-4217 exponent). */
-export const formatMoney = (money: Money): string => {
-  const digits = fractionDigits(money.currency)
-  if (digits === 0) return `${money.amountMinor} ${money.currency}`
-  const minor = String(money.amountMinor).padStart(digits + 1, "0")
-  return `${minor.slice(0, -digits)}.${minor.slice(-digits)} ${money.currency}`
-}
 
 const parseInstant = (what: string, instant: string): number => {
   const ms = Date.parse(instant)

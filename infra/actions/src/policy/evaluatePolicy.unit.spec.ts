@@ -5,7 +5,6 @@ import { describe, expect, it } from "vitest"
 import { type ActionPolicy, type ActionPolicyDocument, decodePolicy, policyModeRank } from "./actionPolicy.ts"
 import {
   evaluatePolicy,
-  formatMoney,
   type PolicyRequest,
   type QuotaCounters,
   type QuotaHistoryEntry,
@@ -403,14 +402,5 @@ describe("quotaInputs", () => {
     const decision = evaluatePolicy(policy, request, quotaInputs(history, "procurement", now, "EUR"))
     expect(decision.verdict.rule).toBe("quota:actionsPerHour")
     expect(decision.inputs.actionsLastHour).toBe(10)
-  })
-})
-
-describe("formatMoney", () => {
-  it("writes minor units with the currency's decimals", () => {
-    expect(formatMoney(eur(50_001))).toBe("500.01 EUR")
-    expect(formatMoney(eur(5))).toBe("0.05 EUR")
-    expect(formatMoney({ amountMinor: 1500, currency: "JPY" })).toBe("1500 JPY")
-    expect(formatMoney({ amountMinor: 1500, currency: "KWD" })).toBe("1.500 KWD")
   })
 })

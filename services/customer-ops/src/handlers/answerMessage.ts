@@ -1,5 +1,5 @@
-import { ActionGate, formatMoney } from "@mesh/actions"
-import type { DispositionReason, EventOf, TicketIntent } from "@mesh/contracts"
+import { ActionGate } from "@mesh/actions"
+import { type DispositionReason, type EventOf, formatMoney, type TicketIntent } from "@mesh/contracts"
 import type { ReactorDefinition } from "@mesh/kernel"
 import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
 import { Effect, Fiber, Result, Schema } from "effect"

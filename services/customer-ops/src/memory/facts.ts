@@ -1,4 +1,4 @@
-import { formatMoney } from "@mesh/actions"
+import { formatMoney } from "@mesh/contracts"
 import type { CustomerOrder } from "../projections/customerCare.ts"
 import type { ReplyFact } from "../skills/tasks.ts"
 

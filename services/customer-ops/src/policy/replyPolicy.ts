@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs"
-import { formatMoney } from "@mesh/actions"
 import {
   type DispositionReason,
   EscalationReason,
+  formatMoney,
   Money,
   NonEmpty,
   ReplyDisposition,
