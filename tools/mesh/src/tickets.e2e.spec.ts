@@ -1,8 +1,7 @@
-import { createServer as createHttpServer } from "node:http"
-import { createServer } from "node:net"
 import { type CustomerOpsProcess, gateway, owner, startCustomerOps } from "@mesh/customer-ops/testing"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { closedUrl, withCannedServer } from "./testing/httpStubs.ts"
 import { linesOf, runMesh } from "./testing/runMesh.ts"
 
 // `mesh tickets` against the customer-ops agent in its own process, over real NATS and Postgres
@@ -36,15 +35,6 @@ const ticketOnceIt = (ticketId: string, what: string, ready: (view: Record<strin
     const response = await agent.read(`/tickets/${ticketId}`)
     const view = response.ok ? ((await response.json()) as Record<string, unknown>) : undefined
     return view !== undefined && ready(view) ? view : undefined
-  })
-
-/** A port nothing listens on: one the OS just gave out and took back. */
-const closedPort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
   })
 
 describe("mesh tickets", () => {
@@ -171,8 +161,7 @@ describe("mesh tickets", () => {
   })
 
   it("exits 4 naming the agent's URL when nothing answers there", async () => {
-    const port = await closedPort()
-    const down = `http://127.0.0.1:${port}`
+    const down = await closedUrl()
     const listed = await runMesh(["tickets", "--url", down])
     expect(listed.code).toBe(4)
     expect(listed.stderr).toContain(`mesh: cannot reach customer-ops at ${down}: fetch failed (ECONNREFUSED)`)
@@ -198,14 +187,7 @@ describe("mesh tickets", () => {
       "/tickets/tk-1": { status: 200, body: "<html>not an agent</html>" },
       "/messages": { status: 503, body: JSON.stringify({ error: "the message could not be taken now" }) },
     }
-    const server = createHttpServer((request, response) => {
-      const answer = answers[request.url ?? ""] ?? { status: 404, body: "" }
-      response.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body)
-    })
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const address = server.address()
-    const other = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
-    try {
+    await withCannedServer(answers, async (other) => {
       const listed = await runMesh(["tickets", "--url", other])
       expect(listed.code).toBe(1)
       expect(listed.stderr).toContain(
@@ -231,8 +213,6 @@ describe("mesh tickets", () => {
       expect(opened.stderr).toContain(
         `cannot reach customer-ops at ${other}: it cannot serve POST /messages now (HTTP 503): the message could not be taken now`,
       )
-    } finally {
-      await new Promise((resolve) => server.close(resolve))
-    }
+    })
   })
 })
