@@ -17,6 +17,8 @@ const commands = [
   "conflicts",
   "eval",
   "tickets",
+  "stock",
+  "purchase-orders",
 ]
 
 /** Runs `mesh <args>` and returns the modules it loaded, as file paths. */

@@ -4,6 +4,7 @@ import { conflictsCommand } from "./commands/conflicts.ts"
 import { devCommand } from "./commands/dev.ts"
 import { evalCommand } from "./commands/eval.ts"
 import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
+import { purchaseOrdersCommand, stockCommand } from "./commands/procurement.ts"
 import { registersCommand } from "./commands/registers.ts"
 import { streamsCommand } from "./commands/streams.ts"
 import { ticketsCommand } from "./commands/tickets.ts"
@@ -12,7 +13,7 @@ import { ticketsCommand } from "./commands/tickets.ts"
 export const mesh = Command.make("mesh").pipe(
   Command.withDescription(
     "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers, their conflicts, " +
-      "customer-ops tickets (over the agent's HTTP API) and evals. " +
+      "customer-ops tickets, procurement's stock and purchase orders (over the agents' HTTP APIs) and evals. " +
       "Data goes to stdout (--json: one object per line), logs and errors to stderr (MESH_LOG_LEVEL, MESH_LOG_FORMAT). " +
       "Exit codes: 0 success; 1 the command failed or refused; 2 usage error; 3 `streams` found drift; " +
       "4 infrastructure unreachable (NATS, nats-server or its store, Postgres, model server, an agent's HTTP API).",
@@ -29,6 +30,8 @@ export const mesh = Command.make("mesh").pipe(
     registersCommand,
     conflictsCommand,
     ticketsCommand,
+    stockCommand,
+    purchaseOrdersCommand,
     evalCommand,
   ]),
 )
