@@ -151,7 +151,8 @@ export const KnowledgeArticleProposed = defineEvent({
     ticketIds: Schema.Array(NonEmpty),
     decisionId: NonEmpty,
   }),
-  summary: "A knowledge-base article was proposed from a frequent question; a person approves it before it is used.",
+  summary:
+    "A knowledge-base article was proposed from a frequent question; a person approves it before it is used.",
   producer,
   consumers: ["customer-ops"],
 })

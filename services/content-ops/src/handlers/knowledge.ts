@@ -93,7 +93,7 @@ export const noteResolvedQuestions = (): ReactorDefinition<
             input: missing,
             purpose: "query",
           })
-          missing.forEach((text, i) => vectors.set(text, embeddings[i] ?? []))
+          for (const [i, text] of missing.entries()) vectors.set(text, embeddings[i] ?? [])
           if (vectors.size > 5_000) vectors.delete(vectors.keys().next().value as string)
         }
         const own = vectors.get(asked.question) ?? []
