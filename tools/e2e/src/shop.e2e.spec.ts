@@ -81,18 +81,10 @@ const orderStatusesInLedger = (): ReadonlyArray<string> =>
     .sort()
 
 /**
- * What the log must hold of the storefront's ledger: each of its order events once; and for an order
- * returned without the storefront marking it delivered, the delivery customer-ops infers, since the
- * storefront's snapshot keeps no delivery time (`statusesShownBy` in customer-ops' `order/order.ts`).
+ * What the log must hold of the storefront's ledger: each of its order events once, and nothing it
+ * did not say (a parcel returned without a delivery records none).
  */
-const orderStatusesExpected = (): ReadonlyArray<string> => {
-  const ledger = orderStatusesInLedger()
-  const inferred = ledger
-    .filter((entry) => entry.endsWith(" returned"))
-    .map((entry) => entry.replace(/ returned$/, " delivered"))
-    .filter((entry) => !ledger.includes(entry))
-  return [...ledger, ...inferred].sort()
-}
+const orderStatusesExpected = (): ReadonlyArray<string> => [...orderStatusesInLedger()].sort()
 
 /** What customer-ops' /status shows of its reconciliation with the storefront's listing. */
 interface Reconciliation {

@@ -40,6 +40,12 @@ export interface OrderSnapshot {
   readonly placedAt: string
   readonly paidAt: string | null
   readonly shipment: Shipment | null
+  /**
+   * When it shipped and was delivered, for a storefront that says (null: not yet). Left out by one
+   * that keeps no such times: a returned order that was shipped is then taken to have been delivered.
+   */
+  readonly shippedAt?: string | null
+  readonly deliveredAt?: string | null
   readonly cancelledAt: string | null
   readonly cancelReason: string | null
   readonly returnedAt: string | null
@@ -109,8 +115,15 @@ export const statusesShownBy = (snapshot: OrderSnapshot): ReadonlyArray<ShownSta
     known.push(["paid", snapshot.paidAt])
   if (status === "cancelled") known.push(["cancelled", snapshot.cancelledAt])
   if (status === "shipped" || ((status === "delivered" || status === "returned") && shipped))
-    known.push(["shipped", null])
-  if (status === "delivered" || (status === "returned" && shipped)) known.push(["delivered", null])
+    known.push(["shipped", snapshot.shippedAt ?? null])
+  // A parcel can come back without a delivery (refused at the door, lost): only a storefront that
+  // keeps no delivery time leaves it to be inferred.
+  const delivered =
+    status === "delivered" ||
+    (status === "returned" &&
+      shipped &&
+      (snapshot.deliveredAt === undefined ? true : snapshot.deliveredAt !== null))
+  if (delivered) known.push(["delivered", snapshot.deliveredAt ?? null])
   if (status === "returned") known.push(["returned", snapshot.returnedAt])
   let next = snapshot.updatedAt
   const shown: Array<ShownStatus> = []

@@ -110,6 +110,19 @@ describe("an order's first snapshot", () => {
     ])
   })
 
+  it("takes a storefront's shipping and delivery times, and records no delivery for a parcel returned undelivered", () => {
+    const timed = { shippedAt: "2026-11-29T08:00:00.000Z", deliveredAt: null }
+    expect(statusesShownBy({ ...v5, ...timed }).map((s) => `${s.status} ${s.changedAt}`)).toEqual([
+      "placed 2026-11-28T10:00:00.000Z",
+      "paid 2026-11-28T10:05:00.000Z",
+      "shipped 2026-11-29T08:00:00.000Z",
+      "returned 2026-12-08T09:00:00.000Z",
+    ])
+    expect(
+      statusesShownBy({ ...v5, ...timed, deliveredAt: "2026-12-01T12:00:00.000Z" }).map((s) => s.status),
+    ).toEqual(["placed", "paid", "shipped", "delivered", "returned"])
+  })
+
   it("takes the status as where the order stands: a shipment on an order still paid is not yet shipped", () => {
     order
       .given([])

@@ -64,6 +64,9 @@ export const StorefrontOrder = Schema.Struct({
       expectedDelivery: Schema.NullOr(Day),
     }),
   ),
+  /** When it shipped and was delivered; a storefront that keeps no such times leaves them out. */
+  shippedAt: Schema.optionalKey(Schema.NullOr(Timestamp)),
+  deliveredAt: Schema.optionalKey(Schema.NullOr(Timestamp)),
   cancelledAt: Schema.NullOr(Timestamp),
   cancelReason: Schema.NullOr(Schema.String.check(Schema.isMaxLength(1_000))),
   returnedAt: Schema.NullOr(Timestamp),
@@ -134,6 +137,8 @@ export const orderSnapshotOf = (order: StorefrontOrder): OrderSnapshot => ({
           trackingNumber: order.shipment.trackingNumber,
           expectedDelivery: order.shipment.expectedDelivery?.slice(0, 10) ?? null,
         },
+  ...(order.shippedAt === undefined ? {} : { shippedAt: utcOrNull(order.shippedAt) }),
+  ...(order.deliveredAt === undefined ? {} : { deliveredAt: utcOrNull(order.deliveredAt) }),
   cancelledAt: utcOrNull(order.cancelledAt),
   cancelReason: order.cancelReason,
   returnedAt: utcOrNull(order.returnedAt),

@@ -32,6 +32,9 @@ export type OrderSnapshot = {
     readonly trackingNumber: string
     readonly expectedDelivery: string | null
   } | null
+  /** When it was shipped and when the carrier delivered it (null until then). */
+  readonly shippedAt: string | null
+  readonly deliveredAt: string | null
   readonly cancelledAt: string | null
   readonly cancelReason: string | null
   readonly returnedAt: string | null
@@ -119,7 +122,7 @@ const actions: Readonly<Record<string, Action>> = {
   ship: {
     to: "shipped",
     topic: "orders/shipped",
-    apply: (_order, body) => {
+    apply: (_order, body, at) => {
       const { carrier, trackingNumber, expectedDelivery } = body
       if (!nonEmpty(carrier)) return "carrier must be a non-empty string"
       if (!nonEmpty(trackingNumber)) return "trackingNumber must be a non-empty string"
@@ -136,10 +139,15 @@ const actions: Readonly<Record<string, Action>> = {
           trackingNumber,
           expectedDelivery: typeof expectedDelivery === "string" ? expectedDelivery : null,
         },
+        shippedAt: at,
       }
     },
   },
-  deliver: { to: "delivered", topic: "orders/delivered", apply: () => ({}) },
+  deliver: {
+    to: "delivered",
+    topic: "orders/delivered",
+    apply: (_order, _body, at) => ({ deliveredAt: at }),
+  },
   cancel: {
     to: "cancelled",
     topic: "orders/cancelled",
@@ -257,6 +265,8 @@ export const orderBook = (deps: {
       placedAt: when.at,
       paidAt: null,
       shipment: null,
+      shippedAt: null,
+      deliveredAt: null,
       cancelledAt: null,
       cancelReason: null,
       returnedAt: null,

@@ -199,6 +199,8 @@ describe("orders", () => {
       placedAt: "2025-03-01T09:30:00.000Z",
       paidAt: null,
       shipment: null,
+      shippedAt: null,
+      deliveredAt: null,
       cancelledAt: null,
       cancelReason: null,
       returnedAt: null,
