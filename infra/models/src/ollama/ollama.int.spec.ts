@@ -4,10 +4,9 @@ import { defaultPriceTable, type ModelSettings } from "../config.ts"
 import { ModelError } from "../modelError.ts"
 import { ModelProvider } from "../modelProvider.ts"
 import { OFFLINE_CHAT_MODEL } from "../offline/provider.ts"
-import { chooseSupplier } from "../skills/catalog.ts"
 import { runSkill } from "../skills/skill.ts"
 import { fakeReplies, startFakeOllama } from "../testing/fakeOllama.ts"
-import { sortMessage } from "../testing/sampleSkill.ts"
+import { sortMessage, sortMessageByHuman } from "../testing/sampleSkill.ts"
 
 const fake = await startFakeOllama()
 afterAll(() => fake.close())
@@ -129,24 +128,8 @@ describe("Ollama provider against a local server speaking Ollama's API", () => {
   })
 
   it("a skill whose fallback is a human ends as needs-human after two malformed answers", async () => {
-    fake.enqueue("chat", fakeReplies.chat("sure! supplier A"), fakeReplies.chat("{}"))
-    const run = await withOllama(
-      runSkill(chooseSupplier, {
-        sku: "KTL-GLS",
-        quantity: 10,
-        neededWithinDays: 10,
-        suppliers: [
-          {
-            id: "a",
-            name: "A",
-            unitCost: { amountMinor: 100, currency: "EUR" },
-            leadTimeDays: 3,
-            onTimeRate: 0.95,
-            minOrderQuantity: 1,
-          },
-        ],
-      }),
-    )
+    fake.enqueue("chat", fakeReplies.chat("sure! it is about delivery"), fakeReplies.chat("{}"))
+    const run = await withOllama(runSkill(sortMessageByHuman, ticket))
     expect(run.output).toBeNull()
     expect(run.invocation.outcome).toBe("needs-human")
     expect(run.invocation.provider).toBeNull()

@@ -21,6 +21,7 @@ export {
   SampleTopic,
   sampleTaskAnswers,
   sortMessage,
+  sortMessageByHuman,
   sortMessageOffline,
   sortMessageV1,
 } from "./sampleSkill.ts"

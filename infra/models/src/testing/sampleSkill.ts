@@ -6,8 +6,9 @@ import { defineSkill, offlineAnswer } from "../skills/skill.ts"
 
 // A small skill for the machinery's own tests: it sorts a message by topic and says whether a person must see it.
 // It has what the machinery handles (an input and an output schema, a prompt in the mesh's protocol, proposed
-// actions checked against an allow-list, a check of its own, abstention, two versions and a declared offline
-// implementation) and nothing of any agent's domain: infra never imports a service's skills, not even in tests.
+// actions checked against an allow-list, a check of its own, abstention, two versions, a declared offline
+// implementation and a variant that falls back to a person) and nothing of any agent's domain: infra never imports a
+// service's skills, not even in tests.
 
 /** A message as the sample skill reads it. */
 export const SampleMessage = Schema.Struct({ subject: Schema.String, body: Schema.String })
@@ -100,6 +101,9 @@ export const sortMessage = defineSkill({
       input,
     ),
 })
+
+/** The sample skill with a person as its fallback: when its model fails, nobody else answers and a human decides. */
+export const sortMessageByHuman = defineSkill({ ...sortMessage, fallback: "human" })
 
 /** The fake model's answers to the sample skill's prompts: its offline implementation (see startFakeOllama). */
 export const sampleTaskAnswers = {
