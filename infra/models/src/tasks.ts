@@ -1,13 +1,10 @@
 import { Money, NonEmpty } from "@mesh/contracts"
 import { Result, Schema } from "effect"
 
-// The model-backed tasks of the skill catalogue that no agent owns yet (drafting a listing, choosing a supplier):
-// what each takes and answers. Skills wrap them with prompts, and each skill declares its offline implementation,
-// so either provider can serve the same skill. An agent's own tasks live in its package (the customer-ops agent's
-// triage and replies in services/customer-ops/src/skills); the prompt protocol below is every skill's.
-
-const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
-const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+// The model-backed task of the skill catalogue that no agent owns yet (drafting a listing): what it takes and
+// answers. Its skill wraps it with a prompt and declares its offline implementation, so either provider can serve
+// it. An agent's own tasks live in its package (services/<agent>/src/skills); the prompt protocol below is every
+// skill's.
 
 /** A product's facts, from which a listing is drafted. */
 export const DraftListingInput = Schema.Struct({
@@ -34,39 +31,6 @@ export const DraftListingOutput = Schema.Struct({
 })
 /** A drafted listing. */
 export type DraftListingOutput = typeof DraftListingOutput.Type
-
-/** A supplier's offer for a SKU. */
-export const SupplierOffer = Schema.Struct({
-  id: NonEmpty,
-  name: NonEmpty,
-  unitCost: Money,
-  leadTimeDays: Count,
-  onTimeRate: Probability,
-  minOrderQuantity: Count,
-})
-/** A supplier's offer for a SKU. */
-export type SupplierOffer = typeof SupplierOffer.Type
-
-/** A reorder and the offers to choose from. */
-export const ChooseSupplierInput = Schema.Struct({
-  sku: NonEmpty,
-  quantity: Count.check(Schema.isGreaterThanOrEqualTo(1)),
-  neededWithinDays: Count,
-  suppliers: Schema.Array(SupplierOffer),
-})
-/** A reorder and the offers to choose from. */
-export type ChooseSupplierInput = typeof ChooseSupplierInput.Type
-
-/** The chosen supplier (null: none is eligible, a buyer decides) with the ranking behind it. */
-export const ChooseSupplierOutput = Schema.Struct({
-  supplierId: Schema.NullOr(NonEmpty),
-  reason: NonEmpty,
-  ranking: Schema.Array(
-    Schema.Struct({ supplierId: NonEmpty, eligible: Schema.Boolean, score: Schema.Finite }),
-  ),
-})
-/** The chosen supplier with the ranking behind it. */
-export type ChooseSupplierOutput = typeof ChooseSupplierOutput.Type
 
 // The prompt protocol: the system prompt opens with a task marker, and the user message carries the task's input
 // as JSON between <input> tags. A real model reads the instructions around them; nothing in production parses them

@@ -3,12 +3,7 @@ import { ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
 import { makeOfflineProvider } from "../offline/provider.ts"
 import { skillVersions } from "../skills/catalog.ts"
 import type { Skill } from "../skills/skill.ts"
-import {
-  type EvalDataset,
-  type EvalDatasetError,
-  loadListingsDataset,
-  loadSuppliersDataset,
-} from "./datasets.ts"
+import { type EvalDataset, type EvalDatasetError, loadListingsDataset } from "./datasets.ts"
 import {
   type Baselines,
   baselinesFile,
@@ -146,18 +141,13 @@ export const evaluatedSkill = <I, O, F = never, R = never>(spec: {
 }
 
 /**
- * The evals of the skills kept in this package's catalogue (draftListing, chooseSupplier), until the agents that
- * will own them take them with their datasets.
+ * The evals of the skill kept in this package's catalogue (draftListing), until the content-ops agent takes it with
+ * its dataset.
  */
 export const catalogSkillEvals: ReadonlyArray<EvaluatedSkill> = [
   evaluatedSkill({
     versions: skillVersions.draftListing,
     datasets: [alwaysDataset("listings", loadListingsDataset())],
-    baselines: baselinesFile,
-  }),
-  evaluatedSkill({
-    versions: skillVersions.chooseSupplier,
-    datasets: [alwaysDataset("suppliers", loadSuppliersDataset())],
     baselines: baselinesFile,
   }),
 ]

@@ -3,9 +3,6 @@ import { basename } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Schema } from "effect"
 import {
-  type ChooseSupplierInput,
-  ChooseSupplierInput as ChooseSupplierInputSchema,
-  type ChooseSupplierOutput,
   type DraftListingInput,
   DraftListingInput as DraftListingInputSchema,
   type DraftListingOutput,
@@ -13,8 +10,8 @@ import {
 } from "../tasks.ts"
 
 /**
- * The folder of the labelled datasets of the skills kept here (infra/models/evals): listings and supplier
- * choices. An agent's own datasets live in its package.
+ * The folder of the labelled datasets of the skills kept here (infra/models/evals): listings. An agent's own
+ * datasets live in its package.
  */
 export const evalsDirectory = fileURLToPath(new URL("../../evals/", import.meta.url))
 
@@ -105,29 +102,6 @@ export const scoreListings = (rows: ReadonlyArray<EvalRow<ListingExpectation, Dr
   }
 }
 
-/** The supplier a buyer chose (null: nobody is eligible). */
-export const SupplierExpectation = Schema.Struct({
-  supplierId: Schema.NullOr(Schema.String),
-  why: Schema.optionalKey(Schema.String),
-})
-/** The supplier a buyer chose. */
-export type SupplierExpectation = typeof SupplierExpectation.Type
-
-/** Scores supplier choices: exact agreement with the buyer, and handing over to a human exactly when nobody fits. */
-export const scoreSupplierChoices = (
-  rows: ReadonlyArray<EvalRow<SupplierExpectation, ChooseSupplierOutput>>,
-) => {
-  const chosen = (r: EvalRow<SupplierExpectation, ChooseSupplierOutput>) => r.output?.supplierId ?? null
-  const handOvers = rows.filter((r) => r.expected.supplierId === null)
-  return {
-    accuracy: ratio(
-      rows.filter((r) => r.output !== null && chosen(r) === r.expected.supplierId).length,
-      rows.length,
-    ),
-    handOverRecall: ratio(handOvers.filter((r) => chosen(r) === null).length, handOvers.length),
-  }
-}
-
 const caseOf = <I, X>(input: Schema.Codec<I, unknown>, expected: Schema.Codec<X, unknown>) =>
   Schema.Struct({ id: Schema.String, input, expected })
 
@@ -161,14 +135,4 @@ export const loadListingsDataset = (file = "listings.json") =>
     DraftListingInputSchema,
     ListingExpectation,
     scoreListings,
-  )
-
-/** Loads the supplier choices dataset. */
-export const loadSuppliersDataset = (file = "suppliers.json") =>
-  loadEvalDataset<ChooseSupplierInput, ChooseSupplierOutput, SupplierExpectation>(
-    `${evalsDirectory}${file}`,
-    "chooseSupplier",
-    ChooseSupplierInputSchema,
-    SupplierExpectation,
-    scoreSupplierChoices,
   )

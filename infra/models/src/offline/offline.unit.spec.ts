@@ -5,7 +5,6 @@ import { cosineSimilarity, HASH_EMBED_DIMENSIONS, hashEmbed, OFFLINE_EMBED_DIMEN
 import { draftListingOffline } from "./listing.ts"
 import { makeOfflineProvider, measureOfflineEmbedThroughput } from "./provider.ts"
 import { embedTexts, SENTENCE_EMBED_MAX_CHARS, sentencesOf } from "./sentenceEmbedder.ts"
-import { chooseSupplierOffline, scoreOffer } from "./supplier.ts"
 import { stem, tokenize } from "./text.ts"
 
 const norm = (v: ReadonlyArray<number>) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))
@@ -145,45 +144,5 @@ describe("listing drafting", () => {
     expect(out.title).toBe("Brisk Glass Kettle, 1.7 l")
     expect(out.description).toContain("Power: 2200 W.")
     expect(out.bullets).toContain("Blue LED while boiling")
-  })
-})
-
-describe("supplier choice", () => {
-  const offer = (id: string, cost: number, lead: number, onTime: number, moq = 1) => ({
-    id,
-    name: id.toUpperCase(),
-    unitCost: { amountMinor: cost, currency: "EUR" },
-    leadTimeDays: lead,
-    onTimeRate: onTime,
-    minOrderQuantity: moq,
-  })
-
-  it("prefers a reliable supplier costing at most 10% more over a cheaper unreliable one", () => {
-    const input = {
-      sku: "X",
-      quantity: 10,
-      neededWithinDays: 10,
-      suppliers: [offer("a", 100, 5, 0.8), offer("b", 109, 5, 0.95)],
-    }
-    expect(chooseSupplierOffline(input).supplierId).toBe("b")
-    const dearer = { ...input, suppliers: [offer("a", 100, 5, 0.8), offer("b", 115, 5, 0.95)] }
-    expect(chooseSupplierOffline(dearer).supplierId).toBe("a")
-  })
-
-  it("chooses nobody when no supplier is eligible, and ranks every offer", () => {
-    const out = chooseSupplierOffline({
-      sku: "X",
-      quantity: 10,
-      neededWithinDays: 3,
-      suppliers: [offer("a", 100, 5, 0.99), offer("b", 90, 2, 0.99, 50)],
-    })
-    expect(out.supplierId).toBeNull()
-    expect(out.ranking.map((r) => r.eligible)).toEqual([false, false])
-  })
-
-  it("scores the cheapest reliable offer highest", () => {
-    expect(scoreOffer(offer("a", 100, 5, 0.95), 100)).toBeGreaterThan(
-      scoreOffer(offer("b", 105, 5, 0.95), 100),
-    )
   })
 })

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net"
 import { Result } from "effect"
 import { ModelError } from "../modelError.ts"
 import { hashEmbed } from "../offline/embedder.ts"
-import { chooseSupplier, draftListing } from "../skills/catalog.ts"
+import { draftListing } from "../skills/catalog.ts"
 import { offlineAnswer } from "../skills/skill.ts"
 import { parseJson } from "../tasks.ts"
 import { sampleTaskAnswers } from "./sampleSkill.ts"
@@ -138,7 +138,6 @@ export const recogniseTask = (system: string, user: string): RecognisedTask | nu
 const packageAnswers: TaskAnswers = {
   ...sampleTaskAnswers,
   draft_listing: (input) => offlineAnswer(draftListing, input),
-  choose_supplier: (input) => offlineAnswer(chooseSupplier, input),
 }
 
 const unknownTask = (task: RecognisedTask) =>

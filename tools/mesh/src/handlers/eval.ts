@@ -1,12 +1,17 @@
 import { resolve } from "node:path"
 import { customerOpsSkillEvals } from "@mesh/customer-ops/skills"
 import { catalogSkillEvals, type EvalRunError, type EvaluatedSkill, ModelError, runEval } from "@mesh/models"
+import { procurementSkillEvals } from "@mesh/procurement/skills"
 import { Effect, Option } from "effect"
 import { type EvaluatedSkillName, versionOf } from "../commands/eval.ts"
 import { meshError } from "../errors.ts"
 
-/** The skills `mesh eval` scores: each agent's own, then those of the models package's catalogue. */
-export const evaluatedSkills: ReadonlyArray<EvaluatedSkill> = [...customerOpsSkillEvals, ...catalogSkillEvals]
+/** The skills `mesh eval` scores: each agent's own, and the one the models package's catalogue still keeps. */
+export const evaluatedSkills: ReadonlyArray<EvaluatedSkill> = [
+  ...customerOpsSkillEvals,
+  ...catalogSkillEvals,
+  ...procurementSkillEvals,
+]
 
 /**
  * A path as the user typed it, from the folder they ran `mesh` in: `pnpm mesh` runs in the repository root and
