@@ -11,7 +11,7 @@ describe("the names the mesh command line offers", () => {
     expect([...domainNames]).toEqual([...domains])
   })
 
-  it("are the evaluated skills of the agents and @mesh/models", () => {
+  it("are the evaluated skills of the agents", () => {
     expect([...evaluatedSkillNames]).toEqual(evaluatedSkills.map((skill) => skill.name))
   })
 

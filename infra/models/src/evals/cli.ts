@@ -1,12 +1,10 @@
 import { Effect, Schema } from "effect"
 import { ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
 import { makeOfflineProvider } from "../offline/provider.ts"
-import { skillVersions } from "../skills/catalog.ts"
 import type { Skill } from "../skills/skill.ts"
-import { type EvalDataset, type EvalDatasetError, loadListingsDataset } from "./datasets.ts"
+import type { EvalDataset, EvalDatasetError } from "./datasets.ts"
 import {
   type Baselines,
-  baselinesFile,
   type EvalReport,
   evaluateSkill,
   findRegressions,
@@ -139,18 +137,6 @@ export const evaluatedSkill = <I, O, F = never, R = never>(spec: {
         }),
   }
 }
-
-/**
- * The evals of the skill kept in this package's catalogue (draftListing), until the content-ops agent takes it with
- * its dataset.
- */
-export const catalogSkillEvals: ReadonlyArray<EvaluatedSkill> = [
-  evaluatedSkill({
-    versions: skillVersions.draftListing,
-    datasets: [alwaysDataset("listings", loadListingsDataset())],
-    baselines: baselinesFile,
-  }),
-]
 
 /** Evaluates every version of every given skill on every dataset: what the baselines cover. */
 export const evaluateAllSkills = (skills: ReadonlyArray<EvaluatedSkill>, provider: ModelProviderShape) =>

@@ -1,19 +1,9 @@
 import { readFile } from "node:fs/promises"
 import { basename } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Effect, Schema } from "effect"
-import {
-  type DraftListingInput,
-  DraftListingInput as DraftListingInputSchema,
-  type DraftListingOutput,
-  MAX_LISTING_TITLE,
-} from "../tasks.ts"
 
-/**
- * The folder of the labelled datasets of the skills kept here (infra/models/evals): listings. An agent's own
- * datasets live in its package.
- */
-export const evalsDirectory = fileURLToPath(new URL("../../evals/", import.meta.url))
+// The labelled datasets the eval runner scores: their cases, their rows and how a file of them is read. Each agent
+// keeps its own datasets (and their baselines) in its package's evals/ folder.
 
 /** One labelled case. */
 export interface EvalCase<I, X> {
@@ -67,41 +57,6 @@ const readJson = <A>(path: string, schema: Schema.Codec<A, unknown>) => {
   )
 }
 
-/** What a merchandiser requires of a listing. */
-export const ListingExpectation = Schema.Struct({
-  titleMustInclude: Schema.Array(Schema.String),
-  mustMention: Schema.Array(Schema.String),
-  forbidden: Schema.Array(Schema.String),
-})
-/** What a merchandiser requires of a listing. */
-export type ListingExpectation = typeof ListingExpectation.Type
-
-/** Scores listings: title rules, facts mentioned, unsupported claims absent, and all at once. */
-export const scoreListings = (rows: ReadonlyArray<EvalRow<ListingExpectation, DraftListingOutput>>) => {
-  const textOf = (o: DraftListingOutput) => [o.title, o.description, ...o.bullets].join("\n")
-  const titleOk = (r: EvalRow<ListingExpectation, DraftListingOutput>) =>
-    r.output !== null &&
-    r.output.title.length <= MAX_LISTING_TITLE &&
-    r.expected.titleMustInclude.every((term) => mentions(r.output?.title ?? "", term))
-  const factsOk = (r: EvalRow<ListingExpectation, DraftListingOutput>) =>
-    r.output !== null && r.expected.mustMention.every((term) => mentions(textOf(r.output!), term))
-  const claimsOk = (r: EvalRow<ListingExpectation, DraftListingOutput>) =>
-    r.output !== null && r.expected.forbidden.every((term) => !mentions(textOf(r.output!), term))
-  const required = rows.reduce((n, r) => n + r.expected.mustMention.length, 0)
-  const mentioned = rows.reduce(
-    (n, r) =>
-      n +
-      (r.output === null ? 0 : r.expected.mustMention.filter((t) => mentions(textOf(r.output!), t)).length),
-    0,
-  )
-  return {
-    accuracy: ratio(rows.filter((r) => titleOk(r) && factsOk(r) && claimsOk(r)).length, rows.length),
-    titleRate: ratio(rows.filter(titleOk).length, rows.length),
-    factCoverage: ratio(mentioned, required),
-    claimFreeRate: ratio(rows.filter(claimsOk).length, rows.length),
-  }
-}
-
 const caseOf = <I, X>(input: Schema.Codec<I, unknown>, expected: Schema.Codec<X, unknown>) =>
   Schema.Struct({ id: Schema.String, input, expected })
 
@@ -125,14 +80,4 @@ export const loadEvalDataset = <I, O, X>(
         score,
       }),
     ),
-  )
-
-/** Loads the listings dataset. */
-export const loadListingsDataset = (file = "listings.json") =>
-  loadEvalDataset<DraftListingInput, DraftListingOutput, ListingExpectation>(
-    `${evalsDirectory}${file}`,
-    "draftListing",
-    DraftListingInputSchema,
-    ListingExpectation,
-    scoreListings,
   )

@@ -3,7 +3,7 @@ import { basename } from "node:path"
 import { Effect, Result, Schema } from "effect"
 import type { ModelProviderShape } from "../modelProvider.ts"
 import { runSkillWith, type Skill, validateSkillOutput } from "../skills/skill.ts"
-import { type EvalDataset, EvalDatasetError, type EvalRow, evalsDirectory } from "./datasets.ts"
+import { type EvalDataset, EvalDatasetError, type EvalRow } from "./datasets.ts"
 import { renderTable } from "./table.ts"
 
 export { renderTable } from "./table.ts"
@@ -174,9 +174,6 @@ export const findRegressions = (report: EvalReport, baselines: Baselines): Reado
     .filter(([metric, value]) => (report.metrics[metric] ?? 0) < value - 1e-9)
     .map(([metric, value]) => ({ key, metric, baseline: value, actual: report.metrics[metric] ?? 0 }))
 }
-
-/** Where the accepted scores of the skills kept here live (infra/models/evals/baselines.json). */
-export const baselinesFile = `${evalsDirectory}baselines.json`
 
 const baselinesError = (file: string, message: string) =>
   new EvalDatasetError({ file: basename(file), message })

@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { cosineSimilarity, HASH_EMBED_DIMENSIONS, hashEmbed, OFFLINE_EMBED_DIMENSIONS } from "./embedder.ts"
-import { draftListingOffline } from "./listing.ts"
 import { makeOfflineProvider, measureOfflineEmbedThroughput } from "./provider.ts"
 import { embedTexts, SENTENCE_EMBED_MAX_CHARS, sentencesOf } from "./sentenceEmbedder.ts"
 import { stem, tokenize } from "./text.ts"
@@ -124,25 +123,5 @@ describe("sentence embedder", () => {
     // About 90 a second on the 2-core machine (the hashing embedder: tens of thousands); room for a busy CI.
     expect(throughput.texts).toBe(60)
     expect(throughput.perSecond).toBeGreaterThan(10)
-  })
-})
-
-describe("listing drafting", () => {
-  it("drafts a listing whose title fits and which states only the given facts", () => {
-    const out = draftListingOffline({
-      sku: "KTL-GLS",
-      productName: "Glass Kettle",
-      brand: "Brisk",
-      category: "kitchen appliances",
-      attributes: [
-        { name: "capacity", value: "1.7 l" },
-        { name: "power", value: "2200 W" },
-      ],
-      highlights: ["Blue LED while boiling"],
-      price: { amountMinor: 4_900, currency: "EUR" },
-    })
-    expect(out.title).toBe("Brisk Glass Kettle, 1.7 l")
-    expect(out.description).toContain("Power: 2200 W.")
-    expect(out.bullets).toContain("Blue LED while boiling")
   })
 })

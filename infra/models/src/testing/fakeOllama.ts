@@ -3,8 +3,6 @@ import type { AddressInfo } from "node:net"
 import { Result } from "effect"
 import { ModelError } from "../modelError.ts"
 import { hashEmbed } from "../offline/embedder.ts"
-import { draftListing } from "../skills/catalog.ts"
-import { offlineAnswer } from "../skills/skill.ts"
 import { parseJson } from "../tasks.ts"
 import { sampleTaskAnswers } from "./sampleSkill.ts"
 
@@ -133,12 +131,9 @@ export const recogniseTask = (system: string, user: string): RecognisedTask | nu
   return { task: marker[1] ?? "", variant: Number(marker[2] ?? "1"), input: parsed }
 }
 
-// The tasks of this package's own skills: the catalogue's, and the sample skill of its tests. A service's tests
-// give the fake their skills' answers (`answers`), so that nothing here depends on any agent's skills.
-const packageAnswers: TaskAnswers = {
-  ...sampleTaskAnswers,
-  draft_listing: (input) => offlineAnswer(draftListing, input),
-}
+// The tasks of this package's own skill, the sample skill of its tests. A service's tests give the fake their
+// skills' answers (`answers`), so that nothing here depends on any agent's skills.
+const packageAnswers: TaskAnswers = sampleTaskAnswers
 
 const unknownTask = (task: RecognisedTask) =>
   Result.fail(

@@ -1,15 +1,16 @@
 import { resolve } from "node:path"
+import { contentOpsSkillEvals } from "@mesh/content-ops/skills"
 import { customerOpsSkillEvals } from "@mesh/customer-ops/skills"
-import { catalogSkillEvals, type EvalRunError, type EvaluatedSkill, ModelError, runEval } from "@mesh/models"
+import { type EvalRunError, type EvaluatedSkill, ModelError, runEval } from "@mesh/models"
 import { procurementSkillEvals } from "@mesh/procurement/skills"
 import { Effect, Option } from "effect"
 import { type EvaluatedSkillName, versionOf } from "../commands/eval.ts"
 import { meshError } from "../errors.ts"
 
-/** The skills `mesh eval` scores: each agent's own, and the one the models package's catalogue still keeps. */
+/** The skills `mesh eval` scores: each agent's own, from its package. */
 export const evaluatedSkills: ReadonlyArray<EvaluatedSkill> = [
   ...customerOpsSkillEvals,
-  ...catalogSkillEvals,
+  ...contentOpsSkillEvals,
   ...procurementSkillEvals,
 ]
 

@@ -1,5 +1,4 @@
-import type { DraftListingInput, DraftListingOutput } from "../tasks.ts"
-import { MAX_LISTING_TITLE } from "../tasks.ts"
+import { type DraftListingInput, type DraftListingOutput, MAX_LISTING_TITLE } from "../tasks.ts"
 
 const TITLE_ATTRIBUTES = ["colour", "color", "size", "capacity", "dimensions"]
 

@@ -1,11 +1,6 @@
-import { draftListingOffline } from "../offline/listing.ts"
-import { DraftListingInput, DraftListingOutput, MAX_LISTING_TITLE } from "../tasks.ts"
-import { taskPrompt } from "./prompt.ts"
-import { defineSkill } from "./skill.ts"
-
-// The skill no agent owns yet: drafting a listing. It stays here, with its dataset (evals/listings.json), until the
-// content-ops agent takes it into its own package, as the customer-ops and procurement agents hold theirs. An
-// agent's skills are its own; this package keeps the machinery (defineSkill, runSkill, taskPrompt, the providers).
+import { defineSkill, taskPrompt } from "@mesh/models"
+import { draftListingOffline } from "./offline/listing.ts"
+import { DraftListingInput, DraftListingOutput, MAX_LISTING_TITLE } from "./tasks.ts"
 
 /** Drafts a product listing from the product's facts. */
 export const draftListing = defineSkill({
@@ -35,7 +30,5 @@ export const draftListing = defineSkill({
   offline: draftListingOffline,
 })
 
-/** Every version of every skill kept here, by name, oldest first. */
-export const skillVersions = {
-  draftListing: [draftListing],
-} as const
+/** Every version of draftListing, oldest first. */
+export const draftListingVersions = [draftListing] as const

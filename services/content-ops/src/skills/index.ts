@@ -1,0 +1,7 @@
+/**
+ * The agent's model-backed skills, their schemas, their offline implementations and their evals: what the
+ * command line (`mesh eval`) and the benchmarks use, without loading the agent itself.
+ */
+export { contentOpsBaselinesFile, contentOpsSkillEvals } from "../evals/evaluated.ts"
+export { draftListing, draftListingVersions } from "./draftListing.ts"
+export { DraftListingInput, DraftListingOutput, MAX_LISTING_TITLE } from "./tasks.ts"
