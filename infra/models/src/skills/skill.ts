@@ -17,8 +17,11 @@ export interface SkillPrompt {
 /** What happens when a skill's model keeps failing: the offline model answers, or a human must. */
 export type SkillFallback = "offline" | "human"
 
-/** What a skill author writes. */
-export interface SkillDefinition<I, O> {
+/**
+ * What a skill author writes. `A` names the actions it may propose: an agent declares them in one map, each to the
+ * gated action kind it asks for, and defines its skills so that they can allow only those.
+ */
+export interface SkillDefinition<I, O, A extends string = string> {
   /** A stable name, e.g. "triageTicket". */
   readonly name: string
   /** Bumped whenever prompt, schema or model change in a way that can change answers. */
@@ -36,7 +39,7 @@ export interface SkillDefinition<I, O> {
   /** The model the skill was tuned for (an operator-pinned model overrides it). */
   readonly preferredModel: string
   /** The actions the skill may propose; an answer proposing anything else is invalid. */
-  readonly allowedActions: ReadonlyArray<string>
+  readonly allowedActions: ReadonlyArray<A>
   /** The time a model call may take; also the call's timeout. */
   readonly latencyBudgetMs: number
   /** Who answers when the model fails twice. */
@@ -61,7 +64,7 @@ export interface SkillDefinition<I, O> {
 }
 
 /** A defined skill: its definition plus the JSON schema sent to the model as the output format. */
-export interface Skill<I, O> extends SkillDefinition<I, O> {
+export interface Skill<I, O, A extends string = string> extends SkillDefinition<I, O, A> {
   /** name@version. */
   readonly id: string
   /** The output schema as JSON Schema, for structured output. */
@@ -69,7 +72,9 @@ export interface Skill<I, O> extends SkillDefinition<I, O> {
 }
 
 /** Defines a named, versioned skill. */
-export const defineSkill = <I, O>(definition: SkillDefinition<I, O>): Skill<I, O> => {
+export const defineSkill = <I, O, A extends string = string>(
+  definition: SkillDefinition<I, O, A>,
+): Skill<I, O, A> => {
   const document = Schema.toJsonSchemaDocument(definition.output)
   return {
     ...definition,
