@@ -1,9 +1,10 @@
-import { defineSkill, taskPrompt } from "@mesh/models"
+import { taskPrompt } from "@mesh/models"
+import { defineContentOpsSkill } from "./actions.ts"
 import { draftListingOffline } from "./offline/listing.ts"
 import { DraftListingInput, DraftListingOutput, MAX_LISTING_TITLE } from "./tasks.ts"
 
 /** Drafts a product listing from the product's facts. */
-export const draftListing = defineSkill({
+export const draftListing = defineContentOpsSkill({
   name: "draftListing",
   version: 1,
   promptVersion: "listing-1",

@@ -3,5 +3,6 @@
  * command line (`mesh eval`) and the benchmarks use, without loading the agent itself.
  */
 export { contentOpsBaselinesFile, contentOpsSkillEvals } from "../evals/evaluated.ts"
+export { type ContentOpsSkillAction, contentOpsSkillActions } from "./actions.ts"
 export { draftListing, draftListingVersions } from "./draftListing.ts"
 export { DraftListingInput, DraftListingOutput, MAX_LISTING_TITLE } from "./tasks.ts"

@@ -1,9 +1,10 @@
-import { defineSkill, taskPrompt } from "@mesh/models"
+import { taskPrompt } from "@mesh/models"
+import { defineCustomerOpsSkill } from "./actions.ts"
 import { draftReplyOffline } from "./offline/drafting.ts"
 import { DraftReplyInput, DraftReplyOutput } from "./tasks.ts"
 
 /** Drafts a reply to a ticket from retrieved facts, citing the facts it uses. */
-export const draftReply = defineSkill({
+export const draftReply = defineCustomerOpsSkill({
   name: "draftReply",
   version: 1,
   promptVersion: "reply-1",

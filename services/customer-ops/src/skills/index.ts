@@ -4,6 +4,7 @@
  */
 export { customerOpsSkillEvals, ticketBaselinesFile } from "../evals/evaluated.ts"
 export { type LabelledTicket, parseLabelledTickets, triageInputOf } from "../evals/labelledTickets.ts"
+export { type CustomerOpsSkillAction, customerOpsSkillActions } from "./actions.ts"
 export { draftReply } from "./draftReply.ts"
 export {
   committedTriageModel,

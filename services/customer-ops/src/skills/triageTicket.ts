@@ -1,4 +1,5 @@
-import { defineSkill, taskPrompt } from "@mesh/models"
+import { taskPrompt } from "@mesh/models"
+import { defineCustomerOpsSkill } from "./actions.ts"
 import { MAX_CLASSIFIED_CHARS } from "./offline/learned/triageModel.ts"
 import { triageWithCommittedModel } from "./offline/learnedTriage.ts"
 import { triageTicketOffline } from "./offline/triage.ts"
@@ -27,14 +28,11 @@ const triageInstructions = [
 
 const triageRequest = "Triage this ticket."
 
-const triageActions = (output: TriageOutput): ReadonlyArray<string> =>
-  output.escalate ? ["set-priority", "escalate-ticket"] : ["set-priority"]
-
 const triageCheck = (_input: TriageInput, output: TriageOutput): string | null =>
   output.escalate && output.escalationReason === null ? "escalates without a reason" : null
 
 /** Triage v1: intent and sentiment from keywords only (the offline model ignores negation). Kept to compare. */
-export const triageTicketV1 = defineSkill({
+export const triageTicketV1 = defineCustomerOpsSkill({
   name: "triageTicket",
   version: 1,
   promptVersion: "triage-1",
@@ -43,16 +41,16 @@ export const triageTicketV1 = defineSkill({
   template: (input) => taskPrompt("triage_ticket", 1, triageInstructions, triageRequest, input),
   output: TriageOutput,
   preferredModel: "llama3.2:3b",
-  allowedActions: ["set-priority", "escalate-ticket"],
+  // A ticket's priority and escalation are in the answer itself: triage proposes no action.
+  allowedActions: [],
   latencyBudgetMs: 15_000,
   fallback: "offline",
-  actionsOf: triageActions,
   check: triageCheck,
   offline: (input) => triageTicketOffline(input, 1),
 })
 
 /** Triage v2: the keyword scorer with negation, clauses and question forms. Kept to compare. */
-export const triageTicketV2 = defineSkill({
+export const triageTicketV2 = defineCustomerOpsSkill({
   ...triageTicketV1,
   version: 2,
   promptVersion: "triage-2",
@@ -84,7 +82,7 @@ const capForPrompt = (input: TriageInput): TriageInput => {
  * and abstention: below its confidence floor the model says so instead of guessing, and the run goes to a human
  * with the reason (a configured real model has answered first, where there is one).
  */
-export const triageTicket = defineSkill({
+export const triageTicket = defineCustomerOpsSkill({
   ...triageTicketV2,
   version: 3,
   promptVersion: "triage-3",

@@ -1,9 +1,10 @@
-import { defineSkill, taskPrompt } from "@mesh/models"
+import { taskPrompt } from "@mesh/models"
+import { defineProcurementSkill } from "./actions.ts"
 import { chooseSupplierOffline, isEligible } from "./offline/supplier.ts"
 import { ChooseSupplierInput, ChooseSupplierOutput } from "./tasks.ts"
 
 /** Chooses a supplier for a reorder under the buying policy; a human decides when no answer holds. */
-export const chooseSupplier = defineSkill({
+export const chooseSupplier = defineProcurementSkill({
   name: "chooseSupplier",
   version: 1,
   promptVersion: "supplier-1",
