@@ -1,6 +1,6 @@
 import { DeciderSpecification } from "@mesh/kernel/testing"
 import { describe, expect, it } from "vitest"
-import { draftArticleOffline, generalise } from "./draftArticle.ts"
+import { draftArticleOffline, generalise } from "../skills/draftArticle.ts"
 import { faqDecider } from "./faq.ts"
 
 const faq = DeciderSpecification.for(faqDecider)

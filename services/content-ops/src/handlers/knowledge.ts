@@ -5,8 +5,8 @@ import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { ContentOpsSettings } from "../config.ts"
 import { ContentLedger, type TicketRecord } from "../contentLedger.ts"
-import { draftArticle } from "../faq/draftArticle.ts"
 import { type FaqCommand, faqIdOf } from "../faq/faq.ts"
+import { draftArticle } from "../skills/draftArticle.ts"
 
 const toFaq = (faqId: string, command: FaqCommand): Reaction => ({
   aggregateType: "faq",

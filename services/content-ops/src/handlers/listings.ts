@@ -1,13 +1,15 @@
 import { ActionGate } from "@mesh/actions"
 import { listingStatus, stockReservations } from "@mesh/contracts"
 import type { Reaction, ReactorDefinition } from "@mesh/kernel"
-import { type DecisionRecorder, decideOnce, draftListing, type ModelProvider } from "@mesh/models"
+import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
 import { Registers } from "@mesh/registers"
 import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { ContentLedger } from "../contentLedger.ts"
 import { checkListing } from "../listing/factCheck.ts"
 import type { ListingCommand } from "../listing/listing.ts"
+import { contentOpsSkillActions } from "../skills/actions.ts"
+import { draftListing } from "../skills/draftListing.ts"
 
 const toListing = (sku: string, command: ListingCommand): Reaction => ({
   aggregateType: "listing",
@@ -16,7 +18,7 @@ const toListing = (sku: string, command: ListingCommand): Reaction => ({
 })
 
 /** The action kinds content ops asks for. */
-export const publishListingKind = "storefront.publish-listing"
+export const publishListingKind = contentOpsSkillActions["publish-listing"]
 /** Marks a listing available to order or not. */
 export const setAvailabilityKind = "storefront.set-availability"
 /** What the policy's allow-list calls the agent's own availability changes (no model decides them). */

@@ -1,6 +1,6 @@
 import type { ProductFacts } from "@mesh/contracts"
-import { draftListingOffline } from "@mesh/models"
 import { describe, expect, it } from "vitest"
+import { draftListingOffline } from "../skills/offline/listing.ts"
 import { checkListing } from "./factCheck.ts"
 
 const lamp: ProductFacts = {

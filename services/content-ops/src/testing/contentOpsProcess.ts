@@ -10,7 +10,6 @@ import {
 } from "@mesh/contracts"
 import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { readModelSchemaOf } from "@mesh/kernel"
-import { type DraftListingInput, draftListingOffline } from "@mesh/models"
 import { type FakeOllama, startFakeOllama } from "@mesh/models/testing"
 import { makeConflicts, makeRegisters } from "@mesh/registers"
 import { type Simulators, startSimulators } from "@mesh/simulators"
@@ -18,6 +17,8 @@ import { findRepoRoot, postgresTestUrl, uniqueNamespace, waitFor, workspaceNode 
 import { Effect, Result, Stream } from "effect"
 import pg from "pg"
 import { contentOpsName } from "../config.ts"
+import { draftListingOffline } from "../skills/offline/listing.ts"
+import type { DraftListingInput } from "../skills/tasks.ts"
 
 /** The owner's approver identity and token in the agent the tests start. */
 export const owner = { name: "owner", token: "owner-token-0123456789" } as const

@@ -1,7 +1,7 @@
 import { ActionGate } from "@mesh/actions"
 import { inventoryOnHand, openPurchaseOrders, stockReservations, supplierExpectedDate } from "@mesh/contracts"
 import type { Reaction, ReactorDefinition } from "@mesh/kernel"
-import { chooseSupplier, type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
+import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
 import { Registers } from "@mesh/registers"
 import { Effect } from "effect"
 import type { ProcurementDefs } from "../catalog.ts"
@@ -9,6 +9,8 @@ import { ProcurementSettings } from "../config.ts"
 import { ProcurementLedger } from "../procurementLedger.ts"
 import { ProcurementRecords } from "../procurementRecords.ts"
 import type { PurchaseOrderCommand } from "../purchaseOrder/purchaseOrder.ts"
+import { procurementSkillActions } from "../skills/actions.ts"
+import { chooseSupplier } from "../skills/chooseSupplier.ts"
 import type { StockItemCommand } from "../stockItem/stockItem.ts"
 
 const toPurchaseOrder = (purchaseOrderId: string, command: PurchaseOrderCommand): Reaction => ({
@@ -24,7 +26,7 @@ const toStockItem = (sku: string, command: StockItemCommand): Reaction => ({
 })
 
 /** The action kind a purchase order is placed through. */
-export const placeOrderKind = "supplier.place-order"
+export const placeOrderKind = procurementSkillActions["request-purchase-order"]
 
 /** What the policy's allow-list calls a buyer's own order (no model chose it). */
 export const buyersOrderSkill = "buyersOrder"

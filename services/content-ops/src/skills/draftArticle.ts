@@ -1,6 +1,7 @@
 import { NonEmpty, TicketIntent } from "@mesh/contracts"
-import { defineSkill, taskPrompt } from "@mesh/models"
+import { taskPrompt } from "@mesh/models"
 import { Schema } from "effect"
+import { defineContentOpsSkill } from "./actions.ts"
 
 /** A frequent question: what customers asked and what the shop answered them. */
 export const DraftArticleInput = Schema.Struct({
@@ -61,7 +62,7 @@ export const draftArticleOffline = (input: DraftArticleInput): DraftArticleOutpu
 }
 
 /** Drafts a knowledge-base article from a question resolved tickets asked again and again. */
-export const draftArticle = defineSkill({
+export const draftArticle = defineContentOpsSkill({
   name: "draftArticle",
   version: 1,
   promptVersion: "article-1",
