@@ -124,7 +124,7 @@ export const publishListings = (options: {
  */
 export const trackListings = (options: {
   readonly agent: string
-}): ReactorDefinition<ContentOpsDefs, unknown, Registers | ActionGate> => ({
+}): ReactorDefinition<ContentOpsDefs, unknown, Registers | ActionGate | ContentLedger> => ({
   name: "content-ops-listings",
   consumes: { domain: "content" },
   eventTypes: ["ListingPublished", "ListingMarkedOutOfStock", "ListingBackInStock"],
@@ -154,7 +154,10 @@ export const trackListings = (options: {
         })
       switch (event.type) {
         case "ListingPublished": {
-          yield* registers.write(listingStatus, sku, { _tag: "Set", status: "published" }, write)
+          // A new version published while the listing is out of stock stays out of stock.
+          const listing = yield* (yield* ContentLedger).listing(sku)
+          const status = listing.status === "known" && !listing.inStock ? "out-of-stock" : "published"
+          yield* registers.write(listingStatus, sku, { _tag: "Set", status }, write)
           const free = yield* registers.read(stockReservations, sku)
           return [
             toListing(sku, {

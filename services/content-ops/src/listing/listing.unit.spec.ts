@@ -1,0 +1,149 @@
+import type { ProductFacts } from "@mesh/contracts"
+import { DeciderSpecification } from "@mesh/kernel/testing"
+import { describe, it } from "vitest"
+import { availabilityActionId, listingDecider, publishActionId } from "./listing.ts"
+
+const listing = DeciderSpecification.for(listingDecider)
+
+const facts: ProductFacts = {
+  tenantId: "shop",
+  sku: "LAMP-1",
+  productName: "Arc desk lamp",
+  category: "Lighting",
+  attributes: [{ name: "Material", value: "Brass" }],
+  highlights: ["Dimmable"],
+  price: { amountMinor: 8900, currency: "EUR" },
+}
+const recorded = (version: number, f: ProductFacts = facts) => ({
+  type: "ProductFactsRecorded" as const,
+  payload: { facts: f, version },
+})
+const draft = {
+  version: 1,
+  title: "Arc desk lamp",
+  description: "Brass.",
+  bullets: ["Dimmable"],
+  tags: [],
+  decisionId: "d-1",
+}
+const drafted = {
+  type: "ListingDrafted" as const,
+  payload: {
+    tenantId: "shop",
+    sku: "LAMP-1",
+    title: "Arc desk lamp",
+    description: "Brass.",
+    price: facts.price,
+    decisionId: "d-1",
+    bullets: ["Dimmable"],
+    tags: [],
+    draftVersion: 1,
+  },
+}
+const checked = {
+  type: "ListingChecked" as const,
+  payload: { draftVersion: 1, findings: [], actionId: publishActionId("LAMP-1", 1) },
+}
+const published = {
+  type: "ListingPublished" as const,
+  payload: { sku: "LAMP-1", actionId: publishActionId("LAMP-1", 1), externalRef: "lst_1" },
+}
+
+describe("a listing", () => {
+  it("records facts as a new version only when they change, and only for their tenant", () => {
+    listing
+      .given([])
+      .when({ _tag: "RecordProductFacts", facts })
+      .thenEmits([recorded(1)])
+    listing
+      .given([recorded(1)])
+      .when({ _tag: "RecordProductFacts", facts })
+      .thenNothingHappens()
+    const cheaper = { ...facts, price: { amountMinor: 7900, currency: "EUR" } }
+    listing
+      .given([recorded(1)])
+      .when({ _tag: "RecordProductFacts", facts: cheaper })
+      .thenEmits([recorded(2, cheaper)])
+    listing
+      .given([recorded(1)])
+      .when({ _tag: "RecordProductFacts", facts: { ...facts, tenantId: "other" } })
+      .thenThrows()
+  })
+
+  it("drafts and checks each facts version once, and ignores a draft of facts since replaced", () => {
+    listing
+      .given([recorded(1)])
+      .when({ _tag: "RecordDraft", ...draft })
+      .thenEmits([drafted])
+    listing
+      .given([recorded(1), drafted])
+      .when({ _tag: "RecordDraft", ...draft })
+      .thenNothingHappens()
+    listing
+      .given([recorded(1), recorded(2)])
+      .when({ _tag: "RecordDraft", ...draft })
+      .thenNothingHappens()
+    listing
+      .given([recorded(1), drafted])
+      .when({ _tag: "RecordCheck", draftVersion: 1, findings: [] })
+      .thenEmits([checked])
+    listing
+      .given([recorded(1), drafted, checked])
+      .when({ _tag: "RecordCheck", draftVersion: 1, findings: [] })
+      .thenNothingHappens()
+  })
+
+  it("is published once, for the action its check named", () => {
+    const publish = {
+      _tag: "RecordPublished" as const,
+      actionId: publishActionId("LAMP-1", 1),
+      externalRef: "lst_1",
+    }
+    listing
+      .given([recorded(1), drafted, checked])
+      .when(publish)
+      .thenEmits([published])
+    listing
+      .given([recorded(1), drafted, checked, published])
+      .when(publish)
+      .thenNothingHappens()
+    listing
+      .given([recorded(1), drafted, checked])
+      .when({ ...publish, actionId: "publish-LAMP-1-v9" })
+      .thenNothingHappens()
+  })
+
+  it("flips out of stock when no unit is free and back when one is, only once published", () => {
+    const history = [recorded(1), drafted, checked, published]
+    const out = {
+      type: "ListingMarkedOutOfStock" as const,
+      payload: {
+        sku: "LAMP-1",
+        available: 0,
+        actionId: availabilityActionId("LAMP-1", 1),
+        reason: "sold out",
+      },
+    }
+    listing
+      .given([recorded(1), drafted, checked])
+      .when({ _tag: "UpdateAvailability", available: 0, reason: "sold out" })
+      .thenNothingHappens()
+    listing
+      .given(history)
+      .when({ _tag: "UpdateAvailability", available: 0, reason: "sold out" })
+      .thenEmits([out])
+    listing
+      .given([...history, out])
+      .when({ _tag: "UpdateAvailability", available: 0, reason: "sold out" })
+      .thenNothingHappens()
+    listing
+      .given([...history, out])
+      .when({ _tag: "UpdateAvailability", available: 3, reason: "restocked" })
+      .thenEmits([
+        {
+          type: "ListingBackInStock",
+          payload: { sku: "LAMP-1", available: 3, actionId: availabilityActionId("LAMP-1", 2) },
+        },
+      ])
+  })
+})
