@@ -1,6 +1,6 @@
 import type { EventEnvelope } from "@mesh/contracts"
 import { useNatsServer } from "@mesh/stack/vitest"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { contentOpsName } from "./config.ts"
 import { type ContentOpsProcess, startContentOps } from "./testing/contentOpsProcess.ts"
 
@@ -8,6 +8,10 @@ import { type ContentOpsProcess, startContentOps } from "./testing/contentOpsPro
 // simulator behind its connector, a server speaking Ollama's API as its model, and the conflict
 // resolver beside it. Procurement's hand on the stock is played by the spec: its register writes
 // and its events, as the procurement agent makes them.
+
+// Each spec waits on several agents' steps in turn (a crash's lease alone is 30 s); under a full run's
+// load one step can take tens of seconds.
+vi.setConfig({ testTimeout: 180_000 })
 
 const nats = useNatsServer()
 let agent: ContentOpsProcess

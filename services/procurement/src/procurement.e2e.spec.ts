@@ -1,6 +1,6 @@
 import type { EventEnvelope } from "@mesh/contracts"
 import { useNatsServer } from "@mesh/stack/vitest"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { procurementName } from "./config.ts"
 import {
   owner,
@@ -12,6 +12,10 @@ import {
 // The procurement agent in its own processes (two replicas sharing its consumers), over real NATS
 // and Postgres, with the supplier simulator behind its connector. The storefront's orders are
 // played into the customer stream as the customer-ops agent's ingestion appends them.
+
+// Each spec waits on several agents' steps in turn (a crash's lease alone is 30 s); under a full run's
+// load one step can take tens of seconds.
+vi.setConfig({ testTimeout: 180_000 })
 
 const nats = useNatsServer()
 let agent: ProcurementProcess

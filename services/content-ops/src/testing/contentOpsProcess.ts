@@ -78,7 +78,7 @@ export const startContentOps = async (natsUrl: string, options: { readonly prefi
       .filter((line) => !line.includes("action sweep could not list"))
       .join("\n")
       .slice(-4000)
-  const until = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) =>
+  const until = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 60_000) =>
     waitFor(what, probe, {
       timeoutMs,
       stopIf: () =>

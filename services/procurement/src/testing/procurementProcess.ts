@@ -94,7 +94,7 @@ export const startProcurement = async (
       .join("\n")
 
   /** Waits for a probe; a replica exiting ends the wait, and a timeout shows their logs. */
-  const until = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000) =>
+  const until = <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 60_000) =>
     waitFor(what, probe, {
       timeoutMs,
       stopIf: () => (replicas.some((r) => r.exitCode !== null) ? `a replica exited:\n${logs()}` : undefined),
