@@ -42,12 +42,31 @@ const embellishingDrafts = {
 /**
  * The content-ops agent in its own process for end-to-end specs, over the given NATS server and the
  * test Postgres, with the storefront simulator behind its connector and a server speaking Ollama's
- * API as its model; the conflict resolver beside it; and what a spec does: record product facts,
- * play procurement's stock (its register writes and events), read listings and the log.
+ * API as its model (or the offline model); the conflict resolver beside it; and what a spec does:
+ * record product facts, play procurement's stock (its register writes and events), read listings
+ * and the log. A spec running other agents beside it gives it their namespace and simulators, which
+ * it then leaves running when it stops.
  */
-export const startContentOps = async (natsUrl: string, options: { readonly prefix: string }) => {
-  const namespace = uniqueNamespace(options.prefix)
-  const simulators: Simulators = await startSimulators()
+export const startContentOps = async (
+  natsUrl: string,
+  options: {
+    /** Names the fresh namespace the agent runs in, unless `namespace` is given. */
+    readonly prefix?: string
+    /** A namespace to join, shared with other agents of the spec. */
+    readonly namespace?: string
+    /** Simulators to use, shared with other agents of the spec; their owner stops them. */
+    readonly simulators?: Simulators
+    /**
+     * The agent's model: the fake Ollama (by default), or the offline model, whose sentence encoder
+     * is the one the FAQ's similarity was measured with (the fake embeds by hashing words, under
+     * which paraphrases of one question score 0.3-0.7).
+     */
+    readonly model?: "fake-ollama" | "offline"
+    readonly env?: Readonly<Record<string, string>>
+  },
+) => {
+  const namespace = options.namespace ?? uniqueNamespace(options.prefix)
+  const simulators: Simulators = options.simulators ?? (await startSimulators())
   const model: FakeOllama = await startFakeOllama({ answers: embellishingDrafts })
   let output = ""
   let agent: ChildProcess
@@ -65,7 +84,8 @@ export const startContentOps = async (natsUrl: string, options: { readonly prefi
         MESH_APPROVER_TOKENS: `${owner.name}=${owner.token}`,
         MESH_STOREFRONT_URL: simulators.storefront.url,
         MESH_CONNECTOR_TIMEOUT_MS: "5000",
-        MESH_OLLAMA_HOST: model.url,
+        MESH_OLLAMA_HOST: options.model === "offline" ? "" : model.url,
+        ...options.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     })
@@ -226,7 +246,7 @@ export const startContentOps = async (natsUrl: string, options: { readonly prefi
     resolver.kill("SIGTERM")
     agent.kill("SIGTERM")
     await connection.connection.drain()
-    await simulators.stop()
+    if (options.simulators === undefined) await simulators.stop()
     await model.close()
     const client = new pg.Client({ connectionString: postgresTestUrl() })
     await client.connect()
