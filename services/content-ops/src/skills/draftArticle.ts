@@ -39,24 +39,43 @@ export const generalise = (answer: string): string => {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
-const firstSentence = (text: string): string => {
-  const sentence = /^[^.?!\n]*[.?!]?/.exec(text.trim())?.[0]?.trim() ?? text.trim()
-  return sentence.length <= MAX_ARTICLE_TITLE
-    ? sentence
-    : `${sentence.slice(0, MAX_ARTICLE_TITLE - 1).trimEnd()}…`
+const capped = (sentence: string): string =>
+  sentence.length <= MAX_ARTICLE_TITLE ? sentence : `${sentence.slice(0, MAX_ARTICLE_TITLE - 1).trimEnd()}…`
+
+/**
+ * What a customer's message asks, in its own words: its first sentence that is a question, else its
+ * first of four words or more, without a greeting or an order number. A question is noted with its
+ * subject line first ("Mug\nHello, can the mug go in the microwave?"), and a subject line or a
+ * greeting is not the question.
+ */
+export const questionAskedIn = (message: string): string => {
+  const sentences = message
+    .replace(orderNumber, "your order")
+    .split(/\n+/)
+    .flatMap((line) => line.match(/[^.?!]+[.?!]*/g) ?? [])
+    .map((sentence) => {
+      const trimmed = sentence.trim()
+      return trimmed.replace(greeting, "").trim() || trimmed
+    })
+    .filter((sentence) => sentence.length > 0)
+  const asked =
+    sentences.find((s) => s.endsWith("?")) ??
+    sentences.find((s) => s.split(/\s+/).length >= 4) ??
+    sentences[0]
+  return asked === undefined ? "" : `${asked.charAt(0).toUpperCase()}${asked.slice(1)}`
 }
 
 /**
- * Drafts an article offline: the shortest question as its title (the plainest way customers ask it)
- * and the latest answer, generalised, as its body. A person approves it before any reply may cite it.
+ * Drafts an article offline: the shortest of the questions asked as its title (the plainest way
+ * customers ask it) and the latest answer, generalised, as its body. A person approves it before
+ * any reply may cite it.
  */
 export const draftArticleOffline = (input: DraftArticleInput): DraftArticleOutput => {
-  const questions = input.questions.map((q) => generalise(q)).filter((q) => q.length > 0)
-  const plainest =
-    [...questions].sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0] ?? input.questions[0] ?? ""
+  const questions = input.questions.map(questionAskedIn).filter((q) => q.length > 0)
+  const plainest = [...questions].sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0] ?? ""
   const answer = generalise(input.answers.at(-1) ?? "")
   return {
-    title: firstSentence(plainest) || "A frequent question",
+    title: capped(plainest) || "A frequent question",
     body: answer || (input.answers.at(-1) ?? ""),
   }
 }
