@@ -18,7 +18,13 @@ const toFaq = (faqId: string, command: FaqCommand): Reaction => ({
 // only general questions become articles.
 const generalIntents: ReadonlySet<typeof TicketIntent.Type> = new Set(["product_question", "other"])
 
-/** What a resolved ticket asked, how it was triaged and the last answer sent; null when it holds no such pair. */
+/**
+ * What a resolved ticket asked, how it was triaged, and what a person answered it: the opening
+ * message and the last reply a person wrote to it that was sent; null when no person's answer to
+ * it was sent. A reply the agent drafted is never learnt from: it says what the records and the
+ * approved articles said (learning it would propose an article again from its own replies) or, with
+ * nothing to go on, that the team will come back to the customer.
+ */
 export const questionAndAnswerOf = (
   thread: ReadonlyArray<TicketRecord>,
 ): { tenantId: string; intent: typeof TicketIntent.Type; question: string; answer: string } | null => {
@@ -29,16 +35,17 @@ export const questionAndAnswerOf = (
     (e) => e.type === "TicketTriaged" && (e.payload.messageId ?? "first") === messageId,
   )
   const intent = triaged?.type === "TicketTriaged" ? triaged.payload.intent : "other"
-  const sent = thread.filter((e) => e.type === "ReplySent").at(-1)
-  if (sent?.type !== "ReplySent") return null
-  const reply = thread.find(
-    (e) =>
-      (e.type === "ReplyDrafted" || e.type === "ReplyWrittenByPerson") &&
-      e.payload.draftId === sent.payload.draftId,
-  )
-  if (reply?.type !== "ReplyDrafted" && reply?.type !== "ReplyWrittenByPerson") return null
+  const sent = new Set(thread.flatMap((e) => (e.type === "ReplySent" ? [e.payload.draftId] : [])))
+  const answered = thread
+    .flatMap((e) =>
+      e.type === "ReplyWrittenByPerson" && e.payload.messageId === messageId && sent.has(e.payload.draftId)
+        ? [e.payload.body]
+        : [],
+    )
+    .at(-1)
+  if (answered === undefined) return null
   const question = `${opening.payload.subject}\n${opening.payload.body}`.trim()
-  return { tenantId: opening.payload.tenantId, intent, question, answer: reply.payload.body }
+  return { tenantId: opening.payload.tenantId, intent, question, answer: answered }
 }
 
 const cosine = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {
@@ -56,8 +63,8 @@ const cosine = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {
 }
 
 /**
- * Learns the shop's frequent questions from resolved tickets: a general question and the answer
- * that resolved it are noted in the tenant's FAQ for its intent, beside the earlier questions that
+ * Learns the shop's frequent questions from resolved tickets: a general question and the answer a
+ * person gave it are noted in the tenant's FAQ for its intent, beside the earlier questions that
  * ask the same by meaning (embedded, compared by cosine); once enough tickets ask it, the FAQ finds
  * a frequent question.
  */
