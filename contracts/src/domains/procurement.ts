@@ -61,6 +61,37 @@ export const ReorderOpened = defineEvent({
   consumers: ["procurement"],
 })
 
+/**
+ * Units came on the shelf and became free to promise: goods received, or a SKU's opening stock.
+ * Recorded after the registers were written, so a reader of this event finds the units there.
+ */
+export const StockRestocked = defineEvent({
+  type: "StockRestocked",
+  domain,
+  aggregateType: "stockItem",
+  payload: Schema.Struct({
+    sku: NonEmpty,
+    quantity: PositiveQuantity,
+    reason: Schema.Literals(["received", "opening-stock"]),
+    /** The purchase order whose goods these are, for a receipt. */
+    purchaseOrderId: Schema.optionalKey(NonEmpty),
+  }),
+  summary: "Units came on the shelf and are free to promise.",
+  producer,
+  consumers: ["procurement", "content-ops"],
+})
+
+/** A buyer let a SKU reorder on its own again after its last reorder was refused, denied or undone. */
+export const ReordersResumed = defineEvent({
+  type: "ReordersResumed",
+  domain,
+  aggregateType: "stockItem",
+  payload: Schema.Struct({ by: NonEmpty }),
+  summary: "A buyer resumed a SKU's automatic reorders.",
+  producer,
+  consumers: ["procurement"],
+})
+
 /** A SKU's reorder ended: its purchase order was received in full or cancelled. */
 export const ReorderClosed = defineEvent({
   type: "ReorderClosed",
@@ -115,7 +146,12 @@ export const OrderStockShipped = defineEvent({
   type: "OrderStockShipped",
   domain,
   aggregateType: "allocation",
-  payload: Schema.Struct({ sku: NonEmpty, quantity: PositiveQuantity }),
+  payload: Schema.Struct({
+    sku: NonEmpty,
+    quantity: PositiveQuantity,
+    /** The storefront shipped a line nothing was reserved for (it was back-ordered): a count to check. */
+    unreserved: Schema.optionalKey(Schema.Boolean),
+  }),
   summary: "A line's reserved units were shipped and left the stock on hand.",
   producer,
   consumers: ["procurement"],
@@ -126,7 +162,13 @@ export const OrderStockReleased = defineEvent({
   type: "OrderStockReleased",
   domain,
   aggregateType: "allocation",
-  payload: Schema.Struct({ sku: NonEmpty, quantity: PositiveQuantity, wasBackordered: Schema.Boolean }),
+  payload: Schema.Struct({
+    sku: NonEmpty,
+    quantity: PositiveQuantity,
+    wasBackordered: Schema.Boolean,
+    /** The reservation given back (none for a back-ordered line). */
+    reservation: Schema.optionalKey(NonEmpty),
+  }),
   summary: "A cancelled order's line released its stock.",
   producer,
   consumers: ["procurement"],
@@ -279,6 +321,8 @@ export const procurementEvents = [
   StockItemConfigured,
   ReorderOpened,
   ReorderClosed,
+  StockRestocked,
+  ReordersResumed,
   OrderAllocationOpened,
   OrderStockReserved,
   OrderStockBackordered,

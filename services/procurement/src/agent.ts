@@ -14,7 +14,7 @@ import { type ProcurementDefs, procurementCatalog } from "./catalog.ts"
 import { type ProcurementSettings, procurementName } from "./config.ts"
 import { lateDeliveryWatch } from "./handlers/lateDeliveries.ts"
 import { purchaseOnReorder, recordPurchaseOutcomes, trackPurchaseOrders } from "./handlers/purchasing.ts"
-import { allocateOrders, checkReorderPoints } from "./handlers/stock.ts"
+import { allocateOrders, checkReorderPoints, fillBackorders, releaseReservations } from "./handlers/stock.ts"
 import { procurementRoutes } from "./http/routes.ts"
 import type { ProcurementLedger } from "./procurementLedger.ts"
 import type { ProcurementRecords } from "./procurementRecords.ts"
@@ -64,6 +64,8 @@ export const procurementAgent = defineAgent<ProcurementDefs, ProcurementServices
   reactors: [
     allocateOrders({ agent: procurementName }),
     checkReorderPoints({ agent: procurementName }),
+    fillBackorders({ agent: procurementName }),
+    releaseReservations({ agent: procurementName }),
     purchaseOnReorder({ agent: procurementName }),
     trackPurchaseOrders({ agent: procurementName }),
     recordPurchaseOutcomes({ agent: procurementName }),

@@ -17,8 +17,10 @@ import {
   procurementEvents,
   ReorderClosed,
   ReorderOpened,
+  ReordersResumed,
   StockBelowReorderPoint,
   StockItemConfigured,
+  StockRestocked,
 } from "@mesh/contracts"
 
 /** The events the procurement agent reads and writes: its own domain, the storefront's orders, and its actions. */
@@ -36,6 +38,8 @@ export const stockItemEvents = [
   StockBelowReorderPoint,
   ReorderOpened,
   ReorderClosed,
+  StockRestocked,
+  ReordersResumed,
 ] as const
 
 /** The events of a customer order's `allocation` aggregate. */

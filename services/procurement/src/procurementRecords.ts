@@ -2,9 +2,11 @@ import { MeshNamespace } from "@mesh/eventlog"
 import { ReadModelDb } from "@mesh/sql"
 import { Context, Effect, Layer, Schema } from "effect"
 import {
+  backorderedLines,
   procurementReadModel,
   type SupplierRecord,
   supplierRecords,
+  unitsOnOrder,
 } from "./projections/procurementReadModel.ts"
 
 /** The procurement read model could not answer; the cause is kept. */
@@ -19,6 +21,15 @@ export interface ProcurementRecordsShape {
   readonly suppliers: (
     tenantId: string,
   ) => Effect.Effect<ReadonlyMap<string, SupplierRecord>, ProcurementRecordsError>
+  /** Units still to come on a SKU's open purchase orders. */
+  readonly onOrder: (sku: string) => Effect.Effect<number, ProcurementRecordsError>
+  /** A SKU's back-ordered order lines, oldest first. */
+  readonly backorders: (
+    sku: string,
+  ) => Effect.Effect<
+    ReadonlyArray<{ readonly orderId: string; readonly quantity: number }>,
+    ProcurementRecordsError
+  >
 }
 
 /** The procurement read model as the agent's reactions read it: the suppliers' delivery history. */
@@ -37,6 +48,16 @@ export class ProcurementRecords extends Context.Service<ProcurementRecords, Proc
             Effect.tryPromise({
               try: () => supplierRecords(model, tenantId),
               catch: (cause) => new ProcurementRecordsError({ query: "supplier records", cause }),
+            }),
+          onOrder: (sku: string) =>
+            Effect.tryPromise({
+              try: () => unitsOnOrder(model, sku),
+              catch: (cause) => new ProcurementRecordsError({ query: "units on order", cause }),
+            }),
+          backorders: (sku: string) =>
+            Effect.tryPromise({
+              try: () => backorderedLines(model, sku),
+              catch: (cause) => new ProcurementRecordsError({ query: "back-ordered lines", cause }),
             }),
         }
       }),

@@ -182,7 +182,7 @@ export const trackListings = (options: {
 })
 
 /**
- * Stock, as procurement records it: after each reservation, back-order, release, return or receipt
+ * Stock, as procurement records it: after each reservation, back-order, release, return or restock
  * of a SKU, the units free to promise are read from the reservations register and the listing flips
  * to out of stock or back. A violation of "a published listing has stock", which the resolver
  * records when a publication raced a stock-out, is answered the same way.
@@ -195,8 +195,9 @@ export const watchStock = (): ReactorDefinition<ContentOpsDefs, unknown, Registe
     "OrderStockBackordered",
     "OrderStockReleased",
     "OrderStockReturned",
-    "PurchaseOrderReceived",
-    "StockItemConfigured",
+    // Recorded by procurement once received goods or the opening stock are in the register (the
+    // receipt's own event comes before them).
+    "StockRestocked",
   ],
   react: (event) =>
     Effect.gen(function* () {
@@ -206,11 +207,8 @@ export const watchStock = (): ReactorDefinition<ContentOpsDefs, unknown, Registe
         case "OrderStockBackordered":
         case "OrderStockReleased":
         case "OrderStockReturned":
-        case "PurchaseOrderReceived":
+        case "StockRestocked":
           sku = event.payload.sku
-          break
-        case "StockItemConfigured":
-          sku = event.aggregateId
           break
         default:
           return []

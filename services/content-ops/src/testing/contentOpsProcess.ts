@@ -159,6 +159,20 @@ export const startContentOps = async (
     restock: async (sku: string, quantity: number) => {
       await Effect.runPromise(procurement.write(inventoryOnHand, sku, { _tag: "Add", amount: quantity }))
       await Effect.runPromise(procurement.write(stockReservations, sku, { _tag: "Restock", quantity }))
+      stockEvents += 1
+      await Effect.runPromise(
+        log.append({
+          aggregate: { domain: "procurement", type: "stockItem", id: sku },
+          expected: "any",
+          events: [{ type: "StockRestocked", payload: { sku, quantity, reason: "received" } }] as never,
+          metadata: {
+            correlationId: `restock-${sku}-${stockEvents}`,
+            causationId: null,
+            commandId: `spec-restock-${sku}-${stockEvents}`,
+            actor: { kind: "agent", id: "procurement" },
+          },
+        }),
+      )
     },
     /** An order takes units (reserved, then shipped off the shelf when `ship`), and procurement says so. */
     sell: async (sku: string, quantity: number, options: { ship?: boolean } = {}) => {

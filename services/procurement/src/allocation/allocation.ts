@@ -40,7 +40,11 @@ export type AllocationCommand =
       readonly lines: ReadonlyArray<{ readonly sku: string; readonly quantity: number }>
     }
   | { readonly _tag: "RecordReservations"; readonly results: ReadonlyArray<ReservationResult> }
-  | { readonly _tag: "RecordShipment" }
+  | {
+      readonly _tag: "RecordShipment"
+      /** Back-ordered lines the storefront shipped anyway, with no unit free to reserve for them. */
+      readonly unreserved?: ReadonlyArray<string>
+    }
   | { readonly _tag: "RecordCancellation" }
   | {
       readonly _tag: "RecordReturn"
@@ -104,7 +108,12 @@ export const allocationDecider: Decider<AllocationCommand, AllocationEvent, Allo
           : state
       case "OrderStockShipped":
         return state.status === "open"
-          ? mapLines(state, event.payload.sku, ["reserved"], (l) => ({ ...l, status: "shipped" }))
+          ? mapLines(
+              state,
+              event.payload.sku,
+              event.payload.unreserved === true ? ["backordered"] : ["reserved"],
+              (l) => ({ ...l, status: "shipped" }),
+            )
           : state
       case "OrderStockReleased":
         return state.status === "open"
@@ -145,7 +154,26 @@ export const allocationDecider: Decider<AllocationCommand, AllocationEvent, Allo
               (l.status === "waiting" || (l.status === "backordered" && result.outcome === "reserved")),
           )
           const line = lines[index]
-          if (line === undefined) continue
+          if (line === undefined) {
+            // A back-order filled while its order was being cancelled: the reservation taken for it is
+            // given back (a reaction releases it in the register).
+            const cancelled = lines.find((l) => l.sku === result.sku && l.status === "released")
+            if (
+              result.outcome === "reserved" &&
+              cancelled !== undefined &&
+              cancelled.reservation === result.reservation
+            )
+              events.push({
+                type: "OrderStockReleased",
+                payload: {
+                  sku: cancelled.sku,
+                  quantity: cancelled.quantity,
+                  wasBackordered: false,
+                  reservation: cancelled.reservation,
+                },
+              })
+            continue
+          }
           events.push(
             result.outcome === "reserved"
               ? {
@@ -161,18 +189,29 @@ export const allocationDecider: Decider<AllocationCommand, AllocationEvent, Allo
         }
         return events
       }
-      case "RecordShipment":
+      case "RecordShipment": {
         if (state.status !== "open") return []
-        return state.lines
-          .filter((l) => l.status === "reserved")
-          .map((l) => ({ type: "OrderStockShipped" as const, payload: { sku: l.sku, quantity: l.quantity } }))
+        const unreserved = new Set(command.unreserved ?? [])
+        return state.lines.flatMap((l): ReadonlyArray<AllocationEvent> => {
+          if (l.status === "reserved")
+            return [{ type: "OrderStockShipped", payload: { sku: l.sku, quantity: l.quantity } }]
+          if (l.status === "backordered" && unreserved.has(l.sku))
+            return [
+              { type: "OrderStockShipped", payload: { sku: l.sku, quantity: l.quantity, unreserved: true } },
+            ]
+          return []
+        })
+      }
       case "RecordCancellation":
         if (state.status !== "open") return []
         return state.lines
           .filter((l) => l.status === "waiting" || l.status === "reserved" || l.status === "backordered")
           .map((l) => ({
             type: "OrderStockReleased" as const,
-            payload: { sku: l.sku, quantity: l.quantity, wasBackordered: l.status !== "reserved" },
+            payload:
+              l.status === "reserved"
+                ? { sku: l.sku, quantity: l.quantity, wasBackordered: false, reservation: l.reservation }
+                : { sku: l.sku, quantity: l.quantity, wasBackordered: true },
           }))
       case "RecordReturn": {
         if (state.status !== "open") return []

@@ -49,7 +49,15 @@ describe("an order's stock", () => {
       .given([opened, reserved("LAMP-1", 2, 0), backordered])
       .when({ _tag: "RecordCancellation" })
       .thenEmits([
-        { type: "OrderStockReleased", payload: { sku: "LAMP-1", quantity: 2, wasBackordered: false } },
+        {
+          type: "OrderStockReleased",
+          payload: {
+            sku: "LAMP-1",
+            quantity: 2,
+            wasBackordered: false,
+            reservation: reservationIdOf("o-1", 0),
+          },
+        },
         { type: "OrderStockReleased", payload: { sku: "BULB-1", quantity: 4, wasBackordered: true } },
       ])
   })

@@ -186,10 +186,18 @@ export const trackPurchaseOrders = (options: {
             yield* registers.write(inventoryOnHand, sku, { _tag: "Add", amount: quantity }, write)
             yield* registers.write(stockReservations, sku, { _tag: "Restock", quantity }, write)
           }
-          if (event.payload.outstanding !== 0) return []
+          // Recorded once the units are in the registers, so those who read on it find them there.
+          const restocked: ReadonlyArray<Reaction> =
+            quantity > 0
+              ? [toStockItem(sku, { _tag: "RecordRestock", quantity, reason: "received", purchaseOrderId })]
+              : []
+          if (event.payload.outstanding !== 0) return restocked
           if (openEntry !== null)
             yield* registers.write(openPurchaseOrders, sku, { _tag: "Remove", element: openEntry }, write)
-          return [toStockItem(sku, { _tag: "CloseReorder", purchaseOrderId, outcome: "received" })]
+          return [
+            ...restocked,
+            toStockItem(sku, { _tag: "CloseReorder", purchaseOrderId, outcome: "received" }),
+          ]
         }
         case "PurchaseOrderCancelled":
           if (openEntry !== null)

@@ -1,10 +1,11 @@
 import { inventoryOnHand, stockReservations } from "@mesh/contracts"
 import type { Reaction, ReactorDefinition } from "@mesh/kernel"
-import { Registers } from "@mesh/registers"
+import { Registers, type WriteOptions } from "@mesh/registers"
 import { Effect } from "effect"
 import type { AllocationCommand, ReservationResult } from "../allocation/allocation.ts"
 import type { ProcurementDefs } from "../catalog.ts"
 import { ProcurementLedger } from "../procurementLedger.ts"
+import { ProcurementRecords } from "../procurementRecords.ts"
 import type { StockItemCommand } from "../stockItem/stockItem.ts"
 
 const toAllocation = (orderId: string, command: AllocationCommand): Reaction => ({
@@ -12,6 +13,37 @@ const toAllocation = (orderId: string, command: AllocationCommand): Reaction => 
   aggregateId: orderId,
   command,
 })
+
+/** Takes a reservation for a line: reserved, or back-ordered with the units that were free when the bound refused it. */
+const takeReservation = (
+  registers: Registers["Service"],
+  line: { readonly sku: string; readonly quantity: number; readonly reservation: string },
+  write: WriteOptions,
+) =>
+  registers
+    .write(
+      stockReservations,
+      line.sku,
+      { _tag: "Take", reservation: line.reservation, quantity: line.quantity },
+      write,
+    )
+    .pipe(
+      Effect.map(
+        (): ReservationResult => ({ sku: line.sku, outcome: "reserved", reservation: line.reservation }),
+      ),
+      Effect.catchIf(
+        (e) => e.reason._tag === "Rejected" && e.reason.rejection._tag === "BoundExceeded",
+        (e) =>
+          Effect.succeed<ReservationResult>({
+            sku: line.sku,
+            outcome: "backordered",
+            available:
+              e.reason._tag === "Rejected" && e.reason.rejection._tag === "BoundExceeded"
+                ? Math.max(0, e.reason.rejection.available)
+                : 0,
+          }),
+      ),
+    )
 
 /** The purchase order a reorder opened by this event would get: derived from the event, so a redelivery names the same one. */
 export const purchaseOrderIdOf = (eventId: string): string => `po-${eventId}`
@@ -59,37 +91,29 @@ export const allocateOrders = (options: {
         case "paid": {
           const results: Array<ReservationResult> = []
           for (const line of allocation.lines) {
-            if (line.status !== "waiting") continue
-            const taken = yield* registers
-              .write(
-                stockReservations,
-                line.sku,
-                { _tag: "Take", reservation: line.reservation, quantity: line.quantity },
-                write,
-              )
-              .pipe(
-                Effect.map(
-                  () => ({ sku: line.sku, outcome: "reserved", reservation: line.reservation }) as const,
-                ),
-                Effect.catchIf(
-                  (e) => e.reason._tag === "Rejected" && e.reason.rejection._tag === "BoundExceeded",
-                  (e) =>
-                    Effect.succeed({
-                      sku: line.sku,
-                      outcome: "backordered",
-                      available:
-                        e.reason._tag === "Rejected" && e.reason.rejection._tag === "BoundExceeded"
-                          ? Math.max(0, e.reason.rejection.available)
-                          : 0,
-                    } as const),
-                ),
-              )
-            results.push(taken)
+            if (line.status === "waiting") results.push(yield* takeReservation(registers, line, write))
           }
           return results.length === 0 ? [] : [toAllocation(orderId, { _tag: "RecordReservations", results })]
         }
-        case "shipped": {
-          const reserved = allocation.lines.filter((l) => l.status === "reserved")
+        // A storefront without shipping (a pickup, a digital good) goes from paid to delivered.
+        case "shipped":
+        case "delivered": {
+          // Handled out of order (its payment's reaction retried meanwhile): wait for the payment.
+          if (allocation.lines.some((l) => l.status === "waiting"))
+            return yield* Effect.fail(new Error(`order ${orderId} shipped before its payment was handled`))
+          // A back-ordered line the storefront ships anyway takes a unit now if one is free; if none is,
+          // the units left the shelf all the same and are counted as shipped without a reservation.
+          const late: Array<ReservationResult> = []
+          const unreserved: Array<(typeof allocation.lines)[number]> = []
+          for (const line of allocation.lines.filter((l) => l.status === "backordered")) {
+            const taken = yield* takeReservation(registers, line, write)
+            if (taken.outcome === "reserved") late.push(taken)
+            else unreserved.push(line)
+          }
+          const lateSkus = new Set(late.map((r) => r.sku))
+          const reserved = allocation.lines.filter(
+            (l) => l.status === "reserved" || (l.status === "backordered" && lateSkus.has(l.sku)),
+          )
           for (const line of reserved) {
             yield* registers.write(
               stockReservations,
@@ -97,17 +121,22 @@ export const allocateOrders = (options: {
               { _tag: "Confirm", reservation: line.reservation },
               write,
             )
+          }
+          for (const line of [...reserved, ...unreserved]) {
             yield* registers.write(
               inventoryOnHand,
               line.sku,
               { _tag: "Add", amount: -line.quantity },
-              {
-                ...write,
-                idempotencyKey: `ship-${line.reservation}`,
-              },
+              { ...write, idempotencyKey: `ship-${line.reservation}` },
             )
           }
-          return reserved.length === 0 ? [] : [toAllocation(orderId, { _tag: "RecordShipment" })]
+          if (reserved.length === 0 && unreserved.length === 0) return []
+          return [
+            ...(late.length === 0
+              ? []
+              : [toAllocation(orderId, { _tag: "RecordReservations", results: late })]),
+            toAllocation(orderId, { _tag: "RecordShipment", unreserved: unreserved.map((l) => l.sku) }),
+          ]
         }
         case "cancelled": {
           for (const line of allocation.lines) {
@@ -150,29 +179,30 @@ export const allocateOrders = (options: {
           return [toAllocation(orderId, { _tag: "RecordReturn", lines: returned })]
         }
         case "placed":
-        case "delivered":
           return []
       }
     }),
 })
 
 /**
- * Keeps every SKU above its reorder point: after each reservation, back-order, set-up or closed
- * reorder, the units free to promise are read from the reservations register and the SKU's stock
- * item decides whether a reorder opens (it opens one at a time). A SKU's first set-up puts its
- * opening stock on the shelf, once.
+ * Keeps every SKU above its reorder point: after each reservation, back-order, shipment, restock,
+ * closed or resumed reorder, the units free to promise are read from the reservations register, the
+ * units on order from the read model, and the SKU's stock item decides whether a reorder opens (one
+ * at a time). A SKU's first set-up puts its opening stock on the shelf, once, and records it.
  */
 export const checkReorderPoints = (options: {
   readonly agent: string
-}): ReactorDefinition<ProcurementDefs, unknown, Registers> => ({
+}): ReactorDefinition<ProcurementDefs, unknown, Registers | ProcurementRecords> => ({
   name: "procurement-reorder-points",
   consumes: { domain: "procurement" },
   eventTypes: [
     "OrderStockReserved",
     "OrderStockBackordered",
-    "StockItemConfigured",
-    "ReorderClosed",
     "OrderStockShipped",
+    "StockItemConfigured",
+    "StockRestocked",
+    "ReorderClosed",
+    "ReordersResumed",
   ],
   react: (event) =>
     Effect.gen(function* () {
@@ -186,8 +216,8 @@ export const checkReorderPoints = (options: {
       switch (event.type) {
         case "StockItemConfigured": {
           sku = event.aggregateId
-          if (event.aggregateVersion === 1 && event.payload.openingStock > 0) {
-            const amount = event.payload.openingStock
+          const amount = event.payload.openingStock
+          if (event.aggregateVersion === 1 && amount > 0) {
             yield* registers.write(
               inventoryOnHand,
               sku,
@@ -203,12 +233,22 @@ export const checkReorderPoints = (options: {
                 idempotencyKey: `opening-${sku}-free`,
               },
             )
+            // Recorded once the units are there; the check follows the restock's event.
+            return [
+              {
+                aggregateType: "stockItem",
+                aggregateId: sku,
+                command: { _tag: "RecordRestock", quantity: amount, reason: "opening-stock" },
+              },
+            ]
           }
           break
         }
         case "ReorderClosed":
+        case "ReordersResumed":
           sku = event.aggregateId
           break
+        case "StockRestocked":
         case "OrderStockReserved":
         case "OrderStockBackordered":
         case "OrderStockShipped":
@@ -218,11 +258,89 @@ export const checkReorderPoints = (options: {
           return []
       }
       const reading = yield* registers.read(stockReservations, sku)
+      const onOrder = yield* (yield* ProcurementRecords).onOrder(sku)
       const command: StockItemCommand = {
         _tag: "CheckReorderPoint",
         available: Math.max(0, reading.value.available),
+        onOrder,
         purchaseOrderId: purchaseOrderIdOf(event.eventId),
       }
       return [{ aggregateType: "stockItem", aggregateId: sku, command }]
+    }),
+})
+
+// The SKU's back-ordered lines, oldest first, each take a reservation until the bound refuses one.
+const fillBackordersOf = (sku: string, write: WriteOptions) =>
+  Effect.gen(function* () {
+    const registers = yield* Registers
+    const ledger = yield* ProcurementLedger
+    const waiting = yield* (yield* ProcurementRecords).backorders(sku)
+    const reactions: Array<Reaction> = []
+    for (const line of waiting) {
+      const allocation = yield* ledger.allocation(line.orderId)
+      if (allocation.status !== "open") continue
+      const backordered = allocation.lines.find((l) => l.sku === sku && l.status === "backordered")
+      if (backordered === undefined) continue
+      const taken = yield* takeReservation(registers, backordered, write)
+      if (taken.outcome !== "reserved") break
+      reactions.push(toAllocation(line.orderId, { _tag: "RecordReservations", results: [taken] }))
+    }
+    return reactions
+  })
+
+const writeOf = (
+  event: { readonly correlationId: string; readonly eventId: string },
+  agent: string,
+): WriteOptions => ({
+  correlationId: event.correlationId,
+  causationId: event.eventId,
+  actor: { kind: "agent", id: agent },
+})
+
+/**
+ * Fills back-orders when units come free on the shelf (goods received, the opening stock, a return):
+ * both events are recorded after their units are in the register.
+ */
+export const fillBackorders = (options: {
+  readonly agent: string
+}): ReactorDefinition<ProcurementDefs, unknown, Registers | ProcurementRecords | ProcurementLedger> => ({
+  name: "procurement-backorders",
+  consumes: { domain: "procurement" },
+  eventTypes: ["StockRestocked", "OrderStockReturned"],
+  react: (event) =>
+    event.type === "StockRestocked" || event.type === "OrderStockReturned"
+      ? fillBackordersOf(event.payload.sku, writeOf(event, options.agent))
+      : Effect.succeed([]),
+})
+
+/**
+ * A released reservation is given back in the register (again, harmlessly, for a cancellation that
+ * released it before its event; for the first time for a back-order filled while its order was being
+ * cancelled), then the units go to the next back-orders.
+ */
+export const releaseReservations = (options: {
+  readonly agent: string
+}): ReactorDefinition<ProcurementDefs, unknown, Registers | ProcurementRecords | ProcurementLedger> => ({
+  name: "procurement-releases",
+  consumes: { domain: "procurement" },
+  eventTypes: ["OrderStockReleased"],
+  react: (event) =>
+    Effect.gen(function* () {
+      if (event.type !== "OrderStockReleased" || event.payload.wasBackordered) return []
+      const { sku, reservation } = event.payload
+      const write = writeOf(event, options.agent)
+      if (reservation !== undefined) {
+        yield* (yield* Registers).write(stockReservations, sku, { _tag: "Release", reservation }, write).pipe(
+          // Never taken here, or settled already: nothing to give back.
+          Effect.catchIf(
+            (e) =>
+              e.reason._tag === "Rejected" &&
+              (e.reason.rejection._tag === "UnknownReservation" ||
+                e.reason.rejection._tag === "ReservationSettled"),
+            () => Effect.void,
+          ),
+        )
+      }
+      return yield* fillBackordersOf(sku, write)
     }),
 })

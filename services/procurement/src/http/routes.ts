@@ -1,4 +1,4 @@
-import { ApproverTokens } from "@mesh/actions"
+import { ApproverTokens, makeActionCommands } from "@mesh/actions"
 import {
   inventoryOnHand,
   Money,
@@ -76,6 +76,24 @@ export const ReceiptBody = Schema.Struct({
   deliveryId: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{1,64}$/)),
 })
 
+const tagOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : undefined
+const reasonOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "reason" in error ? tagOf(error.reason) : undefined
+
+// A request id sent again with another body, or a command the aggregate refuses, is the caller's to
+// fix (409); anything else is ours, and worth a retry (503).
+const failureAnswer = (error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error)
+  if (tagOf(error) === "RequestLogError" && reasonOf(error) === "RequestIdReused")
+    return problem(409, `${message}: the same reference was sent before with another body`)
+  if (tagOf(error) === "CommandError" && reasonOf(error) === "InvalidCommand") return problem(409, message)
+  return problem(503, message)
+}
+
+/** Why a buyer cancels a purchase order. */
+export const CancellationBody = Schema.Struct({ reason: NonEmpty.check(Schema.isMaxLength(500)) })
+
 const money = (minor: number | null, currency: string | null) =>
   minor === null || currency === null ? null : { amountMinor: Number(minor), currency }
 
@@ -110,9 +128,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           const person = personOf(request)
           return person === undefined
             ? Effect.succeed(unknownPerson())
-            : handler(request, person).pipe(
-                Effect.catch((error) => Effect.succeed(problem(503, String(error)))),
-              )
+            : handler(request, person).pipe(Effect.catch((error) => Effect.succeed(failureAnswer(error))))
         }
       const levels = (sku: string) =>
         Effect.gen(function* () {
@@ -134,6 +150,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
         needed_within_days: number
         suppliers: string
         open_purchase_order: string | null
+        reorders_held_after: string | null
         below_reorder_point_at: string | null
       }) =>
         Effect.map(levels(row.sku), (stock) => ({
@@ -145,6 +162,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           neededWithinDays: row.needed_within_days,
           suppliers: JSON.parse(row.suppliers) as unknown,
           openPurchaseOrder: row.open_purchase_order,
+          reordersHeldAfter: row.reorders_held_after,
           belowReorderPointAt: row.below_reorder_point_at,
           stock,
         }))
@@ -202,9 +220,18 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               const settings = decodeBody(StockItemSettingsBody, yield* readBody(request))
               if (!settings.ok) return settings.response
               const { openingStock, ...rest } = settings.value
+              // The settings it changes, as last recorded: the same body sent again is one request, but
+              // settings put back to what they were before (A, B, then A) are a new one.
+              const current = yield* Effect.promise(() =>
+                model
+                  .selectFrom("stock_items")
+                  .select("updated_at")
+                  .where("sku", "=", sku)
+                  .executeTakeFirst(),
+              )
               const received = yield* context.receive(
                 {
-                  requestId: `stock-item-${sku}-${bodyDigest(settings.value).slice(0, 16)}`,
+                  requestId: `stock-item-${sku}-${bodyDigest({ settings: settings.value, after: current?.updated_at ?? null }).slice(0, 16)}`,
                   name: "ConfigureStockItem",
                   origin: "http",
                   actor: { kind: "human", id: person },
@@ -334,6 +361,125 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               ])
               const created = received.outcomes[0]?.status === "appended"
               return HttpServerResponse.jsonUnsafe({ purchaseOrderId }, { status: created ? 202 : 200 })
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "POST",
+          "/purchase-orders/:purchaseOrderId/cancel",
+          guarded((request, person) =>
+            Effect.gen(function* () {
+              const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
+              if (!skuPattern.test(id)) return problem(400, "not a purchase order id", "purchaseOrderId")
+              const cancellation = decodeBody(CancellationBody, yield* readBody(request))
+              if (!cancellation.ok) return cancellation.response
+              const order = yield* Effect.promise(() =>
+                model
+                  .selectFrom("purchase_orders")
+                  .select(["status", "action_id"])
+                  .where("purchase_order_id", "=", id)
+                  .executeTakeFirst(),
+              )
+              if (order === undefined) return problem(404, `no purchase order ${id}`, "purchaseOrderId")
+              const reason = `${person}: ${cancellation.value.reason}`
+              const outside = {
+                requestId: `cancel-${id}`,
+                name: "CancelPurchaseOrder",
+                origin: "http" as const,
+                actor: { kind: "human" as const, id: person },
+                body: { purchaseOrderId: id, ...cancellation.value },
+              }
+              switch (order.status) {
+                // Not yet at the supplier, nor at the gate: cancelled here.
+                case "needs-buyer":
+                case "drafted": {
+                  const received = yield* context.receive(outside, [
+                    {
+                      aggregateType: "purchaseOrder",
+                      aggregateId: id,
+                      command: { _tag: "CancelPurchaseOrder", reason },
+                    },
+                  ])
+                  const cancelled = received.outcomes[0]?.status === "appended"
+                  return HttpServerResponse.jsonUnsafe(
+                    { purchaseOrderId: id, cancelled },
+                    { status: cancelled ? 202 : 200 },
+                  )
+                }
+                // At the supplier: undone through the actions layer (the supplier cancels it), and recorded
+                // cancelled when the undo succeeded.
+                case "placed": {
+                  if (order.action_id === null) return problem(409, `purchase order ${id} names no action`)
+                  const { request: recorded } = yield* context.receive(outside, [])
+                  const now = new Date(
+                    yield* Effect.clockWith((clock) => clock.currentTimeMillis),
+                  ).toISOString()
+                  yield* makeActionCommands({ nats: context.nats, namespace: context.namespace }).send(
+                    procurementName,
+                    order.action_id,
+                    `cancel-${id}`,
+                    { _tag: "RequestCompensation", reason, now },
+                    {
+                      actor: { kind: "human", id: person },
+                      correlationId: recorded.metadata.correlationId,
+                      causationId: recorded.metadata.causationId,
+                    },
+                  )
+                  return HttpServerResponse.jsonUnsafe(
+                    { purchaseOrderId: id, cancelling: true },
+                    { status: 202 },
+                  )
+                }
+                case "requested":
+                  return problem(
+                    409,
+                    `purchase order ${id} waits for approval: reject it in the approvals queue instead`,
+                    "purchaseOrderId",
+                  )
+                default:
+                  return problem(
+                    409,
+                    `purchase order ${id} is ${order.status}: nothing to cancel`,
+                    "purchaseOrderId",
+                  )
+              }
+            }),
+          ),
+        ),
+        HttpRouter.add(
+          "POST",
+          "/stock-items/:sku/resume",
+          guarded((_request, person) =>
+            Effect.gen(function* () {
+              const sku = (yield* HttpRouter.params).sku ?? ""
+              if (!skuPattern.test(sku))
+                return problem(400, "a SKU is 1-128 letters, digits, '_' or '-'", "sku")
+              const current = yield* Effect.promise(() =>
+                model
+                  .selectFrom("stock_items")
+                  .select("updated_at")
+                  .where("sku", "=", sku)
+                  .executeTakeFirst(),
+              )
+              if (current === undefined) return problem(404, `no stock item ${sku}`, "sku")
+              const received = yield* context.receive(
+                {
+                  requestId: `resume-${sku}-${bodyDigest({ after: current.updated_at }).slice(0, 16)}`,
+                  name: "ResumeReorders",
+                  origin: "http",
+                  actor: { kind: "human", id: person },
+                  body: { sku },
+                },
+                [
+                  {
+                    aggregateType: "stockItem",
+                    aggregateId: sku,
+                    command: { _tag: "ResumeReorders", by: person },
+                  },
+                ],
+              )
+              const resumed = received.outcomes[0]?.status === "appended"
+              return HttpServerResponse.jsonUnsafe({ sku, resumed }, { status: resumed ? 202 : 200 })
             }),
           ),
         ),

@@ -15,6 +15,8 @@ export interface StockItemsTable {
   /** The suppliers' terms (JSON array). */
   suppliers: string
   open_purchase_order: string | null
+  /** The cancelled reorder that holds automatic reorders until a buyer resumes them. */
+  reorders_held_after: string | null
   below_reorder_point_at: string | null
   updated_at: string
 }
@@ -116,7 +118,13 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
       }
       await trx
         .insertInto("stock_items")
-        .values({ sku: id, ...row, open_purchase_order: null, below_reorder_point_at: null })
+        .values({
+          sku: id,
+          ...row,
+          open_purchase_order: null,
+          reorders_held_after: null,
+          below_reorder_point_at: null,
+        })
         .onConflict((oc) => oc.column("sku").doUpdateSet(row))
         .execute()
       return
@@ -138,10 +146,23 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
     case "ReorderClosed":
       await trx
         .updateTable("stock_items")
-        .set({ open_purchase_order: null, updated_at: at })
+        .set({
+          open_purchase_order: null,
+          reorders_held_after: event.payload.outcome === "cancelled" ? event.payload.purchaseOrderId : null,
+          updated_at: at,
+        })
         .where("sku", "=", id)
         .where("open_purchase_order", "=", event.payload.purchaseOrderId)
         .execute()
+      return
+    case "ReordersResumed":
+      await trx
+        .updateTable("stock_items")
+        .set({ reorders_held_after: null, updated_at: at })
+        .where("sku", "=", id)
+        .execute()
+      return
+    case "StockRestocked":
       return
     case "OrderAllocationOpened":
       for (const [line, l] of event.payload.lines.entries()) {
@@ -242,7 +263,8 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
  */
 export const procurementProjection = defineProjection<ProcurementEventDefs, ProcurementReadModel>({
   name: "procurement",
-  version: 1,
+  // 2: a SKU's reorders held after a cancelled one.
+  version: 2,
   streams: [{ domain: "procurement" }],
   tables: ["stock_items", "purchase_orders", "order_allocations"],
   onFailure: "stop",
@@ -258,6 +280,7 @@ export const procurementProjection = defineProjection<ProcurementEventDefs, Proc
       .addColumn("needed_within_days", "integer", (c) => c.notNull())
       .addColumn("suppliers", "text", (c) => c.notNull())
       .addColumn("open_purchase_order", "text")
+      .addColumn("reorders_held_after", "text")
       .addColumn("below_reorder_point_at", "text")
       .addColumn("updated_at", "text", (c) => c.notNull())
       .execute()
@@ -351,3 +374,32 @@ export const supplierRecords = async (
   }
   return records
 }
+
+/** Units still to come on a SKU's open purchase orders (drafted, requested or placed). */
+export const unitsOnOrder = async (db: QueryCreator<ProcurementReadModel>, sku: string): Promise<number> => {
+  const rows = await db
+    .selectFrom("purchase_orders")
+    .select(["quantity", "received"])
+    .where("sku", "=", sku)
+    .where("status", "in", ["drafted", "requested", "placed"])
+    .execute()
+  return rows.reduce((units, row) => units + Math.max(0, row.quantity - row.received), 0)
+}
+
+/** A SKU's back-ordered order lines, oldest first: the orders to fill when units come free. */
+export const backorderedLines = async (
+  db: QueryCreator<ProcurementReadModel>,
+  sku: string,
+  limit = 50,
+): Promise<ReadonlyArray<{ readonly orderId: string; readonly quantity: number }>> =>
+  (
+    await db
+      .selectFrom("order_allocations")
+      .select(["order_id", "quantity"])
+      .where("sku", "=", sku)
+      .where("status", "=", "backordered")
+      .orderBy("updated_at")
+      .orderBy("order_id")
+      .limit(limit)
+      .execute()
+  ).map((row) => ({ orderId: row.order_id, quantity: row.quantity }))

@@ -146,8 +146,13 @@ export const purchaseOrderDecider: Decider<PurchaseOrderCommand, PurchaseOrderEv
       }
       case "ReceiveGoods": {
         if (state.status === "absent") throw new Error("no such purchase order")
-        if (state.status !== "placed")
-          throw new Error(`purchase order is ${state.status}: only a placed order receives goods`)
+        // Goods of an order cancelled after it was placed can still arrive: they are on the shelf all the same.
+        const placedOnce =
+          state.status === "placed" || (state.status === "cancelled" && state.externalRef !== null)
+        if (!placedOnce)
+          throw new Error(
+            `purchase order is ${state.status}: only an order placed with its supplier receives goods`,
+          )
         if (!Number.isInteger(command.quantity) || command.quantity < 1)
           throw new Error("a delivery has at least one unit")
         const outstanding = Math.max(0, state.draft.quantity - state.received - command.quantity)

@@ -24,6 +24,11 @@ export type StockItemState =
       readonly settings: StockItemSettings
       /** The purchase order of the open reorder, or null when none is open. */
       readonly openReorder: string | null
+      /**
+       * The reorder whose cancellation (refused, lapsed, denied, undone) stopped automatic reorders
+       * until a buyer resumes them: reopening at once would ask the same again, in a loop.
+       */
+      readonly heldAfter: string | null
     }
 
 /** Commands of a SKU's stock item. */
@@ -33,6 +38,8 @@ export type StockItemCommand =
       readonly _tag: "CheckReorderPoint"
       /** Units free to promise, read from the reservations register. */
       readonly available: number
+      /** Units still to come on open purchase orders (a buyer's own among them). */
+      readonly onOrder: number
       /** The id the purchase order gets if a reorder opens (derived from the command by the caller). */
       readonly purchaseOrderId: string
     }
@@ -41,13 +48,21 @@ export type StockItemCommand =
       readonly purchaseOrderId: string
       readonly outcome: "received" | "cancelled"
     }
+  | {
+      readonly _tag: "RecordRestock"
+      readonly quantity: number
+      readonly reason: "received" | "opening-stock"
+      readonly purchaseOrderId?: string
+    }
+  | { readonly _tag: "ResumeReorders"; readonly by: string }
 
 const sameSettings = (a: StockItemSettings, b: StockItemSettings): boolean =>
   JSON.stringify(a) === JSON.stringify(b)
 
 /**
  * A SKU's stock item: its settings and at most one open reorder. A SKU at or below its reorder point
- * opens a reorder only when none is open, so two sales seen at once (by two replicas) order once:
+ * (units free plus units on order) opens a reorder only when none is open and no cancelled one holds
+ * reorders for a buyer, so two sales seen at once (by two replicas) order once:
  * the second append conflicts, and decided again on the fresh state it finds the reorder open.
  */
 export const stockItemDecider: Decider<StockItemCommand, StockItemEvent, StockItemState> = {
@@ -61,19 +76,24 @@ export const stockItemDecider: Decider<StockItemCommand, StockItemEvent, StockIt
           ...rest,
           openingStock: state.status === "tracked" ? state.settings.openingStock : openingStock,
         }
-        return {
-          status: "tracked",
-          settings,
-          openReorder: state.status === "tracked" ? state.openReorder : null,
-        }
+        return state.status === "tracked"
+          ? { ...state, settings }
+          : { status: "tracked", settings, openReorder: null, heldAfter: null }
       }
       case "ReorderOpened":
         return state.status === "tracked" ? { ...state, openReorder: event.payload.purchaseOrderId } : state
       case "ReorderClosed":
         return state.status === "tracked" && state.openReorder === event.payload.purchaseOrderId
-          ? { ...state, openReorder: null }
+          ? {
+              ...state,
+              openReorder: null,
+              heldAfter: event.payload.outcome === "cancelled" ? event.payload.purchaseOrderId : null,
+            }
           : state
+      case "ReordersResumed":
+        return state.status === "tracked" ? { ...state, heldAfter: null } : state
       case "StockBelowReorderPoint":
+      case "StockRestocked":
         return state
     }
   },
@@ -92,9 +112,10 @@ export const stockItemDecider: Decider<StockItemCommand, StockItemEvent, StockIt
         return [{ type: "StockItemConfigured", payload: settings }]
       }
       case "CheckReorderPoint": {
-        if (state.status !== "tracked" || state.openReorder !== null) return []
+        if (state.status !== "tracked" || state.openReorder !== null || state.heldAfter !== null) return []
         const { settings } = state
-        if (command.available > settings.reorderPoint) return []
+        // Units already on order count: a buyer's own order, say, covers what it will bring.
+        if (command.available + command.onOrder > settings.reorderPoint) return []
         return [
           {
             type: "StockBelowReorderPoint",
@@ -107,7 +128,8 @@ export const stockItemDecider: Decider<StockItemCommand, StockItemEvent, StockIt
               sku: settings.sku,
               purchaseOrderId: command.purchaseOrderId,
               // Enough to lift the SKU back above its reorder point by the reorder quantity.
-              quantity: settings.reorderPoint - command.available + settings.reorderQuantity,
+              quantity:
+                settings.reorderPoint - command.available - command.onOrder + settings.reorderQuantity,
               neededWithinDays: settings.neededWithinDays,
               available: command.available,
               suppliers: settings.suppliers,
@@ -115,6 +137,22 @@ export const stockItemDecider: Decider<StockItemCommand, StockItemEvent, StockIt
           },
         ]
       }
+      case "RecordRestock":
+        if (state.status !== "tracked") throw new Error("a SKU nobody set up takes no stock")
+        return [
+          {
+            type: "StockRestocked",
+            payload: {
+              sku: state.settings.sku,
+              quantity: command.quantity,
+              reason: command.reason,
+              ...(command.purchaseOrderId === undefined ? {} : { purchaseOrderId: command.purchaseOrderId }),
+            },
+          },
+        ]
+      case "ResumeReorders":
+        if (state.status !== "tracked") throw new Error("no such stock item")
+        return state.heldAfter === null ? [] : [{ type: "ReordersResumed", payload: { by: command.by } }]
       case "CloseReorder":
         return state.status === "tracked" && state.openReorder === command.purchaseOrderId
           ? [

@@ -40,7 +40,7 @@ describe("a SKU's stock item", () => {
   it("opens a reorder at its reorder point, enough to lift it above by the reorder quantity", () => {
     stockItem
       .given([configured])
-      .when({ _tag: "CheckReorderPoint", available: 2, purchaseOrderId: "po-1" })
+      .when({ _tag: "CheckReorderPoint", onOrder: 0, available: 2, purchaseOrderId: "po-1" })
       .thenEmits([
         { type: "StockBelowReorderPoint", payload: { sku: "LAMP-1", onHand: 2, reorderPoint: 3 } },
         opened("po-1", 2),
@@ -50,20 +50,20 @@ describe("a SKU's stock item", () => {
   it("orders nothing above its reorder point, for a SKU nobody set up, or while a reorder is open", () => {
     stockItem
       .given([configured])
-      .when({ _tag: "CheckReorderPoint", available: 4, purchaseOrderId: "po-1" })
+      .when({ _tag: "CheckReorderPoint", onOrder: 0, available: 4, purchaseOrderId: "po-1" })
       .thenNothingHappens()
     stockItem
       .given([])
-      .when({ _tag: "CheckReorderPoint", available: 0, purchaseOrderId: "po-1" })
+      .when({ _tag: "CheckReorderPoint", onOrder: 0, available: 0, purchaseOrderId: "po-1" })
       .thenNothingHappens()
     // The second of two sales seen at once (by two replicas) finds the first one's reorder open.
     stockItem
       .given([configured, opened("po-1", 2)])
-      .when({ _tag: "CheckReorderPoint", available: 1, purchaseOrderId: "po-2" })
+      .when({ _tag: "CheckReorderPoint", onOrder: 0, available: 1, purchaseOrderId: "po-2" })
       .thenNothingHappens()
   })
 
-  it("opens the next reorder once the open one is received or cancelled, and only for that one", () => {
+  it("opens the next reorder once the open one is received, and closes only that one", () => {
     stockItem
       .given([configured, opened("po-1", 2)])
       .when({ _tag: "CloseReorder", purchaseOrderId: "po-other", outcome: "cancelled" })
@@ -72,9 +72,34 @@ describe("a SKU's stock item", () => {
       .given([
         configured,
         opened("po-1", 2),
-        { type: "ReorderClosed", payload: { purchaseOrderId: "po-1", outcome: "cancelled" } },
+        { type: "ReorderClosed", payload: { purchaseOrderId: "po-1", outcome: "received" } },
       ])
-      .when({ _tag: "CheckReorderPoint", available: 2, purchaseOrderId: "po-2" })
+      .when({ _tag: "CheckReorderPoint", onOrder: 0, available: 2, purchaseOrderId: "po-2" })
+      .thenEmits([
+        { type: "StockBelowReorderPoint", payload: { sku: "LAMP-1", onHand: 2, reorderPoint: 3 } },
+        opened("po-2", 2),
+      ])
+  })
+
+  it("counts units on order, and holds reorders after a cancelled one until a buyer resumes them", () => {
+    stockItem
+      .given([configured])
+      .when({ _tag: "CheckReorderPoint", onOrder: 5, available: 2, purchaseOrderId: "po-1" })
+      .thenNothingHappens()
+    const cancelled = {
+      type: "ReorderClosed" as const,
+      payload: { purchaseOrderId: "po-1", outcome: "cancelled" as const },
+    }
+    const held = [configured, opened("po-1", 2), cancelled]
+    stockItem
+      .given(held)
+      .when({ _tag: "CheckReorderPoint", onOrder: 0, available: 1, purchaseOrderId: "po-2" })
+      .thenNothingHappens()
+    const resumed = { type: "ReordersResumed" as const, payload: { by: "ana" } }
+    stockItem.given(held).when({ _tag: "ResumeReorders", by: "ana" }).thenEmits([resumed])
+    stockItem
+      .given([...held, resumed])
+      .when({ _tag: "CheckReorderPoint", onOrder: 0, available: 2, purchaseOrderId: "po-2" })
       .thenEmits([
         { type: "StockBelowReorderPoint", payload: { sku: "LAMP-1", onHand: 2, reorderPoint: 3 } },
         opened("po-2", 2),
