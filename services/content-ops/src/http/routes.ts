@@ -98,10 +98,19 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
               const body = decodeBody(ProductFactsBody, text)
               if (!body.ok) return body.response
               const facts = { ...body.value, sku }
+              // The facts version it changes: the same facts sent again are one request, but facts put
+              // back to what they were before (A, B, then A) are a new one.
+              const current = yield* Effect.promise(() =>
+                model
+                  .selectFrom("listings")
+                  .select("facts_version")
+                  .where("sku", "=", sku)
+                  .executeTakeFirst(),
+              )
               const received = yield* context
                 .receive(
                   {
-                    requestId: `facts-${sku}-${bodyDigest(facts).slice(0, 16)}`,
+                    requestId: `facts-${sku}-${bodyDigest({ facts, after: current?.facts_version ?? 0 }).slice(0, 16)}`,
                     name: "RecordProductFacts",
                     origin: "http",
                     actor: { kind: "human", id: person },

@@ -122,7 +122,89 @@ export const CLAIMS = [
   "windproof",
   "number one",
   "#1",
+  "fda-approved",
+  "fda approved",
+  "antibacterial",
+  "antimicrobial",
+  "medical-grade",
+  "medical grade",
+  "dermatologically tested",
+  "clinically tested",
+  "non-slip",
+  "anti-slip",
+  "food-safe",
+  "food safe",
+  "artisan",
+  "luxury",
+  "premium",
+  "cheapest",
+  "lowest price",
+  "free shipping",
+  "limited edition",
+  "genuine",
+  "authentic",
 ] as const
+
+/** Units a measure is stated in, each with the one name it is compared by. */
+const UNITS: Readonly<Record<string, string>> = {
+  mm: "mm",
+  millimetre: "mm",
+  millimeter: "mm",
+  millimetres: "mm",
+  millimeters: "mm",
+  cm: "cm",
+  centimetre: "cm",
+  centimeter: "cm",
+  centimetres: "cm",
+  centimeters: "cm",
+  m: "m",
+  metre: "m",
+  meter: "m",
+  metres: "m",
+  meters: "m",
+  in: "in",
+  inch: "in",
+  inches: "in",
+  '"': "in",
+  ft: "ft",
+  foot: "ft",
+  feet: "ft",
+  g: "g",
+  gram: "g",
+  grams: "g",
+  kg: "kg",
+  kilogram: "kg",
+  kilograms: "kg",
+  lb: "lb",
+  lbs: "lb",
+  oz: "oz",
+  ml: "ml",
+  l: "l",
+  litre: "l",
+  liter: "l",
+  litres: "l",
+  liters: "l",
+  w: "w",
+  watt: "w",
+  watts: "w",
+  v: "v",
+  volt: "v",
+  volts: "v",
+  mah: "mah",
+  kwh: "kwh",
+  gb: "gb",
+  tb: "tb",
+  hz: "hz",
+  "%": "%",
+  percent: "%",
+  year: "year",
+  years: "year",
+  month: "month",
+  months: "month",
+}
+
+// An attribute whose value denies it ("Waterproof: No") does not make its name a fact.
+const negative = /^\s*(no|none|false|not\b|n\/a|without)/i
 
 const fold = (text: string): string =>
   text
@@ -132,6 +214,13 @@ const fold = (text: string): string =>
 
 const numbersIn = (text: string): ReadonlyArray<string> =>
   [...text.matchAll(/\d+(?:[.,]\d+)?/g)].map((m) => String(Number(m[0].replace(",", "."))))
+
+/** Each number with the unit that follows it, when one does: `45 cm` is `45 cm`, `E27` just `27`. */
+const measuresIn = (text: string): ReadonlyArray<{ readonly number: string; readonly unit: string | null }> =>
+  [...text.matchAll(/(\d+(?:[.,]\d+)?)\s*(%|"|[a-z]+)?/g)].map((m) => ({
+    number: String(Number((m[1] ?? "").replace(",", "."))),
+    unit: m[2] === undefined ? null : (UNITS[m[2]] ?? null),
+  }))
 
 const mentions = (haystack: string, term: string): boolean => {
   const escaped = term.replace(/[.*+?^${}()|[\]\\#]/g, "\\$&")
@@ -157,7 +246,7 @@ export const checkListing = (facts: ProductFacts, draft: ListingDraftText): Read
       facts.productName,
       facts.brand ?? "",
       facts.category,
-      ...facts.attributes.flatMap((a) => [a.name, a.value]),
+      ...facts.attributes.filter((a) => !negative.test(a.value)).flatMap((a) => [a.name, a.value]),
       ...facts.highlights,
     ].join(" \n "),
   )
@@ -170,9 +259,23 @@ export const checkListing = (facts: ProductFacts, draft: ListingDraftText): Read
       findings.push({ code: "invented-material", detail: `names ${material}, which the facts do not` })
   }
   const factNumbers = new Set([...numbersIn(factText), String(facts.price.amountMinor / 100)])
-  for (const number of new Set(numbersIn(draftText))) {
-    if (!factNumbers.has(number))
+  const factMeasures = measuresIn(factText)
+  const stated = new Set<string>()
+  for (const { number, unit } of measuresIn(draftText)) {
+    const key = `${number} ${unit ?? ""}`
+    if (stated.has(key)) continue
+    stated.add(key)
+    if (!factNumbers.has(number)) {
       findings.push({ code: "invented-measure", detail: `states ${number}, a number the facts do not hold` })
+      continue
+    }
+    // The right number in another unit (45 cm written as 45 inches) is a measure the facts do not hold.
+    const units = factMeasures.filter((m) => m.number === number).map((m) => m.unit)
+    if (unit !== null && !units.includes(unit) && units.some((u) => u !== null))
+      findings.push({
+        code: "invented-measure",
+        detail: `states ${number} ${unit}, where the facts give ${number} ${units.filter((u) => u !== null).join(" or ")}`,
+      })
   }
   for (const claim of CLAIMS) {
     if (mentions(draftText, claim) && !mentions(factText, claim))

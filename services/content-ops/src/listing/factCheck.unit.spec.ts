@@ -60,6 +60,15 @@ describe("the listing fact check", () => {
     expect(checkListing(lamp, draft("Download the manual; soak up the light."))).toEqual([])
   })
 
+  it("reads a denied attribute as no fact, and a number in another unit as a measure the facts do not hold", () => {
+    const mug = { ...lamp, attributes: [...lamp.attributes, { name: "Waterproof", value: "No" }] }
+    expect(checkListing(mug, draft("A waterproof lamp.")).map((f) => f.code)).toEqual(["unsupported-claim"])
+    expect(checkListing(lamp, draft("It stands 45 inches tall.")).map((f) => f.code)).toEqual([
+      "invented-measure",
+    ])
+    expect(checkListing(lamp, draft("It stands 45 cm tall."))).toEqual([])
+  })
+
   it("refuses an empty draft", () => {
     expect(checkListing(lamp, draft(""))).toMatchObject([{ code: "empty" }])
   })

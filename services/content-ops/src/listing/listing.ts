@@ -29,6 +29,8 @@ export type ListingState =
       readonly publication: Publication
       readonly publishAction: string | null
       readonly externalRef: string | null
+      /** Whether a version of it is on the storefront (a newer one may be waiting to replace it). */
+      readonly live: boolean
       /** Whether the storefront shows it as available to order. */
       readonly inStock: boolean
       /** Availability changes so far, to name the next one's action. */
@@ -79,6 +81,7 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
               publication: "unpublished",
               publishAction: null,
               externalRef: null,
+              live: false,
               inStock: true,
               flips: 0,
             }
@@ -110,7 +113,7 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
       case "ListingPublished":
         return state.status === "absent"
           ? state
-          : { ...state, publication: "published", externalRef: event.payload.externalRef }
+          : { ...state, publication: "published", live: true, externalRef: event.payload.externalRef }
       case "ListingPublishRefused":
         return state.status === "absent" || state.publishAction !== event.payload.actionId
           ? state
@@ -120,7 +123,7 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
       case "ListingBackInStock":
         return state.status === "absent" ? state : { ...state, inStock: true, flips: state.flips + 1 }
       case "ListingWithdrawn":
-        return state.status === "absent" ? state : { ...state, publication: "withdrawn" }
+        return state.status === "absent" ? state : { ...state, publication: "withdrawn", live: false }
     }
   },
   decide: (command, state) => {
@@ -156,8 +159,10 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
         ]
       }
       case "RecordCheck": {
-        if (state.status === "absent" || state.draft === null) throw new Error("no draft to check")
-        if (command.draftVersion !== state.draft.version || state.findings !== null) return []
+        if (state.status === "absent") throw new Error("no such listing")
+        // A check of a draft since replaced (the facts changed before it was drafted) decides nothing.
+        if (state.draft === null || command.draftVersion !== state.draft.version || state.findings !== null)
+          return []
         return [
           {
             type: "ListingChecked",
@@ -194,7 +199,8 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
             ]
           : []
       case "UpdateAvailability": {
-        if (state.status === "absent" || state.publication !== "published") return []
+        // A live listing flips whatever a newer version waiting for approval is doing.
+        if (state.status === "absent" || !state.live) return []
         const sku = state.facts.sku
         const actionId = availabilityActionId(sku, state.flips + 1)
         if (state.inStock && command.available === 0)

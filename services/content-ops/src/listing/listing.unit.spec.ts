@@ -113,6 +113,44 @@ describe("a listing", () => {
       .thenNothingHappens()
   })
 
+  it("keeps flipping a live listing while a newer version waits for approval, and ignores a stale check", () => {
+    const v2 = { ...facts, highlights: ["Dimmable", "Solid oak base"] }
+    const history = [
+      recorded(1),
+      drafted,
+      checked,
+      published,
+      recorded(2, v2),
+      { ...drafted, payload: { ...drafted.payload, draftVersion: 2 } },
+      {
+        type: "ListingChecked" as const,
+        payload: {
+          draftVersion: 2,
+          findings: [{ code: "invented-material" as const, detail: "names oak" }],
+          actionId: publishActionId("LAMP-1", 2),
+        },
+      },
+    ]
+    listing
+      .given(history)
+      .when({ _tag: "UpdateAvailability", available: 0, reason: "sold out" })
+      .thenEmits([
+        {
+          type: "ListingMarkedOutOfStock",
+          payload: {
+            sku: "LAMP-1",
+            available: 0,
+            actionId: availabilityActionId("LAMP-1", 1),
+            reason: "sold out",
+          },
+        },
+      ])
+    listing
+      .given([recorded(1), recorded(2)])
+      .when({ _tag: "RecordCheck", draftVersion: 1, findings: [] })
+      .thenNothingHappens()
+  })
+
   it("flips out of stock when no unit is free and back when one is, only once published", () => {
     const history = [recorded(1), drafted, checked, published]
     const out = {
