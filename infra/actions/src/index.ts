@@ -29,6 +29,15 @@ export {
 } from "./approvals/approverTokens.ts"
 export * from "./approvals/queueFromLog.ts"
 export * from "./connectors/index.ts"
+export { modelCostFromLog } from "./cost/costFromLog.ts"
+export {
+  type AgentModelCost,
+  type DecisionEvent,
+  type ExecutedActionCost,
+  type LatencyPercentiles,
+  type ModelCostWindow,
+  modelCostReport,
+} from "./cost/modelCost.ts"
 export * from "./executor/actionExecutor.ts"
 export * from "./gate/actionGate.ts"
 export * from "./policy/actionPolicy.ts"

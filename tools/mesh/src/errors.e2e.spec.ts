@@ -45,6 +45,7 @@ const commandsOnNats: ReadonlyArray<ReadonlyArray<string>> = [
   ["approvals"],
   ["approve", "customer-ops", "A-1", "--hash", hash, "--as", "maria"],
   ["reject", "customer-ops", "A-1", "--reason", "no", "--as", "maria"],
+  ["cost", "--since", "24h", "--json"],
   ["registers"],
   ["registers", "get", "inventory-on-hand", "SKU-1", "--json"],
   ["conflicts"],

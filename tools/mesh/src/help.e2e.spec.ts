@@ -13,6 +13,7 @@ const commands = [
   "approvals",
   "approve",
   "reject",
+  "cost",
   "registers",
   "conflicts",
   "eval",

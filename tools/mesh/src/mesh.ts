@@ -1,6 +1,7 @@
 import { Command } from "effect/cli"
 import { approvalsCommand, approveCommand, rejectCommand } from "./commands/approvals.ts"
 import { conflictsCommand } from "./commands/conflicts.ts"
+import { costCommand } from "./commands/cost.ts"
 import { devCommand } from "./commands/dev.ts"
 import { evalCommand } from "./commands/eval.ts"
 import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
@@ -13,7 +14,7 @@ import { ticketsCommand } from "./commands/tickets.ts"
 export const mesh = Command.make("mesh").pipe(
   Command.withDescription(
     "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers, their conflicts, " +
-      "customer-ops tickets, procurement's stock and purchase orders (over the agents' HTTP APIs) and evals. " +
+      "customer-ops tickets, procurement's stock and purchase orders (over the agents' HTTP APIs), model cost per executed action and evals. " +
       "Data goes to stdout (--json: one object per line), logs and errors to stderr (MESH_LOG_LEVEL, MESH_LOG_FORMAT). " +
       "Exit codes: 0 success; 1 the command failed or refused; 2 usage error; 3 `streams` found drift; " +
       "4 infrastructure unreachable (NATS, nats-server or its store, Postgres, model server, an agent's HTTP API).",
@@ -27,6 +28,7 @@ export const mesh = Command.make("mesh").pipe(
     approvalsCommand,
     approveCommand,
     rejectCommand,
+    costCommand,
     registersCommand,
     conflictsCommand,
     ticketsCommand,
