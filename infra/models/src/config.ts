@@ -32,12 +32,23 @@ export const DEFAULT_TIMEOUT_MS = 30_000
 /** Default number of model calls in flight at once. */
 export const DEFAULT_CONCURRENCY = 2
 
+/**
+ * What a skill's calls wait on: a person (`interactive`: a customer's reply) or nothing but a
+ * workflow that can take its time (`background`: drafting a listing). The operator maps each to a
+ * model, so background work can run on a cheaper one.
+ */
+export const SkillWorkload = Schema.Literals(["interactive", "background"])
+/** What a skill's calls wait on. */
+export type SkillWorkload = typeof SkillWorkload.Type
+
 /** The model layer's settings, read from the environment. */
 export interface ModelSettings {
   /** Ollama's base URL; null means no Ollama, so the offline model is used. */
   readonly ollamaHost: string | null
   /** A chat model pinned by the operator; it overrides what skills prefer. Null lets skills choose. */
   readonly chatModel: string | null
+  /** A chat model per workload (MESH_CHAT_MODEL_INTERACTIVE, …_BACKGROUND); it overrides `chatModel` for that workload. */
+  readonly chatModelByWorkload: { readonly [W in SkillWorkload]: string | null }
   /** The embedding model. */
   readonly embedModel: string
   /** Per-call timeout in milliseconds when a call names none. */
@@ -67,6 +78,16 @@ const optionalNonEmpty = <A>(config: Config.Config<A>, name: string): Config.Con
 export const modelSettingsConfig: Config.Config<ModelSettings> = Config.all({
   ollamaHost: optionalNonEmpty(Config.schema(HostUrl, "MESH_OLLAMA_HOST"), "MESH_OLLAMA_HOST"),
   chatModel: optionalNonEmpty(Config.schema(ModelName, "MESH_CHAT_MODEL"), "MESH_CHAT_MODEL"),
+  chatModelByWorkload: Config.all({
+    interactive: optionalNonEmpty(
+      Config.schema(ModelName, "MESH_CHAT_MODEL_INTERACTIVE"),
+      "MESH_CHAT_MODEL_INTERACTIVE",
+    ),
+    background: optionalNonEmpty(
+      Config.schema(ModelName, "MESH_CHAT_MODEL_BACKGROUND"),
+      "MESH_CHAT_MODEL_BACKGROUND",
+    ),
+  }),
   embedModel: Config.schema(ModelName, "MESH_EMBED_MODEL").pipe(Config.withDefault(DEFAULT_EMBED_MODEL)),
   timeoutMs: Config.schema(
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3_600_000 })),
@@ -81,6 +102,16 @@ export const modelSettingsConfig: Config.Config<ModelSettings> = Config.all({
     Config.map((overrides) => ({ ...defaultPriceTable, ...overrides })),
   ),
 })
+
+/**
+ * The chat model a skill of `workload` preferring `preferred` gets: the workload's model, else the
+ * operator's pinned one, else the skill's preference.
+ */
+export const chatModelFor = (
+  settings: Pick<ModelSettings, "chatModel" | "chatModelByWorkload">,
+  preferred: string,
+  workload: SkillWorkload,
+): string => settings.chatModelByWorkload[workload] ?? settings.chatModel ?? preferred
 
 /** Reads the settings from the current ConfigProvider (the environment by default). */
 export const loadModelSettings = Effect.gen(function* () {

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer } from "effect"
-import { loadModelSettings, type ModelSettings, type PriceTable } from "./config.ts"
+import { loadModelSettings, type ModelSettings, type PriceTable, type SkillWorkload } from "./config.ts"
 import type { ModelError, ProviderName } from "./modelError.ts"
 import { makeOfflineProvider } from "./offline/provider.ts"
 import { makeOllamaProvider } from "./ollama/provider.ts"
@@ -60,8 +60,11 @@ export interface EmbedResult {
 export interface ModelProviderShape {
   /** Which provider this is. */
   readonly provider: ProviderName
-  /** The chat model a call preferring `preferred` will get (an operator-pinned model wins; offline has one). */
-  readonly resolveChatModel: (preferred: string) => string
+  /**
+   * The chat model a call preferring `preferred` for a workload (interactive unless said) will get:
+   * the operator's model for the workload, else the one pinned for all, else `preferred`; offline has one.
+   */
+  readonly resolveChatModel: (preferred: string, workload?: SkillWorkload) => string
   /** The embedding model callers should name. */
   readonly embedModel: string
   /** Prices for cost estimates. */

@@ -82,6 +82,7 @@ const setUp = async (options: { readonly hashOnlyPrompts?: boolean } = {}) => {
   const model = ModelProvider.layerOllama({
     ollamaHost: ollama.url,
     chatModel: null,
+    chatModelByWorkload: { interactive: null, background: null },
     embedModel: "all-minilm",
     timeoutMs: 5_000,
     concurrency: 4,

@@ -17,6 +17,7 @@ type Overrides = Partial<Omit<ModelSettings, "ollamaHost">> & { readonly ollamaH
 const settings = (overrides: Overrides = {}): ModelSettings & { ollamaHost: string } => ({
   ollamaHost: fake.url,
   chatModel: null,
+  chatModelByWorkload: { interactive: null, background: null },
   embedModel: "all-minilm",
   timeoutMs: 2_000,
   concurrency: 2,
@@ -100,6 +101,31 @@ describe("Ollama provider against a local server speaking Ollama's API", () => {
 
   it("an operator-pinned chat model overrides the skill's preference", async () => {
     await withOllama(runSkill(sortMessage, ticket), { chatModel: "qwen2.5:7b" })
+    expect(modelOfRequest(0)).toBe("qwen2.5:7b")
+  })
+
+  it("asks each workload's model, which the run records and prices", async () => {
+    const sortInBackground = { ...sortMessage, workload: "background" as const }
+    const byWorkload = {
+      chatModel: "llama3.2:3b",
+      chatModelByWorkload: { interactive: "qwen2.5:7b", background: "cheap:1b" },
+      prices: { ...defaultPriceTable, "cheap:1b": { inputPerMillionUsd: 0, outputPerMillionUsd: 0 } },
+    }
+    const background = await withOllama(runSkill(sortInBackground, ticket), byWorkload)
+    const interactive = await withOllama(runSkill(sortMessage, ticket), byWorkload)
+    expect([modelOfRequest(0), modelOfRequest(1)]).toEqual(["cheap:1b", "qwen2.5:7b"])
+    expect(background.invocation.model).toBe("cheap:1b")
+    expect(background.invocation.costUsd).toBe(0)
+    expect(interactive.invocation.model).toBe("qwen2.5:7b")
+    expect(interactive.invocation.costUsd).toBeGreaterThan(0)
+  })
+
+  it("falls back to the pinned model for a workload the operator did not map", async () => {
+    const sortInBackground = { ...sortMessage, workload: "background" as const }
+    await withOllama(runSkill(sortInBackground, ticket), {
+      chatModel: "qwen2.5:7b",
+      chatModelByWorkload: { interactive: "llama3.2:3b", background: null },
+    })
     expect(modelOfRequest(0)).toBe("qwen2.5:7b")
   })
 

@@ -1,6 +1,6 @@
 import { Clock, Effect, Schema, Semaphore } from "effect"
 import { Ollama } from "ollama"
-import type { ModelSettings } from "../config.ts"
+import { chatModelFor, type ModelSettings } from "../config.ts"
 import { ModelError, type ModelErrorReason } from "../modelError.ts"
 import type {
   ChatRequest,
@@ -164,7 +164,7 @@ export const makeOllamaProvider = Effect.fn("OllamaModel.make")(function* (
 
   const provider: ModelProviderShape = {
     provider: "ollama",
-    resolveChatModel: (preferred) => settings.chatModel ?? preferred,
+    resolveChatModel: (preferred, workload = "interactive") => chatModelFor(settings, preferred, workload),
     embedModel: settings.embedModel,
     prices: settings.prices,
     chat,

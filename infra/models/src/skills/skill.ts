@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import { DecisionOutcome } from "@mesh/contracts"
 import { Clock, Effect, Result, Schema } from "effect"
-import { estimateCostUsd } from "../config.ts"
+import { estimateCostUsd, type SkillWorkload } from "../config.ts"
 import { ModelError, ProviderName } from "../modelError.ts"
 import { type ChatResult, ModelProvider, type ModelProviderShape } from "../modelProvider.ts"
 import { makeOfflineProvider, OFFLINE_CHAT_MODEL } from "../offline/provider.ts"
@@ -38,6 +38,11 @@ export interface SkillDefinition<I, O, A extends string = string> {
   readonly output: Schema.Codec<O, unknown>
   /** The model the skill was tuned for (an operator-pinned model overrides it). */
   readonly preferredModel: string
+  /**
+   * What its calls wait on, `interactive` (a person, the default) or `background` (a workflow that
+   * trades latency for cost); the operator maps each workload to a model.
+   */
+  readonly workload?: SkillWorkload
   /** The actions the skill may propose; an answer proposing anything else is invalid. */
   readonly allowedActions: ReadonlyArray<A>
   /** The time a model call may take; also the call's timeout. */
@@ -301,7 +306,8 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
       : { ok: false as const, retryable: true, detail: `invalid output: ${validated.failure}` }
   })
 
-  const model = options.model ?? provider.resolveChatModel(skill.preferredModel)
+  const model =
+    options.model ?? provider.resolveChatModel(skill.preferredModel, skill.workload ?? "interactive")
   let answered = yield* ask(provider, model)
   if (!answered.ok && answered.retryable) answered = yield* ask(provider, model)
 

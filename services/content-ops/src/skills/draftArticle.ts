@@ -102,6 +102,8 @@ export const draftArticle = defineContentOpsSkill({
     ),
   output: DraftArticleOutput,
   preferredModel: "llama3.2:3b",
+  // Background work: nobody waits on it, so the operator may give it a cheaper, slower model.
+  workload: "background",
   allowedActions: [],
   latencyBudgetMs: 60_000,
   fallback: "offline",

@@ -11,13 +11,20 @@ const fake = await startFakeOllama({ answers: contentOpsTaskAnswers })
 afterAll(() => fake.close())
 beforeEach(() => fake.reset())
 
-const withOllama = <A, E>(effect: Effect.Effect<A, E, ModelProvider>) =>
+const withOllama = <A, E>(
+  effect: Effect.Effect<A, E, ModelProvider>,
+  chatModelByWorkload: { interactive: string | null; background: string | null } = {
+    interactive: null,
+    background: null,
+  },
+) =>
   Effect.runPromise(
     effect.pipe(
       Effect.provide(
         ModelProvider.layerOllama({
           ollamaHost: fake.url,
           chatModel: null,
+          chatModelByWorkload,
           embedModel: "all-minilm",
           timeoutMs: 2_000,
           concurrency: 2,
@@ -42,6 +49,15 @@ describe("draftListing on a server speaking Ollama's API", () => {
     const run = await withOllama(runSkill(draftListing, kettle))
     expect(run.invocation).toMatchObject({ outcome: "answered", provider: "ollama", model: "llama3.2:3b" })
     expect(run.output).toEqual(draftListingOffline(kettle))
+  })
+
+  it("is background work: it asks the operator's background model, not the interactive one", async () => {
+    const run = await withOllama(runSkill(draftListing, kettle), {
+      interactive: "qwen2.5:7b",
+      background: "llama3.2:1b",
+    })
+    expect(fake.requests().map((r) => (r.body as { model?: string }).model)).toEqual(["llama3.2:1b"])
+    expect(run.invocation.model).toBe("llama3.2:1b")
   })
 
   it("drafts offline after two malformed answers, saying why", async () => {

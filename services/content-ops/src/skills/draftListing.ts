@@ -25,6 +25,8 @@ export const draftListing = defineContentOpsSkill({
     ),
   output: DraftListingOutput,
   preferredModel: "llama3.2:3b",
+  // Background work: nobody waits on it, so the operator may give it a cheaper, slower model.
+  workload: "background",
   allowedActions: [],
   latencyBudgetMs: 30_000,
   fallback: "offline",

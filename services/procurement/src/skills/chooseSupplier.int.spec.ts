@@ -18,6 +18,7 @@ const withOllama = <A, E>(effect: Effect.Effect<A, E, ModelProvider>) =>
         ModelProvider.layerOllama({
           ollamaHost: fake.url,
           chatModel: null,
+          chatModelByWorkload: { interactive: null, background: null },
           embedModel: "all-minilm",
           timeoutMs: 2_000,
           concurrency: 2,

@@ -25,6 +25,8 @@ export const chooseSupplier = defineProcurementSkill({
     ),
   output: ChooseSupplierOutput,
   preferredModel: "qwen2.5:7b",
+  // Background work: nobody waits on it, so the operator may give it a cheaper, slower model.
+  workload: "background",
   allowedActions: ["request-purchase-order"],
   latencyBudgetMs: 20_000,
   fallback: "human",
