@@ -110,6 +110,8 @@ export const Subjects = {
   deadLetterWildcard: (namespace: string): string => `${assertNamespace(namespace)}.deadletter.>`,
   /** The KV bucket holding the decider snapshots of a namespace, e.g. `mesh_snapshots`. */
   snapshotBucket: (namespace: string): string => `${assertNamespace(namespace)}_snapshots`,
+  /** The KV bucket indexing reusable decisions by skill and input hash, e.g. `mesh_decision_cache`. */
+  decisionCacheBucket: (namespace: string): string => `${assertNamespace(namespace)}_decision_cache`,
   /** The KV bucket holding the shared registers of a namespace, e.g. `mesh_registers`. */
   registerBucket: (namespace: string): string => `${assertNamespace(namespace)}_registers`,
   /** The key of one site's value of a register instance, e.g. `inventory-on-hand.SKU-1.main`. */

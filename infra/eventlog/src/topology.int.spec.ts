@@ -3,7 +3,7 @@ import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/s
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type NatsHandles, openNats } from "./natsClient.ts"
-import { applyTopology, declareTopology, requireNoDrift } from "./topology.ts"
+import { applyTopology, decisionCacheLimits, declareTopology, requireNoDrift } from "./topology.ts"
 
 let server: NatsServerHandle
 let nats: NatsHandles
@@ -22,18 +22,25 @@ describe("topology as code", () => {
     const namespace = uniqueNamespace("topo")
     const declared = declareTopology({ namespace })
     const first = await Effect.runPromise(applyTopology(nats.jsm, declared))
-    // One stream per domain, the dead-letter stream, the register and snapshot buckets and the decision store.
-    expect(first.created).toHaveLength(domains.length + 4)
+    // One stream per domain, the dead-letter stream, the register, snapshot and decision-cache buckets and the
+    // decision store.
+    expect(first.created).toHaveLength(domains.length + 5)
     expect(first.created).toEqual(
       expect.arrayContaining([
         `KV_${namespace}_snapshots`,
         `KV_${namespace}_registers`,
+        `KV_${namespace}_decision_cache`,
         `OBJ_${namespace.toUpperCase()}_DECISION_CONTENT`,
       ]),
     )
     const second = await Effect.runPromise(applyTopology(nats.jsm, declared))
     expect(second).toMatchObject({ created: [], drifted: [], updated: [] })
-    expect(second.unchanged).toHaveLength(domains.length + 4)
+    expect(second.unchanged).toHaveLength(domains.length + 5)
+    const cache = await nats.jsm.streams.info(`KV_${namespace}_decision_cache`)
+    expect(cache.config).toMatchObject({
+      max_age: decisionCacheLimits.ttlMs * 1_000_000,
+      max_bytes: decisionCacheLimits.maxBytes,
+    })
   })
 
   it("lets replicas starting together declare the same streams at once", async () => {
@@ -46,7 +53,7 @@ describe("topology as code", () => {
       )
       // Every stream is created by one of them and found unchanged by the others: none fails or drifts.
       const created = reports.flatMap((r) => r.created)
-      expect(new Set(created).size).toBe(domains.length + 4)
+      expect(new Set(created).size).toBe(domains.length + 5)
       for (const report of reports) expect(report.drifted).toEqual([])
     } finally {
       await Promise.all(connections.map((c) => c.connection.drain()))

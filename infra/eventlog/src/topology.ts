@@ -45,6 +45,10 @@ export interface StoreDeclaration {
   readonly num_replicas: number
   /** Values kept per key (KV buckets). */
   readonly history?: number
+  /** How long a value lives, in milliseconds (KV buckets; absent: for ever). */
+  readonly ttlMs?: number
+  /** The most bytes kept; the oldest values go first (absent: no limit). */
+  readonly maxBytes?: number
 }
 
 /** A declared stream or store of a namespace. */
@@ -68,8 +72,8 @@ export interface TopologyOptions {
 /**
  * Declares the streams of a namespace: one immutable event stream per domain (deny delete and
  * purge: the log is the source of truth), one dead-letter stream (purgeable: operators drain it
- * after re-driving), and its stores: the register bucket, the snapshot bucket and the
- * decision-content object store, with the same replicas as the streams, so that none is left on
+ * after re-driving), and its stores: the register bucket, the snapshot bucket, the decision cache
+ * (bounded in age and size) and the decision-content object store, with the same replicas as the streams, so that none is left on
  * one server. The registers stream sources the register bucket, which keeps every value, so that
  * it holds every change for history, replay and the resolver, beside the conflicts recorded there.
  */
@@ -106,6 +110,7 @@ export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declara
   const num_replicas = options.replicas ?? 1
   const snapshots = Subjects.snapshotBucket(options.namespace)
   const content = Subjects.decisionContentBucket(options.namespace)
+  const decisionCache = Subjects.decisionCacheBucket(options.namespace)
   const stores: ReadonlyArray<StoreDeclaration> = [
     {
       kind: "kv",
@@ -116,11 +121,27 @@ export const declareTopology = (options: TopologyOptions): ReadonlyArray<Declara
       history: registerBucketHistory,
     },
     { kind: "kv", bucket: snapshots, name: `KV_${snapshots}`, storage, num_replicas, history: 1 },
+    {
+      kind: "kv",
+      bucket: decisionCache,
+      name: `KV_${decisionCache}`,
+      storage,
+      num_replicas,
+      history: 1,
+      ...decisionCacheLimits,
+    },
     { kind: "objects", bucket: content, name: `OBJ_${content}`, storage, num_replicas },
   ]
   // A stream may source one that does not exist yet: the server starts copying once it does.
   return [...eventStreams, deadLetters, ...stores]
 }
+
+/**
+ * The bounds of the decision cache, an index that may forget: a forgotten entry costs one model
+ * call. Thirty days keeps a catalogue's repeated drafts; 64 MiB holds about 300,000 entries of
+ * some 200 bytes, the oldest dropped first.
+ */
+export const decisionCacheLimits = { ttlMs: 30 * 24 * 3_600_000, maxBytes: 64 * 1024 * 1024 } as const
 
 /**
  * Values the register bucket keeps per key: all of them (-1). The bucket's stream is the registers'
@@ -140,6 +161,10 @@ export const diffStore = (
     ...(declared.history === undefined
       ? []
       : [["history", declared.history, actual.max_msgs_per_subject] as const]),
+    ...(declared.ttlMs === undefined
+      ? []
+      : [["max_age", declared.ttlMs * 1_000_000, actual.max_age] as const]),
+    ...(declared.maxBytes === undefined ? [] : [["max_bytes", declared.maxBytes, actual.max_bytes] as const]),
   ]
   return pairs.flatMap(([field, d, a]) =>
     JSON.stringify(d) === JSON.stringify(a)
@@ -155,6 +180,8 @@ const createStore = async (jsm: JetStreamManager, store: StoreDeclaration): Prom
       history: store.history ?? 1,
       replicas: store.num_replicas,
       storage,
+      ...(store.ttlMs === undefined ? {} : { ttl: store.ttlMs }),
+      ...(store.maxBytes === undefined ? {} : { max_bytes: store.maxBytes }),
     })
   } else {
     await new Objm(jsm.jetstream()).create(store.bucket, { replicas: store.num_replicas, storage })
@@ -163,7 +190,7 @@ const createStore = async (jsm: JetStreamManager, store: StoreDeclaration): Prom
 
 /** One field whose declared and actual values differ. */
 export interface FieldDrift {
-  readonly field: keyof StreamDeclaration | "history"
+  readonly field: keyof StreamDeclaration | "history" | "max_bytes"
   readonly declared: unknown
   readonly actual: unknown
 }
@@ -310,6 +337,8 @@ export const applyTopology = (
                     ...(declaration.history === undefined
                       ? {}
                       : { max_msgs_per_subject: declaration.history }),
+                    ...(declaration.ttlMs === undefined ? {} : { max_age: declaration.ttlMs * 1_000_000 }),
+                    ...(declaration.maxBytes === undefined ? {} : { max_bytes: declaration.maxBytes }),
                   }
                 : toStreamConfig(declaration),
             ),
