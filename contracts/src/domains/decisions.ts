@@ -105,6 +105,11 @@ export const DecisionRecorded = defineEvent({
     overBudget: Schema.Boolean,
     costUsd: NonNegative,
     decidedAt: Instant,
+    /**
+     * The earlier decision whose output this one reused without calling a model (provider `cache`:
+     * the same skill, skill and prompt version and input); absent when a model or a person decided.
+     */
+    reusedDecisionId: Schema.optionalKey(DecisionId),
   }),
   upcasters: {
     1: (v1) => ({ ...(v1 as object), input: null }),

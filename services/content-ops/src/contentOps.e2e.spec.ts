@@ -136,6 +136,38 @@ describe("listings", () => {
   })
 })
 
+describe("model calls", () => {
+  it("drafts facts seen before from the draft made for them, without asking the model again", async () => {
+    const firstFacts = facts("Globe pendant")
+    await record("GLOBE-1", firstFacts)
+    const first = await listingWhere("GLOBE-1", "is drafted", (v) => v.decisionId !== null)
+    await record("GLOBE-1", facts("Globe pendant", { highlights: ["Dimmable"] }))
+    const second = await listingWhere("GLOBE-1", "is drafted again", (v) => v.decisionId !== first.decisionId)
+    const callsBefore = agent.model.stats().chatRequests
+    // Back to the first facts: a new facts version, whose input is the first one's.
+    await agent.recordFactsVersion({ ...firstFacts, sku: "GLOBE-1" }, 3)
+    const third = await listingWhere(
+      "GLOBE-1",
+      "is drafted a third time",
+      (v) => v.decisionId !== first.decisionId && v.decisionId !== second.decisionId,
+    )
+    expect(agent.model.stats().chatRequests).toBe(callsBefore)
+    expect(third.title).toBe(first.title)
+
+    const decisions = ofType(await agent.everything(), "DecisionRecorded").map(
+      (e) =>
+        e.payload as { decisionId: string; provider: string; costUsd: number; reusedDecisionId?: string },
+    )
+    const byId = (id: string | null) => decisions.find((d) => d.decisionId === id)
+    expect(byId(first.decisionId)).toMatchObject({ provider: "ollama" })
+    expect(byId(third.decisionId)).toMatchObject({
+      provider: "cache",
+      costUsd: 0,
+      reusedDecisionId: first.decisionId,
+    })
+  })
+})
+
 describe("stock", () => {
   it("flips a published listing out of stock when no unit is free, and back when one is", async () => {
     await agent.stock.restock("MUG-1", 2)

@@ -262,3 +262,73 @@ describe("decideOnce", () => {
     expect(chatCalls()).toBe(before)
   })
 })
+
+describe("decideOnce reusing decisions by input", () => {
+  const sortInBackground = { ...sortMessage, workload: "background" as const }
+  const reuse = (cause: EventEnvelope, input = ticket) =>
+    decideOnce(sortInBackground, input, { cause, agent, reuseByInput: true })
+
+  it("asks the model once for two events with the same input, and records two decisions", async () => {
+    const { run, recorded } = await setUp()
+    const before = chatCalls()
+    const first = await run(reuse(ticketOpened()))
+    const secondCause = ticketOpened()
+    const second = await run(reuse(secondCause))
+
+    expect(chatCalls() - before).toBe(1)
+    expect(second.output).toEqual(first.output)
+    expect(first.event.payload).toMatchObject({ provider: "ollama" })
+    expect(first.event.payload.reusedDecisionId).toBeUndefined()
+    expect(first.event.payload.costUsd).toBeGreaterThan(0)
+    // The second is its own decision, in its own cause's chain, from the cache at no cost.
+    const [event] = await recorded(second.decisionId)
+    expect(event).toMatchObject({
+      causationId: secondCause.eventId,
+      correlationId: secondCause.correlationId,
+      payload: {
+        provider: "cache",
+        reusedDecisionId: first.decisionId,
+        costUsd: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        attempts: [],
+        outcome: "answered",
+      },
+    })
+    // A redelivery of the second event reads its decision back, as any decision.
+    const redelivered = await run(reuse(secondCause))
+    expect(redelivered).toMatchObject({ recalled: true, decisionId: second.decisionId })
+    expect(chatCalls() - before).toBe(1)
+  })
+
+  it("asks again for another input, and for the same input in another namespace", async () => {
+    const { run } = await setUp()
+    const before = chatCalls()
+    await run(reuse(ticketOpened()))
+    await run(reuse(ticketOpened(), { ...ticket, body: `${ticket.body} Today.` }))
+    const elsewhere = await setUp()
+    await elsewhere.run(reuse(ticketOpened()))
+    expect(chatCalls() - before).toBe(3)
+  })
+
+  it("files no fallback: after the model failed, the next event asks it again", async () => {
+    const { run } = await setUp()
+    ollama.enqueue("chat", fakeReplies.chat("not json"), fakeReplies.chat("still not json"))
+    const before = chatCalls()
+    const fellBack = await run(reuse(ticketOpened()))
+    expect(fellBack.invocation.outcome).toBe("fell-back")
+    const next = await run(reuse(ticketOpened()))
+    expect(next.event.payload.provider).toBe("ollama")
+    expect(chatCalls() - before).toBe(3)
+  })
+
+  it("refuses to reuse an interactive skill's decisions, before asking any model", async () => {
+    const { runExit } = await setUp()
+    const before = chatCalls()
+    const exit = await runExit(
+      decideOnce(sortMessage, ticket, { cause: ticketOpened(), agent, reuseByInput: true }),
+    )
+    expect((errorOf(exit) as DecisionError).reason._tag).toBe("InvalidDecision")
+    expect(chatCalls()).toBe(before)
+  })
+})

@@ -3,19 +3,21 @@
  * the event it reacts to, so that a redelivery, a retry after a crash, or a second replica reads
  * the recorded decision back instead of asking the model again.
  */
-import type { DecisionRecorded, EventEnvelope, EventOf } from "@mesh/contracts"
-import { Effect } from "effect"
+import { canonicalJson, type DecisionRecorded, type EventEnvelope, type EventOf } from "@mesh/contracts"
+import { Clock, Effect } from "effect"
 import type { ModelProvider } from "../modelProvider.ts"
 import {
+  encodeSkillInput,
   type RunSkillOptions,
   recallSkill,
   rerunSkill,
   runSkill,
   type Skill,
+  type SkillInvocation,
   type SkillReplayError,
   type SkillRun,
 } from "../skills/skill.ts"
-import type { RetrievedMemoryRef } from "./decisionContent.ts"
+import { type RetrievedMemoryRef, sha256Hex } from "./decisionContent.ts"
 import { DecisionError, DecisionRecorder, decisionMetadata } from "./decisionRecorder.ts"
 
 /** What `decideOnce` needs besides the skill and its input. */
@@ -33,6 +35,14 @@ export interface DecideOnceOptions {
   readonly retrieved?: ReadonlyArray<RetrievedMemoryRef>
   /** Use this model instead of the skill's (or the operator's) choice. */
   readonly model?: string
+  /**
+   * Reuse the output of an earlier decision of this agent on the same input (same skill, skill
+   * version, prompt version and canonical input hash) instead of asking a model: the decision is
+   * still recorded for this cause, from provider `cache`, at no cost, naming the one it reused.
+   * Only for background skills, and not with memories retrieved for the prompt (the input must
+   * say everything the answer depends on).
+   */
+  readonly reuseByInput?: boolean
 }
 
 /** A decision made once: the skill run, its id, its event, and whether it was read back rather than made here. */
@@ -53,6 +63,23 @@ export interface Decided<O> extends SkillRun<O> {
  * stays made after it.
  */
 export const decisionIdFor = (step: string, causeEventId: string): string => `${step}-${causeEventId}`
+
+const encoder = new TextEncoder()
+
+/** The SHA-256 of a skill input's canonical JSON, as a recorded decision's `input` names it. */
+export const skillInputHash = <I, O>(skill: Skill<I, O>, input: I): string =>
+  sha256Hex(encoder.encode(canonicalJson(encodeSkillInput(skill, input))))
+
+/**
+ * The key of the decision cache for an agent's skill run on an input: the agent, then a hash of
+ * the skill's name, version, prompt version and input hash (a KV key takes no free text).
+ */
+export const decisionCacheKey = <I, O>(agent: string, skill: Skill<I, O>, input: I): string =>
+  `${agent}.${sha256Hex(
+    encoder.encode(
+      canonicalJson([skill.name, skill.version, skill.promptVersion, skillInputHash(skill, input)]),
+    ),
+  )}`
 
 /**
  * Runs a skill as the decision `options.cause` calls for, once: the first delivery asks the model
@@ -93,22 +120,85 @@ export const decideOnce = Effect.fn("decideOnce")(function* <I, O>(
   )
   if (earlier !== null) return earlier
 
+  const cacheKey = options.reuseByInput === true ? yield* reusableKey(skill, input, options) : null
+  const reused = cacheKey === null ? null : yield* reusableDecision(skill, input, agent, cacheKey)
+
   const runOptions: RunSkillOptions = options.model === undefined ? {} : { model: options.model }
-  const run = yield* runSkill(skill, input, runOptions)
-  return yield* recorder
+  const run = reused?.run ?? (yield* runSkill(skill, input, runOptions))
+  const decided = yield* recorder
     .record({
       agent,
       decisionId,
       invocation: run.invocation,
       retrieved: options.retrieved ?? [],
       metadata: decisionMetadata(cause, agent),
+      ...(reused === null ? {} : { reusedDecisionId: reused.decisionId }),
     })
     .pipe(
       Effect.map((recorded): Decided<O> => ({ ...run, decisionId, recalled: false, event: recorded.event })),
       // Another delivery recorded first: its decision is the one made.
       Effect.catchReason("DecisionError", "AlreadyRecorded", () => recall),
     )
+  // Only a model's own answer is filed: a fallback's or a person's turn is not worth repeating.
+  if (cacheKey !== null && reused === null && !decided.recalled && run.invocation.outcome === "answered") {
+    yield* recorder.remember(cacheKey, decisionId).pipe(
+      // The cache saves money, it decides nothing: a bucket that cannot be written costs a model call later.
+      Effect.catch((error) => Effect.logWarning(`decision ${decisionId} not cached: ${error.message}`)),
+    )
+  }
+  return decided
 })
+
+const reusableKey = <I, O>(skill: Skill<I, O>, input: I, options: DecideOnceOptions) =>
+  skill.workload === "background" && (options.retrieved ?? []).length === 0
+    ? Effect.succeed(decisionCacheKey(options.agent, skill, input))
+    : Effect.fail(
+        new DecisionError({
+          reason: {
+            _tag: "InvalidDecision",
+            message: `${skill.id} cannot reuse decisions by input: only a background skill whose prompt retrieves no memories may`,
+          },
+        }),
+      )
+
+/**
+ * The run an earlier decision filed under `key` makes for this input, at no cost, or null when
+ * there is none to reuse: nothing filed, a decision that cannot be read back, or one that is not
+ * a model's answer to the same skill, versions and input. A miss of any kind asks the model.
+ */
+const reusableDecision = <I, O>(skill: Skill<I, O>, input: I, agent: string, key: string) =>
+  Effect.gen(function* () {
+    const recorder = yield* DecisionRecorder
+    const started = yield* Clock.currentTimeMillis
+    const miss = (why: string) => (error: DecisionError | SkillReplayError) =>
+      Effect.as(Effect.logWarning(`decision cache ${why}: ${error.message}`), null)
+    const filed = yield* recorder.cached(key).pipe(Effect.catch(miss("unreadable")))
+    if (filed === null) return null
+    const source = yield* recorder.load(agent, filed).pipe(Effect.catch(miss(`entry ${filed} unreadable`)))
+    if (source === null) return null
+    const p = source.event.payload
+    const same =
+      p.skill === skill.name &&
+      p.skillVersion === skill.version &&
+      p.promptVersion === skill.promptVersion &&
+      p.outcome === "answered" &&
+      p.input?.sha256 === skillInputHash(skill, input)
+    if (!same) return null
+    const finished = yield* Clock.currentTimeMillis
+    const invocation: SkillInvocation = {
+      ...source.invocation,
+      provider: "cache",
+      attempts: [],
+      fallbackReason: null,
+      promptTokens: 0,
+      completionTokens: 0,
+      latencyMs: finished - started,
+      overBudget: false,
+      costUsd: 0,
+    }
+    const run = yield* recallSkill(skill, invocation).pipe(Effect.catch(miss(`entry ${filed} undecodable`)))
+    return run === null ? null : { decisionId: filed, run }
+  })
 
 /**
  * Runs a recorded decision's input through another version of its skill (a new prompt, model or

@@ -109,6 +109,8 @@ export interface DecisionInput {
   readonly invocation: SkillInvocation
   readonly retrieved: ReadonlyArray<RetrievedMemoryRef>
   readonly decidedAt: string
+  /** The earlier decision whose output a cached decision reused. */
+  readonly reusedDecisionId?: string
 }
 
 /**
@@ -164,6 +166,7 @@ export const decisionPayload = (
     overBudget: invocation.overBudget,
     costUsd: invocation.costUsd,
     decidedAt: input.decidedAt,
+    ...(input.reusedDecisionId === undefined ? {} : { reusedDecisionId: input.reusedDecisionId }),
   }
   return { payload, contents: Array.from(contents.values()) }
 }

@@ -10,6 +10,7 @@ import {
   SubjectToken,
 } from "@mesh/contracts"
 import {
+  decisionCacheLimits,
   type EventLogError,
   initialPosition,
   MeshNamespace,
@@ -17,6 +18,7 @@ import {
   NatsClient,
   type NatsHandles,
 } from "@mesh/eventlog"
+import { Kvm } from "@nats-io/kv"
 import { type ObjectStore, Objm, StorageType } from "@nats-io/obj"
 import { Clock, type Config, Context, Effect, Layer, Result, Schema } from "effect"
 import {
@@ -131,6 +133,8 @@ export interface RecordDecisionRequest {
   readonly metadata: CommitMetadata
   /** A caller-chosen event id (a UUID derived from the command, say), so that a retried record deduplicates. */
   readonly eventId?: string
+  /** The earlier decision whose output this one reuses without a model call (a cache hit). */
+  readonly reusedDecisionId?: string
 }
 
 /**
@@ -175,6 +179,13 @@ export interface DecisionRecorderShape {
   readonly record: (request: RecordDecisionRequest) => Effect.Effect<RecordedDecision, DecisionError>
   /** Reads a decision back, fetching and checking every piece of content recorded by reference. */
   readonly load: (agent: string, decisionId: string) => Effect.Effect<LoadedDecision, DecisionError>
+  /**
+   * The decision the namespace's decision cache holds under `key` (see `decisionCacheKey`), or
+   * null: never recorded, or aged out of the bounded bucket.
+   */
+  readonly cached: (key: string) => Effect.Effect<string | null, DecisionError>
+  /** Files a recorded decision under `key` in the decision cache, for later decisions on the same input. */
+  readonly remember: (key: string, decisionId: string) => Effect.Effect<void, DecisionError>
   /** Replays a recorded decision through the skill without calling any model. */
   readonly replay: <I, O>(
     skill: Skill<I, O>,
@@ -272,7 +283,14 @@ export const makeDecisionRecorder = (nats: NatsHandles, options: DecisionRecorde
       yield* checkAddress(agent, decisionId)
       const decidedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
       const { payload, contents } = decisionPayload(
-        { decisionId, agent, invocation: request.invocation, retrieved: request.retrieved ?? [], decidedAt },
+        {
+          decisionId,
+          agent,
+          invocation: request.invocation,
+          retrieved: request.retrieved ?? [],
+          decidedAt,
+          ...(request.reusedDecisionId === undefined ? {} : { reusedDecisionId: request.reusedDecisionId }),
+        },
         policy,
       )
       // Content first: an event in the log never references an object that is not there yet.
@@ -321,7 +339,43 @@ export const makeDecisionRecorder = (nats: NatsHandles, options: DecisionRecorde
         Effect.withSpan("DecisionRecorder.replay"),
       )
 
-    return DecisionRecorder.of({ namespace, bucket, policy, record, load, replay })
+    // The cache bucket is opened on first use: most agents never reuse decisions. Created with the
+    // topology's bounds, so that an agent started before `mesh streams` finds the same bucket.
+    const cacheBucket = Subjects.decisionCacheBucket(namespace)
+    const cache = yield* Effect.cached(
+      Effect.tryPromise({
+        try: () =>
+          new Kvm(nats.js).create(cacheBucket, {
+            history: 1,
+            replicas: options.replicas ?? 1,
+            storage: StorageType.File,
+            ttl: decisionCacheLimits.ttlMs,
+            max_bytes: decisionCacheLimits.maxBytes,
+          }),
+        catch: unavailable(`open KV bucket ${cacheBucket}`),
+      }),
+    )
+
+    const cached = Effect.fn("DecisionRecorder.cached")(function* (key: string) {
+      const kv = yield* cache
+      const entry = yield* Effect.tryPromise({
+        try: () => kv.get(key),
+        catch: unavailable(`read ${key} from ${cacheBucket}`),
+      })
+      if (entry === null || entry.operation !== "PUT") return null
+      const decisionId = entry.string()
+      return Result.isSuccess(checkDecisionId(decisionId)) ? decisionId : null
+    })
+
+    const remember = Effect.fn("DecisionRecorder.remember")(function* (key: string, decisionId: string) {
+      const kv = yield* cache
+      yield* Effect.tryPromise({
+        try: () => kv.put(key, decisionId),
+        catch: unavailable(`write ${key} to ${cacheBucket}`),
+      })
+    })
+
+    return DecisionRecorder.of({ namespace, bucket, policy, record, load, cached, remember, replay })
   })
 
 /** Records every skill invocation in the log, with large content stored once by hash; replays them without a model. */

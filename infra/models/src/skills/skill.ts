@@ -108,6 +108,14 @@ export const SkillOutcome = DecisionOutcome
 /** How a skill run ended. */
 export type SkillOutcome = typeof SkillOutcome.Type
 
+/**
+ * Who produced a run's output: a model provider, or `cache` for an earlier decision's output reused
+ * on the same input (see `decideOnce`'s `reuseByInput`).
+ */
+export const InvocationSource = Schema.Literals(["ollama", "offline", "cache"])
+/** Who produced a run's output. */
+export type InvocationSource = typeof InvocationSource.Type
+
 /** The record of one skill run, fit to be an event payload. */
 export const SkillInvocation = Schema.Struct({
   skill: Schema.String,
@@ -115,7 +123,7 @@ export const SkillInvocation = Schema.Struct({
   promptVersion: Schema.String,
   outcome: SkillOutcome,
   /** Who produced the output (null when nobody did). */
-  provider: Schema.NullOr(ProviderName),
+  provider: Schema.NullOr(InvocationSource),
   model: Schema.NullOr(Schema.String),
   /** sha256 (hex) of the rendered prompt. */
   promptHash: Schema.String,
@@ -178,7 +186,8 @@ const encodeOutput = <I, O>(skill: Skill<I, O>, output: O): unknown => {
   return Result.isSuccess(encoded) ? encoded.success : output
 }
 
-const encodeInput = <I, O>(skill: Skill<I, O>, input: I): unknown => {
+/** A skill's input encoded by its input schema, as a run records it. */
+export const encodeSkillInput = <I, O>(skill: Skill<I, O>, input: I): unknown => {
   const encoded = Schema.encodeUnknownResult(skill.input)(input)
   return Result.isSuccess(encoded) ? encoded.success : input
 }
@@ -358,7 +367,7 @@ export const runSkillWith = Effect.fn("Skill.run")(function* <I, O>(
     provider: answered.ok ? answered.chat.provider : null,
     model: answered.ok ? answered.chat.model : null,
     promptHash: promptHash(prompt),
-    input: encodeInput(skill, input),
+    input: encodeSkillInput(skill, input),
     prompt,
     rawOutput: answered.ok
       ? answered.chat.content

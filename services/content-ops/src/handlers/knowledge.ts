@@ -141,7 +141,8 @@ export const proposeArticles = (options: {
       const decided = yield* decideOnce(
         draftArticle,
         { intent, questions, answers },
-        { cause: event, agent: options.agent, step: "draftArticle" },
+        // The same questions and answers found again reuse the article drafted for them.
+        { cause: event, agent: options.agent, step: "draftArticle", reuseByInput: true },
       )
       if (decided.output === null) return []
       return [

@@ -41,10 +41,13 @@ export const draftListings = (options: {
       if (event.type !== "ProductFactsRecorded") return []
       const { facts, version } = event.payload
       const { tenantId: _tenant, ...input } = facts
+      // Facts recorded again unchanged (a re-import, a version bump of other fields) reuse the
+      // draft made for them: the draft depends on the facts alone.
       const decided = yield* decideOnce(draftListing, input, {
         cause: event,
         agent: options.agent,
         step: "draftListing",
+        reuseByInput: true,
       })
       const draft = decided.output
       if (draft === null) {

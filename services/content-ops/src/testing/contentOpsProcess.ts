@@ -222,6 +222,25 @@ export const startContentOps = async (
       (await Effect.runPromise(procurement.read(listingStatus, sku))).value,
   }
 
+  /**
+   * Appends a listing's facts as a new version, as `PUT /products/:sku` records them: for facts
+   * the route has seen before, which it answers with their first record (its request id is the
+   * body's digest), as a revert to earlier facts would need.
+   */
+  const recordFactsVersion = (facts: { readonly sku: string }, version: number) =>
+    Effect.runPromise(
+      log.append({
+        aggregate: { domain: "content", type: "listing", id: facts.sku },
+        expected: "any",
+        events: [{ type: "ProductFactsRecorded", payload: { facts, version } }] as never,
+        metadata: {
+          correlationId: `spec-facts-${facts.sku}-${version}`,
+          causationId: null,
+          actor: { kind: "human", id: "spec" },
+        },
+      }),
+    )
+
   /** Every event of the namespace's streams, in log order per stream. */
   const everything = async (): Promise<ReadonlyArray<EventEnvelope>> => {
     const all: Array<EventEnvelope> = []
@@ -277,6 +296,7 @@ export const startContentOps = async (
     model,
     call,
     stock,
+    recordFactsVersion,
     everything,
     violations,
     restart,
