@@ -22,6 +22,10 @@ const reorder: ChooseSupplierInput = {
 }
 
 describe("chooseSupplier", () => {
+  it("is background work: a reorder waits on nobody, so the operator's background model answers it", () => {
+    expect(chooseSupplier.workload).toBe("background")
+  })
+
   it("refuses a choice of a supplier that cannot deliver the reorder, or that was not offered", () => {
     const chose = (supplierId: string | null) =>
       validateSkillOutput(
