@@ -1,4 +1,4 @@
-import type { ListingFinding, ProductFacts } from "@mesh/contracts"
+import { canonicalJson, type ListingFinding, type ProductFacts } from "@mesh/contracts"
 import type { DecidedEvent, Decider } from "@mesh/kernel"
 import type { listingEvents } from "../catalog.ts"
 
@@ -58,7 +58,8 @@ export const publishActionId = (sku: string, draftVersion: number): string =>
 export const availabilityActionId = (sku: string, flip: number): string =>
   `stock-${sku}-${flip}`.slice(0, 128)
 
-const sameFacts = (a: ProductFacts, b: ProductFacts) => JSON.stringify(a) === JSON.stringify(b)
+// Canonical JSON: the same facts in another key order are the same facts.
+const sameFacts = (a: ProductFacts, b: ProductFacts) => canonicalJson(a) === canonicalJson(b)
 
 /**
  * A SKU's listing. New facts are drafted (by the `draftListing` skill) and each draft is checked

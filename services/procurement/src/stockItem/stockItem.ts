@@ -1,4 +1,4 @@
-import type { SupplierTerms } from "@mesh/contracts"
+import { canonicalJson, type SupplierTerms } from "@mesh/contracts"
 import type { DecidedEvent, Decider } from "@mesh/kernel"
 import type { stockItemEvents } from "../catalog.ts"
 
@@ -56,8 +56,9 @@ export type StockItemCommand =
     }
   | { readonly _tag: "ResumeReorders"; readonly by: string }
 
+// Canonical JSON: the same settings in another key order are the same settings.
 const sameSettings = (a: StockItemSettings, b: StockItemSettings): boolean =>
-  JSON.stringify(a) === JSON.stringify(b)
+  canonicalJson(a) === canonicalJson(b)
 
 /**
  * A SKU's stock item: its settings and at most one open reorder. A SKU at or below its reorder point
