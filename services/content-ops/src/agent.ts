@@ -1,5 +1,6 @@
 import type { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
 import { actionExecutorWorker, actionsProjectionWorker, approvalsRoutes } from "@mesh/actions"
+import type { MeshNamespace, NatsClient } from "@mesh/eventlog"
 import {
   type AggregateDefinition,
   type DecidedEvent,
@@ -50,6 +51,9 @@ export type ContentOpsServices =
   | Registers
   | ContentLedger
   | ContentOpsSettings
+  // The host's own: its availability changes wait on the previous one's action.
+  | NatsClient
+  | MeshNamespace
 
 /**
  * The content-ops agent: keeps the catalogue right. A product's facts become a listing drafted by

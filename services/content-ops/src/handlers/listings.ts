@@ -1,5 +1,6 @@
-import { ActionGate } from "@mesh/actions"
+import { ActionGate, makeActionCommands } from "@mesh/actions"
 import { listingStatus, stockReservations } from "@mesh/contracts"
+import { MeshNamespace, NatsClient } from "@mesh/eventlog"
 import type { Reaction, ReactorDefinition } from "@mesh/kernel"
 import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
 import { Registers } from "@mesh/registers"
@@ -7,7 +8,7 @@ import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { ContentLedger } from "../contentLedger.ts"
 import { checkListing } from "../listing/factCheck.ts"
-import type { ListingCommand } from "../listing/listing.ts"
+import { availabilityActionId, type ListingCommand } from "../listing/listing.ts"
 import { contentOpsSkillActions } from "../skills/actions.ts"
 import { draftListing } from "../skills/draftListing.ts"
 
@@ -127,7 +128,11 @@ export const publishListings = (options: {
  */
 export const trackListings = (options: {
   readonly agent: string
-}): ReactorDefinition<ContentOpsDefs, unknown, Registers | ActionGate | ContentLedger> => ({
+}): ReactorDefinition<
+  ContentOpsDefs,
+  unknown,
+  Registers | ActionGate | ContentLedger | NatsClient | MeshNamespace
+> => ({
   name: "content-ops-listings",
   consumes: { domain: "content" },
   eventTypes: ["ListingPublished", "ListingMarkedOutOfStock", "ListingBackInStock"],
@@ -141,6 +146,26 @@ export const trackListings = (options: {
         causationId: event.eventId,
         actor: { kind: "agent" as const, id: options.agent },
       }
+      // Availability changes reach the storefront in the order the listing made them: the executor runs
+      // actions side by side, so the next waits until the one before has settled (an out-of-stock
+      // overtaken by the back-in-stock after it would leave the storefront wrong).
+      const settled = (actionId: string) =>
+        Effect.gen(function* () {
+          const flip = /-(\d+)$/.exec(actionId)
+          const n = flip === null ? 1 : Number(flip[1])
+          if (n <= 1) return
+          const previous = availabilityActionId(sku, n - 1)
+          const actions = makeActionCommands({
+            nats: yield* NatsClient,
+            namespace: (yield* MeshNamespace).name,
+          })
+          for (let waited = 0; waited < 60_000; waited += 100) {
+            const { state } = yield* actions.load(options.agent, previous)
+            if (!["pending", "attempting", "awaiting-approval"].includes(state.status)) return
+            yield* Effect.sleep(100)
+          }
+          yield* Effect.logWarning(`${previous} has not settled after a minute; ${actionId} goes ahead`)
+        })
       const ask = (actionId: string, inStock: boolean) =>
         gate.request({
           actionId,
@@ -171,10 +196,12 @@ export const trackListings = (options: {
           ]
         }
         case "ListingMarkedOutOfStock":
+          yield* settled(event.payload.actionId)
           yield* ask(event.payload.actionId, false)
           yield* registers.write(listingStatus, sku, { _tag: "Set", status: "out-of-stock" }, write)
           return []
         case "ListingBackInStock":
+          yield* settled(event.payload.actionId)
           yield* ask(event.payload.actionId, true)
           yield* registers.write(listingStatus, sku, { _tag: "Set", status: "published" }, write)
           return []
