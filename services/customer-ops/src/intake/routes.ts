@@ -1,6 +1,14 @@
 import { ApproverTokens } from "@mesh/actions"
 import { NonEmpty, TenantId, TicketIntent } from "@mesh/contracts"
-import { type AgentContext, type AgentRoutes, bodyDigest } from "@mesh/kernel"
+import {
+  type AgentContext,
+  type AgentRoutes,
+  bearerOf,
+  bodyDigest,
+  decoderOf,
+  problem,
+  readBody,
+} from "@mesh/kernel"
 import { Effect, Layer, Redacted, Result, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { CustomerOpsSettings } from "../config.ts"
@@ -10,7 +18,6 @@ import type { CustomerOpsDefs } from "../handlers/catalog.ts"
 import { personsReplyId } from "../handlers/knowledge.ts"
 import { articleIdOfTitle } from "../knowledge/knowledge.ts"
 import { TicketThreads } from "../ticketThreads.ts"
-import { bearerOf, decoderOf, problem, readBody } from "./http.ts"
 import {
   InboundMessage,
   incomingOf,

@@ -8,41 +8,39 @@ import {
   stockReservations,
   TenantId,
 } from "@mesh/contracts"
-import { type AgentRoutes, bodyDigest, deterministicUuid } from "@mesh/kernel"
+import {
+  type AgentRoutes,
+  bearerOf,
+  bodyDigest,
+  decoderOf,
+  deterministicUuid,
+  problem,
+  readBody,
+} from "@mesh/kernel"
 import { Registers } from "@mesh/registers"
-import { ByteSize, Effect, Layer, Redacted, Result, Schema, SchemaIssue } from "effect"
-import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Effect, Layer, Redacted, Schema } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { ProcurementDefs } from "../catalog.ts"
 import { procurementName } from "../config.ts"
-import { procurementReadModel, supplierRecords } from "../projections/procurementReadModel.ts"
+import {
+  type PurchaseOrdersTable,
+  procurementReadModel,
+  type StockItemsTable,
+  supplierRecords,
+} from "../projections/procurementReadModel.ts"
 
 const MAX_BODY_BYTES = 64 * 1024
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
-const problem = (status: number, error: string, field?: string) =>
-  HttpServerResponse.jsonUnsafe(field === undefined ? { error } : { error, field }, { status })
-
-const decodeBody = <A>(schema: Schema.Codec<A, unknown>, text: string) => {
-  const decoded = Schema.decodeUnknownResult(Schema.fromJsonString(schema))(text)
-  if (Result.isSuccess(decoded)) return { ok: true as const, value: decoded.success }
-  const issues = formatIssues(decoded.failure.issue).issues
-  const pathOf = (issue: (typeof issues)[number]) =>
-    (issue.path ?? []).map((s) => String(typeof s === "object" ? s.key : s)).join(".") || "body"
-  return {
-    ok: false as const,
-    response: problem(
-      400,
-      issues.map((i) => `${pathOf(i)}: ${i.message}`).join("; "),
-      issues[0] ? pathOf(issues[0]) : "body",
-    ),
-  }
-}
-
-const readBody = (request: HttpServerRequest.HttpServerRequest) =>
-  request.text.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)))
-
-const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
-  /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1]
+// A JSON body decoded at the edge: 413 over the limit, 400 naming the field at fault.
+const readJson = <A>(request: HttpServerRequest.HttpServerRequest, schema: Schema.Codec<A, unknown>) =>
+  Effect.map(readBody(request, MAX_BODY_BYTES), (body) =>
+    body.tooLarge
+      ? {
+          ok: false as const,
+          response: problem(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`),
+        }
+      : decoderOf(schema)(body.text),
+  )
 
 const skuPattern = /^[A-Za-z0-9_-]{1,128}$/
 
@@ -141,18 +139,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
             confirmed: reserved.value.confirmed,
           }
         })
-      const stockItemView = (row: {
-        sku: string
-        tenant_id: string
-        name: string
-        reorder_point: number
-        reorder_quantity: number
-        needed_within_days: number
-        suppliers: string
-        open_purchase_order: string | null
-        reorders_held_after: string | null
-        below_reorder_point_at: string | null
-      }) =>
+      const stockItemView = (row: StockItemsTable) =>
         Effect.map(levels(row.sku), (stock) => ({
           sku: row.sku,
           tenantId: row.tenant_id,
@@ -166,28 +153,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           belowReorderPointAt: row.below_reorder_point_at,
           stock,
         }))
-      const orderView = (row: {
-        purchase_order_id: string
-        tenant_id: string
-        sku: string
-        supplier_id: string | null
-        quantity: number
-        unit_cost_minor: number | null
-        total_minor: number | null
-        currency: string | null
-        status: string
-        decision_id: string
-        reason: string
-        first_time_supplier: boolean
-        action_id: string | null
-        external_ref: string | null
-        expected_by: string | null
-        received: number
-        late: boolean
-        cancel_reason: string | null
-        created_at: string
-        updated_at: string
-      }) => ({
+      const orderView = (row: PurchaseOrdersTable) => ({
         purchaseOrderId: row.purchase_order_id,
         tenantId: row.tenant_id,
         sku: row.sku,
@@ -217,7 +183,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               const sku = (yield* HttpRouter.params).sku ?? ""
               if (!skuPattern.test(sku))
                 return problem(400, "a SKU is 1-128 letters, digits, '_' or '-'", "sku")
-              const settings = decodeBody(StockItemSettingsBody, yield* readBody(request))
+              const settings = yield* readJson(request, StockItemSettingsBody)
               if (!settings.ok) return settings.response
               const { openingStock, ...rest } = settings.value
               // The settings it changes, as last recorded: the same body sent again is one request, but
@@ -321,7 +287,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           "/purchase-orders",
           guarded((request, person) =>
             Effect.gen(function* () {
-              const order = decodeBody(BuyersOrderBody, yield* readBody(request))
+              const order = yield* readJson(request, BuyersOrderBody)
               if (!order.ok) return order.response
               const o = order.value
               const outside = {
@@ -371,7 +337,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
             Effect.gen(function* () {
               const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
               if (!skuPattern.test(id)) return problem(400, "not a purchase order id", "purchaseOrderId")
-              const cancellation = decodeBody(CancellationBody, yield* readBody(request))
+              const cancellation = yield* readJson(request, CancellationBody)
               if (!cancellation.ok) return cancellation.response
               const order = yield* Effect.promise(() =>
                 model
@@ -490,7 +456,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
             Effect.gen(function* () {
               const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
               if (!skuPattern.test(id)) return problem(400, "not a purchase order id", "purchaseOrderId")
-              const receipt = decodeBody(ReceiptBody, yield* readBody(request))
+              const receipt = yield* readJson(request, ReceiptBody)
               if (!receipt.ok) return receipt.response
               const receivedAt = new Date(
                 yield* Effect.clockWith((clock) => clock.currentTimeMillis),

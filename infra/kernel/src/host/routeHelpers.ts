@@ -1,7 +1,7 @@
 import { ByteSize, Effect, Result, Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
 
-// What the agent's routes share: their error answers, a bounded body read, and decoding at the edge.
+// What agents' routes share: their error answers, a bounded body read, decoding at the edge, and the bearer token.
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
