@@ -55,3 +55,49 @@ export const Quantity = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 /** The tenant (shop) an aggregate belongs to; memory and read models are filtered by it. */
 export const TenantId = Schema.String.check(Schema.isPattern(/^[a-z0-9-]{1,64}$/))
+
+/** The longest id a tenant may give a thing of its own (a SKU, a storefront order) that becomes part of an aggregate id. */
+export const maxTenantOwnIdLength = 63
+
+const tenantPattern = /^[a-z0-9-]{1,64}$/
+const ownIdPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
+
+/**
+ * A tenant's own id (a SKU, an order number) as a subject token: 1-63 letters, digits, '_' or '-',
+ * refused by name otherwise, so that with its tenant it still fits an aggregate id.
+ */
+export const TenantOwnId = Schema.String.check(
+  Schema.makeFilter((id: string) =>
+    ownIdPattern.test(id)
+      ? undefined
+      : `${JSON.stringify(id.slice(0, 200))} must be 1-${maxTenantOwnIdLength} characters of letters, digits, '_' or '-'`,
+  ),
+)
+
+/**
+ * The aggregate and register id of something a tenant names itself: `<tenant>_<its id>`. Two shops
+ * may both sell `MUG-1` or both have order `1001`; their stock, reservations, listings and orders
+ * must never be one. A tenant id has no '_', so the first '_' splits the id back unambiguously, and
+ * at 64 + 1 + 63 characters it is still a subject token. Throws, naming the value, on a tenant or an
+ * id that could not be one.
+ */
+export const tenantScopedId = (tenantId: string, ownId: string): string => {
+  if (!tenantPattern.test(tenantId))
+    throw new TypeError(`tenant ${JSON.stringify(tenantId)} must be 1-64 characters of a-z, 0-9 or '-'`)
+  if (!ownIdPattern.test(ownId))
+    throw new TypeError(
+      `${JSON.stringify(ownId.slice(0, 200))} must be 1-${maxTenantOwnIdLength} characters of letters, digits, '_' or '-'`,
+    )
+  return `${tenantId}_${ownId}`
+}
+
+/** A tenant-scoped id split back into its tenant and the tenant's own id, or undefined when it is not one. */
+export const parseTenantScopedId = (
+  scopedId: string,
+): { readonly tenantId: string; readonly ownId: string } | undefined => {
+  const at = scopedId.indexOf("_")
+  if (at < 0) return undefined
+  const tenantId = scopedId.slice(0, at)
+  const ownId = scopedId.slice(at + 1)
+  return tenantPattern.test(tenantId) && ownIdPattern.test(ownId) ? { tenantId, ownId } : undefined
+}

@@ -1,5 +1,14 @@
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { formatMoney, type Money, moneyFromDecimal } from "./common.ts"
+import { assertSubjectToken } from "../subjects.ts"
+import {
+  formatMoney,
+  type Money,
+  moneyFromDecimal,
+  parseTenantScopedId,
+  TenantOwnId,
+  tenantScopedId,
+} from "./common.ts"
 
 const eur = (amountMinor: number): Money => ({ amountMinor, currency: "EUR" })
 
@@ -45,5 +54,29 @@ describe("moneyFromDecimal", () => {
       ["99999999999999999", "EUR"],
     ] as const)
       expect(moneyFromDecimal(amount, currency), `${amount} ${currency}`).toBeUndefined()
+  })
+})
+
+describe("tenant-scoped ids", () => {
+  it("keeps two shops' same SKU apart, and splits back into tenant and own id", () => {
+    expect(tenantScopedId("shop-a", "MUG-1")).not.toBe(tenantScopedId("shop-b", "MUG-1"))
+    for (const [tenant, own] of [
+      ["shop", "MUG-1"],
+      ["shop-a", "a_b_c"],
+      ["x".repeat(64), "Y".repeat(63)],
+    ] as const) {
+      const scoped = tenantScopedId(tenant, own)
+      expect(assertSubjectToken("aggregate id", scoped)).toBe(scoped)
+      expect(parseTenantScopedId(scoped)).toEqual({ tenantId: tenant, ownId: own })
+    }
+  })
+
+  it("refuses, by name, a tenant or an own id that could not be part of an aggregate id", () => {
+    expect(() => tenantScopedId("Shop", "MUG-1")).toThrow(/tenant "Shop"/)
+    expect(() => tenantScopedId("shop", "MUG.1")).toThrow(/"MUG\.1" must be 1-63 characters/)
+    expect(() => tenantScopedId("shop", "M".repeat(64))).toThrow(/must be 1-63 characters/)
+    expect(Schema.decodeUnknownResult(TenantOwnId)("MUG 1")._tag).toBe("Failure")
+    expect(parseTenantScopedId("MUG-1")).toBeUndefined()
+    expect(parseTenantScopedId("Shop_MUG-1")).toBeUndefined()
   })
 })
