@@ -53,13 +53,19 @@ export const Score = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum:
 /** A whole quantity of stock units. */
 export const Quantity = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
-/** The tenant (shop) an aggregate belongs to; memory and read models are filtered by it. */
-export const TenantId = Schema.String.check(Schema.isPattern(/^[a-z0-9-]{1,64}$/))
+/**
+ * The tenant (shop) an aggregate belongs to; memory and read models are filtered by it. At most 32
+ * characters, so that with a tenant's own id (`tenantScopedId`) an action id built on it still fits a
+ * subject token.
+ */
+export const TenantId = Schema.String.check(
+  Schema.isPattern(/^[a-z0-9-]{1,32}$/, { message: "must be 1-32 characters of a-z, 0-9 or '-'" }),
+)
 
 /** The longest id a tenant may give a thing of its own (a SKU, a storefront order) that becomes part of an aggregate id. */
 export const maxTenantOwnIdLength = 63
 
-const tenantPattern = /^[a-z0-9-]{1,64}$/
+const tenantPattern = /^[a-z0-9-]{1,32}$/
 const ownIdPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
 
 /**
@@ -83,7 +89,7 @@ export const TenantOwnId = Schema.String.check(
  */
 export const tenantScopedId = (tenantId: string, ownId: string): string => {
   if (!tenantPattern.test(tenantId))
-    throw new TypeError(`tenant ${JSON.stringify(tenantId)} must be 1-64 characters of a-z, 0-9 or '-'`)
+    throw new TypeError(`tenant ${JSON.stringify(tenantId)} must be 1-32 characters of a-z, 0-9 or '-'`)
   if (!ownIdPattern.test(ownId))
     throw new TypeError(
       `${JSON.stringify(ownId.slice(0, 200))} must be 1-${maxTenantOwnIdLength} characters of letters, digits, '_' or '-'`,

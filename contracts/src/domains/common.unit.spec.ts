@@ -63,7 +63,7 @@ describe("tenant-scoped ids", () => {
     for (const [tenant, own] of [
       ["shop", "MUG-1"],
       ["shop-a", "a_b_c"],
-      ["x".repeat(64), "Y".repeat(63)],
+      ["x".repeat(32), "Y".repeat(63)],
     ] as const) {
       const scoped = tenantScopedId(tenant, own)
       expect(assertSubjectToken("aggregate id", scoped)).toBe(scoped)
@@ -73,6 +73,7 @@ describe("tenant-scoped ids", () => {
 
   it("refuses, by name, a tenant or an own id that could not be part of an aggregate id", () => {
     expect(() => tenantScopedId("Shop", "MUG-1")).toThrow(/tenant "Shop"/)
+    expect(() => tenantScopedId("x".repeat(33), "MUG-1")).toThrow(/1-32 characters/)
     expect(() => tenantScopedId("shop", "MUG.1")).toThrow(/"MUG\.1" must be 1-63 characters/)
     expect(() => tenantScopedId("shop", "M".repeat(64))).toThrow(/must be 1-63 characters/)
     expect(Schema.decodeUnknownResult(TenantOwnId)("MUG 1")._tag).toBe("Failure")
