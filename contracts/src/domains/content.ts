@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
-import { Money, NonEmpty, Quantity, TenantId } from "./common.ts"
+import { Money, NonEmpty, Quantity, TenantId, TenantOwnId } from "./common.ts"
 import { TicketIntent } from "./customer.ts"
 
 const domain = "content" as const
@@ -10,7 +10,8 @@ const producer = "content-ops"
 /** A product's facts, as the merchandiser's product feed gives them: what a listing may say. */
 export const ProductFacts = Schema.Struct({
   tenantId: TenantId,
-  sku: NonEmpty,
+  /** The shop's own SKU; with the tenant it names the listing (`tenantScopedId`). */
+  sku: TenantOwnId,
   productName: NonEmpty,
   brand: Schema.optionalKey(NonEmpty),
   category: NonEmpty,

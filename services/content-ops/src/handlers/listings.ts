@@ -1,5 +1,5 @@
 import { ActionGate, makeActionCommands } from "@mesh/actions"
-import { listingStatus, stockReservations } from "@mesh/contracts"
+import { listingStatus, parseTenantScopedId, stockReservations, tenantScopedId } from "@mesh/contracts"
 import { MeshNamespace, NatsClient } from "@mesh/eventlog"
 import type { Reaction, ReactorDefinition } from "@mesh/kernel"
 import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
@@ -8,13 +8,13 @@ import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { ContentLedger } from "../contentLedger.ts"
 import { checkListing } from "../listing/factCheck.ts"
-import { availabilityActionId, type ListingCommand } from "../listing/listing.ts"
+import { availabilityActionId, type ListingCommand, listingIdOf } from "../listing/listing.ts"
 import { contentOpsSkillActions } from "../skills/actions.ts"
 import { draftListing } from "../skills/draftListing.ts"
 
-const toListing = (sku: string, command: ListingCommand): Reaction => ({
+const toListing = (listingId: string, command: ListingCommand): Reaction => ({
   aggregateType: "listing",
-  aggregateId: sku,
+  aggregateId: listingId,
   command,
 })
 
@@ -57,7 +57,7 @@ export const draftListings = (options: {
       }
       const findings = checkListing(facts, draft)
       return [
-        toListing(facts.sku, {
+        toListing(listingIdOf(facts), {
           _tag: "RecordDraft",
           version,
           title: draft.title,
@@ -66,7 +66,7 @@ export const draftListings = (options: {
           tags: draft.tags,
           decisionId: decided.decisionId,
         }),
-        toListing(facts.sku, { _tag: "RecordCheck", draftVersion: version, findings }),
+        toListing(listingIdOf(facts), { _tag: "RecordCheck", draftVersion: version, findings }),
       ]
     }),
 })
@@ -140,7 +140,8 @@ export const trackListings = (options: {
     Effect.gen(function* () {
       const registers = yield* Registers
       const gate = yield* ActionGate
-      const sku = event.aggregateId
+      // The listing's id is also its registers' id (its tenant's SKU).
+      const listingId = event.aggregateId
       const write = {
         correlationId: event.correlationId,
         causationId: event.eventId,
@@ -154,7 +155,7 @@ export const trackListings = (options: {
           const flip = /-(\d+)$/.exec(actionId)
           const n = flip === null ? 1 : Number(flip[1])
           if (n <= 1) return
-          const previous = availabilityActionId(sku, n - 1)
+          const previous = availabilityActionId(listingId, n - 1)
           const actions = makeActionCommands({
             nats: yield* NatsClient,
             namespace: (yield* MeshNamespace).name,
@@ -166,7 +167,7 @@ export const trackListings = (options: {
           }
           yield* Effect.logWarning(`${previous} has not settled after a minute; ${actionId} goes ahead`)
         })
-      const ask = (actionId: string, inStock: boolean) =>
+      const ask = (actionId: string, sku: string, inStock: boolean) =>
         gate.request({
           actionId,
           agent: options.agent,
@@ -183,12 +184,12 @@ export const trackListings = (options: {
       switch (event.type) {
         case "ListingPublished": {
           // A new version published while the listing is out of stock stays out of stock.
-          const listing = yield* (yield* ContentLedger).listing(sku)
+          const listing = yield* (yield* ContentLedger).listing(listingId)
           const status = listing.status === "known" && !listing.inStock ? "out-of-stock" : "published"
-          yield* registers.write(listingStatus, sku, { _tag: "Set", status }, write)
-          const free = yield* registers.read(stockReservations, sku)
+          yield* registers.write(listingStatus, listingId, { _tag: "Set", status }, write)
+          const free = yield* registers.read(stockReservations, listingId)
           return [
-            toListing(sku, {
+            toListing(listingId, {
               _tag: "UpdateAvailability",
               available: Math.max(0, free.value.available),
               reason: "no unit was free to promise when it was published",
@@ -197,13 +198,13 @@ export const trackListings = (options: {
         }
         case "ListingMarkedOutOfStock":
           yield* settled(event.payload.actionId)
-          yield* ask(event.payload.actionId, false)
-          yield* registers.write(listingStatus, sku, { _tag: "Set", status: "out-of-stock" }, write)
+          yield* ask(event.payload.actionId, event.payload.sku, false)
+          yield* registers.write(listingStatus, listingId, { _tag: "Set", status: "out-of-stock" }, write)
           return []
         case "ListingBackInStock":
           yield* settled(event.payload.actionId)
-          yield* ask(event.payload.actionId, true)
-          yield* registers.write(listingStatus, sku, { _tag: "Set", status: "published" }, write)
+          yield* ask(event.payload.actionId, event.payload.sku, true)
+          yield* registers.write(listingStatus, listingId, { _tag: "Set", status: "published" }, write)
           return []
         default:
           return []
@@ -231,22 +232,30 @@ export const watchStock = (): ReactorDefinition<ContentOpsDefs, unknown, Registe
   ],
   react: (event) =>
     Effect.gen(function* () {
-      let sku: string
+      let listingId: string
       switch (event.type) {
+        // A stock item's id is its tenant's SKU, the listing's id too.
+        case "StockRestocked":
+          listingId = event.aggregateId
+          break
+        // An allocation's id is its tenant's order: the SKU is the line's, in the order's tenant.
         case "OrderStockReserved":
         case "OrderStockBackordered":
         case "OrderStockReleased":
-        case "OrderStockReturned":
-        case "StockRestocked":
-          sku = event.payload.sku
+        case "OrderStockReturned": {
+          const order = parseTenantScopedId(event.aggregateId)
+          if (order === undefined)
+            return yield* Effect.fail(new Error(`order ${event.aggregateId} names no tenant`))
+          listingId = tenantScopedId(order.tenantId, event.payload.sku)
           break
+        }
         default:
           return []
       }
-      const free = yield* (yield* Registers).read(stockReservations, sku)
+      const free = yield* (yield* Registers).read(stockReservations, listingId)
       const available = Math.max(0, free.value.available)
       return [
-        toListing(sku, {
+        toListing(listingId, {
           _tag: "UpdateAvailability",
           available,
           reason: available === 0 ? "no unit is free to promise" : "units are free again",
@@ -279,8 +288,8 @@ export const answerViolations = (options: {
     }),
 })
 
-/** The SKU of a publish action's id (`publish-<sku>-v<n>`), or null for another action. */
-export const skuOfPublishAction = (actionId: string): string | null =>
+/** The listing of a publish action's id (`publish-<listing>-v<n>`), or null for another action. */
+export const listingOfPublishAction = (actionId: string): string | null =>
   /^publish-(.+)-v\d+$/.exec(actionId)?.[1] ?? null
 
 /** What became of a listing's publish action: published, or refused by a person, a lapse or the policy. */
@@ -294,26 +303,32 @@ export const recordPublishOutcomes = (options: {
     Effect.sync(() => {
       if (event.aggregateType !== options.agent) return []
       const actionId = event.aggregateId
-      const sku = skuOfPublishAction(actionId)
-      if (sku === null) return []
+      const listingId = listingOfPublishAction(actionId)
+      if (listingId === null) return []
       switch (event.type) {
         case "ActionSucceeded":
           return [
-            toListing(sku, { _tag: "RecordPublished", actionId, externalRef: event.payload.externalRef }),
+            toListing(listingId, {
+              _tag: "RecordPublished",
+              actionId,
+              externalRef: event.payload.externalRef,
+            }),
           ]
         case "ActionRejected":
           return [
-            toListing(sku, {
+            toListing(listingId, {
               _tag: "RecordPublishRefused",
               actionId,
               reason: `refused by ${event.payload.rejectedBy}: ${event.payload.reason}`,
             }),
           ]
         case "ActionExpired":
-          return [toListing(sku, { _tag: "RecordPublishRefused", actionId, reason: "its approval lapsed" })]
+          return [
+            toListing(listingId, { _tag: "RecordPublishRefused", actionId, reason: "its approval lapsed" }),
+          ]
         case "ActionDenied":
           return [
-            toListing(sku, {
+            toListing(listingId, {
               _tag: "RecordPublishRefused",
               actionId,
               reason: `denied by policy: ${event.payload.reason}`,

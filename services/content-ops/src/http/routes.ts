@@ -1,14 +1,16 @@
 import { ApproverTokens } from "@mesh/actions"
-import { ProductFacts } from "@mesh/contracts"
+import { maxTenantOwnIdLength, ProductFacts, TenantId } from "@mesh/contracts"
 import { type AgentRoutes, bearerOf, bodyDigest, decoderOf, problem, readBody } from "@mesh/kernel"
-import { Effect, Layer, Redacted, type Schema } from "effect"
+import { Effect, Layer, Redacted, Result, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { contentOpsName } from "../config.ts"
+import { listingIdOf } from "../listing/listing.ts"
 import { type ListingsTable, listingsReadModel } from "../projections/listingsReadModel.ts"
 
 const MAX_BODY_BYTES = 64 * 1024
-const skuPattern = /^[A-Za-z0-9_-]{1,128}$/
+const skuPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
+const isTenantId = (value: string) => Result.isSuccess(Schema.decodeUnknownResult(TenantId)(value))
 
 // A JSON body decoded at the edge: 413 over the limit, 400 naming the field at fault.
 const readJson = <A>(request: HttpServerRequest.HttpServerRequest, schema: Schema.Codec<A, unknown>) =>
@@ -47,7 +49,8 @@ const listingView = (row: ListingsTable) => ({
 /**
  * The merchandisers' routes, for the shop's people (an approver's bearer token): `PUT
  * /products/:sku` records a product's facts, from which its listing is drafted, checked and
- * published; `GET /listings` (`?status=`) and `/listings/:sku` show each listing with its draft,
+ * published; `GET /listings` (`?status=`, `?tenantId=`) and `/listings/:sku` (`?tenantId=`, needed
+ * when two tenants sell the SKU) show each listing with its draft,
  * the fact check's findings, its publication and availability.
  */
 export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (context) =>
@@ -79,7 +82,7 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
               if (!skuPattern.test(sku))
-                return problem(400, "a SKU is 1-128 letters, digits, '_' or '-'", "sku")
+                return problem(400, `a SKU is 1-${maxTenantOwnIdLength} letters, digits, '_' or '-'`, "sku")
               const body = yield* readJson(request, ProductFactsBody)
               if (!body.ok) return body.response
               const facts = { ...body.value, sku }
@@ -89,13 +92,15 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
                 model
                   .selectFrom("listings")
                   .select("facts_version")
+                  .where("tenant_id", "=", facts.tenantId)
                   .where("sku", "=", sku)
                   .executeTakeFirst(),
               )
+              const listingId = listingIdOf(facts)
               const received = yield* context
                 .receive(
                   {
-                    requestId: `facts-${sku}-${bodyDigest({ facts, after: current?.facts_version ?? 0 }).slice(0, 16)}`,
+                    requestId: `facts-${listingId}-${bodyDigest({ facts, after: current?.facts_version ?? 0 }).slice(0, 16)}`,
                     name: "RecordProductFacts",
                     origin: "http",
                     actor: { kind: "human", id: person },
@@ -104,7 +109,7 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
                   [
                     {
                       aggregateType: "listing",
-                      aggregateId: sku,
+                      aggregateId: listingId,
                       command: { _tag: "RecordProductFacts", facts },
                     },
                   ],
@@ -115,9 +120,12 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
                     Effect.succeed({ ok: false as const, message: e.message }),
                   ),
                 )
-              if (!received.ok) return problem(409, received.message, "tenantId")
+              if (!received.ok) return problem(409, received.message)
               const changed = received.r.outcomes[0]?.status === "appended"
-              return HttpServerResponse.jsonUnsafe({ sku, changed }, { status: changed ? 202 : 200 })
+              return HttpServerResponse.jsonUnsafe(
+                { tenantId: facts.tenantId, sku, changed },
+                { status: changed ? 202 : 200 },
+              )
             }),
           ),
         ),
@@ -126,11 +134,16 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
           "/listings",
           guarded((request) =>
             Effect.gen(function* () {
-              const status = new URL(request.url, "http://agent").searchParams.get("status")
+              const query = new URL(request.url, "http://agent").searchParams
+              const status = query.get("status")
+              const tenantId = query.get("tenantId")
+              if (tenantId !== null && !isTenantId(tenantId))
+                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
               const rows = yield* Effect.promise(() => {
                 let select = model.selectFrom("listings").selectAll()
                 if (status !== null) select = select.where("status", "=", status)
-                return select.orderBy("sku").limit(1000).execute()
+                if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)
+                return select.orderBy("tenant_id").orderBy("sku").limit(1000).execute()
               })
               return HttpServerResponse.jsonUnsafe({ listings: rows.map(listingView) })
             }),
@@ -139,14 +152,27 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
         HttpRouter.add(
           "GET",
           "/listings/:sku",
-          guarded(() =>
+          guarded((request) =>
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
-              const row = yield* Effect.promise(() =>
-                model.selectFrom("listings").selectAll().where("sku", "=", sku).executeTakeFirst(),
-              )
+              const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
+              if (tenantId !== null && !isTenantId(tenantId))
+                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
+              const rows = yield* Effect.promise(() => {
+                let select = model.selectFrom("listings").selectAll().where("sku", "=", sku)
+                if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)
+                return select.limit(2).execute()
+              })
+              const [row] = rows
+              // Without a tenant, a SKU two shops both sell names no one listing.
+              if (rows.length > 1)
+                return problem(
+                  409,
+                  `more than one tenant has a listing ${sku}: name one with ?tenantId=`,
+                  "tenantId",
+                )
               return row === undefined
-                ? problem(404, `no listing ${sku}`, "sku")
+                ? problem(404, `no listing ${sku}${tenantId === null ? "" : ` of tenant ${tenantId}`}`, "sku")
                 : HttpServerResponse.jsonUnsafe(listingView(row))
             }),
           ),

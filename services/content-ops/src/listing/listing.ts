@@ -1,4 +1,4 @@
-import { canonicalJson, type ListingFinding, type ProductFacts } from "@mesh/contracts"
+import { canonicalJson, type ListingFinding, type ProductFacts, tenantScopedId } from "@mesh/contracts"
 import type { DecidedEvent, Decider } from "@mesh/kernel"
 import type { listingEvents } from "../catalog.ts"
 
@@ -50,13 +50,19 @@ export type ListingCommand =
   | { readonly _tag: "RecordPublishRefused"; readonly actionId: string; readonly reason: string }
   | { readonly _tag: "UpdateAvailability"; readonly available: number; readonly reason: string }
 
-/** The publish action of a listing's draft: one per SKU and draft version, so a redelivery publishes once. */
-export const publishActionId = (sku: string, draftVersion: number): string =>
-  `publish-${sku}-v${draftVersion}`.slice(0, 128)
+/**
+ * A listing's aggregate id: its tenant's and SKU's, the same id procurement gives the SKU's stock
+ * item and registers, so a stock event or an invariant names the listing it concerns.
+ */
+export const listingIdOf = (facts: { readonly tenantId: string; readonly sku: string }): string =>
+  tenantScopedId(facts.tenantId, facts.sku)
+
+/** The publish action of a listing's draft: one per listing and draft version, so a redelivery publishes once. */
+export const publishActionId = (listingId: string, draftVersion: number): string =>
+  `publish-${listingId}-v${draftVersion}`
 
 /** The action of a listing's n-th availability change. */
-export const availabilityActionId = (sku: string, flip: number): string =>
-  `stock-${sku}-${flip}`.slice(0, 128)
+export const availabilityActionId = (listingId: string, flip: number): string => `stock-${listingId}-${flip}`
 
 // Canonical JSON: the same facts in another key order are the same facts.
 const sameFacts = (a: ProductFacts, b: ProductFacts) => canonicalJson(a) === canonicalJson(b)
@@ -131,8 +137,11 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
     switch (command._tag) {
       case "RecordProductFacts": {
         if (state.status === "known") {
-          if (state.facts.tenantId !== command.facts.tenantId)
-            throw new Error(`${command.facts.sku} belongs to tenant ${state.facts.tenantId}`)
+          // A listing's id is its tenant's and SKU's: facts of another are sent to the wrong listing.
+          if (listingIdOf(state.facts) !== listingIdOf(command.facts))
+            throw new Error(
+              `the facts of ${command.facts.tenantId}'s ${command.facts.sku} were sent to ${state.facts.tenantId}'s ${state.facts.sku}`,
+            )
           if (sameFacts(state.facts, command.facts)) return []
         }
         const version = state.status === "known" ? state.factsVersion + 1 : 1
@@ -170,7 +179,7 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
             payload: {
               draftVersion: command.draftVersion,
               findings: command.findings,
-              actionId: publishActionId(state.facts.sku, command.draftVersion),
+              actionId: publishActionId(listingIdOf(state.facts), command.draftVersion),
             },
           },
         ]
@@ -203,7 +212,7 @@ export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState>
         // A live listing flips whatever a newer version waiting for approval is doing.
         if (state.status === "absent" || !state.live) return []
         const sku = state.facts.sku
-        const actionId = availabilityActionId(sku, state.flips + 1)
+        const actionId = availabilityActionId(listingIdOf(state.facts), state.flips + 1)
         if (state.inStock && command.available === 0)
           return [
             {

@@ -1,7 +1,7 @@
 import type { ProductFacts } from "@mesh/contracts"
 import { DeciderSpecification } from "@mesh/kernel/testing"
-import { describe, it } from "vitest"
-import { availabilityActionId, listingDecider, publishActionId } from "./listing.ts"
+import { describe, expect, it } from "vitest"
+import { availabilityActionId, listingDecider, listingIdOf, publishActionId } from "./listing.ts"
 
 const listing = DeciderSpecification.for(listingDecider)
 
@@ -42,11 +42,11 @@ const drafted = {
 }
 const checked = {
   type: "ListingChecked" as const,
-  payload: { draftVersion: 1, findings: [], actionId: publishActionId("LAMP-1", 1) },
+  payload: { draftVersion: 1, findings: [], actionId: publishActionId("shop_LAMP-1", 1) },
 }
 const published = {
   type: "ListingPublished" as const,
-  payload: { sku: "LAMP-1", actionId: publishActionId("LAMP-1", 1), externalRef: "lst_1" },
+  payload: { sku: "LAMP-1", actionId: publishActionId("shop_LAMP-1", 1), externalRef: "lst_1" },
 }
 
 describe("a listing", () => {
@@ -68,6 +68,16 @@ describe("a listing", () => {
       .given([recorded(1)])
       .when({ _tag: "RecordProductFacts", facts: { ...facts, tenantId: "other" } })
       .thenThrows()
+  })
+
+  it("names a listing by its tenant and SKU, so two shops' same SKU are two listings", () => {
+    expect(listingIdOf(facts)).toBe("shop_LAMP-1")
+    expect(listingIdOf({ ...facts, tenantId: "other" })).not.toBe(listingIdOf(facts))
+    expect(publishActionId(listingIdOf(facts), 12)).toBe("publish-shop_LAMP-1-v12")
+    // The longest tenant and SKU still give action ids that are subject tokens.
+    const longest = listingIdOf({ tenantId: "t".repeat(32), sku: "S".repeat(63) })
+    expect(publishActionId(longest, 999_999)).toMatch(/^[A-Za-z0-9_-]{1,128}$/)
+    expect(availabilityActionId(longest, 999_999)).toMatch(/^[A-Za-z0-9_-]{1,128}$/)
   })
 
   it("drafts and checks each facts version once, and ignores a draft of facts since replaced", () => {
@@ -96,7 +106,7 @@ describe("a listing", () => {
   it("is published once, for the action its check named", () => {
     const publish = {
       _tag: "RecordPublished" as const,
-      actionId: publishActionId("LAMP-1", 1),
+      actionId: publishActionId("shop_LAMP-1", 1),
       externalRef: "lst_1",
     }
     listing
@@ -127,7 +137,7 @@ describe("a listing", () => {
         payload: {
           draftVersion: 2,
           findings: [{ code: "invented-material" as const, detail: "names oak" }],
-          actionId: publishActionId("LAMP-1", 2),
+          actionId: publishActionId("shop_LAMP-1", 2),
         },
       },
     ]
@@ -140,7 +150,7 @@ describe("a listing", () => {
           payload: {
             sku: "LAMP-1",
             available: 0,
-            actionId: availabilityActionId("LAMP-1", 1),
+            actionId: availabilityActionId("shop_LAMP-1", 1),
             reason: "sold out",
           },
         },
@@ -158,7 +168,7 @@ describe("a listing", () => {
       payload: {
         sku: "LAMP-1",
         available: 0,
-        actionId: availabilityActionId("LAMP-1", 1),
+        actionId: availabilityActionId("shop_LAMP-1", 1),
         reason: "sold out",
       },
     }
@@ -180,7 +190,7 @@ describe("a listing", () => {
       .thenEmits([
         {
           type: "ListingBackInStock",
-          payload: { sku: "LAMP-1", available: 3, actionId: availabilityActionId("LAMP-1", 2) },
+          payload: { sku: "LAMP-1", available: 3, actionId: availabilityActionId("shop_LAMP-1", 2) },
         },
       ])
   })

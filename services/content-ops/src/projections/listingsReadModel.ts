@@ -1,10 +1,10 @@
-import type { contentEvents } from "@mesh/contracts"
+import { type contentEvents, parseTenantScopedId } from "@mesh/contracts"
 import { defineProjection, type ProjectionEvent, readModelSchemaOf } from "@mesh/kernel/projections"
 import type { Kysely, QueryCreator, Transaction } from "kysely"
 
 type ContentEventDefs = (typeof contentEvents)[number]
 
-/** A SKU's listing as merchandisers see it. */
+/** A tenant's SKU's listing as merchandisers see it. */
 export interface ListingsTable {
   sku: string
   tenant_id: string
@@ -35,15 +35,27 @@ export interface ListingsReadModel {
 
 type Trx = Transaction<ListingsReadModel>
 
-const patch = (trx: Trx, sku: string, at: string, values: Partial<ListingsTable>) =>
+type ListingKey = { readonly tenantId: string; readonly sku: string }
+
+const patch = (trx: Trx, key: ListingKey, at: string, values: Partial<ListingsTable>) =>
   trx
     .updateTable("listings")
     .set({ ...values, updated_at: at })
-    .where("sku", "=", sku)
+    .where("tenant_id", "=", key.tenantId)
+    .where("sku", "=", key.sku)
     .execute()
 
+// A listing's id is its tenant's and SKU's (`tenantScopedId`); the FAQ's aggregates are not listings.
+const listingKeyOf = (aggregateId: string): ListingKey => {
+  const parsed = parseTenantScopedId(aggregateId)
+  if (parsed === undefined)
+    throw new Error(`listing id ${JSON.stringify(aggregateId)} names no tenant and SKU`)
+  return { tenantId: parsed.tenantId, sku: parsed.ownId }
+}
+
 const applyOne = async (trx: Trx, { event }: ProjectionEvent<ContentEventDefs>): Promise<void> => {
-  const sku = event.aggregateId
+  if (event.aggregateType !== "listing") return
+  const key = listingKeyOf(event.aggregateId)
   const at = event.occurredAt
   switch (event.type) {
     case "ProductFactsRecorded": {
@@ -59,7 +71,7 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ContentEventDefs>):
       await trx
         .insertInto("listings")
         .values({
-          sku,
+          sku: key.sku,
           ...values,
           draft_version: null,
           title: null,
@@ -73,12 +85,12 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ContentEventDefs>):
           stock_reason: null,
           refusal: null,
         })
-        .onConflict((oc) => oc.column("sku").doUpdateSet(values))
+        .onConflict((oc) => oc.columns(["tenant_id", "sku"]).doUpdateSet(values))
         .execute()
       return
     }
     case "ListingDrafted":
-      await patch(trx, sku, at, {
+      await patch(trx, key, at, {
         draft_version: event.payload.draftVersion ?? null,
         title: event.payload.title,
         description: event.payload.description,
@@ -87,26 +99,26 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ContentEventDefs>):
       })
       return
     case "ListingChecked":
-      await patch(trx, sku, at, {
+      await patch(trx, key, at, {
         findings: JSON.stringify(event.payload.findings),
         status: event.payload.findings.length === 0 ? "publishing" : "awaiting-approval",
         publish_action_id: event.payload.actionId,
       })
       return
     case "ListingPublished":
-      await patch(trx, sku, at, { status: "published", external_ref: event.payload.externalRef })
+      await patch(trx, key, at, { status: "published", external_ref: event.payload.externalRef })
       return
     case "ListingPublishRefused":
-      await patch(trx, sku, at, { status: "refused", refusal: event.payload.reason })
+      await patch(trx, key, at, { status: "refused", refusal: event.payload.reason })
       return
     case "ListingMarkedOutOfStock":
-      await patch(trx, sku, at, { in_stock: false, stock_reason: event.payload.reason })
+      await patch(trx, key, at, { in_stock: false, stock_reason: event.payload.reason })
       return
     case "ListingBackInStock":
-      await patch(trx, sku, at, { in_stock: true, stock_reason: null })
+      await patch(trx, key, at, { in_stock: true, stock_reason: null })
       return
     case "ListingWithdrawn":
-      await patch(trx, sku, at, { status: "withdrawn", refusal: event.payload.reason })
+      await patch(trx, key, at, { status: "withdrawn", refusal: event.payload.reason })
       return
     // The FAQ's events are not the listings'.
     case "ResolvedQuestionNoted":
@@ -114,7 +126,7 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ContentEventDefs>):
     case "KnowledgeArticleProposed":
       return
     case "ListingPriceChanged":
-      await patch(trx, sku, at, {
+      await patch(trx, key, at, {
         price_minor: event.payload.to.amountMinor,
         currency: event.payload.to.currency,
       })
@@ -125,7 +137,8 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ContentEventDefs>):
 /** The listings read model: each SKU's facts version, draft, fact-check findings, publication and availability. */
 export const listingsProjection = defineProjection<ContentEventDefs, ListingsReadModel>({
   name: "listings",
-  version: 1,
+  // 2: keyed by tenant and SKU, since two shops may sell the same SKU.
+  version: 2,
   streams: [{ domain: "content" }],
   tables: ["listings"],
   onFailure: "stop",
@@ -133,8 +146,8 @@ export const listingsProjection = defineProjection<ContentEventDefs, ListingsRea
   createTables: async (trx) => {
     await trx.schema
       .createTable("listings")
-      .addColumn("sku", "text", (c) => c.primaryKey())
       .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("sku", "text", (c) => c.notNull())
       .addColumn("product_name", "text", (c) => c.notNull())
       .addColumn("facts_version", "integer", (c) => c.notNull())
       .addColumn("draft_version", "integer")
@@ -151,6 +164,7 @@ export const listingsProjection = defineProjection<ContentEventDefs, ListingsRea
       .addColumn("stock_reason", "text")
       .addColumn("refusal", "text")
       .addColumn("updated_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("listings_pkey", ["tenant_id", "sku"])
       .execute()
     await trx.schema
       .createIndex("listings_by_status")

@@ -7,6 +7,7 @@ import {
   listingStatus,
   meshCatalog,
   stockReservations,
+  tenantScopedId,
 } from "@mesh/contracts"
 import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { readModelSchemaOf } from "@mesh/kernel"
@@ -154,15 +155,21 @@ export const startContentOps = async (
     })
 
   let stockEvents = 0
+  // The spec's shop: a SKU's stock item, registers and listing are the tenant's (`tenantScopedId`).
+  const shopId = (sku: string) => tenantScopedId("shop", sku)
   const stock = {
     /** Units arrive: on hand and free to promise. */
     restock: async (sku: string, quantity: number) => {
-      await Effect.runPromise(procurement.write(inventoryOnHand, sku, { _tag: "Add", amount: quantity }))
-      await Effect.runPromise(procurement.write(stockReservations, sku, { _tag: "Restock", quantity }))
+      await Effect.runPromise(
+        procurement.write(inventoryOnHand, shopId(sku), { _tag: "Add", amount: quantity }),
+      )
+      await Effect.runPromise(
+        procurement.write(stockReservations, shopId(sku), { _tag: "Restock", quantity }),
+      )
       stockEvents += 1
       await Effect.runPromise(
         log.append({
-          aggregate: { domain: "procurement", type: "stockItem", id: sku },
+          aggregate: { domain: "procurement", type: "stockItem", id: shopId(sku) },
           expected: "any",
           events: [{ type: "StockRestocked", payload: { sku, quantity, reason: "received" } }] as never,
           metadata: {
@@ -179,13 +186,15 @@ export const startContentOps = async (
       stockEvents += 1
       const reservation = `spec-${stockEvents}`
       await Effect.runPromise(
-        procurement.write(stockReservations, sku, { _tag: "Take", reservation, quantity }),
+        procurement.write(stockReservations, shopId(sku), { _tag: "Take", reservation, quantity }),
       )
       if (options.ship === true)
-        await Effect.runPromise(procurement.write(inventoryOnHand, sku, { _tag: "Add", amount: -quantity }))
+        await Effect.runPromise(
+          procurement.write(inventoryOnHand, shopId(sku), { _tag: "Add", amount: -quantity }),
+        )
       await Effect.runPromise(
         log.append({
-          aggregate: { domain: "procurement", type: "allocation", id: `o-${reservation}` },
+          aggregate: { domain: "procurement", type: "allocation", id: shopId(`o-${reservation}`) },
           expected: "any",
           events: [{ type: "OrderStockReserved", payload: { sku, quantity, reservation } }] as never,
           metadata: {
@@ -200,10 +209,12 @@ export const startContentOps = async (
     },
     /** An order's reservation is released (a cancellation), and procurement says so. */
     release: async (sku: string, reservation: string, quantity: number) => {
-      await Effect.runPromise(procurement.write(stockReservations, sku, { _tag: "Release", reservation }))
+      await Effect.runPromise(
+        procurement.write(stockReservations, shopId(sku), { _tag: "Release", reservation }),
+      )
       await Effect.runPromise(
         log.append({
-          aggregate: { domain: "procurement", type: "allocation", id: `o-${reservation}` },
+          aggregate: { domain: "procurement", type: "allocation", id: shopId(`o-${reservation}`) },
           expected: "any",
           events: [
             { type: "OrderStockReleased", payload: { sku, quantity, wasBackordered: false } },
@@ -219,7 +230,7 @@ export const startContentOps = async (
     },
     /** The listing's status as the shared register holds it. */
     listingStatus: async (sku: string) =>
-      (await Effect.runPromise(procurement.read(listingStatus, sku))).value,
+      (await Effect.runPromise(procurement.read(listingStatus, shopId(sku)))).value,
   }
 
   /**
@@ -227,10 +238,10 @@ export const startContentOps = async (
    * the route has seen before, which it answers with their first record (its request id is the
    * body's digest), as a revert to earlier facts would need.
    */
-  const recordFactsVersion = (facts: { readonly sku: string }, version: number) =>
+  const recordFactsVersion = (facts: { readonly tenantId: string; readonly sku: string }, version: number) =>
     Effect.runPromise(
       log.append({
-        aggregate: { domain: "content", type: "listing", id: facts.sku },
+        aggregate: { domain: "content", type: "listing", id: tenantScopedId(facts.tenantId, facts.sku) },
         expected: "any",
         events: [{ type: "ProductFactsRecorded", payload: { facts, version } }] as never,
         metadata: {
