@@ -82,7 +82,9 @@ describe("listings", () => {
     await Promise.all([record("LAMP-1", facts("Arc desk lamp")), record("LAMP-1", facts("Arc desk lamp"))])
     await agent.until("the publish is attempted", async () => {
       const events = await agent.everything()
-      return ofType(events, "ActionAttemptStarted").some((e) => e.aggregateId.startsWith("publish-LAMP-1"))
+      return ofType(events, "ActionAttemptStarted").some((e) =>
+        e.aggregateId.startsWith("publish-shop_LAMP-1"),
+      )
         ? true
         : undefined
     })
@@ -94,8 +96,8 @@ describe("listings", () => {
 
     // It traces to its decision, the check, the policy's verdict and the connector's result.
     const events = await agent.everything()
-    expect(ofType(events, "ListingDrafted", "LAMP-1")).toHaveLength(1)
-    expect(ofType(events, "ListingPublished", "LAMP-1")).toHaveLength(1)
+    expect(ofType(events, "ListingDrafted", "shop_LAMP-1")).toHaveLength(1)
+    expect(ofType(events, "ListingPublished", "shop_LAMP-1")).toHaveLength(1)
     const decision = ofType(events, "DecisionRecorded").find(
       (e) => (e.payload as { decisionId: string }).decisionId === published.decisionId,
     )
@@ -195,7 +197,9 @@ describe("stock", () => {
     await record("RACE-1", facts("Brass wall hook"))
     await agent.until("the publish is in flight", async () => {
       const events = await agent.everything()
-      return ofType(events, "ActionAttemptStarted").some((e) => e.aggregateId.startsWith("publish-RACE-1"))
+      return ofType(events, "ActionAttemptStarted").some((e) =>
+        e.aggregateId.startsWith("publish-shop_RACE-1"),
+      )
         ? true
         : undefined
     })
@@ -217,7 +221,44 @@ describe("stock", () => {
     })
     expect(await agent.stock.listingStatus("RACE-1")).toBe("out-of-stock")
     const events = await agent.everything()
-    expect(ofType(events, "ListingMarkedOutOfStock", "RACE-1")).toHaveLength(1)
+    expect(ofType(events, "ListingMarkedOutOfStock", "shop_RACE-1")).toHaveLength(1)
+  })
+})
+
+describe("tenants", () => {
+  it("keeps two shops' listings of the same SKU apart, and their stock", async () => {
+    // Only the spec's shop has units of VASE-1; the corner shop sells its own VASE-1 with none in stock.
+    await agent.stock.restock("VASE-1", 3)
+    await record("VASE-1", facts("Glass vase"))
+    await record(
+      "VASE-1",
+      facts("Glass vase", { tenantId: "corner-shop", price: { amountMinor: 4500, currency: "EUR" } }),
+    )
+    const of = (tenantId: string) =>
+      agent.until(`${tenantId}'s VASE-1 is published`, async () => {
+        const response = await agent.call(`/listings/VASE-1?tenantId=${tenantId}`)
+        const view = response.ok ? ((await response.json()) as ListingView & { tenantId: string }) : undefined
+        return view?.status === "published" ? view : undefined
+      })
+    const ours = await of("shop")
+    const theirs = await agent.until("the corner shop's VASE-1 is out of stock", async () => {
+      const view = await of("corner-shop")
+      return view.inStock ? undefined : view
+    })
+    expect(ours).toMatchObject({ tenantId: "shop", inStock: true, price: { amountMinor: 8900 } })
+    expect(theirs).toMatchObject({ tenantId: "corner-shop", price: { amountMinor: 4500 } })
+
+    // Without a tenant, the SKU names no one listing.
+    const ambiguous = await agent.call("/listings/VASE-1")
+    expect(ambiguous.status).toBe(409)
+    expect(((await ambiguous.json()) as { field: string }).field).toBe("tenantId")
+    const corner = (await (await agent.call("/listings?tenantId=corner-shop")).json()) as {
+      listings: ReadonlyArray<{ sku: string; tenantId: string }>
+    }
+    expect(corner.listings.map((l) => `${l.tenantId}/${l.sku}`)).toEqual(["corner-shop/VASE-1"])
+    const events = await agent.everything()
+    expect(ofType(events, "ListingPublished", "shop_VASE-1")).toHaveLength(1)
+    expect(ofType(events, "ListingPublished", "corner-shop_VASE-1")).toHaveLength(1)
   })
 })
 
@@ -231,5 +272,14 @@ describe("operators", () => {
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { field: string }).field).toMatch(/^price/)
     expect((await agent.call("/listings/DESK-9")).status).toBe(404)
+    const tooLong = await agent.call(`/products/${"S".repeat(64)}`, { method: "PUT", body: facts("Desk") })
+    expect(tooLong.status).toBe(400)
+    expect(((await tooLong.json()) as { field: string }).field).toBe("sku")
+    const badTenant = await agent.call("/products/DESK-9", {
+      method: "PUT",
+      body: facts("Desk", { tenantId: "Shop A" }),
+    })
+    expect(badTenant.status).toBe(400)
+    expect(((await badTenant.json()) as { field: string }).field).toBe("tenantId")
   })
 })
