@@ -110,6 +110,18 @@ export const DecisionRecorded = defineEvent({
      * the same skill, skill and prompt version and input); absent when a model or a person decided.
      */
     reusedDecisionId: Schema.optionalKey(DecisionId),
+    /**
+     * The model call this decision shared with others of its skill (a batch): the first decision of
+     * the batch names it, this one's place in it, and how many shared it. Its tokens and cost are
+     * its share; its prompt and raw output are the whole call's. Absent for a call of its own.
+     */
+    batch: Schema.optionalKey(
+      Schema.Struct({
+        id: DecisionId,
+        index: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+        size: Schema.Int.check(Schema.isGreaterThanOrEqualTo(2)),
+      }),
+    ),
   }),
   upcasters: {
     1: (v1) => ({ ...(v1 as object), input: null }),

@@ -23,8 +23,8 @@ import { defaultPriceTable } from "../config.ts"
 import { ModelProvider } from "../modelProvider.ts"
 import { recordedInput, runSkill, SkillReplayError } from "../skills/skill.ts"
 import { type FakeOllama, fakeReplies, startFakeOllama } from "../testing/fakeOllama.ts"
-import { sortMessage, sortMessageV1 } from "../testing/sampleSkill.ts"
-import { decideOnce, decisionIdFor, rerunDecision } from "./decideOnce.ts"
+import { sortInBackground, sortMessage, sortMessagesBatch, sortMessageV1 } from "../testing/sampleSkill.ts"
+import { decideEachOnce, decideOnce, decisionIdFor, rerunDecision } from "./decideOnce.ts"
 import { decisionPayload } from "./decisionContent.ts"
 import { DecisionError, DecisionRecorder } from "./decisionRecorder.ts"
 
@@ -330,5 +330,88 @@ describe("decideOnce reusing decisions by input", () => {
     )
     expect((errorOf(exit) as DecisionError).reason._tag).toBe("InvalidDecision")
     expect(chatCalls()).toBe(before)
+  })
+})
+
+describe("decideEachOnce: background decisions asked in batches", () => {
+  const message = (n: number) => ({ subject: `Parcel ${n}`, body: `Where is my parcel number ${n}?` })
+
+  it("asks the model once per batch, and records a decision per cause with its share of the call", async () => {
+    const { run, recorded } = await setUp()
+    const toMake = [1, 2, 3, 4, 5].map((n) => ({ input: message(n), cause: ticketOpened() }))
+    const before = chatCalls()
+    const decided = await run(decideEachOnce(sortMessagesBatch, toMake, { agent, reuseByInput: true }))
+
+    // Four in one call (the batch's most), the fifth alone with the item skill's own prompt.
+    expect(chatCalls() - before).toBe(2)
+    expect(decided.map((d) => d.output?.topic)).toEqual([
+      "delivery",
+      "delivery",
+      "delivery",
+      "delivery",
+      "delivery",
+    ])
+    const events = await Promise.all(decided.map(async (d) => (await recorded(d.decisionId))[0]))
+    const batched = events.slice(0, 4).map((e) => e?.payload as EventOf<typeof DecisionRecorded>["payload"])
+    for (const [index, payload] of batched.entries()) {
+      expect(payload).toMatchObject({
+        skill: sortInBackground.name,
+        provider: "ollama",
+        outcome: "answered",
+        batch: { id: decided[0]?.decisionId, index, size: 4 },
+      })
+      // Each is its own cause's decision, in its chain.
+      expect(events[index]).toMatchObject({
+        causationId: toMake[index]?.cause.eventId,
+        correlationId: toMake[index]?.cause.correlationId,
+      })
+    }
+    // One prompt for the four; the call's 42 prompt tokens shared out, adding up.
+    expect(new Set(batched.map((p) => p.promptHash)).size).toBe(1)
+    expect(batched.reduce((sum, p) => sum + p.promptTokens, 0)).toBe(42)
+    expect(events[4]?.payload).not.toHaveProperty("batch")
+    expect((events[4]?.payload as { promptHash?: string } | undefined)?.promptHash).not.toBe(
+      batched[0]?.promptHash,
+    )
+
+    // Each cause's decision reads back alone, as decideOnce would have made it, without a model.
+    const again = await run(decideOnce(sortInBackground, message(3), { cause: toMake[2]!.cause, agent }))
+    expect(again).toMatchObject({
+      recalled: true,
+      decisionId: decided[2]?.decisionId,
+      output: decided[2]?.output,
+    })
+    expect(chatCalls() - before).toBe(2)
+  })
+
+  it("reads back what was decided and reuses what was asked before, asking only the rest", async () => {
+    const { run } = await setUp()
+    const first = [1, 2].map((n) => ({ input: message(n), cause: ticketOpened() }))
+    await run(decideEachOnce(sortMessagesBatch, first, { agent, reuseByInput: true }))
+    const before = chatCalls()
+    // A redelivery of the first two, an old input on a new cause, and two new inputs.
+    const next = [
+      ...first,
+      { input: message(1), cause: ticketOpened() },
+      ...[7, 8].map((n) => ({ input: message(n), cause: ticketOpened() })),
+    ]
+    const decided = await run(decideEachOnce(sortMessagesBatch, next, { agent, reuseByInput: true }))
+    expect(chatCalls() - before).toBe(1)
+    expect(decided.map((d) => d.recalled)).toEqual([true, true, false, false, false])
+    expect(decided[2]?.event.payload).toMatchObject({ provider: "cache", costUsd: 0 })
+    expect(decided[3]?.event.payload).toMatchObject({ provider: "ollama", batch: { index: 0, size: 2 } })
+  })
+
+  it("falls back for the whole batch when the model answers too few, and each input gets the offline answer", async () => {
+    const { run } = await setUp()
+    const short = JSON.stringify({
+      answers: [{ topic: "delivery", urgent: false, reason: null, confidence: 0.9, actions: ["reply"] }],
+    })
+    ollama.enqueue("chat", fakeReplies.chat(short), fakeReplies.chat(short))
+    const toMake = [1, 2, 3].map((n) => ({ input: message(n), cause: ticketOpened() }))
+    const decided = await run(decideEachOnce(sortMessagesBatch, toMake, { agent }))
+    expect(decided.map((d) => d.invocation.outcome)).toEqual(["fell-back", "fell-back", "fell-back"])
+    expect(decided[0]?.event.payload.fallbackReason).toMatch(/1 answers for 3 inputs/)
+    expect(decided.every((d) => d.output?.topic === "delivery")).toBe(true)
   })
 })

@@ -6,6 +6,7 @@
 import { canonicalJson, type DecisionRecorded, type EventEnvelope, type EventOf } from "@mesh/contracts"
 import { Clock, Effect } from "effect"
 import type { ModelProvider } from "../modelProvider.ts"
+import { type BatchSkill, itemInvocationOf } from "../skills/batch.ts"
 import {
   encodeSkillInput,
   type RunSkillOptions,
@@ -199,6 +200,107 @@ const reusableDecision = <I, O>(skill: Skill<I, O>, input: I, agent: string, key
     const run = yield* recallSkill(skill, invocation).pipe(Effect.catch(miss(`entry ${filed} undecodable`)))
     return run === null ? null : { decisionId: filed, run }
   })
+
+/** One decision `decideEachOnce` makes: the input, and the event that causes (and keys) it. */
+export interface DecisionToMake<I> {
+  readonly input: I
+  readonly cause: EventEnvelope
+}
+
+/**
+ * `decideOnce` for several causes of one skill, in as few model calls as it takes: each cause's
+ * decision already recorded is read back, each input decided before is reused (with
+ * `reuseByInput`), and the rest are asked of the model together through the batch skill, up to its
+ * `maxItems` a call. Each input still gets its own decision, keyed and caused by its own event
+ * (the id `decideOnce` would give it, so a later `decideOnce` for that event reads it back), with
+ * its share of the call's tokens and cost and the call it shared (`batch`). A decision another
+ * delivery recorded first wins, as in `decideOnce`. The answers come back in the order asked.
+ */
+export const decideEachOnce = Effect.fn("decideEachOnce")(function* <I, O>(
+  batch: BatchSkill<I, O>,
+  toMake: ReadonlyArray<DecisionToMake<I>>,
+  options: Omit<DecideOnceOptions, "cause" | "retrieved" | "model"> & { readonly model?: string },
+) {
+  const recorder = yield* DecisionRecorder
+  const { item } = batch
+  const step = options.step ?? item.name
+  const decided = new Map<number, Decided<O>>()
+  const ask: Array<number> = []
+  for (const [index, entry] of toMake.entries()) {
+    const decisionId = decisionIdFor(step, entry.cause.eventId)
+    const loaded = yield* recorder
+      .load(options.agent, decisionId)
+      .pipe(Effect.catchReason("DecisionError", "DecisionNotFound", () => Effect.succeed(null)))
+    const reusable =
+      loaded === null && options.reuseByInput === true
+        ? yield* reusableDecision(
+            item,
+            entry.input,
+            options.agent,
+            yield* reusableKey(item, entry.input, { ...options, cause: entry.cause }),
+          )
+        : null
+    // Read back, or made from an earlier decision on the same input: decideOnce does either without a model.
+    if (loaded !== null || reusable !== null)
+      decided.set(index, yield* decideOnce(item, entry.input, { ...options, cause: entry.cause }))
+    else ask.push(index)
+  }
+  for (let from = 0; from < ask.length; from += batch.maxItems) {
+    const chunk = ask.slice(from, from + batch.maxItems)
+    // A lone input is asked by itself: its prompt is the item skill's own.
+    if (chunk.length === 1) {
+      const [only] = chunk as [number]
+      const entry = toMake[only] as DecisionToMake<I>
+      decided.set(only, yield* decideOnce(item, entry.input, { ...options, cause: entry.cause }))
+      continue
+    }
+    const items = chunk.map((index) => (toMake[index] as DecisionToMake<I>).input)
+    const runOptions: RunSkillOptions = options.model === undefined ? {} : { model: options.model }
+    const run = yield* runSkill(batch, { items }, runOptions)
+    const batchId = decisionIdFor(step, (toMake[chunk[0] as number] as DecisionToMake<I>).cause.eventId)
+    for (const [position, index] of chunk.entries()) {
+      const entry = toMake[index] as DecisionToMake<I>
+      const decisionId = decisionIdFor(step, entry.cause.eventId)
+      const invocation = itemInvocationOf(batch, run.invocation, items, position)
+      const recall = Effect.gen(function* () {
+        const loaded = yield* recorder.load(options.agent, decisionId)
+        const recalled = yield* recallSkill(item, loaded.invocation)
+        return { ...recalled, decisionId, recalled: true, event: loaded.event } satisfies Decided<O>
+      })
+      const made = yield* recorder
+        .record({
+          agent: options.agent,
+          decisionId,
+          invocation,
+          metadata: decisionMetadata(entry.cause, options.agent),
+          batch: { id: batchId, index: position, size: chunk.length },
+        })
+        .pipe(
+          Effect.flatMap((recorded) =>
+            Effect.map(
+              recallSkill(item, invocation),
+              (ran): Decided<O> => ({
+                ...ran,
+                decisionId,
+                recalled: false,
+                event: recorded.event,
+              }),
+            ),
+          ),
+          Effect.catchReason("DecisionError", "AlreadyRecorded", () => recall),
+        )
+      if (options.reuseByInput === true && !made.recalled && invocation.outcome === "answered") {
+        yield* recorder
+          .remember(decisionCacheKey(options.agent, item, entry.input), decisionId)
+          .pipe(
+            Effect.catch((error) => Effect.logWarning(`decision ${decisionId} not cached: ${error.message}`)),
+          )
+      }
+      decided.set(index, made)
+    }
+  }
+  return toMake.map((_, index) => decided.get(index) as Decided<O>)
+})
 
 /**
  * Runs a recorded decision's input through another version of its skill (a new prompt, model or

@@ -111,6 +111,15 @@ export interface DecisionInput {
   readonly decidedAt: string
   /** The earlier decision whose output a cached decision reused. */
   readonly reusedDecisionId?: string
+  /** The model call it shared with other decisions (see `decideEachOnce`). */
+  readonly batch?: DecisionBatch
+}
+
+/** The model call a decision shared: the batch's first decision, this one's place, and the batch's size. */
+export interface DecisionBatch {
+  readonly id: string
+  readonly index: number
+  readonly size: number
 }
 
 /**
@@ -167,6 +176,7 @@ export const decisionPayload = (
     costUsd: invocation.costUsd,
     decidedAt: input.decidedAt,
     ...(input.reusedDecisionId === undefined ? {} : { reusedDecisionId: input.reusedDecisionId }),
+    ...(input.batch === undefined ? {} : { batch: input.batch }),
   }
   return { payload, contents: Array.from(contents.values()) }
 }

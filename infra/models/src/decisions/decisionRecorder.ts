@@ -34,6 +34,7 @@ import {
   ContentNotRecorded,
   type ContentToStore,
   ContentUnreadable,
+  type DecisionBatch,
   type DecisionContentPolicy,
   type DecisionPayload,
   decisionContentPolicyConfig,
@@ -135,6 +136,8 @@ export interface RecordDecisionRequest {
   readonly eventId?: string
   /** The earlier decision whose output this one reuses without a model call (a cache hit). */
   readonly reusedDecisionId?: string
+  /** The model call this decision shared with others (a batch). */
+  readonly batch?: DecisionBatch
 }
 
 /**
@@ -290,6 +293,7 @@ export const makeDecisionRecorder = (nats: NatsHandles, options: DecisionRecorde
           retrieved: request.retrieved ?? [],
           decidedAt,
           ...(request.reusedDecisionId === undefined ? {} : { reusedDecisionId: request.reusedDecisionId }),
+          ...(request.batch === undefined ? {} : { batch: request.batch }),
         },
         policy,
       )

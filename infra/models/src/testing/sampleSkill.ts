@@ -1,6 +1,7 @@
 import { NonEmpty } from "@mesh/contracts"
 import { type Result, Schema } from "effect"
 import type { ModelError } from "../modelError.ts"
+import { batchTaskPrompt, defineBatchSkill } from "../skills/batch.ts"
 import { taskPrompt } from "../skills/prompt.ts"
 import { defineSkill, offlineAnswer } from "../skills/skill.ts"
 
@@ -105,7 +106,24 @@ export const sortMessage = defineSkill({
 /** The sample skill with a person as its fallback: when its model fails, nobody else answers and a human decides. */
 export const sortMessageByHuman = defineSkill({ ...sortMessage, fallback: "human" })
 
+/** The sample skill as background work, which may be batched and reused by input. */
+export const sortInBackground = defineSkill({ ...sortMessage, workload: "background" })
+
+/** Several messages sorted in one call, up to four. */
+export const sortMessagesBatch = defineBatchSkill(sortInBackground, {
+  promptVersion: "sort-batch-1",
+  template: batchTaskPrompt(
+    "sort_message",
+    2,
+    [...instructions, "abstention: null when you can sort the message; otherwise why you cannot."],
+    "Sort these messages.",
+  ),
+  maxItems: 4,
+})
+
 /** The fake model's answers to the sample skill's prompts: its offline implementation (see startFakeOllama). */
 export const sampleTaskAnswers = {
   sort_message: (input: unknown): Result.Result<unknown, ModelError> => offlineAnswer(sortMessage, input),
+  sort_message_batch: (input: unknown): Result.Result<unknown, ModelError> =>
+    offlineAnswer(sortMessagesBatch, input),
 }
