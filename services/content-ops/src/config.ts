@@ -1,5 +1,6 @@
 import { type ActionPolicy, actionPolicyConfig } from "@mesh/actions"
 import { Config, ConfigProvider, Context, Effect, Layer } from "effect"
+import { MAX_LISTINGS_PER_CALL } from "./skills/draftListing.ts"
 
 /** The agent's name: its subjects, its read-model schema, its actions. */
 export const contentOpsName = "content-ops"
@@ -19,6 +20,12 @@ export interface ContentOpsSettingsShape {
    * how alike two questions must be, as the cosine of their embeddings (`MESH_FAQ_SIMILARITY`).
    */
   readonly faq: { readonly minTickets: number; readonly similarity: number }
+  /**
+   * How many listings one model call drafts at most (`MESH_LISTING_BATCH_SIZE`, 1 to
+   * `MAX_LISTINGS_PER_CALL`): a listing's drafting takes others waiting for a draft along, paying
+   * the instructions and the call once. 1 drafts each alone.
+   */
+  readonly listingBatchSize: number
 }
 
 const invalid = (message: string) => Config.fail(new ConfigProvider.SourceError({ message }))
@@ -51,6 +58,14 @@ export class ContentOpsSettings extends Context.Service<ContentOpsSettings, Cont
             ),
           ),
         }),
+        listingBatchSize: yield* Config.Int("MESH_LISTING_BATCH_SIZE").pipe(
+          Config.withDefault(MAX_LISTINGS_PER_CALL),
+          Config.flatMap((n) =>
+            n >= 1 && n <= MAX_LISTINGS_PER_CALL
+              ? Config.succeed(n)
+              : invalid(`MESH_LISTING_BATCH_SIZE must be between 1 and ${MAX_LISTINGS_PER_CALL}`),
+          ),
+        ),
       }
     }),
   )

@@ -2,6 +2,7 @@ import {
   customerEvents,
   type EventOf,
   makeCatalog,
+  type ProductFacts,
   ReplyDrafted,
   ReplySent,
   ReplyWrittenByPerson,
@@ -11,10 +12,13 @@ import {
 } from "@mesh/contracts"
 import { type EventLogError, MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
 import { type DecidedEvent, fold } from "@mesh/kernel"
-import { Context, Effect, Layer } from "effect"
+import { ReadModelDb } from "@mesh/sql"
+import { Context, Effect, Layer, Schema } from "effect"
+import { sql } from "kysely"
 import { faqEvents, listingEvents } from "./catalog.ts"
 import { type FaqState, faqDecider } from "./faq/faq.ts"
-import { type ListingState, listingDecider } from "./listing/listing.ts"
+import { type ListingState, listingDecider, listingIdOf } from "./listing/listing.ts"
+import { listingsReadModel } from "./projections/listingsReadModel.ts"
 
 const ticketEvents = [
   TicketOpened,
@@ -27,10 +31,31 @@ const ticketEvents = [
 /** A ticket's event as content ops reads it: what was asked, how it was triaged, what was answered. */
 export type TicketRecord = EventOf<(typeof ticketEvents)[number]>
 
+/** The listings read model could not answer; the cause is kept. */
+export class ListingsQueryError extends Schema.TaggedError<ListingsQueryError>()("ListingsQueryError", {
+  query: Schema.String,
+  cause: Schema.Defect(),
+}) {}
+
+/** A listing whose latest facts have no draft yet, with the event that recorded them (what its draft answers). */
+export interface AwaitingDraft {
+  readonly listingId: string
+  readonly facts: ProductFacts
+  readonly recorded: EventOf<(typeof listingEvents)[number]>
+}
+
 /** What ContentLedger offers. */
 export interface ContentLedgerShape {
-  /** A SKU's listing, as the log holds it. */
-  readonly listing: (sku: string) => Effect.Effect<ListingState, EventLogError>
+  /** A listing (a tenant's SKU), as the log holds it. */
+  readonly listing: (listingId: string) => Effect.Effect<ListingState, EventLogError>
+  /**
+   * Up to `limit` listings whose latest facts have no draft yet, oldest first, besides `except`:
+   * the read model names candidates (it may lag), the log confirms each.
+   */
+  readonly awaitingDraft: (
+    limit: number,
+    except: string,
+  ) => Effect.Effect<ReadonlyArray<AwaitingDraft>, EventLogError | ListingsQueryError>
   /** A tenant's frequent questions of one intent, as the log holds them. */
   readonly faq: (faqId: string) => Effect.Effect<FaqState, EventLogError>
   /** A ticket's question, triage and answers, from the customer stream (customer ops owns it; content ops reads it). */
@@ -41,40 +66,71 @@ export interface ContentLedgerShape {
 export class ContentLedger extends Context.Service<ContentLedger, ContentLedgerShape>()(
   "content-ops/ContentLedger",
 ) {
-  /** On the process's NATS connection and namespace. */
-  static readonly layer = Layer.effect(
-    ContentLedger,
-    Effect.gen(function* () {
-      const nats = yield* NatsClient
-      const namespace = (yield* MeshNamespace).name
-      const listings = makeEventLog({ nats, catalog: makeCatalog(listingEvents), namespace })
-      const faqs = makeEventLog({ nats, catalog: makeCatalog(faqEvents), namespace })
-      // The whole customer catalogue: a ticket's history holds events content ops does not use, and a
-      // load refuses a history with types it does not know.
-      const tickets = makeEventLog({ nats, catalog: makeCatalog(customerEvents), namespace })
-      const wanted = new Set<string>(ticketEvents.map((e) => e.type))
-      return {
-        listing: (sku: string) =>
-          Effect.map(listings.load({ domain: "content", type: "listing", id: sku }), (loaded) =>
-            fold(
+  /** On the process's NATS connection, namespace and read models (of `agent`). */
+  static readonly layer = (agent: string) =>
+    Layer.effect(
+      ContentLedger,
+      Effect.gen(function* () {
+        const nats = yield* NatsClient
+        const namespace = (yield* MeshNamespace).name
+        const model = listingsReadModel((yield* ReadModelDb).db, namespace, agent)
+        const listings = makeEventLog({ nats, catalog: makeCatalog(listingEvents), namespace })
+        const faqs = makeEventLog({ nats, catalog: makeCatalog(faqEvents), namespace })
+        // The whole customer catalogue: a ticket's history holds events content ops does not use, and a
+        // load refuses a history with types it does not know.
+        const tickets = makeEventLog({ nats, catalog: makeCatalog(customerEvents), namespace })
+        const wanted = new Set<string>(ticketEvents.map((e) => e.type))
+        const listing = (listingId: string) =>
+          Effect.map(listings.load({ domain: "content", type: "listing", id: listingId }), (loaded) => ({
+            events: loaded.events,
+            state: fold(
               listingDecider,
               listingDecider.initialState(),
               loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof listingEvents)[number]>>,
             ),
-          ),
-        faq: (faqId: string) =>
-          Effect.map(faqs.load({ domain: "content", type: "faq", id: faqId }), (loaded) =>
-            fold(
-              faqDecider,
-              faqDecider.initialState(),
-              loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof faqEvents)[number]>>,
+          }))
+        return {
+          listing: (listingId: string) => Effect.map(listing(listingId), (loaded) => loaded.state),
+          awaitingDraft: (limit: number, except: string) =>
+            Effect.gen(function* () {
+              if (limit <= 0) return []
+              const rows = yield* Effect.tryPromise({
+                try: () =>
+                  model
+                    .selectFrom("listings")
+                    .select(["tenant_id", "sku"])
+                    .where(sql<boolean>`coalesce(draft_version, 0) < facts_version`)
+                    .orderBy("updated_at")
+                    .limit(limit + 1)
+                    .execute(),
+                catch: (cause) => new ListingsQueryError({ query: "listings awaiting a draft", cause }),
+              })
+              const found: Array<AwaitingDraft> = []
+              for (const row of rows) {
+                const listingId = listingIdOf({ tenantId: row.tenant_id, sku: row.sku })
+                if (listingId === except || found.length >= limit) continue
+                const { events, state } = yield* listing(listingId)
+                if (state.status !== "known" || state.draft?.version === state.factsVersion) continue
+                const recorded = events.findLast(
+                  (e) => e.type === "ProductFactsRecorded" && e.payload.version === state.factsVersion,
+                )
+                if (recorded !== undefined) found.push({ listingId, facts: state.facts, recorded })
+              }
+              return found
+            }),
+          faq: (faqId: string) =>
+            Effect.map(faqs.load({ domain: "content", type: "faq", id: faqId }), (loaded) =>
+              fold(
+                faqDecider,
+                faqDecider.initialState(),
+                loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof faqEvents)[number]>>,
+              ),
             ),
-          ),
-        ticket: (ticketId: string) =>
-          Effect.map(tickets.load({ domain: "customer", type: "ticket", id: ticketId }), (loaded) =>
-            loaded.events.filter((e): e is TicketRecord => wanted.has(e.type)),
-          ),
-      }
-    }),
-  )
+          ticket: (ticketId: string) =>
+            Effect.map(tickets.load({ domain: "customer", type: "ticket", id: ticketId }), (loaded) =>
+              loaded.events.filter((e): e is TicketRecord => wanted.has(e.type)),
+            ),
+        }
+      }),
+    )
 }

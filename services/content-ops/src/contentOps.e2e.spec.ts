@@ -170,6 +170,58 @@ describe("model calls", () => {
   })
 })
 
+describe("batched drafting", () => {
+  it("drafts a backlog of products in one model call, each with its own decision and share of the cost", async () => {
+    const skus = ["BATCH-1", "BATCH-2", "BATCH-3", "BATCH-4", "BATCH-5", "BATCH-6"]
+    const callsBefore = agent.model.stats().chatRequests
+    // A busy model: the first product's draft takes a while, and the rest are recorded meanwhile.
+    agent.slowModel(2_000)
+    await record(skus[0] as string, facts("Oak side table 1"))
+    await agent.until("the first draft is asked of the model", async () =>
+      agent.model.stats().chatRequests > callsBefore ? true : undefined,
+    )
+    for (const [n, sku] of skus.slice(1).entries()) await record(sku, facts(`Oak side table ${n + 2}`))
+    agent.slowModel(0)
+    const views = await Promise.all(
+      skus.map((sku) => listingWhere(sku, "is drafted", (v) => v.decisionId !== null)),
+    )
+
+    // The first alone, the five that waited in one call.
+    expect(agent.model.stats().chatRequests - callsBefore).toBe(2)
+    const decisions = ofType(await agent.everything(), "DecisionRecorded").map(
+      (e) =>
+        e as EventEnvelope & {
+          payload: {
+            decisionId: string
+            skill: string
+            costUsd: number
+            promptTokens: number
+            batch?: { id: string; index: number; size: number }
+          }
+        },
+    )
+    const of = (view: ListingView) => decisions.find((d) => d.payload.decisionId === view.decisionId)
+    const [first, ...rest] = views.map(of)
+    expect(first?.payload.batch).toBeUndefined()
+    const batchIds = new Set(rest.map((d) => d?.payload.batch?.id))
+    expect(batchIds.size).toBe(1)
+    expect(rest.map((d) => d?.payload.batch?.size)).toEqual([5, 5, 5, 5, 5])
+    expect(rest.map((d) => d?.payload.batch?.index).sort()).toEqual([0, 1, 2, 3, 4])
+    // Each is a draftListing decision of its own facts' event, with a share of the call's tokens.
+    const recorded = ofType(await agent.everything(), "ProductFactsRecorded")
+    for (const [index, decision] of rest.entries()) {
+      expect(decision?.payload.skill).toBe("draftListing")
+      const cause = recorded.find((e) => e.aggregateId === `shop_${skus[index + 1]}`)
+      expect(decision?.causationId).toBe(cause?.eventId)
+      expect(decision?.payload.promptTokens).toBeGreaterThan(0)
+    }
+    // And each draft is its own product's.
+    expect(views.map((v) => v.title)).toEqual(
+      skus.map((_, n) => expect.stringContaining(`Oak side table ${n + 1}`)),
+    )
+  })
+})
+
 describe("stock", () => {
   it("flips a published listing out of stock when no unit is free, and back when one is", async () => {
     await agent.stock.restock("MUG-1", 2)

@@ -35,7 +35,7 @@ export const contentOpsLayer = Layer.mergeAll(
   DecisionRecorder.layerFromConfig,
   ApproverTokens.layerFromConfig,
   Registers.layerFromConfig(contentOpsName),
-  ContentLedger.layer,
+  ContentLedger.layer(contentOpsName),
 ).pipe(
   Layer.provideMerge(ConnectorRegistry.layerFromConfig),
   Layer.provideMerge(ContentOpsSettings.layerFromConfig),

@@ -2,15 +2,16 @@ import { ActionGate, makeActionCommands } from "@mesh/actions"
 import { listingStatus, parseTenantScopedId, stockReservations, tenantScopedId } from "@mesh/contracts"
 import { MeshNamespace, NatsClient } from "@mesh/eventlog"
 import type { Reaction, ReactorDefinition } from "@mesh/kernel"
-import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
+import { DecisionRecorder, decideEachOnce, decisionIdFor, type ModelProvider } from "@mesh/models"
 import { Registers } from "@mesh/registers"
 import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
+import { ContentOpsSettings } from "../config.ts"
 import { ContentLedger } from "../contentLedger.ts"
 import { checkListing } from "../listing/factCheck.ts"
 import { availabilityActionId, type ListingCommand, listingIdOf } from "../listing/listing.ts"
 import { contentOpsSkillActions } from "../skills/actions.ts"
-import { draftListing } from "../skills/draftListing.ts"
+import { draftListing, draftListingBatch } from "../skills/draftListing.ts"
 
 const toListing = (listingId: string, command: ListingCommand): Reaction => ({
   aggregateType: "listing",
@@ -30,10 +31,19 @@ export const stockWatchSkill = "stockWatch"
  * then checked against the facts at once: a material, number or claim the facts do not hold is a
  * finding, recorded with the check. Both are commands of the listing, so a redelivery drafts and
  * checks nothing twice.
+ *
+ * Drafting is background work, so it is batched: the listing's facts are asked of the model with
+ * those of other listings still waiting for a draft (a catalogue import, a backlog), up to
+ * `MESH_LISTING_BATCH_SIZE` a call, each decided for its own facts' event. When their own events come, their
+ * decisions are read back, not asked again. Facts drafted before (the same input) reuse that draft.
  */
 export const draftListings = (options: {
   readonly agent: string
-}): ReactorDefinition<ContentOpsDefs, unknown, ModelProvider | DecisionRecorder> => ({
+}): ReactorDefinition<
+  ContentOpsDefs,
+  unknown,
+  ModelProvider | DecisionRecorder | ContentLedger | ContentOpsSettings
+> => ({
   name: "content-ops-drafting",
   consumes: { domain: "content" },
   eventTypes: ["ProductFactsRecorded"],
@@ -41,23 +51,46 @@ export const draftListings = (options: {
     Effect.gen(function* () {
       if (event.type !== "ProductFactsRecorded") return []
       const { facts, version } = event.payload
-      const { tenantId: _tenant, ...input } = facts
-      // Facts recorded again unchanged (a re-import, a version bump of other fields) reuse the
-      // draft made for them: the draft depends on the facts alone.
-      const decided = yield* decideOnce(draftListing, input, {
-        cause: event,
-        agent: options.agent,
-        step: "draftListing",
-        reuseByInput: true,
-      })
-      const draft = decided.output
-      if (draft === null) {
+      const inputOf = (f: typeof facts) => {
+        const { tenantId: _tenant, ...input } = f
+        return input
+      }
+      const listingId = listingIdOf(facts)
+      const batchSize = (yield* ContentOpsSettings).listingBatchSize
+      const step = draftListing.name
+      const recorder = yield* DecisionRecorder
+      const decidedAlready = (cause: { readonly eventId: string }) =>
+        recorder.load(options.agent, decisionIdFor(step, cause.eventId)).pipe(
+          Effect.as(true),
+          Effect.catchReason("DecisionError", "DecisionNotFound", () => Effect.succeed(false)),
+        )
+      // Others waiting for a draft go along, unless this one's decision is made (a redelivery) or
+      // theirs are (a draft the skill declined leaves its facts waiting for a person, not a model).
+      const others =
+        batchSize <= 1 || (yield* decidedAlready(event))
+          ? []
+          : yield* Effect.filter(
+              yield* (yield* ContentLedger).awaitingDraft(batchSize * 4, listingId),
+              (waiting) => Effect.map(decidedAlready(waiting.recorded), (made) => !made),
+            ).pipe(Effect.map((waiting) => waiting.slice(0, batchSize - 1)))
+      const [decided] = yield* decideEachOnce(
+        draftListingBatch,
+        [
+          { input: inputOf(facts), cause: event },
+          ...others.map((waiting) => ({ input: inputOf(waiting.facts), cause: waiting.recorded })),
+        ],
+        // Facts recorded again unchanged (a re-import, a version bump of other fields) reuse the
+        // draft made for them: the draft depends on the facts alone.
+        { agent: options.agent, step, reuseByInput: true },
+      )
+      const draft = decided?.output ?? null
+      if (decided === undefined || draft === null) {
         // No draft the skill stands by: a person writes this listing (nothing is published).
         return []
       }
       const findings = checkListing(facts, draft)
       return [
-        toListing(listingIdOf(facts), {
+        toListing(listingId, {
           _tag: "RecordDraft",
           version,
           title: draft.title,
@@ -66,7 +99,7 @@ export const draftListings = (options: {
           tags: draft.tags,
           decisionId: decided.decisionId,
         }),
-        toListing(listingIdOf(facts), { _tag: "RecordCheck", draftVersion: version, findings }),
+        toListing(listingId, { _tag: "RecordCheck", draftVersion: version, findings }),
       ]
     }),
 })

@@ -5,5 +5,10 @@
 export { contentOpsBaselinesFile, contentOpsSkillEvals } from "../evals/evaluated.ts"
 export { type ContentOpsSkillAction, contentOpsSkillActions } from "./actions.ts"
 export { DraftArticleInput, DraftArticleOutput, draftArticle, draftArticleOffline } from "./draftArticle.ts"
-export { draftListing, draftListingVersions } from "./draftListing.ts"
+export {
+  draftListing,
+  draftListingBatch,
+  draftListingVersions,
+  MAX_LISTINGS_PER_CALL,
+} from "./draftListing.ts"
 export { DraftListingInput, DraftListingOutput, MAX_LISTING_TITLE } from "./tasks.ts"

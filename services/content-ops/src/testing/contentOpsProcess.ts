@@ -11,7 +11,7 @@ import {
 } from "@mesh/contracts"
 import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { readModelSchemaOf } from "@mesh/kernel"
-import { type FakeOllama, startFakeOllama } from "@mesh/models/testing"
+import { chatResponder, type FakeOllama, startFakeOllama } from "@mesh/models/testing"
 import { makeConflicts, makeRegisters } from "@mesh/registers"
 import { type Simulators, startSimulators } from "@mesh/simulators"
 import { findRepoRoot, postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
@@ -28,16 +28,18 @@ export const owner = { name: "owner", token: "owner-token-0123456789" } as const
  * A model that drafts like the offline one, except that for a SKU starting with `INVENT` it adds a
  * material and a claim the facts never gave: a model embellishing copy, as models do.
  */
+const embellish = (facts: DraftListingInput) => {
+  const draft = draftListingOffline(facts)
+  return facts.sku.startsWith("INVENT")
+    ? { ...draft, description: `${draft.description} Made of solid oak, eco-friendly and built to last.` }
+    : draft
+}
 const embellishingDrafts = {
-  draft_listing: (input: unknown) => {
-    const facts = input as DraftListingInput
-    const draft = draftListingOffline(facts)
-    return Result.succeed(
-      facts.sku.startsWith("INVENT")
-        ? { ...draft, description: `${draft.description} Made of solid oak, eco-friendly and built to last.` }
-        : draft,
-    )
-  },
+  draft_listing: (input: unknown) => Result.succeed(embellish(input as DraftListingInput)),
+  draft_listing_batch: (input: unknown) =>
+    Result.succeed({
+      answers: (input as { items: ReadonlyArray<DraftListingInput> }).items.map(embellish),
+    }),
 }
 
 /**
@@ -68,7 +70,12 @@ export const startContentOps = async (
 ) => {
   const namespace = options.namespace ?? uniqueNamespace(options.prefix)
   const simulators: Simulators = options.simulators ?? (await startSimulators())
-  const model: FakeOllama = await startFakeOllama({ answers: embellishingDrafts })
+  // The model's answers can be slowed, as a busy model's are, for a spec to build a backlog.
+  let modelDelayMs = 0
+  const answer = chatResponder(embellishingDrafts)
+  const model: FakeOllama = await startFakeOllama({
+    chat: (request) => ({ ...answer(request), delayMs: modelDelayMs }),
+  })
   let output = ""
   let agent: ChildProcess
   const startAgent = () => {
@@ -305,6 +312,10 @@ export const startContentOps = async (
     namespace,
     simulators,
     model,
+    /** Makes every model answer wait this long (0: at once). */
+    slowModel: (delayMs: number) => {
+      modelDelayMs = delayMs
+    },
     call,
     stock,
     recordFactsVersion,
