@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
 import { Instant } from "../envelope.ts"
-import { Money, NonEmpty, Quantity, Score, TenantId } from "./common.ts"
+import { Money, NonEmpty, Quantity, Score, TenantId, TenantOwnId } from "./common.ts"
 
 const domain = "customer" as const
 const aggregateType = "ticket"
@@ -383,13 +383,18 @@ export const OrderLine = Schema.Struct({
 /** A line of a customer order. */
 export type OrderLine = typeof OrderLine.Type
 
-/** A customer placed an order in the storefront (ingested into the log; the aggregate id is the order id). */
+/**
+ * A customer placed an order in the storefront (ingested into the log). The aggregate id is the
+ * order's in its tenant (`tenantScopedId(tenantId, orderId)`): two shops may both have order 1001.
+ */
 export const OrderPlaced = defineEvent({
   type: "OrderPlaced",
   domain,
   aggregateType: orderType,
   payload: Schema.Struct({
     tenantId: TenantId,
+    /** The storefront's own id of the order, as the shop and its customer know it. */
+    orderId: TenantOwnId,
     customerId: NonEmpty,
     lines: Schema.Array(OrderLine).check(Schema.isMinLength(1)),
     total: Money,

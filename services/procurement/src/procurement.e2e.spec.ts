@@ -111,7 +111,8 @@ describe("stock to reorder", () => {
     expect(await stockOf("LAMP-1")).toMatchObject({ onHand: 6, available: 6 })
 
     // Four units sold and paid: 2 left, below the reorder point of 3.
-    for (const id of ["o-l1", "o-l2"]) await agent.orders.place(id, [{ sku: "LAMP-1", quantity: 2 }], true)
+    for (const id of ["shop_o-l1", "shop_o-l2"])
+      await agent.orders.place(id, [{ sku: "LAMP-1", quantity: 2 }], true)
     const drafted = await agent.until("a purchase order is drafted", async () => {
       const [order] = await ordersOf("LAMP-1")
       return order?.status === "requested" ? order : undefined
@@ -130,7 +131,7 @@ describe("stock to reorder", () => {
     ])
 
     // More sales while the order is open order nothing more.
-    await agent.orders.place("o-l3", [{ sku: "LAMP-1", quantity: 1 }], true)
+    await agent.orders.place("shop_o-l3", [{ sku: "LAMP-1", quantity: 1 }], true)
     await agent.until("the third order is reserved", async () =>
       (await stockOf("LAMP-1")).held === 5 ? true : undefined,
     )
@@ -189,7 +190,7 @@ describe("stock to reorder", () => {
   it("places a known supplier's small order on its own, and marks a late delivery once", async () => {
     // acme delivered above; a SKU only acme supplies, promised the same day, is late at once.
     await configure("BULB-1", { suppliers: [supplier("acme", 200, 0)], reorderQuantity: 5, openingStock: 4 })
-    await agent.orders.place("o-b1", [{ sku: "BULB-1", quantity: 2 }], true)
+    await agent.orders.place("shop_o-b1", [{ sku: "BULB-1", quantity: 2 }], true)
     const placed = await agent.until("the order is placed without approval", async () => {
       const [order] = await ordersOf("BULB-1")
       return order?.status === "placed" ? order : undefined
@@ -214,7 +215,7 @@ describe("stock to reorder", () => {
 describe("no overselling", () => {
   it("reserves 10 units for 10 of 50 orders paid at once across two replicas, and back-orders the rest", async () => {
     await configure("MUG-1", { openingStock: 10, reorderPoint: 0, suppliers: [supplier("acme", 300, 2)] })
-    const ids = Array.from({ length: 50 }, (_, i) => `o-m${i}`)
+    const ids = Array.from({ length: 50 }, (_, i) => `shop_o-m${i}`)
     await Promise.all(ids.map((id) => agent.orders.place(id, [{ sku: "MUG-1", quantity: 1 }], true)))
     const events = await agent.until(
       "every order is reserved or back-ordered",
@@ -290,7 +291,7 @@ describe("racing reorders", () => {
     // Ten orders at once, handled by both replicas: each sale is below the point.
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        agent.orders.place(`o-p${i}`, [{ sku: "PEN-1", quantity: 1 }], true),
+        agent.orders.place(`shop_o-p${i}`, [{ sku: "PEN-1", quantity: 1 }], true),
       ),
     )
     await agent.until("all ten are reserved", async () =>
@@ -398,7 +399,7 @@ describe("a buyer's hand", () => {
     })
     expect(held.openPurchaseOrder).toBeNull()
     // A sale below the point orders nothing while held.
-    await agent.orders.place("o-c1", [{ sku: "CUP-1", quantity: 1 }], true)
+    await agent.orders.place("shop_o-c1", [{ sku: "CUP-1", quantity: 1 }], true)
     await agent.until("the sale is reserved", async () =>
       (await stockOf("CUP-1")).held === 1 ? true : undefined,
     )
@@ -408,6 +409,51 @@ describe("a buyer's hand", () => {
     await agent.until("a new reorder opens", async () =>
       (await ordersOf("CUP-1")).length === 2 ? true : undefined,
     )
+  })
+})
+
+describe("tenants", () => {
+  it("keeps two shops' stock of the same SKU apart: one shop's orders never take the other's units", async () => {
+    await configure("VASE-1", { openingStock: 2, reorderPoint: 0, suppliers: [supplier("acme", 500, 2)] })
+    // The corner shop sells its own VASE-1, with none on the shelf.
+    const corner = await agent.call("/stock-items/VASE-1", {
+      method: "PUT",
+      body: {
+        tenantId: "corner",
+        name: "Corner vase",
+        reorderPoint: 0,
+        reorderQuantity: 5,
+        neededWithinDays: 7,
+        suppliers: [supplier("globex", 600, 3)],
+      },
+    })
+    expect(corner.status).toBe(202)
+    const ambiguous = await agent.until("both shops' VASE-1 are set up", async () => {
+      const response = await agent.call("/stock-items/VASE-1")
+      return response.status === 409 ? response : undefined
+    })
+    expect(await ambiguous.json()).toMatchObject({ field: "tenantId" })
+    const of = (tenantId: string) => agent.json<StockItemView>(`/stock-items/VASE-1?tenantId=${tenantId}`)
+
+    // The corner shop's paid order is back-ordered, though the shop has two free.
+    await agent.orders.place("corner_o-v1", [{ sku: "VASE-1", quantity: 1 }], true)
+    await agent.until("the corner shop's order is back-ordered", async () =>
+      ofType(await agent.everything(), "OrderStockBackordered", "corner_o-v1").length === 1
+        ? true
+        : undefined,
+    )
+    expect((await of("shop")).stock).toMatchObject({ onHand: 2, available: 2, held: 0 })
+    expect((await of("corner")).stock).toMatchObject({ onHand: 0, available: 0, held: 0 })
+    // The shop's own order takes one of its own.
+    await agent.orders.place("shop_o-v2", [{ sku: "VASE-1", quantity: 1 }], true)
+    await agent.until("the shop's order is reserved", async () =>
+      (await of("shop")).stock.held === 1 ? true : undefined,
+    )
+    expect((await of("corner")).stock).toMatchObject({ available: 0, held: 0 })
+    const listed = await agent.json<{ stockItems: ReadonlyArray<{ tenantId: string; sku: string }> }>(
+      "/stock-items?tenantId=corner",
+    )
+    expect(listed.stockItems.map((i) => `${i.tenantId}/${i.sku}`)).toEqual(["corner/VASE-1"])
   })
 })
 
@@ -434,5 +480,8 @@ describe("operators", () => {
     })
     expect(receipt.status).toBe(409)
     expect(await agent.call("/stock-items/CHAIR-9")).toMatchObject({ status: 404 })
+    const tooLong = await agent.call(`/stock-items/${"S".repeat(64)}`, { method: "PUT", body: {} })
+    expect(tooLong.status).toBe(400)
+    expect(await tooLong.json()).toMatchObject({ field: "sku" })
   })
 })

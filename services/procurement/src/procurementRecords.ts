@@ -1,3 +1,4 @@
+import { parseTenantScopedId } from "@mesh/contracts"
 import { MeshNamespace } from "@mesh/eventlog"
 import { ReadModelDb } from "@mesh/sql"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -8,6 +9,13 @@ import {
   supplierRecords,
   unitsOnOrder,
 } from "./projections/procurementReadModel.ts"
+
+// A stock id (`stockIdOf`) as the read model keys it: tenant, then SKU.
+const stockKeyOf = (stockId: string): [tenantId: string, sku: string] => {
+  const parsed = parseTenantScopedId(stockId)
+  if (parsed === undefined) throw new Error(`stock ${JSON.stringify(stockId)} names no tenant and SKU`)
+  return [parsed.tenantId, parsed.ownId]
+}
 
 /** The procurement read model could not answer; the cause is kept. */
 export class ProcurementRecordsError extends Schema.TaggedError<ProcurementRecordsError>()(
@@ -21,11 +29,11 @@ export interface ProcurementRecordsShape {
   readonly suppliers: (
     tenantId: string,
   ) => Effect.Effect<ReadonlyMap<string, SupplierRecord>, ProcurementRecordsError>
-  /** Units still to come on a SKU's open purchase orders. */
-  readonly onOrder: (sku: string) => Effect.Effect<number, ProcurementRecordsError>
-  /** A SKU's back-ordered order lines, oldest first. */
+  /** Units still to come on the open purchase orders of a stock (a tenant's SKU, `stockIdOf`). */
+  readonly onOrder: (stockId: string) => Effect.Effect<number, ProcurementRecordsError>
+  /** A stock's back-ordered order lines, oldest first. */
   readonly backorders: (
-    sku: string,
+    stockId: string,
   ) => Effect.Effect<
     ReadonlyArray<{ readonly orderId: string; readonly quantity: number }>,
     ProcurementRecordsError
@@ -49,14 +57,14 @@ export class ProcurementRecords extends Context.Service<ProcurementRecords, Proc
               try: () => supplierRecords(model, tenantId),
               catch: (cause) => new ProcurementRecordsError({ query: "supplier records", cause }),
             }),
-          onOrder: (sku: string) =>
+          onOrder: (stockId: string) =>
             Effect.tryPromise({
-              try: () => unitsOnOrder(model, sku),
+              try: () => unitsOnOrder(model, ...stockKeyOf(stockId)),
               catch: (cause) => new ProcurementRecordsError({ query: "units on order", cause }),
             }),
-          backorders: (sku: string) =>
+          backorders: (stockId: string) =>
             Effect.tryPromise({
-              try: () => backorderedLines(model, sku),
+              try: () => backorderedLines(model, ...stockKeyOf(stockId)),
               catch: (cause) => new ProcurementRecordsError({ query: "back-ordered lines", cause }),
             }),
         }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { meshCatalog, Subjects } from "@mesh/contracts"
+import { meshCatalog, Subjects, tenantScopedId } from "@mesh/contracts"
 import { customerOpsAgent, customerOpsLayer, stepIds } from "@mesh/customer-ops"
 import { draftReply, type ReplyFact, triageTicket } from "@mesh/customer-ops/skills"
 import { makeEventLog, type NatsHandles } from "@mesh/eventlog"
@@ -363,13 +363,14 @@ export const runCustomerOpsBench = async (options: {
     for (const p of [...warm, ...measured]) {
       await Effect.runPromise(
         log.append({
-          aggregate: { domain: "customer", type: "order", id: p.orderId },
+          aggregate: { domain: "customer", type: "order", id: tenantScopedId("shop", p.orderId) },
           expected: "any",
           events: [
             {
               type: "OrderPlaced",
               payload: {
                 tenantId: "shop",
+                orderId: p.orderId,
                 customerId: p.customerId,
                 lines: [
                   {

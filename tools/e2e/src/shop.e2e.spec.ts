@@ -1,4 +1,4 @@
-import type { EventEnvelope } from "@mesh/contracts"
+import { type EventEnvelope, parseTenantScopedId } from "@mesh/contracts"
 import { type CustomerOpsProcess, startCustomerOps, storefront } from "@mesh/customer-ops/testing"
 import { type ProcurementProcess, type StockItemView, startProcurement } from "@mesh/procurement/testing"
 import { type OrderSnapshot, type Simulators, startSimulators } from "@mesh/simulators"
@@ -62,13 +62,20 @@ const stockOf = async () => (await agents().procurement.json<StockItemView>(`/st
 
 const ofType = (events: ReadonlyArray<EventEnvelope>, type: string) => events.filter((e) => e.type === type)
 
+/** The storefront's id of the order an event is about: its aggregate id is the order's in its tenant. */
+const storefrontIdOf = (event: EventEnvelope): string => {
+  const order = parseTenantScopedId(event.aggregateId)
+  expect(order?.tenantId).toBe(storefront.tenant)
+  return order?.ownId ?? event.aggregateId
+}
+
 /** The orders of the log as `<order> <status>`, one per event: `placed` for its OrderPlaced. */
 const orderStatusesInLog = (events: ReadonlyArray<EventEnvelope>): ReadonlyArray<string> =>
   events
     .filter((e) => e.type === "OrderPlaced" || e.type === "OrderStatusChanged")
     .map(
       (e) =>
-        `${e.aggregateId} ${e.type === "OrderPlaced" ? "placed" : (e.payload as { status: string }).status}`,
+        `${storefrontIdOf(e)} ${e.type === "OrderPlaced" ? "placed" : (e.payload as { status: string }).status}`,
     )
     .sort()
 
@@ -183,7 +190,7 @@ describe("no overselling across the storefront, customer-ops and procurement", (
         mostHeld = Math.max(mostHeld, stock.held + stock.confirmed)
         const events = await procurement.everything()
         const outcomes = [...ofType(events, "OrderStockReserved"), ...ofType(events, "OrderStockBackordered")]
-        return new Set(outcomes.map((e) => e.aggregateId)).size === shoppers ? true : undefined
+        return new Set(outcomes.map(storefrontIdOf)).size === shoppers ? true : undefined
       },
       45_000,
     )
@@ -213,10 +220,10 @@ describe("no overselling across the storefront, customer-ops and procurement", (
     const backordered = ofType(events, "OrderStockBackordered")
     expect(reservedEvents).toHaveLength(openingStock)
     expect(backordered).toHaveLength(shoppers - openingStock)
-    expect(new Set([...reservedEvents, ...backordered].map((e) => e.aggregateId))).toEqual(new Set(orders))
+    expect(new Set([...reservedEvents, ...backordered].map(storefrontIdOf))).toEqual(new Set(orders))
     expect(mostHeld).toBeLessThanOrEqual(openingStock)
     expect(await stockOf()).toMatchObject({ onHand: openingStock, held: openingStock, available: 0 })
-    reserved = reservedEvents.map((e) => e.aggregateId)
+    reserved = reservedEvents.map(storefrontIdOf)
   })
 
   it("takes shipped units off the shelf and puts returned ones back, as the storefront's own books count them", async () => {
@@ -262,16 +269,8 @@ describe("no overselling across the storefront, customer-ops and procurement", (
 
     const events = await procurement.everything()
     expect(orderStatusesInLog(events)).toEqual(orderStatusesExpected())
-    expect(
-      ofType(events, "OrderStockShipped")
-        .map((e) => e.aggregateId)
-        .sort(),
-    ).toEqual([...reserved].sort())
-    expect(
-      ofType(events, "OrderStockReturned")
-        .map((e) => e.aggregateId)
-        .sort(),
-    ).toEqual([...returned].sort())
+    expect(ofType(events, "OrderStockShipped").map(storefrontIdOf).sort()).toEqual([...reserved].sort())
+    expect(ofType(events, "OrderStockReturned").map(storefrontIdOf).sort()).toEqual([...returned].sort())
     // Of the forty back-ordered orders, as many as units came back were reserved since; the rest wait.
     expect(ofType(events, "OrderStockReserved")).toHaveLength(openingStock + unitsReturned)
   })

@@ -1,13 +1,20 @@
 import {
-  assertSubjectToken,
   type Money,
   type OrderLine,
   type OrderStatus,
   type OrderStatusChanged,
   type PayloadOf,
+  tenantScopedId,
 } from "@mesh/contracts"
 import type { DecidedEvent, Decider } from "@mesh/kernel/deciders"
 import type { orderEvents } from "./catalog.ts"
+
+/**
+ * An order's aggregate id: the storefront's order id in its tenant (`tenantScopedId`), since two
+ * shops may both have order 1001. Procurement's allocation of the order takes the same id.
+ */
+export const orderIdOf = (tenantId: string, storefrontOrderId: string): string =>
+  tenantScopedId(tenantId, storefrontOrderId)
 
 /** An order's events, as its decider emits them. */
 export type OrderEvent = DecidedEvent<(typeof orderEvents)[number]>
@@ -31,7 +38,7 @@ export interface ReturnedLine {
  * prices as `Money`. The storefront sends one on every change; `version` grows by one per change.
  */
 export interface OrderSnapshot {
-  /** The order id, which is the aggregate id. */
+  /** The storefront's order id; the aggregate id is the tenant's (`orderIdOf`). */
   readonly id: string
   readonly customerId: string
   readonly status: OrderStatus
@@ -216,7 +223,8 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
   },
   decide: (command, state) => {
     const { tenantId, snapshot } = command
-    assertSubjectToken("order id", snapshot.id)
+    // Throws, naming it, on an id that could not name the order in its tenant.
+    orderIdOf(tenantId, snapshot.id)
     if (snapshot.lines.length === 0) throw new TypeError(`order ${snapshot.id} has no lines`)
     const returned = returnedLinesOf(snapshot)
     const shown = statusesShownBy(snapshot)
@@ -228,6 +236,7 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
           type: "OrderPlaced",
           payload: {
             tenantId,
+            orderId: snapshot.id,
             customerId: snapshot.customerId,
             lines: snapshot.lines.map((line) => ({ ...line })),
             total: snapshot.total,

@@ -62,6 +62,7 @@ const placed: OrderEvent = {
   type: "OrderPlaced",
   payload: {
     tenantId: "shop",
+    orderId: "O-1042",
     customerId: "c-17",
     lines,
     total: eur(6_190),
@@ -258,7 +259,7 @@ describe("bad input", () => {
     order
       .given([])
       .when(sync({ ...v1, id: "O.1042 >" }))
-      .thenThrows(/order id "O\.1042 >" must be 1-128 characters of letters, digits, '_' or '-'/)
+      .thenThrows(/"O\.1042 >" must be 1-63 characters of letters, digits, '_' or '-'/)
   })
 
   it("refuses a return of units the order does not hold", () => {

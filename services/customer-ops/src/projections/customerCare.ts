@@ -1,4 +1,4 @@
-import type { customerEvents } from "@mesh/contracts"
+import { type customerEvents, parseTenantScopedId } from "@mesh/contracts"
 import { defineProjection, type ProjectionEvent, readModelSchemaOf } from "@mesh/kernel/projections"
 import type { Kysely, QueryCreator, Transaction } from "kysely"
 
@@ -301,7 +301,7 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
       await trx
         .insertInto("customer_orders")
         .values({
-          order_id: id,
+          order_id: p.orderId,
           tenant_id: p.tenantId,
           customer_id: p.customerId,
           status: "placed",
@@ -314,12 +314,15 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
           placed_at: p.placedAt,
           updated_at: at,
         })
-        .onConflict((oc) => oc.column("order_id").doNothing())
+        .onConflict((oc) => oc.columns(["tenant_id", "order_id"]).doNothing())
         .execute()
       return
     }
     case "OrderStatusChanged": {
       const p = event.payload
+      // The aggregate id is the order's in its tenant (`orderIdOf`); the row is keyed by both.
+      const order = parseTenantScopedId(id)
+      if (order === undefined) throw new Error(`order ${JSON.stringify(id)} names no tenant`)
       await trx
         .updateTable("customer_orders")
         .set({
@@ -329,7 +332,8 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
           ...(p.expectedDelivery === null ? {} : { expected_delivery: p.expectedDelivery }),
           updated_at: p.changedAt,
         })
-        .where("order_id", "=", id)
+        .where("tenant_id", "=", order.tenantId)
+        .where("order_id", "=", order.ownId)
         .execute()
       return
     }
@@ -343,8 +347,9 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
  */
 export const customerCareProjection = defineProjection<CustomerDefs, CustomerCareReadModel>({
   name: "customer-care",
-  // 2: order_refunds, so that an order is refunded once whichever ticket asks.
-  version: 2,
+  // 2: order_refunds, so that an order is refunded once whichever ticket asks. 3: orders keyed by
+  // tenant and the storefront's id, since two shops may both have order 1001.
+  version: 3,
   streams: [{ domain: "customer" }],
   tables: ["tickets", "ticket_messages", "customer_orders", "order_refunds"],
   onFailure: "stop",
@@ -406,8 +411,8 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
       .execute()
     await trx.schema
       .createTable("customer_orders")
-      .addColumn("order_id", "text", (c) => c.primaryKey())
       .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("order_id", "text", (c) => c.notNull())
       .addColumn("customer_id", "text", (c) => c.notNull())
       .addColumn("status", "text", (c) => c.notNull())
       .addColumn("total_minor", "bigint", (c) => c.notNull())
@@ -418,6 +423,7 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
       .addColumn("expected_delivery", "text")
       .addColumn("placed_at", "text", (c) => c.notNull())
       .addColumn("updated_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("customer_orders_pk", ["tenant_id", "order_id"])
       .execute()
     await trx.schema
       .createIndex("customer_orders_by_customer")

@@ -43,7 +43,7 @@ export const ingestStorefrontEvent = (
       Effect.map(
         ({ request, outcomes }): IngestedEvent => ({
           requestId,
-          orderId: sync.aggregateId,
+          orderId: event.order.id,
           duplicate: request.duplicate,
           recorded:
             outcomes[0]?.status === "appended"

@@ -7,8 +7,10 @@ import { useNatsServer } from "@mesh/stack/vitest"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { customerOpsName } from "../config.ts"
+import { orderIdOf } from "../order/order.ts"
 import {
   type CustomerOpsProcess,
+  cornerStorefront,
   startCustomerOps,
   storefront,
   storefrontSignature,
@@ -109,8 +111,9 @@ const post = (
   options: Parameters<CustomerOpsProcess["postStorefrontEvent"]>[1] = {},
 ) => agent.postStorefrontEvent(event, options)
 
-const ofOrder = (events: ReadonlyArray<EventEnvelope>, orderId: string) =>
-  events.filter((e) => e.aggregateType === "order" && e.aggregateId === orderId)
+// An order's events are under its id in its tenant: the spec's storefront is the shop's.
+const ofOrder = (events: ReadonlyArray<EventEnvelope>, orderId: string, tenantId = "shop") =>
+  events.filter((e) => e.aggregateType === "order" && e.aggregateId === orderIdOf(tenantId, orderId))
 
 const statusesOf = (events: ReadonlyArray<EventEnvelope>) =>
   events.map((e) => (e.type === "OrderPlaced" ? "placed" : (e.payload as { status: string }).status))
@@ -120,8 +123,8 @@ const requestsOf = (events: ReadonlyArray<EventEnvelope>, feed: ReadonlyArray<St
   return events.filter((e) => e.type === "RequestReceived" && ids.has(e.aggregateId))
 }
 
-const orderInHistory = async (orderId: string, status: string) => {
-  const history = (await (await agent.read(`/customers/c-${orderId}`)).json()) as {
+const orderInHistory = async (orderId: string, status: string, tenant = "shop") => {
+  const history = (await (await agent.read(`/customers/c-${orderId}?tenant=${tenant}`)).json()) as {
     orders: ReadonlyArray<{ orderId: string; status: string; trackingNumber: string | null }>
   }
   const order = history.orders.find((o) => o.orderId === orderId)
@@ -196,6 +199,39 @@ describe("the storefront's webhooks", () => {
     ).toMatchObject({ trackingNumber: "JD-W-1" })
   })
 
+  it("keeps two shops' orders of the same number apart: each tenant's webhook makes its own order", async () => {
+    const ours = orderEvent("T-1001", 1, "placed")
+    const theirs = orderEvent("T-1001", 2, "paid", { totalMinor: 7_000 })
+    expect(await (await post(ours)).json()).toMatchObject({ orderId: "T-1001", recorded: ["placed"] })
+    // The corner shop's webhook is signed with its own secret: its tenant is the corner shop.
+    expect(await (await post(theirs, { secret: cornerStorefront.secret })).json()).toMatchObject({
+      orderId: "T-1001",
+      recorded: ["placed", "paid"],
+    })
+    const events = await agent.everything()
+    expect(statusesOf(ofOrder(events, "T-1001", "shop"))).toEqual(["placed"])
+    expect(statusesOf(ofOrder(events, "T-1001", "corner"))).toEqual(["placed", "paid"])
+    expect(ofOrder(events, "T-1001", "corner")[0]?.payload).toMatchObject({
+      tenantId: "corner",
+      orderId: "T-1001",
+      total: { amountMinor: 7_000 },
+    })
+    // Each shop's history shows its own order 1001 only.
+    await agent.until("the shop's order is in its history", () => orderInHistory("T-1001", "placed"))
+    expect(
+      await agent.until("the corner shop's order is in its history", () =>
+        orderInHistory("T-1001", "paid", "corner"),
+      ),
+    ).toMatchObject({ orderId: "T-1001" })
+    expect(await orderInHistory("T-1001", "placed")).toBeDefined()
+  })
+
+  it("refuses an order id too long to name the order in its tenant with 400 naming it, and writes nothing", async () => {
+    const response = await post(orderEvent("L".repeat(64), 1, "placed"))
+    expect(response.status).toBe(400)
+    expect(await response.text()).toContain("must be 1-63 characters")
+  })
+
   it("cancels a paid order with the storefront's reason", async () => {
     for (const event of w2) expect((await post(event)).status).toBe(200)
     const order = ofOrder(await agent.everything(), "W-2")
@@ -255,7 +291,7 @@ describe("the storefront's webhooks", () => {
     expect(badId.status).toBe(400)
     expect(await badId.json()).toMatchObject({
       field: "order.id",
-      error: expect.stringContaining(`order id "W.4" must be 1-128 characters`),
+      error: expect.stringContaining(`order id "W.4" must be 1-63 characters`),
     })
     const notJson = await post(event, { body: "{ not json" })
     expect(notJson.status).toBe(400)

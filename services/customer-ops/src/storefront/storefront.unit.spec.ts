@@ -49,7 +49,7 @@ describe("the storefront's order events", () => {
   it("refuse an order id that cannot be a subject token, naming it", () => {
     const decoded = decode({ ...event, order: { ...event.order, id: "O.1042" } })
     expect(Result.isFailure(decoded) && decoded.failure.message).toContain(
-      `order id "O.1042" must be 1-128 characters of letters, digits, '_' or '-'`,
+      `order id "O.1042" must be 1-63 characters of letters, digits, '_' or '-'`,
     )
   })
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
-import { Money, NonEmpty, OrderStatus, Quantity } from "@mesh/contracts"
+import { Money, maxTenantOwnIdLength, NonEmpty, OrderStatus, Quantity } from "@mesh/contracts"
 import { Schema } from "effect"
-import type { OrderCommand, OrderSnapshot } from "../order/order.ts"
+import { type OrderCommand, type OrderSnapshot, orderIdOf } from "../order/order.ts"
 
 // The storefront's order events as they travel, by webhook and by its listing: decoded here, at the
 // edge, at least as strictly as the contracts the events they become are checked against.
@@ -11,14 +11,17 @@ export const MAX_WEBHOOK_BYTES = 256 * 1024
 
 const Bounded = (max: number) => NonEmpty.check(Schema.isMaxLength(max))
 
-const tokenPattern = /^[A-Za-z0-9_-]{1,128}$/
+const orderIdPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
 
-/** An order id: it becomes the order's subject token, so it is refused by name when it cannot be one. */
+/**
+ * An order id: with its tenant it becomes the order's subject token (`orderIdOf`), so it is refused
+ * by name when it cannot be one.
+ */
 const OrderId = Schema.String.check(
   Schema.makeFilter((id: string) =>
-    tokenPattern.test(id)
+    orderIdPattern.test(id)
       ? undefined
-      : `order id ${JSON.stringify(id.slice(0, 200))} must be 1-128 characters of letters, digits, '_' or '-'`,
+      : `order id ${JSON.stringify(id.slice(0, 200))} must be 1-${maxTenantOwnIdLength} characters of letters, digits, '_' or '-'`,
   ),
 )
 
@@ -160,6 +163,6 @@ export const syncCommandOf = (
   event: StorefrontEvent,
 ): { readonly aggregateType: "order"; readonly aggregateId: string; readonly command: OrderCommand } => ({
   aggregateType: "order",
-  aggregateId: event.order.id,
+  aggregateId: orderIdOf(tenantId, event.order.id),
   command: { _tag: "SyncStorefrontOrder", tenantId, snapshot: orderSnapshotOf(event.order) },
 })

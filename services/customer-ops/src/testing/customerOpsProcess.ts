@@ -28,6 +28,8 @@ export const gateway = { tenant: "shop", token: "gateway-token-0123456789" } as 
 
 /** The shop's storefront: its secret signs the webhooks of the tenant's orders. */
 export const storefront = { tenant: "shop", secret: "storefront-secret-0123456789" } as const
+/** A second shop on the same mesh, with its own storefront and secret. */
+export const cornerStorefront = { tenant: "corner", secret: "corner-secret-0123456789abc" } as const
 
 /** The `x-storefront-signature` of a webhook body under a secret, as the storefront computes it. */
 export const storefrontSignature = (secret: string, body: string): string =>
@@ -74,7 +76,12 @@ export const startCustomerOps = async (
     MESH_HTTP_PORT: "0",
     MESH_APPROVER_TOKENS: `${owner.name}=${owner.token},${clerk.name}=${clerk.token}`,
     MESH_INTAKE_TOKENS: `${gateway.tenant}=${gateway.token}`,
-    MESH_STOREFRONT_WEBHOOK_SECRETS: JSON.stringify({ [storefront.tenant]: storefront.secret }),
+    MESH_STOREFRONT_WEBHOOK_SECRETS: JSON.stringify({
+      [storefront.tenant]: storefront.secret,
+      [cornerStorefront.tenant]: cornerStorefront.secret,
+    }),
+    // The storefront simulator lists the shop's orders (the corner shop's come by webhook only).
+    MESH_STOREFRONT_TENANT: storefront.tenant,
     MESH_PAYMENT_URL: simulators.payment.url,
     MESH_MAILBOX_URL: simulators.mailbox.url,
     MESH_CONNECTOR_TIMEOUT_MS: "2000",

@@ -52,8 +52,7 @@ export type AllocationCommand =
     }
 
 /** The reservation id of an order's line: the order and the line's place, so a redelivery takes the same one. */
-export const reservationIdOf = (orderId: string, index: number): string =>
-  `${orderId}-l${index}`.slice(0, 128)
+export const reservationIdOf = (orderId: string, index: number): string => `${orderId}-l${index}`
 
 const mapLines = (
   state: Extract<AllocationState, { status: "open" }>,

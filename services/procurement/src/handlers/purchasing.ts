@@ -11,7 +11,7 @@ import { ProcurementRecords } from "../procurementRecords.ts"
 import type { PurchaseOrderCommand } from "../purchaseOrder/purchaseOrder.ts"
 import { procurementSkillActions } from "../skills/actions.ts"
 import { chooseSupplier } from "../skills/chooseSupplier.ts"
-import type { StockItemCommand } from "../stockItem/stockItem.ts"
+import { type StockItemCommand, stockIdOf } from "../stockItem/stockItem.ts"
 
 const toPurchaseOrder = (purchaseOrderId: string, command: PurchaseOrderCommand): Reaction => ({
   aggregateType: "purchaseOrder",
@@ -19,9 +19,9 @@ const toPurchaseOrder = (purchaseOrderId: string, command: PurchaseOrderCommand)
   command,
 })
 
-const toStockItem = (sku: string, command: StockItemCommand): Reaction => ({
+const toStockItem = (stockId: string, command: StockItemCommand): Reaction => ({
   aggregateType: "stockItem",
-  aggregateId: sku,
+  aggregateId: stockId,
   command,
 })
 
@@ -163,7 +163,9 @@ export const trackPurchaseOrders = (options: {
       }
       const order = yield* (yield* ProcurementLedger).purchaseOrder(purchaseOrderId)
       if (order.status === "absent") return []
-      const { sku, supplierId } = order.draft
+      const { supplierId } = order.draft
+      // Its SKU's stock, in its tenant: the stock item's and the registers' id.
+      const sku = stockIdOf(order.draft.tenantId, order.draft.sku)
       const openEntry =
         supplierId === null || order.actionId === null
           ? null

@@ -6,7 +6,7 @@ import type { AllocationCommand, ReservationResult } from "../allocation/allocat
 import type { ProcurementDefs } from "../catalog.ts"
 import { ProcurementLedger } from "../procurementLedger.ts"
 import { ProcurementRecords } from "../procurementRecords.ts"
-import type { StockItemCommand } from "../stockItem/stockItem.ts"
+import { type StockItemCommand, stockIdOf, stockIdOnOrder } from "../stockItem/stockItem.ts"
 
 const toAllocation = (orderId: string, command: AllocationCommand): Reaction => ({
   aggregateType: "allocation",
@@ -17,13 +17,14 @@ const toAllocation = (orderId: string, command: AllocationCommand): Reaction => 
 /** Takes a reservation for a line: reserved, or back-ordered with the units that were free when the bound refused it. */
 const takeReservation = (
   registers: Registers["Service"],
+  tenantId: string,
   line: { readonly sku: string; readonly quantity: number; readonly reservation: string },
   write: WriteOptions,
 ) =>
   registers
     .write(
       stockReservations,
-      line.sku,
+      stockIdOf(tenantId, line.sku),
       { _tag: "Take", reservation: line.reservation, quantity: line.quantity },
       write,
     )
@@ -82,6 +83,7 @@ export const allocateOrders = (options: {
       if (allocation.status !== "open")
         return yield* Effect.fail(new Error(`order ${orderId} has no lines noted yet`))
       const registers = yield* Registers
+      const { tenantId } = allocation
       const write = {
         correlationId: event.correlationId,
         causationId: event.eventId,
@@ -91,7 +93,8 @@ export const allocateOrders = (options: {
         case "paid": {
           const results: Array<ReservationResult> = []
           for (const line of allocation.lines) {
-            if (line.status === "waiting") results.push(yield* takeReservation(registers, line, write))
+            if (line.status === "waiting")
+              results.push(yield* takeReservation(registers, tenantId, line, write))
           }
           return results.length === 0 ? [] : [toAllocation(orderId, { _tag: "RecordReservations", results })]
         }
@@ -106,7 +109,7 @@ export const allocateOrders = (options: {
           const late: Array<ReservationResult> = []
           const unreserved: Array<(typeof allocation.lines)[number]> = []
           for (const line of allocation.lines.filter((l) => l.status === "backordered")) {
-            const taken = yield* takeReservation(registers, line, write)
+            const taken = yield* takeReservation(registers, tenantId, line, write)
             if (taken.outcome === "reserved") late.push(taken)
             else unreserved.push(line)
           }
@@ -117,7 +120,7 @@ export const allocateOrders = (options: {
           for (const line of reserved) {
             yield* registers.write(
               stockReservations,
-              line.sku,
+              stockIdOf(tenantId, line.sku),
               { _tag: "Confirm", reservation: line.reservation },
               write,
             )
@@ -125,7 +128,7 @@ export const allocateOrders = (options: {
           for (const line of [...reserved, ...unreserved]) {
             yield* registers.write(
               inventoryOnHand,
-              line.sku,
+              stockIdOf(tenantId, line.sku),
               { _tag: "Add", amount: -line.quantity },
               { ...write, idempotencyKey: `ship-${line.reservation}` },
             )
@@ -143,7 +146,7 @@ export const allocateOrders = (options: {
             if (line.status !== "reserved") continue
             yield* registers.write(
               stockReservations,
-              line.sku,
+              stockIdOf(tenantId, line.sku),
               { _tag: "Release", reservation: line.reservation },
               write,
             )
@@ -159,16 +162,16 @@ export const allocateOrders = (options: {
           for (const [index, line] of returned.entries()) {
             const shipped = allocation.lines.some((l) => l.sku === line.sku && l.status === "shipped")
             if (!shipped) continue
-            const key = `return-${orderId}-${index}-${line.sku}`.slice(0, 200)
+            const key = `return-${orderId}-${index}-${line.sku}`
             yield* registers.write(
               inventoryOnHand,
-              line.sku,
+              stockIdOf(tenantId, line.sku),
               { _tag: "Add", amount: line.quantity },
               { ...write, idempotencyKey: key },
             )
             yield* registers.write(
               stockReservations,
-              line.sku,
+              stockIdOf(tenantId, line.sku),
               { _tag: "Restock", quantity: line.quantity },
               {
                 ...write,
@@ -212,6 +215,7 @@ export const checkReorderPoints = (options: {
         causationId: event.eventId,
         actor: { kind: "agent" as const, id: options.agent },
       }
+      // The stock id (its tenant's SKU): the stock item's aggregate id and its registers' id.
       let sku: string
       switch (event.type) {
         case "StockItemConfigured": {
@@ -248,11 +252,15 @@ export const checkReorderPoints = (options: {
         case "ReordersResumed":
           sku = event.aggregateId
           break
+        // Recorded on the stock item, whose id is the stock's.
         case "StockRestocked":
+          sku = event.aggregateId
+          break
+        // Recorded on an order's allocation: the line's SKU in the order's tenant.
         case "OrderStockReserved":
         case "OrderStockBackordered":
         case "OrderStockShipped":
-          sku = event.payload.sku
+          sku = stockIdOnOrder(event.aggregateId, event.payload.sku)
           break
         default:
           return []
@@ -270,18 +278,20 @@ export const checkReorderPoints = (options: {
 })
 
 // The SKU's back-ordered lines, oldest first, each take a reservation until the bound refuses one.
-const fillBackordersOf = (sku: string, write: WriteOptions) =>
+const fillBackordersOf = (stockId: string, write: WriteOptions) =>
   Effect.gen(function* () {
     const registers = yield* Registers
     const ledger = yield* ProcurementLedger
-    const waiting = yield* (yield* ProcurementRecords).backorders(sku)
+    const waiting = yield* (yield* ProcurementRecords).backorders(stockId)
     const reactions: Array<Reaction> = []
     for (const line of waiting) {
       const allocation = yield* ledger.allocation(line.orderId)
       if (allocation.status !== "open") continue
-      const backordered = allocation.lines.find((l) => l.sku === sku && l.status === "backordered")
+      const backordered = allocation.lines.find(
+        (l) => stockIdOf(allocation.tenantId, l.sku) === stockId && l.status === "backordered",
+      )
       if (backordered === undefined) continue
-      const taken = yield* takeReservation(registers, backordered, write)
+      const taken = yield* takeReservation(registers, allocation.tenantId, backordered, write)
       if (taken.outcome !== "reserved") break
       reactions.push(toAllocation(line.orderId, { _tag: "RecordReservations", results: [taken] }))
     }
@@ -308,9 +318,14 @@ export const fillBackorders = (options: {
   consumes: { domain: "procurement" },
   eventTypes: ["StockRestocked", "OrderStockReturned"],
   react: (event) =>
-    event.type === "StockRestocked" || event.type === "OrderStockReturned"
-      ? fillBackordersOf(event.payload.sku, writeOf(event, options.agent))
-      : Effect.succeed([]),
+    event.type === "StockRestocked"
+      ? fillBackordersOf(event.aggregateId, writeOf(event, options.agent))
+      : event.type === "OrderStockReturned"
+        ? fillBackordersOf(
+            stockIdOnOrder(event.aggregateId, event.payload.sku),
+            writeOf(event, options.agent),
+          )
+        : Effect.succeed([]),
 })
 
 /**
@@ -327,20 +342,23 @@ export const releaseReservations = (options: {
   react: (event) =>
     Effect.gen(function* () {
       if (event.type !== "OrderStockReleased" || event.payload.wasBackordered) return []
-      const { sku, reservation } = event.payload
+      const { reservation } = event.payload
+      const stockId = stockIdOnOrder(event.aggregateId, event.payload.sku)
       const write = writeOf(event, options.agent)
       if (reservation !== undefined) {
-        yield* (yield* Registers).write(stockReservations, sku, { _tag: "Release", reservation }, write).pipe(
-          // Never taken here, or settled already: nothing to give back.
-          Effect.catchIf(
-            (e) =>
-              e.reason._tag === "Rejected" &&
-              (e.reason.rejection._tag === "UnknownReservation" ||
-                e.reason.rejection._tag === "ReservationSettled"),
-            () => Effect.void,
-          ),
-        )
+        yield* (yield* Registers)
+          .write(stockReservations, stockId, { _tag: "Release", reservation }, write)
+          .pipe(
+            // Never taken here, or settled already: nothing to give back.
+            Effect.catchIf(
+              (e) =>
+                e.reason._tag === "Rejected" &&
+                (e.reason.rejection._tag === "UnknownReservation" ||
+                  e.reason.rejection._tag === "ReservationSettled"),
+              () => Effect.void,
+            ),
+          )
       }
-      return yield* fillBackordersOf(sku, write)
+      return yield* fillBackordersOf(stockId, write)
     }),
 })

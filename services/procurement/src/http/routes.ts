@@ -2,11 +2,13 @@ import { ApproverTokens, makeActionCommands } from "@mesh/actions"
 import {
   inventoryOnHand,
   Money,
+  maxTenantOwnIdLength,
   NonEmpty,
   Quantity,
   SupplierTerms,
   stockReservations,
   TenantId,
+  TenantOwnId,
 } from "@mesh/contracts"
 import {
   type AgentRoutes,
@@ -18,7 +20,7 @@ import {
   readBody,
 } from "@mesh/kernel"
 import { Registers } from "@mesh/registers"
-import { Effect, Layer, Redacted, Schema } from "effect"
+import { Effect, Layer, Redacted, Result, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { ProcurementDefs } from "../catalog.ts"
 import { procurementName } from "../config.ts"
@@ -28,6 +30,7 @@ import {
   type StockItemsTable,
   supplierRecords,
 } from "../projections/procurementReadModel.ts"
+import { stockIdOf } from "../stockItem/stockItem.ts"
 
 const MAX_BODY_BYTES = 64 * 1024
 
@@ -42,7 +45,9 @@ const readJson = <A>(request: HttpServerRequest.HttpServerRequest, schema: Schem
       : decoderOf(schema)(body.text),
   )
 
-const skuPattern = /^[A-Za-z0-9_-]{1,128}$/
+const skuPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
+const skuProblem = () => problem(400, `a SKU is 1-${maxTenantOwnIdLength} letters, digits, '_' or '-'`, "sku")
+const isTenantId = (value: string) => Result.isSuccess(Schema.decodeUnknownResult(TenantId)(value))
 
 /** A SKU's stock settings as a buyer sends them. */
 export const StockItemSettingsBody = Schema.Struct({
@@ -60,7 +65,7 @@ export const BuyersOrderBody = Schema.Struct({
   /** The buyer's reference for it: the same reference sent again is the same order. */
   reference: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{1,64}$/)),
   tenantId: TenantId,
-  sku: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{1,128}$/)),
+  sku: TenantOwnId,
   supplierId: NonEmpty,
   quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)),
   unitCost: Money,
@@ -128,10 +133,10 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
             ? Effect.succeed(unknownPerson())
             : handler(request, person).pipe(Effect.catch((error) => Effect.succeed(failureAnswer(error))))
         }
-      const levels = (sku: string) =>
+      const levels = (stockId: string) =>
         Effect.gen(function* () {
-          const onHand = yield* registers.read(inventoryOnHand, sku)
-          const reserved = yield* registers.read(stockReservations, sku)
+          const onHand = yield* registers.read(inventoryOnHand, stockId)
+          const reserved = yield* registers.read(stockReservations, stockId)
           return {
             onHand: onHand.value,
             available: reserved.value.available,
@@ -140,7 +145,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           }
         })
       const stockItemView = (row: StockItemsTable) =>
-        Effect.map(levels(row.sku), (stock) => ({
+        Effect.map(levels(stockIdOf(row.tenant_id, row.sku)), (stock) => ({
           sku: row.sku,
           tenantId: row.tenant_id,
           name: row.name,
@@ -174,6 +179,42 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
         createdAt: row.created_at,
         updatedAt: row.updated_at,
       })
+      // The stock item a route naming only a SKU means: the tenant's given by `?tenantId=`, else the
+      // one tenant's that has the SKU; two tenants selling it name no one stock item (409).
+      const stockItemOf = (request: HttpServerRequest.HttpServerRequest, sku: string) =>
+        Effect.gen(function* () {
+          const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
+          if (tenantId !== null && !isTenantId(tenantId))
+            return {
+              ok: false as const,
+              response: problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId"),
+            }
+          const rows = yield* Effect.promise(() => {
+            let select = model.selectFrom("stock_items").selectAll().where("sku", "=", sku)
+            if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)
+            return select.limit(2).execute()
+          })
+          const [row] = rows
+          if (rows.length > 1)
+            return {
+              ok: false as const,
+              response: problem(
+                409,
+                `more than one tenant stocks ${sku}: name one with ?tenantId=`,
+                "tenantId",
+              ),
+            }
+          if (row === undefined)
+            return {
+              ok: false as const,
+              response: problem(
+                404,
+                `no stock item ${sku}${tenantId === null ? "" : ` of tenant ${tenantId}`}`,
+                "sku",
+              ),
+            }
+          return { ok: true as const, row }
+        })
       return Layer.mergeAll(
         HttpRouter.add(
           "PUT",
@@ -181,23 +222,24 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           guarded((request, person) =>
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
-              if (!skuPattern.test(sku))
-                return problem(400, "a SKU is 1-128 letters, digits, '_' or '-'", "sku")
+              if (!skuPattern.test(sku)) return skuProblem()
               const settings = yield* readJson(request, StockItemSettingsBody)
               if (!settings.ok) return settings.response
               const { openingStock, ...rest } = settings.value
+              const stockId = stockIdOf(rest.tenantId, sku)
               // The settings it changes, as last recorded: the same body sent again is one request, but
               // settings put back to what they were before (A, B, then A) are a new one.
               const current = yield* Effect.promise(() =>
                 model
                   .selectFrom("stock_items")
                   .select("updated_at")
+                  .where("tenant_id", "=", rest.tenantId)
                   .where("sku", "=", sku)
                   .executeTakeFirst(),
               )
               const received = yield* context.receive(
                 {
-                  requestId: `stock-item-${sku}-${bodyDigest({ settings: settings.value, after: current?.updated_at ?? null }).slice(0, 16)}`,
+                  requestId: `stock-item-${stockId}-${bodyDigest({ settings: settings.value, after: current?.updated_at ?? null }).slice(0, 16)}`,
                   name: "ConfigureStockItem",
                   origin: "http",
                   actor: { kind: "human", id: person },
@@ -206,14 +248,14 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
                 [
                   {
                     aggregateType: "stockItem",
-                    aggregateId: sku,
+                    aggregateId: stockId,
                     command: { _tag: "ConfigureStockItem", sku, ...rest, openingStock: openingStock ?? 0 },
                   },
                 ],
               )
               const outcome = received.outcomes[0]
               return HttpServerResponse.jsonUnsafe(
-                { sku, changed: outcome?.status === "appended" },
+                { tenantId: rest.tenantId, sku, changed: outcome?.status === "appended" },
                 { status: outcome?.status === "appended" ? 202 : 200 },
               )
             }),
@@ -222,11 +264,16 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
         HttpRouter.add(
           "GET",
           "/stock-items",
-          guarded(() =>
+          guarded((request) =>
             Effect.gen(function* () {
-              const rows = yield* Effect.promise(() =>
-                model.selectFrom("stock_items").selectAll().orderBy("sku").execute(),
-              )
+              const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
+              if (tenantId !== null && !isTenantId(tenantId))
+                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
+              const rows = yield* Effect.promise(() => {
+                let select = model.selectFrom("stock_items").selectAll()
+                if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)
+                return select.orderBy("tenant_id").orderBy("sku").execute()
+              })
               return HttpServerResponse.jsonUnsafe({ stockItems: yield* Effect.forEach(rows, stockItemView) })
             }),
           ),
@@ -234,14 +281,12 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
         HttpRouter.add(
           "GET",
           "/stock-items/:sku",
-          guarded(() =>
+          guarded((request) =>
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
-              const row = yield* Effect.promise(() =>
-                model.selectFrom("stock_items").selectAll().where("sku", "=", sku).executeTakeFirst(),
-              )
-              if (row === undefined) return problem(404, `no stock item ${sku}`, "sku")
-              return HttpServerResponse.jsonUnsafe(yield* stockItemView(row))
+              const found = yield* stockItemOf(request, sku)
+              if (!found.ok) return found.response
+              return HttpServerResponse.jsonUnsafe(yield* stockItemView(found.row))
             }),
           ),
         ),
@@ -253,10 +298,14 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               const query = new URL(request.url, "http://agent").searchParams
               const status = query.get("status")
               const sku = query.get("sku")
+              const tenantId = query.get("tenantId")
+              if (tenantId !== null && !isTenantId(tenantId))
+                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
               const rows = yield* Effect.promise(() => {
                 let select = model.selectFrom("purchase_orders").selectAll()
                 if (status !== null) select = select.where("status", "=", status)
                 if (sku !== null) select = select.where("sku", "=", sku)
+                if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)
                 return select.orderBy("created_at").limit(500).execute()
               })
               return HttpServerResponse.jsonUnsafe({ purchaseOrders: rows.map(orderView) })
@@ -290,8 +339,9 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               const order = yield* readJson(request, BuyersOrderBody)
               if (!order.ok) return order.response
               const o = order.value
+              // A buyer's reference is the tenant's own: two shops may both send "rush-1".
               const outside = {
-                requestId: `buyer-order-${o.reference}`,
+                requestId: `buyer-order-${o.tenantId}-${o.reference}`,
                 name: "PlacePurchaseOrder",
                 origin: "http" as const,
                 actor: { kind: "human" as const, id: person },
@@ -300,7 +350,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               // Recorded first: its first record's instant names the order, so a retry names the same
               // one, and the id sorts by time like the agent's own (the resolver undoes the later of two).
               const first = yield* context.receive(outside, [])
-              const purchaseOrderId = `po-${deterministicUuid(`buyer-order:${o.reference}`, first.request.receivedAtMillis)}`
+              const purchaseOrderId = `po-${deterministicUuid(`buyer-order:${o.tenantId}:${o.reference}`, first.request.receivedAtMillis)}`
               const records = yield* Effect.promise(() => supplierRecords(model, o.tenantId))
               const received = yield* context.receive(outside, [
                 {
@@ -415,37 +465,35 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
         HttpRouter.add(
           "POST",
           "/stock-items/:sku/resume",
-          guarded((_request, person) =>
+          guarded((request, person) =>
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
-              if (!skuPattern.test(sku))
-                return problem(400, "a SKU is 1-128 letters, digits, '_' or '-'", "sku")
-              const current = yield* Effect.promise(() =>
-                model
-                  .selectFrom("stock_items")
-                  .select("updated_at")
-                  .where("sku", "=", sku)
-                  .executeTakeFirst(),
-              )
-              if (current === undefined) return problem(404, `no stock item ${sku}`, "sku")
+              if (!skuPattern.test(sku)) return skuProblem()
+              const found = yield* stockItemOf(request, sku)
+              if (!found.ok) return found.response
+              const current = found.row
+              const stockId = stockIdOf(current.tenant_id, sku)
               const received = yield* context.receive(
                 {
-                  requestId: `resume-${sku}-${bodyDigest({ after: current.updated_at }).slice(0, 16)}`,
+                  requestId: `resume-${stockId}-${bodyDigest({ after: current.updated_at }).slice(0, 16)}`,
                   name: "ResumeReorders",
                   origin: "http",
                   actor: { kind: "human", id: person },
-                  body: { sku },
+                  body: { tenantId: current.tenant_id, sku },
                 },
                 [
                   {
                     aggregateType: "stockItem",
-                    aggregateId: sku,
+                    aggregateId: stockId,
                     command: { _tag: "ResumeReorders", by: person },
                   },
                 ],
               )
               const resumed = received.outcomes[0]?.status === "appended"
-              return HttpServerResponse.jsonUnsafe({ sku, resumed }, { status: resumed ? 202 : 200 })
+              return HttpServerResponse.jsonUnsafe(
+                { tenantId: current.tenant_id, sku, resumed },
+                { status: resumed ? 202 : 200 },
+              )
             }),
           ),
         ),

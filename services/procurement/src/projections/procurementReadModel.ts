@@ -1,4 +1,4 @@
-import type { procurementEvents } from "@mesh/contracts"
+import { parseTenantScopedId, type procurementEvents } from "@mesh/contracts"
 import { defineProjection, type ProjectionEvent, readModelSchemaOf } from "@mesh/kernel/projections"
 import type { Kysely, QueryCreator, Transaction } from "kysely"
 
@@ -101,6 +101,18 @@ const patchOrder = (trx: Trx, id: string, at: string, patch: Partial<PurchaseOrd
     .where("purchase_order_id", "=", id)
     .execute()
 
+/** A stock item's id (`stockIdOf`) split into the row's key: its tenant and SKU. */
+const stockKeyOf = (stockId: string): { readonly tenantId: string; readonly sku: string } => {
+  const parsed = parseTenantScopedId(stockId)
+  if (parsed === undefined) throw new Error(`stock item ${JSON.stringify(stockId)} names no tenant and SKU`)
+  return { tenantId: parsed.tenantId, sku: parsed.ownId }
+}
+
+const stockItem = (trx: Trx, stockId: string) => {
+  const key = stockKeyOf(stockId)
+  return trx.updateTable("stock_items").where("tenant_id", "=", key.tenantId).where("sku", "=", key.sku)
+}
+
 const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDefs>): Promise<void> => {
   const id = event.aggregateId
   const at = event.occurredAt
@@ -119,48 +131,36 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
       await trx
         .insertInto("stock_items")
         .values({
-          sku: id,
+          sku: p.sku,
           ...row,
           open_purchase_order: null,
           reorders_held_after: null,
           below_reorder_point_at: null,
         })
-        .onConflict((oc) => oc.column("sku").doUpdateSet(row))
+        .onConflict((oc) => oc.columns(["tenant_id", "sku"]).doUpdateSet(row))
         .execute()
       return
     }
     case "StockBelowReorderPoint":
-      await trx
-        .updateTable("stock_items")
-        .set({ below_reorder_point_at: at, updated_at: at })
-        .where("sku", "=", id)
-        .execute()
+      await stockItem(trx, id).set({ below_reorder_point_at: at, updated_at: at }).execute()
       return
     case "ReorderOpened":
-      await trx
-        .updateTable("stock_items")
+      await stockItem(trx, id)
         .set({ open_purchase_order: event.payload.purchaseOrderId, updated_at: at })
-        .where("sku", "=", id)
         .execute()
       return
     case "ReorderClosed":
-      await trx
-        .updateTable("stock_items")
+      await stockItem(trx, id)
         .set({
           open_purchase_order: null,
           reorders_held_after: event.payload.outcome === "cancelled" ? event.payload.purchaseOrderId : null,
           updated_at: at,
         })
-        .where("sku", "=", id)
         .where("open_purchase_order", "=", event.payload.purchaseOrderId)
         .execute()
       return
     case "ReordersResumed":
-      await trx
-        .updateTable("stock_items")
-        .set({ reorders_held_after: null, updated_at: at })
-        .where("sku", "=", id)
-        .execute()
+      await stockItem(trx, id).set({ reorders_held_after: null, updated_at: at }).execute()
       return
     case "StockRestocked":
       return
@@ -263,8 +263,8 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
  */
 export const procurementProjection = defineProjection<ProcurementEventDefs, ProcurementReadModel>({
   name: "procurement",
-  // 2: a SKU's reorders held after a cancelled one.
-  version: 2,
+  // 2: a SKU's reorders held after a cancelled one. 3: stock items keyed by tenant and SKU.
+  version: 3,
   streams: [{ domain: "procurement" }],
   tables: ["stock_items", "purchase_orders", "order_allocations"],
   onFailure: "stop",
@@ -272,8 +272,8 @@ export const procurementProjection = defineProjection<ProcurementEventDefs, Proc
   createTables: async (trx) => {
     await trx.schema
       .createTable("stock_items")
-      .addColumn("sku", "text", (c) => c.primaryKey())
       .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("sku", "text", (c) => c.notNull())
       .addColumn("name", "text", (c) => c.notNull())
       .addColumn("reorder_point", "integer", (c) => c.notNull())
       .addColumn("reorder_quantity", "integer", (c) => c.notNull())
@@ -283,6 +283,7 @@ export const procurementProjection = defineProjection<ProcurementEventDefs, Proc
       .addColumn("reorders_held_after", "text")
       .addColumn("below_reorder_point_at", "text")
       .addColumn("updated_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("stock_items_pk", ["tenant_id", "sku"])
       .execute()
     await trx.schema
       .createTable("purchase_orders")
@@ -331,7 +332,7 @@ export const procurementProjection = defineProjection<ProcurementEventDefs, Proc
     await trx.schema
       .createIndex("order_allocations_by_sku")
       .on("order_allocations")
-      .columns(["sku", "status", "updated_at"])
+      .columns(["tenant_id", "sku", "status", "updated_at"])
       .execute()
   },
   apply: async (trx, events) => {
@@ -375,20 +376,26 @@ export const supplierRecords = async (
   return records
 }
 
-/** Units still to come on a SKU's open purchase orders (drafted, requested or placed). */
-export const unitsOnOrder = async (db: QueryCreator<ProcurementReadModel>, sku: string): Promise<number> => {
+/** Units still to come on a tenant's SKU's open purchase orders (drafted, requested or placed). */
+export const unitsOnOrder = async (
+  db: QueryCreator<ProcurementReadModel>,
+  tenantId: string,
+  sku: string,
+): Promise<number> => {
   const rows = await db
     .selectFrom("purchase_orders")
     .select(["quantity", "received"])
+    .where("tenant_id", "=", tenantId)
     .where("sku", "=", sku)
     .where("status", "in", ["drafted", "requested", "placed"])
     .execute()
   return rows.reduce((units, row) => units + Math.max(0, row.quantity - row.received), 0)
 }
 
-/** A SKU's back-ordered order lines, oldest first: the orders to fill when units come free. */
+/** A tenant's SKU's back-ordered order lines, oldest first: the orders to fill when units come free. */
 export const backorderedLines = async (
   db: QueryCreator<ProcurementReadModel>,
+  tenantId: string,
   sku: string,
   limit = 50,
 ): Promise<ReadonlyArray<{ readonly orderId: string; readonly quantity: number }>> =>
@@ -396,6 +403,7 @@ export const backorderedLines = async (
     await db
       .selectFrom("order_allocations")
       .select(["order_id", "quantity"])
+      .where("tenant_id", "=", tenantId)
       .where("sku", "=", sku)
       .where("status", "=", "backordered")
       .orderBy("updated_at")

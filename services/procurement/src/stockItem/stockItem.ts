@@ -1,8 +1,21 @@
-import { canonicalJson, type SupplierTerms } from "@mesh/contracts"
+import { canonicalJson, parseTenantScopedId, type SupplierTerms, tenantScopedId } from "@mesh/contracts"
 import type { DecidedEvent, Decider } from "@mesh/kernel"
 import type { stockItemEvents } from "../catalog.ts"
 
 type StockItemEvent = DecidedEvent<(typeof stockItemEvents)[number]>
+
+/**
+ * A SKU's stock item and register id: its tenant's (`tenantScopedId`), so two shops selling the
+ * same SKU keep two stocks; content ops names the SKU's listing alike.
+ */
+export const stockIdOf = (tenantId: string, sku: string): string => tenantScopedId(tenantId, sku)
+
+/** The stock id of a SKU on an order's allocation, whose id is the order's (tenant-scoped, by customer ops). */
+export const stockIdOnOrder = (orderId: string, sku: string): string => {
+  const order = parseTenantScopedId(orderId)
+  if (order === undefined) throw new Error(`order ${JSON.stringify(orderId)} names no tenant`)
+  return stockIdOf(order.tenantId, sku)
+}
 
 /** A SKU's settings, as the buyer gave them. */
 export interface StockItemSettings {
@@ -106,8 +119,14 @@ export const stockItemDecider: Decider<StockItemCommand, StockItemEvent, StockIt
         const ids = new Set(settings.suppliers.map((s) => s.supplierId))
         if (ids.size !== settings.suppliers.length) throw new Error(`${settings.sku} names a supplier twice`)
         if (state.status === "tracked") {
-          if (state.settings.tenantId !== settings.tenantId)
-            throw new Error(`${settings.sku} belongs to tenant ${state.settings.tenantId}`)
+          // A stock item's id is its tenant's and SKU's: settings of another are sent to the wrong one.
+          if (
+            stockIdOf(state.settings.tenantId, state.settings.sku) !==
+            stockIdOf(settings.tenantId, settings.sku)
+          )
+            throw new Error(
+              `the settings of ${settings.tenantId}'s ${settings.sku} were sent to ${state.settings.tenantId}'s ${state.settings.sku}`,
+            )
           if (sameSettings({ ...state.settings, openingStock: settings.openingStock }, settings)) return []
         }
         return [{ type: "StockItemConfigured", payload: settings }]

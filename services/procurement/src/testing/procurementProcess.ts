@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
-import { type Domain, type EventEnvelope, meshCatalog } from "@mesh/contracts"
+import { type Domain, type EventEnvelope, meshCatalog, parseTenantScopedId } from "@mesh/contracts"
 import { makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { readModelSchemaOf } from "@mesh/kernel"
 import { makeConflicts } from "@mesh/registers"
@@ -223,7 +223,9 @@ export const startProcurement = async (
           {
             type: "OrderPlaced",
             payload: {
-              tenantId: "shop",
+              // The order's id is its tenant's (`tenantScopedId`), as customer ops ingests it.
+              tenantId: parseTenantScopedId(orderId)?.tenantId ?? "shop",
+              orderId: parseTenantScopedId(orderId)?.ownId ?? orderId,
               customerId: `c-${orderId}`,
               lines: lines.map((l) => ({
                 sku: l.sku,
