@@ -122,8 +122,8 @@ describe("mesh stock and mesh purchase-orders", () => {
     const text = await mesh(["stock"])
     expect(text.code, text.stderr).toBe(0)
     expect(linesOf(text.stdout)).toEqual([
-      "SKU       NAME       ON HAND  AVAILABLE  HELD  REORDER POINT  OPEN PO",
-      `${sku}  Desk lamp        2          2     0              3  ${opened}`,
+      "TENANT  SKU       NAME       ON HAND  AVAILABLE  HELD  REORDER POINT  OPEN PO",
+      `shop    ${sku}  Desk lamp        2          2     0              3  ${opened}`,
       "1 stock item",
     ])
 

@@ -19,6 +19,12 @@ const answerJsonFlag = Flag.Boolean("json").pipe(
   Flag.withDescription("print the agent's answer as one JSON object"),
 )
 
+/** `--tenant`: the shop whose stock is meant, when several sell the same SKU. */
+const tenantFlag = Flag.String("tenant").pipe(
+  Flag.optional,
+  Flag.withDescription("only this tenant's (needed to show a SKU that several tenants stock)"),
+)
+
 const skuArgument = Argument.String("sku").pipe(
   Argument.withDescription("the stock item's SKU (`mesh stock` lists them)"),
 )
@@ -36,7 +42,7 @@ const atLeast = (minimum: number) =>
 /** `mesh stock show <sku>`: one SKU's settings, suppliers, stock levels and open reorder. */
 const stockShowCommand = Command.make(
   "show",
-  { sku: skuArgument, json: answerJsonFlag, url: urlFlag },
+  { sku: skuArgument, tenant: tenantFlag, json: answerJsonFlag, url: urlFlag },
   (args) => lazily(load, (h) => h.showStockItem(args)),
 ).pipe(
   Command.withDescription(
@@ -65,8 +71,10 @@ const stockSetCommand = Command.make(
 )
 
 /** `mesh stock [show|set]`: the procurement agent's stock items, over its HTTP API. */
-export const stockCommand = Command.make("stock", { json: jsonFlag, url: urlFlag }, (args) =>
-  lazily(load, (h) => h.listStock(args)),
+export const stockCommand = Command.make(
+  "stock",
+  { json: jsonFlag, tenant: tenantFlag, url: urlFlag },
+  (args) => lazily(load, (h) => h.listStock(args)),
 ).pipe(
   Command.withDescription(
     "List stock items with their live levels, reorder point and open purchase order (the default), show <sku>, set <sku> --file",
@@ -152,6 +160,7 @@ export const purchaseOrdersCommand = Command.make(
       Flag.withDescription("only orders in this status"),
     ),
     sku: Flag.String("sku").pipe(Flag.optional, Flag.withDescription("only this SKU's orders")),
+    tenant: tenantFlag,
     json: jsonFlag,
     url: urlFlag,
   },

@@ -165,11 +165,21 @@ const purchaseOrderText = (o: PurchaseOrderView): string => {
   return lines.join("\n")
 }
 
-/** `mesh stock`: every stock item with its live levels, by SKU. */
-export const listStock = (args: { readonly json: boolean; readonly url: Option.Option<string> }) =>
+// `?tenantId=` for a tenant named with --tenant: a SKU two shops sell names no one stock item without it.
+const tenantQuery = (tenant: Option.Option<string>): string =>
+  Option.isSome(tenant) ? `?${new URLSearchParams({ tenantId: tenant.value })}` : ""
+
+/** `mesh stock`: every stock item with its live levels, by tenant and SKU. */
+export const listStock = (args: {
+  readonly json: boolean
+  readonly tenant: Option.Option<string>
+  readonly url: Option.Option<string>
+}) =>
   Effect.gen(function* () {
     const agent = yield* agentClient(api, args.url)
-    const answer = yield* agent.exchange("GET", "/stock-items", { token: approverToken() })
+    const answer = yield* agent.exchange("GET", `/stock-items${tenantQuery(args.tenant)}`, {
+      token: approverToken(),
+    })
     const { stockItems } = yield* expectStatus(
       answer,
       200,
@@ -184,8 +194,9 @@ export const listStock = (args: { readonly json: boolean; readonly url: Option.O
     if (stockItems.length > 0)
       yield* Console.log(
         table(
-          ["SKU", "NAME", "ON HAND", "AVAILABLE", "HELD", "REORDER POINT", "OPEN PO"],
+          ["TENANT", "SKU", "NAME", "ON HAND", "AVAILABLE", "HELD", "REORDER POINT", "OPEN PO"],
           stockItems.map((i) => [
+            i.tenantId,
             i.sku,
             i.name,
             i.stock.onHand,
@@ -203,13 +214,16 @@ export const listStock = (args: { readonly json: boolean; readonly url: Option.O
 export const showStockItem = (args: {
   readonly sku: string
   readonly json: boolean
+  readonly tenant: Option.Option<string>
   readonly url: Option.Option<string>
 }) =>
   Effect.gen(function* () {
     const agent = yield* agentClient(api, args.url)
-    const answer = yield* agent.exchange("GET", `/stock-items/${encodeURIComponent(args.sku)}`, {
-      token: approverToken(),
-    })
+    const answer = yield* agent.exchange(
+      "GET",
+      `/stock-items/${encodeURIComponent(args.sku)}${tenantQuery(args.tenant)}`,
+      { token: approverToken() },
+    )
     const item = yield* expectStatus(answer, 200, StockItemView, refusal(answer.route, agent.url))
     yield* Console.log(args.json ? JSON.stringify(rawBody(answer)) : stockItemText(item))
   })
@@ -261,6 +275,7 @@ export const setStockItem = (args: {
 export const listPurchaseOrders = (args: {
   readonly status: Option.Option<string>
   readonly sku: Option.Option<string>
+  readonly tenant: Option.Option<string>
   readonly json: boolean
   readonly url: Option.Option<string>
 }) =>
@@ -269,6 +284,7 @@ export const listPurchaseOrders = (args: {
     const query = new URLSearchParams()
     if (Option.isSome(args.status)) query.set("status", args.status.value)
     if (Option.isSome(args.sku)) query.set("sku", args.sku.value)
+    if (Option.isSome(args.tenant)) query.set("tenantId", args.tenant.value)
     const path = query.size === 0 ? "/purchase-orders" : `/purchase-orders?${query}`
     const answer = yield* agent.exchange("GET", path, { token: approverToken() })
     const { purchaseOrders } = yield* expectStatus(
