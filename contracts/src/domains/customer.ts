@@ -395,6 +395,11 @@ export const OrderPlaced = defineEvent({
     tenantId: TenantId,
     /** The storefront's own id of the order, as the shop and its customer know it. */
     orderId: TenantOwnId,
+    /**
+     * Where the storefront reaches the customer about the order (null: it gave none), for the
+     * messages the shop sends unasked, such as a delay. Absent in events recorded before it was kept.
+     */
+    email: Schema.optionalKey(Schema.NullOr(NonEmpty.check(Schema.isMaxLength(254)))),
     customerId: NonEmpty,
     lines: Schema.Array(OrderLine).check(Schema.isMinLength(1)),
     total: Money,

@@ -310,6 +310,16 @@ export const PurchaseOrderLate = defineEvent({
     supplierId: NonEmpty,
     expectedBy: Instant,
     outstanding: PositiveQuantity,
+    /**
+     * The customer orders back-ordered on the SKU when it was found late (their aggregate ids,
+     * tenant-scoped), oldest first: the customers the other agents tell of the delay. Absent in
+     * events recorded before it was carried.
+     */
+    waiting: Schema.optionalKey(
+      Schema.Array(Schema.Struct({ orderId: NonEmpty, quantity: PositiveQuantity })).check(
+        Schema.isMaxLength(500),
+      ),
+    ),
   }),
   summary: "A purchase order is overdue: its goods did not arrive by the promised date.",
   producer,

@@ -22,11 +22,13 @@ import {
   rememberKnowledge,
   sendPersonsReplies,
 } from "./handlers/knowledge.ts"
+import { noticeLateDeliveries } from "./handlers/lateDeliveries.ts"
 import { requestRefunds } from "./handlers/refunds.ts"
 import { intakeRoutes, staffRoutes, ticketRoutes } from "./intake/routes.ts"
 import { type KnowledgeCommand, type KnowledgeState, knowledgeDecider } from "./knowledge/knowledge.ts"
 import type { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
 import { type OrderCommand, type OrderState, orderDecider } from "./order/order.ts"
+import type { OrderBook } from "./order/orderBook.ts"
 import { customerCareProjection } from "./projections/customerCare.ts"
 import { storefrontReconciliationWorker } from "./storefront/reconciliation.ts"
 import { storefrontWebhookRoutes } from "./storefront/webhookRoutes.ts"
@@ -68,6 +70,7 @@ export type CustomerOpsServices =
   | CustomerOpsSettings
   | KnowledgeBase
   | MeshNamespace
+  | OrderBook
 
 /**
  * The customer-ops agent: tickets from the email and chat webhooks, each message triaged, answered
@@ -91,6 +94,7 @@ export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices
     draftProposedKnowledge,
     offerKnowledge({ agent: customerOpsName }),
     rememberKnowledge,
+    noticeLateDeliveries({ agent: customerOpsName }),
   ],
   workers: [
     projectionWorker(customerCareProjection),

@@ -7,6 +7,7 @@ import { CustomerOpsSettings, customerOpsName } from "./config.ts"
 import { CustomerHistory } from "./customerHistory.ts"
 import { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
 import { knowledgeConnector } from "./knowledge/knowledgeConnector.ts"
+import { OrderBook } from "./order/orderBook.ts"
 import { TicketThreads } from "./ticketThreads.ts"
 
 // The gate and the approvals take the action policy the settings read.
@@ -31,6 +32,7 @@ export const customerOpsLayer = Layer.mergeAll(
   ApproverTokens.layerFromConfig,
   CustomerHistory.layer(customerOpsName),
   TicketThreads.layer,
+  OrderBook.layer,
   KnowledgeBase.layer(customerOpsName).pipe(Layer.provide(MemoryStore.layerFromConfig)),
 ).pipe(
   // One model for the skills and the knowledge base's embeddings.

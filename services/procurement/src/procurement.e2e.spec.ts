@@ -184,7 +184,7 @@ describe("stock to reorder", () => {
       policy: { verdict: { mode: "require-approval", rule: "first-order-with-a-supplier" } },
     })
     expect(ofType(events, "ActionApproved", id)[0]?.actor).toMatchObject({ kind: "human", id: owner.name })
-    expect(ofType(events, "StockBelowReorderPoint", "LAMP-1")).toHaveLength(1)
+    expect(ofType(events, "StockBelowReorderPoint", "shop_LAMP-1")).toHaveLength(1)
   })
 
   it("places a known supplier's small order on its own, and marks a late delivery once", async () => {
@@ -303,7 +303,7 @@ describe("racing reorders", () => {
     })
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     const events = await agent.everything()
-    expect(ofType(events, "ReorderOpened", "PEN-1")).toHaveLength(1)
+    expect(ofType(events, "ReorderOpened", "shop_PEN-1")).toHaveLength(1)
     expect(await ordersOf("PEN-1")).toHaveLength(1)
     expect(agent.simulators.supplier.ledger().filter((e) => e.params.sku === "PEN-1")).toHaveLength(1)
   })
@@ -358,7 +358,7 @@ describe("two open orders with one supplier", () => {
     expect(atSupplier).toEqual(["cancelled", "placed"])
 
     const events = await agent.everything()
-    const violations = (await agent.violations()).filter((v) => v.payload.id === "DESK-1")
+    const violations = (await agent.violations()).filter((v) => v.payload.id === "shop_DESK-1")
     expect(violations).toHaveLength(1)
     expect(violations[0]?.payload).toMatchObject({
       invariant: "one-purchase-order-per-supplier",

@@ -41,6 +41,8 @@ export interface OrderSnapshot {
   /** The storefront's order id; the aggregate id is the tenant's (`orderIdOf`). */
   readonly id: string
   readonly customerId: string
+  /** Where the storefront reaches the customer (null: it gave none). */
+  readonly email?: string | null
   readonly status: OrderStatus
   readonly lines: ReadonlyArray<OrderLine>
   readonly total: Money
@@ -74,7 +76,10 @@ export type OrderCommand = {
 
 interface OrderFacts {
   readonly tenantId: string
+  /** The storefront's id of the order. */
+  readonly orderId: string
   readonly customerId: string
+  readonly email: string | null
   readonly lines: ReadonlyArray<OrderLine>
   /** Every status recorded, in order, `placed` first. */
   readonly statuses: ReadonlyArray<OrderStatus>
@@ -211,7 +216,9 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
         return {
           status: "placed",
           tenantId: event.payload.tenantId,
+          orderId: event.payload.orderId,
           customerId: event.payload.customerId,
+          email: event.payload.email ?? null,
           lines: event.payload.lines,
           statuses: ["placed"],
         }
@@ -238,6 +245,7 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
             tenantId,
             orderId: snapshot.id,
             customerId: snapshot.customerId,
+            email: snapshot.email ?? null,
             lines: snapshot.lines.map((line) => ({ ...line })),
             total: snapshot.total,
             placedAt: snapshot.placedAt,

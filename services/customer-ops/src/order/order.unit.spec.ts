@@ -64,6 +64,7 @@ const placed: OrderEvent = {
     tenantId: "shop",
     orderId: "O-1042",
     customerId: "c-17",
+    email: null,
     lines,
     total: eur(6_190),
     placedAt: "2026-11-28T10:00:00.000Z",

@@ -122,6 +122,8 @@ const utcOrNull = (timestamp: string | null): string | null => (timestamp === nu
 export const orderSnapshotOf = (order: StorefrontOrder): OrderSnapshot => ({
   id: order.id,
   customerId: order.customerId,
+  // An address the contract takes (non-empty, at most 254 characters), or none.
+  email: order.email !== null && order.email.length > 0 && order.email.length <= 254 ? order.email : null,
   status: order.status,
   lines: order.lines.map((line) => ({
     sku: line.sku,

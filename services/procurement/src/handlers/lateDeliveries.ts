@@ -2,12 +2,13 @@ import type { AgentWorker } from "@mesh/kernel"
 import { Clock, Effect } from "effect"
 import type { ProcurementDefs } from "../catalog.ts"
 import { ProcurementSettings } from "../config.ts"
-import { procurementReadModel } from "../projections/procurementReadModel.ts"
+import { backorderedLines, procurementReadModel } from "../projections/procurementReadModel.ts"
 
 /**
  * Watches placed purchase orders against the dates their suppliers promised: an order still short
- * of goods after its date is marked late, once (`PurchaseOrderLate`), for the other agents to tell
- * customers and to weigh the supplier's record. Each check is a scheduled request in the log, so a
+ * of goods after its date is marked late, once (`PurchaseOrderLate`, with the customer orders
+ * back-ordered on its SKU), for customer ops to tell those customers and to weigh the supplier's
+ * record. Each check is a scheduled request in the log, so a
  * late mark traces to the check that found it.
  */
 export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings> = {
@@ -21,7 +22,7 @@ export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings
         const overdue = yield* Effect.tryPromise(() =>
           model
             .selectFrom("purchase_orders")
-            .select(["purchase_order_id", "expected_by"])
+            .select(["purchase_order_id", "expected_by", "tenant_id", "sku"])
             .where("status", "=", "placed")
             .where("late", "=", false)
             .where("expected_by", "<", now)
@@ -29,19 +30,23 @@ export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings
             .execute(),
         )
         for (const order of overdue) {
+          // The customers waiting on its goods go with the late mark, for the agents that tell them.
+          const waiting = yield* Effect.tryPromise(() =>
+            backorderedLines(model, order.tenant_id, order.sku, 500),
+          )
           yield* context.receive(
             {
               requestId: `late-check-${order.purchase_order_id}`,
               name: "CheckDelivery",
               origin: "schedule",
               actor: { kind: "system", id: "late-delivery-watch" },
-              body: { purchaseOrderId: order.purchase_order_id, expectedBy: order.expected_by, now },
+              body: { purchaseOrderId: order.purchase_order_id, expectedBy: order.expected_by, now, waiting },
             },
             [
               {
                 aggregateType: "purchaseOrder",
                 aggregateId: order.purchase_order_id,
-                command: { _tag: "CheckDelivery", now },
+                command: { _tag: "CheckDelivery", now, waiting },
               },
             ],
           )

@@ -47,7 +47,12 @@ export type PurchaseOrderCommand =
     }
   | { readonly _tag: "ReceiveGoods"; readonly quantity: number; readonly receivedAt: string }
   | { readonly _tag: "CancelPurchaseOrder"; readonly reason: string }
-  | { readonly _tag: "CheckDelivery"; readonly now: string }
+  | {
+      readonly _tag: "CheckDelivery"
+      readonly now: string
+      /** The customer orders back-ordered on the SKU now, as the read model holds them. */
+      readonly waiting?: ReadonlyArray<{ readonly orderId: string; readonly quantity: number }>
+    }
 
 /** Units still to come. */
 export const outstandingOf = (state: PurchaseOrderState): number =>
@@ -186,6 +191,7 @@ export const purchaseOrderDecider: Decider<PurchaseOrderCommand, PurchaseOrderEv
               supplierId: state.draft.supplierId ?? "unknown",
               expectedBy: state.expectedBy,
               outstanding: outstandingOf(state),
+              ...(command.waiting === undefined ? {} : { waiting: command.waiting }),
             },
           },
         ]
