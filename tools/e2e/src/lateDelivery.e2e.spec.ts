@@ -156,7 +156,8 @@ describe("a late delivery", () => {
       expect(String(notice?.params.body)).toContain("Linen tablecloth")
     }
 
-    // Each notice is an action of customer ops caused by the late mark, through its policy.
+    // Each notice is an action of customer ops caused by the late mark, through its policy: with no
+    // model's confidence or reading of the customer's mood, the shipped policy sends it and tells a person.
     const events = await shop.everything()
     const asked = ofType(events, "ActionRequested").filter(
       (e) => (e.payload as { skill: string }).skill === "lateDeliveryNotice",
@@ -167,7 +168,7 @@ describe("a late delivery", () => {
       expect(action.payload).toMatchObject({
         kind: "mailbox.send-message",
         cause: { decisionId: null, eventId: late.eventId },
-        policy: { verdict: { mode: "auto" } },
+        policy: { verdict: { mode: "notify" } },
       })
     }
   })
