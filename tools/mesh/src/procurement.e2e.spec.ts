@@ -99,7 +99,7 @@ describe("mesh stock and mesh purchase-orders", () => {
     expect(set.stdout).toMatch(new RegExp(`^${sku} set;`))
     const again = await mesh(["stock", "set", sku, "--file", path, "--json"])
     expect(again.code, again.stderr).toBe(0)
-    expect(JSON.parse(again.stdout)).toEqual({ sku, changed: false })
+    expect(JSON.parse(again.stdout)).toEqual({ tenantId: "shop", sku, changed: false })
 
     const opened = await agent.until(`${sku}'s reorder is open`, async () => {
       const response = await agent.call(`/stock-items/${sku}`)
