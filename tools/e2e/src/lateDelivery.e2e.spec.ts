@@ -1,10 +1,9 @@
 import type { EventEnvelope } from "@mesh/contracts"
-import { type CustomerOpsProcess, startCustomerOps, storefront } from "@mesh/customer-ops/testing"
-import { type ProcurementProcess, startProcurement } from "@mesh/procurement/testing"
-import { type OrderSnapshot, type Simulators, startSimulators } from "@mesh/simulators"
-import { uniqueNamespace } from "@mesh/stack"
+import { storefront } from "@mesh/customer-ops/testing"
+import type { OrderSnapshot } from "@mesh/simulators"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type ShopFloor, startShopFloor } from "./testing/shopFloor.ts"
 
 // A late delivery told to the customers it keeps waiting: shoppers pay at the storefront for a SKU
 // with nothing on the shelf; procurement back-orders them and orders from a supplier who promises
@@ -13,56 +12,34 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 // in one namespace, cooperating through the log alone.
 
 const nats = useNatsServer()
-let simulators: Simulators
-let procurement: ProcurementProcess | undefined
-let shop: CustomerOpsProcess | undefined
+let floor: ShopFloor | undefined
 
 const sku = "LATE-1"
 
 beforeAll(async () => {
-  simulators = await startSimulators()
-  const namespace = uniqueNamespace("late")
-  procurement = await startProcurement(nats.url, { namespace, simulators })
-  shop = await startCustomerOps(nats.url, {
-    namespace,
-    simulators,
-    env: { MESH_STOREFRONT_URL: simulators.storefront.url, MESH_STOREFRONT_RECONCILE_MS: "500" },
-  })
-  await admin("/_admin/webhooks", { url: `${shop.url}/storefront/webhooks`, secret: storefront.secret })
+  floor = await startShopFloor(nats.url, "late")
 }, 180_000)
 
 afterAll(async () => {
-  await shop?.stop()
-  await procurement?.stop()
-  await simulators?.stop()
+  await floor?.stop()
 })
 
-const admin = async <A>(path: string, body: unknown = {}): Promise<A> => {
-  const response = await fetch(`${simulators.storefront.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  })
-  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`)
-  return (await response.json()) as A
-}
-
 const agents = () => {
-  if (procurement === undefined || shop === undefined) throw new Error("the agents did not start")
-  return { procurement, shop }
+  if (floor === undefined) throw new Error("the shop's floor did not start")
+  return floor
 }
 
 const ofType = (events: ReadonlyArray<EventEnvelope>, type: string) => events.filter((e) => e.type === type)
 
 /** The delay notices the mailbox sent, by recipient. */
 const noticesSent = () =>
-  simulators.mailbox
-    .ledger()
+  agents()
+    .simulators.mailbox.ledger()
     .filter((e) => e.operation === "message.sent" && String(e.params.subject).includes("is delayed"))
 
 describe("a late delivery", () => {
   it("is told once to each customer whose paid order waits on it, through the policy, and to no one else", async () => {
-    const { procurement, shop } = agents()
+    const { procurement, shop, admin } = agents()
     await admin("/_admin/catalogue", {
       products: [
         {

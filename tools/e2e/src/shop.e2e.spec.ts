@@ -1,10 +1,10 @@
 import { type EventEnvelope, parseTenantScopedId } from "@mesh/contracts"
-import { type CustomerOpsProcess, startCustomerOps, storefront } from "@mesh/customer-ops/testing"
-import { type ProcurementProcess, type StockItemView, startProcurement } from "@mesh/procurement/testing"
-import { type OrderSnapshot, type Simulators, startSimulators } from "@mesh/simulators"
-import { uniqueNamespace } from "@mesh/stack"
+import { storefront } from "@mesh/customer-ops/testing"
+import type { StockItemView } from "@mesh/procurement/testing"
+import type { OrderSnapshot } from "@mesh/simulators"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type ShopFloor, startShopFloor } from "./testing/shopFloor.ts"
 
 // The shop end to end: shoppers order and pay at the storefront simulator, whose webhooks come
 // twice, late and out of order or never (its listing has those); the customer-ops agent records
@@ -13,50 +13,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 // whose own state and ledger say what the agents must have made of it.
 
 const nats = useNatsServer()
-let simulators: Simulators
-let procurement: ProcurementProcess | undefined
-let shop: CustomerOpsProcess | undefined
+let floor: ShopFloor | undefined
 
 const sku = "MUG-1"
 const openingStock = 10
 const shoppers = 50
 
 beforeAll(async () => {
-  simulators = await startSimulators()
-  const namespace = uniqueNamespace("shop")
-  procurement = await startProcurement(nats.url, { namespace, simulators })
-  shop = await startCustomerOps(nats.url, {
-    namespace,
-    simulators,
-    env: { MESH_STOREFRONT_URL: simulators.storefront.url, MESH_STOREFRONT_RECONCILE_MS: "500" },
-  })
-  await admin("/_admin/webhooks", { url: `${shop.url}/storefront/webhooks`, secret: storefront.secret })
+  floor = await startShopFloor(nats.url, "shop")
 }, 180_000)
 
 afterAll(async () => {
-  await shop?.stop()
-  await procurement?.stop()
-  await simulators?.stop()
+  await floor?.stop()
 })
 
-/** A POST to the storefront's admin routes, as the shop's world acts on it; its answer. */
-const admin = async <A>(path: string, body: unknown = {}): Promise<A> => {
-  const response = await fetch(`${simulators.storefront.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  })
-  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`)
-  return (await response.json()) as A
-}
-
-const storefrontGet = async <A>(path: string): Promise<A> =>
-  (await (await fetch(`${simulators.storefront.url}${path}`)).json()) as A
-
 const agents = () => {
-  if (procurement === undefined || shop === undefined) throw new Error("the agents did not start")
-  return { procurement, shop }
+  if (floor === undefined) throw new Error("the shop's floor did not start")
+  return floor
 }
+const admin = <A>(path: string, body: unknown = {}) => agents().admin<A>(path, body)
+const storefrontGet = <A>(path: string) => agents().storefrontGet<A>(path)
 
 const stockOf = async () => (await agents().procurement.json<StockItemView>(`/stock-items/${sku}`)).stock
 
@@ -81,8 +57,8 @@ const orderStatusesInLog = (events: ReadonlyArray<EventEnvelope>): ReadonlyArray
 
 /** The storefront's order events as `<order> <status>`, one per entry of its ledger. */
 const orderStatusesInLedger = (): ReadonlyArray<string> =>
-  simulators.storefront
-    .ledger()
+  agents()
+    .simulators.storefront.ledger()
     .filter((e) => e.operation.startsWith("order."))
     .map((e) => `${e.resource} ${String(e.params.status)}`)
     .sort()
@@ -238,7 +214,7 @@ describe("no overselling across the storefront, customer-ops and procurement", (
     await Promise.all(returned.map((id) => admin(`/_admin/orders/${id}/return`)))
 
     // What the storefront says left and came back: units of orders that shipped, less units returned.
-    const state = simulators.storefront.state() as unknown as {
+    const state = agents().simulators.storefront.state() as unknown as {
       orders: ReadonlyArray<OrderSnapshot>
       unitsReturned: Readonly<Record<string, number>>
     }
