@@ -20,6 +20,8 @@ const benchmarks = {
   memory: "top-10 retrieval over 100k 384-d vectors beside the same LanceDB query; local disk only",
   "customer-ops":
     "a ticket from received to reply routed (p95, p99) and the hop from an append to the agent's reaction, the customer-ops agent in process with the offline model, beside the skills alone and a plain JetStream hop; NATS, Postgres (else PGlite) and the simulators",
+  drafting:
+    "64 listings drafted in batches of 8 (decideEachOnce, a recorded decision each) beside one at a time and the batch model calls alone, a fake Ollama at 25 ms a call; NATS",
   triage:
     "offline triage skill runs by message size beside the model alone and featurize, over-cap messages too; in-process only",
 } as const
@@ -115,6 +117,10 @@ const main = async () => {
       if (wants("customer-ops")) {
         const { runCustomerOpsBench } = await importOptional("./customerOps.ts")
         record(await runCustomerOpsBench({ nats, natsUrl, databaseUrl, namespace: `${namespace}c` }))
+      }
+      if (wants("drafting")) {
+        const { runDraftingBench } = await importOptional("./drafting.ts")
+        record(await runDraftingBench({ nats, namespace: `${namespace}d` }))
       }
     }
     if (wants("memory")) {
