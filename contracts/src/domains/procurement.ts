@@ -154,7 +154,7 @@ export const OrderStockShipped = defineEvent({
   }),
   summary: "A line's reserved units were shipped and left the stock on hand.",
   producer,
-  consumers: ["procurement"],
+  consumers: ["procurement", "customer-ops"],
 })
 
 /** A cancelled order's line gave its reservation (or its place in the back-order queue) back. */
@@ -171,7 +171,7 @@ export const OrderStockReleased = defineEvent({
   }),
   summary: "A cancelled order's line released its stock.",
   producer,
-  consumers: ["procurement"],
+  consumers: ["procurement", "customer-ops"],
 })
 
 /** Returned units came back on the shelf. */
@@ -182,7 +182,7 @@ export const OrderStockReturned = defineEvent({
   payload: Schema.Struct({ sku: NonEmpty, quantity: PositiveQuantity }),
   summary: "Returned units came back into stock.",
   producer,
-  consumers: ["procurement"],
+  consumers: ["procurement", "customer-ops"],
 })
 
 /** A stock count was recorded for a SKU (superseded: on-hand units are the inventory register). */

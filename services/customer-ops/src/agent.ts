@@ -9,6 +9,7 @@ import {
   projectionWorker,
 } from "@mesh/kernel"
 import type { DecisionRecorder, ModelProvider } from "@mesh/models"
+import type { Registers } from "@mesh/registers"
 import { type CustomerOpsSettings, customerOpsName } from "./config.ts"
 import type { CustomerHistory } from "./customerHistory.ts"
 import { migrateCustomerOps } from "./db/migrations.ts"
@@ -71,6 +72,7 @@ export type CustomerOpsServices =
   | KnowledgeBase
   | MeshNamespace
   | OrderBook
+  | Registers
 
 /**
  * The customer-ops agent: tickets from the email and chat webhooks, each message triaged, answered

@@ -2,6 +2,7 @@ import { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/
 import { agentHostLayerFromConfig } from "@mesh/kernel"
 import { MemoryStore } from "@mesh/memory"
 import { DecisionRecorder, ModelProvider } from "@mesh/models"
+import { Registers } from "@mesh/registers"
 import { Effect, Layer } from "effect"
 import { CustomerOpsSettings, customerOpsName } from "./config.ts"
 import { CustomerHistory } from "./customerHistory.ts"
@@ -33,6 +34,8 @@ export const customerOpsLayer = Layer.mergeAll(
   CustomerHistory.layer(customerOpsName),
   TicketThreads.layer,
   OrderBook.layer,
+  // Procurement's stock, read for when a back-ordered line is expected (customer ops writes none).
+  Registers.layerFromConfig(customerOpsName),
   KnowledgeBase.layer(customerOpsName).pipe(Layer.provide(MemoryStore.layerFromConfig)),
 ).pipe(
   // One model for the skills and the knowledge base's embeddings.

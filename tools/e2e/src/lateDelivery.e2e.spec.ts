@@ -37,6 +37,12 @@ const noticesSent = () =>
     .simulators.mailbox.ledger()
     .filter((e) => e.operation === "message.sent" && String(e.params.subject).includes("is delayed"))
 
+/** The drafted replies of a ticket, as its events hold them. */
+const draftedReplies = async (ticketId: string) =>
+  ofType(await agents().shop.everything(), "ReplyDrafted")
+    .filter((e) => e.aggregateId === ticketId)
+    .map((e) => e.payload as { body: string; citedFactIds: ReadonlyArray<string> })
+
 describe("a late delivery", () => {
   it("is told once to each customer whose paid order waits on it, through the policy, and to no one else", async () => {
     const { procurement, shop, admin } = agents()
@@ -132,6 +138,27 @@ describe("a late delivery", () => {
       expect(String(notice?.params.subject)).toBe(`Your order ${order.id} is delayed`)
       expect(String(notice?.params.body)).toContain("Linen tablecloth")
     }
+
+    // A waiting customer asks when the order comes: the reply says the line waits for new stock and
+    // that the supplier's delivery is late, from the registers procurement keeps, and promises no date.
+    const [first] = paidOrders as [OrderSnapshot]
+    const question = await shop.send({
+      messageId: `where-${first.id}`,
+      customerId: first.customerId,
+      replyTo: `${first.customerId}@example.com`,
+      subject: "Where is my order?",
+      body: `Hello, when will my order ${first.id} arrive?`,
+      orderId: first.id,
+    })
+    expect(question.status).toBe(202)
+    const { ticketId } = (await question.json()) as { ticketId: string }
+    const [reply] = await shop.until("the question is answered", async () => {
+      const drafted = await draftedReplies(ticketId)
+      return drafted.length > 0 ? drafted : undefined
+    })
+    expect(reply?.citedFactIds).toContain(`restock-${first.id}-${sku}`)
+    expect(reply?.body).toContain(`Linen tablecloth in your order ${first.id} is waiting for new stock`)
+    expect(reply?.body).toContain("is late, and we do not have a new date yet")
 
     // Each notice is an action of customer ops caused by the late mark, through its policy: with no
     // model's confidence or reading of the customer's mood, the shipped policy sends it and tells a person.

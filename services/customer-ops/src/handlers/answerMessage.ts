@@ -1,8 +1,17 @@
 import { ActionGate } from "@mesh/actions"
-import { type DispositionReason, type EventOf, formatMoney, type TicketIntent } from "@mesh/contracts"
+import {
+  type DispositionReason,
+  type EventOf,
+  formatMoney,
+  openPurchaseOrders,
+  supplierExpectedDate,
+  type TicketIntent,
+  tenantScopedId,
+} from "@mesh/contracts"
 import type { ReactorDefinition } from "@mesh/kernel"
 import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
-import { Effect, Fiber, Result, Schema } from "effect"
+import { Registers } from "@mesh/registers"
+import { Clock, Effect, Fiber, Result, Schema } from "effect"
 import { CustomerOpsSettings } from "../config.ts"
 import { CustomerHistory } from "../customerHistory.ts"
 import {
@@ -13,9 +22,10 @@ import {
   ungroundedPromises,
 } from "../guardrails/index.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
-import { orderFacts } from "../memory/facts.ts"
+import { orderFacts, type RestockOutlook, restockFact } from "../memory/facts.ts"
 import { type ThreadTurn, threadWithinBudget } from "../memory/thread.ts"
 import { gateModeOf, type ReplyPolicy, routeReply } from "../policy/replyPolicy.ts"
+import type { CustomerOrder } from "../projections/customerCare.ts"
 import { draftReply } from "../skills/draftReply.ts"
 import type { DraftReplyInput, ReplyFact, TriageInput } from "../skills/tasks.ts"
 import { triageTicket } from "../skills/triageTicket.ts"
@@ -121,6 +131,35 @@ export type AnswerServices =
   | CustomerHistory
   | TicketThreads
   | CustomerOpsSettings
+  | Registers
+
+/**
+ * The back-ordered lines of an order as facts: for each, when new stock is expected, from the shared
+ * registers procurement keeps (an open purchase order for the tenant's SKU and the date its supplier
+ * promised, or that the date has passed). A date without an open order is not a promise.
+ */
+const restockFactsOf = (tenantId: string, order: CustomerOrder) =>
+  Effect.gen(function* () {
+    if (order.waitingForStock.length === 0) return []
+    const registers = yield* Registers
+    const now = yield* Clock.currentTimeMillis
+    const facts: Array<ReplyFact> = []
+    for (const sku of new Set(order.waitingForStock)) {
+      const line = order.lines.find((l) => l.sku === sku) ?? { sku, name: sku }
+      const stockId = tenantScopedId(tenantId, sku)
+      const open = yield* registers.read(openPurchaseOrders, stockId)
+      const promised = yield* registers.read(supplierExpectedDate, stockId)
+      const date = open.value.length > 0 ? promised.value : null
+      const outlook: RestockOutlook =
+        date === null || date === undefined
+          ? { _tag: "Unknown" }
+          : Date.parse(date) < now
+            ? { _tag: "Overdue", wasDueBy: date }
+            : { _tag: "Expected", by: date }
+      facts.push(restockFact(order, line, outlook))
+    }
+    return facts
+  })
 
 /**
  * Answers each customer message once, however often it is delivered: it cleans the untrusted text,
@@ -241,8 +280,21 @@ export const answerMessages = (options: {
       if (knowledge !== undefined && (answeredByOrder || goesToPerson)) yield* Fiber.interrupt(knowledge)
       const articles =
         knowledge === undefined || answeredByOrder || goesToPerson ? [] : yield* Fiber.join(knowledge)
+      // A register that cannot be read leaves the line's outlook out; the reply says only what is known.
+      const restock =
+        order === undefined || order.status !== "paid"
+          ? []
+          : yield* restockFactsOf(tenantId, order).pipe(
+              Effect.catch((error) =>
+                Effect.as(
+                  Effect.logWarning(`restock outlook of order ${order.orderId} unread: ${String(error)}`),
+                  [],
+                ),
+              ),
+            )
       const facts: ReadonlyArray<ReplyFact> = [
         ...(order === undefined ? [] : orderFacts(order)),
+        ...restock,
         ...articles.map((article) => ({
           id: `${article.articleId}@v${article.version}`,
           kind: article.intent === "product_question" ? "product" : "policy",
@@ -267,7 +319,7 @@ export const answerMessages = (options: {
           step: "draftReply",
           retrieved: [
             ...facts
-              .filter((f) => f.kind === "order" || f.kind === "shipment")
+              .filter((f) => f.kind === "order" || f.kind === "shipment" || f.kind === "restock")
               .map((f) => ({ id: f.id, kind: f.kind, score: 1, similarity: 1 })),
             ...articles.map((a) => ({
               id: `${a.articleId}@v${a.version}`,

@@ -4,20 +4,15 @@ import {
   FrequentQuestionFound,
   KnowledgeArticleProposed,
   makeCatalog,
-  PurchaseOrderCancelled,
-  PurchaseOrderDrafted,
-  PurchaseOrderLate,
-  PurchaseOrderPlaced,
-  PurchaseOrderReceived,
-  PurchaseOrderRequested,
+  procurementEvents,
   ResolvedQuestionNoted,
 } from "@mesh/contracts"
 
 /**
  * The events the customer-ops agent reads and writes: its customer domain, its actions' outcomes,
  * content ops' FAQ, whose proposed articles it drafts (the FAQ's other events share their subjects),
- * and procurement's purchase orders, whose late marks it tells the waiting customers of (the
- * orders' other events share their subjects).
+ * and procurement's: its read model keeps how each order's lines stand in the stock, and a late
+ * purchase order is told to the customers it keeps waiting.
  */
 export const customerOpsCatalog = makeCatalog([
   ...customerEvents,
@@ -25,12 +20,7 @@ export const customerOpsCatalog = makeCatalog([
   ResolvedQuestionNoted,
   FrequentQuestionFound,
   KnowledgeArticleProposed,
-  PurchaseOrderDrafted,
-  PurchaseOrderRequested,
-  PurchaseOrderPlaced,
-  PurchaseOrderReceived,
-  PurchaseOrderCancelled,
-  PurchaseOrderLate,
+  ...procurementEvents,
 ])
 /** The event definitions of the customer-ops catalogue. */
 export type CustomerOpsDefs = (typeof customerOpsCatalog.definitions)[number]

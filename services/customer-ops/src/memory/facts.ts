@@ -35,6 +35,41 @@ export const orderFacts = (order: CustomerOrder): ReadonlyArray<ReplyFact> => {
   return facts
 }
 
+/** What the shop knows of new stock for a line waiting for it: the supplier's promised date, if any. */
+export type RestockOutlook =
+  | { readonly _tag: "Expected"; readonly by: string }
+  | { readonly _tag: "Overdue"; readonly wasDueBy: string }
+  | { readonly _tag: "Unknown" }
+
+/** A day as a customer reads it, e.g. `4 December 2026`. */
+const dayOf = (instant: string): string =>
+  new Date(instant).toLocaleDateString("en-GB", {
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  })
+
+/**
+ * A back-ordered line of an order, as the fact a reply cites: it waits for new stock, and when the
+ * supplier promised it (from the open purchase order's date), or that the promise is overdue, or
+ * that there is no date. It promises nothing the shop's records do not say.
+ */
+export const restockFact = (
+  order: CustomerOrder,
+  line: { readonly sku: string; readonly name: string },
+  outlook: RestockOutlook,
+): ReplyFact => {
+  const waits = `${line.name} in your order ${order.orderId} is waiting for new stock`
+  const text =
+    outlook._tag === "Expected"
+      ? `${waits}: our supplier is due to deliver it by ${dayOf(outlook.by)}, and it ships to you once it is in.`
+      : outlook._tag === "Overdue"
+        ? `${waits}: our supplier's delivery was due by ${dayOf(outlook.wasDueBy)} and is late, and we do not have a new date yet.`
+        : `${waits}, and our supplier has not given a delivery date yet.`
+  return { id: `restock-${order.orderId}-${line.sku}`, kind: "restock", text }
+}
+
 /** A refund the shop issued, as the fact its confirmation cites. */
 export const refundFact = (
   orderId: string,

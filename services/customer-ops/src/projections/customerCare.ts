@@ -1,9 +1,12 @@
-import { type customerEvents, parseTenantScopedId } from "@mesh/contracts"
+import { type customerEvents, parseTenantScopedId, type procurementEvents } from "@mesh/contracts"
 import { defineProjection, type ProjectionEvent, readModelSchemaOf } from "@mesh/kernel/projections"
 import type { Kysely, QueryCreator, Transaction } from "kysely"
 
-/** The customer domain's events, as this read model reads them. */
-export type CustomerDefs = (typeof customerEvents)[number]
+/**
+ * The events this read model reads: the customer domain's, and procurement's, of which it keeps how
+ * each order's lines stand in the stock (back-ordered until a unit is reserved for them).
+ */
+export type CustomerDefs = (typeof customerEvents)[number] | (typeof procurementEvents)[number]
 
 /** A ticket as operators see it: its state, triage, the drafted and sent replies, and what it waits for. */
 export interface TicketsTable {
@@ -87,12 +90,24 @@ export interface OrderRefundsTable {
   updated_at: string
 }
 
+/** How an order's line of a SKU stands in the stock, as procurement allocates it. */
+export interface OrderStockTable {
+  tenant_id: string
+  /** The storefront's order id. */
+  order_id: string
+  sku: string
+  /** backordered, reserved, shipped, released or returned. */
+  status: string
+  updated_at: string
+}
+
 /** The customer-care read model. */
 export interface CustomerCareReadModel {
   tickets: TicketsTable
   ticket_messages: TicketMessagesTable
   customer_orders: CustomerOrdersTable
   order_refunds: OrderRefundsTable
+  order_stock: OrderStockTable
 }
 
 type Trx = Transaction<CustomerCareReadModel>
@@ -104,10 +119,32 @@ const patchTicket = (trx: Trx, ticketId: string, at: string, patch: Partial<Tick
     .where("ticket_id", "=", ticketId)
     .execute()
 
+// An allocation's id is its order's (tenant-scoped); the row is keyed by tenant, order and SKU. Written
+// whichever of the order's and the allocation's events is applied first: they are on two streams.
+const setOrderStock = async (trx: Trx, allocationId: string, sku: string, status: string, at: string) => {
+  const order = parseTenantScopedId(allocationId)
+  if (order === undefined) throw new Error(`order ${JSON.stringify(allocationId)} names no tenant`)
+  await trx
+    .insertInto("order_stock")
+    .values({ tenant_id: order.tenantId, order_id: order.ownId, sku, status, updated_at: at })
+    .onConflict((oc) => oc.columns(["tenant_id", "order_id", "sku"]).doUpdateSet({ status, updated_at: at }))
+    .execute()
+}
+
 const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Promise<void> => {
   const id = event.aggregateId
   const at = event.occurredAt
   switch (event.type) {
+    case "OrderStockBackordered":
+      return setOrderStock(trx, id, event.payload.sku, "backordered", at)
+    case "OrderStockReserved":
+      return setOrderStock(trx, id, event.payload.sku, "reserved", at)
+    case "OrderStockShipped":
+      return setOrderStock(trx, id, event.payload.sku, "shipped", at)
+    case "OrderStockReleased":
+      return setOrderStock(trx, id, event.payload.sku, "released", at)
+    case "OrderStockReturned":
+      return setOrderStock(trx, id, event.payload.sku, "returned", at)
     case "TicketOpened": {
       const p = event.payload
       await trx
@@ -348,10 +385,11 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
 export const customerCareProjection = defineProjection<CustomerDefs, CustomerCareReadModel>({
   name: "customer-care",
   // 2: order_refunds, so that an order is refunded once whichever ticket asks. 3: orders keyed by
-  // tenant and the storefront's id, since two shops may both have order 1001.
-  version: 3,
-  streams: [{ domain: "customer" }],
-  tables: ["tickets", "ticket_messages", "customer_orders", "order_refunds"],
+  // tenant and the storefront's id, since two shops may both have order 1001. 4: order_stock, each
+  // order line's stock from procurement's stream, so a reply can say a line waits for new stock.
+  version: 4,
+  streams: [{ domain: "customer" }, { domain: "procurement" }],
+  tables: ["tickets", "ticket_messages", "customer_orders", "order_refunds", "order_stock"],
   onFailure: "stop",
   lingerMs: 5,
   createTables: async (trx) => {
@@ -446,6 +484,15 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
       .on("order_refunds")
       .columns(["tenant_id", "order_id"])
       .execute()
+    await trx.schema
+      .createTable("order_stock")
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("order_id", "text", (c) => c.notNull())
+      .addColumn("sku", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("order_stock_pk", ["tenant_id", "order_id", "sku"])
+      .execute()
   },
   apply: async (trx, events) => {
     for (const event of events) await applyOne(trx, event)
@@ -472,9 +519,11 @@ export interface CustomerOrder {
   readonly trackingNumber: string | null
   readonly expectedDelivery: string | null
   readonly placedAt: string
+  /** The SKUs of its lines that are back-ordered: waiting for new stock. */
+  readonly waitingForStock: ReadonlyArray<string>
 }
 
-const orderOf = (row: CustomerOrdersTable): CustomerOrder => ({
+const orderOf = (row: CustomerOrdersTable, waitingForStock: ReadonlyArray<string> = []): CustomerOrder => ({
   orderId: row.order_id,
   status: row.status,
   total: { amountMinor: Number(row.total_minor), currency: row.currency },
@@ -483,6 +532,7 @@ const orderOf = (row: CustomerOrdersTable): CustomerOrder => ({
   trackingNumber: row.tracking_number,
   expectedDelivery: row.expected_delivery,
   placedAt: row.placed_at,
+  waitingForStock,
 })
 
 /** A refund of an order that waits for its decision or was paid. */
@@ -528,17 +578,34 @@ export const ordersOfCustomer = async (
   tenantId: string,
   customerId: string,
   limit = 5,
-): Promise<ReadonlyArray<CustomerOrder>> =>
-  (
-    await db
-      .selectFrom("customer_orders")
-      .selectAll()
-      .where("tenant_id", "=", tenantId)
-      .where("customer_id", "=", customerId)
-      .orderBy("placed_at", "desc")
-      .limit(limit)
-      .execute()
-  ).map(orderOf)
+): Promise<ReadonlyArray<CustomerOrder>> => {
+  const rows = await db
+    .selectFrom("customer_orders")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("customer_id", "=", customerId)
+    .orderBy("placed_at", "desc")
+    .limit(limit)
+    .execute()
+  if (rows.length === 0) return []
+  const waiting = await db
+    .selectFrom("order_stock")
+    .select(["order_id", "sku"])
+    .where("tenant_id", "=", tenantId)
+    .where(
+      "order_id",
+      "in",
+      rows.map((r) => r.order_id),
+    )
+    .where("status", "=", "backordered")
+    .execute()
+  return rows.map((row) =>
+    orderOf(
+      row,
+      waiting.filter((w) => w.order_id === row.order_id).map((w) => w.sku),
+    ),
+  )
+}
 
 /** A customer's earlier tickets (other than `ticketId`), newest first, with how they ended. */
 export const earlierTicketsOf = (db: Db, tenantId: string, customerId: string, ticketId: string) =>

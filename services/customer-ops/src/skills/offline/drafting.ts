@@ -5,10 +5,10 @@ import type { Intent } from "./triage.ts"
 // Which kinds of retrieved fact answer which intent. "strong" facts are always used; "weak" ones only when they
 // are about what the customer wrote.
 const factRelevance: Record<Intent, { strong: ReadonlyArray<string>; weak: ReadonlyArray<string> }> = {
-  order_status: { strong: ["shipment", "order"], weak: [] },
+  order_status: { strong: ["shipment", "order", "restock"], weak: [] },
   refund: { strong: ["refund", "policy"], weak: ["order"] },
   product_question: { strong: ["product"], weak: [] },
-  complaint: { strong: ["policy"], weak: ["order", "shipment"] },
+  complaint: { strong: ["policy"], weak: ["order", "shipment", "restock"] },
   other: { strong: ["account"], weak: ["policy"] },
 }
 
