@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import type { DecidedEvent, Decider } from "@mesh/kernel"
 import type { allocationEvents } from "../catalog.ts"
 
@@ -51,8 +52,24 @@ export type AllocationCommand =
       readonly lines: ReadonlyArray<{ readonly sku: string; readonly quantity: number }>
     }
 
-/** The reservation id of an order's line: the order and the line's place, so a redelivery takes the same one. */
-export const reservationIdOf = (orderId: string, index: number): string => `${orderId}-l${index}`
+/** The longest reservation id the stock-reservations register takes (a subject token). */
+export const maxReservationIdLength = 128
+
+/**
+ * The reservation id of an order's line: the order and the line's place, so a redelivery takes the
+ * same one. An order id too long to carry whole (an allocation's id may be any subject token, up to
+ * the same 128 characters) keeps its head and a digest of all of it: still one id per order, and
+ * the same one every time. Ids that fit keep their plain form, so reservations already taken are
+ * still found.
+ */
+export const reservationIdOf = (orderId: string, index: number): string => {
+  const line = `-l${index}`
+  const plain = `${orderId}${line}`
+  if (plain.length <= maxReservationIdLength) return plain
+  const digest = createHash("sha256").update(orderId).digest("hex").slice(0, 16)
+  const head = orderId.slice(0, maxReservationIdLength - line.length - digest.length - 1)
+  return `${head}-${digest}${line}`
+}
 
 const mapLines = (
   state: Extract<AllocationState, { status: "open" }>,
