@@ -165,7 +165,7 @@ export const trackPurchaseOrders = (options: {
       if (order.status === "absent") return []
       const { supplierId } = order.draft
       // Its SKU's stock, in its tenant: the stock item's and the registers' id.
-      const sku = stockIdOf(order.draft.tenantId, order.draft.sku)
+      const stockId = stockIdOf(order.draft.tenantId, order.draft.sku)
       const openEntry =
         supplierId === null || order.actionId === null
           ? null
@@ -173,11 +173,11 @@ export const trackPurchaseOrders = (options: {
       switch (event.type) {
         case "PurchaseOrderPlaced":
           if (openEntry !== null)
-            yield* registers.write(openPurchaseOrders, sku, { _tag: "Add", element: openEntry }, write)
+            yield* registers.write(openPurchaseOrders, stockId, { _tag: "Add", element: openEntry }, write)
           if (event.payload.expectedBy !== undefined)
             yield* registers.write(
               supplierExpectedDate,
-              sku,
+              stockId,
               { _tag: "Offer", value: event.payload.expectedBy },
               write,
             )
@@ -185,26 +185,33 @@ export const trackPurchaseOrders = (options: {
         case "PurchaseOrderReceived": {
           const quantity = event.payload.quantity
           if (quantity > 0) {
-            yield* registers.write(inventoryOnHand, sku, { _tag: "Add", amount: quantity }, write)
-            yield* registers.write(stockReservations, sku, { _tag: "Restock", quantity }, write)
+            yield* registers.write(inventoryOnHand, stockId, { _tag: "Add", amount: quantity }, write)
+            yield* registers.write(stockReservations, stockId, { _tag: "Restock", quantity }, write)
           }
           // Recorded once the units are in the registers, so those who read on it find them there.
           const restocked: ReadonlyArray<Reaction> =
             quantity > 0
-              ? [toStockItem(sku, { _tag: "RecordRestock", quantity, reason: "received", purchaseOrderId })]
+              ? [
+                  toStockItem(stockId, {
+                    _tag: "RecordRestock",
+                    quantity,
+                    reason: "received",
+                    purchaseOrderId,
+                  }),
+                ]
               : []
           if (event.payload.outstanding !== 0) return restocked
           if (openEntry !== null)
-            yield* registers.write(openPurchaseOrders, sku, { _tag: "Remove", element: openEntry }, write)
+            yield* registers.write(openPurchaseOrders, stockId, { _tag: "Remove", element: openEntry }, write)
           return [
             ...restocked,
-            toStockItem(sku, { _tag: "CloseReorder", purchaseOrderId, outcome: "received" }),
+            toStockItem(stockId, { _tag: "CloseReorder", purchaseOrderId, outcome: "received" }),
           ]
         }
         case "PurchaseOrderCancelled":
           if (openEntry !== null)
-            yield* registers.write(openPurchaseOrders, sku, { _tag: "Remove", element: openEntry }, write)
-          return [toStockItem(sku, { _tag: "CloseReorder", purchaseOrderId, outcome: "cancelled" })]
+            yield* registers.write(openPurchaseOrders, stockId, { _tag: "Remove", element: openEntry }, write)
+          return [toStockItem(stockId, { _tag: "CloseReorder", purchaseOrderId, outcome: "cancelled" })]
         default:
           return []
       }

@@ -1,4 +1,4 @@
-import { inventoryOnHand, stockReservations } from "@mesh/contracts"
+import { inventoryOnHand, parseTenantScopedId, stockReservations } from "@mesh/contracts"
 import type { Reaction, ReactorDefinition } from "@mesh/kernel"
 import { Registers, type WriteOptions } from "@mesh/registers"
 import { Effect } from "effect"
@@ -6,7 +6,23 @@ import type { AllocationCommand, ReservationResult } from "../allocation/allocat
 import type { ProcurementDefs } from "../catalog.ts"
 import { ProcurementLedger } from "../procurementLedger.ts"
 import { ProcurementRecords } from "../procurementRecords.ts"
-import { type StockItemCommand, stockIdOf, stockIdOnOrder } from "../stockItem/stockItem.ts"
+import { type StockItemCommand, stockIdOf } from "../stockItem/stockItem.ts"
+
+/**
+ * The stock a line of an order's allocation draws on: its SKU in the order's tenant. Customer ops
+ * names an order by its tenant (`tenantScopedId`), and the allocation takes the order's id, so the
+ * id tells the tenant without a read; an id naming none (an order recorded before orders were named
+ * so) is looked up in the allocation, whose tenant the order's placement gave.
+ */
+const stockOfOrderLine = (orderId: string, sku: string) =>
+  Effect.gen(function* () {
+    const named = parseTenantScopedId(orderId)
+    if (named !== undefined) return stockIdOf(named.tenantId, sku)
+    const allocation = yield* (yield* ProcurementLedger).allocation(orderId)
+    if (allocation.status !== "open")
+      return yield* Effect.fail(new Error(`order ${orderId} has no lines noted yet`))
+    return stockIdOf(allocation.tenantId, sku)
+  })
 
 const toAllocation = (orderId: string, command: AllocationCommand): Reaction => ({
   aggregateType: "allocation",
@@ -195,7 +211,7 @@ export const allocateOrders = (options: {
  */
 export const checkReorderPoints = (options: {
   readonly agent: string
-}): ReactorDefinition<ProcurementDefs, unknown, Registers | ProcurementRecords> => ({
+}): ReactorDefinition<ProcurementDefs, unknown, Registers | ProcurementRecords | ProcurementLedger> => ({
   name: "procurement-reorder-points",
   consumes: { domain: "procurement" },
   eventTypes: [
@@ -216,64 +232,62 @@ export const checkReorderPoints = (options: {
         actor: { kind: "agent" as const, id: options.agent },
       }
       // The stock id (its tenant's SKU): the stock item's aggregate id and its registers' id.
-      let sku: string
+      let stockId: string
       switch (event.type) {
         case "StockItemConfigured": {
-          sku = event.aggregateId
+          stockId = event.aggregateId
           const amount = event.payload.openingStock
           if (event.aggregateVersion === 1 && amount > 0) {
             yield* registers.write(
               inventoryOnHand,
-              sku,
+              stockId,
               { _tag: "Add", amount },
-              { ...write, idempotencyKey: `opening-${sku}` },
+              { ...write, idempotencyKey: `opening-${stockId}` },
             )
             yield* registers.write(
               stockReservations,
-              sku,
+              stockId,
               { _tag: "Restock", quantity: amount },
               {
                 ...write,
-                idempotencyKey: `opening-${sku}-free`,
+                idempotencyKey: `opening-${stockId}-free`,
               },
             )
             // Recorded once the units are there; the check follows the restock's event.
             return [
               {
                 aggregateType: "stockItem",
-                aggregateId: sku,
+                aggregateId: stockId,
                 command: { _tag: "RecordRestock", quantity: amount, reason: "opening-stock" },
               },
             ]
           }
           break
         }
+        // Recorded on the stock item, whose id is the stock's.
         case "ReorderClosed":
         case "ReordersResumed":
-          sku = event.aggregateId
-          break
-        // Recorded on the stock item, whose id is the stock's.
         case "StockRestocked":
-          sku = event.aggregateId
+          stockId = event.aggregateId
           break
         // Recorded on an order's allocation: the line's SKU in the order's tenant.
         case "OrderStockReserved":
         case "OrderStockBackordered":
         case "OrderStockShipped":
-          sku = stockIdOnOrder(event.aggregateId, event.payload.sku)
+          stockId = yield* stockOfOrderLine(event.aggregateId, event.payload.sku)
           break
         default:
           return []
       }
-      const reading = yield* registers.read(stockReservations, sku)
-      const onOrder = yield* (yield* ProcurementRecords).onOrder(sku)
+      const reading = yield* registers.read(stockReservations, stockId)
+      const onOrder = yield* (yield* ProcurementRecords).onOrder(stockId)
       const command: StockItemCommand = {
         _tag: "CheckReorderPoint",
         available: Math.max(0, reading.value.available),
         onOrder,
         purchaseOrderId: purchaseOrderIdOf(event.eventId),
       }
-      return [{ aggregateType: "stockItem", aggregateId: sku, command }]
+      return [{ aggregateType: "stockItem", aggregateId: stockId, command }]
     }),
 })
 
@@ -321,9 +335,8 @@ export const fillBackorders = (options: {
     event.type === "StockRestocked"
       ? fillBackordersOf(event.aggregateId, writeOf(event, options.agent))
       : event.type === "OrderStockReturned"
-        ? fillBackordersOf(
-            stockIdOnOrder(event.aggregateId, event.payload.sku),
-            writeOf(event, options.agent),
+        ? Effect.flatMap(stockOfOrderLine(event.aggregateId, event.payload.sku), (stockId) =>
+            fillBackordersOf(stockId, writeOf(event, options.agent)),
           )
         : Effect.succeed([]),
 })
@@ -343,7 +356,7 @@ export const releaseReservations = (options: {
     Effect.gen(function* () {
       if (event.type !== "OrderStockReleased" || event.payload.wasBackordered) return []
       const { reservation } = event.payload
-      const stockId = stockIdOnOrder(event.aggregateId, event.payload.sku)
+      const stockId = yield* stockOfOrderLine(event.aggregateId, event.payload.sku)
       const write = writeOf(event, options.agent)
       if (reservation !== undefined) {
         yield* (yield* Registers)

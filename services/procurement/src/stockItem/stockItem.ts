@@ -1,4 +1,4 @@
-import { canonicalJson, parseTenantScopedId, type SupplierTerms, tenantScopedId } from "@mesh/contracts"
+import { canonicalJson, type SupplierTerms, tenantScopedId } from "@mesh/contracts"
 import type { DecidedEvent, Decider } from "@mesh/kernel"
 import type { stockItemEvents } from "../catalog.ts"
 
@@ -9,13 +9,6 @@ type StockItemEvent = DecidedEvent<(typeof stockItemEvents)[number]>
  * same SKU keep two stocks; content ops names the SKU's listing alike.
  */
 export const stockIdOf = (tenantId: string, sku: string): string => tenantScopedId(tenantId, sku)
-
-/** The stock id of a SKU on an order's allocation, whose id is the order's (tenant-scoped, by customer ops). */
-export const stockIdOnOrder = (orderId: string, sku: string): string => {
-  const order = parseTenantScopedId(orderId)
-  if (order === undefined) throw new Error(`order ${JSON.stringify(orderId)} names no tenant`)
-  return stockIdOf(order.tenantId, sku)
-}
 
 /** A SKU's settings, as the buyer gave them. */
 export interface StockItemSettings {

@@ -1,6 +1,6 @@
 import { DeciderSpecification } from "@mesh/kernel/testing"
-import { describe, it } from "vitest"
-import { type StockItemSettings, stockItemDecider } from "./stockItem.ts"
+import { describe, expect, it } from "vitest"
+import { type StockItemSettings, stockIdOf, stockItemDecider } from "./stockItem.ts"
 
 const stockItem = DeciderSpecification.for(stockItemDecider)
 
@@ -134,5 +134,33 @@ describe("a SKU's stock item", () => {
       .given([configured])
       .when({ _tag: "ConfigureStockItem", ...settings, tenantId: "other" })
       .thenThrows()
+  })
+})
+
+describe("a stock item's id", () => {
+  it("is the SKU in its tenant, so two shops selling the same SKU keep two stocks", () => {
+    expect(stockIdOf("shop", "MUG-1")).toBe("shop_MUG-1")
+    expect(stockIdOf("corner", "MUG-1")).toBe("corner_MUG-1")
+    expect(stockIdOf("shop", "MUG-1")).not.toBe(stockIdOf("corner", "MUG-1"))
+  })
+
+  it("refuses, naming it, a SKU that could not name a stock in its tenant", () => {
+    expect(() => stockIdOf("shop", "S".repeat(64))).toThrow(/"S{64}" must be 1-63 characters/)
+    expect(() => stockIdOf("shop", "MUG 1")).toThrow(/"MUG 1"/)
+    expect(() => stockIdOf("Shop", "MUG-1")).toThrow(/tenant "Shop"/)
+  })
+
+  it("is one tenant's: another tenant's settings for the same SKU never change it", () => {
+    const corner = { ...settings, tenantId: "corner", name: "Corner lamp", openingStock: 0 }
+    // Each tenant's SKU is its own aggregate: the corner shop's first settings set up its own item.
+    stockItem
+      .given([])
+      .when({ _tag: "ConfigureStockItem", ...corner })
+      .thenEmits([{ type: "StockItemConfigured", payload: corner }])
+    // Sent to the shop's item instead, they are refused, naming both.
+    stockItem
+      .given([configured])
+      .when({ _tag: "ConfigureStockItem", ...corner })
+      .thenThrows(/corner's LAMP-1 were sent to shop's LAMP-1/)
   })
 })
