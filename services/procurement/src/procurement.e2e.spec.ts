@@ -61,6 +61,7 @@ const configure = async (sku: string, settings: Record<string, unknown>) => {
 
 interface PurchaseOrderView {
   readonly purchaseOrderId: string
+  readonly tenantId: string
   readonly sku: string
   readonly supplierId: string | null
   readonly quantity: number
@@ -73,9 +74,12 @@ interface PurchaseOrderView {
 }
 
 const stockOf = async (sku: string) => (await agent.json<StockItemView>(`/stock-items/${sku}`)).stock
-const ordersOf = async (sku: string) =>
-  (await agent.json<{ purchaseOrders: ReadonlyArray<PurchaseOrderView> }>(`/purchase-orders?sku=${sku}`))
-    .purchaseOrders
+const ordersOf = async (sku: string, tenantId?: string) =>
+  (
+    await agent.json<{ purchaseOrders: ReadonlyArray<PurchaseOrderView> }>(
+      `/purchase-orders?sku=${sku}${tenantId === undefined ? "" : `&tenantId=${tenantId}`}`,
+    )
+  ).purchaseOrders
 
 const ofType = (events: ReadonlyArray<EventEnvelope>, type: string, aggregateId?: string) =>
   events.filter((e) => e.type === type && (aggregateId === undefined || e.aggregateId === aggregateId))
@@ -95,9 +99,9 @@ const approve = async (actionId: string) => {
 }
 
 /** The SKU's first purchase order once placed, approved by the owner if the policy holds it. */
-const placed = (sku: string) =>
+const placed = (sku: string, tenantId?: string) =>
   agent.until(`${sku}'s order is placed`, async () => {
-    const [order] = await ordersOf(sku)
+    const [order] = await ordersOf(sku, tenantId)
     if (order?.status === "requested" && order.actionId !== null) {
       const queue = (await agent.json<{ queue: ReadonlyArray<{ actionId: string }> }>("/approvals")).queue
       if (queue.some((a) => a.actionId === order.actionId)) await approve(order.actionId)
@@ -455,6 +459,103 @@ describe("tenants", () => {
     )
     expect(listed.stockItems.map((i) => `${i.tenantId}/${i.sku}`)).toEqual(["corner/VASE-1"])
   })
+
+  it("keeps two shops' reorders and purchase orders of the same SKU apart, and asks which shop a bare SKU means", async () => {
+    // Both shops sell JUG-1 at or below its reorder point from the start: each reorders for itself,
+    // from its own suppliers, by what it has and has on order.
+    await configure("JUG-1", {
+      openingStock: 1,
+      reorderPoint: 2,
+      reorderQuantity: 4,
+      suppliers: [supplier("acme", 400, 2)],
+    })
+    const corner = await agent.call("/stock-items/JUG-1", {
+      method: "PUT",
+      body: {
+        tenantId: "corner",
+        name: "Corner jug",
+        reorderPoint: 2,
+        reorderQuantity: 6,
+        neededWithinDays: 7,
+        suppliers: [supplier("initech", 450, 1)],
+      },
+    })
+    expect(corner.status).toBe(202)
+    const of = (tenantId: string) => agent.json<StockItemView>(`/stock-items/JUG-1?tenantId=${tenantId}`)
+    const reorderOf = (tenantId: string) =>
+      agent.until(`${tenantId}'s JUG-1 reorder is drafted`, async () => {
+        const response = await agent.call(`/stock-items/JUG-1?tenantId=${tenantId}`)
+        const item = response.ok ? ((await response.json()) as StockItemView) : undefined
+        if (item?.openPurchaseOrder == null) return undefined
+        const [order] = await ordersOf("JUG-1", tenantId)
+        return order?.purchaseOrderId === item.openPurchaseOrder ? order : undefined
+      })
+    const shopOrder = await reorderOf("shop")
+    const cornerOrder = await reorderOf("corner")
+    expect(shopOrder).toMatchObject({ tenantId: "shop", sku: "JUG-1", supplierId: "acme", quantity: 5 })
+    expect(cornerOrder).toMatchObject({
+      tenantId: "corner",
+      sku: "JUG-1",
+      supplierId: "initech",
+      quantity: 8,
+    })
+    expect(shopOrder.purchaseOrderId).not.toBe(cornerOrder.purchaseOrderId)
+    expect((await ordersOf("JUG-1", "shop")).map((o) => o.purchaseOrderId)).toEqual([
+      shopOrder.purchaseOrderId,
+    ])
+    expect((await ordersOf("JUG-1", "corner")).map((o) => o.purchaseOrderId)).toEqual([
+      cornerOrder.purchaseOrderId,
+    ])
+
+    // A bare SKU two shops sell names neither: every route that takes one asks for the tenant.
+    for (const [path, method] of [
+      ["/purchase-orders?sku=JUG-1", "GET"],
+      ["/purchase-orders?sku=JUG-1&status=placed", "GET"],
+      ["/stock-items/JUG-1", "GET"],
+      ["/stock-items/JUG-1/resume", "POST"],
+    ] as const) {
+      const response = await agent.call(path, { method })
+      expect(response.status, path).toBe(409)
+      expect(await response.json()).toMatchObject({ field: "tenantId" })
+    }
+
+    // The corner shop's order of three waits for its own goods: the shop's unit is not its to take.
+    await agent.orders.place("corner_o-j1", [{ sku: "JUG-1", quantity: 3 }], true)
+    await agent.until("the corner shop's order is back-ordered", async () =>
+      ofType(await agent.everything(), "OrderStockBackordered", "corner_o-j1").length === 1
+        ? true
+        : undefined,
+    )
+    // Its goods arrive: they fill its back-order and close its reorder, and only its own.
+    const placedCorner = await placed("JUG-1", "corner")
+    const receipt = await agent.call(`/purchase-orders/${placedCorner.purchaseOrderId}/receipts`, {
+      method: "POST",
+      body: { quantity: 8, deliveryId: "dn-corner-j1" },
+    })
+    expect(receipt.status).toBe(202)
+    await agent.until("the corner shop's back-order is filled from its goods", async () =>
+      ofType(await agent.everything(), "OrderStockReserved", "corner_o-j1").length === 1 ? true : undefined,
+    )
+    const cornerAfter = await agent.until("the corner shop's reorder is closed", async () => {
+      const item = await of("corner")
+      return item.openPurchaseOrder === null ? item : undefined
+    })
+    expect(cornerAfter.stock).toMatchObject({ onHand: 8, available: 5, held: 3 })
+    const shopAfter = await of("shop")
+    expect(shopAfter.stock).toMatchObject({ onHand: 1, available: 1, held: 0 })
+    expect(shopAfter.openPurchaseOrder).toBe(shopOrder.purchaseOrderId)
+  })
+
+  it("reorders for an order whose id names no tenant (recorded before orders were), in its placement's tenant", async () => {
+    await configure("KEG-1", { openingStock: 3, reorderPoint: 1, suppliers: [supplier("acme", 700, 2)] })
+    // Two of three sold on an order the log knows only as "o-k1": one left, at the reorder point.
+    await agent.orders.place("o-k1", [{ sku: "KEG-1", quantity: 2 }], true)
+    const item = await agent.until("KEG-1 reorders", async () => {
+      const found = await agent.json<StockItemView>("/stock-items/KEG-1?tenantId=shop")
+      return found.openPurchaseOrder === null ? undefined : found
+    })
+    expect(item.stock).toMatchObject({ onHand: 3, available: 1, held: 2 })
+  })
 })
 
 describe("operators", () => {
@@ -483,5 +584,16 @@ describe("operators", () => {
     const tooLong = await agent.call(`/stock-items/${"S".repeat(64)}`, { method: "PUT", body: {} })
     expect(tooLong.status).toBe(400)
     expect(await tooLong.json()).toMatchObject({ field: "sku" })
+    // A SKU that could not be a tenant's is refused by name wherever one is given.
+    for (const path of [`/stock-items/${"S".repeat(64)}`, "/purchase-orders?sku=MUG%201"]) {
+      const response = await agent.call(path)
+      expect(response.status, path).toBe(400)
+      const answer = (await response.json()) as { error: string; field: string }
+      expect(answer.field).toBe("sku")
+      expect(answer.error).toMatch(/^"(S{64}|MUG 1)" is not a SKU/)
+    }
+    const badTenant = await agent.call("/purchase-orders?sku=MUG-1&tenantId=Shop")
+    expect(badTenant.status).toBe(400)
+    expect(await badTenant.json()).toMatchObject({ field: "tenantId" })
   })
 })

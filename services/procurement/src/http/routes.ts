@@ -45,9 +45,27 @@ const readJson = <A>(request: HttpServerRequest.HttpServerRequest, schema: Schem
       : decoderOf(schema)(body.text),
   )
 
+// A SKU is a tenant's own id: with its tenant it names the stock item and its registers.
 const skuPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
-const skuProblem = () => problem(400, `a SKU is 1-${maxTenantOwnIdLength} letters, digits, '_' or '-'`, "sku")
+const skuProblem = (sku: string) =>
+  problem(
+    400,
+    `${JSON.stringify(sku.slice(0, 80))} is not a SKU: a SKU is 1-${maxTenantOwnIdLength} letters, digits, '_' or '-'`,
+    "sku",
+  )
+// A purchase order's id is its aggregate's: a subject token.
+const purchaseOrderIdPattern = /^[A-Za-z0-9_-]{1,128}$/
 const isTenantId = (value: string) => Result.isSuccess(Schema.decodeUnknownResult(TenantId)(value))
+const tenantProblem = () => problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
+const ambiguousSku = (sku: string) =>
+  problem(409, `more than one tenant stocks ${sku}: name one with ?tenantId=`, "tenantId")
+/** `?tenantId=`, checked: absent (null), a tenant id, or a 400 naming the field. */
+const tenantQueryOf = (request: HttpServerRequest.HttpServerRequest) => {
+  const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
+  return tenantId === null || isTenantId(tenantId)
+    ? { ok: true as const, tenantId }
+    : { ok: false as const, response: tenantProblem() }
+}
 
 /** A SKU's stock settings as a buyer sends them. */
 export const StockItemSettingsBody = Schema.Struct({
@@ -106,7 +124,9 @@ const money = (minor: number | null, currency: string | null) =>
  * `GET /stock-items` and `/stock-items/:sku` show them with the units on hand, reserved and free
  * (read live from the registers); `GET /purchase-orders` (`?status=`, `?sku=`) and
  * `/purchase-orders/:id` show orders with their decision and approval; `POST
- * /purchase-orders/:id/receipts` records goods received, in full or in part.
+ * /purchase-orders/:id/receipts` records goods received, in full or in part. A SKU is its tenant's:
+ * a route naming only a SKU takes `?tenantId=`, and without it means the one tenant that has the
+ * SKU (409 when several do).
  */
 export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Registers> = (context) =>
   Layer.unwrap(
@@ -183,27 +203,17 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
       // one tenant's that has the SKU; two tenants selling it name no one stock item (409).
       const stockItemOf = (request: HttpServerRequest.HttpServerRequest, sku: string) =>
         Effect.gen(function* () {
-          const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
-          if (tenantId !== null && !isTenantId(tenantId))
-            return {
-              ok: false as const,
-              response: problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId"),
-            }
+          if (!skuPattern.test(sku)) return { ok: false as const, response: skuProblem(sku) }
+          const tenant = tenantQueryOf(request)
+          if (!tenant.ok) return tenant
+          const { tenantId } = tenant
           const rows = yield* Effect.promise(() => {
             let select = model.selectFrom("stock_items").selectAll().where("sku", "=", sku)
             if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)
             return select.limit(2).execute()
           })
           const [row] = rows
-          if (rows.length > 1)
-            return {
-              ok: false as const,
-              response: problem(
-                409,
-                `more than one tenant stocks ${sku}: name one with ?tenantId=`,
-                "tenantId",
-              ),
-            }
+          if (rows.length > 1) return { ok: false as const, response: ambiguousSku(sku) }
           if (row === undefined)
             return {
               ok: false as const,
@@ -222,7 +232,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           guarded((request, person) =>
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
-              if (!skuPattern.test(sku)) return skuProblem()
+              if (!skuPattern.test(sku)) return skuProblem(sku)
               const settings = yield* readJson(request, StockItemSettingsBody)
               if (!settings.ok) return settings.response
               const { openingStock, ...rest } = settings.value
@@ -266,9 +276,9 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           "/stock-items",
           guarded((request) =>
             Effect.gen(function* () {
-              const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
-              if (tenantId !== null && !isTenantId(tenantId))
-                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
+              const tenant = tenantQueryOf(request)
+              if (!tenant.ok) return tenant.response
+              const { tenantId } = tenant
               const rows = yield* Effect.promise(() => {
                 let select = model.selectFrom("stock_items").selectAll()
                 if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)
@@ -298,9 +308,24 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               const query = new URL(request.url, "http://agent").searchParams
               const status = query.get("status")
               const sku = query.get("sku")
-              const tenantId = query.get("tenantId")
-              if (tenantId !== null && !isTenantId(tenantId))
-                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
+              if (sku !== null && !skuPattern.test(sku)) return skuProblem(sku)
+              const tenant = tenantQueryOf(request)
+              if (!tenant.ok) return tenant.response
+              let { tenantId } = tenant
+              if (sku !== null && tenantId === null) {
+                // A SKU alone means the one tenant that stocks or orders it; of two, it names neither.
+                const tenants = yield* Effect.promise(() =>
+                  model
+                    .selectFrom("stock_items")
+                    .select("tenant_id")
+                    .where("sku", "=", sku)
+                    .union(model.selectFrom("purchase_orders").select("tenant_id").where("sku", "=", sku))
+                    .limit(2)
+                    .execute(),
+                )
+                if (tenants.length > 1) return ambiguousSku(sku)
+                tenantId = tenants[0]?.tenant_id ?? null
+              }
               const rows = yield* Effect.promise(() => {
                 let select = model.selectFrom("purchase_orders").selectAll()
                 if (status !== null) select = select.where("status", "=", status)
@@ -386,7 +411,8 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           guarded((request, person) =>
             Effect.gen(function* () {
               const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
-              if (!skuPattern.test(id)) return problem(400, "not a purchase order id", "purchaseOrderId")
+              if (!purchaseOrderIdPattern.test(id))
+                return problem(400, "not a purchase order id", "purchaseOrderId")
               const cancellation = yield* readJson(request, CancellationBody)
               if (!cancellation.ok) return cancellation.response
               const order = yield* Effect.promise(() =>
@@ -468,7 +494,6 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           guarded((request, person) =>
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
-              if (!skuPattern.test(sku)) return skuProblem()
               const found = yield* stockItemOf(request, sku)
               if (!found.ok) return found.response
               const current = found.row
@@ -503,7 +528,8 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           guarded((request, person) =>
             Effect.gen(function* () {
               const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
-              if (!skuPattern.test(id)) return problem(400, "not a purchase order id", "purchaseOrderId")
+              if (!purchaseOrderIdPattern.test(id))
+                return problem(400, "not a purchase order id", "purchaseOrderId")
               const receipt = yield* readJson(request, ReceiptBody)
               if (!receipt.ok) return receipt.response
               const receivedAt = new Date(
