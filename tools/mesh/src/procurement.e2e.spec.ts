@@ -161,8 +161,8 @@ describe("mesh stock and mesh purchase-orders", () => {
     const text = await mesh(["purchase-orders", "--status", "requested", "--sku", sku])
     expect(text.code, text.stderr).toBe(0)
     expect(linesOf(text.stdout)).toEqual([
-      `${"ID".padEnd(id.length)}  SKU       SUPPLIER  STATUS     QUANTITY  RECEIVED  LATE  EXPECTED BY  TOTAL`,
-      `${id}  ${sku}  acme      requested         5         0  -     -            40.00 EUR`,
+      `${"ID".padEnd(id.length)}  TENANT  SKU       SUPPLIER  STATUS     QUANTITY  RECEIVED  LATE  EXPECTED BY  TOTAL`,
+      `${id}  shop    ${sku}  acme      requested         5         0  -     -            40.00 EUR`,
       "1 purchase order",
     ])
     const none = await mesh(["purchase-orders", "--status", "cancelled", "--sku", sku])
@@ -338,6 +338,53 @@ describe("mesh stock and mesh purchase-orders", () => {
     expect(status.code).toBe(2)
     expect(fromEnv.code, fromEnv.stderr).toBe(0)
     expect(linesOf(fromEnv.stdout)).toHaveLength(2)
+  })
+
+  it("asks which shop a SKU two shops stock is meant in, and shows each shop's with --tenant", async () => {
+    for (const [tenantId, openingStock] of [
+      ["shop", 3],
+      ["corner", 5],
+    ] as const) {
+      const path = file(
+        `mug-${tenantId}.json`,
+        JSON.stringify({ ...settings, tenantId, name: `${tenantId} mug`, reorderPoint: 1, openingStock }),
+      )
+      const set = await mesh(["stock", "set", "CLI-MUG", "--file", path])
+      expect(set.code, set.stderr).toBe(0)
+      await agent.until(`${tenantId}'s CLI-MUG has its opening stock`, async () => {
+        const response = await agent.call(`/stock-items/CLI-MUG?tenantId=${tenantId}`)
+        const item = response.ok ? ((await response.json()) as { stock: { onHand: number } }) : undefined
+        return item?.stock.onHand === openingStock ? true : undefined
+      })
+    }
+    const [bare, corner, listed, orders, cornerOrders] = await Promise.all([
+      mesh(["stock", "show", "CLI-MUG"]),
+      mesh(["stock", "show", "CLI-MUG", "--tenant", "corner", "--json"]),
+      mesh(["stock", "--tenant", "corner"]),
+      mesh(["purchase-orders", "--sku", "CLI-MUG"]),
+      mesh(["purchase-orders", "--sku", "CLI-MUG", "--tenant", "corner"]),
+    ])
+    const ambiguous = (route: string) =>
+      `mesh: procurement refused ${route} (field tenantId): more than one tenant stocks CLI-MUG: name one with ?tenantId=; name the tenant with --tenant\n`
+    expect(bare.code).toBe(1)
+    expect(bare.stderr).toBe(ambiguous("GET /stock-items/CLI-MUG"))
+    expect(orders.code).toBe(1)
+    expect(orders.stderr).toBe(ambiguous("GET /purchase-orders?sku=CLI-MUG"))
+    expect(corner.code, corner.stderr).toBe(0)
+    expect(JSON.parse(corner.stdout)).toMatchObject({
+      tenantId: "corner",
+      sku: "CLI-MUG",
+      name: "corner mug",
+      stock: { onHand: 5, available: 5, held: 0 },
+    })
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(linesOf(listed.stdout)).toEqual([
+      "TENANT  SKU      NAME        ON HAND  AVAILABLE  HELD  REORDER POINT  OPEN PO",
+      "corner  CLI-MUG  corner mug        5          5     0              1  -",
+      "1 stock item",
+    ])
+    expect(cornerOrders.code, cornerOrders.stderr).toBe(0)
+    expect(cornerOrders.stdout).toBe("0 purchase orders\n")
   })
 
   it("exits 4 naming the URL when nothing answers or the agent cannot serve, 1 for an answer of another shape", async () => {

@@ -22,7 +22,7 @@ const answerJsonFlag = Flag.Boolean("json").pipe(
 /** `--tenant`: the shop whose stock is meant, when several sell the same SKU. */
 const tenantFlag = Flag.String("tenant").pipe(
   Flag.optional,
-  Flag.withDescription("only this tenant's (needed to show a SKU that several tenants stock)"),
+  Flag.withDescription("only this tenant's (needed to name a SKU that several tenants stock)"),
 )
 
 const skuArgument = Argument.String("sku").pipe(
@@ -167,7 +167,7 @@ export const purchaseOrdersCommand = Command.make(
   (args) => lazily(load, (h) => h.listPurchaseOrders(args)),
 ).pipe(
   Command.withDescription(
-    "List purchase orders, oldest first (the default; --status, --sku), show <id>, receive <id> goods, place a buyer's order",
+    "List purchase orders, oldest first (the default; --status, --sku, --tenant), show <id>, receive <id> goods, place a buyer's order",
   ),
   Command.withSubcommands([purchaseOrderShowCommand, purchaseOrderReceiveCommand, purchaseOrderPlaceCommand]),
 )

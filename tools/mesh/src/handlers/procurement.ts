@@ -81,7 +81,13 @@ const refusal =
   (what: string, url: string) =>
   (p: Problem, status: number): string => {
     if (status === 404) return `${p.error} at ${AGENT} ${url}`
-    const hint = status === 401 && approverToken() === undefined ? "; set MESH_APPROVER_TOKEN" : ""
+    const hint =
+      status === 401 && approverToken() === undefined
+        ? "; set MESH_APPROVER_TOKEN"
+        : // A SKU several tenants sell: the CLI names the tenant with --tenant.
+          status === 409 && p.field === "tenantId"
+          ? "; name the tenant with --tenant"
+          : ""
     return `${AGENT} refused ${what}${p.field === undefined ? "" : ` (field ${p.field})`}: ${p.error}${hint}`
   }
 
@@ -301,9 +307,21 @@ export const listPurchaseOrders = (args: {
     if (purchaseOrders.length > 0)
       yield* Console.log(
         table(
-          ["ID", "SKU", "SUPPLIER", "STATUS", "QUANTITY", "RECEIVED", "LATE", "EXPECTED BY", "TOTAL"],
+          [
+            "ID",
+            "TENANT",
+            "SKU",
+            "SUPPLIER",
+            "STATUS",
+            "QUANTITY",
+            "RECEIVED",
+            "LATE",
+            "EXPECTED BY",
+            "TOTAL",
+          ],
           purchaseOrders.map((o) => [
             o.purchaseOrderId,
+            o.tenantId,
             o.sku,
             o.supplierId ?? "-",
             o.status,
