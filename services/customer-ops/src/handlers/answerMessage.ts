@@ -22,7 +22,7 @@ import {
   ungroundedPromises,
 } from "../guardrails/index.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
-import { orderFacts, type RestockOutlook, restockFact } from "../memory/facts.ts"
+import { namesOrder, orderFacts, type RestockOutlook, restockFact } from "../memory/facts.ts"
 import { type ThreadTurn, threadWithinBudget } from "../memory/thread.ts"
 import { gateModeOf, type ReplyPolicy, routeReply } from "../policy/replyPolicy.ts"
 import type { CustomerOrder } from "../projections/customerCare.ts"
@@ -236,12 +236,16 @@ export const answerMessages = (options: {
       const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId)
       const turns = threadBefore(thread, message.contact)
       // The order is the one the message names, else one the thread named (by field, then in its
-      // text: the first message's order number still counts at the fiftieth), else the latest.
+      // text: the first message's order number still counts at the fiftieth), else the latest. The
+      // customer names the shop's own number ("#1001"), and only this tenant's orders are searched.
+      const named =
+        orderId === null
+          ? undefined
+          : (orders.find((o) => o.orderId === orderId) ?? orders.find((o) => namesOrder(orderId, o.orderId)))
       const mentioned = [message.body, ...turns.map((t) => t.text).reverse()]
-        .map((text) => orders.find((o) => text.includes(o.orderId)))
+        .map((text) => orders.find((o) => namesOrder(text, o.orderId)))
         .find((o) => o !== undefined)
-      const order =
-        orders.find((o) => o.orderId === orderId) ?? mentioned ?? (orderId === null ? orders[0] : undefined)
+      const order = named ?? mentioned ?? (orderId === null ? orders[0] : undefined)
 
       // 3. Triage, decided once per message.
       const triage = yield* decideOnce(

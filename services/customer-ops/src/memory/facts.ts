@@ -2,6 +2,20 @@ import { formatMoney } from "@mesh/contracts"
 import type { CustomerOrder } from "../projections/customerCare.ts"
 import type { ReplyFact } from "../skills/tasks.ts"
 
+const isIdCharacter = (character: string | undefined): boolean =>
+  character !== undefined && /[A-Za-z0-9_-]/.test(character)
+
+/**
+ * Whether a customer's text ("where is order #1001?") or the order field of their message ("#1001")
+ * names the storefront's order id as a whole: a shop's own order numbers are short and bare, so
+ * order 1001 is not named by "10012" or "O-1001".
+ */
+export const namesOrder = (text: string, storefrontOrderId: string): boolean => {
+  for (let at = text.indexOf(storefrontOrderId); at >= 0; at = text.indexOf(storefrontOrderId, at + 1))
+    if (!isIdCharacter(text[at - 1]) && !isIdCharacter(text[at + storefrontOrderId.length])) return true
+  return false
+}
+
 const itemsOf = (order: CustomerOrder): string =>
   order.lines.map((line) => `${line.quantity} × ${line.name}`).join(", ")
 
