@@ -263,6 +263,13 @@ describe("bad input", () => {
       .thenThrows(/"O\.1042 >" must be 1-63 characters of letters, digits, '_' or '-'/)
   })
 
+  it("refuses an order id too long to name the order in its tenant, naming it", () => {
+    order
+      .given([])
+      .when(sync({ ...v1, id: "O".repeat(64) }))
+      .thenThrows(new RegExp(`"${"O".repeat(64)}" must be 1-63 characters`))
+  })
+
   it("refuses a return of units the order does not hold", () => {
     order
       .given([placed, paid, shipped, delivered])

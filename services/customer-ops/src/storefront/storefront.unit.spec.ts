@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto"
 import { Redacted, Result, Schema } from "effect"
 import { describe, expect, it } from "vitest"
+import { orderDecider } from "../order/order.ts"
 import { tenantOfSignature } from "./signature.ts"
-import { orderSnapshotOf, StorefrontEvent, storefrontRequestIdOf } from "./storefrontOrder.ts"
+import { orderSnapshotOf, StorefrontEvent, storefrontRequestIdOf, syncCommandOf } from "./storefrontOrder.ts"
 
 const event = {
   id: "evt_7",
@@ -51,6 +52,30 @@ describe("the storefront's order events", () => {
     expect(Result.isFailure(decoded) && decoded.failure.message).toContain(
       `order id "O.1042" must be 1-63 characters of letters, digits, '_' or '-'`,
     )
+  })
+
+  it("refuse an order id longer than a tenant's own id may be, naming it, and take one of 63 characters", () => {
+    const tooLong = "L".repeat(64)
+    const decoded = decode({ ...event, order: { ...event.order, id: tooLong } })
+    expect(Result.isFailure(decoded) && decoded.failure.message).toContain(
+      `order id "${tooLong}" must be 1-63 characters of letters, digits, '_' or '-'`,
+    )
+    const longest = Result.getOrThrow(decode({ ...event, order: { ...event.order, id: "L".repeat(63) } }))
+    expect(syncCommandOf("shop", longest).aggregateId).toBe(`shop_${"L".repeat(63)}`)
+  })
+
+  it("of two shops that both have order 1001 sync two orders, each placed in its own tenant", () => {
+    const decoded = Result.getOrThrow(decode({ ...event, order: { ...event.order, id: "1001" } }))
+    const ours = syncCommandOf("shop", decoded)
+    const theirs = syncCommandOf("corner", decoded)
+    expect([ours.aggregateId, theirs.aggregateId]).toEqual(["shop_1001", "corner_1001"])
+    for (const [sync, tenantId] of [
+      [ours, "shop"],
+      [theirs, "corner"],
+    ] as const) {
+      const [placed] = orderDecider.decide(sync.command, orderDecider.initialState())
+      expect(placed).toMatchObject({ type: "OrderPlaced", payload: { tenantId, orderId: "1001" } })
+    }
   })
 
   it("refuse a timestamp without its offset, and an unknown status", () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { Money, maxTenantOwnIdLength, NonEmpty, OrderStatus, Quantity } from "@mesh/contracts"
+import { Money, maxTenantOwnIdLength, NonEmpty, OrderStatus, Quantity, TenantOwnId } from "@mesh/contracts"
 import { Schema } from "effect"
 import { type OrderCommand, type OrderSnapshot, orderIdOf } from "../order/order.ts"
 
@@ -11,15 +11,16 @@ export const MAX_WEBHOOK_BYTES = 256 * 1024
 
 const Bounded = (max: number) => NonEmpty.check(Schema.isMaxLength(max))
 
-const orderIdPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
+const isTenantOwnId: (id: string) => boolean = Schema.is(TenantOwnId)
 
 /**
- * An order id: with its tenant it becomes the order's subject token (`orderIdOf`), so it is refused
- * by name when it cannot be one.
+ * An order id: the contract's `TenantOwnId`, since with its tenant it becomes the order's aggregate
+ * id (`orderIdOf`); refused here by name (the id itself, not only the rule), so that the storefront's
+ * operator finds the order, rather than by the order decider after the request was recorded.
  */
 const OrderId = Schema.String.check(
   Schema.makeFilter((id: string) =>
-    orderIdPattern.test(id)
+    isTenantOwnId(id)
       ? undefined
       : `order id ${JSON.stringify(id.slice(0, 200))} must be 1-${maxTenantOwnIdLength} characters of letters, digits, '_' or '-'`,
   ),
