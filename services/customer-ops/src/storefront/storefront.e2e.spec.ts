@@ -10,7 +10,9 @@ import { customerOpsName } from "../config.ts"
 import { orderIdOf } from "../order/order.ts"
 import {
   type CustomerOpsProcess,
+  cornerGateway,
   cornerStorefront,
+  gateway,
   startCustomerOps,
   storefront,
   storefrontSignature,
@@ -200,36 +202,97 @@ describe("the storefront's webhooks", () => {
   })
 
   it("keeps two shops' orders of the same number apart: each tenant's webhook makes its own order", async () => {
-    const ours = orderEvent("T-1001", 1, "placed")
-    const theirs = orderEvent("T-1001", 2, "paid", { totalMinor: 7_000 })
-    expect(await (await post(ours)).json()).toMatchObject({ orderId: "T-1001", recorded: ["placed"] })
+    const ours = orderEvent("1001", 1, "placed")
+    const theirs = orderEvent("1001", 2, "paid", { totalMinor: 7_000 })
+    expect(await (await post(ours)).json()).toMatchObject({ orderId: "1001", recorded: ["placed"] })
     // The corner shop's webhook is signed with its own secret: its tenant is the corner shop.
     expect(await (await post(theirs, { secret: cornerStorefront.secret })).json()).toMatchObject({
-      orderId: "T-1001",
+      orderId: "1001",
       recorded: ["placed", "paid"],
     })
     const events = await agent.everything()
-    expect(statusesOf(ofOrder(events, "T-1001", "shop"))).toEqual(["placed"])
-    expect(statusesOf(ofOrder(events, "T-1001", "corner"))).toEqual(["placed", "paid"])
-    expect(ofOrder(events, "T-1001", "corner")[0]?.payload).toMatchObject({
+    expect(statusesOf(ofOrder(events, "1001", "shop"))).toEqual(["placed"])
+    expect(statusesOf(ofOrder(events, "1001", "corner"))).toEqual(["placed", "paid"])
+    expect(ofOrder(events, "1001", "shop")[0]?.payload).toMatchObject({
+      tenantId: "shop",
+      orderId: "1001",
+      total: { amountMinor: 6_190 },
+    })
+    expect(ofOrder(events, "1001", "corner")[0]?.payload).toMatchObject({
       tenantId: "corner",
-      orderId: "T-1001",
+      orderId: "1001",
       total: { amountMinor: 7_000 },
     })
-    // Each shop's history shows its own order 1001 only.
-    await agent.until("the shop's order is in its history", () => orderInHistory("T-1001", "placed"))
+    // Each shop's history shows its own order 1001 only, though the customer id is the same.
+    await agent.until("the shop's order is in its history", () => orderInHistory("1001", "placed"))
     expect(
       await agent.until("the corner shop's order is in its history", () =>
-        orderInHistory("T-1001", "paid", "corner"),
+        orderInHistory("1001", "paid", "corner"),
       ),
-    ).toMatchObject({ orderId: "T-1001" })
-    expect(await orderInHistory("T-1001", "placed")).toBeDefined()
+    ).toMatchObject({ orderId: "1001" })
+    expect(await orderInHistory("1001", "placed")).toBeDefined()
+  })
+
+  it("answers each shop's customer asking about order 1001 from that shop's order only", async () => {
+    // Both shops shipped their order 1001 to a customer both call c-1001, with other parcels.
+    const shipped = (tracking: string, changes: Record<string, unknown> = {}) =>
+      orderEvent("1001", 3, "shipped", {
+        shipment: { carrier: "DHL", trackingNumber: tracking, expectedDelivery: "2026-12-04" },
+        ...changes,
+      })
+    expect((await post(shipped("JD-SHOP-1001"))).status).toBe(200)
+    expect(
+      (await post(shipped("JD-CORNER-1001", { totalMinor: 7_000 }), { secret: cornerStorefront.secret }))
+        .status,
+    ).toBe(200)
+    await agent.until("the shop's order has shipped", () => orderInHistory("1001", "shipped"))
+    await agent.until("the corner shop's order has shipped", () =>
+      orderInHistory("1001", "shipped", "corner"),
+    )
+
+    const ask = async (through: typeof gateway | typeof cornerGateway, replyTo: string, orderId: string) => {
+      const response = await agent.send(
+        {
+          messageId: `m-1001-${through.tenant}`,
+          customerId: "c-1001",
+          replyTo,
+          subject: "Where is my order?",
+          body: "Hello, could you tell me where my order #1001 is? Thanks",
+          orderId,
+        },
+        through,
+      )
+      expect(response.status).toBe(202)
+      const { ticketId } = (await response.json()) as { ticketId: string }
+      await agent.until(`the ${through.tenant} ticket's reply is sent`, async () => {
+        const view = await agent.ticket(ticketId)
+        return view?.replySent === true ? view : undefined
+      })
+      const mail = agent.simulators.mailbox.ledger().filter((entry) => entry.params.to === replyTo)
+      expect(mail).toHaveLength(1)
+      return String(mail[0]?.params.body)
+    }
+    // The customer names the shop's own number, bare or as they write it.
+    const ourReply = await ask(gateway, "ana@shop.example", "1001")
+    expect(ourReply).toContain("JD-SHOP-1001")
+    expect(ourReply).not.toContain("JD-CORNER-1001")
+    const theirReply = await ask(cornerGateway, "ana@corner.example", "#1001")
+    expect(theirReply).toContain("JD-CORNER-1001")
+    expect(theirReply).not.toContain("JD-SHOP-1001")
   })
 
   it("refuses an order id too long to name the order in its tenant with 400 naming it, and writes nothing", async () => {
-    const response = await post(orderEvent("L".repeat(64), 1, "placed"))
+    const tooLong = "L".repeat(64)
+    const event = orderEvent(tooLong, 1, "placed")
+    const response = await post(event)
     expect(response.status).toBe(400)
-    expect(await response.text()).toContain("must be 1-63 characters")
+    expect(await response.json()).toMatchObject({
+      field: "order.id",
+      error: expect.stringContaining(`order id "${tooLong}" must be 1-63 characters`),
+    })
+    const events = await agent.everything()
+    expect(events.filter((e) => e.aggregateType === "order" && e.aggregateId.includes(tooLong))).toEqual([])
+    expect(requestsOf(events, [event])).toEqual([])
   })
 
   it("cancels a paid order with the storefront's reason", async () => {
@@ -412,5 +475,28 @@ describe("reconciliation with the storefront's listing", () => {
     const events = await agent.everything()
     expect(statusesOf(ofOrder(events, "R-1"))).toEqual(["placed", "paid", "shipped", "delivered"])
     expect(requestsOf(events, [...r1, delivered])).toHaveLength(4)
+  })
+
+  it("skips a listed event whose order id is too long, and lands the events around it", async () => {
+    const skipped = async () => {
+      const status = (await (await fetch(`${agent.url}/status`)).json()) as {
+        workers: ReadonlyArray<{ name: string; status: { skipped: number } }>
+      }
+      return status.workers.find((w) => w.name === "storefront-reconciliation")?.status.skipped ?? 0
+    }
+    const before = await skipped()
+    const tooLong = orderEvent("L".repeat(64), 1, "placed")
+    const around = [orderEvent("R-3", 1, "placed"), tooLong, orderEvent("R-3", 2, "paid")]
+    listing.events.push(...around)
+    await agent.until("the listing is applied past the bad event", async () =>
+      (await cursorOf()) === around.at(-1)!.seq ? true : undefined,
+    )
+    const events = await agent.everything()
+    expect(statusesOf(ofOrder(events, "R-3"))).toEqual(["placed", "paid"])
+    expect(
+      events.filter((e) => e.aggregateType === "order" && e.aggregateId.includes("L".repeat(64))),
+    ).toEqual([])
+    expect(requestsOf(events, [tooLong])).toEqual([])
+    expect(await skipped()).toBe(before + 1)
   })
 })

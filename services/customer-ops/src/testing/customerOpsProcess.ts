@@ -26,6 +26,9 @@ export const owner = { name: "owner", token: "owner-token-0123456789" } as const
 /** The shop's mail and chat gateway: its token makes a message the tenant's. */
 export const gateway = { tenant: "shop", token: "gateway-token-0123456789" } as const
 
+/** The corner shop's mail and chat gateway, the second tenant's. */
+export const cornerGateway = { tenant: "corner", token: "corner-gateway-token-0123456789" } as const
+
 /** The shop's storefront: its secret signs the webhooks of the tenant's orders. */
 export const storefront = { tenant: "shop", secret: "storefront-secret-0123456789" } as const
 /** A second shop on the same mesh, with its own storefront and secret. */
@@ -75,7 +78,7 @@ export const startCustomerOps = async (
     MESH_HTTP_HOST: "127.0.0.1",
     MESH_HTTP_PORT: "0",
     MESH_APPROVER_TOKENS: `${owner.name}=${owner.token},${clerk.name}=${clerk.token}`,
-    MESH_INTAKE_TOKENS: `${gateway.tenant}=${gateway.token}`,
+    MESH_INTAKE_TOKENS: `${gateway.tenant}=${gateway.token},${cornerGateway.tenant}=${cornerGateway.token}`,
     MESH_STOREFRONT_WEBHOOK_SECRETS: JSON.stringify({
       [storefront.tenant]: storefront.secret,
       [cornerStorefront.tenant]: cornerStorefront.secret,
@@ -128,10 +131,11 @@ export const startCustomerOps = async (
   const connection: NatsHandles = await openNats(natsUrl)
   const log = makeEventLog({ nats: connection, catalog: meshCatalog, namespace })
 
-  const send = (message: Record<string, unknown>) =>
+  /** Posts a customer's message through a tenant's gateway (the shop's by default). */
+  const send = (message: Record<string, unknown>, through: { readonly token: string } = gateway) =>
     fetch(`${url}/messages`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${gateway.token}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${through.token}` },
       body: JSON.stringify({ channel: "email", ...message }),
     })
 
