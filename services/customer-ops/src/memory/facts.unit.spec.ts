@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { namesOrder } from "./facts.ts"
+import type { CustomerOrder } from "../projections/customerCare.ts"
+import { namesOrder, restockFact } from "./facts.ts"
 
 describe("a customer naming an order", () => {
   it("names the shop's order number however they write it around it", () => {
@@ -13,5 +14,34 @@ describe("a customer naming an order", () => {
       expect(namesOrder(text, "1001"), text).toBe(false)
     // A later whole mention still counts after a longer id.
     expect(namesOrder("not 10012 but 1001", "1001")).toBe(true)
+  })
+})
+
+describe("a back-ordered line, as the fact a reply cites", () => {
+  const order: CustomerOrder = {
+    orderId: "1001",
+    status: "paid",
+    total: { amountMinor: 4_500, currency: "EUR" },
+    lines: [{ sku: "LINEN-1", name: "Linen tablecloth", quantity: 1 }],
+    carrier: null,
+    trackingNumber: null,
+    expectedDelivery: null,
+    placedAt: "2026-12-01T09:00:00.000Z",
+    waitingForStock: ["LINEN-1"],
+  }
+  const line = { sku: "LINEN-1", name: "Linen tablecloth" }
+
+  it("says when the supplier is due, that the delivery is late, or that there is no date, and nothing more", () => {
+    const due = restockFact(order, line, { _tag: "Expected", by: "2026-12-09T00:00:00.000Z" })
+    expect(due).toMatchObject({ id: "restock-1001-LINEN-1", kind: "restock" })
+    expect(due.text).toBe(
+      "Linen tablecloth in your order 1001 is waiting for new stock: our supplier is due to deliver it by 9 December 2026, and it ships to you once it is in.",
+    )
+    expect(
+      restockFact(order, line, { _tag: "Overdue", wasDueBy: "2026-12-02T00:00:00.000Z" }).text,
+    ).toContain("was due by 2 December 2026 and is late, and we do not have a new date yet")
+    expect(restockFact(order, line, { _tag: "Unknown" }).text).toBe(
+      "Linen tablecloth in your order 1001 is waiting for new stock, and our supplier has not given a delivery date yet.",
+    )
   })
 })
