@@ -120,10 +120,12 @@ const patchTicket = (trx: Trx, ticketId: string, at: string, patch: Partial<Tick
     .execute()
 
 // An allocation's id is its order's (tenant-scoped); the row is keyed by tenant, order and SKU. Written
-// whichever of the order's and the allocation's events is applied first: they are on two streams.
+// whichever of the order's and the allocation's events is applied first: they are on two streams. An
+// allocation whose id names no tenant is no order of customer ops' (which always scopes them): it is
+// passed over, since another agent's stream must never stop this read model.
 const setOrderStock = async (trx: Trx, allocationId: string, sku: string, status: string, at: string) => {
   const order = parseTenantScopedId(allocationId)
-  if (order === undefined) throw new Error(`order ${JSON.stringify(allocationId)} names no tenant`)
+  if (order === undefined) return
   await trx
     .insertInto("order_stock")
     .values({ tenant_id: order.tenantId, order_id: order.ownId, sku, status, updated_at: at })
