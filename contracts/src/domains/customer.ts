@@ -375,7 +375,8 @@ export const KnowledgeRetired = defineEvent({
 
 /** A line of a customer order. */
 export const OrderLine = Schema.Struct({
-  sku: NonEmpty,
+  /** The shop's own SKU: with the tenant it names the stock the line takes (`tenantScopedId`). */
+  sku: TenantOwnId,
   name: NonEmpty,
   quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)),
   unitPrice: Money,
@@ -437,7 +438,7 @@ export const OrderStatusChanged = defineEvent({
     /** The units that came back, on a return (every line when the storefront names none). */
     returnedLines: Schema.optionalKey(
       Schema.Array(
-        Schema.Struct({ sku: NonEmpty, quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)) }),
+        Schema.Struct({ sku: TenantOwnId, quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)) }),
       ),
     ),
     /** Why, on a cancellation, when the storefront says. */

@@ -146,7 +146,7 @@ const restockFactsOf = (tenantId: string, order: CustomerOrder) =>
     const facts: Array<ReplyFact> = []
     for (const sku of new Set(order.waitingForStock)) {
       const line = order.lines.find((l) => l.sku === sku) ?? { sku, name: sku }
-      const stockId = tenantScopedId(tenantId, sku)
+      const stockId = yield* Effect.try({ try: () => tenantScopedId(tenantId, sku), catch: (error) => error })
       const open = yield* registers.read(openPurchaseOrders, stockId)
       const promised = yield* registers.read(supplierExpectedDate, stockId)
       const date = open.value.length > 0 ? promised.value : null

@@ -47,6 +47,15 @@ describe("the storefront's order events", () => {
     })
   })
 
+  it("refuse a line whose SKU could not name a tenant's stock, naming it", () => {
+    const sku = "S".repeat(64)
+    const [line] = event.order.lines
+    const decoded = decode({ ...event, order: { ...event.order, lines: [{ ...line, sku }] } })
+    expect(Result.isFailure(decoded) && decoded.failure.message).toContain(
+      `SKU "${sku}" must be 1-63 characters of letters, digits, '_' or '-'`,
+    )
+  })
+
   it("refuse an order id that cannot be a subject token, naming it", () => {
     const decoded = decode({ ...event, order: { ...event.order, id: "O.1042" } })
     expect(Result.isFailure(decoded) && decoded.failure.message).toContain(

@@ -42,9 +42,18 @@ const Day = Schema.String.check(
   Schema.isPattern(/^\d{4}-\d{2}-\d{2}/, { message: "must be a date such as 2026-12-04" }),
 )
 
+/** A SKU: with its tenant it names the stock a line takes, so it is refused by name when it cannot. */
+const Sku = Schema.String.check(
+  Schema.makeFilter((sku: string) =>
+    isTenantOwnId(sku)
+      ? undefined
+      : `SKU ${JSON.stringify(sku.slice(0, 200))} must be 1-${maxTenantOwnIdLength} characters of letters, digits, '_' or '-'`,
+  ),
+)
+
 /** A line of the storefront's order. */
 const StorefrontLine = Schema.Struct({
-  sku: Bounded(128),
+  sku: Sku,
   name: Bounded(500),
   quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)),
   unitPriceMinor: Money.fields.amountMinor,
@@ -75,7 +84,7 @@ export const StorefrontOrder = Schema.Struct({
   cancelReason: Schema.NullOr(Schema.String.check(Schema.isMaxLength(1_000))),
   returnedAt: Schema.NullOr(Timestamp),
   returnedLines: Schema.Array(
-    Schema.Struct({ sku: Bounded(128), quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)) }),
+    Schema.Struct({ sku: Sku, quantity: Quantity.check(Schema.isGreaterThanOrEqualTo(1)) }),
   ),
   version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   updatedAt: Timestamp,
