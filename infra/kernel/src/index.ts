@@ -10,7 +10,7 @@ export { type MeshLogFormat, MeshLogger, type MeshLogLevel } from "./host/loggin
 export * from "./host/main.ts"
 export * from "./host/partSupervisor.ts"
 export * from "./host/projectionWorker.ts"
-export { bearerOf, decoderOf, problem, readBody } from "./host/routeHelpers.ts"
+export { bearerOf, decoderOf, problem, readBody, readJson, tenantQueryOf } from "./host/routeHelpers.ts"
 export { isTransientError, isTransientFailure } from "./host/transient.ts"
 export * from "./migrations/index.ts"
 export * from "./projections/index.ts"

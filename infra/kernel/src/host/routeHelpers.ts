@@ -1,7 +1,9 @@
+import { TenantId } from "@mesh/contracts"
 import { ByteSize, Effect, Result, Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
 
-// What agents' routes share: their error answers, a bounded body read, decoding at the edge, and the bearer token.
+// What agents' routes share: their error answers, a bounded body read, decoding at the edge, the
+// tenant a query names, and the bearer token.
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -56,3 +58,28 @@ export const decoderOf = <A>(schema: Schema.Codec<A, unknown>) => {
 /** The bearer token of a request, if it carries one. */
 export const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1]
+
+/** A JSON body decoded at the edge: the value, a 413 over `maxBytes`, or a 400 naming the field at fault. */
+export const readJson = <A>(
+  request: HttpServerRequest.HttpServerRequest,
+  maxBytes: number,
+  schema: Schema.Codec<A, unknown>,
+) =>
+  Effect.map(readBody(request, maxBytes), (body) =>
+    body.tooLarge
+      ? { ok: false as const, response: problem(413, `the request body is larger than ${maxBytes} bytes`) }
+      : decoderOf(schema)(body.text),
+  )
+
+const isTenantId = Schema.is(TenantId)
+
+/** `?tenantId=`, checked: absent (null), a tenant id, or a 400 naming the field. */
+export const tenantQueryOf = (request: HttpServerRequest.HttpServerRequest) => {
+  const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
+  return tenantId === null || isTenantId(tenantId)
+    ? { ok: true as const, tenantId }
+    : {
+        ok: false as const,
+        response: problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId"),
+      }
+}

@@ -1,7 +1,7 @@
 import { ApproverTokens } from "@mesh/actions"
-import { maxTenantOwnIdLength, ProductFacts, TenantId } from "@mesh/contracts"
-import { type AgentRoutes, bearerOf, bodyDigest, decoderOf, problem, readBody } from "@mesh/kernel"
-import { Effect, Layer, Redacted, Result, Schema } from "effect"
+import { maxTenantOwnIdLength, ProductFacts } from "@mesh/contracts"
+import { type AgentRoutes, bearerOf, bodyDigest, problem, readJson, tenantQueryOf } from "@mesh/kernel"
+import { Effect, Layer, Redacted } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { contentOpsName } from "../config.ts"
@@ -10,19 +10,6 @@ import { type ListingsTable, listingsReadModel } from "../projections/listingsRe
 
 const MAX_BODY_BYTES = 64 * 1024
 const skuPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
-const isTenantId = (value: string) => Result.isSuccess(Schema.decodeUnknownResult(TenantId)(value))
-
-// A JSON body decoded at the edge: 413 over the limit, 400 naming the field at fault.
-const readJson = <A>(request: HttpServerRequest.HttpServerRequest, schema: Schema.Codec<A, unknown>) =>
-  Effect.map(readBody(request, MAX_BODY_BYTES), (body) =>
-    body.tooLarge
-      ? {
-          ok: false as const,
-          response: problem(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`),
-        }
-      : decoderOf(schema)(body.text),
-  )
-
 /** A product's facts as the merchandiser's feed sends them (the SKU is the path's). */
 export const ProductFactsBody = ProductFacts.mapFields(({ sku: _sku, ...rest }) => rest)
 
@@ -83,7 +70,7 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
               const sku = (yield* HttpRouter.params).sku ?? ""
               if (!skuPattern.test(sku))
                 return problem(400, `a SKU is 1-${maxTenantOwnIdLength} letters, digits, '_' or '-'`, "sku")
-              const body = yield* readJson(request, ProductFactsBody)
+              const body = yield* readJson(request, MAX_BODY_BYTES, ProductFactsBody)
               if (!body.ok) return body.response
               const facts = { ...body.value, sku }
               // The facts version it changes: the same facts sent again are one request, but facts put
@@ -136,9 +123,9 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
             Effect.gen(function* () {
               const query = new URL(request.url, "http://agent").searchParams
               const status = query.get("status")
-              const tenantId = query.get("tenantId")
-              if (tenantId !== null && !isTenantId(tenantId))
-                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
+              const tenant = tenantQueryOf(request)
+              if (!tenant.ok) return tenant.response
+              const { tenantId } = tenant
               const rows = yield* Effect.promise(() => {
                 let select = model.selectFrom("listings").selectAll()
                 if (status !== null) select = select.where("status", "=", status)
@@ -155,9 +142,9 @@ export const listingRoutes: AgentRoutes<ContentOpsDefs, ApproverTokens> = (conte
           guarded((request) =>
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
-              const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
-              if (tenantId !== null && !isTenantId(tenantId))
-                return problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
+              const tenant = tenantQueryOf(request)
+              if (!tenant.ok) return tenant.response
+              const { tenantId } = tenant
               const rows = yield* Effect.promise(() => {
                 let select = model.selectFrom("listings").selectAll().where("sku", "=", sku)
                 if (tenantId !== null) select = select.where("tenant_id", "=", tenantId)

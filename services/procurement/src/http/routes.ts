@@ -14,13 +14,13 @@ import {
   type AgentRoutes,
   bearerOf,
   bodyDigest,
-  decoderOf,
   deterministicUuid,
   problem,
-  readBody,
+  readJson,
+  tenantQueryOf,
 } from "@mesh/kernel"
 import { Registers } from "@mesh/registers"
-import { Effect, Layer, Redacted, Result, Schema } from "effect"
+import { Effect, Layer, Redacted, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { ProcurementDefs } from "../catalog.ts"
 import { procurementName } from "../config.ts"
@@ -34,17 +34,6 @@ import { stockIdOf } from "../stockItem/stockItem.ts"
 
 const MAX_BODY_BYTES = 64 * 1024
 
-// A JSON body decoded at the edge: 413 over the limit, 400 naming the field at fault.
-const readJson = <A>(request: HttpServerRequest.HttpServerRequest, schema: Schema.Codec<A, unknown>) =>
-  Effect.map(readBody(request, MAX_BODY_BYTES), (body) =>
-    body.tooLarge
-      ? {
-          ok: false as const,
-          response: problem(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`),
-        }
-      : decoderOf(schema)(body.text),
-  )
-
 // A SKU is a tenant's own id: with its tenant it names the stock item and its registers.
 const skuPattern = new RegExp(`^[A-Za-z0-9_-]{1,${maxTenantOwnIdLength}}$`)
 const skuProblem = (sku: string) =>
@@ -55,17 +44,8 @@ const skuProblem = (sku: string) =>
   )
 // A purchase order's id is its aggregate's: a subject token.
 const purchaseOrderIdPattern = /^[A-Za-z0-9_-]{1,128}$/
-const isTenantId = (value: string) => Result.isSuccess(Schema.decodeUnknownResult(TenantId)(value))
-const tenantProblem = () => problem(400, "a tenant id is 1-32 characters of a-z, 0-9 or '-'", "tenantId")
 const ambiguousSku = (sku: string) =>
   problem(409, `more than one tenant stocks ${sku}: name one with ?tenantId=`, "tenantId")
-/** `?tenantId=`, checked: absent (null), a tenant id, or a 400 naming the field. */
-const tenantQueryOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const tenantId = new URL(request.url, "http://agent").searchParams.get("tenantId")
-  return tenantId === null || isTenantId(tenantId)
-    ? { ok: true as const, tenantId }
-    : { ok: false as const, response: tenantProblem() }
-}
 
 /** A SKU's stock settings as a buyer sends them. */
 export const StockItemSettingsBody = Schema.Struct({
@@ -233,7 +213,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
             Effect.gen(function* () {
               const sku = (yield* HttpRouter.params).sku ?? ""
               if (!skuPattern.test(sku)) return skuProblem(sku)
-              const settings = yield* readJson(request, StockItemSettingsBody)
+              const settings = yield* readJson(request, MAX_BODY_BYTES, StockItemSettingsBody)
               if (!settings.ok) return settings.response
               const { openingStock, ...rest } = settings.value
               const stockId = stockIdOf(rest.tenantId, sku)
@@ -361,7 +341,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
           "/purchase-orders",
           guarded((request, person) =>
             Effect.gen(function* () {
-              const order = yield* readJson(request, BuyersOrderBody)
+              const order = yield* readJson(request, MAX_BODY_BYTES, BuyersOrderBody)
               if (!order.ok) return order.response
               const o = order.value
               // A buyer's reference is the tenant's own: two shops may both send "rush-1".
@@ -413,7 +393,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
               if (!purchaseOrderIdPattern.test(id))
                 return problem(400, "not a purchase order id", "purchaseOrderId")
-              const cancellation = yield* readJson(request, CancellationBody)
+              const cancellation = yield* readJson(request, MAX_BODY_BYTES, CancellationBody)
               if (!cancellation.ok) return cancellation.response
               const order = yield* Effect.promise(() =>
                 model
@@ -530,7 +510,7 @@ export const procurementRoutes: AgentRoutes<ProcurementDefs, ApproverTokens | Re
               const id = (yield* HttpRouter.params).purchaseOrderId ?? ""
               if (!purchaseOrderIdPattern.test(id))
                 return problem(400, "not a purchase order id", "purchaseOrderId")
-              const receipt = yield* readJson(request, ReceiptBody)
+              const receipt = yield* readJson(request, MAX_BODY_BYTES, ReceiptBody)
               if (!receipt.ok) return receipt.response
               const receivedAt = new Date(
                 yield* Effect.clockWith((clock) => clock.currentTimeMillis),
