@@ -1,0 +1,401 @@
+import { parseTenantScopedId } from "@mesh/contracts"
+import type { DayPlan, DayStep, PlannedLine } from "../day/plan.ts"
+import { seededChoices } from "../day/random.ts"
+import type { MeshStack } from "../stack/meshStack.ts"
+import type { LogWatch } from "./logWatch.ts"
+
+/** What the shop's world did during the day, as the player counts it (the mesh's side is in the log). */
+export interface WorldTally {
+  ordersPlaced: number
+  ordersPaid: number
+  ordersCancelled: number
+  ordersShipped: number
+  ordersReturned: number
+  /** Paid orders the warehouse never shipped: their stock was never held for them. */
+  ordersWaitingForStock: number
+  messagesSent: number
+  redeliveries: number
+  /** Messages the intake refused, by status and reason. */
+  messagesRefused: Array<string>
+  deliveriesReceived: number
+  deliveriesPartial: number
+  approvalsGiven: number
+  approvalsRejected: number
+  faultsInjected: number
+  /** Calls to the mesh that failed after retries, with what they said. */
+  errors: Array<string>
+}
+
+/** A short pause, as timers go. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
+
+/** Runs at most `limit` tasks at once; the rest queue in order. */
+const limiter = (limit: number) => {
+  let active = 0
+  const queue: Array<() => void> = []
+  return async <A>(task: () => Promise<A>): Promise<A> => {
+    if (active >= limit) await new Promise<void>((resolve) => queue.push(resolve))
+    active += 1
+    try {
+      return await task()
+    } finally {
+      active -= 1
+      queue.shift()?.()
+    }
+  }
+}
+
+/**
+ * Plays a planned day against the running mesh: the storefront's shoppers, the mail gateway's
+ * customers, the warehouse, the goods-in dock and the owner, each through the interface a real one
+ * uses (the storefront simulator's admin routes, the agents' HTTP APIs with the gateway's and the
+ * owner's tokens). Steps run at their time (`at / speed`), up to 12 at once; an order's steps and a
+ * conversation's messages keep their order. The simulators' faults are switched on at the rates
+ * `switchOnFaults` documents. Resolves when the last step has run.
+ */
+export const playDay = async (options: {
+  readonly plan: DayPlan
+  readonly stack: MeshStack
+  readonly watch: LogWatch
+  readonly speed: number
+  readonly faults: boolean
+}): Promise<WorldTally> => {
+  const { plan, stack, watch, speed } = options
+  const tally: WorldTally = {
+    ordersPlaced: 0,
+    ordersPaid: 0,
+    ordersCancelled: 0,
+    ordersShipped: 0,
+    ordersReturned: 0,
+    ordersWaitingForStock: 0,
+    messagesSent: 0,
+    redeliveries: 0,
+    messagesRefused: [],
+    deliveriesReceived: 0,
+    deliveriesPartial: 0,
+    approvalsGiven: 0,
+    approvalsRejected: 0,
+    faultsInjected: 0,
+    errors: [],
+  }
+  const run = limiter(12)
+  const owner = { authorization: `Bearer ${stack.shop.owner.token}` }
+
+  /** A call that an agent restarting (or a simulated fault) may refuse for a moment: retried for up to 30 s. */
+  const call = async (
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+  ): Promise<{ status: number; body: unknown }> => {
+    const deadline = Date.now() + 30_000
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await fetch(url, {
+          method: init.method ?? "GET",
+          headers: {
+            ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+            ...init.headers,
+          },
+          ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+          signal: AbortSignal.timeout(10_000),
+        })
+        const text = await response.text()
+        const body = text === "" ? null : (JSON.parse(text) as unknown)
+        if (response.status < 500 || Date.now() > deadline) return { status: response.status, body }
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+      }
+      await sleep(Math.min(2_000, 100 * 2 ** attempt))
+    }
+  }
+  const failed = (what: string, result: { status: number; body: unknown }) => {
+    tally.errors.push(`${what}: ${result.status} ${JSON.stringify(result.body).slice(0, 200)}`)
+  }
+
+  const storefront = stack.simulators.storefront.url
+  const admin = (path: string, body: unknown = {}) => call(`${storefront}${path}`, { method: "POST", body })
+
+  // Orders: which lines procurement holds stock for, from its events.
+  const linesOf = new Map<string, ReadonlyArray<PlannedLine>>()
+  const held = new Map<string, Map<string, number>>()
+  watch.onEvent(({ event }) => {
+    if (event.type !== "OrderStockReserved" && event.type !== "OrderStockReleased") return
+    const order = parseTenantScopedId(event.aggregateId)?.ownId
+    if (order === undefined) return
+    const { sku, quantity } = event.payload as { sku: string; quantity: number }
+    const lines = held.get(order) ?? new Map<string, number>()
+    lines.set(sku, (lines.get(sku) ?? 0) + (event.type === "OrderStockReserved" ? quantity : -quantity))
+    held.set(order, lines)
+  })
+  const fullyHeld = (orderId: string) =>
+    (linesOf.get(orderId) ?? []).every((line) => (held.get(orderId)?.get(line.sku) ?? 0) >= line.quantity)
+  const toShip = new Set<string>()
+  const shipped = new Set<string>()
+
+  const ship = async (orderId: string) => {
+    const result = await admin(`/_admin/orders/${orderId}/ship`, {
+      carrier: "DHL",
+      trackingNumber: `JD${orderId}`,
+    })
+    if (result.status >= 300) return failed(`ship order ${orderId}`, result)
+    shipped.add(orderId)
+    tally.ordersShipped += 1
+    await admin(`/_admin/orders/${orderId}/deliver`)
+  }
+
+  // The dock: deliveries for placed purchase orders, in part at times; the late supplier's only at the end.
+  const dockChoices = seededChoices(plan.seed).fork("dock")
+  const partial = new Map<string, boolean>()
+  const dockRound = async (at: number) => {
+    for (const orderId of [...toShip]) {
+      if (!fullyHeld(orderId)) continue
+      toShip.delete(orderId)
+      await ship(orderId)
+    }
+    const result = await call(`${stack.urlOf("procurement")}/purchase-orders`, { headers: owner })
+    if (result.status !== 200) return failed("list purchase orders", result)
+    const orders = (result.body as { purchaseOrders: ReadonlyArray<Record<string, unknown>> }).purchaseOrders
+    const lateOnesArrive = at >= 0.9 * 30_000
+    for (const po of orders) {
+      const id = String(po.purchaseOrderId)
+      const outstanding = Number(po.quantity) - Number(po.received ?? 0)
+      if (po.externalRef === null || outstanding <= 0 || String(po.status).includes("cancel")) continue
+      if (po.supplierId === plan.deliveries.lateSupplier && !lateOnesArrive) continue
+      if (!partial.has(id)) partial.set(id, dockChoices.chance(plan.deliveries.partialShare))
+      const inPart = partial.get(id) === true && Number(po.received ?? 0) === 0 && outstanding > 1
+      const quantity = inPart ? Math.floor(outstanding / 2) : outstanding
+      const receipt = await call(`${stack.urlOf("procurement")}/purchase-orders/${id}/receipts`, {
+        method: "POST",
+        headers: owner,
+        body: { quantity, deliveryId: `dn-${id}-${Number(po.received ?? 0)}` },
+      })
+      if (receipt.status >= 300) failed(`receive ${id}`, receipt)
+      else if (inPart) tally.deliveriesPartial += 1
+      else tally.deliveriesReceived += 1
+    }
+  }
+
+  // The owner: approves purchase orders, listings and articles; a refund only for an order that came back.
+  const ownerRound = async () => {
+    for (const agent of ["customer-ops", "procurement", "content-ops"] as const) {
+      const queue = await call(`${stack.urlOf(agent)}/approvals`, { headers: owner })
+      if (queue.status !== 200) {
+        failed(`${agent} approvals`, queue)
+        continue
+      }
+      for (const entry of (queue.body as { queue: ReadonlyArray<Record<string, unknown>> }).queue) {
+        if (entry.status !== "awaiting-approval") continue
+        let verdict: { approve: true } | { approve: false; reason: string } = { approve: true }
+        if (entry.kind === "payment.refund") {
+          const parameters = entry.parameters as { orderId?: string }
+          const orderId = parseTenantScopedId(String(parameters.orderId))?.ownId ?? String(parameters.orderId)
+          const order = await call(`${storefront}/v1/orders/${orderId}`)
+          const status = (order.body as { status?: string } | null)?.status
+          verdict =
+            status === "returned" || status === "cancelled"
+              ? { approve: true }
+              : {
+                  approve: false,
+                  reason: `no return received for order ${orderId} (it is ${status ?? "unknown"})`,
+                }
+        }
+        const path = `${stack.urlOf(agent)}/approvals/${String(entry.agent)}/${String(entry.actionId)}`
+        const answer = verdict.approve
+          ? await call(`${path}/approve`, {
+              method: "POST",
+              headers: owner,
+              body: { parametersHash: entry.parametersHash },
+            })
+          : await call(`${path}/reject`, { method: "POST", headers: owner, body: { reason: verdict.reason } })
+        if (answer.status >= 300) failed(`answer ${String(entry.actionId)}`, answer)
+        else if (verdict.approve) tally.approvalsGiven += 1
+        else tally.approvalsRejected += 1
+      }
+    }
+  }
+
+  const addProducts = async (step: Extract<DayStep, { _tag: "AddProducts" }>) => {
+    const catalogue = await admin("/_admin/catalogue", {
+      products: step.products.map((p) => ({
+        sku: p.sku,
+        name: p.name,
+        category: p.category,
+        attributes: p.attributes,
+        highlights: p.highlights,
+        priceMinor: p.priceMinor,
+        currency: "EUR",
+      })),
+    })
+    if (catalogue.status >= 300) failed("catalogue", catalogue)
+    await Promise.all(
+      step.products.map((p) =>
+        run(async () => {
+          const stock = await call(`${stack.urlOf("procurement")}/stock-items/${p.sku}`, {
+            method: "PUT",
+            headers: owner,
+            body: {
+              tenantId: stack.shop.tenant,
+              name: p.name,
+              reorderPoint: p.stock.reorderPoint,
+              reorderQuantity: p.stock.reorderQuantity,
+              neededWithinDays: p.stock.neededWithinDays,
+              suppliers: p.stock.suppliers,
+              openingStock: p.stock.opening,
+            },
+          })
+          if (stock.status >= 300) failed(`stock ${p.sku}`, stock)
+          const facts = await call(`${stack.urlOf("content-ops")}/products/${p.sku}`, {
+            method: "PUT",
+            headers: owner,
+            body: {
+              tenantId: stack.shop.tenant,
+              productName: p.name,
+              category: p.category,
+              attributes: p.attributes,
+              highlights: p.highlights,
+              price: { amountMinor: p.priceMinor, currency: "EUR" },
+            },
+          })
+          if (facts.status >= 300) failed(`facts ${p.sku}`, facts)
+        }),
+      ),
+    )
+  }
+
+  const perKey = new Map<string, Promise<void>>()
+  /** Runs `task` after the earlier tasks of the same key (an order, a conversation). */
+  const inOrder = (key: string, task: () => Promise<void>): Promise<void> => {
+    const next = (perKey.get(key) ?? Promise.resolve())
+      .then(() => run(task))
+      .catch((error: unknown) => {
+        tally.errors.push(`${key}: ${String(error)}`)
+      })
+    perKey.set(key, next)
+    return next
+  }
+
+  const perform = (step: DayStep): Promise<void> => {
+    switch (step._tag) {
+      case "AddProducts":
+        return addProducts(step)
+      case "PlaceOrder":
+        linesOf.set(step.orderId, step.lines)
+        return inOrder(`order ${step.orderId}`, async () => {
+          const result = await admin("/_admin/orders", {
+            orderId: step.orderId,
+            customerId: step.customerId,
+            email: step.email,
+            lines: step.lines,
+          })
+          if (result.status >= 300) failed(`place ${step.orderId}`, result)
+          else tally.ordersPlaced += 1
+        })
+      case "PayOrder":
+        return inOrder(`order ${step.orderId}`, async () => {
+          const result = await admin(`/_admin/orders/${step.orderId}/pay`)
+          if (result.status >= 300) failed(`pay ${step.orderId}`, result)
+          else tally.ordersPaid += 1
+        })
+      case "CancelOrder":
+        return inOrder(`order ${step.orderId}`, async () => {
+          const result = await admin(`/_admin/orders/${step.orderId}/cancel`, { reason: step.reason })
+          if (result.status >= 300) failed(`cancel ${step.orderId}`, result)
+          else tally.ordersCancelled += 1
+        })
+      case "ShipOrder":
+        return inOrder(`order ${step.orderId}`, async () => {
+          if (fullyHeld(step.orderId)) await ship(step.orderId)
+          else toShip.add(step.orderId)
+        })
+      case "ReturnOrder":
+        return inOrder(`order ${step.orderId}`, async () => {
+          // A parcel that never left cannot come back.
+          if (!shipped.has(step.orderId)) return
+          const result = await admin(`/_admin/orders/${step.orderId}/return`)
+          if (result.status >= 300) failed(`return ${step.orderId}`, result)
+          else tally.ordersReturned += 1
+        })
+      case "CustomerMessage": {
+        const { message } = step
+        return inOrder(`conversation ${message.threadId}`, async () => {
+          const result = await call(`${stack.urlOf("customer-ops")}/messages`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${stack.shop.gatewayToken}` },
+            body: {
+              messageId: message.messageId,
+              customerId: message.customerId,
+              customerName: message.customerName,
+              replyTo: message.replyTo,
+              threadId: message.threadId,
+              channel: message.channel,
+              subject: message.subject,
+              body: message.body,
+              ...(message.orderId === null ? {} : { orderId: message.orderId }),
+            },
+          })
+          if (result.status >= 300)
+            tally.messagesRefused.push(`${result.status} ${JSON.stringify(result.body).slice(0, 160)}`)
+          else if (message.redelivery) tally.redeliveries += 1
+          else tally.messagesSent += 1
+        })
+      }
+      case "DockRound":
+        return inOrder("dock", () => dockRound(step.at))
+      case "OwnerRound":
+        return inOrder("owner", ownerRound)
+    }
+  }
+
+  if (options.faults) tally.faultsInjected += await switchOnFaults(stack, plan.seed)
+  const faultTicker = options.faults ? faultsThroughTheDay(stack, plan.seed, speed, tally) : undefined
+  const started = Date.now()
+  const inFlight: Array<Promise<void>> = []
+  for (const step of plan.steps) {
+    await sleep(started + step.at / speed - Date.now())
+    inFlight.push(perform(step))
+  }
+  await Promise.all(inFlight)
+  faultTicker?.stop()
+  // The warehouse's last try: what procurement holds by now goes out; the rest waits for stock.
+  await dockRound(Number.MAX_SAFE_INTEGER)
+  tally.ordersWaitingForStock = toShip.size
+  return tally
+}
+
+/**
+ * The outside world's bad day, switched on at the start: the storefront sends one webhook in five
+ * twice and one in twenty never (the agent's reconciliation finds those), each up to 200 ms late;
+ * the payment provider, the supplier and the mailbox answer every call 5-25 ms late.
+ */
+export const switchOnFaults = async (stack: MeshStack, seed: number): Promise<number> => {
+  await fetch(`${stack.simulators.storefront.url}/_admin/webhook-faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ duplicateRate: 0.2, dropRate: 0.05, maxDelayMs: 200, seed }),
+  })
+  for (const [i, system] of [
+    stack.simulators.payment,
+    stack.simulators.supplier,
+    stack.simulators.mailbox,
+  ].entries())
+    system.injectFaults({ delayMs: 5 + 10 * i })
+  return 1
+}
+
+/**
+ * One failed call every two seconds of the day (at `--speed 1`), to the payment provider, the
+ * supplier or the mailbox in turn: half fail before applying anything (a 503), half after applying
+ * it with the answer lost, which the agents' idempotency keys must make harmless.
+ */
+const faultsThroughTheDay = (stack: MeshStack, seed: number, speed: number, tally: WorldTally) => {
+  const choices = seededChoices(seed).fork("faults")
+  const systems = [stack.simulators.payment, stack.simulators.supplier, stack.simulators.mailbox]
+  const timer = setInterval(
+    () => {
+      const system = choices.pick(systems)
+      system.injectFaults({ failNext: 1, when: choices.chance(0.5) ? "before" : "after", delayMs: 10 })
+      tally.faultsInjected += 1
+    },
+    Math.max(100, 2_000 / speed),
+  )
+  return { stop: () => clearInterval(timer) }
+}

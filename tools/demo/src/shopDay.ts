@@ -1,0 +1,124 @@
+import { openNats } from "@mesh/eventlog"
+import { type DaySize, planDay } from "./day/plan.ts"
+import { watchLog } from "./play/logWatch.ts"
+import { playDay, type WorldTally } from "./play/player.ts"
+import { settle } from "./play/settle.ts"
+import { type DaySummary, summarizeDay } from "./report/daySummary.ts"
+import { renderSummary } from "./report/renderSummary.ts"
+import { type MeshStack, startMeshStack } from "./stack/meshStack.ts"
+
+/** How the demo plays the day. */
+export interface ShopDayOptions {
+  readonly size: DaySize
+  readonly seed: number
+  readonly speed: number
+  readonly keep: boolean
+  readonly faults: boolean
+  /** Print the summary as one JSON object instead of text. */
+  readonly json: boolean
+}
+
+/** What a played day left: the summary from the log, the world's tally, and the mesh's remaining work. */
+export interface ShopDayOutcome {
+  readonly namespace: string
+  readonly seed: number
+  readonly startMs: number
+  readonly dayMs: number
+  readonly summary: DaySummary
+  readonly world: WorldTally
+  /** What was still going on when the day was called (empty when the mesh had settled). */
+  readonly unsettled: ReadonlyArray<string>
+  readonly restarts: Readonly<Record<string, number>>
+}
+
+const tty = process.stdout.isTTY === true
+
+/** The live progress line: events, tickets and actions per second over the last second. */
+const progressLine = (watch: ReturnType<typeof watchLog>) => {
+  let last = { at: Date.now(), events: 0, tickets: 0, actions: 0 }
+  const started = Date.now()
+  const timer = setInterval(
+    () => {
+      const now = Date.now()
+      const current = {
+        at: now,
+        events: watch.events().length,
+        tickets: watch.count("TicketOpened"),
+        actions: watch.count("ActionSucceeded"),
+      }
+      const per = (n: number, m: number) => ((n - m) / ((now - last.at) / 1000)).toFixed(0)
+      const line = `  ${((now - started) / 1000).toFixed(0)} s  events ${current.events} (${per(current.events, last.events)}/s)  tickets ${current.tickets} (${per(current.tickets, last.tickets)}/s)  actions done ${current.actions} (${per(current.actions, last.actions)}/s)`
+      if (tty) process.stdout.write(`\r${line.padEnd(100)}`)
+      else if (Math.round((now - started) / 1000) % 5 === 0) console.log(line)
+      last = current
+    },
+    tty ? 1_000 : 1_000,
+  )
+  return {
+    stop: () => {
+      clearInterval(timer)
+      if (tty) process.stdout.write("\n")
+    },
+  }
+}
+
+/**
+ * `pnpm demo`: a shop's day on the mesh. Starts the stack on embedded defaults, plays the planned
+ * day, waits for the mesh to finish its work, and prints the summary from the log. With `keep`,
+ * the mesh stays up until SIGINT or SIGTERM.
+ */
+export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcome> => {
+  const namespace = `day${Date.now().toString(36)}`
+  const plan = planDay(options.seed, options.size)
+  const say = (line: string) => {
+    if (!options.json) console.log(line)
+  }
+  say(
+    `A shop's day on the mesh: ${options.size.tickets} tickets, ${options.size.orders} orders, ${options.size.products} products, seed ${options.seed}, speed ${options.speed}${options.faults ? ", the outside world's faults on" : ""}`,
+  )
+  const restarts: Record<string, number> = {}
+  const startedAt = performance.now()
+  const stack: MeshStack = await startMeshStack({
+    namespace,
+    keepData: options.keep,
+    onRestart: (agent) => {
+      restarts[agent] = (restarts[agent] ?? 0) + 1
+    },
+  })
+  const startMs = performance.now() - startedAt
+  say(
+    `  NATS ${stack.natsUrl} (${stack.natsSource}), namespace ${namespace}; ${Object.values(stack.agents).length} agent processes ready in ${(startMs / 1000).toFixed(1)} s (logs: ${stack.dataDir}/logs)`,
+  )
+  const nats = await openNats(stack.natsUrl, "mesh-demo")
+  const watch = watchLog(nats, namespace)
+  let outcome: ShopDayOutcome | undefined
+  try {
+    const dayStarted = performance.now()
+    const progress = options.json ? undefined : progressLine(watch)
+    const world = await playDay({ plan, stack, watch, speed: options.speed, faults: options.faults })
+    const unsettled = await settle(stack, watch)
+    progress?.stop()
+    const dayMs = performance.now() - dayStarted
+    const opening = new Map(plan.products.map((p) => [p.sku, p.stock.opening]))
+    const summary = summarizeDay(watch.events(), stack.simulators.ledger(), opening)
+    outcome = { namespace, seed: options.seed, startMs, dayMs, summary, world, unsettled, restarts }
+    if (options.json) console.log(JSON.stringify(outcome))
+    else {
+      console.log(
+        `\n${renderSummary({ summary, world, namespace, natsUrl: stack.natsUrl, kept: options.keep, dayMs, startMs, tty })}`,
+      )
+      if (unsettled.length > 0)
+        console.log(`\nStill working when the day was called: ${unsettled.join(", ")}`)
+    }
+    if (options.keep)
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve())
+        process.once("SIGTERM", () => resolve())
+      })
+    return outcome
+  } finally {
+    await watch.stop()
+    await nats.connection.close().catch(() => undefined)
+    await stack.stop()
+  }
+}

@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { createWriteStream, type WriteStream } from "node:fs"
+import { join } from "node:path"
+import { findRepoRoot, waitFor, workspaceNode } from "@mesh/stack"
+
+/** The mesh's processes: the three domain agents and the conflict resolver, each started by its path. */
+export const meshAgents = ["procurement", "content-ops", "customer-ops", "conflict-resolver"] as const
+/** One of the mesh's processes. */
+export type MeshAgent = (typeof meshAgents)[number]
+
+/** How an agent process is started: its name, and the environment a deployment would give it. */
+export interface AgentProcessSpec {
+  readonly agent: MeshAgent
+  /** Its HTTP port, fixed for the run so that a restarted process answers where the last one did. */
+  readonly port: number
+  readonly env: Readonly<Record<string, string>>
+  /** Where its log lines go (stdout and stderr, appended across restarts). */
+  readonly logFile: string
+}
+
+/** A supervised agent process: restarted when it dies of anything but our own stop. */
+export interface AgentProcess {
+  readonly agent: MeshAgent
+  readonly url: string
+  /** The running process's pid (a new one after each restart). */
+  readonly pid: () => number | undefined
+  /** Times it died and was started again. */
+  readonly restarts: () => number
+  /** Kills it with SIGKILL, as a node losing power would; the supervisor starts it again. */
+  readonly kill: () => void
+  /** Resolves once the process answers ready (after a restart, the new one). */
+  readonly ready: () => Promise<void>
+  /** Stops it with SIGTERM (it drains), SIGKILL after the grace period. */
+  readonly stop: () => Promise<void>
+}
+
+const entryOf = (agent: MeshAgent) => join(findRepoRoot(), "services", agent, "src", "main.ts")
+
+const readyz = async (url: string): Promise<boolean> => {
+  try {
+    return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })).ok
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Starts an agent's process and keeps it running: when it exits while not being stopped (a crash,
+ * a `kill -9`), it is started again on the same port and environment, as Kubernetes restarts a pod.
+ * Resolves once the first process is ready.
+ */
+export const startAgentProcess = async (
+  spec: AgentProcessSpec,
+  options: { readonly startTimeoutMs?: number; readonly onRestart?: (agent: MeshAgent) => void } = {},
+): Promise<AgentProcess> => {
+  const url = `http://127.0.0.1:${spec.port}`
+  const log: WriteStream = createWriteStream(spec.logFile, { flags: "a" })
+  let child: ChildProcess | undefined
+  let stopping = false
+  let restarts = 0
+  let starting: Promise<void> = Promise.resolve()
+  const startTimeoutMs = options.startTimeoutMs ?? 120_000
+
+  const launch = (): Promise<void> => {
+    const process_ = spawn(workspaceNode(), [entryOf(spec.agent)], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        ...spec.env,
+        MESH_HTTP_HOST: "127.0.0.1",
+        MESH_HTTP_PORT: String(spec.port),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    child = process_
+    process_.stdout?.pipe(log, { end: false })
+    process_.stderr?.pipe(log, { end: false })
+    process_.once("exit", () => {
+      if (stopping || child !== process_) return
+      restarts += 1
+      options.onRestart?.(spec.agent)
+      starting = launch()
+      // A restart that fails is seen by the next caller of ready().
+      starting.catch(() => undefined)
+    })
+    return waitFor(`${spec.agent} is ready`, async () => ((await readyz(url)) ? true : undefined), {
+      timeoutMs: startTimeoutMs,
+      stopIf: () =>
+        process_.exitCode !== null && child === process_
+          ? `${spec.agent} exited with code ${process_.exitCode}; its log: ${spec.logFile}`
+          : undefined,
+    }).then(() => undefined)
+  }
+
+  starting = launch()
+  await starting
+
+  return {
+    agent: spec.agent,
+    url,
+    pid: () => child?.pid,
+    restarts: () => restarts,
+    kill: () => {
+      child?.kill("SIGKILL")
+    },
+    ready: () => starting,
+    stop: async () => {
+      stopping = true
+      const running = child
+      if (running !== undefined && running.exitCode === null && running.signalCode === null) {
+        const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()))
+        running.kill("SIGTERM")
+        const timer = setTimeout(() => running.kill("SIGKILL"), 15_000)
+        await exited
+        clearTimeout(timer)
+      }
+      await new Promise<void>((resolve) => log.end(() => resolve()))
+    },
+  }
+}

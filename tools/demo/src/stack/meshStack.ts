@@ -1,0 +1,154 @@
+import { randomBytes } from "node:crypto"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type Simulators, startSimulators } from "@mesh/simulators"
+import { findDevServer, freePorts, projectDataDir, resolveNats } from "@mesh/stack"
+import { type AgentProcess, type MeshAgent, meshAgents, startAgentProcess } from "./agentProcess.ts"
+
+/** The shop the demo's mesh serves: one tenant, its storefront's secret and its people's tokens. */
+export interface ShopCredentials {
+  readonly tenant: string
+  /** The owner: the person who approves refunds and purchase orders. */
+  readonly owner: { readonly name: string; readonly token: string }
+  /** The mail and chat gateway's intake token. */
+  readonly gatewayToken: string
+  /** The secret that signs the storefront's order webhooks. */
+  readonly storefrontSecret: string
+}
+
+/** The running mesh: NATS, the namespace, the simulated outside world and one process per agent. */
+export interface MeshStack {
+  readonly natsUrl: string
+  /** Where NATS came from, for the first line the demo prints. */
+  readonly natsSource: string
+  readonly namespace: string
+  readonly dataDir: string
+  readonly shop: ShopCredentials
+  readonly simulators: Simulators
+  readonly agents: Readonly<Record<MeshAgent, AgentProcess>>
+  /** The URL of each agent's HTTP API. */
+  readonly urlOf: (agent: MeshAgent) => string
+  readonly stop: () => Promise<void>
+}
+
+const secret = () => randomBytes(18).toString("base64url")
+
+/** NATS: MESH_NATS_URL, else the server a running `mesh dev` keeps, else a private one under `.data/`. */
+const demoNats = async (): Promise<{ url: string; source: string; stop: () => Promise<void> }> => {
+  const env = process.env.MESH_NATS_URL
+  if (env !== undefined && env !== "")
+    return { url: env, source: "MESH_NATS_URL", stop: async () => undefined }
+  const dataDir = projectDataDir()
+  const devServer = findDevServer(dataDir)
+  if (devServer._tag === "Running")
+    return {
+      url: devServer.url,
+      source: `the server of \`mesh dev\`, pid ${devServer.serverPid}`,
+      stop: async () => undefined,
+    }
+  const nats = await resolveNats({ dataDir })
+  return { url: nats.url, source: `a private nats-server, store ${dataDir}/nats`, stop: nats.stop }
+}
+
+/**
+ * Starts the mesh on embedded defaults: NATS (see {@link demoNats}), the simulated storefront,
+ * payment provider, supplier and mailbox in this process, and each agent and the conflict resolver
+ * as its own process with its read models in its own PGlite folder and its memory in its own
+ * LanceDB folder under `dataDir`, on the offline model unless `OLLAMA_HOST` names a server.
+ * With `keepData` the folder stays (the mesh is kept running for a second look); else it is removed.
+ */
+export const startMeshStack = async (options: {
+  readonly namespace: string
+  readonly keepData: boolean
+  readonly onRestart?: (agent: MeshAgent) => void
+}): Promise<MeshStack> => {
+  const dataDir = options.keepData
+    ? join(projectDataDir(), "demo", options.namespace)
+    : mkdtempSync(join(tmpdir(), `mesh-demo-${options.namespace}-`))
+  mkdirSync(join(dataDir, "logs"), { recursive: true })
+  const cleanups: Array<() => Promise<void>> = []
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+    if (!options.keepData) rmSync(dataDir, { recursive: true, force: true })
+  }
+  try {
+    const nats = await demoNats()
+    cleanups.push(nats.stop)
+    const simulators = await startSimulators({ host: "127.0.0.1" })
+    cleanups.push(() => simulators.stop())
+    const shop: ShopCredentials = {
+      tenant: "shop",
+      owner: { name: "owner", token: secret() },
+      gatewayToken: secret(),
+      storefrontSecret: secret(),
+    }
+    const ollamaHost = process.env.OLLAMA_HOST ?? process.env.MESH_OLLAMA_HOST ?? ""
+    const common = {
+      MESH_NATS_URL: nats.url,
+      MESH_NAMESPACE: options.namespace,
+      MESH_APPROVER_TOKENS: `${shop.owner.name}=${shop.owner.token}`,
+      MESH_CONNECTOR_TIMEOUT_MS: "5000",
+      MESH_OLLAMA_HOST: ollamaHost,
+      MESH_LOG_LEVEL: "warn",
+    }
+    const envOf = (agent: MeshAgent): Record<string, string> => {
+      const own = {
+        ...common,
+        MESH_DATABASE_URL: `pglite:${join(dataDir, `pglite-${agent}`)}`,
+        MESH_INSTANCE_ID: `${agent}-1`,
+      }
+      switch (agent) {
+        case "customer-ops":
+          return {
+            ...own,
+            MESH_MEMORY_DIR: join(dataDir, `memory-${agent}`),
+            MESH_TENANT: shop.tenant,
+            MESH_INTAKE_TOKENS: `${shop.tenant}=${shop.gatewayToken}`,
+            MESH_STOREFRONT_WEBHOOK_SECRETS: JSON.stringify({ [shop.tenant]: shop.storefrontSecret }),
+            MESH_STOREFRONT_TENANT: shop.tenant,
+            MESH_STOREFRONT_URL: simulators.storefront.url,
+            MESH_STOREFRONT_RECONCILE_MS: "2000",
+            MESH_PAYMENT_URL: simulators.payment.url,
+            MESH_MAILBOX_URL: simulators.mailbox.url,
+          }
+        case "procurement":
+          return { ...own, MESH_SUPPLIER_URL: simulators.supplier.url, MESH_LATE_DELIVERY_CHECK_MS: "1000" }
+        case "content-ops":
+          return { ...own, MESH_STOREFRONT_URL: simulators.storefront.url }
+        case "conflict-resolver":
+          return own
+      }
+    }
+    const ports = await freePorts(meshAgents.length)
+    // One at a time: each declares the namespace's streams on start, and the machine has two cores.
+    const agents = {} as Record<MeshAgent, AgentProcess>
+    for (const [index, agent] of meshAgents.entries()) {
+      const started = await startAgentProcess(
+        {
+          agent,
+          port: ports[index] as number,
+          env: envOf(agent),
+          logFile: join(dataDir, "logs", `${agent}.log`),
+        },
+        options.onRestart === undefined ? {} : { onRestart: options.onRestart },
+      )
+      agents[agent] = started
+      cleanups.push(() => started.stop())
+    }
+    return {
+      natsUrl: nats.url,
+      natsSource: nats.source,
+      namespace: options.namespace,
+      dataDir,
+      shop,
+      simulators,
+      agents,
+      urlOf: (agent) => agents[agent].url,
+      stop,
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
