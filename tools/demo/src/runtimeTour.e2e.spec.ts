@@ -20,7 +20,7 @@ describe("pnpm demo", () => {
       (resolve) =>
         execFile(
           workspaceNode(),
-          [join(findRepoRoot(), "tools", "demo", "src", "main.ts")],
+          [join(findRepoRoot(), "tools", "demo", "src", "runtimeTour.ts")],
           { env: { ...process.env, MESH_NATS_URL: server.url }, timeout: 120_000 },
           (error, out, err) =>
             resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout: out, stderr: err }),

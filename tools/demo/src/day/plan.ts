@@ -149,8 +149,8 @@ interface OrderPlan {
 
 const kinds: ReadonlyArray<readonly [MessageKind, number]> = [
   ["order-status", 0.22],
-  ["refund-with-return", 0.08],
-  ["refund-no-return", 0.05],
+  ["refund-with-return", 0.06],
+  ["refund-no-return", 0.03],
   ["product-question", 0.22],
   ["back-in-stock", 0.07],
   ["complaint", 0.1],
@@ -170,7 +170,7 @@ const kinds: ReadonlyArray<readonly [MessageKind, number]> = [
 export const planDay = (seed: number, size: DaySize): DayPlan => {
   const root = seededChoices(seed)
   const products = shopCatalogue(root.fork("catalogue"), size.products)
-  const customers = customersOf(root.fork("customers"), Math.max(10, Math.ceil(size.tickets * 0.6)))
+  const customers = customersOf(root.fork("customers"), Math.max(10, Math.ceil(size.tickets * 1.2)))
   const steps: Array<DayStep> = [{ _tag: "AddProducts", at: 0, products }]
   const day = dayLengthMs
 
@@ -229,24 +229,37 @@ export const planDay = (seed: number, size: DaySize): DayPlan => {
   const mc = root.fork("messages")
   const scarce = products.filter((p) => p.stock.opening <= 2)
   const opened: Array<PlannedMessage & { readonly at: number }> = []
+  // Most customers write once; some write about two orders, or again later: contacts are counted.
+  const contacts = new Map<string, number>()
+  const quiet = <A>(items: ReadonlyArray<A>, customerOf: (a: A) => Customer): ReadonlyArray<A> => {
+    const fresh = items.filter((a) => (contacts.get(customerOf(a).id) ?? 0) === 0)
+    return fresh.length > 0 && !mc.chance(0.1) ? fresh : items
+  }
+  const refundAsked = new Set<string>()
   for (let i = 0; i < size.tickets; i++) {
     const at = Math.round(day * (0.1 + 0.85 * (i / Math.max(1, size.tickets))) + mc.int(0, 200))
     let kind = mc.weighted(kinds)
-    const placed = orders.filter((o) => o.placedAt < at - 500)
-    const returned = orders.filter((o) => o.returnedAt !== null && o.returnedAt < at)
-    const needsOrder = ["order-status", "refund-no-return", "complaint"].includes(kind)
-    if (kind === "refund-with-return" && returned.length === 0) kind = "refund-no-return"
-    if ((needsOrder || kind === "refund-no-return") && placed.length === 0) kind = "product-question"
+    // Customers ask about an order some seconds after placing it, when the shop has heard of it.
+    const placed = orders.filter((o) => o.placedAt < at - 4_000)
+    // A refund for a return is asked once per returned order.
+    const returned = orders.filter(
+      (o) => o.returnedAt !== null && o.returnedAt < at && !refundAsked.has(o.orderId),
+    )
+    if (kind === "refund-with-return" && returned.length === 0) kind = "order-status"
+    const aboutOrder = ["order-status", "refund-no-return", "complaint"].includes(kind)
+    if (aboutOrder && placed.length === 0) kind = "product-question"
     if (kind === "back-in-stock" && scarce.length === 0) kind = "product-question"
     const order =
       kind === "refund-with-return"
         ? mc.pick(returned)
         : ["order-status", "refund-no-return", "complaint"].includes(kind)
-          ? mc.pick(placed)
+          ? mc.pick(quiet(placed, (o) => o.customer))
           : kind === "manipulation" && placed.length > 0 && mc.chance(0.5)
             ? mc.pick(placed)
             : undefined
-    const customer = order?.customer ?? mc.pick(customers)
+    if (kind === "refund-with-return" && order !== undefined) refundAsked.add(order.orderId)
+    const customer = order?.customer ?? mc.pick(quiet(customers, (c) => c))
+    contacts.set(customer.id, (contacts.get(customer.id) ?? 0) + 1)
     const product =
       kind === "back-in-stock"
         ? mc.pick(scarce)

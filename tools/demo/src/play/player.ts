@@ -1,5 +1,6 @@
 import { parseTenantScopedId } from "@mesh/contracts"
-import type { DayPlan, DayStep, PlannedLine } from "../day/plan.ts"
+import type { ShopProduct } from "../day/catalogue.ts"
+import { type DayPlan, type DayStep, dayLengthMs, type PlannedLine } from "../day/plan.ts"
 import { seededChoices } from "../day/random.ts"
 import type { MeshStack } from "../stack/meshStack.ts"
 import type { LogWatch } from "./logWatch.ts"
@@ -20,11 +21,26 @@ export interface WorldTally {
   deliveriesReceived: number
   deliveriesPartial: number
   approvalsGiven: number
+  /** Product questions no record answered, which the owner answered herself. */
+  questionsAnsweredByOwner: number
   approvalsRejected: number
+  /** Why the owner rejected what she did. */
+  rejections: Array<string>
   faultsInjected: number
   /** Calls to the mesh that failed after retries, with what they said. */
   errors: Array<string>
 }
+
+/** What the owner writes to a product question: the product's facts, as she knows them. */
+const productAnswer = (product: ShopProduct): string =>
+  [
+    "Hello,",
+    `thank you for asking about the ${product.name.toLowerCase()}. ${product.attributes.map((a) => `Its ${a.name} is ${a.value}`).join(", ")}.`,
+    product.highlights.length > 0 ? `${product.highlights.join(". ")}.` : "",
+    "Best wishes from the shop",
+  ]
+    .filter((line) => line !== "")
+    .join("\n")
 
 /** A short pause, as timers go. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
@@ -74,7 +90,9 @@ export const playDay = async (options: {
     deliveriesReceived: 0,
     deliveriesPartial: 0,
     approvalsGiven: 0,
+    questionsAnsweredByOwner: 0,
     approvalsRejected: 0,
+    rejections: [],
     faultsInjected: 0,
     errors: [],
   }
@@ -154,7 +172,7 @@ export const playDay = async (options: {
     const result = await call(`${stack.urlOf("procurement")}/purchase-orders`, { headers: owner })
     if (result.status !== 200) return failed("list purchase orders", result)
     const orders = (result.body as { purchaseOrders: ReadonlyArray<Record<string, unknown>> }).purchaseOrders
-    const lateOnesArrive = at >= 0.9 * 30_000
+    const lateOnesArrive = at >= 0.9 * dayLengthMs
     for (const po of orders) {
       const id = String(po.purchaseOrderId)
       const outstanding = Number(po.quantity) - Number(po.received ?? 0)
@@ -176,8 +194,9 @@ export const playDay = async (options: {
 
   // The owner: approves purchase orders, listings and articles; a refund only for an order that came back.
   const ownerRound = async () => {
+    await answerQuestions()
     for (const agent of ["customer-ops", "procurement", "content-ops"] as const) {
-      const queue = await call(`${stack.urlOf(agent)}/approvals`, { headers: owner })
+      const queue = await call(`${stack.urlOf(agent)}/approvals?agent=${agent}`, { headers: owner })
       if (queue.status !== 200) {
         failed(`${agent} approvals`, queue)
         continue
@@ -185,6 +204,9 @@ export const playDay = async (options: {
       for (const entry of (queue.body as { queue: ReadonlyArray<Record<string, unknown>> }).queue) {
         if (entry.status !== "awaiting-approval") continue
         let verdict: { approve: true } | { approve: false; reason: string } = { approve: true }
+        const replyTo = /^reply-(tk-[0-9a-f]+)-m\d+$/.exec(String(entry.actionId))?.[1]
+        if (replyTo !== undefined && answeredByOwner.has(replyTo))
+          verdict = { approve: false, reason: "the owner answered this customer herself" }
         if (entry.kind === "payment.refund") {
           const parameters = entry.parameters as { orderId?: string }
           const orderId = parseTenantScopedId(String(parameters.orderId))?.ownId ?? String(parameters.orderId)
@@ -208,8 +230,38 @@ export const playDay = async (options: {
           : await call(`${path}/reject`, { method: "POST", headers: owner, body: { reason: verdict.reason } })
         if (answer.status >= 300) failed(`answer ${String(entry.actionId)}`, answer)
         else if (verdict.approve) tally.approvalsGiven += 1
-        else tally.approvalsRejected += 1
+        else {
+          tally.approvalsRejected += 1
+          tally.rejections.push(verdict.reason)
+        }
       }
+    }
+  }
+
+  // The owner's support work: product questions no record answers, answered from the product's facts.
+  const answeredByOwner = new Set<string>()
+  const answerQuestions = async () => {
+    const waiting = await call(`${stack.urlOf("customer-ops")}/tickets?awaiting=human&limit=1000`, {
+      headers: owner,
+    })
+    if (waiting.status !== 200) return failed("tickets awaiting a person", waiting)
+    const tickets = (waiting.body as { tickets: ReadonlyArray<Record<string, unknown>> }).tickets
+    for (const ticket of tickets) {
+      const id = String(ticket.ticketId)
+      const codes = (ticket.escalationCodes as ReadonlyArray<string> | undefined) ?? []
+      if (answeredByOwner.has(id) || ticket.intent !== "product_question" || !codes.includes("no-facts"))
+        continue
+      const subject = String(ticket.subject).toLowerCase()
+      const product = plan.products.find((p) => subject.includes(p.name.toLowerCase()))
+      if (product === undefined) continue
+      answeredByOwner.add(id)
+      const answer = await call(`${stack.urlOf("customer-ops")}/tickets/${id}/answer`, {
+        method: "POST",
+        headers: owner,
+        body: { body: productAnswer(product) },
+      })
+      if (answer.status >= 300) failed(`answer ticket ${id}`, answer)
+      else tally.questionsAnsweredByOwner += 1
     }
   }
 

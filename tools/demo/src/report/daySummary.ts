@@ -80,6 +80,8 @@ export interface DaySummary {
     readonly conflictsResolved: number
     readonly invariantViolations: number
   }
+  /** Each customer message's triage and the reply policy's outcome, `<intent> <disposition>`, by message id. */
+  readonly outcomes: Readonly<Record<string, string>>
   readonly approvalsWaiting: ReadonlyArray<WaitingApproval>
   readonly workflows: ReadonlyArray<WorkflowMetrics>
   readonly checks: ReadonlyArray<DayCheck>
@@ -157,6 +159,21 @@ export const summarizeDay = (
       (e) => `${e.aggregateId}/${payload<{ messageId?: string }>(e).messageId ?? e.eventId}`,
     ),
   ])
+
+  // Per message: its triage and the reply policy's outcome.
+  const draftOf = new Map<string, string>()
+  for (const e of ofType("ReplyDrafted")) {
+    const p = payload<{ draftId: string; messageId?: string }>(e)
+    if (p.messageId !== undefined) draftOf.set(p.messageId, p.draftId)
+  }
+  const outcomes: Record<string, string> = {}
+  for (const e of ofType("TicketTriaged")) {
+    const p = payload<{ intent: string; messageId?: string }>(e)
+    if (p.messageId === undefined) continue
+    const draft = draftOf.get(p.messageId)
+    outcomes[p.messageId] =
+      `${p.intent} ${(draft === undefined ? undefined : routed.get(draft)) ?? "not-drafted"}`
+  }
 
   // Actions: one track each, in log order.
   const actions = new Map<string, ActionTrack>()
@@ -424,6 +441,7 @@ export const summarizeDay = (
         ).length,
       invariantViolations: ofType("InvariantViolated").length,
     },
+    outcomes,
     approvalsWaiting,
     workflows,
     checks,

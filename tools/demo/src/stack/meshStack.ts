@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto"
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Simulators, startSimulators } from "@mesh/simulators"
-import { findDevServer, freePorts, projectDataDir, resolveNats } from "@mesh/stack"
+import { findDevServer, findRepoRoot, freePorts, projectDataDir, resolveNats } from "@mesh/stack"
 import { type AgentProcess, type MeshAgent, meshAgents, startAgentProcess } from "./agentProcess.ts"
 
 /** The shop the demo's mesh serves: one tenant, its storefront's secret and its people's tokens. */
@@ -30,6 +30,26 @@ export interface MeshStack {
   /** The URL of each agent's HTTP API. */
   readonly urlOf: (agent: MeshAgent) => string
   readonly stop: () => Promise<void>
+}
+
+/**
+ * The demo plays a shop's day in about half a minute, so the whole day falls inside one hour of the
+ * clock the gate's quotas count by. An agent's own policy, with its hourly action quota made a
+ * day's (24 hours of it) and everything else as shipped, is what it runs with here; its daily spend
+ * quota stands as it is.
+ */
+const dayClockPolicy = (agent: "customer-ops" | "procurement" | "content-ops", dataDir: string): string => {
+  const shipped = JSON.parse(
+    readFileSync(join(findRepoRoot(), "services", agent, "policy", "actions.json"), "utf8"),
+  ) as { quotas?: { actionsPerHour?: number } }
+  const perHour = shipped.quotas?.actionsPerHour
+  const policy =
+    perHour === undefined
+      ? shipped
+      : { ...shipped, quotas: { ...shipped.quotas, actionsPerHour: perHour * 24 } }
+  const file = join(dataDir, `policy-${agent}.json`)
+  writeFileSync(file, `${JSON.stringify(policy, null, 2)}\n`)
+  return file
 }
 
 const secret = () => randomBytes(18).toString("base64url")
@@ -102,6 +122,7 @@ export const startMeshStack = async (options: {
         case "customer-ops":
           return {
             ...own,
+            MESH_ACTION_POLICY_FILE: dayClockPolicy(agent, dataDir),
             MESH_MEMORY_DIR: join(dataDir, `memory-${agent}`),
             MESH_TENANT: shop.tenant,
             MESH_INTAKE_TOKENS: `${shop.tenant}=${shop.gatewayToken}`,
@@ -113,9 +134,18 @@ export const startMeshStack = async (options: {
             MESH_MAILBOX_URL: simulators.mailbox.url,
           }
         case "procurement":
-          return { ...own, MESH_SUPPLIER_URL: simulators.supplier.url, MESH_LATE_DELIVERY_CHECK_MS: "1000" }
+          return {
+            ...own,
+            MESH_ACTION_POLICY_FILE: dayClockPolicy(agent, dataDir),
+            MESH_SUPPLIER_URL: simulators.supplier.url,
+            MESH_LATE_DELIVERY_CHECK_MS: "1000",
+          }
         case "content-ops":
-          return { ...own, MESH_STOREFRONT_URL: simulators.storefront.url }
+          return {
+            ...own,
+            MESH_ACTION_POLICY_FILE: dayClockPolicy(agent, dataDir),
+            MESH_STOREFRONT_URL: simulators.storefront.url,
+          }
         case "conflict-resolver":
           return own
       }
