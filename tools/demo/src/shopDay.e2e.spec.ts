@@ -93,7 +93,30 @@ describe("pnpm demo: the shop's day", () => {
     expect(outcome, stderr).toBeDefined()
     const again = outcome as ShopDayOutcome
     expect(again.summary.checks.filter((c) => !c.ok)).toEqual([])
-    expect(again.summary.outcomes).toEqual(first?.summary.outcomes)
+    // Triage reads only the message and the customer's history: the same every time. The reply
+    // policy's disposition follows from triage and the facts the draft could cite; where those
+    // facts were the same (an order the shop had heard of, an article approved by then), so is it.
+    const before = first?.summary.outcomes ?? {}
+    const after = again.summary.outcomes
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort())
+    // Whether the draft had a record or article to cite at all; how many (a shipment's fact once the
+    // parcel left) is the warehouse's timing.
+    const cited = (o: { factsCited: number } | undefined) => (o?.factsCited ?? 0) > 0
+    const sameFacts = Object.keys(after).filter((id) => cited(after[id]) === cited(before[id]))
+    for (const id of Object.keys(after)) {
+      expect({ id, intent: after[id]?.intent, sentiment: after[id]?.sentiment }).toEqual({
+        id,
+        intent: before[id]?.intent,
+        sentiment: before[id]?.sentiment,
+      })
+    }
+    for (const id of sameFacts)
+      expect({ id, disposition: after[id]?.disposition }).toEqual({
+        id,
+        disposition: before[id]?.disposition,
+      })
+    // A race decides little of it: which order got the last unit, whether an article was approved in time.
+    expect(sameFacts.length / Object.keys(after).length).toBeGreaterThan(0.85)
     expect(again.summary.tickets.opened).toBe(first?.summary.tickets.opened)
     expect(again.summary.shop.listingsPublished).toBe(first?.summary.shop.listingsPublished)
   }, 300_000)

@@ -40,6 +40,15 @@ export interface WaitingApproval {
   readonly reason: string
 }
 
+/** What became of one customer message: its triage, the facts its draft cited, and the reply policy's disposition. */
+export interface MessageOutcome {
+  readonly intent: string
+  readonly sentiment: string
+  /** Records and articles the draft cited (an order, a restock date, an approved article). */
+  readonly factsCited: number
+  readonly disposition: string
+}
+
 /** A check the whole day must pass, with what it found. */
 export interface DayCheck {
   readonly name: string
@@ -80,8 +89,8 @@ export interface DaySummary {
     readonly conflictsResolved: number
     readonly invariantViolations: number
   }
-  /** Each customer message's triage and the reply policy's outcome, `<intent> <disposition>`, by message id. */
-  readonly outcomes: Readonly<Record<string, string>>
+  /** Each customer message's triage and the reply policy's outcome, by message id. */
+  readonly outcomes: Readonly<Record<string, MessageOutcome>>
   readonly approvalsWaiting: ReadonlyArray<WaitingApproval>
   readonly workflows: ReadonlyArray<WorkflowMetrics>
   readonly checks: ReadonlyArray<DayCheck>
@@ -161,18 +170,23 @@ export const summarizeDay = (
   ])
 
   // Per message: its triage and the reply policy's outcome.
-  const draftOf = new Map<string, string>()
+  const draftOf = new Map<string, { draftId: string; cited: number }>()
   for (const e of ofType("ReplyDrafted")) {
-    const p = payload<{ draftId: string; messageId?: string }>(e)
-    if (p.messageId !== undefined) draftOf.set(p.messageId, p.draftId)
+    const p = payload<{ draftId: string; messageId?: string; citedFactIds?: ReadonlyArray<string> }>(e)
+    if (p.messageId !== undefined)
+      draftOf.set(p.messageId, { draftId: p.draftId, cited: p.citedFactIds?.length ?? 0 })
   }
-  const outcomes: Record<string, string> = {}
+  const outcomes: Record<string, MessageOutcome> = {}
   for (const e of ofType("TicketTriaged")) {
-    const p = payload<{ intent: string; messageId?: string }>(e)
+    const p = payload<{ intent: string; sentiment: string; messageId?: string }>(e)
     if (p.messageId === undefined) continue
     const draft = draftOf.get(p.messageId)
-    outcomes[p.messageId] =
-      `${p.intent} ${(draft === undefined ? undefined : routed.get(draft)) ?? "not-drafted"}`
+    outcomes[p.messageId] = {
+      intent: p.intent,
+      sentiment: p.sentiment,
+      factsCited: draft?.cited ?? 0,
+      disposition: (draft === undefined ? undefined : routed.get(draft.draftId)) ?? "not-drafted",
+    }
   }
 
   // Actions: one track each, in log order.

@@ -84,7 +84,7 @@ export const startMeshStack = async (options: {
   readonly onRestart?: (agent: MeshAgent) => void
 }): Promise<MeshStack> => {
   const dataDir = options.keepData
-    ? join(projectDataDir(), "demo", options.namespace)
+    ? join(projectDataDir(), options.namespace)
     : mkdtempSync(join(tmpdir(), `mesh-demo-${options.namespace}-`))
   mkdirSync(join(dataDir, "logs"), { recursive: true })
   const cleanups: Array<() => Promise<void>> = []
