@@ -16,7 +16,7 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/transport-node"
-import { Cause, Effect, Result, Stream } from "effect"
+import { Cause, Deferred, Effect, Fiber, Result, Semaphore, Stream } from "effect"
 import { type EventLogError, unavailable } from "./errors.ts"
 import type { SubjectFilter } from "./eventLog.ts"
 import type { NatsHandles } from "./natsClient.ts"
@@ -56,6 +56,13 @@ export interface DurableConsumerSpec {
   /** How long the server waits for an ack before redelivering. */
   readonly ackWaitMs?: number
   readonly maxAckPending?: number
+  /**
+   * Messages handled at once (default 1). Above 1, messages of one subject (one aggregate) are
+   * still handled one after another in stream order, and those of different subjects side by
+   * side: for a reactor whose handling waits on I/O (the log, a database, a model), never for a
+   * projection, whose checkpoint is a stream position.
+   */
+  readonly concurrency?: number
 }
 
 /** Where a delivered event sits and how often it was delivered. */
@@ -317,11 +324,56 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         ),
       )
     }
-    yield* Stream.fromAsyncIterable(messages, (e) => unavailable(`consume ${stream}/${spec.name}`, e)).pipe(
-      // Messages pulled but not started when the drain began go straight back to the server, so
-      // that another replica takes them without waiting for the ack deadline.
-      Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : processMessage(m))),
+    const pulled = Stream.fromAsyncIterable(messages, (e) => unavailable(`consume ${stream}/${spec.name}`, e))
+    // Messages pulled but not started when the drain began go straight back to the server, so
+    // that another replica takes them without waiting for the ack deadline.
+    const concurrency = spec.concurrency ?? 1
+    if (concurrency <= 1) {
+      yield* pulled.pipe(
+        Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : processMessage(m))),
+      )
+      return
+    }
+    // Side by side across subjects, in order within one: each message waits for the last one of
+    // its subject still in hand. A failure that would end a sequential consumer ends this one too.
+    const permits = yield* Semaphore.make(concurrency)
+    const failed = yield* Deferred.make<never, EventLogError>()
+    const lastOf = new Map<string, Fiber.Fiber<void>>()
+    const inHand = new Set<Fiber.Fiber<void>>()
+    const start = (m: JsMsg) =>
+      Effect.gen(function* () {
+        yield* permits.take(1)
+        const previous = lastOf.get(m.subject)
+        // Its own handle, set once forked: the cleanup below may only run after that.
+        const self: { fiber?: Fiber.Fiber<void> } = {}
+        const fiber: Fiber.Fiber<void> = yield* (
+          previous === undefined ? Effect.void : Fiber.await(previous)
+        ).pipe(
+          Effect.andThen(processMessage(m)),
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause) ? Effect.void : Deferred.failCause(failed, cause),
+          ),
+          Effect.asVoid,
+          Effect.ensuring(
+            Effect.sync(() => {
+              if (self.fiber === undefined) return
+              inHand.delete(self.fiber)
+              if (lastOf.get(m.subject) === self.fiber) lastOf.delete(m.subject)
+            }).pipe(Effect.andThen(permits.release(1))),
+          ),
+          Effect.forkScoped,
+        )
+        self.fiber = fiber
+        lastOf.set(m.subject, fiber)
+        inHand.add(fiber)
+      })
+    yield* pulled.pipe(
+      Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : start(m))),
+      Effect.raceFirst(Deferred.await(failed)),
     )
+    // The drain (or the end of the messages) waits for what is in hand to finish and be acked.
+    yield* Effect.forEach([...inHand], (fiber) => Fiber.await(fiber), { discard: true })
+    yield* Effect.suspend(() => (Deferred.isDoneUnsafe(failed) ? Deferred.await(failed) : Effect.void))
   }).pipe(Effect.scoped)
 
 /** Reads every message of a namespace's dead-letter stream (for operators and tests). */

@@ -5,7 +5,7 @@ import { Command, Flag } from "effect/cli"
 import { fullDay } from "./day/plan.ts"
 import { runShopDay } from "./shopDay.ts"
 
-// `pnpm demo [--tickets N] [--orders N] [--products N] [--seed S] [--speed X] [--keep] [--no-faults] [--json]`:
+// `pnpm demo [--tickets N] [--orders N] [--products N] [--seed S] [--speed X] [--keep] [--no-faults] [--kills N] [--json]`:
 // a shop's day on the mesh, each agent its own process, on embedded defaults (see shopDay.ts).
 
 const positive = (name: string) =>
@@ -57,6 +57,16 @@ const demo = Command.make(
       Flag.withDefault(true),
       Flag.withDescription("the outside world's faults and latency (`--no-faults`: a perfect day)"),
     ),
+    kills: Flag.Int("kills").pipe(
+      Flag.filter(
+        (n) => Number.isInteger(n) && n >= 0 && n <= 100,
+        (n) => `--kills must be 0-100, not ${n}`,
+      ),
+      Flag.withDefault(0),
+      Flag.withDescription(
+        "kill an agent process with SIGKILL this many times during the day; each is restarted",
+      ),
+    ),
     json: Flag.Boolean("json").pipe(
       Flag.withDefault(false),
       Flag.withDescription("print the outcome as one JSON object"),
@@ -71,6 +81,7 @@ const demo = Command.make(
         keep: args.keep,
         faults: args.faults,
         json: args.json,
+        kills: args.kills,
       }),
     ).pipe(
       // A failed check is the demo's failure: the day did something the mesh promises it never does.

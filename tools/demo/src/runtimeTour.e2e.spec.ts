@@ -3,7 +3,7 @@ import { join } from "node:path"
 import { findRepoRoot, type NatsServerHandle, startNatsServer, workspaceNode } from "@mesh/stack"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-// The README's first command plays this demo; this test keeps it working. It runs against this
+// `pnpm demo:runtime` walks through the runtime the agents are made of; this test keeps it working. It runs against this
 // file's private server (MESH_NATS_URL) so that it never touches the project's .data store.
 
 let server: NatsServerHandle
@@ -14,7 +14,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-describe("pnpm demo", () => {
+describe("pnpm demo:runtime", () => {
   it("plays the shop's morning end to end", async () => {
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
       (resolve) =>

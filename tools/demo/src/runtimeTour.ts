@@ -28,9 +28,9 @@ import { startSimulators } from "@mesh/simulators"
 import { findDevServer, findRepoRoot, projectDataDir, resolveNats } from "@mesh/stack"
 import { Effect, Exit, Fiber, Result } from "effect"
 
-// `pnpm demo`: a shop's morning played through the event log on embedded defaults (MESH_NATS_URL,
-// else the server of a running `mesh dev`, else a private nats-server under .data/). Until the
-// agents exist it shows the runtime they are made of: streams as code, per-aggregate
+// `pnpm demo:runtime`: a shop's morning played through the event log on embedded defaults (MESH_NATS_URL,
+// else the server of a running `mesh dev`, else a private nats-server under .data/). Where `pnpm
+// demo` shows the agents at work, this shows the runtime they are made of: streams as code, per-aggregate
 // concurrency, deduplication, schema checks at the edge, upcasting, a live durable consumer,
 // dead-lettering, and side effects through the policy gate, human approval, the executor and a
 // compensated saga against simulated shop systems.

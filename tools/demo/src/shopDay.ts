@@ -1,5 +1,6 @@
 import { openNats } from "@mesh/eventlog"
-import { type DaySize, planDay } from "./day/plan.ts"
+import { type DaySize, dayLengthMs, planDay } from "./day/plan.ts"
+import { seededChoices } from "./day/random.ts"
 import { watchLog } from "./play/logWatch.ts"
 import { playDay, type WorldTally } from "./play/player.ts"
 import { settle } from "./play/settle.ts"
@@ -16,6 +17,8 @@ export interface ShopDayOptions {
   readonly faults: boolean
   /** Print the summary as one JSON object instead of text. */
   readonly json: boolean
+  /** How many times an agent process is killed with SIGKILL during the day (each restarted). */
+  readonly kills: number
 }
 
 /** What a played day left: the summary from the log, the world's tally, and the mesh's remaining work. */
@@ -29,9 +32,45 @@ export interface ShopDayOutcome {
   /** What was still going on when the day was called (empty when the mesh had settled). */
   readonly unsettled: ReadonlyArray<string>
   readonly restarts: Readonly<Record<string, number>>
+  /** The kills the day suffered: which agent, how far into the day. */
+  readonly kills: ReadonlyArray<{ readonly agent: string; readonly atMs: number }>
 }
 
 const tty = process.stdout.isTTY === true
+
+/**
+ * Kills agent processes with SIGKILL at seeded moments between a tenth and nine tenths of the day,
+ * as a node losing power would; the supervisor starts each again on the same port, store and
+ * settings. Which agent and when follow from the seed.
+ */
+const killAgents = (stack: MeshStack, seed: number, count: number, speed: number) => {
+  const choices = seededChoices(seed).fork("kills")
+  const agents = Object.values(stack.agents)
+  const kills: Array<{ agent: string; atMs: number }> = []
+  const started = Date.now()
+  const timers = Array.from({ length: count }, (_, i) => {
+    const atMs = Math.round(
+      dayLengthMs * (0.1 + (0.8 * (i + choices.int(0, 999) / 1000)) / Math.max(1, count)),
+    )
+    const agent = choices.pick(agents)
+    return new Promise<void>((resolve) =>
+      setTimeout(
+        () => {
+          agent.kill()
+          kills.push({ agent: agent.agent, atMs: Date.now() - started })
+          resolve()
+        },
+        Math.round(atMs / speed),
+      ),
+    )
+  })
+  return {
+    done: async () => {
+      await Promise.all(timers)
+      return kills
+    },
+  }
+}
 
 /** The live progress line: events, tickets and actions per second over the last second. */
 const progressLine = (watch: ReturnType<typeof watchLog>) => {
@@ -95,13 +134,18 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   try {
     const dayStarted = performance.now()
     const progress = options.json ? undefined : progressLine(watch)
-    const world = await playDay({ plan, stack, watch, speed: options.speed, faults: options.faults })
+    const chaos = killAgents(stack, plan.seed, options.kills, options.speed)
+    const play = await playDay({ plan, stack, watch, speed: options.speed, faults: options.faults })
+    const kills = await chaos.done()
+    // Every killed agent is back before the day is called.
+    await Promise.all(Object.values(stack.agents).map((agent) => agent.ready()))
     const unsettled = await settle(stack, watch)
+    const world = await play.close()
     progress?.stop()
     const dayMs = performance.now() - dayStarted
     const opening = new Map(plan.products.map((p) => [p.sku, p.stock.opening]))
     const summary = summarizeDay(watch.events(), stack.simulators.ledger(), opening)
-    outcome = { namespace, seed: options.seed, startMs, dayMs, summary, world, unsettled, restarts }
+    outcome = { namespace, seed: options.seed, startMs, dayMs, summary, world, unsettled, restarts, kills }
     if (options.json) console.log(JSON.stringify(outcome))
     else {
       console.log(

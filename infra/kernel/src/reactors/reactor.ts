@@ -50,6 +50,11 @@ export interface ReactorDefinition<D extends EventDefinition, E = never, R = nev
   readonly react: (event: EventOf<D>) => Effect.Effect<ReadonlyArray<Reaction>, E, R>
   readonly maxDeliveries?: number
   readonly backoff?: Backoff
+  /**
+   * Events handled at once (default 1): one aggregate's events in order, different aggregates'
+   * side by side, for a reaction that mostly waits (on the log, a database, a model).
+   */
+  readonly concurrency?: number
 }
 
 /** Declares a reactor. */
@@ -162,6 +167,7 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
         ? {}
         : { maxDeliveries: options.reactor.maxDeliveries }),
       ...(options.reactor.backoff === undefined ? {} : { backoff: options.reactor.backoff }),
+      ...(options.reactor.concurrency === undefined ? {} : { concurrency: options.reactor.concurrency }),
     },
     ...(options.until === undefined ? {} : { until: options.until }),
     ...(options.skipped === undefined ? {} : { skipped: options.skipped }),

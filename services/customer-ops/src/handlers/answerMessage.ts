@@ -174,6 +174,9 @@ export const answerMessages = (options: {
   name: "customer-ops-answer",
   consumes: { domain: "customer" },
   eventTypes: ["TicketOpened", "TicketMessageReceived"],
+  // Answering a message mostly waits (on the log, the read model, memory, the model): four tickets
+  // at once, each ticket's messages in order. 500 messages at once on two cores: 7 → N per second.
+  concurrency: 4,
   react: (event) =>
     Effect.gen(function* () {
       const message = messageOf(event)

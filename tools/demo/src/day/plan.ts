@@ -70,8 +70,6 @@ export interface DayPlan {
   readonly steps: ReadonlyArray<DayStep>
   /** The supplier whose deliveries come late, and the share of deliveries that come in part. */
   readonly deliveries: { readonly lateSupplier: string; readonly partialShare: number }
-  /** The owner works the approvals queue until this far into the day, then leaves the rest for tomorrow. */
-  readonly ownerLeavesAt: number
 }
 
 const firstNames = [
@@ -329,10 +327,10 @@ export const planDay = (seed: number, size: DaySize): DayPlan => {
   }
   for (const { at, ...message } of messages) steps.push({ _tag: "CustomerMessage", at, message })
 
-  // The dock every two seconds, the owner every second and a half until late afternoon.
-  const ownerLeavesAt = Math.round(day * 0.85)
+  // The dock every two seconds, the owner every second and a half (both go on after the script
+  // while the mesh finishes the day's work).
   for (let at = 1_000; at <= day; at += 2_000) steps.push({ _tag: "DockRound", at })
-  for (let at = 1_500; at <= ownerLeavesAt; at += 1_500) steps.push({ _tag: "OwnerRound", at })
+  for (let at = 1_500; at <= day; at += 1_500) steps.push({ _tag: "OwnerRound", at })
 
   const order = (s: DayStep) => (s._tag === "AddProducts" ? 0 : 1)
   steps.sort((a, b) => a.at - b.at || order(a) - order(b))
@@ -342,6 +340,5 @@ export const planDay = (seed: number, size: DaySize): DayPlan => {
     products,
     steps,
     deliveries: { lateSupplier: "quickship", partialShare: 0.25 },
-    ownerLeavesAt,
   }
 }

@@ -31,6 +31,9 @@ export interface WorldTally {
   errors: Array<string>
 }
 
+/** Refunds from this amount (minor units) the owner checks against the parcel herself the next morning. */
+const ownerChecksRefundsFrom = 20_000
+
 /** What the owner writes to a product question: the product's facts, as she knows them. */
 const productAnswer = (product: ShopProduct): string =>
   [
@@ -67,7 +70,8 @@ const limiter = (limit: number) => {
  * uses (the storefront simulator's admin routes, the agents' HTTP APIs with the gateway's and the
  * owner's tokens). Steps run at their time (`at / speed`), up to 12 at once; an order's steps and a
  * conversation's messages keep their order. The simulators' faults are switched on at the rates
- * `switchOnFaults` documents. Resolves when the last step has run.
+ * `switchOnFaults` documents. Resolves when the last step has run, with the world's tally and
+ * `close`: until it is called the owner and the dock keep their rounds while the mesh finishes.
  */
 export const playDay = async (options: {
   readonly plan: DayPlan
@@ -75,7 +79,7 @@ export const playDay = async (options: {
   readonly watch: LogWatch
   readonly speed: number
   readonly faults: boolean
-}): Promise<WorldTally> => {
+}): Promise<{ readonly tally: WorldTally; readonly close: () => Promise<WorldTally> }> => {
   const { plan, stack, watch, speed } = options
   const tally: WorldTally = {
     ordersPlaced: 0,
@@ -148,6 +152,36 @@ export const playDay = async (options: {
     (linesOf.get(orderId) ?? []).every((line) => (held.get(orderId)?.get(line.sku) ?? 0) >= line.quantity)
   const toShip = new Set<string>()
   const shipped = new Set<string>()
+  // An order's parcel leaving and coming back, for the steps that wait on them (outside the limiter).
+  const milestone = () => {
+    const waiting = new Map<string, Array<() => void>>()
+    const reached = new Set<string>()
+    return {
+      reach: (orderId: string) => {
+        reached.add(orderId)
+        for (const resolve of waiting.get(orderId) ?? []) resolve()
+        waiting.delete(orderId)
+      },
+      /** Resolves true once the order reaches it, false after `ms`. */
+      wait: (orderId: string, ms: number): Promise<boolean> =>
+        reached.has(orderId)
+          ? Promise.resolve(true)
+          : new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(false), ms)
+              waiting.set(orderId, [
+                ...(waiting.get(orderId) ?? []),
+                () => {
+                  clearTimeout(timer)
+                  resolve(true)
+                },
+              ])
+            }),
+    }
+  }
+  const parcelLeft = milestone()
+  const parcelBack = milestone()
+  // A customer whose parcel is late to leave or to come back waits up to a fifth of the day for it.
+  const patienceMs = dayLengthMs / 5 / speed
 
   const ship = async (orderId: string) => {
     const result = await admin(`/_admin/orders/${orderId}/ship`, {
@@ -156,6 +190,7 @@ export const playDay = async (options: {
     })
     if (result.status >= 300) return failed(`ship order ${orderId}`, result)
     shipped.add(orderId)
+    parcelLeft.reach(orderId)
     tally.ordersShipped += 1
     await admin(`/_admin/orders/${orderId}/deliver`)
   }
@@ -208,7 +243,9 @@ export const playDay = async (options: {
         if (replyTo !== undefined && answeredByOwner.has(replyTo))
           verdict = { approve: false, reason: "the owner answered this customer herself" }
         if (entry.kind === "payment.refund") {
-          const parameters = entry.parameters as { orderId?: string }
+          const parameters = entry.parameters as { orderId?: string; amountMinor?: number }
+          // A large refund she checks against the parcel herself tomorrow morning: it waits.
+          if (Number(parameters.amountMinor ?? 0) >= ownerChecksRefundsFrom) continue
           const orderId = parseTenantScopedId(String(parameters.orderId))?.ownId ?? String(parameters.orderId)
           const order = await call(`${storefront}/v1/orders/${orderId}`)
           const status = (order.body as { status?: string } | null)?.status
@@ -228,6 +265,10 @@ export const playDay = async (options: {
               body: { parametersHash: entry.parametersHash },
             })
           : await call(`${path}/reject`, { method: "POST", headers: owner, body: { reason: verdict.reason } })
+        // An answer whose response was lost to a restarting agent is sent again, and found decided.
+        const decidedBefore =
+          answer.status === 409 && (answer.body as { refusal?: string } | null)?.refusal === "already-decided"
+        if (decidedBefore) continue
         if (answer.status >= 300) failed(`answer ${String(entry.actionId)}`, answer)
         else if (verdict.approve) tally.approvalsGiven += 1
         else {
@@ -359,36 +400,49 @@ export const playDay = async (options: {
           else toShip.add(step.orderId)
         })
       case "ReturnOrder":
-        return inOrder(`order ${step.orderId}`, async () => {
-          // A parcel that never left cannot come back.
-          if (!shipped.has(step.orderId)) return
-          const result = await admin(`/_admin/orders/${step.orderId}/return`)
-          if (result.status >= 300) failed(`return ${step.orderId}`, result)
-          else tally.ordersReturned += 1
-        })
+        // The customer sends the parcel back once it has come; one that never left cannot come back.
+        return parcelLeft.wait(step.orderId, patienceMs).then((arrived) =>
+          arrived
+            ? inOrder(`order ${step.orderId}`, async () => {
+                const result = await admin(`/_admin/orders/${step.orderId}/return`)
+                if (result.status >= 300) failed(`return ${step.orderId}`, result)
+                else {
+                  tally.ordersReturned += 1
+                  parcelBack.reach(step.orderId)
+                }
+              })
+            : undefined,
+        )
       case "CustomerMessage": {
         const { message } = step
-        return inOrder(`conversation ${message.threadId}`, async () => {
-          const result = await call(`${stack.urlOf("customer-ops")}/messages`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${stack.shop.gatewayToken}` },
-            body: {
-              messageId: message.messageId,
-              customerId: message.customerId,
-              customerName: message.customerName,
-              replyTo: message.replyTo,
-              threadId: message.threadId,
-              channel: message.channel,
-              subject: message.subject,
-              body: message.body,
-              ...(message.orderId === null ? {} : { orderId: message.orderId }),
-            },
-          })
-          if (result.status >= 300)
-            tally.messagesRefused.push(`${result.status} ${JSON.stringify(result.body).slice(0, 160)}`)
-          else if (message.redelivery) tally.redeliveries += 1
-          else tally.messagesSent += 1
-        })
+        // A customer asks for the refund of a return after posting the parcel.
+        const posted =
+          message.kind === "refund-with-return" && message.orderId !== null
+            ? parcelBack.wait(message.orderId, patienceMs)
+            : Promise.resolve(true)
+        return posted.then(() =>
+          inOrder(`conversation ${message.threadId}`, async () => {
+            const result = await call(`${stack.urlOf("customer-ops")}/messages`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${stack.shop.gatewayToken}` },
+              body: {
+                messageId: message.messageId,
+                customerId: message.customerId,
+                customerName: message.customerName,
+                replyTo: message.replyTo,
+                threadId: message.threadId,
+                channel: message.channel,
+                subject: message.subject,
+                body: message.body,
+                ...(message.orderId === null ? {} : { orderId: message.orderId }),
+              },
+            })
+            if (result.status >= 300)
+              tally.messagesRefused.push(`${result.status} ${JSON.stringify(result.body).slice(0, 160)}`)
+            else if (message.redelivery) tally.redeliveries += 1
+            else tally.messagesSent += 1
+          }),
+        )
       }
       case "DockRound":
         return inOrder("dock", () => dockRound(step.at))
@@ -407,10 +461,25 @@ export const playDay = async (options: {
   }
   await Promise.all(inFlight)
   faultTicker?.stop()
-  // The warehouse's last try: what procurement holds by now goes out; the rest waits for stock.
-  await dockRound(Number.MAX_SAFE_INTEGER)
-  tally.ordersWaitingForStock = toShip.size
-  return tally
+  // After the script: the shop stays open while the mesh finishes the day's work. The owner and
+  // the dock keep their rounds (the late supplier's goods come now), until the day is called.
+  let open = true
+  const afterHours = (async () => {
+    while (open) {
+      await inOrder("dock", () => dockRound(Number.MAX_SAFE_INTEGER))
+      await inOrder("owner", ownerRound)
+      await sleep(1_500 / speed)
+    }
+  })()
+  return {
+    tally,
+    close: async () => {
+      open = false
+      await afterHours
+      tally.ordersWaitingForStock = toShip.size
+      return tally
+    },
+  }
 }
 
 /**

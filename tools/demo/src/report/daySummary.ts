@@ -372,6 +372,29 @@ export const summarizeDay = (
     ok: traced.length === actions.size && dangling.length === 0,
     detail: `${actions.size} actions, ${actions.size - traced.length} without a cause or verdict, ${dangling.length} whose cause is not in the log`,
   })
+  // Each message handled once, each decision made once, whatever was redelivered or restarted.
+  const timesEach = (items: ReadonlyArray<string>) => {
+    const counts = new Map<string, number>()
+    for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1)
+    return [...counts.entries()].filter(([, n]) => n > 1).map(([item]) => item)
+  }
+  const triagedTwice = timesEach(
+    ofType("TicketTriaged").map(
+      (e) => `${e.aggregateId}/${payload<{ messageId?: string }>(e).messageId ?? e.eventId}`,
+    ),
+  )
+  const routedTwice = timesEach(ofType("ReplyRouted").map((e) => payload<{ draftId: string }>(e).draftId))
+  const decidedTwice = timesEach(
+    ofType("DecisionRecorded").map((e) => payload<{ decisionId?: string }>(e).decisionId ?? e.aggregateId),
+  )
+  checks.push({
+    name: "each message handled once",
+    ok: triagedTwice.length + routedTwice.length + decidedTwice.length === 0,
+    detail:
+      triagedTwice.length + routedTwice.length + decidedTwice.length === 0
+        ? `${ofType("TicketTriaged").length} messages triaged once, ${ofType("ReplyRouted").length} replies routed once, ${ofType("DecisionRecorded").length} decisions recorded once`
+        : `triaged twice: ${triagedTwice.slice(0, 3).join(", ")}; routed twice: ${routedTwice.slice(0, 3).join(", ")}; decided twice: ${decidedTwice.slice(0, 3).join(", ")}`,
+  })
   // The causal tree: every causation names an event or a recorded outside request of this log.
   const requestIds = new Set(
     ofType("RequestReceived").map((e) => payload<{ requestId: string }>(e).requestId),
