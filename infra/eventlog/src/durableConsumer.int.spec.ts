@@ -244,6 +244,77 @@ describe("durable consumer", () => {
     expect(await filterOf()).toEqual([orders])
   })
 
+  it("with a concurrency, handles different aggregates side by side and each aggregate's events in order", async () => {
+    const namespace = uniqueNamespace("par")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    // Three tickets with four messages each, appended interleaved.
+    const positions = new Map<string, { version: number; sequence: number }>()
+    for (let round = 0; round < 4; round++) {
+      for (const id of ["t1", "t2", "t3"]) {
+        const result = await Effect.runPromise(
+          log.append({
+            aggregate: { domain: "customer", type: "ticket", id },
+            expected: positions.get(id) ?? initialPosition,
+            events: [
+              round === 0
+                ? opened(`cust-${id}`)
+                : {
+                    type: "TicketMessageReceived",
+                    payload: {
+                      messageId: `${id}-m${round}`,
+                      channel: "web",
+                      subject: "s",
+                      body: `m${round}`,
+                      orderId: null,
+                      contact: round + 1,
+                      reopened: false,
+                    },
+                  },
+            ],
+            metadata,
+          }),
+        )
+        positions.set(id, result.position)
+      }
+    }
+    const seen: Array<string> = []
+    let inHand = 0
+    let mostInHand = 0
+    const fiber = Effect.runFork(
+      runDurableConsumer({
+        nats,
+        namespace,
+        catalog: meshCatalog,
+        spec: { name: "answer", domain: "customer", concurrency: 3 },
+        handle: (event) =>
+          Effect.gen(function* () {
+            inHand += 1
+            mostInHand = Math.max(mostInHand, inHand)
+            yield* Effect.sleep("40 millis")
+            seen.push(`${event.aggregateId} v${event.aggregateVersion}`)
+            inHand -= 1
+          }),
+      }),
+    )
+    await waitFor(() => seen.length === 12)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    // Side by side: more than one in hand at once, never more than the concurrency.
+    expect(mostInHand).toBeGreaterThan(1)
+    expect(mostInHand).toBeLessThanOrEqual(3)
+    // In order within each ticket.
+    for (const id of ["t1", "t2", "t3"])
+      expect(seen.filter((s) => s.startsWith(`${id} `))).toEqual([
+        `${id} v1`,
+        `${id} v2`,
+        `${id} v3`,
+        `${id} v4`,
+      ])
+    // All acknowledged: nothing pending or in hand on the server.
+    const info = await nats.jsm.consumers.info(Subjects.streamName(namespace, "customer"), "answer")
+    expect(info.num_ack_pending + info.num_pending).toBe(0)
+  })
+
   it("resumes after a restart without redelivering acknowledged events", async () => {
     const namespace = uniqueNamespace("resume")
     await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
