@@ -42,18 +42,59 @@ describe("a running mesh dev server", () => {
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
       execFile(
         workspaceNode(),
-        [join(findRepoRoot(), "tools", "demo", "src", "main.ts")],
-        { env: { ...env, MESH_DATA_DIR: dataDir }, timeout: 120_000 },
+        [
+          join(findRepoRoot(), "tools", "demo", "src", "main.ts"),
+          ...["--tickets", "3", "--orders", "2", "--products", "2", "--speed", "5", "--no-faults"],
+        ],
+        { env: { ...env, MESH_DATA_DIR: dataDir }, timeout: 180_000 },
         (error, stdout, stderr) =>
           resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
       ),
     )
     expect(run.code, run.stderr).toBe(0)
-    expect(run.stdout).toContain(
-      `(reusing the nats-server that \`mesh dev\` runs at ${server.url}, pid ${server.pid})`,
-    )
+    expect(run.stdout).toContain(`NATS ${server.url} (the server of \`mesh dev\`, pid ${server.pid})`)
     expect(server.running).toBe(true)
-  })
+  }, 200_000)
+
+  it("runs the whole mesh with --with-agents: the agents answer, the printed settings reach them, Ctrl-C stops them", async () => {
+    const namespace = `withagents${Date.now().toString(36)}`
+    const dev = startMesh(["dev", "--with-agents", "--namespace", namespace], { MESH_DATA_DIR: dataDir })
+    const out = await dev.waitFor("Ctrl-C stops the agents")
+    const pids = [...out.matchAll(/\(pid (\d+), log/g)].map((m) => Number(m[1]))
+    expect(pids).toHaveLength(4)
+    // The settings it prints, as a developer pastes them into another terminal.
+    const exported = out.slice(out.indexOf("export ")).split("\n").slice(0, 3).join(" ").replaceAll("\\", " ")
+    const settings = Object.fromEntries(
+      [...exported.matchAll(/(MESH_[A-Z_]+)=(\S+)/g)].map((m) => [m[1] as string, m[2] as string]),
+    )
+    expect(settings).toMatchObject({ MESH_NATS_URL: server.url, MESH_NAMESPACE: namespace })
+    const opened = await runMesh(
+      [
+        "tickets",
+        "open",
+        "--customer",
+        "c-1",
+        "--subject",
+        "Order 1001",
+        "--body",
+        "Where is my order 1001?",
+      ],
+      { ...settings, MESH_DATA_DIR: dataDir },
+    )
+    expect(opened.code, opened.stderr).toBe(0)
+    const ticketId = opened.stdout.trim()
+    let listed = ""
+    for (let i = 0; i < 40 && !listed.includes("intent="); i++) {
+      await new Promise((r) => setTimeout(r, 250))
+      listed = (await runMesh(["tickets"], { ...settings, MESH_DATA_DIR: dataDir })).stdout
+    }
+    expect(listed).toContain(`${ticketId} open customer=c-1 intent=order_status`)
+    const ended = await dev.stop()
+    expect(ended.code, ended.stderr).toBe(0)
+    // Every agent process stopped with it; the server it reused keeps running.
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow()
+    expect(server.running).toBe(true)
+  }, 240_000)
 })
 
 describe("mesh dev on a free store", () => {

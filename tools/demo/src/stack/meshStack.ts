@@ -81,6 +81,8 @@ const demoNats = async (): Promise<{ url: string; source: string; stop: () => Pr
 export const startMeshStack = async (options: {
   readonly namespace: string
   readonly keepData: boolean
+  /** A NATS server to use as it is (`mesh dev` resolves its own); else {@link demoNats}. */
+  readonly nats?: { readonly url: string; readonly source: string }
   readonly onRestart?: (agent: MeshAgent) => void
 }): Promise<MeshStack> => {
   const dataDir = options.keepData
@@ -93,7 +95,8 @@ export const startMeshStack = async (options: {
     if (!options.keepData) rmSync(dataDir, { recursive: true, force: true })
   }
   try {
-    const nats = await demoNats()
+    const nats =
+      options.nats === undefined ? await demoNats() : { ...options.nats, stop: async () => undefined }
     cleanups.push(nats.stop)
     const simulators = await startSimulators({ host: "127.0.0.1" })
     cleanups.push(() => simulators.stop())
@@ -166,6 +169,18 @@ export const startMeshStack = async (options: {
       agents[agent] = started
       cleanups.push(() => started.stop())
     }
+    // The storefront's order webhooks, signed with the shop's secret, go to customer ops (which also
+    // polls the storefront's order events for the ones a webhook loses).
+    const webhook = await fetch(`${simulators.storefront.url}/_admin/webhooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        url: `${agents["customer-ops"].url}/storefront/webhooks`,
+        secret: shop.storefrontSecret,
+      }),
+    })
+    if (!webhook.ok)
+      throw new Error(`the storefront refused the webhook: ${webhook.status} ${await webhook.text()}`)
     return {
       natsUrl: nats.url,
       natsSource: nats.source,

@@ -1,3 +1,4 @@
+import type { NatsHandles } from "@mesh/eventlog"
 import { applyTopology, declareTopology } from "@mesh/eventlog"
 import {
   findDevServer,
@@ -89,12 +90,51 @@ const checkPostgres = (url: string) =>
   )
 
 /**
+ * The mesh itself on top of the stack: the simulators in this process, each agent and the conflict
+ * resolver in its own, with their PGlite and LanceDB folders under the project's data folder (kept
+ * across runs), as `pnpm demo` starts them; then the settings to reach them, until Ctrl-C.
+ */
+const withAgents = (nats: DevNats, namespace: string, client: NatsHandles) =>
+  Effect.gen(function* () {
+    const { startMeshStack } = yield* Effect.promise(() => import("@mesh/demo/stack"))
+    const stack = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () =>
+          startMeshStack({ namespace, keepData: true, nats: { url: nats.url, source: nats.describe } }),
+        catch: (cause) =>
+          meshError({ _tag: "Failed", message: `the agents did not start: ${String(cause)}` }),
+      }),
+      (s) => Effect.promise(() => s.stop()),
+    )
+    const lines = [
+      `NATS                    ${nats.url} (${nats.describe}), namespace ${namespace}`,
+      ...Object.values(stack.agents).map(
+        (a) => `${a.agent.padEnd(24)}${a.url} (pid ${a.pid()}, log ${stack.dataDir}/logs/${a.agent}.log)`,
+      ),
+      ...Object.entries(stack.simulators.urls).map(
+        ([name, url]) => `${`${name} (simulated)`.padEnd(24)}${url}`,
+      ),
+      `data                    ${stack.dataDir} (PGlite and LanceDB folders per agent)`,
+      "",
+      "For `pnpm mesh` in another terminal (the owner approves; the gateway opens tickets):",
+      `export MESH_NATS_URL=${nats.url} MESH_NAMESPACE=${namespace} MESH_APPROVER=${stack.shop.owner.name} \\`,
+      `  MESH_CUSTOMER_OPS_URL=${stack.urlOf("customer-ops")} MESH_PROCUREMENT_URL=${stack.urlOf("procurement")} \\`,
+      `  MESH_APPROVER_TOKEN=${stack.shop.owner.token} MESH_INTAKE_TOKEN=${stack.shop.gatewayToken}`,
+      "",
+      `The storefront's webhooks are signed for customer-ops; place an order with POST ${stack.simulators.storefront.url}/_admin/orders.`,
+      `Ctrl-C stops the agents${nats.owned ? " and the stack" : "; the server keeps running"}.`,
+    ]
+    yield* Console.log(lines.join("\n"))
+    return yield* connectionLost(client, nats.url)
+  })
+
+/**
  * `mesh dev`: the local stack until Ctrl-C. NATS from MESH_NATS_URL, else the server a running
  * `mesh dev` owns, else a private nats-server with its store under the project's data folder
  * (kept across runs); the namespace's streams declared; Postgres checked when MESH_DATABASE_URL
  * names one. Stops only what it started.
  */
-export const dev = (args: { readonly namespace: Option.Option<string> }) =>
+export const dev = (args: { readonly namespace: Option.Option<string>; readonly withAgents?: boolean }) =>
   Effect.gen(function* () {
     const namespace = yield* namespaceOf(args.namespace)
     const dataDir = projectDataDir()
@@ -120,6 +160,7 @@ export const dev = (args: { readonly namespace: Option.Option<string> }) =>
         env: `MESH_DATABASE_URL=pglite:${dataDir}/${namespace}/pglite-<agent>`,
       }),
     })
+    if (args.withAgents === true) return yield* withAgents(nats, namespace, client)
     yield* Console.log(`Postgres  ${database.shown}`)
     yield* Console.log(
       `\nAn agent started from another terminal needs:\nexport MESH_NATS_URL=${nats.url} MESH_NAMESPACE=${namespace}${database.env === "" ? "" : ` ${database.env}`}\n\nCtrl-C stops ${nats.owned ? "the stack" : "this command; the server keeps running"}.`,
