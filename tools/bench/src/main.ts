@@ -24,6 +24,7 @@ const benchmarks = {
     "64 listings drafted in batches of 8 (decideEachOnce, a recorded decision each) beside one at a time and the batch model calls alone, a fake Ollama at 25 ms a call; NATS",
   triage:
     "offline triage skill runs by message size beside the model alone and featurize, over-cap messages too; in-process only",
+  day: "a shop's day through the whole mesh (every agent its own process): events per second, each workflow's latency, and each hop between agents beside the raw append-to-delivery round trip; NATS",
 } as const
 type BenchmarkName = keyof typeof benchmarks
 const names = Object.keys(benchmarks) as ReadonlyArray<BenchmarkName>
@@ -117,6 +118,10 @@ const main = async () => {
       if (wants("customer-ops")) {
         const { runCustomerOpsBench } = await importOptional("./customerOps.ts")
         record(await runCustomerOpsBench({ nats, natsUrl, databaseUrl, namespace: `${namespace}c` }))
+      }
+      if (wants("day")) {
+        const { runDayBench } = await importOptional("./day.ts")
+        record(await runDayBench({ nats, natsUrl, namespace: `${namespace}y` }))
       }
       if (wants("drafting")) {
         const { runDraftingBench } = await importOptional("./drafting.ts")

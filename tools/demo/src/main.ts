@@ -80,7 +80,7 @@ const demo = Command.make(
         speed: args.speed,
         keep: args.keep,
         faults: args.faults,
-        json: args.json,
+        output: args.json ? "json" : "text",
         kills: args.kills,
       }),
     ).pipe(

@@ -15,8 +15,10 @@ export interface ShopDayOptions {
   readonly speed: number
   readonly keep: boolean
   readonly faults: boolean
-  /** Print the summary as one JSON object instead of text. */
-  readonly json: boolean
+  /** Print the summary as text, as one JSON object, or not at all (a caller that reads the outcome). */
+  readonly output: "text" | "json" | "none"
+  /** A NATS server to play on; else MESH_NATS_URL, a running `mesh dev`'s, or a private one. */
+  readonly nats?: { readonly url: string; readonly source: string }
   /** How many times an agent process is killed with SIGKILL during the day (each restarted). */
   readonly kills: number
 }
@@ -110,7 +112,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   const namespace = `day${Date.now().toString(36)}`
   const plan = planDay(options.seed, options.size)
   const say = (line: string) => {
-    if (!options.json) console.log(line)
+    if (options.output === "text") console.log(line)
   }
   say(
     `A shop's day on the mesh: ${options.size.tickets} tickets, ${options.size.orders} orders, ${options.size.products} products, seed ${options.seed}, speed ${options.speed}${options.faults ? ", the outside world's faults on" : ""}`,
@@ -120,6 +122,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   const stack: MeshStack = await startMeshStack({
     namespace,
     keepData: options.keep,
+    ...(options.nats === undefined ? {} : { nats: options.nats }),
     onRestart: (agent) => {
       restarts[agent] = (restarts[agent] ?? 0) + 1
     },
@@ -133,7 +136,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   let outcome: ShopDayOutcome | undefined
   try {
     const dayStarted = performance.now()
-    const progress = options.json ? undefined : progressLine(watch)
+    const progress = options.output === "text" ? progressLine(watch) : undefined
     const chaos = killAgents(stack, plan.seed, options.kills, options.speed)
     const play = await playDay({ plan, stack, watch, speed: options.speed, faults: options.faults })
     const kills = await chaos.done()
@@ -146,8 +149,8 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
     const opening = new Map(plan.products.map((p) => [p.sku, p.stock.opening]))
     const summary = summarizeDay(watch.events(), stack.simulators.ledger(), opening)
     outcome = { namespace, seed: options.seed, startMs, dayMs, summary, world, unsettled, restarts, kills }
-    if (options.json) console.log(JSON.stringify(outcome))
-    else {
+    if (options.output === "json") console.log(JSON.stringify(outcome))
+    else if (options.output === "text") {
       console.log(
         `\n${renderSummary({ summary, world, namespace, natsUrl: stack.natsUrl, kept: options.keep, dayMs, startMs, tty })}`,
       )

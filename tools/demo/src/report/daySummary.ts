@@ -93,6 +93,17 @@ export interface DaySummary {
   readonly outcomes: Readonly<Record<string, MessageOutcome>>
   readonly approvalsWaiting: ReadonlyArray<WaitingApproval>
   readonly workflows: ReadonlyArray<WorkflowMetrics>
+  /**
+   * Hops between agents: an event of one agent caused by another agent's event, from the cause's
+   * time to the caused event's (delivery, the reaction's reads and decision, its append).
+   */
+  readonly hops: {
+    readonly count: number
+    readonly latencyMs: Percentiles | null
+    readonly byPair: Readonly<
+      Record<string, { readonly count: number; readonly latencyMs: Percentiles | null }>
+    >
+  }
   readonly checks: ReadonlyArray<DayCheck>
 }
 
@@ -440,6 +451,19 @@ export const summarizeDay = (
     detail: `${ofType("InvariantViolated").length} violations recorded, each with the resolution its owner declared${unresolved.length > 0 ? ` (${unresolved.length} put to a person)` : ""}`,
   })
 
+  // Hops between agents, by the pair of agents.
+  const byId = new Map(events.map((e) => [e.eventId, e]))
+  const hopTimes: Array<number> = []
+  const pairTimes = new Map<string, Array<number>>()
+  for (const e of events) {
+    const cause = e.causationId === null ? undefined : byId.get(e.causationId)
+    if (cause === undefined || cause.actor.kind !== "agent" || e.actor.kind !== "agent") continue
+    if (cause.actor.id === e.actor.id) continue
+    const ms = at(e) - at(cause)
+    hopTimes.push(ms)
+    const pair = `${cause.actor.id} → ${e.actor.id}`
+    pairTimes.set(pair, [...(pairTimes.get(pair) ?? []), ms])
+  }
   const delayNotices = ledger.filter(
     (e) => e.operation === "message.sent" && String(e.params.subject ?? "").includes("delayed"),
   )
@@ -481,6 +505,16 @@ export const summarizeDay = (
     outcomes,
     approvalsWaiting,
     workflows,
+    hops: {
+      count: hopTimes.length,
+      latencyMs: percentiles(hopTimes),
+      byPair: Object.fromEntries(
+        [...pairTimes.entries()].map(([pair, times]) => [
+          pair,
+          { count: times.length, latencyMs: percentiles(times) },
+        ]),
+      ),
+    },
     checks,
   }
 }

@@ -91,6 +91,12 @@ export const renderSummary = (options: {
   section("Per workflow (from the log)")
   lines.push(...workflowRows(s.workflows).map((l) => `  ${l}`))
 
+  if (s.hops.latencyMs !== null)
+    lines.push(
+      "",
+      `  ${s.hops.count} hops between agents (an event caused by another agent's), each ${ms(s.hops.latencyMs)} from cause to effect`,
+    )
+
   section("Checks")
   for (const check of s.checks) lines.push(`  ${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}`)
 
