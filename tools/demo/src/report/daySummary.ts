@@ -451,17 +451,27 @@ export const summarizeDay = (
     detail: `${ofType("InvariantViolated").length} violations recorded, each with the resolution its owner declared${unresolved.length > 0 ? ` (${unresolved.length} put to a person)` : ""}`,
   })
 
-  // Hops between agents, by the pair of agents.
-  const byId = new Map(events.map((e) => [e.eventId, e]))
+  // Hops between agents, by the pair of agents. An event's agent is its business domain's owner; on
+  // a platform stream (actions, decisions, requests) the aggregate type names the agent; a
+  // register's change is its writer's.
+  const owners: Readonly<Record<string, string>> = {
+    customer: "customer-ops",
+    procurement: "procurement",
+    content: "content-ops",
+  }
+  const agentOf = (w: WatchedEvent): string =>
+    owners[w.domain] ?? (w.domain === "registers" ? w.event.actor.id : w.event.aggregateType)
+  const byId = new Map(watched.map((w) => [w.event.eventId, w]))
   const hopTimes: Array<number> = []
   const pairTimes = new Map<string, Array<number>>()
-  for (const e of events) {
-    const cause = e.causationId === null ? undefined : byId.get(e.causationId)
-    if (cause === undefined || cause.actor.kind !== "agent" || e.actor.kind !== "agent") continue
-    if (cause.actor.id === e.actor.id) continue
-    const ms = at(e) - at(cause)
+  for (const w of watched) {
+    const cause = w.event.causationId === null ? undefined : byId.get(w.event.causationId)
+    if (cause === undefined) continue
+    const [from, to] = [agentOf(cause), agentOf(w)]
+    if (from === to) continue
+    const ms = at(w.event) - at(cause.event)
     hopTimes.push(ms)
-    const pair = `${cause.actor.id} → ${e.actor.id}`
+    const pair = `${from} → ${to}`
     pairTimes.set(pair, [...(pairTimes.get(pair) ?? []), ms])
   }
   const delayNotices = ledger.filter(
