@@ -18,7 +18,7 @@ export interface AgentProcessSpec {
   readonly logFile: string
 }
 
-/** A supervised agent process: restarted when it dies of anything but our own stop. */
+/** A supervised agent process: restarted when it dies of anything but a stop (ours, or a drain to exit 0). */
 export interface AgentProcess {
   readonly agent: MeshAgent
   readonly url: string
@@ -75,8 +75,10 @@ export const startAgentProcess = async (
     child = process_
     process_.stdout?.pipe(log, { end: false })
     process_.stderr?.pipe(log, { end: false })
-    process_.once("exit", () => {
-      if (stopping || child !== process_) return
+    process_.once("exit", (code, signal) => {
+      // A process that drained and exited 0 was asked to stop (Ctrl-C in the terminal reaches the
+      // whole process group); anything else (a crash, SIGKILL) is restarted.
+      if (stopping || child !== process_ || (code === 0 && signal === null)) return
       restarts += 1
       options.onRestart?.(spec.agent)
       starting = launch()
