@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, describe, expect, it } from "vitest"
+import type { MessageOutcome } from "./report/daySummary.ts"
 import type { ShopDayOutcome } from "./shopDay.ts"
 
 // `pnpm demo` is the README's first command: a shop's day with every agent in its own process. This
@@ -93,30 +94,40 @@ describe("pnpm demo: the shop's day", () => {
     expect(outcome, stderr).toBeDefined()
     const again = outcome as ShopDayOutcome
     expect(again.summary.checks.filter((c) => !c.ok)).toEqual([])
-    // Triage reads only the message and the customer's history: the same every time. The reply
-    // policy's disposition follows from triage and the facts the draft could cite; where those
-    // facts were the same (an order the shop had heard of, an article approved by then), so is it.
+    // Triage reads the message and the customer's history: the same every time. The reply
+    // policy's disposition is a function of triage and of what the read models held when the
+    // message was answered: a record or an approved article for the draft to cite (an order the
+    // shop had heard of, an article approved in time), and the customer's earlier contacts. Where
+    // those were the same in both runs, so is the disposition; where a race changed them, the
+    // message is named with both outcomes.
     const before = first?.summary.outcomes ?? {}
     const after = again.summary.outcomes
-    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort())
-    // Whether the draft had a record or article to cite at all; how many (a shipment's fact once the
-    // parcel left) is the warehouse's timing.
-    const cited = (o: { factsCited: number } | undefined) => (o?.factsCited ?? 0) > 0
-    const sameFacts = Object.keys(after).filter((id) => cited(after[id]) === cited(before[id]))
-    for (const id of Object.keys(after)) {
+    const ids = Object.keys(after).sort()
+    expect(ids).toEqual(Object.keys(before).sort())
+    for (const id of ids)
       expect({ id, intent: after[id]?.intent, sentiment: after[id]?.sentiment }).toEqual({
         id,
         intent: before[id]?.intent,
         sentiment: before[id]?.sentiment,
       })
-    }
-    for (const id of sameFacts)
-      expect({ id, disposition: after[id]?.disposition }).toEqual({
+    const readModelInputs = (o: MessageOutcome | undefined) => ({
+      cited: (o?.factsCited ?? 0) > 0,
+      repeatContact: o?.reasons.includes("repeat-contact") ?? false,
+    })
+    const comparable = ids.filter(
+      (id) => JSON.stringify(readModelInputs(after[id])) === JSON.stringify(readModelInputs(before[id])),
+    )
+    for (const id of comparable)
+      expect({ id, disposition: after[id]?.disposition, reasons: after[id]?.reasons }).toEqual({
         id,
         disposition: before[id]?.disposition,
+        reasons: before[id]?.reasons,
       })
-    // A race decides little of it: which order got the last unit, whether an article was approved in time.
-    expect(sameFacts.length / Object.keys(after).length).toBeGreaterThan(0.85)
+    // Races decide a few: which order got the last unit, whether an article was approved in time.
+    const raced = ids
+      .filter((id) => !comparable.includes(id))
+      .map((id) => ({ id, before: before[id], after: after[id] }))
+    expect(comparable.length / ids.length, JSON.stringify(raced)).toBeGreaterThan(0.75)
     expect(again.summary.tickets.opened).toBe(first?.summary.tickets.opened)
     expect(again.summary.shop.listingsPublished).toBe(first?.summary.shop.listingsPublished)
   }, 300_000)

@@ -84,7 +84,8 @@ describe("a running mesh dev server", () => {
     expect(opened.code, opened.stderr).toBe(0)
     const ticketId = opened.stdout.trim()
     let listed = ""
-    for (let i = 0; i < 40 && !listed.includes("intent="); i++) {
+    // Triaged once customer ops has answered it (a minute at most on a loaded machine).
+    for (let i = 0; i < 240 && !listed.includes("intent=order_status"); i++) {
       await new Promise((r) => setTimeout(r, 250))
       listed = (await runMesh(["tickets"], { ...settings, MESH_DATA_DIR: dataDir })).stdout
     }

@@ -47,6 +47,8 @@ export interface MessageOutcome {
   /** Records and articles the draft cited (an order, a restock date, an approved article). */
   readonly factsCited: number
   readonly disposition: string
+  /** The reply policy's reason codes for it (`repeat-contact`, `no-facts`, `sentiment`, …), sorted. */
+  readonly reasons: ReadonlyArray<string>
 }
 
 /** A check the whole day must pass, with what it found. */
@@ -158,10 +160,14 @@ export const summarizeDay = (
   const ofType = (type: string) => byType.get(type) ?? []
   const payload = <P>(e: EventEnvelope) => e.payload as P
 
-  // Tickets: how each message was routed.
+  // Tickets: how each message was routed, and why.
   const routed = new Map<string, string>()
-  for (const e of ofType("ReplyRouted"))
-    routed.set(payload<{ draftId: string }>(e).draftId, payload<{ disposition: string }>(e).disposition)
+  const reasonsOf = new Map<string, ReadonlyArray<string>>()
+  for (const e of ofType("ReplyRouted")) {
+    const p = payload<{ draftId: string; disposition: string; reasons: ReadonlyArray<{ code: string }> }>(e)
+    routed.set(p.draftId, p.disposition)
+    reasonsOf.set(p.draftId, p.reasons.map((r) => r.code).sort())
+  }
   const dispositions: Record<string, number> = {}
   for (const disposition of routed.values()) bump(dispositions, disposition)
   const escalationReasons: Record<string, number> = {}
@@ -197,6 +203,7 @@ export const summarizeDay = (
       sentiment: p.sentiment,
       factsCited: draft?.cited ?? 0,
       disposition: (draft === undefined ? undefined : routed.get(draft.draftId)) ?? "not-drafted",
+      reasons: (draft === undefined ? undefined : reasonsOf.get(draft.draftId)) ?? [],
     }
   }
 
