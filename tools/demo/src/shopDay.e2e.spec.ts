@@ -5,7 +5,6 @@ import { join } from "node:path"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, describe, expect, it } from "vitest"
-import type { MessageOutcome } from "./report/daySummary.ts"
 import type { ShopDayOutcome } from "./shopDay.ts"
 
 // `pnpm demo` is the README's first command: a shop's day with every agent in its own process. This
@@ -94,12 +93,12 @@ describe("pnpm demo: the shop's day", () => {
     expect(outcome, stderr).toBeDefined()
     const again = outcome as ShopDayOutcome
     expect(again.summary.checks.filter((c) => !c.ok)).toEqual([])
-    // Triage reads the message and the customer's history: the same every time. The reply
-    // policy's disposition is a function of triage and of what the read models held when the
-    // message was answered: a record or an approved article for the draft to cite (an order the
-    // shop had heard of, an article approved in time), and the customer's earlier contacts. Where
-    // those were the same in both runs, so is the disposition; where a race changed them, the
-    // message is named with both outcomes.
+    // Every message is triaged alike. Its reply policy's outcome is a function of what its triage
+    // and its draft were given (the message, the customer's earlier contacts and order value, the
+    // records and articles the read models held to cite): where both runs gave a message the same
+    // inputs, it has the same disposition and reasons. A race may change the inputs (an order the
+    // shop had not heard of yet, an article approved in time or not, which order took the last
+    // unit): such messages are named with both outcomes if too many are (54 of 67 matched here).
     const before = first?.summary.outcomes ?? {}
     const after = again.summary.outcomes
     const ids = Object.keys(after).sort()
@@ -110,24 +109,17 @@ describe("pnpm demo: the shop's day", () => {
         intent: before[id]?.intent,
         sentiment: before[id]?.sentiment,
       })
-    const readModelInputs = (o: MessageOutcome | undefined) => ({
-      cited: (o?.factsCited ?? 0) > 0,
-      repeatContact: o?.reasons.includes("repeat-contact") ?? false,
-    })
-    const comparable = ids.filter(
-      (id) => JSON.stringify(readModelInputs(after[id])) === JSON.stringify(readModelInputs(before[id])),
-    )
-    for (const id of comparable)
+    const sameInputs = ids.filter((id) => after[id]?.inputs === before[id]?.inputs)
+    for (const id of sameInputs)
       expect({ id, disposition: after[id]?.disposition, reasons: after[id]?.reasons }).toEqual({
         id,
         disposition: before[id]?.disposition,
         reasons: before[id]?.reasons,
       })
-    // Races decide a few: which order got the last unit, whether an article was approved in time.
     const raced = ids
-      .filter((id) => !comparable.includes(id))
+      .filter((id) => !sameInputs.includes(id))
       .map((id) => ({ id, before: before[id], after: after[id] }))
-    expect(comparable.length / ids.length, JSON.stringify(raced)).toBeGreaterThan(0.75)
+    expect(sameInputs.length / ids.length, JSON.stringify(raced)).toBeGreaterThan(0.6)
     expect(again.summary.tickets.opened).toBe(first?.summary.tickets.opened)
     expect(again.summary.shop.listingsPublished).toBe(first?.summary.shop.listingsPublished)
   }, 300_000)

@@ -49,6 +49,12 @@ export interface MessageOutcome {
   readonly disposition: string
   /** The reply policy's reason codes for it (`repeat-contact`, `no-facts`, `sentiment`, …), sorted. */
   readonly reasons: ReadonlyArray<string>
+  /**
+   * The prompt hashes of its triage and draft decisions: what the models were given (the message,
+   * the customer's contacts and order value, the records and articles to cite). Two runs that gave
+   * a message the same inputs must give it the same outcome.
+   */
+  readonly inputs: string
 }
 
 /** A check the whole day must pass, with what it found. */
@@ -187,15 +193,29 @@ export const summarizeDay = (
   ])
 
   // Per message: its triage and the reply policy's outcome.
-  const draftOf = new Map<string, { draftId: string; cited: number }>()
+  const promptOf = new Map<string, string>()
+  for (const e of ofType("DecisionRecorded")) {
+    const p = payload<{ decisionId: string; promptHash: string }>(e)
+    promptOf.set(p.decisionId, p.promptHash)
+  }
+  const draftOf = new Map<string, { draftId: string; cited: number; decisionId: string }>()
   for (const e of ofType("ReplyDrafted")) {
-    const p = payload<{ draftId: string; messageId?: string; citedFactIds?: ReadonlyArray<string> }>(e)
+    const p = payload<{
+      draftId: string
+      decisionId: string
+      messageId?: string
+      citedFactIds?: ReadonlyArray<string>
+    }>(e)
     if (p.messageId !== undefined)
-      draftOf.set(p.messageId, { draftId: p.draftId, cited: p.citedFactIds?.length ?? 0 })
+      draftOf.set(p.messageId, {
+        draftId: p.draftId,
+        cited: p.citedFactIds?.length ?? 0,
+        decisionId: p.decisionId,
+      })
   }
   const outcomes: Record<string, MessageOutcome> = {}
   for (const e of ofType("TicketTriaged")) {
-    const p = payload<{ intent: string; sentiment: string; messageId?: string }>(e)
+    const p = payload<{ intent: string; sentiment: string; decisionId: string; messageId?: string }>(e)
     if (p.messageId === undefined) continue
     const draft = draftOf.get(p.messageId)
     outcomes[p.messageId] = {
@@ -204,6 +224,7 @@ export const summarizeDay = (
       factsCited: draft?.cited ?? 0,
       disposition: (draft === undefined ? undefined : routed.get(draft.draftId)) ?? "not-drafted",
       reasons: (draft === undefined ? undefined : reasonsOf.get(draft.draftId)) ?? [],
+      inputs: `${promptOf.get(p.decisionId) ?? "-"}/${(draft === undefined ? undefined : promptOf.get(draft.decisionId)) ?? "-"}`,
     }
   }
 
