@@ -25,8 +25,9 @@ import {
   runDurableConsumer,
 } from "@mesh/eventlog"
 import { startSimulators } from "@mesh/simulators"
-import { findDevServer, findRepoRoot, projectDataDir, resolveNats } from "@mesh/stack"
+import { findRepoRoot, projectDataDir } from "@mesh/stack"
 import { Effect, Exit, Fiber, Result } from "effect"
+import { demoNats } from "./stack/meshStack.ts"
 
 // `pnpm demo:runtime`: a shop's morning played through the event log on embedded defaults (MESH_NATS_URL,
 // else the server of a running `mesh dev`, else a private nats-server under .data/). Where `pnpm
@@ -40,20 +41,6 @@ const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s)
 const step = (title: string) => console.log(`\n${bold(title)}`)
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
-
-/** MESH_NATS_URL, else the server a running `mesh dev` keeps on the project's store (said so), else a private one. */
-const demoNats = async (): Promise<{ url: string; source: string; stop: () => Promise<void> }> => {
-  const env = process.env.MESH_NATS_URL
-  if (env !== undefined && env !== "")
-    return { url: env, source: "MESH_NATS_URL", stop: async () => undefined }
-  const dataDir = projectDataDir()
-  const devServer = findDevServer(dataDir)
-  if (devServer._tag !== "Running") return resolveNats({ dataDir })
-  console.log(
-    dim(`(reusing the nats-server that \`mesh dev\` runs at ${devServer.url}, pid ${devServer.serverPid})`),
-  )
-  return { url: devServer.url, source: "mesh dev", stop: async () => undefined }
-}
 
 const main = async () => {
   const started = performance.now()

@@ -134,6 +134,13 @@ export const percentiles = (values: ReadonlyArray<number>): Percentiles | null =
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) }
 }
 
+/** Adds a value to its key's list (in place: a day's log holds thousands of events of one type). */
+const append = <K, V>(lists: Map<K, Array<V>>, key: K, value: V) => {
+  const list = lists.get(key)
+  if (list === undefined) lists.set(key, [value])
+  else list.push(value)
+}
+
 const at = (e: EventEnvelope) => Date.parse(e.occurredAt)
 const bump = (counts: Record<string, number>, key: string, by = 1) => {
   counts[key] = (counts[key] ?? 0) + by
@@ -162,7 +169,7 @@ export const summarizeDay = (
 ): DaySummary => {
   const events = watched.map((w) => w.event)
   const byType = new Map<string, Array<EventEnvelope>>()
-  for (const e of events) byType.set(e.type, [...(byType.get(e.type) ?? []), e])
+  for (const e of events) append(byType, e.type, e)
   const ofType = (type: string) => byType.get(type) ?? []
   const payload = <P>(e: EventEnvelope) => e.payload as P
 
@@ -299,7 +306,7 @@ export const summarizeDay = (
   for (const track of actions.values()) {
     const kind = payload<{ kind: string }>(track.requested).kind
     const name = workflowNames[kind] ?? kind
-    byWorkflow.set(name, [...(byWorkflow.get(name) ?? []), track])
+    append(byWorkflow, name, track)
   }
   const workflows: Array<WorkflowMetrics> = [...byWorkflow.entries()]
     .map(([workflow, tracks]) => {
@@ -500,7 +507,7 @@ export const summarizeDay = (
     const ms = at(w.event) - at(cause.event)
     hopTimes.push(ms)
     const pair = `${from} → ${to}`
-    pairTimes.set(pair, [...(pairTimes.get(pair) ?? []), ms])
+    append(pairTimes, pair, ms)
   }
   const delayNotices = ledger.filter(
     (e) => e.operation === "message.sent" && String(e.params.subject ?? "").includes("delayed"),

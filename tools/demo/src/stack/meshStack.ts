@@ -55,7 +55,7 @@ const dayClockPolicy = (agent: "customer-ops" | "procurement" | "content-ops", d
 const secret = () => randomBytes(18).toString("base64url")
 
 /** NATS: MESH_NATS_URL, else the server a running `mesh dev` keeps, else a private one under `.data/`. */
-const demoNats = async (): Promise<{ url: string; source: string; stop: () => Promise<void> }> => {
+export const demoNats = async (): Promise<{ url: string; source: string; stop: () => Promise<void> }> => {
   const env = process.env.MESH_NATS_URL
   if (env !== undefined && env !== "")
     return { url: env, source: "MESH_NATS_URL", stop: async () => undefined }
