@@ -33,7 +33,7 @@ export const ProductFactsRecorded = defineEvent({
   }),
   summary: "A product's facts were recorded; its listing is drafted from them.",
   producer,
-  consumers: ["content-ops"],
+  consumers: ["content-ops", "customer-ops"],
 })
 
 /** What the fact check found in a drafted listing: a word or number the facts do not hold. */

@@ -31,6 +31,7 @@ import type { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
 import { type OrderCommand, type OrderState, orderDecider } from "./order/order.ts"
 import type { OrderBook } from "./order/orderBook.ts"
 import { customerCareProjection } from "./projections/customerCare.ts"
+import { productCatalogueProjection } from "./projections/productCatalogue.ts"
 import { storefrontReconciliationWorker } from "./storefront/reconciliation.ts"
 import { storefrontWebhookRoutes } from "./storefront/webhookRoutes.ts"
 import { type TicketCommand, type TicketState, ticketDecider } from "./ticket/ticket.ts"
@@ -100,6 +101,7 @@ export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices
   ],
   workers: [
     projectionWorker(customerCareProjection),
+    projectionWorker(productCatalogueProjection),
     actionsProjectionWorker(),
     actionExecutorWorker(),
     storefrontReconciliationWorker(),

@@ -2,6 +2,7 @@ import { MeshNamespace, messageOf } from "@mesh/eventlog"
 import { isTransientError } from "@mesh/kernel"
 import { ReadModelDb } from "@mesh/sql"
 import { Context, Effect, Layer, Schema } from "effect"
+import type { CatalogueProduct } from "./memory/products.ts"
 import {
   type CustomerOrder,
   customerCareReadModel,
@@ -13,6 +14,7 @@ import {
   type TicketFilter,
   ticketById,
 } from "./projections/customerCare.ts"
+import { productCatalogueReadModel, productsOfTenant } from "./projections/productCatalogue.ts"
 
 /**
  * The customer-care read model could not answer: `Unavailable` while the database is away (a
@@ -66,6 +68,10 @@ export class CustomerHistory extends Context.Service<
       customerId: string,
       ticketId: string,
     ) => Effect.Effect<number, CustomerHistoryError>
+    /** The tenant's products on sale, as customers name them (content ops' catalogue). */
+    readonly products: (
+      tenantId: string,
+    ) => Effect.Effect<ReadonlyArray<CatalogueProduct>, CustomerHistoryError>
     readonly list: (
       filter: TicketFilter,
     ) => Effect.Effect<Awaited<ReturnType<typeof listTickets>>, CustomerHistoryError>
@@ -82,6 +88,7 @@ export class CustomerHistory extends Context.Service<
         const { db } = yield* ReadModelDb
         const namespace = yield* MeshNamespace
         const model = customerCareReadModel(db, namespace.name, agent)
+        const catalogue = productCatalogueReadModel(db, namespace.name, agent)
         return {
           orders: (tenantId, customerId) =>
             query("orders", () => ordersOfCustomer(model, tenantId, customerId)),
@@ -102,6 +109,16 @@ export class CustomerHistory extends Context.Service<
               "earlier tickets",
               async () => (await earlierTicketsOf(model, tenantId, customerId, ticketId)).length,
             ),
+          products: (tenantId) =>
+            query("products", async () => {
+              try {
+                return await productsOfTenant(catalogue, tenantId)
+              } catch (cause) {
+                // Until the catalogue's first build is swapped in, no product is known by name.
+                if (isUndefinedTable(cause)) return []
+                throw cause
+              }
+            }),
           list: (filter) => query("ticket list", () => listTickets(model, filter)),
           ticket: (ticketId) => query("ticket", () => ticketById(model, ticketId)),
         }

@@ -4,6 +4,7 @@ import {
   type EventOf,
   formatMoney,
   openPurchaseOrders,
+  stockReservations,
   supplierExpectedDate,
   type TicketIntent,
   tenantScopedId,
@@ -22,7 +23,15 @@ import {
   ungroundedPromises,
 } from "../guardrails/index.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
-import { namesOrder, orderFacts, type RestockOutlook, restockFact } from "../memory/facts.ts"
+import {
+  namesOrder,
+  orderFacts,
+  type ProductStock,
+  productStockFact,
+  type RestockOutlook,
+  restockFact,
+} from "../memory/facts.ts"
+import { asksAboutStock, productsNamedIn } from "../memory/products.ts"
 import { type ThreadTurn, threadWithinBudget } from "../memory/thread.ts"
 import { gateModeOf, type ReplyPolicy, routeReply } from "../policy/replyPolicy.ts"
 import type { CustomerOrder } from "../projections/customerCare.ts"
@@ -134,29 +143,63 @@ export type AnswerServices =
   | Registers
 
 /**
- * The back-ordered lines of an order as facts: for each, when new stock is expected, from the shared
- * registers procurement keeps (an open purchase order for the tenant's SKU and the date its supplier
- * promised, or that the date has passed). A date without an open order is not a promise.
+ * When new stock of a tenant's SKU is expected, from the shared registers procurement keeps: an open
+ * purchase order and the date its supplier promised, or that the date has passed. A date without an
+ * open order is not a promise.
  */
+const restockOutlookOf = (stockId: string, now: number) =>
+  Effect.gen(function* () {
+    const registers = yield* Registers
+    const open = yield* registers.read(openPurchaseOrders, stockId)
+    const promised = yield* registers.read(supplierExpectedDate, stockId)
+    const date = open.value.length > 0 ? promised.value : null
+    const outlook: RestockOutlook =
+      date === null || date === undefined
+        ? { _tag: "Unknown" }
+        : Date.parse(date) < now
+          ? { _tag: "Overdue", wasDueBy: date }
+          : { _tag: "Expected", by: date }
+    return outlook
+  })
+
+const stockIdOf = (tenantId: string, sku: string) =>
+  Effect.try({ try: () => tenantScopedId(tenantId, sku), catch: (error) => error })
+
+/** The back-ordered lines of an order as facts: for each, when new stock is expected. */
 const restockFactsOf = (tenantId: string, order: CustomerOrder) =>
   Effect.gen(function* () {
     if (order.waitingForStock.length === 0) return []
-    const registers = yield* Registers
     const now = yield* Clock.currentTimeMillis
     const facts: Array<ReplyFact> = []
     for (const sku of new Set(order.waitingForStock)) {
       const line = order.lines.find((l) => l.sku === sku) ?? { sku, name: sku }
-      const stockId = yield* Effect.try({ try: () => tenantScopedId(tenantId, sku), catch: (error) => error })
-      const open = yield* registers.read(openPurchaseOrders, stockId)
-      const promised = yield* registers.read(supplierExpectedDate, stockId)
-      const date = open.value.length > 0 ? promised.value : null
-      const outlook: RestockOutlook =
-        date === null || date === undefined
-          ? { _tag: "Unknown" }
-          : Date.parse(date) < now
-            ? { _tag: "Overdue", wasDueBy: date }
-            : { _tag: "Expected", by: date }
+      const outlook = yield* restockOutlookOf(yield* stockIdOf(tenantId, sku), now)
       facts.push(restockFact(order, line, outlook))
+    }
+    return facts
+  })
+
+/**
+ * The stock of the products a message asks about, as facts: a customer asking whether "the blue
+ * mug" is in stock, or when it will be again, whether or not they ordered it. Only when the message
+ * asks about stock and names products of the tenant's catalogue unambiguously; a product whose
+ * stock procurement has never counted, or a line of the order already told, gets none.
+ */
+const productStockFactsOf = (tenantId: string, text: string, told: ReadonlySet<string>) =>
+  Effect.gen(function* () {
+    if (!asksAboutStock(text)) return []
+    const catalogue = yield* (yield* CustomerHistory).products(tenantId)
+    const registers = yield* Registers
+    const now = yield* Clock.currentTimeMillis
+    const facts: Array<ReplyFact> = []
+    for (const product of productsNamedIn(text, catalogue)) {
+      if (told.has(product.sku)) continue
+      const stockId = yield* stockIdOf(tenantId, product.sku)
+      const free = yield* registers.read(stockReservations, stockId)
+      if (free.sites.length === 0) continue
+      const stock: ProductStock =
+        free.value.available > 0 ? { _tag: "InStock" } : yield* restockOutlookOf(stockId, now)
+      facts.push(productStockFact(product, stock))
     }
     return facts
   })
@@ -299,9 +342,22 @@ export const answerMessages = (options: {
                 ),
               ),
             )
+      // The stock of products the message asks about, ordered or not; unread, it is left out as above.
+      const productStock = heldByGuardrails
+        ? []
+        : yield* productStockFactsOf(
+            tenantId,
+            `${subject.text}\n${body.text}`,
+            new Set(restock.length > 0 && order !== undefined ? order.waitingForStock : []),
+          ).pipe(
+            Effect.catch((error) =>
+              Effect.as(Effect.logWarning(`stock of the products asked about unread: ${String(error)}`), []),
+            ),
+          )
       const facts: ReadonlyArray<ReplyFact> = [
         ...(order === undefined ? [] : orderFacts(order)),
         ...restock,
+        ...productStock,
         ...articles.map((article) => ({
           id: `${article.articleId}@v${article.version}`,
           kind: article.intent === "product_question" ? "product" : "policy",
@@ -326,7 +382,7 @@ export const answerMessages = (options: {
           step: "draftReply",
           retrieved: [
             ...facts
-              .filter((f) => f.kind === "order" || f.kind === "shipment" || f.kind === "restock")
+              .filter((f) => ["order", "shipment", "restock", "stock"].includes(f.kind))
               .map((f) => ({ id: f.id, kind: f.kind, score: 1, similarity: 1 })),
             ...articles.map((a) => ({
               id: `${a.articleId}@v${a.version}`,

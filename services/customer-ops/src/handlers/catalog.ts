@@ -1,25 +1,17 @@
 import { actionCatalog } from "@mesh/actions"
-import {
-  customerEvents,
-  FrequentQuestionFound,
-  KnowledgeArticleProposed,
-  makeCatalog,
-  procurementEvents,
-  ResolvedQuestionNoted,
-} from "@mesh/contracts"
+import { contentEvents, customerEvents, makeCatalog, procurementEvents } from "@mesh/contracts"
 
 /**
- * The events the customer-ops agent reads and writes: its customer domain, its actions' outcomes,
- * content ops' FAQ, whose proposed articles it drafts (the FAQ's other events share their subjects),
- * and procurement's: its read model keeps how each order's lines stand in the stock, and a late
- * purchase order is told to the customers it keeps waiting.
+ * The events the customer-ops agent reads and writes: its customer domain; its actions' outcomes;
+ * content ops' (the FAQ's proposed articles, which it drafts, and the catalogue's products, which
+ * customers name when they ask whether one is in stock); and procurement's (its read model keeps
+ * how each order's lines stand in the stock, and a late purchase order is told to the customers it
+ * keeps waiting).
  */
 export const customerOpsCatalog = makeCatalog([
   ...customerEvents,
   ...actionCatalog.definitions,
-  ResolvedQuestionNoted,
-  FrequentQuestionFound,
-  KnowledgeArticleProposed,
+  ...contentEvents,
   ...procurementEvents,
 ])
 /** The event definitions of the customer-ops catalogue. */

@@ -84,6 +84,30 @@ export const restockFact = (
   return { id: `restock-${order.orderId}-${line.sku}`, kind: "restock", text }
 }
 
+/** How a product stands in the shop's stock, as the shared registers say: units free, or new stock's outlook. */
+export type ProductStock = { readonly _tag: "InStock" } | RestockOutlook
+
+/**
+ * A product's stock as the fact a reply cites when a customer asks whether it is in stock or when it
+ * will be again: in stock, or out of stock with the open purchase order's promised date, the date
+ * that has passed, or no date. Like every fact it promises nothing the records do not say: no count
+ * of units (they may be gone in a minute) and no delivery date to the customer.
+ */
+export const productStockFact = (
+  product: { readonly sku: string; readonly name: string },
+  stock: ProductStock,
+): ReplyFact => {
+  const text =
+    stock._tag === "InStock"
+      ? `The ${product.name} is in stock at the moment.`
+      : stock._tag === "Expected"
+        ? `The ${product.name} is out of stock: our supplier is due to deliver new stock by ${dayOf(stock.by)}.`
+        : stock._tag === "Overdue"
+          ? `The ${product.name} is out of stock: our supplier's delivery was due by ${dayOf(stock.wasDueBy)} and is late, and we do not have a new date yet.`
+          : `The ${product.name} is out of stock, and our supplier has not given a delivery date yet.`
+  return { id: `stock-${product.sku}`, kind: "stock", text }
+}
+
 /** A refund the shop issued, as the fact its confirmation cites. */
 export const refundFact = (
   orderId: string,

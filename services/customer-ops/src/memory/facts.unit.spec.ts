@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { CustomerOrder } from "../projections/customerCare.ts"
-import { namesOrder, restockFact } from "./facts.ts"
+import { namesOrder, productStockFact, restockFact } from "./facts.ts"
 
 describe("a customer naming an order", () => {
   it("names the shop's order number however they write it around it", () => {
@@ -43,5 +43,30 @@ describe("a back-ordered line, as the fact a reply cites", () => {
     expect(restockFact(order, line, { _tag: "Unknown" }).text).toBe(
       "Linen tablecloth in your order 1001 is waiting for new stock, and our supplier has not given a delivery date yet.",
     )
+  })
+})
+
+describe("a product's stock, as the fact a reply cites", () => {
+  const teapot = { sku: "KIT-003", name: "Green earthenware teapot" }
+
+  it("says it is in stock, or when the supplier is due, that the delivery is late, or that there is no date", () => {
+    expect(productStockFact(teapot, { _tag: "InStock" })).toEqual({
+      id: "stock-KIT-003",
+      kind: "stock",
+      text: "The Green earthenware teapot is in stock at the moment.",
+    })
+    expect(productStockFact(teapot, { _tag: "Expected", by: "2026-12-09T00:00:00.000Z" }).text).toBe(
+      "The Green earthenware teapot is out of stock: our supplier is due to deliver new stock by 9 December 2026.",
+    )
+    expect(productStockFact(teapot, { _tag: "Overdue", wasDueBy: "2026-12-01T00:00:00.000Z" }).text).toBe(
+      "The Green earthenware teapot is out of stock: our supplier's delivery was due by 1 December 2026 and is late, and we do not have a new date yet.",
+    )
+    expect(productStockFact(teapot, { _tag: "Unknown" }).text).toBe(
+      "The Green earthenware teapot is out of stock, and our supplier has not given a delivery date yet.",
+    )
+  })
+
+  it("never tells how many units there are", () => {
+    expect(productStockFact(teapot, { _tag: "InStock" }).text).not.toMatch(/\d/)
   })
 })

@@ -172,6 +172,12 @@ const translated: Record<Exclude<Language, "en">, Partial<Record<MessageKind, Re
         body: `Hallo, ist das Produkt ${s.product?.name} spülmaschinenfest?`,
       }),
     ],
+    "back-in-stock": [
+      (s) => ({
+        subject: s.product?.name ?? "Verfügbarkeit",
+        body: `Hallo, das Produkt ${s.product?.name} ist ausverkauft. Wann ist es wieder verfügbar?`,
+      }),
+    ],
     other: [() => ({ subject: "Versand", body: "Liefern Sie auch in die Schweiz?" })],
   },
   fr: {
@@ -193,6 +199,12 @@ const translated: Record<Exclude<Language, "en">, Partial<Record<MessageKind, Re
         body: `Je suis très déçu de la commande ${s.orderId}, le colis était abîmé.`,
       }),
     ],
+    "back-in-stock": [
+      (s) => ({
+        subject: s.product?.name ?? "Disponibilité",
+        body: `Bonjour, le produit ${s.product?.name} est épuisé. Quand sera-t-il de nouveau disponible ?`,
+      }),
+    ],
     other: [() => ({ subject: "Livraison", body: "Bonjour, livrez-vous en Belgique ?" })],
   },
   es: {
@@ -209,6 +221,12 @@ const translated: Record<Exclude<Language, "en">, Partial<Record<MessageKind, Re
       }),
     ],
     complaint: [(s) => ({ subject: "Queja", body: `Estoy muy decepcionado con el pedido ${s.orderId}.` })],
+    "back-in-stock": [
+      (s) => ({
+        subject: s.product?.name ?? "Disponibilidad",
+        body: `Hola, el producto ${s.product?.name} está agotado. ¿Cuándo volverá a estar disponible?`,
+      }),
+    ],
     other: [() => ({ subject: "Envío", body: "Hola, ¿envían a Portugal?" })],
   },
 }

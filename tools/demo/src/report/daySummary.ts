@@ -79,6 +79,11 @@ export interface DaySummary {
     readonly waiting: number
     readonly byIntent: Readonly<Record<string, number>>
     readonly guardrailsTripped: number
+    /**
+     * Drafts that told a customer how a product stands in stock from procurement's registers: a
+     * product asked about (in stock, or when new stock is due), or a back-ordered line of their order.
+     */
+    readonly stockTold: number
   }
   readonly shop: {
     readonly ordersPlaced: number
@@ -206,6 +211,7 @@ export const summarizeDay = (
     promptOf.set(p.decisionId, p.promptHash)
   }
   const draftOf = new Map<string, { draftId: string; cited: number; decisionId: string }>()
+  let stockTold = 0
   for (const e of ofType("ReplyDrafted")) {
     const p = payload<{
       draftId: string
@@ -213,6 +219,7 @@ export const summarizeDay = (
       messageId?: string
       citedFactIds?: ReadonlyArray<string>
     }>(e)
+    if (p.citedFactIds?.some((id) => id.startsWith("stock-") || id.startsWith("restock-"))) stockTold += 1
     if (p.messageId !== undefined)
       draftOf.set(p.messageId, {
         draftId: p.draftId,
@@ -525,6 +532,7 @@ export const summarizeDay = (
       waiting: Math.max(0, messages - handled.size),
       byIntent,
       guardrailsTripped: ofType("GuardrailTripped").length,
+      stockTold,
     },
     shop: {
       ordersPlaced: ofType("OrderPlaced").length,

@@ -71,6 +71,7 @@ export const renderSummary = (options: {
     `  auto-replied ${t.autoReplied}, replied with the owner told ${t.repliedOwnerTold}, waiting for approval ${t.awaitingApproval}, escalated to a person ${t.escalated}, not handled yet ${t.waiting}`,
     `  escalated because: ${list(t.escalationReasons) || "nothing"}`,
     `  intents: ${list(t.byIntent)}; guardrails tripped ${t.guardrailsTripped}`,
+    `  replies that told how a product stands in stock (procurement's records: in stock, or when new stock is due): ${t.stockTold}`,
     `  product questions no record answered, which the owner answered herself: ${w.questionsAnsweredByOwner}`,
   )
   if (w.messagesRefused.length > 0)

@@ -1,3 +1,4 @@
+import { type ContentOpsProcess, startContentOps } from "@mesh/content-ops/testing"
 import { type CustomerOpsProcess, startCustomerOps, storefront } from "@mesh/customer-ops/testing"
 import { type ProcurementProcess, startProcurement } from "@mesh/procurement/testing"
 import { type Simulators, startSimulators } from "@mesh/simulators"
@@ -6,12 +7,15 @@ import { uniqueNamespace } from "@mesh/stack"
 /**
  * The shop's floor for specs across agents: the simulators, the procurement agent and the
  * customer-ops agent in their own processes, in one namespace on one NATS server, with the
- * storefront's webhooks signed for customer ops and its listing reconciled every half second.
+ * storefront's webhooks signed for customer ops and its listing reconciled every half second; and,
+ * when asked, the content-ops agent (offline model) with the conflict resolver beside it.
  */
 export interface ShopFloor {
   readonly simulators: Simulators
   readonly procurement: ProcurementProcess
   readonly shop: CustomerOpsProcess
+  /** Content ops, when the floor was started `withContentOps`. */
+  readonly content: ContentOpsProcess | undefined
   /** A POST to the storefront's admin routes, as the shop's world acts on it (shoppers, parcels); its answer. */
   readonly admin: <A>(path: string, body?: unknown) => Promise<A>
   /** A GET of the storefront's own routes. */
@@ -20,12 +24,18 @@ export interface ShopFloor {
 }
 
 /** Starts the shop's floor over the NATS server at `natsUrl`, its namespace named after `prefix`. */
-export const startShopFloor = async (natsUrl: string, prefix: string): Promise<ShopFloor> => {
+export const startShopFloor = async (
+  natsUrl: string,
+  prefix: string,
+  options: { readonly withContentOps?: boolean } = {},
+): Promise<ShopFloor> => {
   const simulators = await startSimulators()
   const namespace = uniqueNamespace(prefix)
   let procurement: ProcurementProcess | undefined
   let shop: CustomerOpsProcess | undefined
+  let content: ContentOpsProcess | undefined
   const stop = async () => {
+    await content?.stop()
     await shop?.stop()
     await procurement?.stop()
     await simulators.stop()
@@ -49,9 +59,11 @@ export const startShopFloor = async (natsUrl: string, prefix: string): Promise<S
       env: { MESH_STOREFRONT_URL: simulators.storefront.url, MESH_STOREFRONT_RECONCILE_MS: "500" },
     })
     await admin("/_admin/webhooks", { url: `${shop.url}/storefront/webhooks`, secret: storefront.secret })
+    if (options.withContentOps === true)
+      content = await startContentOps(natsUrl, { namespace, simulators, model: "offline" })
   } catch (error) {
     await stop()
     throw error
   }
-  return { simulators, procurement, shop, admin, storefrontGet, stop }
+  return { simulators, procurement, shop, content, admin, storefrontGet, stop }
 }

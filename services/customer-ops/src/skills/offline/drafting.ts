@@ -3,13 +3,14 @@ import type { DraftReplyInput, DraftReplyOutput, ReplyAction, ReplyFact } from "
 import type { Intent } from "./triage.ts"
 
 // Which kinds of retrieved fact answer which intent. "strong" facts are always used; "weak" ones only when they
-// are about what the customer wrote.
+// are about what the customer wrote. A product's stock ("stock") is retrieved only for a message that asks
+// about stock, so it answers every intent such a message can be read as.
 const factRelevance: Record<Intent, { strong: ReadonlyArray<string>; weak: ReadonlyArray<string> }> = {
-  order_status: { strong: ["shipment", "order", "restock"], weak: [] },
+  order_status: { strong: ["shipment", "order", "restock", "stock"], weak: [] },
   refund: { strong: ["refund", "policy"], weak: ["order"] },
-  product_question: { strong: ["product"], weak: [] },
-  complaint: { strong: ["policy"], weak: ["order", "shipment", "restock"] },
-  other: { strong: ["account"], weak: ["policy"] },
+  product_question: { strong: ["product", "stock"], weak: [] },
+  complaint: { strong: ["policy"], weak: ["order", "shipment", "restock", "stock"] },
+  other: { strong: ["account", "stock"], weak: ["policy"] },
 }
 
 /** Weak facts must be at least this similar to the ticket to be cited. */

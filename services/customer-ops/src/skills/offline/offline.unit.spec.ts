@@ -112,4 +112,22 @@ describe("reply drafting", () => {
     expect(out.body.startsWith("Hi Amira,")).toBe(true)
     expect(out.proposedActions).toEqual(["send-reply"])
   })
+
+  it("answers a question about stock with the product's stock, however triage read it", () => {
+    const stock = {
+      id: "stock-KIT-003",
+      kind: "stock",
+      text: "The Green earthenware teapot is out of stock: our supplier is due to deliver new stock by 9 December 2026.",
+    }
+    for (const intent of ["product_question", "order_status", "other"] as const) {
+      const out = draftReplyOffline({
+        subject: "Restock",
+        body: "When will the green earthenware teapot be back in stock?",
+        intent,
+        facts: [stock],
+      })
+      expect(out.citedFactIds, intent).toEqual(["stock-KIT-003"])
+      expect(out.body, intent).toContain("9 December 2026")
+    }
+  })
 })
