@@ -4,7 +4,7 @@ import { conflictsCommand } from "./commands/conflicts.ts"
 import { costCommand } from "./commands/cost.ts"
 import { devCommand } from "./commands/dev.ts"
 import { evalCommand } from "./commands/eval.ts"
-import { deadLettersCommand, historyCommand, tailCommand } from "./commands/inspect.ts"
+import { deadLettersCommand, historyCommand, tailCommand, traceCommand } from "./commands/inspect.ts"
 import { purchaseOrdersCommand, stockCommand } from "./commands/procurement.ts"
 import { registersCommand } from "./commands/registers.ts"
 import { streamsCommand } from "./commands/streams.ts"
@@ -13,7 +13,7 @@ import { ticketsCommand } from "./commands/tickets.ts"
 /** The `mesh` command and its subcommands: definitions only; each handler loads its packages when it runs. */
 export const mesh = Command.make("mesh").pipe(
   Command.withDescription(
-    "Operate an Agent Mesh: local stack, streams, history, dead letters, approvals, shared registers, their conflicts, " +
+    "Operate an Agent Mesh: local stack, streams, history, causal traces, dead letters, approvals, shared registers, their conflicts, " +
       "customer-ops tickets, procurement's stock and purchase orders (over the agents' HTTP APIs), model cost per executed action and evals. " +
       "Data goes to stdout (--json: one object per line), logs and errors to stderr (MESH_LOG_LEVEL, MESH_LOG_FORMAT). " +
       "Exit codes: 0 success; 1 the command failed or refused; 2 usage error; 3 `streams` found drift; " +
@@ -25,6 +25,7 @@ export const mesh = Command.make("mesh").pipe(
     tailCommand,
     historyCommand,
     deadLettersCommand,
+    traceCommand,
     approvalsCommand,
     approveCommand,
     rejectCommand,

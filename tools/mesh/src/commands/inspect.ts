@@ -65,3 +65,35 @@ export const deadLettersCommand = Command.make(
   { json: jsonFlag, natsUrl: natsUrlFlag, namespace: namespaceFlag },
   (args) => lazily(load, (h) => h.deadLetters(args)),
 ).pipe(Command.withDescription("List dead-lettered events with their reasons"))
+
+const loadTrace = () => import("../handlers/trace.ts")
+
+/** `mesh trace <correlation-id>`: a chain's causal tree across every agent's streams. */
+export const traceCommand = Command.make(
+  "trace",
+  {
+    correlationId: Argument.String("correlation-id").pipe(
+      Argument.withDescription("the chain's id: its outside request's id (`mesh tail requests` shows them)"),
+    ),
+    since: Flag.String("since").pipe(
+      Flag.filterMap(
+        (text) => Option.fromUndefinedOr(parseSince(text)),
+        (text) => `--since takes an ISO time (2026-11-25T10:00:00Z) or a duration (15m, 2h, 1d), not ${text}`,
+      ),
+      Flag.optional,
+      Flag.withDescription("search only events stored since an ISO time or a duration ago (15m, 2h, 1d)"),
+    ),
+    format: Flag.Literals("format", ["tree", "mermaid"]).pipe(
+      Flag.withDefault("tree" as const),
+      Flag.withDescription("tree (the terminal) or mermaid (a sequence diagram between the writers)"),
+    ),
+    json: jsonFlag,
+    natsUrl: natsUrlFlag,
+    namespace: namespaceFlag,
+  },
+  (args) => lazily(loadTrace, (h) => h.trace(args)),
+).pipe(
+  Command.withDescription(
+    "Print a chain's causal tree: every event, recorded request, decision, verdict, approval and action of one correlation id, across agents, with timings",
+  ),
+)

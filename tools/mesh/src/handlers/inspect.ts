@@ -36,7 +36,7 @@ const firstSequenceSince = (nats: NatsHandles, stream: string, at: Date, head: n
  * The first sequence stored since the instant `--since` names: a time as given, or a duration back
  * from now. A future time has nothing yet (and one past 2262 would overflow the server's clock).
  */
-const sequenceSince = (nats: NatsHandles, stream: string, since: Since, head: number) =>
+export const sequenceSince = (nats: NatsHandles, stream: string, since: Since, head: number) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
     const at = since._tag === "At" ? since.epochMs : now - since.agoMs
     return at > now ? Effect.succeed(head + 1) : firstSequenceSince(nats, stream, new Date(at), head)
