@@ -7,6 +7,27 @@ import { useNatsServer } from "@mesh/stack/vitest"
 import { afterAll, describe, expect, it } from "vitest"
 import type { ShopDayOutcome } from "./shopDay.ts"
 
+interface TraceNodeJson {
+  readonly event: {
+    readonly type: string
+    readonly eventId: string
+    readonly correlationId: string
+    readonly causationId: string | null
+    readonly payload: Record<string, unknown>
+  }
+  readonly by: string
+  readonly children: ReadonlyArray<TraceNodeJson>
+}
+interface TraceJson {
+  readonly correlationId: string
+  readonly events: number
+  readonly writers: ReadonlyArray<string>
+  readonly causesOutside: number
+  readonly roots: ReadonlyArray<TraceNodeJson>
+}
+const flatten = (nodes: ReadonlyArray<TraceNodeJson>): ReadonlyArray<TraceNodeJson> =>
+  nodes.flatMap((n) => [n, ...flatten(n.children)])
+
 // `pnpm demo` is the README's first command: a shop's day with every agent in its own process. This
 // plays a small day twice with one seed, on this file's private NATS server and a data folder of its
 // own, and asserts what the day must come to, never its printed lines: counts, the checks over the
@@ -50,6 +71,22 @@ const playDay = (seed: number) =>
     ),
   )
 
+/** `mesh <args>` by its path, on this file's NATS and the day's namespace, as an SRE runs it after the day. */
+const mesh = (namespace: string, args: ReadonlyArray<string>) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile(
+      workspaceNode(),
+      [join(findRepoRoot(), "tools", "mesh", "src", "main.ts"), ...args],
+      {
+        env: { ...process.env, MESH_NATS_URL: nats.url, MESH_NAMESPACE: namespace, MESH_DATA_DIR: dataDir },
+        timeout: 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+    ),
+  )
+
 describe("pnpm demo: the shop's day", () => {
   let first: ShopDayOutcome | undefined
 
@@ -86,6 +123,80 @@ describe("pnpm demo: the shop's day", () => {
     expect(sent?.succeeded).toBeGreaterThan(0)
     expect(day.world.errors).toEqual([])
   }, 300_000)
+
+  it("is traced by `mesh trace`: a message's chain and an order's, from the outside request across agents", async () => {
+    const day = first as ShopDayOutcome
+    expect(day).toBeDefined()
+    const tail = await mesh(day.namespace, ["tail", "customer", "--no-follow", "--json"])
+    expect(tail.code, tail.stderr).toBe(0)
+    const customer = tail.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as TraceNodeJson["event"] & { aggregateId: string })
+    // A message whose reply was sent, and a paid order.
+    const sentTo = new Set(customer.filter((e) => e.type === "ReplySent").map((e) => e.aggregateId))
+    const opened = customer.find((e) => e.type === "TicketOpened" && sentTo.has(e.aggregateId))
+    const paid = customer.find((e) => e.type === "OrderStatusChanged" && e.payload.status === "paid")
+    if (opened === undefined || paid === undefined)
+      throw new Error("the day sent no reply or took no payment")
+
+    const ticketTrace = await mesh(day.namespace, ["trace", opened.correlationId, "--json"])
+    expect(ticketTrace.code, ticketTrace.stderr).toBe(0)
+    const ticket = JSON.parse(ticketTrace.stdout) as TraceJson
+    const nodes = flatten(ticket.roots)
+    expect(nodes).toHaveLength(ticket.events)
+    // One chain: the gateway's request at its root, every event under its cause, all of one correlation.
+    expect(ticket.causesOutside).toBe(0)
+    expect(ticket.roots.map((r) => [r.event.type, r.event.payload.origin])).toEqual([
+      ["RequestReceived", "http"],
+    ])
+    expect(new Set(nodes.map((n) => n.event.correlationId))).toEqual(new Set([opened.correlationId]))
+    const types = nodes.map((n) => n.event.type)
+    for (const type of [
+      "TicketOpened",
+      "TicketTriaged",
+      "ReplyDrafted",
+      "ReplyRouted",
+      "ActionRequested",
+      "ActionSucceeded",
+      "ReplySent",
+    ])
+      expect(types, type).toContain(type)
+    // The decisions with what they were given, and the policy's verdict on the reply.
+    const skills = nodes.filter((n) => n.event.type === "DecisionRecorded").map((n) => n.event.payload.skill)
+    expect(skills).toEqual(expect.arrayContaining(["triageTicket", "draftReply"]))
+    const asked = nodes.find((n) => n.event.type === "ActionRequested")
+    expect(asked?.event.payload).toMatchObject({
+      kind: "mailbox.send-message",
+      policy: { verdict: { mode: expect.any(String) } },
+    })
+    // The send's outcome hangs under the request for it (through a person's approval when it waited).
+    expect(flatten(asked?.children ?? []).map((n) => n.event.type)).toContain("ActionSucceeded")
+
+    // An order's payment crosses agents: the storefront's webhook to customer ops, its stock to procurement.
+    const orderTrace = await mesh(day.namespace, ["trace", paid.correlationId, "--json"])
+    expect(orderTrace.code, orderTrace.stderr).toBe(0)
+    const order = JSON.parse(orderTrace.stdout) as TraceJson
+    expect(order.causesOutside).toBe(0)
+    expect(order.writers).toContain("agent:procurement")
+    // Its payment's webhook reaches customer ops, and procurement reserves or back-orders its lines.
+    const orderTypes = flatten(order.roots).map((n) => n.event.type)
+    expect(orderTypes).toEqual(expect.arrayContaining(["RequestReceived", "OrderStatusChanged"]))
+    expect(orderTypes.some((t) => t === "OrderStockReserved" || t === "OrderStockBackordered")).toBe(true)
+
+    // The same chain as a tree for the terminal and as a mermaid diagram; an unknown id says so.
+    const tree = await mesh(day.namespace, ["trace", opened.correlationId])
+    expect(tree.stdout.split("\n")[0]).toMatch(
+      new RegExp(`^trace ${opened.correlationId}: ${ticket.events} events`),
+    )
+    expect(tree.stdout).toContain("└─ +0 ms RequestReceived")
+    const mermaid = await mesh(day.namespace, ["trace", opened.correlationId, "--format", "mermaid"])
+    expect(mermaid.stdout.split("\n").slice(0, 1)).toEqual(["sequenceDiagram"])
+    const unknown = await mesh(day.namespace, ["trace", "no-such-chain"])
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain("no event of namespace")
+    expect(unknown.stderr).toContain("no-such-chain")
+  }, 120_000)
 
   it("gives every message the same triage and policy outcome when the same seed plays again", async () => {
     expect(first).toBeDefined()

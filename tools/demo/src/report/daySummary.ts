@@ -105,6 +105,11 @@ export interface DaySummary {
   /** Each customer message's triage and the reply policy's outcome, by message id. */
   readonly outcomes: Readonly<Record<string, MessageOutcome>>
   readonly approvalsWaiting: ReadonlyArray<WaitingApproval>
+  /**
+   * A chain worth a look with `mesh trace`: the first whose action waited for a person (a message's
+   * reply, a refund, a purchase order), else the first message's; null for an empty day.
+   */
+  readonly traceExample: string | null
   readonly workflows: ReadonlyArray<WorkflowMetrics>
   /**
    * Hops between agents: an event of one agent caused by another agent's event, from the cause's
@@ -557,6 +562,8 @@ export const summarizeDay = (
     },
     outcomes,
     approvalsWaiting,
+    traceExample:
+      ofType("ActionAwaitingApproval")[0]?.correlationId ?? ofType("TicketOpened")[0]?.correlationId ?? null,
     workflows,
     hops: {
       count: hopTimes.length,

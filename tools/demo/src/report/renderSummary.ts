@@ -117,6 +117,9 @@ export const renderSummary = (options: {
       )
     lines.push(
       "  pnpm mesh approvals            # everything waiting for a person",
+      ...(s.traceExample === null
+        ? []
+        : [`  pnpm mesh trace ${s.traceExample}   # one chain's causal tree, across agents`]),
       "  pnpm mesh tail customer --no-follow",
       "  pnpm mesh history customer ticket <ticket-id>",
       "  pnpm mesh cost                 # model cost per executed action, per agent",
@@ -125,7 +128,7 @@ export const renderSummary = (options: {
     )
   } else {
     lines.push(
-      "  pnpm demo --keep               # the same day, left running for `pnpm mesh approvals`, `history`, `cost`",
+      "  pnpm demo --keep               # the same day, left running for `pnpm mesh approvals`, `trace`, `history`, `cost`",
       "  then, with the exported variables it prints: pnpm mesh approve <agent> <action-id> --hash <hash> --as owner",
     )
   }
