@@ -15,6 +15,7 @@ export { isTransientError, isTransientFailure } from "./host/transient.ts"
 export * from "./migrations/index.ts"
 export * from "./projections/index.ts"
 export * from "./reactors/reactor.ts"
+export * from "./replay/replay.ts"
 export {
   bodyDigest,
   makeReceive,

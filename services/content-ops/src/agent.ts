@@ -1,19 +1,13 @@
 import type { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
 import { actionExecutorWorker, actionsProjectionWorker, approvalsRoutes } from "@mesh/actions"
 import type { MeshNamespace, NatsClient } from "@mesh/eventlog"
-import {
-  type AggregateDefinition,
-  type DecidedEvent,
-  type Decider,
-  defineAgent,
-  projectionWorker,
-} from "@mesh/kernel"
+import { defineAgent, projectionWorker } from "@mesh/kernel"
 import type { DecisionRecorder, ModelProvider } from "@mesh/models"
 import type { Registers } from "@mesh/registers"
+import { contentOpsAggregates } from "./aggregates.ts"
 import { type ContentOpsDefs, contentOpsCatalog } from "./catalog.ts"
 import { type ContentOpsSettings, contentOpsName } from "./config.ts"
 import type { ContentLedger } from "./contentLedger.ts"
-import { type FaqCommand, type FaqState, faqDecider } from "./faq/faq.ts"
 import { noteResolvedQuestions, proposeArticles } from "./handlers/knowledge.ts"
 import {
   answerViolations,
@@ -24,21 +18,7 @@ import {
   watchStock,
 } from "./handlers/listings.ts"
 import { listingRoutes } from "./http/routes.ts"
-import { type ListingCommand, type ListingState, listingDecider } from "./listing/listing.ts"
 import { listingsProjection } from "./projections/listingsReadModel.ts"
-
-const listingAggregate: AggregateDefinition<ContentOpsDefs, ListingCommand, ListingState> = {
-  domain: "content",
-  type: "listing",
-  // The decider folds only the listing's events; the kernel hands it the agent's catalogue type.
-  decider: listingDecider as unknown as Decider<ListingCommand, DecidedEvent<ContentOpsDefs>, ListingState>,
-}
-
-const faqAggregate: AggregateDefinition<ContentOpsDefs, FaqCommand, FaqState> = {
-  domain: "content",
-  type: "faq",
-  decider: faqDecider as unknown as Decider<FaqCommand, DecidedEvent<ContentOpsDefs>, FaqState>,
-}
 
 /** Every service the content-ops agent's parts require; its layer provides them all. */
 export type ContentOpsServices =
@@ -66,7 +46,7 @@ export type ContentOpsServices =
 export const contentOpsAgent = defineAgent<ContentOpsDefs, ContentOpsServices>({
   name: contentOpsName,
   catalog: contentOpsCatalog,
-  aggregates: [listingAggregate, faqAggregate],
+  aggregates: contentOpsAggregates,
   reactors: [
     draftListings({ agent: contentOpsName }),
     publishListings({ agent: contentOpsName }),

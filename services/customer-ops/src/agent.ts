@@ -1,15 +1,10 @@
 import type { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
 import { actionExecutorWorker, actionsProjectionWorker, approvalsRoutes } from "@mesh/actions"
 import type { MeshNamespace } from "@mesh/eventlog"
-import {
-  type AggregateDefinition,
-  type DecidedEvent,
-  type Decider,
-  defineAgent,
-  projectionWorker,
-} from "@mesh/kernel"
+import { defineAgent, projectionWorker } from "@mesh/kernel"
 import type { DecisionRecorder, ModelProvider } from "@mesh/models"
 import type { Registers } from "@mesh/registers"
+import { customerOpsAggregates } from "./aggregates.ts"
 import { type CustomerOpsSettings, customerOpsName } from "./config.ts"
 import type { CustomerHistory } from "./customerHistory.ts"
 import { migrateCustomerOps } from "./db/migrations.ts"
@@ -26,38 +21,13 @@ import {
 import { noticeLateDeliveries } from "./handlers/lateDeliveries.ts"
 import { requestRefunds } from "./handlers/refunds.ts"
 import { intakeRoutes, staffRoutes, ticketRoutes } from "./intake/routes.ts"
-import { type KnowledgeCommand, type KnowledgeState, knowledgeDecider } from "./knowledge/knowledge.ts"
 import type { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
-import { type OrderCommand, type OrderState, orderDecider } from "./order/order.ts"
 import type { OrderBook } from "./order/orderBook.ts"
 import { customerCareProjection } from "./projections/customerCare.ts"
 import { productCatalogueProjection } from "./projections/productCatalogue.ts"
 import { storefrontReconciliationWorker } from "./storefront/reconciliation.ts"
 import { storefrontWebhookRoutes } from "./storefront/webhookRoutes.ts"
-import { type TicketCommand, type TicketState, ticketDecider } from "./ticket/ticket.ts"
 import type { TicketThreads } from "./ticketThreads.ts"
-
-const ticketAggregate: AggregateDefinition<CustomerOpsDefs, TicketCommand, TicketState> = {
-  domain: "customer",
-  type: "ticket",
-  decider: ticketDecider as unknown as Decider<TicketCommand, DecidedEvent<CustomerOpsDefs>, TicketState>,
-}
-
-const knowledgeAggregate: AggregateDefinition<CustomerOpsDefs, KnowledgeCommand, KnowledgeState> = {
-  domain: "customer",
-  type: "knowledge",
-  decider: knowledgeDecider as unknown as Decider<
-    KnowledgeCommand,
-    DecidedEvent<CustomerOpsDefs>,
-    KnowledgeState
-  >,
-}
-
-const orderAggregate: AggregateDefinition<CustomerOpsDefs, OrderCommand, OrderState> = {
-  domain: "customer",
-  type: "order",
-  decider: orderDecider as unknown as Decider<OrderCommand, DecidedEvent<CustomerOpsDefs>, OrderState>,
-}
 
 /** Every service the customer-ops agent's parts require; its layer provides them all. */
 export type CustomerOpsServices =
@@ -86,7 +56,7 @@ export type CustomerOpsServices =
 export const customerOpsAgent = defineAgent<CustomerOpsDefs, CustomerOpsServices>({
   name: customerOpsName,
   catalog: customerOpsCatalog,
-  aggregates: [ticketAggregate, knowledgeAggregate, orderAggregate],
+  aggregates: customerOpsAggregates,
   reactors: [
     answerMessages({ agent: customerOpsName }),
     recordActionOutcomes({ agent: customerOpsName }),

@@ -1,15 +1,9 @@
 import type { ActionGate, Approvals, ApproverTokens, ConnectorRegistry } from "@mesh/actions"
 import { actionExecutorWorker, actionsProjectionWorker, approvalsRoutes } from "@mesh/actions"
-import {
-  type AggregateDefinition,
-  type DecidedEvent,
-  type Decider,
-  defineAgent,
-  projectionWorker,
-} from "@mesh/kernel"
+import { defineAgent, projectionWorker } from "@mesh/kernel"
 import type { DecisionRecorder, ModelProvider } from "@mesh/models"
 import type { Registers } from "@mesh/registers"
-import { type AllocationCommand, type AllocationState, allocationDecider } from "./allocation/allocation.ts"
+import { procurementAggregates } from "./aggregates.ts"
 import { type ProcurementDefs, procurementCatalog } from "./catalog.ts"
 import { type ProcurementSettings, procurementName } from "./config.ts"
 import { lateDeliveryWatch } from "./handlers/lateDeliveries.ts"
@@ -19,19 +13,6 @@ import { procurementRoutes } from "./http/routes.ts"
 import type { ProcurementLedger } from "./procurementLedger.ts"
 import type { ProcurementRecords } from "./procurementRecords.ts"
 import { procurementProjection } from "./projections/procurementReadModel.ts"
-import {
-  type PurchaseOrderCommand,
-  type PurchaseOrderState,
-  purchaseOrderDecider,
-} from "./purchaseOrder/purchaseOrder.ts"
-import { type StockItemCommand, type StockItemState, stockItemDecider } from "./stockItem/stockItem.ts"
-
-// Each decider folds only its own aggregate's events; the kernel hands it the agent's catalogue type.
-const aggregate = <C, S>(type: string, decider: unknown): AggregateDefinition<ProcurementDefs, C, S> => ({
-  domain: "procurement",
-  type,
-  decider: decider as Decider<C, DecidedEvent<ProcurementDefs>, S>,
-})
 
 /** Every service the procurement agent's parts require; its layer provides them all. */
 export type ProcurementServices =
@@ -56,11 +37,7 @@ export type ProcurementServices =
 export const procurementAgent = defineAgent<ProcurementDefs, ProcurementServices>({
   name: procurementName,
   catalog: procurementCatalog,
-  aggregates: [
-    aggregate<StockItemCommand, StockItemState>("stockItem", stockItemDecider),
-    aggregate<AllocationCommand, AllocationState>("allocation", allocationDecider),
-    aggregate<PurchaseOrderCommand, PurchaseOrderState>("purchaseOrder", purchaseOrderDecider),
-  ],
+  aggregates: procurementAggregates,
   reactors: [
     allocateOrders({ agent: procurementName }),
     checkReorderPoints({ agent: procurementName }),

@@ -11,6 +11,7 @@ const commands = [
   "history",
   "dead-letters",
   "trace",
+  "replay",
   "approvals",
   "approve",
   "reject",
