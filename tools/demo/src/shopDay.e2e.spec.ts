@@ -198,6 +198,48 @@ describe("pnpm demo: the shop's day", () => {
     expect(unknown.stderr).toContain("no-such-chain")
   }, 120_000)
 
+  it("is replayed by `mesh replay` through the agents' deciders: the same bytes twice, nothing appended", async () => {
+    const day = first as ShopDayOutcome
+    expect(day).toBeDefined()
+    const lastSequence = async (domain: string) => {
+      const tail = await mesh(day.namespace, ["tail", domain, "--no-follow", "--json"])
+      const last = tail.stdout.trim().split("\n").at(-1) ?? "{}"
+      return (JSON.parse(last) as { sequence?: number }).sequence ?? 0
+    }
+    for (const domain of ["customer", "procurement", "actions"]) {
+      const before = await lastSequence(domain)
+      const once = await mesh(day.namespace, ["replay", domain, "--json"])
+      const twice = await mesh(day.namespace, ["replay", domain, "--json"])
+      expect(once.code, once.stderr).toBe(0)
+      expect(twice.stdout).toBe(once.stdout)
+      expect(await lastSequence(domain)).toBe(before)
+      const replayed = once.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { sequence: number; aggregate: string; version: number; state: unknown })
+      expect(replayed.at(-1)?.sequence).toBe(before)
+      // Each aggregate's versions count up from 1, and every event of the agents' aggregates has a state.
+      const versions = new Map<string, number>()
+      for (const r of replayed) {
+        expect(r.version, r.aggregate).toBe((versions.get(r.aggregate) ?? 0) + 1)
+        versions.set(r.aggregate, r.version)
+        expect(r.state, r.aggregate).not.toBeNull()
+      }
+    }
+    // One aggregate's history with its whole state after each event.
+    const tickets = await mesh(day.namespace, ["replay", "customer", "--json"])
+    const ticket = (JSON.parse(tickets.stdout.split("\n")[0] ?? "{}") as { aggregate: string }).aggregate
+    const one = await mesh(day.namespace, ["replay", "customer", "--aggregate", ticket])
+    const lines = one.stdout.trim().split("\n")
+    expect(lines.slice(0, -1).every((l) => l.includes(` ${ticket} v`))).toBe(true)
+    expect(lines.at(-1)).toMatch(
+      /^replayed \d+ events of \d+ aggregates up to #\d+ \(\d+ shown\); nothing was appended/,
+    )
+    const bad = await mesh(day.namespace, ["replay", "customer", "--until", "yesterday-ish"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("--until takes a stream sequence")
+  }, 120_000)
+
   it("gives every message the same triage and policy outcome when the same seed plays again", async () => {
     expect(first).toBeDefined()
     const { outcome, stderr } = await playDay(11)

@@ -37,7 +37,7 @@ export interface ReplayOptions<D extends EventDefinition> {
   readonly aggregates: ReadonlyArray<AggregateDefinition<D, any, any>>
   /** First sequence (default 1). */
   readonly fromSequence?: number
-  /** Last sequence, inclusive (default: the stream's head when the replay starts). */
+  /** Last sequence, inclusive (default, and at most: the stream's head when the replay starts). */
   readonly untilSequence?: number
   /** Events after this instant (epoch ms, by `occurredAt`) end the replay. */
   readonly untilTime?: number
@@ -54,7 +54,8 @@ export const replayStream = <D extends EventDefinition>(
   options: ReplayOptions<D>,
 ): Effect.Effect<Stream.Stream<ReplayedEvent<D>, EventLogError>, EventLogError> =>
   Effect.gen(function* () {
-    const head = options.untilSequence ?? (yield* log.headSequence(options.domain))
+    const stored = yield* log.headSequence(options.domain)
+    const head = Math.min(stored, options.untilSequence ?? stored)
     const from = Math.max(1, options.fromSequence ?? 1)
     if (head < from) return Stream.empty
     const folders = new Map<string, Folder>()
