@@ -11,6 +11,8 @@ const benchmarks = {
     "appends over 1,000 aggregates beside js.publish with an expected sequence; NATS (Postgres adds Emmett's figure)",
   "append-latency": "one awaited append at a time, p50 and p99, beside the raw publish; NATS",
   read: "loading a 50-event aggregate beside an ordered consumer; NATS",
+  replay:
+    "replaying 20,000 ticket events (decode, upcast, fold through the ticket decider) beside a raw ordered consumer JSON-parsing each message; NATS",
   projection:
     "projection catch-up of 50,000 events beside multi-row pg inserts; NATS and Postgres (skipped without)",
   actions:
@@ -103,6 +105,10 @@ const main = async () => {
       if (wants("append")) record(await runAppendBench({ nats, namespace: `${namespace}a`, databaseUrl }))
       if (wants("append-latency")) record(await runAppendLatencyBench({ nats, namespace: `${namespace}l` }))
       if (wants("read")) record(await runReadBench({ nats, namespace: `${namespace}r` }))
+      if (wants("replay")) {
+        const { runReplayBench } = await importOptional("./replay.ts")
+        record(await runReplayBench({ nats, namespace: `${namespace}p` }))
+      }
       if (wants("projection") && databaseUrl !== undefined) {
         const { runProjectionBench } = await importOptional("./projection.ts")
         record(await runProjectionBench({ natsUrl, databaseUrl }))

@@ -47,7 +47,7 @@ export interface ReplayOptions<D extends EventDefinition> {
  * Replays a domain stream from `fromSequence` to its head as it stood when the replay began (or to
  * `untilSequence` / `untilTime`): every event with its aggregate's state after it. Aggregates are
  * folded from their first event in the range, so a replay that should show true states starts at
- * sequence 1. (Reading the whole stream ends at its head; a subject filter could end before it.)
+ * sequence 1.
  */
 export const replayStream = <D extends EventDefinition>(
   log: EventLog<D>,
@@ -63,9 +63,7 @@ export const replayStream = <D extends EventDefinition>(
       if (a.domain === options.domain) folders.set(a.type, a.decider as unknown as Folder)
     const states = new Map<string, { state: unknown; version: number }>()
     const untilTime = options.untilTime
-    const replayed = log.follow(options.domain, { fromSequence: from }).pipe(
-      Stream.takeWhile((commit) => commit.sequence <= head),
-      Stream.takeUntil((commit) => commit.sequence >= head),
+    const replayed = log.readRange(options.domain, { fromSequence: from, toSequence: head }).pipe(
       Stream.map((commit) => {
         const out: Array<ReplayedEvent<D>> = []
         commit.events.forEach((event, index) => {
