@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -38,6 +38,15 @@ const dataDir = mkdtempSync(join(tmpdir(), "shop-day-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 const size = { tickets: 60, orders: 30, products: 12 }
+
+const hasTmux = (() => {
+  try {
+    execFileSync("tmux", ["-V"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+})()
 
 const playDay = (seed: number) =>
   new Promise<{ code: number; outcome: ShopDayOutcome | undefined; stderr: string }>((resolve) =>
@@ -239,6 +248,64 @@ describe("pnpm demo: the shop's day", () => {
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("--until takes a stream sequence")
   }, 120_000)
+
+  // The step mode is a terminal's: it is driven here as a person would, through tmux. Skipped only
+  // where tmux is not installed (Debian's `tmux`); these machines and CI have it.
+  it.skipIf(!hasTmux)(
+    "steps through the replay on a terminal: forward, back, to a sequence, with a decision's inputs",
+    async () => {
+      const day = first as ShopDayOutcome
+      expect(day).toBeDefined()
+      const tail = await mesh(day.namespace, ["tail", "customer", "--no-follow", "--json"])
+      const triaged = tail.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { sequence: number; type: string })
+        .find((e) => e.type === "TicketTriaged")
+      if (triaged === undefined) throw new Error("the day triaged nothing")
+      const session = `replay-${process.pid}`
+      const tmux = (...args: ReadonlyArray<string>) => execFileSync("tmux", args, { encoding: "utf8" })
+      const screen = () => tmux("capture-pane", "-p", "-t", session)
+      const until = async (what: string, test: (text: string) => boolean) => {
+        const deadline = Date.now() + 30_000
+        while (Date.now() < deadline) {
+          const text = screen()
+          if (test(text)) return text
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        throw new Error(`the terminal never showed ${what}:\n${screen()}`)
+      }
+      const command = [
+        `MESH_NATS_URL=${nats.url}`,
+        `MESH_NAMESPACE=${day.namespace}`,
+        `MESH_DATA_DIR=${dataDir}`,
+        workspaceNode(),
+        join(findRepoRoot(), "tools", "mesh", "src", "main.ts"),
+        "replay customer --step; echo replay-exited-$?; sleep 60",
+      ].join(" ")
+      tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50", command)
+      try {
+        await until("the first step", (t) => t.includes("step 1 of "))
+        tmux("send-keys", "-t", session, "n")
+        await until("the second step", (t) => t.includes("step 2 of "))
+        tmux("send-keys", "-t", session, "Left")
+        await until("the first step again", (t) => t.includes("step 1 of "))
+        tmux("send-keys", "-t", session, "g", ...String(triaged.sequence).split(""), "Enter")
+        const decided = await until(
+          "the triage's step",
+          (t) => t.includes(`#${triaged.sequence} `) && t.includes("TicketTriaged"),
+        )
+        expect(decided).toMatch(/decision triageTicket-\S+: triageTicket, prompt /)
+        expect(decided).toContain("  input {")
+        expect(decided).toContain("state changes:")
+        tmux("send-keys", "-t", session, "q")
+        await until("the replay to end", (t) => t.includes("replay-exited-0"))
+      } finally {
+        tmux("kill-session", "-t", session)
+      }
+    },
+    120_000,
+  )
 
   it("gives every message the same triage and policy outcome when the same seed plays again", async () => {
     expect(first).toBeDefined()

@@ -46,6 +46,12 @@ export const replayCommand = Command.make(
       Flag.optional,
       Flag.withDescription("stop after this sequence, or after events that occurred by this time"),
     ),
+    step: Flag.Boolean("step").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription(
+        "step through the events on the terminal: n/→ next, p/← back, g <sequence> Enter go to, q quit; each with its state changes and its decision's inputs",
+      ),
+    ),
     json: jsonFlag,
     natsUrl: natsUrlFlag,
     namespace: namespaceFlag,

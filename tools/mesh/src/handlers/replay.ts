@@ -1,11 +1,12 @@
 import type { Domain } from "@mesh/contracts"
-import { meshCatalog } from "@mesh/contracts"
-import { makeEventLog } from "@mesh/eventlog"
+import { type EventDefinition, meshCatalog } from "@mesh/contracts"
+import { type EventLog, makeEventLog } from "@mesh/eventlog"
 import { replayStream } from "@mesh/kernel"
 import { Clock, Console, Effect, Option, Stream } from "effect"
 import { meshError } from "../errors.ts"
 import { meshAggregates } from "../replay/aggregates.ts"
 import { stateJson } from "../replay/stateJson.ts"
+import { initialStepper, pressKey, renderStep, type Step } from "../replay/stepper.ts"
 import type { Since } from "../since.ts"
 import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
 
@@ -13,6 +14,89 @@ import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
 export type ReplayUntil =
   | { readonly _tag: "Sequence"; readonly sequence: number }
   | { readonly _tag: "Time"; readonly since: Since }
+
+/** The decision an event names: its own `decisionId`, or its cause's (an action's). */
+const decisionIdOf = (payloadJson: string): string | undefined => {
+  const payload = JSON.parse(payloadJson) as { decisionId?: unknown; cause?: { decisionId?: unknown } }
+  const id = payload.decisionId ?? payload.cause?.decisionId
+  return typeof id === "string" ? id : undefined
+}
+
+/** Recorded content as the step mode shows it: its text when the event holds it, else what it is. */
+const contentText = (content: unknown): string | null => {
+  if (content === null || typeof content !== "object") return null
+  const c = content as { _tag?: string; text?: string; sha256?: string; bytes?: number }
+  if (c._tag === "Inline" && c.text !== undefined) return clip(c.text, 600)
+  return `(${c._tag === "Stored" ? "in the object store" : "hash only"}: sha256 ${c.sha256}, ${c.bytes} bytes)`
+}
+
+/** The recorded decisions the steps name, from the decisions stream, by decision id. */
+const decisionsNamedBy = <D extends EventDefinition>(log: EventLog<D>, steps: ReadonlyArray<Step>) =>
+  Effect.gen(function* () {
+    const wanted = new Set(steps.map((s) => decisionIdOf(s.payload)).filter((id) => id !== undefined))
+    const found = new Map<string, NonNullable<Step["decision"]>>()
+    if (wanted.size === 0) return found
+    const head = yield* log.headSequence("decisions").pipe(Effect.orElseSucceed(() => 0))
+    yield* log.readRange("decisions", { fromSequence: 1, toSequence: head }).pipe(
+      Stream.runForEach((commit) =>
+        Effect.sync(() => {
+          for (const e of commit.events) {
+            const p = e.payload as {
+              decisionId?: string
+              skill?: string
+              promptVersion?: string
+              input?: unknown
+              output?: unknown
+              retrieved?: ReadonlyArray<{ memoryId: string }>
+            }
+            if (e.type !== "DecisionRecorded" || p.decisionId === undefined || !wanted.has(p.decisionId))
+              continue
+            found.set(p.decisionId, {
+              decisionId: p.decisionId,
+              skill: p.skill ?? "?",
+              promptVersion: p.promptVersion ?? "?",
+              input: contentText(p.input),
+              retrieved: (p.retrieved ?? []).map((r) => r.memoryId),
+              output: contentText(p.output),
+            })
+          }
+        }),
+      ),
+      failedTo("read the decisions the events name"),
+    )
+    return found
+  })
+
+/** Steps through the replayed events on the terminal until the user quits. */
+const stepThrough = (steps: ReadonlyArray<Step>) =>
+  Effect.callback<void>((resume) => {
+    const stdin = process.stdin
+    let state = initialStepper
+    const draw = () =>
+      process.stdout.write(
+        `\x1b[2J\x1b[H${renderStep(steps, state, process.stdout.columns ?? 120).join("\n")}\n`,
+      )
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString("utf8")
+      // Arrow keys arrive as one escape sequence; anything else is one key per character.
+      const keys = text.startsWith("\x1b[") ? [text] : [...text]
+      for (const key of keys) state = pressKey(state, key, steps)
+      if (state.done) {
+        finish()
+        resume(Effect.void)
+      } else draw()
+    }
+    const finish = () => {
+      stdin.off("data", onData)
+      stdin.setRawMode(false)
+      stdin.pause()
+    }
+    stdin.setRawMode(true)
+    stdin.resume()
+    stdin.on("data", onData)
+    draw()
+    return Effect.sync(finish)
+  })
 
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
 
@@ -28,11 +112,19 @@ export const replay = (args: {
   readonly correlation: Option.Option<string>
   readonly from: number
   readonly until: Option.Option<ReplayUntil>
+  readonly step: boolean
   readonly json: boolean
   readonly natsUrl: Option.Option<string>
   readonly namespace: Option.Option<string>
 }) =>
   Effect.gen(function* () {
+    if (args.step && (process.stdin.isTTY !== true || process.stdout.isTTY !== true))
+      return yield* meshError({
+        _tag: "BadInput",
+        message: "--step needs a terminal: stdin and stdout must be one (run it in a shell, or drop --step)",
+      })
+    if (args.step && args.json)
+      return yield* meshError({ _tag: "BadInput", message: "--step and --json do not go together: pick one" })
     const { nats } = yield* scopedNatsTarget(args.natsUrl)
     const namespace = yield* namespaceOf(args.namespace)
     const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
@@ -66,6 +158,9 @@ export const replay = (args: {
     let shown = 0
     let lastSequence = 0
     const aggregates = new Set<string>()
+    // The step mode keeps what it shows, with each aggregate's state before the event.
+    const steps: Array<Step> = []
+    const lastState = new Map<string, string | null>()
     yield* replayed.pipe(
       Stream.runForEach((r) =>
         Effect.gen(function* () {
@@ -79,9 +174,25 @@ export const replay = (args: {
               `\rreplaying ${args.domain}: #${r.sequence} of ${untilSequence} (${Math.round((100 * r.sequence) / untilSequence)}%), ${Math.round(rate)} events/s, ${Math.ceil((untilSequence - r.sequence) / Math.max(1, rate))} s left `,
             )
           }
+          const state = stateJson(r.state)
+          const before = lastState.get(r.aggregate) ?? null
+          lastState.set(r.aggregate, state ?? null)
           if (!shows(r)) return
           shown += 1
-          const state = stateJson(r.state)
+          if (args.step) {
+            steps.push({
+              sequence: r.sequence,
+              aggregate: r.aggregate,
+              version: r.version,
+              type: r.event.type,
+              occurredAt: r.event.occurredAt,
+              by: `${r.event.actor.kind}:${r.event.actor.id}`,
+              payload: JSON.stringify(r.event.payload),
+              before,
+              after: state ?? null,
+            })
+            return
+          }
           if (args.json)
             return yield* Console.log(
               JSON.stringify({
@@ -104,6 +215,21 @@ export const replay = (args: {
       failedTo(`replay ${args.domain}`),
     )
     if (progress) process.stderr.write("\n")
+    if (args.step) {
+      if (steps.length === 0)
+        return yield* meshError({
+          _tag: "Failed",
+          message: `nothing to step through in ${args.domain} of namespace ${namespace}`,
+        })
+      const decisions = yield* decisionsNamedBy(log, steps)
+      return yield* stepThrough(
+        steps.map((s) => {
+          const id = decisionIdOf(s.payload)
+          const decision = id === undefined ? undefined : decisions.get(id)
+          return decision === undefined ? s : { ...s, decision }
+        }),
+      )
+    }
     if (shown === 0 && (aggregate !== undefined || correlation !== undefined))
       return yield* meshError({
         _tag: "Failed",
