@@ -257,11 +257,14 @@ describe("pnpm demo: the shop's day", () => {
       const day = first as ShopDayOutcome
       expect(day).toBeDefined()
       const tail = await mesh(day.namespace, ["tail", "customer", "--no-follow", "--json"])
-      const triaged = tail.stdout
+      // A commit whose first event is a triage: `g <its sequence>` lands on it.
+      const events = tail.stdout
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as { sequence: number; type: string })
-        .find((e) => e.type === "TicketTriaged")
+      const triaged = events.find(
+        (e, i) => e.type === "TicketTriaged" && (i === 0 || events[i - 1]?.sequence !== e.sequence),
+      )
       if (triaged === undefined) throw new Error("the day triaged nothing")
       const session = `replay-${process.pid}`
       const tmux = (...args: ReadonlyArray<string>) => execFileSync("tmux", args, { encoding: "utf8" })
