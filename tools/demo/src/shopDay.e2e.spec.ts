@@ -244,6 +244,19 @@ describe("pnpm demo: the shop's day", () => {
     expect(lines.at(-1)).toMatch(
       /^replayed \d+ events of \d+ aggregates up to #\d+ \(\d+ shown\); nothing was appended/,
     )
+    // One chain's events, each with its aggregate's true state (everything before is still folded).
+    const all = tickets.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { correlationId: string; sequence: number; state: unknown })
+    const chain = all.at(-1)?.correlationId ?? ""
+    const ofChain = await mesh(day.namespace, ["replay", "customer", "--correlation", chain, "--json"])
+    expect(
+      ofChain.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual(all.filter((r) => r.correlationId === chain))
     const bad = await mesh(day.namespace, ["replay", "customer", "--until", "yesterday-ish"])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("--until takes a stream sequence")
