@@ -4,6 +4,7 @@ export { CustomerOpsSettings, customerOpsName, customerOpsSettingsConfig } from 
 export { CustomerHistory, CustomerHistoryError } from "./customerHistory.ts"
 export { actionTarget, stepIds } from "./handlers/answerMessage.ts"
 export { customerOpsCatalog } from "./handlers/catalog.ts"
+export { articleIdOfAnswer } from "./knowledge/knowledge.ts"
 export { InboundMessage, MAX_INBOUND_BYTES, ticketIdOf } from "./intake/inbound.ts"
 export { customerOpsLayer } from "./layers.ts"
 export { gateModeOf, ReplyPolicy, routeReply, shippedReplyPolicy } from "./policy/replyPolicy.ts"

@@ -1,6 +1,6 @@
 import { type ContentOpsProcess, startContentOps } from "@mesh/content-ops/testing"
 import type { EventEnvelope } from "@mesh/contracts"
-import { customerOpsName } from "@mesh/customer-ops"
+import { articleIdOfAnswer, customerOpsName } from "@mesh/customer-ops"
 import { type CustomerOpsProcess, owner, startCustomerOps } from "@mesh/customer-ops/testing"
 import { type Simulators, startSimulators } from "@mesh/simulators"
 import { uniqueNamespace } from "@mesh/stack"
@@ -102,6 +102,7 @@ const payloadOf = <P>(event: EventEnvelope | undefined): P => {
 }
 
 interface KnowledgeDraftedPayload {
+  readonly tenantId: string
   readonly version: number
   readonly title: string
   readonly body: string
@@ -145,6 +146,8 @@ const caughtUp = (agent: { url: string; until: CustomerOpsProcess["until"] }, na
   })
 
 const asked: Array<string> = []
+/** The articles the persons' answers to the asked questions were drafted as. */
+const answerArticles: Array<string> = []
 let article:
   | { readonly articleId: string; readonly actionId: string; readonly parametersHash: string }
   | undefined
@@ -271,8 +274,9 @@ describe("a knowledge-base article proposed from resolved tickets", () => {
       parametersHash: String(publish.parametersHash),
     }
 
-    // Each person's answer is also drafted as an article of its ticket, as any person's answer is:
-    // three more drafts, none of them the proposal, all waiting for a person.
+    // Each person's answer is also drafted as an article of its own, keyed by the answer, as any
+    // person's answer is: three more drafts (the answers differ), none of them the proposal, all
+    // waiting for a person.
     const customerEvents = await shop.until("every person's answer is drafted too", async () => {
       const events = await shop.everything()
       const fromTickets = ofType(events, "KnowledgeDrafted").filter(
@@ -283,7 +287,15 @@ describe("a knowledge-base article proposed from resolved tickets", () => {
     const fromTickets = ofType(customerEvents, "KnowledgeDrafted").filter(
       (e) => (e.payload as KnowledgeDraftedPayload).source._tag === "Ticket",
     )
-    expect(fromTickets.map((e) => e.aggregateId).sort()).toEqual(asked.map((id) => `kb-${id}`).sort())
+    expect(
+      fromTickets.map((e) => (e.payload as KnowledgeDraftedPayload).source.ticketId as string).sort(),
+    ).toEqual([...asked].sort())
+    for (const e of fromTickets) {
+      const p = e.payload as KnowledgeDraftedPayload
+      expect(e.aggregateId).toBe(articleIdOfAnswer(p.tenantId, p.body))
+    }
+    answerArticles.push(...fromTickets.map((e) => e.aggregateId))
+    expect(new Set(answerArticles).size).toBe(asked.length)
     expect(fromTickets.map((e) => e.aggregateId)).not.toContain(article.articleId)
     expect(proposalDrafts(customerEvents)).toHaveLength(1)
     expect(ofType(customerEvents, "KnowledgeApproved")).toHaveLength(0)
@@ -383,7 +395,7 @@ describe("a knowledge-base article proposed from resolved tickets", () => {
     expect(ofType(events, "KnowledgeApproved").map((e) => e.aggregateId)).toEqual([proposed.articleId])
     const waiting = (await shop.approvals()).filter((e) => e.kind === "knowledge.publish")
     expect(waiting.map((e) => (e.parameters as { articleId: string }).articleId).sort()).toEqual(
-      asked.map((id) => `kb-${id}`).sort(),
+      [...answerArticles].sort(),
     )
   })
 

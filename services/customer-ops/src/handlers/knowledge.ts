@@ -2,7 +2,7 @@ import { ActionGate } from "@mesh/actions"
 import type { ReactorDefinition } from "@mesh/kernel"
 import { Effect } from "effect"
 import { cleanUntrusted, isManipulation } from "../guardrails/index.ts"
-import { articleIdOfTicket, articleIdOfTitle, type KnowledgeCommand } from "../knowledge/knowledge.ts"
+import { articleIdOfAnswer, articleIdOfTitle, type KnowledgeCommand } from "../knowledge/knowledge.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
 import { firstSentence } from "../memory/thread.ts"
 import { TicketThreads } from "../ticketThreads.ts"
@@ -61,8 +61,9 @@ export const sendPersonsReplies = (options: {
 
 /**
  * Memory that compounds: a ticket a person answered becomes a knowledge draft (the customer's
- * question, cleaned, and the person's answer). It is only a draft: a person approves it before a
- * reply sent on its own may cite it.
+ * question, cleaned, and the person's answer), one per distinct answer: the same answer given on
+ * another ticket drafts nothing new. It is only a draft: a person approves it before a reply sent
+ * on its own may cite it.
  */
 export const proposeKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, TicketThreads> = {
   name: "customer-ops-propose-knowledge",
@@ -86,14 +87,15 @@ export const proposeKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, Ticke
       if (question?.type !== "TicketOpened" && question?.type !== "TicketMessageReceived") return []
       const triaged = thread.find((e) => e.type === "TicketTriaged" && e.payload.messageId === messageId)
       const asked = cleanUntrusted(question.payload.body).text
-      const articleId = articleIdOfTicket(event.aggregateId)
+      const answer = cleanUntrusted(written.payload.body).text
+      const articleId = articleIdOfAnswer(opening.payload.tenantId, answer)
       return toArticle(articleId, [
         {
           _tag: "DraftKnowledge",
           articleId,
           tenantId: opening.payload.tenantId,
           title: firstSentence(asked, 140),
-          body: cleanUntrusted(written.payload.body).text,
+          body: answer,
           intent: triaged?.type === "TicketTriaged" ? triaged.payload.intent : "other",
           source: { _tag: "Ticket", ticketId: event.aggregateId, author: written.payload.author },
         },

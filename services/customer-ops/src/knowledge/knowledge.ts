@@ -20,8 +20,16 @@ export const knowledgeEvents = [
 /** An article's events, as its decider emits them. */
 export type KnowledgeEvent = DecidedEvent<(typeof knowledgeEvents)[number]>
 
-/** The article a ticket's answer becomes: one per ticket. */
-export const articleIdOfTicket = (ticketId: string): string => `kb-${ticketId}`
+/**
+ * The article a person's answer becomes: one per answer within a tenant, whichever ticket it answered.
+ * The owner who answers the same question the same way on five tickets approves one article, not
+ * five near-copies that would crowd each other out of every recall. Case and spacing do not count.
+ */
+export const articleIdOfAnswer = (tenantId: string, answer: string): string =>
+  `kb-${createHash("sha256")
+    .update(`${tenantId}\u0000${answer.replace(/\s+/g, " ").trim().toLowerCase()}`)
+    .digest("hex")
+    .slice(0, 24)}`
 
 /** The article of an imported text: the same title in the same tenant is the same article, a new version of it. */
 export const articleIdOfTitle = (tenantId: string, title: string): string =>
@@ -95,7 +103,8 @@ const withDraft = (
  * publish action) becomes citable, and approving it replaces the version before. An older version
  * than the approved one, or one drafted before the article was retired, is refused when approved; a
  * version drafted after the retirement brings the article back. Drafting the same text again is a
- * no-op, so a redelivered proposal drafts once.
+ * no-op, so a redelivered proposal drafts once; so is a person's answer given again to another
+ * ticket's question (its title is that question), since its article is keyed by the answer.
  */
 export const knowledgeDecider: Decider<KnowledgeCommand, KnowledgeEvent, KnowledgeState> = {
   initialState: () => ({ status: "none" }),
@@ -143,8 +152,8 @@ export const knowledgeDecider: Decider<KnowledgeCommand, KnowledgeEvent, Knowled
         if (
           state.status === "live" &&
           latest !== undefined &&
-          latest.title === command.title &&
-          latest.body === command.body
+          latest.body === command.body &&
+          (latest.title === command.title || command.source._tag === "Ticket")
         )
           return []
         const version = (latest?.version ?? 0) + 1

@@ -1,6 +1,6 @@
 import { DeciderSpecification } from "@mesh/kernel/testing"
-import { describe, it } from "vitest"
-import { type KnowledgeEvent, knowledgeDecider, publishActionId } from "./knowledge.ts"
+import { describe, expect, it } from "vitest"
+import { articleIdOfAnswer, type KnowledgeEvent, knowledgeDecider, publishActionId } from "./knowledge.ts"
 
 const article = DeciderSpecification.for(knowledgeDecider)
 const articleId = "kb-lamp-bulbs"
@@ -58,6 +58,50 @@ describe("knowledge articles", () => {
         source: { _tag: "Import", author: "ana" },
       })
       .thenNothingHappens()
+  })
+
+  it("keys a person's answer by its text, so the same answer to another ticket drafts nothing", () => {
+    const answer = "Hello,\nthe desk lamp takes E27 bulbs up to 60 W.\nAna"
+    expect(articleIdOfAnswer("shop-1", answer)).toBe(articleIdOfAnswer("shop-1", `  ${answer.toUpperCase()}\n`))
+    expect(articleIdOfAnswer("shop-1", answer)).not.toBe(articleIdOfAnswer("shop-2", answer))
+    expect(articleIdOfAnswer("shop-1", answer)).not.toBe(articleIdOfAnswer("shop-1", `${answer}!`))
+    const fromTicket = (ticketId: string, question: string) =>
+      ({
+        _tag: "DraftKnowledge",
+        articleId: articleIdOfAnswer("shop-1", answer),
+        tenantId: "shop-1",
+        title: question,
+        body: answer,
+        intent: "product_question",
+        source: { _tag: "Ticket", ticketId, author: "ana" },
+      }) as const
+    const first: KnowledgeEvent = {
+      type: "KnowledgeDrafted",
+      payload: {
+        tenantId: "shop-1",
+        version: 1,
+        title: "Which bulbs does the lamp take?",
+        body: answer,
+        intent: "product_question",
+        source: { _tag: "Ticket", ticketId: "tk-1", author: "ana" },
+        actionId: publishActionId(articleIdOfAnswer("shop-1", answer), 1),
+      },
+    }
+    article.given([]).when(fromTicket("tk-1", "Which bulbs does the lamp take?")).thenEmits([first])
+    article.given([first]).when(fromTicket("tk-2", "What bulb for the desk lamp?")).thenNothingHappens()
+    // An imported article renamed is a change a person approves.
+    article
+      .given([drafted(1, v1)])
+      .when({
+        _tag: "DraftKnowledge",
+        articleId,
+        tenantId: "shop-1",
+        title: "The desk lamp's bulbs",
+        body: v1,
+        intent: "product_question",
+        source: { _tag: "Import", author: "ana" },
+      })
+      .thenEmits([{ ...drafted(2, v1), payload: { ...drafted(2, v1).payload, title: "The desk lamp's bulbs" } }])
   })
 
   it("approves a pending version once", () => {
