@@ -119,8 +119,15 @@ export interface EventLog<D extends EventDefinition> {
     domain: Domain,
     options?: { readonly fromSequence?: number; readonly filterSubject?: SubjectFilter },
   ) => Stream.Stream<RecordedCommit<D>, EventLogError>
-  /** The last sequence of a domain stream (0 when empty), to measure lag. */
-  readonly headSequence: (domain: Domain) => Effect.Effect<number, EventLogError>
+  /**
+   * The last sequence of a domain stream (0 when empty), to measure lag; with `filterSubject`, the
+   * last sequence of a subject it matches, which is where a reader of those subjects only is
+   * caught up (the stream's own head may be another writer's, which that reader never sees).
+   */
+  readonly headSequence: (
+    domain: Domain,
+    filterSubject?: SubjectFilter,
+  ) => Effect.Effect<number, EventLogError>
   /**
    * A domain stream's commits from `fromSequence` through `toSequence` (inclusive), in order, and
    * then the end: what replay and export read. Unlike `follow` it never waits for new commits, and
@@ -502,9 +509,29 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     )
   }
 
-  const headSequence = (domain: Domain) =>
+  const headSequence = (domain: Domain, filterSubject?: SubjectFilter) =>
     Effect.tryPromise({
-      try: () => jsm.streams.info(Subjects.streamName(namespace, domain)).then((i) => i.state.last_seq),
+      try: async () => {
+        const stream = Subjects.streamName(namespace, domain)
+        const filters =
+          filterSubject === undefined
+            ? []
+            : typeof filterSubject === "string"
+              ? [filterSubject]
+              : filterSubject
+        if (filters.length === 0) return (await jsm.streams.info(stream)).state.last_seq
+        let head = 0
+        for (const subject of filters) {
+          try {
+            const last = await jsm.streams.getMessage(stream, { last_by_subj: subject })
+            head = Math.max(head, last?.seq ?? 0)
+          } catch (e) {
+            // Nothing on that subject yet.
+            if (!isNoMessage(e)) throw e
+          }
+        }
+        return head
+      },
       catch: (e) => unavailable(`head of ${domain}`, e),
     })
 

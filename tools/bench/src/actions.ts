@@ -8,6 +8,7 @@ import {
   makeActionExecutor,
   makeActionGate,
   makeHttpConnectorRegistry,
+  quotaInputs,
 } from "@mesh/actions"
 import { countingNats } from "@mesh/actions/testing"
 import { Subjects } from "@mesh/contracts"
@@ -89,7 +90,11 @@ const startOurs = async (options: {
   const commands = makeActionCommands({ nats: counted.nats, namespace })
   // An agent's gate reads its quota history from its actions read model, never the log; the
   // bench's policy has no quotas, so the history is empty and no read model runs.
-  const gate = makeActionGate({ commands, policy, history: () => Effect.succeed([]) })
+  const gate = makeActionGate({
+    commands,
+    policy,
+    counters: (agent, now, currency) => Effect.succeed(quotaInputs([], agent, now, currency)),
+  })
   const executor = makeActionExecutor({
     nats: counted.nats,
     namespace,

@@ -10,6 +10,7 @@ import {
   makeHttpConnectorRegistry,
   makeSagaDriver,
   type QuotaHistoryEntry,
+  quotaInputs,
   sagaRef,
 } from "@mesh/actions"
 import { type CommitMetadata, type MeshEvent, meshCatalog, parametersHash, Subjects } from "@mesh/contracts"
@@ -324,25 +325,30 @@ const playSideEffects = async (client: NatsHandles, namespace: string) => {
   })
   const policyFile = join(findRepoRoot(), "services", "customer-ops", "policy", "actions.json")
   const policy = Result.getOrThrow(decodePolicyJson(readFileSync(policyFile, "utf8"), policyFile))
-  // An agent's gate reads its quota history from its actions read model; the demo keeps no read
+  // An agent's gate reads its quota counters from its actions read model; the tour keeps no read
   // model, so it folds its few actions from the log instead.
-  const history = (agent: string, since: string) =>
+  const counters = (agent: string, now: string, currency: string | null) =>
     Effect.map(actionsFromLog(commands, agent), (actions) =>
-      actions.flatMap(
-        ({ state }): ReadonlyArray<QuotaHistoryEntry> =>
-          state.status === "none" || state.request.requestedAt < since
-            ? []
-            : [
-                {
-                  agent,
-                  requestedAt: state.request.requestedAt,
-                  amount: state.request.policy.inputs.amount,
-                  mode: state.request.mode,
-                },
-              ],
+      quotaInputs(
+        actions.flatMap(
+          ({ state }): ReadonlyArray<QuotaHistoryEntry> =>
+            state.status === "none"
+              ? []
+              : [
+                  {
+                    agent,
+                    requestedAt: state.request.requestedAt,
+                    amount: state.request.policy.inputs.amount,
+                    mode: state.request.mode,
+                  },
+                ],
+        ),
+        agent,
+        now,
+        currency,
       ),
     )
-  const gate = makeActionGate({ commands, policy, history, compensationOf: connectors.compensationOf })
+  const gate = makeActionGate({ commands, policy, counters, compensationOf: connectors.compensationOf })
   const sagas = makeSagaDriver({ commands, gate })
   const approvals = makeApprovals({ commands, approvalTtlMs: 15 * 60_000, origin: "cli" })
   const executor = makeActionExecutor({ nats: client, namespace, connectors })

@@ -9,6 +9,7 @@ import { actionRef, makeActionCommands } from "../action/actionCommands.ts"
 import { makeHttpConnectorRegistry } from "../connectors/registry.ts"
 import { makeActionGate } from "../gate/actionGate.ts"
 import { decodePolicy } from "../policy/actionPolicy.ts"
+import { quotaInputs } from "../policy/evaluatePolicy.ts"
 import { makeSagaDriver } from "../saga/sagaDriver.ts"
 import { waitForActionStatus } from "../testing/actionTestKit.ts"
 import { countingNats } from "../testing/countingNats.ts"
@@ -75,7 +76,11 @@ describe("reads per action", () => {
     })
     const commands = makeActionCommands({ nats: counted.nats, namespace })
     // The quota history comes from the read model (Postgres), never the log: an empty one here.
-    const gate = makeActionGate({ commands, policy, history: () => Effect.succeed([]) })
+    const gate = makeActionGate({
+      commands,
+      policy,
+      counters: (agent, now, currency) => Effect.succeed(quotaInputs([], agent, now, currency)),
+    })
     const executor = makeActionExecutor({
       nats: counted.nats,
       namespace,

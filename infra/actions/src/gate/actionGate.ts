@@ -21,13 +21,8 @@ import {
 } from "../action/actionCommands.ts"
 import type { ActionState } from "../action/actionDecider.ts"
 import type { ActionPolicy } from "../policy/actionPolicy.ts"
-import {
-  evaluatePolicy,
-  type PolicyFloor,
-  type QuotaHistoryEntry,
-  quotaInputs,
-} from "../policy/evaluatePolicy.ts"
-import { actionsReadModel, recentRequests } from "../readModel/actionsProjection.ts"
+import { evaluatePolicy, type PolicyFloor, type QuotaCounters } from "../policy/evaluatePolicy.ts"
+import { actionsReadModel, quotaCountersOf } from "../readModel/actionsProjection.ts"
 
 /** What an agent asks the gate for: an action, what caused it and what the gate may weigh. */
 export interface ActionIntent {
@@ -126,18 +121,21 @@ export interface ActionGateOptions {
   /** The workflow policy the agent's actions pass through. */
   readonly policy: ActionPolicy
   /**
-   * The agent's earlier requests since an instant, for the quota counters: from its actions read
-   * model (`recentRequests`), never by folding the log on every request.
+   * The agent's quota counters at an instant, for a request's amount currency: from its actions
+   * read model (`quotaCountersOf`), never by folding the log on every request; `quotaInputs` over
+   * a list of requests for a gate with no read model.
    */
-  readonly history: (agent: string, since: string) => Effect.Effect<ReadonlyArray<QuotaHistoryEntry>, unknown>
+  readonly counters: (
+    agent: string,
+    now: string,
+    currency: string | null,
+  ) => Effect.Effect<QuotaCounters, unknown>
   /** The declared undo of an action kind, when the intent names none. */
   readonly compensationOf?: (kind: string) => string | undefined
   /** The money an action moves (thresholds, the spend quota); `moneyAtStake` by default. */
   readonly amountOf?: (kind: string, parameters: ActionParameters) => Money | null
   readonly defaultMaxAttempts?: number
 }
-
-const dayMs = 24 * 60 * 60 * 1000
 
 /**
  * The one way an agent asks for a side effect: every request, a model's included, passes the same
@@ -161,15 +159,14 @@ export const makeActionGate = (options: ActionGateOptions) => {
     const amount = amountOf(intent.kind, intent.parameters)
     const nowMillis = yield* Clock.currentTimeMillis
     const now = new Date(nowMillis).toISOString()
-    const history = yield* options.history(intent.agent, new Date(nowMillis - dayMs).toISOString()).pipe(
+    const counters = yield* options.counters(intent.agent, now, amount?.currency ?? null).pipe(
       Effect.mapError((e) =>
         fail({
           _tag: "GateUnavailable",
-          message: `quota history unavailable: ${e instanceof Error ? e.message : String(e)}`,
+          message: `quota counters unavailable: ${e instanceof Error ? e.message : String(e)}`,
         }),
       ),
     )
-    const counters = quotaInputs(history, intent.agent, now, amount?.currency ?? null)
     const decision = evaluatePolicy(
       policy,
       {
@@ -279,7 +276,7 @@ export class ActionGate extends Context.Service<ActionGate, ActionGateShape>()("
    * quota history read from the agent's actions read model (the `actionsProjectionWorker` keeps it).
    */
   static readonly layer = (
-    options: Omit<ActionGateOptions, "commands" | "history"> & { readonly agent: string },
+    options: Omit<ActionGateOptions, "commands" | "counters"> & { readonly agent: string },
   ): Layer.Layer<ActionGate, never, NatsClient | MeshNamespace | ReadModelDb> =>
     Layer.effect(
       ActionGate,
@@ -291,7 +288,8 @@ export class ActionGate extends Context.Service<ActionGate, ActionGateShape>()("
         return makeActionGate({
           ...gateOptions,
           commands: makeActionCommands({ nats, namespace: namespace.name }),
-          history: (agent, since) => Effect.tryPromise(() => recentRequests(readModel, agent, since)),
+          counters: (agent, now, currency) =>
+            Effect.tryPromise(() => quotaCountersOf(readModel, agent, now, currency)),
         })
       }),
     )

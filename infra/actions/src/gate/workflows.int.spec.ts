@@ -22,7 +22,7 @@ import {
   type ActionsReadModel,
   actionsProjection,
   listApprovalQueue,
-  recentRequests,
+  quotaCountersOf,
   unfinishedActions,
 } from "../readModel/actionsProjection.ts"
 import { makeSagaDriver, sagaRef } from "../saga/sagaDriver.ts"
@@ -115,7 +115,8 @@ const startWorkflow = async (policy: ActionPolicy) => {
   const gate = makeActionGate({
     commands,
     policy,
-    history: (agent, since) => Effect.promise(() => recentRequests(readModel, agent, since)),
+    counters: (agent, now, currency) =>
+      Effect.promise(() => quotaCountersOf(readModel, agent, now, currency)),
     compensationOf: connectors.compensationOf,
   })
   const sagas = makeSagaDriver({ commands, gate })

@@ -5,9 +5,9 @@ import {
   type ProjectionEvent,
   readModelSchemaOf,
 } from "@mesh/kernel/projections"
-import type { Kysely, QueryCreator } from "kysely"
+import { type Kysely, type QueryCreator, sql } from "kysely"
 import type { ActionDefs } from "../action/actionCommands.ts"
-import type { QuotaHistoryEntry } from "../policy/evaluatePolicy.ts"
+import type { QuotaCounters } from "../policy/evaluatePolicy.ts"
 
 /** One action as the approvals queue and the quota counters see it. */
 export interface ActionsTable {
@@ -109,11 +109,13 @@ export const actionsProjection: Projection<ActionDefs, ActionsReadModel> = defin
   ActionsReadModel
 >({
   name: "actions",
-  version: 1,
+  // Version 2: each agent's read model holds its own actions only (see `actionsProjectionWorker`);
+  // an older one holding every agent's is rebuilt.
+  version: 2,
   streams: [{ domain: "actions" }],
   tables: ["actions"],
   onFailure: "stop",
-  lingerMs: 5,
+  lingerMs: 50,
   createTables: async (trx) => {
     await trx.schema
       .createTable("actions")
@@ -256,34 +258,46 @@ export const listApprovalQueue = async (db: Db, agent?: string): Promise<Readonl
   }))
 }
 
-const unspent = new Set(["denied", "rejected", "expired", "failed", "compensated"])
+/** Statuses whose money never left (refused, lapsed, failed) or came back (compensated). */
+const unspent = ["denied", "rejected", "expired", "failed", "compensated"] as const
+
+const hourMs = 60 * 60 * 1000
 
 /**
- * An agent's requests since an instant, as the policy gate's quota counters read them. The read
- * model lags the log by a batch, so quotas are soft by the requests of the last few milliseconds.
+ * An agent's quota counters at `now`, as the policy gate reads them: its requests in the last hour
+ * and its spend in `currency` (null: the request has no amount) in the last 24 hours, denied
+ * requests left out, summed by the database. The same counters as `quotaInputs` over the rows; one
+ * row back instead of a day of them, whose fold grew with every action of the day. The read model
+ * lags the log by a batch, so quotas are soft by the requests of the last few milliseconds.
  */
-export const recentRequests = async (
+export const quotaCountersOf = async (
   db: Db,
   agent: string,
-  since: string,
-): Promise<ReadonlyArray<QuotaHistoryEntry>> => {
-  const rows = await db
+  now: string,
+  currency: string | null,
+): Promise<QuotaCounters> => {
+  const at = Date.parse(now)
+  if (Number.isNaN(at)) throw new TypeError(`now ${JSON.stringify(now)} is not an ISO instant`)
+  const hourAgo = new Date(at - hourMs).toISOString()
+  const dayAgo = new Date(at - 24 * hourMs).toISOString()
+  const row = await db
     .selectFrom("actions")
-    .select(["requested_at", "amount_minor", "currency", "mode", "status"])
+    .select([
+      sql<string>`count(*) filter (where requested_at > ${hourAgo})`.as("last_hour"),
+      sql<
+        string | null
+      >`sum(amount_minor) filter (where currency = ${currency ?? ""} and status not in (${sql.join(unspent)}))`.as(
+        "spent",
+      ),
+    ])
     .where("agent", "=", agent)
-    .where("requested_at", ">=", since)
-    .execute()
-  return rows.map((r) => ({
-    agent,
-    requestedAt: r.requested_at,
-    // Money that never left (refused, lapsed, failed) or came back (compensated) is not spent; the
-    // request still counts as an action.
-    amount:
-      r.amount_minor === null || r.currency === null || unspent.has(r.status)
-        ? null
-        : { amountMinor: Number(r.amount_minor), currency: r.currency },
-    mode: r.mode as PolicyMode,
-  }))
+    .where("mode", "<>", "deny")
+    .where("requested_at", ">", dayAgo)
+    .executeTakeFirstOrThrow()
+  return {
+    actionsLastHour: Number(row.last_hour),
+    spendToday: currency === null ? null : { amountMinor: Number(row.spent ?? 0), currency },
+  }
 }
 
 /**

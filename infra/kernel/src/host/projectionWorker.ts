@@ -3,7 +3,7 @@ import { type EventLog, makeEventLog, SkippedEvents } from "@mesh/eventlog"
 import { Effect } from "effect"
 import type { Kysely } from "kysely"
 import { readModelSchemaOf } from "../projections/names.ts"
-import type { Projection } from "../projections/projection.ts"
+import type { Projection, ProjectionStream } from "../projections/projection.ts"
 import { makeProjector } from "../projections/projector.ts"
 import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
 
@@ -12,18 +12,24 @@ import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
  * then caught up and followed live in the agent's read-model database, with its lag and the
  * events of unknown types it skipped on /status.
  * It reads with the agent's catalogue, or with `catalog` for a projection of events the agent's
- * catalogue does not hold (the actions read model). On shutdown it stops where it is: a batch in
+ * catalogue does not hold (the actions read model); `streams` narrows what it reads to what only
+ * the running agent and namespace name (the actions of that agent). On shutdown it stops where it is: a batch in
  * flight rolls back with its checkpoint, so the next start applies it again exactly once.
  */
 export const projectionWorker = <P extends EventDefinition, DB, D extends EventDefinition = P>(
   projection: Projection<P, DB>,
-  options: { readonly schema?: string; readonly catalog?: EventCatalog<P> } = {},
+  options: {
+    readonly schema?: string
+    readonly catalog?: EventCatalog<P>
+    readonly streams?: (context: AgentContext<D>) => ReadonlyArray<ProjectionStream>
+  } = {},
 ): AgentWorker<D> => {
   // One count for the worker's life, across restarts of its projector.
   const skipped = new SkippedEvents()
   const projectorOf = (context: AgentContext<D>) =>
     makeProjector({
-      projection,
+      projection:
+        options.streams === undefined ? projection : { ...projection, streams: options.streams(context) },
       // The projection owns its tables; the database is untyped at the host's boundary.
       db: context.db as Kysely<DB>,
       schema: options.schema ?? readModelSchemaOf(context.namespace, context.agent),

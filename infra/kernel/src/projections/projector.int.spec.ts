@@ -89,6 +89,38 @@ describe.each([
     return ticketReadModelChecksum(database.db, schema)
   }
 
+  it("measures a projection narrowed to one subject against that subject's last commit, not the stream's head", async () => {
+    const log = await freshEventLog(nats)
+    const schema = database.newSchema()
+    await appendAll(log, { events: 120, tickets: 12, prefix: "f" })
+    // Other writers' commits land after it: the stream's head is never this projection's.
+    await appendAll(log, { events: 60, tickets: 6, prefix: "g" })
+    const only = Subjects.aggregate(log.namespace, "customer", "ticket", "f-3")
+    const projection = ticketProjection()
+    const projector = makeProjector({
+      projection: { ...projection, streams: [{ domain: "customer", filterSubject: only }] },
+      db: database.db,
+      schema,
+      eventLog: log,
+    })
+    await run(projector.setup)
+    const fiber = Effect.runFork(projector.run)
+    await caughtUp(projector, [fiber])
+    const status = await run(projector.status)
+    await run(Fiber.interrupt(fiber))
+    const streamHead = await run(log.headSequence("customer"))
+    const [customer] = status.streams
+    expect(customer?.lag).toBe(0)
+    expect(customer?.head).toBe(await run(log.headSequence("customer", only)))
+    expect(customer?.head).toBeLessThan(streamHead)
+    expect(customer?.checkpoint).toBe(customer?.head)
+    // It holds that ticket's events and no other's.
+    const tickets = await sql<{
+      ticket_id: string
+    }>`select ticket_id from ${sql.id(schema, "tickets")}`.execute(database.db)
+    expect(tickets.rows.map((r) => r.ticket_id)).toEqual(["f-3"])
+  })
+
   it("catches up from zero and follows live in one loop, in batches, exposing lag", async () => {
     const log = await freshEventLog(nats)
     const schema = database.newSchema()

@@ -523,7 +523,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         : ([undefined, new Map<string, number>()] as const),
     )
     const streams = yield* Effect.forEach(projection.streams, (s) =>
-      eventLog.headSequence(s.domain).pipe(
+      eventLog.headSequence(s.domain, s.filterSubject).pipe(
         Effect.mapError(logFailure),
         Effect.map((head): StreamStatus => {
           const stream = streamOf(s.domain)

@@ -142,7 +142,7 @@ export const listingsProjection = defineProjection<ContentEventDefs, ListingsRea
   streams: [{ domain: "content" }],
   tables: ["listings"],
   onFailure: "stop",
-  lingerMs: 5,
+  lingerMs: 50,
   createTables: async (trx) => {
     await trx.schema
       .createTable("listings")

@@ -62,7 +62,9 @@ describe("knowledge articles", () => {
 
   it("keys a person's answer by its text, so the same answer to another ticket drafts nothing", () => {
     const answer = "Hello,\nthe desk lamp takes E27 bulbs up to 60 W.\nAna"
-    expect(articleIdOfAnswer("shop-1", answer)).toBe(articleIdOfAnswer("shop-1", `  ${answer.toUpperCase()}\n`))
+    expect(articleIdOfAnswer("shop-1", answer)).toBe(
+      articleIdOfAnswer("shop-1", `  ${answer.toUpperCase()}\n`),
+    )
     expect(articleIdOfAnswer("shop-1", answer)).not.toBe(articleIdOfAnswer("shop-2", answer))
     expect(articleIdOfAnswer("shop-1", answer)).not.toBe(articleIdOfAnswer("shop-1", `${answer}!`))
     const fromTicket = (ticketId: string, question: string) =>
@@ -101,7 +103,20 @@ describe("knowledge articles", () => {
         intent: "product_question",
         source: { _tag: "Import", author: "ana" },
       })
-      .thenEmits([{ ...drafted(2, v1), payload: { ...drafted(2, v1).payload, title: "The desk lamp's bulbs" } }])
+      .thenEmits([
+        {
+          type: "KnowledgeDrafted",
+          payload: {
+            tenantId: "shop-1",
+            version: 2,
+            title: "The desk lamp's bulbs",
+            body: v1,
+            intent: "product_question",
+            source: { _tag: "Import", author: "ana" },
+            actionId: publishActionId(articleId, 2),
+          },
+        },
+      ])
   })
 
   it("approves a pending version once", () => {

@@ -393,7 +393,7 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
   streams: [{ domain: "customer" }, { domain: "procurement" }],
   tables: ["tickets", "ticket_messages", "customer_orders", "order_refunds", "order_stock"],
   onFailure: "stop",
-  lingerMs: 5,
+  lingerMs: 50,
   createTables: async (trx) => {
     await trx.schema
       .createTable("tickets")

@@ -268,7 +268,7 @@ export const procurementProjection = defineProjection<ProcurementEventDefs, Proc
   streams: [{ domain: "procurement" }],
   tables: ["stock_items", "purchase_orders", "order_allocations"],
   onFailure: "stop",
-  lingerMs: 5,
+  lingerMs: 50,
   createTables: async (trx) => {
     await trx.schema
       .createTable("stock_items")
