@@ -1,4 +1,3 @@
-import type { PolicyMode } from "@mesh/contracts"
 import {
   defineProjection,
   type Projection,
