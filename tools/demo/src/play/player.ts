@@ -2,6 +2,7 @@ import { parseTenantScopedId } from "@mesh/contracts"
 import type { ShopProduct } from "../day/catalogue.ts"
 import { type DayPlan, type DayStep, dayLengthMs, type PlannedLine } from "../day/plan.ts"
 import { seededChoices } from "../day/random.ts"
+import type { MeshAgent } from "../stack/agentProcess.ts"
 import type { MeshStack } from "../stack/meshStack.ts"
 import type { LogWatch } from "./logWatch.ts"
 
@@ -236,46 +237,53 @@ export const playDay = async (options: {
         failed(`${agent} approvals`, queue)
         continue
       }
-      for (const entry of (queue.body as { queue: ReadonlyArray<Record<string, unknown>> }).queue) {
-        if (entry.status !== "awaiting-approval") continue
-        let verdict: { approve: true } | { approve: false; reason: string } = { approve: true }
-        const replyTo = /^reply-(tk-[0-9a-f]+)-m\d+$/.exec(String(entry.actionId))?.[1]
-        if (replyTo !== undefined && answeredByOwner.has(replyTo))
-          verdict = { approve: false, reason: "the owner answered this customer herself" }
-        if (entry.kind === "payment.refund") {
-          const parameters = entry.parameters as { orderId?: string; amountMinor?: number }
-          // A large refund she checks against the parcel herself tomorrow morning: it waits.
-          if (Number(parameters.amountMinor ?? 0) >= ownerChecksRefundsFrom) continue
-          const orderId = parseTenantScopedId(String(parameters.orderId))?.ownId ?? String(parameters.orderId)
-          const order = await call(`${storefront}/v1/orders/${orderId}`)
-          const status = (order.body as { status?: string } | null)?.status
-          verdict =
-            status === "returned" || status === "cancelled"
-              ? { approve: true }
-              : {
-                  approve: false,
-                  reason: `no return received for order ${orderId} (it is ${status ?? "unknown"})`,
-                }
-        }
-        const path = `${stack.urlOf(agent)}/approvals/${String(entry.agent)}/${String(entry.actionId)}`
-        const answer = verdict.approve
-          ? await call(`${path}/approve`, {
-              method: "POST",
-              headers: owner,
-              body: { parametersHash: entry.parametersHash },
-            })
-          : await call(`${path}/reject`, { method: "POST", headers: owner, body: { reason: verdict.reason } })
-        // An answer whose response was lost to a restarting agent is sent again, and found decided.
-        const decidedBefore =
-          answer.status === 409 && (answer.body as { refusal?: string } | null)?.refusal === "already-decided"
-        if (decidedBefore) continue
-        if (answer.status >= 300) failed(`answer ${String(entry.actionId)}`, answer)
-        else if (verdict.approve) tally.approvalsGiven += 1
-        else {
-          tally.approvalsRejected += 1
-          tally.rejections.push(verdict.reason)
-        }
-      }
+      // She works through the queue a few at a time (a page of them open at once), not one by one:
+      // each answer is its own request, and the agent's round trip, not her reading, is the wait.
+      const waiting = (queue.body as { queue: ReadonlyArray<Record<string, unknown>> }).queue.filter(
+        (entry) => entry.status === "awaiting-approval",
+      )
+      await Promise.all(waiting.map((entry) => answering(() => answer(agent, entry))))
+    }
+  }
+  const answering = limiter(4)
+  /** Her answer to one waiting action. */
+  const answer = async (agent: MeshAgent, entry: Record<string, unknown>): Promise<void> => {
+    let verdict: { approve: true } | { approve: false; reason: string } = { approve: true }
+    const replyTo = /^reply-(tk-[0-9a-f]+)-m\d+$/.exec(String(entry.actionId))?.[1]
+    if (replyTo !== undefined && answeredByOwner.has(replyTo))
+      verdict = { approve: false, reason: "the owner answered this customer herself" }
+    if (entry.kind === "payment.refund") {
+      const parameters = entry.parameters as { orderId?: string; amountMinor?: number }
+      // A large refund she checks against the parcel herself tomorrow morning: it waits.
+      if (Number(parameters.amountMinor ?? 0) >= ownerChecksRefundsFrom) return
+      const orderId = parseTenantScopedId(String(parameters.orderId))?.ownId ?? String(parameters.orderId)
+      const order = await call(`${storefront}/v1/orders/${orderId}`)
+      const status = (order.body as { status?: string } | null)?.status
+      verdict =
+        status === "returned" || status === "cancelled"
+          ? { approve: true }
+          : {
+              approve: false,
+              reason: `no return received for order ${orderId} (it is ${status ?? "unknown"})`,
+            }
+    }
+    const path = `${stack.urlOf(agent)}/approvals/${String(entry.agent)}/${String(entry.actionId)}`
+    const response = verdict.approve
+      ? await call(`${path}/approve`, {
+          method: "POST",
+          headers: owner,
+          body: { parametersHash: entry.parametersHash },
+        })
+      : await call(`${path}/reject`, { method: "POST", headers: owner, body: { reason: verdict.reason } })
+    // An answer whose response was lost to a restarting agent is sent again, and found decided.
+    const decidedBefore =
+      response.status === 409 && (response.body as { refusal?: string } | null)?.refusal === "already-decided"
+    if (decidedBefore) return
+    if (response.status >= 300) failed(`answer ${String(entry.actionId)}`, response)
+    else if (verdict.approve) tally.approvalsGiven += 1
+    else {
+      tally.approvalsRejected += 1
+      tally.rejections.push(verdict.reason)
     }
   }
 
@@ -463,14 +471,18 @@ export const playDay = async (options: {
   faultTicker?.stop()
   // After the script: the shop stays open while the mesh finishes the day's work. The owner and
   // the dock keep their rounds (the late supplier's goods come now), until the day is called.
+  // Each keeps its own round: goods arriving do not wait for her to finish the approvals queue.
   let open = true
-  const afterHours = (async () => {
+  const rounds = async (round: () => Promise<void>) => {
     while (open) {
-      await inOrder("dock", () => dockRound(Number.MAX_SAFE_INTEGER))
-      await inOrder("owner", ownerRound)
+      await round()
       await sleep(1_500 / speed)
     }
-  })()
+  }
+  const afterHours = Promise.all([
+    rounds(() => inOrder("dock", () => dockRound(Number.MAX_SAFE_INTEGER))),
+    rounds(() => inOrder("owner", ownerRound)),
+  ])
   return {
     tally,
     close: async () => {
