@@ -92,6 +92,19 @@ export const PolicyVerdict = Schema.Struct({
 /** The policy gate's answer for one action request. */
 export type PolicyVerdict = typeof PolicyVerdict.Type
 
+/**
+ * An agent's own verdict on an action from its domain policy, which can only make the gate's
+ * stricter: recorded with the inputs, so that a verdict can be re-evaluated under another policy.
+ */
+export const PolicyFloor = Schema.Struct({
+  mode: PolicyMode,
+  /** The agent's rule, recorded in a verdict it decides as `agent:<rule>`. */
+  rule: NonEmpty,
+  reason: NonEmpty,
+})
+/** An agent's own verdict on an action. */
+export type PolicyFloor = typeof PolicyFloor.Type
+
 /** Everything the policy gate looked at, recorded so that a verdict can be explained and replayed. */
 export const PolicyInputs = Schema.Struct({
   amount: Schema.NullOr(Money),
@@ -101,6 +114,8 @@ export const PolicyInputs = Schema.Struct({
   actionsLastHour: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   /** What the agent has committed to spend today in the request's currency, before this request. */
   spendToday: Schema.NullOr(Money),
+  /** The agent's own verdict the gate weighed, when it gave one (absent in records before it was kept). */
+  floor: Schema.optionalKey(PolicyFloor),
 })
 /** Everything the policy gate looked at. */
 export type PolicyInputs = typeof PolicyInputs.Type

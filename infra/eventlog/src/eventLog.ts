@@ -16,6 +16,7 @@ import {
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JsMsg,
 } from "@nats-io/jetstream"
 import { errors } from "@nats-io/transport-node"
 import { Clock, Effect, Result, Stream } from "effect"
@@ -89,6 +90,16 @@ export interface RecordedCommit<D extends EventDefinition> {
   readonly unknownTypes: ReadonlyArray<string>
 }
 
+/** One stored commit as the stream holds it: its bytes, not yet decoded by any catalogue. */
+export interface StoredMessage {
+  readonly stream: string
+  readonly subject: string
+  readonly sequence: number
+  /** Its deduplication id (the commit id), or null when it was published without one. */
+  readonly msgId: string | null
+  readonly data: Uint8Array
+}
+
 /** A subject filter inside a domain stream: one subject, or several (NATS 2.10 and later). */
 export type SubjectFilter = string | ReadonlyArray<string>
 
@@ -137,6 +148,14 @@ export interface EventLog<D extends EventDefinition> {
     domain: Domain,
     range: { readonly fromSequence: number; readonly toSequence: number },
   ) => Stream.Stream<RecordedCommit<D>, EventLogError>
+  /**
+   * The same range's commits as stored, undecoded (only the domain's event subjects): what an export
+   * copies byte for byte, whatever catalogue the exporting build has.
+   */
+  readonly readStored: (
+    domain: Domain,
+    range: { readonly fromSequence: number; readonly toSequence: number },
+  ) => Stream.Stream<StoredMessage, EventLogError>
 }
 
 const isWrongLastSequence = (e: unknown): boolean =>
@@ -535,31 +554,24 @@ export const makeEventLog = <D extends EventDefinition>(options: {
       catch: (e) => unavailable(`head of ${domain}`, e),
     })
 
-  const readRange = (
+  // One element per batch of what has arrived (at most 512 commits), mapped synchronously: a
+  // stream element per commit would cost more than decoding it.
+  const readBatches = <A>(
     domain: Domain,
     range: { readonly fromSequence: number; readonly toSequence: number },
-  ): Stream.Stream<RecordedCommit<D>, EventLogError> => {
+    map: (stream: string, m: JsMsg) => A,
+  ): Stream.Stream<A, EventLogError> => {
     const from = Math.max(1, range.fromSequence)
     if (range.toSequence < from) return Stream.empty
     const stream = Subjects.streamName(namespace, domain)
     const filter = domain === "registers" ? [] : Subjects.domainWildcard(namespace, domain)
     return Stream.unwrap(
       Effect.map(openOrderedRead(stream, filter, from, 1024), ({ messages, operation }) => {
-        // One element per batch of what has arrived (at most 512 commits), decoded synchronously:
-        // a stream element per commit would cost more than decoding it.
-        async function* batches(): AsyncGenerator<ReadonlyArray<RecordedCommit<D>>> {
-          let batch: Array<RecordedCommit<D>> = []
+        async function* batches(): AsyncGenerator<ReadonlyArray<A>> {
+          let batch: Array<A> = []
           for await (const m of messages) {
             if (m.seq > range.toSequence) break
-            const decoded = decodeStoredCommit(catalog, m.data)
-            if (Result.isFailure(decoded)) throw undecodable(stream, m.seq, describeIssue(decoded.failure))
-            batch.push({
-              stream,
-              subject: m.subject,
-              sequence: m.seq,
-              events: decoded.success.events,
-              unknownTypes: decoded.success.unknownTypes,
-            })
+            batch.push(map(stream, m))
             if (m.seq >= range.toSequence) break
             if (batch.length >= 512 || m.info.pending === 0) {
               yield batch
@@ -575,5 +587,33 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     )
   }
 
-  return { namespace, catalog, append, load, follow, headSequence, readRange }
+  const readRange = (
+    domain: Domain,
+    range: { readonly fromSequence: number; readonly toSequence: number },
+  ): Stream.Stream<RecordedCommit<D>, EventLogError> =>
+    readBatches(domain, range, (stream, m) => {
+      const decoded = decodeStoredCommit(catalog, m.data)
+      if (Result.isFailure(decoded)) throw undecodable(stream, m.seq, describeIssue(decoded.failure))
+      return {
+        stream,
+        subject: m.subject,
+        sequence: m.seq,
+        events: decoded.success.events,
+        unknownTypes: decoded.success.unknownTypes,
+      }
+    })
+
+  const readStored = (
+    domain: Domain,
+    range: { readonly fromSequence: number; readonly toSequence: number },
+  ): Stream.Stream<StoredMessage, EventLogError> =>
+    readBatches(domain, range, (stream, m) => ({
+      stream,
+      subject: m.subject,
+      sequence: m.seq,
+      msgId: m.headers?.get("Nats-Msg-Id") || null,
+      data: m.data,
+    }))
+
+  return { namespace, catalog, append, load, follow, headSequence, readRange, readStored }
 }

@@ -3,7 +3,9 @@ import { approvalsCommand, approveCommand, rejectCommand } from "./commands/appr
 import { conflictsCommand } from "./commands/conflicts.ts"
 import { costCommand } from "./commands/cost.ts"
 import { devCommand } from "./commands/dev.ts"
+import { diffCommand } from "./commands/diff.ts"
 import { evalCommand } from "./commands/eval.ts"
+import { exportCommand, importCommand } from "./commands/history.ts"
 import { deadLettersCommand, historyCommand, tailCommand, traceCommand } from "./commands/inspect.ts"
 import { purchaseOrdersCommand, stockCommand } from "./commands/procurement.ts"
 import { registersCommand } from "./commands/registers.ts"
@@ -28,6 +30,9 @@ export const mesh = Command.make("mesh").pipe(
     deadLettersCommand,
     traceCommand,
     replayCommand,
+    exportCommand,
+    importCommand,
+    diffCommand,
     approvalsCommand,
     approveCommand,
     rejectCommand,

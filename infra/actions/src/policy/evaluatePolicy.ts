@@ -2,6 +2,7 @@ import {
   formatMoney,
   type Money,
   type PolicyDecision,
+  type PolicyFloor,
   type PolicyInputs,
   type PolicyMode,
   type PolicyVerdict,
@@ -32,12 +33,7 @@ export interface PolicyRequest {
 }
 
 /** An agent's own verdict on an action, which can only tighten the gate's. */
-export interface PolicyFloor {
-  readonly mode: PolicyMode
-  /** The agent's rule, recorded as `agent:<rule>`. */
-  readonly rule: string
-  readonly reason: string
-}
+export type { PolicyFloor }
 
 /** The agent's counters the quotas read, from `quotaInputs`. */
 export type QuotaCounters = Pick<PolicyInputs, "actionsLastHour" | "spendToday">
@@ -234,6 +230,7 @@ export const evaluatePolicy = (
     firstTimeSupplier: request.firstTimeSupplier,
     actionsLastHour: counters.actionsLastHour,
     spendToday: counters.spendToday,
+    ...(request.floor === undefined || request.floor === null ? {} : { floor: request.floor }),
   }
   const verdictGiven =
     allowListVerdict(policy, request) ??
@@ -247,3 +244,56 @@ export const evaluatePolicy = (
       : verdictGiven
   return { workflow: policy.workflow, version: policy.version, verdict: decided, inputs }
 }
+
+/** What an `ActionRequested` recorded of its request and verdict: enough to weigh it again. */
+export interface RecordedPolicyRequest {
+  readonly agent: string
+  readonly skill: string
+  readonly kind: string
+  readonly policy: PolicyDecision
+}
+
+const agentRulePrefix = "agent:"
+
+/**
+ * The agent's floor as a record shows it: kept with the inputs since floors were recorded; before
+ * that, known only when it decided the verdict (its rule is `agent:<rule>`), and otherwise taken as
+ * none, which can only make a re-evaluation looser than the agent would have been.
+ */
+export const recordedFloor = (recorded: PolicyDecision): PolicyFloor | null => {
+  if (recorded.inputs.floor !== undefined) return recorded.inputs.floor
+  const { verdict } = recorded
+  return verdict.rule.startsWith(agentRulePrefix)
+    ? { mode: verdict.mode, rule: verdict.rule.slice(agentRulePrefix.length), reason: verdict.reason }
+    : null
+}
+
+/**
+ * The verdict a recorded request would get from `policy`: the same request, the agent's recorded
+ * floor and the quota counters as they stood then. A counterfactual of one request: earlier verdicts
+ * that would have changed are not carried into the counters.
+ */
+export const reevaluatePolicy = (policy: ActionPolicy, recorded: RecordedPolicyRequest): PolicyDecision => {
+  const { inputs } = recorded.policy
+  return evaluatePolicy(
+    policy,
+    {
+      agent: recorded.agent,
+      skill: recorded.skill,
+      kind: recorded.kind,
+      amount: inputs.amount,
+      confidence: inputs.confidence,
+      sentiment: inputs.sentiment,
+      firstTimeSupplier: inputs.firstTimeSupplier,
+      floor: recordedFloor(recorded.policy),
+    },
+    { actionsLastHour: inputs.actionsLastHour, spendToday: inputs.spendToday },
+  )
+}
+
+/**
+ * Whether two verdicts decide the same: the same mode, for the same approvers. Which rule gave it
+ * (two rules of one mode can both apply) explains the verdict; it does not change what happens.
+ */
+export const sameVerdict = (a: PolicyVerdict, b: PolicyVerdict): boolean =>
+  a.mode === b.mode && (a.approvers ?? []).join("\u0000") === (b.approvers ?? []).join("\u0000")

@@ -41,12 +41,17 @@ export interface MeshStack {
 const dayClockPolicy = (agent: "customer-ops" | "procurement" | "content-ops", dataDir: string): string => {
   const shipped = JSON.parse(
     readFileSync(join(findRepoRoot(), "services", agent, "policy", "actions.json"), "utf8"),
-  ) as { quotas?: { actionsPerHour?: number } }
+  ) as { version: string; quotas?: { actionsPerHour?: number } }
   const perHour = shipped.quotas?.actionsPerHour
   const policy =
     perHour === undefined
       ? shipped
-      : { ...shipped, quotas: { ...shipped.quotas, actionsPerHour: perHour * 24 } }
+      : // Its own version, so that the log says which policy ran (`mesh diff` weighs it against the shipped one).
+        {
+          ...shipped,
+          version: `${shipped.version}+day-clock`,
+          quotas: { ...shipped.quotas, actionsPerHour: perHour * 24 },
+        }
   const file = join(dataDir, `policy-${agent}.json`)
   writeFileSync(file, `${JSON.stringify(policy, null, 2)}\n`)
   return file

@@ -1,0 +1,262 @@
+import { readFileSync, writeFileSync } from "node:fs"
+import { gunzipSync, gzipSync } from "node:zlib"
+import { type Domain, domains, meshCatalog, Subjects } from "@mesh/contracts"
+import { applyTopology, declareTopology, makeEventLog, type NatsHandles } from "@mesh/eventlog"
+import { Objm } from "@nats-io/obj"
+import { Clock, Console, Effect, Option, Result, Stream } from "effect"
+import { meshError } from "../errors.ts"
+import {
+  type HistoryCommit,
+  type HistoryHeader,
+  type HistoryObject,
+  historyFormat,
+  historyFormatVersion,
+  historyLines,
+  parseHistoryFile,
+} from "../history/historyFile.ts"
+import { selectSlice, storedContentHashes } from "../history/selection.ts"
+import type { Since } from "../since.ts"
+import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
+
+const textDecoder = new TextDecoder()
+const textEncoder = new TextEncoder()
+
+const isStreamNotFound = (e: unknown): boolean =>
+  e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
+
+/** A stream's last sequence, or 0 when the namespace never declared it. */
+const headOf = (nats: NatsHandles, namespace: string, domain: Domain) =>
+  Effect.tryPromise(() =>
+    nats.jsm.streams
+      .info(Subjects.streamName(namespace, domain))
+      .then((info) => info.state.last_seq)
+      .catch((e) => (isStreamNotFound(e) ? 0 : Promise.reject(e))),
+  ).pipe(failedTo(`read the head of ${Subjects.streamName(namespace, domain)}`))
+
+const instantOf = (since: Since, now: number): number =>
+  since._tag === "At" ? since.epochMs : now - since.agoMs
+
+/** Every commit of the namespace's streams (those asked for), undecoded, in stream order. */
+export const readHistory = (nats: NatsHandles, namespace: string, wanted: ReadonlyArray<Domain>) =>
+  Effect.gen(function* () {
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const heads: Record<string, number> = {}
+    const commits: Array<HistoryCommit> = []
+    for (const domain of wanted) {
+      const head = yield* headOf(nats, namespace, domain)
+      heads[domain] = head
+      if (head === 0) continue
+      // The registers stream also holds the register bucket's values; its events have the domain's subjects.
+      const prefix = `${namespace}.${domain}.`
+      yield* log.readStored(domain, { fromSequence: 1, toSequence: head }).pipe(
+        Stream.runForEach((m) =>
+          Effect.sync(() => {
+            if (!m.subject.startsWith(prefix)) return
+            commits.push({
+              domain,
+              sequence: m.sequence,
+              subject: m.subject.slice(namespace.length + 1),
+              msgId: m.msgId,
+              events: JSON.parse(textDecoder.decode(m.data)) as ReadonlyArray<unknown>,
+            })
+          }),
+        ),
+        failedTo(`read ${Subjects.streamName(namespace, domain)}`),
+      )
+    }
+    return { heads, commits }
+  })
+
+/** Decision content kept by reference, fetched from the namespace's object store by hash. */
+const fetchObjects = (nats: NatsHandles, namespace: string, hashes: ReadonlySet<string>) =>
+  Effect.gen(function* () {
+    if (hashes.size === 0) return []
+    const bucket = Subjects.decisionContentBucket(namespace)
+    const store = yield* Effect.tryPromise(() => new Objm(nats.js).open(bucket)).pipe(
+      failedTo(`open the decision content store ${bucket}`),
+    )
+    return yield* Effect.forEach(
+      [...hashes].sort(),
+      (sha256) =>
+        Effect.tryPromise(() => store.getBlob(sha256)).pipe(
+          failedTo(`read decision content ${sha256} from ${bucket}`),
+          Effect.flatMap((bytes) =>
+            bytes === null
+              ? meshError({
+                  _tag: "Failed",
+                  message: `decision content ${sha256} is referenced by a decision but missing from ${bucket}`,
+                })
+              : Effect.succeed<HistoryObject>({ sha256, base64: Buffer.from(bytes).toString("base64") }),
+          ),
+        ),
+      { concurrency: 8 },
+    )
+  })
+
+/**
+ * `mesh export`: cuts a slice of a namespace's log (everything, or the chains, aggregates and time
+ * window asked for, with their causal dependencies) into a history file, the commits exactly as
+ * stored and the decision content they reference; reads only.
+ */
+export const exportHistory = (args: {
+  readonly out: string
+  readonly domains: ReadonlyArray<Domain>
+  readonly correlation: ReadonlyArray<string>
+  readonly aggregate: ReadonlyArray<string>
+  readonly since: Option.Option<Since>
+  readonly until: Option.Option<Since>
+  readonly json: boolean
+  readonly natsUrl: Option.Option<string>
+  readonly namespace: Option.Option<string>
+}) =>
+  Effect.gen(function* () {
+    const { nats } = yield* scopedNatsTarget(args.natsUrl)
+    const namespace = yield* namespaceOf(args.namespace)
+    const now = yield* Clock.currentTimeMillis
+    const wanted = args.domains.length === 0 ? domains : args.domains
+    const { heads, commits } = yield* readHistory(nats, namespace, wanted)
+    const sinceMs = Option.match(args.since, { onNone: () => null, onSome: (s) => instantOf(s, now) })
+    const untilMs = Option.match(args.until, { onNone: () => null, onSome: (s) => instantOf(s, now) })
+    const slice = selectSlice(commits, {
+      correlationIds: args.correlation,
+      aggregates: args.aggregate,
+      sinceMs,
+      untilMs,
+    })
+    if (slice.length === 0)
+      return yield* meshError({
+        _tag: "Failed",
+        message: `nothing in namespace ${namespace} matches: ${commits.length} commits read, none selected`,
+      })
+    const hashes = new Set(slice.flatMap(storedContentHashes))
+    const objects = yield* fetchObjects(nats, namespace, hashes)
+    const header: HistoryHeader = {
+      format: historyFormat,
+      version: historyFormatVersion,
+      namespace,
+      exportedAt: new Date(now).toISOString(),
+      selection: {
+        domains: [...wanted],
+        correlationIds: [...args.correlation],
+        aggregates: [...args.aggregate],
+        since: sinceMs === null ? null : new Date(sinceMs).toISOString(),
+        until: untilMs === null ? null : new Date(untilMs).toISOString(),
+      },
+      heads,
+    }
+    const text = `${historyLines(header, slice, objects).join("\n")}\n`
+    if (args.out === "-") process.stdout.write(text)
+    else
+      yield* Effect.try({
+        // A file named *.gz is written compressed: a day's history is mostly repeated field names.
+        try: () => writeFileSync(args.out, args.out.endsWith(".gz") ? gzipSync(text, { level: 9 }) : text),
+        catch: (cause) => meshError({ _tag: "Failed", message: `could not write ${args.out}`, cause }),
+      })
+    const events = slice.reduce((n, c) => n + c.events.length, 0)
+    const summary = { namespace, file: args.out, commits: slice.length, events, objects: objects.length }
+    // With the file on stdout, the summary goes to stderr so that it never mixes into the file.
+    if (args.json && args.out !== "-") return yield* Console.log(JSON.stringify(summary))
+    yield* Console.error(
+      `exported ${slice.length} commits (${events} events) and ${objects.length} pieces of decision content from namespace ${namespace}${args.out === "-" ? "" : ` to ${args.out}`}`,
+    )
+  }).pipe(Effect.scoped)
+
+/** How many commits a publish keeps in flight: JetStream stores one connection's publishes in order. */
+const IN_FLIGHT = 256
+
+/**
+ * `mesh import <file>`: plays a history file into a namespace that holds no events yet, each commit
+ * to its subject there with its deduplication id, and its decision content into the namespace's
+ * object store. A whole exported stream keeps its sequences.
+ */
+export const importHistory = (args: {
+  readonly file: string
+  readonly json: boolean
+  readonly natsUrl: Option.Option<string>
+  readonly namespace: Option.Option<string>
+}) =>
+  Effect.gen(function* () {
+    const text = yield* Effect.try({
+      try: () => {
+        const bytes = readFileSync(args.file)
+        // Compressed or not, by its magic bytes rather than its name.
+        return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8")
+      },
+      catch: (cause) =>
+        meshError({ _tag: "BadInput", message: `cannot read ${args.file}: ${String(cause)}` }),
+    })
+    const parsed = parseHistoryFile(text)
+    if (Result.isFailure(parsed))
+      return yield* meshError({ _tag: "BadInput", message: `${args.file}: ${parsed.failure}` })
+    const history = parsed.success
+    const { nats } = yield* scopedNatsTarget(args.natsUrl)
+    const namespace = yield* namespaceOf(args.namespace)
+    yield* applyTopology(nats.jsm, declareTopology({ namespace })).pipe(
+      failedTo(`declare the streams of namespace ${namespace}`),
+    )
+    // History is only ever added to an empty namespace: mixed with live events it would be neither.
+    for (const domain of domains) {
+      const prefix = `${namespace}.${domain}.>`
+      const held = yield* Effect.tryPromise(() =>
+        nats.jsm.streams
+          .info(Subjects.streamName(namespace, domain), { subjects_filter: prefix })
+          .then((info) => Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0)),
+      ).pipe(failedTo(`read ${Subjects.streamName(namespace, domain)}`))
+      if (held > 0)
+        return yield* meshError({
+          _tag: "BadInput",
+          message: `namespace ${namespace} already holds events (${held} in ${Subjects.streamName(namespace, domain)}); import into a new one with --namespace`,
+        })
+    }
+    if (history.objects.size > 0) {
+      const bucket = Subjects.decisionContentBucket(namespace)
+      const store = yield* Effect.tryPromise(() => new Objm(nats.js).create(bucket)).pipe(
+        failedTo(`open the decision content store ${bucket}`),
+      )
+      yield* Effect.forEach(
+        history.objects,
+        ([sha256, bytes]) =>
+          Effect.tryPromise(() => store.putBlob({ name: sha256 }, bytes)).pipe(
+            failedTo(`store decision content ${sha256} in ${bucket}`),
+          ),
+        { concurrency: 8, discard: true },
+      )
+    }
+    let sequencesKept = true
+    const imported: Record<string, number> = {}
+    for (let start = 0; start < history.commits.length; start += IN_FLIGHT) {
+      const window = history.commits.slice(start, start + IN_FLIGHT)
+      const acks = yield* Effect.tryPromise(() =>
+        Promise.all(
+          window.map((commit) =>
+            nats.js.publish(
+              `${namespace}.${commit.subject}`,
+              textEncoder.encode(JSON.stringify(commit.events)),
+              commit.msgId === null ? {} : { msgID: commit.msgId },
+            ),
+          ),
+        ),
+      ).pipe(failedTo(`append the history to namespace ${namespace}`))
+      window.forEach((commit, i) => {
+        imported[commit.domain] = (imported[commit.domain] ?? 0) + 1
+        // The registers stream also holds the register bucket's values, which are not exported.
+        if (commit.domain !== "registers" && acks[i]!.seq !== commit.sequence) sequencesKept = false
+      })
+    }
+    const summary = {
+      namespace,
+      from: history.header.namespace,
+      commits: history.commits.length,
+      byDomain: imported,
+      objects: history.objects.size,
+      sequencesKept,
+    }
+    if (args.json) return yield* Console.log(JSON.stringify(summary))
+    yield* Console.log(
+      `imported ${history.commits.length} commits (${Object.entries(imported)
+        .map(([d, n]) => `${d} ${n}`)
+        .join(
+          ", ",
+        )}) and ${history.objects.size} pieces of decision content from namespace ${history.header.namespace} into ${namespace}; ${sequencesKept ? "every event stream kept its sequences" : "sequences differ from the export's (a slice, not whole streams)"}`,
+    )
+  }).pipe(Effect.scoped)
