@@ -46,18 +46,26 @@ export const readHistory = (nats: NatsHandles, namespace: string, wanted: Readon
       const head = yield* headOf(nats, namespace, domain)
       heads[domain] = head
       if (head === 0) continue
-      // The registers stream also holds the register bucket's values; its events have the domain's subjects.
+      // The registers stream holds its own events and every register change it sources from the
+      // register bucket (`$KV.<bucket>.<key>`): both are history, and causations name both.
       const prefix = `${namespace}.${domain}.`
+      const bucketPrefix = `$KV.${Subjects.registerBucket(namespace)}.`
       yield* log.readStored(domain, { fromSequence: 1, toSequence: head }).pipe(
         Stream.runForEach((m) =>
           Effect.sync(() => {
-            if (!m.subject.startsWith(prefix)) return
+            const subject = m.subject.startsWith(prefix)
+              ? m.subject.slice(namespace.length + 1)
+              : domain === "registers" && m.subject.startsWith(bucketPrefix) && m.data.length > 0
+                ? `$KV.${m.subject.slice(bucketPrefix.length)}`
+                : null
+            if (subject === null) return
+            const parsed = JSON.parse(textDecoder.decode(m.data)) as unknown
             commits.push({
               domain,
               sequence: m.sequence,
-              subject: m.subject.slice(namespace.length + 1),
+              subject,
               msgId: m.msgId,
-              events: JSON.parse(textDecoder.decode(m.data)) as ReadonlyArray<unknown>,
+              events: Array.isArray(parsed) ? parsed : [parsed],
             })
           }),
         ),
@@ -230,7 +238,10 @@ export const importHistory = (args: {
         Promise.all(
           window.map((commit) =>
             nats.js.publish(
-              `${namespace}.${commit.subject}`,
+              // A register change goes into the namespace's register bucket, which its registers stream sources.
+              commit.subject.startsWith("$KV.")
+                ? `$KV.${Subjects.registerBucket(namespace)}.${commit.subject.slice(4)}`
+                : `${namespace}.${commit.subject}`,
               textEncoder.encode(JSON.stringify(commit.events)),
               commit.msgId === null ? {} : { msgID: commit.msgId },
             ),

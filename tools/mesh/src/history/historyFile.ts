@@ -45,7 +45,10 @@ export const HistoryCommit = Schema.Struct({
   domain: Domain,
   /** Its sequence in the exported stream. */
   sequence: Sequence,
-  /** Its subject without the namespace: `<domain>.<aggregate type>.<aggregate id>`. */
+  /**
+   * Its subject without the namespace: `<domain>.<aggregate type>.<aggregate id>`, or `$KV.<key>`
+   * for a register change the registers stream sourced from the namespace's register bucket.
+   */
   subject: Schema.String,
   /** Its deduplication id (the commit id), kept so that an import played twice stores it once. */
   msgId: Schema.NullOr(Schema.String),
