@@ -1,11 +1,15 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
+import { personal } from "../personal.ts"
 import { Money, NonEmpty, Quantity, TenantId, TenantOwnId } from "./common.ts"
 import { TicketIntent } from "./customer.ts"
 
 const domain = "content" as const
 const aggregateType = "listing"
 const producer = "content-ops"
+
+/** A customer's question, or the reply that answered them (which greets them by name): redacted on export. */
+const personalText = personal("text")
 
 /** A product's facts, as the merchandiser's product feed gives them: what a listing may say. */
 export const ProductFacts = Schema.Struct({
@@ -110,8 +114,8 @@ export const ResolvedQuestionNoted = defineEvent({
     tenantId: TenantId,
     intent: TicketIntent,
     ticketId: NonEmpty,
-    question: NonEmpty,
-    answer: NonEmpty,
+    question: personalText(NonEmpty),
+    answer: personalText(NonEmpty),
     /** Earlier noted questions (their tickets) that ask the same, by meaning. */
     similarTo: Schema.Array(NonEmpty),
   }),
@@ -130,8 +134,8 @@ export const FrequentQuestionFound = defineEvent({
     intent: TicketIntent,
     proposalId: NonEmpty,
     ticketIds: Schema.Array(NonEmpty).check(Schema.isMinLength(1)),
-    questions: Schema.Array(NonEmpty),
-    answers: Schema.Array(NonEmpty),
+    questions: Schema.Array(personalText(NonEmpty)),
+    answers: Schema.Array(personalText(NonEmpty)),
   }),
   summary: "A question asked in several resolved tickets was found; an article is drafted for it.",
   producer,

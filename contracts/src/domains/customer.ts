@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
 import { Instant } from "../envelope.ts"
+import { personal } from "../personal.ts"
 import { Money, NonEmpty, Quantity, Score, TenantId, TenantOwnId } from "./common.ts"
 
 const domain = "customer" as const
@@ -8,6 +9,9 @@ const aggregateType = "ticket"
 const orderType = "order"
 const knowledgeType = "knowledge"
 const producer = "customer-ops"
+
+/** What a customer wrote, or who they are and where they are reached: redacted from exported history. */
+const personalText = personal("text")
 
 /** What a customer wants, as triage classifies it. */
 export const TicketIntent = Schema.Literals([
@@ -49,17 +53,17 @@ export const TicketOpened = defineEvent({
     tenantId: TenantId,
     customerId: NonEmpty,
     channel: Channel,
-    subject: Schema.String,
-    body: Schema.String,
+    subject: personalText(Schema.String),
+    body: personalText(Schema.String),
     orderId: Schema.NullOr(NonEmpty),
     /** The conversation the message belongs to (absent in tickets opened before threads). */
     threadId: Schema.optionalKey(NonEmpty),
     /** The channel's id of the opening message, which makes a redelivered message a duplicate. */
     messageId: Schema.optionalKey(NonEmpty),
     /** How the customer signs, for the reply's greeting. */
-    customerName: Schema.optionalKey(Schema.String),
+    customerName: Schema.optionalKey(personalText(Schema.String)),
     /** Where replies go (the sender's address); later messages never change it. */
-    replyTo: Schema.optionalKey(NonEmpty),
+    replyTo: Schema.optionalKey(personalText(NonEmpty)),
   }),
   upcasters: {
     1: (v1) => ({ ...(v1 as object), channel: "email" }),
@@ -77,8 +81,8 @@ export const TicketMessageReceived = defineEvent({
   payload: Schema.Struct({
     messageId: NonEmpty,
     channel: Channel,
-    subject: Schema.String,
-    body: Schema.String,
+    subject: personalText(Schema.String),
+    body: personalText(Schema.String),
     orderId: Schema.NullOr(NonEmpty),
     /** The customer's contacts on this ticket so far, this one included (the opening message is 1). */
     contact: Schema.Int.check(Schema.isGreaterThanOrEqualTo(2)),
@@ -138,7 +142,7 @@ export const ReplyDrafted = defineEvent({
   aggregateType,
   payload: Schema.Struct({
     draftId: NonEmpty,
-    body: NonEmpty,
+    body: personalText(NonEmpty),
     decisionId: NonEmpty,
     /** The message it answers. */
     messageId: Schema.optionalKey(NonEmpty),
@@ -285,7 +289,7 @@ export const ReplyWrittenByPerson = defineEvent({
     draftId: NonEmpty,
     /** The customer's message it answers. */
     messageId: NonEmpty,
-    body: NonEmpty,
+    body: personalText(NonEmpty),
     author: NonEmpty,
   }),
   summary: "A person wrote the reply to a ticket, and the agent sends it for them.",
@@ -400,7 +404,7 @@ export const OrderPlaced = defineEvent({
      * Where the storefront reaches the customer about the order (null: it gave none), for the
      * messages the shop sends unasked, such as a delay. Absent in events recorded before it was kept.
      */
-    email: Schema.optionalKey(Schema.NullOr(NonEmpty.check(Schema.isMaxLength(254)))),
+    email: Schema.optionalKey(Schema.NullOr(personalText(NonEmpty.check(Schema.isMaxLength(254))))),
     customerId: NonEmpty,
     lines: Schema.Array(OrderLine).check(Schema.isMinLength(1)),
     total: Money,

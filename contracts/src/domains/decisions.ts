@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
 import { Instant } from "../envelope.ts"
+import { personal } from "../personal.ts"
 import { anyAggregateType, SubjectToken } from "../subjects.ts"
 import { Sha256Hex } from "./actions.ts"
 import { NonEmpty } from "./common.ts"
@@ -39,6 +40,12 @@ export const RecordedContent = Schema.Union([InlineContent, StoredContent, HashO
 /** A prompt or model output as a decision records it. */
 export type RecordedContent = typeof RecordedContent.Type
 
+/**
+ * Decision content that can hold what a customer wrote (a prompt quotes the message, a reply
+ * drafts to them): redacted from exported history to its hash, as the hash-only policy keeps it.
+ */
+const PersonalContent = personal("content")(RecordedContent)
+
 /** A memory the prompt was built from, with how well it matched. */
 export const RetrievedMemory = Schema.Struct({
   memoryId: NonEmpty,
@@ -58,7 +65,7 @@ export const DecisionAttempt = Schema.Struct({
   model: Schema.String,
   result: Schema.Literals(["valid", "invalid-output", "model-error"]),
   detail: Schema.NullOr(Schema.String),
-  rawOutput: Schema.NullOr(RecordedContent),
+  rawOutput: Schema.NullOr(PersonalContent),
   promptTokens: Count,
   completionTokens: Count,
   latencyMs: NonNegative,
@@ -89,14 +96,14 @@ export const DecisionRecorded = defineEvent({
     /** The skill's hash of the rendered prompt, to compare decisions made on the same prompt. */
     promptHash: Sha256Hex,
     /** The skill's input, encoded by its input schema, as canonical JSON; null when not recorded (version 1). */
-    input: Schema.NullOr(RecordedContent),
+    input: Schema.NullOr(PersonalContent),
     /** The rendered prompt `{ system, user }` as canonical JSON. */
-    prompt: RecordedContent,
+    prompt: PersonalContent,
     retrieved: Schema.Array(RetrievedMemory),
     /** The answer the output was parsed from, as the model wrote it. */
-    rawOutput: Schema.NullOr(RecordedContent),
+    rawOutput: Schema.NullOr(PersonalContent),
     /** The validated output as canonical JSON; null when a human must decide. */
-    output: Schema.NullOr(RecordedContent),
+    output: Schema.NullOr(PersonalContent),
     attempts: Schema.Array(DecisionAttempt),
     fallbackReason: Schema.NullOr(Schema.String),
     promptTokens: Count,

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
 import { Instant } from "../envelope.ts"
+import { personal } from "../personal.ts"
 import { anyAggregateType, SubjectToken } from "../subjects.ts"
 import { Sha256Hex } from "./actions.ts"
 import { NonEmpty } from "./common.ts"
@@ -38,7 +39,7 @@ export const RequestReceived = defineEvent({
      * out of the log: then only its digest is kept, enough to show that a replayed request is the
      * same one.
      */
-    body: Schema.NullOr(Schema.Unknown),
+    body: personal("value")(Schema.NullOr(Schema.Unknown)),
     /** SHA-256 of the body's canonical JSON. */
     bodySha256: Sha256Hex,
   }),

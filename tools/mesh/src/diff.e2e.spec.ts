@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
+import { meshCatalog, personalFieldsOf } from "@mesh/contracts"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Result } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -97,7 +98,7 @@ afterAll(async () => {
 describe("mesh import and export", () => {
   it("plays the corpus into an empty namespace, and exports it again commit for commit", async () => {
     const file = join(scratch, "again.jsonl")
-    const exported = await mesh(["export", "--out", file])
+    const exported = await mesh(["export", "--out", file, "--keep-personal"])
     expect(exported.code).toBe(0)
     const again = parseHistoryFile(readFileSync(file, "utf8"))
     if (Result.isFailure(again)) throw new Error(again.failure)
@@ -123,7 +124,14 @@ describe("mesh import and export", () => {
   it("cuts a chain with what it depends on, which replays to the same states on its own", async () => {
     const ticket = eventsOf(corpus.commits).find((e) => e.type === "TicketTriaged")!
     const file = join(scratch, "chain.jsonl")
-    const cut = await mesh(["export", "--correlation", ticket.correlationId, "--out", file])
+    const cut = await mesh([
+      "export",
+      "--correlation",
+      ticket.correlationId,
+      "--out",
+      file,
+      "--keep-personal",
+    ])
     expect(cut.code).toBe(0)
     const slice = parseHistoryFile(readFileSync(file, "utf8"))
     if (Result.isFailure(slice)) throw new Error(slice.failure)
@@ -148,6 +156,84 @@ describe("mesh import and export", () => {
     const sliceIds = new Set(eventsOf(slice.success.commits).map((e) => e.eventId))
     expect(chainEvents.every((e) => sliceIds.has(e.eventId))).toBe(true)
   })
+})
+
+/** The values at a personal field's path in a payload: strings, and the text of inline decision content. */
+const valuesAt = (value: unknown, path: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (value === null || value === undefined) return []
+  if (path.length === 0) {
+    if (typeof value === "string") return [value]
+    const content = value as { _tag?: string; text?: string }
+    if (content._tag === "Inline" && typeof content.text === "string") return [content.text]
+    return typeof value === "object" ? [JSON.stringify(value)] : []
+  }
+  const [head, ...rest] = path
+  if (head === "[]") return Array.isArray(value) ? value.flatMap((item) => valuesAt(item, rest)) : []
+  return valuesAt((value as Record<string, unknown>)[head!], rest)
+}
+
+describe("personal data on export", () => {
+  it("never leaves in the file: what customers wrote, their names and addresses, and decision content", async () => {
+    const file = join(scratch, "redacted.jsonl")
+    const exported = await mesh(["export", "--out", file, "--json"])
+    expect(exported.code).toBe(0)
+    const text = readFileSync(file, "utf8")
+    // Every value of a field the contracts mark as personal (and what the mailbox was asked to send)...
+    const secrets = new Set<string>()
+    for (const event of eventsOf(corpus.commits)) {
+      const definition = meshCatalog.get(event.type)
+      if (definition === undefined) continue
+      for (const field of personalFieldsOf(definition.payload))
+        for (const value of valuesAt(event.payload, field.path)) if (value.length >= 12) secrets.add(value)
+      const parameters = event.payload.parameters as Record<string, unknown> | undefined
+      if (event.type === "ActionRequested" && event.payload.kind === "mailbox.send-message")
+        for (const field of ["to", "body"]) secrets.add(String(parameters?.[field]))
+    }
+    // ...less what the shop says in its own name elsewhere (a product's title, an article made from
+    // a person's answer), which a customer's subject line or a reply may repeat.
+    const publicText = JSON.stringify(
+      eventsOf(corpus.commits)
+        .filter((e) =>
+          [
+            "ListingDrafted",
+            "ProductFactsRecorded",
+            "KnowledgeDrafted",
+            "KnowledgeApproved",
+            "KnowledgeArticleProposed",
+          ].includes(e.type),
+        )
+        .map((e) => e.payload),
+    )
+    const private_ = [...secrets].filter(
+      (secret) => !publicText.includes(JSON.stringify(secret).slice(1, -1)),
+    )
+    // The corpus is full of them: a day of customers writing in.
+    expect(private_.length).toBeGreaterThan(100)
+    const leaked = private_.filter((secret) => text.includes(JSON.stringify(secret).slice(1, -1)))
+    expect(leaked).toEqual([])
+    const read = parseHistoryFile(text)
+    if (Result.isFailure(read)) throw new Error(read.failure)
+    expect(read.success.header.personalData?.treatment).toBe("redacted")
+    expect(read.success.header.personalData?.fields).toEqual(
+      expect.arrayContaining(["TicketOpened.body", "OrderPlaced.email", "DecisionRecorded.prompt"]),
+    )
+    // Redacted decision content is kept as its hash: none of it travels in the file.
+    expect(read.success.objects.size).toBe(0)
+
+    // The redacted slice still imports, replays and passes the check; its decisions are hashes only.
+    const sandbox = uniqueNamespace("redacted")
+    expect((await mesh(["import", file], sandbox)).code).toBe(0)
+    const check = await mesh(["diff", "--check", "--json"], sandbox)
+    expect(check.code).toBe(0)
+    expect(jsonOf(check.stdout).summary).toMatchObject({
+      incompatible: 0,
+      decisionsHashOnly: decisions.length,
+    })
+    const replayed = await mesh(["replay", "customer", "--json"], sandbox)
+    expect(linesOf(replayed.stdout).length).toBe(
+      linesOf((await mesh(["replay", "customer", "--json"])).stdout).length,
+    )
+  }, 240_000)
 })
 
 describe("mesh diff over the corpus", () => {

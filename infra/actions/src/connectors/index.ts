@@ -37,4 +37,12 @@ export {
   loadConnectorSettings,
   makeHttpConnectors,
 } from "./settings.ts"
-export { httpApis, mailboxApi, paymentApi, storefrontApi, supplierApi } from "./systems.ts"
+export {
+  httpApis,
+  type KindPersonalFields,
+  mailboxApi,
+  paymentApi,
+  personalFieldsOfKind,
+  storefrontApi,
+  supplierApi,
+} from "./systems.ts"

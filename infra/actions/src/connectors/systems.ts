@@ -1,3 +1,4 @@
+import { type PersonalField, personal, personalFieldsOf } from "@mesh/contracts"
 import { Schema } from "effect"
 import type { HttpApi, HttpOperation } from "./httpConnector.ts"
 
@@ -6,6 +7,9 @@ import type { HttpApi, HttpOperation } from "./httpConnector.ts"
 // (positive amounts, stock never below zero) are the system's to refuse.
 
 const Id = Schema.NonEmptyString
+// What a customer wrote or where they are reached, in a call's parameters or its answer: marked,
+// so that exported history redacts it (`personalFieldsOfKind`).
+const personalText = personal("text")
 const Currency = Schema.String.check(Schema.isPattern(/^[A-Z]{3}$/, { message: "must be an ISO-4217 code" }))
 // Undo operations take no parameters: the reference in the path says what to undo.
 const NoParameters = Schema.Struct({})
@@ -28,7 +32,7 @@ const refund = <S extends string>(status: S) =>
     orderId: Schema.String,
     amountMinor: Schema.Int,
     currency: Schema.String,
-    reason: Schema.String,
+    reason: personalText(Schema.String),
     status: Schema.Literal(status),
   })
 
@@ -44,7 +48,7 @@ export const paymentApi: HttpApi = {
           orderId: Id,
           amountMinor: Schema.Int,
           currency: Currency,
-          reason: Schema.optionalKey(Schema.String),
+          reason: Schema.optionalKey(personalText(Schema.String)),
         }),
         refund("succeeded"),
       ),
@@ -181,9 +185,9 @@ export const storefrontApi: HttpApi = {
 const message = <S extends string>(status: S) =>
   Schema.Struct({
     id: Id,
-    to: Schema.String,
-    subject: Schema.String,
-    body: Schema.String,
+    to: personalText(Schema.String),
+    subject: personalText(Schema.String),
+    body: personalText(Schema.String),
     inReplyTo: Schema.NullOr(Schema.String),
     status: Schema.Literal(status),
   })
@@ -199,7 +203,12 @@ export const mailboxApi: HttpApi = {
       execute: operation(
         "mailbox.send-message",
         "/v1/messages",
-        Schema.Struct({ to: Id, subject: Id, body: Id, inReplyTo: Schema.optionalKey(Schema.String) }),
+        Schema.Struct({
+          to: personalText(Id),
+          subject: personalText(Id),
+          body: personalText(Id),
+          inReplyTo: Schema.optionalKey(Schema.String),
+        }),
         message("sent"),
       ),
       compensation: operation(
@@ -214,3 +223,32 @@ export const mailboxApi: HttpApi = {
 
 /** The route tables of the four external systems. */
 export const httpApis = [paymentApi, supplierApi, storefrontApi, mailboxApi] as const
+
+/** The personal fields of an action kind's parameters and of the answer it records. */
+export interface KindPersonalFields {
+  readonly parameters: ReadonlyArray<PersonalField>
+  readonly result: ReadonlyArray<PersonalField>
+}
+
+const personalByKind = new Map<string, KindPersonalFields>(
+  httpApis.flatMap((api) =>
+    api.actions.flatMap((action) =>
+      [action.execute, action.compensation].map(
+        (op) =>
+          [
+            op.kind,
+            {
+              parameters: personalFieldsOf(op.parameters as unknown as Schema.Top),
+              result: personalFieldsOf(op.response as unknown as Schema.Top),
+            },
+          ] as const,
+      ),
+    ),
+  ),
+)
+
+/**
+ * Where an action kind of the shop's systems carries personal data, in its parameters and in its
+ * answer; undefined for a kind no system here declares (redact all of its text to be safe).
+ */
+export const personalFieldsOfKind = (kind: string): KindPersonalFields | undefined => personalByKind.get(kind)

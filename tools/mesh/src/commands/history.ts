@@ -43,6 +43,12 @@ export const exportCommand = Command.make(
     ),
     since: instantFlag("since", "only events that occurred since an ISO time or a duration ago"),
     until: instantFlag("until", "only events that occurred by an ISO time or a duration ago"),
+    keepPersonal: Flag.Boolean("keep-personal").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription(
+        "keep the fields the contracts mark as personal (what customers wrote, their addresses, decision content); redacted by default",
+      ),
+    ),
     json: jsonFlag,
     natsUrl: natsUrlFlag,
     namespace: namespaceFlag,
@@ -51,7 +57,7 @@ export const exportCommand = Command.make(
 ).pipe(
   Command.withDescription(
     "Cut a slice of the log into a history file: everything, or the chains, aggregates and time window asked for, " +
-      "with every earlier event of the aggregates they touch, the events they name as causes and the decisions' content; reads only",
+      "with every earlier event of the aggregates they touch, the events they name as causes and the decisions' content; personal data redacted unless --keep-personal; reads only",
   ),
 )
 

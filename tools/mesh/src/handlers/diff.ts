@@ -241,7 +241,7 @@ export const diff = (args: {
     // Decisions: read back through each skill's current version (--check) and re-run (--skill).
     const fetch = yield* contentStore(nats, namespace)
     const skillChanges: Array<SkillChange> = []
-    const rerun = { decisions: 0, runs: 0, unchanged: 0 }
+    const rerun = { decisions: 0, runs: 0, unchanged: 0, hashOnly: 0 }
     const provider: ModelProviderShape =
       skills.size === 0 || args.provider === "offline"
         ? makeOfflineProvider()
@@ -268,7 +268,10 @@ export const diff = (args: {
           message,
         })
       if (Result.isFailure(read)) {
-        at(payload.skill, describeContentIssue(read.failure))
+        // Content kept as its hash only (a privacy policy, or redacted on export) cannot be read back
+        // or re-run; that is a choice made for it, not something this build fails to read.
+        if (read.failure._tag === "ContentNotRecorded") rerun.hashOnly += 1
+        else at(payload.skill, describeContentIssue(read.failure))
         continue
       }
       const invocation = read.success
@@ -337,6 +340,7 @@ export const diff = (args: {
       firstDivergentAction: firstDivergent,
       skills: [...skills.values()].map((s) => `${s.id} (${s.promptVersion})`),
       decisionsRerun: rerun.decisions,
+      decisionsHashOnly: rerun.hashOnly,
       modelRuns: rerun.runs,
       skillChanges: skillChanges.length,
       firstDivergentDecision: firstSkillDivergent,
@@ -392,7 +396,7 @@ export const diff = (args: {
       if (args.check) {
         yield* Console.log(
           incompatible.length === 0
-            ? `Compatibility: all ${events} events decode, upcast and fold through this build's deciders, and every recorded decision reads back through its skill's current version`
+            ? `Compatibility: all ${events} events decode, upcast and fold through this build's deciders, and every recorded decision reads back through its skill's current version${rerun.hashOnly === 0 ? "" : ` (${rerun.hashOnly} kept as their hash only, not read)`}`
             : `Compatibility: ${incompatible.length} things this build cannot read:`,
         )
         for (const issue of incompatible)

@@ -1,5 +1,7 @@
+import { createHmac, randomBytes } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"
 import { gunzipSync, gzipSync } from "node:zlib"
+import { personalFieldsOfKind } from "@mesh/actions"
 import { type Domain, domains, meshCatalog, Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, makeEventLog, type NatsHandles } from "@mesh/eventlog"
 import { Objm } from "@nats-io/obj"
@@ -14,6 +16,7 @@ import {
   historyLines,
   parseHistoryFile,
 } from "../history/historyFile.ts"
+import { redactHistory } from "../history/redaction.ts"
 import { selectSlice, storedContentHashes } from "../history/selection.ts"
 import type { Since } from "../since.ts"
 import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
@@ -75,6 +78,21 @@ export const readHistory = (nats: NatsHandles, namespace: string, wanted: Readon
     return { heads, commits }
   })
 
+/**
+ * The commits with their personal data redacted (`history/redaction.ts`): text by a token keyed
+ * with a secret made for this export and never written (the same value reads as the same token
+ * within the file, and no dictionary guesses it back), decision content down to its hash, a
+ * request's body to null beside its digest.
+ */
+const redactCommits = (commits: ReadonlyArray<HistoryCommit>) => {
+  const key = randomBytes(32)
+  return redactHistory(
+    commits,
+    { payloadOf: (type) => meshCatalog.get(type)?.payload, kindFields: personalFieldsOfKind },
+    (text) => `redacted:${createHmac("sha256", key).update(text).digest("hex").slice(0, 20)}`,
+  )
+}
+
 /** Decision content kept by reference, fetched from the namespace's object store by hash. */
 const fetchObjects = (nats: NatsHandles, namespace: string, hashes: ReadonlySet<string>) =>
   Effect.gen(function* () {
@@ -113,6 +131,7 @@ export const exportHistory = (args: {
   readonly aggregate: ReadonlyArray<string>
   readonly since: Option.Option<Since>
   readonly until: Option.Option<Since>
+  readonly keepPersonal: boolean
   readonly json: boolean
   readonly natsUrl: Option.Option<string>
   readonly namespace: Option.Option<string>
@@ -125,12 +144,14 @@ export const exportHistory = (args: {
     const { heads, commits } = yield* readHistory(nats, namespace, wanted)
     const sinceMs = Option.match(args.since, { onNone: () => null, onSome: (s) => instantOf(s, now) })
     const untilMs = Option.match(args.until, { onNone: () => null, onSome: (s) => instantOf(s, now) })
-    const slice = selectSlice(commits, {
+    const selected = selectSlice(commits, {
       correlationIds: args.correlation,
       aggregates: args.aggregate,
       sinceMs,
       untilMs,
     })
+    const redaction = args.keepPersonal ? null : redactCommits(selected)
+    const slice = redaction === null ? selected : redaction.commits
     if (slice.length === 0)
       return yield* meshError({
         _tag: "Failed",
@@ -151,6 +172,10 @@ export const exportHistory = (args: {
         until: untilMs === null ? null : new Date(untilMs).toISOString(),
       },
       heads,
+      personalData:
+        redaction === null
+          ? { treatment: "kept", fields: [] }
+          : { treatment: "redacted", fields: redaction.fields },
     }
     const text = `${historyLines(header, slice, objects).join("\n")}\n`
     if (args.out === "-") process.stdout.write(text)
@@ -161,11 +186,18 @@ export const exportHistory = (args: {
         catch: (cause) => meshError({ _tag: "Failed", message: `could not write ${args.out}`, cause }),
       })
     const events = slice.reduce((n, c) => n + c.events.length, 0)
-    const summary = { namespace, file: args.out, commits: slice.length, events, objects: objects.length }
+    const summary = {
+      namespace,
+      file: args.out,
+      commits: slice.length,
+      events,
+      objects: objects.length,
+      personalData: header.personalData,
+    }
     // With the file on stdout, the summary goes to stderr so that it never mixes into the file.
     if (args.json && args.out !== "-") return yield* Console.log(JSON.stringify(summary))
     yield* Console.error(
-      `exported ${slice.length} commits (${events} events) and ${objects.length} pieces of decision content from namespace ${namespace}${args.out === "-" ? "" : ` to ${args.out}`}`,
+      `exported ${slice.length} commits (${events} events) and ${objects.length} pieces of decision content from namespace ${namespace}${args.out === "-" ? "" : ` to ${args.out}`}; ${redaction === null ? "personal data kept (--keep-personal)" : `personal data redacted (${redaction.fields.length} fields)`}`,
     )
   }).pipe(Effect.scoped)
 

@@ -36,6 +36,13 @@ export const HistoryHeader = Schema.Struct({
   selection: HistorySelection,
   /** Each exported stream's last sequence when the export began, by domain. */
   heads: Schema.Record(Schema.String, Schema.Int),
+  /**
+   * What became of the fields the contracts mark as personal: `redacted` (the default; `fields`
+   * names those the file held, as `<event type>.<path>`), or `kept` by an operator's choice.
+   */
+  personalData: Schema.optionalKey(
+    Schema.Struct({ treatment: Schema.Literals(["redacted", "kept"]), fields: Schema.Array(Schema.String) }),
+  ),
 })
 /** The first line. */
 export type HistoryHeader = typeof HistoryHeader.Type
