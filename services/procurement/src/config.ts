@@ -11,7 +11,11 @@ export const procurementPolicyFile = new URL("../policy/actions.json", import.me
 export interface ProcurementSettingsShape {
   /** What its purchase orders may do, and when a buyer must approve (`MESH_ACTION_POLICY_FILE`, else `policy/actions.json`). */
   readonly actionPolicy: ActionPolicy
-  /** How often open purchase orders are checked against their promised dates (`MESH_LATE_DELIVERY_CHECK_MS`). */
+  /**
+   * How often open purchase orders are checked against their promised dates
+   * (`MESH_LATE_DELIVERY_CHECK_MS`); zero turns the watch off, as a sandbox replay does, where
+   * recorded checks come from the log and the clock must not add new ones.
+   */
   readonly lateDeliveryCheck: Duration.Duration
   /**
    * A supplier's on-time rate before it has a record, and how many deliveries that prior weighs:
@@ -27,7 +31,7 @@ export const procurementSettingsConfig: Config.Config<ProcurementSettingsShape> 
   actionPolicy: policyConfig,
   lateDeliveryCheck: Config.Int("MESH_LATE_DELIVERY_CHECK_MS").pipe(
     Config.withDefault(60_000),
-    Config.map((ms) => Duration.millis(Math.max(100, ms))),
+    Config.map((ms) => (ms <= 0 ? Duration.zero : Duration.millis(Math.max(100, ms)))),
   ),
   reliabilityPrior: Config.succeed({ onTimeRate: 0.8, weight: 2 }),
 })

@@ -15,6 +15,7 @@ const commands = [
   "export",
   "import",
   "diff",
+  "sandbox",
   "approvals",
   "approve",
   "reject",

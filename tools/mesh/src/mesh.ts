@@ -10,6 +10,7 @@ import { deadLettersCommand, historyCommand, tailCommand, traceCommand } from ".
 import { purchaseOrdersCommand, stockCommand } from "./commands/procurement.ts"
 import { registersCommand } from "./commands/registers.ts"
 import { replayCommand } from "./commands/replay.ts"
+import { sandboxCommand } from "./commands/sandbox.ts"
 import { streamsCommand } from "./commands/streams.ts"
 import { ticketsCommand } from "./commands/tickets.ts"
 
@@ -33,6 +34,7 @@ export const mesh = Command.make("mesh").pipe(
     exportCommand,
     importCommand,
     diffCommand,
+    sandboxCommand,
     approvalsCommand,
     approveCommand,
     rejectCommand,

@@ -49,6 +49,8 @@ export interface Simulators {
   readonly urls: Readonly<Record<SimulatorName, string>>
   /** Every simulator's ledger entries, in one list. */
   ledger(): ReadonlyArray<import("./simulator.ts").LedgerEntry>
+  /** Calls of each system's API so far, by simulator. */
+  calls(): Readonly<Record<SimulatorName, number>>
   /** Resets every simulator. */
   reset(): void
   stop(): Promise<void>
@@ -93,6 +95,12 @@ export const startSimulators = async (
     mailbox,
     urls: { storefront: storefront.url, payment: payment.url, supplier: supplier.url, mailbox: mailbox.url },
     ledger: () => all.flatMap((s) => s.ledger()),
+    calls: () => ({
+      storefront: storefront.calls(),
+      payment: payment.calls(),
+      supplier: supplier.calls(),
+      mailbox: mailbox.calls(),
+    }),
     reset: () => {
       for (const s of all) s.reset()
     },

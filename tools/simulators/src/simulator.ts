@@ -93,6 +93,8 @@ export interface SimulatorHandle {
   readonly port: number
   /** Every effect applied so far, in order. */
   ledger(): ReadonlyArray<LedgerEntry>
+  /** Calls of the system's API so far (reads and writes; not `/_admin`). */
+  calls(): number
   /** The simulated world's current state. */
   state(): JsonObject
   injectFaults(plan: FaultPlan): void
@@ -176,6 +178,7 @@ export const serveSimulator = async (
   options: { readonly port?: number; readonly host?: string } = {},
 ): Promise<SimulatorHandle> => {
   let ledger: Array<LedgerEntry> = []
+  let calls = 0
   let keys = new Map<string, StoredKey>()
   let faults: Required<FaultPlan> = {
     failNext: 0,
@@ -332,6 +335,8 @@ export const serveSimulator = async (
     }
     if (url.pathname.startsWith("/_admin/"))
       return respond(res, await handleAdmin(method, url.pathname, body, url.searchParams))
+    // Every call of the system's API, reads included: a sandbox replay proves it made none.
+    calls += 1
 
     const key = req.headers["idempotency-key"]
     const request = (params: Record<string, string>): RouteRequest => ({
@@ -396,6 +401,7 @@ export const serveSimulator = async (
     url: `http://${host}:${port}`,
     port,
     ledger: () => [...ledger],
+    calls: () => calls,
     state: system.state,
     injectFaults,
     reset,

@@ -1,5 +1,5 @@
 import type { AgentWorker } from "@mesh/kernel"
-import { Clock, Effect } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import type { ProcurementDefs } from "../catalog.ts"
 import { ProcurementSettings } from "../config.ts"
 import { backorderedLines, procurementReadModel } from "../projections/procurementReadModel.ts"
@@ -16,6 +16,7 @@ export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings
   run: (context, until) =>
     Effect.gen(function* () {
       const { lateDeliveryCheck } = yield* ProcurementSettings
+      if (Duration.isZero(lateDeliveryCheck)) return yield* until
       const model = procurementReadModel(context.db, context.namespace, context.agent)
       const sweep = Effect.gen(function* () {
         const now = new Date(yield* Clock.currentTimeMillis).toISOString()

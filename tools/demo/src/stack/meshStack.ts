@@ -6,6 +6,8 @@ import { type Simulators, startSimulators } from "@mesh/simulators"
 import { findDevServer, findRepoRoot, freePorts, projectDataDir, resolveNats } from "@mesh/stack"
 import { type AgentProcess, type MeshAgent, meshAgents, startAgentProcess } from "./agentProcess.ts"
 
+export { type MeshAgent, meshAgents } from "./agentProcess.ts"
+
 /** The shop the demo's mesh serves: one tenant, its storefront's secret and its people's tokens. */
 export interface ShopCredentials {
   readonly tenant: string
@@ -89,6 +91,13 @@ export const startMeshStack = async (options: {
   /** A NATS server to use as it is (`mesh dev` resolves its own); else {@link demoNats}. */
   readonly nats?: { readonly url: string; readonly source: string }
   readonly onRestart?: (agent: MeshAgent) => void
+  /**
+   * A sandbox for re-running recorded history: nothing driven by the clock (the storefront's
+   * reconciliation poll, the late-delivery watch), since what the clock started then is in the log,
+   * and no model server: a recorded decision is read back, and one that is not would be decided
+   * offline and show as a new decision in the log, never as a call to a real model.
+   */
+  readonly sandbox?: boolean
 }): Promise<MeshStack> => {
   const dataDir = options.keepData
     ? join(projectDataDir(), options.namespace)
@@ -117,7 +126,7 @@ export const startMeshStack = async (options: {
       MESH_NAMESPACE: options.namespace,
       MESH_APPROVER_TOKENS: `${shop.owner.name}=${shop.owner.token}`,
       MESH_CONNECTOR_TIMEOUT_MS: "5000",
-      MESH_OLLAMA_HOST: ollamaHost,
+      MESH_OLLAMA_HOST: options.sandbox === true ? "" : ollamaHost,
       MESH_LOG_LEVEL: "warn",
     }
     const envOf = (agent: MeshAgent): Record<string, string> => {
@@ -137,7 +146,7 @@ export const startMeshStack = async (options: {
             MESH_STOREFRONT_WEBHOOK_SECRETS: JSON.stringify({ [shop.tenant]: shop.storefrontSecret }),
             MESH_STOREFRONT_TENANT: shop.tenant,
             MESH_STOREFRONT_URL: simulators.storefront.url,
-            MESH_STOREFRONT_RECONCILE_MS: "2000",
+            MESH_STOREFRONT_RECONCILE_MS: options.sandbox === true ? "0" : "2000",
             MESH_PAYMENT_URL: simulators.payment.url,
             MESH_MAILBOX_URL: simulators.mailbox.url,
           }
@@ -146,7 +155,7 @@ export const startMeshStack = async (options: {
             ...own,
             MESH_ACTION_POLICY_FILE: dayClockPolicy(agent, dataDir),
             MESH_SUPPLIER_URL: simulators.supplier.url,
-            MESH_LATE_DELIVERY_CHECK_MS: "1000",
+            MESH_LATE_DELIVERY_CHECK_MS: options.sandbox === true ? "0" : "1000",
           }
         case "content-ops":
           return {

@@ -94,7 +94,7 @@ const redactCommits = (commits: ReadonlyArray<HistoryCommit>) => {
 }
 
 /** Decision content kept by reference, fetched from the namespace's object store by hash. */
-const fetchObjects = (nats: NatsHandles, namespace: string, hashes: ReadonlySet<string>) =>
+export const fetchObjects = (nats: NatsHandles, namespace: string, hashes: ReadonlySet<string>) =>
   Effect.gen(function* () {
     if (hashes.size === 0) return []
     const bucket = Subjects.decisionContentBucket(namespace)
@@ -205,32 +205,20 @@ export const exportHistory = (args: {
 const IN_FLIGHT = 256
 
 /**
- * `mesh import <file>`: plays a history file into a namespace that holds no events yet, each commit
- * to its subject there with its deduplication id, and its decision content into the namespace's
- * object store. A whole exported stream keeps its sequences.
+ * Plays history (commits in file order, decision content by hash) into `namespace`, which must hold
+ * no events yet: each commit to its subject with its deduplication id, register changes into the
+ * namespace's register bucket. Says how many commits went to each domain, and whether every event
+ * stream kept the sequences it was exported with.
  */
-export const importHistory = (args: {
-  readonly file: string
-  readonly json: boolean
-  readonly natsUrl: Option.Option<string>
-  readonly namespace: Option.Option<string>
-}) =>
+export const playHistory = (
+  nats: NatsHandles,
+  namespace: string,
+  history: {
+    readonly commits: ReadonlyArray<HistoryCommit>
+    readonly objects: ReadonlyMap<string, Uint8Array>
+  },
+) =>
   Effect.gen(function* () {
-    const text = yield* Effect.try({
-      try: () => {
-        const bytes = readFileSync(args.file)
-        // Compressed or not, by its magic bytes rather than its name.
-        return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8")
-      },
-      catch: (cause) =>
-        meshError({ _tag: "BadInput", message: `cannot read ${args.file}: ${String(cause)}` }),
-    })
-    const parsed = parseHistoryFile(text)
-    if (Result.isFailure(parsed))
-      return yield* meshError({ _tag: "BadInput", message: `${args.file}: ${parsed.failure}` })
-    const history = parsed.success
-    const { nats } = yield* scopedNatsTarget(args.natsUrl)
-    const namespace = yield* namespaceOf(args.namespace)
     yield* applyTopology(nats.jsm, declareTopology({ namespace })).pipe(
       failedTo(`declare the streams of namespace ${namespace}`),
     )
@@ -282,10 +270,41 @@ export const importHistory = (args: {
       ).pipe(failedTo(`append the history to namespace ${namespace}`))
       window.forEach((commit, i) => {
         imported[commit.domain] = (imported[commit.domain] ?? 0) + 1
-        // The registers stream also holds the register bucket's values, which are not exported.
+        // Register changes reach the registers stream as it sources them, not in the order played.
         if (commit.domain !== "registers" && acks[i]!.seq !== commit.sequence) sequencesKept = false
       })
     }
+    return { byDomain: imported, sequencesKept }
+  })
+
+/**
+ * `mesh import <file>`: plays a history file into a namespace that holds no events yet, each commit
+ * to its subject there with its deduplication id, and its decision content into the namespace's
+ * object store. A whole exported stream keeps its sequences.
+ */
+export const importHistory = (args: {
+  readonly file: string
+  readonly json: boolean
+  readonly natsUrl: Option.Option<string>
+  readonly namespace: Option.Option<string>
+}) =>
+  Effect.gen(function* () {
+    const text = yield* Effect.try({
+      try: () => {
+        const bytes = readFileSync(args.file)
+        // Compressed or not, by its magic bytes rather than its name.
+        return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8")
+      },
+      catch: (cause) =>
+        meshError({ _tag: "BadInput", message: `cannot read ${args.file}: ${String(cause)}` }),
+    })
+    const parsed = parseHistoryFile(text)
+    if (Result.isFailure(parsed))
+      return yield* meshError({ _tag: "BadInput", message: `${args.file}: ${parsed.failure}` })
+    const history = parsed.success
+    const { nats } = yield* scopedNatsTarget(args.natsUrl)
+    const namespace = yield* namespaceOf(args.namespace)
+    const { byDomain: imported, sequencesKept } = yield* playHistory(nats, namespace, history)
     const summary = {
       namespace,
       from: history.header.namespace,
