@@ -178,7 +178,11 @@ export const exportHistory = (args: {
           : { treatment: "redacted", fields: redaction.fields },
     }
     const text = `${historyLines(header, slice, objects).join("\n")}\n`
-    if (args.out === "-") process.stdout.write(text)
+    // Written to a pipe, a large file must be flushed before the command exits, or it is cut short.
+    if (args.out === "-")
+      yield* Effect.callback<void>((resume) => {
+        process.stdout.write(text, () => resume(Effect.void))
+      })
     else
       yield* Effect.try({
         // A file named *.gz is written compressed: a day's history is mostly repeated field names.
