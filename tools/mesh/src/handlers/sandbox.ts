@@ -84,9 +84,14 @@ const behindIn = (status: AgentStatus | null, url: string): ReadonlyArray<string
       behind.push(
         `${status.agent} ${r.name}: ${r.pending ?? "?"} pending, ${r.unacknowledged ?? "?"} in hand`,
       )
-  for (const w of status.workers)
+  for (const w of status.workers) {
+    const projection = w.name.startsWith("projection ")
     if (typeof w.status === "object" && w.status !== null && w.status.lag !== undefined && w.status.lag !== 0)
       behind.push(`${status.agent} ${w.name}: ${w.status.lag} behind`)
+    // A projection that cannot say where it is (still setting up, its probe timed out) is not caught up.
+    else if (projection && (typeof w.status !== "object" || w.status === null))
+      behind.push(`${status.agent} ${w.name}: ${String(w.status)}`)
+  }
   return behind
 }
 
