@@ -1,6 +1,6 @@
 import { type EventDefinition, Subjects } from "@mesh/contracts"
 import { type AgentWorker, projectionWorker } from "@mesh/kernel"
-import { Effect } from "effect"
+import { Config, Effect } from "effect"
 import { type ActionDefs, actionCatalog, makeActionCommands } from "./action/actionCommands.ts"
 import { ConnectorRegistry } from "./connectors/registry.ts"
 import { type ActionExecutorOptions, makeActionExecutor } from "./executor/actionExecutor.ts"
@@ -42,6 +42,15 @@ const undefinedTable = "42P01"
 
 const defaultSweep: ActionSweepSettings = { everyMs: 5_000, staleAfterMs: 30_000 }
 
+/** MESH_ACTIONS_HOLD: the process executes no action (a dry fork); unset or false, it executes them. */
+export const actionsHeldConfig: Config.Config<boolean> = Config.Boolean("MESH_ACTIONS_HOLD").pipe(
+  Config.withDefault(false),
+)
+
+const actionsHeld = Effect.gen(function* () {
+  return yield* actionsHeldConfig
+})
+
 /**
  * The action executor as a part of an agent's process: it executes that agent's actions only (its
  * own durable consumer on `<ns>.actions.<agent>.*`) through the process's connectors, and sweeps
@@ -57,6 +66,15 @@ export const actionExecutorWorker = <D extends EventDefinition>(
   name: "action-executor",
   run: (context, until) =>
     Effect.gen(function* () {
+      // A dry fork's agents decide, request and gate their actions but execute none: the actions
+      // wait in the log, each with its verdict, until the fork is promoted (its agents started
+      // without the hold), when this executor's new consumer finds them from the stream's start.
+      if (yield* actionsHeld) {
+        yield* Effect.logInfo(
+          `${context.agent}: actions held (MESH_ACTIONS_HOLD): none is executed, each waits in the log`,
+        )
+        return yield* until
+      }
       const connectors = yield* ConnectorRegistry
       const sweep = options.sweep ?? defaultSweep
       const readModel = actionsReadModel(context.db, context.namespace, context.agent)

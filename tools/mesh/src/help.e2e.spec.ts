@@ -16,6 +16,7 @@ const commands = [
   "import",
   "diff",
   "sandbox",
+  "fork",
   "approvals",
   "approve",
   "reject",

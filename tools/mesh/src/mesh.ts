@@ -5,6 +5,7 @@ import { costCommand } from "./commands/cost.ts"
 import { devCommand } from "./commands/dev.ts"
 import { diffCommand } from "./commands/diff.ts"
 import { evalCommand } from "./commands/eval.ts"
+import { forkCommand } from "./commands/fork.ts"
 import { exportCommand, importCommand } from "./commands/history.ts"
 import { deadLettersCommand, historyCommand, tailCommand, traceCommand } from "./commands/inspect.ts"
 import { purchaseOrdersCommand, stockCommand } from "./commands/procurement.ts"
@@ -17,7 +18,7 @@ import { ticketsCommand } from "./commands/tickets.ts"
 /** The `mesh` command and its subcommands: definitions only; each handler loads its packages when it runs. */
 export const mesh = Command.make("mesh").pipe(
   Command.withDescription(
-    "Operate an Agent Mesh: local stack, streams, history, replays, causal traces, history files, counterfactual diffs, dead letters, approvals, shared registers, their conflicts, " +
+    "Operate an Agent Mesh: local stack, streams, history, replays, causal traces, history files, counterfactual diffs, sandbox replays and forks, dead letters, approvals, shared registers, their conflicts, " +
       "customer-ops tickets, procurement's stock and purchase orders (over the agents' HTTP APIs), model cost per executed action and evals. " +
       "Data goes to stdout (--json: one object per line), logs and errors to stderr (MESH_LOG_LEVEL, MESH_LOG_FORMAT). " +
       "Exit codes: 0 success; 1 the command failed or refused; 2 usage error; 3 `streams` found drift; " +
@@ -35,6 +36,7 @@ export const mesh = Command.make("mesh").pipe(
     importCommand,
     diffCommand,
     sandboxCommand,
+    forkCommand,
     approvalsCommand,
     approveCommand,
     rejectCommand,

@@ -98,6 +98,16 @@ export const startMeshStack = async (options: {
    * offline and show as a new decision in the log, never as a call to a real model.
    */
   readonly sandbox?: boolean
+  /**
+   * Every agent decides, requests and gates its actions but executes none (MESH_ACTIONS_HOLD): a
+   * dry fork. The actions wait in the log with their verdicts until the fork is promoted.
+   */
+  readonly holdActions?: boolean
+  /**
+   * The namespace's streams are declared already (history was played into it): the agents then
+   * start side by side, since none has to declare them first.
+   */
+  readonly topologyDeclared?: boolean
 }): Promise<MeshStack> => {
   const dataDir = options.keepData
     ? join(projectDataDir(), options.namespace)
@@ -128,6 +138,7 @@ export const startMeshStack = async (options: {
       MESH_CONNECTOR_TIMEOUT_MS: "5000",
       MESH_OLLAMA_HOST: options.sandbox === true ? "" : ollamaHost,
       MESH_LOG_LEVEL: "warn",
+      ...(options.holdActions === true ? { MESH_ACTIONS_HOLD: "true" } : {}),
     }
     const envOf = (agent: MeshAgent): Record<string, string> => {
       const own = {
@@ -168,9 +179,8 @@ export const startMeshStack = async (options: {
       }
     }
     const ports = await freePorts(meshAgents.length)
-    // One at a time: each declares the namespace's streams on start, and the machine has two cores.
     const agents = {} as Record<MeshAgent, AgentProcess>
-    for (const [index, agent] of meshAgents.entries()) {
+    const start = async (agent: MeshAgent, index: number) => {
       const started = await startAgentProcess(
         {
           agent,
@@ -182,6 +192,15 @@ export const startMeshStack = async (options: {
       )
       agents[agent] = started
       cleanups.push(() => started.stop())
+    }
+    if (options.topologyDeclared === true) {
+      // Side by side; every agent that started is stopped again if one fails to.
+      const results = await Promise.allSettled(meshAgents.map((agent, index) => start(agent, index)))
+      const failed = results.find((r) => r.status === "rejected")
+      if (failed !== undefined) throw failed.reason
+    } else {
+      // One at a time: each declares the namespace's streams on start, and the machine has two cores.
+      for (const [index, agent] of meshAgents.entries()) await start(agent, index)
     }
     // The storefront's order webhooks, signed with the shop's secret, go to customer ops (which also
     // polls the storefront's order events for the ones a webhook loses).
