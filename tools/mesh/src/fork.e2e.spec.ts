@@ -92,10 +92,9 @@ describe("mesh fork", () => {
     // One effect per idempotency key in the simulated systems, and one per action.
     const keys = (executed.outsideEffects as ReadonlyArray<{ key: string; system: string }>).map((e) => e.key)
     expect(new Set(keys).size).toBe(keys.length)
-    expect((executed.outsideEffects as ReadonlyArray<{ system: string }>).map((e) => e.system).sort()).toEqual([
-      "mailbox",
-      "supplier",
-    ])
+    expect(
+      (executed.outsideEffects as ReadonlyArray<{ system: string }>).map((e) => e.system).sort(),
+    ).toEqual(["mailbox", "supplier"])
     expect(executed.decisionsMadeAnew).toBe(0)
 
     // Promoting again finds every action done: nothing appended, nothing called.

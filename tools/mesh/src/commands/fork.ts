@@ -21,7 +21,9 @@ const timeoutFlag = Flag.Int("timeout").pipe(
 const promoteCommand = Command.make(
   "promote",
   {
-    fork: Argument.String("fork").pipe(Argument.withDescription("the fork's namespace (mesh fork printed it)")),
+    fork: Argument.String("fork").pipe(
+      Argument.withDescription("the fork's namespace (mesh fork printed it)"),
+    ),
     as: asFlag,
     keep: keepFlag,
     timeoutSeconds: timeoutFlag,

@@ -167,7 +167,10 @@ export const fork = (args: {
   Effect.gen(function* () {
     const at = yield* Option.match(args.at, {
       onNone: () =>
-        meshError({ _tag: "BadInput", message: "say where to fork: --at <event-id> (mesh history shows ids)" }),
+        meshError({
+          _tag: "BadInput",
+          message: "say where to fork: --at <event-id> (mesh history shows ids)",
+        }),
       onSome: Effect.succeed,
     })
     const input = yield* forkInputOf(args.with, args.drop)
@@ -190,12 +193,20 @@ export const fork = (args: {
     })
     const probe =
       input._tag === "With"
-        ? replaceAt(point, input.fields, meshCatalog, identityFor("probe", "probe", new Date(now).toISOString()))
+        ? replaceAt(
+            point,
+            input.fields,
+            meshCatalog,
+            identityFor("probe", "probe", new Date(now).toISOString()),
+          )
         : null
     if (probe !== null && Result.isFailure(probe))
       return yield* meshError({ _tag: "BadInput", message: `--with: ${probe.failure}` })
 
-    yield* playHistory(nats, into, { commits: point.before, objects: yield* recorded.objectsFor(point.before) })
+    yield* playHistory(nats, into, {
+      commits: point.before,
+      objects: yield* recorded.objectsFor(point.before),
+    })
     // The fork is recorded as an outside request in its own log, by the person who made it: the root
     // of the branch's causal tree, and what makes the namespace a fork that `promote` recognizes.
     const requests = makeRequestLog({ nats, namespace: into })
@@ -222,7 +233,12 @@ export const fork = (args: {
     const branch = request.event.correlationId
     if (input._tag === "With") {
       const replaced = Result.getOrThrow(
-        replaceAt(point, input.fields, meshCatalog, identityFor(branch, request.event.eventId, request.event.occurredAt)),
+        replaceAt(
+          point,
+          input.fields,
+          meshCatalog,
+          identityFor(branch, request.event.eventId, request.event.occurredAt),
+        ),
       )
       yield* Effect.tryPromise(() =>
         nats.js.publish(
@@ -355,7 +371,12 @@ export const promote = (args: {
       holdActions: false,
       what: "the promoted fork",
     })
-    const actions = yield* actionsOf(nats, args.fork, Date.parse(forkRecord.occurredAt), forkRecord.correlationId)
+    const actions = yield* actionsOf(
+      nats,
+      args.fork,
+      Date.parse(forkRecord.occurredAt),
+      forkRecord.correlationId,
+    )
     const executedTwice = actions.filter((a) => a.successes > 1)
     const byStatus: Record<string, number> = {}
     for (const a of actions) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1

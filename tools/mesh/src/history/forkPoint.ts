@@ -57,7 +57,10 @@ const occurredAtOf = (commit: HistoryCommit): number => {
  * is wrong: no such event, or an event the fork cannot replace (a register change, which is a
  * register's state and not an input: fork at the event that changed it).
  */
-export const cutAt = (commits: ReadonlyArray<HistoryCommit>, eventId: string): Result.Result<ForkPoint, string> => {
+export const cutAt = (
+  commits: ReadonlyArray<HistoryCommit>,
+  eventId: string,
+): Result.Result<ForkPoint, string> => {
   const index = commits.findIndex((c) => envelopesOf(c).some((e) => e.eventId === eventId))
   if (index < 0) return Result.fail(`no event ${eventId} in the history`)
   const at = commits[index]!
@@ -109,15 +112,20 @@ export const replaceAt = <D extends EventCatalog>(
   const definition = catalog.get(type)
   if (definition === undefined) return Result.fail(`event type ${type} is not in this build's contracts`)
   const decoded = catalog.decode(point.event)
-  if (Result.isFailure(decoded)) return Result.fail(`the recorded ${type} does not decode: ${issueLine(decoded.failure)}`)
+  if (Result.isFailure(decoded))
+    return Result.fail(`the recorded ${type} does not decode: ${issueLine(decoded.failure)}`)
   const encoded = catalog.encodePayload(type, decoded.success.payload)
-  if (Result.isFailure(encoded)) return Result.fail(`the recorded ${type} does not encode: ${issueLine(encoded.failure)}`)
+  if (Result.isFailure(encoded))
+    return Result.fail(`the recorded ${type} does not encode: ${issueLine(encoded.failure)}`)
   const payload = { ...(encoded.success as Record<string, unknown>), ...fields }
   const unknownFields = Object.keys(fields).filter(
-    (name) => !(name in (encoded.success as Record<string, unknown>)) && !fieldNamesOf(definition.payload).has(name),
+    (name) =>
+      !(name in (encoded.success as Record<string, unknown>)) && !fieldNamesOf(definition.payload).has(name),
   )
   if (unknownFields.length > 0)
-    return Result.fail(`${type} has no field ${unknownFields.join(", ")} (it has ${[...fieldNamesOf(definition.payload)].join(", ")})`)
+    return Result.fail(
+      `${type} has no field ${unknownFields.join(", ")} (it has ${[...fieldNamesOf(definition.payload)].join(", ")})`,
+    )
   const events = envelopesOf(point.at).map((e, index) => {
     const mine = e.eventId === point.event.eventId
     return {
@@ -131,7 +139,8 @@ export const replaceAt = <D extends EventCatalog>(
   })
   const replaced = events.find((_, i) => envelopesOf(point.at)[i]?.eventId === point.event.eventId)!
   const check = catalog.decode(replaced)
-  if (Result.isFailure(check)) return Result.fail(`the new ${type} does not fit its contract: ${issueLine(check.failure)}`)
+  if (Result.isFailure(check))
+    return Result.fail(`the new ${type} does not fit its contract: ${issueLine(check.failure)}`)
   const personal = new Set(personalFieldsOf(definition.payload).map((f) => f.path[0]))
   return Result.succeed({
     commit: { ...point.at, msgId: identity.eventIdOf(-1), events },

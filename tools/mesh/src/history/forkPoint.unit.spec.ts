@@ -24,8 +24,19 @@ const envelope = (eventId: string, type: string, aggregate: string, second: numb
     payload,
   }
 }
-const commit = (domain: HistoryCommit["domain"], sequence: number, subject: string, events: ReadonlyArray<unknown>) =>
-  ({ domain, sequence, subject, msgId: (events[0] as { eventId: string }).eventId, events }) satisfies HistoryCommit
+const commit = (
+  domain: HistoryCommit["domain"],
+  sequence: number,
+  subject: string,
+  events: ReadonlyArray<unknown>,
+) =>
+  ({
+    domain,
+    sequence,
+    subject,
+    msgId: (events[0] as { eventId: string }).eventId,
+    events,
+  }) satisfies HistoryCommit
 
 const ticket = (body: string) => ({
   tenantId: "shop",
@@ -42,11 +53,21 @@ const ticket = (body: string) => ({
 
 // A customer stream and an actions stream interleaved in time; the fork is at the ticket (second 20).
 const history: ReadonlyArray<HistoryCommit> = [
-  commit("customer", 1, "customer.ticket.t0", [envelope("e1", "TicketOpened", "ticket/t0", 10, ticket("first"))]),
-  commit("actions", 1, "actions.customer-ops.a1", [envelope("a1", "ActionDenied", "customer-ops/a1", 15, {})]),
-  commit("customer", 2, "customer.ticket.t1", [envelope(id(2), "TicketOpened", "ticket/t1", 20, ticket("when is it back?"))]),
-  commit("actions", 2, "actions.customer-ops.a2", [envelope("a2", "ActionDenied", "customer-ops/a2", 25, {})]),
-  commit("registers", 1, "$KV.inventory-on-hand.shop_SKU-1.main", [envelope("r1", "RegisterChanged", "inventory-on-hand/x", 12, {})]),
+  commit("customer", 1, "customer.ticket.t0", [
+    envelope("e1", "TicketOpened", "ticket/t0", 10, ticket("first")),
+  ]),
+  commit("actions", 1, "actions.customer-ops.a1", [
+    envelope("a1", "ActionDenied", "customer-ops/a1", 15, {}),
+  ]),
+  commit("customer", 2, "customer.ticket.t1", [
+    envelope(id(2), "TicketOpened", "ticket/t1", 20, ticket("when is it back?")),
+  ]),
+  commit("actions", 2, "actions.customer-ops.a2", [
+    envelope("a2", "ActionDenied", "customer-ops/a2", 25, {}),
+  ]),
+  commit("registers", 1, "$KV.inventory-on-hand.shop_SKU-1.main", [
+    envelope("r1", "RegisterChanged", "inventory-on-hand/x", 12, {}),
+  ]),
   commit("customer", 3, "customer.ticket.t1", [envelope("e3", "TicketTriaged", "ticket/t1", 30, {})]),
 ]
 
@@ -60,7 +81,11 @@ const identity = {
 describe("cutting a run at a fork point", () => {
   it("keeps the event's stream before it and the other streams' commits that happened before it, nothing after", () => {
     const point = Result.getOrThrow(cutAt(history, id(2)))
-    expect(point.before.map((c) => `${c.domain}#${c.sequence}`)).toEqual(["customer#1", "actions#1", "registers#1"])
+    expect(point.before.map((c) => `${c.domain}#${c.sequence}`)).toEqual([
+      "customer#1",
+      "actions#1",
+      "registers#1",
+    ])
     expect(point.at.sequence).toBe(2)
     expect(point.after).toBe(2)
   })
@@ -92,13 +117,19 @@ describe("replacing the fork event", () => {
     expect(forked.commit.subject).toBe("customer.ticket.t1")
     // The body is personal data: the fork's request keeps only its digest.
     expect(forked.personalFieldsChanged).toEqual(["body"])
-    expect(Result.getOrThrow(replaceAt(point, { orderId: "1001" }, meshCatalog, identity)).personalFieldsChanged).toEqual([])
+    expect(
+      Result.getOrThrow(replaceAt(point, { orderId: "1001" }, meshCatalog, identity)).personalFieldsChanged,
+    ).toEqual([])
   })
 
   it("refuses a field the event does not have, and a value its contract does not accept, naming them", () => {
-    const unknown = Result.getOrUndefined(Result.flip(replaceAt(point, { bodyy: "x" }, meshCatalog, identity)))
+    const unknown = Result.getOrUndefined(
+      Result.flip(replaceAt(point, { bodyy: "x" }, meshCatalog, identity)),
+    )
     expect(unknown).toMatch(/^TicketOpened has no field bodyy \(it has .*body.*\)$/)
-    const wrong = Result.getOrUndefined(Result.flip(replaceAt(point, { channel: "pigeon" }, meshCatalog, identity)))
+    const wrong = Result.getOrUndefined(
+      Result.flip(replaceAt(point, { channel: "pigeon" }, meshCatalog, identity)),
+    )
     expect(wrong).toContain("the new TicketOpened does not fit its contract")
     expect(wrong).toContain("channel")
   })
