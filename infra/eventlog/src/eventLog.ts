@@ -567,22 +567,25 @@ export const makeEventLog = <D extends EventDefinition>(options: {
     const filter = domain === "registers" ? [] : Subjects.domainWildcard(namespace, domain)
     return Stream.unwrap(
       Effect.map(openOrderedRead(stream, filter, from, 1024), ({ messages, operation }) => {
-        async function* batches(): AsyncGenerator<ReadonlyArray<A>> {
+        type Batch = readonly [A, ...Array<A>]
+        // A batch is yielded only once something is in it.
+        async function* batches(): AsyncGenerator<Batch> {
           let batch: Array<A> = []
           for await (const m of messages) {
             if (m.seq > range.toSequence) break
             batch.push(map(stream, m))
             if (m.seq >= range.toSequence) break
             if (batch.length >= 512 || m.info.pending === 0) {
-              yield batch
+              yield batch as unknown as Batch
               batch = []
             }
           }
-          if (batch.length > 0) yield batch
+          if (batch.length > 0) yield batch as unknown as Batch
         }
+        // Each batch becomes one chunk of the stream (a stream per batch would cost more).
         return Stream.fromAsyncIterable(batches(), (e) =>
           e instanceof EventLogError ? e : unavailable(operation, e),
-        ).pipe(Stream.flattenIterable)
+        ).pipe(Stream.flattenArray)
       }),
     )
   }

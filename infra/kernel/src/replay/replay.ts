@@ -63,24 +63,27 @@ export const replayStream = <D extends EventDefinition>(
       if (a.domain === options.domain) folders.set(a.type, a.decider as unknown as Folder)
     const states = new Map<string, { state: unknown; version: number }>()
     const untilTime = options.untilTime
+    // A chunk of commits maps to one array of replayed events: a stream per commit, flattened,
+    // would cost more than decoding and folding the commit.
     const replayed = log.readRange(options.domain, { fromSequence: from, toSequence: head }).pipe(
-      Stream.map((commit) => {
+      Stream.mapArray((commits) => {
         const out: Array<ReplayedEvent<D>> = []
-        commit.events.forEach((event, index) => {
-          const aggregate = `${event.aggregateType}/${event.aggregateId}`
-          const folder = folders.get(event.aggregateType)
-          const before = states.get(aggregate)
-          const version = (before?.version ?? 0) + 1
-          const state =
-            folder === undefined
-              ? undefined
-              : folder.evolve(before === undefined ? folder.initialState() : before.state, event)
-          states.set(aggregate, { state, version })
-          out.push({ sequence: commit.sequence, index, event, aggregate, state, version })
-        })
-        return out
+        for (const commit of commits)
+          commit.events.forEach((event, index) => {
+            const aggregate = `${event.aggregateType}/${event.aggregateId}`
+            const folder = folders.get(event.aggregateType)
+            const before = states.get(aggregate)
+            const version = (before?.version ?? 0) + 1
+            const state =
+              folder === undefined
+                ? undefined
+                : folder.evolve(before === undefined ? folder.initialState() : before.state, event)
+            states.set(aggregate, { state, version })
+            out.push({ sequence: commit.sequence, index, event, aggregate, state, version })
+          })
+        // Every commit holds at least one event, so a chunk of commits gives at least one.
+        return out as unknown as readonly [ReplayedEvent<D>, ...Array<ReplayedEvent<D>>]
       }),
-      Stream.flattenIterable,
     )
     return untilTime === undefined
       ? replayed
