@@ -106,6 +106,15 @@ export const Subjects = {
   /** The dead-letter subject of one consumer, e.g. `mesh.deadletter.customer-ops-triage`. */
   deadLetter: (namespace: string, consumer: string): string =>
     `${assertNamespace(namespace)}.deadletter.${assertSubjectToken("consumer", consumer)}`,
+  /**
+   * The subject every agent of a namespace answers an operator's question on (each instance its
+   * own answer), e.g. `mesh.ops.projections`: not a stream's, so nothing is stored.
+   */
+  operatorQuestion: (namespace: string, question: "projections"): string =>
+    `${assertNamespace(namespace)}.ops.${question}`,
+  /** The subject one agent takes an operator's command on (one instance of it), e.g. `mesh.ops.customer-ops.rebuild`. */
+  operatorCommand: (namespace: string, agent: string, command: "rebuild"): string =>
+    `${assertNamespace(namespace)}.ops.${assertSubjectToken("agent", agent)}.${command}`,
   /** All dead-letter subjects of a namespace. */
   deadLetterWildcard: (namespace: string): string => `${assertNamespace(namespace)}.deadletter.>`,
   /** The KV bucket holding the decider snapshots of a namespace, e.g. `mesh_snapshots`. */

@@ -10,6 +10,7 @@ const commands = [
   "tail",
   "history",
   "dead-letters",
+  "projections",
   "trace",
   "replay",
   "export",

@@ -4,6 +4,7 @@ import type { Effect, Layer } from "effect"
 import type { HttpRouter } from "effect/http"
 import type { Kysely } from "kysely"
 import type { AggregateDefinition } from "../deciders/commandHandler.ts"
+import type { RebuildProgress, RebuildReport } from "../projections/projector.ts"
 import type { Dispatch, ReactorDefinition } from "../reactors/reactor.ts"
 import type { makeReceive } from "../requests/outsideRequests.ts"
 
@@ -51,6 +52,17 @@ export interface AgentWorker<D extends EventDefinition, R = never> {
    * for good still makes the agent unready.
    */
   readonly readyWhileRetrying?: boolean
+  /**
+   * A projection's name and a rebuild of its read model from the log, into shadow tables swapped
+   * in while the live tables keep serving: what an operator's `mesh projections rebuild` runs.
+   */
+  readonly projection?: {
+    readonly name: string
+    readonly rebuild: (
+      context: AgentContext<D>,
+      onProgress: (progress: RebuildProgress) => void,
+    ) => Effect.Effect<RebuildReport, unknown, R>
+  }
 }
 
 /**

@@ -18,6 +18,7 @@ import { makeDispatch, runReactor } from "../reactors/reactor.ts"
 import { makeReceive, makeRequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
+import { serveOperators } from "./operations.ts"
 import { makePartBoard, partsReady, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
 import { isTransientFailure } from "./transient.ts"
 
@@ -230,6 +231,16 @@ export const startAgent = <D extends EventDefinition, R>(
         }
       }),
     )
+
+    // An operator's questions and commands, over NATS (`mesh projections`).
+    yield* serveOperators({
+      nats,
+      namespace,
+      context,
+      workers: agent.workers ?? [],
+      requests,
+      withServices,
+    })
 
     const hostRoutes = Layer.mergeAll(
       HttpRouter.add("GET", "/healthz", HttpServerResponse.text("ok")),

@@ -53,5 +53,9 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
       }),
     status: (context) => projectorOf(context).status,
     ready: Effect.sync(() => setUp),
+    projection: {
+      name: projection.name,
+      rebuild: (context, onProgress) => projectorOf(context).rebuild({ onProgress }),
+    },
   }
 }

@@ -30,6 +30,7 @@ export {
   type Projector,
   type ProjectorOptions,
   type RebuildOptions,
+  type RebuildProgress,
   type RebuildReport,
   rebuildBatchFactor,
   type StreamStatus,

@@ -121,6 +121,17 @@ export interface RebuildOptions {
    * times the projection's batch size.
    */
   readonly batchSize?: number
+  /** Told after each batch applied to the shadow tables: the events so far and where the shadow stands, by stream. */
+  readonly onProgress?: (progress: RebuildProgress) => void
+}
+
+/** How far a rebuild has come. */
+export interface RebuildProgress {
+  readonly projection: string
+  /** Events applied into the shadow tables so far. */
+  readonly events: number
+  /** The shadow's checkpoint in each stream. */
+  readonly checkpoints: Readonly<Record<string, number>>
 }
 
 /**
@@ -410,6 +421,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         events += outcome.events
         if (outcome.failure !== undefined) return { _tag: "Failed", failure: outcome.failure }
         for (const [stream, sequence] of outcome.checkpoints) shadowAt.set(stream, sequence)
+        rebuildOptions.onProgress?.({ projection: name, events, checkpoints: Object.fromEntries(shadowAt) })
         const live = await readCheckpoints(untyped, schema, name)
         return caughtUp(shadowAt, live, catchUpLag) ? pauseLive() : { _tag: "Continue" }
       }

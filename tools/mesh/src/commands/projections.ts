@@ -1,0 +1,50 @@
+import { Argument, Command, Flag } from "effect/cli"
+import { jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
+
+const load = () => import("../handlers/projections.ts")
+
+const agentFlag = Flag.String("agent").pipe(
+  Flag.optional,
+  Flag.withDescription("only this agent's projections"),
+)
+
+/** `mesh projections rebuild <projection>`: a read model rebuilt from the log while the live one serves. */
+const rebuildCommand = Command.make(
+  "rebuild",
+  {
+    projection: Argument.String("projection").pipe(
+      Argument.withDescription("the projection's name, as mesh projections lists it"),
+    ),
+    agent: agentFlag,
+    // The operator is a person, recorded in the log; never defaulted to the OS user.
+    as: Flag.String("as").pipe(
+      Flag.optional,
+      Flag.withDescription("who asks (recorded in the log); defaults to MESH_APPROVER"),
+    ),
+    timeoutSeconds: Flag.Int("timeout").pipe(
+      Flag.withDefault(1_800),
+      Flag.withDescription("seconds the rebuild may take"),
+    ),
+    json: jsonFlag,
+    natsUrl: natsUrlFlag,
+    namespace: namespaceFlag,
+  },
+  (args) => lazily(load, (h) => h.rebuild(args)),
+).pipe(
+  Command.withDescription(
+    "Rebuild a projection's read model from the log: one instance of the agent that owns it fills shadow tables while the live ones serve, " +
+      "then swaps them in at once; progress on stderr, recorded in the log as asked by the operator",
+  ),
+)
+
+/** `mesh projections [rebuild]`: every running agent's projections over NATS. */
+export const projectionsCommand = Command.make(
+  "projections",
+  { agent: agentFlag, json: jsonFlag, natsUrl: natsUrlFlag, namespace: namespaceFlag },
+  (args) => lazily(load, (h) => h.list(args)),
+).pipe(
+  Command.withDescription(
+    "List every running agent's projections with their version, lag and checkpoints (each instance answers over NATS); rebuild <projection>",
+  ),
+  Command.withSubcommands([rebuildCommand]),
+)

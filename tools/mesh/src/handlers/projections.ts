@@ -1,0 +1,236 @@
+import { randomUUID } from "node:crypto"
+import { Subjects } from "@mesh/contracts"
+import type { NatsHandles } from "@mesh/eventlog"
+import type { RebuildAnswer, RebuildCommand } from "@mesh/kernel"
+import { createInbox } from "@nats-io/transport-node"
+import { Clock, Console, Effect, Option } from "effect"
+import { meshError } from "../errors.ts"
+import { failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
+
+// `mesh projections` asks the running agents over NATS: every instance answers on one subject
+// with its projections and where each stands, so no address of an agent is needed. A rebuild goes
+// to one instance of the agent that owns the projection, which records it in the log with the
+// operator who asked, rebuilds into shadow tables while the live ones serve, and swaps them in.
+
+interface StreamStatus {
+  readonly domain: string
+  readonly checkpoint: number
+  readonly head: number
+  readonly lag: number
+}
+
+interface ProjectionStatus {
+  readonly projection: string
+  readonly version: number
+  readonly liveVersion?: number
+  readonly streams: ReadonlyArray<StreamStatus>
+  readonly lag: number
+  readonly skipped: Readonly<Record<string, number>>
+}
+
+/** One projection of one agent instance, as it answered. */
+export interface ProjectionRow {
+  readonly agent: string
+  readonly instance: string
+  readonly projection: string
+  /** Null when the instance could not say (its read model unreachable, still setting up). */
+  readonly status: ProjectionStatus | null
+}
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
+
+/** Every running instance's projections, as they answered within a moment. */
+const askProjections = (nats: NatsHandles, namespace: string) =>
+  Effect.gen(function* () {
+    const subject = Subjects.operatorQuestion(namespace, "projections")
+    // Each instance answers once; the question ends half a second after the last answer.
+    const answers = yield* Effect.tryPromise(async () => {
+      const replies: Array<{ agent: string; instance: string; projections: ReadonlyArray<ProjectionRow> }> =
+        []
+      try {
+        const iterable = await nats.connection.requestMany(subject, textEncoder.encode("{}"), {
+          strategy: "stall",
+          stall: 500,
+          maxWait: 5_000,
+        })
+        for await (const m of iterable) {
+          if (m.data.length === 0) continue
+          replies.push(JSON.parse(textDecoder.decode(m.data)))
+        }
+      } catch (e) {
+        // Nobody listens: no agent runs on the namespace.
+        if (!/no responders|503/i.test(String((e as Error)?.message ?? e))) throw e
+      }
+      return replies
+    }).pipe(failedTo(`ask the agents of namespace ${namespace} on ${subject}`))
+    const rows: Array<ProjectionRow> = []
+    const seen = new Set<string>()
+    for (const answer of answers)
+      for (const p of answer.projections) {
+        const key = `${answer.agent}/${answer.instance}/${p.projection}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        rows.push({
+          agent: answer.agent,
+          instance: answer.instance,
+          projection: p.projection,
+          status: p.status,
+        })
+      }
+    rows.sort((a, b) =>
+      `${a.agent} ${a.projection} ${a.instance}`.localeCompare(`${b.agent} ${b.projection} ${b.instance}`),
+    )
+    if (rows.length === 0 && answers.length === 0)
+      return yield* meshError({
+        _tag: "Failed",
+        message: `no agent answered on ${subject}: is any running on namespace ${namespace}?`,
+      })
+    return rows
+  })
+
+const streamsLine = (status: ProjectionStatus) =>
+  status.streams.map((s) => `${s.domain} #${s.checkpoint}/${s.head}`).join(", ")
+
+/** `mesh projections`: every running agent's projections, with their version, lag and checkpoints. */
+export const list = (args: {
+  readonly agent: Option.Option<string>
+  readonly json: boolean
+  readonly natsUrl: Option.Option<string>
+  readonly namespace: Option.Option<string>
+}) =>
+  Effect.gen(function* () {
+    const { nats } = yield* scopedNatsTarget(args.natsUrl)
+    const namespace = yield* namespaceOf(args.namespace)
+    const rows = (yield* askProjections(nats, namespace)).filter((r) =>
+      Option.match(args.agent, { onNone: () => true, onSome: (a) => r.agent === a }),
+    )
+    if (args.json) {
+      for (const r of rows) yield* Console.log(JSON.stringify(r))
+      return
+    }
+    const instances = new Map<string, Set<string>>()
+    for (const r of rows) instances.set(r.agent, (instances.get(r.agent) ?? new Set()).add(r.instance))
+    const who = (r: ProjectionRow) =>
+      (instances.get(r.agent)?.size ?? 0) > 1 ? `${r.agent}@${r.instance}` : r.agent
+    const table = rows.map((r) => [
+      who(r),
+      r.projection,
+      r.status === null
+        ? "?"
+        : `v${r.status.version}${r.status.liveVersion !== undefined && r.status.liveVersion !== r.status.version ? ` (live v${r.status.liveVersion})` : ""}`,
+      r.status === null ? "?" : String(r.status.lag),
+      r.status === null ? "unavailable" : streamsLine(r.status),
+    ])
+    const header = ["AGENT", "PROJECTION", "VERSION", "LAG", "CHECKPOINTS (stream #applied/head)"]
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)))
+    for (const row of [header, ...table])
+      yield* Console.log(
+        row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "),
+      )
+    yield* Console.log(`${rows.length} projections`)
+  }).pipe(Effect.scoped)
+
+/**
+ * `mesh projections rebuild <projection>`: one instance of the agent that owns it rebuilds it from
+ * the log into shadow tables while the live ones serve, and swaps them in; progress on stderr.
+ */
+export const rebuild = (args: {
+  readonly projection: string
+  readonly agent: Option.Option<string>
+  readonly as: Option.Option<string>
+  readonly timeoutSeconds: number
+  readonly json: boolean
+  readonly natsUrl: Option.Option<string>
+  readonly namespace: Option.Option<string>
+}) =>
+  Effect.gen(function* () {
+    const operator = yield* personDeciding(args.as)
+    const { nats } = yield* scopedNatsTarget(args.natsUrl)
+    const namespace = yield* namespaceOf(args.namespace)
+    const rows = yield* askProjections(nats, namespace)
+    const owners = rows.filter(
+      (r) =>
+        r.projection === args.projection &&
+        Option.match(args.agent, { onNone: () => true, onSome: (a) => r.agent === a }),
+    )
+    const agents = [...new Set(owners.map((r) => r.agent))]
+    if (agents.length === 0)
+      return yield* meshError({
+        _tag: "BadInput",
+        message: `no running agent${Option.isSome(args.agent) ? ` ${args.agent.value}` : ""} has projection ${args.projection} (running: ${
+          [...new Set(rows.map((r) => `${r.agent} ${r.projection}`))].join(", ") || "none"
+        })`,
+      })
+    if (agents.length > 1)
+      return yield* meshError({
+        _tag: "BadInput",
+        message: `projection ${args.projection} is in several agents (${agents.join(", ")}): say which with --agent`,
+      })
+    const agent = agents[0]!
+    // What the rebuild has to read, from the answering instance's heads, for the progress line.
+    const total = owners[0]?.status?.streams.reduce((n, s) => n + s.head, 0) ?? 0
+
+    const inbox = createInbox()
+    const progress = nats.connection.subscribe(inbox)
+    yield* Effect.addFinalizer(() => Effect.sync(() => progress.unsubscribe()))
+    const startedAt = yield* Clock.currentTimeMillis
+    const tty = process.stderr.isTTY === true
+    let lastLine = 0
+    void (async () => {
+      for await (const m of progress) {
+        const p = JSON.parse(textDecoder.decode(m.data)) as {
+          events: number
+          checkpoints: Record<string, number>
+        }
+        const now = Date.now()
+        if (!tty && now - lastLine < 1_000) continue
+        lastLine = now
+        const at = Object.values(p.checkpoints).reduce((n, c) => n + c, 0)
+        const rate = p.events / Math.max(0.001, (now - startedAt) / 1_000)
+        const left =
+          total > at && rate > 0
+            ? ` ~${Math.ceil((total - at) / Math.max(1, (at * 1_000) / Math.max(1, now - startedAt)))} s left,`
+            : ""
+        const line = `rebuilding ${agent} ${args.projection}: ${p.events} events applied, ${total > 0 ? `${Math.min(100, Math.floor((at / total) * 100))}% of the log read,` : ""}${left} ${Math.round(rate)} events/s`
+        process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`)
+      }
+    })()
+
+    const command: RebuildCommand = {
+      projection: args.projection,
+      operator,
+      requestId: `rebuild-${args.projection}-${randomUUID()}`,
+      progress: inbox,
+    }
+    const answer = yield* Effect.tryPromise(() =>
+      nats.connection.request(
+        Subjects.operatorCommand(namespace, agent, "rebuild"),
+        textEncoder.encode(JSON.stringify(command)),
+        { timeout: args.timeoutSeconds * 1_000 },
+      ),
+    ).pipe(failedTo(`have ${agent} rebuild ${args.projection} within ${args.timeoutSeconds} s`))
+    if (tty) process.stderr.write("\r\x1b[2K")
+    const outcome = JSON.parse(textDecoder.decode(answer.data)) as RebuildAnswer
+    if (!outcome.ok)
+      return yield* meshError({
+        _tag: "Failed",
+        message: `${agent} did not rebuild ${args.projection}: ${outcome.error}`,
+      })
+    const report = outcome.report as {
+      version: number
+      events: number
+      durationMs: number
+      checkpoints: Record<string, number>
+    }
+    if (args.json)
+      yield* Console.log(JSON.stringify({ agent, instance: outcome.instance, operator, ...report }))
+    else
+      yield* Console.log(
+        `rebuilt ${agent} ${args.projection} v${report.version} on ${outcome.instance}: ${report.events} events in ${report.durationMs} ms, live at ${Object.entries(
+          report.checkpoints,
+        )
+          .map(([stream, at]) => `${stream} #${at}`)
+          .join(", ")}; recorded as asked by ${operator}`,
+      )
+  }).pipe(Effect.scoped)
