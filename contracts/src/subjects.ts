@@ -115,6 +115,18 @@ export const Subjects = {
   /** The subject one agent takes an operator's command on (one instance of it), e.g. `mesh.ops.customer-ops.rebuild`. */
   operatorCommand: (namespace: string, agent: string, command: "rebuild"): string =>
     `${assertNamespace(namespace)}.ops.${assertSubjectToken("agent", agent)}.${command}`,
+  /**
+   * The subject the agent that runs a consumer takes an operator's redelivery of one of its dead
+   * letters on (one instance of it), e.g. `mesh.ops.redeliver.customer-ops-triage`.
+   */
+  operatorRedelivery: (namespace: string, consumer: string): string =>
+    `${assertNamespace(namespace)}.ops.redeliver.${assertSubjectToken("consumer", consumer)}`,
+  /**
+   * Where an operator marks one consumer's dead letter settled (handed back and reacted to, or
+   * discarded), in the dead-letter stream beside it, e.g. `mesh.deadletter.customer-ops-triage.settled`.
+   */
+  deadLetterSettled: (namespace: string, consumer: string): string =>
+    `${assertNamespace(namespace)}.deadletter.${assertSubjectToken("consumer", consumer)}.settled`,
   /** All dead-letter subjects of a namespace. */
   deadLetterWildcard: (namespace: string): string => `${assertNamespace(namespace)}.deadletter.>`,
   /** The KV bucket holding the decider snapshots of a namespace, e.g. `mesh_snapshots`. */

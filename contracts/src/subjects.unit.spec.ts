@@ -61,6 +61,7 @@ describe("subjects", () => {
     expect(Subjects.operatorQuestion("mesh", "projections")).toBe("mesh.ops.projections")
     expect(Subjects.operatorCommand("mesh", "customer-ops", "rebuild")).toBe("mesh.ops.customer-ops.rebuild")
     expect(() => Subjects.operatorCommand("mesh", "a.b", "rebuild")).toThrow("agent")
+    expect(Subjects.operatorRedelivery("mesh", "tally")).toBe("mesh.ops.redeliver.tally")
     for (const domain of domains) expect(Subjects.domainWildcard("mesh", domain)).not.toBe("mesh.ops.>")
   })
 

@@ -31,7 +31,16 @@ export const DeadLetterHeaders = {
   consumer: "Mesh-Dead-Letter-Consumer",
   reason: "Mesh-Dead-Letter-Reason",
   deliveries: "Mesh-Dead-Letter-Deliveries",
+  /** On a settling mark: the dead letter's sequence in the dead-letter stream. */
+  settles: "Mesh-Dead-Letter-Settles",
+  /** On a settling mark: `retried` (its reaction ran) or `discarded`. */
+  outcome: "Mesh-Dead-Letter-Outcome",
+  /** On a settling mark: the operator who settled it. */
+  operator: "Mesh-Dead-Letter-Operator",
 } as const
+
+/** How an operator settled a dead letter. */
+export type DeadLetterOutcome = "retried" | "discarded"
 
 /** Exponential backoff between redeliveries of a failing event. */
 export interface Backoff {
@@ -82,6 +91,8 @@ export interface DeadLetter {
   readonly consumer: string
   readonly reason: string
   readonly deliveries: number
+  /** When it was dead-lettered (the dead-letter stream stored it). */
+  readonly deadLetteredAt: string
   readonly data: Uint8Array
 }
 
@@ -376,17 +387,26 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     yield* Effect.suspend(() => (Deferred.isDoneUnsafe(failed) ? Deferred.await(failed) : Effect.void))
   }).pipe(Effect.scoped)
 
-/** Reads every message of a namespace's dead-letter stream (for operators and tests). */
+/**
+ * Reads the dead letters of a namespace that nobody settled (for operators and tests): the
+ * dead-letter stream keeps every dead letter, and an operator's settling mark beside it (the
+ * stream denies deleting a message, so that no dead letter disappears without a trace).
+ */
 export const readDeadLetters = (nats: NatsHandles, namespace: string) =>
   Effect.tryPromise({
     try: async () => {
       const stream = Subjects.deadLetterStream(namespace)
       const info = await nats.jsm.streams.info(stream)
       const out: Array<DeadLetter> = []
+      const settled = new Set<number>()
       for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
         const m = await nats.jsm.streams.getMessage(stream, { seq }).catch(() => null)
         if (m === null) continue
         const h = m.header
+        if (m.subject.endsWith(".settled")) {
+          settled.add(Number(h.get(DeadLetterHeaders.settles)))
+          continue
+        }
         out.push({
           sequence: m.seq,
           originalStream: h.get(DeadLetterHeaders.stream),
@@ -395,10 +415,38 @@ export const readDeadLetters = (nats: NatsHandles, namespace: string) =>
           consumer: h.get(DeadLetterHeaders.consumer),
           reason: h.get(DeadLetterHeaders.reason),
           deliveries: Number(h.get(DeadLetterHeaders.deliveries)),
+          deadLetteredAt: m.time.toISOString(),
           data: m.data,
         })
       }
-      return out
+      return out.filter((d) => !settled.has(d.sequence))
     },
     catch: (e) => unavailable(`read dead letters of ${namespace}`, e),
+  })
+
+/**
+ * Marks a dead letter settled by an operator: handed back and reacted to, or discarded. The mark
+ * goes into the dead-letter stream beside it (once per dead letter), and the dead letter no longer
+ * reads as one; both stay in the stream.
+ */
+export const settleDeadLetter = (
+  nats: NatsHandles,
+  namespace: string,
+  letter: DeadLetter,
+  outcome: DeadLetterOutcome,
+  operator: string,
+) =>
+  Effect.tryPromise({
+    try: async () => {
+      const h = natsHeaders()
+      h.set(DeadLetterHeaders.settles, String(letter.sequence))
+      h.set(DeadLetterHeaders.outcome, outcome)
+      h.set(DeadLetterHeaders.operator, operator)
+      h.set(DeadLetterHeaders.consumer, letter.consumer)
+      await nats.js.publish(Subjects.deadLetterSettled(namespace, letter.consumer), new Uint8Array(0), {
+        headers: h,
+        msgID: `settle:${letter.sequence}`,
+      })
+    },
+    catch: (e) => unavailable(`settle dead letter #${letter.sequence} of ${namespace}`, e),
   })

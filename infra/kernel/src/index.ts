@@ -8,7 +8,12 @@ export * from "./host/agentHost.ts"
 export * from "./host/agentSettings.ts"
 export { type MeshLogFormat, MeshLogger, type MeshLogLevel } from "./host/logging.ts"
 export * from "./host/main.ts"
-export { type RebuildAnswer, RebuildCommand } from "./host/operations.ts"
+export {
+  type RebuildAnswer,
+  RebuildCommand,
+  type RedeliveryAnswer,
+  RedeliveryCommand,
+} from "./host/operations.ts"
 export * from "./host/partSupervisor.ts"
 export * from "./host/projectionWorker.ts"
 export { bearerOf, decoderOf, problem, readBody, readJson, tenantQueryOf } from "./host/routeHelpers.ts"

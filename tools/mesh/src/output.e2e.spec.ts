@@ -130,18 +130,21 @@ describe("mesh --json: one object per line, nothing else on stdout", () => {
   })
 
   it("dead-letters prints why each message was given up, and the message", async () => {
-    expect(await jsonLines("dead-letters")).toEqual([
-      {
-        sequence: 1,
-        consumer: "triage",
-        originalStream: Subjects.streamName(namespace, "customer"),
-        originalSequence: 1,
-        originalSubject: Subjects.aggregate(namespace, "customer", "ticket", "T-1"),
-        deliveries: 3,
-        reason: "handler failed 3 times: refund service said no",
-        data: '{"poison":true}',
-      },
-    ])
+    const [letter, ...others] = await jsonLines("dead-letters")
+    expect(others).toEqual([])
+    expect(letter).toEqual({
+      sequence: 1,
+      consumer: "triage",
+      originalStream: Subjects.streamName(namespace, "customer"),
+      originalSequence: 1,
+      originalSubject: Subjects.aggregate(namespace, "customer", "ticket", "T-1"),
+      // Not a commit of events: it holds no event type.
+      types: [],
+      deliveries: 3,
+      reason: "handler failed 3 times: refund service said no",
+      deadLetteredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      data: '{"poison":true}',
+    })
   })
 
   it("streams prints each stream's state", async () => {

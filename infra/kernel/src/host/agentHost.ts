@@ -238,6 +238,8 @@ export const startAgent = <D extends EventDefinition, R>(
       namespace,
       context,
       workers: agent.workers ?? [],
+      reactors: agent.reactors,
+      catalog: agent.catalog,
       requests,
       withServices,
     })

@@ -1,16 +1,18 @@
 import { hostname } from "node:os"
-import { type EventDefinition, Subjects } from "@mesh/contracts"
-import type { NatsHandles } from "@mesh/eventlog"
+import { describeIssue, type EventCatalog, type EventDefinition, Subjects } from "@mesh/contracts"
+import { decodeStoredCommit, type NatsHandles } from "@mesh/eventlog"
 import type { Msg } from "@nats-io/transport-node"
 import { Cause, Clock, Effect, Result, Schema, Stream } from "effect"
 import type { RebuildProgress } from "../projections/projector.ts"
+import { type ReactorDefinition, reactToEvent } from "../reactors/reactor.ts"
 import type { RequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
 
 // What an operator asks of the running agents, over NATS: where every projection of every agent
 // stands (each instance answers on one subject, so `mesh projections` finds them all without an
 // address book), and a projection's rebuild (one instance of the agent takes it, from a queue
-// group). A command is an outside request like any other: recorded in the log with the operator
+// group), and a dead letter handed back to the reaction that gave it up (one instance of the
+// agent that runs that consumer). A command is an outside request like any other: recorded in the log with the operator
 // who gave it before it runs. The subjects are outside every stream, so nothing of it is stored
 // but that record.
 
@@ -27,13 +29,39 @@ export const RebuildCommand = Schema.Struct({
 /** An operator's command to rebuild one projection. */
 export type RebuildCommand = typeof RebuildCommand.Type
 
+/** An operator's command to hand one dead-lettered event to its consumer's reaction again. */
+export const RedeliveryCommand = Schema.Struct({
+  /** The consumer (a reactor's name) that gave the event up. */
+  consumer: Schema.String.check(Schema.isMinLength(1)),
+  /** Where the event is in the log. */
+  stream: Schema.String.check(Schema.isMinLength(1)),
+  sequence: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  operator: Schema.String.check(Schema.isMinLength(1)),
+  requestId: Schema.String.check(Schema.isMinLength(1)),
+})
+/** An operator's command to hand one dead-lettered event to its consumer's reaction again. */
+export type RedeliveryCommand = typeof RedeliveryCommand.Type
+
+/** The answer to a redelivery: the reaction ran (its commands' outcomes counted), or why not. */
+export type RedeliveryAnswer =
+  | { readonly ok: true; readonly agent: string; readonly events: number; readonly commands: number }
+  | { readonly ok: false; readonly agent: string; readonly error: string }
+
 /** The answer to a rebuild command. */
 export type RebuildAnswer =
   | { readonly ok: true; readonly agent: string; readonly instance: string; readonly report: unknown }
   | { readonly ok: false; readonly agent: string; readonly instance: string; readonly error: string }
 
 const decodeRebuild = Schema.decodeUnknownResult(Schema.fromJsonString(RebuildCommand))
+const decodeRedelivery = Schema.decodeUnknownResult(Schema.fromJsonString(RedeliveryCommand))
 const textEncoder = new TextEncoder()
+
+/** What failed, in one line: the error's own message, without its class or stack. */
+const failureMessage = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const message = error instanceof Error ? error.message : String(error)
+  return message.split("\n")[0] || "failed"
+}
 
 /** How often a rebuild's progress is published at most. */
 const progressEveryMs = 250
@@ -47,6 +75,8 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
   readonly namespace: string
   readonly context: AgentContext<D>
   readonly workers: ReadonlyArray<AgentWorker<D, R>>
+  readonly reactors: ReadonlyArray<ReactorDefinition<D, unknown, R>>
+  readonly catalog: EventCatalog<D>
   readonly requests: RequestLog
   /** Runs one of the agent's parts with the services of its layer. */
   readonly withServices: <A, E>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E>
@@ -128,7 +158,7 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
               ok: false as const,
               agent,
               instance,
-              error: String((Cause.squash(cause) as Error)?.message ?? Cause.squash(cause)),
+              error: failureMessage(cause),
             }),
           ),
         )
@@ -137,6 +167,74 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
         )
         reply(m, outcome satisfies RebuildAnswer)
       })
+
+    // A dead letter handed back: the event read from the log where it is, and each of the commit's
+    // events the reactor reacts to run through its reaction as the consumer would have. Reactions
+    // are idempotent (command ids derive from the event), so a redelivery of an event that did
+    // react after all changes nothing.
+    const redeliver = (reactor: ReactorDefinition<D, unknown, R>) => {
+      const react = reactToEvent(reactor, context.dispatch, agent)
+      return (m: Msg) =>
+        Effect.gen(function* () {
+          const decoded = decodeRedelivery(m.string())
+          if (Result.isFailure(decoded))
+            return reply(m, {
+              ok: false,
+              agent,
+              error: `bad redelivery command: ${decoded.failure.message}`,
+            } satisfies RedeliveryAnswer)
+          const asked = decoded.success
+          yield* options.requests
+            .record({
+              requestId: asked.requestId,
+              agent,
+              name: "RedeliverDeadLetter",
+              origin: "cli",
+              actor: { kind: "human", id: asked.operator },
+              body: { consumer: asked.consumer, stream: asked.stream, sequence: asked.sequence },
+            })
+            .pipe(Effect.orDie)
+          const outcome = yield* Effect.gen(function* () {
+            const stored = yield* Effect.tryPromise(() =>
+              nats.jsm.streams.getMessage(asked.stream, { seq: asked.sequence }),
+            )
+            if (stored === null)
+              return yield* Effect.fail(new Error(`${asked.stream}#${asked.sequence} is not in the log`))
+            const commit = decodeStoredCommit(options.catalog, stored.data)
+            if (Result.isFailure(commit))
+              return yield* Effect.fail(new Error(`undecodable: ${describeIssue(commit.failure)}`))
+            let commands = 0
+            for (const event of commit.success.events) {
+              const outcomes = yield* options.withServices(react(event))
+              commands += outcomes.length
+            }
+            return { ok: true as const, agent, events: commit.success.events.length, commands }
+          }).pipe(
+            Effect.catchCause((cause) =>
+              Effect.succeed({
+                ok: false as const,
+                agent,
+                error: failureMessage(cause),
+              }),
+            ),
+          )
+          yield* Effect.logInfo(
+            `${agent}: ${asked.operator} redelivered ${asked.stream}#${asked.sequence} to ${asked.consumer}: ${outcome.ok ? "reacted" : outcome.error}`,
+          )
+          reply(m, outcome satisfies RedeliveryAnswer)
+        })
+    }
+    const redeliveries = options.reactors.map((reactor) => ({
+      reactor,
+      subscription: nats.connection.subscribe(Subjects.operatorRedelivery(namespace, reactor.name), {
+        queue: reactor.name,
+      }),
+    }))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const r of redeliveries) r.subscription.unsubscribe()
+      }),
+    )
 
     // One answer at a time per subject; a rebuild holds its subject until it is done.
     const serve = (subscription: AsyncIterable<Msg>, handle: (m: Msg) => Effect.Effect<void>) =>
@@ -148,4 +246,5 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
       )
     yield* Effect.forkScoped(serve(question, answerProjections))
     yield* Effect.forkScoped(serve(command, rebuild))
+    for (const r of redeliveries) yield* Effect.forkScoped(serve(r.subscription, redeliver(r.reactor)))
   })

@@ -1,21 +1,9 @@
 import { Argument, Command, Flag } from "effect/cli"
 import * as Option from "effect/Option"
-import { parseSince } from "../since.ts"
 import { domainNames } from "./inspect.ts"
-import { jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
+import { instantFlag, jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
 
 const load = () => import("../handlers/history.ts")
-
-const instantFlag = (name: string, description: string) =>
-  Flag.String(name).pipe(
-    Flag.filterMap(
-      (text) => Option.fromUndefinedOr(parseSince(text)),
-      (text) =>
-        `--${name} takes an ISO time (2026-11-25T10:00:00Z) or a duration ago (15m, 2h, 1d), not ${text}`,
-    ),
-    Flag.optional,
-    Flag.withDescription(description),
-  )
 
 /** `mesh export`: a slice of the log, with its causal dependencies, into a history file. */
 export const exportCommand = Command.make(

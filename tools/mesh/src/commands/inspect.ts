@@ -1,7 +1,7 @@
 import { Argument, Command, Flag } from "effect/cli"
 import * as Option from "effect/Option"
 import { parseSince } from "../since.ts"
-import { jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
+import { instantFlag, jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
 
 /** The mesh's domains, as `@mesh/contracts` names them (a unit test keeps the two equal). */
 export const domainNames = [
@@ -59,12 +59,84 @@ export const historyCommand = Command.make(
   (args) => lazily(load, (h) => h.history(args)),
 ).pipe(Command.withDescription("Print one aggregate's history"))
 
-/** `mesh dead-letters`: what consumers gave up on, and why. */
+const loadDeadLetters = () => import("../handlers/deadLetters.ts")
+
+/** Which dead letters a command takes; every filter narrows. */
+const deadLetterFilters = {
+  consumer: Flag.String("consumer").pipe(
+    Flag.atLeast(0),
+    Flag.withDescription("only those this consumer gave up (repeatable)"),
+  ),
+  stream: Flag.String("stream").pipe(
+    Flag.optional,
+    Flag.withDescription("only events of this stream (a domain such as customer, or a stream's name)"),
+  ),
+  type: Flag.String("type").pipe(
+    Flag.atLeast(0),
+    Flag.withDescription("only those holding an event of this type (repeatable)"),
+  ),
+  error: Flag.String("error").pipe(
+    Flag.optional,
+    Flag.withDescription("only those whose reason holds this text (any case)"),
+  ),
+  since: instantFlag("since", "only those dead-lettered since an ISO time or a duration ago"),
+  until: instantFlag("until", "only those dead-lettered until an ISO time or a duration ago"),
+}
+
+/** What a bulk operation over dead letters takes besides its filters. */
+const bulkFlags = {
+  ...deadLetterFilters,
+  all: Flag.Boolean("all").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("every dead letter (without a filter, one of them or --all must be said)"),
+  ),
+  dryRun: Flag.Boolean("dry-run").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("show what would be done, do nothing"),
+  ),
+  // The operator is a person, recorded in the log; never defaulted to the OS user.
+  as: Flag.String("as").pipe(
+    Flag.optional,
+    Flag.withDescription("who asks (recorded in the log); defaults to MESH_APPROVER"),
+  ),
+  json: jsonFlag,
+  natsUrl: natsUrlFlag,
+  namespace: namespaceFlag,
+}
+
+/** `mesh dead-letters retry`: dead letters handed back to the reactions that gave them up. */
+const retryDeadLettersCommand = Command.make("retry", bulkFlags, (args) =>
+  lazily(loadDeadLetters, (h) => h.retry(args)),
+).pipe(
+  Command.withDescription(
+    "Hand the dead letters the filters take back to their consumers' reactions, oldest first, each by one instance of the agent that runs " +
+      "the consumer (recorded in the log as the operator's request); those that react leave the dead-letter stream, the others stay (exit 1)",
+  ),
+)
+
+/** `mesh dead-letters discard --reason`: dead letters given up for good, on the record. */
+const discardDeadLettersCommand = Command.make(
+  "discard",
+  { ...bulkFlags, reason: Flag.String("reason").pipe(Flag.withDescription("why (recorded in the log)")) },
+  (args) => lazily(loadDeadLetters, (h) => h.discard(args)),
+).pipe(
+  Command.withDescription(
+    "Discard the dead letters the filters take: each recorded in the log as discarded by the operator with the reason, then removed from the " +
+      "dead-letter stream (the event stays in the log; its consumer never reacts to it)",
+  ),
+)
+
+/** `mesh dead-letters`: what consumers gave up on, and why; retried or discarded by filter. */
 export const deadLettersCommand = Command.make(
   "dead-letters",
-  { json: jsonFlag, natsUrl: natsUrlFlag, namespace: namespaceFlag },
-  (args) => lazily(load, (h) => h.deadLetters(args)),
-).pipe(Command.withDescription("List dead-lettered events with their reasons"))
+  { ...deadLetterFilters, json: jsonFlag, natsUrl: natsUrlFlag, namespace: namespaceFlag },
+  (args) => lazily(loadDeadLetters, (h) => h.list(args)),
+).pipe(
+  Command.withDescription(
+    "List dead-lettered events with their reasons (--consumer, --stream, --type, --error, --since, --until); retry or discard them by filter",
+  ),
+  Command.withSubcommands([retryDeadLettersCommand, discardDeadLettersCommand]),
+)
 
 const loadTrace = () => import("../handlers/trace.ts")
 

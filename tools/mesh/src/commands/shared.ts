@@ -2,6 +2,7 @@ import { Flag, GlobalFlag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
+import { parseSince } from "../since.ts"
 
 // Command definitions (names, flags, descriptions) live in these light modules; each handler
 // loads its packages when it runs, so that `mesh --help` loads none of them.
@@ -41,3 +42,15 @@ export const lazily = <M, A, E, R>(load: () => Promise<M>, run: (module: M) => E
     })
     return yield* Effect.provide(handler, MeshLogger.layerFromConfig)
   })
+
+/** A flag naming an instant: an ISO time, or a duration back from now. */
+export const instantFlag = (name: string, description: string) =>
+  Flag.String(name).pipe(
+    Flag.filterMap(
+      (text) => Option.fromUndefinedOr(parseSince(text)),
+      (text) =>
+        `--${name} takes an ISO time (2026-11-25T10:00:00Z) or a duration ago (15m, 2h, 1d), not ${text}`,
+    ),
+    Flag.optional,
+    Flag.withDescription(description),
+  )

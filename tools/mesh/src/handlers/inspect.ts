@@ -1,5 +1,5 @@
 import { type Domain, type EventEnvelope, meshCatalog, Subjects } from "@mesh/contracts"
-import { type DeadLetter, makeEventLog, type NatsHandles, readDeadLetters } from "@mesh/eventlog"
+import { makeEventLog, type NatsHandles } from "@mesh/eventlog"
 import { DeliverPolicy } from "@nats-io/jetstream"
 import { Clock, Console, Effect, Option, Stream } from "effect"
 import type { Since } from "../since.ts"
@@ -96,39 +96,4 @@ export const history = (args: {
     const print = printEvent(args.json)
     for (const e of loaded.events) yield* print(undefined, e)
     if (!args.json) yield* Console.log(`${loaded.events.length} events; version ${loaded.position.version}`)
-  }).pipe(Effect.scoped)
-
-const deadLetterJson = (d: DeadLetter) =>
-  JSON.stringify({
-    sequence: d.sequence,
-    consumer: d.consumer,
-    originalStream: d.originalStream,
-    originalSequence: d.originalSequence,
-    originalSubject: d.originalSubject,
-    deliveries: d.deliveries,
-    reason: d.reason,
-    // The dead-lettered message as stored: an event's JSON, as text.
-    data: new TextDecoder().decode(d.data),
-  })
-
-/** `mesh dead-letters`: what consumers gave up on, and why. */
-export const deadLetters = (args: {
-  readonly json: boolean
-  readonly natsUrl: Option.Option<string>
-  readonly namespace: Option.Option<string>
-}) =>
-  Effect.gen(function* () {
-    const { nats } = yield* scopedNatsTarget(args.natsUrl)
-    const namespace = yield* namespaceOf(args.namespace)
-    const letters = yield* readDeadLetters(nats, namespace).pipe(
-      failedTo(`read the dead letters of namespace ${namespace}`),
-    )
-    for (const d of letters) {
-      yield* Console.log(
-        args.json
-          ? deadLetterJson(d)
-          : `#${d.sequence} ${d.consumer} gave up on ${d.originalStream}#${d.originalSequence} (${d.originalSubject}) after ${d.deliveries} deliveries: ${d.reason}`,
-      )
-    }
-    if (!args.json) yield* Console.log(`${letters.length} dead letters`)
   }).pipe(Effect.scoped)
