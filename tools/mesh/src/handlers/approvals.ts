@@ -1,12 +1,14 @@
 import {
+  type ActionCommands,
   ApprovalError,
   type ApprovalOutcome,
   approvalQueueFromLog,
   makeActionCommands,
   makeApprovals,
 } from "@mesh/actions"
-import { Console, Effect, Option } from "effect"
+import { Clock, Console, Effect, Option } from "effect"
 import { meshError } from "../errors.ts"
+import type { Since } from "../since.ts"
 import { failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
 
 const commandsOf = (natsUrl: Option.Option<string>, namespace: Option.Option<string>) =>
@@ -24,18 +26,52 @@ const report = (actionId: string, outcome: ApprovalOutcome) =>
           : `${actionId}: rejected`,
       )
 
-/** `mesh approvals`: the actions waiting for a human, with the hash to approve. */
-export const approvals = (args: {
+/** Which waiting or parked actions a command takes; every filter narrows. */
+export interface QueueFilter {
   readonly agent: Option.Option<string>
-  readonly json: boolean
-  readonly natsUrl: Option.Option<string>
-  readonly namespace: Option.Option<string>
-}) =>
+  readonly status: Option.Option<"awaiting-approval" | "parked">
+  readonly kind: ReadonlyArray<string>
+  /** Text the reason it waits (a parked action's last failure) holds, in any case. */
+  readonly error: Option.Option<string>
+  readonly since: Option.Option<Since>
+  readonly until: Option.Option<Since>
+}
+
+/** The queue's actions the filter takes, oldest first. */
+const filteredQueue = (commands: ActionCommands, filter: QueueFilter) =>
   Effect.gen(function* () {
-    const { commands } = yield* commandsOf(args.natsUrl, args.namespace)
-    const queue = yield* approvalQueueFromLog(commands, Option.getOrUndefined(args.agent)).pipe(
+    const now = yield* Clock.currentTimeMillis
+    const instant = (s: Since) => (s._tag === "At" ? s.epochMs : now - s.agoMs)
+    const queue = yield* approvalQueueFromLog(commands, Option.getOrUndefined(filter.agent)).pipe(
       failedTo("read the actions waiting for approval"),
     )
+    const error = Option.map(filter.error, (e) => e.toLowerCase())
+    return queue.filter((q) => {
+      const at = Date.parse(q.requestedAt)
+      return (
+        Option.match(filter.status, { onNone: () => true, onSome: (s) => q.status === s }) &&
+        (filter.kind.length === 0 || filter.kind.includes(q.kind)) &&
+        Option.match(error, {
+          onNone: () => true,
+          onSome: (e) => (q.reason ?? "").toLowerCase().includes(e),
+        }) &&
+        Option.match(filter.since, { onNone: () => true, onSome: (s) => at >= instant(s) }) &&
+        Option.match(filter.until, { onNone: () => true, onSome: (u) => at <= instant(u) })
+      )
+    })
+  })
+
+/** `mesh approvals`: the actions waiting for a human, with the hash to approve. */
+export const approvals = (
+  args: QueueFilter & {
+    readonly json: boolean
+    readonly natsUrl: Option.Option<string>
+    readonly namespace: Option.Option<string>
+  },
+) =>
+  Effect.gen(function* () {
+    const { commands } = yield* commandsOf(args.natsUrl, args.namespace)
+    const queue = yield* filteredQueue(commands, args)
     for (const q of queue) {
       if (args.json) {
         yield* Console.log(JSON.stringify(q))
@@ -97,4 +133,109 @@ export const approve = (args: DecisionArgs & { readonly hash: string }) =>
 export const reject = (args: DecisionArgs & { readonly reason: string }) =>
   decide(args, (approvals, approver) =>
     approvals.reject({ agent: args.agent, actionId: args.actionId, approver, reason: args.reason }),
+  )
+
+interface BulkArgs extends QueueFilter {
+  readonly all: boolean
+  readonly dryRun: boolean
+  readonly as: Option.Option<string>
+  readonly json: boolean
+  readonly natsUrl: Option.Option<string>
+  readonly namespace: Option.Option<string>
+}
+
+const hasFilter = (f: QueueFilter) =>
+  Option.isSome(f.agent) ||
+  Option.isSome(f.status) ||
+  f.kind.length > 0 ||
+  Option.isSome(f.error) ||
+  Option.isSome(f.since) ||
+  Option.isSome(f.until)
+
+/**
+ * Runs one decision per action the filter takes, as the named person, each recorded in the log as
+ * that person's request (the approvals' own recording) and reported on its own line; a refused one
+ * is reported and the rest go on. Exit 1 when any was refused.
+ */
+const bulkDecide = (
+  args: BulkArgs,
+  verb: "retry" | "discard",
+  eligible: (q: { readonly status: string }) => boolean,
+  run: (
+    approvals: ReturnType<typeof makeApprovals>,
+    approver: string,
+    q: { readonly agent: string; readonly actionId: string; readonly parametersHash: string },
+  ) => Effect.Effect<ApprovalOutcome, ApprovalError>,
+) =>
+  Effect.gen(function* () {
+    if (!hasFilter(args) && !args.all)
+      return yield* meshError({
+        _tag: "BadInput",
+        message: `say which actions to ${verb}: --agent, --status, --kind, --error, --since or --until, or --all`,
+      })
+    const approver = yield* personDeciding(args.as)
+    const { url, commands } = yield* commandsOf(args.natsUrl, args.namespace)
+    const queue = (yield* filteredQueue(commands, args)).filter(eligible)
+    const approvals = makeApprovals({ commands, approvalTtlMs: 60 * 60 * 1000, origin: "cli" })
+    let refused = 0
+    for (const q of queue) {
+      const outcome = args.dryRun
+        ? `would ${verb}`
+        : yield* run(approvals, approver, q).pipe(
+            Effect.map((o) =>
+              o._tag === "Refused" ? `refused (${o.refusal})` : verb === "retry" ? "retried" : "discarded",
+            ),
+            Effect.catchIf(
+              (error) => error instanceof ApprovalError,
+              (error) =>
+                error.reason._tag === "ApprovalUnavailable"
+                  ? meshError({ _tag: "NatsUnreachable", url, cause: error })
+                  : Effect.succeed(`refused (${error.message})`),
+            ),
+          )
+      if (outcome.startsWith("refused")) refused += 1
+      yield* Console.log(
+        args.json
+          ? JSON.stringify({ agent: q.agent, actionId: q.actionId, kind: q.kind, status: q.status, outcome })
+          : `${q.agent} ${q.actionId} ${q.kind} (${q.status}${q.reason === null ? "" : `: ${q.reason}`}): ${outcome}`,
+      )
+    }
+    if (!args.json)
+      yield* Console.log(
+        `${queue.length} actions ${args.dryRun ? `would be ${verb === "retry" ? "retried" : "discarded"}` : `${verb === "retry" ? "retried" : "discarded"}, ${refused} refused`}`,
+      )
+    if (refused > 0)
+      return yield* meshError({
+        _tag: "Failed",
+        message: `${refused} actions were refused; they are unchanged`,
+      })
+  }).pipe(Effect.scoped)
+
+/**
+ * `mesh approvals retry`: every parked action the filter takes given another round of attempts
+ * (an approval of its recorded parameters, by the named person). Waiting approvals are never
+ * granted in bulk: each is a person's decision on its own parameters (`mesh approve`).
+ */
+export const retry = (args: BulkArgs) =>
+  bulkDecide(
+    args,
+    "retry",
+    (q) => q.status === "parked",
+    (approvals, approver, q) =>
+      approvals.approve({
+        agent: q.agent,
+        actionId: q.actionId,
+        approver,
+        parametersHash: q.parametersHash,
+      }),
+  )
+
+/** `mesh approvals discard --reason`: every action the filter takes rejected for good, with the reason. */
+export const discard = (args: BulkArgs & { readonly reason: string }) =>
+  bulkDecide(
+    args,
+    "discard",
+    () => true,
+    (approvals, approver, q) =>
+      approvals.reject({ agent: q.agent, actionId: q.actionId, approver, reason: args.reason }),
   )
