@@ -155,9 +155,11 @@ export const traceCommand = Command.make(
       Flag.optional,
       Flag.withDescription("search only events stored since an ISO time or a duration ago (15m, 2h, 1d)"),
     ),
-    format: Flag.Literals("format", ["tree", "mermaid"]).pipe(
+    format: Flag.Literals("format", ["tree", "mermaid", "html"]).pipe(
       Flag.withDefault("tree" as const),
-      Flag.withDescription("tree (the terminal) or mermaid (a sequence diagram between the writers)"),
+      Flag.withDescription(
+        "tree (the terminal), mermaid (a sequence diagram between the writers) or html (a self-contained timeline page)",
+      ),
     ),
     json: jsonFlag,
     natsUrl: natsUrlFlag,

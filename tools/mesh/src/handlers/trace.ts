@@ -9,6 +9,7 @@ import {
   renderTraceTree,
   type TracedEvent,
 } from "../trace/causalTree.ts"
+import { renderTraceHtml } from "../trace/htmlTimeline.ts"
 import { sequenceSince } from "./inspect.ts"
 import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
 
@@ -28,13 +29,13 @@ const headOf = (nats: NatsHandles, stream: string) =>
  * `mesh trace <correlation-id>`: every event of the namespace that carries the correlation id, from
  * every domain's stream (or those stored since `--since`), as the chain's causal tree: outside
  * requests at the roots, then what each event caused across agents, with the decisions' inputs and
- * the policy's verdicts. A tree on the terminal, one JSON object with `--json`, or a mermaid
- * sequence diagram with `--format mermaid`.
+ * the policy's verdicts. A tree on the terminal, one JSON object with `--json`, a mermaid
+ * sequence diagram with `--format mermaid`, or a self-contained HTML timeline with `--format html`.
  */
 export const trace = (args: {
   readonly correlationId: string
   readonly since: Option.Option<Since>
-  readonly format: "tree" | "mermaid"
+  readonly format: "tree" | "mermaid" | "html"
   readonly json: boolean
   readonly natsUrl: Option.Option<string>
   readonly namespace: Option.Option<string>
@@ -76,6 +77,7 @@ export const trace = (args: {
       })
     const causal = buildCausalTrace(args.correlationId, found)
     if (args.json) return yield* Console.log(JSON.stringify({ namespace, ...causal }))
+    if (args.format === "html") return yield* Console.log(renderTraceHtml(causal))
     const lines = args.format === "mermaid" ? renderTraceMermaid(causal) : renderTraceTree(causal)
     for (const line of lines) yield* Console.log(line)
   }).pipe(Effect.scoped)
