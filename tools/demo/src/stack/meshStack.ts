@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { applyTopology, declareTopology, openNats } from "@mesh/eventlog"
 import { type Simulators, startSimulators } from "@mesh/simulators"
 import { findDevServer, findRepoRoot, freePorts, projectDataDir, resolveNats } from "@mesh/stack"
+import { Effect } from "effect"
 import { type AgentProcess, type MeshAgent, meshAgents, startAgentProcess } from "./agentProcess.ts"
 
 export { type MeshAgent, meshAgents } from "./agentProcess.ts"
@@ -103,11 +105,6 @@ export const startMeshStack = async (options: {
    * dry fork. The actions wait in the log with their verdicts until the fork is promoted.
    */
   readonly holdActions?: boolean
-  /**
-   * The namespace's streams are declared already (history was played into it): the agents then
-   * start side by side, since none has to declare them first.
-   */
-  readonly topologyDeclared?: boolean
 }): Promise<MeshStack> => {
   const dataDir = options.keepData
     ? join(projectDataDir(), options.namespace)
@@ -179,6 +176,14 @@ export const startMeshStack = async (options: {
       }
     }
     const ports = await freePorts(meshAgents.length)
+    // The streams are declared once here, so that the agents, which each declare them again on
+    // start (finding them as declared), can start side by side on the two cores.
+    const declaring = await openNats(nats.url, "mesh-stack")
+    try {
+      await Effect.runPromise(applyTopology(declaring.jsm, declareTopology({ namespace: options.namespace })))
+    } finally {
+      await declaring.connection.close()
+    }
     const agents = {} as Record<MeshAgent, AgentProcess>
     const start = async (agent: MeshAgent, index: number) => {
       const started = await startAgentProcess(
@@ -193,15 +198,10 @@ export const startMeshStack = async (options: {
       agents[agent] = started
       cleanups.push(() => started.stop())
     }
-    if (options.topologyDeclared === true) {
-      // Side by side; every agent that started is stopped again if one fails to.
-      const results = await Promise.allSettled(meshAgents.map((agent, index) => start(agent, index)))
-      const failed = results.find((r) => r.status === "rejected")
-      if (failed !== undefined) throw failed.reason
-    } else {
-      // One at a time: each declares the namespace's streams on start, and the machine has two cores.
-      for (const [index, agent] of meshAgents.entries()) await start(agent, index)
-    }
+    // Side by side; every agent that started is stopped again (by `stop`) if one fails to.
+    const results = await Promise.allSettled(meshAgents.map((agent, index) => start(agent, index)))
+    const failed = results.find((r) => r.status === "rejected")
+    if (failed !== undefined) throw failed.reason
     // The storefront's order webhooks, signed with the shop's secret, go to customer ops (which also
     // polls the storefront's order events for the ones a webhook loses).
     const webhook = await fetch(`${simulators.storefront.url}/_admin/webhooks`, {

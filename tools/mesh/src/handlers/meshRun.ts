@@ -220,7 +220,6 @@ export const runMeshOn = (options: {
             nats: { url: options.url, source: `${options.what}'s NATS` },
             sandbox: true,
             holdActions: options.holdActions,
-            topologyDeclared: true,
           }),
         catch: (cause) =>
           meshError({ _tag: "Failed", message: `could not start the mesh on ${options.what}`, cause }),
