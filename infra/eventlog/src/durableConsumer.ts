@@ -403,7 +403,8 @@ export const readDeadLetters = (nats: NatsHandles, namespace: string) =>
         const m = await nats.jsm.streams.getMessage(stream, { seq }).catch(() => null)
         if (m === null) continue
         const h = m.header
-        if (m.subject.endsWith(".settled")) {
+        // A settling mark carries the sequence it settles (a consumer may well be named `settled`).
+        if (h.has(DeadLetterHeaders.settles)) {
           settled.add(Number(h.get(DeadLetterHeaders.settles)))
           continue
         }

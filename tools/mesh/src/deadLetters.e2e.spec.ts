@@ -190,16 +190,18 @@ describe("mesh dead-letters by filter", () => {
     expect((await mesh(["dead-letters", "--json"])).stdout).toBe("")
     expect((await board()).completions).toBe(2)
 
-    // Every operation is in the log with the operator: two redeliveries (the failed try and the
-    // one that worked share a record) and two discards with the reason.
+    // Every operation is in the log with the operator: each try of a redelivery (two that failed,
+    // two that worked) and each discard with the reason.
     const recorded = lines((await mesh(["tail", "requests", "--no-follow", "--json"])).stdout)
     expect(recorded.map((e) => `${e.payload.name} ${e.actor.id}`)).toEqual([
+      "RedeliverDeadLetter sre-anna",
+      "RedeliverDeadLetter sre-anna",
       "RedeliverDeadLetter sre-anna",
       "RedeliverDeadLetter sre-anna",
       "DiscardDeadLetter sre-anna",
       "DiscardDeadLetter sre-anna",
     ])
-    expect(recorded[2].payload.body).toMatchObject({
+    expect(recorded[4].payload.body).toMatchObject({
       consumer: "board-tally",
       types: ["TaskCompleted"],
       reason: "tallied by hand",

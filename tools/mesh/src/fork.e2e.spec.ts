@@ -1,3 +1,4 @@
+import { openNats } from "@mesh/eventlog"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runMesh } from "./testing/runMesh.ts"
@@ -131,7 +132,12 @@ describe("mesh fork", () => {
     expect(nobody.code).toBe(1)
     expect(nobody.stderr).toContain("say who decides: --as <name> or MESH_APPROVER")
 
-    // Nothing was written: the namespace is no fork, and promoting it says so.
+    // Nothing was written: the namespace has no stream at all, and promoting it says it is no fork.
+    const nats = await openNats(server.url)
+    const streams: Array<string> = []
+    for await (const name of nats.jsm.streams.names()) streams.push(name)
+    await nats.connection.close()
+    expect(streams.filter((name) => name.startsWith(`${into.toUpperCase()}_`))).toEqual([])
     const notFork = await mesh(["fork", "promote", into, "--as", "sre-anna"])
     expect(notFork.code).toBe(2)
     expect(notFork.stderr).toContain(`namespace ${into} is not a fork`)

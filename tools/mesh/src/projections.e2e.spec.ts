@@ -19,7 +19,8 @@ import { runMesh } from "./testing/runMesh.ts"
 
 // The kernel's task-board agent, a process of its own with its read model in Postgres: `mesh
 // projections` finds it over NATS with no address, and a rebuild replaces its table with one built
-// from the log while it keeps serving, recorded as the operator's request.
+// from the log (the kernel's projector specs cover writes during a rebuild), recorded as the
+// operator's request.
 
 const agentScript = join(findRepoRoot(), "infra", "kernel", "src", "testing", "taskBoardAgent.ts")
 const namespace = uniqueNamespace("proj")
@@ -84,7 +85,7 @@ const taskList = async () =>
   ).rows
 
 describe("mesh projections", () => {
-  it("lists each running agent's projections and rebuilds one from the log while it serves, recorded as asked", async () => {
+  it("lists each running agent's projections and rebuilds one from the log, swapped in whole, recorded as asked", async () => {
     const listed = await waitFor(
       "the projection has caught up",
       async () => {

@@ -1,8 +1,8 @@
 import { hostname } from "node:os"
 import { describeIssue, type EventCatalog, type EventDefinition, Subjects } from "@mesh/contracts"
-import { decodeStoredCommit, type NatsHandles } from "@mesh/eventlog"
+import { decodeStoredCommit, type NatsHandles, readDeadLetters } from "@mesh/eventlog"
 import type { Msg } from "@nats-io/transport-node"
-import { Cause, Clock, Effect, Result, Schema, Stream } from "effect"
+import { Cause, Clock, Config, Effect, Option, Result, Schema, Stream } from "effect"
 import type { RebuildProgress } from "../projections/projector.ts"
 import { type ReactorDefinition, reactToEvent } from "../reactors/reactor.ts"
 import type { RequestLog } from "../requests/outsideRequests.ts"
@@ -23,8 +23,15 @@ export const RebuildCommand = Schema.Struct({
   operator: Schema.String.check(Schema.isMinLength(1)),
   /** The command's id, the same on a retry of the same command. */
   requestId: Schema.String.check(Schema.isMinLength(1)),
-  /** An inbox the rebuild's progress is published to while it runs. */
-  progress: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  /**
+   * An inbox the rebuild's progress is published to while it runs: only an inbox, so that a
+   * command can never make the agent publish into a stream.
+   */
+  progress: Schema.optionalKey(
+    Schema.String.check(
+      Schema.isPattern(/^_INBOX\.[A-Za-z0-9_.-]+$/, { message: "must be an _INBOX. subject" }),
+    ),
+  ),
 })
 /** An operator's command to rebuild one projection. */
 export type RebuildCommand = typeof RebuildCommand.Type
@@ -84,7 +91,10 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
   Effect.gen(function* () {
     const { nats, namespace, context } = options
     const agent = context.agent
-    const instance = hostname()
+    // The instance as the deployment names it (a pod's name), else the host's.
+    const instance = Option.getOrElse(yield* Config.option(Config.String("MESH_INSTANCE_ID")), () =>
+      hostname(),
+    )
     const projections = options.workers.filter((w) => w.projection !== undefined)
     const reply = (m: Msg, answer: unknown) => {
       if (m.reply !== undefined && m.reply !== "") m.respond(textEncoder.encode(JSON.stringify(answer)))
@@ -101,14 +111,30 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
       }),
     )
 
+    // An operator's command is recorded before it acts; one that cannot be recorded does not act,
+    // and says why (the asker would otherwise wait out its timeout).
+    const recordFirst = (request: Parameters<RequestLog["record"]>[0]) =>
+      options.requests.record(request).pipe(
+        Effect.as(undefined),
+        Effect.catchCause((cause) =>
+          Effect.logWarning(`${agent}: could not record ${request.name} ${request.requestId}`, cause).pipe(
+            Effect.as(`the request could not be recorded, so nothing was done: ${failureMessage(cause)}`),
+          ),
+        ),
+      )
+
     const answerProjections = (m: Msg) =>
       Effect.gen(function* () {
-        const statuses = yield* Effect.forEach(projections, (w) =>
-          options.withServices(w.status === undefined ? Effect.succeed(null) : w.status(context)).pipe(
-            Effect.timeout("2 seconds"),
-            Effect.orElseSucceed(() => null),
-            Effect.map((status) => ({ projection: w.projection!.name, status })),
-          ),
+        // Side by side, each bounded: the asker waits a fixed while for every instance's answer.
+        const statuses = yield* Effect.forEach(
+          projections,
+          (w) =>
+            options.withServices(w.status === undefined ? Effect.succeed(null) : w.status(context)).pipe(
+              Effect.timeout("1500 millis"),
+              Effect.orElseSucceed(() => null),
+              Effect.map((status) => ({ projection: w.projection!.name, status })),
+            ),
+          { concurrency: "unbounded" },
         )
         reply(m, { agent, instance, projections: statuses })
       })
@@ -132,16 +158,16 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
             instance,
             error: `${agent} has no projection ${asked.projection} (it has ${projections.map((w) => w.projection!.name).join(", ") || "none"})`,
           } satisfies RebuildAnswer)
-        yield* options.requests
-          .record({
-            requestId: asked.requestId,
-            agent,
-            name: "RebuildProjection",
-            origin: "cli",
-            actor: { kind: "human", id: asked.operator },
-            body: { projection: asked.projection },
-          })
-          .pipe(Effect.orDie)
+        const recorded = yield* recordFirst({
+          requestId: asked.requestId,
+          agent,
+          name: "RebuildProjection",
+          origin: "cli",
+          actor: { kind: "human", id: asked.operator },
+          body: { projection: asked.projection },
+        })
+        if (recorded !== undefined)
+          return reply(m, { ok: false, agent, instance, error: recorded } satisfies RebuildAnswer)
         yield* Effect.logInfo(`${agent}: ${asked.operator} rebuilds projection ${asked.projection}`)
         let lastProgress = 0
         const onProgress = (progress: RebuildProgress) => {
@@ -154,12 +180,9 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
         const outcome = yield* options.withServices(worker.projection!.rebuild(context, onProgress)).pipe(
           Effect.map((report) => ({ ok: true as const, agent, instance, report })),
           Effect.catchCause((cause) =>
-            Effect.succeed({
-              ok: false as const,
-              agent,
-              instance,
-              error: failureMessage(cause),
-            }),
+            Effect.logWarning(`${agent}: rebuilding ${asked.projection} failed`, cause).pipe(
+              Effect.as({ ok: false as const, agent, instance, error: failureMessage(cause) }),
+            ),
           ),
         )
         yield* Effect.logInfo(
@@ -184,16 +207,34 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
               error: `bad redelivery command: ${decoded.failure.message}`,
             } satisfies RedeliveryAnswer)
           const asked = decoded.success
-          yield* options.requests
-            .record({
-              requestId: asked.requestId,
-              agent,
-              name: "RedeliverDeadLetter",
-              origin: "cli",
-              actor: { kind: "human", id: asked.operator },
-              body: { consumer: asked.consumer, stream: asked.stream, sequence: asked.sequence },
-            })
-            .pipe(Effect.orDie)
+          // Only this consumer's own dead letters, of the stream it reads, that nobody settled: a
+          // command names no other event for the reaction to run on.
+          const stream = Subjects.streamName(namespace, reactor.consumes.domain)
+          const refusal =
+            asked.consumer !== reactor.name
+              ? `this subject takes ${reactor.name}'s dead letters, not ${asked.consumer}'s`
+              : asked.stream !== stream
+                ? `${reactor.name} reads ${stream}, not ${asked.stream}`
+                : (yield* readDeadLetters(nats, namespace).pipe(Effect.orElseSucceed(() => []))).some(
+                      (d) =>
+                        d.consumer === reactor.name &&
+                        d.originalStream === stream &&
+                        d.originalSequence === asked.sequence,
+                    )
+                  ? undefined
+                  : `${stream}#${asked.sequence} is no unsettled dead letter of ${reactor.name}`
+          if (refusal !== undefined)
+            return reply(m, { ok: false, agent, error: refusal } satisfies RedeliveryAnswer)
+          const recorded = yield* recordFirst({
+            requestId: asked.requestId,
+            agent,
+            name: "RedeliverDeadLetter",
+            origin: "cli",
+            actor: { kind: "human", id: asked.operator },
+            body: { consumer: asked.consumer, stream: asked.stream, sequence: asked.sequence },
+          })
+          if (recorded !== undefined)
+            return reply(m, { ok: false, agent, error: recorded } satisfies RedeliveryAnswer)
           const outcome = yield* Effect.gen(function* () {
             const stored = yield* Effect.tryPromise(() =>
               nats.jsm.streams.getMessage(asked.stream, { seq: asked.sequence }),
@@ -211,11 +252,10 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
             return { ok: true as const, agent, events: commit.success.events.length, commands }
           }).pipe(
             Effect.catchCause((cause) =>
-              Effect.succeed({
-                ok: false as const,
-                agent,
-                error: failureMessage(cause),
-              }),
+              Effect.logWarning(
+                `${agent}: redelivering ${asked.stream}#${asked.sequence} failed`,
+                cause,
+              ).pipe(Effect.as({ ok: false as const, agent, error: failureMessage(cause) })),
             ),
           )
           yield* Effect.logInfo(

@@ -64,7 +64,8 @@ export const replayStream = <D extends EventDefinition>(
     const states = new Map<string, { state: unknown; version: number }>()
     const untilTime = options.untilTime
     // A chunk of commits maps to one array of replayed events: a stream per commit, flattened,
-    // would cost more than decoding and folding the commit.
+    // would cost more than decoding and folding the commit. A chunk can fold to nothing (commits
+    // of event types this reader's catalogue lacks), and a stream's chunks are never empty.
     const replayed = log.readRange(options.domain, { fromSequence: from, toSequence: head }).pipe(
       Stream.mapArray((commits) => {
         const out: Array<ReplayedEvent<D>> = []
@@ -81,9 +82,10 @@ export const replayStream = <D extends EventDefinition>(
             states.set(aggregate, { state, version })
             out.push({ sequence: commit.sequence, index, event, aggregate, state, version })
           })
-        // Every commit holds at least one event, so a chunk of commits gives at least one.
-        return out as unknown as readonly [ReplayedEvent<D>, ...Array<ReplayedEvent<D>>]
+        return [out as ReadonlyArray<ReplayedEvent<D>>] as const
       }),
+      Stream.filter((out): out is readonly [ReplayedEvent<D>, ...Array<ReplayedEvent<D>>] => out.length > 0),
+      Stream.flattenArray,
     )
     return untilTime === undefined
       ? replayed

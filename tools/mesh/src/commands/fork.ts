@@ -33,7 +33,7 @@ const promoteCommand = Command.make(
   (args) => lazily(load, (h) => h.promote(args)),
 ).pipe(
   Command.withDescription(
-    "Promote a dry fork: start its agents with their executors, so that each action it holds is executed once through the verdict its gate " +
+    "Promote a dry fork: start its agents with their executors against the local stack's simulators, so that each action it holds is executed once through the verdict its gate " +
       "recorded; actions waiting for a person still wait. Recorded in the fork's log; promoting again executes nothing twice",
   ),
 )

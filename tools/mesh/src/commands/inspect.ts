@@ -110,7 +110,7 @@ const retryDeadLettersCommand = Command.make("retry", bulkFlags, (args) =>
 ).pipe(
   Command.withDescription(
     "Hand the dead letters the filters take back to their consumers' reactions, oldest first, each by one instance of the agent that runs " +
-      "the consumer (recorded in the log as the operator's request); those that react leave the dead-letter stream, the others stay (exit 1)",
+      "the consumer (recorded in the log as the operator's request); those that react are marked settled, the others stay (exit 1)",
   ),
 )
 
@@ -121,8 +121,8 @@ const discardDeadLettersCommand = Command.make(
   (args) => lazily(loadDeadLetters, (h) => h.discard(args)),
 ).pipe(
   Command.withDescription(
-    "Discard the dead letters the filters take: each recorded in the log as discarded by the operator with the reason, then removed from the " +
-      "dead-letter stream (the event stays in the log; its consumer never reacts to it)",
+    "Discard the dead letters the filters take: each recorded in the log as discarded by the operator with the reason, then marked settled " +
+      "(nothing is deleted: the event stays in the log; its consumer never reacts to it)",
   ),
 )
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import { type Domain, domains, Subjects } from "@mesh/contracts"
 import {
   type DeadLetter,
@@ -178,6 +179,7 @@ const outcomeLine = (
 export const retry = (args: BulkArgs) =>
   Effect.gen(function* () {
     const { operator, nats, namespace, letters } = yield* bulkSelection(args, "retry")
+    const invocation = randomUUID()
     let failed = 0
     for (const d of letters) {
       if (args.dryRun) {
@@ -189,8 +191,8 @@ export const retry = (args: BulkArgs) =>
         stream: d.originalStream,
         sequence: d.originalSequence,
         operator,
-        // One id per dead letter: retrying it again later records nothing twice.
-        requestId: `redeliver-${Subjects.deadLetterStream(namespace)}-${d.sequence}`,
+        // Each try is a request of its own, recorded as such.
+        requestId: `redeliver-${Subjects.deadLetterStream(namespace)}-${d.sequence}-${invocation}`,
       }
       const answer = yield* Effect.tryPromise(() =>
         nats.connection
@@ -247,6 +249,7 @@ export const discard = (args: BulkArgs & { readonly reason: string }) =>
     if (args.reason.trim() === "")
       return yield* meshError({ _tag: "BadInput", message: "--reason must say why (it is recorded)" })
     const { operator, nats, namespace, letters } = yield* bulkSelection(args, "discard")
+    const invocation = randomUUID()
     const requests = makeRequestLog({ nats, namespace })
     for (const d of letters) {
       if (args.dryRun) {
@@ -255,7 +258,7 @@ export const discard = (args: BulkArgs & { readonly reason: string }) =>
       }
       yield* requests
         .record({
-          requestId: `discard-${Subjects.deadLetterStream(namespace)}-${d.sequence}`,
+          requestId: `discard-${Subjects.deadLetterStream(namespace)}-${d.sequence}-${invocation}`,
           agent: "mesh",
           name: "DiscardDeadLetter",
           origin: "cli",

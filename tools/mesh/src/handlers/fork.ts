@@ -110,7 +110,11 @@ const actionsOf = (nats: NatsHandles, namespace: string, sinceMs: number, branch
 const forkRecordOf = (nats: NatsHandles, namespace: string) =>
   Effect.gen(function* () {
     const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
-    const head = yield* log.headSequence("requests").pipe(Effect.orElseSucceed(() => 0))
+    // A namespace never declared holds no fork; any other failure to read it is the server's.
+    const head = yield* log.headSequence("requests").pipe(
+      Effect.catch((e) => (/stream not found/i.test(String(e.message)) ? Effect.succeed(0) : Effect.fail(e))),
+      failedTo(`read the requests of namespace ${namespace}`),
+    )
     let fork: { eventId: string; correlationId: string; occurredAt: string } | null = null
     let promotions = 0
     if (head === 0) return { fork, promotions }
@@ -325,8 +329,9 @@ const forkInputOf = (withFlag: Option.Option<string>, drop: boolean) =>
   })
 
 /**
- * `mesh fork promote <fork>`: the fork's agents started with their executors, against the systems
- * the mesh is configured with. Each action the dry fork held is executed once, through the verdict
+ * `mesh fork promote <fork>`: the fork's agents started with their executors, against the local
+ * stack's simulators of the outside world (in a cluster, promoting a fork is deploying its agents
+ * without MESH_ACTIONS_HOLD). Each action the dry fork held is executed once, through the verdict
  * its gate recorded; those waiting for a person still wait. The promotion is recorded in the fork's
  * log by the person who made it. Promoting again executes nothing twice.
  */

@@ -44,15 +44,15 @@ const textDecoder = new TextDecoder()
 const askProjections = (nats: NatsHandles, namespace: string) =>
   Effect.gen(function* () {
     const subject = Subjects.operatorQuestion(namespace, "projections")
-    // Each instance answers once; the question ends half a second after the last answer.
+    // Each instance answers once, within its own bound (1.5 s for its slowest read model); the
+    // question waits that long and a little more for every answer, however many there are.
     const answers = yield* Effect.tryPromise(async () => {
       const replies: Array<{ agent: string; instance: string; projections: ReadonlyArray<ProjectionRow> }> =
         []
       try {
         const iterable = await nats.connection.requestMany(subject, textEncoder.encode("{}"), {
-          strategy: "stall",
-          stall: 500,
-          maxWait: 5_000,
+          strategy: "timer",
+          maxWait: 2_000,
         })
         for await (const m of iterable) {
           if (m.data.length === 0) continue
@@ -179,9 +179,11 @@ export const rebuild = (args: {
     let lastLine = 0
     void (async () => {
       for await (const m of progress) {
-        const p = JSON.parse(textDecoder.decode(m.data)) as {
-          events: number
-          checkpoints: Record<string, number>
+        let p: { events: number; checkpoints: Record<string, number> }
+        try {
+          p = JSON.parse(textDecoder.decode(m.data))
+        } catch {
+          continue
         }
         const now = Date.now()
         if (!tty && now - lastLine < 1_000) continue

@@ -119,8 +119,7 @@ export const replaceAt = <D extends EventCatalog>(
     return Result.fail(`the recorded ${type} does not encode: ${issueLine(encoded.failure)}`)
   const payload = { ...(encoded.success as Record<string, unknown>), ...fields }
   const unknownFields = Object.keys(fields).filter(
-    (name) =>
-      !(name in (encoded.success as Record<string, unknown>)) && !fieldNamesOf(definition.payload).has(name),
+    (name) => !Object.hasOwn(encoded.success as object, name) && !fieldNamesOf(definition.payload).has(name),
   )
   if (unknownFields.length > 0)
     return Result.fail(
