@@ -124,11 +124,13 @@ export const renderSummary = (options: {
       "  pnpm mesh history customer ticket <ticket-id>",
       "  pnpm mesh cost                 # model cost per executed action, per agent",
       "  pnpm mesh conflicts",
+      "  pnpm mesh projections          # each agent's read models and how far behind they are",
+      "  pnpm mesh export --out day.jsonl.gz   # the day as a history file, personal data redacted: mesh sandbox day.jsonl.gz replays it, mesh fork --from day.jsonl.gz --at <event-id> branches it",
       "The mesh keeps running; Ctrl-C stops it.",
     )
   } else {
     lines.push(
-      "  pnpm demo --keep               # the same day, left running for `pnpm mesh approvals`, `trace`, `history`, `cost`",
+      "  pnpm demo --keep               # the same day, left running for `pnpm mesh approvals`, `trace`, `history`, `cost`, `export`, `fork`",
       "  then, with the exported variables it prints: pnpm mesh approve <agent> <action-id> --hash <hash> --as owner",
     )
   }
