@@ -21,3 +21,7 @@ export const parseSince = (text: string): Since | undefined => {
   const epochMs = Date.parse(value)
   return Number.isNaN(epochMs) ? undefined : { _tag: "At", epochMs }
 }
+
+/** The instant a `Since` names, in epoch milliseconds, with `now` as the time the command runs. */
+export const instantOf = (since: Since, now: number): number =>
+  since._tag === "At" ? since.epochMs : now - since.agoMs

@@ -1,5 +1,14 @@
 import { Argument, Command, Flag } from "effect/cli"
-import { instantFlag, jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
+import {
+  allFlag,
+  dryRunFlag,
+  instantFlag,
+  jsonFlag,
+  lazily,
+  namespaceFlag,
+  natsUrlFlag,
+  personFlag,
+} from "./shared.ts"
 
 const load = () => import("../handlers/approvals.ts")
 
@@ -27,18 +36,9 @@ const queueFilters = {
 /** What a bulk decision takes besides its filters. */
 const bulkFlags = {
   ...queueFilters,
-  all: Flag.Boolean("all").pipe(
-    Flag.withDefault(false),
-    Flag.withDescription("every action in the queue (without a filter, one of them or --all must be said)"),
-  ),
-  dryRun: Flag.Boolean("dry-run").pipe(
-    Flag.withDefault(false),
-    Flag.withDescription("show what would be done, do nothing"),
-  ),
-  as: Flag.String("as").pipe(
-    Flag.optional,
-    Flag.withDescription("who decides (recorded in the log); defaults to MESH_APPROVER"),
-  ),
+  all: allFlag("every action in the queue"),
+  dryRun: dryRunFlag,
+  as: personFlag("decides"),
   json: jsonFlag,
   natsUrl: natsUrlFlag,
   namespace: namespaceFlag,
@@ -79,11 +79,7 @@ export const approvalsCommand = Command.make(
 const decisionArgs = {
   agent: Argument.String("agent"),
   actionId: Argument.String("action-id"),
-  // The approver is a person, never defaulted to the OS user.
-  as: Flag.String("as").pipe(
-    Flag.optional,
-    Flag.withDescription("who decides (recorded in the log); defaults to MESH_APPROVER"),
-  ),
+  as: personFlag("decides"),
   natsUrl: natsUrlFlag,
   namespace: namespaceFlag,
 }

@@ -1,5 +1,5 @@
 import { Argument, Command, Flag } from "effect/cli"
-import { jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
+import { jsonFlag, lazily, namespaceFlag, natsUrlFlag, personFlag } from "./shared.ts"
 
 const load = () => import("../handlers/conflicts.ts")
 
@@ -31,11 +31,7 @@ const resolveCommand = Command.make(
       ),
       Flag.withDescription("the SHA-256 of the values shown by `mesh conflicts`"),
     ),
-    // The person deciding is named, never defaulted to the OS user (as for `mesh approve`).
-    as: Flag.String("as").pipe(
-      Flag.optional,
-      Flag.withDescription("who decides (recorded in the log); defaults to MESH_APPROVER"),
-    ),
+    as: personFlag("decides"),
     ...where,
   },
   (args) => lazily(load, (h) => h.resolve(args)),

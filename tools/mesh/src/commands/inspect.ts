@@ -1,7 +1,16 @@
 import { Argument, Command, Flag } from "effect/cli"
 import * as Option from "effect/Option"
 import { parseSince } from "../since.ts"
-import { instantFlag, jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
+import {
+  allFlag,
+  dryRunFlag,
+  instantFlag,
+  jsonFlag,
+  lazily,
+  namespaceFlag,
+  natsUrlFlag,
+  personFlag,
+} from "./shared.ts"
 
 /** The mesh's domains, as `@mesh/contracts` names them (a unit test keeps the two equal). */
 export const domainNames = [
@@ -86,19 +95,9 @@ const deadLetterFilters = {
 /** What a bulk operation over dead letters takes besides its filters. */
 const bulkFlags = {
   ...deadLetterFilters,
-  all: Flag.Boolean("all").pipe(
-    Flag.withDefault(false),
-    Flag.withDescription("every dead letter (without a filter, one of them or --all must be said)"),
-  ),
-  dryRun: Flag.Boolean("dry-run").pipe(
-    Flag.withDefault(false),
-    Flag.withDescription("show what would be done, do nothing"),
-  ),
-  // The operator is a person, recorded in the log; never defaulted to the OS user.
-  as: Flag.String("as").pipe(
-    Flag.optional,
-    Flag.withDescription("who asks (recorded in the log); defaults to MESH_APPROVER"),
-  ),
+  all: allFlag("every dead letter"),
+  dryRun: dryRunFlag,
+  as: personFlag("asks"),
   json: jsonFlag,
   natsUrl: natsUrlFlag,
   namespace: namespaceFlag,

@@ -1,5 +1,5 @@
 import { Argument, Command, Flag } from "effect/cli"
-import { jsonFlag, lazily, namespaceFlag, natsUrlFlag } from "./shared.ts"
+import { jsonFlag, lazily, namespaceFlag, natsUrlFlag, personFlag } from "./shared.ts"
 
 const load = () => import("../handlers/projections.ts")
 
@@ -16,11 +16,7 @@ const rebuildCommand = Command.make(
       Argument.withDescription("the projection's name, as mesh projections lists it"),
     ),
     agent: agentFlag,
-    // The operator is a person, recorded in the log; never defaulted to the OS user.
-    as: Flag.String("as").pipe(
-      Flag.optional,
-      Flag.withDescription("who asks (recorded in the log); defaults to MESH_APPROVER"),
-    ),
+    as: personFlag("asks"),
     timeoutSeconds: Flag.Int("timeout").pipe(
       Flag.withDefault(1_800),
       Flag.withDescription("seconds the rebuild may take"),

@@ -54,3 +54,26 @@ export const instantFlag = (name: string, description: string) =>
     Flag.optional,
     Flag.withDescription(description),
   )
+
+/**
+ * `--as`: the person a decision or an operator's request is recorded as. Never defaulted to the OS
+ * user, so that the log never names someone who did not act; the handler falls back to MESH_APPROVER.
+ */
+export const personFlag = (who: "decides" | "asks") =>
+  Flag.String("as").pipe(
+    Flag.optional,
+    Flag.withDescription(`who ${who} (recorded in the log); defaults to MESH_APPROVER`),
+  )
+
+/** `--all`: a bulk operation over everything, which must be said when no filter narrows it. */
+export const allFlag = (what: string) =>
+  Flag.Boolean("all").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription(`${what} (without a filter, one of them or --all must be said)`),
+  )
+
+/** `--dry-run`: what a bulk operation would do, doing nothing. */
+export const dryRunFlag = Flag.Boolean("dry-run").pipe(
+  Flag.withDefault(false),
+  Flag.withDescription("show what would be done, do nothing"),
+)

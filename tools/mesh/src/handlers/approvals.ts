@@ -8,7 +8,7 @@ import {
 } from "@mesh/actions"
 import { Clock, Console, Effect, Option } from "effect"
 import { meshError } from "../errors.ts"
-import type { Since } from "../since.ts"
+import { instantOf, type Since } from "../since.ts"
 import { failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
 
 const commandsOf = (natsUrl: Option.Option<string>, namespace: Option.Option<string>) =>
@@ -41,7 +41,7 @@ export interface QueueFilter {
 const filteredQueue = (commands: ActionCommands, filter: QueueFilter) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const instant = (s: Since) => (s._tag === "At" ? s.epochMs : now - s.agoMs)
+    const instant = (s: Since) => instantOf(s, now)
     const queue = yield* approvalQueueFromLog(commands, Option.getOrUndefined(filter.agent)).pipe(
       failedTo("read the actions waiting for approval"),
     )

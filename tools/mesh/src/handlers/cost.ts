@@ -1,6 +1,6 @@
 import { type AgentModelCost, modelCostFromLog } from "@mesh/actions"
 import { Clock, Console, Effect, Option } from "effect"
-import type { Since } from "../since.ts"
+import { instantOf, type Since } from "../since.ts"
 import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
 
 const usd = (amount: number) => `$${amount.toFixed(4)}`
@@ -33,9 +33,7 @@ export const cost = (args: {
     const { nats } = yield* scopedNatsTarget(args.natsUrl)
     const namespace = yield* namespaceOf(args.namespace)
     const now = yield* Clock.currentTimeMillis
-    const since = Option.map(args.since, (s) =>
-      new Date(s._tag === "At" ? s.epochMs : now - s.agoMs).toISOString(),
-    )
+    const since = Option.map(args.since, (s) => new Date(instantOf(s, now)).toISOString())
     const report = yield* modelCostFromLog(
       { nats, namespace },
       {

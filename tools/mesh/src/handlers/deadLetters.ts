@@ -10,7 +10,7 @@ import {
 import { makeRequestLog, type RedeliveryAnswer, type RedeliveryCommand } from "@mesh/kernel"
 import { Clock, Console, Effect, Option } from "effect"
 import { meshError } from "../errors.ts"
-import type { Since } from "../since.ts"
+import { instantOf, type Since } from "../since.ts"
 import { failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
 
 // Dead letters by filter: listed, handed back to the reaction that gave them up (`retry`, by the
@@ -45,9 +45,6 @@ const typesOf = (d: DeadLetter): ReadonlyArray<string> => {
     return []
   }
 }
-
-const instantOf = (since: Since, now: number): number =>
-  since._tag === "At" ? since.epochMs : now - since.agoMs
 
 const hasFilter = (f: DeadLetterFilter) =>
   f.consumer.length > 0 ||

@@ -23,7 +23,7 @@ import { answerOf, differingFields, type SkillChange } from "../diff/skillDiff.t
 import { latestSkills, meshSkills, skillVersion } from "../diff/skills.ts"
 import { meshError } from "../errors.ts"
 import { meshAggregates } from "../replay/aggregates.ts"
-import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
+import { failedTo, isStreamNotFound, namespaceOf, scopedNatsTarget } from "./nats.ts"
 
 type MeshEvent = EventOf<(typeof meshCatalog)["definitions"][number]>
 
@@ -87,9 +87,6 @@ const readDomain = (log: EventLog<(typeof meshCatalog)["definitions"][number]>, 
     if (head === 0) return Stream.empty
     return log.readRange(domain, { fromSequence: 1, toSequence: head })
   }).pipe(Stream.unwrap)
-
-const isStreamNotFound = (e: unknown): boolean =>
-  e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
 
 /** The content of decisions kept by reference, by hash; null for a hash the store does not hold. */
 const contentStore = (nats: NatsHandles, namespace: string) =>

@@ -6,7 +6,7 @@ import { meshError } from "../errors.ts"
 import { cutAt, type ForkInput, replaceAt } from "../history/forkPoint.ts"
 import { playHistory } from "./history.ts"
 import { appendedLine, intoNamespace, type MeshRun, recordedHistory, runMeshOn } from "./meshRun.ts"
-import { failedTo, personDeciding, scopedNatsTarget } from "./nats.ts"
+import { failedTo, isStreamNotFound, personDeciding, scopedNatsTarget } from "./nats.ts"
 
 // A fork branches a recorded run at one event into a namespace of its own: the run as it was up to
 // that event, then a new input in its place (or nothing), then the whole mesh carrying on from
@@ -112,7 +112,7 @@ const forkRecordOf = (nats: NatsHandles, namespace: string) =>
     const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
     // A namespace never declared holds no fork; any other failure to read it is the server's.
     const head = yield* log.headSequence("requests").pipe(
-      Effect.catch((e) => (/stream not found/i.test(String(e.message)) ? Effect.succeed(0) : Effect.fail(e))),
+      Effect.catch((e) => (isStreamNotFound(e) ? Effect.succeed(0) : Effect.fail(e))),
       failedTo(`read the requests of namespace ${namespace}`),
     )
     let fork: { eventId: string; correlationId: string; occurredAt: string } | null = null

@@ -18,26 +18,11 @@ import {
 } from "../history/historyFile.ts"
 import { redactHistory } from "../history/redaction.ts"
 import { selectSlice, storedContentHashes } from "../history/selection.ts"
-import type { Since } from "../since.ts"
-import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
+import { instantOf, type Since } from "../since.ts"
+import { failedTo, namespaceOf, scopedNatsTarget, streamHead } from "./nats.ts"
 
 const textDecoder = new TextDecoder()
 const textEncoder = new TextEncoder()
-
-const isStreamNotFound = (e: unknown): boolean =>
-  e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
-
-/** A stream's last sequence, or 0 when the namespace never declared it. */
-const headOf = (nats: NatsHandles, namespace: string, domain: Domain) =>
-  Effect.tryPromise(() =>
-    nats.jsm.streams
-      .info(Subjects.streamName(namespace, domain))
-      .then((info) => info.state.last_seq)
-      .catch((e) => (isStreamNotFound(e) ? 0 : Promise.reject(e))),
-  ).pipe(failedTo(`read the head of ${Subjects.streamName(namespace, domain)}`))
-
-const instantOf = (since: Since, now: number): number =>
-  since._tag === "At" ? since.epochMs : now - since.agoMs
 
 /** Every commit of the namespace's streams (those asked for), undecoded, in stream order. */
 export const readHistory = (nats: NatsHandles, namespace: string, wanted: ReadonlyArray<Domain>) =>
@@ -46,7 +31,7 @@ export const readHistory = (nats: NatsHandles, namespace: string, wanted: Readon
     const heads: Record<string, number> = {}
     const commits: Array<HistoryCommit> = []
     for (const domain of wanted) {
-      const head = yield* headOf(nats, namespace, domain)
+      const head = yield* streamHead(nats, Subjects.streamName(namespace, domain))
       heads[domain] = head
       if (head === 0) continue
       // The registers stream holds its own events and every register change it sources from the

@@ -2,7 +2,7 @@ import { type Domain, type EventEnvelope, meshCatalog, Subjects } from "@mesh/co
 import { makeEventLog, type NatsHandles } from "@mesh/eventlog"
 import { DeliverPolicy } from "@nats-io/jetstream"
 import { Clock, Console, Effect, Option, Stream } from "effect"
-import type { Since } from "../since.ts"
+import { instantOf, type Since } from "../since.ts"
 import { connectionLost, failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
 
 /** One line per event: where, when, what, who, its ids (event, correlation, causation) and the payload. */
@@ -38,7 +38,7 @@ const firstSequenceSince = (nats: NatsHandles, stream: string, at: Date, head: n
  */
 export const sequenceSince = (nats: NatsHandles, stream: string, since: Since, head: number) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const at = since._tag === "At" ? since.epochMs : now - since.agoMs
+    const at = instantOf(since, now)
     return at > now ? Effect.succeed(head + 1) : firstSequenceSince(nats, stream, new Date(at), head)
   })
 

@@ -7,7 +7,7 @@ import { meshError } from "../errors.ts"
 import { type HistoryCommit, parseHistoryFile } from "../history/historyFile.ts"
 import { storedContentHashes } from "../history/selection.ts"
 import { fetchObjects, readHistory } from "./history.ts"
-import { failedTo, namespaceOf } from "./nats.ts"
+import { failedTo, isStreamNotFound, namespaceOf, streamHead } from "./nats.ts"
 
 // The whole mesh run on a namespace that history was played into: every agent and the conflict
 // resolver start on it as they would in production, each with read models and memory of its own,
@@ -81,9 +81,6 @@ export const recordedHistory = (
       }),
   })
 
-const isStreamNotFound = (e: unknown): boolean =>
-  e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
-
 /**
  * Where the namespace's log stands: each domain stream's last sequence; for registers, its events
  * (conflicts, violations) counted by subject, and the register changes as the register bucket's
@@ -103,13 +100,7 @@ export const logPositions = (nats: NatsHandles, namespace: string) =>
         ).catch((e) => (isStreamNotFound(e) ? 0 : Promise.reject(e))),
       ).pipe(failedTo(`read the head of ${stream}`))
     }
-    const bucket = `KV_${Subjects.registerBucket(namespace)}`
-    positions["register changes"] = yield* Effect.tryPromise(() =>
-      nats.jsm.streams
-        .info(bucket)
-        .then((info) => info.state.last_seq)
-        .catch((e) => (isStreamNotFound(e) ? 0 : Promise.reject(e))),
-    ).pipe(failedTo(`read the head of ${bucket}`))
+    positions["register changes"] = yield* streamHead(nats, `KV_${Subjects.registerBucket(namespace)}`)
     return positions
   })
 

@@ -119,3 +119,16 @@ export const personDeciding = (flag: Option.Option<string>) =>
       ? yield* meshError({ _tag: "Failed", message: "say who decides: --as <name> or MESH_APPROVER" })
       : person.trim()
   })
+
+/** Whether a JetStream failure says the stream does not exist (a namespace never declared it). */
+export const isStreamNotFound = (e: unknown): boolean =>
+  e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
+
+/** A stream's last sequence, or 0 when it does not exist (a domain no agent wrote to). */
+export const streamHead = (nats: NatsHandles, stream: string) =>
+  Effect.tryPromise(() =>
+    nats.jsm.streams
+      .info(stream)
+      .then((info) => info.state.last_seq)
+      .catch((e) => (isStreamNotFound(e) ? 0 : Promise.reject(e))),
+  ).pipe(failedTo(`read the head of ${stream}`))

@@ -7,7 +7,7 @@ import { meshError } from "../errors.ts"
 import { meshAggregates } from "../replay/aggregates.ts"
 import { stateJson } from "../replay/stateJson.ts"
 import { initialStepper, pressKey, renderStep, type Step } from "../replay/stepper.ts"
-import type { Since } from "../since.ts"
+import { instantOf, type Since } from "../since.ts"
 import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
 
 /** Where a replay stops: a stream sequence, or an instant. */
@@ -132,12 +132,7 @@ export const replay = (args: {
     const now = yield* Clock.currentTimeMillis
     const until = Option.getOrUndefined(args.until)
     const untilSequence = until?._tag === "Sequence" ? Math.min(until.sequence, head) : head
-    const untilTime =
-      until?._tag === "Time"
-        ? until.since._tag === "At"
-          ? until.since.epochMs
-          : now - until.since.agoMs
-        : undefined
+    const untilTime = until?._tag === "Time" ? instantOf(until.since, now) : undefined
     const aggregate = Option.getOrUndefined(args.aggregate)
     const correlation = Option.getOrUndefined(args.correlation)
     const shows = (r: { sequence: number; aggregate: string; event: { correlationId: string } }) =>

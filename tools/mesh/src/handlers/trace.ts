@@ -1,5 +1,5 @@
 import { domains, meshCatalog, Subjects } from "@mesh/contracts"
-import { makeEventLog, type NatsHandles } from "@mesh/eventlog"
+import { makeEventLog } from "@mesh/eventlog"
 import { Console, Effect, Option, Stream } from "effect"
 import { meshError } from "../errors.ts"
 import type { Since } from "../since.ts"
@@ -11,19 +11,7 @@ import {
 } from "../trace/causalTree.ts"
 import { renderTraceHtml } from "../trace/htmlTimeline.ts"
 import { sequenceSince } from "./inspect.ts"
-import { failedTo, namespaceOf, scopedNatsTarget } from "./nats.ts"
-
-const isStreamNotFound = (e: unknown): boolean =>
-  e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
-
-/** A stream's last sequence, or 0 when the namespace never declared it (a domain no agent wrote to). */
-const headOf = (nats: NatsHandles, stream: string) =>
-  Effect.tryPromise(() =>
-    nats.jsm.streams
-      .info(stream)
-      .then((info) => info.state.last_seq)
-      .catch((e) => (isStreamNotFound(e) ? 0 : Promise.reject(e))),
-  ).pipe(failedTo(`read the head of ${stream}`))
+import { failedTo, namespaceOf, scopedNatsTarget, streamHead } from "./nats.ts"
 
 /**
  * `mesh trace <correlation-id>`: every event of the namespace that carries the correlation id, from
@@ -48,7 +36,7 @@ export const trace = (args: {
     let searched = 0
     for (const domain of domains) {
       const stream = Subjects.streamName(namespace, domain)
-      const head = yield* headOf(nats, stream)
+      const head = yield* streamHead(nats, stream)
       if (head === 0) continue
       const from = Option.isSome(args.since)
         ? yield* sequenceSince(nats, stream, args.since.value, head).pipe(
