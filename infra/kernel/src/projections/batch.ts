@@ -52,6 +52,11 @@ export interface BatchContext<D extends EventDefinition, DB> {
   readonly target: ProjectionTarget
   /** Parks a commit in the dead-letter stream; called before the batch commits. */
   readonly deadLetter: (commit: PendingCommit<D>, failure: FailedEvent) => Promise<void>
+  /**
+   * Checked first in every batch's transaction, before the checkpoints are locked; throws to keep
+   * the batch out (a rebuild whose lease was taken over must not write into its successor's tables).
+   */
+  readonly fence?: (trx: Transaction<unknown>) => Promise<void>
 }
 
 /** The handler threw; the batch is retried event by event to find which event and apply the rest. */
@@ -96,6 +101,7 @@ const lockAndFilter = async <D extends EventDefinition, DB>(
   ctx: BatchContext<D, DB>,
   commits: ReadonlyArray<PendingCommit<D>>,
 ) => {
+  await ctx.fence?.(trx as Transaction<unknown>)
   const locked = await lockCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, streamsOf(commits))
   const fresh = commits.filter((c) => c.sequence > (locked.get(c.stream) ?? 0))
   return { locked, fresh }

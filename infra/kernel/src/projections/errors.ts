@@ -35,6 +35,25 @@ export const Misconfigured = Schema.TaggedStruct("Misconfigured", {
   message: Schema.String,
 })
 
+/**
+ * Another replica is rebuilding the projection (it holds the rebuild lease, renewed at
+ * `renewedAt`); one rebuild at a time, so this one did not start.
+ */
+export const RebuildRunning = Schema.TaggedStruct("RebuildRunning", {
+  holder: Schema.String,
+  version: Schema.Number,
+  startedAt: Schema.String,
+  renewedAt: Schema.String,
+})
+
+/**
+ * This rebuild stopped renewing its lease long enough for another replica to take the rebuild
+ * over; it stopped without writing into the successor's shadow tables, and the live tables are untouched.
+ */
+export const RebuildSuperseded = Schema.TaggedStruct("RebuildSuperseded", {
+  holder: Schema.String,
+})
+
 /** Why a projector stopped. */
 export const ProjectionErrorReason = Schema.Union([
   HandlerFailed,
@@ -42,6 +61,8 @@ export const ProjectionErrorReason = Schema.Union([
   StoreFailed,
   DeadLetterFailed,
   Misconfigured,
+  RebuildRunning,
+  RebuildSuperseded,
 ])
 /** Why a projector stopped. */
 export type ProjectionErrorReason = typeof ProjectionErrorReason.Type
@@ -69,6 +90,10 @@ export const describeProjectionError = (projection: string, r: ProjectionErrorRe
       return `projection ${projection} could not dead-letter ${r.stream}#${r.sequence}: ${r.message}`
     case "Misconfigured":
       return `projection ${projection} is misconfigured: ${r.message}`
+    case "RebuildRunning":
+      return `projection ${projection} is already being rebuilt to version ${r.version} by ${r.holder} (since ${r.startedAt}, last renewed ${r.renewedAt}); one rebuild runs at a time`
+    case "RebuildSuperseded":
+      return `projection ${projection}'s rebuild by ${r.holder} lost its lease to another replica and stopped; the live tables are untouched`
   }
 }
 

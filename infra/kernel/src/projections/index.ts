@@ -8,6 +8,8 @@ export {
   Misconfigured,
   ProjectionError,
   ProjectionErrorReason,
+  RebuildRunning,
+  RebuildSuperseded,
   StoreFailed,
 } from "./errors.ts"
 export { quoteIdentifier, readModelSchemaOf, shadowSchemaName } from "./names.ts"
@@ -24,6 +26,7 @@ export {
   type ProjectionTarget,
 } from "./projection.ts"
 export {
+  defaultRebuildLeaseMs,
   makeProjector,
   type ProjectionSetup,
   type ProjectionStatus,
@@ -35,4 +38,10 @@ export {
   rebuildBatchFactor,
   type StreamStatus,
 } from "./projector.ts"
-export { type Checkpoints, kernelMigrations, kernelMigrationTable, readCheckpoints } from "./store.ts"
+export {
+  type Checkpoints,
+  kernelMigrations,
+  kernelMigrationTable,
+  type RebuildLease,
+  readCheckpoints,
+} from "./store.ts"

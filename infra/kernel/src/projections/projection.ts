@@ -43,6 +43,7 @@ export type FailurePolicy = "stop" | "dead-letter"
 export const kernelTableNames: ReadonlyArray<string> = [
   "mesh_checkpoints",
   "mesh_projections",
+  "mesh_rebuilds",
   "mesh_kernel_migration",
   "mesh_kernel_migration_lock",
 ]

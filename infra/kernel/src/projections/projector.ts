@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
 import { type Domain, type EventDefinition, Subjects } from "@mesh/contracts"
 import {
   DeadLetterHeaders,
@@ -8,7 +10,7 @@ import {
   SkippedEvents,
 } from "@mesh/eventlog"
 import { headers as natsHeaders } from "@nats-io/transport-node"
-import { Clock, Effect, Stream, type Tracer } from "effect"
+import { Clock, Effect, Schedule, Stream, type Tracer } from "effect"
 import type { ControlledTransaction, Kysely, Transaction } from "kysely"
 import { runMigrations } from "../migrations/migrations.ts"
 import {
@@ -27,16 +29,23 @@ import {
   type Checkpoints,
   deleteCheckpoints,
   dropSchema,
+  holdsRebuild,
   initCheckpoints,
   kernelMigrations,
   kernelMigrationTable,
   kernelTablesExist,
   lockCheckpoints,
   lockProjectionSetup,
+  lockRebuild,
+  type RebuildLease,
   readCheckpoints,
+  readRebuild,
   readRegistration,
   recreateSchema,
+  releaseRebuild,
+  renewRebuild,
   swapIn,
+  takeRebuild,
   targetSchema,
   writeRegistration,
 } from "./store.ts"
@@ -59,7 +68,22 @@ export interface ProjectorOptions<D extends EventDefinition, DB> {
    * type (its own counter by default); `status` reports them.
    */
   readonly skipped?: SkippedEvents
+  /** Who this process is, named in a rebuild's lease and in the refusal another replica gets (default `<hostname>/<pid>`). */
+  readonly instance?: string
+  /**
+   * How long a rebuild's lease lasts unrenewed ({@link defaultRebuildLeaseMs}): a rebuild renews
+   * it every third of this, and another replica may take the rebuild over once it lapses (the
+   * holder crashed). Longer means a crashed rebuild blocks the next one longer; shorter means a
+   * long database stall can cost a rebuild its lease.
+   */
+  readonly rebuildLeaseMs?: number
 }
+
+/**
+ * How long a rebuild's lease lasts unrenewed by default. Far above a renewal's round trip, and
+ * short enough that a replica killed mid-rebuild holds up the next rebuild for well under a minute.
+ */
+export const defaultRebuildLeaseMs = 30_000
 
 /** Where one stream of a projection stands. */
 export interface StreamStatus {
@@ -88,6 +112,8 @@ export interface ProjectionStatus {
    * that knows the type applies them by a rebuild, which bumping the projection's version runs.
    */
   readonly skipped: Readonly<Record<string, number>>
+  /** The rebuild running now, on this replica or another (the holder of its lease); undefined when none. */
+  readonly rebuilding: RebuildLease | undefined
 }
 
 /** What setting a projection up found. */
@@ -162,6 +188,9 @@ export interface Projector {
   readonly rebuild: (options?: RebuildOptions) => Effect.Effect<RebuildReport, ProjectionError>
 }
 
+/** The rebuild's lease was taken over by another replica: its writes stop at the fence. */
+class LeaseLost extends Error {}
+
 type Outcome = { readonly _tag: "Continue" } | { readonly _tag: "Swapped" } | FailedOutcome
 interface FailedOutcome {
   readonly _tag: "Failed"
@@ -206,17 +235,21 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const shadowTarget: ProjectionTarget = { schema: shadowSchema, rebuild: true }
 
   const skipped = options.skipped ?? new SkippedEvents()
+  const instance = options.instance ?? `${hostname()}/${process.pid}`
+  const leaseMs = options.rebuildLeaseMs ?? defaultRebuildLeaseMs
   const fail = (reason: ProjectionError["reason"]) => new ProjectionError({ projection: name, reason })
   const storeFailure = (operation: string) => (cause: unknown) =>
-    cause instanceof DeadLetterThrew
-      ? fail({
-          _tag: "DeadLetterFailed",
-          stream: cause.stream,
-          sequence: cause.sequence,
-          message: cause.message,
-          cause: cause.cause,
-        })
-      : fail({ _tag: "StoreFailed", operation, message: messageOf(cause), cause })
+    cause instanceof LeaseLost
+      ? fail({ _tag: "RebuildSuperseded", holder: instance })
+      : cause instanceof DeadLetterThrew
+        ? fail({
+            _tag: "DeadLetterFailed",
+            stream: cause.stream,
+            sequence: cause.sequence,
+            message: cause.message,
+            cause: cause.cause,
+          })
+        : fail({ _tag: "StoreFailed", operation, message: messageOf(cause), cause })
   const store = <A>(operation: string, run: () => Promise<A>) =>
     Effect.tryPromise({ try: run, catch: storeFailure(operation) })
   const logFailure = (e: EventLogError) => fail({ _tag: "LogFailed", message: e.message, cause: e })
@@ -254,13 +287,6 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   }
 
   const liveContext: BatchContext<D, DB> = { projection, schema, key: name, target: liveTarget, deadLetter }
-  const shadowContext: BatchContext<D, DB> = {
-    projection,
-    schema,
-    key: shadowKey,
-    target: shadowTarget,
-    deadLetter,
-  }
 
   const checkConfiguration =
     projection.onFailure === "dead-letter" && options.nats === undefined
@@ -351,7 +377,14 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       }),
     )
 
-  const rebuild = (rebuildOptions: RebuildOptions = {}): Effect.Effect<RebuildReport, ProjectionError> =>
+  /**
+   * A rebuild; with `onlyIfStale`, none when the live tables turn out to be of this version once
+   * the setup lock is held (another replica's rebuild swapped them in meanwhile), and undefined.
+   */
+  const rebuildWith = (
+    rebuildOptions: RebuildOptions,
+    onlyIfStale: boolean,
+  ): Effect.Effect<RebuildReport | undefined, ProjectionError> =>
     Effect.gen(function* () {
       yield* checkConfiguration
       const startedAt = yield* Clock.currentTimeMillis
@@ -363,16 +396,56 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         )
       }
       yield* setup
-      yield* store("create the shadow tables", () =>
+      // The lease makes this the one rebuild of the projection across replicas; its token fences
+      // every write into the shadow tables (see `fence`).
+      const token = randomUUID()
+      const claim = yield* store("create the shadow tables", () =>
         db.transaction().execute(async (trx) => {
           const t = trx as Transaction<unknown>
           await lockProjectionSetup(t, schema, name)
+          const running = await lockRebuild(t, schema, name, leaseMs)
+          if (running !== undefined) return running
+          // Read after the lease row's lock: a swap that was releasing it has committed by now.
+          if (onlyIfStale && (await readRegistration(t, schema, name))?.version === projection.version)
+            return "current" as const
+          await takeRebuild(t, schema, name, { holder: instance, token, version: projection.version })
           await recreateSchema(t, shadowSchema)
           await targetSchema(t, shadowSchema)
           await projection.createTables(trx, shadowTarget)
           await deleteCheckpoints(t, schema, shadowKey)
           await initCheckpoints(t, schema, shadowKey, streamNames)
+          return "granted" as const
         }),
+      )
+      if (claim === "current") return undefined
+      if (claim !== "granted") {
+        const running = claim
+        return yield* Effect.fail(
+          fail({
+            _tag: "RebuildRunning",
+            holder: running.holder,
+            version: running.version,
+            startedAt: running.startedAt.toISOString(),
+            renewedAt: running.renewedAt.toISOString(),
+          }),
+        )
+      }
+      const fence = async (trx: Transaction<unknown>) => {
+        if (!(await holdsRebuild(trx, schema, name, token))) throw new LeaseLost()
+      }
+      const shadowContext: BatchContext<D, DB> = {
+        projection,
+        schema,
+        key: shadowKey,
+        target: shadowTarget,
+        deadLetter,
+        fence,
+      }
+      // Renewed a few times per lease: a renewal that finds the lease gone changes nothing here,
+      // since the next write's fence stops the rebuild; a failed one is retried on the next tick.
+      const renewals = Effect.tryPromise(() => renewRebuild(untyped, schema, name, token)).pipe(
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced(Math.max(1, Math.floor(leaseMs / 3)))),
       )
 
       // The swap's transaction, open from the moment the live projector is paused until the swap commits.
@@ -388,6 +461,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         const t = trx as unknown as Transaction<unknown>
         const shadow = await readCheckpoints(t, schema, shadowKey)
         const registration = await readRegistration(t, schema, name)
+        await releaseRebuild(t, schema, name, token)
         await swapIn(t, {
           schema,
           shadowSchema,
@@ -408,6 +482,9 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       const pauseLive = async (): Promise<Outcome> => {
         const trx = await db.startTransaction().execute()
         const t = trx as unknown as Transaction<unknown>
+        finishing = { trx, live: new Map() }
+        // The lease before the checkpoints, in the order a claim takes them: no deadlock with a takeover.
+        await fence(t)
         const live = await lockCheckpoints(t, schema, name, streamNames)
         finishing = { trx, live }
         const shadow = await lockCheckpoints(t, schema, shadowKey, streamNames)
@@ -463,17 +540,23 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           .execute()
           .catch(() => undefined)
         if (swappedAt !== undefined) return
-        // Best effort: the next rebuild starts over anyway.
+        // Best effort: the next rebuild starts over anyway. Only while the lease is still this
+        // rebuild's: after a takeover, the shadow tables are the successor's.
         await db
           .transaction()
           .execute(async (trx) => {
-            await dropSchema(trx as Transaction<unknown>, shadowSchema)
-            await deleteCheckpoints(trx as Transaction<unknown>, schema, shadowKey)
+            const t = trx as Transaction<unknown>
+            await lockProjectionSetup(t, schema, name)
+            if (!(await holdsRebuild(t, schema, name, token))) return
+            await dropSchema(t, shadowSchema)
+            await deleteCheckpoints(t, schema, shadowKey)
+            await releaseRebuild(t, schema, name, token)
           })
           .catch(() => undefined)
       })
 
       yield* Effect.gen(function* () {
+        yield* Effect.forkScoped(renewals)
         // An empty (or nearly empty) live projection may already be within reach.
         const live = yield* store("read the live checkpoints", () => readCheckpoints(untyped, schema, name))
         const first: Outcome = caughtUp(new Map(), live, catchUpLag)
@@ -486,7 +569,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
             Stream.runDrain,
           )
         }
-      }).pipe(Effect.ensuring(abandon))
+      }).pipe(Effect.scoped, Effect.ensuring(abandon))
 
       if (swappedAt === undefined) {
         return yield* Effect.fail(
@@ -507,6 +590,34 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       }
     }).pipe(Effect.withSpan("projection.rebuild", { attributes: { projection: name } }))
 
+  const rebuild = (rebuildOptions: RebuildOptions = {}): Effect.Effect<RebuildReport, ProjectionError> =>
+    rebuildWith(rebuildOptions, false) as Effect.Effect<RebuildReport, ProjectionError>
+
+  /**
+   * Brings stale live tables to this version before serving. When several replicas start on a new
+   * version at once, one rebuilds and the others wait for its swap (or for its lease to lapse, if
+   * it died) instead of failing; a replica of yet another version rebuilds again after it.
+   */
+  const rebuildOrAwait: Effect.Effect<void, ProjectionError> = Effect.gen(function* () {
+    let announced = false
+    for (;;) {
+      const refused = yield* rebuildWith({}, true).pipe(
+        Effect.as(undefined),
+        Effect.catchIf(
+          (e) => e.reason._tag === "RebuildRunning",
+          (e) => Effect.succeed(e),
+        ),
+      )
+      if (refused === undefined) return
+      if (!announced) {
+        announced = true
+        yield* Effect.logInfo(`${refused.message}: waiting for it before serving`)
+      }
+      yield* Effect.sleep(Math.min(1_000, leaseMs / 3))
+      if (!(yield* setup).stale) return
+    }
+  })
+
   const run: Effect.Effect<void, ProjectionError> = Effect.gen(function* () {
     yield* checkConfiguration
     const state = yield* setup
@@ -519,20 +630,21 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           }),
         )
       }
-      yield* rebuild()
+      yield* rebuildOrAwait
     }
     const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
     yield* batches(from, projection.batchSize).pipe(Stream.runForEach(applyLive))
   }).pipe(Effect.withSpan("projection.run", { attributes: { projection: name } }))
 
   const status: Effect.Effect<ProjectionStatus, ProjectionError> = Effect.gen(function* () {
-    const [registration, checkpoints] = yield* store("read its status", async () =>
+    const [registration, checkpoints, rebuilding] = yield* store("read its status", async () =>
       (await kernelTablesExist(untyped, schema))
         ? ([
             await readRegistration(untyped, schema, name),
             await readCheckpoints(untyped, schema, name),
+            await readRebuild(untyped, schema, name, leaseMs),
           ] as const)
-        : ([undefined, new Map<string, number>()] as const),
+        : ([undefined, new Map<string, number>(), undefined] as const),
     )
     const streams = yield* Effect.forEach(projection.streams, (s) =>
       eventLog.headSequence(s.domain, s.filterSubject).pipe(
@@ -551,6 +663,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       streams,
       lag: streams.reduce((n, s) => n + s.lag, 0),
       skipped: skipped.counts(),
+      rebuilding,
     }
   })
 

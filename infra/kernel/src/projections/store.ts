@@ -15,6 +15,14 @@ interface KernelTables {
     tables: string
     updated_at: Generated<Date>
   }
+  mesh_rebuilds: {
+    projection: string
+    holder: string
+    token: string
+    version: number
+    started_at: Generated<Date>
+    renewed_at: Generated<Date>
+  }
 }
 
 /** The kernel's own migrations; run in every service schema under the `mesh_kernel_migration` table. */
@@ -35,6 +43,20 @@ export const kernelMigrations: Readonly<Record<string, Migration>> = {
         .addColumn("version", "integer", (c) => c.notNull())
         .addColumn("tables", "text", (c) => c.notNull())
         .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute()
+    },
+  },
+  // One rebuild of a projection at a time across replicas: its lease (see claimRebuild).
+  "2026-12-04T0000_mesh_rebuild_leases": {
+    up: async (db) => {
+      await db.schema
+        .createTable("mesh_rebuilds")
+        .addColumn("projection", "text", (c) => c.primaryKey())
+        .addColumn("holder", "text", (c) => c.notNull())
+        .addColumn("token", "text", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("started_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("renewed_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
         .execute()
     },
   },
@@ -235,4 +257,130 @@ export const swapIn = async (
   // Restrict: anything left in the shadow schema (a type the tables use) would be dropped with
   // it and take columns along; failing the swap is better.
   await sql`drop schema ${sql.id(shadowSchema)} restrict`.execute(trx)
+}
+
+/** A rebuild of a projection that holds its lease: who runs it, to which version, since when. */
+export interface RebuildLease {
+  readonly holder: string
+  readonly version: number
+  readonly startedAt: Date
+  /** When the holder last renewed it; it lapses `ttlMs` after this. */
+  readonly renewedAt: Date
+}
+
+/**
+ * Locks the rebuild lease row of a projection for the rest of the transaction (it waits for a
+ * swap that is releasing it to commit) and returns the running rebuild, if its lease is alive:
+ * renewed within `ttlMs`. Taken inside a transaction that holds the projection's setup lock. The
+ * database's clock decides, so replicas whose clocks disagree still agree on who holds it.
+ */
+export const lockRebuild = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  projection: string,
+  ttlMs: number,
+): Promise<RebuildLease | undefined> => {
+  const current = await kernel(trx, schema)
+    .selectFrom("mesh_rebuilds")
+    .select([
+      "holder",
+      "version",
+      "started_at",
+      "renewed_at",
+      sql<boolean>`renewed_at > now() - make_interval(secs => ${ttlMs / 1_000})`.as("alive"),
+    ])
+    .where("projection", "=", projection)
+    .forUpdate()
+    .executeTakeFirst()
+  return current?.alive === true
+    ? {
+        holder: current.holder,
+        version: current.version,
+        startedAt: new Date(current.started_at),
+        renewedAt: new Date(current.renewed_at),
+      }
+    : undefined
+}
+
+/** Takes the rebuild lease (after {@link lockRebuild} found none alive): a lapsed holder's is replaced. */
+export const takeRebuild = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  projection: string,
+  claim: { readonly holder: string; readonly token: string; readonly version: number },
+): Promise<void> => {
+  const row = { holder: claim.holder, token: claim.token, version: claim.version }
+  await kernel(trx, schema)
+    .insertInto("mesh_rebuilds")
+    .values({ projection, ...row })
+    .onConflict((oc) =>
+      oc.column("projection").doUpdateSet({ ...row, started_at: sql`now()`, renewed_at: sql`now()` }),
+    )
+    .execute()
+}
+
+/** Renews a held rebuild lease; false when it is no longer this rebuild's (it lapsed and was taken). */
+export const renewRebuild = async (db: AnyDb, schema: string, projection: string, token: string) => {
+  const result = await kernel(db, schema)
+    .updateTable("mesh_rebuilds")
+    .set({ renewed_at: sql<Date>`now()` })
+    .where("projection", "=", projection)
+    .where("token", "=", token)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}
+
+/**
+ * True while the lease is this rebuild's, and keeps it so until the transaction ends (a share
+ * lock: no other replica can take it over in between). Every write into the shadow tables checks
+ * it first, so that a rebuild that stalled past its lease never writes into its successor's.
+ */
+export const holdsRebuild = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  projection: string,
+  token: string,
+) =>
+  (await kernel(trx, schema)
+    .selectFrom("mesh_rebuilds")
+    .select("holder")
+    .where("projection", "=", projection)
+    .where("token", "=", token)
+    .forShare()
+    .executeTakeFirst()) !== undefined
+
+/** Gives a rebuild lease back (a no-op when it was taken over). */
+export const releaseRebuild = async (db: AnyDb, schema: string, projection: string, token: string) => {
+  await kernel(db, schema)
+    .deleteFrom("mesh_rebuilds")
+    .where("projection", "=", projection)
+    .where("token", "=", token)
+    .execute()
+}
+
+/** The running rebuild of a projection, if a live lease names one. */
+export const readRebuild = async (
+  db: AnyDb,
+  schema: string,
+  projection: string,
+  ttlMs: number,
+): Promise<RebuildLease | undefined> => {
+  // A schema set up before leases existed has no table until its next setup migrates it.
+  const table = await sql<{ found: string | null }>`
+    select to_regclass(${`${quoteIdentifier(schema)}.mesh_rebuilds`})::text as found`.execute(db)
+  if (table.rows[0]?.found == null) return undefined
+  const row = await kernel(db, schema)
+    .selectFrom("mesh_rebuilds")
+    .select(["holder", "version", "started_at", "renewed_at"])
+    .where("projection", "=", projection)
+    .where(sql<boolean>`renewed_at > now() - make_interval(secs => ${ttlMs / 1_000})`)
+    .executeTakeFirst()
+  return row === undefined
+    ? undefined
+    : {
+        holder: row.holder,
+        version: row.version,
+        startedAt: new Date(row.started_at),
+        renewedAt: new Date(row.renewed_at),
+      }
 }

@@ -26,6 +26,8 @@ interface ProjectionStatus {
   readonly streams: ReadonlyArray<StreamStatus>
   readonly lag: number
   readonly skipped: Readonly<Record<string, number>>
+  /** The rebuild running now on some instance (its lease's holder), absent when none. */
+  readonly rebuilding?: { readonly holder: string; readonly version: number; readonly startedAt: string }
 }
 
 /** One projection of one agent instance, as it answered. */
@@ -113,12 +115,12 @@ export const list = (args: {
     for (const r of rows) instances.set(r.agent, (instances.get(r.agent) ?? new Set()).add(r.instance))
     const who = (r: ProjectionRow) =>
       (instances.get(r.agent)?.size ?? 0) > 1 ? `${r.agent}@${r.instance}` : r.agent
+    const version = (status: ProjectionStatus) =>
+      `v${status.version}${status.liveVersion !== undefined && status.liveVersion !== status.version ? ` (live v${status.liveVersion})` : ""}${status.rebuilding == null ? "" : ` (rebuilding to v${status.rebuilding.version} on ${status.rebuilding.holder} since ${status.rebuilding.startedAt})`}`
     const table = rows.map((r) => [
       who(r),
       r.projection,
-      r.status === null
-        ? "?"
-        : `v${r.status.version}${r.status.liveVersion !== undefined && r.status.liveVersion !== r.status.version ? ` (live v${r.status.liveVersion})` : ""}`,
+      r.status === null ? "?" : version(r.status),
       r.status === null ? "?" : String(r.status.lag),
       r.status === null ? "unavailable" : streamsLine(r.status),
     ])

@@ -1,0 +1,199 @@
+import { type EventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import { type NatsServerHandle, startNatsServer } from "@mesh/stack"
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { type Kysely, sql } from "kysely"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { ProjectionError } from "./errors.ts"
+import type { Projection } from "./projection.ts"
+import { makeProjector, type Projector } from "./projector.ts"
+import {
+  freshEventLog,
+  openTestPGlite,
+  openTestPostgres,
+  type TestDatabase,
+  waitUntil,
+} from "./testing/harness.ts"
+import {
+  doubleApplied,
+  type MeshDefinition,
+  type TicketReadModel,
+  ticketProjection,
+  ticketReadModelChecksum,
+} from "./testing/ticketProjection.ts"
+import { makeTicketAppender, ticketTraffic } from "./testing/traffic.ts"
+
+// One rebuild of a projection at a time across replicas: the lease row in `mesh_rebuilds`, taken
+// under the setup lock, renewed while the rebuild runs, and checked by every write into the shadow
+// tables. Replicas are projectors on one database and schema, as separate pods would be.
+
+let server: NatsServerHandle
+let nats: NatsHandles
+
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+})
+afterAll(async () => {
+  await nats?.connection.drain()
+  await server?.stop()
+})
+
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+
+const failureOf = (exit: Exit.Exit<unknown, ProjectionError>): ProjectionError => {
+  if (Exit.isSuccess(exit)) throw new Error("expected the rebuild to fail")
+  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+  if (reason === undefined || reason._tag !== "Fail")
+    throw new Error(`expected a typed failure: ${Cause.pretty(exit.cause)}`)
+  return reason.error
+}
+
+const appendAll = async (log: EventLog<MeshDefinition>, events: number, prefix: string) => {
+  const appender = makeTicketAppender(log)
+  for (const round of ticketTraffic({ events, tickets: 10, prefix })) await run(appender.appendRound(round))
+}
+
+const caughtUp = (projector: Projector, watched: ReadonlyArray<Fiber.Fiber<unknown, unknown>> = []) =>
+  waitUntil(async () => (await run(projector.status)).lag === 0, { watched, timeoutMs: 60_000 })
+
+const leaseRow = async (db: Kysely<unknown>, schema: string) =>
+  (
+    await sql<{ holder: string; token: string }>`
+      select holder, token from ${sql.id(schema, "mesh_rebuilds")} where projection = 'tickets'`.execute(db)
+  ).rows[0]
+
+const schemaExists = async (db: Kysely<unknown>, schema: string) =>
+  (
+    await sql<{ n: number }>`select count(*)::int as n from pg_namespace where nspname = ${schema}`.execute(
+      db,
+    )
+  ).rows[0]!.n === 1
+
+describe.each([
+  { dialect: "postgres", open: openTestPostgres },
+  { dialect: "pglite", open: openTestPGlite },
+])("rebuild leases on $dialect", ({ open }) => {
+  let database: TestDatabase
+  beforeAll(async () => {
+    database = await open()
+  })
+  afterAll(async () => {
+    await database?.close()
+  })
+
+  /** A log of 90 events projected live at version 1 into a new schema. */
+  const projected = async () => {
+    const log = await freshEventLog(nats)
+    const schema = database.newSchema()
+    await appendAll(log, 90, "a")
+    const live = makeProjector({ projection: ticketProjection(), db: database.db, schema, eventLog: log })
+    const fiber = Effect.runFork(live.run)
+    await caughtUp(live, [fiber])
+    await run(Fiber.interrupt(fiber))
+    return { log, schema, checksum: await ticketReadModelChecksum(database.db, schema) }
+  }
+
+  it("refuses a second rebuild while a replica holds the lease, naming it, and takes a lapsed lease over", async () => {
+    const { log, schema, checksum } = await projected()
+    const replica = makeProjector({
+      projection: ticketProjection(),
+      db: database.db,
+      schema,
+      eventLog: log,
+      instance: "replica-b",
+    })
+    // Another replica's rebuild, renewed just now.
+    await sql`insert into ${sql.id(schema, "mesh_rebuilds")} (projection, holder, token, version)
+      values ('tickets', 'replica-a', 'token-a', 1)`.execute(database.db)
+    const status = await run(replica.status)
+    expect(status.rebuilding).toMatchObject({ holder: "replica-a", version: 1 })
+
+    const refused = failureOf(await Effect.runPromiseExit(replica.rebuild()))
+    expect(refused.reason).toMatchObject({ _tag: "RebuildRunning", holder: "replica-a", version: 1 })
+    expect(refused.message).toMatch(
+      /already being rebuilt to version 1 by replica-a .*one rebuild runs at a time/,
+    )
+    expect(await leaseRow(database.db, schema)).toEqual({ holder: "replica-a", token: "token-a" })
+
+    // replica-a died: it has not renewed for longer than the lease lasts.
+    await sql`update ${sql.id(schema, "mesh_rebuilds")} set renewed_at = now() - interval '1 hour'`.execute(
+      database.db,
+    )
+    expect((await run(replica.status)).rebuilding).toBeUndefined()
+    const report = await run(replica.rebuild())
+    expect(report.events).toBe(90)
+    // The lease went with the swap; the rebuilt model is the one live projection would make.
+    expect(await leaseRow(database.db, schema)).toBeUndefined()
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(checksum)
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+  })
+
+  it("stops a rebuild whose lease was taken over before it writes into its successor's shadow tables", async () => {
+    const { log, schema, checksum } = await projected()
+    const base = ticketProjection()
+    let tookOver = false
+    // While the first shadow batch is in its transaction, another replica takes the lease over (as
+    // after a stall longer than the lease); the takeover lands when that batch commits. Batches of
+    // one commit, and no final tail until the shadow reaches the live checkpoint: many batches follow.
+    const stalled: Projection<MeshDefinition, TicketReadModel> = {
+      ...base,
+      apply: async (trx, events, target) => {
+        if (target.rebuild && !tookOver) {
+          tookOver = true
+          void sql`update ${sql.id(schema, "mesh_rebuilds")} set holder = 'replica-b', token = 'token-b'`
+            .execute(database.db)
+            .catch(() => undefined)
+        }
+        return base.apply(trx, events, target)
+      },
+    }
+    const rebuilding = makeProjector({
+      projection: stalled,
+      db: database.db,
+      schema,
+      eventLog: log,
+      instance: "replica-a",
+    })
+    const superseded = failureOf(
+      await Effect.runPromiseExit(rebuilding.rebuild({ batchSize: 1, catchUpLag: 0 })),
+    )
+    expect(superseded.reason).toEqual({ _tag: "RebuildSuperseded", holder: "replica-a" })
+    expect(superseded.message).toMatch(/lost its lease to another replica/)
+    // The successor's lease and shadow schema are left to it; the live tables never moved.
+    await waitUntil(async () => (await leaseRow(database.db, schema))?.holder === "replica-b")
+    expect(await schemaExists(database.db, `${schema}__rebuild_tickets`)).toBe(true)
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(checksum)
+  })
+
+  it("rebuilds once when three replicas start on a new version together; the others wait and then serve", async () => {
+    const { log, schema } = await projected()
+    const base = ticketProjection({ version: 2 })
+    let shadowBuilds = 0
+    const counted: Projection<MeshDefinition, TicketReadModel> = {
+      ...base,
+      createTables: async (trx, target) => {
+        if (target.rebuild) shadowBuilds++
+        return base.createTables(trx, target)
+      },
+    }
+    const replicas = ["r1", "r2", "r3"].map((instance) =>
+      makeProjector({ projection: counted, db: database.db, schema, eventLog: log, instance }),
+    )
+    const fibers = replicas.map((r) => Effect.runFork(r.run))
+    await waitUntil(async () => (await run(replicas[0]!.status)).liveVersion === 2, { watched: fibers })
+    await appendAll(log, 30, "b")
+    for (const replica of replicas) await caughtUp(replica, fibers)
+    await run(Fiber.interruptAll(fibers))
+    expect(shadowBuilds).toBe(1)
+    expect(await leaseRow(database.db, schema)).toBeUndefined()
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+    const fresh = database.newSchema()
+    const check = makeProjector({ projection: base, db: database.db, schema: fresh, eventLog: log })
+    const fiber = Effect.runFork(check.run)
+    await caughtUp(check, [fiber])
+    await run(Fiber.interrupt(fiber))
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(
+      await ticketReadModelChecksum(database.db, fresh),
+    )
+  })
+})
