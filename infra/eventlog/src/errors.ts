@@ -36,6 +36,12 @@ export const Unavailable = Schema.TaggedStruct("Unavailable", {
   cause: Schema.optional(Schema.Defect()),
 })
 
+/** The NATS server cannot keep what the topology needs (`message` says what, and what to run instead). */
+export const UnsupportedServer = Schema.TaggedStruct("UnsupportedServer", {
+  version: Schema.String,
+  message: Schema.String,
+})
+
 /** Why an event-log operation failed. */
 export const EventLogErrorReason = Schema.Union([
   ConcurrencyConflict,
@@ -43,6 +49,7 @@ export const EventLogErrorReason = Schema.Union([
   UndecodableMessage,
   TopologyDrift,
   Unavailable,
+  UnsupportedServer,
 ])
 /** Why an event-log operation failed. */
 export type EventLogErrorReason = typeof EventLogErrorReason.Type
@@ -69,6 +76,8 @@ export const describeReason = (r: EventLogErrorReason): string => {
       return `stream ${r.stream} differs from its declaration in ${r.fields.join(", ")}; left unchanged`
     case "Unavailable":
       return `${r.operation} failed: ${r.message}`
+    case "UnsupportedServer":
+      return `nats-server ${r.version} is not supported: ${r.message}`
   }
 }
 

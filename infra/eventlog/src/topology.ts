@@ -266,6 +266,35 @@ const isNameInUse = (e: unknown): boolean => e instanceof Error && /name already
 const isStreamNotFound = (e: unknown): boolean =>
   e instanceof Error && (e.name === "StreamNotFoundError" || /stream not found/i.test(e.message))
 
+/** The server a JetStream manager talks to, as it said when it connected ("2.10.27"); undefined when unknown. */
+const serverVersionOf = (jsm: JetStreamManager): string | undefined =>
+  (jsm as unknown as { readonly nc?: { readonly info?: { readonly version?: string } } }).nc?.info?.version
+
+/** True for a version below `major.minor` ("2.9.10" against 2.10); false when it cannot be read. */
+export const isServerOlderThan = (version: string, major: number, minor: number): boolean => {
+  const match = /^v?(\d+)\.(\d+)/.exec(version)
+  if (match === null) return false
+  const [found, foundMinor] = [Number(match[1]), Number(match[2])]
+  return found < major || (found === major && foundMinor < minor)
+}
+
+/**
+ * Why a stream source cannot be trusted on this server: before 2.10 a server re-checks the
+ * compare-and-set header of each copied message (a register write's expected last sequence of its
+ * key) against the stream it copies into. The registers stream also holds events appended to it
+ * directly, so from the first of those on its sequences differ from the bucket's, every copied
+ * update fails that check, and the copies stop: the log loses register history without a word.
+ */
+const sourcesUnsupported = (version: string) =>
+  new EventLogError({
+    reason: {
+      _tag: "UnsupportedServer",
+      version,
+      message:
+        "the registers stream copies the register bucket (a stream source), and before 2.10 the server re-checks each copied write's compare-and-set header against the registers stream, so the copies stop at the first event appended there and register history goes missing from the log. Run nats-server 2.10 or later (on Debian bookworm: trixie's nats-server package, as .ci/run installs it; or a release from nats.io)",
+    },
+  })
+
 /**
  * Applies declared streams idempotently. Missing streams are created; a stream that drifted from
  * its declaration is reported and left alone unless `mode` is "update", because silently
@@ -277,6 +306,13 @@ export const applyTopology = (
   mode: "create-only" | "update" = "create-only",
 ): Effect.Effect<TopologyReport, EventLogError> =>
   Effect.gen(function* () {
+    const version = serverVersionOf(jsm)
+    if (
+      version !== undefined &&
+      isServerOlderThan(version, 2, 10) &&
+      declarations.some((d) => !isStore(d) && (d.sources?.length ?? 0) > 0)
+    )
+      return yield* Effect.fail(sourcesUnsupported(version))
     const created: Array<string> = []
     const unchanged: Array<string> = []
     const updated: Array<string> = []

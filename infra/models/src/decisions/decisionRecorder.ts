@@ -223,6 +223,7 @@ const logFailure = (operation: string, agent: string, decisionId: string) => (er
     case "UndecodableMessage":
       return new DecisionError({ reason: { _tag: "InvalidRecord", message: error.message } })
     case "TopologyDrift":
+    case "UnsupportedServer":
     case "Unavailable":
       return new DecisionError({ reason: { _tag: "Unavailable", operation, message: error.message } })
   }

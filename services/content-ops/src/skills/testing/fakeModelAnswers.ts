@@ -1,6 +1,7 @@
 import { offlineAnswer } from "@mesh/models"
 import type { TaskAnswers } from "@mesh/models/testing"
-import { draftListing } from "../draftListing.ts"
+import { draftArticle } from "../draftArticle.ts"
+import { draftListing, draftListingBatch } from "../draftListing.ts"
 
 /**
  * What a fake Ollama (`startFakeOllama({ answers })`) answers to the agent's prompts, by the task their marker
@@ -8,4 +9,6 @@ import { draftListing } from "../draftListing.ts"
  */
 export const contentOpsTaskAnswers: TaskAnswers = {
   draft_listing: (input) => offlineAnswer(draftListing, input),
+  draft_listing_batch: (input) => offlineAnswer(draftListingBatch, input),
+  draft_article: (input) => offlineAnswer(draftArticle, input),
 }
