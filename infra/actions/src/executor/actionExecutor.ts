@@ -104,7 +104,16 @@ export const defaultExecutorConcurrency = 4
 
 const defaultRetry: Backoff = { initialMs: 200, maxMs: 5_000, factor: 2 }
 const actorOf = { kind: "system", id: "action-executor" } as const
-const isoOf = (millis: number) => new Date(millis).toISOString()
+// An action's moves ask for the time several times within a millisecond: one string serves them.
+let isoAt = Number.NaN
+let iso = ""
+const isoOf = (millis: number) => {
+  if (millis !== isoAt) {
+    isoAt = millis
+    iso = new Date(millis).toISOString()
+  }
+  return iso
+}
 
 /**
  * The action executor: drives every action of the actions stream to a resting state. It performs
