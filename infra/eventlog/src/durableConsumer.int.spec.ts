@@ -350,6 +350,57 @@ describe("durable consumer", () => {
     expect(seen).toEqual(["one", "two"])
     await Effect.runPromise(Fiber.interrupt(second))
   })
+
+  it("acknowledges a delivery the handler says it already holds without decoding or handling it", async () => {
+    const namespace = uniqueNamespace("held")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const subjectOf = (id: string) => Subjects.aggregate(namespace, "customer", "ticket", id)
+    await Effect.runPromise(
+      log.append({
+        aggregate: { domain: "customer", type: "ticket", id: "mine" },
+        expected: initialPosition,
+        events: [opened("mine")],
+        metadata,
+      }),
+    )
+    // Bytes no catalogue decodes, on the subject the handler holds: acknowledged as they are.
+    await nats.js.publish(subjectOf("mine"), new TextEncoder().encode("not a commit"))
+    await Effect.runPromise(
+      log.append({
+        aggregate: { domain: "customer", type: "ticket", id: "theirs" },
+        expected: initialPosition,
+        events: [opened("theirs")],
+        metadata,
+      }),
+    )
+    const seen: Array<string> = []
+    const asked: Array<[string, number]> = []
+    const fiber = Effect.runFork(
+      runDurableConsumer({
+        nats,
+        namespace,
+        catalog: meshCatalog,
+        spec: { name: "holder", domain: "customer" },
+        handle: (event) => Effect.sync(() => seen.push(event.aggregateId)),
+        alreadyHandled: (subject, sequence) => {
+          asked.push([subject, sequence])
+          return subject === subjectOf("mine")
+        },
+      }),
+    )
+    const stream = Subjects.streamName(namespace, "customer")
+    await waitFor(() => seen.length === 1)
+    await waitFor(async () => (await nats.jsm.consumers.info(stream, "holder")).ack_floor.stream_seq === 3)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(seen).toEqual(["theirs"])
+    expect(asked).toEqual([
+      [subjectOf("mine"), 1],
+      [subjectOf("mine"), 2],
+      [subjectOf("theirs"), 3],
+    ])
+    expect((await Effect.runPromise(readDeadLetters(nats, namespace))).length).toBe(0)
+  })
 })
 
 describe("backoffDelay", () => {

@@ -231,6 +231,13 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
    * in hand, and returns. Interruption instead abandons the message in hand to redelivery.
    */
   readonly until?: Effect.Effect<void>
+  /**
+   * Whether the handler already holds a delivery's effect, from its subject and stream sequence
+   * alone (a consumer that folds its own writes as it appends them gets them back): such a
+   * delivery is acknowledged without being decoded or handled. It must answer true only for what
+   * a completed handling covers, or the delivery's effect is lost.
+   */
+  readonly alreadyHandled?: (subject: string, sequence: number) => boolean
 }): Effect.Effect<void, EventLogError, R> =>
   Effect.gen(function* () {
     const { nats, namespace, catalog, spec, handle } = options
@@ -285,7 +292,9 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       )
     }
 
+    const alreadyHandled = options.alreadyHandled
     const processMessage = (m: JsMsg) => {
+      if (alreadyHandled?.(m.subject, m.seq) === true) return Effect.sync(() => m.ack())
       const decoded = decodeStoredCommit(catalog, m.data)
       if (Result.isFailure(decoded)) return deadLetter(m, `undecodable: ${describeIssue(decoded.failure)}`)
       const { events, unknownTypes } = decoded.success

@@ -1,3 +1,4 @@
+import { Subjects } from "@mesh/contracts"
 import {
   type Backoff,
   backoffDelay,
@@ -151,6 +152,18 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
   const commands = makeActionCommands({ nats: options.nats, namespace: options.namespace })
   const cache = makeFoldedCache<FoldedAction>(options.cachedActions ?? 10_000)
   const exclusively = makeKeyedLock()
+  // The executor's own writes come back to it as deliveries, and one at or below what it has
+  // folded has nothing left to do, so the consumer acknowledges it without decoding it: two of an
+  // auto action's three deliveries. By subject, the stream sequence folded so far:
+  // - `driving`: a drive in this process is under way; the delivery that started it stays
+  //   unacknowledged until it ends, so if it fails that delivery (or the sweep) drives again;
+  // - `restedAt`: the drive went as far as the action goes. Only a rest that waits on someone else
+  //   counts: a retry due later is still woken by any delivery.
+  const driving = new Map<string, number>()
+  const restedAt = new Map<string, number>()
+  const restingCapacity = options.cachedActions ?? 10_000
+  const subjectOf = (folded: FoldedAction) =>
+    Subjects.aggregate(options.namespace, "actions", folded.ref.type, folded.ref.id)
 
   /**
    * Records a command decided on the action as held: caused by its last event, in its correlation.
@@ -163,7 +176,15 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
         correlationId: folded.correlationId ?? `action:${folded.ref.type}:${folded.ref.id}`,
         causationId: folded.lastEventId,
       })
-      .pipe(Effect.tap((outcome) => Effect.sync(() => cache.set(outcome.folded))))
+      .pipe(
+        Effect.tap((outcome) =>
+          Effect.sync(() => {
+            cache.set(outcome.folded)
+            const subject = subjectOf(outcome.folded)
+            if (driving.has(subject)) driving.set(subject, outcome.folded.position.sequence)
+          }),
+        ),
+      )
 
   const nowIso = Effect.map(Clock.currentTimeMillis, isoOf)
 
@@ -323,9 +344,28 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
           event,
           delivery,
         })
-        if (ready) yield* drive(folded)
+        if (!ready) return
+        const subject = subjectOf(folded)
+        restedAt.delete(subject)
+        driving.set(subject, folded.position.sequence)
+        const outcome = yield* drive(folded).pipe(Effect.ensuring(Effect.sync(() => driving.delete(subject))))
+        const rested = cache.get(ref)
+        if (
+          rested === undefined ||
+          !rested.complete ||
+          nextExecutorMove(outcome.state, yield* nowIso, leaseMs)._tag !== "Rest"
+        )
+          return
+        restedAt.set(subject, rested.folded.position.sequence)
+        if (restedAt.size > restingCapacity) restedAt.delete(restedAt.keys().next().value as string)
       }),
     )
+  }
+
+  /** Whether a delivery is of an action this executor drove to rest at or after it (see `restedAt`). */
+  const alreadyHandled = (subject: string, sequence: number) => {
+    const folded = driving.get(subject) ?? restedAt.get(subject)
+    return folded !== undefined && sequence <= folded
   }
 
   /**
@@ -389,6 +429,7 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
         backoff: { initialMs: 500, maxMs: 30_000, factor: 2 },
       },
       handle: handleEvent,
+      alreadyHandled,
       ...(until === undefined ? {} : { until }),
     })
 
