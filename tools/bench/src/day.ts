@@ -71,7 +71,9 @@ export const runDayBench = async (options: {
   })
   const raw = spread(await rawAppendToDelivery(options.nats, options.namespace, 500))
   const hops = day.summary.hops.latencyMs
-  const addedP99 = hops === null ? Number.NaN : hops.p99 - raw.p99_ms
+  // The goal is the mesh's overhead: a hop less the model time its reaction's decisions recorded.
+  const overhead = day.summary.hops.overheadMs
+  const addedP99 = overhead === null ? Number.NaN : overhead.p99 - raw.p99_ms
   const eventsPerSecond = day.summary.events / (day.dayMs / 1000)
   return {
     benchmark: "day",
@@ -85,12 +87,15 @@ export const runDayBench = async (options: {
         hop_p50_ms: hops?.p50 ?? Number.NaN,
         hop_p95_ms: hops?.p95 ?? Number.NaN,
         hop_p99_ms: hops?.p99 ?? Number.NaN,
+        overhead_p50_ms: overhead?.p50 ?? Number.NaN,
+        overhead_p95_ms: overhead?.p95 ?? Number.NaN,
+        overhead_p99_ms: overhead?.p99 ?? Number.NaN,
       },
       raw: { round_trips: raw.n, p50_ms: raw.p50_ms, p95_ms: raw.p95_ms, p99_ms: raw.p99_ms },
     },
     // Raw over ours at p99: 1 would be a hop costing no more than the round trip beneath it.
-    ratio: hops === null ? 0 : raw.p99_ms / Math.max(hops.p99, raw.p99_ms),
-    goal: `each hop between agents adds under ${GOAL_ADDED_P99_MS} ms at p99 to the raw append-to-delivery round trip`,
+    ratio: overhead === null ? 0 : raw.p99_ms / Math.max(overhead.p99, raw.p99_ms),
+    goal: `each hop between agents adds under ${GOAL_ADDED_P99_MS} ms at p99 (its model time aside) to the raw append-to-delivery round trip`,
     goalMet: addedP99 < GOAL_ADDED_P99_MS,
     extra: {
       added_per_hop_p99_ms: addedP99,
@@ -102,7 +107,7 @@ export const runDayBench = async (options: {
         latency_ms: w.latencyMs,
       })),
       checks_failed: day.summary.checks.filter((c) => !c.ok).map((c) => c.name),
-      how: "The day is `pnpm demo`'s, with the outside world's faults off, on the bench's private nats-server. A hop is an event whose causation is an event another agent appended: its time is the caused event's occurredAt less its cause's (the agents and the server share this machine's clock), so it holds the delivery, the reaction's reads and decision and its append, under the day's load. raw: 500 commits of an event's size published one at a time on the same server, each from the publish to its receipt by a plain pull consumer.",
+      how: "The day is `pnpm demo`'s, with the outside world's faults off, on the bench's private nats-server. A hop is an event whose causation is an event another agent appended: its time is the caused event's occurredAt less its cause's (the agents and the server share this machine's clock), so it holds the delivery, the reaction's reads and decision and its append, under the day's load. Its overhead is that less the model time (latencyMs) of the decisions its cause caused before it, a batch's shared call counted once: a skill's inference is the model's time, not the mesh's; the goal is on the overhead. raw: 500 commits of an event's size published one at a time on the same server, each from the publish to its receipt by a plain pull consumer.",
     },
   }
 }

@@ -118,8 +118,20 @@ export interface DaySummary {
   readonly hops: {
     readonly count: number
     readonly latencyMs: Percentiles | null
+    /**
+     * The mesh's own part of each hop: its time less the model time of the decisions the reaction
+     * recorded before the caused event (a skill's inference is the decision's, not the mesh's).
+     */
+    readonly overheadMs: Percentiles | null
     readonly byPair: Readonly<
-      Record<string, { readonly count: number; readonly latencyMs: Percentiles | null }>
+      Record<
+        string,
+        {
+          readonly count: number
+          readonly latencyMs: Percentiles | null
+          readonly overheadMs: Percentiles | null
+        }
+      >
     >
   }
   readonly checks: ReadonlyArray<DayCheck>
@@ -509,17 +521,45 @@ export const summarizeDay = (
   const agentOf = (w: WatchedEvent): string =>
     owners[w.domain] ?? (w.domain === "registers" ? w.event.actor.id : w.event.aggregateType)
   const byId = new Map(watched.map((w) => [w.event.eventId, w]))
+  // The decisions each event caused: the model time a reaction spent before its next event.
+  const decisionsByCause = new Map<string, Array<{ readonly at: number; readonly call: string; readonly ms: number }>>()
+  for (const d of ofType("DecisionRecorded")) {
+    if (d.causationId === null) continue
+    const decided = payload<{
+      readonly decisionId: string
+      readonly latencyMs: number
+      readonly batch?: { readonly id: string }
+    }>(d)
+    append(decisionsByCause, d.causationId, {
+      at: at(d),
+      // A batch's decisions share one model call, and each records the whole call's time.
+      call: decided.batch?.id ?? decided.decisionId,
+      ms: decided.latencyMs,
+    })
+  }
+  const modelMsBefore = (causeId: string, until: number) => {
+    const calls = new Map<string, number>()
+    for (const d of decisionsByCause.get(causeId) ?? []) if (d.at <= until) calls.set(d.call, d.ms)
+    let total = 0
+    for (const ms of calls.values()) total += ms
+    return total
+  }
   const hopTimes: Array<number> = []
+  const hopOverheads: Array<number> = []
   const pairTimes = new Map<string, Array<number>>()
+  const pairOverheads = new Map<string, Array<number>>()
   for (const w of watched) {
     const cause = w.event.causationId === null ? undefined : byId.get(w.event.causationId)
     if (cause === undefined) continue
     const [from, to] = [agentOf(cause), agentOf(w)]
     if (from === to) continue
     const ms = at(w.event) - at(cause.event)
+    const overhead = Math.max(0, ms - modelMsBefore(cause.event.eventId, at(w.event)))
     hopTimes.push(ms)
+    hopOverheads.push(overhead)
     const pair = `${from} → ${to}`
     append(pairTimes, pair, ms)
+    append(pairOverheads, pair, overhead)
   }
   const delayNotices = ledger.filter(
     (e) => e.operation === "message.sent" && String(e.params.subject ?? "").includes("delayed"),
@@ -568,10 +608,15 @@ export const summarizeDay = (
     hops: {
       count: hopTimes.length,
       latencyMs: percentiles(hopTimes),
+      overheadMs: percentiles(hopOverheads),
       byPair: Object.fromEntries(
         [...pairTimes.entries()].map(([pair, times]) => [
           pair,
-          { count: times.length, latencyMs: percentiles(times) },
+          {
+            count: times.length,
+            latencyMs: percentiles(times),
+            overheadMs: percentiles(pairOverheads.get(pair) ?? []),
+          },
         ]),
       ),
     },

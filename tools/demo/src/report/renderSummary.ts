@@ -95,7 +95,7 @@ export const renderSummary = (options: {
   if (s.hops.latencyMs !== null)
     lines.push(
       "",
-      `  ${s.hops.count} hops between agents (an event caused by another agent's), each ${ms(s.hops.latencyMs)} from cause to effect`,
+      `  ${s.hops.count} hops between agents (an event caused by another agent's), each ${ms(s.hops.latencyMs)} from cause to effect${s.hops.overheadMs === null ? "" : `; the mesh's part, model time aside: ${ms(s.hops.overheadMs)}`}`,
     )
 
   section("Checks")
