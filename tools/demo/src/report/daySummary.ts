@@ -522,7 +522,10 @@ export const summarizeDay = (
     owners[w.domain] ?? (w.domain === "registers" ? w.event.actor.id : w.event.aggregateType)
   const byId = new Map(watched.map((w) => [w.event.eventId, w]))
   // The decisions each event caused: the model time a reaction spent before its next event.
-  const decisionsByCause = new Map<string, Array<{ readonly at: number; readonly call: string; readonly ms: number }>>()
+  const decisionsByCause = new Map<
+    string,
+    Array<{ readonly at: number; readonly call: string; readonly ms: number }>
+  >()
   for (const d of ofType("DecisionRecorded")) {
     if (d.causationId === null) continue
     const decided = payload<{
