@@ -291,7 +291,7 @@ const sourcesUnsupported = (version: string) =>
       _tag: "UnsupportedServer",
       version,
       message:
-        "the registers stream copies the register bucket (a stream source), and before 2.10 the server re-checks each copied write's compare-and-set header against the registers stream, so the copies stop at the first event appended there and register history goes missing from the log. Run nats-server 2.10 or later: on Debian bookworm, `MESH_CI_SKIP_TESTS=1 bash .ci/run` in this repository installs trixie's package with an apt pin; elsewhere, a release from nats.io",
+        "the registers stream copies the register bucket (a stream source), and before 2.10 the server re-checks each copied write's compare-and-set header against the registers stream, so the copies stop at the first event appended there and register history goes missing from the log. Run nats-server 2.10 or later: on Debian bookworm, this repository's `.ci/run` installs trixie's package with an apt pin (see its first steps); elsewhere, a release from nats.io",
     },
   })
 

@@ -36,13 +36,13 @@ describe("deterministic ids", () => {
   it("agrees with the first derivation for any seed and any instant of UUIDv7's 48 bits", () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: "binary" }),
+        fc.string({ unit: "binary", maxLength: 80 }),
         fc.integer({ min: -1, max: 2 ** 48 - 1 }),
         (seed, millis) => {
           expect(deterministicUuid(seed, millis)).toBe(firstDerivation(seed, millis))
         },
       ),
-      { numRuns: 5_000 },
+      { numRuns: 1_000 },
     )
     expect(commandEventId("c", 3, 1_000)).toBe(firstDerivation("event:c:3", 1_000))
   })

@@ -26,6 +26,10 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
 ): AgentWorker<D> => {
   // One count for the worker's life, across restarts of its projector.
   const skipped = new SkippedEvents()
+  // Serving its own version in this process: its tables exist and are of its version (after a
+  // rebuild, its own or another replica's). Until then the agent is not ready: its routes would
+  // read tables of another version.
+  let serving = false
   const projectorOf = (context: AgentContext<D>) =>
     makeProjector({
       projection:
@@ -39,20 +43,19 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
           : makeEventLog({ nats: context.nats, catalog: options.catalog, namespace: context.namespace }),
       nats: context.nats,
       skipped,
+      onServing: () => {
+        serving = true
+      },
     })
-  // Set up in this process: its tables exist (rebuilt first if its version changed).
-  let setUp = false
   return {
     name: `projection ${projection.name}`,
     run: (context, until) =>
       Effect.gen(function* () {
         const projector = projectorOf(context)
-        yield* projector.setup
-        setUp = true
         yield* Effect.raceFirst(projector.run, until)
       }),
     status: (context) => projectorOf(context).status,
-    ready: Effect.sync(() => setUp),
+    ready: Effect.sync(() => serving),
     projection: {
       name: projection.name,
       rebuild: (context, onProgress) => projectorOf(context).rebuild({ onProgress }),

@@ -77,6 +77,12 @@ export interface ProjectorOptions<D extends EventDefinition, DB> {
    * long database stall can cost a rebuild its lease.
    */
   readonly rebuildLeaseMs?: number
+  /**
+   * Told once `run` serves its own version: the live tables are this version's (after its rebuild,
+   * or another replica's) and it follows the log from their checkpoints. A host's readiness waits
+   * for it, so that no route reads tables of another version.
+   */
+  readonly onServing?: () => void
 }
 
 /**
@@ -633,6 +639,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       yield* rebuildOrAwait
     }
     const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
+    options.onServing?.()
     yield* batches(from, projection.batchSize).pipe(Stream.runForEach(applyLive))
   }).pipe(Effect.withSpan("projection.run", { attributes: { projection: name } }))
 

@@ -176,15 +176,36 @@ describe.each([
         return base.createTables(trx, target)
       },
     }
+    // Each replica says when it serves; the version live then must be its own, never the old one.
+    const liveWhenServing: Array<Promise<number | undefined>> = []
+    const liveVersion = async () =>
+      (
+        await sql<{ version: number }>`
+          select version from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
+          database.db,
+        )
+      ).rows[0]?.version
     const replicas = ["r1", "r2", "r3"].map((instance) =>
-      makeProjector({ projection: counted, db: database.db, schema, eventLog: log, instance }),
+      makeProjector({
+        projection: counted,
+        db: database.db,
+        schema,
+        eventLog: log,
+        instance,
+        onServing: () => {
+          liveWhenServing.push(liveVersion())
+        },
+      }),
     )
     const fibers = replicas.map((r) => Effect.runFork(r.run))
     await waitUntil(async () => (await run(replicas[0]!.status)).liveVersion === 2, { watched: fibers })
     await appendAll(log, 30, "b")
+    // A replica that waited serves once it sees the swap (it looks again every second).
+    await waitUntil(() => liveWhenServing.length === 3, { watched: fibers })
     for (const replica of replicas) await caughtUp(replica, fibers)
     await run(Fiber.interruptAll(fibers))
     expect(shadowBuilds).toBe(1)
+    expect(await Promise.all(liveWhenServing)).toEqual([2, 2, 2])
     expect(await leaseRow(database.db, schema)).toBeUndefined()
     expect(await doubleApplied(database.db, schema)).toEqual([])
     const fresh = database.newSchema()
