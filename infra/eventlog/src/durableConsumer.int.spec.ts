@@ -298,6 +298,12 @@ describe("durable consumer", () => {
       }),
     )
     await waitFor(() => seen.length === 12)
+    // All acknowledged: nothing pending or in hand on the server (the last ack follows the handler).
+    const stream = Subjects.streamName(namespace, "customer")
+    await waitFor(async () => {
+      const info = await nats.jsm.consumers.info(stream, "answer")
+      return info.num_ack_pending + info.num_pending === 0
+    })
     await Effect.runPromise(Fiber.interrupt(fiber))
     // Side by side: more than one in hand at once, never more than the concurrency.
     expect(mostInHand).toBeGreaterThan(1)
@@ -310,9 +316,6 @@ describe("durable consumer", () => {
         `${id} v3`,
         `${id} v4`,
       ])
-    // All acknowledged: nothing pending or in hand on the server.
-    const info = await nats.jsm.consumers.info(Subjects.streamName(namespace, "customer"), "answer")
-    expect(info.num_ack_pending + info.num_pending).toBe(0)
   })
 
   it("resumes after a restart without redelivering acknowledged events", async () => {

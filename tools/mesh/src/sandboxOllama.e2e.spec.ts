@@ -97,5 +97,5 @@ describe("a day recorded through a model server, replayed in a sandbox", () => {
       decisionsMadeAnew: 0,
     })
     expect(model.stats()).toMatchObject({ requests: 0, chatRequests: 0, embedRequests: 0 })
-  })
+  }, 600_000)
 })
