@@ -306,6 +306,9 @@ export const runActionsBench = async (options: {
         commits_per_action: templates.length,
         bytes_per_action: ours.commits.reduce((sum, c) => sum + c.length, 0),
         log_reads_per_action: reads.length / total,
+        // The goal's own terms on CPU: what an action's events cost this process beyond its
+        // connector call (the plain call's client CPU), over what their raw appends cost.
+        events_cpu_over_raw: (oursCpuMs / total - httpCpuMs / total) / (rawCpuMs / total),
         executor_concurrency: concurrency,
       },
     }
