@@ -9,7 +9,7 @@ import { type ActionCommands, makeActionCommands } from "../action/actionCommand
 import { makeApprovals } from "../approvals/approvals.ts"
 import { makeHttpConnectorRegistry } from "../connectors/registry.ts"
 import { requestSampleAction, sampleActions, waitForActionStatus } from "../testing/actionTestKit.ts"
-import { makeActionExecutor } from "./actionExecutor.ts"
+import { type ExecutorCrashPoint, makeActionExecutor } from "./actionExecutor.ts"
 
 let server: NatsServerHandle
 let nats: NatsHandles
@@ -31,7 +31,12 @@ const agent = "customer-ops"
 
 /** A namespace with its streams, executors running in this process, and command handling. */
 const startExecutor = async (
-  options: { readonly notified?: Array<string>; readonly replicas?: number } = {},
+  options: {
+    readonly notified?: Array<string>
+    readonly replicas?: number
+    readonly crashPoint?: (point: ExecutorCrashPoint, actionId: string) => Effect.Effect<void>
+    readonly leaseMs?: number
+  } = {},
 ) => {
   const namespace = uniqueNamespace("ax")
   await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
@@ -48,7 +53,8 @@ const startExecutor = async (
         timeoutMs: 1_000,
       }),
       retry: { initialMs: 20, maxMs: 100, factor: 2 },
-      leaseMs: 5_000,
+      leaseMs: options.leaseMs ?? 5_000,
+      ...(options.crashPoint === undefined ? {} : { crashPoint: options.crashPoint }),
       notify: (state) =>
         Effect.sync(() => {
           options.notified?.push(state.request.actionId)
@@ -86,6 +92,36 @@ describe("action executor", () => {
     if (state.status !== "succeeded") throw new Error("unreachable")
     expect(effectsUnder("refund-ok")).toHaveLength(1)
     expect(state.externalRef).toBe(effectsUnder("refund-ok")[0]?.resource)
+    await stop()
+  })
+
+  it("drives an action again after a drive failed between the call and its record, though its own writes came back acknowledged unread", async () => {
+    // The drive fails once right after the external call: the attempt it recorded comes back to
+    // this executor, which acknowledges it without decoding it while the drive is under way; the
+    // intent that started the drive stays unacknowledged, so its redelivery drives the action on.
+    let failed = false
+    const { commands, stop } = await startExecutor({
+      leaseMs: 300,
+      crashPoint: (point) =>
+        point === "after-call" && !failed
+          ? Effect.sync(() => {
+              failed = true
+            }).pipe(Effect.andThen(Effect.fail("the process lost its footing after the call")), Effect.orDie)
+          : Effect.void,
+    })
+    await Effect.runPromise(
+      requestSampleAction(commands, {
+        agent,
+        actionId: "refund-interrupted",
+        kind: sampleActions.refund.kind,
+        parameters: sampleActions.refund.parameters(7),
+      }),
+    )
+    const state = await waitForActionStatus(commands, agent, "refund-interrupted", ["succeeded"])
+    expect(failed).toBe(true)
+    expect(state.status).toBe("succeeded")
+    // The effect happened once: the recovery looked the key up instead of calling again.
+    expect(effectsUnder("refund-interrupted")).toHaveLength(1)
     await stop()
   })
 
