@@ -89,7 +89,7 @@ describe("a day recorded through a model server, replayed in a sandbox", () => {
         timeoutMs: 600_000,
       },
     )
-    expect(replay.code, replay.stderr.slice(-3000)).toBe(0)
+    expect(replay.code, `${replay.stdout.slice(0, 6000)}\n${replay.stderr.slice(-3000)}`).toBe(0)
     expect(JSON.parse(replay.stdout)).toMatchObject({
       clean: true,
       appended: {},

@@ -155,11 +155,12 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
   // The executor's own writes come back to it as deliveries, and one at or below what it has
   // folded has nothing left to do, so the consumer acknowledges it without decoding it: two of an
   // auto action's three deliveries. By subject, the stream sequence folded so far:
-  // - `driving`: a drive in this process is under way; the delivery that started it stays
-  //   unacknowledged until it ends, so if it fails that delivery (or the sweep) drives again;
+  // - `driving`: a drive in this process is under way, and the delivery is of a commit it wrote
+  //   (past where it started); the delivery that started it stays unacknowledged until it ends, so
+  //   if it fails that delivery (or the sweep) drives again, and a redelivery of it is never skipped;
   // - `restedAt`: the drive went as far as the action goes. Only a rest that waits on someone else
   //   counts: a retry due later is still woken by any delivery.
-  const driving = new Map<string, number>()
+  const driving = new Map<string, { readonly from: number; upTo: number }>()
   const restedAt = new Map<string, number>()
   const restingCapacity = options.cachedActions ?? 10_000
   const subjectOf = (folded: FoldedAction) =>
@@ -181,7 +182,8 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
           Effect.sync(() => {
             cache.set(outcome.folded)
             const subject = subjectOf(outcome.folded)
-            if (driving.has(subject)) driving.set(subject, outcome.folded.position.sequence)
+            const drive = driving.get(subject)
+            if (drive !== undefined) drive.upTo = outcome.folded.position.sequence
           }),
         ),
       )
@@ -347,7 +349,7 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
         if (!ready) return
         const subject = subjectOf(folded)
         restedAt.delete(subject)
-        driving.set(subject, folded.position.sequence)
+        driving.set(subject, { from: folded.position.sequence, upTo: folded.position.sequence })
         const outcome = yield* drive(folded).pipe(Effect.ensuring(Effect.sync(() => driving.delete(subject))))
         const rested = cache.get(ref)
         if (
@@ -362,10 +364,12 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
     )
   }
 
-  /** Whether a delivery is of an action this executor drove to rest at or after it (see `restedAt`). */
+  /** Whether a delivery is of a commit this executor's drive wrote or folded before resting (see `driving`). */
   const alreadyHandled = (subject: string, sequence: number) => {
-    const folded = driving.get(subject) ?? restedAt.get(subject)
-    return folded !== undefined && sequence <= folded
+    const drive = driving.get(subject)
+    if (drive !== undefined) return sequence > drive.from && sequence <= drive.upTo
+    const rested = restedAt.get(subject)
+    return rested !== undefined && sequence <= rested
   }
 
   /**

@@ -84,7 +84,14 @@ export const noteResolvedQuestions = (): ReactorDefinition<
       Effect.gen(function* () {
         if (event.type !== "TicketResolved") return []
         const ledger = yield* ContentLedger
-        const asked = questionAndAnswerOf(yield* ledger.ticket(event.aggregateId))
+        // The ticket as it stood at its resolution, not as it stands when the reaction runs: a
+        // replay runs it once the whole day is in the log, and an answer written after the
+        // resolution made a replay note a question the day had not (and a reaction that lagged
+        // the log decide otherwise than one that kept up).
+        const thread = (yield* ledger.ticket(event.aggregateId)).filter(
+          (e) => e.aggregateVersion <= event.aggregateVersion,
+        )
+        const asked = questionAndAnswerOf(thread)
         if (asked === null || !generalIntents.has(asked.intent)) return []
         const { faq: settings } = yield* ContentOpsSettings
         const faqId = faqIdOf(asked.tenantId, asked.intent)
