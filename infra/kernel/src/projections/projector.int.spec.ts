@@ -1,12 +1,14 @@
 import { Subjects } from "@mesh/contracts"
 import { type EventLog, type NatsHandles, openNats, readDeadLetters } from "@mesh/eventlog"
 import { type NatsServerHandle, startNatsServer } from "@mesh/stack"
-import { Cause, Effect, Exit, Fiber } from "effect"
+import { Effect, Fiber } from "effect"
 import { type Kysely, sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProjectionError } from "./errors.ts"
-import { makeProjector, type Projector, type RebuildReport } from "./projector.ts"
+import { makeProjector, type RebuildReport } from "./projector.ts"
 import {
+  caughtUp,
+  failureOf,
   freshEventLog,
   openTestPGlite,
   openTestPostgres,
@@ -48,17 +50,6 @@ const appendAll = async (log: EventLog<MeshDefinition>, options: Parameters<type
   const appender = makeTicketAppender(log)
   for (const round of ticketTraffic(options)) await run(appender.appendRound(round))
   return appender
-}
-
-const caughtUp = (projector: Projector, watched: ReadonlyArray<Fiber.Fiber<unknown, unknown>> = []) =>
-  waitUntil(async () => (await run(projector.status)).lag === 0, { watched, timeoutMs: 60_000 })
-
-const failureOf = (exit: Exit.Exit<unknown, ProjectionError>): ProjectionError => {
-  if (Exit.isSuccess(exit)) throw new Error("expected the projector to fail")
-  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
-  if (reason === undefined || reason._tag !== "Fail")
-    throw new Error(`expected a typed failure: ${Cause.pretty(exit.cause)}`)
-  return reason.error
 }
 
 // The same read-model code runs on real PostgreSQL and on embedded PGlite (the demo's default).

@@ -1,12 +1,13 @@
 import { type EventLog, type NatsHandles, openNats } from "@mesh/eventlog"
 import { type NatsServerHandle, startNatsServer } from "@mesh/stack"
-import { Cause, Effect, Exit, Fiber } from "effect"
+import { Effect, Fiber } from "effect"
 import { type Kysely, sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ProjectionError } from "./errors.ts"
 import type { Projection } from "./projection.ts"
-import { makeProjector, type Projector } from "./projector.ts"
+import { makeProjector } from "./projector.ts"
 import {
+  caughtUp,
+  failureOf,
   freshEventLog,
   openTestPGlite,
   openTestPostgres,
@@ -40,21 +41,10 @@ afterAll(async () => {
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 
-const failureOf = (exit: Exit.Exit<unknown, ProjectionError>): ProjectionError => {
-  if (Exit.isSuccess(exit)) throw new Error("expected the rebuild to fail")
-  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
-  if (reason === undefined || reason._tag !== "Fail")
-    throw new Error(`expected a typed failure: ${Cause.pretty(exit.cause)}`)
-  return reason.error
-}
-
 const appendAll = async (log: EventLog<MeshDefinition>, events: number, prefix: string) => {
   const appender = makeTicketAppender(log)
   for (const round of ticketTraffic({ events, tickets: 10, prefix })) await run(appender.appendRound(round))
 }
-
-const caughtUp = (projector: Projector, watched: ReadonlyArray<Fiber.Fiber<unknown, unknown>> = []) =>
-  waitUntil(async () => (await run(projector.status)).lag === 0, { watched, timeoutMs: 60_000 })
 
 const leaseRow = async (db: Kysely<unknown>, schema: string) =>
   (

@@ -76,10 +76,17 @@ export type Checkpoints = ReadonlyMap<string, number>
 const toMap = (rows: ReadonlyArray<{ stream: string; sequence: string | number | bigint }>): Checkpoints =>
   new Map(rows.map((r) => [r.stream, Number(r.sequence)]))
 
-/** True once the kernel tables exist in `schema` (a status read may come before the first setup). */
-export const kernelTablesExist = async (db: AnyDb, schema: string): Promise<boolean> => {
+/**
+ * True once a kernel table exists in `schema` (a status read may come before the first setup;
+ * `mesh_rebuilds` comes with a later migration than the rest).
+ */
+export const kernelTablesExist = async (
+  db: AnyDb,
+  schema: string,
+  table: keyof KernelTables = "mesh_projections",
+): Promise<boolean> => {
   const result = await sql<{ found: string | null }>`
-    select to_regclass(${`${quoteIdentifier(schema)}.mesh_projections`})::text as found`.execute(db)
+    select to_regclass(${`${quoteIdentifier(schema)}.${table}`})::text as found`.execute(db)
   return result.rows[0]?.found != null
 }
 
@@ -268,6 +275,22 @@ export interface RebuildLease {
   readonly renewedAt: Date
 }
 
+/** Whether a lease was renewed within `ttlMs`, by the database's clock. */
+const leaseAlive = (ttlMs: number) =>
+  sql<boolean>`renewed_at > now() - make_interval(secs => ${ttlMs / 1_000})`
+
+const leaseOf = (row: {
+  readonly holder: string
+  readonly version: number
+  readonly started_at: Date
+  readonly renewed_at: Date
+}): RebuildLease => ({
+  holder: row.holder,
+  version: row.version,
+  startedAt: new Date(row.started_at),
+  renewedAt: new Date(row.renewed_at),
+})
+
 /**
  * Locks the rebuild lease row of a projection for the rest of the transaction (it waits for a
  * swap that is releasing it to commit) and returns the running rebuild, if its lease is alive:
@@ -282,24 +305,11 @@ export const lockRebuild = async (
 ): Promise<RebuildLease | undefined> => {
   const current = await kernel(trx, schema)
     .selectFrom("mesh_rebuilds")
-    .select([
-      "holder",
-      "version",
-      "started_at",
-      "renewed_at",
-      sql<boolean>`renewed_at > now() - make_interval(secs => ${ttlMs / 1_000})`.as("alive"),
-    ])
+    .select(["holder", "version", "started_at", "renewed_at", leaseAlive(ttlMs).as("alive")])
     .where("projection", "=", projection)
     .forUpdate()
     .executeTakeFirst()
-  return current?.alive === true
-    ? {
-        holder: current.holder,
-        version: current.version,
-        startedAt: new Date(current.started_at),
-        renewedAt: new Date(current.renewed_at),
-      }
-    : undefined
+  return current?.alive === true ? leaseOf(current) : undefined
 }
 
 /** Takes the rebuild lease (after {@link lockRebuild} found none alive): a lapsed holder's is replaced. */
@@ -366,21 +376,12 @@ export const readRebuild = async (
   ttlMs: number,
 ): Promise<RebuildLease | undefined> => {
   // A schema set up before leases existed has no table until its next setup migrates it.
-  const table = await sql<{ found: string | null }>`
-    select to_regclass(${`${quoteIdentifier(schema)}.mesh_rebuilds`})::text as found`.execute(db)
-  if (table.rows[0]?.found == null) return undefined
+  if (!(await kernelTablesExist(db, schema, "mesh_rebuilds"))) return undefined
   const row = await kernel(db, schema)
     .selectFrom("mesh_rebuilds")
     .select(["holder", "version", "started_at", "renewed_at"])
     .where("projection", "=", projection)
-    .where(sql<boolean>`renewed_at > now() - make_interval(secs => ${ttlMs / 1_000})`)
+    .where(leaseAlive(ttlMs))
     .executeTakeFirst()
-  return row === undefined
-    ? undefined
-    : {
-        holder: row.holder,
-        version: row.version,
-        startedAt: new Date(row.started_at),
-        renewedAt: new Date(row.renewed_at),
-      }
+  return row === undefined ? undefined : leaseOf(row)
 }

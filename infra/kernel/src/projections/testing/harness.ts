@@ -84,3 +84,19 @@ export const waitUntil = async (
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }
+
+/** The typed error a projector's effect failed with; throws when it succeeded or died. */
+export const failureOf = <E>(exit: Exit.Exit<unknown, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error("expected the projector to fail")
+  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+  if (reason === undefined || reason._tag !== "Fail")
+    throw new Error(`expected a typed failure: ${Cause.pretty(exit.cause)}`)
+  return reason.error
+}
+
+/** Waits until a projector has no lag (failing at once if one of `watched` ends first). */
+export const caughtUp = (
+  projector: { readonly status: Effect.Effect<{ readonly lag: number }, unknown> },
+  watched: ReadonlyArray<Fiber.Fiber<unknown, unknown>> = [],
+) =>
+  waitUntil(async () => (await Effect.runPromise(projector.status)).lag === 0, { watched, timeoutMs: 60_000 })
