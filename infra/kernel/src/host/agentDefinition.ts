@@ -4,7 +4,7 @@ import type { Effect, Layer } from "effect"
 import type { HttpRouter } from "effect/http"
 import type { Kysely } from "kysely"
 import type { AggregateDefinition } from "../deciders/commandHandler.ts"
-import type { RebuildProgress, RebuildReport } from "../projections/projector.ts"
+import type { RebuildOptions, RebuildReport } from "../projections/projector.ts"
 import type { Dispatch, ReactorDefinition } from "../reactors/reactor.ts"
 import type { makeReceive } from "../requests/outsideRequests.ts"
 
@@ -60,7 +60,7 @@ export interface AgentWorker<D extends EventDefinition, R = never> {
     readonly name: string
     readonly rebuild: (
       context: AgentContext<D>,
-      onProgress: (progress: RebuildProgress) => void,
+      options: Pick<RebuildOptions, "onProgress" | "rollback">,
     ) => Effect.Effect<RebuildReport, unknown, R>
   }
 }

@@ -32,6 +32,11 @@ export const RebuildCommand = Schema.Struct({
       Schema.isPattern(/^_INBOX\.[A-Za-z0-9_.-]+$/, { message: "must be an _INBOX. subject" }),
     ),
   ),
+  /**
+   * The operator means to roll the projection back: an instance of an older version than the
+   * live one rebuilds it only then (during a rolling deploy any instance may answer).
+   */
+  rollback: Schema.optionalKey(Schema.Boolean),
 })
 /** An operator's command to rebuild one projection. */
 export type RebuildCommand = typeof RebuildCommand.Type
@@ -164,7 +169,7 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
           name: "RebuildProjection",
           origin: "cli",
           actor: { kind: "human", id: asked.operator },
-          body: { projection: asked.projection },
+          body: { projection: asked.projection, ...(asked.rollback === true ? { rollback: true } : {}) },
         })
         if (recorded !== undefined)
           return reply(m, { ok: false, agent, instance, error: recorded } satisfies RebuildAnswer)
@@ -177,14 +182,21 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
           nats.connection.publish(asked.progress, textEncoder.encode(JSON.stringify(progress)))
         }
         const startedAt = yield* Clock.currentTimeMillis
-        const outcome = yield* options.withServices(worker.projection!.rebuild(context, onProgress)).pipe(
-          Effect.map((report) => ({ ok: true as const, agent, instance, report })),
-          Effect.catchCause((cause) =>
-            Effect.logWarning(`${agent}: rebuilding ${asked.projection} failed`, cause).pipe(
-              Effect.as({ ok: false as const, agent, instance, error: failureMessage(cause) }),
+        const outcome = yield* options
+          .withServices(
+            worker.projection!.rebuild(context, {
+              onProgress,
+              ...(asked.rollback === undefined ? {} : { rollback: asked.rollback }),
+            }),
+          )
+          .pipe(
+            Effect.map((report) => ({ ok: true as const, agent, instance, report })),
+            Effect.catchCause((cause) =>
+              Effect.logWarning(`${agent}: rebuilding ${asked.projection} failed`, cause).pipe(
+                Effect.as({ ok: false as const, agent, instance, error: failureMessage(cause) }),
+              ),
             ),
-          ),
-        )
+          )
         yield* Effect.logInfo(
           `${agent}: projection ${asked.projection} ${outcome.ok ? "rebuilt" : "not rebuilt"} after ${(yield* Clock.currentTimeMillis) - startedAt} ms`,
         )

@@ -27,8 +27,8 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
   // One count for the worker's life, across restarts of its projector.
   const skipped = new SkippedEvents()
   // Serving its own version in this process: its tables exist and are of its version (after a
-  // rebuild, its own or another replica's). Until then the agent is not ready: its routes would
-  // read tables of another version.
+  // rebuild, its own or another replica's). Until then, and from when a newer build swaps its
+  // version in, the agent is not ready: its routes would read tables of another version.
   let serving = false
   const projectorOf = (context: AgentContext<D>) =>
     makeProjector({
@@ -43,8 +43,8 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
           : makeEventLog({ nats: context.nats, catalog: options.catalog, namespace: context.namespace }),
       nats: context.nats,
       skipped,
-      onServing: () => {
-        serving = true
+      onServing: (now) => {
+        serving = now
       },
     })
   return {
@@ -58,7 +58,7 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
     ready: Effect.sync(() => serving),
     projection: {
       name: projection.name,
-      rebuild: (context, onProgress) => projectorOf(context).rebuild({ onProgress }),
+      rebuild: (context, options) => projectorOf(context).rebuild(options),
     },
   }
 }

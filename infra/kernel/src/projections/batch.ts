@@ -3,7 +3,13 @@ import { type Kysely, sql, type Transaction } from "kysely"
 import { isTransientError } from "../host/transient.ts"
 import { messageOf } from "./errors.ts"
 import type { Projection, ProjectionEvent, ProjectionTarget } from "./projection.ts"
-import { type Checkpoints, lockCheckpoints, saveCheckpoints, targetSchema } from "./store.ts"
+import {
+  type Checkpoints,
+  lockCheckpoints,
+  readRegistration,
+  saveCheckpoints,
+  targetSchema,
+} from "./store.ts"
 
 /** A commit read from the log, waiting to be applied. */
 export interface PendingCommit<D extends EventDefinition> {
@@ -57,6 +63,21 @@ export interface BatchContext<D extends EventDefinition, DB> {
    * the batch out (a rebuild whose lease was taken over must not write into its successor's tables).
    */
   readonly fence?: (trx: Transaction<unknown>) => Promise<void>
+  /**
+   * The version whose tables the batch writes into: checked once the checkpoints are locked, so
+   * after any swap that took them first (a swap holds them until it commits). A live projector
+   * sets it, so that a replica of one version never writes into another version's tables.
+   */
+  readonly version?: number
+}
+
+/** The live tables are of another version than the batch's (another build's rebuild swapped them in); nothing was written. */
+export class VersionSwapped extends Error {
+  readonly liveVersion: number | undefined
+  constructor(liveVersion: number | undefined) {
+    super(`the live tables are now of version ${liveVersion}`)
+    this.liveVersion = liveVersion
+  }
 }
 
 /** The handler threw; the batch is retried event by event to find which event and apply the rest. */
@@ -103,6 +124,10 @@ const lockAndFilter = async <D extends EventDefinition, DB>(
 ) => {
   await ctx.fence?.(trx as Transaction<unknown>)
   const locked = await lockCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, streamsOf(commits))
+  if (ctx.version !== undefined) {
+    const live = await readRegistration(trx as Transaction<unknown>, ctx.schema, ctx.projection.name)
+    if (live?.version !== ctx.version) throw new VersionSwapped(live?.version)
+  }
   const fresh = commits.filter((c) => c.sequence > (locked.get(c.stream) ?? 0))
   return { locked, fresh }
 }

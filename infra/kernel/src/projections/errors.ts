@@ -54,6 +54,25 @@ export const RebuildSuperseded = Schema.TaggedStruct("RebuildSuperseded", {
   holder: Schema.String,
 })
 
+/**
+ * The live tables were swapped to another version (`liveVersion`) by another build's rebuild
+ * while this projector of `version` followed the log: it stopped before writing into them.
+ */
+export const VersionSuperseded = Schema.TaggedStruct("VersionSuperseded", {
+  version: Schema.Number,
+  liveVersion: Schema.optional(Schema.Number),
+})
+
+/**
+ * A rebuild was asked of an instance of `version` while `liveVersion`, a newer one, is live: it
+ * would have rolled the projection back, which only a rebuild asked as a rollback does.
+ */
+export const NewerVersionLive = Schema.TaggedStruct("NewerVersionLive", {
+  version: Schema.Number,
+  liveVersion: Schema.Number,
+  instance: Schema.String,
+})
+
 /** Why a projector stopped. */
 export const ProjectionErrorReason = Schema.Union([
   HandlerFailed,
@@ -63,6 +82,8 @@ export const ProjectionErrorReason = Schema.Union([
   Misconfigured,
   RebuildRunning,
   RebuildSuperseded,
+  VersionSuperseded,
+  NewerVersionLive,
 ])
 /** Why a projector stopped. */
 export type ProjectionErrorReason = typeof ProjectionErrorReason.Type
@@ -94,6 +115,10 @@ export const describeProjectionError = (projection: string, r: ProjectionErrorRe
       return `projection ${projection} is already being rebuilt to version ${r.version} by ${r.holder} (since ${r.startedAt}, last renewed ${r.renewedAt}); one rebuild runs at a time`
     case "RebuildSuperseded":
       return `projection ${projection}'s rebuild by ${r.holder} lost its lease to another replica and stopped; the live tables are untouched`
+    case "NewerVersionLive":
+      return `projection ${projection}: v${r.liveVersion} is live, newer than v${r.version} of the instance that was asked (${r.instance}); a rebuild there would roll it back, so it was not started (ask for a rollback to mean it: mesh projections rebuild ${projection} --rollback)`
+    case "VersionSuperseded":
+      return `projection ${projection} v${r.version} stopped following the log: its live tables are now v${r.liveVersion ?? "?"}, swapped in by another build, and it writes into no other version's tables`
   }
 }
 

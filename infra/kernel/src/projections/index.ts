@@ -6,11 +6,13 @@ export {
   HandlerFailed,
   LogFailed,
   Misconfigured,
+  NewerVersionLive,
   ProjectionError,
   ProjectionErrorReason,
   RebuildRunning,
   RebuildSuperseded,
   StoreFailed,
+  VersionSuperseded,
 } from "./errors.ts"
 export { quoteIdentifier, readModelSchemaOf, shadowSchemaName } from "./names.ts"
 export {

@@ -125,7 +125,7 @@ describe.each([
       afterCommit: (outcome) => Effect.sync(() => batches.push(outcome.commits)),
     })
     const setup = await run(projector.setup)
-    expect(setup).toEqual({ created: true, stale: false })
+    expect(setup).toEqual({ created: true, stale: false, liveVersion: 1 })
     const before = await run(projector.status)
     const head = await run(log.headSequence("customer"))
     expect(before.streams).toEqual([
@@ -380,7 +380,7 @@ describe.each([
       schema,
       eventLog: log,
     })
-    expect(await run(v2.setup)).toEqual({ created: false, stale: true })
+    expect(await run(v2.setup)).toEqual({ created: false, stale: true, liveVersion: 1 })
     const refusing = makeProjector({
       projection: ticketProjection({ version: 2 }),
       db: database.db,

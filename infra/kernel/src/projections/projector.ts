@@ -21,6 +21,7 @@ import {
   DeadLetterThrew,
   type FailedEvent,
   type PendingCommit,
+  VersionSwapped,
 } from "./batch.ts"
 import { messageOf, ProjectionError } from "./errors.ts"
 import { assertIdentifier, rebuildCheckpointKey, retiredSchemaName, shadowSchemaName } from "./names.ts"
@@ -61,7 +62,10 @@ export interface ProjectorOptions<D extends EventDefinition, DB> {
   readonly nats?: NatsHandles
   /** Called after each committed batch of the live projector (metrics; tests use it to crash on purpose). */
   readonly afterCommit?: (batch: BatchOutcome) => Effect.Effect<void>
-  /** When the stored version differs from the declared one: rebuild before serving (default) or fail. */
+  /**
+   * When the live tables are of an older version than the declared one: rebuild before serving
+   * (default) or fail. Live tables of a newer version are never rebuilt back by `run` (see `run`).
+   */
   readonly onStaleVersion?: "rebuild" | "fail"
   /**
    * Where the live projector counts the events it skips because the log's catalogue lacks their
@@ -78,11 +82,12 @@ export interface ProjectorOptions<D extends EventDefinition, DB> {
    */
   readonly rebuildLeaseMs?: number
   /**
-   * Told once `run` serves its own version: the live tables are this version's (after its rebuild,
-   * or another replica's) and it follows the log from their checkpoints. A host's readiness waits
-   * for it, so that no route reads tables of another version.
+   * Told `true` once `run` serves its own version: the live tables are this version's (after its
+   * rebuild, or another replica's) and it follows the log from their checkpoints; told `false`
+   * when another build swaps its version in and this one stops writing. A host's readiness
+   * follows it, so that no route reads tables of another version.
    */
-  readonly onServing?: () => void
+  readonly onServing?: (serving: boolean) => void
 }
 
 /**
@@ -126,8 +131,12 @@ export interface ProjectionStatus {
 export interface ProjectionSetup {
   /** The live tables were created just now. */
   readonly created: boolean
-  /** The live tables belong to another version and need a rebuild. */
+  /** The live tables belong to another version than this projection's. */
   readonly stale: boolean
+  /** The version whose tables are live. */
+  readonly liveVersion: number
+  /** Set when an operator rolled the projection back from this version (see `Registration`). */
+  readonly rolledBackFrom: number | undefined
 }
 
 /** What a rebuild did. */
@@ -155,6 +164,12 @@ export interface RebuildOptions {
   readonly batchSize?: number
   /** Told after each batch applied to the shadow tables: the events so far and where the shadow stands, by stream. */
   readonly onProgress?: (progress: RebuildProgress) => void
+  /**
+   * Rebuild even when the live tables are of a newer version than this projection's: a rollback.
+   * Without it such a rebuild is refused (`NewerVersionLive`), since during a rolling deploy an
+   * operator's command may reach an instance of the old build.
+   */
+  readonly rollback?: boolean
 }
 
 /** How far a rebuild has come. */
@@ -196,6 +211,19 @@ export interface Projector {
 
 /** The rebuild's lease was taken over by another replica: its writes stop at the fence. */
 class LeaseLost extends Error {}
+
+/**
+ * Why a rebuild did not start, found under the lease lock: the live tables are of this version
+ * already, or of a newer one, or an operator rolled back from this version or a newer one.
+ */
+type NoRebuild =
+  | { readonly _tag: "Current" }
+  | { readonly _tag: "Newer"; readonly liveVersion: number }
+  | { readonly _tag: "RolledBack" }
+
+/** Whether a replica of `version` must leave live tables of an older version as an operator's rollback left them. */
+const heldByRollback = (version: number, rolledBackFrom: number | undefined) =>
+  rolledBackFrom !== undefined && version <= rolledBackFrom
 
 type Outcome = { readonly _tag: "Continue" } | { readonly _tag: "Swapped" } | FailedOutcome
 interface FailedOutcome {
@@ -247,15 +275,21 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const storeFailure = (operation: string) => (cause: unknown) =>
     cause instanceof LeaseLost
       ? fail({ _tag: "RebuildSuperseded", holder: instance })
-      : cause instanceof DeadLetterThrew
+      : cause instanceof VersionSwapped
         ? fail({
-            _tag: "DeadLetterFailed",
-            stream: cause.stream,
-            sequence: cause.sequence,
-            message: cause.message,
-            cause: cause.cause,
+            _tag: "VersionSuperseded",
+            version: projection.version,
+            ...(cause.liveVersion === undefined ? {} : { liveVersion: cause.liveVersion }),
           })
-        : fail({ _tag: "StoreFailed", operation, message: messageOf(cause), cause })
+        : cause instanceof DeadLetterThrew
+          ? fail({
+              _tag: "DeadLetterFailed",
+              stream: cause.stream,
+              sequence: cause.sequence,
+              message: cause.message,
+              cause: cause.cause,
+            })
+          : fail({ _tag: "StoreFailed", operation, message: messageOf(cause), cause })
   const store = <A>(operation: string, run: () => Promise<A>) =>
     Effect.tryPromise({ try: run, catch: storeFailure(operation) })
   const logFailure = (e: EventLogError) => fail({ _tag: "LogFailed", message: e.message, cause: e })
@@ -292,7 +326,14 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
     })
   }
 
-  const liveContext: BatchContext<D, DB> = { projection, schema, key: name, target: liveTarget, deadLetter }
+  const liveContext: BatchContext<D, DB> = {
+    projection,
+    schema,
+    key: name,
+    target: liveTarget,
+    deadLetter,
+    version: projection.version,
+  }
 
   const checkConfiguration =
     projection.onFailure === "dead-letter" && options.nats === undefined
@@ -344,9 +385,12 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           await writeRegistration(t, schema, name, { version: projection.version, tables: projection.tables })
         }
         await initCheckpoints(t, schema, name, streamNames)
+        const liveVersion = registration?.version ?? projection.version
         return {
           created: registration === undefined,
-          stale: registration !== undefined && registration.version !== projection.version,
+          stale: liveVersion !== projection.version,
+          liveVersion,
+          rolledBackFrom: registration?.rolledBackFrom,
         }
       }),
     )
@@ -384,13 +428,13 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
     )
 
   /**
-   * A rebuild; with `onlyIfStale`, none when the live tables turn out to be of this version once
-   * the setup lock is held (another replica's rebuild swapped them in meanwhile), and undefined.
+   * A rebuild; with `onlyIfStale`, none when the live tables turn out to be of this version or a
+   * newer one once the lease row is locked (another replica's rebuild swapped them in meanwhile).
    */
   const rebuildWith = (
     rebuildOptions: RebuildOptions,
     onlyIfStale: boolean,
-  ): Effect.Effect<RebuildReport | undefined, ProjectionError> =>
+  ): Effect.Effect<RebuildReport | NoRebuild, ProjectionError> =>
     Effect.gen(function* () {
       yield* checkConfiguration
       const startedAt = yield* Clock.currentTimeMillis
@@ -412,8 +456,14 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           const running = await lockRebuild(t, schema, name, leaseMs)
           if (running !== undefined) return running
           // Read after the lease row's lock: a swap that was releasing it has committed by now.
-          if (onlyIfStale && (await readRegistration(t, schema, name))?.version === projection.version)
-            return "current" as const
+          const registration = await readRegistration(t, schema, name)
+          const liveVersion = registration?.version ?? 0
+          if (onlyIfStale && liveVersion === projection.version)
+            return { _tag: "Current" } satisfies NoRebuild
+          if (liveVersion > projection.version && rebuildOptions.rollback !== true)
+            return { _tag: "Newer", liveVersion } satisfies NoRebuild
+          if (onlyIfStale && heldByRollback(projection.version, registration?.rolledBackFrom))
+            return { _tag: "RolledBack" } satisfies NoRebuild
           await takeRebuild(t, schema, name, { holder: instance, token, version: projection.version })
           await recreateSchema(t, shadowSchema)
           await targetSchema(t, shadowSchema)
@@ -423,7 +473,17 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           return "granted" as const
         }),
       )
-      if (claim === "current") return undefined
+      if (claim !== "granted" && "_tag" in claim) {
+        if (onlyIfStale || claim._tag !== "Newer") return claim
+        return yield* Effect.fail(
+          fail({
+            _tag: "NewerVersionLive",
+            version: projection.version,
+            liveVersion: claim.liveVersion,
+            instance,
+          }),
+        )
+      }
       if (claim !== "granted") {
         const running = claim
         return yield* Effect.fail(
@@ -468,6 +528,15 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         const shadow = await readCheckpoints(t, schema, shadowKey)
         const registration = await readRegistration(t, schema, name)
         await releaseRebuild(t, schema, name, token)
+        // A swap to an older version is a rollback, remembered from the newest version it undid; a
+        // swap to a newer one rolls forward and forgets it; the same version's keeps it.
+        const liveVersion = registration?.version ?? projection.version
+        const rolledBackFrom =
+          projection.version < liveVersion
+            ? Math.max(liveVersion, registration?.rolledBackFrom ?? 0)
+            : projection.version === liveVersion
+              ? registration?.rolledBackFrom
+              : undefined
         await swapIn(t, {
           schema,
           shadowSchema,
@@ -478,6 +547,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           tables: projection.tables,
           previousTables: registration?.tables ?? projection.tables,
           checkpoints: shadow,
+          rolledBackFrom,
         })
         await trx.commit().execute()
         finishing = undefined
@@ -599,48 +669,92 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const rebuild = (rebuildOptions: RebuildOptions = {}): Effect.Effect<RebuildReport, ProjectionError> =>
     rebuildWith(rebuildOptions, false) as Effect.Effect<RebuildReport, ProjectionError>
 
+  // How often a replica that waits looks at the registration again: for another replica's rebuild
+  // to swap, or for a newer version to be rolled back.
+  const pollMs = Math.max(1, Math.min(1_000, Math.floor(leaseMs / 3)))
+
   /**
-   * Brings stale live tables to this version before serving. When several replicas start on a new
-   * version at once, one rebuilds and the others wait for its swap (or for its lease to lapse, if
-   * it died) instead of failing; a replica of yet another version rebuilds again after it.
+   * Until the live tables are this version's. Older ones are rebuilt forward; when several
+   * replicas start on a new version at once, one rebuilds and the others wait for its swap (or
+   * for its lease to lapse, if it died). Newer ones are never rebuilt back: during a rolling
+   * deploy an old replica that restarts would otherwise swap the old tables back under the new
+   * replicas. It waits, not serving, until it is replaced or an operator rolls the projection
+   * back to its version (`rebuild`, which goes either way).
    */
-  const rebuildOrAwait: Effect.Effect<void, ProjectionError> = Effect.gen(function* () {
-    let announced = false
+  const untilOwnVersion: Effect.Effect<void, ProjectionError> = Effect.gen(function* () {
+    const announced = new Set<string>()
+    const announce = (message: string) =>
+      announced.has(message)
+        ? Effect.void
+        : Effect.sync(() => announced.add(message)).pipe(Effect.andThen(Effect.logWarning(message)))
     for (;;) {
-      const refused = yield* rebuildWith({}, true).pipe(
-        Effect.as(undefined),
+      const state = yield* setup
+      if (!state.stale) return
+      if (options.onStaleVersion === "fail") {
+        return yield* Effect.fail(
+          fail({
+            _tag: "Misconfigured",
+            message: `its live tables are of version ${state.liveVersion}, not ${projection.version}`,
+          }),
+        )
+      }
+      if (state.liveVersion > projection.version) {
+        yield* announce(
+          `projection ${name} v${projection.version}: v${state.liveVersion} is live, newer than this build's, and is not rebuilt back; not serving until this replica is replaced or an operator rolls the projection back to v${projection.version} (mesh projections rebuild ${name} --rollback)`,
+        )
+        yield* Effect.sleep(pollMs)
+        continue
+      }
+      if (heldByRollback(projection.version, state.rolledBackFrom)) {
+        yield* announce(
+          `projection ${name} v${projection.version}: an operator rolled it back to v${state.liveVersion} from v${state.rolledBackFrom}, and this build does not roll it forward on its own; not serving until this replica is replaced or an operator rebuilds it (mesh projections rebuild ${name})`,
+        )
+        yield* Effect.sleep(pollMs)
+        continue
+      }
+      const outcome = yield* rebuildWith({}, true).pipe(
         Effect.catchIf(
           (e) => e.reason._tag === "RebuildRunning",
           (e) => Effect.succeed(e),
         ),
       )
-      if (refused === undefined) return
-      if (!announced) {
-        announced = true
-        yield* Effect.logInfo(`${refused.message}: waiting for it before serving`)
+      if (outcome instanceof ProjectionError) {
+        yield* announce(`${outcome.message}: waiting for it before serving`)
+        yield* Effect.sleep(pollMs)
+      } else if (!("_tag" in outcome) || outcome._tag === "Current") {
+        return
       }
-      yield* Effect.sleep(Math.min(1_000, leaseMs / 3))
-      if (!(yield* setup).stale) return
+      // Another rebuild is running, or a newer version went live meanwhile: look again.
     }
+  })
+
+  /**
+   * Follows the log from the live checkpoints; returns when the log ends (undefined) or when
+   * another build swaps its version in (why it stopped).
+   */
+  const follow: Effect.Effect<ProjectionError | undefined, ProjectionError> = Effect.gen(function* () {
+    const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
+    options.onServing?.(true)
+    return yield* batches(from, projection.batchSize).pipe(
+      Stream.runForEach(applyLive),
+      Effect.as(undefined),
+      Effect.catchIf(
+        (e) => e.reason._tag === "VersionSuperseded",
+        (e) => Effect.succeed(e),
+      ),
+      Effect.ensuring(Effect.sync(() => options.onServing?.(false))),
+    )
   })
 
   const run: Effect.Effect<void, ProjectionError> = Effect.gen(function* () {
     yield* checkConfiguration
-    const state = yield* setup
-    if (state.stale) {
-      if (options.onStaleVersion === "fail") {
-        return yield* Effect.fail(
-          fail({
-            _tag: "Misconfigured",
-            message: `its live tables are of another version than ${projection.version}`,
-          }),
-        )
-      }
-      yield* rebuildOrAwait
+    for (;;) {
+      yield* untilOwnVersion
+      const superseded = yield* follow
+      if (superseded === undefined) return
+      // Its tables are another build's now: it stops writing and waits as a replica starting would.
+      yield* Effect.logWarning(superseded.message)
     }
-    const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
-    options.onServing?.()
-    yield* batches(from, projection.batchSize).pipe(Stream.runForEach(applyLive))
   }).pipe(Effect.withSpan("projection.run", { attributes: { projection: name } }))
 
   const status: Effect.Effect<ProjectionStatus, ProjectionError> = Effect.gen(function* () {

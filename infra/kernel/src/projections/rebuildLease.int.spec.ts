@@ -182,8 +182,8 @@ describe.each([
         schema,
         eventLog: log,
         instance,
-        onServing: () => {
-          liveWhenServing.push(liveVersion())
+        onServing: (serving) => {
+          if (serving) liveWhenServing.push(liveVersion())
         },
       }),
     )
@@ -206,5 +206,134 @@ describe.each([
     expect(await ticketReadModelChecksum(database.db, schema)).toEqual(
       await ticketReadModelChecksum(database.db, fresh),
     )
+  })
+
+  it("never rebuilds a newer version back: an old replica stops writing at the swap and waits, until an operator rolls back", async () => {
+    const { log, schema } = await projected()
+    const registered = async () =>
+      (
+        await sql<{ version: number }>`
+          select version from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
+          database.db,
+        )
+      ).rows[0]?.version
+    // Each build counts its shadow builds, and the events it applied to live tables that were
+    // another version's (read in the batch's own transaction, after its checkpoint lock).
+    const build = (version: number) => {
+      const base = ticketProjection({ version })
+      const counts = { shadowBuilds: 0, foreignWrites: 0 }
+      const projection: Projection<MeshDefinition, TicketReadModel> = {
+        ...base,
+        createTables: async (trx, target) => {
+          if (target.rebuild) counts.shadowBuilds++
+          return base.createTables(trx, target)
+        },
+        apply: async (trx, events, target) => {
+          if (!target.rebuild) {
+            const live = await sql<{ version: number }>`
+              select version from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
+              trx,
+            )
+            if (live.rows[0]?.version !== version) counts.foreignWrites += events.length
+          }
+          return base.apply(trx, events, target)
+        },
+      }
+      return { projection, counts }
+    }
+    const replica = (b: ReturnType<typeof build>, instance: string) => {
+      const seen: Array<boolean> = []
+      const projector = makeProjector({
+        projection: b.projection,
+        db: database.db,
+        schema,
+        eventLog: log,
+        instance,
+        rebuildLeaseMs: 600,
+        onServing: (serving) => {
+          seen.push(serving)
+        },
+      })
+      return { projector, seen, serving: () => seen.at(-1) === true }
+    }
+    const v1 = build(1)
+    const v2 = build(2)
+
+    // The old build serves; the new build's first replica starts, rebuilds and swaps v2 in.
+    const old = replica(v1, "old-1")
+    const oldFiber = Effect.runFork(old.projector.run)
+    await waitUntil(async () => old.serving(), { watched: [oldFiber] })
+    const fresh = replica(v2, "new-1")
+    const freshFiber = Effect.runFork(fresh.projector.run)
+    await waitUntil(async () => (await registered()) === 2 && fresh.serving(), { watched: [freshFiber] })
+    // Traffic after the swap: the old replica stops at it, writes nothing into v2's tables and
+    // stops serving; it keeps running, waiting.
+    await appendAll(log, 30, "b")
+    await caughtUp(fresh.projector, [freshFiber, oldFiber])
+    await waitUntil(async () => !old.serving(), { watched: [oldFiber] })
+    expect(v1.counts.foreignWrites).toBe(0)
+
+    // An old replica that restarts now (its pod rescheduled mid-rollout) does not rebuild v1 back.
+    await run(Fiber.interrupt(oldFiber))
+    const restarted = replica(v1, "old-2")
+    const restartedFiber = Effect.runFork(restarted.projector.run)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(restartedFiber.pollUnsafe()).toBeUndefined()
+    expect(restarted.seen).toEqual([])
+    expect(await registered()).toBe(2)
+    expect(v1.counts.shadowBuilds).toBe(0)
+    // An operator's rebuild that reaches it is refused unless it is asked as a rollback.
+    const refused = failureOf(await Effect.runPromiseExit(restarted.projector.rebuild()))
+    expect(refused.reason).toEqual({
+      _tag: "NewerVersionLive",
+      version: 1,
+      liveVersion: 2,
+      instance: "old-2",
+    })
+    expect(refused.message).toMatch(/v2 is live, newer than v1 .*--rollback/)
+    expect(await registered()).toBe(2)
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+
+    // A rollback: v1 is rebuilt and swapped in; the waiting v1 replica serves, and the v2 replica
+    // stops writing and waits in turn, without rebuilding v2 forward over the operator's rollback.
+    await run(restarted.projector.rebuild({ rollback: true }))
+    expect(await registered()).toBe(1)
+    await appendAll(log, 30, "c")
+    await waitUntil(async () => restarted.serving() && !fresh.serving(), {
+      watched: [restartedFiber, freshFiber],
+    })
+    await caughtUp(restarted.projector, [restartedFiber, freshFiber])
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(v2.counts.shadowBuilds).toBe(1)
+    expect(v2.counts.foreignWrites).toBe(0)
+    expect(v1.counts.foreignWrites).toBe(0)
+    expect(await registered()).toBe(1)
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+    // The rolled-back tables are what v1 makes of the whole log.
+    const check = database.newSchema()
+    const checker = makeProjector({
+      projection: ticketProjection(),
+      db: database.db,
+      schema: check,
+      eventLog: log,
+    })
+    const checkFiber = Effect.runFork(checker.run)
+    await caughtUp(checker, [checkFiber])
+    await run(Fiber.interrupt(checkFiber))
+    expect(await ticketReadModelChecksum(database.db, schema)).toEqual(
+      await ticketReadModelChecksum(database.db, check),
+    )
+
+    // Rolling forward is an operator's rebuild on the new build: v2 serves again, v1 waits.
+    await run(fresh.projector.rebuild())
+    await appendAll(log, 10, "d")
+    await waitUntil(async () => fresh.serving() && !restarted.serving(), {
+      watched: [restartedFiber, freshFiber],
+    })
+    await caughtUp(fresh.projector, [restartedFiber, freshFiber])
+    expect(await registered()).toBe(2)
+    expect(v1.counts.foreignWrites + v2.counts.foreignWrites).toBe(0)
+    expect(await doubleApplied(database.db, schema)).toEqual([])
+    await run(Fiber.interruptAll([restartedFiber, freshFiber]))
   })
 })

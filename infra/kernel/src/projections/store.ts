@@ -13,6 +13,7 @@ interface KernelTables {
     projection: string
     version: number
     tables: string
+    rolled_back_from: number | null
     updated_at: Generated<Date>
   }
   mesh_rebuilds: {
@@ -58,6 +59,13 @@ export const kernelMigrations: Readonly<Record<string, Migration>> = {
         .addColumn("started_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
         .addColumn("renewed_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
         .execute()
+    },
+  },
+  // An operator's rollback, remembered so that replicas of the version rolled back from do not
+  // rebuild it forward again on their own (see Registration.rolledBackFrom).
+  "2026-12-05T0000_mesh_projection_rollbacks": {
+    up: async (db) => {
+      await db.schema.alterTable("mesh_projections").addColumn("rolled_back_from", "integer").execute()
     },
   },
 }
@@ -167,6 +175,12 @@ export const deleteCheckpoints = async (trx: Transaction<unknown>, schema: strin
 export interface Registration {
   readonly version: number
   readonly tables: ReadonlyArray<string>
+  /**
+   * Set when an operator rolled the projection back to `version` from this (the newest) version:
+   * a replica of a version up to it waits rather than rebuild forward, until an operator's
+   * rebuild or a build newer than it rolls forward.
+   */
+  readonly rolledBackFrom?: number
 }
 
 /** Reads a projection's registration, undefined when it was never set up. */
@@ -177,10 +191,16 @@ export const readRegistration = async (
 ): Promise<Registration | undefined> => {
   const row = await kernel(db, schema)
     .selectFrom("mesh_projections")
-    .select(["version", "tables"])
+    .select(["version", "tables", "rolled_back_from"])
     .where("projection", "=", projection)
     .executeTakeFirst()
-  return row === undefined ? undefined : { version: row.version, tables: JSON.parse(row.tables) as string[] }
+  return row === undefined
+    ? undefined
+    : {
+        version: row.version,
+        tables: JSON.parse(row.tables) as string[],
+        ...(row.rolled_back_from === null ? {} : { rolledBackFrom: row.rolled_back_from }),
+      }
 }
 
 /** Records which version and tables of a projection are live. */
@@ -191,11 +211,14 @@ export const writeRegistration = async (
   registration: Registration,
 ): Promise<void> => {
   const tables = JSON.stringify(registration.tables)
+  const rolled_back_from = registration.rolledBackFrom ?? null
   await kernel(trx, schema)
     .insertInto("mesh_projections")
-    .values({ projection, version: registration.version, tables })
+    .values({ projection, version: registration.version, tables, rolled_back_from })
     .onConflict((oc) =>
-      oc.column("projection").doUpdateSet({ version: registration.version, tables, updated_at: sql`now()` }),
+      oc
+        .column("projection")
+        .doUpdateSet({ version: registration.version, tables, rolled_back_from, updated_at: sql`now()` }),
     )
     .execute()
 }
@@ -245,6 +268,8 @@ export const swapIn = async (
     readonly tables: ReadonlyArray<string>
     readonly previousTables: ReadonlyArray<string>
     readonly checkpoints: Checkpoints
+    /** See {@link Registration.rolledBackFrom}. */
+    readonly rolledBackFrom: number | undefined
   },
 ): Promise<void> => {
   const { schema, shadowSchema, retiredSchema } = swap
@@ -259,7 +284,11 @@ export const swapIn = async (
   // their lock then re-reads them and sees the new position.
   await saveCheckpoints(trx, schema, swap.projection, swap.checkpoints)
   await deleteCheckpoints(trx, schema, swap.shadowKey)
-  await writeRegistration(trx, schema, swap.projection, { version: swap.version, tables: swap.tables })
+  await writeRegistration(trx, schema, swap.projection, {
+    version: swap.version,
+    tables: swap.tables,
+    ...(swap.rolledBackFrom === undefined ? {} : { rolledBackFrom: swap.rolledBackFrom }),
+  })
   await sql`drop schema ${sql.id(retiredSchema)} cascade`.execute(trx)
   // Restrict: anything left in the shadow schema (a type the tables use) would be dropped with
   // it and take columns along; failing the swap is better.

@@ -21,6 +21,12 @@ const rebuildCommand = Command.make(
       Flag.withDefault(1_800),
       Flag.withDescription("seconds the rebuild may take"),
     ),
+    rollback: Flag.Boolean("rollback").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription(
+        "rebuild even if the answering instance is of an older version than the live one (roll the projection back)",
+      ),
+    ),
     json: jsonFlag,
     natsUrl: natsUrlFlag,
     namespace: namespaceFlag,

@@ -142,6 +142,7 @@ export const rebuild = (args: {
   readonly agent: Option.Option<string>
   readonly as: Option.Option<string>
   readonly timeoutSeconds: number
+  readonly rollback: boolean
   readonly json: boolean
   readonly natsUrl: Option.Option<string>
   readonly namespace: Option.Option<string>
@@ -206,6 +207,7 @@ export const rebuild = (args: {
       operator,
       requestId: `rebuild-${args.projection}-${randomUUID()}`,
       progress: inbox,
+      ...(args.rollback ? { rollback: true } : {}),
     }
     const answer = yield* Effect.tryPromise(() =>
       nats.connection.request(
