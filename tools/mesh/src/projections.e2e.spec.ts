@@ -119,19 +119,26 @@ describe("mesh projections", () => {
     const after = JSON.parse((await mesh(["projections", "--json"])).stdout.split("\n")[0]!)
     expect(after.status.lag).toBe(0)
 
-    // The rebuild is in the log as the operator's request.
+    // Asked as a rollback (an instance of this version rebuilds it whichever version is live).
+    const rolledBack = await mesh(["projections", "rebuild", "task-list", "--as", "sre-anna", "--rollback"])
+    expect(rolledBack.code, rolledBack.stderr).toBe(0)
+    expect(rolledBack.stdout).toMatch(/rebuilt task-board task-list v1 on .*recorded as asked by sre-anna/)
+
+    // Each rebuild is in the log as the operator's request, the rollback saying so.
     const requests = await mesh(["tail", "requests", "--no-follow", "--json"])
     const recorded = requests.stdout
       .split("\n")
       .filter((line) => line !== "")
       .map((line) => JSON.parse(line))
       .filter((e) => e.payload.name === "RebuildProjection")
-    expect(recorded).toHaveLength(1)
+    expect(recorded).toHaveLength(2)
     expect(recorded[0]).toMatchObject({
       aggregateType: "task-board",
       actor: { kind: "human", id: "sre-anna" },
       payload: { origin: "cli", body: { projection: "task-list" } },
     })
+    expect(recorded[0].payload.body.rollback).toBeUndefined()
+    expect(recorded[1]).toMatchObject({ payload: { body: { projection: "task-list", rollback: true } } })
   })
 
   it("names what it cannot rebuild, and who must ask", async () => {
