@@ -87,10 +87,31 @@ export class ModelProvider extends Context.Service<ModelProvider, ModelProviderS
   static readonly layerOllama = (settings: ModelSettings & { readonly ollamaHost: string }) =>
     Layer.effect(ModelProvider, makeOllamaProvider(settings))
 
-  /** Either provider from explicit settings: Ollama when a host is set, offline otherwise. */
+  /**
+   * The offline model for a long-lived process (an agent): its sentence encoder starts loading in
+   * the background as the layer is built, beside the rest of the process's start. Loading (a
+   * thread, tfjs and the weights) takes about 0.8 s on these 2 cores against 20–40 ms for a warm
+   * embedding, and the first embedding would otherwise pay it inside a reaction: in the shop's day
+   * the first resolved question's hop into content ops took 710 ms. A load that fails is logged
+   * here and fails again, as a `ModelError`, on the first embedding that needs it.
+   */
+  static readonly layerOfflineWarm = (prices?: PriceTable) =>
+    Layer.effect(
+      ModelProvider,
+      Effect.gen(function* () {
+        const provider = makeOfflineProvider(prices)
+        yield* provider.embed({ model: provider.embedModel, input: ["warm up"], purpose: "query" }).pipe(
+          Effect.catch((e) => Effect.logWarning(`the offline embedder did not load ahead: ${e.message}`)),
+          Effect.forkScoped,
+        )
+        return provider
+      }),
+    )
+
+  /** Either provider from explicit settings: Ollama when a host is set, offline otherwise (warming up, see `layerOfflineWarm`). */
   static readonly layerFromSettings = (settings: ModelSettings) =>
     settings.ollamaHost === null
-      ? Layer.sync(ModelProvider, () => makeOfflineProvider(settings.prices))
+      ? ModelProvider.layerOfflineWarm(settings.prices)
       : ModelProvider.layerOllama({ ...settings, ollamaHost: settings.ollamaHost })
 
   /** Reads MESH_OLLAMA_HOST and the MESH_* settings: Ollama when MESH_OLLAMA_HOST is set, the offline model otherwise. */

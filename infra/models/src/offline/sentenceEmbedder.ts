@@ -61,6 +61,10 @@ interface Pending {
 
 let encoder: { readonly worker: Worker; readonly pending: Map<number, Pending> } | undefined
 let nextRequest = 0
+let loaded = false
+
+/** Whether this process's encoder has answered an embedding: its model is loaded and the next one runs warm. */
+export const sentenceEncoderLoaded = (): boolean => loaded
 
 const encoderThread = () => {
   if (encoder !== undefined) return encoder
@@ -70,7 +74,10 @@ const encoderThread = () => {
   // An idle encoder never keeps its process alive.
   worker.unref()
   const failAll = (error: Error) => {
-    if (encoder === started) encoder = undefined
+    if (encoder === started) {
+      encoder = undefined
+      loaded = false
+    }
     for (const request of pending.values()) request.reject(error)
     pending.clear()
   }
@@ -80,7 +87,10 @@ const encoderThread = () => {
     pending.delete(answer.id)
     if (pending.size === 0) worker.unref()
     if ("error" in answer) request.reject(new Error(answer.error))
-    else request.resolve(answer.vectors.map((vector) => Array.from(vector)))
+    else {
+      loaded = true
+      request.resolve(answer.vectors.map((vector) => Array.from(vector)))
+    }
   })
   // A thread that dies (out of memory, a crash in the wasm) fails what it was asked, and the next
   // call starts a new one.
