@@ -5,7 +5,7 @@ import { messageOf } from "./errors.ts"
 import type { Projection, ProjectionEvent, ProjectionTarget } from "./projection.ts"
 import {
   type Checkpoints,
-  lockCheckpoints,
+  lockCheckpointRows,
   readRegistration,
   saveCheckpoints,
   targetSchema,
@@ -64,9 +64,10 @@ export interface BatchContext<D extends EventDefinition, DB> {
    */
   readonly fence?: (trx: Transaction<unknown>) => Promise<void>
   /**
-   * The version whose tables the batch writes into: checked once the checkpoints are locked, so
-   * after any swap that took them first (a swap holds them until it commits). A live projector
-   * sets it, so that a replica of one version never writes into another version's tables.
+   * The version whose tables the batch writes into: checked against the version the locked
+   * checkpoint rows name, so after any swap that took them first (a swap holds them until it
+   * commits, and sets their version with the tables). A live projector sets it, so that a replica
+   * of one version never writes into another version's tables.
    */
   readonly version?: number
 }
@@ -123,10 +124,14 @@ const lockAndFilter = async <D extends EventDefinition, DB>(
   commits: ReadonlyArray<PendingCommit<D>>,
 ) => {
   await ctx.fence?.(trx as Transaction<unknown>)
-  const locked = await lockCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, streamsOf(commits))
-  if (ctx.version !== undefined) {
-    const live = await readRegistration(trx as Transaction<unknown>, ctx.schema, ctx.projection.name)
-    if (live?.version !== ctx.version) throw new VersionSwapped(live?.version)
+  const rows = await lockCheckpointRows(trx as Transaction<unknown>, ctx.schema, ctx.key, streamsOf(commits))
+  const locked = rows.checkpoints
+  if (ctx.version !== undefined && (rows.versions.size !== 1 || !rows.versions.has(ctx.version))) {
+    // Rows that name no version (none should, once set up) are settled by the registration.
+    const live = rows.versions.has(null)
+      ? (await readRegistration(trx as Transaction<unknown>, ctx.schema, ctx.projection.name))?.version
+      : [...rows.versions].find((v) => v !== ctx.version)
+    if (live !== ctx.version) throw new VersionSwapped(live ?? undefined)
   }
   const fresh = commits.filter((c) => c.sequence > (locked.get(c.stream) ?? 0))
   return { locked, fresh }

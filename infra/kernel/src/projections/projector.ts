@@ -384,8 +384,8 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           await projection.createTables(trx, liveTarget)
           await writeRegistration(t, schema, name, { version: projection.version, tables: projection.tables })
         }
-        await initCheckpoints(t, schema, name, streamNames)
         const liveVersion = registration?.version ?? projection.version
+        await initCheckpoints(t, schema, name, streamNames, liveVersion)
         return {
           created: registration === undefined,
           stale: liveVersion !== projection.version,
@@ -469,7 +469,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           await targetSchema(t, shadowSchema)
           await projection.createTables(trx, shadowTarget)
           await deleteCheckpoints(t, schema, shadowKey)
-          await initCheckpoints(t, schema, shadowKey, streamNames)
+          await initCheckpoints(t, schema, shadowKey, streamNames, null)
           return "granted" as const
         }),
       )

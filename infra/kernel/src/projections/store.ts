@@ -7,6 +7,7 @@ interface KernelTables {
     projection: string
     stream: string
     sequence: string | number | bigint
+    version: number | null
     updated_at: Generated<Date>
   }
   mesh_projections: {
@@ -61,11 +62,16 @@ export const kernelMigrations: Readonly<Record<string, Migration>> = {
         .execute()
     },
   },
-  // An operator's rollback, remembered so that replicas of the version rolled back from do not
-  // rebuild it forward again on their own (see Registration.rolledBackFrom).
-  "2026-12-05T0000_mesh_projection_rollbacks": {
+  // Versions: the live checkpoint rows name the version whose tables they count for, so that a
+  // live batch sees a swap to another version in the rows it locks anyway (see lockCheckpoints);
+  // and an operator's rollback is remembered, so that replicas of the version rolled back from do
+  // not rebuild it forward again on their own (see Registration.rolledBackFrom).
+  "2026-12-05T0000_mesh_projection_versions": {
     up: async (db) => {
       await db.schema.alterTable("mesh_projections").addColumn("rolled_back_from", "integer").execute()
+      await db.schema.alterTable("mesh_checkpoints").addColumn("version", "integer").execute()
+      await sql`update mesh_checkpoints c set version = p.version
+        from mesh_projections p where p.projection = c.projection`.execute(db)
     },
   },
 }
@@ -108,32 +114,51 @@ export const readCheckpoints = async (db: AnyDb, schema: string, key: string): P
       .execute(),
   )
 
+/** Checkpoint rows as locked: the sequences, and the versions of the tables they count for. */
+export interface LockedCheckpoints {
+  readonly checkpoints: Checkpoints
+  /**
+   * The versions the rows name: one, the live tables' (a swap sets them with the tables); null for
+   * a shadow's rows, which count for tables no version has yet.
+   */
+  readonly versions: ReadonlySet<number | null>
+}
+
 /**
  * Locks a projection's checkpoint rows for the rest of the transaction (in stream order, so that
  * two transactions locking several streams cannot deadlock) and returns them. Every batch, and a
  * rebuild's swap, takes this lock first: it is what makes replicas and the swap exclude each other.
+ * A batch that waited here for a swap reads the rows as the swap left them, version included.
  */
-export const lockCheckpoints = async (
+export const lockCheckpointRows = async (
   trx: Transaction<unknown>,
   schema: string,
   key: string,
   streams: ReadonlyArray<string>,
-): Promise<Checkpoints> => {
+): Promise<LockedCheckpoints> => {
   const rows = await kernel(trx, schema)
     .selectFrom("mesh_checkpoints")
-    .select(["stream", "sequence"])
+    .select(["stream", "sequence", "version"])
     .where("projection", "=", key)
     .where("stream", "in", [...streams])
     .orderBy("stream")
     .forUpdate()
     .execute()
-  const locked = toMap(rows)
-  const missing = streams.filter((s) => !locked.has(s))
+  const checkpoints = toMap(rows)
+  const missing = streams.filter((s) => !checkpoints.has(s))
   if (missing.length > 0) {
     throw new Error(`no checkpoint row for ${key} on ${missing.join(", ")} (the projection was not set up)`)
   }
-  return locked
+  return { checkpoints, versions: new Set(rows.map((r) => r.version)) }
 }
+
+/** {@link lockCheckpointRows}, the sequences only. */
+export const lockCheckpoints = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  key: string,
+  streams: ReadonlyArray<string>,
+): Promise<Checkpoints> => (await lockCheckpointRows(trx, schema, key, streams)).checkpoints
 
 /** Writes the checkpoints that moved. */
 export const saveCheckpoints = async (
@@ -152,16 +177,20 @@ export const saveCheckpoints = async (
   }
 }
 
-/** Creates missing checkpoint rows at sequence 0 (so that the lock always has a row to take). */
+/**
+ * Creates missing checkpoint rows at sequence 0 (so that the lock always has a row to take), for
+ * the tables of `version` (the live version; none for a shadow's).
+ */
 export const initCheckpoints = async (
   trx: Transaction<unknown>,
   schema: string,
   key: string,
   streams: ReadonlyArray<string>,
+  version: number | null,
 ): Promise<void> => {
   await kernel(trx, schema)
     .insertInto("mesh_checkpoints")
-    .values(streams.map((stream) => ({ projection: key, stream, sequence: 0 })))
+    .values(streams.map((stream) => ({ projection: key, stream, sequence: 0, version })))
     .onConflict((oc) => oc.columns(["projection", "stream"]).doNothing())
     .execute()
 }
@@ -283,6 +312,11 @@ export const swapIn = async (
   // Update the live rows in place (never delete and re-insert them): a live batch blocked on
   // their lock then re-reads them and sees the new position.
   await saveCheckpoints(trx, schema, swap.projection, swap.checkpoints)
+  await kernel(trx, schema)
+    .updateTable("mesh_checkpoints")
+    .set({ version: swap.version })
+    .where("projection", "=", swap.projection)
+    .execute()
   await deleteCheckpoints(trx, schema, swap.shadowKey)
   await writeRegistration(trx, schema, swap.projection, {
     version: swap.version,
