@@ -44,10 +44,39 @@ export interface AwaitingDraft {
   readonly recorded: EventOf<(typeof listingEvents)[number]>
 }
 
+/**
+ * A listing folded twice from one read: `asOf`, as it stood at an event of its own (every event up
+ * to that version), and `latest`, as the log holds it now.
+ */
+export interface ListingAt {
+  readonly asOf: ListingState
+  readonly latest: ListingState
+}
+
+/**
+ * A listing's state as it stood at `version` and as it stands after all of `events` (its history,
+ * in order). A reaction decides on what its event saw: a replay runs it once the whole day is in
+ * the log, and a consumer that lags reads events written after its cause.
+ */
+export const listingAt = (
+  events: ReadonlyArray<EventOf<(typeof listingEvents)[number]>>,
+  version: number,
+): ListingAt => {
+  let state = listingDecider.initialState()
+  let asOf = state
+  for (const event of events) {
+    state = listingDecider.evolve(state, event as unknown as DecidedEvent<(typeof listingEvents)[number]>)
+    if (event.aggregateVersion <= version) asOf = state
+  }
+  return { asOf, latest: state }
+}
+
 /** What ContentLedger offers. */
 export interface ContentLedgerShape {
   /** A listing (a tenant's SKU), as the log holds it. */
   readonly listing: (listingId: string) => Effect.Effect<ListingState, EventLogError>
+  /** A listing as it stood at one of its events (`version`), and as it stands now: see {@link listingAt}. */
+  readonly listingAt: (listingId: string, version: number) => Effect.Effect<ListingAt, EventLogError>
   /**
    * Up to `limit` listings whose latest facts have no draft yet, oldest first, besides `except`:
    * the read model names candidates (it may lag), the log confirms each.
@@ -91,6 +120,10 @@ export class ContentLedger extends Context.Service<ContentLedger, ContentLedgerS
           }))
         return {
           listing: (listingId: string) => Effect.map(listing(listingId), (loaded) => loaded.state),
+          listingAt: (listingId: string, version: number) =>
+            Effect.map(listings.load({ domain: "content", type: "listing", id: listingId }), (loaded) =>
+              listingAt(loaded.events, version),
+            ),
           awaitingDraft: (limit: number, except: string) =>
             Effect.gen(function* () {
               if (limit <= 0) return []

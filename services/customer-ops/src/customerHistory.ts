@@ -63,10 +63,12 @@ export class CustomerHistory extends Context.Service<
       orderId: string,
       exceptTicketId: string,
     ) => Effect.Effect<OpenRefund | undefined, CustomerHistoryError>
+    /** How many tickets of the customer's were opened before `openedBefore` (ISO), besides `ticketId`. */
     readonly earlierTickets: (
       tenantId: string,
       customerId: string,
       ticketId: string,
+      openedBefore: string,
     ) => Effect.Effect<number, CustomerHistoryError>
     /** The tenant's products on sale, as customers name them (content ops' catalogue). */
     readonly products: (
@@ -104,10 +106,11 @@ export class CustomerHistory extends Context.Service<
                 throw cause
               }
             }),
-          earlierTickets: (tenantId, customerId, ticketId) =>
+          earlierTickets: (tenantId, customerId, ticketId, openedBefore) =>
             query(
               "earlier tickets",
-              async () => (await earlierTicketsOf(model, tenantId, customerId, ticketId)).length,
+              async () =>
+                (await earlierTicketsOf(model, tenantId, customerId, ticketId, openedBefore)).length,
             ),
           products: (tenantId) =>
             query("products", async () => {

@@ -7,7 +7,7 @@ import { Registers } from "@mesh/registers"
 import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { ContentOpsSettings } from "../config.ts"
-import { ContentLedger } from "../contentLedger.ts"
+import { ContentLedger, type ListingAt } from "../contentLedger.ts"
 import { checkListing } from "../listing/factCheck.ts"
 import { availabilityActionId, type ListingCommand, listingIdOf } from "../listing/listing.ts"
 import { contentOpsSkillActions } from "../skills/actions.ts"
@@ -105,6 +105,30 @@ export const draftListings = (options: {
 })
 
 /**
+ * What publishing a checked draft puts on the storefront: the draft and the facts as they stood at
+ * its check (what was checked), or null. Null when the check names another draft than the one
+ * then latest or the facts had moved on from it by then (the newer facts' draft publishes), and
+ * when a newer draft supersedes it by now: a consumer that lags would only race the newer one's
+ * publication to the storefront. Nothing else read now decides it, so a replay that runs the
+ * reaction once the whole day is in the log asks for what the day asked.
+ */
+export const publicationOf = (at: ListingAt, draftVersion: number) => {
+  const { asOf, latest } = at
+  if (asOf.status === "absent" || asOf.draft?.version !== draftVersion || asOf.factsVersion !== draftVersion)
+    return null
+  if (latest.status === "known" && (latest.draft?.version ?? 0) > draftVersion) return null
+  return { ...asOf.draft, sku: asOf.facts.sku, price: asOf.facts.price }
+}
+
+/**
+ * The listing-status register's value for a version just published: out of stock if the listing
+ * was when it was published (a new version published during a stock-out stays out of stock),
+ * whatever flipped since (each flip writes the register itself, in order).
+ */
+export const publishedStatusOf = (at: ListingAt): "published" | "out-of-stock" =>
+  at.asOf.status === "known" && !at.asOf.inStock ? "out-of-stock" : "published"
+
+/**
  * A checked draft is asked of the action gate: the agent's own floor holds a draft with findings for
  * a person (an approval is the only way an invented fact reaches the storefront), and the policy file
  * says whether a clean draft publishes on its own.
@@ -118,11 +142,12 @@ export const publishListings = (options: {
   react: (event) =>
     Effect.gen(function* () {
       if (event.type !== "ListingChecked") return []
-      // The draft the check names is the listing's latest; its copy is on the ListingDrafted before it.
       const { findings, actionId } = event.payload
-      const listing = yield* (yield* ContentLedger).listing(event.aggregateId)
-      if (listing.status === "absent" || listing.draft?.version !== event.payload.draftVersion) return []
-      const draft = { ...listing.draft, sku: listing.facts.sku, price: listing.facts.price }
+      const draft = publicationOf(
+        yield* (yield* ContentLedger).listingAt(event.aggregateId, event.aggregateVersion),
+        event.payload.draftVersion,
+      )
+      if (draft === null) return []
       yield* (yield* ActionGate).request({
         actionId,
         agent: options.agent,
@@ -216,9 +241,9 @@ export const trackListings = (options: {
         })
       switch (event.type) {
         case "ListingPublished": {
-          // A new version published while the listing is out of stock stays out of stock.
-          const listing = yield* (yield* ContentLedger).listing(listingId)
-          const status = listing.status === "known" && !listing.inStock ? "out-of-stock" : "published"
+          const status = publishedStatusOf(
+            yield* (yield* ContentLedger).listingAt(listingId, event.aggregateVersion),
+          )
           yield* registers.write(listingStatus, listingId, { _tag: "Set", status }, write)
           const free = yield* registers.read(stockReservations, listingId)
           return [

@@ -228,12 +228,17 @@ export const answerMessages = (options: {
       const ticketId = event.aggregateId
       const { draftId, replyActionId, refundActionId } = stepIds(ticketId, message.contact)
       const thread = yield* (yield* TicketThreads).load(ticketId)
+      // What the message's answer rests on is the ticket as it stood when the message came: a
+      // reaction that lags (or a dead letter handed back hours later) must not triage or draft it
+      // against an order or a reply that came after it. The refund guard below reads the whole
+      // thread on purpose: a refund this reaction asked for an earlier message may land after this one.
+      const threadAtMessage = thread.filter((e) => e.aggregateVersion <= event.aggregateVersion)
       const opening = thread.find((e) => e.type === "TicketOpened")
       if (opening === undefined || opening.type !== "TicketOpened") return []
       const { tenantId, customerId } = opening.payload
       const orderId =
         message.orderId ??
-        thread.reduce<string | null>(
+        threadAtMessage.reduce<string | null>(
           (latest, e) => (e.type === "TicketMessageReceived" ? (e.payload.orderId ?? latest) : latest),
           opening.payload.orderId,
         )
@@ -279,8 +284,8 @@ export const answerMessages = (options: {
       // 2. The customer's history (long-term memory in the read model), within the tenant.
       const history = yield* CustomerHistory
       const orders = yield* history.orders(tenantId, customerId)
-      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId)
-      const turns = threadBefore(thread, message.contact)
+      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId, opening.occurredAt)
+      const turns = threadBefore(threadAtMessage, message.contact)
       // The order is the one the message names, else one the thread named (by field, then in its
       // text: the first message's order number still counts at the fiftieth), else the latest. The
       // customer names the shop's own number ("#1001"), and only this tenant's orders are searched.

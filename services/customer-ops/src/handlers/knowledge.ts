@@ -72,7 +72,11 @@ export const proposeKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, Ticke
   react: (event) =>
     Effect.gen(function* () {
       if (event.type !== "ReplySent" || !event.payload.draftId.startsWith("answer-")) return []
-      const thread = yield* (yield* TicketThreads).load(event.aggregateId)
+      // The ticket as it stood when the reply was sent: a triage that landed later (a slow
+      // reaction) would give a reaction that lags, or a replay, another intent than the day's.
+      const thread = (yield* (yield* TicketThreads).load(event.aggregateId)).filter(
+        (e) => e.aggregateVersion <= event.aggregateVersion,
+      )
       const written = thread.find(
         (e) => e.type === "ReplyWrittenByPerson" && e.payload.draftId === event.payload.draftId,
       )

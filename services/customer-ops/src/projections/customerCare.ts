@@ -610,13 +610,21 @@ export const ordersOfCustomer = async (
 }
 
 /** A customer's earlier tickets (other than `ticketId`), newest first, with how they ended. */
-export const earlierTicketsOf = (db: Db, tenantId: string, customerId: string, ticketId: string) =>
+export const earlierTicketsOf = (
+  db: Db,
+  tenantId: string,
+  customerId: string,
+  ticketId: string,
+  /** Only tickets opened before this time (ISO): a reaction that lags, or a replay, must not count later ones. */
+  openedBefore: string,
+) =>
   db
     .selectFrom("tickets")
     .select(["ticket_id", "subject", "intent", "status", "resolution", "opened_at"])
     .where("tenant_id", "=", tenantId)
     .where("customer_id", "=", customerId)
     .where("ticket_id", "!=", ticketId)
+    .where("opened_at", "<", openedBefore)
     .orderBy("opened_at", "desc")
     .limit(20)
     .execute()

@@ -1,4 +1,5 @@
 /** The kernel's test projection and its traffic, for tests and benchmarks of other packages. */
+export { caughtUp, openTestPGlite, openTestPostgres, type TestDatabase, waitUntil } from "./harness.ts"
 export {
   doubleApplied,
   type MeshDefinition,
