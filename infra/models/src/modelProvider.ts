@@ -108,14 +108,27 @@ export class ModelProvider extends Context.Service<ModelProvider, ModelProviderS
       }),
     )
 
-  /** Either provider from explicit settings: Ollama when a host is set, offline otherwise (warming up, see `layerOfflineWarm`). */
-  static readonly layerFromSettings = (settings: ModelSettings) =>
-    settings.ollamaHost === null
-      ? ModelProvider.layerOfflineWarm(settings.prices)
-      : ModelProvider.layerOllama({ ...settings, ollamaHost: settings.ollamaHost })
+  /**
+   * Either provider from explicit settings: Ollama when a host is set, offline otherwise. With
+   * `warmEmbedder`, for a process whose reactions embed, the offline one loads its encoder ahead
+   * (see `layerOfflineWarm`); a process that never embeds should not pay its load and memory.
+   */
+  static readonly layerFromSettings = (
+    settings: ModelSettings,
+    options: { readonly warmEmbedder?: boolean } = {},
+  ) =>
+    settings.ollamaHost !== null
+      ? ModelProvider.layerOllama({ ...settings, ollamaHost: settings.ollamaHost })
+      : options.warmEmbedder === true
+        ? ModelProvider.layerOfflineWarm(settings.prices)
+        : Layer.sync(ModelProvider, () => makeOfflineProvider(settings.prices))
+
+  /** `layerFromConfig`, with the options of `layerFromSettings`. */
+  static readonly layerFromConfigWith = (options: { readonly warmEmbedder?: boolean }) =>
+    Layer.unwrap(
+      Effect.map(loadModelSettings, (settings) => ModelProvider.layerFromSettings(settings, options)),
+    )
 
   /** Reads MESH_OLLAMA_HOST and the MESH_* settings: Ollama when MESH_OLLAMA_HOST is set, the offline model otherwise. */
-  static readonly layerFromConfig = Layer.unwrap(
-    Effect.map(loadModelSettings, (settings) => ModelProvider.layerFromSettings(settings)),
-  )
+  static readonly layerFromConfig = ModelProvider.layerFromConfigWith({})
 }

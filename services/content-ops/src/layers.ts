@@ -31,7 +31,8 @@ const gateAndApprovals = Layer.unwrap(
  */
 export const contentOpsLayer = Layer.mergeAll(
   gateAndApprovals,
-  ModelProvider.layerFromConfig,
+  // Its reactions embed resolved tickets' questions: the offline encoder loads while the agent starts.
+  ModelProvider.layerFromConfigWith({ warmEmbedder: true }),
   DecisionRecorder.layerFromConfig,
   ApproverTokens.layerFromConfig,
   Registers.layerFromConfig(contentOpsName),

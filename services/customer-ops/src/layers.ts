@@ -38,8 +38,9 @@ export const customerOpsLayer = Layer.mergeAll(
   Registers.layerFromConfig(customerOpsName),
   KnowledgeBase.layer(customerOpsName).pipe(Layer.provide(MemoryStore.layerFromConfig)),
 ).pipe(
-  // One model for the skills and the knowledge base's embeddings.
-  Layer.provideMerge(ModelProvider.layerFromConfig),
+  // One model for the skills and the knowledge base's embeddings (every message is embedded: the
+  // offline encoder loads while the agent starts).
+  Layer.provideMerge(ModelProvider.layerFromConfigWith({ warmEmbedder: true })),
   Layer.provideMerge(CustomerOpsSettings.layerFromConfig),
   Layer.provideMerge(agentHostLayerFromConfig(customerOpsName)),
 )

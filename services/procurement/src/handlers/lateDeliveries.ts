@@ -1,7 +1,9 @@
+import { messageOf } from "@mesh/eventlog"
 import type { AgentWorker } from "@mesh/kernel"
 import { Clock, Duration, Effect } from "effect"
 import type { ProcurementDefs } from "../catalog.ts"
 import { ProcurementSettings } from "../config.ts"
+import { ProcurementRecordsError } from "../procurementRecords.ts"
 import { backorderedLines, procurementReadModel } from "../projections/procurementReadModel.ts"
 
 /**
@@ -20,21 +22,24 @@ export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings
       const model = procurementReadModel(context.db, context.namespace, context.agent)
       const sweep = Effect.gen(function* () {
         const now = new Date(yield* Clock.currentTimeMillis).toISOString()
-        const overdue = yield* Effect.tryPromise(() =>
-          model
-            .selectFrom("purchase_orders")
-            .select(["purchase_order_id", "expected_by", "tenant_id", "sku"])
-            .where("status", "=", "placed")
-            .where("late", "=", false)
-            .where("expected_by", "<", now)
-            .limit(200)
-            .execute(),
-        )
+        const overdue = yield* Effect.tryPromise({
+          try: () =>
+            model
+              .selectFrom("purchase_orders")
+              .select(["purchase_order_id", "expected_by", "tenant_id", "sku"])
+              .where("status", "=", "placed")
+              .where("late", "=", false)
+              .where("expected_by", "<", now)
+              .limit(200)
+              .execute(),
+          catch: (cause) => new ProcurementRecordsError({ query: "overdue purchase orders", cause }),
+        })
         for (const order of overdue) {
           // The customers waiting on its goods go with the late mark, for the agents that tell them.
-          const waiting = yield* Effect.tryPromise(() =>
-            backorderedLines(model, order.tenant_id, order.sku, 500),
-          )
+          const waiting = yield* Effect.tryPromise({
+            try: () => backorderedLines(model, order.tenant_id, order.sku, 500),
+            catch: (cause) => new ProcurementRecordsError({ query: "back-ordered lines", cause }),
+          })
           yield* context.receive(
             {
               requestId: `late-check-${order.purchase_order_id}`,
@@ -56,7 +61,13 @@ export const lateDeliveryWatch: AgentWorker<ProcurementDefs, ProcurementSettings
       // A failed sweep (the read model not set up yet, the database away) is tried again at the next one.
       const sweepOrWarn = sweep.pipe(
         Effect.catch((error) =>
-          Effect.logWarning(`late-delivery check failed; trying again: ${String(error)}`),
+          Effect.logWarning(
+            `late-delivery check failed; trying again: ${
+              error instanceof ProcurementRecordsError
+                ? `reading ${error.query}: ${messageOf(error.cause)}`
+                : messageOf(error)
+            }`,
+          ),
         ),
       )
       yield* Effect.raceFirst(
