@@ -63,7 +63,7 @@ export class CustomerHistory extends Context.Service<
       orderId: string,
       exceptTicketId: string,
     ) => Effect.Effect<OpenRefund | undefined, CustomerHistoryError>
-    /** How many tickets of the customer's were opened before `openedBefore` (ISO), besides `ticketId`. */
+    /** How many tickets of the customer's were opened before `openedBefore` (ISO, the message's time), besides `ticketId`. */
     readonly earlierTickets: (
       tenantId: string,
       customerId: string,

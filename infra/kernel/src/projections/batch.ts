@@ -6,6 +6,7 @@ import type { Projection, ProjectionEvent, ProjectionTarget } from "./projection
 import {
   type Checkpoints,
   lockCheckpointRows,
+  nameCheckpoints,
   readRegistration,
   saveCheckpoints,
   targetSchema,
@@ -124,14 +125,17 @@ const lockAndFilter = async <D extends EventDefinition, DB>(
   commits: ReadonlyArray<PendingCommit<D>>,
 ) => {
   await ctx.fence?.(trx as Transaction<unknown>)
-  const rows = await lockCheckpointRows(trx as Transaction<unknown>, ctx.schema, ctx.key, streamsOf(commits))
+  const streams = streamsOf(commits)
+  const rows = await lockCheckpointRows(trx as Transaction<unknown>, ctx.schema, ctx.key, streams)
   const locked = rows.checkpoints
   if (ctx.version !== undefined && (rows.versions.size !== 1 || !rows.versions.has(ctx.version))) {
-    // Rows that name no version (none should, once set up) are settled by the registration.
-    const live = rows.versions.has(null)
-      ? (await readRegistration(trx as Transaction<unknown>, ctx.schema, ctx.projection.name))?.version
-      : [...rows.versions].find((v) => v !== ctx.version)
-    if (live !== ctx.version) throw new VersionSwapped(live ?? undefined)
+    // Rows that name no version or another are settled by the registration, which no swap is
+    // changing while these rows are held (a swap locks every live row first). A swap by a kernel
+    // before rows named versions leaves them so: named again here, they spare the next batch this read.
+    const live = (await readRegistration(trx as Transaction<unknown>, ctx.schema, ctx.projection.name))
+      ?.version
+    if (live !== ctx.version) throw new VersionSwapped(live)
+    await nameCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, streams, ctx.version)
   }
   const fresh = commits.filter((c) => c.sequence > (locked.get(c.stream) ?? 0))
   return { locked, fresh }

@@ -88,7 +88,16 @@ export interface ProjectorOptions<D extends EventDefinition, DB> {
    * follows it, so that no route reads tables of another version.
    */
   readonly onServing?: (serving: boolean) => void
+  /** How often a serving projector looks for another build's swap while no batch comes ({@link defaultSwapWatchMs}). */
+  readonly swapWatchMs?: number
 }
+
+/**
+ * How often a serving projector reads its registration, to stop serving within this long of
+ * another build's swap when no batch comes to find it: one row read per projection every few
+ * seconds.
+ */
+export const defaultSwapWatchMs = 5_000
 
 /**
  * How long a rebuild's lease lasts unrenewed by default. Far above a renewal's round trip, and
@@ -530,12 +539,15 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         await releaseRebuild(t, schema, name, token)
         // A swap to an older version is a rollback, remembered from the newest version it undid; a
         // swap to a newer one rolls forward and forgets it; the same version's keeps it.
+        // A forward swap to a version still below the one rolled back from keeps it (rolled back
+        // from v3 to v1, a rebuild of v2 must not let the v3 replicas roll forward on their own).
         const liveVersion = registration?.version ?? projection.version
+        const pinned = registration?.rolledBackFrom
         const rolledBackFrom =
           projection.version < liveVersion
-            ? Math.max(liveVersion, registration?.rolledBackFrom ?? 0)
-            : projection.version === liveVersion
-              ? registration?.rolledBackFrom
+            ? Math.max(liveVersion, pinned ?? 0)
+            : pinned !== undefined && projection.version < pinned
+              ? pinned
               : undefined
         await swapIn(t, {
           schema,
@@ -561,7 +573,10 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         finishing = { trx, live: new Map() }
         // The lease before the checkpoints, in the order a claim takes them: no deadlock with a takeover.
         await fence(t)
-        const live = await lockCheckpoints(t, schema, name, streamNames)
+        // Every live row of the projection, not only this version's streams: the swap names them
+        // all with the version, and a row of a stream only the old version reads, locked last, would
+        // deadlock with an old batch that holds it and waits for a table the swap moved.
+        const live = await lockCheckpoints(t, schema, name, "all")
         finishing = { trx, live }
         const shadow = await lockCheckpoints(t, schema, shadowKey, streamNames)
         if (!caughtUp(shadow, live, 0)) return { _tag: "Continue" }
@@ -672,6 +687,8 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   // How often a replica that waits looks at the registration again: for another replica's rebuild
   // to swap, or for a newer version to be rolled back.
   const pollMs = Math.max(1, Math.min(1_000, Math.floor(leaseMs / 3)))
+  // How often a serving replica looks whether another build swapped its version out meanwhile.
+  const swapWatchMs = Math.max(pollMs, options.swapWatchMs ?? defaultSwapWatchMs)
 
   /**
    * Until the live tables are this version's. Older ones are rebuilt forward; when several
@@ -687,8 +704,12 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       announced.has(message)
         ? Effect.void
         : Effect.sync(() => announced.add(message)).pipe(Effect.andThen(Effect.logWarning(message)))
-    for (;;) {
-      const state = yield* setup
+    // Set up once; while it waits, a replica only reads the registration: the migrator's locks and
+    // introspection once a second per waiting replica would be a load of their own, and a newer
+    // kernel's migrations would make an older build's migrator fail where it should wait.
+    let state = yield* setup
+    for (let first = true; ; first = false) {
+      if (!first) state = yield* registrationState
       if (!state.stale) return
       if (options.onStaleVersion === "fail") {
         return yield* Effect.fail(
@@ -728,6 +749,41 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
     }
   })
 
+  /** What the registration alone says of the live version: setup's answer without its migrations. */
+  const registrationState: Effect.Effect<ProjectionSetup, ProjectionError> = store(
+    "read its registration",
+    () => readRegistration(untyped, schema, name),
+  ).pipe(
+    Effect.map((registration) => {
+      const liveVersion = registration?.version ?? projection.version
+      return {
+        created: false,
+        stale: liveVersion !== projection.version,
+        liveVersion,
+        rolledBackFrom: registration?.rolledBackFrom,
+      }
+    }),
+  )
+
+  /**
+   * Resolves with why this replica must stop serving once another build's swap has made the live
+   * tables another version's. A batch finds that out as soon as one is applied; this finds it
+   * while the streams are quiet, when no batch would, so that the replica's readiness (and the
+   * routes that read its tables) does not outlast its version by more than a few seconds.
+   */
+  const swapWatch: Effect.Effect<ProjectionError, ProjectionError> = Effect.gen(function* () {
+    for (;;) {
+      yield* Effect.sleep(swapWatchMs)
+      const state = yield* registrationState
+      if (state.stale)
+        return fail({
+          _tag: "VersionSuperseded",
+          version: projection.version,
+          liveVersion: state.liveVersion,
+        })
+    }
+  })
+
   /**
    * Follows the log from the live checkpoints; returns when the log ends (undefined) or when
    * another build swaps its version in (why it stopped).
@@ -735,13 +791,15 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const follow: Effect.Effect<ProjectionError | undefined, ProjectionError> = Effect.gen(function* () {
     const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
     options.onServing?.(true)
-    return yield* batches(from, projection.batchSize).pipe(
+    const applied = batches(from, projection.batchSize).pipe(
       Stream.runForEach(applyLive),
       Effect.as(undefined),
       Effect.catchIf(
         (e) => e.reason._tag === "VersionSuperseded",
         (e) => Effect.succeed(e),
       ),
+    )
+    return yield* Effect.raceFirst(applied, swapWatch).pipe(
       Effect.ensuring(Effect.sync(() => options.onServing?.(false))),
     )
   })

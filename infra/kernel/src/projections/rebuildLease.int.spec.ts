@@ -217,6 +217,13 @@ describe.each([
           database.db,
         )
       ).rows[0]?.version
+    const rolledBackFrom = async () =>
+      (
+        await sql<{ rolled_back_from: number | null }>`
+          select rolled_back_from from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
+          database.db,
+        )
+      ).rows[0]?.rolled_back_from
     // Each build counts its shadow builds, and the events it applied to live tables that were
     // another version's (read in the batch's own transaction, after its checkpoint lock).
     const build = (version: number) => {
@@ -250,6 +257,7 @@ describe.each([
         eventLog: log,
         instance,
         rebuildLeaseMs: 600,
+        swapWatchMs: 200,
         onServing: (serving) => {
           seen.push(serving)
         },
@@ -266,11 +274,12 @@ describe.each([
     const fresh = replica(v2, "new-1")
     const freshFiber = Effect.runFork(fresh.projector.run)
     await waitUntil(async () => (await registered()) === 2 && fresh.serving(), { watched: [freshFiber] })
-    // Traffic after the swap: the old replica stops at it, writes nothing into v2's tables and
-    // stops serving; it keeps running, waiting.
+    // With no traffic, the old replica sees the swap all the same and stops serving (its routes
+    // would read v2's tables); it keeps running, waiting. Traffic after it: nothing of it goes
+    // into v2's tables from the old replica.
+    await waitUntil(async () => !old.serving(), { watched: [oldFiber] })
     await appendAll(log, 30, "b")
     await caughtUp(fresh.projector, [freshFiber, oldFiber])
-    await waitUntil(async () => !old.serving(), { watched: [oldFiber] })
     expect(v1.counts.foreignWrites).toBe(0)
 
     // An old replica that restarts now (its pod rescheduled mid-rollout) does not rebuild v1 back.
@@ -298,6 +307,7 @@ describe.each([
     // stops writing and waits in turn, without rebuilding v2 forward over the operator's rollback.
     await run(restarted.projector.rebuild({ rollback: true }))
     expect(await registered()).toBe(1)
+    expect(await rolledBackFrom()).toBe(2)
     await appendAll(log, 30, "c")
     await waitUntil(async () => restarted.serving() && !fresh.serving(), {
       watched: [restartedFiber, freshFiber],
@@ -332,6 +342,7 @@ describe.each([
     })
     await caughtUp(fresh.projector, [restartedFiber, freshFiber])
     expect(await registered()).toBe(2)
+    expect(await rolledBackFrom()).toBeNull()
     expect(v1.counts.foreignWrites + v2.counts.foreignWrites).toBe(0)
     expect(await doubleApplied(database.db, schema)).toEqual([])
     await run(Fiber.interruptAll([restartedFiber, freshFiber]))

@@ -134,18 +134,17 @@ export const lockCheckpointRows = async (
   trx: Transaction<unknown>,
   schema: string,
   key: string,
-  streams: ReadonlyArray<string>,
+  /** The streams whose rows to lock, or every row of the key. */
+  streams: ReadonlyArray<string> | "all",
 ): Promise<LockedCheckpoints> => {
-  const rows = await kernel(trx, schema)
+  let query = kernel(trx, schema)
     .selectFrom("mesh_checkpoints")
     .select(["stream", "sequence", "version"])
     .where("projection", "=", key)
-    .where("stream", "in", [...streams])
-    .orderBy("stream")
-    .forUpdate()
-    .execute()
+  if (streams !== "all") query = query.where("stream", "in", [...streams])
+  const rows = await query.orderBy("stream").forUpdate().execute()
   const checkpoints = toMap(rows)
-  const missing = streams.filter((s) => !checkpoints.has(s))
+  const missing = streams === "all" ? [] : streams.filter((s) => !checkpoints.has(s))
   if (missing.length > 0) {
     throw new Error(`no checkpoint row for ${key} on ${missing.join(", ")} (the projection was not set up)`)
   }
@@ -157,8 +156,27 @@ export const lockCheckpoints = async (
   trx: Transaction<unknown>,
   schema: string,
   key: string,
-  streams: ReadonlyArray<string>,
+  streams: ReadonlyArray<string> | "all",
 ): Promise<Checkpoints> => (await lockCheckpointRows(trx, schema, key, streams)).checkpoints
+
+/**
+ * Names checkpoint rows with a version: rows the caller holds locked, whose version the
+ * registration has just confirmed (a swap by a kernel before rows named versions left them so).
+ */
+export const nameCheckpoints = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  key: string,
+  streams: ReadonlyArray<string>,
+  version: number,
+): Promise<void> => {
+  await kernel(trx, schema)
+    .updateTable("mesh_checkpoints")
+    .set({ version })
+    .where("projection", "=", key)
+    .where("stream", "in", [...streams])
+    .execute()
+}
 
 /** Writes the checkpoints that moved. */
 export const saveCheckpoints = async (
@@ -218,17 +236,19 @@ export const readRegistration = async (
   schema: string,
   projection: string,
 ): Promise<Registration | undefined> => {
+  // Every column: a status read may come before this build's migrations added rolled_back_from.
   const row = await kernel(db, schema)
     .selectFrom("mesh_projections")
-    .select(["version", "tables", "rolled_back_from"])
+    .selectAll()
     .where("projection", "=", projection)
     .executeTakeFirst()
+  const rolledBackFrom = (row as { rolled_back_from?: number | null } | undefined)?.rolled_back_from ?? null
   return row === undefined
     ? undefined
     : {
         version: row.version,
         tables: JSON.parse(row.tables) as string[],
-        ...(row.rolled_back_from === null ? {} : { rolledBackFrom: row.rolled_back_from }),
+        ...(rolledBackFrom === null ? {} : { rolledBackFrom }),
       }
 }
 

@@ -228,10 +228,12 @@ export const answerMessages = (options: {
       const ticketId = event.aggregateId
       const { draftId, replyActionId, refundActionId } = stepIds(ticketId, message.contact)
       const thread = yield* (yield* TicketThreads).load(ticketId)
-      // What the message's answer rests on is the ticket as it stood when the message came: a
-      // reaction that lags (or a dead letter handed back hours later) must not triage or draft it
-      // against an order or a reply that came after it. The refund guard below reads the whole
-      // thread on purpose: a refund this reaction asked for an earlier message may land after this one.
+      // The order a message is about is the one the thread had named when it came: a reaction that
+      // lags (or a dead letter handed back hours later) must not refund or look up an order a later
+      // message named. The turns read the whole thread: the shop's replies to earlier messages may
+      // be sent after this one came, and the model must see them (a later message's reply can only
+      // be there on a redelivery, whose decisions are read back as recorded). So does the refund
+      // guard below: a refund this reaction asked for an earlier message may land after this one.
       const threadAtMessage = thread.filter((e) => e.aggregateVersion <= event.aggregateVersion)
       const opening = thread.find((e) => e.type === "TicketOpened")
       if (opening === undefined || opening.type !== "TicketOpened") return []
@@ -284,8 +286,10 @@ export const answerMessages = (options: {
       // 2. The customer's history (long-term memory in the read model), within the tenant.
       const history = yield* CustomerHistory
       const orders = yield* history.orders(tenantId, customerId)
-      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId, opening.occurredAt)
-      const turns = threadBefore(threadAtMessage, message.contact)
+      // Contacts before this message: tickets opened before it came (not those a lagging reaction
+      // would find opened since).
+      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId, event.occurredAt)
+      const turns = threadBefore(thread, message.contact)
       // The order is the one the message names, else one the thread named (by field, then in its
       // text: the first message's order number still counts at the fiftieth), else the latest. The
       // customer names the shop's own number ("#1001"), and only this tenant's orders are searched.

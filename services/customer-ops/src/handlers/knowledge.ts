@@ -72,11 +72,10 @@ export const proposeKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, Ticke
   react: (event) =>
     Effect.gen(function* () {
       if (event.type !== "ReplySent" || !event.payload.draftId.startsWith("answer-")) return []
-      // The ticket as it stood when the reply was sent: a triage that landed later (a slow
-      // reaction) would give a reaction that lags, or a replay, another intent than the day's.
-      const thread = (yield* (yield* TicketThreads).load(event.aggregateId)).filter(
-        (e) => e.aggregateVersion <= event.aggregateVersion,
-      )
+      // The whole ticket, a triage that landed after the reply included: the article's intent is
+      // better known late than filed as "other" (a replay appends nothing here: the draft's
+      // command is already handled).
+      const thread = yield* (yield* TicketThreads).load(event.aggregateId)
       const written = thread.find(
         (e) => e.type === "ReplyWrittenByPerson" && e.payload.draftId === event.payload.draftId,
       )

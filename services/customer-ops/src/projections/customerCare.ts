@@ -615,7 +615,7 @@ export const earlierTicketsOf = (
   tenantId: string,
   customerId: string,
   ticketId: string,
-  /** Only tickets opened before this time (ISO): a reaction that lags, or a replay, must not count later ones. */
+  /** Only tickets opened before this time (ISO, the message's): a reaction that lags, or a replay, must not count later ones. */
   openedBefore: string,
 ) =>
   db
