@@ -124,14 +124,23 @@ describe("mesh projections", () => {
     expect(rolledBack.code, rolledBack.stderr).toBe(0)
     expect(rolledBack.stdout).toMatch(/rebuilt task-board task-list v1 on .*recorded as asked by sre-anna/)
 
-    // Each rebuild is in the log as the operator's request, the rollback saying so.
+    // Aimed at a version: its instances rebuild; none of another version does, or records anything.
+    const aimed = await mesh(["projections", "rebuild", "task-list", "--as", "sre-anna", "--to", "1"])
+    expect(aimed.code, aimed.stderr).toBe(0)
+    const elsewhere = await mesh(["projections", "rebuild", "task-list", "--as", "sre-anna", "--to", "7"])
+    expect(elsewhere.code).toBe(1)
+    expect(elsewhere.stderr).toContain(
+      "no instance of task-board running task-list v7 answered in 12 tries (the instances that did run v1)",
+    )
+
+    // Each rebuild is in the log as the operator's request, the rollback and the aimed one saying so.
     const requests = await mesh(["tail", "requests", "--no-follow", "--json"])
     const recorded = requests.stdout
       .split("\n")
       .filter((line) => line !== "")
       .map((line) => JSON.parse(line))
       .filter((e) => e.payload.name === "RebuildProjection")
-    expect(recorded).toHaveLength(2)
+    expect(recorded).toHaveLength(3)
     expect(recorded[0]).toMatchObject({
       aggregateType: "task-board",
       actor: { kind: "human", id: "sre-anna" },
@@ -139,6 +148,9 @@ describe("mesh projections", () => {
     })
     expect(recorded[0].payload.body.rollback).toBeUndefined()
     expect(recorded[1]).toMatchObject({ payload: { body: { projection: "task-list", rollback: true } } })
+    expect(recorded[2]).toMatchObject({
+      payload: { body: { projection: "task-list", rollback: true, version: 1 } },
+    })
   })
 
   it("names what it cannot rebuild, and who must ask", async () => {

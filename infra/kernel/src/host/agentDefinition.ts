@@ -58,6 +58,8 @@ export interface AgentWorker<D extends EventDefinition, R = never> {
    */
   readonly projection?: {
     readonly name: string
+    /** The version this build projects. */
+    readonly version: number
     readonly rebuild: (
       context: AgentContext<D>,
       options: Pick<RebuildOptions, "onProgress" | "rollback">,

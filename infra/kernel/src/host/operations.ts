@@ -37,6 +37,12 @@ export const RebuildCommand = Schema.Struct({
    * live one rebuilds it only then (during a rolling deploy any instance may answer).
    */
   rollback: Schema.optionalKey(Schema.Boolean),
+  /**
+   * The version to rebuild to: an instance of another version declines (`otherVersion`) before it
+   * records or does anything, and the asker asks again until one of that version answers (any
+   * instance of the agent may take a command, and mid-rollout they are of two versions).
+   */
+  version: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
 })
 /** An operator's command to rebuild one projection. */
 export type RebuildCommand = typeof RebuildCommand.Type
@@ -62,7 +68,14 @@ export type RedeliveryAnswer =
 /** The answer to a rebuild command. */
 export type RebuildAnswer =
   | { readonly ok: true; readonly agent: string; readonly instance: string; readonly report: unknown }
-  | { readonly ok: false; readonly agent: string; readonly instance: string; readonly error: string }
+  | {
+      readonly ok: false
+      readonly agent: string
+      readonly instance: string
+      readonly error: string
+      /** Set when the instance declined a command for another version: its own (ask again). */
+      readonly otherVersion?: number
+    }
 
 const decodeRebuild = Schema.decodeUnknownResult(Schema.fromJsonString(RebuildCommand))
 const decodeRedelivery = Schema.decodeUnknownResult(Schema.fromJsonString(RedeliveryCommand))
@@ -163,13 +176,26 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
             instance,
             error: `${agent} has no projection ${asked.projection} (it has ${projections.map((w) => w.projection!.name).join(", ") || "none"})`,
           } satisfies RebuildAnswer)
+        const own = worker.projection!.version
+        if (asked.version !== undefined && asked.version !== own)
+          return reply(m, {
+            ok: false,
+            agent,
+            instance,
+            error: `${instance} runs ${asked.projection} v${own}, not v${asked.version}`,
+            otherVersion: own,
+          } satisfies RebuildAnswer)
         const recorded = yield* recordFirst({
           requestId: asked.requestId,
           agent,
           name: "RebuildProjection",
           origin: "cli",
           actor: { kind: "human", id: asked.operator },
-          body: { projection: asked.projection, ...(asked.rollback === true ? { rollback: true } : {}) },
+          body: {
+            projection: asked.projection,
+            ...(asked.rollback === true ? { rollback: true } : {}),
+            ...(asked.version === undefined ? {} : { version: asked.version }),
+          },
         })
         if (recorded !== undefined)
           return reply(m, { ok: false, agent, instance, error: recorded } satisfies RebuildAnswer)

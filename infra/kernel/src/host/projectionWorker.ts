@@ -58,6 +58,7 @@ export const projectionWorker = <P extends EventDefinition, DB, D extends EventD
     ready: Effect.sync(() => serving),
     projection: {
       name: projection.name,
+      version: projection.version,
       rebuild: (context, options) => projectorOf(context).rebuild(options),
     },
   }

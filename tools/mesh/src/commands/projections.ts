@@ -27,6 +27,12 @@ const rebuildCommand = Command.make(
         "rebuild even if the answering instance is of an older version than the live one (roll the projection back)",
       ),
     ),
+    to: Flag.Int("to").pipe(
+      Flag.optional,
+      Flag.withDescription(
+        "the version to rebuild to, forward or back: only an instance of that version rebuilds (mid-rollout the command is asked again until one answers)",
+      ),
+    ),
     json: jsonFlag,
     natsUrl: natsUrlFlag,
     namespace: namespaceFlag,

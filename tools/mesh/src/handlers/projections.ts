@@ -42,6 +42,12 @@ export interface ProjectionRow {
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
+/**
+ * How many times a rebuild aimed at one version (--to) is asked before giving up: instances answer
+ * at random, so with half of them of the version asked for, twelve tries miss it once in 4,096.
+ */
+const rebuildAttempts = 12
+
 /** Every running instance's projections, as they answered within a moment. */
 const askProjections = (nats: NatsHandles, namespace: string) =>
   Effect.gen(function* () {
@@ -143,6 +149,7 @@ export const rebuild = (args: {
   readonly as: Option.Option<string>
   readonly timeoutSeconds: number
   readonly rollback: boolean
+  readonly to: Option.Option<number>
   readonly json: boolean
   readonly natsUrl: Option.Option<string>
   readonly namespace: Option.Option<string>
@@ -202,22 +209,43 @@ export const rebuild = (args: {
       }
     })()
 
+    if (Option.isSome(args.to) && (!Number.isInteger(args.to.value) || args.to.value < 1))
+      return yield* meshError({
+        _tag: "BadInput",
+        message: `--to ${args.to.value}: a version is a whole number ≥ 1`,
+      })
     const command: RebuildCommand = {
       projection: args.projection,
       operator,
       requestId: `rebuild-${args.projection}-${randomUUID()}`,
       progress: inbox,
-      ...(args.rollback ? { rollback: true } : {}),
+      // A version named is the operator's choice either way: back as well as forward.
+      ...(args.rollback || Option.isSome(args.to) ? { rollback: true } : {}),
+      ...(Option.isSome(args.to) ? { version: args.to.value } : {}),
     }
-    const answer = yield* Effect.tryPromise(() =>
-      nats.connection.request(
-        Subjects.operatorCommand(namespace, agent, "rebuild"),
-        textEncoder.encode(JSON.stringify(command)),
-        { timeout: args.timeoutSeconds * 1_000 },
-      ),
-    ).pipe(failedTo(`have ${agent} rebuild ${args.projection} within ${args.timeoutSeconds} s`))
+    // Any instance of the agent may take the command; one of another version than --to declines
+    // before doing anything, and the command goes again (the same request id) to whichever answers next.
+    const versionsSeen = new Set<number>()
+    let outcome: RebuildAnswer | undefined
+    for (let attempt = 0; attempt < rebuildAttempts; attempt++) {
+      const answer = yield* Effect.tryPromise(() =>
+        nats.connection.request(
+          Subjects.operatorCommand(namespace, agent, "rebuild"),
+          textEncoder.encode(JSON.stringify(command)),
+          { timeout: args.timeoutSeconds * 1_000 },
+        ),
+      ).pipe(failedTo(`have ${agent} rebuild ${args.projection} within ${args.timeoutSeconds} s`))
+      outcome = JSON.parse(textDecoder.decode(answer.data)) as RebuildAnswer
+      if (outcome.ok || outcome.otherVersion === undefined) break
+      versionsSeen.add(outcome.otherVersion)
+      outcome = undefined
+    }
     if (tty) process.stderr.write("\r\x1b[2K")
-    const outcome = JSON.parse(textDecoder.decode(answer.data)) as RebuildAnswer
+    if (outcome === undefined)
+      return yield* meshError({
+        _tag: "Failed",
+        message: `no instance of ${agent} running ${args.projection} v${Option.getOrElse(args.to, () => 0)} answered in ${rebuildAttempts} tries (the instances that did run ${[...versionsSeen].map((v) => `v${v}`).join(", ")})`,
+      })
     if (!outcome.ok)
       return yield* meshError({
         _tag: "Failed",
