@@ -21,7 +21,11 @@ import { makeConflicts, makeRegisters, type RegisterChangedEvent, type Registers
 import { uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+
+// Each spec starts the resolver twice, across a SIGKILL; under a full run's load one start alone
+// can take most of a minute (see startResolver).
+vi.setConfig({ testTimeout: 240_000 })
 
 // The resolver runs as its own process, as it does in a deployment, at site "cloud" with peer
 // "edge". Writers cut off from each other's site (no peers) make the concurrent values it merges.
@@ -68,6 +72,9 @@ const startResolver = async () => {
       stopIf: () =>
         child.exitCode === null ? undefined : `the resolver exited (${child.exitCode}):\n${output}`,
       detail: () => output,
+      // A process start (loading its code, an in-memory PGlite) takes seconds alone, and over 30 s
+      // beside a full run's other processes on 2 cores: one CI run waited that out with no output.
+      timeoutMs: 90_000,
     },
   )
   return { child, url, output: () => output }

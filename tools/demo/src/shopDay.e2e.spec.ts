@@ -174,7 +174,13 @@ describe("pnpm demo: the shop's day", () => {
     // The decisions with what they were given, and the policy's verdict on the reply.
     const skills = nodes.filter((n) => n.event.type === "DecisionRecorded").map((n) => n.event.payload.skill)
     expect(skills).toEqual(expect.arrayContaining(["triageTicket", "draftReply"]))
-    const asked = nodes.find((n) => n.event.type === "ActionRequested")
+    // The request for the send that the ticket's reply went out by (a ticket may ask for more: a
+    // refund, another message's reply).
+    const replySent = nodes.find((n) => n.event.type === "ReplySent")
+    const asked = nodes.find(
+      (n) =>
+        n.event.type === "ActionRequested" && n.event.payload.actionId === replySent?.event.payload.actionId,
+    )
     expect(asked?.event.payload).toMatchObject({
       kind: "mailbox.send-message",
       policy: { verdict: { mode: expect.any(String) } },
