@@ -39,6 +39,7 @@ import {
   lockProjectionSetup,
   lockRebuild,
   type RebuildLease,
+  type Registration,
   readCheckpoints,
   readRebuild,
   readRegistration,
@@ -335,6 +336,16 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
     })
   }
 
+  /** Where the registration leaves this projection's version (a projection never set up is its own). */
+  const versionStateOf = (registration: Registration | undefined): Omit<ProjectionSetup, "created"> => {
+    const liveVersion = registration?.version ?? projection.version
+    return {
+      stale: liveVersion !== projection.version,
+      liveVersion,
+      rolledBackFrom: registration?.rolledBackFrom,
+    }
+  }
+
   const liveContext: BatchContext<D, DB> = {
     projection,
     schema,
@@ -393,14 +404,9 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           await projection.createTables(trx, liveTarget)
           await writeRegistration(t, schema, name, { version: projection.version, tables: projection.tables })
         }
-        const liveVersion = registration?.version ?? projection.version
-        await initCheckpoints(t, schema, name, streamNames, liveVersion)
-        return {
-          created: registration === undefined,
-          stale: liveVersion !== projection.version,
-          liveVersion,
-          rolledBackFrom: registration?.rolledBackFrom,
-        }
+        const state = versionStateOf(registration)
+        await initCheckpoints(t, schema, name, streamNames, state.liveVersion)
+        return { created: registration === undefined, ...state }
       }),
     )
   })
@@ -538,9 +544,9 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         const registration = await readRegistration(t, schema, name)
         await releaseRebuild(t, schema, name, token)
         // A swap to an older version is a rollback, remembered from the newest version it undid; a
-        // swap to a newer one rolls forward and forgets it; the same version's keeps it.
-        // A forward swap to a version still below the one rolled back from keeps it (rolled back
-        // from v3 to v1, a rebuild of v2 must not let the v3 replicas roll forward on their own).
+        // swap to the version rolled back from or past it rolls forward and forgets it; any other
+        // keeps it (rolled back from v3 to v1, a rebuild of v2 must not let the v3 replicas roll
+        // forward on their own).
         const liveVersion = registration?.version ?? projection.version
         const pinned = registration?.rolledBackFrom
         const rolledBackFrom =
@@ -753,17 +759,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const registrationState: Effect.Effect<ProjectionSetup, ProjectionError> = store(
     "read its registration",
     () => readRegistration(untyped, schema, name),
-  ).pipe(
-    Effect.map((registration) => {
-      const liveVersion = registration?.version ?? projection.version
-      return {
-        created: false,
-        stale: liveVersion !== projection.version,
-        liveVersion,
-        rolledBackFrom: registration?.rolledBackFrom,
-      }
-    }),
-  )
+  ).pipe(Effect.map((registration) => ({ created: false, ...versionStateOf(registration) })))
 
   /**
    * Resolves with why this replica must stop serving once another build's swap has made the live
