@@ -52,6 +52,15 @@ const leaseRow = async (db: Kysely<unknown>, schema: string) =>
       select holder, token from ${sql.id(schema, "mesh_rebuilds")} where projection = 'tickets'`.execute(db)
   ).rows[0]
 
+/** The tickets projection's registration as the database holds it. */
+const registrationRow = async (db: Kysely<unknown>, schema: string) =>
+  (
+    await sql<{ version: number; rolled_back_from: number | null }>`
+      select version, rolled_back_from from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
+      db,
+    )
+  ).rows[0]
+
 const schemaExists = async (db: Kysely<unknown>, schema: string) =>
   (
     await sql<{ n: number }>`select count(*)::int as n from pg_namespace where nspname = ${schema}`.execute(
@@ -168,13 +177,7 @@ describe.each([
     }
     // Each replica says when it serves; the version live then must be its own, never the old one.
     const liveWhenServing: Array<Promise<number | undefined>> = []
-    const liveVersion = async () =>
-      (
-        await sql<{ version: number }>`
-          select version from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
-          database.db,
-        )
-      ).rows[0]?.version
+    const liveVersion = async () => (await registrationRow(database.db, schema))?.version
     const replicas = ["r1", "r2", "r3"].map((instance) =>
       makeProjector({
         projection: counted,
@@ -210,20 +213,8 @@ describe.each([
 
   it("never rebuilds a newer version back: an old replica stops writing at the swap and waits, until an operator rolls back", async () => {
     const { log, schema } = await projected()
-    const registered = async () =>
-      (
-        await sql<{ version: number }>`
-          select version from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
-          database.db,
-        )
-      ).rows[0]?.version
-    const rolledBackFrom = async () =>
-      (
-        await sql<{ rolled_back_from: number | null }>`
-          select rolled_back_from from ${sql.id(schema, "mesh_projections")} where projection = 'tickets'`.execute(
-          database.db,
-        )
-      ).rows[0]?.rolled_back_from
+    const registered = async () => (await registrationRow(database.db, schema))?.version
+    const rolledBackFrom = async () => (await registrationRow(database.db, schema))?.rolled_back_from
     // Each build counts its shadow builds, and the events it applied to live tables that were
     // another version's (read in the batch's own transaction, after its checkpoint lock).
     const build = (version: number) => {
