@@ -19,6 +19,10 @@ export default defineConfig({
           name: "unit",
           include: ["**/src/**/*.unit.spec.ts"],
           exclude: ["**/node_modules/**"],
+          // As many workers as the integration project, so that the two run as one group: on two
+          // cores vitest's default is one worker, which put every unit file in the one-at-a-time
+          // lane after the slow suites (about 90 s of one busy core at the end of a run).
+          maxWorkers: 2,
         },
       },
       {

@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises"
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -9,6 +8,7 @@ import {
   type TransactionSettings,
 } from "kysely"
 import pg from "pg"
+import { openPGliteCluster } from "./pgliteCluster.ts"
 
 /** Where a read-model database lives: a Postgres server, or embedded PGlite. */
 export type PostgresSource = "postgres" | "pglite"
@@ -142,13 +142,12 @@ const serialisedPGliteDriver = (inner: Driver, close: () => Promise<void>): Driv
 
 /** Opens embedded PGlite (files in `dataDir`, or in memory) as a {@link ResolvedPostgres}. */
 export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> => {
-  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
   // Loaded on demand: kysely-pglite alone takes about half a second to import.
-  const [{ PGlite }, { KyselyPGlite }] = await Promise.all([
+  const [pglite, { KyselyPGlite }] = await Promise.all([
     import("@electric-sql/pglite"),
     import("kysely-pglite"),
   ])
-  const client = dataDir === undefined ? new PGlite() : new PGlite(dataDir)
+  const client = await openPGliteCluster(pglite, dataDir)
   await client.waitReady
   const inner = new KyselyPGlite(client).dialect
   const close = once(async () => {
