@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { defineConfig } from "vitest/config"
 
 // Unit specs are pure and fast; integration and end-to-end specs start real servers
@@ -15,6 +17,11 @@ const load = "**/src/**/*.load.spec.ts"
 // not (a listing not yet projected when a question about it comes), and the comparison measures
 // the neighbour, not the mesh. It shares the one-at-a-time lane.
 const shopDay = "tools/demo/src/shopDay.e2e.spec.ts"
+
+// V8's compile cache for every worker and every process a spec starts (they inherit this
+// environment): the same node_modules load in each of some two hundred workers and hundreds of
+// agent and CLI processes. Measured on the unit project: about 6% less CPU.
+process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache")
 
 export default defineConfig({
   test: {

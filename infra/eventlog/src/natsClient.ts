@@ -13,7 +13,12 @@ export interface NatsHandles {
 
 /** How to reach and authenticate to NATS beyond its URL. */
 export interface NatsConnectOptions {
-  /** How long the first connection may take before it fails (default 5 s); later outages reconnect forever. */
+  /**
+   * How long the first connection may take before it fails (default 10 s); later outages reconnect
+   * forever. A refused connection fails at once; the bound is for a handshake that a server (or a
+   * pod throttled to its CPU limit) answers slowly: 5 s was seen to run out on a saturated 2-core
+   * machine while the server was up.
+   */
   readonly timeoutMs?: number
   /** A token the server requires (a secret). */
   readonly token?: Redacted.Redacted<string>
@@ -34,6 +39,8 @@ export const natsAuthConfig: Config.Config<Pick<NatsConnectOptions, "token" | "c
   })),
 )
 
+const defaultConnectTimeoutMs = 10_000
+
 /** Opens a connection; the caller drains it. It reconnects by itself after the first one succeeds. */
 export const openNats = async (
   url: string,
@@ -48,7 +55,7 @@ export const openNats = async (
     servers: url,
     name,
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
-    timeout: options.timeoutMs ?? 5_000,
+    timeout: options.timeoutMs ?? defaultConnectTimeoutMs,
     // nats.js otherwise builds an Error (with its stack trace) for every request and JetStream
     // publish, to name where a timeout started: about a tenth of an agent's CPU on the shop's day.
     // Our errors name the operation that failed themselves.
@@ -57,7 +64,7 @@ export const openNats = async (
     ...(authenticator === undefined ? {} : { authenticator }),
   })
   // The first JetStream API call proves JetStream answers, within the same bound as the connection.
-  const jsm = await jetstreamManager(connection, { timeout: options.timeoutMs ?? 5_000 })
+  const jsm = await jetstreamManager(connection, { timeout: options.timeoutMs ?? defaultConnectTimeoutMs })
   return { connection, js: jetstream(connection), jsm }
 }
 
