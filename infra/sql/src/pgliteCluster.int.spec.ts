@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as pglite from "@electric-sql/pglite"
@@ -58,6 +58,24 @@ describe("an embedded database started from this PGlite build's initialised clus
     expect((await db.query<{ x: number }>("select x from t")).rows).toEqual([{ x: 1 }])
     await db.close()
     const inMemory = await openPGliteCluster(pglite, undefined, blocked)
+    expect(await tablesOf(inMemory)).toEqual([])
+    await inMemory.close()
+  })
+
+  it("takes no cluster from a folder another user could write, and opens by initdb instead", async () => {
+    const shared = join(scratch, "shared")
+    const planted = await openPGliteCluster(pglite, join(scratch, "shared-a"), shared)
+    await planted.close()
+    const [version] = readdirSync(shared)
+    // Someone else's table in the cluster, as a writer of the folder could put there.
+    const tampered = new pglite.PGlite(join(shared, version!, "cluster"))
+    await tampered.exec("create table planted (x int)")
+    await tampered.close()
+    chmodSync(shared, 0o777)
+    const db = await openPGliteCluster(pglite, join(scratch, "shared-b"), shared)
+    expect(await tablesOf(db)).toEqual([])
+    await db.close()
+    const inMemory = await openPGliteCluster(pglite, undefined, shared)
     expect(await tablesOf(inMemory)).toEqual([])
     await inMemory.close()
   })

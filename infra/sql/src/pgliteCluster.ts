@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
-import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir, userInfo } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -53,6 +53,20 @@ const clusterAt = (root: string): Cluster => ({
 const isComplete = (cluster: Cluster) =>
   existsSync(join(cluster.folder, "PG_VERSION")) && existsSync(cluster.archive)
 
+/**
+ * A cluster is only taken from a folder this user owns and no one else may write: in a shared temp
+ * folder another user could have made the folder first and put a cluster of theirs in it.
+ */
+const assertOwnFolder = async (folder: string): Promise<void> => {
+  const uid = process.getuid?.()
+  if (uid === undefined) return
+  const { uid: owner, mode } = await stat(folder)
+  if (owner !== uid || (mode & 0o022) !== 0)
+    throw new Error(
+      `${folder} is not this user's own folder (owner ${owner}, mode ${(mode & 0o777).toString(8)})`,
+    )
+}
+
 const building = new Map<string, Promise<Cluster>>()
 
 /** This PGlite build's initialised cluster under `clusters`, made now if no process has made it yet. */
@@ -64,6 +78,7 @@ const initialisedCluster = (pglite: PGliteModule, clusters: string): Promise<Clu
     const ready = clusterAt(root)
     if (isComplete(ready)) return ready
     await mkdir(dirname(root), { recursive: true, mode: 0o700 })
+    await assertOwnFolder(dirname(root))
     const scratch = `${root}.building-${process.pid}-${randomBytes(4).toString("hex")}`
     try {
       const fresh = clusterAt(scratch)
@@ -91,6 +106,13 @@ const initialisedCluster = (pglite: PGliteModule, clusters: string): Promise<Clu
   return made
 }
 
+/** The cluster, checked on every use (a folder's owner and mode can change while a process runs). */
+const trustedCluster = (pglite: PGliteModule, clusters: string): Promise<Cluster> =>
+  initialisedCluster(pglite, clusters).then(async (cluster) => {
+    await assertOwnFolder(clusters)
+    return cluster
+  })
+
 /** Whether `dataDir` holds no cluster yet (missing or empty), so a copy can become it. */
 const isFresh = async (dataDir: string): Promise<boolean> =>
   (await readdir(dataDir).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? [] : null)))
@@ -106,15 +128,16 @@ export const openPGliteCluster = async (
   clusters: string = defaultClustersRoot(),
 ): Promise<PGlite> => {
   if (dataDir === undefined) {
-    const archive = await initialisedCluster(pglite, clusters)
+    const archive = await trustedCluster(pglite, clusters)
       .then((cluster) => readFile(cluster.archive))
       .catch(() => undefined)
     return archive === undefined
       ? new pglite.PGlite()
-      : new pglite.PGlite("memory://", { loadDataDir: new Blob([new Uint8Array(archive)]) })
+      : // No "memory://" data folder named: kysely-pglite would make a "memory:" folder of it.
+        new pglite.PGlite({ loadDataDir: new Blob([new Uint8Array(archive)]) })
   }
   if (await isFresh(dataDir)) {
-    const copied = await initialisedCluster(pglite, clusters)
+    const copied = await trustedCluster(pglite, clusters)
       .then(async (cluster) => {
         // Copied beside the data folder and renamed onto it, so a crash mid-copy leaves no half cluster.
         const scratch = `${dataDir}.copying-${randomBytes(4).toString("hex")}`
