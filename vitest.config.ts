@@ -1,22 +1,57 @@
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, matchesGlob, relative } from "node:path"
 import { defineConfig } from "vitest/config"
+import { BaseSequencer, type TestSpecification } from "vitest/node"
 
 // Unit specs are pure and fast; integration and end-to-end specs start real servers
 // (a private nats-server per file, Postgres, PGlite, LanceDB), so they get longer timeouts
-// and run with limited parallelism on these 2-core machines. Fault specs kill and restart
-// Postgres and NATS under running parts for minutes: their own project, one file at a time, so
-// that their outages and recoveries are not timed against other suites' load.
-const faults = "**/src/**/faults.*.spec.ts"
-// Load specs drive thousands of contended writes through real servers for minutes (registers'
-// compare-and-set rounds, on one server and on a 3-node cluster). They share the fault specs' lane,
-// one file at a time: run beside a fault spec, they would slow its recoveries for no gain.
-const load = "**/src/**/*.load.spec.ts"
-// The shop's day plays twice with one seed and compares what each message was given: beside
-// another suite's mesh on these two cores, the first play's read models lag where the second's do
-// not (a listing not yet projected when a question about it comes), and the comparison measures
-// the neighbour, not the mesh. It shares the one-at-a-time lane.
-const shopDay = "tools/demo/src/shopDay.e2e.spec.ts"
+// and run two at a time on these 2-core machines.
+//
+// Two lanes run after them:
+// - The slow lane, two at a time, pairs two kinds of spec. Timed specs SIGKILL and restart
+//   Postgres and NATS under running parts and bound how long each part takes to come back; each
+//   holds the quiet lane (`useQuietLane`, a machine-wide mutex), so that no recovery is timed
+//   against another spec's outage. Steady specs run for minutes at about one core each with no
+//   bound on any one step: the crash specs (hundreds of SIGKILLed projector and executor
+//   processes, counted, not timed) and the load specs (thousands of contended register writes).
+//   Each kind fills the core the other leaves idle. Before this lane the crash specs ran in the
+//   integration group and the timed specs one at a time beside an idle core.
+// - The day lane, one at a time: the shop's day, played whole by `pnpm demo` in child processes
+//   (four agents, the simulators, a nats-server), twice per file. It uses both cores while it
+//   starts its agents, and the day spec compares two plays of one seed: beside a crash spec its
+//   agents took three times as long to start (43 s, not 15 s), and beside another mesh the first
+//   play's read models lagged where the second's did not. These also hold the quiet lane.
+const timed = ["**/src/**/faults.*.spec.ts"]
+const steady = [
+  "**/src/**/*.load.spec.ts",
+  "infra/kernel/src/projections/crash.int.spec.ts",
+  "infra/actions/src/executor/executorCrash.int.spec.ts",
+]
+const days = ["tools/demo/src/shopDay.e2e.spec.ts", "tools/demo/src/faults.e2e.spec.ts"]
+const slowLane = [...timed, ...steady]
+
+const matches = (globs: ReadonlyArray<string>, spec: TestSpecification): boolean =>
+  globs.some((glob) => matchesGlob(relative(spec.project.config.root, spec.moduleId), glob))
+
+/**
+ * Orders the slow lane steady, timed, steady, timed, … (each kind longest first, as vitest's own
+ * order has them), so that each of the two workers mostly holds one of each kind: a worker that
+ * picked a second timed spec would wait idle for the quiet lane.
+ */
+class SlowLaneSequencer extends BaseSequencer {
+  override async sort(files: Array<TestSpecification>): Promise<Array<TestSpecification>> {
+    const sorted = await super.sort(files)
+    const slow = sorted.filter((spec) => spec.project.name === "slow")
+    const timedSpecs = slow.filter((spec) => matches(timed, spec))
+    const steadySpecs = slow.filter((spec) => !matches(timed, spec))
+    const interleaved: Array<TestSpecification> = []
+    for (let i = 0; i < Math.max(timedSpecs.length, steadySpecs.length); i++) {
+      if (steadySpecs[i]) interleaved.push(steadySpecs[i]!)
+      if (timedSpecs[i]) interleaved.push(timedSpecs[i]!)
+    }
+    return [...sorted.filter((spec) => spec.project.name !== "slow"), ...interleaved]
+  }
+}
 
 // V8's compile cache for every worker and every process a spec starts (they inherit this
 // environment): the same node_modules load in each of some two hundred workers and hundreds of
@@ -25,6 +60,7 @@ process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache")
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: SlowLaneSequencer },
     projects: [
       {
         test: {
@@ -41,7 +77,7 @@ export default defineConfig({
         test: {
           name: "int",
           include: ["**/src/**/*.int.spec.ts", "**/src/**/*.e2e.spec.ts"],
-          exclude: ["**/node_modules/**", faults, load, shopDay],
+          exclude: ["**/node_modules/**", ...slowLane, ...days],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           maxWorkers: 2,
@@ -50,11 +86,25 @@ export default defineConfig({
       {
         test: {
           name: "slow",
-          include: [faults, load, shopDay],
+          include: slowLane,
+          exclude: ["**/node_modules/**", ...days],
+          testTimeout: 15 * 60_000,
+          hookTimeout: 120_000,
+          maxWorkers: 2,
+          // After the integration group, never beside it.
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: "day",
+          include: days,
           exclude: ["**/node_modules/**"],
           testTimeout: 15 * 60_000,
           hookTimeout: 120_000,
           maxWorkers: 1,
+          // Last, alone.
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -33,10 +33,8 @@ export {
   startNatsCluster,
   startNatsServer,
 } from "./natsServer.ts"
-
 /** Temp folders removed when this process dies, however it dies (a test's config files, say). */
 export { ownTempDir, releaseTempDir } from "./ownedProcesses.ts"
-
 /** Private PostgreSQL servers for tests that kill and restart their database. */
 export {
   type PostgresServerHandle,
@@ -45,6 +43,8 @@ export {
   PostgresServerStartFailed,
   startPostgresServer,
 } from "./postgresServer.ts"
+/** One timed spec at a time across every worker process, released however its holder exits. */
+export { type QuietLane, takeQuietLane } from "./quietLane.ts"
 /** Docs that compile: README snippets quoted from `// #region readme:<name>` blocks. */
 export { readmeQuote, sourceRegion } from "./readmeSnippets.ts"
 /** Test helpers without a test runner: unique namespaces and a Postgres schema per test file. (vitest hooks: `@mesh/stack/vitest`.) */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from "vitest"
 import { type NatsServerHandle, type NatsServerOptions, startNatsServer } from "./natsServer.ts"
+import { type QuietLane, takeQuietLane } from "./quietLane.ts"
 import { freshPostgresSchema, type NatsServerFixture, type PostgresTestSchema } from "./testing.ts"
 
 /**
@@ -27,6 +28,22 @@ export const useNatsServer = (options: NatsServerOptions = {}): NatsServerFixtur
       return current()
     },
   }
+}
+
+/**
+ * Call first, at the top level of a test file whose assertions time recoveries: the file waits
+ * in beforeAll until no other such file runs (in any worker), and lets go in afterAll. The test
+ * run puts these files in a lane beside steady, untimed load specs; see vitest.config.ts.
+ */
+export const useQuietLane = (): void => {
+  let lane: QuietLane | undefined
+  // Waiting may last as long as the longest file that holds the lane.
+  beforeAll(async () => {
+    lane = await takeQuietLane()
+  }, 30 * 60_000)
+  afterAll(async () => {
+    await lane?.release()
+  })
 }
 
 /** Call at the top level of a test file: a fresh schema per file, created in beforeAll, dropped in afterAll. */

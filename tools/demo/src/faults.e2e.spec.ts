@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
-import { useNatsServer } from "@mesh/stack/vitest"
+import { useNatsServer, useQuietLane } from "@mesh/stack/vitest"
 import { afterAll, describe, expect, it } from "vitest"
 import type { ShopDayOutcome } from "./shopDay.ts"
 
@@ -14,6 +14,8 @@ import type { ShopDayOutcome } from "./shopDay.ts"
 // person, nothing oversold, every causation in the log) and reach the same totals wherever no race
 // decides. Its own lane: each kill leaves the messages the dead process held to the ack deadline.
 
+// Timed: one such file at a time (vitest.config.ts).
+useQuietLane()
 const nats = useNatsServer()
 const dataDir = mkdtempSync(join(tmpdir(), "shop-day-kills-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
-import { useNatsServer } from "@mesh/stack/vitest"
+import { useNatsServer, useQuietLane } from "@mesh/stack/vitest"
 import { afterAll, describe, expect, it } from "vitest"
 import type { ShopDayOutcome } from "./shopDay.ts"
 
@@ -33,6 +33,8 @@ const flatten = (nodes: ReadonlyArray<TraceNodeJson>): ReadonlyArray<TraceNodeJs
 // own, and asserts what the day must come to, never its printed lines: counts, the checks over the
 // log and the simulators' ledgers, and the same triage and policy outcome for every message both times.
 
+// Timed: one such file at a time (vitest.config.ts).
+useQuietLane()
 const nats = useNatsServer()
 const dataDir = mkdtempSync(join(tmpdir(), "shop-day-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))

@@ -11,6 +11,7 @@ import {
   waitFor,
   workspaceNode,
 } from "@mesh/stack"
+import { useQuietLane } from "@mesh/stack/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -36,6 +37,8 @@ const outages = 5
 
 let nats: NatsServerHandle
 let postgres: PostgresServerHandle
+// Timed: one such file at a time (vitest.config.ts).
+useQuietLane()
 beforeAll(async () => {
   ;[nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()])
 }, 120_000)

@@ -19,6 +19,7 @@ import {
   startPostgresServer,
   uniqueNamespace,
 } from "@mesh/stack"
+import { useQuietLane } from "@mesh/stack/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, References, Schedule } from "effect"
 import { type Kysely, sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
@@ -51,6 +52,8 @@ const escaped: Array<string> = []
 const onRejection = (reason: unknown) => void escaped.push(`unhandled rejection: ${String(reason)}`)
 const onException = (error: Error) => void escaped.push(`uncaught exception: ${error.stack ?? error.message}`)
 
+// Timed: one such file at a time (vitest.config.ts).
+useQuietLane()
 beforeAll(async () => {
   process.on("unhandledRejection", onRejection)
   process.on("uncaughtException", onException)
