@@ -8,20 +8,25 @@ import { createServer, type Server } from "node:net"
  * The lane is a listening socket, not a lock file: the kernel releases it when its holder exits,
  * however it exits, so a worker killed mid-spec never leaves the lane taken. On Linux the socket
  * lives in the abstract namespace (no file, no port that another program could be using); elsewhere
- * it is a loopback TCP port (`MESH_QUIET_LANE_PORT`, 47391 by default).
+ * it is a loopback TCP port from 47391 up, one per lane name.
  */
 export interface QuietLane {
   readonly release: () => Promise<void>
 }
 
-const defaultPort = 47_391
+/** A lane's TCP port where there is no abstract namespace: one of a thousand from 47391, by its name. */
+const portOf = (name: string): number => {
+  let hash = 0
+  for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0
+  return 47_391 + (hash % 1_000)
+}
 
 const address = (
   name: string,
 ): { readonly path: string } | { readonly port: number; readonly host: string } =>
   process.platform === "linux"
     ? { path: `\0mesh-quiet-lane-${name}` }
-    : { port: Number(process.env.MESH_QUIET_LANE_PORT ?? defaultPort), host: "127.0.0.1" }
+    : { port: portOf(name), host: "127.0.0.1" }
 
 const tryListen = (name: string): Promise<Server | undefined> =>
   new Promise((resolve, reject) => {

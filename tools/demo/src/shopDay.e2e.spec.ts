@@ -50,7 +50,7 @@ const hasTmux = (() => {
   }
 })()
 
-const playDay = (seed: number) =>
+const playDay = (seed: number, options: { readonly kills?: number; readonly speed?: number } = {}) =>
   new Promise<{ code: number; outcome: ShopDayOutcome | undefined; stderr: string }>((resolve) =>
     execFile(
       workspaceNode(),
@@ -64,11 +64,13 @@ const playDay = (seed: number) =>
           "--products",
           String(size.products),
         ],
-        ...["--seed", String(seed), "--speed", "2", "--json"],
+        ...["--seed", String(seed), "--speed", String(options.speed ?? 2), "--json"],
+        ...(options.kills === undefined ? [] : ["--kills", String(options.kills)]),
       ],
       {
         env: { ...process.env, MESH_NATS_URL: nats.url, MESH_DATA_DIR: dataDir },
-        timeout: 240_000,
+        // A bound for a hang: a play takes 40-60 s here, and its agents' start alone can triple under load.
+        timeout: 300_000,
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) => {
@@ -368,4 +370,42 @@ describe("pnpm demo: the shop's day", () => {
     expect(again.summary.tickets.opened).toBe(first?.summary.tickets.opened)
     expect(again.summary.shop.listingsPublished).toBe(first?.summary.shop.listingsPublished)
   }, 300_000)
+
+  // The day survives its agents being killed: the first play's seed again, with ten SIGKILLs of
+  // agent processes at seeded moments (the demo restarts each on the same port and store, as
+  // Kubernetes restarts a pod). It must pass every check the undisturbed day passes (each message
+  // handled once, one effect per key, no refund without a person, nothing oversold, every
+  // causation in the log) and reach the same totals wherever no race decides. Each kill leaves the
+  // messages the dead process held to the consumer's ack deadline.
+  it("passes every check with ten agent processes killed, and reaches the undisturbed day's totals", async () => {
+    const before = first as ShopDayOutcome
+    expect(before).toBeDefined()
+    // At the day's own pace (30 s), so that the kills fall about 2.4 s apart, not half that.
+    const { outcome, stderr } = await playDay(11, { kills: 10, speed: 1 })
+    expect(outcome, stderr).toBeDefined()
+    const after = outcome as ShopDayOutcome
+
+    // The kills happened, across more than one agent, and every process came back.
+    expect(after.kills).toHaveLength(10)
+    expect(new Set(after.kills.map((k) => k.agent)).size).toBeGreaterThan(1)
+    expect(Object.values(after.restarts).reduce((a, b) => a + b, 0)).toBe(10)
+    expect(after.unsettled).toEqual([])
+
+    // Every check of the undisturbed day holds.
+    expect(after.summary.checks.filter((c) => !c.ok)).toEqual([])
+    expect(after.summary.checks.map((c) => c.name)).toEqual(before.summary.checks.map((c) => c.name))
+
+    // The same totals where no race decides: every ticket opened and every message handled once,
+    // triaged alike; every order in the log; every listing published.
+    expect(after.summary.tickets.opened).toBe(before.summary.tickets.opened)
+    expect(after.summary.tickets.messages).toBe(before.summary.tickets.messages)
+    expect(after.summary.tickets.waiting).toBe(0)
+    expect(Object.keys(after.summary.outcomes).sort()).toEqual(Object.keys(before.summary.outcomes).sort())
+    for (const [id, outcome] of Object.entries(after.summary.outcomes))
+      expect({ id, intent: outcome.intent }).toEqual({ id, intent: before.summary.outcomes[id]?.intent })
+    expect(after.summary.shop.ordersPlaced).toBe(before.summary.shop.ordersPlaced)
+    expect(after.world.ordersPaid).toBe(before.world.ordersPaid)
+    expect(after.summary.shop.listingsPublished).toBe(before.summary.shop.listingsPublished)
+    expect(after.world.errors).toEqual([])
+  }, 600_000)
 })

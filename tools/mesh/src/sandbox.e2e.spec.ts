@@ -38,7 +38,7 @@ describe("mesh sandbox", () => {
     const before = await exported()
     const first = await mesh(["sandbox", "--namespace", live, "--json"])
     expect(first.stderr).toContain("starting the mesh on it")
-    expect(first.code).toBe(0)
+    expect(first.code, `${first.stderr}\n${first.stdout}`).toBe(0)
     const report = JSON.parse(first.stdout)
     expect(report).toMatchObject({
       clean: true,
@@ -55,7 +55,7 @@ describe("mesh sandbox", () => {
 
     // A second replay, of the file this time, reports the same bytes.
     const second = await mesh(["sandbox", corpusFile, "--json"])
-    expect(second.code).toBe(0)
+    expect(second.code, `${second.stderr}\n${second.stdout}`).toBe(0)
     const strip = (text: string) => {
       const { source: _source, ...rest } = JSON.parse(text)
       return JSON.stringify(rest)

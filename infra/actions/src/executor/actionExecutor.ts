@@ -280,11 +280,25 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
   const drive = (start: FoldedAction) =>
     Effect.gen(function* () {
       let folded = start
+      // The position last read from the log, or appended at: the action's head at that moment.
+      let atHead: number | undefined
       // Bounded: each turn records at least one event or ends; the bound guards against a bug looping forever.
       for (let turn = 0; turn < 1_000; turn++) {
         const state = folded.state
         const now = yield* nowIso
         const move = nextExecutorMove(state, now, leaseMs)
+        // A notice and a recovery act outside the log before they append (a notice sent, the
+        // external system asked about an abandoned attempt), so they are decided on the action as
+        // the log holds it, never on a delivery's prefix: an executor catching up on a backlog, or
+        // a sandbox replaying history, would otherwise ask the outside about an attempt whose
+        // result is recorded further on. One read, paid only on these rare moves.
+        if ((move._tag === "Notify" || move._tag === "Recover") && atHead !== folded.position.sequence) {
+          const current = yield* commands.load(folded.ref.type, folded.ref.id)
+          cache.set(current)
+          atHead = current.position.sequence
+          folded = current
+          continue
+        }
         switch (move._tag) {
           case "Rest":
             return { status: state.status, state } satisfies DriveOutcome

@@ -18,5 +18,6 @@ describe("the offline model of a long-lived process", () => {
         expect(sentenceEncoderLoaded()).toBe(true)
       }).pipe(Effect.provide(Layer.fresh(ModelProvider.layerOfflineWarm()))),
     )
-  })
+    // The load takes about 0.8 s alone; on a saturated machine it took over 5 s, vitest's default.
+  }, 60_000)
 })

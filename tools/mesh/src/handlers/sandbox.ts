@@ -67,6 +67,9 @@ export const sandbox = (args: {
       agents: run.agents,
       appended,
       outsideCalls: calls,
+      // What the outside world was asked to do, by idempotency key: the first thing an SRE asks of
+      // a replay that was not clean.
+      outsideEffects: run.outsideEffects,
       decisionsMadeAnew: decisionsMade,
       projections,
     }
@@ -87,6 +90,8 @@ export const sandbox = (args: {
           .map(([system, n]) => `${system} ${n}`)
           .join(", ")}`,
       )
+      for (const effect of run.outsideEffects)
+        yield* Console.log(`    ${effect.system} ${effect.operation} ${effect.resource} (key ${effect.key})`)
       yield* Console.log(`  decisions made anew (a model asked): ${decisionsMade}`)
       for (const p of projections)
         yield* Console.log(
