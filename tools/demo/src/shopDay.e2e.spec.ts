@@ -29,9 +29,10 @@ const flatten = (nodes: ReadonlyArray<TraceNodeJson>): ReadonlyArray<TraceNodeJs
   nodes.flatMap((n) => [n, ...flatten(n.children)])
 
 // `pnpm demo` is the README's first command: a shop's day with every agent in its own process. This
-// plays a small day twice with one seed, on this file's private NATS server and a data folder of its
-// own, and asserts what the day must come to, never its printed lines: counts, the checks over the
-// log and the simulators' ledgers, and the same triage and policy outcome for every message both times.
+// plays a small day twice with one seed and once more with agents killed, on this file's private
+// NATS server and a data folder of its own, and asserts what the day must come to, never its printed
+// lines: counts, the checks over the log and the simulators' ledgers, the same triage and policy
+// outcome for every message both calm times, and the same totals after the kills.
 
 // Timed: one such file at a time (vitest.config.ts).
 useQuietLane()
