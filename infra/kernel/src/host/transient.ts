@@ -51,11 +51,14 @@ const transientErrnos: ReadonlySet<string> = new Set([
 /**
  * pg's own connection errors carry no code, only these messages (pg 8: client.js, pool): the
  * socket closed under a query, a client broken by that is used again (kysely's rollback after the
- * failed statement), or the pool's connect timeout.
+ * failed statement), or the pool's connect timeout. kysely says the same of a connection it marked
+ * broken and is asked to use again ("discarded": a migration's next statement during a Postgres
+ * restart, seen in CI stopping a projector for good).
  */
 const pgConnectionMessages: ReadonlyArray<RegExp> = [
   /^Connection terminated\b/,
   /^Client has encountered a connection error and is not queryable$/,
+  /^Postgres connection has been discarded$/,
   /^timeout exceeded when trying to connect$/,
   /^Query read timeout$/,
 ]

@@ -64,6 +64,7 @@ describe("isTransientError", () => {
       new Error("Client has encountered a connection error and is not queryable"),
     ],
     ["pg's pool connect timeout", new Error("timeout exceeded when trying to connect")],
+    ["kysely's broken connection used again", new Error("Postgres connection has been discarded")],
     ["a NATS request timeout", new errors.TimeoutError()],
     [
       "no responders",
