@@ -62,6 +62,20 @@ const subjectMessages = async (log: { readonly namespace: string }, id: string) 
   return info.state.subjects?.[Subjects.aggregate(log.namespace, "customer", "ticket", id)] ?? 0
 }
 
+/** The stream sequences of an aggregate's commits, in order. */
+const subjectSequences = async (log: { readonly namespace: string }, id: string) => {
+  const stream = Subjects.streamName(log.namespace, "customer")
+  const subject = Subjects.aggregate(log.namespace, "customer", "ticket", id)
+  const sequences: Array<number> = []
+  let next = 1
+  for (;;) {
+    const msg = await nats.jsm.direct.getMessage(stream, { seq: next, next_by_subj: subject })
+    if (msg === null) return sequences
+    sequences.push(msg.seq)
+    next = msg.seq + 1
+  }
+}
+
 const failureOf = (exit: Exit.Exit<unknown, EventLogError>): EventLogError => {
   if (Exit.isSuccess(exit)) throw new Error("expected a failure")
   const error = exit.cause.reasons.find((r) => r._tag === "Fail")
@@ -354,6 +368,61 @@ describe("load", () => {
     expect(tail.events.map((e) => e.aggregateVersion)).toEqual(Array.from({ length: 21 }, (_, i) => 21 + i))
     const empty = await run(log.load(ticket("never")))
     expect(empty).toEqual({ events: [], position: initialPosition })
+  })
+})
+
+describe("reads leave nothing on the server", () => {
+  it("loads interleaved aggregates, short and long, in order, and keeps no consumer once a read is done", async () => {
+    const log = await freshLog()
+    const escalated = (i: number) => ({
+      type: "TicketEscalated" as const,
+      payload: { reason: `r${i}`, queue: "q" },
+    })
+    const positions = new Map<string, { version: number; sequence: number }>()
+    // Three aggregates written turn by turn, so that each one's commits are spread over the stream:
+    // "short" has 3 commits (read by direct gets), "long" 30 (too many: an ordered consumer).
+    for (let i = 0; i < 30; i++) {
+      for (const id of ["short", "long", "noise"]) {
+        if (id === "short" && i >= 3) continue
+        const expected = positions.get(id) ?? initialPosition
+        const result = await run(
+          log.append({
+            aggregate: ticket(id),
+            expected,
+            events: [i === 0 ? opened : escalated(i)],
+            metadata,
+          }),
+        )
+        positions.set(id, result.position)
+      }
+    }
+    const short = await run(log.load(ticket("short")))
+    expect(short.events.map((e) => e.aggregateVersion)).toEqual([1, 2, 3])
+    expect(short.position).toEqual(positions.get("short"))
+    const long = await run(log.load(ticket("long")))
+    expect(long.events.map((e) => e.aggregateVersion)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    expect(long.events.every((e) => e.aggregateId === "long")).toBe(true)
+    expect(long.position).toEqual(positions.get("long"))
+    // A tail after a position in the middle of the long one.
+    const middle = long.events[9]!
+    const tail = await run(
+      log.load(ticket("long"), {
+        version: middle.aggregateVersion,
+        sequence: (await subjectSequences(log, "long"))[9]!,
+      }),
+    )
+    expect(tail.events.map((e) => e.aggregateVersion)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11))
+    // A short tail of the long one (5 events) is read by direct gets.
+    const shortTail = await run(
+      log.load(ticket("long"), { version: 25, sequence: (await subjectSequences(log, "long"))[24]! }),
+    )
+    expect(shortTail.events.map((e) => e.aggregateVersion)).toEqual([26, 27, 28, 29, 30])
+    await run(log.follow("customer").pipe(Stream.take(5), Stream.runDrain))
+    // Deleting a consumer is not awaited by the read: the server forgets it a moment later.
+    const stream = Subjects.streamName(log.namespace, "customer")
+    await expect
+      .poll(async () => (await nats.jsm.streams.info(stream)).state.consumer_count, { timeout: 5_000 })
+      .toBe(0)
   })
 })
 

@@ -3,7 +3,13 @@ import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/s
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type NatsHandles, openNats } from "./natsClient.ts"
-import { applyTopology, decisionCacheLimits, declareTopology, requireNoDrift } from "./topology.ts"
+import {
+  applyTopology,
+  decisionCacheLimits,
+  declareTopology,
+  removeTopology,
+  requireNoDrift,
+} from "./topology.ts"
 
 let server: NatsServerHandle
 let nats: NatsHandles
@@ -18,6 +24,25 @@ afterAll(async () => {
 })
 
 describe("topology as code", () => {
+  it("removes a scratch namespace whole, and only it", async () => {
+    const scratch = uniqueNamespace("gone")
+    const neighbour = uniqueNamespace("stays")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace: scratch })))
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace: neighbour })))
+    const removed = await Effect.runPromise(removeTopology(nats.jsm, declareTopology({ namespace: scratch })))
+    expect(removed).toHaveLength(domains.length + 5)
+    const left: Array<string> = []
+    for await (const name of nats.jsm.streams.names()) left.push(name)
+    expect(left.filter((name) => name.toLowerCase().includes(scratch.toLowerCase()))).toEqual([])
+    expect(left.filter((name) => name.toLowerCase().includes(neighbour.toLowerCase()))).toHaveLength(
+      domains.length + 5,
+    )
+    // Removing what is gone already removes nothing and is no error.
+    expect(
+      await Effect.runPromise(removeTopology(nats.jsm, declareTopology({ namespace: scratch }))),
+    ).toEqual([])
+  })
+
   it("creates missing streams once and then reports them unchanged", async () => {
     const namespace = uniqueNamespace("topo")
     const declared = declareTopology({ namespace })

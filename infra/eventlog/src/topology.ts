@@ -406,3 +406,28 @@ export const requireNoDrift = (report: TopologyReport): Effect.Effect<TopologyRe
         }),
       )
 }
+
+/**
+ * Deletes the declared streams and stores that exist, with everything in them: for a namespace
+ * that was only ever a scratch space (a demo's day that was not kept). Returns the names deleted.
+ * The streams deny deleting their messages, not themselves; a production namespace is never
+ * removed by the mesh, only by an operator.
+ */
+export const removeTopology = (
+  jsm: JetStreamManager,
+  declarations: ReadonlyArray<Declaration>,
+): Effect.Effect<ReadonlyArray<string>, EventLogError> =>
+  Effect.gen(function* () {
+    const deleted: Array<string> = []
+    for (const declaration of declarations) {
+      const existed = yield* Effect.tryPromise({
+        try: () =>
+          jsm.streams
+            .delete(declaration.name)
+            .catch((e) => (isStreamNotFound(e) ? false : Promise.reject(e))),
+        catch: (e) => unavailable(`delete stream ${declaration.name}`, e),
+      })
+      if (existed) deleted.push(declaration.name)
+    }
+    return deleted
+  })

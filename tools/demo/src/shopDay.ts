@@ -122,6 +122,8 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   const stack: MeshStack = await startMeshStack({
     namespace,
     keepData: options.keep,
+    // The last day stays on the demo's own server for a look after it, until the next one.
+    replaceEarlier: /^day[0-9a-z]+$/,
     ...(options.nats === undefined ? {} : { nats: options.nats }),
     onRestart: (agent) => {
       restarts[agent] = (restarts[agent] ?? 0) + 1

@@ -4,7 +4,7 @@ import type { NatsHandles } from "@mesh/eventlog"
 export interface JetStreamCall {
   /** E.g. `jsm.streams.getMessage`, `js.consumers.get`, `js.publish`. */
   readonly path: string
-  /** The subject the call reads or writes, when it names one (a filter, `last_by_subj`, a publish). */
+  /** The subject the call reads or writes, when it names one (a filter, `last_by_subj` or `next_by_subj`, a publish). */
   readonly subject: string | null
 }
 
@@ -27,6 +27,7 @@ const subjectOf = (path: string, args: ReadonlyArray<unknown>): string | null =>
   if (typeof options !== "object" || options === null) return null
   const o = options as Record<string, unknown>
   if (typeof o.last_by_subj === "string") return o.last_by_subj
+  if (typeof o.next_by_subj === "string") return o.next_by_subj
   if (typeof o.filter_subjects === "string") return o.filter_subjects
   if (Array.isArray(o.filter_subjects)) return o.filter_subjects.join(",")
   if (typeof o.filter_subject === "string") return o.filter_subject

@@ -196,6 +196,65 @@ describe("command handler", () => {
       expect(state.position.version).toBe(2)
     })
 
+    it("answers a moot command from the kept state after one look at the log's head, and keeps it", async () => {
+      const { log } = await setup()
+      const froms: Array<number> = []
+      const counted = {
+        ...log,
+        load: (ref: Parameters<typeof log.load>[0], from?: Parameters<typeof log.load>[1]) => {
+          froms.push(from?.version ?? 0)
+          return log.load(ref, from)
+        },
+      }
+      const tasks = makeCommandHandler(counted, taskAggregate)
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "CompleteTask", by: "ana" })))
+      froms.length = 0
+      // A done task: assigning it decides nothing, three times over (a redelivered webhook, say).
+      for (const assignee of ["bo", "cy", "di"]) {
+        const moot = await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee })))
+        expect(moot.status).toBe("nothing-decided")
+        expect(moot.position.version).toBe(3)
+      }
+      // Each looked only past the kept position (version 3), never at the whole history.
+      expect(froms).toEqual([3, 3, 3])
+      // A refused command on a kept state that is the head: the refusal stands, nothing was reloaded.
+      froms.length = 0
+      const other = await Effect.runPromiseExit(
+        makeCommandHandler(counted, taskAggregate).handle(
+          envelope("t2", { _tag: "AssignTask", assignee: "ana" }),
+        ),
+      )
+      expect(other._tag).toBe("Failure")
+      expect(froms).toEqual([0])
+    })
+
+    it("catches up a kept state from the commits written after it, and decides on that", async () => {
+      const { log } = await setup()
+      const froms: Array<number> = []
+      const counted = {
+        ...log,
+        load: (ref: Parameters<typeof log.load>[0], from?: Parameters<typeof log.load>[1]) => {
+          froms.push(from?.version ?? 0)
+          return log.load(ref, from)
+        },
+      }
+      const here = makeCommandHandler(counted, taskAggregate)
+      const elsewhere = makeCommandHandler(log, taskAggregate)
+      await Effect.runPromise(here.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))
+      froms.length = 0
+      await Effect.runPromise(elsewhere.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
+      // Kept here: open and unassigned (version 1). Completing is refused on it, then decided on the head.
+      const done = await Effect.runPromise(here.handle(envelope("t1", { _tag: "CompleteTask", by: "ana" })))
+      expect(done.events.map((e) => e.type)).toEqual(["TaskCompleted"])
+      expect(done.position.version).toBe(3)
+      // Its append conflicted (the kept position was 1); the catch-up read from there, not from 0.
+      expect(froms).toEqual([1])
+      const state = await Effect.runPromise(here.state("t1"))
+      expect(state.state).toMatchObject({ status: "done" })
+    })
+
     it("keeps none when told to, and then reads the log for every command", async () => {
       const { log } = await setup()
       const { counted, loads } = countingLoads(log)

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { applyTopology, declareTopology, openNats } from "@mesh/eventlog"
+import { applyTopology, declareTopology, openNats, removeTopology } from "@mesh/eventlog"
 import { type Simulators, startSimulators } from "@mesh/simulators"
 import { findDevServer, findRepoRoot, freePorts, projectDataDir, resolveNats } from "@mesh/stack"
 import { Effect } from "effect"
@@ -64,20 +64,53 @@ const dayClockPolicy = (agent: "customer-ops" | "procurement" | "content-ops", d
 const secret = () => randomBytes(18).toString("base64url")
 
 /** NATS: MESH_NATS_URL, else the server a running `mesh dev` keeps, else a private one under `.data/`. */
-export const demoNats = async (): Promise<{ url: string; source: string; stop: () => Promise<void> }> => {
+export const demoNats = async (): Promise<{
+  url: string
+  source: string
+  /** True for the private server this process started, whose store no one else uses. */
+  private: boolean
+  stop: () => Promise<void>
+}> => {
   const env = process.env.MESH_NATS_URL
   if (env !== undefined && env !== "")
-    return { url: env, source: "MESH_NATS_URL", stop: async () => undefined }
+    return { url: env, source: "MESH_NATS_URL", private: false, stop: async () => undefined }
   const dataDir = projectDataDir()
   const devServer = findDevServer(dataDir)
   if (devServer._tag === "Running")
     return {
       url: devServer.url,
       source: `the server of \`mesh dev\`, pid ${devServer.serverPid}`,
+      private: false,
       stop: async () => undefined,
     }
   const nats = await resolveNats({ dataDir })
-  return { url: nats.url, source: `a private nats-server, store ${dataDir}/nats`, stop: nats.stop }
+  return {
+    url: nats.url,
+    source: `a private nats-server, store ${dataDir}/nats`,
+    private: true,
+    stop: nats.stop,
+  }
+}
+
+/** Deletes the streams and stores of every namespace on the server that `like` matches, but `keep`. */
+const removeNamespaces = async (url: string, like: RegExp, keep: string) => {
+  const handles = await openNats(url, "mesh-stack")
+  try {
+    const namespaces = new Set<string>()
+    for await (const name of handles.jsm.streams.names()) {
+      // A namespace's streams are `<NAMESPACE>_<DOMAIN>`, its stores `KV_<namespace>_…`, `OBJ_…`.
+      const namespace =
+        name
+          .replace(/^(KV|OBJ)_/, "")
+          .split("_")[0]
+          ?.toLowerCase() ?? ""
+      if (like.test(namespace) && namespace !== keep) namespaces.add(namespace)
+    }
+    for (const namespace of namespaces)
+      await Effect.runPromise(removeTopology(handles.jsm, declareTopology({ namespace })))
+  } finally {
+    await handles.connection.close()
+  }
 }
 
 /**
@@ -105,6 +138,14 @@ export const startMeshStack = async (options: {
    * dry fork. The actions wait in the log with their verdicts until the fork is promoted.
    */
   readonly holdActions?: boolean
+  /**
+   * On the private nats-server under `.data/` only (never on a server named by MESH_NATS_URL or
+   * kept by `mesh dev`, which others may share): deletes the streams and stores of the earlier
+   * namespaces these names match before this one starts. A demo's day stays for a look after it
+   * (`mesh trace`, `mesh replay`) until the next day replaces it; run after run, the days would
+   * otherwise pile up in the store.
+   */
+  readonly replaceEarlier?: RegExp
 }): Promise<MeshStack> => {
   const dataDir = options.keepData
     ? join(projectDataDir(), options.namespace)
@@ -117,8 +158,12 @@ export const startMeshStack = async (options: {
   }
   try {
     const nats =
-      options.nats === undefined ? await demoNats() : { ...options.nats, stop: async () => undefined }
+      options.nats === undefined
+        ? await demoNats()
+        : { ...options.nats, private: false, stop: async () => undefined }
     cleanups.push(nats.stop)
+    if (options.replaceEarlier !== undefined && nats.private)
+      await removeNamespaces(nats.url, options.replaceEarlier, options.namespace)
     const simulators = await startSimulators({ host: "127.0.0.1" })
     cleanups.push(() => simulators.stop())
     const shop: ShopCredentials = {
