@@ -90,3 +90,31 @@ export class SkippedEvents {
     return Object.fromEntries(this.#counts)
   }
 }
+
+const commitText = new TextDecoder()
+
+/**
+ * Whether a stored commit may hold an event of one of `types`, told from its envelopes' `type`
+ * fields alone, without decoding it through the catalogue's schemas (the costly part of a
+ * delivery). False only for a well-formed array of envelopes whose types the catalogue knows, none
+ * of them in `types`; anything else (malformed bytes, a type the catalogue lacks, which must be
+ * counted as skipped) answers true, and the commit is decoded and handled as any other.
+ */
+export const commitMayHold = (
+  catalog: EventCatalog<EventDefinition>,
+  bytes: Uint8Array,
+  types: ReadonlySet<string>,
+): boolean => {
+  let envelopes: unknown
+  try {
+    envelopes = JSON.parse(commitText.decode(bytes))
+  } catch {
+    return true
+  }
+  if (!Array.isArray(envelopes) || envelopes.length === 0) return true
+  for (const envelope of envelopes) {
+    const type = (envelope as { readonly type?: unknown } | null)?.type
+    if (typeof type !== "string" || types.has(type) || catalog.get(type) === undefined) return true
+  }
+  return false
+}

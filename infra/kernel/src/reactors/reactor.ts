@@ -171,6 +171,8 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
     },
     ...(options.until === undefined ? {} : { until: options.until }),
     ...(options.skipped === undefined ? {} : { skipped: options.skipped }),
+    // A commit of none of its types is acknowledged undecoded: `react` would skip each of its events.
+    reactsTo: new Set(options.reactor.eventTypes),
     // A reaction that failed because a dependency was away (the event log, a database) is tried
     // again, never dead-lettered for it.
     isTransient: isTransientFailure,

@@ -192,8 +192,27 @@ const dedupe = (findings: ReadonlyArray<UntrustedFinding>): ReadonlyArray<Untrus
   })
 }
 
+/**
+ * Texts cleaned lately, most recent last. One message is cleaned several times on its way (the
+ * answer, its draft's guardrails, the thread of the ticket's next message, the reply sent), and a
+ * clean costs about a hundred regular expressions over it (measured on the shop's day: 5% of the
+ * agent's CPU). The clean is a pure function of the text, so a kept result is the same answer.
+ */
+const recentlyCleaned = new Map<string, CleanedText>()
+const RECENTLY_CLEANED = 512
+
 /** Cleans untrusted text before any model sees it. */
 export const cleanUntrusted = (raw: string): CleanedText => {
+  const kept = recentlyCleaned.get(raw)
+  if (kept !== undefined) return kept
+  const cleaned = cleanOnce(raw)
+  recentlyCleaned.set(raw, cleaned)
+  if (recentlyCleaned.size > RECENTLY_CLEANED)
+    recentlyCleaned.delete(recentlyCleaned.keys().next().value as string)
+  return cleaned
+}
+
+const cleanOnce = (raw: string): CleanedText => {
   const findings: Array<UntrustedFinding> = []
   const first = removeInvisible(raw)
   const early = neutraliseDelimiters(first.text)
@@ -233,7 +252,8 @@ export const cleanUntrusted = (raw: string): CleanedText => {
     }
   }
   findings.push(...steeringIn(text, 0))
-  return { text, findings: dedupe(findings) }
+  // Frozen: the result is shared by every caller that cleans the same text.
+  return Object.freeze({ text, findings: Object.freeze(dedupe(findings).map((f) => Object.freeze(f))) })
 }
 
 /** Whether findings show an attempt to steer the agent (override, fake notice, role claim, prompt extraction, encoded payload carrying one). */
