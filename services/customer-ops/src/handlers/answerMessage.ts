@@ -274,14 +274,7 @@ export const answerMessages = (options: {
         })
       }
 
-      // Approved knowledge (never a draft) like this message, within the tenant, looked up while the
-      // message is triaged: embedding the message is most of a ticket's time with the offline model
-      // (10-40 ms here), and it runs on the encoder's own thread. A message that goes to a person
-      // whatever the draft says needs none; one that triage sends elsewhere drops the lookup (below).
       const heldByGuardrails = manipulation.length > 0 || detailChanges.length > 0
-      const knowledge = heldByGuardrails
-        ? undefined
-        : yield* Effect.forkChild((yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`))
 
       // 2. The customer's history (long-term memory in the read model), within the tenant.
       const history = yield* CustomerHistory
@@ -336,9 +329,16 @@ export const answerMessages = (options: {
       // from the order), nor to a message that goes to a person whatever the draft says.
       const answeredByOrder = intent === "order_status" && order !== undefined
       const goesToPerson = heldByGuardrails || declined !== null
-      if (knowledge !== undefined && (answeredByOrder || goesToPerson)) yield* Fiber.interrupt(knowledge)
+      // Approved knowledge (never a draft) like this message, within the tenant, looked up only once
+      // triage says the draft may use it. Embedding the message is most of a ticket's work with the
+      // offline model (10-40 ms of the encoder's thread here, a call to the model server with
+      // Ollama). Started beside triage, it was thrown away for nearly half of a day's messages (an
+      // order-status question about a known order, a message triage sends to a person), and on the
+      // shop's day the encoder's thread took about half the agent's CPU.
       const articles =
-        knowledge === undefined || answeredByOrder || goesToPerson ? [] : yield* Fiber.join(knowledge)
+        answeredByOrder || goesToPerson
+          ? []
+          : yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`)
       // A register that cannot be read leaves the line's outlook out; the reply says only what is known.
       const restock =
         order === undefined || order.status !== "paid"
