@@ -179,6 +179,49 @@ describe("PGlite", () => {
   })
 })
 
+describe("PGlite and Postgres alike", () => {
+  it("report the rows a write touched", async () => {
+    for (const resolved of [await openPGlite(), openPostgresPool(testUrl)]) {
+      const db = makeKysely<NoteDb>(resolved)
+      const table = `note_${randomBytes(4).toString("hex")}`
+      try {
+        await sql`create table ${sql.table(table)} (id integer primary key, body text not null)`.execute(db)
+        const notes = db.withTables<{ [t: string]: NoteDb["note"] }>()
+        const inserted = await notes
+          .insertInto(table)
+          .values([
+            { id: 1, body: "a" },
+            { id: 2, body: "b" },
+            { id: 3, body: "c" },
+          ])
+          .executeTakeFirst()
+        expect(inserted.numInsertedOrUpdatedRows, resolved.source).toBe(3n)
+        const updated = await notes
+          .updateTable(table)
+          .set({ body: "z" })
+          .where("id", ">", 1)
+          .executeTakeFirst()
+        expect(updated.numUpdatedRows, resolved.source).toBe(2n)
+        const deleted = await notes.deleteFrom(table).where("id", "=", 1).executeTakeFirst()
+        expect(deleted.numDeletedRows, resolved.source).toBe(1n)
+        const missed = await notes
+          .updateTable(table)
+          .set({ body: "y" })
+          .where("id", "=", 99)
+          .executeTakeFirst()
+        expect(missed.numUpdatedRows, resolved.source).toBe(0n)
+        expect(await notes.selectFrom(table).select("body").orderBy("id").execute()).toEqual([
+          { body: "z" },
+          { body: "z" },
+        ])
+      } finally {
+        await sql`drop table if exists ${sql.table(table)}`.execute(db)
+        await db.destroy()
+      }
+    }
+  })
+})
+
 describe("a pg pool", () => {
   it("survives its server closing a checked-out client mid-transaction", async () => {
     const resolved = openPostgresPool(schemaUrl, { max: 2 })
