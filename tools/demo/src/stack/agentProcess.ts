@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { createWriteStream, type WriteStream } from "node:fs"
+import { closeSync, createWriteStream, openSync, readSync, statSync, type WriteStream } from "node:fs"
 import { join } from "node:path"
 import { findRepoRoot, waitFor, workspaceNode } from "@mesh/stack"
 
@@ -36,6 +36,38 @@ export interface AgentProcess {
 
 const entryOf = (agent: MeshAgent) => join(findRepoRoot(), "services", agent, "src", "main.ts")
 
+/**
+ * Starts in a row that end before the process is ready, after which the supervisor stops
+ * restarting it: a bad setting or a missing dependency fails every start the same way, and the
+ * demo then says why at once instead of restarting it until its two minutes are up.
+ */
+export const FAILED_STARTS_BEFORE_GIVING_UP = 3
+
+/** The last line a process wrote to its log (what it said as it stopped), or "" when there is none. */
+const lastLogLine = (file: string): string => {
+  try {
+    const size = statSync(file).size
+    const length = Math.min(size, 4096)
+    const buffer = Buffer.alloc(length)
+    const fd = openSync(file, "r")
+    try {
+      readSync(fd, buffer, 0, length, size - length)
+    } finally {
+      closeSync(fd)
+    }
+    return (
+      buffer
+        .toString("utf8")
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "")
+        .at(-1) ?? ""
+    )
+  } catch {
+    return ""
+  }
+}
+
 const readyz = async (url: string): Promise<boolean> => {
   try {
     return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })).ok
@@ -60,6 +92,9 @@ export const startAgentProcess = async (
   let restarts = 0
   let starting: Promise<void> = Promise.resolve()
   const startTimeoutMs = options.startTimeoutMs ?? 120_000
+  // Starts in a row that ended before ready, and why the supervisor gave up, once it has.
+  let failedStarts = 0
+  let gaveUp: string | undefined
 
   const launch = (): Promise<void> => {
     const process_ = spawn(workspaceNode(), [entryOf(spec.agent)], {
@@ -73,25 +108,36 @@ export const startAgentProcess = async (
       stdio: ["ignore", "pipe", "pipe"],
     })
     child = process_
+    let ready = false
     process_.stdout?.pipe(log, { end: false })
     process_.stderr?.pipe(log, { end: false })
     process_.once("exit", (code, signal) => {
       // A process that drained and exited 0 was asked to stop (Ctrl-C in the terminal reaches the
-      // whole process group); anything else (a crash, SIGKILL) is restarted.
+      // whole process group); anything else (a crash, SIGKILL) is restarted, unless it keeps
+      // ending before it is ready.
       if (stopping || child !== process_ || (code === 0 && signal === null)) return
+      failedStarts = ready ? 0 : failedStarts + 1
+      if (failedStarts >= FAILED_STARTS_BEFORE_GIVING_UP) {
+        // Its pipes may still hold its last words: read the log once they are flushed.
+        setTimeout(() => {
+          const said = lastLogLine(spec.logFile)
+          gaveUp = `${spec.agent} ended ${failedStarts} times in a row before it was ready (last: ${signal ?? `exit code ${code}`})${said === "" ? "" : `: ${said}`}; its log: ${spec.logFile}`
+        }, 100)
+        return
+      }
       restarts += 1
       options.onRestart?.(spec.agent)
       starting = launch()
       // A restart that fails is seen by the next caller of ready().
       starting.catch(() => undefined)
     })
+    // A restarted process answers on the same port, so an earlier wait ends when it is ready.
     return waitFor(`${spec.agent} is ready`, async () => ((await readyz(url)) ? true : undefined), {
       timeoutMs: startTimeoutMs,
-      stopIf: () =>
-        process_.exitCode !== null && child === process_
-          ? `${spec.agent} exited with code ${process_.exitCode}; its log: ${spec.logFile}`
-          : undefined,
-    }).then(() => undefined)
+      stopIf: () => gaveUp,
+    }).then(() => {
+      if (child === process_) ready = true
+    })
   }
 
   starting = launch()
