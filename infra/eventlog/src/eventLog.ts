@@ -171,7 +171,9 @@ const ANY_RETRIES = 5
 /**
  * The longest tail (in events) an aggregate load reads by direct gets rather than an ordered
  * consumer: a direct get is a round trip per commit, a consumer a few round trips and server state
- * however many commits it delivers (`pnpm bench read` loads 50 commits).
+ * however many commits it delivers. Measured here, loading 200 aggregates one at a time: with 2
+ * commits each, 0.76 ms p50 and 0.75 ms of CPU a load by direct gets against 1.77 ms and 1.40 ms by
+ * a consumer; with 6, 1.54 and 1.12 against 1.88 and 1.37 (`pnpm bench read` loads 50 commits).
  */
 const DIRECT_TAIL_EVENTS = 8
 
