@@ -426,6 +426,28 @@ describe("reads leave nothing on the server", () => {
   })
 })
 
+describe("a stream that refuses direct gets", () => {
+  it("still loads an aggregate whole, through an ordered consumer", async () => {
+    const log = await freshLog()
+    const stream = Subjects.streamName(log.namespace, "customer")
+    const info = await nats.jsm.streams.info(stream)
+    // Drifted from its declaration (an operator's edit): the loads' direct gets find no responder.
+    await nats.jsm.streams.update(stream, { ...info.config, allow_direct: false })
+    let position = initialPosition
+    for (let i = 0; i < 3; i++) {
+      const events = [
+        i === 0 ? opened : { type: "TicketEscalated" as const, payload: { reason: `r${i}`, queue: "q" } },
+      ]
+      position = (
+        await run(log.append({ aggregate: ticket("drifted"), expected: position, events, metadata }))
+      ).position
+    }
+    const loaded = await run(log.load(ticket("drifted")))
+    expect(loaded.events.map((e) => e.aggregateVersion)).toEqual([1, 2, 3])
+    expect(loaded.position).toEqual(position)
+  })
+})
+
 describe("a reader older than the writer", () => {
   // An older build's catalogue: it has never heard of TicketEscalated.
   const olderCatalog = makeCatalog(meshEventDefinitions.filter((d) => d.type !== "TicketEscalated"))
