@@ -12,7 +12,7 @@ import {
 import type { ReactorDefinition } from "@mesh/kernel"
 import { type DecisionRecorder, decideOnce, type ModelProvider } from "@mesh/models"
 import { Registers } from "@mesh/registers"
-import { Clock, Effect, Fiber, Result, Schema } from "effect"
+import { Clock, Effect, Result, Schema } from "effect"
 import { CustomerOpsSettings } from "../config.ts"
 import { CustomerHistory } from "../customerHistory.ts"
 import {
