@@ -95,6 +95,8 @@ export const startAgentProcess = async (
   // Starts in a row that ended before ready, and why the supervisor gave up, once it has.
   let failedStarts = 0
   let gaveUp: string | undefined
+  // Processes this supervisor killed itself.
+  const killed = new WeakSet<ChildProcess>()
 
   const launch = (): Promise<void> => {
     const process_ = spawn(workspaceNode(), [entryOf(spec.agent)], {
@@ -116,7 +118,8 @@ export const startAgentProcess = async (
       // whole process group); anything else (a crash, SIGKILL) is restarted, unless it keeps
       // ending before it is ready.
       if (stopping || child !== process_ || (code === 0 && signal === null)) return
-      failedStarts = ready ? 0 : failedStarts + 1
+      // A kill of ours (the demo's chaos) is not the process failing to start, however early it came.
+      failedStarts = ready ? 0 : killed.has(process_) ? failedStarts : failedStarts + 1
       if (failedStarts >= FAILED_STARTS_BEFORE_GIVING_UP) {
         // Its pipes may still hold its last words: read the log once they are flushed.
         setTimeout(() => {
@@ -149,7 +152,9 @@ export const startAgentProcess = async (
     pid: () => child?.pid,
     restarts: () => restarts,
     kill: () => {
-      child?.kill("SIGKILL")
+      if (child === undefined) return
+      killed.add(child)
+      child.kill("SIGKILL")
     },
     ready: () => starting,
     stop: async () => {
