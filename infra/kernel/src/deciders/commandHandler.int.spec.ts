@@ -123,17 +123,17 @@ describe("command handler", () => {
   })
 
   describe("the state it keeps after an append", () => {
-    // The real log, its loads counted: the kept state is there to spare them.
+    // The real log, its loads counted with the version each read from: the kept state is there to spare them.
     const countingLoads = <L extends { load: (...args: Array<never>) => unknown }>(log: L) => {
-      let loads = 0
+      const froms: Array<number> = []
       const counted = {
         ...log,
         load: (...args: Parameters<L["load"]>) => {
-          loads++
+          froms.push((args[1] as { readonly version: number } | undefined)?.version ?? 0)
           return (log.load as (...a: Parameters<L["load"]>) => ReturnType<L["load"]>)(...args)
         },
       } as L
-      return { counted, loads: () => loads }
+      return { counted, loads: () => froms.length, froms }
     }
 
     it("decides the next command to the same aggregate without reading the log", async () => {
@@ -198,14 +198,7 @@ describe("command handler", () => {
 
     it("answers a moot command from the kept state after one look at the log's head, and keeps it", async () => {
       const { log } = await setup()
-      const froms: Array<number> = []
-      const counted = {
-        ...log,
-        load: (ref: Parameters<typeof log.load>[0], from?: Parameters<typeof log.load>[1]) => {
-          froms.push(from?.version ?? 0)
-          return log.load(ref, from)
-        },
-      }
+      const { counted, froms } = countingLoads(log)
       const tasks = makeCommandHandler(counted, taskAggregate)
       await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))
       await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
@@ -232,14 +225,7 @@ describe("command handler", () => {
 
     it("catches up a kept state from the commits written after it, and decides on that", async () => {
       const { log } = await setup()
-      const froms: Array<number> = []
-      const counted = {
-        ...log,
-        load: (ref: Parameters<typeof log.load>[0], from?: Parameters<typeof log.load>[1]) => {
-          froms.push(from?.version ?? 0)
-          return log.load(ref, from)
-        },
-      }
+      const { counted, froms } = countingLoads(log)
       const here = makeCommandHandler(counted, taskAggregate)
       const elsewhere = makeCommandHandler(log, taskAggregate)
       await Effect.runPromise(here.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })))

@@ -137,6 +137,22 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
   const cache = makeStateCache<State>(options.cachedAggregates ?? DEFAULT_CACHED_AGGREGATES)
   const refOf = (id: string): AggregateRef => ({ domain: aggregate.domain, type: aggregate.type, id })
 
+  /** Events read from the log folded onto a state, and the ids of the commands that wrote them noted. */
+  const foldOnto = (
+    base: { readonly state: State; readonly commandIds: ReadonlyArray<string> },
+    events: ReadonlyArray<EventOf<D>>,
+  ) => {
+    let state = base.state
+    const commandIds = [...base.commandIds]
+    for (const event of events) {
+      state = decider.evolve(state, event as unknown as DecidedEvent<D>)
+      if (event.commandId !== undefined && commandIds[commandIds.length - 1] !== event.commandId) {
+        commandIds.push(event.commandId)
+      }
+    }
+    return { state, commandIds }
+  }
+
   const load = (ref: AggregateRef): Effect.Effect<Loaded<State>, EventLogError> =>
     Effect.gen(function* () {
       let base: Snapshot<State> = { state: decider.initialState(), position: initialPosition, commandIds: [] }
@@ -146,15 +162,11 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         if (snapshot !== undefined) base = snapshot
       }
       const tail = yield* log.load(ref, base.position)
-      let state = base.state
-      const commandIds = [...base.commandIds]
-      for (const event of tail.events) {
-        state = decider.evolve(state, event as unknown as DecidedEvent<D>)
-        if (event.commandId !== undefined && commandIds[commandIds.length - 1] !== event.commandId) {
-          commandIds.push(event.commandId)
-        }
+      return {
+        ...foldOnto(base, tail.events),
+        position: tail.position,
+        eventsSinceSnapshot: tail.events.length,
       }
-      return { state, position: tail.position, commandIds, eventsSinceSnapshot: tail.events.length }
     })
 
   const writeSnapshot = (
@@ -188,18 +200,9 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
   const refresh = (ref: AggregateRef, kept: Loaded<State>) =>
     Effect.map(log.load(ref, kept.position), (tail): Loaded<State> | undefined => {
       if (tail.events.length === 0) return undefined
-      let state = kept.state
-      const commandIds = [...kept.commandIds]
-      for (const event of tail.events) {
-        state = decider.evolve(state, event as unknown as DecidedEvent<D>)
-        if (event.commandId !== undefined && commandIds[commandIds.length - 1] !== event.commandId) {
-          commandIds.push(event.commandId)
-        }
-      }
       return {
-        state,
+        ...foldOnto(kept, tail.events),
         position: tail.position,
-        commandIds,
         eventsSinceSnapshot: kept.eventsSinceSnapshot + tail.events.length,
       }
     })
