@@ -33,8 +33,11 @@ export {
   startNatsCluster,
   startNatsServer,
 } from "./natsServer.ts"
-/** Temp folders removed when this process dies, however it dies (a test's config files, say). */
-export { ownTempDir, releaseTempDir } from "./ownedProcesses.ts"
+/**
+ * Child processes killed, and temp folders removed, when this process dies, however it dies (a
+ * supervisor's agents, a test's config files).
+ */
+export { ownProcess, ownTempDir, releaseTempDir } from "./ownedProcesses.ts"
 /** Private PostgreSQL servers for tests that kill and restart their database. */
 export {
   type PostgresServerHandle,

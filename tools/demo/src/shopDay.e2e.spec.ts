@@ -8,11 +8,14 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { ShopDayOutcome } from "./shopDay.ts"
 
 interface TraceNodeJson {
+  readonly stream: string
+  readonly sequence: number
   readonly event: {
     readonly type: string
     readonly eventId: string
     readonly correlationId: string
     readonly causationId: string | null
+    readonly aggregateId: string
     readonly payload: Record<string, unknown>
   }
   readonly by: string
@@ -146,10 +149,11 @@ describe("pnpm demo: the shop's day", () => {
     const customer = tail.stdout
       .trim()
       .split("\n")
-      .map((line) => JSON.parse(line) as TraceNodeJson["event"] & { aggregateId: string })
-    // A message whose reply was sent, and a paid order.
-    const sentTo = new Set(customer.filter((e) => e.type === "ReplySent").map((e) => e.aggregateId))
-    const opened = customer.find((e) => e.type === "TicketOpened" && sentTo.has(e.aggregateId))
+      .map((line) => JSON.parse(line) as TraceNodeJson["event"])
+    // A message whose reply was sent in its own chain (a ticket's later message starts a chain of
+    // its own), and a paid order.
+    const repliedChains = new Set(customer.filter((e) => e.type === "ReplySent").map((e) => e.correlationId))
+    const opened = customer.find((e) => e.type === "TicketOpened" && repliedChains.has(e.correlationId))
     const paid = customer.find((e) => e.type === "OrderStatusChanged" && e.payload.status === "paid")
     if (opened === undefined || paid === undefined)
       throw new Error("the day sent no reply or took no payment")
@@ -190,8 +194,14 @@ describe("pnpm demo: the shop's day", () => {
       kind: "mailbox.send-message",
       policy: { verdict: { mode: expect.any(String) } },
     })
-    // The send's outcome hangs under the request for it (through a person's approval when it waited).
-    expect(flatten(asked?.children ?? []).map((n) => n.event.type)).toContain("ActionSucceeded")
+    // The send's outcome hangs under the commit that requested it: under the request, or, when the
+    // policy made it wait, under the wait for approval written with it (through the person's approval).
+    const requestCommit = nodes.filter((n) => n.stream === asked?.stream && n.sequence === asked?.sequence)
+    expect(requestCommit.map((n) => n.event.type)).toContain("ActionRequested")
+    const outcomes = flatten(requestCommit.flatMap((n) => n.children)).filter(
+      (n) => n.event.type === "ActionSucceeded",
+    )
+    expect(outcomes.map((n) => n.event.aggregateId)).toContain(replySent?.event.payload.actionId)
 
     // An order's payment crosses agents: the storefront's webhook to customer ops, its stock to procurement.
     const orderTrace = await mesh(day.namespace, ["trace", paid.correlationId, "--json"])

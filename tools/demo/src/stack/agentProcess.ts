@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, createWriteStream, openSync, readSync, statSync, type WriteStream } from "node:fs"
 import { join } from "node:path"
-import { findRepoRoot, waitFor, workspaceNode } from "@mesh/stack"
+import { findRepoRoot, ownProcess, waitFor, workspaceNode } from "@mesh/stack"
 
 /** The mesh's processes: the three domain agents and the conflict resolver, each started by its path. */
 export const meshAgents = ["procurement", "content-ops", "customer-ops", "conflict-resolver"] as const
@@ -109,6 +109,9 @@ export const startAgentProcess = async (
       },
       stdio: ["ignore", "pipe", "pipe"],
     })
+    // It dies with the supervisor, however the supervisor dies (a SIGKILL, a harness's timeout):
+    // an agent left running would go on acting on the day's streams, unsupervised and unseen.
+    ownProcess(process_)
     child = process_
     let ready = false
     process_.stdout?.pipe(log, { end: false })

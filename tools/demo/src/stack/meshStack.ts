@@ -1,10 +1,18 @@
 import { randomBytes } from "node:crypto"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { applyTopology, declareTopology, openNats, removeTopology } from "@mesh/eventlog"
 import { type Simulators, startSimulators } from "@mesh/simulators"
-import { findDevServer, findRepoRoot, freePorts, projectDataDir, resolveNats } from "@mesh/stack"
+import {
+  findDevServer,
+  findRepoRoot,
+  freePorts,
+  ownTempDir,
+  projectDataDir,
+  releaseTempDir,
+  resolveNats,
+} from "@mesh/stack"
 import { Effect } from "effect"
 import { type AgentProcess, type MeshAgent, meshAgents, startAgentProcess } from "./agentProcess.ts"
 
@@ -151,10 +159,13 @@ export const startMeshStack = async (options: {
     ? join(projectDataDir(), options.namespace)
     : mkdtempSync(join(tmpdir(), `mesh-demo-${options.namespace}-`))
   mkdirSync(join(dataDir, "logs"), { recursive: true })
+  // A day's temp folder goes with the demo, however it ends (its agents' stores, with nothing to
+  // come back to them).
+  if (!options.keepData) ownTempDir(dataDir)
   const cleanups: Array<() => Promise<void>> = []
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
-    if (!options.keepData) rmSync(dataDir, { recursive: true, force: true })
+    if (!options.keepData) await releaseTempDir(dataDir)
   }
   try {
     const nats =
