@@ -6,6 +6,7 @@ import { playDay, type WorldTally } from "./play/player.ts"
 import { settle } from "./play/settle.ts"
 import { type DaySummary, summarizeDay } from "./report/daySummary.ts"
 import { renderSummary } from "./report/renderSummary.ts"
+import { lastLogLines, meshAgents } from "./stack/agentProcess.ts"
 import { type MeshStack, startMeshStack } from "./stack/meshStack.ts"
 
 /** How the demo plays the day. */
@@ -74,8 +75,12 @@ const killAgents = (stack: MeshStack, seed: number, count: number, speed: number
   }
 }
 
-/** The live progress line: events, tickets and actions per second over the last second. */
-const progressLine = (watch: ReturnType<typeof watchLog>) => {
+/**
+ * The live progress line: events, tickets and actions per second over the last second. On a
+ * terminal it redraws one line; otherwise `say` gets a line every five seconds (stderr under
+ * `--json`, so that whoever runs the day sees how far a day that never ends got).
+ */
+const progressLine = (watch: ReturnType<typeof watchLog>, tty: boolean, say: (line: string) => void) => {
   let last = { at: Date.now(), events: 0, tickets: 0, actions: 0 }
   const started = Date.now()
   const timer = setInterval(
@@ -90,7 +95,7 @@ const progressLine = (watch: ReturnType<typeof watchLog>) => {
       const per = (n: number, m: number) => ((n - m) / ((now - last.at) / 1000)).toFixed(0)
       const line = `  ${((now - started) / 1000).toFixed(0)} s  events ${current.events} (${per(current.events, last.events)}/s)  tickets ${current.tickets} (${per(current.tickets, last.tickets)}/s)  actions done ${current.actions} (${per(current.actions, last.actions)}/s)`
       if (tty) process.stdout.write(`\r${line.padEnd(100)}`)
-      else if (Math.round((now - started) / 1000) % 5 === 0) console.log(line)
+      else if (Math.round((now - started) / 1000) % 5 === 0) say(line)
       last = current
     },
     tty ? 1_000 : 1_000,
@@ -138,13 +143,30 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   let outcome: ShopDayOutcome | undefined
   try {
     const dayStarted = performance.now()
-    const progress = options.output === "text" ? progressLine(watch) : undefined
+    const progress =
+      options.output === "text"
+        ? progressLine(watch, tty, (line) => console.log(line))
+        : options.output === "json"
+          ? progressLine(watch, false, (line) => console.error(line))
+          : undefined
     const chaos = killAgents(stack, plan.seed, options.kills, options.speed)
     const play = await playDay({ plan, stack, watch, speed: options.speed, faults: options.faults })
+    // Under --json, where the day is (stderr): a day that never ends says which step it hangs in.
+    const step = (line: string) => {
+      if (options.output === "json") console.error(`  ${line}`)
+    }
+    step("the day's script is played")
     const kills = await chaos.done()
     // Every killed agent is back before the day is called.
     await Promise.all(Object.values(stack.agents).map((agent) => agent.ready()))
+    step("every agent is ready; waiting for the mesh to finish the day's work")
     const unsettled = await settle(stack, watch)
+    if (unsettled.length === 0) step("the mesh is done")
+    else {
+      step(`still working: ${unsettled.join(", ")}; the agents' last log lines:`)
+      for (const agent of meshAgents)
+        for (const line of lastLogLines(stack.logOf(agent), 5)) step(`  ${agent}: ${line.slice(0, 400)}`)
+    }
     const world = await play.close()
     progress?.stop()
     const dayMs = performance.now() - dayStarted

@@ -43,8 +43,8 @@ const entryOf = (agent: MeshAgent) => join(findRepoRoot(), "services", agent, "s
  */
 export const FAILED_STARTS_BEFORE_GIVING_UP = 3
 
-/** The last line a process wrote to its log (what it said as it stopped), or "" when there is none. */
-const lastLogLine = (file: string): string => {
+/** The last lines (up to `count`) a process wrote to its log, e.g. what it said as it stopped. */
+export const lastLogLines = (file: string, count: number): ReadonlyArray<string> => {
   try {
     const size = statSync(file).size
     const length = Math.min(size, 4096)
@@ -55,16 +55,14 @@ const lastLogLine = (file: string): string => {
     } finally {
       closeSync(fd)
     }
-    return (
-      buffer
-        .toString("utf8")
-        .split("\n")
-        .map((line) => line.trim())
-        .filter((line) => line !== "")
-        .at(-1) ?? ""
-    )
+    return buffer
+      .toString("utf8")
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line !== "")
+      .slice(-count)
   } catch {
-    return ""
+    return []
   }
 }
 
@@ -126,7 +124,7 @@ export const startAgentProcess = async (
       if (failedStarts >= FAILED_STARTS_BEFORE_GIVING_UP) {
         // Its pipes may still hold its last words: read the log once they are flushed.
         setTimeout(() => {
-          const said = lastLogLine(spec.logFile)
+          const said = lastLogLines(spec.logFile, 1)[0] ?? ""
           gaveUp = `${spec.agent} ended ${failedStarts} times in a row before it was ready (last: ${signal ?? `exit code ${code}`})${said === "" ? "" : `: ${said}`}; its log: ${spec.logFile}`
         }, 100)
         return

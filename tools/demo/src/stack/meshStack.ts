@@ -41,6 +41,8 @@ export interface MeshStack {
   readonly agents: Readonly<Record<MeshAgent, AgentProcess>>
   /** The URL of each agent's HTTP API. */
   readonly urlOf: (agent: MeshAgent) => string
+  /** Where each agent's process writes its log lines, across restarts. */
+  readonly logOf: (agent: MeshAgent) => string
   readonly stop: () => Promise<void>
 }
 
@@ -159,6 +161,7 @@ export const startMeshStack = async (options: {
     ? join(projectDataDir(), options.namespace)
     : mkdtempSync(join(tmpdir(), `mesh-demo-${options.namespace}-`))
   mkdirSync(join(dataDir, "logs"), { recursive: true })
+  const logOf = (agent: MeshAgent) => join(dataDir, "logs", `${agent}.log`)
   // A day's temp folder goes with the demo, however it ends (its agents' stores, with nothing to
   // come back to them).
   if (!options.keepData) ownTempDir(dataDir)
@@ -247,7 +250,7 @@ export const startMeshStack = async (options: {
           agent,
           port: ports[index] as number,
           env: envOf(agent),
-          logFile: join(dataDir, "logs", `${agent}.log`),
+          logFile: logOf(agent),
         },
         options.onRestart === undefined ? {} : { onRestart: options.onRestart },
       )
@@ -279,6 +282,7 @@ export const startMeshStack = async (options: {
       simulators,
       agents,
       urlOf: (agent) => agents[agent].url,
+      logOf,
       stop,
     }
   } catch (error) {
