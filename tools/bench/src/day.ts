@@ -1,8 +1,12 @@
+import { spawn } from "node:child_process"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
 import { runShopDay } from "@mesh/demo/day"
 import type { NatsHandles } from "@mesh/eventlog"
-import { AckPolicy } from "@nats-io/jetstream"
+import { ownProcess, workspaceNode } from "@mesh/stack"
 import type { BenchResult } from "./harness.ts"
 import { percentile } from "./harness.ts"
+import { rawAppendToDelivery } from "./hop/rawHop.ts"
 
 /** Goal: the mesh adds under 10 ms at p99 to each hop between agents, beyond the raw round trip. */
 const GOAL_ADDED_P99_MS = 10
@@ -15,50 +19,59 @@ const spread = (values: ReadonlyArray<number>) => ({
 })
 
 /**
- * The raw floor of a hop: `count` commits published one after another and received by a plain pull
- * consumer, each from the publish to its receipt, on the same server the day ran on.
- */
-const rawAppendToDelivery = async (nats: NatsHandles, namespace: string, count: number) => {
-  const stream = `${namespace}_RAWHOP`.toUpperCase()
-  const subject = `${namespace}.rawhop.x`
-  await nats.jsm.streams.add({ name: stream, subjects: [subject] })
-  await nats.jsm.consumers.add(stream, { durable_name: "raw-hop", ack_policy: AckPolicy.Explicit })
-  const payload = new TextEncoder().encode(
-    JSON.stringify([{ type: "OrderPlaced", payload: "x".repeat(600) }]),
-  )
-  // One commit in flight at a time, as a reaction's append waits for its ack: its publish time.
-  let publishedAt = 0
-  const roundTrips: Array<number> = []
-  const messages = await (await nats.js.consumers.get(stream, "raw-hop")).consume({ max_messages: 64 })
-  const received = (async () => {
-    for await (const m of messages) {
-      roundTrips.push(performance.now() - publishedAt)
-      m.ack()
-      if (roundTrips.length >= count) break
-    }
-  })()
-  for (let n = 1; n <= count; n++) {
-    publishedAt = performance.now()
-    await nats.js.publish(subject, payload, { msgID: `raw-${n}` })
-    while (roundTrips.length < n) await new Promise((resolve) => setImmediate(resolve))
-  }
-  await received
-  await nats.jsm.streams.delete(stream)
-  return roundTrips
-}
-
-/**
  * `pnpm bench day`: a shop's day through the whole mesh (every agent its own process, the offline
  * model, no faults), as `pnpm demo` plays it: events per second through the mesh, each workflow's
  * latency from the log, and the hops between agents (an agent's event caused by another's, cause
  * to effect) beside the raw append-to-delivery round trip on the same server in the same run.
  */
+/**
+ * The raw round trip sampled by a process of its own while the day plays (one every `paceMs`):
+ * `start` begins it, `stop` ends it and resolves with its round trips.
+ */
+const startRawHopProbe = async (natsUrl: string, namespace: string, paceMs: number) => {
+  const probe = spawn(
+    workspaceNode(),
+    [join(import.meta.dirname, "hop", "rawHopProbe.ts"), natsUrl, namespace, String(paceMs)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  )
+  ownProcess(probe)
+  const lines = createInterface({ input: probe.stdout! })
+  const said: Array<string> = []
+  let heard: (() => void) | undefined
+  lines.on("line", (line) => {
+    said.push(line)
+    heard?.()
+  })
+  const next = async (): Promise<string> => {
+    while (said.length === 0) {
+      if (probe.exitCode !== null) throw new Error(`the raw hop probe exited (${probe.exitCode})`)
+      await new Promise<void>((resolve) => {
+        heard = resolve
+        probe.once("exit", () => resolve())
+      })
+    }
+    return said.shift() as string
+  }
+  if ((await next()) !== "ready") throw new Error("the raw hop probe did not start")
+  return {
+    start: () => probe.stdin?.write("start\n"),
+    stop: async (): Promise<ReadonlyArray<number>> => {
+      probe.stdin?.end()
+      return JSON.parse(await next()) as ReadonlyArray<number>
+    },
+  }
+}
+
 export const runDayBench = async (options: {
   readonly nats: NatsHandles
   readonly natsUrl: string
   readonly namespace: string
 }): Promise<BenchResult> => {
   const size = { tickets: 200, orders: 80, products: 20 }
+  // The floor under the day's load: a raw round trip every 50 ms from a process of its own, from
+  // the script's start until the mesh settles.
+  const probe = await startRawHopProbe(options.natsUrl, options.namespace, 50)
+  let probed: Promise<ReadonlyArray<number>> = Promise.resolve([])
   const day = await runShopDay({
     size,
     seed: 1,
@@ -68,8 +81,18 @@ export const runDayBench = async (options: {
     output: "none",
     kills: 0,
     nats: { url: options.natsUrl, source: "the bench's server" },
+    during: {
+      started: probe.start,
+      settled: () => {
+        probed = probe.stop()
+      },
+    },
   })
-  const raw = spread(await rawAppendToDelivery(options.nats, options.namespace, 500))
+  const raw = spread(await probed)
+  // The same round trip on the quiet machine after the day, for the record.
+  const quiet = spread(
+    await rawAppendToDelivery(options.nats, options.namespace, { label: "quiet", count: 500 }),
+  )
   const hops = day.summary.hops.latencyMs
   // The goal is the mesh's overhead: a hop less the model time its reaction's decisions recorded.
   const overhead = day.summary.hops.overheadMs
@@ -92,6 +115,7 @@ export const runDayBench = async (options: {
         overhead_p99_ms: overhead?.p99 ?? Number.NaN,
       },
       raw: { round_trips: raw.n, p50_ms: raw.p50_ms, p95_ms: raw.p95_ms, p99_ms: raw.p99_ms },
+      raw_quiet: { round_trips: quiet.n, p50_ms: quiet.p50_ms, p95_ms: quiet.p95_ms, p99_ms: quiet.p99_ms },
     },
     // Raw over ours at p99: 1 would be a hop costing no more than the round trip beneath it.
     ratio: overhead === null ? 0 : raw.p99_ms / Math.max(overhead.p99, raw.p99_ms),
@@ -107,7 +131,7 @@ export const runDayBench = async (options: {
         latency_ms: w.latencyMs,
       })),
       checks_failed: day.summary.checks.filter((c) => !c.ok).map((c) => c.name),
-      how: "The day is `pnpm demo`'s, with the outside world's faults off, on the bench's private nats-server. A hop is an event whose causation is an event another agent appended: its time is the caused event's occurredAt less its cause's (the agents and the server share this machine's clock), so it holds the delivery, the reaction's reads and decision and its append, under the day's load. Its overhead is that less the model time (latencyMs) of the decisions its cause caused before it, a batch's shared call counted once: a skill's inference is the model's time, not the mesh's; the goal is on the overhead. raw: 500 commits of an event's size published one at a time on the same server, each from the publish to its receipt by a plain pull consumer.",
+      how: "The day is `pnpm demo`'s, with the outside world's faults off, on the bench's private nats-server. A hop is an event whose causation is an event another agent appended: its time is the caused event's occurredAt less its cause's (the agents and the server share this machine's clock), so it holds the delivery, the reaction's reads and decision and its append, under the day's load. Its overhead is that less the model time (latencyMs) of the decisions its cause caused before it, a batch's shared call counted once: a skill's inference is the model's time, not the mesh's; the goal is on the overhead. raw: commits of an event's size published one at a time on the same server, each from the publish to its receipt by a plain pull consumer, one every 50 ms by a process of its own from the day's start until the mesh settled: the floor under the day's load, on the same two cores, which the goal is measured against (a hop and its floor both carry the load). raw_quiet: 500 of them back to back on the quiet machine after the day.",
     },
   }
 }

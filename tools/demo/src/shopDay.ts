@@ -22,6 +22,11 @@ export interface ShopDayOptions {
   readonly nats?: { readonly url: string; readonly source: string }
   /** How many times an agent process is killed with SIGKILL during the day (each restarted). */
   readonly kills: number
+  /**
+   * Told when the day's script starts and when the mesh has settled (or the day was called): a
+   * bench samples its raw floor under the day's load between the two.
+   */
+  readonly during?: { readonly started: () => void; readonly settled: () => void }
 }
 
 /** What a played day left: the summary from the log, the world's tally, and the mesh's remaining work. */
@@ -143,6 +148,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   let outcome: ShopDayOutcome | undefined
   try {
     const dayStarted = performance.now()
+    options.during?.started()
     const progress =
       options.output === "text"
         ? progressLine(watch, tty, (line) => console.log(line))
@@ -161,6 +167,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
     await Promise.all(Object.values(stack.agents).map((agent) => agent.ready()))
     step("every agent is ready; waiting for the mesh to finish the day's work")
     const unsettled = await settle(stack, watch)
+    options.during?.settled()
     if (unsettled.length === 0) step("the mesh is done")
     else {
       step(`still working: ${unsettled.join(", ")}; the agents' last log lines:`)
