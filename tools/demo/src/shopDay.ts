@@ -53,7 +53,8 @@ const tty = process.stdout.isTTY === true
  */
 const killAgents = (stack: MeshStack, seed: number, count: number, speed: number) => {
   const choices = seededChoices(seed).fork("kills")
-  const agents = Object.values(stack.agents)
+  // In the mesh's own order: the order the processes became ready in varies from run to run.
+  const agents = meshAgents.map((agent) => stack.agents[agent])
   const kills: Array<{ agent: string; atMs: number }> = []
   const started = Date.now()
   const timers = Array.from({ length: count }, (_, i) => {
