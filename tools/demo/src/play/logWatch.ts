@@ -35,18 +35,23 @@ export const watchLog = (nats: NatsHandles, namespace: string): LogWatch => {
   const listeners: Array<(event: WatchedEvent) => void> = []
   const fibers = domains.map((domain) =>
     Effect.runFork(
-      log.follow(domain, { fromSequence: 1 }).pipe(
-        Stream.runForEach((commit) =>
-          Effect.sync(() => {
-            positions.set(domain, commit.sequence)
-            for (const event of commit.events) {
-              const watched = { domain, sequence: commit.sequence, event: event as EventEnvelope }
-              all.push(watched)
-              counts.set(event.type, (counts.get(event.type) ?? 0) + 1)
-              for (const listener of listeners) listener(watched)
-            }
-          }),
+      // Each try follows on from the last commit the watch holds: a follow that broke off (the
+      // server away for a moment) would otherwise count the stream's events again.
+      Effect.suspend(() =>
+        log.follow(domain, { fromSequence: (positions.get(domain) ?? 0) + 1 }).pipe(
+          Stream.runForEach((commit) =>
+            Effect.sync(() => {
+              positions.set(domain, commit.sequence)
+              for (const event of commit.events) {
+                const watched = { domain, sequence: commit.sequence, event: event as EventEnvelope }
+                all.push(watched)
+                counts.set(event.type, (counts.get(event.type) ?? 0) + 1)
+                for (const listener of listeners) listener(watched)
+              }
+            }),
+          ),
         ),
+      ).pipe(
         // A stream not declared yet (an agent declares them as it starts) is followed once it is.
         Effect.retry({ schedule: Schedule.spaced("500 millis"), times: 600 }),
         Effect.ignore,
