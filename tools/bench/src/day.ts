@@ -19,12 +19,6 @@ const spread = (values: ReadonlyArray<number>) => ({
 })
 
 /**
- * `pnpm bench day`: a shop's day through the whole mesh (every agent its own process, the offline
- * model, no faults), as `pnpm demo` plays it: events per second through the mesh, each workflow's
- * latency from the log, and the hops between agents (an agent's event caused by another's, cause
- * to effect) beside the raw append-to-delivery round trip on the same server in the same run.
- */
-/**
  * The raw round trip sampled by a process of its own while the day plays (one every `paceMs`):
  * `start` begins it, `stop` ends it and resolves with its round trips.
  */
@@ -42,12 +36,18 @@ const startRawHopProbe = async (natsUrl: string, namespace: string, paceMs: numb
     said.push(line)
     heard?.()
   })
+  // Its stdout closed: every line it wrote has been heard (its exit may come before the last ones).
+  let exited = false
+  lines.once("close", () => {
+    exited = true
+    heard?.()
+  })
   const next = async (): Promise<string> => {
     while (said.length === 0) {
-      if (probe.exitCode !== null) throw new Error(`the raw hop probe exited (${probe.exitCode})`)
+      if (exited)
+        throw new Error(`the raw hop probe ended (${probe.exitCode ?? probe.signalCode ?? "running"})`)
       await new Promise<void>((resolve) => {
         heard = resolve
-        probe.once("exit", () => resolve())
       })
     }
     return said.shift() as string
@@ -59,9 +59,19 @@ const startRawHopProbe = async (natsUrl: string, namespace: string, paceMs: numb
       probe.stdin?.end()
       return JSON.parse(await next()) as ReadonlyArray<number>
     },
+    /** Ends it at once, when the day failed. */
+    abandon: () => {
+      if (probe.exitCode === null && probe.signalCode === null) probe.kill("SIGKILL")
+    },
   }
 }
 
+/**
+ * `pnpm bench day`: a shop's day through the whole mesh (every agent its own process, the offline
+ * model, no faults), as `pnpm demo` plays it: events per second through the mesh, each workflow's
+ * latency from the log, and the hops between agents (an agent's event caused by another's, cause
+ * to effect) beside the raw append-to-delivery round trip on the same server in the same run.
+ */
 export const runDayBench = async (options: {
   readonly nats: NatsHandles
   readonly natsUrl: string
@@ -87,6 +97,9 @@ export const runDayBench = async (options: {
         probed = probe.stop()
       },
     },
+  }).catch((error: unknown) => {
+    probe.abandon()
+    throw error
   })
   const raw = spread(await probed)
   // The same round trip on the quiet machine after the day, for the record.
