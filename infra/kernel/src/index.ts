@@ -1,4 +1,5 @@
 export * from "./deciders/commandHandler.ts"
+export * from "./deciders/decidedOtherwise.ts"
 export * from "./deciders/decider.ts"
 export * from "./deciders/errors.ts"
 export * from "./deciders/ids.ts"
@@ -20,6 +21,7 @@ export { bearerOf, decoderOf, problem, readBody, readJson, tenantQueryOf } from 
 export { isTransientError, isTransientFailure } from "./host/transient.ts"
 export * from "./migrations/index.ts"
 export * from "./projections/index.ts"
+export * from "./reactors/reactionsDecidedOtherwise.ts"
 export * from "./reactors/reactor.ts"
 export * from "./replay/replay.ts"
 export {

@@ -8,6 +8,7 @@ import {
   type NewEvent,
 } from "@mesh/eventlog"
 import { Clock, Effect, Schedule } from "effect"
+import { type DecidedOtherwise, decidedOtherwise } from "./decidedOtherwise.ts"
 import type { Decider } from "./decider.ts"
 import { CommandError } from "./errors.ts"
 import { commandEventId } from "./ids.ts"
@@ -48,6 +49,11 @@ export interface CommandOutcome<D extends EventDefinition> {
   readonly status: "appended" | "already-handled" | "nothing-decided"
   readonly events: ReadonlyArray<EventOf<D>>
   readonly position: AggregatePosition
+  /**
+   * Only when already handled: the current code decides the command otherwise than the log
+   * recorded (see {@link DecidedOtherwise}). Nothing is appended for it; the recorded events stand.
+   */
+  readonly otherwise?: DecidedOtherwise
 }
 
 /** Loaded state of an aggregate: its state, position and the command ids seen in its history. */
@@ -151,6 +157,31 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       }
     }
     return { state, commandIds }
+  }
+
+  /**
+   * A command the log already holds, decided again by the current code on the state its recorded
+   * events were decided on (the history before them), and compared with them.
+   */
+  const redecide = (
+    history: ReadonlyArray<EventOf<D>>,
+    recorded: ReadonlyArray<EventOf<D>>,
+    command: Command,
+  ): DecidedOtherwise | undefined => {
+    const first = recorded[0]
+    if (first === undefined) return undefined
+    let state = decider.initialState()
+    for (const event of history) {
+      if (event.aggregateVersion >= first.aggregateVersion) break
+      state = decider.evolve(state, event as unknown as DecidedEvent<D>)
+    }
+    let now: ReadonlyArray<DecidedEvent<D>> | { readonly refused: string }
+    try {
+      now = decider.decide(command, state)
+    } catch (error) {
+      now = { refused: error instanceof Error ? error.message : String(error) }
+    }
+    return decidedOtherwise(recorded, now)
   }
 
   const load = (ref: AggregateRef): Effect.Effect<Loaded<State>, EventLogError> =>
@@ -260,10 +291,13 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         // Already decided and committed (a redelivery, or a retry after a lost reply): do not decide twice.
         const history = yield* log.load(ref)
         cache.set(envelope.aggregateId, loaded)
+        const recorded = history.events.filter((e) => e.commandId === envelope.commandId)
+        const otherwise = redecide(history.events, recorded, envelope.command)
         return {
           status: "already-handled" as const,
-          events: history.events.filter((e) => e.commandId === envelope.commandId),
+          events: recorded,
           position: loaded.position,
+          ...(otherwise === undefined ? {} : { otherwise }),
         }
       }
       const decided = yield* Effect.try({
@@ -303,10 +337,17 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
           eventsSinceSnapshot: loaded.eventsSinceSnapshot + result.events.length,
         })
       }
+      // A duplicate the log refused: the stored events were decided on the state kept here when
+      // they directly follow it, and the two decisions can then be compared.
+      const otherwise =
+        result.duplicate && result.events[0]?.aggregateVersion === loaded.position.version + 1
+          ? decidedOtherwise(result.events, decided)
+          : undefined
       return {
         status: result.duplicate ? ("already-handled" as const) : ("appended" as const),
         events: result.events,
         position: result.position,
+        ...(otherwise === undefined ? {} : { otherwise }),
       }
     })
 

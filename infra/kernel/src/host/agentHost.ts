@@ -14,6 +14,7 @@ import { Cause, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Ref, 
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { messageOf } from "../projections/errors.ts"
+import { ReactionsDecidedOtherwise } from "../reactors/reactionsDecidedOtherwise.ts"
 import { makeDispatch, runReactor } from "../reactors/reactor.ts"
 import { makeReceive, makeRequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
@@ -116,6 +117,10 @@ export const startAgent = <D extends EventDefinition, R>(
 
     // Events of types the agent's catalogue lacks, skipped by each reactor: on /status.
     const skipped = new Map(agent.reactors.map((reactor) => [reactor.name, new SkippedEvents()]))
+    // Reactions the code now decides otherwise than the log recorded, by reactor: on /status.
+    const otherwise = new Map(
+      agent.reactors.map((reactor) => [reactor.name, new ReactionsDecidedOtherwise()]),
+    )
     const fibers = [
       ...(yield* Effect.forEach(agent.reactors, (reactor) =>
         Effect.forkDetach(
@@ -131,6 +136,7 @@ export const startAgent = <D extends EventDefinition, R>(
               agent: agent.name,
               until: Deferred.await(drain),
               skipped: skipped.get(reactor.name)!,
+              otherwise: otherwise.get(reactor.name)!,
             }),
           ),
         ),
@@ -198,7 +204,11 @@ export const startAgent = <D extends EventDefinition, R>(
         Effect.timeoutOption(Duration.millis(probeTimeoutMs)),
         Effect.map(Option.getOrElse(() => ({ name: reactor.name, pending: null, unacknowledged: null }))),
         Effect.orElseSucceed(() => ({ name: reactor.name, pending: null, unacknowledged: null })),
-        Effect.map((lag) => ({ ...lag, skipped: skipped.get(reactor.name)!.counts() })),
+        Effect.map((lag) => ({
+          ...lag,
+          skipped: skipped.get(reactor.name)!.counts(),
+          decidedOtherwise: otherwise.get(reactor.name)!.summary(),
+        })),
       ),
     )
     const workerStatus = Effect.forEach(agent.workers ?? [], (worker) =>

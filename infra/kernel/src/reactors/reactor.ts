@@ -20,6 +20,7 @@ import type { CommandEnvelope, CommandOutcome } from "../deciders/commandHandler
 import { CommandError } from "../deciders/errors.ts"
 import { reactionCommandId } from "../deciders/ids.ts"
 import { isTransientFailure } from "../host/transient.ts"
+import type { ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
 
 /** A command a reactor wants sent to one of its agent's aggregates. */
 export interface Reaction {
@@ -116,25 +117,50 @@ export const reactorSubjects = <D extends EventDefinition>(
  * Handles one event: asks the reactor for its reactions and dispatches each with an id derived
  * from the event. The commands run in its `react` span, whose trace their events carry: run by
  * {@link runReactor}, that span continues the causing event's trace.
+ *
+ * A command the log already holds appends nothing, but when the code now decides it otherwise
+ * (a redelivery after a deploy that changed the reaction or the decider, or a replay of recorded
+ * history through new code) the reaction is logged as a warning and noted in `otherwise`.
  */
 export const reactToEvent =
-  <D extends EventDefinition, E, R>(reactor: ReactorDefinition<D, E, R>, dispatch: Dispatch, agent: string) =>
+  <D extends EventDefinition, E, R>(
+    reactor: ReactorDefinition<D, E, R>,
+    dispatch: Dispatch,
+    agent: string,
+    otherwise?: ReactionsDecidedOtherwise,
+  ) =>
   (event: EventOf<D>): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> =>
     Effect.gen(function* () {
       if (!reactor.eventTypes.includes(event.type)) return []
       const reactions = yield* reactor.react(event)
       const issuedAt = Date.parse(event.occurredAt)
       return yield* Effect.forEach(reactions, (reaction, index) =>
-        dispatch(reaction.aggregateType, {
-          commandId: reactionCommandId(reactor.name, event.eventId, index, issuedAt),
-          aggregateId: reaction.aggregateId,
-          command: reaction.command,
-          issuedAt,
-          metadata: {
-            correlationId: event.correlationId,
-            causationId: event.eventId,
-            actor: { kind: "agent", id: agent },
-          },
+        Effect.gen(function* () {
+          const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
+          const outcome = yield* dispatch(reaction.aggregateType, {
+            commandId,
+            aggregateId: reaction.aggregateId,
+            command: reaction.command,
+            issuedAt,
+            metadata: {
+              correlationId: event.correlationId,
+              causationId: event.eventId,
+              actor: { kind: "agent", id: agent },
+            },
+          })
+          if (outcome.otherwise !== undefined) {
+            const aggregate = `${reaction.aggregateType}/${reaction.aggregateId}`
+            otherwise?.record({
+              ...outcome.otherwise,
+              cause: { eventId: event.eventId, type: event.type },
+              aggregate,
+              commandId,
+            })
+            yield* Effect.logWarning(
+              `${reactor.name}: the reaction to ${event.type} ${event.eventId} decides otherwise than the log recorded for ${aggregate} (command ${commandId}): ${outcome.otherwise.difference}; the recorded events stand`,
+            )
+          }
+          return outcome
         }),
       )
     }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
@@ -153,8 +179,10 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
   readonly until?: Effect.Effect<void>
   /** Where it counts the events of types its catalogue lacks, which it skips (for /status). */
   readonly skipped?: SkippedEvents
+  /** Where it notes the reactions the code now decides otherwise than the log recorded (for /status). */
+  readonly otherwise?: ReactionsDecidedOtherwise
 }): Effect.Effect<void, EventLogError, R> => {
-  const react = reactToEvent(options.reactor, options.dispatch, options.agent)
+  const react = reactToEvent(options.reactor, options.dispatch, options.agent, options.otherwise)
   return runDurableConsumer({
     nats: options.nats,
     namespace: options.namespace,

@@ -147,6 +147,14 @@ const runLines = (run: MeshRun) => [
     .map(([system, n]) => `${system} ${n}`)
     .join(", ")}`,
   `  decisions made anew (a model asked): ${run.decisionsMadeAnew}`,
+  // The kept history's reactions, run again by this build: where it would have gone otherwise.
+  `  reactions decided otherwise than recorded: ${run.decidedOtherwise.reduce((n, r) => n + r.count, 0)}`,
+  ...run.decidedOtherwise.flatMap((r) =>
+    r.latest.map(
+      (d) =>
+        `    ${r.agent} ${r.reactor}: ${d.cause.type} ${d.cause.eventId} -> ${d.aggregate}: ${d.difference}`,
+    ),
+  ),
 ]
 
 /**
@@ -282,6 +290,7 @@ export const fork = (args: {
       appended: run.appended,
       outsideCalls: run.outsideCalls,
       decisionsMadeAnew: run.decisionsMadeAnew,
+      decidedOtherwise: run.decidedOtherwise,
       actions,
       promote: `mesh fork promote ${into} --as ${operator}`,
     }
@@ -393,6 +402,7 @@ export const promote = (args: {
       outsideCalls: run.outsideCalls,
       outsideEffects: run.outsideEffects,
       decisionsMadeAnew: run.decisionsMadeAnew,
+      decidedOtherwise: run.decidedOtherwise,
       actions,
       byStatus,
     }

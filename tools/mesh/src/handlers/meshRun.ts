@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { gunzipSync } from "node:zlib"
 import { assertNamespace, type Domain, domains, meshCatalog, Subjects } from "@mesh/contracts"
 import { makeEventLog, type NatsHandles } from "@mesh/eventlog"
+import type { ReactionDecidedOtherwise } from "@mesh/kernel"
 import { Clock, Console, Effect, Option, Result, Stream } from "effect"
 import { meshError } from "../errors.ts"
 import { type HistoryCommit, parseHistoryFile } from "../history/historyFile.ts"
@@ -107,7 +108,13 @@ export const logPositions = (nats: NatsHandles, namespace: string) =>
 interface AgentStatus {
   readonly agent: string
   readonly ready: boolean
-  readonly reactors: ReadonlyArray<{ name: string; pending: number | null; unacknowledged: number | null }>
+  readonly reactors: ReadonlyArray<{
+    name: string
+    pending: number | null
+    unacknowledged: number | null
+    /** Absent from an agent of an older kernel. */
+    decidedOtherwise?: { count: number; latest: ReadonlyArray<ReactionDecidedOtherwise> }
+  }>
   readonly workers: ReadonlyArray<{
     name: string
     status:
@@ -167,6 +174,16 @@ export interface MeshRun {
   readonly before: Record<string, number>
   /** Decisions recorded during the run: a skill decided anew (a model asked). */
   readonly decisionsMadeAnew: number
+  /**
+   * Reactions whose command the log already held but which the code running now decides
+   * otherwise, by agent and reactor: the count, and the latest few with their first difference.
+   */
+  readonly decidedOtherwise: ReadonlyArray<{
+    readonly agent: string
+    readonly reactor: string
+    readonly count: number
+    readonly latest: ReadonlyArray<ReactionDecidedOtherwise>
+  }>
   /** Calls each simulated system received. */
   readonly outsideCalls: Record<string, number>
   /** The effects the simulated systems applied, once per idempotency key. */
@@ -281,6 +298,15 @@ export const runMeshOn = (options: {
               : [],
           ),
     )
+    const decidedOtherwise = finalStatuses.flatMap((s) =>
+      s === null
+        ? []
+        : s.reactors.flatMap((r) =>
+            r.decidedOtherwise === undefined || r.decidedOtherwise.count === 0
+              ? []
+              : [{ agent: s.agent, reactor: r.name, ...r.decidedOtherwise }],
+          ),
+    )
     yield* Console.error(
       `${options.what} (namespace ${namespace})${options.keep ? ` kept: data under ${stack.dataDir}; \`mesh dev --with-agents --namespace ${namespace}\` starts it again` : " stopped"}`,
     )
@@ -289,6 +315,7 @@ export const runMeshOn = (options: {
       appended,
       before,
       decisionsMadeAnew,
+      decidedOtherwise,
       outsideCalls: stack.simulators.calls(),
       outsideEffects: stack.simulators
         .ledger()

@@ -71,10 +71,17 @@ export const sandbox = (args: {
       // a replay that was not clean.
       outsideEffects: run.outsideEffects,
       decisionsMadeAnew: decisionsMade,
+      // Reactions whose commands the log held but which the code running now decides otherwise:
+      // where this build departs from the recorded history.
+      decidedOtherwise: run.decidedOtherwise,
       projections,
     }
+    const departures = run.decidedOtherwise.reduce((n, r) => n + r.count, 0)
     const clean =
-      Object.keys(appended).length === 0 && Object.values(calls).every((n) => n === 0) && decisionsMade === 0
+      Object.keys(appended).length === 0 &&
+      Object.values(calls).every((n) => n === 0) &&
+      decisionsMade === 0 &&
+      departures === 0
     if (args.json) yield* Console.log(JSON.stringify({ ...report, clean }))
     else {
       yield* Console.log(
@@ -93,6 +100,14 @@ export const sandbox = (args: {
       for (const effect of run.outsideEffects)
         yield* Console.log(`    ${effect.system} ${effect.operation} ${effect.resource} (key ${effect.key})`)
       yield* Console.log(`  decisions made anew (a model asked): ${decisionsMade}`)
+      yield* Console.log(`  reactions decided otherwise than recorded: ${departures}`)
+      for (const r of run.decidedOtherwise) {
+        yield* Console.log(
+          `    ${r.agent} ${r.reactor}: ${r.count}${r.count > r.latest.length ? `, the latest ${r.latest.length}:` : ""}`,
+        )
+        for (const d of r.latest)
+          yield* Console.log(`      ${d.cause.type} ${d.cause.eventId} -> ${d.aggregate}: ${d.difference}`)
+      }
       for (const p of projections)
         yield* Console.log(
           `  ${p.agent} read model ${p.projection}: ${Object.entries(p.checkpoints)
@@ -104,6 +119,6 @@ export const sandbox = (args: {
       return yield* meshError({
         _tag: "Failed",
         message:
-          "the replay was not clean: the mesh added to the log, called outside or asked a model (see above)",
+          "the replay was not clean: the mesh added to the log, called outside, asked a model or decided otherwise than recorded (see above)",
       })
   }).pipe(Effect.scoped)
