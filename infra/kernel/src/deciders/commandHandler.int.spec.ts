@@ -122,6 +122,82 @@ describe("command handler", () => {
     expect((await Effect.runPromise(board.state("main"))).state.completions).toBe(1)
   })
 
+  describe("a command sent again that the code now decides otherwise", () => {
+    it("appends nothing, answers with the recorded events, and names what differs", async () => {
+      const { log } = await setup()
+      const board = makeCommandHandler(log, boardAggregate)
+      const id = deterministicUuid("changed", 1)
+      const first = await Effect.runPromise(
+        board.handle(envelope("main", { _tag: "TallyCompletion", taskId: "t1" } as const, id)),
+      )
+      const same = await Effect.runPromise(
+        board.handle(envelope("main", { _tag: "TallyCompletion", taskId: "t1" } as const, id)),
+      )
+      expect(same.status).toBe("already-handled")
+      expect(same.otherwise).toBeUndefined()
+      // A fresh handler (a replica, a restarted agent) reads it from the log, not from what it kept.
+      const fresh = makeCommandHandler(log, boardAggregate)
+      const changed = await Effect.runPromise(
+        fresh.handle(envelope("main", { _tag: "TallyCompletion", taskId: "t2" } as const, id)),
+      )
+      expect(changed.status).toBe("already-handled")
+      expect(changed.events.map((e) => e.eventId)).toEqual(first.events.map((e) => e.eventId))
+      expect(changed.otherwise).toEqual({
+        recorded: ["CompletionTallied"],
+        now: ["CompletionTallied"],
+        difference: 'CompletionTallied taskId: recorded "t1", now "t2"',
+      })
+      // The log holds what was decided first, and only that.
+      const state = await Effect.runPromise(fresh.state("main"))
+      expect(state.position.version).toBe(1)
+    })
+
+    it("decides it on the state it was first decided on, not on the aggregate's state now", async () => {
+      const { log } = await setup()
+      const tasks = makeCommandHandler(log, taskAggregate)
+      const open = envelope("t1", { _tag: "OpenTask", title: "Count stock" } as const)
+      await Effect.runPromise(tasks.handle(open))
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" } as const)))
+      // Decided on the state now (open), OpenTask would decide nothing: on the absent task it was
+      // decided on, it opens it again, as recorded.
+      const again = await Effect.runPromise(makeCommandHandler(log, taskAggregate).handle(open))
+      expect(again.status).toBe("already-handled")
+      expect(again.otherwise).toBeUndefined()
+      const retitled = await Effect.runPromise(
+        makeCommandHandler(log, taskAggregate).handle({
+          ...open,
+          command: { _tag: "OpenTask", title: "Count the stock" },
+        }),
+      )
+      expect(retitled.otherwise?.difference).toBe(
+        'TaskOpened title: recorded "Count stock", now "Count the stock"',
+      )
+    })
+
+    it("says so when a changed decider now refuses what it decided", async () => {
+      const { log } = await setup()
+      const id = deterministicUuid("refused", 1)
+      const command = envelope("main", { _tag: "TallyCompletion", taskId: "t1" } as const, id)
+      await Effect.runPromise(makeCommandHandler(log, boardAggregate).handle(command))
+      const stricter = makeCommandHandler(log, {
+        ...boardAggregate,
+        decider: {
+          ...boardAggregate.decider,
+          decide: () => {
+            throw new Error("tallies are closed")
+          },
+        },
+      })
+      const again = await Effect.runPromise(stricter.handle(command))
+      expect(again.status).toBe("already-handled")
+      expect(again.otherwise).toEqual({
+        recorded: ["CompletionTallied"],
+        now: null,
+        difference: "now refused: tallies are closed",
+      })
+    })
+  })
+
   describe("the state it keeps after an append", () => {
     // The real log, its loads counted with the version each read from: the kept state is there to spare them.
     const countingLoads = <L extends { load: (...args: Array<never>) => unknown }>(log: L) => {

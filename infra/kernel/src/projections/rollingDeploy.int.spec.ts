@@ -221,7 +221,13 @@ describe("a rolling deploy that adds an event type", () => {
     // The old build ran on: nothing stopped, both readers counted the type they skipped...
     expect(oldStatus.parts.map((p) => p.state)).toEqual(["running", "running"])
     expect(oldStatus.reactors).toEqual([
-      { name: "tally-completions", pending: 0, unacknowledged: 0, skipped: { TaskArchived: 2 } },
+      {
+        name: "tally-completions",
+        pending: 0,
+        unacknowledged: 0,
+        skipped: { TaskArchived: 2 },
+        decidedOtherwise: { count: 0, latest: [] },
+      },
     ])
     expect(oldStatus.workers).toMatchObject([
       {
@@ -269,7 +275,13 @@ describe("a rolling deploy that adds an event type", () => {
     // The reactor handles the new type from its upgrade on (t4, t5); the old one acknowledged the
     // earlier ones as skipped, and the completion it tallied is tallied once.
     expect(newStatus.reactors).toEqual([
-      { name: "tally-completions", pending: 0, unacknowledged: 0, skipped: {} },
+      {
+        name: "tally-completions",
+        pending: 0,
+        unacknowledged: 0,
+        skipped: {},
+        decidedOtherwise: { count: 0, latest: [] },
+      },
     ])
     expect(await boardState("archived")).toBe(2)
     expect(await boardState("main")).toBe(1)

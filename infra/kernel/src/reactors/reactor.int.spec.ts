@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
 import { boardAggregate, tallyCompletions, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
+import { ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
 import { type Dispatch, makeDispatch, runReactor } from "./reactor.ts"
 
 let server: NatsServerHandle
@@ -175,5 +176,93 @@ describe("reactor", () => {
       tallyCompletions.name,
     )
     expect(info.config.filter_subject).toBe(Subjects.aggregateTypeWildcard(namespace, "content", "task"))
+  })
+  it("reads history again through a changed reaction: appends nothing, and notes each reaction that decides otherwise", async () => {
+    const namespace = uniqueNamespace("react")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: taskCatalog, namespace })
+    const tasks = makeCommandHandler(log, taskAggregate)
+    const dispatch = makeDispatch([tasks, makeCommandHandler(log, boardAggregate)])
+    for (const [i, task] of ["t1", "t2"].entries()) {
+      const send = (command: Parameters<typeof tasks.handle>[0]["command"], step: number) =>
+        Effect.runPromise(
+          tasks.handle({
+            commandId: deterministicUuid(`setup-${namespace}-${i}-${step}`, 1),
+            aggregateId: task,
+            command,
+            issuedAt: 1_700_000_000_000,
+            metadata: { correlationId: "c", causationId: null, actor: { kind: "human", id: "ana" } },
+          }),
+        )
+      await send({ _tag: "OpenTask", title: `Ship order ${i}` }, 0)
+      await send({ _tag: "AssignTask", assignee: "ana" }, 1)
+      await send({ _tag: "CompleteTask", by: "ana" }, 2)
+    }
+    const boardVersion = async () =>
+      (await Effect.runPromise(makeCommandHandler(log, boardAggregate).state("main"))).position.version
+    const run = (reactor: typeof tallyCompletions, otherwise: ReactionsDecidedOtherwise) =>
+      Effect.runFork(
+        runReactor({
+          nats,
+          namespace,
+          catalog: taskCatalog,
+          reactor,
+          dispatch,
+          agent: "kernel-test",
+          otherwise,
+        }),
+      )
+
+    const live = new ReactionsDecidedOtherwise()
+    const first = run(tallyCompletions, live)
+    await waitFor(async () => (await boardVersion()) === 2)
+    await Effect.runPromise(Fiber.interrupt(first))
+    expect(live.summary().count).toBe(0)
+
+    // The reactor's consumer gone, its history is read again, by a build whose reaction tallies
+    // t1 under another name: a replay of the day through changed code.
+    await nats.jsm.consumers.delete(`${namespace}_content`.toUpperCase(), tallyCompletions.name)
+    const replayed = new ReactionsDecidedOtherwise()
+    const changed = run(
+      {
+        ...tallyCompletions,
+        react: (event) =>
+          Effect.succeed([
+            {
+              aggregateType: "board",
+              aggregateId: "main",
+              command: {
+                _tag: "TallyCompletion",
+                taskId: event.aggregateId === "t1" ? "task-1" : event.aggregateId,
+              },
+            },
+          ]),
+      },
+      replayed,
+    )
+    await waitFor(async () => {
+      // Not there until the changed reactor has created it again.
+      const info = await nats.jsm.consumers
+        .info(`${namespace}_content`.toUpperCase(), tallyCompletions.name)
+        .catch(() => null)
+      return (
+        info !== null && info.delivered.stream_seq > 0 && info.num_pending === 0 && info.num_ack_pending === 0
+      )
+    })
+    await Effect.runPromise(Fiber.interrupt(changed))
+    expect(await boardVersion()).toBe(2)
+    const { count, latest } = replayed.summary()
+    expect(count).toBe(1)
+    expect(latest[0]).toMatchObject({
+      cause: { type: "TaskCompleted" },
+      aggregate: "board/main",
+      recorded: ["CompletionTallied"],
+      now: ["CompletionTallied"],
+      difference: 'CompletionTallied taskId: recorded "t1", now "task-1"',
+    })
+    const t1Completed = (
+      await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t1" }))
+    ).events.at(-1)
+    expect(latest[0]?.cause.eventId).toBe(t1Completed?.eventId)
   })
 })

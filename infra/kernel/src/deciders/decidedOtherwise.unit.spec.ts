@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest"
+import { decidedOtherwise } from "./decidedOtherwise.ts"
+
+const reserved = (units: number, lines: ReadonlyArray<string>) => ({
+  type: "StockReserved",
+  payload: { units, order: { id: "o-1", lines } },
+})
+
+describe("decidedOtherwise", () => {
+  it("finds nothing when the same events are decided, whatever the key order", () => {
+    const recorded = [{ type: "StockReserved", payload: { order: { lines: ["a"], id: "o-1" }, units: 2 } }]
+    expect(decidedOtherwise(recorded, [reserved(2, ["a"])])).toBeUndefined()
+    expect(decidedOtherwise([], [])).toBeUndefined()
+  })
+
+  it("names the events when their types or number differ", () => {
+    expect(decidedOtherwise([reserved(2, ["a"])], [])).toEqual({
+      recorded: ["StockReserved"],
+      now: [],
+      difference: 'recorded ["StockReserved"], now []',
+    })
+    expect(
+      decidedOtherwise([reserved(2, ["a"])], [{ type: "StockBackordered", payload: {} }])?.difference,
+    ).toBe('recorded ["StockReserved"], now ["StockBackordered"]')
+  })
+
+  it("names the first field that differs, by its path, with both values", () => {
+    expect(decidedOtherwise([reserved(2, ["a"])], [reserved(3, ["a"])])?.difference).toBe(
+      "StockReserved units: recorded 2, now 3",
+    )
+    expect(decidedOtherwise([reserved(2, ["a", "b"])], [reserved(2, ["a", "c"])])?.difference).toBe(
+      'StockReserved order.lines[1]: recorded "b", now "c"',
+    )
+    // A field only one side has.
+    expect(
+      decidedOtherwise(
+        [{ type: "Noted", payload: { a: 1 } }],
+        [{ type: "Noted", payload: { a: 1, reason: "late" } }],
+      )?.difference,
+    ).toBe('Noted reason: recorded nothing, now "late"')
+  })
+
+  it("says when the decider now refuses the command", () => {
+    expect(decidedOtherwise([reserved(2, ["a"])], { refused: "the order is closed" })).toEqual({
+      recorded: ["StockReserved"],
+      now: null,
+      difference: "now refused: the order is closed",
+    })
+  })
+
+  it("shortens long values", () => {
+    const long = "x".repeat(200)
+    const found = decidedOtherwise(
+      [{ type: "Noted", payload: { body: long } }],
+      [{ type: "Noted", payload: { body: "short" } }],
+    )
+    expect(found?.difference).toBe(`Noted body: recorded "${"x".repeat(76)}..., now "short"`)
+  })
+})
