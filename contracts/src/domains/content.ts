@@ -118,6 +118,14 @@ export const ResolvedQuestionNoted = defineEvent({
     answer: personalText(NonEmpty),
     /** Earlier noted questions (their tickets) that ask the same, by meaning. */
     similarTo: Schema.Array(NonEmpty),
+    /**
+     * The embedding call that compared the question with the waiting ones: its model and how long
+     * it took, the model's time in the reaction (absent when every vector was at hand, and in
+     * events noted before it was kept).
+     */
+    embedding: Schema.optionalKey(
+      Schema.Struct({ model: NonEmpty, latencyMs: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)) }),
+    ),
   }),
   summary: "A resolved ticket's question and answer were noted, with the earlier ones like it.",
   producer,

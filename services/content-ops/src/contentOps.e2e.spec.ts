@@ -1,7 +1,10 @@
-import type { EventEnvelope } from "@mesh/contracts"
+import { type EventEnvelope, meshCatalog, Subjects } from "@mesh/contracts"
+import { makeEventLog, openNats } from "@mesh/eventlog"
 import { useNatsServer } from "@mesh/stack/vitest"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { contentOpsName } from "./config.ts"
+import { noteResolvedQuestions } from "./handlers/knowledge.ts"
 import { type ContentOpsProcess, startContentOps } from "./testing/contentOpsProcess.ts"
 
 // The content-ops agent in its own process, over real NATS and Postgres, with the storefront
@@ -167,6 +170,110 @@ describe("model calls", () => {
       costUsd: 0,
       reusedDecisionId: first.decisionId,
     })
+  })
+})
+
+describe("frequent questions", () => {
+  it("notes a resolved question once, with the embedding call that compared it; replayed, the note is sent again without asking the model", async () => {
+    const nats_ = await openNats(nats.url)
+    const log = makeEventLog({ nats: nats_, catalog: meshCatalog, namespace: agent.namespace })
+    const ticketId = "shop_tk-faq-1"
+    const question = "Does the globe pendant take an LED bulb?"
+    const events = [
+      {
+        type: "TicketOpened",
+        payload: {
+          tenantId: "shop",
+          customerId: "c-9",
+          channel: "email",
+          subject: "Globe pendant",
+          body: question,
+          orderId: null,
+          messageId: "m-faq-1",
+        },
+      },
+      {
+        type: "TicketTriaged",
+        payload: {
+          intent: "product_question",
+          sentiment: "neutral",
+          priority: "normal",
+          confidence: 0.9,
+          decisionId: "d-faq-1",
+          messageId: "m-faq-1",
+        },
+      },
+      {
+        type: "ReplyWrittenByPerson",
+        payload: { draftId: "dr-faq-1", messageId: "m-faq-1", body: "Yes, any E27 LED bulb.", author: "sam" },
+      },
+      { type: "ReplySent", payload: { draftId: "dr-faq-1", actionId: "a-faq-1", externalRef: "mail-1" } },
+      { type: "TicketResolved", payload: { resolution: "answered by a person" } },
+    ]
+    // Customer ops' ticket, played by the spec, one commit per step as the agent writes them.
+    for (const [i, event] of events.entries())
+      await Effect.runPromise(
+        log.append({
+          aggregate: { domain: "customer", type: "ticket", id: ticketId },
+          expected: "any",
+          events: [event] as never,
+          metadata: {
+            correlationId: "faq-1",
+            causationId: null,
+            commandId: `spec-faq-1-${i}`,
+            actor: { kind: "agent", id: "customer-ops" },
+          },
+        }),
+      )
+    const notes = async () =>
+      ofType(await agent.everything(), "ResolvedQuestionNoted").filter(
+        (e) => (e.payload as { ticketId: string }).ticketId === ticketId,
+      )
+    const [note] = await agent.until("the question is noted", async () => {
+      const found = await notes()
+      return found.length > 0 ? found : undefined
+    })
+    expect(note?.payload).toMatchObject({
+      ticketId,
+      question: `Globe pendant\n${question}`,
+      similarTo: [],
+      embedding: { model: expect.any(String), latencyMs: expect.any(Number) },
+    })
+    const embedsOf = () =>
+      agent.model
+        .requests()
+        .filter((r) => r.path === "/api/embed" && JSON.stringify(r.body).includes("globe pendant take"))
+        .length
+    expect(embedsOf()).toBe(1)
+
+    // The reactor's consumer gone and the agent killed: started again, it meets the resolution anew.
+    await nats_.jsm.consumers.delete(
+      Subjects.streamName(agent.namespace, "customer"),
+      noteResolvedQuestions().name,
+    )
+    await agent.restart()
+    const reactor = await agent.until("the resolution is met again", async () => {
+      const status = (await (await agent.call("/status")).json()) as {
+        reactors: ReadonlyArray<{
+          name: string
+          pending: number | null
+          unacknowledged: number | null
+          decidedOtherwise: { count: number }
+        }>
+      }
+      const found = status.reactors.find((r) => r.name === noteResolvedQuestions().name)
+      const info = await nats_.jsm.consumers
+        .info(Subjects.streamName(agent.namespace, "customer"), noteResolvedQuestions().name)
+        .catch(() => null)
+      return found?.pending === 0 && found.unacknowledged === 0 && (info?.delivered.stream_seq ?? 0) > 0
+        ? found
+        : undefined
+    })
+    // Sent again as it was noted: no model asked, nothing appended, nothing decided otherwise.
+    expect(embedsOf()).toBe(1)
+    expect(await notes()).toHaveLength(1)
+    expect(reactor.decidedOtherwise.count).toBe(0)
+    await nats_.connection.drain()
   })
 })
 

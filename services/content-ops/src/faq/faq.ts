@@ -12,6 +12,16 @@ export interface NotedQuestion {
   readonly answer: string
   /** The proposal it went into, or null while it waits for similar ones. */
   readonly proposalId: string | null
+  /** The earlier questions it was noted as asking the same (their tickets). */
+  readonly similarTo: ReadonlyArray<string>
+  /** The embedding call that compared it, when one was made. */
+  readonly embedding?: QuestionEmbedding
+}
+
+/** The embedding call that compared a question with the waiting ones: its model and its time. */
+export interface QuestionEmbedding {
+  readonly model: string
+  readonly latencyMs: number
 }
 
 /** A tenant's resolved questions of one intent, and the proposals made from them. */
@@ -35,6 +45,8 @@ export type FaqCommand =
       readonly similarTo: ReadonlyArray<string>
       /** How many tickets asking the same make a frequent question. */
       readonly minTickets: number
+      /** The embedding call that found `similarTo`, recorded with the note (none: no call was needed). */
+      readonly embedding?: QuestionEmbedding
     }
   | {
       readonly _tag: "RecordProposal"
@@ -71,6 +83,8 @@ export const faqDecider: Decider<FaqCommand, FaqEvent, FaqState> = {
               question: event.payload.question,
               answer: event.payload.answer,
               proposalId: null,
+              similarTo: event.payload.similarTo,
+              ...(event.payload.embedding === undefined ? {} : { embedding: event.payload.embedding }),
             },
           ].slice(-FAQ_WINDOW),
         }
@@ -113,6 +127,7 @@ export const faqDecider: Decider<FaqCommand, FaqEvent, FaqState> = {
             question: command.question,
             answer: command.answer,
             similarTo: similar.map((q) => q.ticketId),
+            ...(command.embedding === undefined ? {} : { embedding: command.embedding }),
           },
         }
         if (similar.length + 1 < command.minTickets) return [noted]

@@ -50,6 +50,23 @@ describe("a tenant's frequent questions", () => {
       .thenEmits([noted("t3", ["t1", "t2"]), found])
   })
 
+  it("records the embedding call that compared the question, and keeps what each note found", () => {
+    const embedding = { model: "offline-sentence-encoder", latencyMs: 42 }
+    faq
+      .given([noted("t1")])
+      .when({ ...note("t2", ["t1"]), embedding })
+      .thenEmits([{ ...noted("t2", ["t1"]), payload: { ...noted("t2", ["t1"]).payload, embedding } }])
+    // A note the reaction can send again, as it was, without asking the model.
+    const state = [
+      noted("t1"),
+      { ...noted("t2", ["t1"]), payload: { ...noted("t2", ["t1"]).payload, embedding } },
+    ].reduce(faqDecider.evolve, faqDecider.initialState())
+    expect(state.questions.map((q) => [q.ticketId, q.similarTo, q.embedding])).toEqual([
+      ["t1", [], undefined],
+      ["t2", ["t1"], embedding],
+    ])
+  })
+
   it("never puts a question in two proposals, nor notes a ticket twice", () => {
     const before = [noted("t1"), noted("t2", ["t1"]), noted("t3", ["t1", "t2"]), found]
     faq

@@ -5,7 +5,7 @@ import { Effect } from "effect"
 import type { ContentOpsDefs } from "../catalog.ts"
 import { ContentOpsSettings } from "../config.ts"
 import { ContentLedger, type TicketRecord } from "../contentLedger.ts"
-import { type FaqCommand, faqIdOf } from "../faq/faq.ts"
+import { type FaqCommand, faqIdOf, type QuestionEmbedding } from "../faq/faq.ts"
 import { draftArticle } from "../skills/draftArticle.ts"
 
 const toFaq = (faqId: string, command: FaqCommand): Reaction => ({
@@ -96,25 +96,7 @@ export const noteResolvedQuestions = (): ReactorDefinition<
         const { faq: settings } = yield* ContentOpsSettings
         const faqId = faqIdOf(asked.tenantId, asked.intent)
         const state = yield* ledger.faq(faqId)
-        const waiting = state.questions.filter(
-          (q) => q.proposalId === null && q.ticketId !== event.aggregateId,
-        )
-        const model = yield* ModelProvider
-        const missing = [asked.question, ...waiting.map((q) => q.question)].filter((t) => !vectors.has(t))
-        if (missing.length > 0) {
-          const { embeddings } = yield* model.embed({
-            model: model.embedModel,
-            input: missing,
-            purpose: "query",
-          })
-          for (const [i, text] of missing.entries()) vectors.set(text, embeddings[i] ?? [])
-          if (vectors.size > 5_000) vectors.delete(vectors.keys().next().value as string)
-        }
-        const own = vectors.get(asked.question) ?? []
-        const similarTo = waiting
-          .filter((q) => cosine(own, vectors.get(q.question) ?? []) >= settings.similarity)
-          .map((q) => q.ticketId)
-        return [
+        const note = (similarTo: ReadonlyArray<string>, embedding: QuestionEmbedding | undefined) => [
           toFaq(faqId, {
             _tag: "NoteResolvedQuestion",
             tenantId: asked.tenantId,
@@ -124,8 +106,32 @@ export const noteResolvedQuestions = (): ReactorDefinition<
             answer: asked.answer,
             similarTo,
             minTickets: settings.minTickets,
+            ...(embedding === undefined ? {} : { embedding }),
           }),
         ]
+        // Noted already (a redelivery, a replay of the day): the note says what the model found, and
+        // the same command is sent again without asking it, as a decision recorded once is read back.
+        const noted = state.questions.find((q) => q.ticketId === event.aggregateId)
+        if (noted !== undefined) return note(noted.similarTo, noted.embedding)
+        const waiting = state.questions.filter((q) => q.proposalId === null)
+        const model = yield* ModelProvider
+        const missing = [asked.question, ...waiting.map((q) => q.question)].filter((t) => !vectors.has(t))
+        let embedding: QuestionEmbedding | undefined
+        if (missing.length > 0) {
+          const embedded = yield* model.embed({
+            model: model.embedModel,
+            input: missing,
+            purpose: "query",
+          })
+          embedding = { model: embedded.model, latencyMs: Math.round(embedded.latencyMs) }
+          for (const [i, text] of missing.entries()) vectors.set(text, embedded.embeddings[i] ?? [])
+          if (vectors.size > 5_000) vectors.delete(vectors.keys().next().value as string)
+        }
+        const own = vectors.get(asked.question) ?? []
+        const similarTo = waiting
+          .filter((q) => cosine(own, vectors.get(q.question) ?? []) >= settings.similarity)
+          .map((q) => q.ticketId)
+        return note(similarTo, embedding)
       }),
   }
 }

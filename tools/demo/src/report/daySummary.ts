@@ -120,7 +120,8 @@ export interface DaySummary {
     readonly latencyMs: Percentiles | null
     /**
      * The mesh's own part of each hop: its time less the model time of the decisions the reaction
-     * recorded before the caused event (a skill's inference is the decision's, not the mesh's).
+     * recorded before the caused event and of an embedding call the caused event records (a
+     * model's inference is the model's, not the mesh's).
      */
     readonly overheadMs: Percentiles | null
     readonly byPair: Readonly<
@@ -557,7 +558,10 @@ export const summarizeDay = (
     const [from, to] = [agentOf(cause), agentOf(w)]
     if (from === to) continue
     const ms = at(w.event) - at(cause.event)
-    const overhead = Math.max(0, ms - modelMsBefore(cause.event.eventId, at(w.event)))
+    // A reaction that embedded text records the call's time on the event it wrote (a noted
+    // question's `embedding`): model time too.
+    const embeddedMs = payload<{ embedding?: { latencyMs?: number } }>(w.event).embedding?.latencyMs ?? 0
+    const overhead = Math.max(0, ms - modelMsBefore(cause.event.eventId, at(w.event)) - embeddedMs)
     hopTimes.push(ms)
     hopOverheads.push(overhead)
     const pair = `${from} → ${to}`
