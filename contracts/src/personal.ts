@@ -1,4 +1,5 @@
 import { type Schema, SchemaAST } from "effect"
+import { annotatedFieldsOf } from "./annotatedFields.ts"
 
 // Personal data is marked where it is declared: a contract field annotated `personal` names what
 // a customer wrote or who they are. What leaves the mesh as a copy of its history (`mesh export`)
@@ -37,46 +38,9 @@ const kindOf = (ast: SchemaAST.AST): PersonalKind | undefined => {
   return kind === "text" || kind === "content" || kind === "value" ? kind : undefined
 }
 
-const collect = (
-  ast: SchemaAST.AST,
-  path: ReadonlyArray<string>,
-  out: Array<PersonalField>,
-  depth: number,
-) => {
-  const kind = kindOf(ast)
-  if (kind !== undefined) {
-    out.push({ path, kind })
-    return
-  }
-  if (depth > 16) return
-  switch (ast._tag) {
-    case "Objects":
-      for (const property of ast.propertySignatures)
-        collect(property.type, [...path, String(property.name)], out, depth + 1)
-      break
-    case "Arrays":
-      for (const element of [...ast.elements, ...ast.rest]) collect(element, [...path, "[]"], out, depth + 1)
-      break
-    case "Union":
-      for (const member of ast.types) collect(member, path, out, depth + 1)
-      break
-    default:
-      break
-  }
-}
-
 /** The personal fields of a payload schema, each once. */
-export const personalFieldsOf = (schema: Schema.Top): ReadonlyArray<PersonalField> => {
-  const found: Array<PersonalField> = []
-  collect(schema.ast, [], found, 0)
-  const seen = new Set<string>()
-  return found.filter((field) => {
-    const key = field.path.join(".")
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
-}
+export const personalFieldsOf = (schema: Schema.Top): ReadonlyArray<PersonalField> =>
+  annotatedFieldsOf(schema, kindOf).map(({ path, mark }) => ({ path, kind: mark }))
 
 /** Names a redacted value: the same text gives the same token within one redaction. */
 export type RedactText = (text: string) => string

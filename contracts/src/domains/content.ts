@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { defineEvent } from "../catalog.ts"
+import { measurement } from "../measurement.ts"
 import { personal } from "../personal.ts"
 import { Money, NonEmpty, Quantity, TenantId, TenantOwnId } from "./common.ts"
 import { TicketIntent } from "./customer.ts"
@@ -124,7 +125,11 @@ export const ResolvedQuestionNoted = defineEvent({
      * events noted before it was kept).
      */
     embedding: Schema.optionalKey(
-      Schema.Struct({ model: NonEmpty, latencyMs: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)) }),
+      // How the note was made, not what it found: made again (a replay, a note aged out of the
+      // window), the call may take another time or not be needed at all.
+      measurement(
+        Schema.Struct({ model: NonEmpty, latencyMs: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)) }),
+      ),
     ),
   }),
   summary: "A resolved ticket's question and answer were noted, with the earlier ones like it.",

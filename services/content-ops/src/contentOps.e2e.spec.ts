@@ -246,12 +246,14 @@ describe("frequent questions", () => {
         .length
     expect(embedsOf()).toBe(1)
 
-    // The reactor's consumer gone and the agent killed: started again, it meets the resolution anew.
-    await nats_.jsm.consumers.delete(
-      Subjects.streamName(agent.namespace, "customer"),
-      noteResolvedQuestions().name,
+    // The agent killed and, while it is down, its reactor's consumer deleted: started again, it
+    // meets the resolution anew.
+    await agent.restart(() =>
+      nats_.jsm.consumers.delete(
+        Subjects.streamName(agent.namespace, "customer"),
+        noteResolvedQuestions().name,
+      ),
     )
-    await agent.restart()
     const reactor = await agent.until("the resolution is met again", async () => {
       const status = (await (await agent.call("/status")).json()) as {
         reactors: ReadonlyArray<{

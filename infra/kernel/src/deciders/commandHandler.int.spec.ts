@@ -174,6 +174,33 @@ describe("command handler", () => {
       )
     })
 
+    it("compares too when a replica that had not seen the command appends it and the log finds it a duplicate", async () => {
+      const { log } = await setup()
+      // The stale replica: it keeps the board's state at version 1.
+      const stale = makeCommandHandler(log, boardAggregate)
+      await Effect.runPromise(
+        stale.handle(envelope("main", { _tag: "TallyCompletion", taskId: "t1" } as const)),
+      )
+      // Another replica handles the command first (version 2).
+      const id = deterministicUuid("raced", 1)
+      const first = await Effect.runPromise(
+        makeCommandHandler(log, boardAggregate).handle(
+          envelope("main", { _tag: "TallyCompletion", taskId: "t2" } as const, id),
+        ),
+      )
+      // The stale one, on newer code, decides it on the state it kept (the one the recorded events
+      // follow) and appends; the log refuses the copy.
+      const again = await Effect.runPromise(
+        stale.handle(envelope("main", { _tag: "TallyCompletion", taskId: "t3" } as const, id)),
+      )
+      expect(again.status).toBe("already-handled")
+      expect(again.events.map((e) => e.eventId)).toEqual(first.events.map((e) => e.eventId))
+      expect(again.otherwise?.difference).toBe('CompletionTallied taskId: recorded "t2", now "t3"')
+      expect(
+        (await Effect.runPromise(makeCommandHandler(log, boardAggregate).state("main"))).position.version,
+      ).toBe(2)
+    })
+
     it("says so when a changed decider now refuses what it decided", async () => {
       const { log } = await setup()
       const id = deterministicUuid("refused", 1)

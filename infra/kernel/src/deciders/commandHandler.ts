@@ -8,7 +8,12 @@ import {
   type NewEvent,
 } from "@mesh/eventlog"
 import { Clock, Effect, Schedule } from "effect"
-import { type DecidedOtherwise, decidedOtherwise } from "./decidedOtherwise.ts"
+import {
+  type ComparedFields,
+  comparedFieldsOf,
+  type DecidedOtherwise,
+  decidedOtherwise,
+} from "./decidedOtherwise.ts"
 import type { Decider } from "./decider.ts"
 import { CommandError } from "./errors.ts"
 import { commandEventId } from "./ids.ts"
@@ -163,6 +168,17 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
    * A command the log already holds, decided again by the current code on the state its recorded
    * events were decided on (the history before them), and compared with them.
    */
+  const fieldsByType = new Map<string, ComparedFields>()
+  const readFields = comparedFieldsOf(log.catalog)
+  const fieldsOf = (type: string): ComparedFields => {
+    let fields = fieldsByType.get(type)
+    if (fields === undefined) {
+      fields = readFields(type)
+      fieldsByType.set(type, fields)
+    }
+    return fields
+  }
+
   const redecide = (
     history: ReadonlyArray<EventOf<D>>,
     recorded: ReadonlyArray<EventOf<D>>,
@@ -170,18 +186,24 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
   ): DecidedOtherwise | undefined => {
     const first = recorded[0]
     if (first === undefined) return undefined
-    let state = decider.initialState()
-    for (const event of history) {
-      if (event.aggregateVersion >= first.aggregateVersion) break
-      state = decider.evolve(state, event as unknown as DecidedEvent<D>)
-    }
-    let now: ReadonlyArray<DecidedEvent<D>> | { readonly refused: string }
+    // A diagnostic: whatever goes wrong in it (an evolve that no longer folds old history) must
+    // not fail the redelivery it rides on, which has already been answered from the log.
     try {
-      now = decider.decide(command, state)
-    } catch (error) {
-      now = { refused: error instanceof Error ? error.message : String(error) }
+      let state = decider.initialState()
+      for (const event of history) {
+        if (event.aggregateVersion >= first.aggregateVersion) break
+        state = decider.evolve(state, event as unknown as DecidedEvent<D>)
+      }
+      let now: ReadonlyArray<DecidedEvent<D>> | { readonly refused: string }
+      try {
+        now = decider.decide(command, state)
+      } catch (error) {
+        now = { refused: error instanceof Error ? error.message : String(error) }
+      }
+      return decidedOtherwise(recorded, now, fieldsOf)
+    } catch {
+      return undefined
     }
-    return decidedOtherwise(recorded, now)
   }
 
   const load = (ref: AggregateRef): Effect.Effect<Loaded<State>, EventLogError> =>
@@ -341,7 +363,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       // they directly follow it, and the two decisions can then be compared.
       const otherwise =
         result.duplicate && result.events[0]?.aggregateVersion === loaded.position.version + 1
-          ? decidedOtherwise(result.events, decided)
+          ? decidedOtherwise(result.events, decided, fieldsOf)
           : undefined
       return {
         status: result.duplicate ? ("already-handled" as const) : ("appended" as const),

@@ -1,4 +1,4 @@
-import { canonicalJson } from "@mesh/contracts"
+import { canonicalJson, type EventCatalog, measurementFieldsOf, personalFieldsOf } from "@mesh/contracts"
 import type { DomainEvent } from "./decider.ts"
 
 // A command is decided once: sent again under its id (a redelivery, a replay of recorded history
@@ -21,6 +21,32 @@ export interface DecidedOtherwise {
   readonly difference: string
 }
 
+/**
+ * What the comparison knows of an event type's fields (read from its schema): where personal data
+ * sits, whose values a difference names without showing them (it goes to logs and `/status`), and
+ * where measurements of how the decision was carried out sit (a model call's time), which differ on
+ * every run and are not compared. Paths are property names, `[]` for every element of an array.
+ */
+export interface ComparedFields {
+  readonly personal: ReadonlyArray<ReadonlyArray<string>>
+  readonly measurements: ReadonlyArray<ReadonlyArray<string>>
+}
+
+/** The fields of an event type as its catalogue declares them; none for a type it does not know. */
+export const comparedFieldsOf =
+  (catalog: EventCatalog) =>
+  (type: string): ComparedFields => {
+    const payload = catalog.get(type)?.payload
+    return payload === undefined
+      ? noMarkedFields
+      : {
+          personal: personalFieldsOf(payload).map((f) => f.path),
+          measurements: measurementFieldsOf(payload),
+        }
+  }
+
+const noMarkedFields: ComparedFields = { personal: [], measurements: [] }
+
 const shown = (value: unknown): string => {
   const text = value === undefined ? "nothing" : canonicalJson(value)
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
@@ -29,36 +55,60 @@ const shown = (value: unknown): string => {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-/** The path of the first place two JSON-like values differ, with both values there; null when they are equal. */
+/** Whether `path` (with array positions as `[]`) is one of `fields` or inside one. */
+const within = (path: ReadonlyArray<string>, fields: ReadonlyArray<ReadonlyArray<string>>): boolean =>
+  fields.some((field) => field.length <= path.length && field.every((name, i) => name === path[i]))
+
+interface Difference {
+  readonly path: string
+  readonly personal: boolean
+  readonly recorded: unknown
+  readonly now: unknown
+}
+
+/** The first place two JSON-like values differ, outside measurements, with both values there; null when none. */
 const firstDifference = (
   recorded: unknown,
   now: unknown,
   path: string,
-): { path: string; recorded: unknown; now: unknown } | null => {
+  schemaPath: ReadonlyArray<string>,
+  fields: ComparedFields,
+): Difference | null => {
+  if (within(schemaPath, fields.measurements)) return null
   if (canonicalJson(recorded) === canonicalJson(now)) return null
   if (Array.isArray(recorded) && Array.isArray(now)) {
     for (let i = 0; i < Math.max(recorded.length, now.length); i++) {
-      const found = firstDifference(recorded[i], now[i], `${path}[${i}]`)
+      const found = firstDifference(recorded[i], now[i], `${path}[${i}]`, [...schemaPath, "[]"], fields)
       if (found !== null) return found
     }
+    return null
   }
   if (isRecord(recorded) && isRecord(now)) {
     for (const key of [...new Set([...Object.keys(recorded), ...Object.keys(now)])].sort()) {
-      const found = firstDifference(recorded[key], now[key], path === "" ? key : `${path}.${key}`)
+      const found = firstDifference(
+        recorded[key],
+        now[key],
+        path === "" ? key : `${path}.${key}`,
+        [...schemaPath, key],
+        fields,
+      )
       if (found !== null) return found
     }
+    return null
   }
-  return { path, recorded, now }
+  return { path, personal: within(schemaPath, fields.personal), recorded, now }
 }
 
 /**
  * Compares the events the log recorded for a command with those its decider gives now (or the
  * reason it refuses the command now): undefined when they are the same types with the same
- * payloads, in order (event ids and envelopes aside: they derive from the command's id).
+ * payloads, in order (event ids and envelopes aside: they derive from the command's id; and the
+ * measurements `fieldsOf` names aside). A personal field that differs is named, its values not shown.
  */
 export const decidedOtherwise = (
   recorded: ReadonlyArray<DomainEvent>,
   now: ReadonlyArray<DomainEvent> | { readonly refused: string },
+  fieldsOf: (type: string) => ComparedFields = () => noMarkedFields,
 ): DecidedOtherwise | undefined => {
   const recordedTypes = recorded.map((e) => e.type)
   if (!Array.isArray(now)) {
@@ -74,13 +124,17 @@ export const decidedOtherwise = (
       difference: `recorded ${shown(recordedTypes)}, now ${shown(nowTypes)}`,
     }
   for (const [i, event] of recorded.entries()) {
-    const found = firstDifference(event.payload, decided[i]?.payload, "")
-    if (found !== null)
+    const found = firstDifference(event.payload, decided[i]?.payload, "", [], fieldsOf(event.type))
+    if (found !== null) {
+      const where = `${event.type}${found.path === "" ? "" : ` ${found.path}`}`
       return {
         recorded: recordedTypes,
         now: nowTypes,
-        difference: `${event.type}${found.path === "" ? "" : ` ${found.path}`}: recorded ${shown(found.recorded)}, now ${shown(found.now)}`,
+        difference: found.personal
+          ? `${where}: differs (personal data, not shown)`
+          : `${where}: recorded ${shown(found.recorded)}, now ${shown(found.now)}`,
       }
+    }
   }
   return undefined
 }

@@ -1,5 +1,6 @@
+import { meshCatalog } from "@mesh/contracts"
 import { describe, expect, it } from "vitest"
-import { decidedOtherwise } from "./decidedOtherwise.ts"
+import { comparedFieldsOf, decidedOtherwise } from "./decidedOtherwise.ts"
 
 const reserved = (units: number, lines: ReadonlyArray<string>) => ({
   type: "StockReserved",
@@ -55,5 +56,53 @@ describe("decidedOtherwise", () => {
       [{ type: "Noted", payload: { body: "short" } }],
     )
     expect(found?.difference).toBe(`Noted body: recorded "${"x".repeat(76)}..., now "short"`)
+  })
+
+  describe("with the fields the catalogue marks", () => {
+    const fieldsOf = comparedFieldsOf(meshCatalog)
+    const noted = (
+      question: string,
+      embedding?: { model: string; latencyMs: number },
+      similarTo = ["t-1"],
+    ) => ({
+      type: "ResolvedQuestionNoted",
+      payload: {
+        tenantId: "shop",
+        intent: "product_question",
+        ticketId: "t-9",
+        question,
+        answer: "It ships in a week.",
+        similarTo,
+        ...(embedding === undefined ? {} : { embedding }),
+      },
+    })
+
+    it("does not compare a record of how the decision was carried out (the embedding call and its time)", () => {
+      expect(
+        decidedOtherwise(
+          [noted("When?", { model: "nomic", latencyMs: 41 })],
+          [noted("When?", { model: "nomic", latencyMs: 7 })],
+          fieldsOf,
+        ),
+      ).toBeUndefined()
+      // What was decided still counts: the similar questions found.
+      expect(
+        decidedOtherwise(
+          [noted("When?", { model: "nomic", latencyMs: 41 }, ["t-1"])],
+          [noted("When?", { model: "nomic", latencyMs: 7 }, ["t-1", "t-4"])],
+          fieldsOf,
+        )?.difference,
+      ).toBe('ResolvedQuestionNoted similarTo[1]: recorded nothing, now "t-4"')
+      // Nor whether the call was needed this time (its vectors may have been at hand).
+      expect(
+        decidedOtherwise([noted("When?")], [noted("When?", { model: "nomic", latencyMs: 7 })], fieldsOf),
+      ).toBeUndefined()
+    })
+
+    it("names a personal field that differs without showing what the customer wrote", () => {
+      const found = decidedOtherwise([noted("Is my card number 4111 safe?")], [noted("When?")], fieldsOf)
+      expect(found?.difference).toBe("ResolvedQuestionNoted question: differs (personal data, not shown)")
+      expect(found?.difference).not.toContain("4111")
+    })
   })
 })

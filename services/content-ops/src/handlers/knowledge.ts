@@ -123,7 +123,10 @@ export const noteResolvedQuestions = (): ReactorDefinition<
             input: missing,
             purpose: "query",
           })
-          embedding = { model: embedded.model, latencyMs: Math.round(embedded.latencyMs) }
+          // The contract wants a named model and a time of zero or more: a provider that names none
+          // or a clock stepping back must not make the note fail to decode.
+          if (embedded.model.length > 0)
+            embedding = { model: embedded.model, latencyMs: Math.max(0, Math.round(embedded.latencyMs)) }
           for (const [i, text] of missing.entries()) vectors.set(text, embedded.embeddings[i] ?? [])
           if (vectors.size > 5_000) vectors.delete(vectors.keys().next().value as string)
         }

@@ -281,12 +281,16 @@ export const startContentOps = async (
     return all
   }
 
-  /** Kills the agent mid-flight (SIGKILL) and starts it again on the same namespace. */
-  const restart = async () => {
+  /**
+   * Kills the agent mid-flight (SIGKILL) and starts it again on the same namespace; `whileDown`
+   * runs between the two, when no process of the agent is there to see it.
+   */
+  const restart = async (whileDown?: () => Promise<unknown>) => {
     agent.kill("SIGKILL")
     await new Promise((resolve) =>
       agent.exitCode !== null || agent.signalCode !== null ? resolve(undefined) : agent.once("exit", resolve),
     )
+    await whileDown?.()
     startAgent()
     await listen()
   }
