@@ -1,9 +1,11 @@
 import { parseTenantScopedId } from "@mesh/contracts"
 import { MeshNamespace } from "@mesh/eventlog"
+import { awaitReadModelAt, type CausePosition, type ReadModelBehind, readModelSchemaOf } from "@mesh/kernel"
 import { ReadModelDb } from "@mesh/sql"
 import { Context, Effect, Layer, Schema } from "effect"
 import {
   backorderedLines,
+  procurementProjection,
   procurementReadModel,
   type SupplierRecord,
   supplierRecords,
@@ -25,10 +27,15 @@ export class ProcurementRecordsError extends Schema.TaggedError<ProcurementRecor
 
 /** What ProcurementRecords offers. */
 export interface ProcurementRecordsShape {
-  /** Each supplier's delivery record for a tenant: purchase orders delivered and how many on time. */
+  /**
+   * Each supplier's delivery record for a tenant: purchase orders delivered and how many on time,
+   * as they stood when `cause` was written (the read model waited for until it holds the cause),
+   * so that a reaction decides the same on a redelivery, a replay or a fork as it did live.
+   */
   readonly suppliers: (
     tenantId: string,
-  ) => Effect.Effect<ReadonlyMap<string, SupplierRecord>, ProcurementRecordsError>
+    cause: CausePosition,
+  ) => Effect.Effect<ReadonlyMap<string, SupplierRecord>, ProcurementRecordsError | ReadModelBehind>
   /** Units still to come on the open purchase orders of a stock (a tenant's SKU, `stockIdOf`). */
   readonly onOrder: (stockId: string) => Effect.Effect<number, ProcurementRecordsError>
   /** A stock's back-ordered order lines, oldest first. */
@@ -50,13 +57,20 @@ export class ProcurementRecords extends Context.Service<ProcurementRecords, Proc
       ProcurementRecords,
       Effect.gen(function* () {
         const { db } = yield* ReadModelDb
-        const model = procurementReadModel(db, (yield* MeshNamespace).name, agent)
+        const namespace = (yield* MeshNamespace).name
+        const model = procurementReadModel(db, namespace, agent)
+        const projection = { name: procurementProjection.name, version: procurementProjection.version }
+        const schema = readModelSchemaOf(namespace, agent)
         return {
-          suppliers: (tenantId: string) =>
-            Effect.tryPromise({
-              try: () => supplierRecords(model, tenantId),
-              catch: (cause) => new ProcurementRecordsError({ query: "supplier records", cause }),
-            }),
+          suppliers: (tenantId: string, cause: CausePosition) =>
+            awaitReadModelAt({ db, schema, projection, cause }).pipe(
+              Effect.andThen(
+                Effect.tryPromise({
+                  try: () => supplierRecords(model, tenantId, cause.sequence),
+                  catch: (error) => new ProcurementRecordsError({ query: "supplier records", cause: error }),
+                }),
+              ),
+            ),
           onOrder: (stockId: string) =>
             Effect.tryPromise({
               try: () => unitsOnOrder(model, ...stockKeyOf(stockId)),

@@ -212,10 +212,10 @@ const startCustomerOps = async (
       ? reactor
       : {
           ...reactor,
-          react: (event) =>
+          react: (event, cause) =>
             Effect.suspend(() => {
               if (!reactionStarts.has(event.eventId)) reactionStarts.set(event.eventId, wall())
-              return reactor.react(event)
+              return reactor.react(event, cause)
             }),
         }
   const agent = { ...customerOpsAgent, reactors: customerOpsAgent.reactors.map(timed) }

@@ -67,6 +67,11 @@ describe("mesh sandbox", () => {
     )
     // Procurement's reorder points read the registers: some of them depart on this day.
     expect(report.decidedOtherwise.length).toBeGreaterThan(0)
+    // Its purchasing reads the suppliers' delivery records as they stood when each reorder opened,
+    // not as the day ended: a supplier new then is still new, and no order departs.
+    expect(report.decidedOtherwise.map((r: { reactor: string }) => r.reactor)).not.toContain(
+      "procurement-purchasing",
+    )
     for (const reactor of report.decidedOtherwise) {
       expect(report.agents).toContain(reactor.agent)
       expect(reactor.count).toBeGreaterThanOrEqual(reactor.latest.length)

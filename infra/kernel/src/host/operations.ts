@@ -284,7 +284,9 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
               return yield* Effect.fail(new Error(`undecodable: ${describeIssue(commit.failure)}`))
             let commands = 0
             for (const event of commit.success.events) {
-              const outcomes = yield* options.withServices(react(event))
+              const outcomes = yield* options.withServices(
+                react(event, { stream: asked.stream, sequence: asked.sequence }),
+              )
               commands += outcomes.length
             }
             return { ok: true as const, agent, events: commit.success.events.length, commands }

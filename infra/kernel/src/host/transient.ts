@@ -160,8 +160,13 @@ const classifyTagged = (tag: string, error: Fields, next: (inner: unknown) => bo
       return next(error.cause)
     case "TimeoutError": // Effect's timeout
       return true
+    case "ReadModelBehind": // a read model catching up to the position a reaction reads it at
+      return true
   }
   if (typeof reasonTag === "string" && unavailableReasons.has(reasonTag))
     return !(reason !== undefined && isPermanentCause(reason.cause))
+  // A tagged error with no reason that keeps its cause (an agent's read-model query failing) is
+  // what failed beneath it: the database going away is transient, a bad query is not.
+  if (reasonTag === undefined && "cause" in error) return next(error.cause)
   return false
 }

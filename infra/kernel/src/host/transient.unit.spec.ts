@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest"
 import { CommandError } from "../deciders/errors.ts"
 import { MigrationError } from "../migrations/migrations.ts"
 import { ProjectionError } from "../projections/errors.ts"
+import { ReadModelBehind } from "../projections/readModelAt.ts"
 import { RequestLogError } from "../requests/outsideRequests.ts"
 import { isTransientError, isTransientFailure } from "./transient.ts"
 
@@ -197,6 +198,24 @@ describe("isTransientError", () => {
     const migration = (cause: unknown) => new MigrationError({ schema: "svc", migration: "2026_a", cause })
     expect(isTransientError(migration(databaseError("42P07", 'relation "t" already exists')))).toBe(false)
     expect(isTransientError(migration(new Error("Connection terminated unexpectedly")))).toBe(true)
+  })
+
+  it("reads a tagged error with no reason by the cause it keeps, and a read model behind its reader as transient", () => {
+    class RecordsError extends Schema.TaggedError<RecordsError>()("RecordsError", {
+      query: Schema.String,
+      cause: Schema.Defect(),
+    }) {}
+    expect(isTransientError(new RecordsError({ query: "q", cause: socketError("ECONNREFUSED") }))).toBe(true)
+    expect(
+      isTransientError(
+        new RecordsError({ query: "q", cause: databaseError("42703", "column x does not exist") }),
+      ),
+    ).toBe(false)
+    expect(
+      isTransientError(
+        new ReadModelBehind({ projection: "p", stream: "S", sequence: 9, at: null, version: 2 }),
+      ),
+    ).toBe(true)
   })
 
   it("reads Unavailable reasons of other tagged errors (ReadModelDbError, and DecisionError's shape)", () => {

@@ -40,6 +40,7 @@ export {
   rebuildBatchFactor,
   type StreamStatus,
 } from "./projector.ts"
+export { awaitReadModelAt, type ProjectionAt, ReadModelBehind, readModelPosition } from "./readModelAt.ts"
 export {
   type Checkpoints,
   kernelMigrations,

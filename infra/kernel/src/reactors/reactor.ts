@@ -30,6 +30,18 @@ export interface Reaction {
 }
 
 /**
+ * Where the event a reaction answers sits in the log: its stream and its commit's sequence. A
+ * reaction that reads a read model reads it as of this position (see `readModelAt`), so that it
+ * decides on what was known when its cause happened, on a redelivery, a replay or a fork as live.
+ */
+export interface CausePosition {
+  /** The JetStream stream name, e.g. `MESH_PROCUREMENT`. */
+  readonly stream: string
+  /** The stream sequence of the cause's commit. */
+  readonly sequence: number
+}
+
+/**
  * An agent's reaction to events of its own or other domains: a durable consumer that turns each
  * event into commands for the agent's own aggregates. `react` must give the same commands for the
  * same event; the command ids derive from the event, so a redelivery never acts twice.
@@ -48,7 +60,7 @@ export interface ReactorDefinition<D extends EventDefinition, E = never, R = nev
    * delivered again.
    */
   readonly eventTypes: ReadonlyArray<D["type"]>
-  readonly react: (event: EventOf<D>) => Effect.Effect<ReadonlyArray<Reaction>, E, R>
+  readonly react: (event: EventOf<D>, cause: CausePosition) => Effect.Effect<ReadonlyArray<Reaction>, E, R>
   readonly maxDeliveries?: number
   readonly backoff?: Backoff
   /**
@@ -129,10 +141,13 @@ export const reactToEvent =
     agent: string,
     otherwise?: ReactionsDecidedOtherwise,
   ) =>
-  (event: EventOf<D>): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> =>
+  (
+    event: EventOf<D>,
+    cause: CausePosition,
+  ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> =>
     Effect.gen(function* () {
       if (!reactor.eventTypes.includes(event.type)) return []
-      const reactions = yield* reactor.react(event)
+      const reactions = yield* reactor.react(event, cause)
       const issuedAt = Date.parse(event.occurredAt)
       return yield* Effect.forEach(reactions, (reaction, index) =>
         Effect.gen(function* () {
@@ -205,7 +220,7 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
     // again, never dead-lettered for it.
     isTransient: isTransientFailure,
     handle: (event, delivery) =>
-      react(event).pipe(
+      react(event, { stream: delivery.stream, sequence: delivery.sequence }).pipe(
         Effect.andThen(options.beforeAck === undefined ? Effect.void : options.beforeAck(event, delivery)),
       ),
   })

@@ -33,8 +33,8 @@ export const buyersOrderSkill = "buyersOrder"
 
 /**
  * A reorder becomes a purchase order: the `chooseSupplier` skill weighs each supplier's price, lead
- * time and delivery record (on time out of delivered, from the read model, with a prior so that a
- * new supplier is neither favoured nor shut out), decided once per reorder and recorded. The draft
+ * time and delivery record (on time out of delivered, from the read model as of the reorder, with a
+ * prior so that a new supplier is neither favoured nor shut out), decided once per reorder and recorded. The draft
  * then asks the action gate to place it, as the first-time supplier and its amount require: the
  * policy (`policy/actions.json`) holds large orders and a new supplier's first for a buyer.
  */
@@ -48,11 +48,13 @@ export const purchaseOnReorder = (options: {
   name: "procurement-purchasing",
   consumes: { domain: "procurement" },
   eventTypes: ["ReorderOpened", "PurchaseOrderDrafted"],
-  react: (event) =>
+  react: (event, cause) =>
     Effect.gen(function* () {
       if (event.type === "ReorderOpened") {
         const reorder = event.payload
-        const records = yield* (yield* ProcurementRecords).suppliers(reorder.tenantId)
+        // As they stood when the reorder opened: a delivery recorded since (or a whole day, when
+        // the day is replayed) would make a first-time supplier a known one and change the policy.
+        const records = yield* (yield* ProcurementRecords).suppliers(reorder.tenantId, cause)
         const { reliabilityPrior: prior } = yield* ProcurementSettings
         const suppliers = reorder.suppliers.map((s) => {
           const record = records.get(s.supplierId) ?? { delivered: 0, onTime: 0 }

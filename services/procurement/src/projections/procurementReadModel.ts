@@ -1,6 +1,6 @@
 import { parseTenantScopedId, type procurementEvents } from "@mesh/contracts"
 import { defineProjection, type ProjectionEvent, readModelSchemaOf } from "@mesh/kernel/projections"
-import type { Kysely, QueryCreator, Transaction } from "kysely"
+import { type Kysely, type QueryCreator, sql, type Transaction } from "kysely"
 
 type ProcurementEventDefs = (typeof procurementEvents)[number]
 
@@ -41,6 +41,13 @@ export interface PurchaseOrdersTable {
   expected_by: string | null
   received: number
   late: boolean
+  /**
+   * The stream sequence of the commit that first brought goods (null before any): a supplier's
+   * record as of a reaction's cause counts the orders delivered before it (`supplierRecords`).
+   */
+  received_at_sequence: number | null
+  /** The stream sequence of the commit that found it late (null while it is not). */
+  late_at_sequence: number | null
   cancel_reason: string | null
   created_at: string
   updated_at: string
@@ -113,7 +120,10 @@ const stockItem = (trx: Trx, stockId: string) => {
   return trx.updateTable("stock_items").where("tenant_id", "=", key.tenantId).where("sku", "=", key.sku)
 }
 
-const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDefs>): Promise<void> => {
+const applyOne = async (
+  trx: Trx,
+  { event, sequence }: ProjectionEvent<ProcurementEventDefs>,
+): Promise<void> => {
   const id = event.aggregateId
   const at = event.occurredAt
   switch (event.type) {
@@ -213,6 +223,8 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
           expected_by: null,
           received: 0,
           late: false,
+          received_at_sequence: null,
+          late_at_sequence: null,
           cancel_reason: null,
           created_at: at,
           updated_at: at,
@@ -238,9 +250,12 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
         .where("purchase_order_id", "=", id)
         .executeTakeFirst()
       if (row === undefined) return
+      const late = row.late || event.payload.onTime === false
       await patchOrder(trx, id, at, {
         received: row.received + event.payload.quantity,
-        late: row.late || event.payload.onTime === false,
+        late,
+        ...(row.received === 0 && event.payload.quantity > 0 ? { received_at_sequence: sequence } : {}),
+        ...(late && !row.late ? { late_at_sequence: sequence } : {}),
         ...(event.payload.outstanding === 0 ? { status: "received" } : {}),
       })
       return
@@ -249,7 +264,16 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
       await patchOrder(trx, id, at, { status: "cancelled", cancel_reason: event.payload.reason })
       return
     case "PurchaseOrderLate":
-      await patchOrder(trx, id, at, { late: true })
+      // Found late once: the first finding's sequence stays.
+      await trx
+        .updateTable("purchase_orders")
+        .set({
+          late: true,
+          late_at_sequence: sql<number>`coalesce(late_at_sequence, ${sequence})`,
+          updated_at: at,
+        })
+        .where("purchase_order_id", "=", id)
+        .execute()
       return
     case "StockLevelRecorded":
       return
@@ -264,7 +288,8 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<ProcurementEventDef
 export const procurementProjection = defineProjection<ProcurementEventDefs, ProcurementReadModel>({
   name: "procurement",
   // 2: a SKU's reorders held after a cancelled one. 3: stock items keyed by tenant and SKU.
-  version: 3,
+  // 4: the sequences a purchase order's first goods and its lateness arrived at.
+  version: 4,
   streams: [{ domain: "procurement" }],
   tables: ["stock_items", "purchase_orders", "order_allocations"],
   onFailure: "stop",
@@ -304,6 +329,8 @@ export const procurementProjection = defineProjection<ProcurementEventDefs, Proc
       .addColumn("expected_by", "text")
       .addColumn("received", "integer", (c) => c.notNull())
       .addColumn("late", "boolean", (c) => c.notNull())
+      .addColumn("received_at_sequence", "bigint")
+      .addColumn("late_at_sequence", "bigint")
       .addColumn("cancel_reason", "text")
       .addColumn("created_at", "text", (c) => c.notNull())
       .addColumn("updated_at", "text", (c) => c.notNull())
@@ -354,23 +381,31 @@ export interface SupplierRecord {
   readonly onTime: number
 }
 
-/** Every supplier's delivery record, from the purchase orders that received goods. */
+/**
+ * Every supplier's delivery record, from the purchase orders that received goods: all of them, or
+ * with `before` a stream sequence, as it stood before that commit (the orders whose first goods
+ * came before it, late if found late before it), whatever the read model has applied since.
+ */
 export const supplierRecords = async (
   db: QueryCreator<ProcurementReadModel>,
   tenantId: string,
+  before?: number,
 ): Promise<ReadonlyMap<string, SupplierRecord>> => {
-  const rows = await db
+  let query = db
     .selectFrom("purchase_orders")
-    .select(["supplier_id", "late"])
+    .select(["supplier_id", "late", "late_at_sequence"])
     .where("tenant_id", "=", tenantId)
     .where("received", ">", 0)
-    .execute()
+  if (before !== undefined) query = query.where("received_at_sequence", "<", before)
+  const rows = await query.execute()
   const records = new Map<string, { delivered: number; onTime: number }>()
   for (const row of rows) {
     if (row.supplier_id === null) continue
     const record = records.get(row.supplier_id) ?? { delivered: 0, onTime: 0 }
     record.delivered += 1
-    if (!row.late) record.onTime += 1
+    const late =
+      before === undefined ? row.late : row.late_at_sequence !== null && Number(row.late_at_sequence) < before
+    if (!late) record.onTime += 1
     records.set(row.supplier_id, record)
   }
   return records

@@ -1,0 +1,88 @@
+import { Subjects } from "@mesh/contracts"
+import { type NatsHandles, openNats } from "@mesh/eventlog"
+import { type NatsServerHandle, startNatsServer } from "@mesh/stack"
+import { Effect, Fiber } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeProjector } from "./projector.ts"
+import { awaitReadModelAt, ReadModelBehind } from "./readModelAt.ts"
+import { caughtUp, freshEventLog, openTestPGlite, type TestDatabase } from "./testing/harness.ts"
+import { ticketProjection } from "./testing/ticketProjection.ts"
+import { makeTicketAppender, ticketTraffic } from "./testing/traffic.ts"
+
+// A reaction reads a read model as of its cause: it waits until the projection's live tables, of
+// the version it reads, have applied the cause's commit.
+
+let server: NatsServerHandle
+let nats: NatsHandles
+let database: TestDatabase
+beforeAll(async () => {
+  server = await startNatsServer()
+  nats = await openNats(server.url)
+  database = await openTestPGlite()
+})
+afterAll(async () => {
+  await database?.close()
+  await nats?.connection.drain()
+  await server?.stop()
+})
+
+describe("awaitReadModelAt", () => {
+  it("returns once the projection has applied the cause's commit, and says where it stands when it has not", async () => {
+    const log = await freshEventLog(nats, "rma")
+    const schema = database.newSchema()
+    const projection = ticketProjection()
+    const stream = Subjects.streamName(log.namespace, "customer")
+    const at = (sequence: number, version = projection.version, timeoutMs = 300) =>
+      Effect.runPromise(
+        Effect.flip(
+          awaitReadModelAt({
+            db: database.db,
+            schema,
+            projection: { name: projection.name, version },
+            cause: { stream, sequence },
+            timeoutMs,
+          }),
+        ),
+      ).then(
+        (error) => error,
+        () => "reached" as const,
+      )
+
+    // Before the projection has set up, nothing is there to read.
+    const none = await at(1)
+    expect(none).toBeInstanceOf(ReadModelBehind)
+    expect((none as ReadModelBehind).message).toContain("has no checkpoint on it yet")
+
+    const appender = makeTicketAppender(log)
+    for (const round of ticketTraffic({ events: 40, tickets: 4, prefix: "r" }))
+      await Effect.runPromise(appender.appendRound(round))
+    const head = await Effect.runPromise(log.headSequence("customer"))
+    const projector = makeProjector({ projection, db: database.db, schema, eventLog: log })
+    const fiber = Effect.runFork(projector.run)
+    try {
+      // Asked while it catches up, it waits for it.
+      expect(await at(head, projection.version, 30_000)).toBe("reached")
+      await caughtUp(projector, [fiber])
+      expect(await at(1)).toBe("reached")
+
+      // A commit it has not applied (not yet written): it says how far it got.
+      const ahead = await at(head + 5)
+      expect(ahead).toBeInstanceOf(ReadModelBehind)
+      expect((ahead as ReadModelBehind).message).toBe(
+        `read model ${projection.name} (version ${projection.version}) has not applied ${stream}#${head + 5}: it stands at #${head} for version ${projection.version}`,
+      )
+      // Written, it is read as soon as the projection applies it.
+      const waiting = at(head + 1, projection.version, 30_000)
+      for (const round of ticketTraffic({ events: 2, tickets: 1, prefix: "s" }))
+        await Effect.runPromise(appender.appendRound(round))
+      expect(await waiting).toBe("reached")
+
+      // Tables of another version than the reader's (a rebuild into it not yet swapped in) are not read.
+      const other = await at(1, projection.version + 1)
+      expect(other).toBeInstanceOf(ReadModelBehind)
+      expect((other as ReadModelBehind).message).toContain(`for version ${projection.version}`)
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+    }
+  })
+})

@@ -1,0 +1,115 @@
+import { Duration, Effect, Schedule, Schema } from "effect"
+import type { Kysely } from "kysely"
+import type { CausePosition } from "../reactors/reactor.ts"
+import { kernelTablesExist } from "./store.ts"
+
+// A reaction that reads a read model reads what the projection has applied when it runs: live, a
+// moment behind its cause or ahead of it; replayed (a sandbox, a fork), the whole day at once. To
+// decide on what was known when its cause happened, it waits until the read model holds its cause
+// and reads only rows stamped before it (the projection keeps the sequence a row's fact arrived at).
+
+/** The read model has not yet applied the commit a reaction reads it at; it catches up, so try again. */
+export class ReadModelBehind extends Schema.TaggedError<ReadModelBehind>()("ReadModelBehind", {
+  projection: Schema.String,
+  stream: Schema.String,
+  sequence: Schema.Number,
+  /** Where its live checkpoint on that stream stood, and for which version of its tables. */
+  at: Schema.NullOr(Schema.Struct({ sequence: Schema.Number, version: Schema.NullOr(Schema.Number) })),
+  version: Schema.Number,
+  cause: Schema.optional(Schema.Defect()),
+}) {
+  override get message() {
+    const at =
+      this.at === null
+        ? "has no checkpoint on it yet"
+        : `stands at #${this.at.sequence} for version ${this.at.version ?? "unknown"}`
+    return `read model ${this.projection} (version ${this.version}) has not applied ${this.stream}#${this.sequence}: it ${at}`
+  }
+}
+
+/** The projection a read is made of: its name (its live checkpoint key) and the version whose tables are read. */
+export interface ProjectionAt {
+  readonly name: string
+  readonly version: number
+}
+
+/**
+ * Where a projection's live checkpoint on a stream stands, and for which version of its tables;
+ * undefined before it has set up.
+ */
+export const readModelPosition = async (
+  db: Kysely<unknown>,
+  schema: string,
+  projection: string,
+  stream: string,
+): Promise<{ readonly sequence: number; readonly version: number | null } | undefined> => {
+  if (!(await kernelTablesExist(db, schema, "mesh_checkpoints"))) return undefined
+  const row = await (db as Kysely<Checkpoints>)
+    .withSchema(schema)
+    .selectFrom("mesh_checkpoints")
+    .select(["sequence", "version"])
+    .where("projection", "=", projection)
+    .where("stream", "=", stream)
+    .executeTakeFirst()
+  return row === undefined ? undefined : { sequence: Number(row.sequence), version: row.version }
+}
+
+interface Checkpoints {
+  mesh_checkpoints: {
+    projection: string
+    stream: string
+    sequence: string | number | bigint
+    version: number | null
+  }
+}
+
+/**
+ * Waits until `projection`'s live tables, of `projection.version`, have applied the commit at
+ * `cause` (its stream's checkpoint at or past its sequence), then the caller reads rows stamped
+ * before `cause.sequence`. The projection must read the cause's stream whole, or a filter that
+ * takes the cause's subject, so that its checkpoint passes the cause. While it is rebuilding into
+ * this version, or a replica of another version holds the live tables, it waits too. After
+ * `timeoutMs` (default 30 s) it fails with {@link ReadModelBehind}, which the reactor takes as
+ * transient and tries again.
+ */
+export const awaitReadModelAt = (options: {
+  readonly db: Kysely<unknown>
+  readonly schema: string
+  readonly projection: ProjectionAt
+  readonly cause: CausePosition
+  readonly timeoutMs?: number
+}): Effect.Effect<void, ReadModelBehind> => {
+  const { projection, cause } = options
+  let at: { readonly sequence: number; readonly version: number | null } | undefined
+  const behind = (error?: unknown) =>
+    new ReadModelBehind({
+      projection: projection.name,
+      stream: cause.stream,
+      sequence: cause.sequence,
+      at: at === undefined ? null : { sequence: at.sequence, version: at.version },
+      version: projection.version,
+      ...(error === undefined ? {} : { cause: error }),
+    })
+  const check = Effect.tryPromise({
+    try: () => readModelPosition(options.db, options.schema, projection.name, cause.stream),
+    catch: behind,
+  }).pipe(
+    Effect.flatMap((position) => {
+      at = position
+      return position !== undefined &&
+        position.version === projection.version &&
+        position.sequence >= cause.sequence
+        ? Effect.void
+        : Effect.fail(behind())
+    }),
+  )
+  // Live, the projection is a batch's linger behind at most: the first look or the next few find
+  // it there. A replay's rebuild can take seconds; the wait grows to a quarter second.
+  return check.pipe(
+    Effect.retry(
+      Schedule.min([Schedule.exponential(Duration.millis(5), 2), Schedule.spaced(Duration.millis(250))]).pipe(
+        Schedule.upTo({ duration: Duration.millis(options.timeoutMs ?? 30_000) }),
+      ),
+    ),
+  )
+}

@@ -1,0 +1,113 @@
+import { makeCatalog, procurementEvents } from "@mesh/contracts"
+import { applyTopology, declareTopology, makeEventLog, openNats } from "@mesh/eventlog"
+import { makeProjector } from "@mesh/kernel/projections"
+import { caughtUp, openTestPostgres, type TestDatabase } from "@mesh/kernel/projections/testing"
+import { uniqueNamespace } from "@mesh/stack"
+import { useNatsServer } from "@mesh/stack/vitest"
+import { Effect, Fiber } from "effect"
+import type { Kysely } from "kysely"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type ProcurementReadModel, procurementProjection, supplierRecords } from "./procurementReadModel.ts"
+
+// A supplier's delivery record as the purchasing reaction reads it: as it stood when the reorder it
+// answers was written, whatever the read model has applied since (a delivery a moment later, or
+// the rest of the day when the day is replayed).
+
+const nats = useNatsServer()
+let database: TestDatabase
+
+beforeAll(async () => {
+  database = await openTestPostgres()
+})
+afterAll(async () => {
+  await database?.close()
+})
+
+describe("a supplier's delivery record", () => {
+  it("is read as of a position in the log: the orders delivered before it, late if found late before it", async () => {
+    const handles = await openNats(nats.url)
+    try {
+      const namespace = uniqueNamespace("pr")
+      await Effect.runPromise(applyTopology(handles.jsm, declareTopology({ namespace })))
+      const log = makeEventLog({ nats: handles, catalog: makeCatalog(procurementEvents), namespace })
+      const write = async (purchaseOrderId: string, type: string, payload: Record<string, unknown>) =>
+        (
+          await Effect.runPromise(
+            log.append({
+              aggregate: { domain: "procurement", type: "purchaseOrder", id: purchaseOrderId },
+              expected: "any",
+              events: [{ type, payload } as never],
+              metadata: {
+                correlationId: purchaseOrderId,
+                causationId: null,
+                actor: { kind: "agent", id: "procurement" },
+              },
+            }),
+          )
+        ).position.sequence
+      const drafted = (supplierId: string) => ({
+        tenantId: "shop",
+        sku: "LAMP-1",
+        supplierId,
+        quantity: 10,
+        unitCost: { amountMinor: 800, currency: "EUR" },
+        total: { amountMinor: 8000, currency: "EUR" },
+        leadTimeDays: 3,
+        decisionId: `d-${supplierId}`,
+        reason: "cheapest",
+        firstTimeSupplier: true,
+      })
+      const received = (quantity: number, onTime: boolean, outstanding: number) => ({
+        sku: "LAMP-1",
+        quantity,
+        onTime,
+        outstanding,
+      })
+
+      await write("po-1", "PurchaseOrderDrafted", drafted("acme"))
+      const acmeFirstGoods = await write("po-1", "PurchaseOrderReceived", received(5, true, 5))
+      const globexDrafted = await write("po-2", "PurchaseOrderDrafted", drafted("globex"))
+      const globexLate = await write("po-2", "PurchaseOrderLate", {
+        tenantId: "shop",
+        sku: "LAMP-1",
+        supplierId: "globex",
+        expectedBy: "2026-12-01T00:00:00.000Z",
+        outstanding: 10,
+      })
+      const globexGoods = await write("po-2", "PurchaseOrderReceived", received(10, false, 0))
+      // acme's rest comes late: the order it delivered on time counts as late from here on.
+      const acmeRest = await write("po-1", "PurchaseOrderReceived", received(5, false, 0))
+
+      const schema = database.newSchema()
+      const projector = makeProjector({
+        projection: procurementProjection,
+        db: database.db,
+        schema,
+        eventLog: log,
+      })
+      const fiber = Effect.runFork(projector.run)
+      await caughtUp(projector, [fiber])
+      await Effect.runPromise(Fiber.interrupt(fiber))
+
+      const model = (database.db as Kysely<ProcurementReadModel>).withSchema(schema)
+      const asOf = async (before?: number) => Object.fromEntries(await supplierRecords(model, "shop", before))
+
+      expect(await asOf(acmeFirstGoods)).toEqual({})
+      expect(await asOf(globexDrafted)).toEqual({ acme: { delivered: 1, onTime: 1 } })
+      // Found late, globex has still delivered nothing.
+      expect(await asOf(globexGoods)).toEqual({ acme: { delivered: 1, onTime: 1 } })
+      expect(globexLate).toBeLessThan(globexGoods)
+      expect(await asOf(acmeRest)).toEqual({
+        acme: { delivered: 1, onTime: 1 },
+        globex: { delivered: 1, onTime: 0 },
+      })
+      // After everything, and read without a position (a buyer's order, now): as it stands.
+      const now = { acme: { delivered: 1, onTime: 0 }, globex: { delivered: 1, onTime: 0 } }
+      expect(await asOf(acmeRest + 1)).toEqual(now)
+      expect(await asOf()).toEqual(now)
+      expect(await asOf(Number.MAX_SAFE_INTEGER)).toEqual(now)
+    } finally {
+      await handles.connection.drain()
+    }
+  })
+})
