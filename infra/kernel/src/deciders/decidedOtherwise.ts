@@ -96,7 +96,13 @@ const firstDifference = (
     }
     return null
   }
-  return { path, personal: within(schemaPath, fields.personal), recorded, now }
+  // A value that holds a personal field (a struct one side has and the other lacks) is personal too.
+  const personal =
+    within(schemaPath, fields.personal) ||
+    fields.personal.some(
+      (field) => field.length > schemaPath.length && schemaPath.every((n, i) => n === field[i]),
+    )
+  return { path, personal, recorded, now }
 }
 
 /**

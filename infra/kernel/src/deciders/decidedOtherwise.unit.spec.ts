@@ -103,6 +103,13 @@ describe("decidedOtherwise", () => {
       const found = decidedOtherwise([noted("Is my card number 4111 safe?")], [noted("When?")], fieldsOf)
       expect(found?.difference).toBe("ResolvedQuestionNoted question: differs (personal data, not shown)")
       expect(found?.difference).not.toContain("4111")
+      // A value holding personal fields (a whole event payload one side lacks) is not shown either.
+      const whole = decidedOtherwise(
+        [{ type: "ResolvedQuestionNoted", payload: "Is my card number 4111 safe?" }],
+        [noted("When?")],
+        fieldsOf,
+      )
+      expect(whole?.difference).toBe("ResolvedQuestionNoted: differs (personal data, not shown)")
     })
   })
 })

@@ -160,8 +160,9 @@ const classifyTagged = (tag: string, error: Fields, next: (inner: unknown) => bo
       return next(error.cause)
     case "TimeoutError": // Effect's timeout
       return true
-    case "ReadModelBehind": // a read model catching up to the position a reaction reads it at
-      return true
+    case "ReadModelBehind": // a read model catching up to the position a reaction reads it at,
+      // unless reading where it stands failed for good (a permission, a missing schema)
+      return error.cause === undefined || next(error.cause)
   }
   if (typeof reasonTag === "string" && unavailableReasons.has(reasonTag))
     return !(reason !== undefined && isPermanentCause(reason.cause))

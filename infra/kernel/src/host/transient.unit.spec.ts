@@ -216,6 +216,11 @@ describe("isTransientError", () => {
         new ReadModelBehind({ projection: "p", stream: "S", sequence: 9, at: null, version: 2 }),
       ),
     ).toBe(true)
+    // Where it stands could not be read: as its cause.
+    const behindFor = (cause: unknown) =>
+      new ReadModelBehind({ projection: "p", stream: "S", sequence: 9, at: null, version: 2, cause })
+    expect(isTransientError(behindFor(socketError("ECONNREFUSED")))).toBe(true)
+    expect(isTransientError(behindFor(databaseError("42501", "permission denied for schema x")))).toBe(false)
   })
 
   it("reads Unavailable reasons of other tagged errors (ReadModelDbError, and DecisionError's shape)", () => {

@@ -69,8 +69,9 @@ interface Checkpoints {
  * before `cause.sequence`. The projection must read the cause's stream whole, or a filter that
  * takes the cause's subject, so that its checkpoint passes the cause. While it is rebuilding into
  * this version, or a replica of another version holds the live tables, it waits too. After
- * `timeoutMs` (default 30 s) it fails with {@link ReadModelBehind}, which the reactor takes as
- * transient and tries again.
+ * `timeoutMs` (default 5 s, well inside a consumer's ack wait, so that the messages pulled behind
+ * the waiting one are not redelivered meanwhile) it fails with {@link ReadModelBehind}, which the
+ * reactor takes as transient and tries again after its backoff.
  */
 export const awaitReadModelAt = (options: {
   readonly db: Kysely<unknown>
@@ -108,7 +109,7 @@ export const awaitReadModelAt = (options: {
   return check.pipe(
     Effect.retry(
       Schedule.min([Schedule.exponential(Duration.millis(5), 2), Schedule.spaced(Duration.millis(250))]).pipe(
-        Schedule.upTo({ duration: Duration.millis(options.timeoutMs ?? 30_000) }),
+        Schedule.upTo({ duration: Duration.millis(options.timeoutMs ?? 5_000) }),
       ),
     ),
   )
