@@ -40,11 +40,12 @@ export {
   rebuildBatchFactor,
   type StreamStatus,
 } from "./projector.ts"
-export { awaitReadModelAt, type ProjectionAt, ReadModelBehind, readModelPosition } from "./readModelAt.ts"
+export { awaitReadModelAt, type ProjectionAt, ReadModelBehind } from "./readModelAt.ts"
 export {
   type Checkpoints,
   kernelMigrations,
   kernelMigrationTable,
   type RebuildLease,
+  readCheckpointOn,
   readCheckpoints,
 } from "./store.ts"

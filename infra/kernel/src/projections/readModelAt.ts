@@ -1,7 +1,7 @@
 import { Duration, Effect, Schedule, Schema } from "effect"
 import type { Kysely } from "kysely"
 import type { CausePosition } from "../reactors/reactor.ts"
-import { kernelTablesExist } from "./store.ts"
+import { readCheckpointOn } from "./store.ts"
 
 // A reaction that reads a read model reads what the projection has applied when it runs: live, a
 // moment behind its cause or ahead of it; replayed (a sandbox, a fork), the whole day at once. To
@@ -34,36 +34,6 @@ export interface ProjectionAt {
 }
 
 /**
- * Where a projection's live checkpoint on a stream stands, and for which version of its tables;
- * undefined before it has set up.
- */
-export const readModelPosition = async (
-  db: Kysely<unknown>,
-  schema: string,
-  projection: string,
-  stream: string,
-): Promise<{ readonly sequence: number; readonly version: number | null } | undefined> => {
-  if (!(await kernelTablesExist(db, schema, "mesh_checkpoints"))) return undefined
-  const row = await (db as Kysely<Checkpoints>)
-    .withSchema(schema)
-    .selectFrom("mesh_checkpoints")
-    .select(["sequence", "version"])
-    .where("projection", "=", projection)
-    .where("stream", "=", stream)
-    .executeTakeFirst()
-  return row === undefined ? undefined : { sequence: Number(row.sequence), version: row.version }
-}
-
-interface Checkpoints {
-  mesh_checkpoints: {
-    projection: string
-    stream: string
-    sequence: string | number | bigint
-    version: number | null
-  }
-}
-
-/**
  * Waits until `projection`'s live tables, of `projection.version`, have applied the commit at
  * `cause` (its stream's checkpoint at or past its sequence), then the caller reads rows stamped
  * before `cause.sequence`. The projection must read the cause's stream whole, or a filter that
@@ -92,7 +62,7 @@ export const awaitReadModelAt = (options: {
       ...(error === undefined ? {} : { cause: error }),
     })
   const check = Effect.tryPromise({
-    try: () => readModelPosition(options.db, options.schema, projection.name, cause.stream),
+    try: () => readCheckpointOn(options.db, options.schema, projection.name, cause.stream),
     catch: behind,
   }).pipe(
     Effect.flatMap((position) => {

@@ -114,6 +114,30 @@ export const readCheckpoints = async (db: AnyDb, schema: string, key: string): P
       .execute(),
   )
 
+/**
+ * Where a projection's live checkpoint on one stream stands, and the version of the tables it
+ * counts for; undefined before the projection has set up (no row, or no kernel tables yet).
+ */
+export const readCheckpointOn = async (
+  db: AnyDb,
+  schema: string,
+  projection: string,
+  stream: string,
+): Promise<{ readonly sequence: number; readonly version: number | null } | undefined> => {
+  const row = await kernel(db, schema)
+    .selectFrom("mesh_checkpoints")
+    .select(["sequence", "version"])
+    .where("projection", "=", projection)
+    .where("stream", "=", stream)
+    .executeTakeFirst()
+    .catch(async (error: unknown) => {
+      // Asked before the first setup: the tables are not there yet. Anything else is the read failing.
+      if (!(await kernelTablesExist(db, schema, "mesh_checkpoints"))) return undefined
+      throw error
+    })
+  return row === undefined ? undefined : { sequence: Number(row.sequence), version: row.version }
+}
+
 /** Checkpoint rows as locked: the sequences, and the versions of the tables they count for. */
 export interface LockedCheckpoints {
   readonly checkpoints: Checkpoints
