@@ -9,7 +9,14 @@ import {
   stockReservations,
   supplierExpectedDate,
 } from "@mesh/contracts"
-import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import {
+  applyTopology,
+  CurrentReactionCause,
+  declareTopology,
+  makeEventLog,
+  type NatsHandles,
+  openNats,
+} from "@mesh/eventlog"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Kvm } from "@nats-io/kv"
@@ -309,5 +316,81 @@ describe("shared registers on JetStream KV", () => {
     const counts = await run(edge.read(inventoryOnHand, "SKU-C"))
     expect(counts.concurrent).toBe(true)
     expect(counts.value).toBe(-3)
+  })
+
+  it("reads as of a reaction's cause when told to: every site's last value by then, and the present outside a reaction", async () => {
+    const namespace = await declaredNamespace("asof")
+    // Each writer's clock is set by the test: a change occurs when its writer says.
+    let at = Date.parse("2026-12-01T10:00:01.000Z")
+    const clock = () => at
+    const cloud = await open(namespace, { site: "cloud", peerSites: ["edge"], instance: "c", now: clock })
+    const edge = await open(namespace, { site: "edge", peerSites: ["cloud"], instance: "e", now: clock })
+    await run(cloud.write(stockReservations, "SKU-T", { _tag: "Restock", quantity: 5 }))
+    at = Date.parse("2026-12-01T10:00:02.000Z")
+    await run(cloud.write(stockReservations, "SKU-T", { _tag: "Transfer", to: "edge", quantity: 2 }))
+    at = Date.parse("2026-12-01T10:00:03.000Z")
+    await run(edge.write(stockReservations, "SKU-T", { _tag: "Take", reservation: "o-1", quantity: 1 }))
+    at = Date.parse("2026-12-01T10:00:04.000Z")
+    await run(cloud.write(stockReservations, "SKU-T", { _tag: "Take", reservation: "o-2", quantity: 2 }))
+
+    const replaying = await open(namespace, {
+      agent: "content-ops",
+      site: "cloud",
+      peerSites: ["edge"],
+      instance: "r",
+      readAsOfCause: true,
+    })
+    const asOf = (occurredAt: string) =>
+      run(
+        replaying.read(stockReservations, "SKU-T").pipe(
+          Effect.provideService(CurrentReactionCause, {
+            eventId: "cause",
+            occurredAt,
+            stream: Subjects.streamName(namespace, "procurement"),
+            sequence: 1,
+          }),
+        ),
+      )
+    // Outside a reaction it reads the present, as every reader does.
+    expect((await run(replaying.read(stockReservations, "SKU-T"))).value).toMatchObject({
+      available: 2,
+      held: 3,
+    })
+    // Before the first change: nothing at either site.
+    const before = await asOf("2026-12-01T10:00:00.500Z")
+    expect(before.value).toMatchObject({ available: 0, held: 0 })
+    expect(before.sites.map((s) => [s.site, s.version])).toEqual([
+      ["cloud", 0],
+      ["edge", 0],
+    ])
+    // A change that occurred at the cause's instant counts; edge has written nothing yet.
+    expect((await asOf("2026-12-01T10:00:01.000Z")).value).toMatchObject({ available: 5, held: 0 })
+    // Between changes: cloud's transfer and edge's take, not cloud's later take.
+    const between = await asOf("2026-12-01T10:00:03.500Z")
+    expect(between.value).toMatchObject({ available: 4, held: 1, availableBySite: { cloud: 3, edge: 1 } })
+    expect(between.sites.map((s) => [s.site, s.version])).toEqual([
+      ["cloud", 2],
+      ["edge", 1],
+    ])
+    expect((await asOf("2026-12-01T10:00:05.000Z")).value).toMatchObject({ available: 2, held: 3 })
+
+    // Not told to, a reader in a reaction reads the present.
+    const live = await open(namespace, {
+      agent: "content-ops",
+      site: "cloud",
+      peerSites: ["edge"],
+      instance: "l",
+    })
+    const liveInReaction = await run(
+      live.read(stockReservations, "SKU-T").pipe(
+        Effect.provideService(CurrentReactionCause, {
+          eventId: "cause",
+          occurredAt: "2026-12-01T10:00:01.000Z",
+          stream: Subjects.streamName(namespace, "procurement"),
+          sequence: 1,
+        }),
+      ),
+    )
+    expect(liveInReaction.value).toMatchObject({ available: 2, held: 3 })
   })
 })

@@ -30,6 +30,7 @@ import {
   zeroHlc,
 } from "@mesh/contracts"
 import {
+  CurrentReactionCause,
   currentTraceContext,
   MeshNamespace,
   messageOf,
@@ -67,6 +68,15 @@ export interface RegistersOptions {
   readonly maxAttempts?: number
   /** Wall time in milliseconds (tests pass a clock that jumps). */
   readonly now?: () => number
+  /**
+   * A read inside a reaction reads the registers as they stood at the reaction's cause (every
+   * site's last change that occurred at or before it), not as they stand now: for a sandbox that
+   * replays recorded history after the whole of it was played in, so that a reaction sees what it
+   * saw when it first ran, not the day's end. Default false: a live agent reads the present (the
+   * freshest view of its cause's moment; reactions to one listing may run out of order, and the
+   * last must not write an older value), and a write always applies to the present.
+   */
+  readonly readAsOfCause?: boolean
 }
 
 /** One site's key of a register instance. */
@@ -279,7 +289,7 @@ export const makeRegisters = (
     const decodeEntry = <S, O, V>(
       register: RegisterDefinition<S, O, V>,
       key: string,
-      entry: KvEntry,
+      entry: Pick<KvEntry, "revision" | "value">,
     ): Result.Result<SiteValue<S> & { readonly change: RegisterChangedEvent }, RegisterError> => {
       const undecodable = (message: string) =>
         Result.fail(
@@ -361,8 +371,69 @@ export const makeRegisters = (
           .some((b) => compareVersionVectors(a.snapshot.context, b.snapshot.context) === "concurrent"),
       )
 
+    const reading = <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      id: string,
+      sites: ReadonlyArray<SiteValue<S>>,
+    ): RegisterReading<S, V> => {
+      const snapshot = merged(register, sites)
+      return {
+        register: register.name,
+        id,
+        value: register.kind.read(snapshot.state),
+        snapshot,
+        sites,
+        concurrent: concurrentAmong(sites),
+        unresolved: register.kind.unresolved(snapshot.state),
+      }
+    }
+
+    const readAsOfCause = options.readAsOfCause === true
+    const keyPrefix = (register: string, id: string) => Subjects.registerKey(register, id, "x").slice(0, -1)
+    const bucketStream = `KV_${bucket}`
+
+    /**
+     * Every site's key of an instance as it stood at `instant`: the last value each held that
+     * occurred at or before it, from the bucket's own stream, which keeps every value of a key
+     * (`registerBucketHistory`). A site with none by then reads as empty.
+     */
+    const readSitesAt = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string, instant: string) =>
+      Effect.gen(function* () {
+        const at = Date.parse(instant)
+        const subjectPrefix = `$KV.${bucket}.`
+        const stored = yield* readStoredMessages(
+          nats,
+          bucketStream,
+          `${subjectPrefix}${keyPrefix(register.name, id)}*`,
+          `read ${register.name}/${id} as of ${instant}`,
+        )
+        const held = new Map<string, SiteValue<S> | undefined>()
+        for (const message of stored) {
+          const key = message.subject.slice(subjectPrefix.length)
+          const keySite = key.slice(key.lastIndexOf(".") + 1)
+          // Never written by the registers, but a key deleted by hand holds nothing from then on.
+          if (message.data.length === 0) {
+            held.set(keySite, undefined)
+            continue
+          }
+          const value = decodeEntry(register, key, { revision: message.sequence, value: message.data })
+          if (Result.isFailure(value)) return yield* Effect.fail(value.failure)
+          // The key's last value by then: stored in the order written, each occurred no earlier
+          // than the one before on its writer's clock (one skewed replica's aside).
+          if (Date.parse(value.success.change.occurredAt) > at) continue
+          held.set(keySite, value.success as SiteValue<S>)
+        }
+        return [site, ...peers].map(
+          (s): SiteValue<S> =>
+            held.get(s) ?? { site: s, revision: 0, version: 0, snapshot: emptySnapshot(register.kind) },
+        )
+      })
+
     const read = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string) =>
       Effect.gen(function* () {
+        const cause = readAsOfCause ? yield* CurrentReactionCause : undefined
+        if (cause !== undefined)
+          return reading(register, id, yield* readSitesAt(register, id, cause.occurredAt))
         const sites = yield* Effect.forEach([site, ...peers], (s) => readKey(register, id, s), {
           concurrency: "unbounded",
         })
@@ -376,16 +447,7 @@ export const makeRegisters = (
             recentKeys: own.recentKeys ?? [],
           })
         }
-        const snapshot = merged(register, sites)
-        return {
-          register: register.name,
-          id,
-          value: register.kind.read(snapshot.state),
-          snapshot,
-          sites,
-          concurrent: concurrentAmong(sites),
-          unresolved: register.kind.unresolved(snapshot.state),
-        } satisfies RegisterReading<S, V>
+        return reading(register, id, sites)
       }).pipe(
         Effect.withSpan(
           "Registers.read",
@@ -780,6 +842,14 @@ export const registerSiteConfig = Config.all({
   })),
 )
 
+/**
+ * `MESH_REGISTERS_AS_OF_CAUSE`: reactions read the registers as they stood at their cause (see
+ * `RegistersOptions.readAsOfCause`); a sandbox replaying recorded history sets it. Default false.
+ */
+export const registersAsOfCauseConfig: Config.Config<boolean> = Config.Boolean(
+  "MESH_REGISTERS_AS_OF_CAUSE",
+).pipe(Config.withDefault(false))
+
 /** The shared registers of the process's namespace, as its agent writes them. */
 export class Registers extends Context.Service<Registers, RegistersShape>()("mesh/Registers") {
   /** Registers for `options`, on the process's NATS connection. */
@@ -794,7 +864,8 @@ export class Registers extends Context.Service<Registers, RegistersShape>()("mes
   /**
    * The registers of `agent` in the process's namespace (its bucket with the namespace's
    * replicas), at the site `MESH_SITE` with peers `MESH_PEER_SITES`, as instance
-   * `MESH_INSTANCE_ID` (default: the host name).
+   * `MESH_INSTANCE_ID` (default: the host name); reading as of a reaction's cause when
+   * `MESH_REGISTERS_AS_OF_CAUSE` says so.
    */
   static readonly layerFromConfig = (
     agent: string,
@@ -804,7 +875,14 @@ export class Registers extends Context.Service<Registers, RegistersShape>()("mes
       Effect.gen(function* () {
         const { name, replicas } = yield* MeshNamespace
         const where = yield* registerSiteConfig
-        return yield* makeRegisters(yield* NatsClient, { namespace: name, replicas, agent, ...where })
+        const readAsOfCause = yield* registersAsOfCauseConfig
+        return yield* makeRegisters(yield* NatsClient, {
+          namespace: name,
+          replicas,
+          agent,
+          readAsOfCause,
+          ...where,
+        })
       }),
     )
 }

@@ -6,6 +6,7 @@ import { type RegisterError, registerUnavailable } from "./registerError.ts"
 /** One stored message: its stream sequence and its bytes. */
 export interface StoredMessage {
   readonly sequence: number
+  readonly subject: string
   readonly data: Uint8Array
 }
 
@@ -32,7 +33,7 @@ export const readStoredMessages = (
       const messages = await consumer.consume({ max_messages: Math.min(pending, 512) })
       try {
         for await (const m of messages) {
-          out.push({ sequence: m.seq, data: m.data })
+          out.push({ sequence: m.seq, subject: m.subject, data: m.data })
           if (m.info.pending === 0) break
         }
       } finally {

@@ -1,5 +1,13 @@
 import { Subjects } from "@mesh/contracts"
-import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import {
+  applyTopology,
+  CurrentReactionCause,
+  declareTopology,
+  makeEventLog,
+  type NatsHandles,
+  openNats,
+  type ReactionCause,
+} from "@mesh/eventlog"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Deferred, Effect, Fiber, Option, type Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -116,12 +124,25 @@ describe("reactor", () => {
     const board = makeCommandHandler(log, boardAggregate)
     const dispatch = makeDispatch([tasks, board])
     const reactionSpans: Array<Tracer.Span> = []
+    const causesSeen: Array<ReactionCause | undefined> = []
     const spying: Dispatch = (type, envelope) =>
       Effect.currentSpan.pipe(
         Effect.orDie,
         Effect.tap((span) => Effect.sync(() => reactionSpans.push(span))),
+        // The command is handled outside the reaction: it decides on the aggregate as it stands.
+        Effect.andThen(CurrentReactionCause),
+        Effect.tap((cause) => Effect.sync(() => causesSeen.push(cause))),
         Effect.andThen(dispatch(type, envelope)),
       )
+    // Reads inside the reaction see the event it answers (the registers read as of it in a replay).
+    const seeingItsCause: typeof tallyCompletions = {
+      ...tallyCompletions,
+      react: (event, position) =>
+        CurrentReactionCause.pipe(
+          Effect.tap((cause) => Effect.sync(() => causesSeen.push(cause))),
+          Effect.andThen(tallyCompletions.react(event, position)),
+        ),
+    }
     const command = (command: Parameters<typeof tasks.handle>[0]["command"], i: number) =>
       tasks.handle({
         commandId: deterministicUuid(`trace-${namespace}-${i}`, 1),
@@ -145,13 +166,22 @@ describe("reactor", () => {
         nats,
         namespace,
         catalog: taskCatalog,
-        reactor: tallyCompletions,
+        reactor: seeingItsCause,
         dispatch: spying,
         agent: "kernel-test",
       }),
     )
     await waitFor(async () => (await Effect.runPromise(board.state("main"))).state.completions === 1)
     await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(causesSeen).toEqual([
+      {
+        eventId: completed.events[0]!.eventId,
+        occurredAt: completed.events[0]!.occurredAt,
+        stream: Subjects.streamName(namespace, "content"),
+        sequence: completed.position.sequence,
+      },
+      undefined,
+    ])
 
     // react <- consume <- the span that appended TaskCompleted, in another process as far as it knows.
     const [react] = reactionSpans

@@ -8,6 +8,7 @@ import {
 } from "@mesh/contracts"
 import {
   type Backoff,
+  CurrentReactionCause,
   type Delivery,
   type EventLogError,
   type NatsHandles,
@@ -147,7 +148,15 @@ export const reactToEvent =
   ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> =>
     Effect.gen(function* () {
       if (!reactor.eventTypes.includes(event.type)) return []
-      const reactions = yield* reactor.react(event, cause)
+      // Reads inside the reaction see its cause (the registers read as of it in a replay).
+      const reactions = yield* reactor.react(event, cause).pipe(
+        Effect.provideService(CurrentReactionCause, {
+          eventId: event.eventId,
+          occurredAt: event.occurredAt,
+          stream: cause.stream,
+          sequence: cause.sequence,
+        }),
+      )
       const issuedAt = Date.parse(event.occurredAt)
       return yield* Effect.forEach(reactions, (reaction, index) =>
         Effect.gen(function* () {

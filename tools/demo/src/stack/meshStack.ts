@@ -149,6 +149,12 @@ export const startMeshStack = async (options: {
    */
   readonly holdActions?: boolean
   /**
+   * Every reaction reads the shared registers as they stood at its cause (MESH_REGISTERS_AS_OF_CAUSE):
+   * a sandbox that replays a finished day, whose registers hold the day's end, decides each
+   * reaction on what it saw when it first ran.
+   */
+  readonly registersAsOfCause?: boolean
+  /**
    * On the private nats-server under `.data/` only (never on a server named by MESH_NATS_URL or
    * kept by `mesh dev`, which others may share): deletes the streams and stores of the earlier
    * namespaces these names match before this one starts. A demo's day stays for a look after it
@@ -195,6 +201,7 @@ export const startMeshStack = async (options: {
       MESH_OLLAMA_HOST: options.sandbox === true ? "" : ollamaHost,
       MESH_LOG_LEVEL: "warn",
       ...(options.holdActions === true ? { MESH_ACTIONS_HOLD: "true" } : {}),
+      ...(options.registersAsOfCause === true ? { MESH_REGISTERS_AS_OF_CAUSE: "true" } : {}),
     }
     const envOf = (agent: MeshAgent): Record<string, string> => {
       const own = {

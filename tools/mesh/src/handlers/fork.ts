@@ -272,6 +272,7 @@ export const fork = (args: {
       keep: args.keep,
       timeoutSeconds: args.timeoutSeconds,
       holdActions: true,
+      registersAsOfCause: false,
       what: "the fork",
     })
     const actions = yield* actionsOf(nats, into, Date.parse(request.event.occurredAt), branch)
@@ -383,6 +384,7 @@ export const promote = (args: {
       keep: args.keep,
       timeoutSeconds: args.timeoutSeconds,
       holdActions: false,
+      registersAsOfCause: false,
       what: "the promoted fork",
     })
     const actions = yield* actionsOf(

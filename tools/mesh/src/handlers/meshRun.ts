@@ -212,6 +212,11 @@ export const runMeshOn = (options: {
   readonly timeoutSeconds: number
   /** Execute no action: each is requested and gated, and waits in the log (a dry fork). */
   readonly holdActions: boolean
+  /**
+   * Reactions read the registers as of their cause: a sandbox, whose registers hold the end of the
+   * day it replays. A fork's branch is new history, decided live on the present.
+   */
+  readonly registersAsOfCause: boolean
   /** What the run is, for its messages: "the sandbox", "the fork". */
   readonly what: string
 }) =>
@@ -228,6 +233,7 @@ export const runMeshOn = (options: {
             nats: { url: options.url, source: `${options.what}'s NATS` },
             sandbox: true,
             holdActions: options.holdActions,
+            registersAsOfCause: options.registersAsOfCause,
           }),
         catch: (cause) =>
           meshError({ _tag: "Failed", message: `could not start the mesh on ${options.what}`, cause }),

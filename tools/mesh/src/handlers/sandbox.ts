@@ -57,6 +57,7 @@ export const sandbox = (args: {
       keep: args.keep,
       timeoutSeconds: args.timeoutSeconds,
       holdActions: false,
+      registersAsOfCause: true,
       what: "the sandbox",
     })
     const { appended, outsideCalls: calls, decisionsMadeAnew: decisionsMade, projections } = run
