@@ -16,6 +16,16 @@ export const streamReplicasConfig: Config.Config<number> = Config.schema(
   "MESH_STREAM_REPLICAS",
 ).pipe(Config.withDefault(1))
 
+/**
+ * `MESH_REPLAY`: the process replays recorded history (`mesh sandbox` sets it), default false. Its
+ * reactions decide as of their cause: they read the shared registers, and their commands are
+ * decided on their aggregates, as they stood when the cause was written; a command the log does
+ * not hold is reported as a departure from the recorded history and never appended.
+ */
+export const replayConfig: Config.Config<boolean> = Config.Boolean("MESH_REPLAY").pipe(
+  Config.withDefault(false),
+)
+
 /** The namespace a process works in, and the replicas of the streams and stores it declares there. */
 export interface MeshNamespaceShape {
   /** Subject, stream and store prefix; one per mesh, and one per test, sandbox or fork. */

@@ -37,6 +37,7 @@ import {
   NatsClient,
   type NatsHandles,
   registerBucketHistory,
+  replayConfig,
 } from "@mesh/eventlog"
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { type KV, type KvEntry, Kvm, KvWatchInclude } from "@nats-io/kv"
@@ -70,9 +71,9 @@ export interface RegistersOptions {
   readonly now?: () => number
   /**
    * A read inside a reaction reads the registers as they stood at the reaction's cause (every
-   * site's last change that occurred at or before it), not as they stand now: for a sandbox that
-   * replays recorded history after the whole of it was played in, so that a reaction sees what it
-   * saw when it first ran, not the day's end. Default false: a live agent reads the present (the
+   * site's last change that occurred at or before it), not as they stand now: for a replay of
+   * recorded history (`MESH_REPLAY`), run once the whole of it was played in, so that a reaction
+   * sees what it saw when it first ran, not the day's end. Default false: a live agent reads the present (the
    * freshest view of its cause's moment; reactions to one listing may run out of order, and the
    * last must not write an older value), and a write always applies to the present.
    */
@@ -842,14 +843,6 @@ export const registerSiteConfig = Config.all({
   })),
 )
 
-/**
- * `MESH_REGISTERS_AS_OF_CAUSE`: reactions read the registers as they stood at their cause (see
- * `RegistersOptions.readAsOfCause`); a sandbox replaying recorded history sets it. Default false.
- */
-export const registersAsOfCauseConfig: Config.Config<boolean> = Config.Boolean(
-  "MESH_REGISTERS_AS_OF_CAUSE",
-).pipe(Config.withDefault(false))
-
 /** The shared registers of the process's namespace, as its agent writes them. */
 export class Registers extends Context.Service<Registers, RegistersShape>()("mesh/Registers") {
   /** Registers for `options`, on the process's NATS connection. */
@@ -864,8 +857,8 @@ export class Registers extends Context.Service<Registers, RegistersShape>()("mes
   /**
    * The registers of `agent` in the process's namespace (its bucket with the namespace's
    * replicas), at the site `MESH_SITE` with peers `MESH_PEER_SITES`, as instance
-   * `MESH_INSTANCE_ID` (default: the host name); reading as of a reaction's cause when
-   * `MESH_REGISTERS_AS_OF_CAUSE` says so.
+   * `MESH_INSTANCE_ID` (default: the host name); reading as of a reaction's cause in a replay
+   * (`MESH_REPLAY`).
    */
   static readonly layerFromConfig = (
     agent: string,
@@ -875,7 +868,7 @@ export class Registers extends Context.Service<Registers, RegistersShape>()("mes
       Effect.gen(function* () {
         const { name, replicas } = yield* MeshNamespace
         const where = yield* registerSiteConfig
-        const readAsOfCause = yield* registersAsOfCauseConfig
+        const readAsOfCause = yield* replayConfig
         return yield* makeRegisters(yield* NatsClient, {
           namespace: name,
           replicas,

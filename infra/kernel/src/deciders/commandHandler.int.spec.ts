@@ -122,6 +122,66 @@ describe("command handler", () => {
     expect((await Effect.runPromise(board.state("main"))).state.completions).toBe(1)
   })
 
+  it("in a replay, decides a command the log lacks on the aggregate as it was issued, appends nothing, and reports what it decides", async () => {
+    const { log } = await setup()
+    const live = makeCommandHandler(log, taskAggregate)
+    const at = (
+      issuedAt: number,
+      causationId: string | null,
+      command: Parameters<typeof live.handle>[0]["command"],
+    ) => ({
+      ...envelope("t1", command),
+      issuedAt,
+      metadata: { correlationId: "c", causationId, actor: { kind: "agent", id: "tester" } } as const,
+    })
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5))
+    const beforeOpen = Date.now() - 1
+    await pause()
+    await Effect.runPromise(live.handle(at(Date.now(), null, { _tag: "OpenTask", title: "Count stock" })))
+    await pause()
+    const opened = Date.now()
+    await pause()
+    // Assigned in answer to an event (`cause-1`) that occurred when the task was open.
+    await Effect.runPromise(live.handle(at(opened, "cause-1", { _tag: "AssignTask", assignee: "ana" })))
+    await pause()
+    await Effect.runPromise(live.handle(at(Date.now(), null, { _tag: "CompleteTask", by: "ana" })))
+    const head = await Effect.runPromise(live.state("t1"))
+    expect(head.state.status).toBe("done")
+
+    const replaying = makeCommandHandler(log, taskAggregate, { replaying: true })
+    // Issued while the task was open and unassigned: it decides a refusal the log never recorded.
+    const whileOpen = await Effect.runPromise(
+      replaying.handle(at(opened, "cause-2", { _tag: "CompleteTask", by: "ana" })),
+    )
+    expect(whileOpen).toMatchObject({
+      status: "nothing-decided",
+      events: [],
+      otherwise: { recorded: [], now: ["TaskCompletionRefused"] },
+    })
+    // Another answer to the event the assignment answered saw the assignment.
+    const sameCause = await Effect.runPromise(
+      replaying.handle(at(opened, "cause-1", { _tag: "CompleteTask", by: "ana" })),
+    )
+    expect(sameCause.otherwise).toMatchObject({ recorded: [], now: ["TaskCompleted"] })
+    // Issued before the task existed, it is refused now: reported, the reaction not failed.
+    const beforeIt = await Effect.runPromise(
+      replaying.handle(at(beforeOpen, "cause-3", { _tag: "CompleteTask", by: "ana" })),
+    )
+    expect(beforeIt.otherwise).toMatchObject({
+      recorded: [],
+      now: null,
+      difference: "now refused: task does not exist",
+    })
+    // Issued now, on the finished task, it decides nothing, as the log holds nothing: no departure.
+    const onHead = await Effect.runPromise(
+      replaying.handle(at(Date.now(), "cause-4", { _tag: "CompleteTask", by: "ana" })),
+    )
+    expect(onHead.status).toBe("nothing-decided")
+    expect(onHead.otherwise).toBeUndefined()
+    // Nothing was appended.
+    expect((await Effect.runPromise(live.state("t1"))).position).toEqual(head.position)
+  })
+
   describe("a command sent again that the code now decides otherwise", () => {
     it("appends nothing, answers with the recorded events, and names what differs", async () => {
       const { log } = await setup()

@@ -79,6 +79,14 @@ export interface CommandHandlerOptions {
    * {@link DEFAULT_CACHED_AGGREGATES}; 0 keeps none). See {@link makeCommandHandler}.
    */
   readonly cachedAggregates?: number
+  /**
+   * The handler replays recorded history (a sandbox, `MESH_REPLAY`): a command the log does not
+   * hold is decided on the aggregate as it stood when the command was issued (a reaction's command
+   * is issued at its cause's instant; see {@link asIssued}) and nothing is appended for it. When
+   * it decides events there, where the recorded history has none, that is a departure, reported
+   * in the outcome's `otherwise`: the replay never adds to what happened. Default false.
+   */
+  readonly replaying?: boolean
 }
 
 /**
@@ -206,6 +214,41 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
     }
   }
 
+  /**
+   * In a replay, a command the log does not hold, decided on the aggregate as it stood when the
+   * command was issued: nothing is appended, and events decided there are a departure from the
+   * recorded history (which holds none for the command).
+   */
+  const decideAsIssued = (
+    ref: AggregateRef,
+    envelope: CommandEnvelope<Command>,
+    loaded: Loaded<State>,
+  ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> =>
+    Effect.gen(function* () {
+      const history = yield* log.load(ref)
+      const state = asIssued(history.events, envelope).reduce(
+        (s, event) => decider.evolve(s, event as unknown as DecidedEvent<D>),
+        decider.initialState(),
+      )
+      // A refusal fails no reaction here: the log shows none (a refused command leaves nothing),
+      // and a replay reports where it parts from the log rather than stopping on it.
+      let decided: ReadonlyArray<DecidedEvent<D>> | { readonly refused: string }
+      try {
+        decided = decider.decide(envelope.command, state)
+      } catch (error) {
+        decided = { refused: error instanceof Error ? error.message : String(error) }
+      }
+      cache.set(envelope.aggregateId, loaded)
+      const otherwise =
+        Array.isArray(decided) && decided.length === 0 ? undefined : decidedOtherwise([], decided, fieldsOf)
+      return {
+        status: "nothing-decided" as const,
+        events: [],
+        position: loaded.position,
+        ...(otherwise === undefined ? {} : { otherwise }),
+      }
+    })
+
   const load = (ref: AggregateRef): Effect.Effect<Loaded<State>, EventLogError> =>
     Effect.gen(function* () {
       let base: Snapshot<State> = { state: decider.initialState(), position: initialPosition, commandIds: [] }
@@ -322,6 +365,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
           ...(otherwise === undefined ? {} : { otherwise }),
         }
       }
+      if (options.replaying === true) return yield* decideAsIssued(ref, envelope, loaded)
       const decided = yield* Effect.try({
         try: () => decider.decide(envelope.command, loaded.state),
         catch: (e) =>
@@ -409,6 +453,26 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
 export type CommandHandler<D extends EventDefinition, Command, State> = ReturnType<
   typeof makeCommandHandler<D, Command, State>
 >
+
+/**
+ * An aggregate's history as it stood when a command was issued: the events written up to its
+ * instant (a reaction's command is issued at its cause's `occurredAt`), and up to the last one
+ * written in answer to the same cause, since an answer's earlier commands to the aggregate
+ * (or another reaction's to the same event) were in the log when it was decided. A prefix of the
+ * history, so a state the aggregate really held.
+ */
+export const asIssued = <E extends { readonly occurredAt: string; readonly causationId: string | null }>(
+  history: ReadonlyArray<E>,
+  envelope: { readonly issuedAt: number; readonly metadata: { readonly causationId: string | null } },
+): ReadonlyArray<E> => {
+  const cause = envelope.metadata.causationId
+  let end = 0
+  for (const [i, event] of history.entries()) {
+    if (Date.parse(event.occurredAt) <= envelope.issuedAt || (cause !== null && event.causationId === cause))
+      end = i + 1
+  }
+  return history.slice(0, end)
+}
 
 /** The current instant in milliseconds, for commands issued from outside (an API call, the CLI). */
 export const issuedNow = Clock.currentTimeMillis

@@ -95,7 +95,11 @@ export const startAgent = <D extends EventDefinition, R>(
       yield* agent.migrate(db).pipe(Effect.mapError(fail(`migrate its read models in ${dbLocation}`)))
 
     const log = makeEventLog({ nats, catalog: agent.catalog, namespace })
-    const dispatch = makeDispatch(agent.aggregates.map((aggregate) => makeCommandHandler(log, aggregate)))
+    const dispatch = makeDispatch(
+      agent.aggregates.map((aggregate) =>
+        makeCommandHandler(log, aggregate, { replaying: settings.replaying }),
+      ),
+    )
     const requests = makeRequestLog({ nats, namespace })
     const receive = makeReceive({ agent: agent.name, requests, dispatch })
     const context: AgentContext<D> = { agent: agent.name, namespace, nats, log, db, dispatch, receive }

@@ -149,11 +149,11 @@ export const startMeshStack = async (options: {
    */
   readonly holdActions?: boolean
   /**
-   * Every reaction reads the shared registers as they stood at its cause (MESH_REGISTERS_AS_OF_CAUSE):
-   * a sandbox that replays a finished day, whose registers hold the day's end, decides each
-   * reaction on what it saw when it first ran.
+   * The agents replay recorded history (MESH_REPLAY): a sandbox, whose registers and aggregates
+   * hold the end of the day it replays, decides each reaction as of its cause (what it saw when
+   * it first ran), and appends nothing the recorded day lacks.
    */
-  readonly registersAsOfCause?: boolean
+  readonly replay?: boolean
   /**
    * On the private nats-server under `.data/` only (never on a server named by MESH_NATS_URL or
    * kept by `mesh dev`, which others may share): deletes the streams and stores of the earlier
@@ -201,7 +201,7 @@ export const startMeshStack = async (options: {
       MESH_OLLAMA_HOST: options.sandbox === true ? "" : ollamaHost,
       MESH_LOG_LEVEL: "warn",
       ...(options.holdActions === true ? { MESH_ACTIONS_HOLD: "true" } : {}),
-      ...(options.registersAsOfCause === true ? { MESH_REGISTERS_AS_OF_CAUSE: "true" } : {}),
+      ...(options.replay === true ? { MESH_REPLAY: "true" } : {}),
     }
     const envOf = (agent: MeshAgent): Record<string, string> => {
       const own = {

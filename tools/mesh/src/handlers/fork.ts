@@ -272,7 +272,7 @@ export const fork = (args: {
       keep: args.keep,
       timeoutSeconds: args.timeoutSeconds,
       holdActions: true,
-      registersAsOfCause: false,
+      replay: false,
       what: "the fork",
     })
     const actions = yield* actionsOf(nats, into, Date.parse(request.event.occurredAt), branch)
@@ -384,7 +384,7 @@ export const promote = (args: {
       keep: args.keep,
       timeoutSeconds: args.timeoutSeconds,
       holdActions: false,
-      registersAsOfCause: false,
+      replay: false,
       what: "the promoted fork",
     })
     const actions = yield* actionsOf(

@@ -213,10 +213,11 @@ export const runMeshOn = (options: {
   /** Execute no action: each is requested and gated, and waits in the log (a dry fork). */
   readonly holdActions: boolean
   /**
-   * Reactions read the registers as of their cause: a sandbox, whose registers hold the end of the
-   * day it replays. A fork's branch is new history, decided live on the present.
+   * The agents replay recorded history (MESH_REPLAY): reactions decide as of their cause and append
+   * nothing the log lacks, reported as departures instead (a sandbox). A fork's branch is new
+   * history, decided live on the present.
    */
-  readonly registersAsOfCause: boolean
+  readonly replay: boolean
   /** What the run is, for its messages: "the sandbox", "the fork". */
   readonly what: string
 }) =>
@@ -233,7 +234,7 @@ export const runMeshOn = (options: {
             nats: { url: options.url, source: `${options.what}'s NATS` },
             sandbox: true,
             holdActions: options.holdActions,
-            registersAsOfCause: options.registersAsOfCause,
+            replay: options.replay,
           }),
         catch: (cause) =>
           meshError({ _tag: "Failed", message: `could not start the mesh on ${options.what}`, cause }),

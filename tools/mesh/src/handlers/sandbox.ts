@@ -57,7 +57,7 @@ export const sandbox = (args: {
       keep: args.keep,
       timeoutSeconds: args.timeoutSeconds,
       holdActions: false,
-      registersAsOfCause: true,
+      replay: true,
       what: "the sandbox",
     })
     const { appended, outsideCalls: calls, decisionsMadeAnew: decisionsMade, projections } = run
