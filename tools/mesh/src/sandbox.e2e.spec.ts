@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { gunzipSync } from "node:zlib"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runMesh } from "./testing/runMesh.ts"
@@ -68,6 +69,66 @@ describe("mesh sandbox", () => {
     expect(strip(second.stdout)).toBe(strip(first.stdout))
     // The namespace it read is as it was.
     expect(await exported()).toEqual(before)
+  }, 900_000)
+
+  it("names each reaction a changed history decides otherwise: its cause, the aggregate and the first difference; nothing appended", async () => {
+    // The day as it would have gone had one SKU been set to reorder ten units more: its reorders,
+    // recorded with the quantity of the day, are decided again on the changed settings.
+    const lines = gunzipSync(readFileSync(corpusFile)).toString("utf8").split("\n")
+    type Event = { eventId: string; type: string; aggregateId: string; payload: Record<string, unknown> }
+    const commits = lines.slice(1).flatMap((line) => {
+      const commit =
+        line === "" ? undefined : (JSON.parse(line).commit as { events: Array<Event> } | undefined)
+      return commit === undefined ? [] : [commit]
+    })
+    const reorders = commits.flatMap((c) => c.events).filter((e) => e.type === "ReorderOpened")
+    const sku = reorders[0]!.aggregateId
+    const ofSku = reorders.filter((e) => e.aggregateId === sku)
+    const changed = lines.map((line) => {
+      const parsed = line === "" ? undefined : JSON.parse(line)
+      const events: Array<Event> | undefined = parsed?.commit?.events
+      if (
+        events === undefined ||
+        !events.some((e) => e.type === "StockItemConfigured" && e.aggregateId === sku)
+      )
+        return line
+      for (const e of events)
+        if (e.type === "StockItemConfigured")
+          e.payload.reorderQuantity = (e.payload.reorderQuantity as number) + 10
+      return JSON.stringify(parsed)
+    })
+    const file = join(mkdtempSync(join(tmpdir(), "mesh-sandbox-")), "changed.jsonl")
+    writeFileSync(file, changed.join("\n"))
+
+    const run = await mesh(["sandbox", file, "--json"])
+    expect(run.code, `${run.stderr}\n${run.stdout}`).toBe(0)
+    const report = JSON.parse(run.stdout)
+    // The recorded events stand: the replay adds nothing and acts on nothing.
+    expect(report).toMatchObject({ clean: true, appended: {}, decisionsMadeAnew: 0 })
+    expect(report.decidedOtherwise).toEqual([
+      {
+        agent: "procurement",
+        reactor: "procurement-reorder-points",
+        count: ofSku.length,
+        latest: expect.any(Array),
+      },
+    ])
+    const [departures] = report.decidedOtherwise
+    expect(
+      departures.latest
+        .map((d: { aggregate: string; difference: string }) => `${d.aggregate} ${d.difference}`)
+        .sort(),
+    ).toEqual(
+      ofSku
+        .map(
+          (e) =>
+            `stockItem/${sku} ReorderOpened quantity: recorded ${e.payload.quantity}, now ${(e.payload.quantity as number) + 10}`,
+        )
+        .sort(),
+    )
+    // Each names the event of the day it answered.
+    const eventIds = new Set(commits.flatMap((c) => c.events.map((e) => e.eventId)))
+    for (const d of departures.latest) expect(eventIds.has(d.cause.eventId), d.cause.eventId).toBe(true)
   }, 900_000)
 
   it("refuses to replay into the namespace it reads, and a sandbox that already holds events", async () => {
