@@ -78,9 +78,9 @@ export const sandbox = (args: {
       projections,
     }
     // Clean is the replay's safety: nothing added, nothing done outside, no model asked. A reaction
-    // deciding otherwise breaks none of it (its command appended nothing); it says where this build
-    // and the recorded day part, and it is reported beside, not as a failure: a reaction that reads
-    // the registers or a read model decides on what they hold when the replay runs (the day's end).
+    // deciding otherwise breaks none of it (the replay appends nothing for it); it says where this
+    // build, or a changed history, parts from the recorded day, and it is reported beside, not as a
+    // failure. Each reaction decides as of its cause (MESH_REPLAY): what it read then, not the day's end.
     const departures = run.decidedOtherwise.reduce((n, r) => n + r.count, 0)
     const clean =
       Object.keys(appended).length === 0 && Object.values(calls).every((n) => n === 0) && decisionsMade === 0
@@ -103,7 +103,7 @@ export const sandbox = (args: {
         yield* Console.log(`    ${effect.system} ${effect.operation} ${effect.resource} (key ${effect.key})`)
       yield* Console.log(`  decisions made anew (a model asked): ${decisionsMade}`)
       yield* Console.log(
-        `  reactions decided otherwise than recorded: ${departures}${departures === 0 ? "" : " (nothing appended for them; a reaction that reads the registers or a read model decides on what they hold now)"}`,
+        `  reactions decided otherwise than recorded: ${departures}${departures === 0 ? "" : " (nothing appended for them: the recorded events stand)"}`,
       )
       for (const r of run.decidedOtherwise) {
         yield* Console.log(
