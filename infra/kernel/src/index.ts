@@ -23,6 +23,7 @@ export * from "./migrations/index.ts"
 export * from "./projections/index.ts"
 export * from "./reactors/reactionsDecidedOtherwise.ts"
 export * from "./reactors/reactor.ts"
+export * from "./reactors/recordedCommands.ts"
 export * from "./replay/replay.ts"
 export {
   bodyDigest,

@@ -16,6 +16,7 @@ import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { messageOf } from "../projections/errors.ts"
 import { ReactionsDecidedOtherwise } from "../reactors/reactionsDecidedOtherwise.ts"
 import { makeDispatch, runReactor } from "../reactors/reactor.ts"
+import { readRecordedCommands } from "../reactors/recordedCommands.ts"
 import { makeReceive, makeRequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
@@ -125,6 +126,14 @@ export const startAgent = <D extends EventDefinition, R>(
     const otherwise = new Map(
       agent.reactors.map((reactor) => [reactor.name, new ReactionsDecidedOtherwise()]),
     )
+    // A replay compares each reaction with what the log recorded for it, the commands it no longer
+    // gives too: those are read once, before any reactor starts.
+    const recorded = settings.replaying
+      ? yield* readRecordedCommands(
+          log,
+          agent.aggregates.map((aggregate) => aggregate.domain),
+        ).pipe(Effect.mapError(fail("read the commands its log recorded, for the replay")))
+      : undefined
     const fibers = [
       ...(yield* Effect.forEach(agent.reactors, (reactor) =>
         Effect.forkDetach(
@@ -141,6 +150,7 @@ export const startAgent = <D extends EventDefinition, R>(
               until: Deferred.await(drain),
               skipped: skipped.get(reactor.name)!,
               otherwise: otherwise.get(reactor.name)!,
+              ...(recorded === undefined ? {} : { recorded }),
             }),
           ),
         ),

@@ -16,6 +16,7 @@ import { deterministicUuid } from "../deciders/ids.ts"
 import { boardAggregate, tallyCompletions, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
 import { ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
 import { type Dispatch, makeDispatch, runReactor } from "./reactor.ts"
+import { readRecordedCommands } from "./recordedCommands.ts"
 
 let server: NatsServerHandle
 let nats: NatsHandles
@@ -294,5 +295,53 @@ describe("reactor", () => {
       await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t1" }))
     ).events.at(-1)
     expect(latest[0]?.cause.eventId).toBe(t1Completed?.eventId)
+
+    // A build whose reaction no longer tallies t2 gives fewer commands than the log recorded: in a
+    // replay, which reads the commands the log holds first, that is noted too.
+    await nats.jsm.consumers.delete(`${namespace}_content`.toUpperCase(), tallyCompletions.name)
+    const recorded = await Effect.runPromise(readRecordedCommands(log, ["content"]))
+    expect(recorded.size).toBe(8)
+    const fewer = new ReactionsDecidedOtherwise()
+    const dropping = Effect.runFork(
+      runReactor({
+        nats,
+        namespace,
+        catalog: taskCatalog,
+        reactor: {
+          ...tallyCompletions,
+          react: (event, cause) =>
+            event.aggregateId === "t2" ? Effect.succeed([]) : tallyCompletions.react(event, cause),
+        },
+        dispatch,
+        agent: "kernel-test",
+        otherwise: fewer,
+        recorded,
+      }),
+    )
+    await waitFor(async () => {
+      const info = await nats.jsm.consumers
+        .info(`${namespace}_content`.toUpperCase(), tallyCompletions.name)
+        .catch(() => null)
+      return (
+        info !== null && info.delivered.stream_seq > 0 && info.num_pending === 0 && info.num_ack_pending === 0
+      )
+    })
+    await Effect.runPromise(Fiber.interrupt(dropping))
+    expect(await boardVersion()).toBe(2)
+    const t2Completed = (
+      await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t2" }))
+    ).events.at(-1)
+    expect(fewer.summary()).toMatchObject({
+      count: 1,
+      latest: [
+        {
+          cause: { eventId: t2Completed?.eventId, type: "TaskCompleted" },
+          aggregate: "board/main",
+          recorded: ["CompletionTallied"],
+          now: [],
+          difference: "no longer given: its command 1 (recorded CompletionTallied), where it now gives 0",
+        },
+      ],
+    })
   })
 })

@@ -21,7 +21,8 @@ import type { CommandEnvelope, CommandOutcome } from "../deciders/commandHandler
 import { CommandError } from "../deciders/errors.ts"
 import { reactionCommandId } from "../deciders/ids.ts"
 import { isTransientFailure } from "../host/transient.ts"
-import type { ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
+import type { ReactionDecidedOtherwise, ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
+import type { RecordedCommands } from "./recordedCommands.ts"
 
 /** A command a reactor wants sent to one of its agent's aggregates. */
 export interface Reaction {
@@ -141,12 +142,50 @@ export const reactToEvent =
     dispatch: Dispatch,
     agent: string,
     otherwise?: ReactionsDecidedOtherwise,
+    recorded?: RecordedCommands,
   ) =>
   (
     event: EventOf<D>,
     cause: CausePosition,
-  ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> =>
-    Effect.gen(function* () {
+  ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> => {
+    /**
+     * In a replay, the commands the log recorded for this reaction past the ones it gives now: each
+     * is a departure (the reaction no longer gives it). A command that decided nothing left no
+     * record, so the places past the last one given are looked at as far as the event's recorded
+     * answers (of every reactor of the agent) could reach, and a few more.
+     */
+    const noteCommandsNoLongerGiven = (given: number, event: EventOf<D>, issuedAt: number) =>
+      Effect.suspend(() => {
+        if (recorded === undefined) return Effect.void
+        const reach = given + recorded.answering(event.eventId) + 8
+        const missing: Array<ReactionDecidedOtherwise> = []
+        for (let index = given; index < reach; index++) {
+          const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
+          const command = recorded.get(commandId)
+          if (command === undefined) continue
+          missing.push({
+            recorded: command.types,
+            now: [],
+            difference: `no longer given: its command ${index + 1} (recorded ${command.types.join(", ")}), where it now gives ${given}`,
+            cause: { eventId: event.eventId, type: event.type },
+            aggregate: command.aggregate,
+            commandId,
+          })
+        }
+        return Effect.forEach(
+          missing,
+          (departure) =>
+            Effect.sync(() => otherwise?.record(departure)).pipe(
+              Effect.andThen(
+                Effect.logWarning(
+                  `${reactor.name}: the reaction to ${event.type} ${event.eventId} decides otherwise than the log recorded for ${departure.aggregate} (command ${departure.commandId}): ${departure.difference}; the recorded events stand`,
+                ),
+              ),
+            ),
+          { discard: true },
+        )
+      })
+    return Effect.gen(function* () {
       if (!reactor.eventTypes.includes(event.type)) return []
       // Reads inside the reaction see its cause (the registers read as of it in a replay).
       const reactions = yield* reactor.react(event, cause).pipe(
@@ -158,6 +197,7 @@ export const reactToEvent =
         }),
       )
       const issuedAt = Date.parse(event.occurredAt)
+      if (recorded !== undefined) yield* noteCommandsNoLongerGiven(reactions.length, event, issuedAt)
       return yield* Effect.forEach(reactions, (reaction, index) =>
         Effect.gen(function* () {
           const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
@@ -188,6 +228,7 @@ export const reactToEvent =
         }),
       )
     }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
+  }
 
 /** Runs a reactor as a durable consumer until interrupted. */
 export const runReactor = <D extends EventDefinition, E, R>(options: {
@@ -205,8 +246,16 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
   readonly skipped?: SkippedEvents
   /** Where it notes the reactions the code now decides otherwise than the log recorded (for /status). */
   readonly otherwise?: ReactionsDecidedOtherwise
+  /** In a replay, the commands the log holds: a recorded command a reaction no longer gives is noted too. */
+  readonly recorded?: RecordedCommands
 }): Effect.Effect<void, EventLogError, R> => {
-  const react = reactToEvent(options.reactor, options.dispatch, options.agent, options.otherwise)
+  const react = reactToEvent(
+    options.reactor,
+    options.dispatch,
+    options.agent,
+    options.otherwise,
+    options.recorded,
+  )
   return runDurableConsumer({
     nats: options.nats,
     namespace: options.namespace,
