@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import { Context, Effect } from "effect"
 
 /**
  * The event a running reaction answers, as every read inside the reaction can see it: set by the
@@ -16,6 +16,18 @@ export interface ReactionCause {
   readonly stream: string
   /** The stream sequence of its commit. */
   readonly sequence: number
+  /**
+   * The reaction replays recorded history (an agent run with `MESH_REPLAY`, in a sandbox): what it
+   * reads should be as the cause found it (see {@link historyAsOfCause}), not as the replay's
+   * stores hold it, the end of the day replayed. A live reaction reads the present.
+   */
+  readonly replaying: boolean
+  /**
+   * The instant a replayed reaction reads as of: when it first decided, its earliest command the
+   * log recorded (what it read then was in the log by that moment, its own commands aside), or,
+   * when it recorded none, its cause's `occurredAt`. Live, the cause's `occurredAt`.
+   */
+  readonly readAsOf: string
 }
 
 /** The cause of the reaction running on this fiber, or undefined outside a reaction. */
@@ -25,3 +37,40 @@ export const CurrentReactionCause = Context.Reference<ReactionCause | undefined>
     defaultValue: () => undefined,
   },
 )
+
+/**
+ * An aggregate's history as it stood at a cause: the events written up to the cause's instant, and
+ * up to the last one written in answer to the cause itself (a reaction's earlier commands, or
+ * another reaction's to the same event, were in the log when it decided). A prefix of the history,
+ * so a state the aggregate really held.
+ */
+export const historyAsOf = <E extends { readonly occurredAt: string; readonly causationId: string | null }>(
+  history: ReadonlyArray<E>,
+  cause: { readonly occurredAt: number; readonly eventId: string | null },
+): ReadonlyArray<E> => {
+  let end = 0
+  for (const [i, event] of history.entries()) {
+    if (
+      Date.parse(event.occurredAt) <= cause.occurredAt ||
+      (cause.eventId !== null && event.causationId === cause.eventId)
+    )
+      end = i + 1
+  }
+  return end === history.length ? history : history.slice(0, end)
+}
+
+/**
+ * An aggregate's history as a reaction reads it: in a replay, as it stood when the reaction first
+ * decided (`readAsOf`, {@link historyAsOf}); live, or outside a reaction, whole. For a reaction that loads an aggregate
+ * (its own, to see what is left to do) and must, replayed, see what it saw then.
+ */
+export const historyForReaction = <
+  E extends { readonly occurredAt: string; readonly causationId: string | null },
+>(
+  history: ReadonlyArray<E>,
+): Effect.Effect<ReadonlyArray<E>> =>
+  Effect.map(CurrentReactionCause, (cause) =>
+    cause?.replaying === true
+      ? historyAsOf(history, { occurredAt: Date.parse(cause.readAsOf), eventId: cause.eventId })
+      : history,
+  )

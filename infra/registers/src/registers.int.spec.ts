@@ -318,7 +318,7 @@ describe("shared registers on JetStream KV", () => {
     expect(counts.value).toBe(-3)
   })
 
-  it("reads as of a reaction's cause when told to: every site's last value by then, and the present outside a reaction", async () => {
+  it("reads as of a replayed reaction's cause: every site's last value by then; the present live and outside a reaction", async () => {
     const namespace = await declaredNamespace("asof")
     // Each writer's clock is set by the test: a change occurs when its writer says.
     let at = Date.parse("2026-12-01T10:00:01.000Z")
@@ -333,26 +333,28 @@ describe("shared registers on JetStream KV", () => {
     at = Date.parse("2026-12-01T10:00:04.000Z")
     await run(cloud.write(stockReservations, "SKU-T", { _tag: "Take", reservation: "o-2", quantity: 2 }))
 
-    const replaying = await open(namespace, {
+    const reader = await open(namespace, {
       agent: "content-ops",
       site: "cloud",
       peerSites: ["edge"],
       instance: "r",
-      readAsOfCause: true,
     })
-    const asOf = (occurredAt: string) =>
+    const inReaction = (occurredAt: string, replaying: boolean) =>
       run(
-        replaying.read(stockReservations, "SKU-T").pipe(
+        reader.read(stockReservations, "SKU-T").pipe(
           Effect.provideService(CurrentReactionCause, {
             eventId: "cause",
             occurredAt,
             stream: Subjects.streamName(namespace, "procurement"),
             sequence: 1,
+            replaying,
+            readAsOf: occurredAt,
           }),
         ),
       )
+    const asOf = (occurredAt: string) => inReaction(occurredAt, true)
     // Outside a reaction it reads the present, as every reader does.
-    expect((await run(replaying.read(stockReservations, "SKU-T"))).value).toMatchObject({
+    expect((await run(reader.read(stockReservations, "SKU-T"))).value).toMatchObject({
       available: 2,
       held: 3,
     })
@@ -374,23 +376,8 @@ describe("shared registers on JetStream KV", () => {
     ])
     expect((await asOf("2026-12-01T10:00:05.000Z")).value).toMatchObject({ available: 2, held: 3 })
 
-    // Not told to, a reader in a reaction reads the present.
-    const live = await open(namespace, {
-      agent: "content-ops",
-      site: "cloud",
-      peerSites: ["edge"],
-      instance: "l",
-    })
-    const liveInReaction = await run(
-      live.read(stockReservations, "SKU-T").pipe(
-        Effect.provideService(CurrentReactionCause, {
-          eventId: "cause",
-          occurredAt: "2026-12-01T10:00:01.000Z",
-          stream: Subjects.streamName(namespace, "procurement"),
-          sequence: 1,
-        }),
-      ),
-    )
+    // A live reaction reads the present.
+    const liveInReaction = await inReaction("2026-12-01T10:00:01.000Z", false)
     expect(liveInReaction.value).toMatchObject({ available: 2, held: 3 })
   })
 })

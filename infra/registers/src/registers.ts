@@ -37,7 +37,6 @@ import {
   NatsClient,
   type NatsHandles,
   registerBucketHistory,
-  replayConfig,
 } from "@mesh/eventlog"
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { type KV, type KvEntry, Kvm, KvWatchInclude } from "@nats-io/kv"
@@ -69,15 +68,6 @@ export interface RegistersOptions {
   readonly maxAttempts?: number
   /** Wall time in milliseconds (tests pass a clock that jumps). */
   readonly now?: () => number
-  /**
-   * A read inside a reaction reads the registers as they stood at the reaction's cause (every
-   * site's last change that occurred at or before it), not as they stand now: for a replay of
-   * recorded history (`MESH_REPLAY`), run once the whole of it was played in, so that a reaction
-   * sees what it saw when it first ran, not the day's end. Default false: a live agent reads the present (the
-   * freshest view of its cause's moment; reactions to one listing may run out of order, and the
-   * last must not write an older value), and a write always applies to the present.
-   */
-  readonly readAsOfCause?: boolean
 }
 
 /** One site's key of a register instance. */
@@ -389,7 +379,6 @@ export const makeRegisters = (
       }
     }
 
-    const readAsOfCause = options.readAsOfCause === true
     const keyPrefix = (register: string, id: string) => Subjects.registerKey(register, id, "x").slice(0, -1)
     const bucketStream = `KV_${bucket}`
 
@@ -432,9 +421,12 @@ export const makeRegisters = (
 
     const read = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string) =>
       Effect.gen(function* () {
-        const cause = readAsOfCause ? yield* CurrentReactionCause : undefined
-        if (cause !== undefined)
-          return reading(register, id, yield* readSitesAt(register, id, cause.occurredAt))
+        // A replayed reaction reads what its cause found, not the end of the day the replay holds.
+        // Live, a reaction reads the present: reactions to one listing run out of order across
+        // orders, and the last to run must not write an older stock than the one before it.
+        const cause = yield* CurrentReactionCause
+        if (cause?.replaying === true)
+          return reading(register, id, yield* readSitesAt(register, id, cause.readAsOf))
         const sites = yield* Effect.forEach([site, ...peers], (s) => readKey(register, id, s), {
           concurrency: "unbounded",
         })
@@ -857,8 +849,7 @@ export class Registers extends Context.Service<Registers, RegistersShape>()("mes
   /**
    * The registers of `agent` in the process's namespace (its bucket with the namespace's
    * replicas), at the site `MESH_SITE` with peers `MESH_PEER_SITES`, as instance
-   * `MESH_INSTANCE_ID` (default: the host name); reading as of a reaction's cause in a replay
-   * (`MESH_REPLAY`).
+   * `MESH_INSTANCE_ID` (default: the host name).
    */
   static readonly layerFromConfig = (
     agent: string,
@@ -868,14 +859,7 @@ export class Registers extends Context.Service<Registers, RegistersShape>()("mes
       Effect.gen(function* () {
         const { name, replicas } = yield* MeshNamespace
         const where = yield* registerSiteConfig
-        const readAsOfCause = yield* replayConfig
-        return yield* makeRegisters(yield* NatsClient, {
-          namespace: name,
-          replicas,
-          agent,
-          readAsOfCause,
-          ...where,
-        })
+        return yield* makeRegisters(yield* NatsClient, { namespace: name, replicas, agent, ...where })
       }),
     )
 }

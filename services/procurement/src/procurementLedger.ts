@@ -1,5 +1,11 @@
 import { makeCatalog } from "@mesh/contracts"
-import { type EventLogError, MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
+import {
+  type EventLogError,
+  historyForReaction,
+  MeshNamespace,
+  makeEventLog,
+  NatsClient,
+} from "@mesh/eventlog"
 import { type DecidedEvent, fold } from "@mesh/kernel"
 import { Context, Effect, Layer } from "effect"
 import { type AllocationState, allocationDecider } from "./allocation/allocation.ts"
@@ -8,9 +14,12 @@ import { type PurchaseOrderState, purchaseOrderDecider } from "./purchaseOrder/p
 
 /** What ProcurementLedger offers. */
 export interface ProcurementLedgerShape {
-  /** A customer order's stock, line by line, as the log holds it. */
+  /**
+   * A customer order's stock, line by line, as the log holds it (in a replayed reaction, as its
+   * cause found it: `historyForReaction`).
+   */
   readonly allocation: (orderId: string) => Effect.Effect<AllocationState, EventLogError>
-  /** A purchase order, as the log holds it. */
+  /** A purchase order, as the log holds it (in a replayed reaction, as its cause found it). */
   readonly purchaseOrder: (purchaseOrderId: string) => Effect.Effect<PurchaseOrderState, EventLogError>
 }
 
@@ -31,22 +40,26 @@ export class ProcurementLedger extends Context.Service<ProcurementLedger, Procur
       const orders = makeEventLog({ nats, catalog: makeCatalog(purchaseOrderEvents), namespace })
       return {
         allocation: (orderId: string) =>
-          Effect.map(allocations.load({ domain: "procurement", type: "allocation", id: orderId }), (loaded) =>
-            fold(
-              allocationDecider,
-              allocationDecider.initialState(),
-              loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof allocationEvents)[number]>>,
+          allocations.load({ domain: "procurement", type: "allocation", id: orderId }).pipe(
+            Effect.flatMap((loaded) => historyForReaction(loaded.events)),
+            Effect.map((events) =>
+              fold(
+                allocationDecider,
+                allocationDecider.initialState(),
+                events as unknown as ReadonlyArray<DecidedEvent<(typeof allocationEvents)[number]>>,
+              ),
             ),
           ),
         purchaseOrder: (purchaseOrderId: string) =>
-          Effect.map(
-            orders.load({ domain: "procurement", type: "purchaseOrder", id: purchaseOrderId }),
-            (loaded) =>
+          orders.load({ domain: "procurement", type: "purchaseOrder", id: purchaseOrderId }).pipe(
+            Effect.flatMap((loaded) => historyForReaction(loaded.events)),
+            Effect.map((events) =>
               fold(
                 purchaseOrderDecider,
                 purchaseOrderDecider.initialState(),
-                loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof purchaseOrderEvents)[number]>>,
+                events as unknown as ReadonlyArray<DecidedEvent<(typeof purchaseOrderEvents)[number]>>,
               ),
+            ),
           ),
       }
     }),

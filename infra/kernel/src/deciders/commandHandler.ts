@@ -2,8 +2,10 @@ import type { CommitMetadata, Domain, EventDefinition, EventOf } from "@mesh/con
 import {
   type AggregatePosition,
   type AggregateRef,
+  CurrentReactionCause,
   type EventLog,
   type EventLogError,
+  historyAsOf,
   initialPosition,
   type NewEvent,
 } from "@mesh/eventlog"
@@ -82,7 +84,7 @@ export interface CommandHandlerOptions {
   /**
    * The handler replays recorded history (a sandbox, `MESH_REPLAY`): a command the log does not
    * hold is decided on the aggregate as it stood when the command was issued (a reaction's command
-   * is issued at its cause's instant; see {@link asIssued}) and nothing is appended for it. When
+   * is issued at its cause's instant; see `historyAsOf`) and nothing is appended for it. When
    * it decides events there, where the recorded history has none, that is a departure, reported
    * in the outcome's `otherwise`: the replay never adds to what happened. Default false.
    */
@@ -226,7 +228,14 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
   ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> =>
     Effect.gen(function* () {
       const history = yield* log.load(ref)
-      const state = asIssued(history.events, envelope).reduce(
+      // As it stood when the reaction that sends it first decided, or, sent from elsewhere, when
+      // it was issued.
+      const cause = yield* CurrentReactionCause
+      const asIssued = historyAsOf(history.events, {
+        occurredAt: cause?.replaying === true ? Date.parse(cause.readAsOf) : envelope.issuedAt,
+        eventId: envelope.metadata.causationId,
+      })
+      const state = asIssued.reduce(
         (s, event) => decider.evolve(s, event as unknown as DecidedEvent<D>),
         decider.initialState(),
       )
@@ -453,26 +462,6 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
 export type CommandHandler<D extends EventDefinition, Command, State> = ReturnType<
   typeof makeCommandHandler<D, Command, State>
 >
-
-/**
- * An aggregate's history as it stood when a command was issued: the events written up to its
- * instant (a reaction's command is issued at its cause's `occurredAt`), and up to the last one
- * written in answer to the same cause, since an answer's earlier commands to the aggregate
- * (or another reaction's to the same event) were in the log when it was decided. A prefix of the
- * history, so a state the aggregate really held.
- */
-export const asIssued = <E extends { readonly occurredAt: string; readonly causationId: string | null }>(
-  history: ReadonlyArray<E>,
-  envelope: { readonly issuedAt: number; readonly metadata: { readonly causationId: string | null } },
-): ReadonlyArray<E> => {
-  const cause = envelope.metadata.causationId
-  let end = 0
-  for (const [i, event] of history.entries()) {
-    if (Date.parse(event.occurredAt) <= envelope.issuedAt || (cause !== null && event.causationId === cause))
-      end = i + 1
-  }
-  return history.slice(0, end)
-}
 
 /** The current instant in milliseconds, for commands issued from outside (an API call, the CLI). */
 export const issuedNow = Clock.currentTimeMillis

@@ -130,7 +130,7 @@ describe("reactor", () => {
       Effect.currentSpan.pipe(
         Effect.orDie,
         Effect.tap((span) => Effect.sync(() => reactionSpans.push(span))),
-        // The command is handled outside the reaction: it decides on the aggregate as it stands.
+        // The command is handled in the reaction's cause too (a replay decides it as of then).
         Effect.andThen(CurrentReactionCause),
         Effect.tap((cause) => Effect.sync(() => causesSeen.push(cause))),
         Effect.andThen(dispatch(type, envelope)),
@@ -174,15 +174,15 @@ describe("reactor", () => {
     )
     await waitFor(async () => (await Effect.runPromise(board.state("main"))).state.completions === 1)
     await Effect.runPromise(Fiber.interrupt(fiber))
-    expect(causesSeen).toEqual([
-      {
-        eventId: completed.events[0]!.eventId,
-        occurredAt: completed.events[0]!.occurredAt,
-        stream: Subjects.streamName(namespace, "content"),
-        sequence: completed.position.sequence,
-      },
-      undefined,
-    ])
+    const seen = {
+      eventId: completed.events[0]!.eventId,
+      occurredAt: completed.events[0]!.occurredAt,
+      stream: Subjects.streamName(namespace, "content"),
+      sequence: completed.position.sequence,
+      replaying: false,
+      readAsOf: completed.events[0]!.occurredAt,
+    }
+    expect(causesSeen).toEqual([seen, seen])
 
     // react <- consume <- the span that appended TaskCompleted, in another process as far as it knows.
     const [react] = reactionSpans

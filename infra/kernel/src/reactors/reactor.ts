@@ -22,7 +22,7 @@ import { CommandError } from "../deciders/errors.ts"
 import { reactionCommandId } from "../deciders/ids.ts"
 import { isTransientFailure } from "../host/transient.ts"
 import type { ReactionDecidedOtherwise, ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
-import type { RecordedCommands } from "./recordedCommands.ts"
+import type { RecordedCommand, RecordedCommands } from "./recordedCommands.ts"
 
 /** A command a reactor wants sent to one of its agent's aggregates. */
 export interface Reaction {
@@ -142,62 +142,79 @@ export const reactToEvent =
     dispatch: Dispatch,
     agent: string,
     otherwise?: ReactionsDecidedOtherwise,
+    /**
+     * Given, the reaction replays recorded history (`MESH_REPLAY`): these are the commands the log
+     * holds, and what the reaction reads is as its cause found it (`CurrentReactionCause`).
+     */
     recorded?: RecordedCommands,
   ) =>
   (
     event: EventOf<D>,
     cause: CausePosition,
   ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> => {
-    /**
-     * In a replay, the commands the log recorded for this reaction past the ones it gives now: each
-     * is a departure (the reaction no longer gives it). A command that decided nothing left no
-     * record, so the places past the last one given are looked at as far as the event's recorded
-     * answers (of every reactor of the agent) could reach, and a few more.
-     */
-    const noteCommandsNoLongerGiven = (given: number, event: EventOf<D>, issuedAt: number) =>
-      Effect.suspend(() => {
-        if (recorded === undefined) return Effect.void
-        const reach = given + recorded.answering(event.eventId) + 8
-        const missing: Array<ReactionDecidedOtherwise> = []
-        for (let index = given; index < reach; index++) {
-          const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
-          const command = recorded.get(commandId)
-          if (command === undefined) continue
-          missing.push({
+    const issuedAt = Date.parse(event.occurredAt)
+    // In a replay, the commands the log recorded for this reaction, by their place among its
+    // commands. One that decided nothing left no record, so places are looked at as far as the
+    // event's recorded answers (of every reactor of the agent) could reach, and a few more.
+    const recordedAnswers = (from: number, to: number) => {
+      const found: Array<{
+        readonly index: number
+        readonly commandId: string
+        readonly command: RecordedCommand
+      }> = []
+      for (let index = from; index < to && recorded !== undefined; index++) {
+        const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
+        const command = recorded.get(commandId)
+        if (command !== undefined) found.push({ index, commandId, command })
+      }
+      return found
+    }
+    const reach = recorded === undefined ? 0 : recorded.answering(event.eventId) + 8
+    const answered = recordedAnswers(0, reach)
+    // What the reaction reads is as it stood when the reaction first decided (its earliest recorded
+    // command), or, when it recorded nothing, when its cause was written.
+    const readAsOf = answered.reduce(
+      (earliest, a) => (a.command.occurredAt < earliest ? a.command.occurredAt : earliest),
+      answered[0]?.command.occurredAt ?? event.occurredAt,
+    )
+    const inCause = Effect.provideService(CurrentReactionCause, {
+      eventId: event.eventId,
+      occurredAt: event.occurredAt,
+      stream: cause.stream,
+      sequence: cause.sequence,
+      replaying: recorded !== undefined,
+      readAsOf: recorded === undefined ? event.occurredAt : readAsOf,
+    })
+
+    /** Each recorded command past the ones the reaction gives now is a departure: it no longer gives it. */
+    const noteCommandsNoLongerGiven = (given: number) =>
+      Effect.forEach(
+        [...answered, ...recordedAnswers(reach, given + reach)].filter((a) => a.index >= given),
+        ({ index, commandId, command }) => {
+          const departure: ReactionDecidedOtherwise = {
             recorded: command.types,
             now: [],
             difference: `no longer given: its command ${index + 1} (recorded ${command.types.join(", ")}), where it now gives ${given}`,
             cause: { eventId: event.eventId, type: event.type },
             aggregate: command.aggregate,
             commandId,
-          })
-        }
-        return Effect.forEach(
-          missing,
-          (departure) =>
-            Effect.sync(() => otherwise?.record(departure)).pipe(
-              Effect.andThen(
-                Effect.logWarning(
-                  `${reactor.name}: the reaction to ${event.type} ${event.eventId} decides otherwise than the log recorded for ${departure.aggregate} (command ${departure.commandId}): ${departure.difference}; the recorded events stand`,
-                ),
+          }
+          return Effect.sync(() => otherwise?.record(departure)).pipe(
+            Effect.andThen(
+              Effect.logWarning(
+                `${reactor.name}: the reaction to ${event.type} ${event.eventId} decides otherwise than the log recorded for ${departure.aggregate} (command ${commandId}): ${departure.difference}; the recorded events stand`,
               ),
             ),
-          { discard: true },
-        )
-      })
+          )
+        },
+        { discard: true },
+      )
+
     return Effect.gen(function* () {
       if (!reactor.eventTypes.includes(event.type)) return []
-      // Reads inside the reaction see its cause (the registers read as of it in a replay).
-      const reactions = yield* reactor.react(event, cause).pipe(
-        Effect.provideService(CurrentReactionCause, {
-          eventId: event.eventId,
-          occurredAt: event.occurredAt,
-          stream: cause.stream,
-          sequence: cause.sequence,
-        }),
-      )
-      const issuedAt = Date.parse(event.occurredAt)
-      if (recorded !== undefined) yield* noteCommandsNoLongerGiven(reactions.length, event, issuedAt)
+      // Reads inside the reaction, and its commands' handling, see its cause (a replay reads as of it).
+      const reactions = yield* reactor.react(event, cause).pipe(inCause)
+      if (recorded !== undefined) yield* noteCommandsNoLongerGiven(reactions.length)
       return yield* Effect.forEach(reactions, (reaction, index) =>
         Effect.gen(function* () {
           const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
@@ -211,7 +228,7 @@ export const reactToEvent =
               causationId: event.eventId,
               actor: { kind: "agent", id: agent },
             },
-          })
+          }).pipe(inCause)
           if (outcome.otherwise !== undefined) {
             const aggregate = `${reaction.aggregateType}/${reaction.aggregateId}`
             otherwise?.record({

@@ -2,10 +2,12 @@ import type { Domain, EventDefinition } from "@mesh/contracts"
 import type { EventLog, EventLogError } from "@mesh/eventlog"
 import { Effect, Stream } from "effect"
 
-/** A command the log holds: the aggregate it wrote (`<type>/<id>`) and its events' types. */
+/** A command the log holds: the aggregate it wrote (`<type>/<id>`), its events' types, and when. */
 export interface RecordedCommand {
   readonly aggregate: string
   readonly types: ReadonlyArray<string>
+  /** Its first event's `occurredAt`: when the command was decided. */
+  readonly occurredAt: string
 }
 
 /**
@@ -58,6 +60,7 @@ export const readRecordedCommands = <D extends EventDefinition>(
             recorded.note(first.commandId, first.causationId, {
               aggregate: `${first.aggregateType}/${first.aggregateId}`,
               types: commit.events.map((e) => e.type),
+              occurredAt: first.occurredAt,
             })
           }),
         ),
