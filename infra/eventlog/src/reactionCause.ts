@@ -23,9 +23,10 @@ export interface ReactionCause {
    */
   readonly replaying: boolean
   /**
-   * The instant a replayed reaction reads as of: when it first decided, its earliest command the
-   * log recorded (what it read then was in the log by that moment, its own commands aside), or,
-   * when it recorded none, its cause's `occurredAt`. Live, the cause's `occurredAt`.
+   * The instant a replayed reaction reads as of, when it first ran: just before its earliest command
+   * the log recorded, or, when it recorded none, its cause's `occurredAt` or the last decision of
+   * its reactor's reactions to the same aggregate, whichever is later (its consumer ran them
+   * first). Live, the cause's `occurredAt`.
    */
   readonly readAsOf: string
 }
@@ -61,7 +62,8 @@ export const historyAsOf = <E extends { readonly occurredAt: string; readonly ca
 
 /**
  * An aggregate's history as a reaction reads it: in a replay, as it stood when the reaction first
- * decided (`readAsOf`, {@link historyAsOf}); live, or outside a reaction, whole. For a reaction that loads an aggregate
+ * ran (`readAsOf`, {@link historyAsOf}; its own answers not yet written); live, or outside a
+ * reaction, whole. For a reaction that loads an aggregate
  * (its own, to see what is left to do) and must, replayed, see what it saw then.
  */
 export const historyForReaction = <
@@ -71,6 +73,6 @@ export const historyForReaction = <
 ): Effect.Effect<ReadonlyArray<E>> =>
   Effect.map(CurrentReactionCause, (cause) =>
     cause?.replaying === true
-      ? historyAsOf(history, { occurredAt: Date.parse(cause.readAsOf), eventId: cause.eventId })
+      ? historyAsOf(history, { occurredAt: Date.parse(cause.readAsOf), eventId: null })
       : history,
   )

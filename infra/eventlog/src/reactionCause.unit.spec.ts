@@ -29,7 +29,7 @@ describe("an aggregate's history as of a cause", () => {
     ])
   })
 
-  it("is the whole history live and outside a reaction, and as of the first decision in a replayed one", async () => {
+  it("is the whole history live and outside a reaction, and as of when a replayed one first ran", async () => {
     const cause = {
       eventId: "cause",
       occurredAt: at(2).occurredAt,
@@ -47,6 +47,7 @@ describe("an aggregate's history as of a cause", () => {
       ).then((events) => events.map((e) => e.name))
     expect(await names(undefined)).toEqual(["e1", "e3", "e5", "e7"])
     expect(await names(false)).toEqual(["e1", "e3", "e5", "e7"])
-    expect(await names(true)).toEqual(["e1", "e3", "e5"])
+    // Its own answers (caused by it) are not yet written when it reads.
+    expect(await names(true)).toEqual(["e1", "e3"])
   })
 })

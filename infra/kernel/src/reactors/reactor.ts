@@ -136,19 +136,21 @@ export const reactorSubjects = <D extends EventDefinition>(
  * (a redelivery after a deploy that changed the reaction or the decider, or a replay of recorded
  * history through new code) the reaction is logged as a warning and noted in `otherwise`.
  */
-export const reactToEvent =
-  <D extends EventDefinition, E, R>(
-    reactor: ReactorDefinition<D, E, R>,
-    dispatch: Dispatch,
-    agent: string,
-    otherwise?: ReactionsDecidedOtherwise,
-    /**
-     * Given, the reaction replays recorded history (`MESH_REPLAY`): these are the commands the log
-     * holds, and what the reaction reads is as its cause found it (`CurrentReactionCause`).
-     */
-    recorded?: RecordedCommands,
-  ) =>
-  (
+export const reactToEvent = <D extends EventDefinition, E, R>(
+  reactor: ReactorDefinition<D, E, R>,
+  dispatch: Dispatch,
+  agent: string,
+  otherwise?: ReactionsDecidedOtherwise,
+  /**
+   * Given, the reaction replays recorded history (`MESH_REPLAY`): these are the commands the log
+   * holds, and what the reaction reads is as its cause found it (`CurrentReactionCause`).
+   */
+  recorded?: RecordedCommands,
+) => {
+  // In a replay, by aggregate, when this reactor's latest reaction to it decided: deliveries of
+  // one aggregate come in order, so the next one's reaction ran after it.
+  const lastDecisionOn = new Map<string, number>()
+  return (
     event: EventOf<D>,
     cause: CausePosition,
   ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> => {
@@ -171,12 +173,21 @@ export const reactToEvent =
     }
     const reach = recorded === undefined ? 0 : recorded.answering(event.eventId) + 8
     const answered = recordedAnswers(0, reach)
-    // What the reaction reads is as it stood when the reaction first decided (its earliest recorded
-    // command), or, when it recorded nothing, when its cause was written.
-    const readAsOf = answered.reduce(
-      (earliest, a) => (a.command.occurredAt < earliest ? a.command.occurredAt : earliest),
-      answered[0]?.command.occurredAt ?? event.occurredAt,
-    )
+    // What a replayed reaction reads is as it stood when the reaction first ran: just before its
+    // earliest recorded command, or, when it recorded none, no earlier than its cause and than the
+    // last decision of this reactor's reactions to the same aggregate, which its consumer ran before it.
+    const subject = `${event.aggregateType}/${event.aggregateId}`
+    const decidedAt = answered.map((a) => Date.parse(a.command.occurredAt))
+    const readAsOf = new Date(
+      decidedAt.length > 0
+        ? Math.min(...decidedAt) - 1
+        : Math.max(issuedAt, lastDecisionOn.get(subject) ?? Number.NEGATIVE_INFINITY),
+    ).toISOString()
+    if (recorded !== undefined)
+      lastDecisionOn.set(
+        subject,
+        Math.max(Date.parse(readAsOf), ...decidedAt, lastDecisionOn.get(subject) ?? 0),
+      )
     const inCause = Effect.provideService(CurrentReactionCause, {
       eventId: event.eventId,
       occurredAt: event.occurredAt,
@@ -246,6 +257,7 @@ export const reactToEvent =
       )
     }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
   }
+}
 
 /** Runs a reactor as a durable consumer until interrupted. */
 export const runReactor = <D extends EventDefinition, E, R>(options: {
