@@ -380,4 +380,83 @@ describe("shared registers on JetStream KV", () => {
     const liveInReaction = await inReaction("2026-12-01T10:00:01.000Z", false)
     expect(liveInReaction.value).toMatchObject({ available: 2, held: 3 })
   })
+
+  it("stores nothing for a replayed reaction's write: the day's write under its key is answered, another decided as the reaction first found the registers", async () => {
+    const namespace = await declaredNamespace("replaywrite")
+    let at = Date.parse("2026-12-01T10:00:01.000Z")
+    const writer = await open(namespace, { instance: "w", now: () => at })
+    await run(writer.write(stockReservations, "SKU-R", { _tag: "Restock", quantity: 2 }))
+    at = Date.parse("2026-12-01T10:00:02.000Z")
+    const taken = await run(
+      writer.write(
+        stockReservations,
+        "SKU-R",
+        { _tag: "Take", reservation: "o-1", quantity: 2 },
+        { idempotencyKey: "take-o-1" },
+      ),
+    )
+    // Forty keyed writes later, the key has left the key's window of the day's value.
+    for (let i = 0; i < 40; i++) {
+      at += 1_000
+      await run(
+        writer.write(
+          stockReservations,
+          "SKU-R",
+          { _tag: "Restock", quantity: 1 },
+          { idempotencyKey: `r-${i}` },
+        ),
+      )
+    }
+    const head = async () =>
+      (await new Kvm(nats.connection).open(Subjects.registerBucket(namespace))).status()
+    const stored = (await head()).values
+
+    const replayed = await open(namespace, { instance: "replay" })
+    const inReplay = <A>(effect: Effect.Effect<A, RegisterError>, readAsOf: string) =>
+      effect.pipe(
+        Effect.provideService(CurrentReactionCause, {
+          eventId: "cause",
+          occurredAt: readAsOf,
+          stream: Subjects.streamName(namespace, "customer"),
+          sequence: 1,
+          replaying: true,
+          readAsOf,
+        }),
+      )
+    // The day's take, found by its key: answered as it was stored.
+    const again = await run(
+      inReplay(
+        replayed.write(
+          stockReservations,
+          "SKU-R",
+          { _tag: "Take", reservation: "o-1", quantity: 2 },
+          { idempotencyKey: "take-o-1" },
+        ),
+        "2026-12-01T10:00:01.500Z",
+      ),
+    )
+    expect(again).toMatchObject({ duplicate: true, revision: taken.revision })
+    expect(again.change.eventId).toBe(taken.change.eventId)
+    // A take the day never made, where the register held nothing free then: refused as it would
+    // have been, though forty units are free now.
+    const refused = await failureOf(
+      inReplay(
+        replayed.write(stockReservations, "SKU-R", { _tag: "Take", reservation: "o-2", quantity: 1 }),
+        "2026-12-01T10:00:02.500Z",
+      ),
+    )
+    expect(refused.reason).toMatchObject({
+      _tag: "Rejected",
+      rejection: { _tag: "BoundExceeded", available: 0 },
+    })
+    // One it would have made: answered with the value it would store, and not stored.
+    const unstored = await run(
+      inReplay(
+        replayed.write(stockReservations, "SKU-R", { _tag: "Take", reservation: "o-3", quantity: 1 }),
+        "2026-12-01T10:00:05.500Z",
+      ),
+    )
+    expect(unstored).toMatchObject({ duplicate: true, value: { available: 2, held: 3 } })
+    expect((await head()).values).toBe(stored)
+  })
 })

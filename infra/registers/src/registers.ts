@@ -84,6 +84,9 @@ export interface SiteValue<S> {
   readonly recentKeys?: ReadonlyArray<string>
 }
 
+/** A stored value of a site key, with the change that stored it. */
+type StoredValue<S> = SiteValue<S> & { readonly change: RegisterChangedEvent }
+
 /** A register instance as this site sees it: every site's key, and their merge. */
 export interface RegisterReading<S, V> {
   readonly register: string
@@ -387,37 +390,54 @@ export const makeRegisters = (
      * occurred at or before it, from the bucket's own stream, which keeps every value of a key
      * (`registerBucketHistory`). A site with none by then reads as empty.
      */
-    const readSitesAt = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string, instant: string) =>
+    /**
+     * Every value an instance's keys held, at every site, oldest first, from the bucket's own
+     * stream, which keeps every value of a key (`registerBucketHistory`); a key deleted by hand
+     * (never by the registers) holds nothing from then on.
+     */
+    const storedValuesOf = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string) =>
       Effect.gen(function* () {
-        const at = Date.parse(instant)
         const subjectPrefix = `$KV.${bucket}.`
         const stored = yield* readStoredMessages(
           nats,
           bucketStream,
           `${subjectPrefix}${keyPrefix(register.name, id)}*`,
-          `read ${register.name}/${id} as of ${instant}`,
+          `read the values of ${register.name}/${id}`,
         )
-        const held = new Map<string, SiteValue<S> | undefined>()
+        const values: Array<{ readonly site: string; readonly value: StoredValue<S> | undefined }> = []
         for (const message of stored) {
           const key = message.subject.slice(subjectPrefix.length)
           const keySite = key.slice(key.lastIndexOf(".") + 1)
-          // Never written by the registers, but a key deleted by hand holds nothing from then on.
           if (message.data.length === 0) {
-            held.set(keySite, undefined)
+            values.push({ site: keySite, value: undefined })
             continue
           }
           const value = decodeEntry(register, key, { revision: message.sequence, value: message.data })
           if (Result.isFailure(value)) return yield* Effect.fail(value.failure)
-          // The key's last value by then: stored in the order written, each occurred no earlier
-          // than the one before on its writer's clock (one skewed replica's aside).
-          if (Date.parse(value.success.change.occurredAt) > at) continue
-          held.set(keySite, value.success as SiteValue<S>)
+          values.push({ site: keySite, value: value.success as StoredValue<S> })
         }
-        return [site, ...peers].map(
-          (s): SiteValue<S> =>
-            held.get(s) ?? { site: s, revision: 0, version: 0, snapshot: emptySnapshot(register.kind) },
-        )
+        return values
       })
+
+    /** Each of this site's and its peers' keys as it stood at `instant`: its last value that occurred by then. */
+    const sitesAt = <S>(
+      register: RegisterDefinition<S, unknown, unknown>,
+      values: ReadonlyArray<{ readonly site: string; readonly value: StoredValue<S> | undefined }>,
+      instant: string,
+    ): ReadonlyArray<SiteValue<S>> => {
+      const at = Date.parse(instant)
+      const held = new Map<string, SiteValue<S> | undefined>()
+      for (const { site: keySite, value } of values) {
+        // Stored in the order written, each occurred no earlier than the one before on its
+        // writer's clock (one skewed replica's aside).
+        if (value !== undefined && Date.parse(value.change.occurredAt) > at) continue
+        held.set(keySite, value)
+      }
+      return [site, ...peers].map(
+        (s): SiteValue<S> =>
+          held.get(s) ?? { site: s, revision: 0, version: 0, snapshot: emptySnapshot(register.kind) },
+      )
+    }
 
     const read = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string) =>
       Effect.gen(function* () {
@@ -426,7 +446,15 @@ export const makeRegisters = (
         // orders, and the last to run must not write an older stock than the one before it.
         const cause = yield* CurrentReactionCause
         if (cause?.replaying === true)
-          return reading(register, id, yield* readSitesAt(register, id, cause.readAsOf))
+          return reading(
+            register,
+            id,
+            sitesAt(
+              register as RegisterDefinition<S, unknown, unknown>,
+              yield* storedValuesOf(register, id),
+              cause.readAsOf,
+            ),
+          )
         const sites = yield* Effect.forEach([site, ...peers], (s) => readKey(register, id, s), {
           concurrency: "unbounded",
         })
@@ -449,11 +477,8 @@ export const makeRegisters = (
         ),
       )
 
-    /**
-     * Stores a new value of this site's key as one `RegisterChanged`, by compare-and-set on the
-     * revision it was read at; undefined when another writer got in first.
-     */
-    const store = async <S, O, V>(
+    /** The `RegisterChanged` that stores `snapshot` as this site's key's next value. */
+    const changeOf = <S, O, V>(
       register: RegisterDefinition<S, O, V>,
       id: string,
       own: SiteValue<S>,
@@ -462,13 +487,12 @@ export const makeRegisters = (
       options: WriteOptions,
       idempotencyKey: string | undefined,
       change: RegisterChangedEvent["payload"]["change"],
-    ): Promise<{ readonly revision: number; readonly change: RegisterChangedEvent } | undefined> => {
+    ) => {
       // The window of keys is carried by every change of the key, keyed or not.
       const recentKeys =
         idempotencyKey === undefined
           ? (own.recentKeys ?? [])
           : [...(own.recentKeys ?? []), idempotencyKey].slice(-registerIdempotencyWindow)
-      const key = Subjects.registerKey(register.name, id, site)
       const version = own.version + 1
       const eventId = uuidv7({ msecs: change.hlc.wall, random: randomForId() })
       const envelope: RawEnvelope = {
@@ -498,6 +522,34 @@ export const makeRegisters = (
           ...(recentKeys.length === 0 ? {} : { recentKeys }),
         },
       }
+      return { envelope, recentKeys, version }
+    }
+
+    /**
+     * Stores a new value of this site's key as one `RegisterChanged`, by compare-and-set on the
+     * revision it was read at; undefined when another writer got in first.
+     */
+    const store = async <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      id: string,
+      own: SiteValue<S>,
+      snapshot: RegisterSnapshot<S>,
+      trace: TraceContext | undefined,
+      options: WriteOptions,
+      idempotencyKey: string | undefined,
+      change: RegisterChangedEvent["payload"]["change"],
+    ): Promise<{ readonly revision: number; readonly change: RegisterChangedEvent } | undefined> => {
+      const { envelope, recentKeys, version } = changeOf(
+        register,
+        id,
+        own,
+        snapshot,
+        trace,
+        options,
+        idempotencyKey,
+        change,
+      )
+      const key = Subjects.registerKey(register.name, id, site)
       const bytes = encodeCommit([envelope])
       const revision = await (own.revision === 0
         ? kv.create(key, bytes)
@@ -548,6 +600,107 @@ export const makeRegisters = (
       duplicate: false,
     })
 
+    /** The operation encoded for the change, once the agent is known as a writer of the register. */
+    const checkedOp = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string, op: O): unknown => {
+      if (!register.writers.includes(agent)) {
+        throw new RegisterError({
+          reason: { _tag: "NotAWriter", register: register.name, agent, writers: [...register.writers] },
+        })
+      }
+      try {
+        return codecOf(register.kind).encodeOp(op)
+      } catch (e) {
+        throw new RegisterError({
+          reason: {
+            _tag: "InvalidOperation",
+            register: register.name,
+            id,
+            message: `invalid operation: ${messageOf(e)}`,
+            cause: e,
+          },
+        })
+      }
+    }
+
+    /** A write's idempotency key: the caller's, else one derived from its cause and operation. */
+    const idempotencyKeyOf = (writeOptions: WriteOptions, encodedOp: unknown): string | undefined =>
+      writeOptions.idempotencyKey === undefined
+        ? writeOptions.causationId == null
+          ? undefined
+          : `${writeOptions.causationId}:${createHash("sha256").update(canonicalJson(encodedOp)).digest("hex").slice(0, 16)}`
+        : (writeOptions.idempotencyKey ?? undefined)
+
+    /**
+     * A write made by a replayed reaction (`MESH_REPLAY`), which stores nothing: the write the
+     * recorded day made under its idempotency key is answered as a duplicate is live, whether or
+     * not the key has since left the key's window; one the day has no record of (refused then, or
+     * made without a key) is decided on the registers as they stood when the reaction first ran,
+     * refused as it was then, or answered with the value it would store, unstored.
+     */
+    const replayWrite = <S, O, V>(
+      register: RegisterDefinition<S, O, V>,
+      id: string,
+      op: O,
+      encodedOp: unknown,
+      trace: TraceContext | undefined,
+      writeOptions: WriteOptions,
+      readAsOf: string,
+    ) =>
+      Effect.gen(function* () {
+        const idempotencyKey = idempotencyKeyOf(writeOptions, encodedOp)
+        const values = yield* storedValuesOf(register, id)
+        // The change that took the key in is the one whose window ends with it.
+        const made =
+          idempotencyKey === undefined
+            ? undefined
+            : values.find((v) => v.site === site && v.value?.recentKeys?.at(-1) === idempotencyKey)?.value
+        if (made !== undefined)
+          return {
+            value: register.kind.read(made.snapshot.state),
+            snapshot: made.snapshot,
+            revision: made.revision,
+            attempts: 0,
+            change: made.change,
+            duplicate: true,
+          } satisfies WriteOutcome<S, V>
+        const sites = sitesAt(register as RegisterDefinition<S, unknown, unknown>, values, readAsOf)
+        const applied = applyWrite(register.kind, merged(register, sites), op, {
+          writer,
+          site,
+          clock,
+          nowMs: Date.parse(readAsOf),
+          ...(writeOptions.observed === undefined ? {} : { observed: writeOptions.observed }),
+        })
+        if (Result.isFailure(applied))
+          return yield* fail({
+            _tag: "Rejected",
+            register: register.name,
+            id,
+            message: describeRejection(applied.failure),
+            rejection: applied.failure,
+          })
+        const { snapshot, dot, hlc, observed, unseen } = applied.success
+        const own = sites[0] as SiteValue<S>
+        const { envelope } = changeOf(register, id, own, snapshot, trace, writeOptions, idempotencyKey, {
+          _tag: "Write",
+          writer,
+          dot,
+          hlc,
+          op: encodedOp,
+          ...(writeOptions.observed === undefined ? {} : { observed }),
+          unseen,
+        })
+        return {
+          value: register.kind.read(snapshot.state),
+          snapshot,
+          revision: own.revision,
+          attempts: 0,
+          change: envelope as RegisterChangedEvent,
+          // Nothing new was stored: the recorded day stands.
+          duplicate: true,
+        } satisfies WriteOutcome<S, V>
+      })
+
     const writeNow = async <S, O, V>(
       register: RegisterDefinition<S, O, V>,
       id: string,
@@ -561,12 +714,7 @@ export const makeRegisters = (
       // (measured at a twentieth of a write's CPU).
       await undefined
       const key = Subjects.registerKey(register.name, id, site)
-      const idempotencyKey =
-        writeOptions.idempotencyKey === undefined
-          ? writeOptions.causationId == null
-            ? undefined
-            : `${writeOptions.causationId}:${createHash("sha256").update(canonicalJson(encodedOp)).digest("hex").slice(0, 16)}`
-          : (writeOptions.idempotencyKey ?? undefined)
+      const idempotencyKey = idempotencyKeyOf(writeOptions, encodedOp)
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         const cached = ownKeys.get(key) as SiteValue<S> | undefined
         const own = cached ?? (await readKeyNow(register, id, site))
@@ -640,38 +788,21 @@ export const makeRegisters = (
       writeOptions: WriteOptions = {},
     ) =>
       Effect.flatMap(
-        currentTraceContext,
-        (trace) =>
-          Effect.tryPromise({
-            try: async () => {
-              if (!register.writers.includes(agent)) {
-                throw new RegisterError({
-                  reason: {
-                    _tag: "NotAWriter",
-                    register: register.name,
-                    agent,
-                    writers: [...register.writers],
-                  },
-                })
-              }
-              let encodedOp: unknown
-              try {
-                encodedOp = codecOf(register.kind).encodeOp(op)
-              } catch (e) {
-                throw new RegisterError({
-                  reason: {
-                    _tag: "InvalidOperation",
-                    register: register.name,
-                    id,
-                    message: `invalid operation: ${messageOf(e)}`,
-                    cause: e,
-                  },
-                })
-              }
-              return writeNow(register, id, op, encodedOp, trace, writeOptions)
-            },
-            catch: asRegisterError(`write register ${register.name}/${id}`),
-          }),
+        Effect.all([currentTraceContext, CurrentReactionCause]),
+        ([trace, cause]) =>
+          cause?.replaying === true
+            ? Effect.try({
+                try: () => checkedOp(register, id, op),
+                catch: asRegisterError(`write register ${register.name}/${id}`),
+              }).pipe(
+                Effect.flatMap((encodedOp) =>
+                  replayWrite(register, id, op, encodedOp, trace, writeOptions, cause.readAsOf),
+                ),
+              )
+            : Effect.tryPromise({
+                try: async () => writeNow(register, id, op, checkedOp(register, id, op), trace, writeOptions),
+                catch: asRegisterError(`write register ${register.name}/${id}`),
+              }),
         // No span of its own: measured, a span per write cost a tenth of its CPU, and started a trace
         // for writes nobody traced. A change carries its caller's trace (a reaction's `consume`
         // span, say), which is where a write belongs.
