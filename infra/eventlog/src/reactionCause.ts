@@ -18,7 +18,7 @@ export interface ReactionCause {
   readonly sequence: number
   /**
    * The reaction replays recorded history (an agent run with `MESH_REPLAY`, in a sandbox): what it
-   * reads should be as the cause found it (see {@link historyAsOfCause}), not as the replay's
+   * reads should be as the cause found it (see {@link historyForReaction}), not as the replay's
    * stores hold it, the end of the day replayed. A live reaction reads the present.
    */
   readonly replaying: boolean

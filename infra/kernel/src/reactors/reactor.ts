@@ -148,8 +148,29 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
   recorded?: RecordedCommands,
 ) => {
   // In a replay, by aggregate, when this reactor's latest reaction to it decided: deliveries of
-  // one aggregate come in order, so the next one's reaction ran after it.
+  // one aggregate come in order (a redelivery aside), so the next one's reaction ran after it;
+  // and, by event, the instant its reaction reads as of, fixed at its first delivery.
   const lastDecisionOn = new Map<string, number>()
+  const readAsOfByEvent = new Map<string, string>()
+  const replayReadAsOf = (
+    event: EventOf<D>,
+    issuedAt: number,
+    answered: ReadonlyArray<{ readonly command: RecordedCommand }>,
+  ): string => {
+    const known = readAsOfByEvent.get(event.eventId)
+    if (known !== undefined) return known
+    if (!Number.isFinite(issuedAt)) return event.occurredAt
+    const subject = `${event.aggregateType}/${event.aggregateId}`
+    const decidedAt = answered.map((a) => Date.parse(a.command.occurredAt)).filter(Number.isFinite)
+    const at =
+      decidedAt.length > 0
+        ? Math.max(issuedAt, Math.min(...decidedAt) - 1)
+        : Math.max(issuedAt, lastDecisionOn.get(subject) ?? issuedAt)
+    const readAsOf = new Date(at).toISOString()
+    readAsOfByEvent.set(event.eventId, readAsOf)
+    lastDecisionOn.set(subject, Math.max(at, ...decidedAt, lastDecisionOn.get(subject) ?? at))
+    return readAsOf
+  }
   return (
     event: EventOf<D>,
     cause: CausePosition,
@@ -174,27 +195,19 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
     const reach = recorded === undefined ? 0 : recorded.answering(event.eventId) + 8
     const answered = recordedAnswers(0, reach)
     // What a replayed reaction reads is as it stood when the reaction first ran: just before its
-    // earliest recorded command, or, when it recorded none, no earlier than its cause and than the
-    // last decision of this reactor's reactions to the same aggregate, which its consumer ran before it.
-    const subject = `${event.aggregateType}/${event.aggregateId}`
-    const decidedAt = answered.map((a) => Date.parse(a.command.occurredAt))
-    const readAsOf = new Date(
-      decidedAt.length > 0
-        ? Math.min(...decidedAt) - 1
-        : Math.max(issuedAt, lastDecisionOn.get(subject) ?? Number.NEGATIVE_INFINITY),
-    ).toISOString()
-    if (recorded !== undefined)
-      lastDecisionOn.set(
-        subject,
-        Math.max(Date.parse(readAsOf), ...decidedAt, lastDecisionOn.get(subject) ?? 0),
-      )
+    // earliest recorded command (never before its cause, whose writer's clock may run ahead), or,
+    // when it recorded none, no earlier than its cause and than the last decision of this
+    // reactor's reactions to the same aggregate, which its consumer ran before it. Fixed at the
+    // event's first delivery, so a redelivery reads the same. Live it is not computed: the
+    // reaction reads the present.
+    const readAsOf = recorded === undefined ? event.occurredAt : replayReadAsOf(event, issuedAt, answered)
     const inCause = Effect.provideService(CurrentReactionCause, {
       eventId: event.eventId,
       occurredAt: event.occurredAt,
       stream: cause.stream,
       sequence: cause.sequence,
       replaying: recorded !== undefined,
-      readAsOf: recorded === undefined ? event.occurredAt : readAsOf,
+      readAsOf,
     })
 
     /** Each recorded command past the ones the reaction gives now is a departure: it no longer gives it. */
