@@ -1,10 +1,17 @@
 import { MeshNamespace, messageOf } from "@mesh/eventlog"
-import { isTransientError } from "@mesh/kernel"
+import {
+  awaitReadModelAt,
+  type CausePosition,
+  isTransientError,
+  type ReadModelBehind,
+  readModelSchemaOf,
+} from "@mesh/kernel"
 import { ReadModelDb } from "@mesh/sql"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { CatalogueProduct } from "./memory/products.ts"
 import {
   type CustomerOrder,
+  customerCareProjection,
   customerCareReadModel,
   earlierTicketsOf,
   listTickets,
@@ -53,23 +60,30 @@ const query = <A>(what: string, run: () => Promise<A>) =>
 export class CustomerHistory extends Context.Service<
   CustomerHistory,
   {
+    /**
+     * A customer's latest orders, as they stand now; or, with `at` (a reaction's cause in the
+     * customer stream), as they stood when it was written: the read model is waited for until it
+     * holds the cause, so a reaction answers the same however late it runs (a redelivery, a replay,
+     * a busy hour).
+     */
     readonly orders: (
       tenantId: string,
       customerId: string,
-    ) => Effect.Effect<ReadonlyArray<CustomerOrder>, CustomerHistoryError>
+      at?: CausePosition,
+    ) => Effect.Effect<ReadonlyArray<CustomerOrder>, CustomerHistoryError | ReadModelBehind>
     /** The refund of an order that waits for its decision or was paid, on another ticket of the tenant. */
     readonly openRefund: (
       tenantId: string,
       orderId: string,
       exceptTicketId: string,
     ) => Effect.Effect<OpenRefund | undefined, CustomerHistoryError>
-    /** How many tickets of the customer's were opened before `openedBefore` (ISO, the message's time), besides `ticketId`. */
+    /** How many tickets of the customer's were opened before `at` (a message's commit in the customer stream), besides `ticketId`. */
     readonly earlierTickets: (
       tenantId: string,
       customerId: string,
       ticketId: string,
-      openedBefore: string,
-    ) => Effect.Effect<number, CustomerHistoryError>
+      at: CausePosition,
+    ) => Effect.Effect<number, CustomerHistoryError | ReadModelBehind>
     /** The tenant's products on sale, as customers name them (content ops' catalogue). */
     readonly products: (
       tenantId: string,
@@ -91,9 +105,19 @@ export class CustomerHistory extends Context.Service<
         const namespace = yield* MeshNamespace
         const model = customerCareReadModel(db, namespace.name, agent)
         const catalogue = productCatalogueReadModel(db, namespace.name, agent)
+        const schema = readModelSchemaOf(namespace.name, agent)
+        const projection = { name: customerCareProjection.name, version: customerCareProjection.version }
+        const holding = (cause: CausePosition) => awaitReadModelAt({ db, schema, projection, cause })
         return {
-          orders: (tenantId, customerId) =>
-            query("orders", () => ordersOfCustomer(model, tenantId, customerId)),
+          orders: (tenantId, customerId, at) =>
+            at === undefined
+              ? query("orders", () => ordersOfCustomer(model, tenantId, customerId))
+              : Effect.andThen(
+                  holding(at),
+                  query("orders", () =>
+                    ordersOfCustomer(model, tenantId, customerId, { before: at.sequence }),
+                  ),
+                ),
           openRefund: (tenantId, orderId, exceptTicketId) =>
             query("open refund", async () => {
               try {
@@ -106,11 +130,14 @@ export class CustomerHistory extends Context.Service<
                 throw cause
               }
             }),
-          earlierTickets: (tenantId, customerId, ticketId, openedBefore) =>
-            query(
-              "earlier tickets",
-              async () =>
-                (await earlierTicketsOf(model, tenantId, customerId, ticketId, openedBefore)).length,
+          earlierTickets: (tenantId, customerId, ticketId, at) =>
+            Effect.andThen(
+              holding(at),
+              query(
+                "earlier tickets",
+                async () =>
+                  (await earlierTicketsOf(model, tenantId, customerId, ticketId, at.sequence)).length,
+              ),
             ),
           products: (tenantId) =>
             query("products", async () => {

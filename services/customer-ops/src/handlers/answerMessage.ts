@@ -220,7 +220,7 @@ export const answerMessages = (options: {
   // Answering a message mostly waits (on the log, the read model, memory, the model): four tickets
   // at once, each ticket's messages in order. 500 messages at once on two cores: 7 → N per second.
   concurrency: 4,
-  react: (event) =>
+  react: (event, written) =>
     Effect.gen(function* () {
       const message = messageOf(event)
       if (message === null) return []
@@ -276,12 +276,13 @@ export const answerMessages = (options: {
 
       const heldByGuardrails = manipulation.length > 0 || detailChanges.length > 0
 
-      // 2. The customer's history (long-term memory in the read model), within the tenant.
+      // 2. The customer's history (long-term memory in the read model), within the tenant, as it
+      // stood when the message came: the orders placed by then, each as its last change before the
+      // message left it, and the tickets opened before it. A reaction that lags (a busy hour, a
+      // redelivery, a replay) answers as a prompt one would have, and two runs of one day alike.
       const history = yield* CustomerHistory
-      const orders = yield* history.orders(tenantId, customerId)
-      // Contacts before this message: tickets opened before it came (not those a lagging reaction
-      // would find opened since).
-      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId, event.occurredAt)
+      const orders = yield* history.orders(tenantId, customerId, written)
+      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId, written)
       const turns = threadBefore(thread, message.contact)
       // The order is the one the message names, else one the thread named (by field, then in its
       // text: the first message's order number still counts at the fiftieth), else the latest. The

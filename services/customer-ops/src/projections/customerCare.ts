@@ -46,6 +46,8 @@ export interface TicketsTable {
   refund_currency: string | null
   resolution: string | null
   opened_at: string
+  /** The customer stream's sequence of the commit that opened it: a message counts the tickets opened before it. */
+  opened_sequence: number
   updated_at: string
 }
 
@@ -74,7 +76,26 @@ export interface CustomerOrdersTable {
   tracking_number: string | null
   expected_delivery: string | null
   placed_at: string
+  /** The customer stream's sequence of the commit that placed it. */
+  placed_sequence: number
   updated_at: string
+}
+
+/**
+ * Each change of an order's status as the order stood after it, at the customer stream's sequence
+ * it came at: a message is answered from its orders as they stood when it came, however late its
+ * reaction runs (a redelivery, a replay, a reaction behind a busy hour).
+ */
+export interface CustomerOrderChangesTable {
+  tenant_id: string
+  order_id: string
+  /** The order's aggregate version of the change (one commit may hold several changes). */
+  version: number
+  sequence: number
+  status: string
+  carrier: string | null
+  tracking_number: string | null
+  expected_delivery: string | null
 }
 
 /** A refund asked on a ticket, by its action: an order is refunded once, whichever ticket asks. */
@@ -106,6 +127,7 @@ export interface CustomerCareReadModel {
   tickets: TicketsTable
   ticket_messages: TicketMessagesTable
   customer_orders: CustomerOrdersTable
+  customer_order_changes: CustomerOrderChangesTable
   order_refunds: OrderRefundsTable
   order_stock: OrderStockTable
 }
@@ -133,7 +155,7 @@ const setOrderStock = async (trx: Trx, allocationId: string, sku: string, status
     .execute()
 }
 
-const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Promise<void> => {
+const applyOne = async (trx: Trx, { event, sequence }: ProjectionEvent<CustomerDefs>): Promise<void> => {
   const id = event.aggregateId
   const at = event.occurredAt
   switch (event.type) {
@@ -181,6 +203,7 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
           refund_currency: null,
           resolution: null,
           opened_at: at,
+          opened_sequence: sequence,
           updated_at: at,
         })
         .onConflict((oc) => oc.column("ticket_id").doNothing())
@@ -351,6 +374,7 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
           tracking_number: null,
           expected_delivery: null,
           placed_at: p.placedAt,
+          placed_sequence: sequence,
           updated_at: at,
         })
         .onConflict((oc) => oc.columns(["tenant_id", "order_id"]).doNothing())
@@ -374,6 +398,37 @@ const applyOne = async (trx: Trx, { event }: ProjectionEvent<CustomerDefs>): Pro
         .where("tenant_id", "=", order.tenantId)
         .where("order_id", "=", order.ownId)
         .execute()
+      // The order as it stands after the change, kept at the change's place in the stream.
+      await trx
+        .insertInto("customer_order_changes")
+        .columns([
+          "tenant_id",
+          "order_id",
+          "version",
+          "sequence",
+          "status",
+          "carrier",
+          "tracking_number",
+          "expected_delivery",
+        ])
+        .expression((eb) =>
+          eb
+            .selectFrom("customer_orders")
+            .select((o) => [
+              "tenant_id",
+              "order_id",
+              o.val(event.aggregateVersion).as("version"),
+              o.val(sequence).as("sequence"),
+              "status",
+              "carrier",
+              "tracking_number",
+              "expected_delivery",
+            ])
+            .where("tenant_id", "=", order.tenantId)
+            .where("order_id", "=", order.ownId),
+        )
+        .onConflict((oc) => oc.columns(["tenant_id", "order_id", "version"]).doNothing())
+        .execute()
       return
     }
   }
@@ -389,9 +444,18 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
   // 2: order_refunds, so that an order is refunded once whichever ticket asks. 3: orders keyed by
   // tenant and the storefront's id, since two shops may both have order 1001. 4: order_stock, each
   // order line's stock from procurement's stream, so a reply can say a line waits for new stock.
-  version: 4,
+  // 5: the sequences tickets were opened and orders placed at, and each order's changes, so that a
+  // message is answered from the records as they stood when it came.
+  version: 5,
   streams: [{ domain: "customer" }, { domain: "procurement" }],
-  tables: ["tickets", "ticket_messages", "customer_orders", "order_refunds", "order_stock"],
+  tables: [
+    "tickets",
+    "ticket_messages",
+    "customer_orders",
+    "customer_order_changes",
+    "order_refunds",
+    "order_stock",
+  ],
   onFailure: "stop",
   lingerMs: 50,
   createTables: async (trx) => {
@@ -426,6 +490,7 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
       .addColumn("refund_currency", "text")
       .addColumn("resolution", "text")
       .addColumn("opened_at", "text", (c) => c.notNull())
+      .addColumn("opened_sequence", "bigint", (c) => c.notNull())
       .addColumn("updated_at", "text", (c) => c.notNull())
       .execute()
     await trx.schema
@@ -462,8 +527,21 @@ export const customerCareProjection = defineProjection<CustomerDefs, CustomerCar
       .addColumn("tracking_number", "text")
       .addColumn("expected_delivery", "text")
       .addColumn("placed_at", "text", (c) => c.notNull())
+      .addColumn("placed_sequence", "bigint", (c) => c.notNull())
       .addColumn("updated_at", "text", (c) => c.notNull())
       .addPrimaryKeyConstraint("customer_orders_pk", ["tenant_id", "order_id"])
+      .execute()
+    await trx.schema
+      .createTable("customer_order_changes")
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("order_id", "text", (c) => c.notNull())
+      .addColumn("version", "integer", (c) => c.notNull())
+      .addColumn("sequence", "bigint", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("carrier", "text")
+      .addColumn("tracking_number", "text")
+      .addColumn("expected_delivery", "text")
+      .addPrimaryKeyConstraint("customer_order_changes_pk", ["tenant_id", "order_id", "version"])
       .execute()
     await trx.schema
       .createIndex("customer_orders_by_customer")
@@ -574,22 +652,32 @@ export const openRefundOfOrder = async (
       }
 }
 
-/** A customer's orders, newest first (their history, within the tenant). */
+/**
+ * A customer's orders, newest first (their history, within the tenant). With `before` (a customer
+ * stream sequence), as they stood before that commit: the orders placed before it, each with its
+ * status, carrier and tracking as its last change before it left them. The lines' stock is read as
+ * it stands now: it comes from procurement's stream, whose place beside a customer commit the read
+ * model does not keep.
+ */
 export const ordersOfCustomer = async (
   db: Db,
   tenantId: string,
   customerId: string,
-  limit = 5,
+  options: { readonly limit?: number; readonly before?: number } = {},
 ): Promise<ReadonlyArray<CustomerOrder>> => {
-  const rows = await db
+  const { before } = options
+  let query = db
     .selectFrom("customer_orders")
     .selectAll()
     .where("tenant_id", "=", tenantId)
     .where("customer_id", "=", customerId)
+  if (before !== undefined) query = query.where("placed_sequence", "<", before)
+  const current = await query
     .orderBy("placed_at", "desc")
-    .limit(limit)
+    .limit(options.limit ?? 5)
     .execute()
-  if (rows.length === 0) return []
+  if (current.length === 0) return []
+  const rows = before === undefined ? current : await asTheyStood(db, tenantId, current, before)
   const waiting = await db
     .selectFrom("order_stock")
     .select(["order_id", "sku"])
@@ -609,14 +697,51 @@ export const ordersOfCustomer = async (
   )
 }
 
+/** Orders as they stood before the customer stream's commit `before`: their last change before it, or as placed. */
+const asTheyStood = async (
+  db: Db,
+  tenantId: string,
+  orders: ReadonlyArray<CustomerOrdersTable>,
+  before: number,
+): Promise<ReadonlyArray<CustomerOrdersTable>> => {
+  const changes = await db
+    .selectFrom("customer_order_changes")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where(
+      "order_id",
+      "in",
+      orders.map((o) => o.order_id),
+    )
+    .where("sequence", "<", before)
+    .orderBy("version", "asc")
+    .execute()
+  const last = new Map(changes.map((c) => [c.order_id, c]))
+  return orders.map((order) => {
+    const change = last.get(order.order_id)
+    return change === undefined
+      ? { ...order, status: "placed", carrier: null, tracking_number: null, expected_delivery: null }
+      : {
+          ...order,
+          status: change.status,
+          carrier: change.carrier,
+          tracking_number: change.tracking_number,
+          expected_delivery: change.expected_delivery,
+        }
+  })
+}
+
 /** A customer's earlier tickets (other than `ticketId`), newest first, with how they ended. */
 export const earlierTicketsOf = (
   db: Db,
   tenantId: string,
   customerId: string,
   ticketId: string,
-  /** Only tickets opened before this time (ISO, the message's): a reaction that lags, or a replay, must not count later ones. */
-  openedBefore: string,
+  /**
+   * Only tickets opened before this customer stream sequence (the message's commit): a reaction that
+   * lags, or a replay, must not count later ones, nor one opened by a writer whose clock ran behind.
+   */
+  openedBefore: number,
 ) =>
   db
     .selectFrom("tickets")
@@ -624,7 +749,7 @@ export const earlierTicketsOf = (
     .where("tenant_id", "=", tenantId)
     .where("customer_id", "=", customerId)
     .where("ticket_id", "!=", ticketId)
-    .where("opened_at", "<", openedBefore)
+    .where("opened_sequence", "<", openedBefore)
     .orderBy("opened_at", "desc")
     .limit(20)
     .execute()

@@ -181,6 +181,46 @@ export const playDay = async (options: {
   }
   const parcelLeft = milestone()
   const parcelBack = milestone()
+
+  // What the storefront has done to each order (placed, paid, shipped, ...), and how much of it the
+  // shop's log holds. A customer writes about an order from what the storefront has told them: a
+  // message about an order waits until the shop has heard of it all too, so that which of the
+  // order's changes came before the message does not turn on how fast the storefront's webhooks ran.
+  const toldByStorefront = new Map<string, number>()
+  const heardByShop = new Map<string, number>()
+  const hearing: Array<{
+    readonly orderId: string
+    readonly done: () => boolean
+    readonly resolve: () => void
+  }> = []
+  watch.onEvent(({ event }) => {
+    if (event.type !== "OrderPlaced" && event.type !== "OrderStatusChanged") return
+    const order = parseTenantScopedId(event.aggregateId)?.ownId
+    if (order === undefined) return
+    heardByShop.set(order, (heardByShop.get(order) ?? 0) + 1)
+    for (const waiter of hearing.filter((w) => w.orderId === order && w.done())) {
+      hearing.splice(hearing.indexOf(waiter), 1)
+      waiter.resolve()
+    }
+  })
+  const storefrontChanged = (orderId: string) =>
+    toldByStorefront.set(orderId, (toldByStorefront.get(orderId) ?? 0) + 1)
+  /** Resolves true once the shop's log holds every change the storefront has made to the order so far, false after `ms`. */
+  const shopHasHeard = (orderId: string, ms: number): Promise<boolean> => {
+    const told = toldByStorefront.get(orderId) ?? 0
+    const done = () => (heardByShop.get(orderId) ?? 0) >= told
+    if (done()) return Promise.resolve(true)
+    return new Promise<boolean>((resolve) => {
+      const waiter = { orderId, done, resolve: () => resolve(true) }
+      hearing.push(waiter)
+      setTimeout(() => {
+        const at = hearing.indexOf(waiter)
+        if (at < 0) return
+        hearing.splice(at, 1)
+        resolve(false)
+      }, ms)
+    })
+  }
   // A customer whose parcel is late to leave or to come back waits up to a fifth of the day for it.
   const patienceMs = dayLengthMs / 5 / speed
 
@@ -190,10 +230,13 @@ export const playDay = async (options: {
       trackingNumber: `JD${orderId}`,
     })
     if (result.status >= 300) return failed(`ship order ${orderId}`, result)
+    storefrontChanged(orderId)
     shipped.add(orderId)
     parcelLeft.reach(orderId)
     tally.ordersShipped += 1
-    await admin(`/_admin/orders/${orderId}/deliver`)
+    const delivered = await admin(`/_admin/orders/${orderId}/deliver`)
+    if (delivered.status >= 300) failed(`deliver order ${orderId}`, delivered)
+    else storefrontChanged(orderId)
   }
 
   // The dock: deliveries for placed purchase orders, in part at times; the late supplier's only at the end.
@@ -363,6 +406,8 @@ export const playDay = async (options: {
   }
 
   const perKey = new Map<string, Promise<void>>()
+  // Each conversation's latest message, sent or still waiting to be (outside the limiter).
+  const conversations = new Map<string, Promise<void>>()
   /** Runs `task` after the earlier tasks of the same key (an order, a conversation). */
   const inOrder = (key: string, task: () => Promise<void>): Promise<void> => {
     const next = (perKey.get(key) ?? Promise.resolve())
@@ -388,19 +433,28 @@ export const playDay = async (options: {
             lines: step.lines,
           })
           if (result.status >= 300) failed(`place ${step.orderId}`, result)
-          else tally.ordersPlaced += 1
+          else {
+            storefrontChanged(step.orderId)
+            tally.ordersPlaced += 1
+          }
         })
       case "PayOrder":
         return inOrder(`order ${step.orderId}`, async () => {
           const result = await admin(`/_admin/orders/${step.orderId}/pay`)
           if (result.status >= 300) failed(`pay ${step.orderId}`, result)
-          else tally.ordersPaid += 1
+          else {
+            storefrontChanged(step.orderId)
+            tally.ordersPaid += 1
+          }
         })
       case "CancelOrder":
         return inOrder(`order ${step.orderId}`, async () => {
           const result = await admin(`/_admin/orders/${step.orderId}/cancel`, { reason: step.reason })
           if (result.status >= 300) failed(`cancel ${step.orderId}`, result)
-          else tally.ordersCancelled += 1
+          else {
+            storefrontChanged(step.orderId)
+            tally.ordersCancelled += 1
+          }
         })
       case "ShipOrder":
         return inOrder(`order ${step.orderId}`, async () => {
@@ -415,6 +469,7 @@ export const playDay = async (options: {
                 const result = await admin(`/_admin/orders/${step.orderId}/return`)
                 if (result.status >= 300) failed(`return ${step.orderId}`, result)
                 else {
+                  storefrontChanged(step.orderId)
                   tally.ordersReturned += 1
                   parcelBack.reach(step.orderId)
                 }
@@ -423,12 +478,17 @@ export const playDay = async (options: {
         )
       case "CustomerMessage": {
         const { message } = step
-        // A customer asks for the refund of a return after posting the parcel.
-        const posted =
-          message.kind === "refund-with-return" && message.orderId !== null
-            ? parcelBack.wait(message.orderId, patienceMs)
-            : Promise.resolve(true)
-        return posted.then(() =>
+        // A customer asks for the refund of a return after posting the parcel, and writes about an
+        // order once the storefront's changes to it so far (those played before this message) are
+        // the shop's too. Each message of a conversation is sent after the one before it, however
+        // long that one waited.
+        const ready = async () => {
+          if (message.orderId === null) return
+          if (message.kind === "refund-with-return") await parcelBack.wait(message.orderId, patienceMs)
+          await (perKey.get(`order ${message.orderId}`) ?? Promise.resolve())
+          await shopHasHeard(message.orderId, patienceMs)
+        }
+        const sent = (conversations.get(message.threadId) ?? Promise.resolve()).then(ready).then(() =>
           inOrder(`conversation ${message.threadId}`, async () => {
             const result = await call(`${stack.urlOf("customer-ops")}/messages`, {
               method: "POST",
@@ -451,6 +511,8 @@ export const playDay = async (options: {
             else tally.messagesSent += 1
           }),
         )
+        conversations.set(message.threadId, sent)
+        return sent
       }
       case "DockRound":
         return inOrder("dock", () => dockRound(step.at))
