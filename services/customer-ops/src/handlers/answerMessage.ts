@@ -330,8 +330,8 @@ export const answerMessages = (options: {
       // from the order), nor to a message that goes to a person whatever the draft says.
       const answeredByOrder = intent === "order_status" && order !== undefined
       const goesToPerson = heldByGuardrails || declined !== null
-      // Approved knowledge (never a draft) like this message, within the tenant, looked up only once
-      // triage says the draft may use it. Embedding the message is most of a ticket's work with the
+      // Approved knowledge (never a draft, nor one approved after the message came) like this
+      // message, within the tenant, looked up only once triage says the draft may use it. Embedding the message is most of a ticket's work with the
       // offline model (10-40 ms of the encoder's thread here, a call to the model server with
       // Ollama). Started beside triage, it was thrown away for nearly half of a day's messages (an
       // order-status question about a known order, a message triage sends to a person), and on the
@@ -339,7 +339,9 @@ export const answerMessages = (options: {
       const articles =
         answeredByOrder || goesToPerson
           ? []
-          : yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`)
+          : yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`, {
+              approvedBefore: written.sequence,
+            })
       // A register that cannot be read leaves the line's outlook out; the reply says only what is known.
       const restock =
         order === undefined || order.status !== "paid"

@@ -191,10 +191,10 @@ export const rememberKnowledge: ReactorDefinition<CustomerOpsDefs, unknown, Know
   name: "customer-ops-remember-knowledge",
   consumes: { domain: "customer" },
   eventTypes: ["KnowledgeApproved", "KnowledgeRetired"],
-  react: (event) =>
+  react: (event, cause) =>
     Effect.gen(function* () {
       if (event.type !== "KnowledgeApproved" && event.type !== "KnowledgeRetired") return []
-      yield* (yield* KnowledgeBase).remember(event, "customer")
+      yield* (yield* KnowledgeBase).remember(event, cause)
       return []
     }),
 }

@@ -25,14 +25,26 @@ type KnowledgeRecord = EventOf<(typeof knowledgeEvents)[number]>
 
 /** What the knowledge base offers the agent. */
 export interface KnowledgeBaseShape {
-  /** The approved articles of the tenant most like the text, best first (retired and draft ones never). */
+  /**
+   * The approved articles of the tenant most like the text, best first (retired and draft ones
+   * never). With `approvedBefore` (a customer stream sequence, a message's commit), only those
+   * approved before it: a message is answered with what the shop knew when it came, however late
+   * its reaction runs. An article whose newer version (or retirement) came after is left out then,
+   * since memory keeps only its latest.
+   */
   readonly recall: (
     tenantId: string,
     text: string,
-    limit?: number,
+    options?: { readonly limit?: number; readonly approvedBefore?: number },
   ) => Effect.Effect<ReadonlyArray<RecalledArticle>, MemoryError | ModelError>
-  /** Takes an article's event into long-term memory: an approved version replaces the one before; a retired article goes stale. */
-  readonly remember: (event: KnowledgeRecord, stream: string) => Effect.Effect<void, MemoryError>
+  /**
+   * Takes an article's event into long-term memory, at its place in the log: an approved version
+   * replaces the one before; a retired article goes stale.
+   */
+  readonly remember: (
+    event: KnowledgeRecord,
+    position: { readonly stream: string; readonly sequence: number },
+  ) => Effect.Effect<void, MemoryError>
 }
 
 const embedWith = (provider: ModelProvider["Service"]) => (texts: ReadonlyArray<string>) =>
@@ -84,8 +96,9 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
             }
           },
         })
-        const recall: KnowledgeBaseShape["recall"] = (tenantId, text, limit = 3) =>
+        const recall: KnowledgeBaseShape["recall"] = (tenantId, text, options = {}) =>
           Effect.gen(function* () {
+            const { limit = 3, approvedBefore } = options
             const embedded = yield* provider.embed({
               model: provider.embedModel,
               input: [text],
@@ -96,10 +109,17 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
               kind: "kb_article",
               tenantId,
               queryVector: embedded.embeddings[0] ?? [],
-              limit,
+              // Room for the articles approved too late to count.
+              limit: limit + (approvedBefore === undefined ? 0 : 5),
             })
             return result.hits
-              .filter((hit) => !hit.stale && hit.similarity >= MIN_ARTICLE_SIMILARITY)
+              .filter(
+                (hit) =>
+                  !hit.stale &&
+                  hit.similarity >= MIN_ARTICLE_SIMILARITY &&
+                  (approvedBefore === undefined || hit.source.sequence < approvedBefore),
+              )
+              .slice(0, limit)
               .map((hit) => ({
                 articleId: hit.id,
                 version: Number(hit.metadata.version),
@@ -111,13 +131,9 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
           })
         return {
           recall,
-          remember: (event, stream) =>
+          remember: (event, { stream, sequence }) =>
             Effect.asVoid(
-              Effect.provideService(
-                projection.applyBatch([{ stream, sequence: 1, event }]),
-                MemoryStore,
-                store,
-              ),
+              Effect.provideService(projection.applyBatch([{ stream, sequence, event }]), MemoryStore, store),
             ),
         }
       }),

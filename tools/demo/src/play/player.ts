@@ -223,6 +223,8 @@ export const playDay = async (options: {
   }
   // A customer whose parcel is late to leave or to come back waits up to a fifth of the day for it.
   const patienceMs = dayLengthMs / 5 / speed
+  // How long the warehouse waits for procurement to reserve an order's stock before leaving it to the dock.
+  const reservationPatienceMs = 3_000 / speed
 
   const ship = async (orderId: string) => {
     const result = await admin(`/_admin/orders/${orderId}/ship`, {
@@ -408,9 +410,14 @@ export const playDay = async (options: {
   const perKey = new Map<string, Promise<void>>()
   // Each conversation's latest message, sent or still waiting to be (outside the limiter).
   const conversations = new Map<string, Promise<void>>()
-  /** Runs `task` after the earlier tasks of the same key (an order, a conversation). */
-  const inOrder = (key: string, task: () => Promise<void>): Promise<void> => {
+  /**
+   * Runs `task` after the earlier tasks of the same key (an order, a conversation), in the order
+   * they were asked for; `ready`, when given, is waited for first, in that place but without taking
+   * one of the limiter's places (what it waits for may need them).
+   */
+  const inOrder = (key: string, task: () => Promise<void>, ready?: () => Promise<unknown>): Promise<void> => {
     const next = (perKey.get(key) ?? Promise.resolve())
+      .then(ready)
       .then(() => run(task))
       .catch((error: unknown) => {
         tally.errors.push(`${key}: ${String(error)}`)
@@ -457,10 +464,20 @@ export const playDay = async (options: {
           }
         })
       case "ShipOrder":
-        return inOrder(`order ${step.orderId}`, async () => {
-          if (fullyHeld(step.orderId)) await ship(step.orderId)
-          else toShip.add(step.orderId)
-        })
+        // The warehouse ships what procurement holds stock for. A reservation a moment late (the mesh
+        // busy) is waited for, so that the parcel leaves at its time in the script, not whenever
+        // the dock next comes round; an order waiting for new stock goes with the dock.
+        return inOrder(
+          `order ${step.orderId}`,
+          async () => {
+            if (fullyHeld(step.orderId)) await ship(step.orderId)
+            else toShip.add(step.orderId)
+          },
+          async () => {
+            const deadline = Date.now() + reservationPatienceMs
+            while (!fullyHeld(step.orderId) && Date.now() < deadline) await sleep(50)
+          },
+        )
       case "ReturnOrder":
         // The customer sends the parcel back once it has come; one that never left cannot come back.
         return parcelLeft.wait(step.orderId, patienceMs).then((arrived) =>
@@ -478,39 +495,44 @@ export const playDay = async (options: {
         )
       case "CustomerMessage": {
         const { message } = step
-        // A customer asks for the refund of a return after posting the parcel, and writes about an
-        // order once the storefront's changes to it so far (those played before this message) are
-        // the shop's too. Each message of a conversation is sent after the one before it, however
-        // long that one waited.
-        const ready = async () => {
-          if (message.orderId === null) return
-          if (message.kind === "refund-with-return") await parcelBack.wait(message.orderId, patienceMs)
-          await (perKey.get(`order ${message.orderId}`) ?? Promise.resolve())
-          await shopHasHeard(message.orderId, patienceMs)
+        const send = async () => {
+          const result = await call(`${stack.urlOf("customer-ops")}/messages`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${stack.shop.gatewayToken}` },
+            body: {
+              messageId: message.messageId,
+              customerId: message.customerId,
+              customerName: message.customerName,
+              replyTo: message.replyTo,
+              threadId: message.threadId,
+              channel: message.channel,
+              subject: message.subject,
+              body: message.body,
+              ...(message.orderId === null ? {} : { orderId: message.orderId }),
+            },
+          })
+          if (result.status >= 300)
+            tally.messagesRefused.push(`${result.status} ${JSON.stringify(result.body).slice(0, 160)}`)
+          else if (message.redelivery) tally.redeliveries += 1
+          else tally.messagesSent += 1
         }
-        const sent = (conversations.get(message.threadId) ?? Promise.resolve()).then(ready).then(() =>
-          inOrder(`conversation ${message.threadId}`, async () => {
-            const result = await call(`${stack.urlOf("customer-ops")}/messages`, {
-              method: "POST",
-              headers: { authorization: `Bearer ${stack.shop.gatewayToken}` },
-              body: {
-                messageId: message.messageId,
-                customerId: message.customerId,
-                customerName: message.customerName,
-                replyTo: message.replyTo,
-                threadId: message.threadId,
-                channel: message.channel,
-                subject: message.subject,
-                body: message.body,
-                ...(message.orderId === null ? {} : { orderId: message.orderId }),
-              },
-            })
-            if (result.status >= 300)
-              tally.messagesRefused.push(`${result.status} ${JSON.stringify(result.body).slice(0, 160)}`)
-            else if (message.redelivery) tally.redeliveries += 1
-            else tally.messagesSent += 1
-          }),
-        )
+        // Each message of a conversation is sent after the one before it, however long that one
+        // waited. A customer asks for the refund of a return after posting the parcel. A message
+        // about an order takes its place among the order's own steps (paid, shipped, returned, as
+        // the script has them before or after it), and goes once the shop has heard of those
+        // before it: what the message finds of its order does not turn on how busy the day is.
+        const { orderId } = message
+        const sent = (conversations.get(message.threadId) ?? Promise.resolve())
+          .then(() =>
+            message.kind === "refund-with-return" && orderId !== null
+              ? parcelBack.wait(orderId, patienceMs)
+              : true,
+          )
+          .then(() =>
+            orderId === null
+              ? inOrder(`conversation ${message.threadId}`, send)
+              : inOrder(`order ${orderId}`, send, () => shopHasHeard(orderId, patienceMs)),
+          )
         conversations.set(message.threadId, sent)
         return sent
       }

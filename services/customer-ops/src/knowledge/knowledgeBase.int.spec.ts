@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { MemoryStore } from "@mesh/memory"
+import { ModelProvider, makeOfflineProvider, OFFLINE_EMBED_DIMENSIONS } from "@mesh/models"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { KnowledgeBase } from "./knowledgeBase.ts"
+
+// The knowledge base on a real LanceDB folder and the offline encoder: a message recalls the
+// articles approved before it came, wherever its reaction runs, and those approved since only
+// when it asks for the present.
+
+const dir = mkdtempSync(join(tmpdir(), "kb-"))
+const runtime = ManagedRuntime.make(
+  KnowledgeBase.layer("customer-ops").pipe(
+    Layer.provide(MemoryStore.layer({ dir, dimensions: OFFLINE_EMBED_DIMENSIONS })),
+    Layer.provide(Layer.succeed(ModelProvider, makeOfflineProvider())),
+  ),
+)
+afterAll(async () => {
+  await runtime.dispose()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const approved = (articleId: string, title: string, body: string) => ({
+  eventId: `approved-${articleId}`,
+  type: "KnowledgeApproved" as const,
+  schemaVersion: 1,
+  aggregateType: "knowledge",
+  aggregateId: articleId,
+  aggregateVersion: 2,
+  occurredAt: "2026-12-05T10:00:00.000Z",
+  correlationId: articleId,
+  causationId: null,
+  actor: { kind: "person" as const, id: "owner" },
+  payload: {
+    tenantId: "shop",
+    version: 1,
+    title,
+    body,
+    intent: "product_question" as const,
+    actionId: `publish-${articleId}`,
+  },
+})
+
+describe("the knowledge base as a message found it", () => {
+  it("recalls only the articles approved before the message's commit, and every approved one without it", async () => {
+    const teapot = "How do I clean the charcoal teapot?"
+    const lamp = "Which bulbs does the oak floor lamp take?"
+    const articleIds = await runtime.runPromise(
+      Effect.gen(function* () {
+        const kb = yield* KnowledgeBase
+        yield* kb.remember(
+          approved("kb-lamp", lamp, "The oak floor lamp takes E27 bulbs up to 60 W.") as never,
+          { stream: "MESH_CUSTOMER", sequence: 10 },
+        )
+        yield* kb.remember(
+          approved("kb-teapot", teapot, "Rinse the charcoal teapot with warm water; no soap.") as never,
+          { stream: "MESH_CUSTOMER", sequence: 30 },
+        )
+        const ids = (articles: ReadonlyArray<{ readonly articleId: string }>) =>
+          articles.map((a) => a.articleId)
+        return {
+          lampAt20: ids(yield* kb.recall("shop", lamp, { approvedBefore: 20 })),
+          teapotAt20: ids(yield* kb.recall("shop", teapot, { approvedBefore: 20 })),
+          teapotAt30: ids(yield* kb.recall("shop", teapot, { approvedBefore: 30 })),
+          teapotAt31: ids(yield* kb.recall("shop", teapot, { approvedBefore: 31 })),
+          teapotNow: ids(yield* kb.recall("shop", teapot)),
+        }
+      }),
+    )
+    expect(articleIds).toEqual({
+      lampAt20: ["kb-lamp"],
+      // Approved at #30: a message at #20 or at #30 itself came before it.
+      teapotAt20: [],
+      teapotAt30: [],
+      teapotAt31: ["kb-teapot"],
+      teapotNow: ["kb-teapot"],
+    })
+  })
+})
