@@ -223,8 +223,12 @@ export const playDay = async (options: {
   }
   // A customer whose parcel is late to leave or to come back waits up to a fifth of the day for it.
   const patienceMs = dayLengthMs / 5 / speed
-  // How long the warehouse waits for procurement to reserve an order's stock before leaving it to the dock.
-  const reservationPatienceMs = 3_000 / speed
+  // How long the warehouse waits for procurement to reserve an order's stock before leaving it to
+  // the dock, and a customer for the shop to hear of their order's changes (a webhook the
+  // storefront's faults dropped comes with its next poll), whatever the speed: both are the mesh's
+  // time, not the script's.
+  const reservationPatienceMs = 3_000
+  const hearingPatienceMs = 10_000
 
   const ship = async (orderId: string) => {
     const result = await admin(`/_admin/orders/${orderId}/ship`, {
@@ -531,7 +535,7 @@ export const playDay = async (options: {
           .then(() =>
             orderId === null
               ? inOrder(`conversation ${message.threadId}`, send)
-              : inOrder(`order ${orderId}`, send, () => shopHasHeard(orderId, patienceMs)),
+              : inOrder(`order ${orderId}`, send, () => shopHasHeard(orderId, hearingPatienceMs)),
           )
         conversations.set(message.threadId, sent)
         return sent
