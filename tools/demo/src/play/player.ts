@@ -412,8 +412,8 @@ export const playDay = async (options: {
   }
 
   const perKey = new Map<string, Promise<void>>()
-  // Each conversation's latest message, sent or still waiting to be (outside the limiter).
-  const conversations = new Map<string, Promise<void>>()
+  // Each customer's latest message, sent or still waiting to be (outside the limiter).
+  const customers = new Map<string, Promise<void>>()
   /**
    * Runs `task` after the earlier tasks of the same key (an order, a conversation), in the order
    * they were asked for; `ready`, when given, is waited for first, in that place but without taking
@@ -520,13 +520,14 @@ export const playDay = async (options: {
           else if (message.redelivery) tally.redeliveries += 1
           else tally.messagesSent += 1
         }
-        // Each message of a conversation is sent after the one before it, however long that one
-        // waited. A customer asks for the refund of a return after posting the parcel. A message
-        // about an order takes its place among the order's own steps (paid, shipped, returned, as
-        // the script has them before or after it), and goes once the shop has heard of those
-        // before it: what the message finds of its order does not turn on how busy the day is.
+        // A customer's messages, in all their conversations, are sent in the script's order, each
+        // after the one before it however long that one waited. A customer asks for the refund of a
+        // return after posting the parcel. A message about an order takes its place among the
+        // order's own steps (paid, shipped, returned, as the script has them before or after it),
+        // and goes once the shop has heard of those before it: what the message finds of its order
+        // does not turn on how busy the day is.
         const { orderId } = message
-        const sent = (conversations.get(message.threadId) ?? Promise.resolve())
+        const sent = (customers.get(message.customerId) ?? Promise.resolve())
           .then(() =>
             message.kind === "refund-with-return" && orderId !== null
               ? parcelBack.wait(orderId, patienceMs)
@@ -537,7 +538,7 @@ export const playDay = async (options: {
               ? inOrder(`conversation ${message.threadId}`, send)
               : inOrder(`order ${orderId}`, send, () => shopHasHeard(orderId, hearingPatienceMs)),
           )
-        conversations.set(message.threadId, sent)
+        customers.set(message.customerId, sent)
         return sent
       }
       case "DockRound":
