@@ -361,7 +361,7 @@ describe("pnpm demo: the shop's day", () => {
     // before a message or after it, which order took the last unit, whether procurement reserved an
     // order's stock in time for its parcel to leave before the customer wrote, and whether the
     // shop's reply to a first message went out before its follow-up was answered. Such messages are
-    // named with both outcomes if too many are (57 to 61 of 67 matched, 58 beside two busy loops;
+    // named with both outcomes if too many are (61 of 67 matched here, 57 and 58 beside two busy loops;
     // 48 to 53 when a reaction read the present, and under 40 in one CI run).
     const before = first?.summary.outcomes ?? {}
     const after = again.summary.outcomes
