@@ -1,10 +1,9 @@
 import { customerEvents, makeCatalog, procurementEvents } from "@mesh/contracts"
 import { applyTopology, declareTopology, makeEventLog, openNats } from "@mesh/eventlog"
-import { makeProjector } from "@mesh/kernel/projections"
-import { caughtUp, openTestPostgres, type TestDatabase } from "@mesh/kernel/projections/testing"
+import { openTestPostgres, projectedOnce, type TestDatabase } from "@mesh/kernel/projections/testing"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect } from "effect"
 import type { Kysely } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
@@ -56,19 +55,10 @@ const customerStream = async (handles: Awaited<ReturnType<typeof openNats>>) => 
         metadata: metadata(id),
       }),
     ).then((appended) => appended.position.sequence)
-  const project = async () => {
-    const schema = database.newSchema()
-    const projector = makeProjector({
-      projection: customerCareProjection,
-      db: database.db,
-      schema,
-      eventLog: log,
-    })
-    const fiber = Effect.runFork(projector.run)
-    await caughtUp(projector, [fiber])
-    await Effect.runPromise(Fiber.interrupt(fiber))
-    return (database.db as Kysely<CustomerCareReadModel>).withSchema(schema)
-  }
+  const project = async () =>
+    (database.db as Kysely<CustomerCareReadModel>).withSchema(
+      await projectedOnce({ projection: customerCareProjection, database, eventLog: log }),
+    )
   return { append, project }
 }
 

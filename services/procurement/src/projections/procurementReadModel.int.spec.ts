@@ -1,10 +1,9 @@
 import { makeCatalog, procurementEvents } from "@mesh/contracts"
 import { applyTopology, declareTopology, makeEventLog, openNats } from "@mesh/eventlog"
-import { makeProjector } from "@mesh/kernel/projections"
-import { caughtUp, openTestPostgres, type TestDatabase } from "@mesh/kernel/projections/testing"
+import { openTestPostgres, projectedOnce, type TestDatabase } from "@mesh/kernel/projections/testing"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect } from "effect"
 import type { Kysely } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ProcurementReadModel, procurementProjection, supplierRecords } from "./procurementReadModel.ts"
@@ -78,17 +77,7 @@ describe("a supplier's delivery record", () => {
       // acme's rest comes late: the order it delivered on time counts as late from here on.
       const acmeRest = await write("po-1", "PurchaseOrderReceived", received(5, false, 0))
 
-      const schema = database.newSchema()
-      const projector = makeProjector({
-        projection: procurementProjection,
-        db: database.db,
-        schema,
-        eventLog: log,
-      })
-      const fiber = Effect.runFork(projector.run)
-      await caughtUp(projector, [fiber])
-      await Effect.runPromise(Fiber.interrupt(fiber))
-
+      const schema = await projectedOnce({ projection: procurementProjection, database, eventLog: log })
       const model = (database.db as Kysely<ProcurementReadModel>).withSchema(schema)
       const asOf = async (before?: number) => Object.fromEntries(await supplierRecords(model, "shop", before))
 

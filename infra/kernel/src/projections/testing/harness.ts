@@ -1,9 +1,12 @@
+import type { EventDefinition } from "@mesh/contracts"
 import { meshCatalog } from "@mesh/contracts"
 import { applyTopology, declareTopology, type EventLog, makeEventLog, type NatsHandles } from "@mesh/eventlog"
 import { makeKysely, openPGlite } from "@mesh/sql"
 import { freshPostgresSchema, uniqueNamespace } from "@mesh/stack"
-import { Cause, Effect, Exit, type Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import { type Kysely, sql } from "kysely"
+import type { Projection } from "../projection.ts"
+import { makeProjector } from "../projector.ts"
 import type { MeshDefinition } from "./ticketProjection.ts"
 
 /** A database for the projection tests, with a fresh service schema per call of `newSchema`. */
@@ -100,3 +103,25 @@ export const caughtUp = (
   watched: ReadonlyArray<Fiber.Fiber<unknown, unknown>> = [],
 ) =>
   waitUntil(async () => (await Effect.runPromise(projector.status)).lag === 0, { watched, timeoutMs: 60_000 })
+
+/**
+ * Projects `eventLog` with `projection` into a fresh schema of `database` until it has no lag, then
+ * stops the projector: the read model as the log stands, for a test to query. The schema's name.
+ */
+export const projectedOnce = async <D extends EventDefinition, DB>(options: {
+  readonly projection: Projection<D, DB>
+  readonly database: TestDatabase
+  readonly eventLog: EventLog<D>
+}): Promise<string> => {
+  const schema = options.database.newSchema()
+  const projector = makeProjector({
+    projection: options.projection,
+    db: options.database.db as Kysely<DB>,
+    schema,
+    eventLog: options.eventLog,
+  })
+  const fiber = Effect.runFork(projector.run)
+  await caughtUp(projector, [fiber])
+  await Effect.runPromise(Fiber.interrupt(fiber))
+  return schema
+}

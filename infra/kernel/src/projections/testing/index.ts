@@ -1,5 +1,12 @@
 /** The kernel's test projection and its traffic, for tests and benchmarks of other packages. */
-export { caughtUp, openTestPGlite, openTestPostgres, type TestDatabase, waitUntil } from "./harness.ts"
+export {
+  caughtUp,
+  openTestPGlite,
+  openTestPostgres,
+  projectedOnce,
+  type TestDatabase,
+  waitUntil,
+} from "./harness.ts"
 export {
   doubleApplied,
   type MeshDefinition,
