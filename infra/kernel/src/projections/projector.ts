@@ -24,6 +24,7 @@ import {
   VersionSwapped,
 } from "./batch.ts"
 import { messageOf, ProjectionError } from "./errors.ts"
+import { noteLiveCommit } from "./liveCommits.ts"
 import { assertIdentifier, rebuildCheckpointKey, retiredSchemaName, shadowSchemaName } from "./names.ts"
 import type { Projection, ProjectionTarget } from "./projection.ts"
 import {
@@ -420,6 +421,8 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
 
   const applyLive = (batch: ReadonlyArray<PendingCommit<D>>) =>
     store("apply a batch", () => applyBatch(db, liveContext, batch)).pipe(
+      // Committed: the readers in this process waiting for it (`awaitReadModelAt`) look now.
+      Effect.tap((outcome) => Effect.sync(() => noteLiveCommit(db, schema, name, outcome.checkpoints))),
       Effect.tap(countSkipped),
       Effect.tap((outcome) =>
         Effect.forEach(

@@ -1,7 +1,9 @@
 import { Subjects } from "@mesh/contracts"
 import { type NatsHandles, openNats } from "@mesh/eventlog"
+import { openPGlite } from "@mesh/sql"
 import { type NatsServerHandle, startNatsServer } from "@mesh/stack"
 import { Effect, Fiber } from "effect"
+import { Kysely } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeProjector } from "./projector.ts"
 import { awaitReadModelAt, ReadModelBehind } from "./readModelAt.ts"
@@ -83,6 +85,57 @@ describe("awaitReadModelAt", () => {
       expect((other as ReadModelBehind).message).toContain(`for version ${projection.version}`)
     } finally {
       await Effect.runPromise(Fiber.interrupt(fiber))
+    }
+  })
+  it("asks the checkpoint when the projector beside it commits, not on a timer", async () => {
+    // The reader and the projector share one database handle, as in an agent's process; the
+    // handle counts the reader's checkpoint reads.
+    const pglite = await openPGlite()
+    let checkpointReads = 0
+    const db = new Kysely<unknown>({
+      dialect: pglite.dialect,
+      log: (event) => {
+        if (/^select "sequence", "version" from .*"mesh_checkpoints"/.test(event.query.sql)) checkpointReads++
+      },
+    })
+    const log = await freshEventLog(nats, "rmw")
+    const schema = database.newSchema()
+    const projection = ticketProjection()
+    const stream = Subjects.streamName(log.namespace, "customer")
+    const appender = makeTicketAppender(log)
+    const projector = makeProjector({ projection, db, schema, eventLog: log })
+    const fiber = Effect.runFork(projector.run)
+    try {
+      for (const round of ticketTraffic({ events: 4, tickets: 1, prefix: "w" }))
+        await Effect.runPromise(appender.appendRound(round))
+      await caughtUp(projector, [fiber])
+      const head = await Effect.runPromise(log.headSequence("customer"))
+
+      for (let n = 0; n < 5; n++) {
+        checkpointReads = 0
+        const started = performance.now()
+        const waiting = Effect.runPromise(
+          awaitReadModelAt({
+            db,
+            schema,
+            projection: { name: projection.name, version: projection.version },
+            cause: { stream, sequence: head + n + 1 },
+            timeoutMs: 30_000,
+          }),
+        )
+        for (const round of ticketTraffic({ events: 1, tickets: 1, prefix: `w${n}` }))
+          await Effect.runPromise(appender.appendRound(round))
+        await waiting
+        // Once after the projector committed the cause, and once for each quarter second it went
+        // without a commit; a reader polling on its 5 ms doubling interval asks several times
+        // within the projector's 50 ms linger alone.
+        const quarters = Math.floor((performance.now() - started) / 250)
+        expect(checkpointReads).toBeGreaterThanOrEqual(1)
+        expect(checkpointReads).toBeLessThanOrEqual(1 + quarters)
+      }
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+      await db.destroy()
     }
   })
 })

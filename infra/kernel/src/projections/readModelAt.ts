@@ -1,6 +1,7 @@
-import { Duration, Effect, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
 import type { Kysely } from "kysely"
 import type { CausePosition } from "../reactors/reactor.ts"
+import { liveCommitHere, nextLiveCommit } from "./liveCommits.ts"
 import { readCheckpointOn } from "./store.ts"
 
 // A reaction that reads a read model reads what the projection has applied when it runs: live, a
@@ -61,26 +62,50 @@ export const awaitReadModelAt = (options: {
       version: projection.version,
       ...(error === undefined ? {} : { cause: error }),
     })
-  const check = Effect.tryPromise({
+  const holds = Effect.tryPromise({
     try: () => readCheckpointOn(options.db, options.schema, projection.name, cause.stream),
     catch: behind,
   }).pipe(
-    Effect.flatMap((position) => {
+    Effect.map((position) => {
       at = position
-      return position !== undefined &&
+      return (
+        position !== undefined &&
         position.version === projection.version &&
         position.sequence >= cause.sequence
-        ? Effect.void
-        : Effect.fail(behind())
+      )
     }),
   )
-  // Live, the projection is a batch's linger behind at most: the first look or the next few find
-  // it there. A replay's rebuild can take seconds; the wait grows to a quarter second.
-  return check.pipe(
-    Effect.retry(
-      Schedule.min([Schedule.exponential(Duration.millis(5), 2), Schedule.spaced(Duration.millis(250))]).pipe(
-        Schedule.upTo({ duration: Duration.millis(options.timeoutMs ?? 5_000) }),
-      ),
-    ),
-  )
+  const here = () => liveCommitHere(options.db, options.schema, projection.name, cause.stream)
+  const nextCommitHere = (atMostMs: number) =>
+    Effect.callback<boolean>((resume) => {
+      const stop = nextLiveCommit(options.db, options.schema, projection.name, cause.stream, atMostMs, (c) =>
+        resume(Effect.succeed(c)),
+      )
+      return Effect.sync(stop)
+    })
+  return Effect.gen(function* () {
+    const deadline = (yield* Clock.currentTimeMillis) + (options.timeoutMs ?? 5_000)
+    // Kept elsewhere, the read model is asked on a growing interval: live, a batch's linger behind
+    // at most, so the first look or the next few find it there; a replay's rebuild can take
+    // seconds, and the interval grows to a quarter second.
+    let interval = 5
+    // Kept here, it is asked once this process's projector has committed past the cause, or a
+    // quarter second went by without that (another replica may have applied it).
+    let ask = false
+    for (;;) {
+      const committed = here()
+      if (ask || committed === undefined || committed >= cause.sequence) {
+        if (yield* holds) return
+      }
+      const remaining = deadline - (yield* Clock.currentTimeMillis)
+      if (remaining <= 0) return yield* Effect.fail(behind())
+      if (committed === undefined) {
+        yield* Effect.sleep(Duration.millis(Math.min(interval, remaining)))
+        interval = Math.min(interval * 2, 250)
+        ask = true
+      } else {
+        ask = !(yield* nextCommitHere(Math.min(250, remaining)))
+      }
+    }
+  })
 }

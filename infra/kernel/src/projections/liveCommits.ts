@@ -1,0 +1,98 @@
+// What this process's projectors have committed to their live tables, per database handle: a
+// reaction waiting for a read model to hold its cause (`awaitReadModelAt`) wakes when the projector
+// beside it commits the batch that holds it, instead of asking the checkpoint on a timer. On the
+// shop's day, customer ops asked its embedded database for the checkpoint about twice per message
+// answered while it waited (444 queries), and learnt of the commit up to a backoff step late.
+//
+// The checkpoint row stays the truth: this only says when asking it is worth a query. A read model
+// kept by another process (another replica, a projection deployed apart) has no entry here, and
+// its readers poll as before.
+
+interface LiveStream {
+  /** The last stream sequence this process committed to the live tables. */
+  sequence: number
+  readonly waiters: Set<() => void>
+}
+
+const byDatabase = new WeakMap<object, Map<string, LiveStream>>()
+
+const keyOf = (schema: string, projection: string, stream: string) =>
+  `${schema}\u0000${projection}\u0000${stream}`
+
+const streamOf = (db: object, schema: string, projection: string, stream: string): LiveStream => {
+  let streams = byDatabase.get(db)
+  if (streams === undefined) {
+    streams = new Map()
+    byDatabase.set(db, streams)
+  }
+  const key = keyOf(schema, projection, stream)
+  let live = streams.get(key)
+  if (live === undefined) {
+    live = { sequence: 0, waiters: new Set() }
+    streams.set(key, live)
+  }
+  return live
+}
+
+/**
+ * Notes a batch committed to `projection`'s live tables in `schema` (call it after the commit):
+ * where each stream's checkpoint now stands. Wakes the readers waiting on those streams.
+ */
+export const noteLiveCommit = (
+  db: object,
+  schema: string,
+  projection: string,
+  checkpoints: ReadonlyMap<string, number>,
+): void => {
+  for (const [stream, sequence] of checkpoints) {
+    const live = streamOf(db, schema, projection, stream)
+    if (sequence <= live.sequence) continue
+    live.sequence = sequence
+    const woken = [...live.waiters]
+    live.waiters.clear()
+    for (const wake of woken) wake()
+  }
+}
+
+/**
+ * Where this process's projector stands on a stream of `projection`'s live tables, or undefined
+ * when no projector here has committed to them (the read model is kept elsewhere, or not yet).
+ */
+export const liveCommitHere = (
+  db: object,
+  schema: string,
+  projection: string,
+  stream: string,
+): number | undefined => {
+  const live = byDatabase.get(db)?.get(keyOf(schema, projection, stream))
+  return live === undefined || live.sequence === 0 ? undefined : live.sequence
+}
+
+/**
+ * Calls `wake(true)` at this process's next commit on the stream, or `wake(false)` after
+ * `atMostMs`, whichever comes first; the returned function gives up waiting (an interrupted reader).
+ */
+export const nextLiveCommit = (
+  db: object,
+  schema: string,
+  projection: string,
+  stream: string,
+  atMostMs: number,
+  wake: (committed: boolean) => void,
+): (() => void) => {
+  const live = streamOf(db, schema, projection, stream)
+  const done = () => {
+    clearTimeout(timer)
+    live.waiters.delete(done)
+    wake(true)
+  }
+  const timer = setTimeout(() => {
+    live.waiters.delete(done)
+    wake(false)
+  }, atMostMs)
+  live.waiters.add(done)
+  return () => {
+    clearTimeout(timer)
+    live.waiters.delete(done)
+  }
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest"
+import { liveCommitHere, nextLiveCommit, noteLiveCommit } from "./liveCommits.ts"
+
+const waitFor = (db: object, stream: string, atMostMs: number) =>
+  new Promise<boolean>((resolve) => {
+    nextLiveCommit(db, "s", "tickets", stream, atMostMs, resolve)
+  })
+
+describe("live commits of this process's projectors", () => {
+  it("knows nothing of a read model no projector here has committed to", () => {
+    expect(liveCommitHere({}, "s", "tickets", "NS_CUSTOMER")).toBeUndefined()
+  })
+
+  it("keeps where each stream's checkpoint stands, per database handle, and never moves it back", () => {
+    const db = {}
+    const other = {}
+    noteLiveCommit(
+      db,
+      "s",
+      "tickets",
+      new Map([
+        ["NS_CUSTOMER", 12],
+        ["NS_ACTIONS", 3],
+      ]),
+    )
+    noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 9]]))
+    expect(liveCommitHere(db, "s", "tickets", "NS_CUSTOMER")).toBe(12)
+    expect(liveCommitHere(db, "s", "tickets", "NS_ACTIONS")).toBe(3)
+    // Another database, schema or projection is another read model.
+    expect(liveCommitHere(other, "s", "tickets", "NS_CUSTOMER")).toBeUndefined()
+    expect(liveCommitHere(db, "t", "tickets", "NS_CUSTOMER")).toBeUndefined()
+    expect(liveCommitHere(db, "s", "orders", "NS_CUSTOMER")).toBeUndefined()
+  })
+
+  it("wakes a waiting reader at the next commit on its stream, and only a commit that moves it", async () => {
+    const db = {}
+    noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 5]]))
+    const woken = waitFor(db, "NS_CUSTOMER", 60_000)
+    let settled = false
+    void woken.then(() => {
+      settled = true
+    })
+    // A commit on another stream, or one that does not move the checkpoint, wakes nobody.
+    noteLiveCommit(db, "s", "tickets", new Map([["NS_ACTIONS", 7]]))
+    noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 5]]))
+    await Promise.resolve()
+    expect(settled).toBe(false)
+    noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 6]]))
+    expect(await woken).toBe(true)
+  })
+
+  it("wakes a waiting reader after its longest wait when no commit comes, and lets it give up", async () => {
+    const db = {}
+    expect(await waitFor(db, "NS_CUSTOMER", 5)).toBe(false)
+    let called = false
+    const stop = nextLiveCommit(db, "s", "tickets", "NS_CUSTOMER", 5, () => {
+      called = true
+    })
+    stop()
+    noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 1]]))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(called).toBe(false)
+  })
+})
