@@ -7,6 +7,10 @@
 // The checkpoint row stays the truth: this only says when asking it is worth a query. A read model
 // kept by another process (another replica, a projection deployed apart) has no entry here, and
 // its readers poll as before.
+//
+// The other way round, a projector lingering over a partial batch (for more commits to apply in
+// the same transaction) applies it at once when a reader here waits on it: an answer then waits
+// for the commit it needs, not for a linger meant for throughput.
 
 interface LiveStream {
   /** The last stream sequence this process committed to the live tables. */
@@ -15,6 +19,51 @@ interface LiveStream {
 }
 
 const byDatabase = new WeakMap<object, Map<string, LiveStream>>()
+
+/** Per database handle and read model (schema, projection): the readers waiting, and who to tell. */
+interface Readers {
+  waiting: number
+  readonly onWait: Set<() => void>
+}
+const readersByDatabase = new WeakMap<object, Map<string, Readers>>()
+
+const readersOf = (db: object, schema: string, projection: string): Readers => {
+  let models = readersByDatabase.get(db)
+  if (models === undefined) {
+    models = new Map()
+    readersByDatabase.set(db, models)
+  }
+  const key = `${schema}\u0000${projection}`
+  let readers = models.get(key)
+  if (readers === undefined) {
+    readers = { waiting: 0, onWait: new Set() }
+    models.set(key, readers)
+  }
+  return readers
+}
+
+/** Whether a reader here waits on `projection`'s live tables for a commit they do not hold yet. */
+export const readersWaiting = (db: object, schema: string, projection: string): boolean =>
+  readersOf(db, schema, projection).waiting > 0
+
+/**
+ * Calls `listener` (once) when a reader here starts waiting on `projection`'s live tables; the
+ * returned function stops listening.
+ */
+export const whenReaderWaits = (
+  db: object,
+  schema: string,
+  projection: string,
+  listener: () => void,
+): (() => void) => {
+  const { onWait } = readersOf(db, schema, projection)
+  const once = () => {
+    onWait.delete(once)
+    listener()
+  }
+  onWait.add(once)
+  return () => onWait.delete(once)
+}
 
 const keyOf = (schema: string, projection: string, stream: string) =>
   `${schema}\u0000${projection}\u0000${stream}`
@@ -81,18 +130,25 @@ export const nextLiveCommit = (
   wake: (committed: boolean) => void,
 ): (() => void) => {
   const live = streamOf(db, schema, projection, stream)
-  const done = () => {
+  const readers = readersOf(db, schema, projection)
+  let waiting = true
+  const leave = () => {
+    if (!waiting) return
+    waiting = false
+    readers.waiting--
     clearTimeout(timer)
     live.waiters.delete(done)
+  }
+  const done = () => {
+    leave()
     wake(true)
   }
   const timer = setTimeout(() => {
-    live.waiters.delete(done)
+    leave()
     wake(false)
   }, atMostMs)
   live.waiters.add(done)
-  return () => {
-    clearTimeout(timer)
-    live.waiters.delete(done)
-  }
+  readers.waiting++
+  for (const tell of [...readers.onWait]) tell()
+  return leave
 }

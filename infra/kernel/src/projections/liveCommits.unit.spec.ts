@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest"
-import { liveCommitHere, nextLiveCommit, noteLiveCommit } from "./liveCommits.ts"
+import {
+  liveCommitHere,
+  nextLiveCommit,
+  noteLiveCommit,
+  readersWaiting,
+  whenReaderWaits,
+} from "./liveCommits.ts"
 
 const waitFor = (db: object, stream: string, atMostMs: number) =>
   new Promise<boolean>((resolve) => {
@@ -60,5 +66,27 @@ describe("live commits of this process's projectors", () => {
     noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 1]]))
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(called).toBe(false)
+  })
+
+  it("tells a lingering projector when a reader starts waiting on its read model, and while one waits", () => {
+    const db = {}
+    const told: Array<string> = []
+    const stop = whenReaderWaits(db, "s", "tickets", () => told.push("tickets"))
+    whenReaderWaits(db, "s", "orders", () => told.push("orders"))
+    expect(readersWaiting(db, "s", "tickets")).toBe(false)
+    const leave = nextLiveCommit(db, "s", "tickets", "NS_CUSTOMER", 60_000, () => undefined)
+    expect(told).toEqual(["tickets"])
+    expect(readersWaiting(db, "s", "tickets")).toBe(true)
+    expect(readersWaiting(db, "s", "orders")).toBe(false)
+    // Told once: a listener is for one linger.
+    nextLiveCommit(db, "s", "tickets", "NS_ACTIONS", 60_000, () => undefined)()
+    expect(told).toEqual(["tickets"])
+    leave()
+    expect(readersWaiting(db, "s", "tickets")).toBe(false)
+    // A reader woken by a commit waits no longer.
+    nextLiveCommit(db, "s", "tickets", "NS_CUSTOMER", 60_000, () => undefined)
+    noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 1]]))
+    expect(readersWaiting(db, "s", "tickets")).toBe(false)
+    stop()
   })
 })

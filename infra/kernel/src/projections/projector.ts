@@ -10,7 +10,7 @@ import {
   SkippedEvents,
 } from "@mesh/eventlog"
 import { headers as natsHeaders } from "@nats-io/transport-node"
-import { Clock, Effect, Schedule, Stream, type Tracer } from "effect"
+import { Clock, Duration, Effect, Schedule, Sink, Stream, type Tracer } from "effect"
 import type { ControlledTransaction, Kysely, Transaction } from "kysely"
 import { runMigrations } from "../migrations/migrations.ts"
 import {
@@ -24,7 +24,7 @@ import {
   VersionSwapped,
 } from "./batch.ts"
 import { messageOf, ProjectionError } from "./errors.ts"
-import { noteLiveCommit } from "./liveCommits.ts"
+import { noteLiveCommit, readersWaiting, whenReaderWaits } from "./liveCommits.ts"
 import { assertIdentifier, rebuildCheckpointKey, retiredSchemaName, shadowSchemaName } from "./names.ts"
 import type { Projection, ProjectionTarget } from "./projection.ts"
 import {
@@ -363,10 +363,32 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
         )
       : Effect.void
 
-  /** Batches of the commits of every stream from the given checkpoints on; ordered within each stream. */
+  /**
+   * How long a partial batch of the live tables waits for more commits: the projection's linger,
+   * cut short when a reader in this process waits on the live tables (see `liveCommits.ts`), so
+   * that an answer waits for its commit, not for throughput's batching.
+   */
+  const liveLinger = Schedule.fromStep(
+    Effect.succeed((_now: number, _input: unknown) => {
+      const readerWaits = Effect.callback<void>((resume) => {
+        if (readersWaiting(db, schema, name)) return resume(Effect.void)
+        const stop = whenReaderWaits(db, schema, name, () => resume(Effect.void))
+        return Effect.sync(stop)
+      })
+      return Effect.raceFirst(Effect.sleep(Duration.millis(projection.lingerMs)), readerWaits).pipe(
+        Effect.as([0, Duration.zero] as [number, Duration.Duration]),
+      )
+    }),
+  )
+
+  /**
+   * Batches of the commits of every stream from the given checkpoints on; ordered within each
+   * stream. Live, a partial batch is applied early for a reader waiting on it.
+   */
   const batches = (
     from: Checkpoints,
     batchSize: number,
+    live: boolean,
   ): Stream.Stream<ReadonlyArray<PendingCommit<D>>, ProjectionError> => {
     const follows = projection.streams.map((s) =>
       eventLog.follow(s.domain, {
@@ -381,7 +403,9 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       Stream.mapError(logFailure),
       // Let the log read and decode the next batch while the current one is in the database.
       Stream.buffer({ capacity: batchSize }),
-      Stream.groupedWithin(batchSize, projection.lingerMs),
+      live
+        ? Stream.aggregateWithin(Sink.take(batchSize), liveLinger)
+        : Stream.groupedWithin(batchSize, projection.lingerMs),
     )
   }
 
@@ -663,7 +687,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
           ? yield* store("pause the live projector", pauseLive)
           : { _tag: "Continue" }
         if (first._tag !== "Swapped") {
-          yield* batches(new Map(), batchSize).pipe(
+          yield* batches(new Map(), batchSize, false).pipe(
             Stream.mapEffect(step),
             Stream.takeUntil((outcome) => outcome._tag === "Swapped"),
             Stream.runDrain,
@@ -790,7 +814,7 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const follow: Effect.Effect<ProjectionError | undefined, ProjectionError> = Effect.gen(function* () {
     const from = yield* store("read its checkpoints", () => readCheckpoints(untyped, schema, name))
     options.onServing?.(true)
-    const applied = batches(from, projection.batchSize).pipe(
+    const applied = batches(from, projection.batchSize, true).pipe(
       Stream.runForEach(applyLive),
       Effect.as(undefined),
       Effect.catchIf(

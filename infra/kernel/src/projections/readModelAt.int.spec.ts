@@ -138,4 +138,57 @@ describe("awaitReadModelAt", () => {
       await db.destroy()
     }
   })
+  it("has a lingering projector apply its partial batch at once for a reader beside it, and batch as before without one", async () => {
+    const log = await freshEventLog(nats, "rml")
+    const schema = database.newSchema()
+    // A linger far longer than any wait below: a batch applied before it ran out was cut short.
+    const lingerMs = 20_000
+    const projection = ticketProjection({ lingerMs })
+    const stream = Subjects.streamName(log.namespace, "customer")
+    const appender = makeTicketAppender(log)
+    const append = async (prefix: string, events: number) => {
+      for (const round of ticketTraffic({ events, tickets: 1, prefix }))
+        await Effect.runPromise(appender.appendRound(round))
+      return Effect.runPromise(log.headSequence("customer"))
+    }
+    const batches: Array<number> = []
+    const projector = makeProjector({
+      projection,
+      db: database.db,
+      schema,
+      eventLog: log,
+      afterCommit: (outcome) => Effect.sync(() => void batches.push(outcome.commits)),
+    })
+    const fiber = Effect.runFork(projector.run)
+    const readAt = (sequence: number) =>
+      Effect.runPromise(
+        awaitReadModelAt({
+          db: database.db,
+          schema,
+          projection: { name: projection.name, version: projection.version },
+          cause: { stream, sequence },
+          timeoutMs: 60_000,
+        }),
+      )
+    try {
+      // The first commits, with a reader waiting for the last of them.
+      const first = await append("l1", 3)
+      const started = performance.now()
+      await readAt(first)
+      expect(performance.now() - started).toBeLessThan(lingerMs)
+
+      // Commits no reader waits for stay in the partial batch until a reader comes for them.
+      const before = batches.length
+      const second = await append("l2", 4)
+      expect(second - first).toBeGreaterThan(1)
+      // Time for the projector to receive them all; it holds them, lingering.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(batches.length).toBe(before)
+      await readAt(second)
+      // All of them in one transaction: they were held together, not applied one by one.
+      expect(batches.slice(before)).toEqual([second - first])
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+    }
+  })
 })

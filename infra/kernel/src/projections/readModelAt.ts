@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Schema } from "effect"
+import { Clock, Effect, Schema } from "effect"
 import type { Kysely } from "kysely"
 import type { CausePosition } from "../reactors/reactor.ts"
 import { liveCommitHere, nextLiveCommit } from "./liveCommits.ts"
@@ -100,7 +100,9 @@ export const awaitReadModelAt = (options: {
       const remaining = deadline - (yield* Clock.currentTimeMillis)
       if (remaining <= 0) return yield* Effect.fail(behind())
       if (committed === undefined) {
-        yield* Effect.sleep(Duration.millis(Math.min(interval, remaining)))
+        // Waiting here also tells a projector in this process that has not committed yet (one
+        // starting, or catching up) to apply what it holds rather than linger.
+        yield* nextCommitHere(Math.min(interval, remaining))
         interval = Math.min(interval * 2, 250)
         ask = true
       } else {
