@@ -1,8 +1,7 @@
 // What this process's projectors have committed to their live tables, per database handle: a
 // reaction waiting for a read model to hold its cause (`awaitReadModelAt`) wakes when the projector
-// beside it commits the batch that holds it, instead of asking the checkpoint on a timer. On the
-// shop's day, customer ops asked its embedded database for the checkpoint about twice per message
-// answered while it waited (444 queries), and learnt of the commit up to a backoff step late.
+// beside it commits the batch that holds it, instead of asking the checkpoint on a timer, where it
+// learnt of the commit up to a backoff step late.
 //
 // The checkpoint row stays the truth: this only says when asking it is worth a query. A read model
 // kept by another process (another replica, a projection deployed apart) has no entry here, and
@@ -27,20 +26,23 @@ interface Readers {
 }
 const readersByDatabase = new WeakMap<object, Map<string, Readers>>()
 
-const readersOf = (db: object, schema: string, projection: string): Readers => {
-  let models = readersByDatabase.get(db)
-  if (models === undefined) {
-    models = new Map()
-    readersByDatabase.set(db, models)
+/** The entry of `key` for database handle `db`, made on first use. */
+const entryOf = <A>(byDb: WeakMap<object, Map<string, A>>, db: object, key: string, make: () => A): A => {
+  let entries = byDb.get(db)
+  if (entries === undefined) {
+    entries = new Map()
+    byDb.set(db, entries)
   }
-  const key = `${schema}\u0000${projection}`
-  let readers = models.get(key)
-  if (readers === undefined) {
-    readers = { waiting: 0, onWait: new Set() }
-    models.set(key, readers)
+  let entry = entries.get(key)
+  if (entry === undefined) {
+    entry = make()
+    entries.set(key, entry)
   }
-  return readers
+  return entry
 }
+
+const readersOf = (db: object, schema: string, projection: string): Readers =>
+  entryOf(readersByDatabase, db, `${schema}\u0000${projection}`, () => ({ waiting: 0, onWait: new Set() }))
 
 /** Whether a reader here waits on `projection`'s live tables for a commit they do not hold yet. */
 export const readersWaiting = (db: object, schema: string, projection: string): boolean =>
@@ -68,20 +70,8 @@ export const whenReaderWaits = (
 const keyOf = (schema: string, projection: string, stream: string) =>
   `${schema}\u0000${projection}\u0000${stream}`
 
-const streamOf = (db: object, schema: string, projection: string, stream: string): LiveStream => {
-  let streams = byDatabase.get(db)
-  if (streams === undefined) {
-    streams = new Map()
-    byDatabase.set(db, streams)
-  }
-  const key = keyOf(schema, projection, stream)
-  let live = streams.get(key)
-  if (live === undefined) {
-    live = { sequence: 0, waiters: new Set() }
-    streams.set(key, live)
-  }
-  return live
-}
+const streamOf = (db: object, schema: string, projection: string, stream: string): LiveStream =>
+  entryOf(byDatabase, db, keyOf(schema, projection, stream), () => ({ sequence: 0, waiters: new Set() }))
 
 /**
  * Notes a batch committed to `projection`'s live tables in `schema` (call it after the commit):
