@@ -22,6 +22,7 @@ import {
   leaksPrompt,
   ungroundedPromises,
 } from "../guardrails/index.ts"
+import { articleFitsProducts, productsAskedAbout } from "../knowledge/articleScope.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
 import {
   namesOrder,
@@ -336,11 +337,21 @@ export const answerMessages = (options: {
       // Ollama). Started beside triage, it was thrown away for nearly half of a day's messages (an
       // order-status question about a known order, a message triage sends to a person), and on the
       // shop's day the encoder's thread took about half the agent's CPU.
+      // An article about a product is cited only for a message about that product (see `articleFitsProducts`).
       const articles =
         answeredByOrder || goesToPerson
           ? []
-          : yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`, {
-              approvedBefore: written.sequence,
+          : yield* Effect.gen(function* () {
+              const catalogue = yield* history.products(tenantId)
+              const asked = productsAskedAbout(
+                `${subject.text}\n${body.text}`,
+                turns.filter((t) => t.from === "customer").map((t) => t.text),
+                catalogue,
+              )
+              return yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`, {
+                approvedBefore: written.sequence,
+                fits: (article) => articleFitsProducts(article, asked, catalogue),
+              })
             })
       // A register that cannot be read leaves the line's outlook out; the reply says only what is known.
       const restock =

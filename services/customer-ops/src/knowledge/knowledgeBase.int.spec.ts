@@ -5,6 +5,7 @@ import { MemoryStore } from "@mesh/memory"
 import { ModelProvider, makeOfflineProvider, OFFLINE_EMBED_DIMENSIONS } from "@mesh/models"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
+import { articleFitsProducts, productsAskedAbout } from "./articleScope.ts"
 import { KnowledgeBase } from "./knowledgeBase.ts"
 
 // The knowledge base on a real LanceDB folder and the offline encoder: a message recalls the
@@ -77,6 +78,79 @@ describe("the knowledge base as a message found it", () => {
       teapotAt30: [],
       teapotAt31: ["kb-teapot"],
       teapotNow: ["kb-teapot"],
+    })
+  })
+
+  it("leaves out an article about another product that the encoder finds alike, and keeps the one asked about", async () => {
+    // Two articles and two questions as a shop's day made them: the owner's answers became the
+    // articles, and each question was answered with the other product's article before the fix.
+    const catalogue = [
+      { sku: "KIT-001", name: "Charcoal earthenware teapot" },
+      { sku: "KIT-002", name: "Slate stoneware serving bowl" },
+      { sku: "HOM-001", name: "Charcoal wool cushion cover" },
+    ]
+    const article = (articleId: string, product: string, question: string, facts: string) => {
+      const event = approved(
+        articleId,
+        `Hello, ${question}`,
+        `Hello,\nthank you for asking about the ${product}. ${facts}\nBest wishes from the shop`,
+      )
+      return { ...event, payload: { ...event.payload, tenantId: "other-shop" } }
+    }
+    const cushion = article(
+      "kb-cushion",
+      "charcoal wool cushion cover",
+      "Can I put the charcoal wool cushion cover in the tumble dryer?",
+      "Its material is wool, Its colour is charcoal, Its dimensions is 140 x 240 cm.\nMachine washable at 40 °C. Pre-washed.",
+    )
+    const teapot = article(
+      "kb-teapot",
+      "charcoal earthenware teapot",
+      "Is the charcoal earthenware teapot dishwasher safe?",
+      "Its material is earthenware, Its colour is charcoal, Its capacity is 250 ml.\nDishwasher safe. Microwave safe.",
+    )
+    const teapotQuestion =
+      "Charcoal earthenware teapot\nHello, Is the charcoal earthenware teapot dishwasher safe?\nRosa"
+    const bowlQuestion =
+      "Slate stoneware serving bowl\nHello, Is the glaze on the slate stoneware serving bowl food safe?\nMateo"
+    const recalled = await runtime.runPromise(
+      Effect.gen(function* () {
+        const kb = yield* KnowledgeBase
+        const ids = (articles: ReadonlyArray<{ readonly articleId: string }>) =>
+          articles.map((a) => a.articleId)
+        const recall = (text: string, scoped: boolean) =>
+          Effect.map(
+            kb.recall(
+              "other-shop",
+              text,
+              scoped
+                ? {
+                    fits: (a) => articleFitsProducts(a, productsAskedAbout(text, [], catalogue), catalogue),
+                  }
+                : {},
+            ),
+            ids,
+          )
+        yield* kb.remember(cushion as never, { stream: "MESH_CUSTOMER", sequence: 40 })
+        const before = { teapotQuestion: yield* recall(teapotQuestion, false) }
+        const scopedBefore = { teapotQuestion: yield* recall(teapotQuestion, true) }
+        yield* kb.remember(teapot as never, { stream: "MESH_CUSTOMER", sequence: 41 })
+        return {
+          alike: { ...before, bowlQuestion: yield* recall(bowlQuestion, false) },
+          scoped: {
+            ...scopedBefore,
+            teapotQuestionOnceAnswered: yield* recall(teapotQuestion, true),
+            bowlQuestion: yield* recall(bowlQuestion, true),
+          },
+        }
+      }),
+    )
+    // The sentence encoder alone finds another product's article close enough to cite.
+    expect(recalled.alike).toEqual({ teapotQuestion: ["kb-cushion"], bowlQuestion: ["kb-teapot"] })
+    expect(recalled.scoped).toEqual({
+      teapotQuestion: [],
+      teapotQuestionOnceAnswered: ["kb-teapot"],
+      bowlQuestion: [],
     })
   })
 })
