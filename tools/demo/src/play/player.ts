@@ -412,6 +412,8 @@ export const playDay = async (options: {
   }
 
   const perKey = new Map<string, Promise<void>>()
+  // Each customer's orders, in the script's order.
+  const ordersOfCustomer = new Map<string, Array<string>>()
   // Each customer's latest message, sent or still waiting to be (outside the limiter).
   const customers = new Map<string, Promise<void>>()
   /**
@@ -436,6 +438,10 @@ export const playDay = async (options: {
         return addProducts(step)
       case "PlaceOrder":
         linesOf.set(step.orderId, step.lines)
+        ordersOfCustomer.set(step.customerId, [
+          ...(ordersOfCustomer.get(step.customerId) ?? []),
+          step.orderId,
+        ])
         return inOrder(`order ${step.orderId}`, async () => {
           const result = await admin("/_admin/orders", {
             orderId: step.orderId,
@@ -525,8 +531,17 @@ export const playDay = async (options: {
         // return after posting the parcel. A message about an order takes its place among the
         // order's own steps (paid, shipped, returned, as the script has them before or after it),
         // and goes once the shop has heard of those before it: what the message finds of its order
-        // does not turn on how busy the day is.
+        // does not turn on how busy the day is. A message about no order in particular goes once
+        // the storefront has done what the script had it do to the customer's orders before the
+        // message, and the shop has heard of it: the customer's history it is answered with (their
+        // orders' value, the latest order) is the script's, not the race's.
         const { orderId } = message
+        const placed = [...(ordersOfCustomer.get(message.customerId) ?? [])]
+        const ordersSoFar = placed.map((o) => perKey.get(`order ${o}`) ?? Promise.resolve())
+        const historyHeard = () =>
+          Promise.all(ordersSoFar).then(() =>
+            Promise.all(placed.map((o) => shopHasHeard(o, hearingPatienceMs))),
+          )
         const sent = (customers.get(message.customerId) ?? Promise.resolve())
           .then(() =>
             message.kind === "refund-with-return" && orderId !== null
@@ -535,7 +550,7 @@ export const playDay = async (options: {
           )
           .then(() =>
             orderId === null
-              ? inOrder(`conversation ${message.threadId}`, send)
+              ? inOrder(`conversation ${message.threadId}`, send, historyHeard)
               : inOrder(`order ${orderId}`, send, () => shopHasHeard(orderId, hearingPatienceMs)),
           )
         customers.set(message.customerId, sent)
