@@ -358,11 +358,13 @@ describe("pnpm demo: the shop's day", () => {
     // records and articles to cite): where both runs gave a message the same inputs, it has the same
     // disposition and reasons. Customer ops reads them as they stood when the message came, however
     // late its reaction runs, so what is left to a race is the day itself: an article approved
-    // before a message or after it, which order took the last unit, whether procurement reserved an
-    // order's stock in time for its parcel to leave before the customer wrote, and whether the
-    // shop's reply to a first message went out before its follow-up was answered. Such messages are
-    // named with both outcomes if too many are (61 of 67 matched here, 57 and 58 beside two busy loops;
-    // 48 to 53 when a reaction read the present, and under 40 in one CI run).
+    // before a message or after it, which order took the last unit (and so the stock a question
+    // about a product finds), whether procurement reserved an order's stock in time for its parcel
+    // to leave before the customer wrote, and whether the shop's reply to a first message went out
+    // before its follow-up was answered. Such messages are named with both outcomes if too many are
+    // (64 of 67 matched here in two pairs of runs, with no disposition apart; 60 and 61 while a
+    // message about no order could overtake the customer's orders and another product's article
+    // could be cited; 48 to 53 when a reaction read the present, and under 40 in one CI run).
     const before = first?.summary.outcomes ?? {}
     const after = again.summary.outcomes
     const ids = Object.keys(after).sort()
