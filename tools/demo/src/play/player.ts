@@ -229,6 +229,7 @@ export const playDay = async (options: {
   // time, not the script's.
   const reservationPatienceMs = 3_000
   const hearingPatienceMs = 10_000
+  const historyPatienceMs = 2_000
 
   const ship = async (orderId: string) => {
     const result = await admin(`/_admin/orders/${orderId}/ship`, {
@@ -412,8 +413,9 @@ export const playDay = async (options: {
   }
 
   const perKey = new Map<string, Promise<void>>()
-  // Each customer's orders, in the script's order.
+  // Each customer's orders, in the script's order, and each order's placing on the storefront.
   const ordersOfCustomer = new Map<string, Array<string>>()
+  const placing = new Map<string, Promise<void>>()
   // Each customer's latest message, sent or still waiting to be (outside the limiter).
   const customers = new Map<string, Promise<void>>()
   /**
@@ -436,13 +438,13 @@ export const playDay = async (options: {
     switch (step._tag) {
       case "AddProducts":
         return addProducts(step)
-      case "PlaceOrder":
+      case "PlaceOrder": {
         linesOf.set(step.orderId, step.lines)
         ordersOfCustomer.set(step.customerId, [
           ...(ordersOfCustomer.get(step.customerId) ?? []),
           step.orderId,
         ])
-        return inOrder(`order ${step.orderId}`, async () => {
+        const placed = inOrder(`order ${step.orderId}`, async () => {
           const result = await admin("/_admin/orders", {
             orderId: step.orderId,
             customerId: step.customerId,
@@ -455,6 +457,9 @@ export const playDay = async (options: {
             tally.ordersPlaced += 1
           }
         })
+        placing.set(step.orderId, placed)
+        return placed
+      }
       case "PayOrder":
         return inOrder(`order ${step.orderId}`, async () => {
           const result = await admin(`/_admin/orders/${step.orderId}/pay`)
@@ -532,15 +537,14 @@ export const playDay = async (options: {
         // order's own steps (paid, shipped, returned, as the script has them before or after it),
         // and goes once the shop has heard of those before it: what the message finds of its order
         // does not turn on how busy the day is. A message about no order in particular goes once
-        // the storefront has done what the script had it do to the customer's orders before the
-        // message, and the shop has heard of it: the customer's history it is answered with (their
-        // orders' value, the latest order) is the script's, not the race's.
+        // the customer's orders are placed and the shop has heard what the storefront did to them
+        // so far (with less patience: it does not hang on a dropped webhook), so that the history
+        // it is answered with (the customer's orders, their value) is the script's, not a race's.
         const { orderId } = message
         const placed = [...(ordersOfCustomer.get(message.customerId) ?? [])]
-        const ordersSoFar = placed.map((o) => perKey.get(`order ${o}`) ?? Promise.resolve())
         const historyHeard = () =>
-          Promise.all(ordersSoFar).then(() =>
-            Promise.all(placed.map((o) => shopHasHeard(o, hearingPatienceMs))),
+          Promise.all(placed.map((o) => placing.get(o))).then(() =>
+            Promise.all(placed.map((o) => shopHasHeard(o, historyPatienceMs))),
           )
         const sent = (customers.get(message.customerId) ?? Promise.resolve())
           .then(() =>
