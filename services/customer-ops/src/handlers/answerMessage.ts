@@ -132,6 +132,9 @@ const threadBefore = (thread: ReadonlyArray<TicketRecord>, contact: number): Rea
   return turns
 }
 
+/** The most approved articles a draft cites. */
+const ARTICLES_CITED = 3
+
 /** Everything the answering reaction needs from the agent's process. */
 export type AnswerServices =
   | KnowledgeBase
@@ -337,21 +340,28 @@ export const answerMessages = (options: {
       // Ollama). Started beside triage, it was thrown away for nearly half of a day's messages (an
       // order-status question about a known order, a message triage sends to a person), and on the
       // shop's day the encoder's thread took about half the agent's CPU.
-      // An article about a product is cited only for a message about that product (see `articleFitsProducts`).
-      const articles =
+      // An article about a product is cited only for a message about that product
+      // (`articleFitsProducts`): the recall leaves room for the ones that do not fit, and the
+      // catalogue is read only when there is an article to judge.
+      const candidates =
         answeredByOrder || goesToPerson
           ? []
-          : yield* Effect.gen(function* () {
-              const catalogue = yield* history.products(tenantId)
+          : yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`, {
+              approvedBefore: written.sequence,
+              limit: ARTICLES_CITED + 5,
+            })
+      const articles =
+        candidates.length === 0
+          ? []
+          : yield* Effect.map(history.products(tenantId), (catalogue) => {
               const asked = productsAskedAbout(
                 `${subject.text}\n${body.text}`,
                 turns.filter((t) => t.from === "customer").map((t) => t.text),
                 catalogue,
               )
-              return yield* (yield* KnowledgeBase).recall(tenantId, `${subject.text}\n${body.text}`, {
-                approvedBefore: written.sequence,
-                fits: (article) => articleFitsProducts(article, asked, catalogue),
-              })
+              return candidates
+                .filter((article) => articleFitsProducts(article, asked, catalogue))
+                .slice(0, ARTICLES_CITED)
             })
       // A register that cannot be read leaves the line's outlook out; the reply says only what is known.
       const restock =

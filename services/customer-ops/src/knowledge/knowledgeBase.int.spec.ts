@@ -119,17 +119,14 @@ describe("the knowledge base as a message found it", () => {
         const ids = (articles: ReadonlyArray<{ readonly articleId: string }>) =>
           articles.map((a) => a.articleId)
         const recall = (text: string, scoped: boolean) =>
-          Effect.map(
-            kb.recall(
-              "other-shop",
-              text,
+          Effect.map(kb.recall("other-shop", text), (articles) =>
+            ids(
               scoped
-                ? {
-                    fits: (a) => articleFitsProducts(a, productsAskedAbout(text, [], catalogue), catalogue),
-                  }
-                : {},
+                ? articles.filter((a) =>
+                    articleFitsProducts(a, productsAskedAbout(text, [], catalogue), catalogue),
+                  )
+                : articles,
             ),
-            ids,
           )
         yield* kb.remember(cushion as never, { stream: "MESH_CUSTOMER", sequence: 40 })
         const before = { teapotQuestion: yield* recall(teapotQuestion, false) }

@@ -30,17 +30,12 @@ export interface KnowledgeBaseShape {
    * never). With `approvedBefore` (a customer stream sequence, a message's commit), only those
    * approved before it: a message is answered with what the shop knew when it came, however late
    * its reaction runs. An article whose newer version (or retirement) came after is left out then,
-   * since memory keeps only its latest. With `fits`, only the articles it accepts (an article about
-   * another product than the message's).
+   * since memory keeps only its latest.
    */
   readonly recall: (
     tenantId: string,
     text: string,
-    options?: {
-      readonly limit?: number
-      readonly approvedBefore?: number
-      readonly fits?: (article: RecalledArticle) => boolean
-    },
+    options?: { readonly limit?: number; readonly approvedBefore?: number },
   ) => Effect.Effect<ReadonlyArray<RecalledArticle>, MemoryError | ModelError>
   /**
    * Takes an article's event into long-term memory, at its place in the log: an approved version
@@ -103,7 +98,7 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
         })
         const recall: KnowledgeBaseShape["recall"] = (tenantId, text, options = {}) =>
           Effect.gen(function* () {
-            const { limit = 3, approvedBefore, fits } = options
+            const { limit = 3, approvedBefore } = options
             const embedded = yield* provider.embed({
               model: provider.embedModel,
               input: [text],
@@ -114,8 +109,8 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
               kind: "kb_article",
               tenantId,
               queryVector: embedded.embeddings[0] ?? [],
-              // Room for the articles approved too late to count, or that do not fit.
-              limit: limit + (approvedBefore === undefined && fits === undefined ? 0 : 5),
+              // Room for the articles approved too late to count.
+              limit: limit + (approvedBefore === undefined ? 0 : 5),
             })
             return result.hits
               .filter(
@@ -124,18 +119,15 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
                   hit.similarity >= MIN_ARTICLE_SIMILARITY &&
                   (approvedBefore === undefined || hit.source.sequence < approvedBefore),
               )
-              .map(
-                (hit): RecalledArticle => ({
-                  articleId: hit.id,
-                  version: Number(hit.metadata.version),
-                  title: String(hit.metadata.title),
-                  body: String(hit.metadata.body),
-                  intent: hit.metadata.intent as typeof TicketIntent.Type,
-                  similarity: hit.similarity,
-                }),
-              )
-              .filter((article) => fits === undefined || fits(article))
               .slice(0, limit)
+              .map((hit) => ({
+                articleId: hit.id,
+                version: Number(hit.metadata.version),
+                title: String(hit.metadata.title),
+                body: String(hit.metadata.body),
+                intent: hit.metadata.intent as typeof TicketIntent.Type,
+                similarity: hit.similarity,
+              }))
           })
         return {
           recall,
