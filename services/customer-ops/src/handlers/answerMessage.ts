@@ -22,7 +22,7 @@ import {
   leaksPrompt,
   ungroundedPromises,
 } from "../guardrails/index.ts"
-import { articleFitsProducts, productsAskedAbout } from "../knowledge/articleScope.ts"
+import { articlesFittingMessage } from "../knowledge/articleScope.ts"
 import { KnowledgeBase } from "../knowledge/knowledgeBase.ts"
 import {
   namesOrder,
@@ -353,16 +353,16 @@ export const answerMessages = (options: {
       const articles =
         candidates.length === 0
           ? []
-          : yield* Effect.map(history.products(tenantId), (catalogue) => {
-              const asked = productsAskedAbout(
-                `${subject.text}\n${body.text}`,
-                turns.filter((t) => t.from === "customer").map((t) => t.text),
+          : yield* Effect.map(history.products(tenantId), (catalogue) =>
+              articlesFittingMessage(
+                candidates,
+                {
+                  text: `${subject.text}\n${body.text}`,
+                  earlierCustomerTurns: turns.filter((t) => t.from === "customer").map((t) => t.text),
+                },
                 catalogue,
-              )
-              return candidates
-                .filter((article) => articleFitsProducts(article, asked, catalogue))
-                .slice(0, ARTICLES_CITED)
-            })
+              ).slice(0, ARTICLES_CITED),
+            )
       // A register that cannot be read leaves the line's outlook out; the reply says only what is known.
       const restock =
         order === undefined || order.status !== "paid"

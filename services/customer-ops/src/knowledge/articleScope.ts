@@ -36,3 +36,13 @@ export const articleFitsProducts = (
   const askedSkus = new Set(asked.map((p) => p.sku))
   return about.some((p) => askedSkus.has(p.sku))
 }
+
+/** The recalled articles that may be cited for a message (`articleFitsProducts`), in the recall's order. */
+export const articlesFittingMessage = <A extends { readonly title: string; readonly body: string }>(
+  recalled: ReadonlyArray<A>,
+  message: { readonly text: string; readonly earlierCustomerTurns: ReadonlyArray<string> },
+  catalogue: ReadonlyArray<CatalogueProduct>,
+): ReadonlyArray<A> => {
+  const asked = productsAskedAbout(message.text, message.earlierCustomerTurns, catalogue)
+  return recalled.filter((article) => articleFitsProducts(article, asked, catalogue))
+}

@@ -5,7 +5,7 @@ import { MemoryStore } from "@mesh/memory"
 import { ModelProvider, makeOfflineProvider, OFFLINE_EMBED_DIMENSIONS } from "@mesh/models"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { articleFitsProducts, productsAskedAbout } from "./articleScope.ts"
+import { articlesFittingMessage } from "./articleScope.ts"
 import { KnowledgeBase } from "./knowledgeBase.ts"
 
 // The knowledge base on a real LanceDB folder and the offline encoder: a message recalls the
@@ -122,9 +122,7 @@ describe("the knowledge base as a message found it", () => {
           Effect.map(kb.recall("other-shop", text), (articles) =>
             ids(
               scoped
-                ? articles.filter((a) =>
-                    articleFitsProducts(a, productsAskedAbout(text, [], catalogue), catalogue),
-                  )
+                ? articlesFittingMessage(articles, { text, earlierCustomerTurns: [] }, catalogue)
                 : articles,
             ),
           )
