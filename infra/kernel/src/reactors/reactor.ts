@@ -51,10 +51,17 @@ export interface CausePosition {
 export interface ReactorDefinition<D extends EventDefinition, E = never, R = never> {
   readonly name: string
   /**
-   * The domain stream it reads and, optionally, a subject filter inside it. Without one it reads
-   * the subjects of the aggregate types its `eventTypes` belong to (see {@link reactorSubjects}).
+   * The domain stream it reads and, optionally, a subject filter inside it, or the aggregate types
+   * of the domain it reads (their subjects, in whatever namespace it runs: a platform stream whose
+   * aggregate type names the agent, such as `actions`, read for one agent's aggregates). Without
+   * either it reads the subjects of the aggregate types its `eventTypes` belong to (see
+   * {@link reactorSubjects}).
    */
-  readonly consumes: { readonly domain: Domain; readonly filterSubject?: SubjectFilter }
+  readonly consumes: {
+    readonly domain: Domain
+    readonly filterSubject?: SubjectFilter
+    readonly aggregateTypes?: ReadonlyArray<string>
+  }
   /**
    * Event types it reacts to; others are acknowledged and skipped, and so are events of types
    * its agent's catalogue lacks (a newer writer's), counted on /status. To react to a new type,
@@ -103,7 +110,7 @@ export const makeDispatch = (
 }
 
 /**
- * The subjects a reactor reads: its declared filter; else, since the event type is not in the
+ * The subjects a reactor reads: its declared filter, or its declared aggregate types' subjects; else, since the event type is not in the
  * subject (`<ns>.<domain>.<aggregateType>.<aggregateId>`), the aggregate types of its event types,
  * so that the server delivers it nothing of other aggregate types; else its whole domain (a type
  * of any aggregate type, or no type the catalogue places in its domain).
@@ -113,8 +120,12 @@ export const reactorSubjects = <D extends EventDefinition>(
   catalog: EventCatalog<D>,
   reactor: Pick<ReactorDefinition<D, unknown, unknown>, "consumes" | "eventTypes">,
 ): SubjectFilter => {
-  const { domain, filterSubject } = reactor.consumes
+  const { domain, filterSubject, aggregateTypes: declared } = reactor.consumes
   if (filterSubject !== undefined) return filterSubject
+  if (declared !== undefined && declared.length > 0)
+    return [...new Set(declared)]
+      .sort()
+      .map((type) => Subjects.aggregateTypeWildcard(namespace, domain, type))
   const aggregateTypes = new Set<string>()
   for (const type of reactor.eventTypes) {
     const definition = catalog.get(type)

@@ -228,7 +228,10 @@ export const recordPurchaseOutcomes = (options: {
   readonly agent: string
 }): ReactorDefinition<ProcurementDefs, unknown, never> => ({
   name: "procurement-action-outcomes",
-  consumes: { domain: "actions" },
+  // Its own agent's actions only: the actions stream holds every agent's, and the others' were each
+  // delivered here only to be skipped (on the shop's day, about 2,400 of the 2,600 commits that
+  // content ops and procurement were each delivered).
+  consumes: { domain: "actions", aggregateTypes: [options.agent] },
   eventTypes: ["ActionSucceeded", "ActionRejected", "ActionExpired", "ActionDenied", "ActionCompensated"],
   react: (event) =>
     Effect.sync(() => {

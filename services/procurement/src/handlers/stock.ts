@@ -80,6 +80,12 @@ export const allocateOrders = (options: {
   name: "procurement-orders",
   consumes: { domain: "customer" },
   eventTypes: ["OrderPlaced", "OrderStatusChanged"],
+  // A reaction mostly waits on NATS (the allocation's load and append, a register write per line),
+  // so one at a time queued a storefront's burst of payments: on the full day an order's change
+  // reached procurement p50 35-130 ms, p99 about 0.9 s after customer ops recorded it, with
+  // procurement's process half idle. Eight orders at once, each order's changes in order (its
+  // subject); two orders taking one SKU's last unit meet in the register's bound, as replicas do.
+  concurrency: 8,
   react: (event) =>
     Effect.gen(function* () {
       const orderId = event.aggregateId
