@@ -10,6 +10,7 @@ import { KnowledgeBase } from "./knowledge/knowledgeBase.ts"
 import { knowledgeConnector } from "./knowledge/knowledgeConnector.ts"
 import { OrderBook } from "./order/orderBook.ts"
 import { TicketThreads } from "./ticketThreads.ts"
+import { warmUpLayer } from "./warmUp.ts"
 
 // The gate and the approvals take the action policy the settings read.
 const gateAndApprovals = Layer.unwrap(
@@ -24,7 +25,8 @@ const gateAndApprovals = Layer.unwrap(
 /**
  * The customer-ops agent's whole wiring, from the environment: the host's connections and settings,
  * its policies, the model (Ollama when `MESH_OLLAMA_HOST` is set, else the offline model), the
- * decision recorder, the connectors, the approvers' tokens, and its read model and ticket history.
+ * decision recorder, the connectors, the approvers' tokens, and its read model and ticket history;
+ * its guardrails and offline triage model warmed before it takes traffic.
  */
 export const customerOpsLayer = Layer.mergeAll(
   gateAndApprovals,
@@ -37,6 +39,7 @@ export const customerOpsLayer = Layer.mergeAll(
   // Procurement's stock, read for when a back-ordered line is expected (customer ops writes none).
   Registers.layerFromConfig(customerOpsName),
   KnowledgeBase.layer(customerOpsName).pipe(Layer.provide(MemoryStore.layerFromConfig)),
+  warmUpLayer,
 ).pipe(
   // One model for the skills and the knowledge base's embeddings (every message is embedded: the
   // offline encoder loads while the agent starts).

@@ -101,12 +101,22 @@ const receiver = async (answer: (received: ReadonlyArray<Received>) => Answer = 
       res.writeHead(reply).end()
     })
   })
+  // Every connection the sender opened, and whether it is still open.
+  const connections: Array<{ open: boolean }> = []
+  server.on("connection", (socket) => {
+    const connection = { open: true }
+    connections.push(connection)
+    socket.on("close", () => {
+      connection.open = false
+    })
+  })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const handle = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
     received,
     hanging,
     closedHanging,
+    connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
@@ -415,6 +425,28 @@ describe("webhooks", () => {
     }
     expect(verifies("s3cret")).toBe(true)
     expect(verifies("other")).toBe(false)
+  })
+
+  it("delivers over connections it keeps and reuses, at most 16 at once, and closes them on reset", async () => {
+    const hooks = await receiver()
+    await subscribe(hooks.url)
+    // A burst: forty orders placed at once, forty deliveries in flight together.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => placeOrder({ customerId: `c-${i}` })))
+    await settled()
+    expect(hooks.received).toHaveLength(40)
+    const opened = hooks.connections.length
+    expect(opened).toBeGreaterThan(0)
+    expect(opened).toBeLessThanOrEqual(16)
+    // Later deliveries go over the connections kept open, not new ones.
+    await placeOrder({ customerId: "c-late" })
+    await settled()
+    expect(hooks.received).toHaveLength(41)
+    expect(hooks.connections).toHaveLength(opened)
+    // A reset leaves no idle connection of ours open on the receiver.
+    sim.reset()
+    const deadline = Date.now() + 2_000
+    while (hooks.connections.some((c) => c.open) && Date.now() < deadline) await sleep(5)
+    expect(hooks.connections.filter((c) => c.open)).toHaveLength(0)
   })
 
   it("retries a failing receiver with backoff until it answers 2xx", async () => {
