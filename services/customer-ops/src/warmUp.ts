@@ -9,7 +9,7 @@ import { triageWithCommittedModel } from "./skills/offline/learnedTriage.ts"
 // model is read from its committed artefact on first use. Measured on the shop's day (CPU profile
 // of the customer-ops process): the first message's guardrails held the event loop for 1.7 s and
 // the model's load for 0.46 s, while the storefront's first webhooks and the next messages waited
-// behind them. Warm, a message's guardrails take under a millisecond.
+// behind them. Warm, a message's guardrails and triage take a few milliseconds.
 
 // Texts that take every path of the guardrails: four languages, markup with hidden text, an encoded
 // payload, a detail change and a reply with promises to check. Nothing here is kept: the cleaned

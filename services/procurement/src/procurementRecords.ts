@@ -38,12 +38,16 @@ export interface ProcurementRecordsShape {
   ) => Effect.Effect<ReadonlyMap<string, SupplierRecord>, ProcurementRecordsError | ReadModelBehind>
   /** Units still to come on the open purchase orders of a stock (a tenant's SKU, `stockIdOf`). */
   readonly onOrder: (stockId: string) => Effect.Effect<number, ProcurementRecordsError>
-  /** A stock's back-ordered order lines, oldest first. */
+  /**
+   * A stock's back-ordered order lines, oldest first, once the read model holds `cause` (the
+   * read model waited for), so that every back-order recorded before the cause is among them.
+   */
   readonly backorders: (
     stockId: string,
+    cause: CausePosition,
   ) => Effect.Effect<
     ReadonlyArray<{ readonly orderId: string; readonly quantity: number }>,
-    ProcurementRecordsError
+    ProcurementRecordsError | ReadModelBehind
   >
 }
 
@@ -76,11 +80,16 @@ export class ProcurementRecords extends Context.Service<ProcurementRecords, Proc
               try: () => unitsOnOrder(model, ...stockKeyOf(stockId)),
               catch: (cause) => new ProcurementRecordsError({ query: "units on order", cause }),
             }),
-          backorders: (stockId: string) =>
-            Effect.tryPromise({
-              try: () => backorderedLines(model, ...stockKeyOf(stockId)),
-              catch: (cause) => new ProcurementRecordsError({ query: "back-ordered lines", cause }),
-            }),
+          backorders: (stockId: string, cause: CausePosition) =>
+            awaitReadModelAt({ db, schema, projection, cause }).pipe(
+              Effect.andThen(
+                Effect.tryPromise({
+                  try: () => backorderedLines(model, ...stockKeyOf(stockId)),
+                  catch: (error) =>
+                    new ProcurementRecordsError({ query: "back-ordered lines", cause: error }),
+                }),
+              ),
+            ),
         }
       }),
     )

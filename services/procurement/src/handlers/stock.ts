@@ -1,5 +1,5 @@
 import { inventoryOnHand, parseTenantScopedId, stockReservations } from "@mesh/contracts"
-import type { Reaction, ReactorDefinition } from "@mesh/kernel"
+import type { CausePosition, Reaction, ReactorDefinition } from "@mesh/kernel"
 import { Registers, type WriteOptions } from "@mesh/registers"
 import { Effect } from "effect"
 import type { AllocationCommand, ReservationResult } from "../allocation/allocation.ts"
@@ -298,11 +298,13 @@ export const checkReorderPoints = (options: {
 })
 
 // The SKU's back-ordered lines, oldest first, each take a reservation until the bound refuses one.
-const fillBackordersOf = (stockId: string, write: WriteOptions) =>
+// They are read once the read model holds the causing event, so a back-order recorded before the
+// units came free is never missed for the read model's lag.
+const fillBackordersOf = (stockId: string, write: WriteOptions, cause: CausePosition) =>
   Effect.gen(function* () {
     const registers = yield* Registers
     const ledger = yield* ProcurementLedger
-    const waiting = yield* (yield* ProcurementRecords).backorders(stockId)
+    const waiting = yield* (yield* ProcurementRecords).backorders(stockId, cause)
     const reactions: Array<Reaction> = []
     for (const line of waiting) {
       const allocation = yield* ledger.allocation(line.orderId)
@@ -329,20 +331,23 @@ const writeOf = (
 
 /**
  * Fills back-orders when units come free on the shelf (goods received, the opening stock, a return):
- * both events are recorded after their units are in the register.
+ * both events are recorded after their units are in the register. A back-order itself looks once
+ * more: orders are reserved side by side, and units another order released between this one's
+ * refusal and its back-order's record would otherwise wait for the next restock, since the release
+ * found no back-order to give them to.
  */
 export const fillBackorders = (options: {
   readonly agent: string
 }): ReactorDefinition<ProcurementDefs, unknown, Registers | ProcurementRecords | ProcurementLedger> => ({
   name: "procurement-backorders",
   consumes: { domain: "procurement" },
-  eventTypes: ["StockRestocked", "OrderStockReturned"],
-  react: (event) =>
+  eventTypes: ["StockRestocked", "OrderStockReturned", "OrderStockBackordered"],
+  react: (event, cause) =>
     event.type === "StockRestocked"
-      ? fillBackordersOf(event.aggregateId, writeOf(event, options.agent))
-      : event.type === "OrderStockReturned"
+      ? fillBackordersOf(event.aggregateId, writeOf(event, options.agent), cause)
+      : event.type === "OrderStockReturned" || event.type === "OrderStockBackordered"
         ? Effect.flatMap(stockOfOrderLine(event.aggregateId, event.payload.sku), (stockId) =>
-            fillBackordersOf(stockId, writeOf(event, options.agent)),
+            fillBackordersOf(stockId, writeOf(event, options.agent), cause),
           )
         : Effect.succeed([]),
 })
@@ -358,7 +363,7 @@ export const releaseReservations = (options: {
   name: "procurement-releases",
   consumes: { domain: "procurement" },
   eventTypes: ["OrderStockReleased"],
-  react: (event) =>
+  react: (event, cause) =>
     Effect.gen(function* () {
       if (event.type !== "OrderStockReleased" || event.payload.wasBackordered) return []
       const { reservation } = event.payload
@@ -378,6 +383,6 @@ export const releaseReservations = (options: {
             ),
           )
       }
-      return yield* fillBackordersOf(stockId, write)
+      return yield* fillBackordersOf(stockId, write, cause)
     }),
 })

@@ -156,10 +156,17 @@ const post = (
         response.resume()
       },
     )
-    timer = setTimeout(
-      () => request.destroy(new Error(`no answer within ${deliveryTimeoutMs} ms`)),
-      deliveryTimeoutMs,
-    )
+    // The receiver's time runs from when the attempt has a connection, not while it waits for one
+    // of the sender's (a burst beyond its connections waits its turn, as a storefront's would).
+    request.once("socket", () => {
+      if (settled) return
+      timer = setTimeout(
+        () => request.destroy(new Error(`no answer within ${deliveryTimeoutMs} ms`)),
+        deliveryTimeoutMs,
+      )
+    })
+    // Cancelled (a reset, a stop): settled at once, also while it still waits for a connection.
+    signal.addEventListener("abort", () => finish({ error: "cancelled" }), { once: true })
     request.on("error", (cause) => finish({ error: cause.message }))
     request.end(body)
   })
