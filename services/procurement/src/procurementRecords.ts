@@ -65,31 +65,22 @@ export class ProcurementRecords extends Context.Service<ProcurementRecords, Proc
         const model = procurementReadModel(db, namespace, agent)
         const projection = { name: procurementProjection.name, version: procurementProjection.version }
         const schema = readModelSchemaOf(namespace, agent)
+        // One query of the read model, named for its errors.
+        const query = <A>(name: string, run: () => Promise<A>) =>
+          Effect.tryPromise({
+            try: run,
+            catch: (cause) => new ProcurementRecordsError({ query: name, cause }),
+          })
+        // The same, once the read model holds `cause`.
+        const queryAt = <A>(cause: CausePosition, name: string, run: () => Promise<A>) =>
+          awaitReadModelAt({ db, schema, projection, cause }).pipe(Effect.andThen(query(name, run)))
         return {
           suppliers: (tenantId: string, cause: CausePosition) =>
-            awaitReadModelAt({ db, schema, projection, cause }).pipe(
-              Effect.andThen(
-                Effect.tryPromise({
-                  try: () => supplierRecords(model, tenantId, cause.sequence),
-                  catch: (error) => new ProcurementRecordsError({ query: "supplier records", cause: error }),
-                }),
-              ),
-            ),
+            queryAt(cause, "supplier records", () => supplierRecords(model, tenantId, cause.sequence)),
           onOrder: (stockId: string) =>
-            Effect.tryPromise({
-              try: () => unitsOnOrder(model, ...stockKeyOf(stockId)),
-              catch: (cause) => new ProcurementRecordsError({ query: "units on order", cause }),
-            }),
+            query("units on order", () => unitsOnOrder(model, ...stockKeyOf(stockId))),
           backorders: (stockId: string, cause: CausePosition) =>
-            awaitReadModelAt({ db, schema, projection, cause }).pipe(
-              Effect.andThen(
-                Effect.tryPromise({
-                  try: () => backorderedLines(model, ...stockKeyOf(stockId)),
-                  catch: (error) =>
-                    new ProcurementRecordsError({ query: "back-ordered lines", cause: error }),
-                }),
-              ),
-            ),
+            queryAt(cause, "back-ordered lines", () => backorderedLines(model, ...stockKeyOf(stockId))),
         }
       }),
     )

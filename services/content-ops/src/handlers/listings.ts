@@ -355,9 +355,8 @@ export const recordPublishOutcomes = (options: {
   readonly agent: string
 }): ReactorDefinition<ContentOpsDefs, unknown, never> => ({
   name: "content-ops-action-outcomes",
-  // Its own agent's actions only: the actions stream holds every agent's, and the others' were each
-  // delivered here only to be skipped (on the shop's day, about 2,400 of the 2,600 commits that
-  // content ops and procurement were each delivered).
+  // Its own agent's actions only: the actions stream holds every agent's, and the others' were
+  // delivered here only to be skipped.
   consumes: { domain: "actions", aggregateTypes: [options.agent] },
   eventTypes: ["ActionSucceeded", "ActionRejected", "ActionExpired", "ActionDenied"],
   react: (event) =>

@@ -228,9 +228,8 @@ export const recordPurchaseOutcomes = (options: {
   readonly agent: string
 }): ReactorDefinition<ProcurementDefs, unknown, never> => ({
   name: "procurement-action-outcomes",
-  // Its own agent's actions only: the actions stream holds every agent's, and the others' were each
-  // delivered here only to be skipped (on the shop's day, about 2,400 of the 2,600 commits that
-  // content ops and procurement were each delivered).
+  // Its own agent's actions only: the actions stream holds every agent's, and the others' were
+  // delivered here only to be skipped.
   consumes: { domain: "actions", aggregateTypes: [options.agent] },
   eventTypes: ["ActionSucceeded", "ActionRejected", "ActionExpired", "ActionDenied", "ActionCompensated"],
   react: (event) =>
