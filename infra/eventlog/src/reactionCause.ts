@@ -29,6 +29,29 @@ export interface ReactionCause {
    * first). Live, the cause's `occurredAt`.
    */
   readonly readAsOf: string
+  /**
+   * In a replay, where a store the reaction writes through (the shared registers) notes a write
+   * the reaction now makes otherwise than the recorded day made it; the kernel reports it with the
+   * reaction's own departures. Live, absent.
+   */
+  readonly noteDeparture?: (departure: StoreWriteDeparture) => void
+}
+
+/**
+ * A write a replayed reaction makes otherwise than the recorded day made it, to a store beside the
+ * log (a shared register): nothing is stored for it, and the recorded value stands.
+ */
+export interface StoreWriteDeparture {
+  /** What it wrote to, `<register>/<id>`. */
+  readonly aggregate: string
+  /** The write's idempotency key, or a description of the write when it has none. */
+  readonly writeId: string
+  /** The types of the changes the day recorded for the write (none: the day stored nothing). */
+  readonly recorded: ReadonlyArray<string>
+  /** The types of the changes it makes now, or null when the store now refuses it. */
+  readonly now: ReadonlyArray<string> | null
+  /** The first difference, in words. */
+  readonly difference: string
 }
 
 /** The cause of the reaction running on this fiber, or undefined outside a reaction. */

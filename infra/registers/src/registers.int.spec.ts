@@ -16,6 +16,7 @@ import {
   makeEventLog,
   type NatsHandles,
   openNats,
+  type StoreWriteDeparture,
 } from "@mesh/eventlog"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
@@ -458,5 +459,169 @@ describe("shared registers on JetStream KV", () => {
     )
     expect(unstored).toMatchObject({ duplicate: true, value: { available: 2, held: 3 } })
     expect((await head()).values).toBe(stored)
+  })
+  it("notes each replayed write the day did not make: another operation from its cause, or one the day never stored; nothing for the day's own", async () => {
+    const namespace = await declaredNamespace("departs")
+    let at = Date.parse("2026-12-01T10:00:01.000Z")
+    const writer = await open(namespace, { instance: "w", now: () => at })
+    const day = { correlationId: "day", actor: { kind: "agent" as const, id: "procurement" } }
+    await run(
+      writer.write(
+        stockReservations,
+        "SKU-D",
+        { _tag: "Restock", quantity: 2 },
+        { ...day, causationId: "e-0" },
+      ),
+    )
+    at += 1_000
+    await run(
+      writer.write(
+        stockReservations,
+        "SKU-D",
+        { _tag: "Take", reservation: "o-1", quantity: 2 },
+        { ...day, causationId: "e-1" },
+      ),
+    )
+    at += 1_000
+    // A write without a key: the day's own is known by its cause and operation.
+    await run(
+      writer.write(
+        stockReservations,
+        "SKU-D",
+        { _tag: "Restock", quantity: 1 },
+        { ...day, causationId: "e-4", idempotencyKey: null },
+      ),
+    )
+
+    const replayed = await open(namespace, { instance: "replay" })
+    const noted: Array<StoreWriteDeparture> = []
+    const inReplay = <A>(effect: Effect.Effect<A, RegisterError>, causeId: string, readAsOf: string) =>
+      effect.pipe(
+        Effect.provideService(CurrentReactionCause, {
+          eventId: causeId,
+          occurredAt: readAsOf,
+          stream: Subjects.streamName(namespace, "customer"),
+          sequence: 1,
+          replaying: true,
+          readAsOf,
+          noteDeparture: (departure) => noted.push(departure),
+        }),
+      )
+    const take = (reservation: string, quantity: number) => ({ _tag: "Take", reservation, quantity }) as const
+
+    // The day's own writes, keyed or not: nothing noted.
+    await run(
+      inReplay(
+        replayed.write(stockReservations, "SKU-D", take("o-1", 2), { ...day, causationId: "e-1" }),
+        "e-1",
+        "2026-12-01T10:00:01.500Z",
+      ),
+    )
+    await run(
+      inReplay(
+        replayed.write(
+          stockReservations,
+          "SKU-D",
+          { _tag: "Restock", quantity: 1 },
+          { ...day, causationId: "e-4", idempotencyKey: null },
+        ),
+        "e-4",
+        "2026-12-01T10:00:02.500Z",
+      ),
+    )
+    expect(noted).toEqual([])
+
+    // The same cause taking one unit where the day took two: the day's operation beside the new one.
+    await run(
+      inReplay(
+        replayed.write(stockReservations, "SKU-D", take("o-1", 1), { ...day, causationId: "e-1" }),
+        "e-1",
+        "2026-12-01T10:00:01.500Z",
+      ),
+    )
+    expect(noted).toHaveLength(1)
+    expect(noted[0]).toMatchObject({
+      aggregate: "stock-reservations/SKU-D",
+      recorded: ["RegisterChanged"],
+      now: ["RegisterChanged"],
+      difference:
+        'stock-reservations write: recorded {"_tag":"Take","quantity":2,"reservation":"o-1"}, now {"_tag":"Take","quantity":1,"reservation":"o-1"}',
+    })
+    expect(noted[0]?.writeId).toMatch(/^e-1:[0-9a-f]{16}$/)
+
+    // A cause whose write the day never stored: refused now as well, it went as the day went.
+    await failureOf(
+      inReplay(
+        replayed.write(stockReservations, "SKU-D", take("o-3", 5), { ...day, causationId: "e-3" }),
+        "e-3",
+        "2026-12-01T10:00:02.500Z",
+      ),
+    )
+    expect(noted).toHaveLength(1)
+    // Stored now: a write the day did not make.
+    await run(
+      inReplay(
+        replayed.write(stockReservations, "SKU-D", take("o-2", 1), { ...day, causationId: "e-2" }),
+        "e-2",
+        "2026-12-01T10:00:03.500Z",
+      ),
+    )
+    expect(noted[1]).toMatchObject({
+      aggregate: "stock-reservations/SKU-D",
+      recorded: [],
+      now: ["RegisterChanged"],
+      difference:
+        'stock-reservations write: recorded nothing (refused then, or not made), now {"_tag":"Take","quantity":1,"reservation":"o-2"}',
+    })
+    // The day's take refused now (a changed kind, say): noted with why.
+    await failureOf(
+      inReplay(
+        replayed.write(stockReservations, "SKU-D", take("o-1", 3), { ...day, causationId: "e-1" }),
+        "e-1",
+        "2026-12-01T10:00:01.500Z",
+      ),
+    )
+    expect(noted[2]).toMatchObject({ recorded: ["RegisterChanged"], now: null })
+    expect(noted[2]?.difference).toContain("refused (")
+  })
+
+  it("replays reads of a key deleted by hand, and of a value it cannot decode, as of when each was stored", async () => {
+    const namespace = await declaredNamespace("marks")
+    const at = Date.parse("2026-12-01T10:00:01.000Z")
+    const writer = await open(namespace, { instance: "w", now: () => at })
+    await run(writer.write(inventoryOnHand, "SKU-M", { _tag: "Add", amount: 4 }))
+    const kv = await new Kvm(nats.connection).open(Subjects.registerBucket(namespace))
+    const key = Subjects.registerKey("inventory-on-hand", "SKU-M", "main")
+    const replayed = await open(namespace, { instance: "replay" })
+    const asOf = <A>(effect: Effect.Effect<A, RegisterError>, readAsOf: string) =>
+      effect.pipe(
+        Effect.provideService(CurrentReactionCause, {
+          eventId: "cause",
+          occurredAt: readAsOf,
+          stream: Subjects.streamName(namespace, "procurement"),
+          sequence: 1,
+          replaying: true,
+          readAsOf,
+        }),
+      )
+    const valueAsOf = async (readAsOf: string) =>
+      (await run(asOf(replayed.read(inventoryOnHand, "SKU-M"), readAsOf))).value
+    expect(await valueAsOf("2026-12-01T10:00:02.000Z")).toBe(4)
+
+    // Deleted by hand (an operator's `nats kv del`), now: the day before still held the value.
+    const deletedAfter = new Date(Date.now() - 1_000).toISOString()
+    await kv.delete(key)
+    const afterwards = new Date(Date.now() + 60_000).toISOString()
+    expect(await valueAsOf("2026-12-01T10:00:02.000Z")).toBe(4)
+    expect(await valueAsOf(deletedAfter)).toBe(4)
+    expect(await valueAsOf(afterwards)).toBe(0)
+
+    // A value no kind of this code can read, put after the deletion: reads before it still succeed.
+    await kv.put(key, new TextEncoder().encode('{"not":"a register change"}'))
+    expect(await valueAsOf("2026-12-01T10:00:02.000Z")).toBe(4)
+    const landing = await failureOf(
+      asOf(replayed.read(inventoryOnHand, "SKU-M"), new Date(Date.now() + 60_000).toISOString()),
+    )
+    expect(landing.reason).toMatchObject({ _tag: "UndecodableValue", key })
   })
 })

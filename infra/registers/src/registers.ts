@@ -36,14 +36,16 @@ import {
   messageOf,
   NatsClient,
   type NatsHandles,
+  type ReactionCause,
   registerBucketHistory,
+  type StoreWriteDeparture,
 } from "@mesh/eventlog"
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { type KV, type KvEntry, Kvm, KvWatchInclude } from "@nats-io/kv"
 import { Config, Context, Effect, Layer, Option, Result, Schema, type Scope, Stream } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { RegisterError, registerUnavailable } from "./registerError.ts"
-import { readStoredMessages } from "./storedMessages.ts"
+import { readStoredMessages, type StoredMessage } from "./storedMessages.ts"
 
 /** A register change as the log holds it. */
 export type RegisterChangedEvent = EventOf<typeof RegisterChanged>
@@ -86,6 +88,21 @@ export interface SiteValue<S> {
 
 /** A stored value of a site key, with the change that stored it. */
 type StoredValue<S> = SiteValue<S> & { readonly change: RegisterChangedEvent }
+
+/**
+ * One value of an instance's key as the bucket's stream stored it: the value, or a deletion (no
+ * value), or a value this code cannot decode (kept with why, for the read that lands on it).
+ */
+interface StoredEntry<S> {
+  readonly site: string
+  /** When the server stored it, epoch ms. */
+  readonly storedAt: number
+  readonly value?: StoredValue<S>
+  readonly undecodable?: RegisterError
+}
+
+/** Instances whose values a replaying process keeps between reads. */
+const replayedInstancesKept = 4_096
 
 /** A register instance as this site sees it: every site's key, and their merge. */
 export interface RegisterReading<S, V> {
@@ -234,6 +251,55 @@ const codecOf = <S, O, V>(kind: RegisterKind<S, O, V>): KindCodec => {
     codecs.set(key, codec)
   }
   return codec
+}
+
+const shownOp = (op: unknown): string => {
+  const text = canonicalJson(op)
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text
+}
+
+/**
+ * Whether a write a replayed reaction makes, which the recorded day has no change for under its
+ * key, departs from the day, and how: `refusal` is why the registers refuse it now (null: they
+ * would store it). Compared with the day's writes to the instance from the same cause at this
+ * site. A write with no cause cannot be matched to the day and is not judged.
+ */
+export const replayedWriteDeparture = (
+  register: string,
+  id: string,
+  op: unknown,
+  idempotencyKey: string | undefined,
+  causationId: string | null,
+  values: ReadonlyArray<{
+    readonly site: string
+    readonly value?: { readonly change: RegisterChangedEvent } | undefined
+  }>,
+  refusal: string | null,
+): StoreWriteDeparture | undefined => {
+  if (causationId === null) return undefined
+  const dayOps: Array<unknown> = []
+  for (const { value } of values) {
+    const change = value?.change
+    if (change === undefined || change.causationId !== causationId) continue
+    if (change.payload.change._tag === "Write") dayOps.push(change.payload.change.op)
+  }
+  const now = canonicalJson(op)
+  // The day made this very operation from this cause (without a key, or under another one).
+  if (dayOps.some((dayOp) => canonicalJson(dayOp) === now)) return undefined
+  // Refused now, and nothing from this cause was stored then: as the day went, as far as it shows.
+  if (refusal !== null && dayOps.length === 0) return undefined
+  const recorded =
+    dayOps.length === 0 ? "nothing (refused then, or not made)" : dayOps.map(shownOp).join(" and ")
+  return {
+    aggregate: `${register}/${id}`,
+    writeId: idempotencyKey ?? `a write caused by ${causationId}`,
+    recorded: dayOps.map(() => RegisterChanged.type),
+    now: refusal === null ? [RegisterChanged.type] : null,
+    difference:
+      refusal === null
+        ? `${register} write: recorded ${recorded}, now ${shownOp(op)}`
+        : `${register} write: recorded ${recorded}, now ${shownOp(op)} refused (${refusal})`,
+  }
 }
 
 /** Opens the registers of a namespace on an open connection. */
@@ -386,57 +452,94 @@ export const makeRegisters = (
     const bucketStream = `KV_${bucket}`
 
     /**
-     * Every site's key of an instance as it stood at `instant`: the last value each held that
-     * occurred at or before it, from the bucket's own stream, which keeps every value of a key
-     * (`registerBucketHistory`). A site with none by then reads as empty.
+     * The values an instance's keys held, at every site, read so far by replayed reactions: an
+     * instance is read again from where the last read ended, so a replay reads each value once
+     * rather than the instance's whole history at every reaction. The most recently read instances
+     * are kept.
      */
+    const storedSoFar = new Map<
+      string,
+      { readonly next: number; readonly entries: ReadonlyArray<StoredEntry<unknown>> }
+    >()
+
     /**
      * Every value an instance's keys held, at every site, oldest first, from the bucket's own
-     * stream, which keeps every value of a key (`registerBucketHistory`); a key deleted by hand
-     * (never by the registers) holds nothing from then on.
+     * stream, which keeps every value of a key (`registerBucketHistory`). A key deleted by hand
+     * (never by the registers) holds nothing from its deletion on; a value this code cannot decode
+     * fails only a read that lands on it.
      */
     const storedValuesOf = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string) =>
       Effect.gen(function* () {
         const subjectPrefix = `$KV.${bucket}.`
+        const instance = `${register.name}/${id}`
+        const known = storedSoFar.get(instance)
         const stored = yield* readStoredMessages(
           nats,
           bucketStream,
           `${subjectPrefix}${keyPrefix(register.name, id)}*`,
-          `read the values of ${register.name}/${id}`,
+          `read the values of ${instance}`,
+          known?.next,
         )
-        const values: Array<{ readonly site: string; readonly value: StoredValue<S> | undefined }> = []
+        const kept = (known?.entries ?? []) as ReadonlyArray<StoredEntry<S>>
+        if (stored.length === 0) {
+          // Kept as the most recently read.
+          if (known !== undefined) {
+            storedSoFar.delete(instance)
+            storedSoFar.set(instance, known)
+          }
+          return kept
+        }
+        const entries: Array<StoredEntry<S>> = [...kept]
         for (const message of stored) {
           const key = message.subject.slice(subjectPrefix.length)
           const keySite = key.slice(key.lastIndexOf(".") + 1)
+          const entry = { site: keySite, storedAt: message.storedAt }
           if (message.data.length === 0) {
-            values.push({ site: keySite, value: undefined })
+            entries.push(entry)
             continue
           }
           const value = decodeEntry(register, key, { revision: message.sequence, value: message.data })
-          if (Result.isFailure(value)) return yield* Effect.fail(value.failure)
-          values.push({ site: keySite, value: value.success as StoredValue<S> })
+          entries.push(
+            Result.isFailure(value)
+              ? { ...entry, undecodable: value.failure }
+              : { ...entry, value: value.success as StoredValue<S> },
+          )
         }
-        return values
+        storedSoFar.delete(instance)
+        storedSoFar.set(instance, { next: (stored.at(-1) as StoredMessage).sequence + 1, entries })
+        if (storedSoFar.size > replayedInstancesKept)
+          storedSoFar.delete(storedSoFar.keys().next().value as string)
+        return entries
       })
 
-    /** Each of this site's and its peers' keys as it stood at `instant`: its last value that occurred by then. */
+    /**
+     * Each of this site's and its peers' keys as it stood at `instant`: its last value that occurred
+     * by then (a deletion, by when the server stored it). Fails when that value cannot be decoded.
+     */
     const sitesAt = <S>(
       register: RegisterDefinition<S, unknown, unknown>,
-      values: ReadonlyArray<{ readonly site: string; readonly value: StoredValue<S> | undefined }>,
+      entries: ReadonlyArray<StoredEntry<S>>,
       instant: string,
-    ): ReadonlyArray<SiteValue<S>> => {
+    ): Effect.Effect<ReadonlyArray<SiteValue<S>>, RegisterError> => {
       const at = Date.parse(instant)
-      const held = new Map<string, SiteValue<S> | undefined>()
-      for (const { site: keySite, value } of values) {
+      const held = new Map<string, StoredEntry<S>>()
+      for (const entry of entries) {
         // Stored in the order written, each occurred no earlier than the one before on its
         // writer's clock (one skewed replica's aside).
-        if (value !== undefined && Date.parse(value.change.occurredAt) > at) continue
-        held.set(keySite, value)
+        const occurredAt =
+          entry.value === undefined ? entry.storedAt : Date.parse(entry.value.change.occurredAt)
+        if (occurredAt > at) continue
+        held.set(entry.site, entry)
       }
-      return [site, ...peers].map(
-        (s): SiteValue<S> =>
-          held.get(s) ?? { site: s, revision: 0, version: 0, snapshot: emptySnapshot(register.kind) },
-      )
+      const sites: Array<SiteValue<S>> = []
+      for (const s of [site, ...peers]) {
+        const entry = held.get(s)
+        if (entry?.undecodable !== undefined) return Effect.fail(entry.undecodable)
+        sites.push(
+          entry?.value ?? { site: s, revision: 0, version: 0, snapshot: emptySnapshot(register.kind) },
+        )
+      }
+      return Effect.succeed(sites)
     }
 
     const read = <S, O, V>(register: RegisterDefinition<S, O, V>, id: string) =>
@@ -449,7 +552,7 @@ export const makeRegisters = (
           return reading(
             register,
             id,
-            sitesAt(
+            yield* sitesAt(
               register as RegisterDefinition<S, unknown, unknown>,
               yield* storedValuesOf(register, id),
               cause.readAsOf,
@@ -636,6 +739,11 @@ export const makeRegisters = (
      * not the key has since left the key's window; one the day has no record of (refused then, or
      * made without a key) is decided on the registers as they stood when the reaction first ran,
      * refused as it was then, or answered with the value it would store, unstored.
+     *
+     * A write the day did not make is where the code replayed departs from the day, unless the day
+     * made the same operation from the same cause (a write without a key) or the write is refused
+     * now as nothing recorded says it was not then. It is noted (`noteDeparture`) with the day's
+     * operations from that cause, and the reaction's report names it.
      */
     const replayWrite = <S, O, V>(
       register: RegisterDefinition<S, O, V>,
@@ -644,9 +752,10 @@ export const makeRegisters = (
       encodedOp: unknown,
       trace: TraceContext | undefined,
       writeOptions: WriteOptions,
-      readAsOf: string,
+      cause: ReactionCause,
     ) =>
       Effect.gen(function* () {
+        const readAsOf = cause.readAsOf
         const idempotencyKey = idempotencyKeyOf(writeOptions, encodedOp)
         const values = yield* storedValuesOf(register, id)
         // The change that took the key in is the one whose window ends with it.
@@ -663,7 +772,7 @@ export const makeRegisters = (
             change: made.change,
             duplicate: true,
           } satisfies WriteOutcome<S, V>
-        const sites = sitesAt(register as RegisterDefinition<S, unknown, unknown>, values, readAsOf)
+        const sites = yield* sitesAt(register as RegisterDefinition<S, unknown, unknown>, values, readAsOf)
         const applied = applyWrite(register.kind, merged(register, sites), op, {
           writer,
           site,
@@ -671,6 +780,16 @@ export const makeRegisters = (
           nowMs: Date.parse(readAsOf),
           ...(writeOptions.observed === undefined ? {} : { observed: writeOptions.observed }),
         })
+        const departure = replayedWriteDeparture(
+          register.name,
+          id,
+          encodedOp,
+          idempotencyKey,
+          writeOptions.causationId ?? null,
+          values,
+          Result.isFailure(applied) ? describeRejection(applied.failure) : null,
+        )
+        if (departure !== undefined) cause.noteDeparture?.(departure)
         if (Result.isFailure(applied))
           return yield* fail({
             _tag: "Rejected",
@@ -796,7 +915,7 @@ export const makeRegisters = (
                 catch: asRegisterError(`write register ${register.name}/${id}`),
               }).pipe(
                 Effect.flatMap((encodedOp) =>
-                  replayWrite(register, id, op, encodedOp, trace, writeOptions, cause.readAsOf),
+                  replayWrite(register, id, op, encodedOp, trace, writeOptions, cause),
                 ),
               )
             : Effect.tryPromise({

@@ -10,7 +10,13 @@ import {
   TicketResolved,
   TicketTriaged,
 } from "@mesh/contracts"
-import { type EventLogError, MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
+import {
+  type EventLogError,
+  historyForReaction,
+  MeshNamespace,
+  makeEventLog,
+  NatsClient,
+} from "@mesh/eventlog"
 import { type DecidedEvent, fold } from "@mesh/kernel"
 import { ReadModelDb } from "@mesh/sql"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -73,9 +79,12 @@ export const listingAt = (
 
 /** What ContentLedger offers. */
 export interface ContentLedgerShape {
-  /** A listing (a tenant's SKU), as the log holds it. */
+  /** A listing (a tenant's SKU), as the log holds it (in a replayed reaction, as its cause found it). */
   readonly listing: (listingId: string) => Effect.Effect<ListingState, EventLogError>
-  /** A listing as it stood at one of its events (`version`), and as it stands now: see {@link listingAt}. */
+  /**
+   * A listing as it stood at one of its events (`version`), and as it stands now (in a replayed
+   * reaction, as its cause found it): see {@link listingAt}.
+   */
   readonly listingAt: (listingId: string, version: number) => Effect.Effect<ListingAt, EventLogError>
   /**
    * Up to `limit` listings whose latest facts have no draft yet, oldest first, besides `except`:
@@ -85,9 +94,12 @@ export interface ContentLedgerShape {
     limit: number,
     except: string,
   ) => Effect.Effect<ReadonlyArray<AwaitingDraft>, EventLogError | ListingsQueryError>
-  /** A tenant's frequent questions of one intent, as the log holds them. */
+  /** A tenant's frequent questions of one intent, as the log holds them (replayed, as the cause found them). */
   readonly faq: (faqId: string) => Effect.Effect<FaqState, EventLogError>
-  /** A ticket's question, triage and answers, from the customer stream (customer ops owns it; content ops reads it). */
+  /**
+   * A ticket's question, triage and answers, from the customer stream (customer ops owns it;
+   * content ops reads it); replayed, as the cause found them.
+   */
   readonly ticket: (ticketId: string) => Effect.Effect<ReadonlyArray<TicketRecord>, EventLogError>
 }
 
@@ -109,21 +121,25 @@ export class ContentLedger extends Context.Service<ContentLedger, ContentLedgerS
         // load refuses a history with types it does not know.
         const tickets = makeEventLog({ nats, catalog: makeCatalog(customerEvents), namespace })
         const wanted = new Set<string>(ticketEvents.map((e) => e.type))
+        // Each history is read whole, or, in a replayed reaction, as its cause found it
+        // (`historyForReaction`): a replay runs on a log that already holds the rest of the day.
+        const listingHistory = (listingId: string) =>
+          Effect.flatMap(listings.load({ domain: "content", type: "listing", id: listingId }), (loaded) =>
+            historyForReaction(loaded.events),
+          )
         const listing = (listingId: string) =>
-          Effect.map(listings.load({ domain: "content", type: "listing", id: listingId }), (loaded) => ({
-            events: loaded.events,
+          Effect.map(listingHistory(listingId), (events) => ({
+            events,
             state: fold(
               listingDecider,
               listingDecider.initialState(),
-              loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof listingEvents)[number]>>,
+              events as unknown as ReadonlyArray<DecidedEvent<(typeof listingEvents)[number]>>,
             ),
           }))
         return {
           listing: (listingId: string) => Effect.map(listing(listingId), (loaded) => loaded.state),
           listingAt: (listingId: string, version: number) =>
-            Effect.map(listings.load({ domain: "content", type: "listing", id: listingId }), (loaded) =>
-              listingAt(loaded.events, version),
-            ),
+            Effect.map(listingHistory(listingId), (events) => listingAt(events, version)),
           awaitingDraft: (limit: number, except: string) =>
             Effect.gen(function* () {
               if (limit <= 0) return []
@@ -152,16 +168,20 @@ export class ContentLedger extends Context.Service<ContentLedger, ContentLedgerS
               return found
             }),
           faq: (faqId: string) =>
-            Effect.map(faqs.load({ domain: "content", type: "faq", id: faqId }), (loaded) =>
-              fold(
-                faqDecider,
-                faqDecider.initialState(),
-                loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof faqEvents)[number]>>,
+            faqs.load({ domain: "content", type: "faq", id: faqId }).pipe(
+              Effect.flatMap((loaded) => historyForReaction(loaded.events)),
+              Effect.map((events) =>
+                fold(
+                  faqDecider,
+                  faqDecider.initialState(),
+                  events as unknown as ReadonlyArray<DecidedEvent<(typeof faqEvents)[number]>>,
+                ),
               ),
             ),
           ticket: (ticketId: string) =>
-            Effect.map(tickets.load({ domain: "customer", type: "ticket", id: ticketId }), (loaded) =>
-              loaded.events.filter((e): e is TicketRecord => wanted.has(e.type)),
+            tickets.load({ domain: "customer", type: "ticket", id: ticketId }).pipe(
+              Effect.flatMap((loaded) => historyForReaction(loaded.events)),
+              Effect.map((events) => events.filter((e): e is TicketRecord => wanted.has(e.type))),
             ),
         }
       }),

@@ -1,5 +1,11 @@
 import { type EventOf, makeCatalog } from "@mesh/contracts"
-import { type EventLogError, MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
+import {
+  type EventLogError,
+  historyForReaction,
+  MeshNamespace,
+  makeEventLog,
+  NatsClient,
+} from "@mesh/eventlog"
 import { Context, Effect, Layer } from "effect"
 import { ticketEvents } from "./ticket/catalog.ts"
 
@@ -8,7 +14,10 @@ export type TicketRecord = EventOf<(typeof ticketEvents)[number]>
 
 /** What TicketThreads offers. */
 export interface TicketThreadsShape {
-  /** A ticket's history, oldest first: its messages, decisions, replies and refunds. */
+  /**
+   * A ticket's history, oldest first: its messages, decisions, replies and refunds (in a replayed
+   * reaction, as its cause found it: `historyForReaction`).
+   */
   readonly load: (ticketId: string) => Effect.Effect<ReadonlyArray<TicketRecord>, EventLogError>
 }
 
@@ -28,9 +37,8 @@ export class TicketThreads extends Context.Service<TicketThreads, TicketThreadsS
       const log = makeEventLog({ nats, catalog: makeCatalog(ticketEvents), namespace: namespace.name })
       return {
         load: (ticketId: string) =>
-          Effect.map(
-            log.load({ domain: "customer", type: "ticket", id: ticketId }),
-            (loaded) => loaded.events,
+          Effect.flatMap(log.load({ domain: "customer", type: "ticket", id: ticketId }), (loaded) =>
+            historyForReaction(loaded.events),
           ),
       }
     }),

@@ -1,11 +1,15 @@
 import type { DecidedOtherwise } from "../deciders/decidedOtherwise.ts"
 
-/** One reaction whose command the current code decides otherwise than the log recorded. */
+/**
+ * One reaction whose command the current code decides otherwise than the log recorded, or, in a
+ * replay, whose write to a shared register it makes otherwise than the day stored it.
+ */
 export interface ReactionDecidedOtherwise extends DecidedOtherwise {
   /** The event the reaction answered. */
   readonly cause: { readonly eventId: string; readonly type: string }
-  /** The aggregate its command addressed, `<type>/<id>`. */
+  /** The aggregate its command addressed, or the register instance it wrote, `<type>/<id>`. */
   readonly aggregate: string
+  /** The command's id, or the register write's idempotency key. */
   readonly commandId: string
 }
 

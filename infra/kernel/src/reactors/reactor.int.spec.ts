@@ -343,5 +343,75 @@ describe("reactor", () => {
         },
       ],
     })
+
+    // A store beside the log (the registers) that a replayed reaction writes otherwise than the
+    // day notes it on the reaction's cause; the reactor reports it with the reaction's own
+    // departures, once, though the reaction's first run failed after noting it and was delivered
+    // again. A live reaction is given nothing to note it on.
+    await nats.jsm.consumers.delete(`${namespace}_content`.toUpperCase(), tallyCompletions.name)
+    const writes = new ReactionsDecidedOtherwise()
+    const runs = new Map<string, number>()
+    const writing = Effect.runFork(
+      runReactor({
+        nats,
+        namespace,
+        catalog: taskCatalog,
+        reactor: {
+          ...tallyCompletions,
+          backoff: { initialMs: 10, maxMs: 50, factor: 2 },
+          react: (event, cause) =>
+            Effect.gen(function* () {
+              const reaction = yield* CurrentReactionCause
+              const run = (runs.get(event.eventId) ?? 0) + 1
+              runs.set(event.eventId, run)
+              if (event.aggregateId === "t1")
+                reaction?.noteDeparture?.({
+                  aggregate: "tally-register/t1",
+                  writeId: `${event.eventId}:0123456789abcdef`,
+                  recorded: [],
+                  now: ["RegisterChanged"],
+                  difference:
+                    'tally-register write: recorded nothing (refused then, or not made), now {"_tag":"Add"}',
+                })
+              // The first run loses its connection after the write: a transient failure, tried again.
+              if (event.aggregateId === "t1" && run === 1)
+                return yield* Effect.fail(
+                  Object.assign(new Error("the first run lost its connection after its write"), {
+                    code: "ECONNRESET",
+                  }),
+                )
+              return yield* tallyCompletions.react(event, cause)
+            }),
+        },
+        dispatch,
+        agent: "kernel-test",
+        otherwise: writes,
+        recorded,
+      }),
+    )
+    await waitFor(() => writes.summary().count > 0 && (runs.get(t1Completed?.eventId ?? "") ?? 0) >= 2)
+    await waitFor(async () => {
+      const info = await nats.jsm.consumers
+        .info(`${namespace}_content`.toUpperCase(), tallyCompletions.name)
+        .catch(() => null)
+      return info !== null && info.num_pending === 0 && info.num_ack_pending === 0
+    })
+    await Effect.runPromise(Fiber.interrupt(writing))
+    const t1Done = (
+      await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t1" }))
+    ).events.at(-1)
+    expect(writes.summary()).toMatchObject({
+      count: 1,
+      latest: [
+        {
+          cause: { eventId: t1Done?.eventId, type: "TaskCompleted" },
+          aggregate: "tally-register/t1",
+          commandId: `${t1Done?.eventId}:0123456789abcdef`,
+          recorded: [],
+          now: ["RegisterChanged"],
+        },
+      ],
+    })
+    expect(await boardVersion()).toBe(2)
   })
 })

@@ -14,6 +14,7 @@ import {
   type NatsHandles,
   runDurableConsumer,
   type SkippedEvents,
+  type StoreWriteDeparture,
   type SubjectFilter,
 } from "@mesh/eventlog"
 import { Effect } from "effect"
@@ -212,6 +213,10 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
     // event's first delivery, so a redelivery reads the same. Live it is not computed: the
     // reaction reads the present.
     const readAsOf = recorded === undefined ? event.occurredAt : replayReadAsOf(event, issuedAt, answered)
+    // In a replay, the writes to stores beside the log (the registers) that this run of the
+    // reaction makes otherwise than the day did; reported with its commands' departures once it
+    // has run whole, so that a run that fails and is delivered again notes each once.
+    const storeDepartures: Array<StoreWriteDeparture> = []
     const inCause = Effect.provideService(CurrentReactionCause, {
       eventId: event.eventId,
       occurredAt: event.occurredAt,
@@ -219,7 +224,34 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
       sequence: cause.sequence,
       replaying: recorded !== undefined,
       readAsOf,
+      ...(recorded === undefined
+        ? {}
+        : { noteDeparture: (departure: StoreWriteDeparture) => storeDepartures.push(departure) }),
     })
+    /** The store writes this run made otherwise than the day, noted once it has run whole. */
+    const noteStoreDepartures = Effect.suspend(() =>
+      Effect.forEach(
+        storeDepartures.splice(0),
+        (write) => {
+          const departure: ReactionDecidedOtherwise = {
+            recorded: write.recorded,
+            now: write.now,
+            difference: write.difference,
+            cause: { eventId: event.eventId, type: event.type },
+            aggregate: write.aggregate,
+            commandId: write.writeId,
+          }
+          return Effect.sync(() => otherwise?.record(departure)).pipe(
+            Effect.andThen(
+              Effect.logWarning(
+                `${reactor.name}: the reaction to ${event.type} ${event.eventId} writes ${write.aggregate} otherwise than the log recorded (${write.writeId}): ${write.difference}; nothing is stored, the recorded value stands`,
+              ),
+            ),
+          )
+        },
+        { discard: true },
+      ),
+    )
 
     /** Each recorded command past the ones the reaction gives now is a departure: it no longer gives it. */
     const noteCommandsNoLongerGiven = (given: number) =>
@@ -250,7 +282,7 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
       // Reads inside the reaction, and its commands' handling, see its cause (a replay reads as of it).
       const reactions = yield* reactor.react(event, cause).pipe(inCause)
       if (recorded !== undefined) yield* noteCommandsNoLongerGiven(reactions.length)
-      return yield* Effect.forEach(reactions, (reaction, index) =>
+      const outcomes = yield* Effect.forEach(reactions, (reaction, index) =>
         Effect.gen(function* () {
           const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
           const outcome = yield* dispatch(reaction.aggregateType, {
@@ -279,6 +311,8 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
           return outcome
         }),
       )
+      yield* noteStoreDepartures
+      return outcomes
     }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
   }
 }

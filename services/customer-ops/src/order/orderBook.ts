@@ -1,5 +1,11 @@
 import { makeCatalog } from "@mesh/contracts"
-import { type EventLogError, MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
+import {
+  type EventLogError,
+  historyForReaction,
+  MeshNamespace,
+  makeEventLog,
+  NatsClient,
+} from "@mesh/eventlog"
 import { type DecidedEvent, fold } from "@mesh/kernel"
 import { Context, Effect, Layer } from "effect"
 import { orderEvents } from "./catalog.ts"
@@ -7,7 +13,10 @@ import { type OrderState, orderDecider } from "./order.ts"
 
 /** What OrderBook offers. */
 export interface OrderBookShape {
-  /** An order (its tenant-scoped id, `orderIdOf`) as the log holds it: its lines, customer and status. */
+  /**
+   * An order (its tenant-scoped id, `orderIdOf`) as the log holds it: its lines, customer and
+   * status (in a replayed reaction, as its cause found it: `historyForReaction`).
+   */
   readonly order: (orderId: string) => Effect.Effect<OrderState, EventLogError>
 }
 
@@ -25,11 +34,14 @@ export class OrderBook extends Context.Service<OrderBook, OrderBookShape>()("cus
       const log = makeEventLog({ nats, catalog: makeCatalog(orderEvents), namespace: namespace.name })
       return {
         order: (orderId: string) =>
-          Effect.map(log.load({ domain: "customer", type: "order", id: orderId }), (loaded) =>
-            fold(
-              orderDecider,
-              orderDecider.initialState(),
-              loaded.events as unknown as ReadonlyArray<DecidedEvent<(typeof orderEvents)[number]>>,
+          log.load({ domain: "customer", type: "order", id: orderId }).pipe(
+            Effect.flatMap((loaded) => historyForReaction(loaded.events)),
+            Effect.map((events) =>
+              fold(
+                orderDecider,
+                orderDecider.initialState(),
+                events as unknown as ReadonlyArray<DecidedEvent<(typeof orderEvents)[number]>>,
+              ),
             ),
           ),
       }
