@@ -10,6 +10,7 @@ import {
 } from "./durableConsumer.ts"
 import { initialPosition, makeEventLog } from "./eventLog.ts"
 import { type NatsHandles, openNats } from "./natsClient.ts"
+import { RetryingDeliveries } from "./retryingDeliveries.ts"
 import { SkippedEvents } from "./storedCommit.ts"
 import { applyTopology, declareTopology } from "./topology.ts"
 
@@ -110,6 +111,8 @@ describe("durable consumer", () => {
     )
     // The store the handler writes to is away for its first five deliveries.
     const deliveries: Array<number> = []
+    const retrying = new RetryingDeliveries()
+    const waiting: Array<ReturnType<RetryingDeliveries["summary"]>> = []
     const fiber = Effect.runFork(
       runDurableConsumer({
         nats,
@@ -123,9 +126,12 @@ describe("durable consumer", () => {
         },
         // Every failure here is the store being away.
         isTransient: () => true,
+        retrying,
         handle: (_, delivery) =>
           Effect.suspend(() => {
             deliveries.push(delivery.deliveryCount)
+            // What /status shows while it waits: the delivery, since when, and on what.
+            waiting.push(retrying.summary())
             return delivery.deliveryCount <= 5 ? Effect.fail(new Error("store away")) : Effect.void
           }),
       }),
@@ -135,6 +141,16 @@ describe("durable consumer", () => {
     await Effect.runPromise(Fiber.interrupt(fiber))
     expect(deliveries).toEqual([1, 2, 3, 4, 5, 6])
     expect(await Effect.runPromise(readDeadLetters(nats, namespace))).toEqual([])
+    const stream = Subjects.streamName(namespace, "customer")
+    expect(waiting[0]).toEqual({ count: 0, oldest: [] })
+    expect(waiting[5]).toMatchObject({
+      count: 1,
+      oldest: [{ stream, sequence: 1, deliveries: 5, reason: expect.stringContaining("store away") }],
+    })
+    // Since its first failure, however often it failed after.
+    expect(waiting[5]?.oldest[0]?.since).toBe(waiting[1]?.oldest[0]?.since)
+    // Handled: it no longer waits.
+    expect(retrying.summary()).toEqual({ count: 0, oldest: [] })
   })
 
   it("dead-letters an undecodable message at once, naming why", async () => {

@@ -20,6 +20,7 @@ import { Cause, Deferred, Effect, Fiber, Result, Semaphore, Stream } from "effec
 import { type EventLogError, unavailable } from "./errors.ts"
 import type { SubjectFilter } from "./eventLog.ts"
 import type { NatsHandles } from "./natsClient.ts"
+import type { RetryingDeliveries } from "./retryingDeliveries.ts"
 import { commitMayHold, decodeStoredCommit, SkippedEvents } from "./storedCommit.ts"
 import { parentSpanOf } from "./traceContext.ts"
 
@@ -220,6 +221,8 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
   readonly handle: (event: EventOf<D>, delivery: Delivery) => Effect.Effect<void, E, R>
   /** Where the events of unknown types it skips are counted (for /status). */
   readonly skipped?: SkippedEvents
+  /** Where the deliveries it tries again after a transient failure are kept until settled (for /status). */
+  readonly retrying?: RetryingDeliveries
   /**
    * Whether a handler failure is the infrastructure being away (a lost connection, a timeout)
    * rather than the event: an outage longer than `maxDeliveries` backoffs must not dead-letter
@@ -276,6 +279,7 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       )
 
     const skipped = options.skipped ?? new SkippedEvents()
+    const retrying = options.retrying
     const skip = (m: JsMsg, types: ReadonlyArray<string>) =>
       skipped.record(types)
         ? Effect.logWarning(
@@ -314,12 +318,14 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         sequence: m.seq,
         deliveryCount: m.info.deliveryCount,
       }
+      const ack = Effect.sync(() => {
+        m.ack()
+        retrying?.settled(stream, m.seq)
+      })
       return Effect.forEach(events, (event) => handleEvent(event, delivery), { discard: true }).pipe(
         Effect.matchCauseEffect({
           onSuccess: () =>
-            unknownTypes.length === 0
-              ? Effect.sync(() => m.ack())
-              : Effect.sync(() => m.ack()).pipe(Effect.andThen(skip(m, unknownTypes))),
+            unknownTypes.length === 0 ? ack : ack.pipe(Effect.andThen(skip(m, unknownTypes))),
           onFailure: (cause) => {
             if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
             const reason = Cause.pretty(cause).split("\n")[0] ?? "handler failed"
@@ -327,9 +333,21 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
             if (options.isTransient?.(cause) === true)
               return Effect.logWarning(
                 `${spec.name} will retry ${stream}#${m.seq} in ${delay} ms (delivery ${m.info.deliveryCount}): ${reason}`,
-              ).pipe(Effect.andThen(Effect.sync(() => m.nak(delay))))
+              ).pipe(
+                Effect.andThen(
+                  Effect.sync(() => {
+                    retrying?.failed(
+                      { stream, sequence: m.seq, deliveries: m.info.deliveryCount, reason },
+                      new Date(),
+                    )
+                    m.nak(delay)
+                  }),
+                ),
+              )
             return m.info.deliveryCount >= maxDeliveries
-              ? deadLetter(m, `handler failed ${m.info.deliveryCount} times: ${reason}`)
+              ? deadLetter(m, `handler failed ${m.info.deliveryCount} times: ${reason}`).pipe(
+                  Effect.tap(() => Effect.sync(() => retrying?.settled(stream, m.seq))),
+                )
               : Effect.sync(() => m.nak(delay))
           },
         }),

@@ -6,6 +6,7 @@ import {
   MeshNamespace,
   makeEventLog,
   NatsClient,
+  RetryingDeliveries,
   SkippedEvents,
   type TopologyReport,
 } from "@mesh/eventlog"
@@ -126,6 +127,9 @@ export const startAgent = <D extends EventDefinition, R>(
     const otherwise = new Map(
       agent.reactors.map((reactor) => [reactor.name, new ReactionsDecidedOtherwise()]),
     )
+    // Deliveries each reactor tries again after a transient failure (a read model behind or
+    // stopped, a dependency away), with since when and why: on /status.
+    const retrying = new Map(agent.reactors.map((reactor) => [reactor.name, new RetryingDeliveries()]))
     // A replay compares each reaction with what the log recorded for it, the commands it no longer
     // gives too: those are read once, before any reactor starts.
     const recorded = settings.replaying
@@ -150,6 +154,7 @@ export const startAgent = <D extends EventDefinition, R>(
               until: Deferred.await(drain),
               skipped: skipped.get(reactor.name)!,
               otherwise: otherwise.get(reactor.name)!,
+              retrying: retrying.get(reactor.name)!,
               ...(recorded === undefined ? {} : { recorded }),
             }),
           ),
@@ -222,6 +227,7 @@ export const startAgent = <D extends EventDefinition, R>(
           ...lag,
           skipped: skipped.get(reactor.name)!.counts(),
           decidedOtherwise: otherwise.get(reactor.name)!.summary(),
+          retrying: retrying.get(reactor.name)!.summary(),
         })),
       ),
     )

@@ -14,7 +14,7 @@ import { ReadModelDb } from "@mesh/sql"
 import { postgresTestUrl, uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect, Layer, Redacted, Schema } from "effect"
-import { sql } from "kysely"
+import { type Kysely, sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type AggregateDefinition, makeCommandHandler } from "../deciders/commandHandler.ts"
 import { type AgentDefinition, defineAgent } from "../host/agentDefinition.ts"
@@ -31,6 +31,7 @@ import {
   taskListProjection,
 } from "../testing/taskBoard.ts"
 import { defineProjection, type ProjectionEvent } from "./projection.ts"
+import { awaitReadModelAt } from "./readModelAt.ts"
 import { openTestPostgres, type TestDatabase, waitUntil } from "./testing/harness.ts"
 
 // A rolling deploy: a new writer adds an event type before its readers know it. The old reactor
@@ -108,6 +109,14 @@ interface Status {
     readonly pending: number | null
     readonly unacknowledged: number | null
     readonly skipped: Record<string, number>
+    readonly retrying: {
+      readonly count: number
+      readonly oldest: ReadonlyArray<{
+        readonly sequence: number
+        readonly deliveries: number
+        readonly reason: string
+      }>
+    }
   }>
   readonly workers: ReadonlyArray<{
     readonly name: string
@@ -227,6 +236,7 @@ describe("a rolling deploy that adds an event type", () => {
         unacknowledged: 0,
         skipped: { TaskArchived: 2 },
         decidedOtherwise: { count: 0, latest: [] },
+        retrying: { count: 0, oldest: [] },
       },
     ])
     expect(oldStatus.workers).toMatchObject([
@@ -281,10 +291,98 @@ describe("a rolling deploy that adds an event type", () => {
         unacknowledged: 0,
         skipped: {},
         decidedOtherwise: { count: 0, latest: [] },
+        retrying: { count: 0, oldest: [] },
       },
     ])
     expect(await boardState("archived")).toBe(2)
     expect(await boardState("main")).toBe(1)
+    expect(await Effect.runPromise(readDeadLetters(client, namespace))).toEqual([])
+  })
+})
+
+// A reaction that reads a read model as of its cause waits while the projection is stopped on an
+// event it fails on: it is retried (transient), never dead-lettered, and /status says so.
+describe("a projection stopped on a failing event", () => {
+  it("names on /status the reactions that wait on it, and lets them go once it is mended", async () => {
+    const namespace = uniqueNamespace("stopped")
+    const schema = database.newSchema()
+    await Effect.runPromise(applyTopology(client.jsm, declareTopology({ namespace })))
+    const writer = makeEventLog({ nats: client, catalog: taskCatalog, namespace })
+    const write = (id: string, event: Parameters<typeof writer.append>[0]["events"][number]) =>
+      Effect.runPromise(
+        writer.append({
+          aggregate: { domain: "content", type: "task", id },
+          expected: "any",
+          events: [event],
+          metadata: { correlationId: `c-${id}`, causationId: null, actor: { kind: "human", id: "ana" } },
+        }),
+      )
+    // The task list stops on a task it cannot apply, until a fix is deployed (here, a flag).
+    let mended = false
+    const failingList = defineProjection<OldDefs, TaskListReadModel>({
+      ...taskListProjection,
+      apply: async (trx, events, target) => {
+        for (const projected of events)
+          if (!mended && projected.event.type === "TaskOpened" && projected.event.payload.title === "poison")
+            throw new Error("the task list cannot apply a poisoned task")
+        await taskListProjection.apply(trx, events, target)
+      },
+    })
+    // A reactor that reads the task list (from another connection to its database) as of its
+    // cause before it tallies.
+    const tallyAsOfList = defineReactor<OldDefs, unknown>({
+      ...tallyCompletions,
+      backoff: { initialMs: 20, maxMs: 100, factor: 2 },
+      react: (event, cause) =>
+        Effect.gen(function* () {
+          yield* awaitReadModelAt({
+            db: database.db as Kysely<unknown>,
+            schema,
+            projection: { name: failingList.name, version: failingList.version },
+            cause,
+            timeoutMs: 100,
+          })
+          return yield* tallyCompletions.react(event, cause)
+        }),
+    })
+    const agent = defineAgent<OldDefs>({
+      name: "task-board",
+      catalog: taskCatalog,
+      aggregates: [boardAggregate],
+      reactors: [tallyAsOfList],
+      workers: [projectionWorker(failingList, { schema })],
+    })
+    const tallied = () =>
+      Effect.runPromise(makeCommandHandler(writer, boardAggregate).state("main")).then(
+        (s) => (s.state as { completions: number }).completions,
+      )
+    await runBuild(namespace, agent, async (running) => {
+      await write("t1", { type: "TaskOpened", payload: { title: "poison" } })
+      await write("t1", { type: "TaskCompleted", payload: { by: "ana" } })
+      let status: Status | undefined
+      await waitUntil(
+        async () => {
+          status = await statusOf(running)
+          return (status.reactors[0]?.retrying.oldest[0]?.deliveries ?? 0) >= 2
+        },
+        { timeoutMs: 30_000 },
+      )
+      // The wait is named where an operator looks: which delivery, how often, and on what.
+      const [waiting] = status!.reactors[0]!.retrying.oldest
+      expect(status!.reactors[0]!.retrying.count).toBe(1)
+      expect(waiting).toMatchObject({ sequence: 2 })
+      expect(waiting!.reason).toContain("read model task-list (version 1) has not applied")
+      expect(await tallied()).toBe(0)
+      expect(status!.parts.find((p) => p.name === "projection task-list")?.state).toBe("failed")
+    })
+    // The fix deployed: the projection applies the task, and the waiting reaction goes through, once.
+    mended = true
+    await runBuild(namespace, agent, async (running) => {
+      await waitUntil(async () => (await tallied()) === 1, { timeoutMs: 30_000 })
+      const after = await settled(running)
+      expect(after.reactors[0]!.retrying).toEqual({ count: 0, oldest: [] })
+    })
+    expect(await tallied()).toBe(1)
     expect(await Effect.runPromise(readDeadLetters(client, namespace))).toEqual([])
   })
 })

@@ -12,6 +12,7 @@ import {
   type Delivery,
   type EventLogError,
   type NatsHandles,
+  type RetryingDeliveries,
   runDurableConsumer,
   type SkippedEvents,
   type StoreWriteDeparture,
@@ -333,6 +334,8 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
   readonly skipped?: SkippedEvents
   /** Where it notes the reactions the code now decides otherwise than the log recorded (for /status). */
   readonly otherwise?: ReactionsDecidedOtherwise
+  /** Where it keeps the deliveries it tries again after a transient failure, until settled (for /status). */
+  readonly retrying?: RetryingDeliveries
   /** In a replay, the commands the log holds: a recorded command a reaction no longer gives is noted too. */
   readonly recorded?: RecordedCommands
 }): Effect.Effect<void, EventLogError, R> => {
@@ -359,6 +362,7 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
     },
     ...(options.until === undefined ? {} : { until: options.until }),
     ...(options.skipped === undefined ? {} : { skipped: options.skipped }),
+    ...(options.retrying === undefined ? {} : { retrying: options.retrying }),
     // A commit of none of its types is acknowledged undecoded: `react` would skip each of its events.
     reactsTo: new Set(options.reactor.eventTypes),
     // A reaction that failed because a dependency was away (the event log, a database) is tried
