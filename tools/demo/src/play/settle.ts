@@ -7,6 +7,11 @@ interface AgentStatus {
     readonly name: string
     readonly pending: number | null
     readonly unacknowledged: number | null
+    /** Deliveries tried again after a transient failure, the longest-waiting first. */
+    readonly retrying?: {
+      readonly count: number
+      readonly oldest: ReadonlyArray<{ readonly deliveries: number; readonly reason: string }>
+    }
   }>
 }
 
@@ -19,8 +24,14 @@ const backlogOf = async (stack: MeshStack): Promise<ReadonlyArray<string>> => {
       const status = (await response.json()) as AgentStatus
       for (const r of status.reactors ?? []) {
         const left = (r.pending ?? 0) + (r.unacknowledged ?? 0)
-        if (left > 0 || r.pending === null)
-          backlog.push(`${agent}/${r.name} ${r.pending === null ? "unknown" : left}`)
+        if (left > 0 || r.pending === null) {
+          // A delivery it keeps trying again says what it waits on (a read model behind, a
+          // dependency away), so that a day that does not settle says why.
+          const waiting = r.retrying?.oldest[0]
+          backlog.push(
+            `${agent}/${r.name} ${r.pending === null ? "unknown" : left}${waiting === undefined ? "" : ` (${r.retrying?.count} retrying; delivery ${waiting.deliveries}: ${waiting.reason})`}`,
+          )
+        }
       }
     } catch {
       backlog.push(`${agent} not answering`)
