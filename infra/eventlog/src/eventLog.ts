@@ -103,6 +103,22 @@ export interface StoredMessage {
 /** A subject filter inside a domain stream: one subject, or several (NATS 2.10 and later). */
 export type SubjectFilter = string | ReadonlyArray<string>
 
+/**
+ * Whether a filter takes a subject, by NATS's rules: a `*` token stands for any one token, a last
+ * `>` for one or more.
+ */
+export const filterTakes = (filter: SubjectFilter, subject: string): boolean => {
+  const tokens = subject.split(".")
+  return (typeof filter === "string" ? [filter] : filter).some((one) => {
+    const wanted = one.split(".")
+    for (const [i, token] of wanted.entries()) {
+      if (token === ">") return i === wanted.length - 1 && tokens.length > i
+      if (i >= tokens.length || (token !== "*" && token !== tokens[i])) return false
+    }
+    return wanted.length === tokens.length
+  })
+}
+
 /** The event log of one namespace over JetStream, typed by its event catalogue. */
 export interface EventLog<D extends EventDefinition> {
   readonly namespace: string

@@ -106,7 +106,12 @@ export class CustomerHistory extends Context.Service<
         const model = customerCareReadModel(db, namespace.name, agent)
         const catalogue = productCatalogueReadModel(db, namespace.name, agent)
         const schema = readModelSchemaOf(namespace.name, agent)
-        const projection = { name: customerCareProjection.name, version: customerCareProjection.version }
+        // Its streams too: a reader whose cause it does not read dies at once rather than wait.
+        const projection = {
+          name: customerCareProjection.name,
+          version: customerCareProjection.version,
+          streams: customerCareProjection.streams,
+        }
         const holding = (cause: CausePosition) => awaitReadModelAt({ db, schema, projection, cause })
         return {
           orders: (tenantId, customerId, at) =>

@@ -63,7 +63,12 @@ export class ProcurementRecords extends Context.Service<ProcurementRecords, Proc
         const { db } = yield* ReadModelDb
         const namespace = (yield* MeshNamespace).name
         const model = procurementReadModel(db, namespace, agent)
-        const projection = { name: procurementProjection.name, version: procurementProjection.version }
+        // Its streams too: a reader whose cause it does not read dies at once rather than wait.
+        const projection = {
+          name: procurementProjection.name,
+          version: procurementProjection.version,
+          streams: procurementProjection.streams,
+        }
         const schema = readModelSchemaOf(namespace, agent)
         // One query of the read model, named for its errors.
         const query = <A>(name: string, run: () => Promise<A>) =>

@@ -285,7 +285,7 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
             let commands = 0
             for (const event of commit.success.events) {
               const outcomes = yield* options.withServices(
-                react(event, { stream: asked.stream, sequence: asked.sequence }),
+                react(event, { stream: asked.stream, sequence: asked.sequence, subject: stored.subject }),
               )
               commands += outcomes.length
             }

@@ -1,7 +1,9 @@
+import { filterTakes } from "@mesh/eventlog"
 import { Clock, Effect, Schema } from "effect"
 import type { Kysely } from "kysely"
 import type { CausePosition } from "../reactors/reactor.ts"
 import { liveCommitHere, nextLiveCommit } from "./liveCommits.ts"
+import type { ProjectionStream } from "./projection.ts"
 import { readCheckpointOn } from "./store.ts"
 
 // A reaction that reads a read model reads what the projection has applied when it runs: live, a
@@ -28,17 +30,44 @@ export class ReadModelBehind extends Schema.TaggedError<ReadModelBehind>()("Read
   }
 }
 
-/** The projection a read is made of: its name (its live checkpoint key) and the version whose tables are read. */
+/**
+ * The projection a read is made of: its name (its live checkpoint key), the version whose tables
+ * are read, and, given, the streams it reads (its definition's), against which a cause is checked.
+ */
 export interface ProjectionAt {
   readonly name: string
   readonly version: number
+  readonly streams?: ReadonlyArray<ProjectionStream>
+}
+
+/**
+ * Why a projection's checkpoint would never pass `cause` by itself, or undefined when it reads the
+ * cause: a projection that does not read the cause's domain stream, or reads it through a filter
+ * that leaves the cause's subject out, checkpoints only the events it reads, so a reader waiting
+ * at the cause would wait for a later event it reads, or for ever.
+ */
+export const unreadCause = (projection: ProjectionAt, cause: CausePosition): string | undefined => {
+  if (projection.streams === undefined || cause.subject === undefined) return undefined
+  const domain = cause.subject.split(".")[1]
+  const reading = projection.streams.filter((s) => s.domain === domain)
+  const where = `${cause.stream}#${cause.sequence} (${cause.subject})`
+  if (reading.length === 0)
+    return `read model ${projection.name} does not read the ${domain} stream, so it never applies ${where}`
+  if (reading.some((s) => s.filterSubject === undefined || filterTakes(s.filterSubject, cause.subject!)))
+    return undefined
+  const filters = reading.flatMap((s) =>
+    typeof s.filterSubject === "string" ? [s.filterSubject] : (s.filterSubject ?? []),
+  )
+  return `read model ${projection.name} reads the ${domain} stream through ${filters.join(", ")}, which leaves out ${where}: its checkpoint passes it only with a later event it reads`
 }
 
 /**
  * Waits until `projection`'s live tables, of `projection.version`, have applied the commit at
  * `cause` (its stream's checkpoint at or past its sequence), then the caller reads rows stamped
  * before `cause.sequence`. The projection must read the cause's stream whole, or a filter that
- * takes the cause's subject, so that its checkpoint passes the cause. While it is rebuilding into
+ * takes the cause's subject, so that its checkpoint passes the cause: given the projection's
+ * streams and the cause's subject, a reader for which it does not dies at once, naming both
+ * ({@link unreadCause}), rather than wait on every reaction. While it is rebuilding into
  * this version, or a replica of another version holds the live tables, it waits too. After
  * `timeoutMs` (default 5 s, well inside a consumer's ack wait, so that the messages pulled behind
  * the waiting one are not redelivered meanwhile) it fails with {@link ReadModelBehind}, which the
@@ -84,6 +113,8 @@ export const awaitReadModelAt = (options: {
       return Effect.sync(stop)
     })
   return Effect.gen(function* () {
+    const unread = unreadCause(projection, cause)
+    if (unread !== undefined) return yield* Effect.die(new Error(unread))
     const deadline = (yield* Clock.currentTimeMillis) + (options.timeoutMs ?? 5_000)
     // Kept elsewhere, the read model is asked on a growing interval: live, a batch's linger behind
     // at most, so the first look or the next few find it there; a replay's rebuild can take

@@ -43,6 +43,11 @@ export interface CausePosition {
   readonly stream: string
   /** The stream sequence of the cause's commit. */
   readonly sequence: number
+  /**
+   * Its commit's subject, `<ns>.<domain>.<aggregate type>.<id>`: a read model awaited at the
+   * cause is checked to read it (`awaitReadModelAt`).
+   */
+  readonly subject?: string
 }
 
 /**
@@ -369,7 +374,7 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
     // again, never dead-lettered for it.
     isTransient: isTransientFailure,
     handle: (event, delivery) =>
-      react(event, { stream: delivery.stream, sequence: delivery.sequence }).pipe(
+      react(event, { stream: delivery.stream, sequence: delivery.sequence, subject: delivery.subject }).pipe(
         Effect.andThen(options.beforeAck === undefined ? Effect.void : options.beforeAck(event, delivery)),
       ),
   })
