@@ -36,8 +36,16 @@ export interface ProcurementRecordsShape {
     tenantId: string,
     cause: CausePosition,
   ) => Effect.Effect<ReadonlyMap<string, SupplierRecord>, ProcurementRecordsError | ReadModelBehind>
-  /** Units still to come on the open purchase orders of a stock (a tenant's SKU, `stockIdOf`). */
-  readonly onOrder: (stockId: string) => Effect.Effect<number, ProcurementRecordsError>
+  /**
+   * Units still to come on the open purchase orders of a stock (a tenant's SKU, `stockIdOf`), as
+   * they stood once `cause` was written (the read model waited for until it holds the cause), so
+   * that a reorder is decided on what was on order then: live, however far the read model lagged;
+   * on a redelivery, a replay or a fork, whatever came after.
+   */
+  readonly onOrder: (
+    stockId: string,
+    cause: CausePosition,
+  ) => Effect.Effect<number, ProcurementRecordsError | ReadModelBehind>
   /**
    * A stock's back-ordered order lines, oldest first, once the read model holds `cause` (the
    * read model waited for), so that every back-order recorded before the cause is among them.
@@ -82,8 +90,10 @@ export class ProcurementRecords extends Context.Service<ProcurementRecords, Proc
         return {
           suppliers: (tenantId: string, cause: CausePosition) =>
             queryAt(cause, "supplier records", () => supplierRecords(model, tenantId, cause.sequence)),
-          onOrder: (stockId: string) =>
-            query("units on order", () => unitsOnOrder(model, ...stockKeyOf(stockId))),
+          onOrder: (stockId: string, cause: CausePosition) =>
+            queryAt(cause, "units on order", () =>
+              unitsOnOrder(model, ...stockKeyOf(stockId), cause.sequence),
+            ),
           backorders: (stockId: string, cause: CausePosition) =>
             queryAt(cause, "back-ordered lines", () => backorderedLines(model, ...stockKeyOf(stockId))),
         }

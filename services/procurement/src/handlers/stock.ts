@@ -212,7 +212,7 @@ export const allocateOrders = (options: {
 /**
  * Keeps every SKU above its reorder point: after each reservation, back-order, shipment, restock,
  * closed or resumed reorder, the units free to promise are read from the reservations register, the
- * units on order from the read model, and the SKU's stock item decides whether a reorder opens (one
+ * units on order from the read model as they stood at the event, and the SKU's stock item decides whether a reorder opens (one
  * at a time). A SKU's first set-up puts its opening stock on the shelf, once, and records it.
  */
 export const checkReorderPoints = (options: {
@@ -229,7 +229,7 @@ export const checkReorderPoints = (options: {
     "ReorderClosed",
     "ReordersResumed",
   ],
-  react: (event) =>
+  react: (event, cause) =>
     Effect.gen(function* () {
       const registers = yield* Registers
       const write = {
@@ -286,7 +286,7 @@ export const checkReorderPoints = (options: {
           return []
       }
       const reading = yield* registers.read(stockReservations, stockId)
-      const onOrder = yield* (yield* ProcurementRecords).onOrder(stockId)
+      const onOrder = yield* (yield* ProcurementRecords).onOrder(stockId, cause)
       const command: StockItemCommand = {
         _tag: "CheckReorderPoint",
         available: Math.max(0, reading.value.available),

@@ -6,7 +6,12 @@ import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect } from "effect"
 import type { Kysely } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type ProcurementReadModel, procurementProjection, supplierRecords } from "./procurementReadModel.ts"
+import {
+  type ProcurementReadModel,
+  procurementProjection,
+  supplierRecords,
+  unitsOnOrder,
+} from "./procurementReadModel.ts"
 
 // A supplier's delivery record as the purchasing reaction reads it: as it stood when the reorder it
 // answers was written, whatever the read model has applied since (a delivery a moment later, or
@@ -95,6 +100,78 @@ describe("a supplier's delivery record", () => {
       expect(await asOf(acmeRest + 1)).toEqual(now)
       expect(await asOf()).toEqual(now)
       expect(await asOf(Number.MAX_SAFE_INTEGER)).toEqual(now)
+    } finally {
+      await handles.connection.drain()
+    }
+  })
+})
+
+describe("a SKU's units on order", () => {
+  it("are read as of a position in the log: what the open purchase orders had still to bring once its commit was applied", async () => {
+    const handles = await openNats(nats.url)
+    try {
+      const namespace = uniqueNamespace("units")
+      await Effect.runPromise(applyTopology(handles.jsm, declareTopology({ namespace })))
+      const log = makeEventLog({ nats: handles, catalog: makeCatalog(procurementEvents), namespace })
+      const write = async (purchaseOrderId: string, type: string, payload: Record<string, unknown>) =>
+        (
+          await Effect.runPromise(
+            log.append({
+              aggregate: { domain: "procurement", type: "purchaseOrder", id: purchaseOrderId },
+              expected: "any",
+              events: [{ type, payload } as never],
+              metadata: {
+                correlationId: purchaseOrderId,
+                causationId: null,
+                actor: { kind: "agent", id: "procurement" },
+              },
+            }),
+          )
+        ).position.sequence
+      const drafted = (sku: string, quantity: number, supplierId: string | null = "acme") => ({
+        tenantId: "shop",
+        sku,
+        supplierId,
+        quantity,
+        unitCost: supplierId === null ? null : { amountMinor: 800, currency: "EUR" },
+        total: supplierId === null ? null : { amountMinor: 800 * quantity, currency: "EUR" },
+        leadTimeDays: 3,
+        decisionId: `d-${sku}-${quantity}`,
+        reason: "cheapest",
+        firstTimeSupplier: false,
+      })
+      const received = (sku: string, quantity: number, outstanding: number) => ({
+        sku,
+        quantity,
+        onTime: true,
+        outstanding,
+      })
+
+      const first = await write("po-1", "PurchaseOrderDrafted", drafted("LAMP-1", 10))
+      // Another SKU's order, and one waiting for a buyer to choose its supplier: neither counts.
+      await write("po-2", "PurchaseOrderDrafted", drafted("VASE-1", 7))
+      const waiting = await write("po-3", "PurchaseOrderDrafted", drafted("LAMP-1", 4, null))
+      const partly = await write("po-1", "PurchaseOrderReceived", received("LAMP-1", 6, 4))
+      const second = await write("po-4", "PurchaseOrderDrafted", drafted("LAMP-1", 5))
+      const cancelled = await write("po-4", "PurchaseOrderCancelled", { reason: "supplier out of stock" })
+      // More than ordered comes: nothing below zero.
+      const rest = await write("po-1", "PurchaseOrderReceived", received("LAMP-1", 6, 0))
+
+      const schema = await projectedOnce({ projection: procurementProjection, database, eventLog: log })
+      const model = (database.db as Kysely<ProcurementReadModel>).withSchema(schema)
+      const lamps = (asOf?: number) => unitsOnOrder(model, "shop", "LAMP-1", asOf)
+
+      expect(await lamps(first - 1)).toBe(0)
+      expect(await lamps(first)).toBe(10)
+      expect(await lamps(waiting)).toBe(10)
+      expect(await lamps(partly)).toBe(4)
+      expect(await lamps(second)).toBe(9)
+      expect(await lamps(cancelled)).toBe(4)
+      expect(await lamps(rest)).toBe(0)
+      expect(await unitsOnOrder(model, "shop", "VASE-1", rest)).toBe(7)
+      // Read without a position, as it stands: the same as after the last commit.
+      expect(await lamps()).toBe(0)
+      expect(await unitsOnOrder(model, "shop", "VASE-1")).toBe(7)
     } finally {
       await handles.connection.drain()
     }

@@ -53,6 +53,22 @@ export interface PurchaseOrdersTable {
   updated_at: string
 }
 
+/**
+ * A change in the units a purchase order has still to bring while it is open (drafted, requested
+ * or placed), at the commit that made it: drafted or requested adds its units, each delivery takes
+ * its own away, receiving the rest or a cancellation takes what is left. Summed up to a position,
+ * the units on order as they stood there (`unitsOnOrder`).
+ */
+export interface PurchaseOrderUnitsTable {
+  purchase_order_id: string
+  tenant_id: string
+  sku: string
+  /** The stream sequence of the commit. */
+  sequence: number
+  /** Units still to come added, or (negative) taken away. */
+  units: number
+}
+
 /** A line of a customer order and its stock. */
 export interface OrderAllocationsTable {
   order_id: string
@@ -69,6 +85,7 @@ export interface OrderAllocationsTable {
 export interface ProcurementReadModel {
   stock_items: StockItemsTable
   purchase_orders: PurchaseOrdersTable
+  purchase_order_units: PurchaseOrderUnitsTable
   order_allocations: OrderAllocationsTable
 }
 
@@ -120,7 +137,62 @@ const stockItem = (trx: Trx, stockId: string) => {
   return trx.updateTable("stock_items").where("tenant_id", "=", key.tenantId).where("sku", "=", key.sku)
 }
 
-const applyOne = async (
+/** The statuses of a purchase order whose units are still to come. */
+const onOrderStatuses: ReadonlySet<string> = new Set(["drafted", "requested", "placed"])
+
+const unitsToCome = async (trx: Trx, id: string) => {
+  const row = await trx
+    .selectFrom("purchase_orders")
+    .select(["tenant_id", "sku", "status", "quantity", "received"])
+    .where("purchase_order_id", "=", id)
+    .executeTakeFirst()
+  return {
+    row,
+    units:
+      row !== undefined && onOrderStatuses.has(row.status) ? Math.max(0, row.quantity - row.received) : 0,
+  }
+}
+
+/** Runs a purchase order's change, and keeps what it changed in the units still to come, at `sequence`. */
+const changingUnitsOnOrder = async (trx: Trx, id: string, sequence: number, change: () => Promise<void>) => {
+  const before = await unitsToCome(trx, id)
+  await change()
+  const after = await unitsToCome(trx, id)
+  const row = after.row ?? before.row
+  if (row === undefined || after.units === before.units) return
+  await trx
+    .insertInto("purchase_order_units")
+    .values({
+      purchase_order_id: id,
+      tenant_id: row.tenant_id,
+      sku: row.sku,
+      sequence,
+      units: after.units - before.units,
+    })
+    // Two changes of one commit (its events share the sequence) add up.
+    .onConflict((oc) =>
+      oc
+        .columns(["purchase_order_id", "sequence"])
+        .doUpdateSet((eb) => ({ units: eb("purchase_order_units.units", "+", eb.ref("excluded.units")) })),
+    )
+    .execute()
+}
+
+const applyOne = async (trx: Trx, projected: ProjectionEvent<ProcurementEventDefs>): Promise<void> => {
+  const { event, sequence } = projected
+  switch (event.type) {
+    case "PurchaseOrderDrafted":
+    case "PurchaseOrderRequested":
+    case "PurchaseOrderPlaced":
+    case "PurchaseOrderReceived":
+    case "PurchaseOrderCancelled":
+      return changingUnitsOnOrder(trx, event.aggregateId, sequence, () => applyChange(trx, projected))
+    default:
+      return applyChange(trx, projected)
+  }
+}
+
+const applyChange = async (
   trx: Trx,
   { event, sequence }: ProjectionEvent<ProcurementEventDefs>,
 ): Promise<void> => {
@@ -288,10 +360,11 @@ const applyOne = async (
 export const procurementProjection = defineProjection<ProcurementEventDefs, ProcurementReadModel>({
   name: "procurement",
   // 2: a SKU's reorders held after a cancelled one. 3: stock items keyed by tenant and SKU.
-  // 4: the sequences a purchase order's first goods and its lateness arrived at.
-  version: 4,
+  // 4: the sequences a purchase order's first goods and its lateness arrived at. 5: the units on
+  // order by the commit that changed them.
+  version: 5,
   streams: [{ domain: "procurement" }],
-  tables: ["stock_items", "purchase_orders", "order_allocations"],
+  tables: ["stock_items", "purchase_orders", "purchase_order_units", "order_allocations"],
   onFailure: "stop",
   lingerMs: 50,
   createTables: async (trx) => {
@@ -344,6 +417,20 @@ export const procurementProjection = defineProjection<ProcurementEventDefs, Proc
       .createIndex("purchase_orders_by_supplier")
       .on("purchase_orders")
       .columns(["supplier_id", "status"])
+      .execute()
+    await trx.schema
+      .createTable("purchase_order_units")
+      .addColumn("purchase_order_id", "text", (c) => c.notNull())
+      .addColumn("tenant_id", "text", (c) => c.notNull())
+      .addColumn("sku", "text", (c) => c.notNull())
+      .addColumn("sequence", "bigint", (c) => c.notNull())
+      .addColumn("units", "integer", (c) => c.notNull())
+      .addPrimaryKeyConstraint("purchase_order_units_pk", ["purchase_order_id", "sequence"])
+      .execute()
+    await trx.schema
+      .createIndex("purchase_order_units_by_sku")
+      .on("purchase_order_units")
+      .columns(["tenant_id", "sku", "sequence"])
       .execute()
     await trx.schema
       .createTable("order_allocations")
@@ -411,18 +498,33 @@ export const supplierRecords = async (
   return records
 }
 
-/** Units still to come on a tenant's SKU's open purchase orders (drafted, requested or placed). */
+/**
+ * Units still to come on a tenant's SKU's open purchase orders (drafted, requested or placed): as
+ * they stand, or with `asOf` a stream sequence, as they stood once the commit there was applied,
+ * whatever the read model has applied since.
+ */
 export const unitsOnOrder = async (
   db: QueryCreator<ProcurementReadModel>,
   tenantId: string,
   sku: string,
+  asOf?: number,
 ): Promise<number> => {
+  if (asOf !== undefined) {
+    const row = await db
+      .selectFrom("purchase_order_units")
+      .select(sql<string | null>`sum(units)`.as("units"))
+      .where("tenant_id", "=", tenantId)
+      .where("sku", "=", sku)
+      .where("sequence", "<=", asOf)
+      .executeTakeFirst()
+    return Number(row?.units ?? 0)
+  }
   const rows = await db
     .selectFrom("purchase_orders")
     .select(["quantity", "received"])
     .where("tenant_id", "=", tenantId)
     .where("sku", "=", sku)
-    .where("status", "in", ["drafted", "requested", "placed"])
+    .where("status", "in", [...onOrderStatuses])
     .execute()
   return rows.reduce((units, row) => units + Math.max(0, row.quantity - row.received), 0)
 }
