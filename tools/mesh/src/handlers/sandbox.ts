@@ -103,7 +103,7 @@ export const sandbox = (args: {
         yield* Console.log(`    ${effect.system} ${effect.operation} ${effect.resource} (key ${effect.key})`)
       yield* Console.log(`  decisions made anew (a model asked): ${decisionsMade}`)
       yield* Console.log(
-        `  reactions decided otherwise than recorded: ${departures}${departures === 0 ? "" : " (nothing appended for them: the recorded events stand)"}`,
+        `  reactions decided otherwise than recorded: ${departures}${departures === 0 ? "" : " (nothing appended or stored for them: the recorded events and register values stand)"}`,
       )
       for (const r of run.decidedOtherwise) {
         yield* Console.log(
