@@ -1,4 +1,11 @@
-import { applyTopology, declareTopology, makeEventLog, openNats, readDeadLetters } from "@mesh/eventlog"
+import {
+  applyTopology,
+  CurrentReactionCause,
+  declareTopology,
+  makeEventLog,
+  openNats,
+  readDeadLetters,
+} from "@mesh/eventlog"
 import {
   agentHostLayerFromConfig,
   defineAgent,
@@ -48,25 +55,35 @@ const boardAgent = defineAgent({
   reactors: [tally],
 })
 
-beforeAll(async () => {
-  server = await startNatsServer()
+/** Runs `definition` in this process on the namespace until the fiber is interrupted. */
+const runAgent = (
+  definition: typeof boardAgent,
+  agentNamespace: string,
+  extraEnv: Record<string, string> = {},
+): Fiber.Fiber<unknown, unknown> => {
   const env = {
     MESH_NATS_URL: server.url,
-    MESH_NAMESPACE: namespace,
+    MESH_NAMESPACE: agentNamespace,
     MESH_DATABASE_URL: "pglite:memory",
     MESH_HTTP_PORT: "0",
     MESH_HTTP_HOST: "127.0.0.1",
+    ...extraEnv,
   }
-  // The agent runs in this process until the file's tests are done.
-  agent = Effect.runFork(
-    Effect.scoped(Effect.andThen(startAgent(boardAgent), Effect.never)).pipe(
+  return Effect.runFork(
+    Effect.scoped(Effect.andThen(startAgent(definition), Effect.never)).pipe(
       Effect.provide(
-        agentHostLayerFromConfig("board").pipe(
+        agentHostLayerFromConfig(definition.name).pipe(
           Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))),
         ),
       ),
     ),
   )
+}
+
+beforeAll(async () => {
+  server = await startNatsServer()
+  // The agent runs in this process until the file's tests are done.
+  agent = runAgent(boardAgent, namespace)
   const nats = await openNats(server.url)
   // The agent declares the streams as it starts; the test writes as soon as they are there.
   await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
@@ -206,5 +223,91 @@ describe("mesh dead-letters by filter", () => {
       types: ["TaskCompleted"],
       reason: "tallied by hand",
     })
+  }, 120_000)
+})
+
+describe("a dead letter handed back to an agent replaying history", () => {
+  it("runs its reaction as the reactor would in the replay: reading as it first ran", async () => {
+    const replayNamespace = uniqueNamespace("dlqreplay")
+    const seen: Array<{ readonly replaying: boolean | undefined; readonly readAsOf: string | undefined }> = []
+    let failing = true
+    const replayTally = defineReactor<(typeof taskCatalog.definitions)[number], Error>({
+      ...tally,
+      name: "replay-tally",
+      react: (event, cause) =>
+        Effect.gen(function* () {
+          const reaction = yield* CurrentReactionCause
+          seen.push({ replaying: reaction?.replaying, readAsOf: reaction?.readAsOf })
+          if (failing) return yield* Effect.fail(new Error(`tally store rejected ${event.aggregateId}`))
+          return yield* tally.react(event, cause)
+        }),
+    })
+    // The history first, as a sandbox has it before its agents start.
+    const nats = await openNats(server.url)
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace: replayNamespace })))
+    const log = makeEventLog({ nats, catalog: taskCatalog, namespace: replayNamespace })
+    const tasks = makeCommandHandler(log, taskAggregate)
+    for (const [i, command] of [
+      { _tag: "OpenTask", title: "Pack order 9" },
+      { _tag: "AssignTask", assignee: "ana" },
+      { _tag: "CompleteTask", by: "ana" },
+    ].entries())
+      await Effect.runPromise(
+        tasks.handle({
+          commandId: deterministicUuid(`${replayNamespace}-${i}`, 1),
+          aggregateId: "t9",
+          command: command as Parameters<typeof tasks.handle>[0]["command"],
+          issuedAt: 1_700_000_000_000,
+          metadata: { correlationId: "c9", causationId: null, actor: { kind: "human", id: "ana" } },
+        }),
+      )
+    const replaying = runAgent(
+      defineAgent({
+        name: "board",
+        catalog: taskCatalog,
+        aggregates: [taskAggregate, boardAggregate],
+        reactors: [replayTally],
+      }),
+      replayNamespace,
+      { MESH_REPLAY: "true" },
+    )
+    try {
+      await waitFor(
+        "the completion is dead-lettered",
+        async () =>
+          (await Effect.runPromise(readDeadLetters(nats, replayNamespace))).length === 1 ? true : undefined,
+        { timeoutMs: 30_000 },
+      )
+      failing = false
+      const retried = await runMesh(
+        [
+          "dead-letters",
+          "retry",
+          "--all",
+          "--as",
+          "sre-anna",
+          "--json",
+          "--nats-url",
+          server.url,
+          "--namespace",
+          replayNamespace,
+        ],
+        {},
+        { timeoutMs: 120_000 },
+      )
+      expect(retried.code, retried.stderr).toBe(0)
+      // Delivered once by the consumer, once handed back: both read as the reaction first ran.
+      expect(seen).toHaveLength(2)
+      expect(seen.every((s) => s.replaying === true)).toBe(true)
+      expect(seen[1]?.readAsOf).toBe(seen[0]?.readAsOf)
+      expect(lines(retried.stdout).map((o) => o.outcome)).toEqual(["retried"])
+      // A replay appends what the log lacks nowhere: the tally it now gives is reported, not written.
+      const board = await Effect.runPromise(makeCommandHandler(log, boardAggregate).state("main"))
+      expect((board.state as { completions: number }).completions).toBe(0)
+      expect(await Effect.runPromise(readDeadLetters(nats, replayNamespace))).toEqual([])
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(replaying))
+      await nats.connection.close()
+    }
   }, 120_000)
 })

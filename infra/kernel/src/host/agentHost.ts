@@ -272,6 +272,8 @@ export const startAgent = <D extends EventDefinition, R>(
       catalog: agent.catalog,
       requests,
       withServices,
+      otherwise,
+      ...(recorded === undefined ? {} : { recorded }),
     })
 
     const hostRoutes = Layer.mergeAll(

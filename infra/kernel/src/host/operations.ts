@@ -4,7 +4,9 @@ import { decodeStoredCommit, type NatsHandles, readDeadLetters } from "@mesh/eve
 import type { Msg } from "@nats-io/transport-node"
 import { Cause, Clock, Config, Effect, Option, Result, Schema, Stream } from "effect"
 import type { RebuildProgress } from "../projections/projector.ts"
+import type { ReactionsDecidedOtherwise } from "../reactors/reactionsDecidedOtherwise.ts"
 import { type ReactorDefinition, reactToEvent } from "../reactors/reactor.ts"
+import type { RecordedCommands } from "../reactors/recordedCommands.ts"
 import type { RequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
 
@@ -103,6 +105,13 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
   readonly reactors: ReadonlyArray<ReactorDefinition<D, unknown, R>>
   readonly catalog: EventCatalog<D>
   readonly requests: RequestLog
+  /**
+   * In a replay (`MESH_REPLAY`), the commands the log recorded: a dead letter handed back runs its
+   * reaction as the reactor would, reading as it first ran and comparing with what was recorded.
+   */
+  readonly recorded?: RecordedCommands
+  /** Where each reactor notes the reactions decided otherwise than recorded (for /status). */
+  readonly otherwise?: ReadonlyMap<string, ReactionsDecidedOtherwise>
   /** Runs one of the agent's parts with the services of its layer. */
   readonly withServices: <A, E>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E>
 }) =>
@@ -234,7 +243,13 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
     // are idempotent (command ids derive from the event), so a redelivery of an event that did
     // react after all changes nothing.
     const redeliver = (reactor: ReactorDefinition<D, unknown, R>) => {
-      const react = reactToEvent(reactor, context.dispatch, agent)
+      const react = reactToEvent(
+        reactor,
+        context.dispatch,
+        agent,
+        options.otherwise?.get(reactor.name),
+        options.recorded,
+      )
       return (m: Msg) =>
         Effect.gen(function* () {
           const decoded = decodeRedelivery(m.string())
