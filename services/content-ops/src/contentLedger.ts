@@ -17,7 +17,7 @@ import {
   makeEventLog,
   NatsClient,
 } from "@mesh/eventlog"
-import { type DecidedEvent, fold } from "@mesh/kernel"
+import { type DecidedEvent, fold, stateForReaction } from "@mesh/kernel"
 import { ReadModelDb } from "@mesh/sql"
 import { Context, Effect, Layer, Schema } from "effect"
 import { sql } from "kysely"
@@ -168,16 +168,7 @@ export class ContentLedger extends Context.Service<ContentLedger, ContentLedgerS
               return found
             }),
           faq: (faqId: string) =>
-            faqs.load({ domain: "content", type: "faq", id: faqId }).pipe(
-              Effect.flatMap((loaded) => historyForReaction(loaded.events)),
-              Effect.map((events) =>
-                fold(
-                  faqDecider,
-                  faqDecider.initialState(),
-                  events as unknown as ReadonlyArray<DecidedEvent<(typeof faqEvents)[number]>>,
-                ),
-              ),
-            ),
+            stateForReaction(faqs, { domain: "content", type: "faq", id: faqId }, faqDecider),
           ticket: (ticketId: string) =>
             tickets.load({ domain: "customer", type: "ticket", id: ticketId }).pipe(
               Effect.flatMap((loaded) => historyForReaction(loaded.events)),

@@ -1,12 +1,6 @@
 import { makeCatalog } from "@mesh/contracts"
-import {
-  type EventLogError,
-  historyForReaction,
-  MeshNamespace,
-  makeEventLog,
-  NatsClient,
-} from "@mesh/eventlog"
-import { type DecidedEvent, fold } from "@mesh/kernel"
+import { type EventLogError, MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
+import { stateForReaction } from "@mesh/kernel"
 import { Context, Effect, Layer } from "effect"
 import { type AllocationState, allocationDecider } from "./allocation/allocation.ts"
 import { allocationEvents, purchaseOrderEvents } from "./catalog.ts"
@@ -40,26 +34,16 @@ export class ProcurementLedger extends Context.Service<ProcurementLedger, Procur
       const orders = makeEventLog({ nats, catalog: makeCatalog(purchaseOrderEvents), namespace })
       return {
         allocation: (orderId: string) =>
-          allocations.load({ domain: "procurement", type: "allocation", id: orderId }).pipe(
-            Effect.flatMap((loaded) => historyForReaction(loaded.events)),
-            Effect.map((events) =>
-              fold(
-                allocationDecider,
-                allocationDecider.initialState(),
-                events as unknown as ReadonlyArray<DecidedEvent<(typeof allocationEvents)[number]>>,
-              ),
-            ),
+          stateForReaction(
+            allocations,
+            { domain: "procurement", type: "allocation", id: orderId },
+            allocationDecider,
           ),
         purchaseOrder: (purchaseOrderId: string) =>
-          orders.load({ domain: "procurement", type: "purchaseOrder", id: purchaseOrderId }).pipe(
-            Effect.flatMap((loaded) => historyForReaction(loaded.events)),
-            Effect.map((events) =>
-              fold(
-                purchaseOrderDecider,
-                purchaseOrderDecider.initialState(),
-                events as unknown as ReadonlyArray<DecidedEvent<(typeof purchaseOrderEvents)[number]>>,
-              ),
-            ),
+          stateForReaction(
+            orders,
+            { domain: "procurement", type: "purchaseOrder", id: purchaseOrderId },
+            purchaseOrderDecider,
           ),
       }
     }),

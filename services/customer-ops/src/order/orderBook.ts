@@ -1,12 +1,6 @@
 import { makeCatalog } from "@mesh/contracts"
-import {
-  type EventLogError,
-  historyForReaction,
-  MeshNamespace,
-  makeEventLog,
-  NatsClient,
-} from "@mesh/eventlog"
-import { type DecidedEvent, fold } from "@mesh/kernel"
+import { type EventLogError, MeshNamespace, makeEventLog, NatsClient } from "@mesh/eventlog"
+import { stateForReaction } from "@mesh/kernel"
 import { Context, Effect, Layer } from "effect"
 import { orderEvents } from "./catalog.ts"
 import { type OrderState, orderDecider } from "./order.ts"
@@ -34,16 +28,7 @@ export class OrderBook extends Context.Service<OrderBook, OrderBookShape>()("cus
       const log = makeEventLog({ nats, catalog: makeCatalog(orderEvents), namespace: namespace.name })
       return {
         order: (orderId: string) =>
-          log.load({ domain: "customer", type: "order", id: orderId }).pipe(
-            Effect.flatMap((loaded) => historyForReaction(loaded.events)),
-            Effect.map((events) =>
-              fold(
-                orderDecider,
-                orderDecider.initialState(),
-                events as unknown as ReadonlyArray<DecidedEvent<(typeof orderEvents)[number]>>,
-              ),
-            ),
-          ),
+          stateForReaction(log, { domain: "customer", type: "order", id: orderId }, orderDecider),
       }
     }),
   )
