@@ -261,7 +261,7 @@ const shownOp = (op: unknown): string => {
 /**
  * Whether a write a replayed reaction makes, which the recorded day has no change for under its
  * key, departs from the day, and how: `refusal` is why the registers refuse it now (null: they
- * would store it). Compared with the day's writes to the instance from the same cause at this
+ * would store it). Compared with the day's writes to the instance from the same cause, at any
  * site. A write with no cause cannot be matched to the day and is not judged.
  */
 export const replayedWriteDeparture = (
@@ -741,9 +741,10 @@ export const makeRegisters = (
      * refused as it was then, or answered with the value it would store, unstored.
      *
      * A write the day did not make is where the code replayed departs from the day, unless the day
-     * made the same operation from the same cause (a write without a key) or the write is refused
-     * now as nothing recorded says it was not then. It is noted (`noteDeparture`) with the day's
-     * operations from that cause, and the reaction's report names it.
+     * made the same operation from the same cause (a write without a key), or it is refused now and
+     * the day stored nothing from that cause (as far as the log shows, it was refused then too). It
+     * is noted (`noteDeparture`) with the day's operations from that cause, and the reaction's
+     * report names it.
      */
     const replayWrite = <S, O, V>(
       register: RegisterDefinition<S, O, V>,
