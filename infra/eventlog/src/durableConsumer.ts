@@ -339,6 +339,7 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
                     retrying?.failed(
                       { stream, sequence: m.seq, deliveries: m.info.deliveryCount, reason },
                       new Date(),
+                      delay,
                     )
                     m.nak(delay)
                   }),
