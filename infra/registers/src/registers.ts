@@ -264,7 +264,7 @@ const shownOp = (op: unknown): string => {
  * would store it). Compared with the day's writes to the instance from the same cause, at any
  * site. A write with no cause cannot be matched to the day and is not judged.
  */
-export const replayedWriteDeparture = (
+const replayedWriteDeparture = (
   register: string,
   id: string,
   op: unknown,

@@ -317,7 +317,8 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
           return outcome
         }),
       )
-      yield* noteStoreDepartures
+      // Live, no store notes a departure: nothing to report.
+      if (recorded !== undefined) yield* noteStoreDepartures
       return outcomes
     }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
   }

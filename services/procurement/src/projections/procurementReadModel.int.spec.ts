@@ -1,5 +1,5 @@
 import { makeCatalog, procurementEvents } from "@mesh/contracts"
-import { applyTopology, declareTopology, makeEventLog, openNats } from "@mesh/eventlog"
+import { applyTopology, declareTopology, type EventLog, makeEventLog, openNats } from "@mesh/eventlog"
 import { openTestPostgres, projectedOnce, type TestDatabase } from "@mesh/kernel/projections/testing"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
@@ -27,28 +27,50 @@ afterAll(async () => {
   await database?.close()
 })
 
+/**
+ * Runs `body` on a namespace of its own: its procurement log, and `write`, which appends one event
+ * to a purchase order and answers its commit's stream sequence.
+ */
+const withPurchaseOrders = async (
+  prefix: string,
+  body: (history: {
+    readonly log: EventLog<(typeof procurementEvents)[number]>
+    readonly write: (
+      purchaseOrderId: string,
+      type: string,
+      payload: Record<string, unknown>,
+    ) => Promise<number>
+  }) => Promise<void>,
+) => {
+  const handles = await openNats(nats.url)
+  try {
+    const namespace = uniqueNamespace(prefix)
+    await Effect.runPromise(applyTopology(handles.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats: handles, catalog: makeCatalog(procurementEvents), namespace })
+    const write = async (purchaseOrderId: string, type: string, payload: Record<string, unknown>) =>
+      (
+        await Effect.runPromise(
+          log.append({
+            aggregate: { domain: "procurement", type: "purchaseOrder", id: purchaseOrderId },
+            expected: "any",
+            events: [{ type, payload } as never],
+            metadata: {
+              correlationId: purchaseOrderId,
+              causationId: null,
+              actor: { kind: "agent", id: "procurement" },
+            },
+          }),
+        )
+      ).position.sequence
+    await body({ log, write })
+  } finally {
+    await handles.connection.drain()
+  }
+}
+
 describe("a supplier's delivery record", () => {
   it("is read as of a position in the log: the orders delivered before it, late if found late before it", async () => {
-    const handles = await openNats(nats.url)
-    try {
-      const namespace = uniqueNamespace("pr")
-      await Effect.runPromise(applyTopology(handles.jsm, declareTopology({ namespace })))
-      const log = makeEventLog({ nats: handles, catalog: makeCatalog(procurementEvents), namespace })
-      const write = async (purchaseOrderId: string, type: string, payload: Record<string, unknown>) =>
-        (
-          await Effect.runPromise(
-            log.append({
-              aggregate: { domain: "procurement", type: "purchaseOrder", id: purchaseOrderId },
-              expected: "any",
-              events: [{ type, payload } as never],
-              metadata: {
-                correlationId: purchaseOrderId,
-                causationId: null,
-                actor: { kind: "agent", id: "procurement" },
-              },
-            }),
-          )
-        ).position.sequence
+    await withPurchaseOrders("pr", async ({ log, write }) => {
       const drafted = (supplierId: string) => ({
         tenantId: "shop",
         sku: "LAMP-1",
@@ -100,34 +122,13 @@ describe("a supplier's delivery record", () => {
       expect(await asOf(acmeRest + 1)).toEqual(now)
       expect(await asOf()).toEqual(now)
       expect(await asOf(Number.MAX_SAFE_INTEGER)).toEqual(now)
-    } finally {
-      await handles.connection.drain()
-    }
+    })
   })
 })
 
 describe("a SKU's units on order", () => {
   it("are read as of a position in the log: what the open purchase orders had still to bring once its commit was applied", async () => {
-    const handles = await openNats(nats.url)
-    try {
-      const namespace = uniqueNamespace("units")
-      await Effect.runPromise(applyTopology(handles.jsm, declareTopology({ namespace })))
-      const log = makeEventLog({ nats: handles, catalog: makeCatalog(procurementEvents), namespace })
-      const write = async (purchaseOrderId: string, type: string, payload: Record<string, unknown>) =>
-        (
-          await Effect.runPromise(
-            log.append({
-              aggregate: { domain: "procurement", type: "purchaseOrder", id: purchaseOrderId },
-              expected: "any",
-              events: [{ type, payload } as never],
-              metadata: {
-                correlationId: purchaseOrderId,
-                causationId: null,
-                actor: { kind: "agent", id: "procurement" },
-              },
-            }),
-          )
-        ).position.sequence
+    await withPurchaseOrders("units", async ({ log, write }) => {
       const drafted = (sku: string, quantity: number, supplierId: string | null = "acme") => ({
         tenantId: "shop",
         sku,
@@ -172,8 +173,6 @@ describe("a SKU's units on order", () => {
       // Read without a position, as it stands: the same as after the last commit.
       expect(await lamps()).toBe(0)
       expect(await unitsOnOrder(model, "shop", "VASE-1")).toBe(7)
-    } finally {
-      await handles.connection.drain()
-    }
+    })
   })
 })

@@ -509,24 +509,14 @@ export const unitsOnOrder = async (
   sku: string,
   asOf?: number,
 ): Promise<number> => {
-  if (asOf !== undefined) {
-    const row = await db
-      .selectFrom("purchase_order_units")
-      .select(sql<string | null>`sum(units)`.as("units"))
-      .where("tenant_id", "=", tenantId)
-      .where("sku", "=", sku)
-      .where("sequence", "<=", asOf)
-      .executeTakeFirst()
-    return Number(row?.units ?? 0)
-  }
-  const rows = await db
-    .selectFrom("purchase_orders")
-    .select(["quantity", "received"])
+  // The changes of the units still to come, summed: up to `asOf`, or all of them.
+  let query = db
+    .selectFrom("purchase_order_units")
+    .select(sql<string | null>`sum(units)`.as("units"))
     .where("tenant_id", "=", tenantId)
     .where("sku", "=", sku)
-    .where("status", "in", [...onOrderStatuses])
-    .execute()
-  return rows.reduce((units, row) => units + Math.max(0, row.quantity - row.received), 0)
+  if (asOf !== undefined) query = query.where("sequence", "<=", asOf)
+  return Number((await query.executeTakeFirst())?.units ?? 0)
 }
 
 /** A tenant's SKU's back-ordered order lines, oldest first: the orders to fill when units come free. */
