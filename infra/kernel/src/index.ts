@@ -17,6 +17,7 @@ export {
   RedeliveryCommand,
 } from "./host/operations.ts"
 export * from "./host/partSupervisor.ts"
+export { processVitals } from "./host/processVitals.ts"
 export * from "./host/projectionWorker.ts"
 export { bearerOf, decoderOf, problem, readBody, readJson, tenantQueryOf } from "./host/routeHelpers.ts"
 export { isTransientError, isTransientFailure } from "./host/transient.ts"

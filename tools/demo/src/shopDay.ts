@@ -4,6 +4,7 @@ import { seededChoices } from "./day/random.ts"
 import { watchLog } from "./play/logWatch.ts"
 import { playDay, type WorldTally } from "./play/player.ts"
 import { settle } from "./play/settle.ts"
+import { type AgentLoad, agentLoadBetween, readAgentVitals } from "./report/agentLoad.ts"
 import { type DaySummary, summarizeDay } from "./report/daySummary.ts"
 import { renderSummary } from "./report/renderSummary.ts"
 import { lastLogLines, meshAgents } from "./stack/agentProcess.ts"
@@ -42,6 +43,11 @@ export interface ShopDayOutcome {
   readonly restarts: Readonly<Record<string, number>>
   /** The kills the day suffered: which agent, how far into the day. */
   readonly kills: ReadonlyArray<{ readonly agent: string; readonly atMs: number }>
+  /**
+   * What each agent's process spent from the day's start until the mesh settled (null where its
+   * /status could not be read then, or the process was killed and restarted meanwhile).
+   */
+  readonly agentLoad: Readonly<Record<string, AgentLoad | null>>
 }
 
 const tty = process.stdout.isTTY === true
@@ -148,6 +154,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   const watch = watchLog(nats, namespace)
   let outcome: ShopDayOutcome | undefined
   try {
+    const vitalsAtStart = await readAgentVitals(meshAgents, stack.urlOf)
     const dayStarted = performance.now()
     options.during?.started()
     const progress =
@@ -169,6 +176,14 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
     step("every agent is ready; waiting for the mesh to finish the day's work")
     const unsettled = await settle(stack, watch)
     options.during?.settled()
+    const settledMs = performance.now() - dayStarted
+    const vitalsSettled = await readAgentVitals(meshAgents, stack.urlOf)
+    const agentLoad = Object.fromEntries(
+      meshAgents.map((agent) => [
+        agent,
+        agentLoadBetween(vitalsAtStart.get(agent), vitalsSettled.get(agent), settledMs),
+      ]),
+    )
     if (unsettled.length === 0) step("the mesh is done")
     else {
       step(`still working: ${unsettled.join(", ")}; the agents' last log lines:`)
@@ -180,7 +195,18 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
     const dayMs = performance.now() - dayStarted
     const opening = new Map(plan.products.map((p) => [p.sku, p.stock.opening]))
     const summary = summarizeDay(watch.events(), stack.simulators.ledger(), opening)
-    outcome = { namespace, seed: options.seed, startMs, dayMs, summary, world, unsettled, restarts, kills }
+    outcome = {
+      namespace,
+      seed: options.seed,
+      startMs,
+      dayMs,
+      summary,
+      world,
+      unsettled,
+      restarts,
+      kills,
+      agentLoad,
+    }
     if (options.output === "json") console.log(JSON.stringify(outcome))
     else if (options.output === "text") {
       console.log(

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs"
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { ProcessVitals } from "@mesh/contracts"
 import { makeEventLog, openNats } from "@mesh/eventlog"
 import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
@@ -180,6 +181,7 @@ describe("agent host", () => {
         reactors: Array<{ name: string; pending: number }>
         parts: Array<{ name: string; kind: string; state: string }>
         workers: Array<{ name: string; status: { lag: number } }>
+        process: ProcessVitals
       }
       expect(status.ready).toBe(true)
       expect(status.dependencies).toEqual({ nats: { ok: true }, database: { ok: true } })
@@ -189,6 +191,11 @@ describe("agent host", () => {
       ])
       expect(status.reactors[0]).toMatchObject({ name: "tally-completions", pending: 0 })
       expect(status.workers[0]).toMatchObject({ name: "projection task-list", status: { lag: 0 } })
+      // The agent's own process, not the spec's: it started, loaded its modules and reacted.
+      expect(status.process.pid).toBe(agent.child.pid)
+      expect(status.process.cpuSeconds.user).toBeGreaterThan(0)
+      expect(status.process.eventLoop.activeMs).toBeGreaterThan(0)
+      expect(status.process.memoryBytes.rss).toBeGreaterThan(status.process.memoryBytes.heapUsed)
 
       agent.child.kill("SIGTERM")
       expect((await agent.exited).code).toBe(0)

@@ -23,6 +23,7 @@ import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
 import { serveOperators } from "./operations.ts"
 import { makePartBoard, partsReady, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
+import { processVitals, watchEventLoop } from "./processVitals.ts"
 import { isTransientFailure } from "./transient.ts"
 
 /** Why an agent could not start: the step, and the cause as it was raised. */
@@ -258,6 +259,7 @@ export const startAgent = <D extends EventDefinition, R>(
           reactors: yield* reactorLag,
           workers: yield* workerStatus,
           topology: { drifted: topology.drifted },
+          process: processVitals(),
         }
       }),
     )
@@ -315,6 +317,9 @@ export const startAgent = <D extends EventDefinition, R>(
     const httpUrl = formatted.replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1")
 
     yield* Ref.set(started, true)
+    // From here on: the start's module loading and migrations hold the loop by design, and would
+    // stand for the agent's lateness at work.
+    watchEventLoop()
     yield* Effect.logInfo(`agent ${agent.name} ready on ${httpUrl} (namespace ${namespace})`)
     return {
       httpUrl,
