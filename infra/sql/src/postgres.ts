@@ -1,4 +1,3 @@
-import type { PGlite } from "@electric-sql/pglite"
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -13,7 +12,7 @@ import {
   type TransactionSettings,
 } from "kysely"
 import pg from "pg"
-import { openPGliteCluster } from "./pgliteCluster.ts"
+import { openPGliteThread, type PGliteSession } from "./pgliteThread.ts"
 
 /** Where a read-model database lives: a Postgres server, or embedded PGlite. */
 export type PostgresSource = "postgres" | "pglite"
@@ -103,11 +102,11 @@ const countsRows = /^\s*(insert|update|delete|merge)\b/i
  * jiti), about 0.8 s of CPU in every agent process that opens PGlite; and its connections reported
  * no affected rows, so an update's `numUpdatedRows` was always 0 on PGlite.
  */
-const pgliteSession = (client: PGlite): Driver => ({
+const pgliteSession = (client: PGliteSession): Driver => ({
   init: async () => undefined,
   acquireConnection: async () => ({
     executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
-      const result = await client.query<R>(query.sql, [...query.parameters])
+      const result = await client.query<R>(query.sql, query.parameters)
       return countsRows.test(query.sql) && result.affectedRows !== undefined
         ? { rows: result.rows, numAffectedRows: BigInt(result.affectedRows) }
         : { rows: result.rows }
@@ -177,13 +176,9 @@ const serialisedPGliteDriver = (inner: Driver, close: () => Promise<void>): Driv
 
 /** Opens embedded PGlite (files in `dataDir`, or in memory) as a {@link ResolvedPostgres}. */
 export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> => {
-  // Loaded on demand: a process on Postgres never loads PGlite's WebAssembly.
-  const pglite = await import("@electric-sql/pglite")
-  const client = await openPGliteCluster(pglite, dataDir)
-  await client.waitReady
-  const close = once(async () => {
-    if (!client.closed) await client.close()
-  })
+  // A process on Postgres never starts the thread, nor loads PGlite's WebAssembly.
+  const client = await openPGliteThread(dataDir)
+  const close = once(() => client.close())
   const dialect: Dialect = {
     createAdapter: () => new PostgresAdapter(),
     createIntrospector: (db) => new PostgresIntrospector(db),
