@@ -77,6 +77,14 @@ export const openPGliteThread = (dataDir: string | undefined, clusters?: string)
     worker.on("error", (error) =>
       endWith(new Error(`PGlite's thread failed: ${error.message}`, { cause: error })),
     )
+    // An answer that cannot be read here names no request: nothing the thread says can be trusted to
+    // match its request any more, so the session ends rather than leave a statement waiting for ever.
+    worker.on("messageerror", (error) => {
+      endWith(
+        new Error(`an answer from PGlite's thread could not be read: ${error.message}`, { cause: error }),
+      )
+      void worker.terminate()
+    })
     worker.on("exit", (code) =>
       endWith(
         new Error(
@@ -92,10 +100,14 @@ export const openPGliteThread = (dataDir: string | undefined, clusters?: string)
     ): Promise<PGliteAnswer> =>
       new Promise((resolve, reject) => {
         if (ended !== undefined) return reject(ended)
+        // Once closing, nothing more is sent: PGlite would run a statement that came after its
+        // close while it shuts down. (The close's own request is sent before `closing` is set.)
+        if (closing !== undefined) return reject(new Error("the PGlite database is closed"))
         const id = nextId++
         try {
-          // A parameter no structured clone can copy (a function, a class with private state)
-          // throws here, before anything was sent: the statement fails alone.
+          // A parameter no structured clone can copy (a function, a symbol) throws here, before
+          // anything was sent: the statement fails alone. kysely's parameters are plain values,
+          // dates, byte arrays and JSON text, which cross whole.
           worker.postMessage({ ...request, id } as PGliteRequest)
         } catch (error) {
           return reject(

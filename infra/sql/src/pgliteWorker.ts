@@ -80,12 +80,18 @@ try {
     }
     // PGlite runs one statement at a time by itself; the answers go back in the order asked.
     client.query(request.sql, [...request.params]).then(
-      (result) =>
-        port.postMessage({
-          id: request.id,
-          rows: result.rows,
-          affectedRows: result.affectedRows,
-        } satisfies PGliteAnswer),
+      (result) => {
+        try {
+          port.postMessage({
+            id: request.id,
+            rows: result.rows,
+            affectedRows: result.affectedRows,
+          } satisfies PGliteAnswer)
+        } catch (error) {
+          // Rows no structured clone can copy fail their statement, not the thread.
+          port.postMessage({ id: request.id, error: thrown(error) } satisfies PGliteAnswer)
+        }
+      },
       (error: unknown) => port.postMessage({ id: request.id, error: thrown(error) } satisfies PGliteAnswer),
     )
   })

@@ -155,7 +155,8 @@ export const runDayBench = async (options: {
             : {
                 cpu_s: load.cpuSeconds,
                 cores: load.cores,
-                cpu_ms_per_event: (load.cpuSeconds * 1000) / day.summary.events,
+                cpu_ms_per_event:
+                  day.summary.events === 0 ? null : (load.cpuSeconds * 1000) / day.summary.events,
                 event_loop_utilization: load.eventLoopUtilization,
                 event_loop_delay_p99_ms: load.eventLoopDelayMs.p99,
                 rss_mb: load.rssMb,
