@@ -178,7 +178,8 @@ const serialisedPGliteDriver = (inner: Driver, close: () => Promise<void>): Driv
 export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> => {
   // A process on Postgres never starts the thread, nor loads PGlite's WebAssembly.
   const client = await openPGliteThread(dataDir)
-  const close = once(() => client.close())
+  // Idempotent by itself: every caller of a second close waits for the first.
+  const close = client.close
   const dialect: Dialect = {
     createAdapter: () => new PostgresAdapter(),
     createIntrospector: (db) => new PostgresIntrospector(db),
