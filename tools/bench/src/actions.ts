@@ -12,6 +12,7 @@ import {
 } from "@mesh/actions"
 import { countingNats } from "@mesh/actions/testing"
 import { Subjects } from "@mesh/contracts"
+import { AckPolicy, DeliverPolicy, type JsMsg } from "@nats-io/jetstream"
 import { applyTopology, declareTopology, type NatsHandles } from "@mesh/eventlog"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
 import { Deferred, Effect, Fiber, Result } from "effect"
@@ -40,7 +41,7 @@ const policy = (() => {
 })()
 
 // Ids of one length, so that the raw path's copies of our commits have our commits' sizes.
-const actionId = (prefix: "a" | "r" | "w", n: number) => `${prefix}-${String(n).padStart(6, "0")}`
+const actionId = (prefix: "a" | "f" | "r" | "w", n: number) => `${prefix}-${String(n).padStart(6, "0")}`
 
 /** The simulators as their own process: the external system is not on our event loop, as in production. */
 const startSimulatorProcess = async () => {
@@ -195,6 +196,109 @@ const rawAction = async (
   }
 }
 
+/** One of our commits under another action id of the same length, with fresh event ids. */
+const freshCommit = (template: string, id: string) => {
+  const fresh = new Map<string, string>()
+  return template
+    .replaceAll(actionId("a", 0), id)
+    .replace(uuidPattern, (old) => fresh.get(old) ?? fresh.set(old, uuidv7()).get(old)!)
+}
+
+/**
+ * The floor of an action's input and output: what the gate and the executor must do on the wire,
+ * written with nats.js alone. The intent's commit is published with an expected sequence; a
+ * durable pull consumer of the same configuration delivers it (4 at a time); the attempt's commit
+ * is published, the simulator called with the action's key, the result's commit published and
+ * the delivery acknowledged; the consumer's deliveries of its own two commits are acknowledged
+ * unread. Our commits are copied as in the raw path. Nothing is decoded, decided or folded: the
+ * gap between it and ours is our code's, and the gap between it and raw the design's.
+ */
+const startFloor = async (options: {
+  readonly nats: NatsHandles
+  readonly namespace: string
+  readonly mailboxUrl: string
+  readonly templates: ReadonlyArray<string>
+  readonly concurrency: number
+}) => {
+  const { nats, namespace, templates } = options
+  await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+  const stream = Subjects.streamName(namespace, "actions")
+  const name = `floor-executor-${agent}`
+  await nats.jsm.consumers.add(stream, {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: Subjects.aggregateTypeWildcard(namespace, "actions", agent),
+    ack_wait: 30_000_000_000,
+    max_deliver: -1,
+    max_ack_pending: 1_000,
+  })
+  const messages = await (await nats.js.consumers.get(stream, name)).consume({ max_messages: 256 })
+  // Subjects whose action the floor is performing, and by subject the last sequence it wrote: its
+  // own commits' deliveries are acknowledged unread.
+  const performing = new Set<string>()
+  const written = new Map<string, number>()
+  let succeeded = 0
+  let waiting: { readonly count: number; readonly resolve: () => void } | undefined
+  const perform = async (m: JsMsg) => {
+    const id = m.subject.slice(m.subject.lastIndexOf(".") + 1)
+    JSON.parse(m.string())
+    const started = await nats.js.publish(m.subject, encoder.encode(freshCommit(templates[1]!, id)), {
+      expect: { lastSubjectSequence: m.seq },
+    })
+    const response = await httpRequest(`${options.mailboxUrl}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": id },
+      body: JSON.stringify({ to: `customer-${id}@example.com`, subject: `Re: order ${id}`, body: "On its way." }),
+    })
+    await response.body.text()
+    const done = await nats.js.publish(m.subject, encoder.encode(freshCommit(templates[2]!, id)), {
+      expect: { lastSubjectSequence: started.seq },
+    })
+    written.set(m.subject, done.seq)
+    m.ack()
+    succeeded++
+    if (waiting !== undefined && succeeded >= waiting.count) waiting.resolve()
+  }
+  let inHand = 0
+  const free: Array<() => void> = []
+  const loop = (async () => {
+    for await (const m of messages) {
+      if (performing.has(m.subject) || (written.get(m.subject) ?? 0) >= m.seq) {
+        m.ack()
+        continue
+      }
+      if (inHand >= options.concurrency) await new Promise<void>((resolve) => free.push(resolve))
+      inHand++
+      performing.add(m.subject)
+      void perform(m).finally(() => {
+        performing.delete(m.subject)
+        inHand--
+        free.shift()?.()
+      })
+    }
+  })()
+  return {
+    request: async (n: number) => {
+      const id = actionId("f", n)
+      await nats.js.publish(
+        Subjects.aggregate(namespace, "actions", agent, id),
+        encoder.encode(freshCommit(templates[0]!, id)),
+        { expect: { lastSubjectSequence: 0 } },
+      )
+    },
+    succeeded: (count: number) =>
+      new Promise<void>((resolve) => {
+        waiting = { count, resolve }
+        if (succeeded >= count) resolve()
+      }),
+    stop: async () => {
+      await messages.close()
+      await loop
+    },
+  }
+}
+
 /**
  * Actions per second from intent to `ActionSucceeded` through the gate and the executor, against
  * the mailbox simulator, beside the raw rate of the same commits (same count and sizes) published
@@ -244,6 +348,32 @@ export const runActionsBench = async (options: {
     const templates = ours.commits.map((commit) => decoder.decode(commit))
     if (templates.length === 0) throw new Error("the first action's commits were not seen")
 
+    // The floor: the same wire work without our code, warmed on its own namespace first.
+    const warmFloor = await startFloor({
+      nats,
+      namespace: `${options.namespace}fw`,
+      mailboxUrl: simulators.mailboxUrl,
+      templates,
+      concurrency,
+    })
+    await pool(200, inFlight, (n) => warmFloor.request(900_000 + n))
+    await warmFloor.succeeded(200)
+    await warmFloor.stop()
+    const floor = await startFloor({
+      nats,
+      namespace: `${options.namespace}f`,
+      mailboxUrl: simulators.mailboxUrl,
+      templates,
+      concurrency,
+    })
+    const floorCpu = process.cpuUsage()
+    const floorStarted = now()
+    await pool(total, inFlight, (n) => floor.request(n))
+    await floor.succeeded(total)
+    const floorSeconds = (now() - floorStarted) / 1_000
+    const floorCpuMs = cpuMs(process.cpuUsage(floorCpu))
+    await floor.stop()
+
     const rawNs = `${options.namespace}r`
     await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace: rawNs })))
     await pool(200, inFlight, (n) => rawAction(nats, rawNs, templates, 900_000 + n))
@@ -292,6 +422,12 @@ export const runActionsBench = async (options: {
           appends_per_s: rawRate * templates.length,
           cpu_ms_per_action: rawCpuMs / total,
         },
+        floor: {
+          actions: total,
+          seconds: floorSeconds,
+          actions_per_s: total / floorSeconds,
+          cpu_ms_per_action: floorCpuMs / total,
+        },
         http: {
           calls: total,
           seconds: httpSeconds,
@@ -310,6 +446,11 @@ export const runActionsBench = async (options: {
         // connector call (the plain call's client CPU), over what their raw appends cost.
         events_cpu_over_raw: (oursCpuMs / total - httpCpuMs / total) / (rawCpuMs / total),
         executor_concurrency: concurrency,
+        // The design's share and our code's: the floor does the wire work of an action (its three
+        // appends, three deliveries and acks, and the call) and nothing else.
+        floor_over_raw: rawSeconds / floorSeconds,
+        ours_over_floor: floorSeconds / oursSeconds,
+        ours_cpu_over_floor: oursCpuMs / floorCpuMs,
       },
     }
   } finally {
