@@ -75,6 +75,8 @@ const pool = async (total: number, inFlight: number, job: (n: number) => Promise
   )
 }
 
+const succeededMarker = Buffer.from('"type":"ActionSucceeded"')
+
 /**
  * The gate and the executor of one agent in a namespace of their own, on counted NATS handles;
  * `succeeded()` resolves when `count` actions have succeeded (seen on a plain subscription, which
@@ -122,7 +124,9 @@ const startOurs = async (options: {
   void (async () => {
     for await (const m of subscription) {
       if (m.subject === firstSubject) commits.push(m.data)
-      if (m.string().includes('"type":"ActionSucceeded"')) succeeded++
+      // Found in the bytes, not a decoded string: the observer's cost is the bench's, not ours.
+      if (Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).includes(succeededMarker))
+        succeeded++
       if (waiting !== undefined && succeeded >= waiting.count) waiting.resolve()
     }
   })()
