@@ -10,6 +10,7 @@ export {
   type ResolvedPostgres,
 } from "./postgres.ts"
 export {
+  DatabaseLost,
   type DatabaseTarget,
   DatabaseUnavailable,
   InvalidDatabaseUrl,
@@ -17,5 +18,6 @@ export {
   parseDatabaseUrl,
   ReadModelDb,
   ReadModelDbError,
+  type ReadModelDbOptions,
   type ReadModelDbShape,
 } from "./readModelDb.ts"

@@ -2,6 +2,8 @@ import { spawn } from "node:child_process"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
+import type { Worker } from "node:worker_threads"
 import { sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { openPGliteThread, type PGliteSession } from "./pgliteThread.ts"
@@ -104,6 +106,34 @@ describe("PGlite on a thread of its own", () => {
     const again = await openPGliteThread(dataDir)
     try {
       expect((await again.query("select n from kept", [])).rows).toEqual([{ n: 7 }])
+    } finally {
+      await again.close()
+    }
+  })
+
+  it("tells a database lost with its thread (statements in flight fail, and every later one), never one closed", async () => {
+    const dataDir = join(scratch, "lost")
+    let thread: Worker | undefined
+    const db = await openPGliteThread(dataDir, { started: (worker) => (thread = worker) })
+    await db.query("create table kept (n int)", [])
+    await db.query("insert into kept values (1)", [])
+    let lostWith: Error | undefined
+    void db.lost.then((reason) => (lostWith = reason))
+    const inFlight = db.query("select pg_sleep(0.5)", [])
+    // Ended from outside, as out-of-memory or a crash in the WebAssembly would end it.
+    await thread!.terminate()
+    await expect(inFlight).rejects.toThrow("PGlite's thread ended unasked")
+    expect((await db.lost).message).toMatch(/^PGlite's thread ended unasked \(exit code \d+\)$/)
+    expect(lostWith).toBe(await db.lost)
+    await expect(db.query("select 1", [])).rejects.toThrow("PGlite's thread ended unasked")
+    await db.close()
+    // What it had written is in its files for the next process that opens them.
+    const again = await openPGliteThread(dataDir)
+    try {
+      expect((await again.query("select n from kept", [])).rows).toEqual([{ n: 1 }])
+      await again.close()
+      const settled = await Promise.race([again.lost.then(() => "lost"), sleep(200).then(() => "not lost")])
+      expect(settled).toBe("not lost")
     } finally {
       await again.close()
     }

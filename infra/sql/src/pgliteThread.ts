@@ -24,6 +24,21 @@ export interface PGliteSession {
   ) => Promise<{ readonly rows: Array<R>; readonly affectedRows?: number | undefined }>
   /** Closes the database and ends its thread. Idempotent. */
   readonly close: () => Promise<void>
+  /**
+   * Settles with the reason when the database is lost without being closed: its thread died (out
+   * of memory, a crash in the WebAssembly) or said what could not be read. Every statement fails
+   * from then on, and nothing in this process can open the database again beside the dead one.
+   * Never settles for a database that is closed.
+   */
+  readonly lost: Promise<Error>
+}
+
+/** How to open a PGlite thread. */
+export interface PGliteThreadOptions {
+  /** Where the initialised clusters are kept (pgliteCluster.ts's default when left out). */
+  readonly clusters?: string
+  /** For tests: the thread, once started, e.g. to end it the way a crash would. */
+  readonly started?: (thread: Worker) => void
 }
 
 /** The error the thread caught, as its own class would have it: name, message and fields (a SQLSTATE `code`). */
@@ -35,10 +50,18 @@ const rebuilt = (error: ThrownError): Error =>
  * initialised cluster under `clusters` (pgliteCluster.ts). Resolves once the database answers;
  * rejects with the thread's error when it cannot open it.
  */
-export const openPGliteThread = (dataDir: string | undefined, clusters?: string): Promise<PGliteSession> =>
+export const openPGliteThread = (
+  dataDir: string | undefined,
+  options: PGliteThreadOptions = {},
+): Promise<PGliteSession> =>
   new Promise((resolveOpen, rejectOpen) => {
     const worker = new Worker(new URL("./pgliteWorker.ts", import.meta.url), {
-      workerData: { dataDir, clusters } satisfies PGliteThreadData,
+      workerData: { dataDir, clusters: options.clusters } satisfies PGliteThreadData,
+    })
+    options.started?.(worker)
+    let declareLost!: (reason: Error) => void
+    const lost = new Promise<Error>((resolve) => {
+      declareLost = resolve
     })
     const pending = new Map<number, { resolve: (answer: PGliteAnswer) => void; reject: (e: Error) => void }>()
     let nextId = 0
@@ -48,7 +71,12 @@ export const openPGliteThread = (dataDir: string | undefined, clusters?: string)
     let closing: Promise<void> | undefined
 
     const endWith = (error: Error) => {
-      if (ended === undefined) ended = error
+      if (ended === undefined) {
+        ended = error
+        // A database that opened and was not asked to close is lost; one that never opened is
+        // the open's failure, told to whoever opened it.
+        if (opened && closing === undefined) declareLost(error)
+      }
       for (const request of pending.values()) request.reject(ended)
       pending.clear()
       if (!opened) rejectOpen(ended)
@@ -142,5 +170,6 @@ export const openPGliteThread = (dataDir: string | undefined, clusters?: string)
         })()
         return closing
       },
+      lost,
     }
   })

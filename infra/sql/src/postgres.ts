@@ -12,7 +12,7 @@ import {
   type TransactionSettings,
 } from "kysely"
 import pg from "pg"
-import { openPGliteThread, type PGliteSession } from "./pgliteThread.ts"
+import { openPGliteThread, type PGliteSession, type PGliteThreadOptions } from "./pgliteThread.ts"
 
 /** Where a read-model database lives: a Postgres server, or embedded PGlite. */
 export type PostgresSource = "postgres" | "pglite"
@@ -27,6 +27,11 @@ export interface ResolvedPostgres {
   readonly dataDir: string | undefined
   /** Ends the pool or closes PGlite. Idempotent; also what `Kysely#destroy` calls. */
   close(): Promise<void>
+  /**
+   * PGlite only: settles with the reason when the embedded database is lost without being closed
+   * (its thread died). A server's outage is not a loss: the pool connects again when it is back.
+   */
+  readonly lost?: Promise<Error>
 }
 
 const once = (fn: () => Promise<void>): (() => Promise<void>) => {
@@ -175,9 +180,12 @@ const serialisedPGliteDriver = (inner: Driver, close: () => Promise<void>): Driv
 }
 
 /** Opens embedded PGlite (files in `dataDir`, or in memory) as a {@link ResolvedPostgres}. */
-export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> => {
+export const openPGlite = async (
+  dataDir?: string,
+  options: PGliteThreadOptions = {},
+): Promise<ResolvedPostgres> => {
   // A process on Postgres never starts the thread, nor loads PGlite's WebAssembly.
-  const client = await openPGliteThread(dataDir)
+  const client = await openPGliteThread(dataDir, options)
   // Idempotent by itself: every caller of a second close waits for the first.
   const close = client.close
   const dialect: Dialect = {
@@ -186,7 +194,7 @@ export const openPGlite = async (dataDir?: string): Promise<ResolvedPostgres> =>
     createQueryCompiler: () => new PostgresQueryCompiler(),
     createDriver: () => serialisedPGliteDriver(pgliteSession(client), close),
   }
-  return { dialect, source: "pglite", url: undefined, dataDir, close }
+  return { dialect, source: "pglite", url: undefined, dataDir, close, lost: client.lost }
 }
 
 /** A typed Kysely over a resolved database; `destroy()` on it closes the database too. */

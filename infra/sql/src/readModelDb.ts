@@ -1,4 +1,5 @@
 import { resolve } from "node:path"
+import type { Worker } from "node:worker_threads"
 import { Config, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
 import { type Kysely, sql } from "kysely"
 import { makeKysely, openPGlite, openPostgresPool, type PostgresSource } from "./postgres.ts"
@@ -12,15 +13,30 @@ export const DatabaseUnavailable = Schema.TaggedStruct("DatabaseUnavailable", {
   cause: Schema.Defect(),
 })
 
+/**
+ * The embedded database is gone while the process runs (PGlite's thread died): unlike a server's
+ * outage it does not come back by itself, since nothing can open its files again beside the dead
+ * thread. The process stops so that it is restarted, and its next start opens them again.
+ */
+export const DatabaseLost = Schema.TaggedStruct("DatabaseLost", {
+  location: Schema.String,
+  cause: Schema.Defect(),
+})
+
 /** The one error of the read-model database; `reason` says which failure it is and keeps its cause. */
 export class ReadModelDbError extends Schema.TaggedError<ReadModelDbError>()("ReadModelDbError", {
-  reason: Schema.Union([InvalidDatabaseUrl, DatabaseUnavailable]),
+  reason: Schema.Union([InvalidDatabaseUrl, DatabaseUnavailable, DatabaseLost]),
 }) {
   override get message(): string {
     const reason = this.reason
-    return reason._tag === "InvalidDatabaseUrl"
-      ? reason.message
-      : `the read-model database at ${reason.location} is unavailable: ${causeText(reason.cause)}`
+    switch (reason._tag) {
+      case "InvalidDatabaseUrl":
+        return reason.message
+      case "DatabaseUnavailable":
+        return `the read-model database at ${reason.location} is unavailable: ${causeText(reason.cause)}`
+      case "DatabaseLost":
+        return `the read-model database (${reason.location}) is lost: ${causeText(reason.cause)}; the process must start again to open it`
+    }
   }
 }
 
@@ -82,6 +98,19 @@ export interface ReadModelDbShape {
   readonly location: string
   /** Answers when the database does; fails with `DatabaseUnavailable` within `timeoutMs` otherwise. */
   readonly ping: (timeoutMs?: number) => Effect.Effect<void, ReadModelDbError>
+  /**
+   * Fails with `DatabaseLost` when the database is gone for the rest of the process (an embedded
+   * one whose thread died); never ends otherwise. The agent host stops on it, to be restarted.
+   */
+  readonly lost: Effect.Effect<never, ReadModelDbError>
+}
+
+/** How to open the read-model database. */
+export interface ReadModelDbOptions {
+  /** Connections to a Postgres server (default 10). */
+  readonly poolSize?: number
+  /** For tests: PGlite's thread once started, e.g. to end it the way a crash would. */
+  readonly pgliteThread?: (thread: Worker) => void
 }
 
 /**
@@ -89,13 +118,16 @@ export interface ReadModelDbShape {
  * stops meanwhile (another setting was bad) does not wait for it: the wait is interruptible, and a
  * database that arrives after the interruption is closed when it does.
  */
-const acquire = (target: DatabaseTarget, poolSize: number) =>
+const acquire = (target: DatabaseTarget, options: ReadModelDbOptions) =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
       const opening =
         target._tag === "postgres"
-          ? Promise.resolve(openPostgresPool(target.url, { max: poolSize }))
-          : openPGlite(target.dir)
+          ? Promise.resolve(openPostgresPool(target.url, { max: options.poolSize ?? 10 }))
+          : openPGlite(
+              target.dir,
+              options.pgliteThread === undefined ? {} : { started: options.pgliteThread },
+            )
       return restore(
         Effect.tryPromise({
           try: () => opening,
@@ -121,9 +153,9 @@ const acquire = (target: DatabaseTarget, poolSize: number) =>
   )
 
 /** Opens `target` for the life of the scope, and checks that it answers before handing it out. */
-export const makeReadModelDb = (target: DatabaseTarget, options: { readonly poolSize?: number } = {}) =>
+export const makeReadModelDb = (target: DatabaseTarget, options: ReadModelDbOptions = {}) =>
   Effect.gen(function* () {
-    const resolved = yield* acquire(target, options.poolSize ?? 10)
+    const resolved = yield* acquire(target, options)
     const db = makeKysely<unknown>(resolved)
     const ping = (timeoutMs = 5_000) =>
       Effect.tryPromise({
@@ -149,7 +181,17 @@ export const makeReadModelDb = (target: DatabaseTarget, options: { readonly pool
         Effect.asVoid,
       )
     yield* ping(10_000)
-    return ReadModelDb.of({ db, source: resolved.source, location: target.location, ping })
+    const lost: Effect.Effect<never, ReadModelDbError> =
+      resolved.lost === undefined
+        ? Effect.never
+        : Effect.flatMap(
+            Effect.promise(() => resolved.lost!),
+            (cause) =>
+              Effect.fail(
+                new ReadModelDbError({ reason: { _tag: "DatabaseLost", location: target.location, cause } }),
+              ),
+          )
+    return ReadModelDb.of({ db, source: resolved.source, location: target.location, ping, lost })
   })
 
 const PoolSize = Schema.NumberFromString.pipe(

@@ -111,6 +111,87 @@ describe("agent host", () => {
     }
   })
 
+  it("stops with exit code 3 naming the loss when its embedded database's thread dies, and its restart opens the files again", async () => {
+    const namespace = uniqueNamespace("lost")
+    const dataDir = await mkdtemp(join(tmpdir(), "mesh-host-lost-"))
+    const env = {
+      ...complete,
+      MESH_NATS_URL: server.url,
+      MESH_NAMESPACE: namespace,
+      MESH_DATABASE_URL: `pglite:${dataDir}`,
+    }
+    const readyAt = async (output: () => string) => {
+      const url = await waitFor("the agent listens", async () => urlFrom(output()), { timeoutMs: 30_000 })
+      await waitFor(
+        "the agent is ready",
+        async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined),
+        { timeoutMs: 30_000 },
+      )
+      return url
+    }
+    const nats = await openNats(server.url)
+    const tasks = makeCommandHandler(makeEventLog({ nats, catalog: taskCatalog, namespace }), taskAggregate)
+    const open = (title: string, i: number) =>
+      Effect.runPromise(
+        tasks.handle({
+          commandId: deterministicUuid(`${namespace}-${i}`, 1),
+          aggregateId: `t${i}`,
+          command: { _tag: "OpenTask", title },
+          issuedAt: 1_700_000_000_000,
+          metadata: { correlationId: "c", causationId: null, actor: { kind: "human", id: "ana" } },
+        }),
+      )
+    // The task list's checkpoint, from /status.
+    const checkpoint = async (url: string) => {
+      const status = (await (await fetch(`${url}/status`)).json()) as {
+        readonly workers: ReadonlyArray<{
+          readonly name: string
+          readonly status?: { readonly streams: ReadonlyArray<{ readonly checkpoint: number }> }
+        }>
+      }
+      return (
+        status.workers.find((w) => w.name === "projection task-list")?.status?.streams[0]?.checkpoint ?? 0
+      )
+    }
+    const losing = startAgentProcess(env, [
+      join(import.meta.dirname, "..", "testing", "taskBoardAgentLosingItsDatabase.ts"),
+    ])
+    let restarted: ReturnType<typeof startAgentProcess> | undefined
+    try {
+      const url = await readyAt(losing.stderr)
+      const first = await open("Pack order 7", 1)
+      await waitFor(
+        "the task list holds the task",
+        async () => ((await checkpoint(url)) >= first.position.sequence ? true : undefined),
+        { timeoutMs: 20_000 },
+      )
+
+      losing.child.kill("SIGUSR2")
+      const { code } = await losing.exited
+      expect(code).toBe(3)
+      const lastLine = losing.stderr().trim().split("\n").at(-1)
+      expect(lastLine).toBe(
+        `agent task-board stopped: the read-model database (PGlite in ${dataDir}) is lost: PGlite's thread ended unasked (exit code 1); the process must start again to open it`,
+      )
+
+      // Restarted, as Kubernetes or the demo restarts it: the files open again, with what was written.
+      restarted = startAgentProcess(env, [agentScript])
+      const again = await readyAt(restarted.stderr)
+      const second = await open("Pack order 8", 2)
+      await waitFor(
+        "the task list holds the next task too",
+        async () => ((await checkpoint(again)) >= second.position.sequence ? true : undefined),
+        { timeoutMs: 20_000 },
+      )
+    } finally {
+      losing.child.kill("SIGKILL")
+      restarted?.child.kill("SIGTERM")
+      await restarted?.exited
+      await nats.connection.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
   it("serves health, readiness and status, reacts, logs to stderr only, and drains on SIGTERM", async () => {
     const namespace = uniqueNamespace("host")
     const readModelSchema = readModelSchemaOf(namespace, "task-board")

@@ -1,8 +1,8 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { EventDefinition } from "@mesh/contracts"
 import { MeshNamespace, NatsClient } from "@mesh/eventlog"
-import { ReadModelDb } from "@mesh/sql"
-import { Cause, Config, Effect, Exit, Layer, Option } from "effect"
+import { ReadModelDb, ReadModelDbError } from "@mesh/sql"
+import { Cause, Config, Context, Effect, Exit, Layer, Option } from "effect"
 import { messageOf } from "../projections/errors.ts"
 import type { AgentDefinition } from "./agentDefinition.ts"
 import { type AgentHostServices, type StartAgentOptions, startAgent } from "./agentHost.ts"
@@ -88,6 +88,33 @@ export const exitWhenSettled = (code: number, graceMs = 2_000): void => {
 }
 
 /**
+ * An agent's life: its layer built (the agent started), then served until interrupted (SIGTERM or
+ * SIGINT, which drains it), or until its read-model database is lost for good (an embedded
+ * database whose thread died), which drains it and fails with `DatabaseLost`: every statement would
+ * fail from then on, and only a new process can open the database again, so the agent stops to be
+ * restarted rather than stay up unready for ever.
+ */
+export const agentProgram = <D extends EventDefinition, R>(
+  agent: AgentDefinition<D, R>,
+  layer: Layer.Layer<NoInfer<R> | AgentHostServices, unknown, never>,
+  options: StartAgentOptions = {},
+): Effect.Effect<never, unknown> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const services = yield* Layer.build(agentLayer(agent, options).pipe(Layer.provideMerge(layer)))
+      return yield* Context.get(services, ReadModelDb).lost.pipe(
+        Effect.tapError((error) => Effect.logError(`${agent.name} stops: ${error.message}`)),
+      )
+    }),
+  )
+
+/** Whether an agent's program ended because its read-model database was lost (exit code 3). */
+const lostItsDatabase = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.squash(cause)
+  return error instanceof ReadModelDbError && error.reason._tag === "DatabaseLost"
+}
+
+/**
  * The whole life of an agent process: build its layer (its settings and connections: a missing or
  * bad setting, or a dependency that does not answer, stops the process at once with one line on
  * stderr naming it, and exit code 1), start the agent, serve until SIGTERM or SIGINT, then drain and
@@ -97,13 +124,15 @@ export const runAgentMain = <D extends EventDefinition, R>(
   agent: AgentDefinition<D, R>,
   layer: Layer.Layer<NoInfer<R> | AgentHostServices, unknown, never>,
 ): void => {
-  const program = Layer.launch(agentLayer(agent).pipe(Layer.provide(layer))).pipe(
+  const program = agentProgram(agent, layer).pipe(
     // Logs go to stderr, at MESH_LOG_LEVEL, as text or MESH_LOG_FORMAT=json.
     Effect.provide(MeshLogger.layerFromConfig),
     Effect.onExit((exit) =>
       Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
         ? Effect.sync(() => {
-            process.stderr.write(`agent ${agent.name} cannot run: ${describeStartFailure(exit.cause)}\n`)
+            process.stderr.write(
+              `agent ${agent.name} ${lostItsDatabase(exit.cause) ? "stopped" : "cannot run"}: ${describeStartFailure(exit.cause)}\n`,
+            )
           })
         : Effect.void,
     ),
@@ -111,7 +140,10 @@ export const runAgentMain = <D extends EventDefinition, R>(
   NodeRuntime.runMain(program, {
     disableErrorReporting: true,
     // An interruption here is a SIGTERM/SIGINT that drained cleanly: a normal stop, exit 0
-    // (Kubernetes counts anything else as a crash).
-    teardown: (exit) => exitWhenSettled(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1),
+    // (Kubernetes counts anything else as a crash). A lost database is 3, a failed start 1.
+    teardown: (exit) =>
+      exitWhenSettled(
+        Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : lostItsDatabase(exit.cause) ? 3 : 1,
+      ),
   })
 }
