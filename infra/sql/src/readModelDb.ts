@@ -29,14 +29,10 @@ export class ReadModelDbError extends Schema.TaggedError<ReadModelDbError>()("Re
 }) {
   override get message(): string {
     const reason = this.reason
-    switch (reason._tag) {
-      case "InvalidDatabaseUrl":
-        return reason.message
-      case "DatabaseUnavailable":
-        return `the read-model database at ${reason.location} is unavailable: ${causeText(reason.cause)}`
-      case "DatabaseLost":
-        return `the read-model database (${reason.location}) is lost: ${causeText(reason.cause)}; the process must start again to open it`
-    }
+    if (reason._tag === "InvalidDatabaseUrl") return reason.message
+    if (reason._tag === "DatabaseUnavailable")
+      return `the read-model database at ${reason.location} is unavailable: ${causeText(reason.cause)}`
+    return `the read-model database (${reason.location}) is lost: ${causeText(reason.cause)}; the process must start again to open it`
   }
 }
 

@@ -12,9 +12,9 @@ import {
 } from "@mesh/actions"
 import { countingNats } from "@mesh/actions/testing"
 import { Subjects } from "@mesh/contracts"
-import { AckPolicy, DeliverPolicy, type JsMsg } from "@nats-io/jetstream"
 import { applyTopology, declareTopology, type NatsHandles } from "@mesh/eventlog"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
+import { AckPolicy, DeliverPolicy, type JsMsg } from "@nats-io/jetstream"
 import { Deferred, Effect, Fiber, Result } from "effect"
 import { request as httpRequest } from "undici"
 import { v7 as uuidv7 } from "uuid"
@@ -253,7 +253,11 @@ const startFloor = async (options: {
     const response = await httpRequest(`${options.mailboxUrl}/v1/messages`, {
       method: "POST",
       headers: { "content-type": "application/json", "idempotency-key": id },
-      body: JSON.stringify({ to: `customer-${id}@example.com`, subject: `Re: order ${id}`, body: "On its way." }),
+      body: JSON.stringify({
+        to: `customer-${id}@example.com`,
+        subject: `Re: order ${id}`,
+        body: "On its way.",
+      }),
     })
     await response.body.text()
     const done = await nats.js.publish(m.subject, encoder.encode(freshCommit(templates[2]!, id)), {
