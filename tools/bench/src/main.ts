@@ -16,7 +16,7 @@ const benchmarks = {
   projection:
     "projection catch-up of 50,000 events beside multi-row pg inserts; NATS and Postgres (skipped without)",
   actions:
-    "auto actions from intent to ActionSucceeded through the gate and executor beside js.publish of the same commits; NATS and the simulators",
+    "auto actions from intent to ActionSucceeded through the gate and executor beside js.publish of the same commits, and beside the floor: the same wire work (appends, deliveries and acks, the simulator call) in nats.js alone; NATS and the simulators",
   registers:
     "register writes by compare-and-set with merge over 1,000 registers beside raw KV update with revision; NATS",
   memory: "top-10 retrieval over 100k 384-d vectors beside the same LanceDB query; local disk only",
