@@ -58,7 +58,6 @@ export const openPGliteThread = (
     const worker = new Worker(new URL("./pgliteWorker.ts", import.meta.url), {
       workerData: { dataDir, clusters: options.clusters } satisfies PGliteThreadData,
     })
-    options.started?.(worker)
     let declareLost!: (reason: Error) => void
     const lost = new Promise<Error>((resolve) => {
       declareLost = resolve
@@ -122,6 +121,14 @@ export const openPGliteThread = (
         ),
       ),
     )
+
+    // The test hook sees the thread once it is watched; one that throws ends the thread it was given.
+    try {
+      options.started?.(worker)
+    } catch (error) {
+      void worker.terminate()
+      rejectOpen(error)
+    }
 
     const ask = (
       request: { readonly sql: string; readonly params: ReadonlyArray<unknown> } | { readonly close: true },

@@ -16,7 +16,8 @@ export const DatabaseUnavailable = Schema.TaggedStruct("DatabaseUnavailable", {
 /**
  * The embedded database is gone while the process runs (PGlite's thread died): unlike a server's
  * outage it does not come back by itself, since nothing can open its files again beside the dead
- * thread. The process stops so that it is restarted, and its next start opens them again.
+ * thread. The process stops so that it is restarted, and its next start opens them again (an
+ * in-memory one starts empty, and its read models are built again from the log).
  */
 export const DatabaseLost = Schema.TaggedStruct("DatabaseLost", {
   location: Schema.String,

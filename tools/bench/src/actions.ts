@@ -174,6 +174,19 @@ const decoder = new TextDecoder()
 const encoder = new TextEncoder()
 
 /**
+ * One of our commits under another action id of the same length, with fresh event ids, and the
+ * id that names it for deduplication as ours does: its first event's, the first id in it (an
+ * envelope starts with its event id).
+ */
+const freshCommit = (template: string, id: string) => {
+  const fresh = new Map<string, string>()
+  const json = template
+    .replaceAll(actionId("a", 0), id)
+    .replace(uuidPattern, (old) => fresh.get(old) ?? fresh.set(old, uuidv7()).get(old)!)
+  return { data: encoder.encode(json), msgID: fresh.values().next().value as string }
+}
+
+/**
  * The raw path of one action: its commits as our path wrote them, under another action id of the
  * same length and fresh event ids, each published with the expected last sequence of its subject.
  */
@@ -187,25 +200,13 @@ const rawAction = async (
   const subject = Subjects.aggregate(namespace, "actions", agent, id)
   let last = 0
   for (const template of templates) {
-    const fresh = new Map<string, string>()
-    const json = template
-      .replaceAll(actionId("a", 0), id)
-      .replace(uuidPattern, (old) => fresh.get(old) ?? fresh.set(old, uuidv7()).get(old)!)
-    const firstEventId = (JSON.parse(json) as ReadonlyArray<{ readonly eventId: string }>)[0]!.eventId
-    const ack = await nats.js.publish(subject, encoder.encode(json), {
-      msgID: firstEventId,
+    const commit = freshCommit(template, id)
+    const ack = await nats.js.publish(subject, commit.data, {
+      msgID: commit.msgID,
       expect: { lastSubjectSequence: last },
     })
     last = ack.seq
   }
-}
-
-/** One of our commits under another action id of the same length, with fresh event ids. */
-const freshCommit = (template: string, id: string) => {
-  const fresh = new Map<string, string>()
-  return template
-    .replaceAll(actionId("a", 0), id)
-    .replace(uuidPattern, (old) => fresh.get(old) ?? fresh.set(old, uuidv7()).get(old)!)
 }
 
 /**
@@ -214,8 +215,10 @@ const freshCommit = (template: string, id: string) => {
  * durable pull consumer of the same configuration delivers it (4 at a time); the attempt's commit
  * is published, the simulator called with the action's key, the result's commit published and
  * the delivery acknowledged; the consumer's deliveries of its own two commits are acknowledged
- * unread. Our commits are copied as in the raw path. Nothing is decoded, decided or folded: the
- * gap between it and ours is our code's, and the gap between it and raw the design's.
+ * unread. Our commits are copied as in the raw path, each named for deduplication as ours are.
+ * Nothing is decoded, decided or folded: the gap between it and ours is our code's; the gap
+ * between it and raw is the rest of an action's wire work (the deliveries, the acks and the
+ * call), which raw leaves out.
  */
 const startFloor = async (options: {
   readonly nats: NatsHandles
@@ -243,11 +246,17 @@ const startFloor = async (options: {
   const performing = new Set<string>()
   const written = new Map<string, number>()
   let succeeded = 0
-  let waiting: { readonly count: number; readonly resolve: () => void } | undefined
+  let waiting:
+    | { readonly count: number; readonly resolve: () => void; readonly reject: (e: Error) => void }
+    | undefined
+  // The first failure ends the run: `succeeded` rejects with it rather than wait for ever.
+  let failed: Error | undefined
   const perform = async (m: JsMsg) => {
     const id = m.subject.slice(m.subject.lastIndexOf(".") + 1)
     JSON.parse(m.string())
-    const started = await nats.js.publish(m.subject, encoder.encode(freshCommit(templates[1]!, id)), {
+    const attempt = freshCommit(templates[1]!, id)
+    const started = await nats.js.publish(m.subject, attempt.data, {
+      msgID: attempt.msgID,
       expect: { lastSubjectSequence: m.seq },
     })
     const response = await httpRequest(`${options.mailboxUrl}/v1/messages`, {
@@ -259,8 +268,12 @@ const startFloor = async (options: {
         body: "On its way.",
       }),
     })
-    await response.body.text()
-    const done = await nats.js.publish(m.subject, encoder.encode(freshCommit(templates[2]!, id)), {
+    const answer = await response.body.text()
+    if (response.statusCode >= 300)
+      throw new Error(`the mailbox simulator answered ${response.statusCode}: ${answer.slice(0, 200)}`)
+    const result = freshCommit(templates[2]!, id)
+    const done = await nats.js.publish(m.subject, result.data, {
+      msgID: result.msgID,
       expect: { lastSubjectSequence: started.seq },
     })
     written.set(m.subject, done.seq)
@@ -279,26 +292,33 @@ const startFloor = async (options: {
       if (inHand >= options.concurrency) await new Promise<void>((resolve) => free.push(resolve))
       inHand++
       performing.add(m.subject)
-      void perform(m).finally(() => {
-        performing.delete(m.subject)
-        inHand--
-        free.shift()?.()
-      })
+      void perform(m)
+        .catch((error: unknown) => {
+          failed ??= error instanceof Error ? error : new Error(String(error))
+          m.nak()
+          waiting?.reject(failed)
+        })
+        .finally(() => {
+          performing.delete(m.subject)
+          inHand--
+          free.shift()?.()
+        })
     }
   })()
   return {
     request: async (n: number) => {
       const id = actionId("f", n)
-      await nats.js.publish(
-        Subjects.aggregate(namespace, "actions", agent, id),
-        encoder.encode(freshCommit(templates[0]!, id)),
-        { expect: { lastSubjectSequence: 0 } },
-      )
+      const intent = freshCommit(templates[0]!, id)
+      await nats.js.publish(Subjects.aggregate(namespace, "actions", agent, id), intent.data, {
+        msgID: intent.msgID,
+        expect: { lastSubjectSequence: 0 },
+      })
     },
     succeeded: (count: number) =>
-      new Promise<void>((resolve) => {
-        waiting = { count, resolve }
-        if (succeeded >= count) resolve()
+      new Promise<void>((resolve, reject) => {
+        waiting = { count, resolve, reject }
+        if (failed !== undefined) reject(failed)
+        else if (succeeded >= count) resolve()
       }),
     stop: async () => {
       await messages.close()

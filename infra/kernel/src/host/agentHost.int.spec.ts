@@ -120,12 +120,20 @@ describe("agent host", () => {
       MESH_NAMESPACE: namespace,
       MESH_DATABASE_URL: `pglite:${dataDir}`,
     }
-    const readyAt = async (output: () => string) => {
-      const url = await waitFor("the agent listens", async () => urlFrom(output()), { timeoutMs: 30_000 })
+    // An agent that ends while it is awaited fails the wait at once, with its log.
+    const readyAt = async (agent: ReturnType<typeof startAgentProcess>) => {
+      let ended = false
+      void agent.exited.then(() => (ended = true))
+      const watch = {
+        timeoutMs: 30_000,
+        stopIf: () => (ended ? `the agent ended before it was ready: ${agent.stderr()}` : undefined),
+        detail: agent.stderr,
+      }
+      const url = await waitFor("the agent listens", async () => urlFrom(agent.stderr()), watch)
       await waitFor(
         "the agent is ready",
         async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined),
-        { timeoutMs: 30_000 },
+        watch,
       )
       return url
     }
@@ -158,7 +166,7 @@ describe("agent host", () => {
     ])
     let restarted: ReturnType<typeof startAgentProcess> | undefined
     try {
-      const url = await readyAt(losing.stderr)
+      const url = await readyAt(losing)
       const first = await open("Pack order 7", 1)
       await waitFor(
         "the task list holds the task",
@@ -176,7 +184,7 @@ describe("agent host", () => {
 
       // Restarted, as Kubernetes or the demo restarts it: the files open again, with what was written.
       restarted = startAgentProcess(env, [agentScript])
-      const again = await readyAt(restarted.stderr)
+      const again = await readyAt(restarted)
       const second = await open("Pack order 8", 2)
       await waitFor(
         "the task list holds the next task too",
@@ -184,13 +192,17 @@ describe("agent host", () => {
         { timeoutMs: 20_000 },
       )
     } finally {
+      // Both ended before their folder goes: neither may still be writing in it.
       losing.child.kill("SIGKILL")
+      await losing.exited
       restarted?.child.kill("SIGTERM")
       await restarted?.exited
       await nats.connection.close()
       await rm(dataDir, { recursive: true, force: true })
     }
-  })
+    // Two agents on PGlite started one after the other, and a drain between: above the project's
+    // default on a loaded machine.
+  }, 150_000)
 
   it("serves health, readiness and status, reacts, logs to stderr only, and drains on SIGTERM", async () => {
     const namespace = uniqueNamespace("host")

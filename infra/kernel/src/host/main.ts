@@ -28,7 +28,7 @@ export const agentHostLayerFromConfig = (agent: string) =>
 
 /**
  * An agent as a layer: building it starts the agent, releasing it drains the agent. It needs the
- * agent's services and the host's (`AgentHostServices`); `Layer.launch` runs it as a process.
+ * agent's services and the host's (`AgentHostServices`); `agentProgram` runs it as a process.
  */
 export const agentLayer = <D extends EventDefinition, R>(
   agent: AgentDefinition<D, R>,
@@ -118,7 +118,8 @@ const lostItsDatabase = (cause: Cause.Cause<unknown>): boolean => {
  * The whole life of an agent process: build its layer (its settings and connections: a missing or
  * bad setting, or a dependency that does not answer, stops the process at once with one line on
  * stderr naming it, and exit code 1), start the agent, serve until SIGTERM or SIGINT, then drain and
- * exit 0. The type checker refuses a layer that does not provide every service the agent requires.
+ * exit 0. An agent that loses its embedded database drains and exits 3 (see `agentProgram`). The
+ * type checker refuses a layer that does not provide every service the agent requires.
  */
 export const runAgentMain = <D extends EventDefinition, R>(
   agent: AgentDefinition<D, R>,
