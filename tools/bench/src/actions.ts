@@ -65,6 +65,14 @@ const startSimulatorProcess = async () => {
 
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1_000
 
+/** Runs `work`: its wall time in seconds and this process's CPU in milliseconds meanwhile. */
+const timed = async (work: () => Promise<unknown>) => {
+  const cpu = process.cpuUsage()
+  const started = now()
+  await work()
+  return { seconds: (now() - started) / 1_000, cpuMs: cpuMs(process.cpuUsage(cpu)) }
+}
+
 /** Runs `total` jobs, `inFlight` at a time, each job one index. */
 const pool = async (total: number, inFlight: number, job: (n: number) => Promise<void>) => {
   let next = 0
@@ -365,70 +373,57 @@ export const runActionsBench = async (options: {
       concurrency,
     })
     ours.counted.reset()
-    const oursCpu = process.cpuUsage()
-    const started = now()
-    await pool(total, inFlight, (n) => ours.request(n, "a"))
-    await ours.succeeded(total)
-    const oursSeconds = (now() - started) / 1_000
-    const oursCpuMs = cpuMs(process.cpuUsage(oursCpu))
+    const { seconds: oursSeconds, cpuMs: oursCpuMs } = await timed(async () => {
+      await pool(total, inFlight, (n) => ours.request(n, "a"))
+      await ours.succeeded(total)
+    })
     const reads = ours.counted.reads()
     await ours.stop()
     const templates = ours.commits.map((commit) => decoder.decode(commit))
     if (templates.length === 0) throw new Error("the first action's commits were not seen")
 
     // The floor: the same wire work without our code, warmed on its own namespace first.
-    const warmFloor = await startFloor({
-      nats,
-      namespace: `${options.namespace}fw`,
-      mailboxUrl: simulators.mailboxUrl,
-      templates,
-      concurrency,
-    })
-    await pool(200, inFlight, (n) => warmFloor.request(900_000 + n))
-    await warmFloor.succeeded(200)
-    await warmFloor.stop()
-    const floor = await startFloor({
-      nats,
-      namespace: `${options.namespace}f`,
-      mailboxUrl: simulators.mailboxUrl,
-      templates,
-      concurrency,
-    })
-    const floorCpu = process.cpuUsage()
-    const floorStarted = now()
-    await pool(total, inFlight, (n) => floor.request(n))
-    await floor.succeeded(total)
-    const floorSeconds = (now() - floorStarted) / 1_000
-    const floorCpuMs = cpuMs(process.cpuUsage(floorCpu))
-    await floor.stop()
+    const playFloor = async (namespace: string, count: number, first: number) => {
+      const floor = await startFloor({
+        nats,
+        namespace,
+        mailboxUrl: simulators.mailboxUrl,
+        templates,
+        concurrency,
+      })
+      const measured = await timed(async () => {
+        await pool(count, inFlight, (n) => floor.request(first + n))
+        await floor.succeeded(count)
+      })
+      await floor.stop()
+      return measured
+    }
+    await playFloor(`${options.namespace}fw`, 200, 900_000)
+    const { seconds: floorSeconds, cpuMs: floorCpuMs } = await playFloor(`${options.namespace}f`, total, 0)
 
     const rawNs = `${options.namespace}r`
     await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace: rawNs })))
     await pool(200, inFlight, (n) => rawAction(nats, rawNs, templates, 900_000 + n))
-    const rawCpu = process.cpuUsage()
-    const rawStarted = now()
-    await pool(total, inFlight, (n) => rawAction(nats, rawNs, templates, n))
-    const rawSeconds = (now() - rawStarted) / 1_000
-    const rawCpuMs = cpuMs(process.cpuUsage(rawCpu))
+    const { seconds: rawSeconds, cpuMs: rawCpuMs } = await timed(() =>
+      pool(total, inFlight, (n) => rawAction(nats, rawNs, templates, n)),
+    )
 
     // The external call alone, for scale: a plain POST to the simulator per action, as many in flight.
-    const httpCpu = process.cpuUsage()
-    const httpStarted = now()
-    await pool(total, inFlight, async (n) => {
-      // The client the HTTP connectors use.
-      const response = await httpRequest(`${simulators.mailboxUrl}/v1/messages`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": actionId("r", n) },
-        body: JSON.stringify({
-          to: `customer-${n}@example.com`,
-          subject: `Re: order ${n}`,
-          body: "On its way.",
-        }),
-      })
-      await response.body.text()
-    })
-    const httpSeconds = (now() - httpStarted) / 1_000
-    const httpCpuMs = cpuMs(process.cpuUsage(httpCpu))
+    const { seconds: httpSeconds, cpuMs: httpCpuMs } = await timed(() =>
+      pool(total, inFlight, async (n) => {
+        // The client the HTTP connectors use.
+        const response = await httpRequest(`${simulators.mailboxUrl}/v1/messages`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": actionId("r", n) },
+          body: JSON.stringify({
+            to: `customer-${n}@example.com`,
+            subject: `Re: order ${n}`,
+            body: "On its way.",
+          }),
+        })
+        await response.body.text()
+      }),
+    )
 
     const oursRate = total / oursSeconds
     const rawRate = total / rawSeconds

@@ -161,6 +161,14 @@ describe("agent host", () => {
         status.workers.find((w) => w.name === "projection task-list")?.status?.streams[0]?.checkpoint ?? 0
       )
     }
+    const holds = (
+      url: string,
+      appended: { readonly position: { readonly sequence: number } },
+      what: string,
+    ) =>
+      waitFor(what, async () => ((await checkpoint(url)) >= appended.position.sequence ? true : undefined), {
+        timeoutMs: 20_000,
+      })
     const losing = startAgentProcess(env, [
       join(import.meta.dirname, "..", "testing", "taskBoardAgentLosingItsDatabase.ts"),
     ])
@@ -168,11 +176,7 @@ describe("agent host", () => {
     try {
       const url = await readyAt(losing)
       const first = await open("Pack order 7", 1)
-      await waitFor(
-        "the task list holds the task",
-        async () => ((await checkpoint(url)) >= first.position.sequence ? true : undefined),
-        { timeoutMs: 20_000 },
-      )
+      await holds(url, first, "the task list holds the task")
 
       losing.child.kill("SIGUSR2")
       const { code } = await losing.exited
@@ -186,11 +190,7 @@ describe("agent host", () => {
       restarted = startAgentProcess(env, [agentScript])
       const again = await readyAt(restarted)
       const second = await open("Pack order 8", 2)
-      await waitFor(
-        "the task list holds the next task too",
-        async () => ((await checkpoint(again)) >= second.position.sequence ? true : undefined),
-        { timeoutMs: 20_000 },
-      )
+      await holds(again, second, "the task list holds the next task too")
     } finally {
       // Both ended before their folder goes: neither may still be writing in it.
       losing.child.kill("SIGKILL")
