@@ -22,7 +22,13 @@ import { makeReceive, makeRequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentDefinition } from "./agentDefinition.ts"
 import { AgentSettings } from "./agentSettings.ts"
 import { serveOperators } from "./operations.ts"
-import { makePartBoard, partsReady, type RestartBackoff, supervisePart } from "./partSupervisor.ts"
+import {
+  makePartBoard,
+  makeRecoverySignal,
+  partsReady,
+  type RestartBackoff,
+  supervisePart,
+} from "./partSupervisor.ts"
 import { processVitals, watchEventLoop } from "./processVitals.ts"
 import { isTransientFailure } from "./transient.ts"
 
@@ -60,6 +66,8 @@ export interface StartAgentOptions {
   readonly restartBackoff?: RestartBackoff
   /** How long a dependency probe may take before the dependency counts as down (default 2 s). */
   readonly probeTimeoutMs?: number
+  /** How often the dependencies are probed while a part waits to retry (default 500 ms). */
+  readonly recoveryProbeIntervalMs?: number
 }
 
 const probe = (check: Effect.Effect<unknown, unknown>, timeoutMs: number): Effect.Effect<DependencyHealth> =>
@@ -110,6 +118,7 @@ export const startAgent = <D extends EventDefinition, R>(
     const started = yield* Ref.make(false)
     const drain = yield* Deferred.make<void>()
     const board = yield* makePartBoard
+    const recovery = yield* makeRecoverySignal
     const supervise = (name: string, kind: "reactor" | "worker", run: Effect.Effect<void, unknown, R>) =>
       supervisePart({
         name,
@@ -119,6 +128,7 @@ export const startAgent = <D extends EventDefinition, R>(
         drain,
         agent: agent.name,
         isTransient: isTransientFailure,
+        recovery,
         ...(options.restartBackoff === undefined ? {} : { backoff: options.restartBackoff }),
       })
 
@@ -196,6 +206,23 @@ export const startAgent = <D extends EventDefinition, R>(
       },
       { concurrency: "unbounded" },
     )
+    // While a part waits to retry, NATS and the database are probed; once one that did not answer
+    // answers again, the waiting parts try at once rather than at the end of their backoff, which
+    // after a few outages in a row is up to half a minute. A part that fails while both answer
+    // keeps its backoff: nothing came back for it.
+    const recoveryProbeInterval = Duration.millis(options.recoveryProbeIntervalMs ?? 500)
+    const seenDown = yield* Ref.make(false)
+    const watchForRecovery = Effect.gen(function* () {
+      const waiting = (yield* board.all).some((p) => p.state === "retrying")
+      if (!waiting && !(yield* Ref.get(seenDown))) return
+      const health = yield* dependencies
+      if (!health.nats.ok || !health.database.ok) return yield* Ref.set(seenDown, true)
+      if (yield* Ref.getAndSet(seenDown, false)) {
+        yield* Effect.logInfo(`${agent.name}: NATS and the read-model database answer again; the waiting parts retry now`)
+        yield* recovery.announce
+      }
+    }).pipe(Effect.delay(recoveryProbeInterval), Effect.forever)
+    yield* Effect.forkScoped(Effect.raceFirst(watchForRecovery, Deferred.await(drain)))
     const readyWhileRetrying = new Set(
       (agent.workers ?? []).filter((w) => w.readyWhileRetrying === true).map((w) => w.name),
     )

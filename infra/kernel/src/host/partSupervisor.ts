@@ -94,6 +94,32 @@ export const makePartBoard = Effect.gen(function* () {
 })
 
 /**
+ * Wakes the parts waiting to retry when what they depend on is back. A part's backoff grows with
+ * each failure that follows a short run, so after a few outages in a row it waits up to
+ * `maxMs`: without this, an agent whose message server came back would stay unready for up to
+ * half a minute more. The backoff still spaces out the attempts while the dependency is away.
+ */
+export interface RecoverySignal {
+  /** Completes at the first recovery after it starts waiting. */
+  readonly next: Effect.Effect<void>
+  /** Announces a recovery to everything waiting on `next`. */
+  readonly announce: Effect.Effect<void>
+}
+
+export const makeRecoverySignal: Effect.Effect<RecoverySignal> = Effect.gen(function* () {
+  const current = yield* Ref.make(yield* Deferred.make<void>())
+  return {
+    next: Effect.flatMap(Ref.get(current), Deferred.await),
+    announce: Effect.flatMap(Deferred.make<void>(), (fresh) =>
+      Effect.flatMap(Ref.getAndSet(current, fresh), (announced) => Deferred.succeed(announced, undefined)),
+    ),
+  }
+})
+
+/** The longest a part woken by a recovery waits before it tries, so that parts do not all try at once. */
+export const recoveryJitterMs = 250
+
+/**
  * Runs one part for the life of the agent: a failure `isTransient` accepts restarts it after a
  * capped, jittered backoff (its state `retrying`, with the error and the next attempt's time); any
  * other failure leaves it `failed` with the reason. It returns when the part stops, fails for good,
@@ -107,6 +133,8 @@ export const supervisePart = <R>(options: {
   readonly isTransient: (cause: Cause.Cause<unknown>) => boolean
   readonly drain: Deferred.Deferred<void>
   readonly backoff?: RestartBackoff
+  /** Cuts a wait to retry short when the part's dependencies are back (after a short jitter). */
+  readonly recovery?: RecoverySignal
   /** Labels for the log lines, such as the agent's name. */
   readonly agent: string
 }): Effect.Effect<void, never, R> => {
@@ -153,12 +181,23 @@ export const supervisePart = <R>(options: {
         `${kind} ${name} of ${options.agent} failed (${error}); retrying in ${delay} ms`,
       )
       // A shutdown during the wait ends the part rather than waking it for one more attempt.
-      const draining = yield* Effect.raceFirst(
-        Effect.as(Effect.sleep(Duration.millis(delay)), false),
-        Effect.as(Deferred.await(options.drain), true),
-      )
-      if (draining)
+      const woken = yield* Effect.raceAll([
+        Effect.as(Effect.sleep(Duration.millis(delay)), "backoff" as const),
+        Effect.as(Deferred.await(options.drain), "draining" as const),
+        ...(options.recovery === undefined ? [] : [Effect.as(options.recovery.next, "recovery" as const)]),
+      ])
+      if (woken === "draining")
         return yield* board.set({ name, kind, state: "stopped", since: iso(yield* Clock.currentTimeMillis) })
+      if (woken === "recovery") {
+        const jitter = Math.round(recoveryJitterMs * (yield* Random.next))
+        yield* Effect.logInfo(`${kind} ${name} of ${options.agent}: its dependencies are back; retrying in ${jitter} ms`)
+        const draining = yield* Effect.raceFirst(
+          Effect.as(Effect.sleep(Duration.millis(jitter)), false),
+          Effect.as(Deferred.await(options.drain), true),
+        )
+        if (draining)
+          return yield* board.set({ name, kind, state: "stopped", since: iso(yield* Clock.currentTimeMillis) })
+      }
       return yield* attempt(count)
     })
 

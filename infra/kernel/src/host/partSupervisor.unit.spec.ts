@@ -3,8 +3,12 @@ import { Deferred, Effect, Fiber, Ref } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   makePartBoard,
+  makeRecoverySignal,
   type PartStatus,
   partsReady,
+  type RecoverySignal,
+  type RestartBackoff,
+  recoveryJitterMs,
   restartDelayMs,
   supervisePart,
 } from "./partSupervisor.ts"
@@ -13,7 +17,10 @@ import { isTransientFailure } from "./transient.ts"
 const quick = { initialMs: 5, maxMs: 40, resetAfterMs: 60_000 }
 
 /** Runs a supervised part whose attempts follow `script` (then it runs until drained), recording every state it showed. */
-const supervise = (script: ReadonlyArray<"lose-connection" | "bug" | "stop">) =>
+const supervise = (
+  script: ReadonlyArray<"lose-connection" | "bug" | "stop">,
+  options: { readonly backoff?: RestartBackoff; readonly recovery?: RecoverySignal } = {},
+) =>
   Effect.gen(function* () {
     const board = yield* makePartBoard
     const drain = yield* Deferred.make<void>()
@@ -45,7 +52,8 @@ const supervise = (script: ReadonlyArray<"lose-connection" | "bug" | "stop">) =>
         drain,
         agent: "test",
         isTransient: isTransientFailure,
-        backoff: quick,
+        backoff: options.backoff ?? quick,
+        ...(options.recovery === undefined ? {} : { recovery: options.recovery }),
       }),
     )
     return { fiber, drain, seen, attempts, board }
@@ -102,6 +110,58 @@ describe("a supervised part", () => {
     )
     expect(seen.at(-1)?.state).toBe("stopped")
     expect(await Effect.runPromise(Ref.get(attempts))).toBe(1)
+  })
+
+  it("tries again as soon as its dependencies are back, not at the end of a long backoff", async () => {
+    // A backoff of a minute at least: only the recovery can wake the part within this test.
+    const long = { initialMs: 600_000, maxMs: 600_000, resetAfterMs: 60_000 }
+    const { seen, attempts, wokenAfterMs } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const recovery = yield* makeRecoverySignal
+        const part = yield* supervise(["lose-connection", "lose-connection"], { backoff: long, recovery })
+        const waitUntilRetrying = Effect.gen(function* () {
+          while ((yield* part.board.all).every((s) => s.state !== "retrying")) yield* Effect.sleep("1 millis")
+        })
+        yield* waitUntilRetrying
+        const announcedAt = performance.now()
+        yield* recovery.announce
+        while ((yield* Ref.get(part.attempts)) < 2) yield* Effect.sleep("1 millis")
+        const wokenAfterMs = performance.now() - announcedAt
+        // It failed again: the next recovery wakes it again, from a wait that is still long.
+        yield* waitUntilRetrying
+        yield* recovery.announce
+        while ((yield* Ref.get(part.attempts)) < 3) yield* Effect.sleep("1 millis")
+        yield* Deferred.succeed(part.drain, undefined)
+        yield* Fiber.join(part.fiber)
+        return { ...part, wokenAfterMs }
+      }),
+    )
+    expect(await Effect.runPromise(Ref.get(attempts))).toBe(3)
+    expect(wokenAfterMs).toBeLessThan(recoveryJitterMs + 1_000)
+    const retrying = seen.filter((s) => s.state === "retrying")
+    // The failures still count: a part that keeps failing keeps its growing backoff.
+    expect(retrying.map((s) => s.failures)).toEqual([1, 2])
+    expect(Date.parse(retrying[0]!.retryAt!) - Date.parse(retrying[0]!.since)).toBeGreaterThanOrEqual(60_000)
+    expect(seen.at(-1)?.state).toBe("stopped")
+  })
+
+  it("keeps its backoff when nothing is announced, and a recovery before its failure does not wake it", async () => {
+    const long = { initialMs: 600_000, maxMs: 600_000, resetAfterMs: 60_000 }
+    const attempts = await Effect.runPromise(
+      Effect.gen(function* () {
+        const recovery = yield* makeRecoverySignal
+        // Announced before the part fails: it concerns an earlier outage.
+        yield* recovery.announce
+        const part = yield* supervise(["lose-connection"], { backoff: long, recovery })
+        while ((yield* part.board.all).every((s) => s.state !== "retrying")) yield* Effect.sleep("1 millis")
+        yield* Effect.sleep(`${recoveryJitterMs + 200} millis`)
+        const made = yield* Ref.get(part.attempts)
+        yield* Deferred.succeed(part.drain, undefined)
+        yield* Fiber.join(part.fiber)
+        return made
+      }),
+    )
+    expect(attempts).toBe(1)
   })
 
   it("stays stopped when its work ends by itself", async () => {
