@@ -75,6 +75,18 @@ describe("isTransientError", () => {
     ],
     ["a lost NATS connection", new errors.ConnectionError("connection refused")],
     [
+      "a request lost with the connection (patches/ of nats-core)",
+      new errors.RequestError("connection lost while waiting for the answer", {
+        cause: new errors.ConnectionError("connection lost while waiting for the answer"),
+      }),
+    ],
+    [
+      "a request made while reconnecting (patches/ of nats-core)",
+      new errors.RequestError("not connected: the connection to the server is being re-established", {
+        cause: new errors.ConnectionError("not connected"),
+      }),
+    ],
+    [
       "JetStream temporarily unavailable",
       jetStreamApiError(503, 10008, "JetStream system temporarily unavailable"),
     ],
