@@ -34,7 +34,10 @@ const rejectionOf = async (promise: Promise<unknown>, since: number) => {
     () => undefined,
     (e: unknown) => e,
   )
-  return { error: error as { name?: string; message?: string; cause?: { name?: string } }, afterMs: performance.now() - since }
+  return {
+    error: error as { name?: string; message?: string; cause?: { name?: string } },
+    afterMs: performance.now() - since,
+  }
 }
 
 const nextStatus = (handles: NatsHandles, type: string) =>
@@ -87,7 +90,11 @@ describe("a request while the connection to NATS is lost", () => {
               },
             },
           ],
-          metadata: { correlationId: "T-outage", causationId: null, actor: { kind: "agent", id: "customer-ops" } },
+          metadata: {
+            correlationId: "T-outage",
+            causationId: null,
+            actor: { kind: "agent", id: "customer-ops" },
+          },
         }),
       ),
       madeAt,

@@ -218,7 +218,9 @@ export const startAgent = <D extends EventDefinition, R>(
       const health = yield* dependencies
       if (!health.nats.ok || !health.database.ok) return yield* Ref.set(seenDown, true)
       if (yield* Ref.getAndSet(seenDown, false)) {
-        yield* Effect.logInfo(`${agent.name}: NATS and the read-model database answer again; the waiting parts retry now`)
+        yield* Effect.logInfo(
+          `${agent.name}: NATS and the read-model database answer again; the waiting parts retry now`,
+        )
         yield* recovery.announce
       }
     }).pipe(Effect.delay(recoveryProbeInterval), Effect.forever)

@@ -141,6 +141,15 @@ export const supervisePart = <R>(options: {
   const { name, kind, board } = options
   const backoff = options.backoff ?? defaultRestartBackoff
   const iso = (ms: number) => new Date(ms).toISOString()
+  const stopped = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    board.set({ name, kind, state: "stopped", since: iso(now) }),
+  )
+  /** Waits `ms`; true when the agent began to drain meanwhile. */
+  const drainedWithin = (ms: number) =>
+    Effect.raceFirst(
+      Effect.as(Effect.sleep(Duration.millis(ms)), false),
+      Effect.as(Deferred.await(options.drain), true),
+    )
 
   const attempt = (failures: number): Effect.Effect<void, never, R> =>
     Effect.gen(function* () {
@@ -186,18 +195,14 @@ export const supervisePart = <R>(options: {
         Effect.as(Deferred.await(options.drain), "draining" as const),
         ...(options.recovery === undefined ? [] : [Effect.as(options.recovery.next, "recovery" as const)]),
       ])
-      if (woken === "draining")
-        return yield* board.set({ name, kind, state: "stopped", since: iso(yield* Clock.currentTimeMillis) })
       if (woken === "recovery") {
         const jitter = Math.round(recoveryJitterMs * (yield* Random.next))
-        yield* Effect.logInfo(`${kind} ${name} of ${options.agent}: its dependencies are back; retrying in ${jitter} ms`)
-        const draining = yield* Effect.raceFirst(
-          Effect.as(Effect.sleep(Duration.millis(jitter)), false),
-          Effect.as(Deferred.await(options.drain), true),
+        yield* Effect.logInfo(
+          `${kind} ${name} of ${options.agent}: its dependencies are back; retrying in ${jitter} ms`,
         )
-        if (draining)
-          return yield* board.set({ name, kind, state: "stopped", since: iso(yield* Clock.currentTimeMillis) })
+        if (yield* drainedWithin(jitter)) return yield* stopped
       }
+      if (woken === "draining") return yield* stopped
       return yield* attempt(count)
     })
 
