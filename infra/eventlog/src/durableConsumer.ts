@@ -19,7 +19,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node"
 import { Cause, Deferred, Effect, Fiber, Result, Semaphore, Stream } from "effect"
 import { type EventLogError, unavailable } from "./errors.ts"
 import type { SubjectFilter } from "./eventLog.ts"
-import type { NatsHandles } from "./natsClient.ts"
+import { connectionLink, type NatsHandles } from "./natsClient.ts"
 import type { RetryingDeliveries } from "./retryingDeliveries.ts"
 import { commitMayHold, decodeStoredCommit, SkippedEvents } from "./storedCommit.ts"
 import { parentSpanOf } from "./traceContext.ts"
@@ -211,7 +211,8 @@ export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec
  * the span named by the event's trace context, so that spans join across agents.
  *
  * It rides through a NATS restart by itself: nats.js checks the durable consumer on reconnect and
- * pulls again. An ack or nak lost in the outage only means a redelivery after the ack deadline.
+ * pulls again. A nak waits for the connection to be back (nats.js drops what is sent while it is
+ * down); an ack lost in the outage only means a redelivery after the ack deadline.
  */
 export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
   readonly nats: NatsHandles
@@ -303,6 +304,12 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       )
     }
 
+    // A nak sent while the connection is down is dropped, and its message would come back only
+    // after the ack deadline, behind the ones after it: it waits for the connection. Waiting also
+    // stops the consumer from failing through every message it had pulled while the outage lasts.
+    const link = connectionLink(nats.connection)
+    const nak = (m: JsMsg, delay: number) =>
+      Effect.promise(() => link.whenUp()).pipe(Effect.andThen(Effect.sync(() => m.nak(delay))))
     const alreadyHandled = options.alreadyHandled
     const reactsTo = options.reactsTo
     const processMessage = (m: JsMsg) => {
@@ -335,21 +342,21 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
                 `${spec.name} will retry ${stream}#${m.seq} in ${delay} ms (delivery ${m.info.deliveryCount}): ${reason}`,
               ).pipe(
                 Effect.andThen(
-                  Effect.sync(() => {
+                  Effect.sync(() =>
                     retrying?.failed(
                       { stream, sequence: m.seq, deliveries: m.info.deliveryCount, reason },
                       new Date(),
                       delay,
-                    )
-                    m.nak(delay)
-                  }),
+                    ),
+                  ),
                 ),
+                Effect.andThen(nak(m, delay)),
               )
             return m.info.deliveryCount >= maxDeliveries
               ? deadLetter(m, `handler failed ${m.info.deliveryCount} times: ${reason}`).pipe(
                   Effect.tap(() => Effect.sync(() => retrying?.settled(stream, m.seq))),
                 )
-              : Effect.sync(() => m.nak(delay))
+              : nak(m, delay)
           },
         }),
       )

@@ -1,7 +1,8 @@
 import { meshCatalog } from "@mesh/contracts"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runDurableConsumer } from "./durableConsumer.ts"
 import { EventLogError } from "./errors.ts"
 import { initialPosition, makeEventLog } from "./eventLog.ts"
 import { type NatsHandles, openNats } from "./natsClient.ts"
@@ -111,4 +112,74 @@ describe("a request while the connection to NATS is lost", () => {
     expect(info.streams).toBeGreaterThan(0)
     silent.unsubscribe()
   }, 60_000)
+
+  it("leaves a consumer's nak until the connection is back, so that its message comes again in seconds, not after its ack deadline", async () => {
+    const namespace = uniqueNamespace("rn")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    await Effect.runPromise(
+      log.append({
+        aggregate: { domain: "customer", type: "ticket", id: "T-nak" },
+        expected: initialPosition,
+        events: [
+          {
+            type: "TicketOpened",
+            payload: {
+              tenantId: "acme",
+              customerId: "c-2",
+              channel: "chat",
+              subject: "Refund?",
+              body: "Please.",
+              orderId: null,
+            },
+          },
+        ],
+        metadata: { correlationId: "T-nak", causationId: null, actor: { kind: "agent", id: "customer-ops" } },
+      }),
+    )
+    const ackWaitMs = 60_000
+    const deliveries: Array<number> = []
+    let outageBegun: () => void = () => undefined
+    const begun = new Promise<void>((resolve) => (outageBegun = resolve))
+    let handledAgainAt = 0
+    const consumer = Effect.runFork(
+      runDurableConsumer({
+        nats,
+        namespace,
+        catalog: meshCatalog,
+        spec: {
+          name: "outage-reader",
+          domain: "customer",
+          ackWaitMs,
+          backoff: { initialMs: 100, maxMs: 100, factor: 1 },
+        },
+        isTransient: () => true,
+        handle: (_, delivery) =>
+          Effect.gen(function* () {
+            deliveries.push(delivery.deliveryCount)
+            if (delivery.deliveryCount > 1) {
+              handledAgainAt = performance.now()
+              return
+            }
+            // The server goes away under the reaction, which fails as its requests now do: at once.
+            yield* Effect.promise(() => server.kill("SIGKILL"))
+            outageBegun()
+            return yield* Effect.fail(new Error("the connection to NATS was lost"))
+          }),
+      }),
+    )
+    try {
+      await begun
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await server.restart()
+      const restartedAt = performance.now()
+      const deadline = restartedAt + ackWaitMs / 2
+      while (handledAgainAt === 0 && performance.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(deliveries).toEqual([1, 2])
+      expect(handledAgainAt - restartedAt).toBeLessThan(ackWaitMs / 2)
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(consumer))
+    }
+  }, 90_000)
 })

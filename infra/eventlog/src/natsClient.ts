@@ -41,6 +41,52 @@ export const natsAuthConfig: Config.Config<Pick<NatsConnectOptions, "token" | "c
 
 const defaultConnectTimeoutMs = 10_000
 
+/** Whether a connection is up, as its status events say, and a wait for it to be up again. */
+export interface ConnectionLink {
+  readonly isUp: () => boolean
+  /** Resolves at once while the connection is up, else once it is back (or closed for good). */
+  readonly whenUp: () => Promise<void>
+}
+
+const links = new WeakMap<NatsConnection, ConnectionLink>()
+
+/**
+ * The link of a connection, watched from the first call on (`openNats` makes that call as soon as
+ * it connects). What a client publishes while the link is down, nats.js drops at the next dial: an
+ * ack or nak sent then is lost, and its message comes back only after its ack deadline.
+ */
+export const connectionLink = (connection: NatsConnection): ConnectionLink => {
+  const known = links.get(connection)
+  if (known !== undefined) return known
+  let up = !connection.isClosed()
+  let waiting: Array<() => void> = []
+  const release = () => {
+    const released = waiting
+    waiting = []
+    for (const resume of released) resume()
+  }
+  void (async () => {
+    for await (const status of connection.status()) {
+      if (status.type === "disconnect") up = false
+      else if (status.type === "reconnect") {
+        up = true
+        release()
+      }
+    }
+  })()
+  void connection.closed().then(() => {
+    up = false
+    release()
+  })
+  const link: ConnectionLink = {
+    isUp: () => up,
+    whenUp: () =>
+      up || connection.isClosed() ? Promise.resolve() : new Promise<void>((resume) => waiting.push(resume)),
+  }
+  links.set(connection, link)
+  return link
+}
+
 /** Opens a connection; the caller drains it. It reconnects by itself after the first one succeeds. */
 export const openNats = async (
   url: string,
@@ -63,6 +109,7 @@ export const openNats = async (
     ...(options.token === undefined ? {} : { token: Redacted.value(options.token) }),
     ...(authenticator === undefined ? {} : { authenticator }),
   })
+  connectionLink(connection)
   // The first JetStream API call proves JetStream answers, within the same bound as the connection.
   const jsm = await jetstreamManager(connection, { timeout: options.timeoutMs ?? defaultConnectTimeoutMs })
   return { connection, js: jetstream(connection), jsm }

@@ -368,8 +368,22 @@ export const superviseReplication = (
       )
     }
   })
+  // A failure is logged when it starts or changes, not every round: through an outage of NATS
+  // each round fails at once, four times a second.
+  let failing: string | undefined
   return round.pipe(
-    Effect.catch((e) => Effect.logWarning(`replication supervisor: ${e.message}`)),
+    Effect.andThen(
+      Effect.suspend(() => {
+        if (failing === undefined) return Effect.void
+        failing = undefined
+        return Effect.logInfo("replication supervisor: working again")
+      }),
+    ),
+    Effect.catch((e) => {
+      if (e.message === failing) return Effect.void
+      failing = e.message
+      return Effect.logWarning(`replication supervisor: ${e.message}`)
+    }),
     Effect.andThen(Effect.sleep(options.intervalMs ?? 250)),
     Effect.forever,
   )

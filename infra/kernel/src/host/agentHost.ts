@@ -28,6 +28,7 @@ import {
   partsReady,
   type RestartBackoff,
   supervisePart,
+  watchForRecovery,
 } from "./partSupervisor.ts"
 import { processVitals, watchEventLoop } from "./processVitals.ts"
 import { isTransientFailure } from "./transient.ts"
@@ -206,25 +207,21 @@ export const startAgent = <D extends EventDefinition, R>(
       },
       { concurrency: "unbounded" },
     )
-    // While a part waits to retry, NATS and the database are probed; once one that did not answer
-    // answers again, the waiting parts try at once rather than at the end of their backoff, which
-    // after a few outages in a row is up to half a minute. A part that fails while both answer
-    // keeps its backoff: nothing came back for it.
-    const recoveryProbeInterval = Duration.millis(options.recoveryProbeIntervalMs ?? 500)
-    const seenDown = yield* Ref.make(false)
-    const watchForRecovery = Effect.gen(function* () {
-      const waiting = (yield* board.all).some((p) => p.state === "retrying")
-      if (!waiting && !(yield* Ref.get(seenDown))) return
-      const health = yield* dependencies
-      if (!health.nats.ok || !health.database.ok) return yield* Ref.set(seenDown, true)
-      if (yield* Ref.getAndSet(seenDown, false)) {
-        yield* Effect.logInfo(
-          `${agent.name}: NATS and the read-model database answer again; the waiting parts retry now`,
-        )
-        yield* recovery.announce
-      }
-    }).pipe(Effect.delay(recoveryProbeInterval), Effect.forever)
-    yield* Effect.forkScoped(Effect.raceFirst(watchForRecovery, Deferred.await(drain)))
+    // While a part waits to retry, NATS and the database are probed; once both answer after one
+    // did not, the waiting parts try at once rather than at the end of their backoff, which after
+    // a few outages in a row is up to half a minute.
+    yield* Effect.forkScoped(
+      Effect.raceFirst(
+        watchForRecovery({
+          board,
+          recovery,
+          dependenciesAnswer: Effect.map(dependencies, (health) => health.nats.ok && health.database.ok),
+          interval: Duration.millis(options.recoveryProbeIntervalMs ?? 500),
+          agent: agent.name,
+        }),
+        Deferred.await(drain),
+      ),
+    )
     const readyWhileRetrying = new Set(
       (agent.workers ?? []).filter((w) => w.readyWhileRetrying === true).map((w) => w.name),
     )

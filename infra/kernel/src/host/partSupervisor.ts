@@ -19,7 +19,7 @@ export interface PartStatus {
   readonly failures?: number
   /** When the part entered its state (ISO time). */
   readonly since: string
-  /** When a retrying part tries again (ISO time). */
+  /** When a retrying part tries again at the latest (ISO time): sooner if its dependencies come back. */
   readonly retryAt?: string
 }
 
@@ -102,28 +102,62 @@ export const makePartBoard = Effect.gen(function* () {
 export interface RecoverySignal {
   /** Completes at the first recovery after it starts waiting. */
   readonly next: Effect.Effect<void>
+  /** How many recoveries there have been: a part that fails after one it did not wait for still retries soon. */
+  readonly count: Effect.Effect<number>
   /** Announces a recovery to everything waiting on `next`. */
   readonly announce: Effect.Effect<void>
 }
 
 export const makeRecoverySignal: Effect.Effect<RecoverySignal> = Effect.gen(function* () {
-  const current = yield* Ref.make(yield* Deferred.make<void>())
+  const current = yield* Ref.make({ recovered: yield* Deferred.make<void>(), count: 0 })
   return {
-    next: Effect.flatMap(Ref.get(current), Deferred.await),
+    next: Effect.flatMap(Ref.get(current), ({ recovered }) => Deferred.await(recovered)),
+    count: Effect.map(Ref.get(current), ({ count }) => count),
     announce: Effect.flatMap(Deferred.make<void>(), (fresh) =>
-      Effect.flatMap(Ref.getAndSet(current, fresh), (announced) => Deferred.succeed(announced, undefined)),
+      Effect.flatMap(
+        Ref.getAndUpdate(current, ({ count }) => ({ recovered: fresh, count: count + 1 })),
+        ({ recovered }) => Deferred.succeed(recovered, undefined),
+      ),
     ),
   }
 })
+
+/**
+ * Watches the dependencies for a recovery: while a part waits to retry, or since a probe failed,
+ * it probes them every `interval`; when they all answer after a probe that failed, it announces a
+ * recovery. A part that fails while they all answer keeps its backoff: nothing came back for it.
+ * It probes nothing while every part runs.
+ */
+export const watchForRecovery = (options: {
+  readonly board: PartBoard
+  readonly recovery: RecoverySignal
+  /** Whether every dependency answers. */
+  readonly dependenciesAnswer: Effect.Effect<boolean>
+  readonly interval: Duration.Input
+  readonly agent: string
+}): Effect.Effect<never> =>
+  Effect.gen(function* () {
+    const seenDown = yield* Ref.make(false)
+    return yield* Effect.gen(function* () {
+      const waiting = (yield* options.board.all).some((p) => p.state === "retrying")
+      if (!waiting && !(yield* Ref.get(seenDown))) return
+      if (!(yield* options.dependenciesAnswer)) return yield* Ref.set(seenDown, true)
+      if (yield* Ref.getAndSet(seenDown, false)) {
+        yield* Effect.logInfo(`${options.agent}: its dependencies answer again; the waiting parts retry now`)
+        yield* options.recovery.announce
+      }
+    }).pipe(Effect.delay(options.interval), Effect.forever)
+  })
 
 /** The longest a part woken by a recovery waits before it tries, so that parts do not all try at once. */
 export const recoveryJitterMs = 250
 
 /**
  * Runs one part for the life of the agent: a failure `isTransient` accepts restarts it after a
- * capped, jittered backoff (its state `retrying`, with the error and the next attempt's time); any
- * other failure leaves it `failed` with the reason. It returns when the part stops, fails for good,
- * or `drain` completes while it waits to retry.
+ * capped, jittered backoff (its state `retrying`, with the error and the next attempt's time), or
+ * soon after `recovery` announces that its dependencies are back; any other failure leaves it
+ * `failed` with the reason. It returns when the part stops, fails for good, or `drain` completes
+ * while it waits to retry.
  */
 export const supervisePart = <R>(options: {
   readonly name: string
@@ -154,6 +188,7 @@ export const supervisePart = <R>(options: {
   const attempt = (failures: number): Effect.Effect<void, never, R> =>
     Effect.gen(function* () {
       const startedAt = yield* Clock.currentTimeMillis
+      const recoveriesAtStart = options.recovery === undefined ? 0 : yield* options.recovery.count
       yield* board.set({
         name,
         kind,
@@ -189,12 +224,20 @@ export const supervisePart = <R>(options: {
       yield* Effect.logWarning(
         `${kind} ${name} of ${options.agent} failed (${error}); retrying in ${delay} ms`,
       )
+      // Its dependencies came back while it ran (its failure surfaced after the recovery, say at
+      // a connect's timeout): nothing more will wake it, and it need not wait.
+      const recoveredMeanwhile =
+        options.recovery !== undefined && (yield* options.recovery.count) !== recoveriesAtStart
       // A shutdown during the wait ends the part rather than waking it for one more attempt.
-      const woken = yield* Effect.raceAll([
-        Effect.as(Effect.sleep(Duration.millis(delay)), "backoff" as const),
-        Effect.as(Deferred.await(options.drain), "draining" as const),
-        ...(options.recovery === undefined ? [] : [Effect.as(options.recovery.next, "recovery" as const)]),
-      ])
+      const woken = recoveredMeanwhile
+        ? ("recovery" as const)
+        : yield* Effect.raceAll([
+            Effect.as(Effect.sleep(Duration.millis(delay)), "backoff" as const),
+            Effect.as(Deferred.await(options.drain), "draining" as const),
+            ...(options.recovery === undefined
+              ? []
+              : [Effect.as(options.recovery.next, "recovery" as const)]),
+          ])
       if (woken === "recovery") {
         const jitter = Math.round(recoveryJitterMs * (yield* Random.next))
         yield* Effect.logInfo(

@@ -11,6 +11,7 @@ import {
   recoveryJitterMs,
   restartDelayMs,
   supervisePart,
+  watchForRecovery,
 } from "./partSupervisor.ts"
 import { isTransientFailure } from "./transient.ts"
 
@@ -145,12 +146,12 @@ describe("a supervised part", () => {
     expect(seen.at(-1)?.state).toBe("stopped")
   })
 
-  it("keeps its backoff when nothing is announced, and a recovery before its failure does not wake it", async () => {
+  it("keeps its backoff when nothing is announced, and a recovery before its attempt began does not wake it", async () => {
     const long = { initialMs: 600_000, maxMs: 600_000, resetAfterMs: 60_000 }
     const attempts = await Effect.runPromise(
       Effect.gen(function* () {
         const recovery = yield* makeRecoverySignal
-        // Announced before the part fails: it concerns an earlier outage.
+        // Announced before the part starts: it concerns an earlier outage.
         yield* recovery.announce
         const part = yield* supervise(["lose-connection"], { backoff: long, recovery })
         while ((yield* part.board.all).every((s) => s.state !== "retrying")) yield* Effect.sleep("1 millis")
@@ -162,6 +163,46 @@ describe("a supervised part", () => {
       }),
     )
     expect(attempts).toBe(1)
+  })
+
+  it("tries again soon when its dependencies came back while it ran, its failure showing only after", async () => {
+    const long = { initialMs: 600_000, maxMs: 600_000, resetAfterMs: 60_000 }
+    const { attempts } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const recovery = yield* makeRecoverySignal
+        const board = yield* makePartBoard
+        const drain = yield* Deferred.make<void>()
+        const attempts = yield* Ref.make(0)
+        // The first attempt fails only after a recovery it did not wait for (a connect's timeout
+        // that outlasts the outage); the second runs until drained.
+        const run = Effect.gen(function* () {
+          const n = yield* Ref.getAndUpdate(attempts, (a) => a + 1)
+          if (n > 0) return yield* Deferred.await(drain)
+          yield* recovery.announce
+          return yield* Effect.fail(
+            unavailable("connect to Postgres", new Error("timeout exceeded when trying to connect")),
+          )
+        })
+        const fiber = yield* Effect.forkChild(
+          supervisePart({
+            name: "task-list",
+            kind: "worker",
+            run,
+            board,
+            drain,
+            agent: "test",
+            isTransient: isTransientFailure,
+            backoff: long,
+            recovery,
+          }),
+        )
+        while ((yield* Ref.get(attempts)) < 2) yield* Effect.sleep("5 millis")
+        yield* Deferred.succeed(drain, undefined)
+        yield* Fiber.join(fiber)
+        return { attempts }
+      }),
+    )
+    expect(await Effect.runPromise(Ref.get(attempts))).toBe(2)
   })
 
   it("stays stopped when its work ends by itself", async () => {
@@ -214,5 +255,51 @@ describe("readiness of the parts", () => {
     expect(partsReady([part("storefront-poll", "reactor", "retrying")], poll)).toBe(false)
     expect(partsReady([part("storefront-poll", "worker", "failed")], poll)).toBe(false)
     expect(partsReady([part("storefront-poll", "worker", "draining")], poll)).toBe(false)
+  })
+})
+
+describe("the watch for a recovery", () => {
+  const watch = (options: { readonly waiting: boolean; readonly answers: ReadonlyArray<boolean> }) =>
+    Effect.gen(function* () {
+      const board = yield* makePartBoard
+      yield* board.set({
+        name: "tally",
+        kind: "reactor",
+        state: options.waiting ? "retrying" : "running",
+        since: "2026-12-02T10:00:00.000Z",
+      })
+      const recovery = yield* makeRecoverySignal
+      const probes = yield* Ref.make(0)
+      const dependenciesAnswer = Effect.map(
+        Ref.getAndUpdate(probes, (n) => n + 1),
+        (n) => options.answers[Math.min(n, options.answers.length - 1)]!,
+      )
+      const fiber = yield* Effect.forkChild(
+        watchForRecovery({ board, recovery, dependenciesAnswer, interval: "1 millis", agent: "test" }),
+      )
+      while ((yield* Ref.get(probes)) < options.answers.length + 3 && options.waiting)
+        yield* Effect.sleep("1 millis")
+      if (!options.waiting) yield* Effect.sleep("30 millis")
+      yield* Fiber.interrupt(fiber)
+      return { recoveries: yield* recovery.count, probes: yield* Ref.get(probes) }
+    })
+
+  it("announces one recovery when the dependencies answer again after a probe that failed", async () => {
+    const { recoveries } = await Effect.runPromise(
+      watch({ waiting: true, answers: [true, false, false, true] }),
+    )
+    expect(recoveries).toBe(1)
+  })
+
+  it("announces nothing while the dependencies answer all along: a part failing for another reason keeps its backoff", async () => {
+    const { recoveries, probes } = await Effect.runPromise(watch({ waiting: true, answers: [true] }))
+    expect(probes).toBeGreaterThan(0)
+    expect(recoveries).toBe(0)
+  })
+
+  it("probes nothing while every part runs", async () => {
+    const { probes, recoveries } = await Effect.runPromise(watch({ waiting: false, answers: [false, true] }))
+    expect(probes).toBe(0)
+    expect(recoveries).toBe(0)
   })
 })
