@@ -41,7 +41,7 @@ export const natsAuthConfig: Config.Config<Pick<NatsConnectOptions, "token" | "c
 
 const defaultConnectTimeoutMs = 10_000
 
-/** Whether a connection is up, as its status events say, and a wait for it to be up again. */
+/** Whether a connection is up, and a wait for it to be up again. */
 export interface ConnectionLink {
   readonly isUp: () => boolean
   /** Resolves at once while the connection is up, else once it is back (or closed for good). */
@@ -54,34 +54,40 @@ const links = new WeakMap<NatsConnection, ConnectionLink>()
  * The link of a connection, watched from the first call on (`openNats` makes that call as soon as
  * it connects). What a client publishes while the link is down, nats.js drops at the next dial: an
  * ack or nak sent then is lost, and its message comes back only after its ack deadline.
+ *
+ * Whether it is up is the protocol's own flag, which nats.js clears before it fails the requests
+ * a lost connection strands (patches/): a caller failing on one of those sees the link down. The
+ * status events, which arrive later, only wake the waiters.
  */
 export const connectionLink = (connection: NatsConnection): ConnectionLink => {
   const known = links.get(connection)
   if (known !== undefined) return known
-  let up = !connection.isClosed()
+  let seenUp = !connection.isClosed()
+  const protocol = (connection as unknown as { readonly protocol?: { readonly connected?: unknown } })
+    .protocol
+  const isUp = () =>
+    !connection.isClosed() && (typeof protocol?.connected === "boolean" ? protocol.connected : seenUp)
   let waiting: Array<() => void> = []
   const release = () => {
+    if (!isUp() && !connection.isClosed()) return
     const released = waiting
     waiting = []
     for (const resume of released) resume()
   }
   void (async () => {
     for await (const status of connection.status()) {
-      if (status.type === "disconnect") up = false
-      else if (status.type === "reconnect") {
-        up = true
-        release()
-      }
+      if (status.type === "disconnect") seenUp = false
+      else if (status.type === "reconnect") seenUp = true
+      release()
     }
   })()
-  void connection.closed().then(() => {
-    up = false
-    release()
-  })
+  void connection.closed().then(release)
   const link: ConnectionLink = {
-    isUp: () => up,
+    isUp,
     whenUp: () =>
-      up || connection.isClosed() ? Promise.resolve() : new Promise<void>((resume) => waiting.push(resume)),
+      isUp() || connection.isClosed()
+        ? Promise.resolve()
+        : new Promise<void>((resume) => waiting.push(resume)),
   }
   links.set(connection, link)
   return link
