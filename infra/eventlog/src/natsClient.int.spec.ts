@@ -4,7 +4,7 @@ import { Effect, Fiber } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runDurableConsumer } from "./durableConsumer.ts"
 import { EventLogError } from "./errors.ts"
-import { initialPosition, makeEventLog } from "./eventLog.ts"
+import { type EventLog, initialPosition, makeEventLog } from "./eventLog.ts"
 import { type NatsHandles, openNats } from "./natsClient.ts"
 import { applyTopology, declareTopology } from "./topology.ts"
 
@@ -48,6 +48,27 @@ const nextStatus = (handles: NatsHandles, type: string) =>
 
 const timeoutMs = 30_000
 
+/** A customer's first message, appended to a ticket of its own. */
+const openTicket = (log: EventLog<(typeof meshCatalog.definitions)[number]>, ticketId: string) =>
+  log.append({
+    aggregate: { domain: "customer", type: "ticket", id: ticketId },
+    expected: initialPosition,
+    events: [
+      {
+        type: "TicketOpened",
+        payload: {
+          tenantId: "acme",
+          customerId: "c-1",
+          channel: "chat",
+          subject: "Where is my order?",
+          body: "It has been a week.",
+          orderId: "o-1",
+        },
+      },
+    ],
+    metadata: { correlationId: ticketId, causationId: null, actor: { kind: "agent", id: "customer-ops" } },
+  })
+
 describe("a request while the connection to NATS is lost", () => {
   it("fails at once as a connection error, whether it was waiting or made during the outage, and works when the server is back", async () => {
     const namespace = uniqueNamespace("rq")
@@ -73,33 +94,7 @@ describe("a request while the connection to NATS is lost", () => {
     const madeAt = performance.now()
     const apiCall = await rejectionOf(nats.jsm.getAccountInfo(), madeAt)
     expect(apiCall.error.cause?.name).toBe("ConnectionError")
-    const append = await rejectionOf(
-      Effect.runPromise(
-        log.append({
-          aggregate: { domain: "customer", type: "ticket", id: "T-outage" },
-          expected: initialPosition,
-          events: [
-            {
-              type: "TicketOpened",
-              payload: {
-                tenantId: "acme",
-                customerId: "c-1",
-                channel: "chat",
-                subject: "Where is my order?",
-                body: "It has been a week.",
-                orderId: "o-1",
-              },
-            },
-          ],
-          metadata: {
-            correlationId: "T-outage",
-            causationId: null,
-            actor: { kind: "agent", id: "customer-ops" },
-          },
-        }),
-      ),
-      madeAt,
-    )
+    const append = await rejectionOf(Effect.runPromise(openTicket(log, "T-outage")), madeAt)
     expect(append.error).toBeInstanceOf(EventLogError)
     expect((append.error as EventLogError).reason._tag).toBe("Unavailable")
     expect(performance.now() - madeAt).toBeLessThan(timeoutMs / 3)
@@ -117,26 +112,7 @@ describe("a request while the connection to NATS is lost", () => {
     const namespace = uniqueNamespace("rn")
     await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
     const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
-    await Effect.runPromise(
-      log.append({
-        aggregate: { domain: "customer", type: "ticket", id: "T-nak" },
-        expected: initialPosition,
-        events: [
-          {
-            type: "TicketOpened",
-            payload: {
-              tenantId: "acme",
-              customerId: "c-2",
-              channel: "chat",
-              subject: "Refund?",
-              body: "Please.",
-              orderId: null,
-            },
-          },
-        ],
-        metadata: { correlationId: "T-nak", causationId: null, actor: { kind: "agent", id: "customer-ops" } },
-      }),
-    )
+    await Effect.runPromise(openTicket(log, "T-nak"))
     const ackWaitMs = 60_000
     const deliveries: Array<number> = []
     let outageBegun: () => void = () => undefined
