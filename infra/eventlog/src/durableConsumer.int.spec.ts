@@ -4,6 +4,7 @@ import { Effect, Fiber, Option, type Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   backoffDelay,
+  type Delivery,
   ensureDurableConsumer,
   readDeadLetters,
   runDurableConsumer,
@@ -332,6 +333,83 @@ describe("durable consumer", () => {
         `${id} v3`,
         `${id} v4`,
       ])
+  })
+
+  it("tells each delivery's store time and how long it waited behind the consumer's own work", async () => {
+    const namespace = uniqueNamespace("queued")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const ticket = (id: string, expected = initialPosition) =>
+      Effect.runPromise(
+        log.append({
+          aggregate: { domain: "customer", type: "ticket", id },
+          expected,
+          events: [
+            expected === initialPosition
+              ? opened(`cust-${id}`)
+              : {
+                  type: "TicketMessageReceived",
+                  payload: {
+                    messageId: `${id}-m2`,
+                    channel: "web",
+                    subject: "s",
+                    body: "again",
+                    orderId: null,
+                    contact: 2,
+                    reopened: false,
+                  },
+                },
+          ],
+          metadata,
+        }),
+      )
+    const before = Date.now()
+    const a = await ticket("a")
+    await ticket("b")
+    await ticket("c")
+    await ticket("a", a.position)
+    const after = Date.now()
+    // Each handling takes 120 ms; all four wait on the server before either consumer starts.
+    const run = (name: string, concurrency: number) =>
+      Effect.gen(function* () {
+        const seen: Array<{ id: string; version: number; delivery: Delivery }> = []
+        const fiber = yield* Effect.forkChild(
+          runDurableConsumer({
+            nats,
+            namespace,
+            catalog: meshCatalog,
+            spec: { name, domain: "customer", concurrency },
+            handle: (event, delivery) =>
+              Effect.sleep("120 millis").pipe(
+                Effect.andThen(
+                  Effect.sync(() =>
+                    seen.push({ id: event.aggregateId, version: event.aggregateVersion, delivery }),
+                  ),
+                ),
+              ),
+          }),
+        )
+        yield* Effect.promise(() => waitFor(() => seen.length === 4))
+        yield* Fiber.interrupt(fiber)
+        return seen
+      })
+    // One at a time: each waited behind the handlings before it, the first behind none.
+    const inTurn = await Effect.runPromise(run("in-turn", 1))
+    for (const { delivery } of inTurn) {
+      expect(delivery.storedAt).toBeGreaterThanOrEqual(before - 1_000)
+      expect(delivery.storedAt).toBeLessThanOrEqual(after + 1_000)
+    }
+    expect(inTurn.map((s) => s.delivery.sequence)).toEqual([1, 2, 3, 4])
+    expect(inTurn[0]!.delivery.queuedMs).toBeLessThan(60)
+    for (const [i, { delivery }] of inTurn.entries()) {
+      expect(delivery.queuedMs).toBeGreaterThanOrEqual(i * 120 - 20)
+      expect(delivery.queuedMs).toBeLessThanOrEqual(Date.now() - delivery.storedAt)
+    }
+    // Four at once: only ticket a's second message waited, behind its first.
+    const together = await Effect.runPromise(run("together", 4))
+    const queued = new Map(together.map((s) => [`${s.id} v${s.version}`, s.delivery.queuedMs]))
+    expect(queued.get("a v2")).toBeGreaterThanOrEqual(100)
+    for (const first of ["a v1", "b v1", "c v1"]) expect(queued.get(first)).toBeLessThan(60)
   })
 
   it("resumes after a restart without redelivering acknowledged events", async () => {

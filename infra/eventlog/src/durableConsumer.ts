@@ -17,6 +17,7 @@ import {
 } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/transport-node"
 import { Cause, Deferred, Effect, Fiber, Result, Semaphore, Stream } from "effect"
+import { BusyTime } from "./busyTime.ts"
 import { type EventLogError, unavailable } from "./errors.ts"
 import type { SubjectFilter } from "./eventLog.ts"
 import { connectionLink, type NatsHandles } from "./natsClient.ts"
@@ -81,6 +82,17 @@ export interface Delivery {
   readonly subject: string
   readonly sequence: number
   readonly deliveryCount: number
+  /**
+   * When the server stored the commit, in milliseconds since the epoch by the server's clock: a
+   * reaction's delivery time runs from it (across machines, their clocks' skew is in it too).
+   */
+  readonly storedAt: number
+  /**
+   * Of the time from `storedAt` to the handling's start, what it spent behind the consumer's own
+   * work: the consumer busy with earlier messages (every slot taken, in one taking several at once),
+   * or the earlier messages of its subject in hand. The rest it was on its way to a free consumer.
+   */
+  readonly queuedMs: number
 }
 
 /** A message in the dead-letter stream, with why it got there. */
@@ -198,6 +210,9 @@ export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec
     return stream
   })
 
+/** When the server stored a message's commit, in milliseconds since the epoch by its clock. */
+const storedAtOf = (m: JsMsg): number => m.info.timestampNanos / 1e6
+
 /**
  * Runs a durable consumer until interrupted: each commit's events go to `handle` in order; success
  * acks; failure naks with backoff; after `maxDeliveries` the original message moves to the
@@ -312,7 +327,9 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       Effect.promise(() => link.whenUp()).pipe(Effect.andThen(Effect.sync(() => m.nak(delay))))
     const alreadyHandled = options.alreadyHandled
     const reactsTo = options.reactsTo
-    const processMessage = (m: JsMsg) => {
+    // When the consumer was busy, for the time each message waited behind its work.
+    const busy = new BusyTime()
+    const processMessage = (m: JsMsg, startedAt: number, queuedMs: number) => {
       if (alreadyHandled?.(m.subject, m.seq) === true) return Effect.sync(() => m.ack())
       if (reactsTo !== undefined && !commitMayHold(catalog, m.data, reactsTo))
         return Effect.sync(() => m.ack())
@@ -324,6 +341,8 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         subject: m.subject,
         sequence: m.seq,
         deliveryCount: m.info.deliveryCount,
+        storedAt: storedAtOf(m),
+        queuedMs: Math.min(queuedMs, Math.max(0, startedAt - storedAtOf(m))),
       }
       const ack = Effect.sync(() => {
         m.ack()
@@ -385,9 +404,16 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     // that another replica takes them without waiting for the ack deadline.
     const concurrency = spec.concurrency ?? 1
     if (concurrency <= 1) {
-      yield* pulled.pipe(
-        Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : processMessage(m))),
-      )
+      const processInTurn = (m: JsMsg) =>
+        Effect.suspend(() => {
+          const startedAt = Date.now()
+          const queuedMs = busy.busyBetween(storedAtOf(m), startedAt)
+          busy.mark(true, startedAt)
+          return processMessage(m, startedAt, queuedMs).pipe(
+            Effect.ensuring(Effect.sync(() => busy.mark(false))),
+          )
+        })
+      yield* pulled.pipe(Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : processInTurn(m))))
       return
     }
     // Side by side across subjects, in order within one: each message waits for the last one of
@@ -396,22 +422,35 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     const failed = yield* Deferred.make<never, EventLogError>()
     const lastOf = new Map<string, Fiber.Fiber<void>>()
     const inHand = new Set<Fiber.Fiber<void>>()
+    // Slots taken: the consumer is busy while every one is.
+    let taken = 0
     const start = (m: JsMsg) =>
       Effect.gen(function* () {
         yield* permits.take(1)
+        taken++
+        if (taken >= concurrency) busy.mark(true)
         const previous = lastOf.get(m.subject)
         // Its own handle, set once forked: the cleanup below may only run after that.
         const self: { fiber?: Fiber.Fiber<void> } = {}
-        const fiber: Fiber.Fiber<void> = yield* (
-          previous === undefined ? Effect.void : Fiber.await(previous)
-        ).pipe(
-          Effect.andThen(processMessage(m)),
+        const fiber: Fiber.Fiber<void> = yield* Effect.suspend(() => {
+          if (previous === undefined) return Effect.succeed(0)
+          const waitFrom = Date.now()
+          return Fiber.await(previous).pipe(Effect.map(() => Date.now() - waitFrom))
+        }).pipe(
+          Effect.flatMap((behindSubjectMs) => {
+            const startedAt = Date.now()
+            // Behind a full consumer, then behind its subject's earlier messages (they may overlap).
+            const queuedMs = busy.busyBetween(storedAtOf(m), startedAt) + behindSubjectMs
+            return processMessage(m, startedAt, queuedMs)
+          }),
           Effect.catchCause((cause) =>
             Cause.hasInterruptsOnly(cause) ? Effect.void : Deferred.failCause(failed, cause),
           ),
           Effect.asVoid,
           Effect.ensuring(
             Effect.sync(() => {
+              taken--
+              busy.mark(false)
               if (self.fiber === undefined) return
               inHand.delete(self.fiber)
               if (lastOf.get(m.subject) === self.fiber) lastOf.delete(m.subject)

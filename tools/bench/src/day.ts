@@ -163,6 +163,7 @@ export const runDayBench = async (options: {
               },
         ]),
       ),
+      reaction_times: day.reactionTimes,
       agents_cores: Object.values(day.agentLoad).reduce((sum, load) => sum + (load?.cores ?? 0), 0),
       machine_cores: availableParallelism(),
       how: "The day is `pnpm demo`'s, with the outside world's faults off, on the bench's private nats-server. A hop is an event whose causation is an event another agent appended: its time is the caused event's occurredAt less its cause's (the agents and the server share this machine's clock), so it holds the delivery, the reaction's reads and decision and its append, under the day's load. Its overhead is that less the model time (latencyMs) of the decisions its cause caused before it, a batch's shared call counted once, and of an embedding call the caused event records (a noted question's `embedding`): a model's inference is the model's time, not the mesh's; the goal is on the overhead. raw: commits of an event's size published one at a time on the same server, each from the publish to its receipt by a plain pull consumer, one every 50 ms by a process of its own from the day's start until the mesh settled: the floor under the day's load, on the same two cores, which the goal is measured against (a hop and its floor both carry the load). raw_quiet: 500 of them back to back on the quiet machine after the day.",

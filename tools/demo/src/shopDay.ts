@@ -6,6 +6,7 @@ import { playDay, type WorldTally } from "./play/player.ts"
 import { settle } from "./play/settle.ts"
 import { type AgentLoad, agentLoadBetween, readAgentVitals } from "./report/agentLoad.ts"
 import { type DaySummary, summarizeDay } from "./report/daySummary.ts"
+import { type DayReactionTimes, dayReactionTimes, readReactionHistograms } from "./report/reactionTimes.ts"
 import { renderSummary } from "./report/renderSummary.ts"
 import { lastLogLines, meshAgents } from "./stack/agentProcess.ts"
 import { type MeshStack, startMeshStack } from "./stack/meshStack.ts"
@@ -48,6 +49,12 @@ export interface ShopDayOutcome {
    * /status could not be read then, or the process was killed and restarted meanwhile).
    */
   readonly agentLoad: Readonly<Record<string, AgentLoad | null>>
+  /**
+   * Where the reactions spent their time from the day's start until the mesh settled, from each
+   * agent's /metrics (null where it could not be read then; an agent restarted meanwhile counts
+   * from its restart).
+   */
+  readonly reactionTimes: DayReactionTimes | null
 }
 
 const tty = process.stdout.isTTY === true
@@ -155,6 +162,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
   let outcome: ShopDayOutcome | undefined
   try {
     const vitalsAtStart = await readAgentVitals(meshAgents, stack.urlOf)
+    const timesAtStart = await readReactionHistograms(meshAgents, stack.urlOf)
     const dayStarted = performance.now()
     options.during?.started()
     const progress =
@@ -178,6 +186,10 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
     options.during?.settled()
     const settledMs = performance.now() - dayStarted
     const vitalsSettled = await readAgentVitals(meshAgents, stack.urlOf)
+    const reactionTimes = dayReactionTimes(
+      timesAtStart,
+      await readReactionHistograms(meshAgents, stack.urlOf),
+    )
     const agentLoad = Object.fromEntries(
       meshAgents.map((agent) => [
         agent,
@@ -206,6 +218,7 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
       restarts,
       kills,
       agentLoad,
+      reactionTimes,
     }
     if (options.output === "json") console.log(JSON.stringify(outcome))
     else if (options.output === "text") {

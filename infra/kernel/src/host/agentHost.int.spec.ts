@@ -3,7 +3,7 @@ import { existsSync } from "node:fs"
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { ProcessVitals } from "@mesh/contracts"
+import { type ProcessVitals, type ReactionTimesSummary, reactionMetricNames } from "@mesh/contracts"
 import { makeEventLog, openNats } from "@mesh/eventlog"
 import { postgresTestUrl, uniqueNamespace, waitFor, workspaceNode } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
@@ -271,7 +271,7 @@ describe("agent host", () => {
       const status = (await (await fetch(`${url}/status`)).json()) as {
         ready: boolean
         dependencies: { nats: { ok: boolean }; database: { ok: boolean } }
-        reactors: Array<{ name: string; pending: number }>
+        reactors: Array<{ name: string; pending: number; timing: ReactionTimesSummary }>
         parts: Array<{ name: string; kind: string; state: string }>
         workers: Array<{ name: string; status: { lag: number } }>
         process: ProcessVitals
@@ -283,6 +283,19 @@ describe("agent host", () => {
         { name: "tally-completions", kind: "reactor", state: "running" },
       ])
       expect(status.reactors[0]).toMatchObject({ name: "tally-completions", pending: 0 })
+      // Where its reaction to the completion spent its time: on its way, its own work, its commands.
+      const { timing } = status.reactors[0]!
+      expect(timing.deliveryMs?.count).toBe(1)
+      expect(timing.workMs?.count).toBe(1)
+      expect(timing.commitMs?.count).toBe(1)
+      expect(timing.queueMs?.p99).toBeLessThanOrEqual(timing.deliveryMs!.p99)
+      expect(timing.deliveryMs!.p50).toBeLessThan(20_000)
+      expect(timing.meshMs!.count).toBe(1)
+      // The same as histograms, for Prometheus.
+      const metrics = await (await fetch(`${url}/metrics`)).text()
+      const series = `{agent="task-board",reactor="tally-completions",domain="content",le="+Inf"}`
+      for (const name of Object.values(reactionMetricNames))
+        expect(metrics).toContain(`${name}_bucket${series} 1`)
       expect(status.workers[0]).toMatchObject({ name: "projection task-list", status: { lag: 0 } })
       // The agent's own process, not the spec's: it started, loaded its modules and reacted.
       expect(status.process.pid).toBe(agent.child.pid)

@@ -13,9 +13,11 @@ import {
 import { ReadModelDb } from "@mesh/sql"
 import { Cause, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Ref, Schema } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
 import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { messageOf } from "../projections/errors.ts"
 import { ReactionsDecidedOtherwise } from "../reactors/reactionsDecidedOtherwise.ts"
+import { ReactionTimes } from "../reactors/reactionTimes.ts"
 import { makeDispatch, runReactor } from "../reactors/reactor.ts"
 import { readRecordedCommands } from "../reactors/recordedCommands.ts"
 import { makeReceive, makeRequestLog } from "../requests/outsideRequests.ts"
@@ -142,6 +144,13 @@ export const startAgent = <D extends EventDefinition, R>(
     // Deliveries each reactor tries again after a transient failure (a read model behind or
     // stopped, a dependency away), with since when and why: on /status.
     const retrying = new Map(agent.reactors.map((reactor) => [reactor.name, new RetryingDeliveries()]))
+    // Where each reactor's reactions spend their time: on /status, and as histograms on /metrics.
+    const times = new Map(
+      agent.reactors.map((reactor) => [
+        reactor.name,
+        new ReactionTimes({ agent: agent.name, reactor: reactor.name, domain: reactor.consumes.domain }),
+      ]),
+    )
     // A replay compares each reaction with what the log recorded for it, the commands it no longer
     // gives too: those are read once, before any reactor starts.
     const recorded = settings.replaying
@@ -167,6 +176,7 @@ export const startAgent = <D extends EventDefinition, R>(
               skipped: skipped.get(reactor.name)!,
               otherwise: otherwise.get(reactor.name)!,
               retrying: retrying.get(reactor.name)!,
+              times: times.get(reactor.name)!,
               ...(recorded === undefined ? {} : { recorded }),
             }),
           ),
@@ -256,6 +266,9 @@ export const startAgent = <D extends EventDefinition, R>(
           decidedOtherwise: otherwise.get(reactor.name)!.summary(),
           retrying: retrying.get(reactor.name)!.summary(),
         })),
+        Effect.flatMap((lag) =>
+          Effect.map(times.get(reactor.name)!.summary, (timing) => ({ ...lag, timing })),
+        ),
       ),
     )
     const workerStatus = Effect.forEach(agent.workers ?? [], (worker) =>
@@ -318,6 +331,8 @@ export const startAgent = <D extends EventDefinition, R>(
         "/status",
         Effect.flatMap(status, (s) => HttpServerResponse.json(s)),
       ),
+      // The process's metrics in Prometheus' text format: each reactor's reaction times among them.
+      PrometheusMetrics.layerHttp({ path: "/metrics" }),
     )
     const agentRoutes = Layer.mergeAll(
       Layer.empty,

@@ -24,6 +24,7 @@ import { CommandError } from "../deciders/errors.ts"
 import { reactionCommandId } from "../deciders/ids.ts"
 import { isTransientFailure } from "../host/transient.ts"
 import type { ReactionDecidedOtherwise, ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
+import type { ReactionTimes } from "./reactionTimes.ts"
 import type { RecordedCommand, RecordedCommands } from "./recordedCommands.ts"
 
 /** A command a reactor wants sent to one of its agent's aggregates. */
@@ -164,6 +165,8 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
    * holds, and what the reaction reads is as its cause found it (`CurrentReactionCause`).
    */
   recorded?: RecordedCommands,
+  /** Where each live reaction's times are noted (for /status and /metrics). */
+  times?: ReactionTimes,
 ) => {
   // In a replay, by aggregate, when this reactor's latest reaction to it decided: deliveries of
   // one aggregate come in order (a redelivery aside), so the next one's reaction ran after it;
@@ -192,6 +195,8 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
   return (
     event: EventOf<D>,
     cause: CausePosition,
+    /** The delivery that brought the event, when a consumer did: its times are noted from it. */
+    delivery?: Pick<Delivery, "storedAt" | "deliveryCount" | "queuedMs">,
   ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> => {
     const issuedAt = Date.parse(event.occurredAt)
     // In a replay, the commands the log recorded for this reaction, by their place among its
@@ -285,8 +290,12 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
 
     return Effect.gen(function* () {
       if (!reactor.eventTypes.includes(event.type)) return []
+      // The agent's clock beside the server's store time, and a monotonic one for the durations.
+      const startedAt = Date.now()
+      const started = performance.now()
       // Reads inside the reaction, and its commands' handling, see its cause (a replay reads as of it).
       const reactions = yield* reactor.react(event, cause).pipe(inCause)
+      const answered = performance.now()
       if (recorded !== undefined) yield* noteCommandsNoLongerGiven(reactions.length)
       const outcomes = yield* Effect.forEach(reactions, (reaction, index) =>
         Effect.gen(function* () {
@@ -319,6 +328,14 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
       )
       // Live, no store notes a departure: nothing to report.
       if (recorded !== undefined) yield* noteStoreDepartures
+      // A replay's times are those of history read again, not of the mesh at work.
+      else if (times !== undefined && delivery !== undefined)
+        yield* times.record({
+          deliveryMs: delivery.deliveryCount === 1 ? startedAt - delivery.storedAt : undefined,
+          queueMs: delivery.queuedMs,
+          workMs: answered - started,
+          commitMs: performance.now() - answered,
+        })
       return outcomes
     }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
   }
@@ -344,6 +361,8 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
   readonly retrying?: RetryingDeliveries
   /** In a replay, the commands the log holds: a recorded command a reaction no longer gives is noted too. */
   readonly recorded?: RecordedCommands
+  /** Where each reaction's times are noted (for /status and /metrics). */
+  readonly times?: ReactionTimes
 }): Effect.Effect<void, EventLogError, R> => {
   const react = reactToEvent(
     options.reactor,
@@ -351,6 +370,7 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
     options.agent,
     options.otherwise,
     options.recorded,
+    options.times,
   )
   return runDurableConsumer({
     nats: options.nats,
@@ -375,7 +395,11 @@ export const runReactor = <D extends EventDefinition, E, R>(options: {
     // again, never dead-lettered for it.
     isTransient: isTransientFailure,
     handle: (event, delivery) =>
-      react(event, { stream: delivery.stream, sequence: delivery.sequence, subject: delivery.subject }).pipe(
+      react(
+        event,
+        { stream: delivery.stream, sequence: delivery.sequence, subject: delivery.subject },
+        delivery,
+      ).pipe(
         Effect.andThen(options.beforeAck === undefined ? Effect.void : options.beforeAck(event, delivery)),
       ),
   })
