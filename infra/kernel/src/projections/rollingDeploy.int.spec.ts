@@ -237,6 +237,7 @@ describe("a rolling deploy that adds an event type", () => {
         skipped: { TaskArchived: 2 },
         decidedOtherwise: { count: 0, latest: [] },
         retrying: { count: 0, oldest: [] },
+        timing: expect.any(Object),
       },
     ])
     expect(oldStatus.workers).toMatchObject([
@@ -292,6 +293,7 @@ describe("a rolling deploy that adds an event type", () => {
         skipped: {},
         decidedOtherwise: { count: 0, latest: [] },
         retrying: { count: 0, oldest: [] },
+        timing: expect.any(Object),
       },
     ])
     expect(await boardState("archived")).toBe(2)
