@@ -108,9 +108,10 @@ export const Subjects = {
     `${assertNamespace(namespace)}.deadletter.${assertSubjectToken("consumer", consumer)}`,
   /**
    * The subject every agent of a namespace answers an operator's question on (each instance its
-   * own answer), e.g. `mesh.ops.projections`: not a stream's, so nothing is stored.
+   * own answer), e.g. `mesh.ops.projections` or `mesh.ops.reactors`: not a stream's, so nothing is
+   * stored.
    */
-  operatorQuestion: (namespace: string, question: "projections"): string =>
+  operatorQuestion: (namespace: string, question: "projections" | "reactors"): string =>
     `${assertNamespace(namespace)}.ops.${question}`,
   /** The subject one agent takes an operator's command on (one instance of it), e.g. `mesh.ops.customer-ops.rebuild`. */
   operatorCommand: (namespace: string, agent: string, command: "rebuild"): string =>

@@ -27,6 +27,7 @@ describe("operator subjects", () => {
     expect(declared.length).toBeGreaterThan(8)
     for (const subject of [
       Subjects.operatorQuestion(namespace, "projections"),
+      Subjects.operatorQuestion(namespace, "reactors"),
       Subjects.operatorCommand(namespace, "customer-ops", "rebuild"),
       Subjects.operatorRedelivery(namespace, "customer-ops-triage"),
     ])

@@ -11,6 +11,7 @@ const commands = [
   "history",
   "dead-letters",
   "projections",
+  "reactors",
   "trace",
   "replay",
   "export",

@@ -171,3 +171,63 @@ describe("mesh projections", () => {
     expect(elsewhere.stderr).toContain("no agent answered on")
   })
 })
+
+describe("mesh reactors", () => {
+  it("lists each running agent's reactors with their backlog and where their reactions spent their time", async () => {
+    const nats = await openNats(server.url)
+    const handler = makeCommandHandler(makeEventLog({ nats, catalog: taskCatalog, namespace }), taskAggregate)
+    const completed = 3
+    for (let t = 0; t < completed; t++)
+      await Effect.runPromise(
+        handler.handle({
+          commandId: deterministicUuid(`${namespace}-${t}-done`, 1),
+          aggregateId: `t${t}`,
+          command: { _tag: "CompleteTask", by: "ana" },
+          issuedAt: 1_700_000_000_000,
+          metadata: { correlationId: `c${t}`, causationId: null, actor: { kind: "human", id: "ana" } },
+        }),
+      )
+    await nats.connection.close()
+    // The agent's reactor tallies each completion: three reactions, each timed.
+    const row = await waitFor(
+      "the completions are tallied",
+      async () => {
+        const run = await mesh(["reactors", "--json"])
+        const found = run.stdout === "" ? undefined : JSON.parse(run.stdout.split("\n")[0]!)
+        return found?.timing?.workMs?.count === completed && found.pending === 0 ? found : undefined
+      },
+      { timeoutMs: 30_000 },
+    )
+    expect(row).toMatchObject({
+      agent: "task-board",
+      name: "tally-completions",
+      pending: 0,
+      retrying: { count: 0 },
+      timing: {
+        deliveryMs: { count: completed },
+        queueMs: { count: completed },
+        commitMs: { count: completed },
+        meshMs: { count: completed },
+      },
+    })
+    expect(row.timing.queueMs.p99).toBeLessThanOrEqual(row.timing.deliveryMs.p99)
+    const text = await mesh(["reactors", "--agent", "task-board"])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(
+      /^AGENT\s+REACTOR\s+PENDING\s+RETRYING\s+REACTIONS\s+DELIVERY\s+QUEUE p99\s+WORK\s+COMMIT/,
+    )
+    expect(text.stdout).toMatch(/task-board\s+tally-completions\s+0\s+0\s+3\s+[\d.]+\/[\d.]+/)
+    expect(text.stdout).toContain("1 reactors; times in ms, p50/p99")
+    // Another agent's name lists nothing; a namespace where no agent runs says so.
+    expect((await mesh(["reactors", "--agent", "customer-ops"])).stdout).toMatch(/^0 reactors/m)
+    const elsewhere = await runMesh([
+      "reactors",
+      "--nats-url",
+      server.url,
+      "--namespace",
+      uniqueNamespace("none"),
+    ])
+    expect(elsewhere.code).toBe(1)
+    expect(elsewhere.stderr).toContain("no agent answered on")
+  })
+})

@@ -313,6 +313,7 @@ export const startAgent = <D extends EventDefinition, R>(
       catalog: agent.catalog,
       requests,
       withServices,
+      reactorStatus: reactorLag,
       otherwise,
       ...(recorded === undefined ? {} : { recorded }),
     })

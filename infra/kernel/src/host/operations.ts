@@ -10,9 +10,9 @@ import type { RecordedCommands } from "../reactors/recordedCommands.ts"
 import type { RequestLog } from "../requests/outsideRequests.ts"
 import type { AgentContext, AgentWorker } from "./agentDefinition.ts"
 
-// What an operator asks of the running agents, over NATS: where every projection of every agent
-// stands (each instance answers on one subject, so `mesh projections` finds them all without an
-// address book), and a projection's rebuild (one instance of the agent takes it, from a queue
+// What an operator asks of the running agents, over NATS: where every projection and every reactor
+// of every agent stands (each instance answers on one subject, so `mesh projections` and `mesh
+// reactors` find them all without an address book), and a projection's rebuild (one instance of the agent takes it, from a queue
 // group), and a dead letter handed back to the reaction that gave it up (one instance of the
 // agent that runs that consumer). A command is an outside request like any other: recorded in the log with the operator
 // who gave it before it runs. The subjects are outside every stream, so nothing of it is stored
@@ -114,6 +114,8 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
   readonly otherwise?: ReadonlyMap<string, ReactionsDecidedOtherwise>
   /** Runs one of the agent's parts with the services of its layer. */
   readonly withServices: <A, E>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E>
+  /** Where each of this instance's reactors stands, as /status gives it: the reactors question's answer. */
+  readonly reactorStatus?: Effect.Effect<ReadonlyArray<unknown>>
 }) =>
   Effect.gen(function* () {
     const { nats, namespace, context } = options
@@ -128,12 +130,14 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
     }
 
     const question = nats.connection.subscribe(Subjects.operatorQuestion(namespace, "projections"))
+    const reactorsQuestion = nats.connection.subscribe(Subjects.operatorQuestion(namespace, "reactors"))
     const command = nats.connection.subscribe(Subjects.operatorCommand(namespace, agent, "rebuild"), {
       queue: agent,
     })
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         question.unsubscribe()
+        reactorsQuestion.unsubscribe()
         command.unsubscribe()
       }),
     )
@@ -165,6 +169,15 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
         )
         reply(m, { agent, instance, projections: statuses })
       })
+
+    // Every instance answers, with each reactor's backlog, retries and where its reactions spend
+    // their time: which reactor of which instance is slow, and whether on the mesh or its own work.
+    const answerReactors = (m: Msg) =>
+      (options.reactorStatus ?? Effect.succeed([])).pipe(
+        Effect.timeout("1500 millis"),
+        Effect.orElseSucceed(() => null),
+        Effect.map((reactors) => reply(m, { agent, instance, reactors })),
+      )
 
     const rebuild = (m: Msg) =>
       Effect.gen(function* () {
@@ -340,6 +353,7 @@ export const serveOperators = <D extends EventDefinition, R>(options: {
         Effect.catchCause((cause) => Effect.logWarning("operator subscription ended", cause)),
       )
     yield* Effect.forkScoped(serve(question, answerProjections))
+    yield* Effect.forkScoped(serve(reactorsQuestion, answerReactors))
     yield* Effect.forkScoped(serve(command, rebuild))
     for (const r of redeliveries) yield* Effect.forkScoped(serve(r.subscription, redeliver(r.reactor)))
   })

@@ -1,4 +1,4 @@
-import { assertSubjectToken } from "@mesh/contracts"
+import { assertSubjectToken, Subjects } from "@mesh/contracts"
 import { type NatsHandles, natsAuthConfig, openNats } from "@mesh/eventlog"
 import { findDevServer, projectDataDir } from "@mesh/stack"
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
@@ -132,3 +132,44 @@ export const streamHead = (nats: NatsHandles, stream: string) =>
       .then((info) => info.state.last_seq)
       .catch((e) => (isStreamNotFound(e) ? 0 : Promise.reject(e))),
   ).pipe(failedTo(`read the head of ${stream}`))
+
+const questionEncoder = new TextEncoder()
+const answerDecoder = new TextDecoder()
+
+/**
+ * Asks every running instance of the namespace's agents one operator question, on the subject they
+ * all answer (`Subjects.operatorQuestion`), and gives their answers as they came within a moment:
+ * each instance answers once within its own bound (1.5 s), and the question waits that long and a
+ * little more, however many there are. Fails, naming the subject, when none answers.
+ */
+export const askEveryInstance = <A>(
+  nats: NatsHandles,
+  namespace: string,
+  question: "projections" | "reactors",
+) =>
+  Effect.gen(function* () {
+    const subject = Subjects.operatorQuestion(namespace, question)
+    const answers = yield* Effect.tryPromise(async () => {
+      const replies: Array<A> = []
+      try {
+        const iterable = await nats.connection.requestMany(subject, questionEncoder.encode("{}"), {
+          strategy: "timer",
+          maxWait: 2_000,
+        })
+        for await (const m of iterable) {
+          if (m.data.length === 0) continue
+          replies.push(JSON.parse(answerDecoder.decode(m.data)) as A)
+        }
+      } catch (e) {
+        // Nobody listens: no agent runs on the namespace.
+        if (!/no responders|503/i.test(String((e as Error)?.message ?? e))) throw e
+      }
+      return replies
+    }).pipe(failedTo(`ask the agents of namespace ${namespace} on ${subject}`))
+    if (answers.length === 0)
+      return yield* meshError({
+        _tag: "Failed",
+        message: `no agent answered on ${subject}: is any running on namespace ${namespace}?`,
+      })
+    return answers
+  })

@@ -3,6 +3,7 @@ import { formatMoney, moneyFromDecimal } from "@mesh/contracts"
 import { Console, Effect, Option, Schema } from "effect"
 import { describeCause, meshError } from "../errors.ts"
 import { type AgentAnswer, agentClient, approverToken, expectStatus, type Problem } from "./agentHttp.ts"
+import { table } from "./table.ts"
 
 // `mesh stock` and `mesh purchase-orders` read what buyers and the warehouse read: the agent's read
 // model, with stock levels it reads live from the registers. Every route wants a person's
@@ -92,22 +93,6 @@ const refusal =
   }
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
-
-/** Rows under a header, columns aligned: numbers to the right, text to the left. */
-const table = (
-  header: ReadonlyArray<string>,
-  rows: ReadonlyArray<ReadonlyArray<string | number>>,
-): ReadonlyArray<string> => {
-  const cells = [header, ...rows.map((row) => row.map(String))]
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length)))
-  const numeric = header.map((_, i) => rows.every((row) => typeof row[i] === "number"))
-  return cells.map((row) =>
-    row
-      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  )
-}
 
 /** A labelled line of a `show`, its values lined up. */
 const field = (label: string, value: string) => `  ${label.padEnd(14)}${value}`

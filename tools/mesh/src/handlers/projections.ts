@@ -5,7 +5,7 @@ import type { RebuildAnswer, RebuildCommand } from "@mesh/kernel"
 import { createInbox } from "@nats-io/transport-node"
 import { Clock, Console, Effect, Option } from "effect"
 import { meshError } from "../errors.ts"
-import { failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
+import { askEveryInstance, failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
 
 // `mesh projections` asks the running agents over NATS: every instance answers on one subject
 // with its projections and where each stands, so no address of an agent is needed. A rebuild goes
@@ -51,27 +51,11 @@ const rebuildAttempts = 12
 /** Every running instance's projections, as they answered within a moment. */
 const askProjections = (nats: NatsHandles, namespace: string) =>
   Effect.gen(function* () {
-    const subject = Subjects.operatorQuestion(namespace, "projections")
-    // Each instance answers once, within its own bound (1.5 s for its slowest read model); the
-    // question waits that long and a little more for every answer, however many there are.
-    const answers = yield* Effect.tryPromise(async () => {
-      const replies: Array<{ agent: string; instance: string; projections: ReadonlyArray<ProjectionRow> }> =
-        []
-      try {
-        const iterable = await nats.connection.requestMany(subject, textEncoder.encode("{}"), {
-          strategy: "timer",
-          maxWait: 2_000,
-        })
-        for await (const m of iterable) {
-          if (m.data.length === 0) continue
-          replies.push(JSON.parse(textDecoder.decode(m.data)))
-        }
-      } catch (e) {
-        // Nobody listens: no agent runs on the namespace.
-        if (!/no responders|503/i.test(String((e as Error)?.message ?? e))) throw e
-      }
-      return replies
-    }).pipe(failedTo(`ask the agents of namespace ${namespace} on ${subject}`))
+    const answers = yield* askEveryInstance<{
+      readonly agent: string
+      readonly instance: string
+      readonly projections: ReadonlyArray<ProjectionRow>
+    }>(nats, namespace, "projections")
     const rows: Array<ProjectionRow> = []
     const seen = new Set<string>()
     for (const answer of answers)
@@ -89,11 +73,6 @@ const askProjections = (nats: NatsHandles, namespace: string) =>
     rows.sort((a, b) =>
       `${a.agent} ${a.projection} ${a.instance}`.localeCompare(`${b.agent} ${b.projection} ${b.instance}`),
     )
-    if (rows.length === 0 && answers.length === 0)
-      return yield* meshError({
-        _tag: "Failed",
-        message: `no agent answered on ${subject}: is any running on namespace ${namespace}?`,
-      })
     return rows
   })
 
