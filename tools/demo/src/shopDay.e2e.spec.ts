@@ -142,6 +142,19 @@ describe("pnpm demo: the shop's day", () => {
     const sent = workflows.find((w) => w.workflow === "customer messages sent")
     expect(sent?.succeeded).toBeGreaterThan(0)
     expect(day.world.errors).toEqual([])
+    // Where the reactions spent their time, from every agent's /metrics: each message answered
+    // once at least, and the hops between agents split into the mesh's part and the agents' work.
+    const times = day.reactionTimes
+    expect(times).not.toBeNull()
+    const answer = times?.byReactor.find((r) => r.reactor === "customer-ops-answer")
+    expect(answer?.work?.count).toBeGreaterThanOrEqual(tickets.messages)
+    // (The resolver watches the registers with a worker of its own, not a reactor.)
+    expect(new Set(times?.byReactor.map((r) => r.agent))).toEqual(
+      new Set(["customer-ops", "procurement", "content-ops"]),
+    )
+    const between = times?.betweenAgents
+    expect(between?.mesh?.count).toBeGreaterThan(size.orders)
+    expect(between?.queue?.p50).toBeLessThanOrEqual(between?.delivery?.p50 ?? 0)
   }, 300_000)
 
   it("is traced by `mesh trace`: a message's chain and an order's, from the outside request across agents", async () => {
