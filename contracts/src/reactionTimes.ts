@@ -29,9 +29,10 @@ export const reactionMetricNames = {
 export type ReactionTimeKind = keyof typeof reactionMetricNames
 
 /**
- * The histograms' bucket bounds, in milliseconds (on /metrics, in seconds): about a fifth apart
- * between a millisecond and a second, where hops live, coarser beyond, where queues do; above the
- * last, unbounded.
+ * The histograms' bucket bounds, in milliseconds (on /metrics, in seconds): a fifth to a quarter
+ * apart between a millisecond and 150 ms, where hops live, a third to a half beyond, where queues
+ * do; above the last, unbounded. A quantile is interpolated within its bucket, so a spread of
+ * zeros reads as a fraction of the first bound.
  */
 export const reactionTimeBoundsMs: ReadonlyArray<number> = [
   0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 25, 30, 35, 40, 50, 60, 70, 85,
@@ -78,7 +79,10 @@ export const TimeSpread = Schema.Struct({
 })
 export type TimeSpread = typeof TimeSpread.Type
 
-/** Where one reactor's reactions spent their time since the agent started, as /status gives it; null before any. */
+/**
+ * Where one reactor's reactions spent their time since its process started, as /status gives it;
+ * null before any. The histograms are the process's: two agents of one name in one process share them.
+ */
 export const ReactionTimesSummary = Schema.Struct({
   deliveryMs: Schema.NullOr(TimeSpread),
   queueMs: Schema.NullOr(TimeSpread),

@@ -17,8 +17,17 @@ export class BusyTime {
   readonly #busyAfter: Array<boolean> = []
   readonly #totalAt: Array<number> = []
 
-  constructor(kept = 4_096) {
-    this.#kept = kept
+  /**
+   * `absentUntil`: when the consumer started. A message stored before it waited for the consumer to
+   * be there at all (a backlog a restart or a deploy left), which is counted as busy time: the
+   * agent's absence, not the mesh's delivery. `kept`: how many changes are kept at least.
+   */
+  constructor(options: { readonly absentUntil?: number; readonly kept?: number } = {}) {
+    this.#kept = options.kept ?? 4_096
+    if (options.absentUntil !== undefined) {
+      this.mark(true, 0)
+      this.mark(false, options.absentUntil)
+    }
   }
 
   /** Whether it is busy now. */
@@ -32,6 +41,14 @@ export class BusyTime {
     const last = this.#at.length - 1
     // A clock stepping back must not make the busy time run backwards.
     const when = last < 0 ? at : Math.max(at, this.#at[last]!)
+    // Busy again the instant it was freed (messages handled back to back): the free stretch is
+    // empty, so it is taken back rather than kept, and what is kept covers more messages.
+    if (busy && last > 0 && this.#at[last] === when) {
+      this.#at.pop()
+      this.#busyAfter.pop()
+      this.#totalAt.pop()
+      return
+    }
     this.#totalAt.push(this.#totalUpTo(when))
     this.#at.push(when)
     this.#busyAfter.push(busy)

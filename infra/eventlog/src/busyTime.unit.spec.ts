@@ -36,7 +36,7 @@ describe("busy time", () => {
   })
 
   it("keeps its recent changes only, and reads an instant before them as the oldest kept", () => {
-    const busy = new BusyTime(4)
+    const busy = new BusyTime({ kept: 4 })
     for (let i = 0; i < 20; i++) {
       busy.mark(true, i * 100)
       busy.mark(false, i * 100 + 10)
@@ -45,5 +45,23 @@ describe("busy time", () => {
     expect(busy.busyBetween(1_800, 2_000)).toBe(20)
     expect(busy.busyBetween(0, 2_000)).toBeLessThanOrEqual(80)
     expect(busy.busyBetween(0, 2_000)).toBeGreaterThanOrEqual(20)
+  })
+
+  it("takes back an empty free stretch, so that messages handled back to back keep one change each way", () => {
+    const busy = new BusyTime({ kept: 4 })
+    for (let i = 0; i < 100; i++) {
+      busy.mark(true, 1_000 + i * 10)
+      busy.mark(false, 1_000 + (i + 1) * 10)
+    }
+    // One busy stretch of a second, still whole although only four changes are kept at least.
+    expect(busy.busyBetween(0, 3_000)).toBe(1_000)
+    expect(busy.busyBetween(1_500, 1_600)).toBe(100)
+  })
+
+  it("counts the time before the consumer started as busy: a backlog waited for the consumer, not the mesh", () => {
+    const busy = new BusyTime({ absentUntil: 10_000 })
+    expect(busy.busy).toBe(false)
+    expect(busy.busyBetween(9_000, 10_500)).toBe(1_000)
+    expect(busy.busyBetween(10_000, 10_500)).toBe(0)
   })
 })

@@ -90,7 +90,9 @@ export interface Delivery {
   /**
    * Of the time from `storedAt` to the handling's start, what it spent behind the consumer's own
    * work: the consumer busy with earlier messages (every slot taken, in one taking several at once),
-   * or the earlier messages of its subject in hand. The rest it was on its way to a free consumer.
+   * the earlier messages of its subject in hand, the earlier events of its own commit, or the
+   * consumer not started yet (a backlog a restart left). The rest it was on its way to a free
+   * consumer.
    */
   readonly queuedMs: number
 }
@@ -327,8 +329,9 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       Effect.promise(() => link.whenUp()).pipe(Effect.andThen(Effect.sync(() => m.nak(delay))))
     const alreadyHandled = options.alreadyHandled
     const reactsTo = options.reactsTo
-    // When the consumer was busy, for the time each message waited behind its work.
-    const busy = new BusyTime()
+    // When the consumer was busy, for the time each message waited behind its work; a message
+    // stored before it started waited for it to be there.
+    const busy = new BusyTime({ absentUntil: Date.now() })
     const processMessage = (m: JsMsg, startedAt: number, queuedMs: number) => {
       if (alreadyHandled?.(m.subject, m.seq) === true) return Effect.sync(() => m.ack())
       if (reactsTo !== undefined && !commitMayHold(catalog, m.data, reactsTo))
@@ -348,7 +351,18 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         m.ack()
         retrying?.settled(stream, m.seq)
       })
-      return Effect.forEach(events, (event) => handleEvent(event, delivery), { discard: true }).pipe(
+      // A commit's later events wait behind the handling of its earlier ones: the consumer's own work.
+      const firstAt = Date.now()
+      return Effect.forEach(
+        events,
+        (event, i) =>
+          i === 0
+            ? handleEvent(event, delivery)
+            : Effect.suspend(() =>
+                handleEvent(event, { ...delivery, queuedMs: delivery.queuedMs + (Date.now() - firstAt) }),
+              ),
+        { discard: true },
+      ).pipe(
         Effect.matchCauseEffect({
           onSuccess: () =>
             unknownTypes.length === 0 ? ack : ack.pipe(Effect.andThen(skip(m, unknownTypes))),
@@ -427,22 +441,24 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     const start = (m: JsMsg) =>
       Effect.gen(function* () {
         yield* permits.take(1)
+        // Until it had a slot it waited behind a full consumer; from then on, behind its subject's
+        // earlier messages still in hand: two stretches that do not overlap.
+        const slotAt = Date.now()
         taken++
-        if (taken >= concurrency) busy.mark(true)
+        if (taken >= concurrency) busy.mark(true, slotAt)
         const previous = lastOf.get(m.subject)
         // Its own handle, set once forked: the cleanup below may only run after that.
         const self: { fiber?: Fiber.Fiber<void> } = {}
-        const fiber: Fiber.Fiber<void> = yield* Effect.suspend(() => {
-          if (previous === undefined) return Effect.succeed(0)
-          const waitFrom = Date.now()
-          return Fiber.await(previous).pipe(Effect.map(() => Date.now() - waitFrom))
-        }).pipe(
-          Effect.flatMap((behindSubjectMs) => {
-            const startedAt = Date.now()
-            // Behind a full consumer, then behind its subject's earlier messages (they may overlap).
-            const queuedMs = busy.busyBetween(storedAtOf(m), startedAt) + behindSubjectMs
-            return processMessage(m, startedAt, queuedMs)
-          }),
+        const fiber: Fiber.Fiber<void> = yield* (
+          previous === undefined ? Effect.void : Fiber.await(previous)
+        ).pipe(
+          Effect.flatMap(() =>
+            Effect.suspend(() => {
+              const startedAt = Date.now()
+              const queuedMs = busy.busyBetween(storedAtOf(m), slotAt) + (startedAt - slotAt)
+              return processMessage(m, startedAt, queuedMs)
+            }),
+          ),
           Effect.catchCause((cause) =>
             Cause.hasInterruptsOnly(cause) ? Effect.void : Deferred.failCause(failed, cause),
           ),

@@ -186,9 +186,15 @@ export const runShopDay = async (options: ShopDayOptions): Promise<ShopDayOutcom
     options.during?.settled()
     const settledMs = performance.now() - dayStarted
     const vitalsSettled = await readAgentVitals(meshAgents, stack.urlOf)
+    const pidOf = (vitals: ReadonlyMap<string, { readonly pid: number } | Error>, agent: string) => {
+      const read = vitals.get(agent)
+      return read === undefined || read instanceof Error ? undefined : read.pid
+    }
     const reactionTimes = dayReactionTimes(
       timesAtStart,
       await readReactionHistograms(meshAgents, stack.urlOf),
+      // Another process than at the start (killed and restarted): its histograms count from its start.
+      (agent) => pidOf(vitalsAtStart, agent) !== pidOf(vitalsSettled, agent),
     )
     const agentLoad = Object.fromEntries(
       meshAgents.map((agent) => [

@@ -217,7 +217,7 @@ describe("mesh reactors", () => {
       /^AGENT\s+REACTOR\s+PENDING\s+RETRYING\s+REACTIONS\s+DELIVERY\s+QUEUE p99\s+WORK\s+COMMIT/,
     )
     expect(text.stdout).toMatch(/task-board\s+tally-completions\s+0\s+0\s+3\s+[\d.]+\/[\d.]+/)
-    expect(text.stdout).toContain("1 reactors; times in ms, p50/p99")
+    expect(text.stdout).toContain("1 reactor; times in ms, p50/p99")
     // Another agent's name lists nothing; a namespace where no agent runs says so.
     expect((await mesh(["reactors", "--agent", "customer-ops"])).stdout).toMatch(/^0 reactors/m)
     const elsewhere = await runMesh([

@@ -283,8 +283,16 @@ describe("agent host", () => {
         { name: "tally-completions", kind: "reactor", state: "running" },
       ])
       expect(status.reactors[0]).toMatchObject({ name: "tally-completions", pending: 0 })
-      // Where its reaction to the completion spent its time: on its way, its own work, its commands.
-      const { timing } = status.reactors[0]!
+      // Where its reaction to the completion spent its time: on its way, its own work, its commands
+      // (noted once its command's events are stored, so asked until it is).
+      const { timing } = await waitFor(
+        "the reaction's times are noted",
+        async () => {
+          const now = (await (await fetch(`${url}/status`)).json()) as typeof status
+          return now.reactors[0]?.timing.workMs?.count === 1 ? now.reactors[0] : undefined
+        },
+        { timeoutMs: 10_000 },
+      )
       expect(timing.deliveryMs?.count).toBe(1)
       expect(timing.workMs?.count).toBe(1)
       expect(timing.commitMs?.count).toBe(1)

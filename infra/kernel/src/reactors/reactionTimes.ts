@@ -39,7 +39,9 @@ const spreadOf = (state: Metric.HistogramState): TimeSpread | null => {
 
 /**
  * The times of one reactor's reactions, as histograms labelled with the agent, the reactor and the
- * domain it reads. They live in the process's metric registry from the agent's start.
+ * domain it reads. They live in the process's metric registry, from the process's start: an agent
+ * started twice in one process (a test's rolling deploy) adds to the same ones. A reaction that
+ * failed and was delivered again counts its work and commit, not its delivery, which held the retry's backoff.
  */
 export class ReactionTimes {
   readonly #delivery: Metric.Histogram<number>

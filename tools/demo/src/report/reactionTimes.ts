@@ -15,8 +15,11 @@ export interface ReactionHistogram {
 const kindOf = new Map<string, ReactionTimeKind>(
   Object.entries(reactionMetricNames).map(([kind, name]) => [name, kind as ReactionTimeKind]),
 )
-const bucketLine = /^(mesh_reaction_[a-z]+_seconds)_bucket\{([^}]*)\} ([0-9.e+]+)$/
+// A bucket line: its name, its labels (a value may hold any character, `}` too, quoted and escaped)
+// and its count.
+const bucketLine = /^(mesh_reaction_[a-z]+_seconds)_bucket\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\} ([0-9.e+]+)$/
 const label = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g
+const unescaped = (value: string) => value.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c))
 
 /**
  * The reaction histograms in a Prometheus text exposition (an agent's /metrics). Lines of other
@@ -33,7 +36,7 @@ export const parseReactionHistograms = (exposition: string): ReadonlyArray<React
     const kind = kindOf.get(match[1]!)
     if (kind === undefined) continue
     const labels: Record<string, string> = {}
-    for (const [, name, value] of match[2]!.matchAll(label)) labels[name!] = value!.replace(/\\(.)/g, "$1")
+    for (const [, name, value] of match[2]!.matchAll(label)) labels[name!] = unescaped(value!)
     const { le, ...series } = labels
     if (
       le === undefined ||
@@ -162,17 +165,21 @@ const spreadsOf = (histograms: ReadonlyArray<ReactionHistogram>): ReactionSpread
 
 /**
  * The day's reaction times from the agents' histograms read at its start and once the mesh
- * settled; null when no agent's could be read at the end.
+ * settled: the difference, or, for an agent whose process was restarted between the reads
+ * (`restarted`), its histograms whole, which count from its restart. Null when no agent's could
+ * be read at the end.
  */
 export const dayReactionTimes = <A extends string>(
   atStart: ReadonlyMap<A, ReadonlyArray<ReactionHistogram> | Error>,
   settled: ReadonlyMap<A, ReadonlyArray<ReactionHistogram> | Error>,
+  restarted: (agent: A) => boolean = () => false,
 ): DayReactionTimes | null => {
   const day: Array<ReactionHistogram> = []
   for (const [agent, after] of settled) {
     if (after instanceof Error) continue
     const before = atStart.get(agent)
-    day.push(...histogramsBetween(before instanceof Error || before === undefined ? [] : before, after))
+    const from = before instanceof Error || before === undefined || restarted(agent) ? [] : before
+    day.push(...histogramsBetween(from, after))
   }
   if (day.length === 0) return null
   const reactors = new Map<string, Array<ReactionHistogram>>()

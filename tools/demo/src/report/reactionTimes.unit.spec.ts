@@ -63,6 +63,13 @@ describe("the agents' reaction times", () => {
     expect(mergedSpread([delivery])?.p50).toBeCloseTo(2, 0)
   })
 
+  it("reads a label value holding braces, quotes and escapes", () => {
+    const [h] = parseReactionHistograms(
+      'mesh_reaction_work_seconds_bucket{agent="a}b",reactor="say \\"hi\\"\\nthen",domain="customer",le="+Inf"} 2',
+    )
+    expect(h).toMatchObject({ agent: "a}b", reactor: 'say "hi"\nthen', domain: "customer", count: 2 })
+  })
+
   it("counts only what happened between two reads, and leaves out a process restarted between them", () => {
     const at = (count: number, agent = "content-ops"): ReactionHistogram => ({
       agent,
@@ -142,5 +149,14 @@ describe("the agents' reaction times", () => {
     expect(readsOtherAgents({ agent: "customer-ops", domain: "actions" })).toBe(false)
     expect(readsOtherAgents({ agent: "content-ops", domain: "procurement" })).toBe(true)
     expect(dayReactionTimes(new Map(), new Map([["procurement", new Error("down")]]))).toBeNull()
+    // An agent restarted between the reads counts whole, from its restart.
+    const before = new Map([["procurement", settled.filter((h) => h.agent === "procurement")]])
+    const after = new Map([["procurement", settled.filter((h) => h.agent === "procurement")]])
+    expect(dayReactionTimes(before, after)?.byReactor).toEqual([])
+    expect(
+      dayReactionTimes(before, after, (agent) => agent === "procurement")?.byReactor.map(
+        (r) => r.work?.count,
+      ),
+    ).toEqual([3, 2])
   })
 })

@@ -125,6 +125,7 @@ export const renderSummary = (options: {
       "  pnpm mesh cost                 # model cost per executed action, per agent",
       "  pnpm mesh conflicts",
       "  pnpm mesh projections          # each agent's read models and how far behind they are",
+      "  pnpm mesh reactors             # each agent's reactors: backlog, and where a reaction's time went",
       "  pnpm mesh export --out day.jsonl.gz   # the day as a history file, personal data redacted: mesh sandbox day.jsonl.gz replays it, mesh fork --from day.jsonl.gz --at <event-id> branches it",
       "The mesh keeps running; Ctrl-C stops it.",
     )

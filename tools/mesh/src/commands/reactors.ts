@@ -15,7 +15,7 @@ export const reactorsCommand = Command.make(
   (args) => lazily(load, (h) => h.list(args)),
 ).pipe(
   Command.withDescription(
-    "List every running agent's reactors (each instance answers over NATS): events pending, retrying, and where their reactions spent their time since the instance started, " +
+    "List every running agent's reactors (each instance answers over NATS): events pending, retrying, and where their reactions spent their time since the instance's process started, " +
       "in ms at p50/p99: delivery (stored to the reaction's start), of it the queue behind the reactor's own work, the reaction's work, its commit",
   ),
 )

@@ -44,8 +44,10 @@ export const list = (args: {
       /** Null when the instance could not say in time. */
       readonly reactors: ReadonlyArray<ReactorStatus> | null
     }>(nats, namespace, "reactors")
-    const rows: Array<ReactorRow> = answers
-      .filter((a) => Option.match(args.agent, { onNone: () => true, onSome: (agent) => a.agent === agent }))
+    const asked = answers.filter((a) =>
+      Option.match(args.agent, { onNone: () => true, onSome: (agent) => a.agent === agent }),
+    )
+    const rows: Array<ReactorRow> = asked
       .flatMap((a) => (a.reactors ?? []).map((r) => ({ ...r, agent: a.agent, instance: a.instance })))
       .sort((a, b) =>
         `${a.agent} ${a.name} ${a.instance}`.localeCompare(`${b.agent} ${b.name} ${b.instance}`),
@@ -54,7 +56,7 @@ export const list = (args: {
       for (const r of rows) yield* Console.log(JSON.stringify(r))
       return
     }
-    const silent = answers.filter((a) => a.reactors === null).map((a) => `${a.agent}@${a.instance}`)
+    const silent = asked.filter((a) => a.reactors === null).map((a) => `${a.agent}@${a.instance}`)
     const instances = new Map<string, Set<string>>()
     for (const r of rows) instances.set(r.agent, (instances.get(r.agent) ?? new Set()).add(r.instance))
     const who = (r: ReactorRow) =>
@@ -75,7 +77,7 @@ export const list = (args: {
     )
     for (const line of lines) yield* Console.log(line)
     yield* Console.log(
-      `${rows.length} reactors; times in ms, p50/p99 since each instance started: delivery from the event stored to its reaction's start, the part of it queued behind the reactor's own work, the reaction's work, its commands' commit`,
+      `${rows.length} reactor${rows.length === 1 ? "" : "s"}; times in ms, p50/p99 since each instance's process started: delivery from the event stored to its reaction's start (first deliveries), the part of it queued behind the reactor's own work, the reaction's work, its commands' commit`,
     )
     if (silent.length > 0) yield* Console.error(`no reactor status in time from ${silent.join(", ")}`)
   }).pipe(Effect.scoped)
