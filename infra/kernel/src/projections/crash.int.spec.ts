@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type NatsHandles, openNats } from "@mesh/eventlog"
 import { type NatsServerHandle, postgresTestUrl, startNatsServer, workspaceNode } from "@mesh/stack"
 import { Effect, Fiber } from "effect"
 import { sql } from "kysely"
+import { build } from "rolldown"
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
 import { makeProjector } from "./projector.ts"
 import { freshEventLog, openTestPostgres, type TestDatabase, waitUntil } from "./testing/harness.ts"
@@ -19,6 +21,9 @@ let nats: NatsHandles
 let database: TestDatabase
 
 beforeAll(async () => {
+  const bundle = join(mkdtempSync(join(tmpdir(), "mesh-projector-")), "projectorProcess.mjs")
+  await build({ input: source, platform: "node", logLevel: "warn", output: { file: bundle, format: "esm" } })
+  script = bundle
   server = await startNatsServer()
   nats = await openNats(server.url)
   database = await openTestPostgres()
@@ -32,7 +37,11 @@ afterAll(async () => {
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const script = join(import.meta.dirname, "testing", "projectorProcess.ts")
+const source = join(import.meta.dirname, "testing", "projectorProcess.ts")
+// A hundred-odd processes start in this file. Bundled once into one file, each start loads without
+// resolving and type-stripping the workspace's modules one by one (see executorCrash.int.spec.ts).
+// The bundle is the same source: nothing is mocked or compiled differently.
+let script = source
 
 interface ProjectorChild {
   readonly child: ChildProcess
