@@ -5,6 +5,7 @@ import { messageOf } from "./errors.ts"
 import type { Projection, ProjectionEvent, ProjectionTarget } from "./projection.ts"
 import {
   type Checkpoints,
+  lockAndAdvanceCheckpoints,
   lockCheckpointRows,
   nameCheckpoints,
   readRegistration,
@@ -118,15 +119,28 @@ const streamsOf = (commits: ReadonlyArray<{ readonly stream: string }>): Array<s
   ...new Set(commits.map((c) => c.stream)),
 ]
 
-/** Locks the checkpoints and keeps the commits not yet applied, in order. */
+/** The highest sequence of each stream's commits. */
+const highestOf = (commits: ReadonlyArray<{ readonly stream: string; readonly sequence: number }>) => {
+  const highest = new Map<string, number>()
+  for (const c of commits) highest.set(c.stream, Math.max(highest.get(c.stream) ?? 0, c.sequence))
+  return highest
+}
+
+/**
+ * Locks the checkpoints and keeps the commits not yet applied, in order. `advance` also moves the
+ * checkpoints past every commit in the same statement, for a batch that applies them all or none.
+ */
 const lockAndFilter = async <D extends EventDefinition, DB>(
   trx: Transaction<DB>,
   ctx: BatchContext<D, DB>,
   commits: ReadonlyArray<PendingCommit<D>>,
+  advance: boolean,
 ) => {
   await ctx.fence?.(trx as Transaction<unknown>)
   const streams = streamsOf(commits)
-  const rows = await lockCheckpointRows(trx as Transaction<unknown>, ctx.schema, ctx.key, streams)
+  const rows = advance
+    ? await lockAndAdvanceCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, highestOf(commits))
+    : await lockCheckpointRows(trx as Transaction<unknown>, ctx.schema, ctx.key, streams)
   const locked = rows.checkpoints
   if (ctx.version !== undefined && (rows.versions.size !== 1 || !rows.versions.has(ctx.version))) {
     // Rows that name no version or another are settled by the registration, which no swap is
@@ -160,7 +174,8 @@ const applyWhole = async <D extends EventDefinition, DB>(
   ctx: BatchContext<D, DB>,
   commits: ReadonlyArray<PendingCommit<D>>,
 ): Promise<BatchOutcome> => {
-  const { locked, fresh } = await lockAndFilter(trx, ctx, commits)
+  // The checkpoints move with the lock: the handler's failure rolls both back.
+  const { locked, fresh } = await lockAndFilter(trx, ctx, commits, true)
   const skipped = commits.length - fresh.length
   if (fresh.length === 0) {
     return {
@@ -186,7 +201,6 @@ const applyWhole = async <D extends EventDefinition, DB>(
   }
   const after = new Map(locked)
   for (const c of fresh) after.set(c.stream, c.sequence)
-  await saveCheckpoints(trx as Transaction<unknown>, ctx.schema, ctx.key, moved(locked, after))
   return {
     commits: fresh.length,
     events: events.length,
@@ -208,7 +222,7 @@ export const applyCarefully = async <D extends EventDefinition, DB>(
   ctx: BatchContext<D, DB>,
   commits: ReadonlyArray<PendingCommit<D>>,
 ): Promise<BatchOutcome> => {
-  const { locked, fresh } = await lockAndFilter(trx, ctx, commits)
+  const { locked, fresh } = await lockAndFilter(trx, ctx, commits, false)
   const after = new Map(locked)
   const deadLettered: Array<FailedEvent> = []
   let failure: FailedEvent | undefined

@@ -175,6 +175,46 @@ export const lockCheckpointRows = async (
   return { checkpoints, versions: new Set(rows.map((r) => r.version)) }
 }
 
+/**
+ * {@link lockCheckpointRows} for a batch applied whole, with its checkpoint write in the same
+ * statement: locks the rows of the streams in `to` (in stream order, as there), moves each row to
+ * its sequence in `to` where that is further, and returns the rows as they were before, which tell
+ * the batch's fresh commits from those already applied. One round trip to the database where the
+ * lock and the write took two. A batch that does not commit leaves the rows as they were, and one
+ * with no fresh commit on a stream leaves that row's sequence and time alone.
+ */
+export const lockAndAdvanceCheckpoints = async (
+  trx: Transaction<unknown>,
+  schema: string,
+  key: string,
+  /** Stream → the highest sequence the batch holds on it. */
+  to: Checkpoints,
+): Promise<LockedCheckpoints> => {
+  const streams = [...to.keys()].sort()
+  const table = sql.raw(`${quoteIdentifier(schema)}.mesh_checkpoints`)
+  const targets = sql.join(streams.map((stream) => sql`(${stream}::text, ${to.get(stream)!}::bigint)`))
+  // The rows as they were come from the locking subquery: an UPDATE's RETURNING gives the new row.
+  // Waiting for another transaction's lock, both it and the update see that transaction's rows.
+  const { rows } = await sql<{ stream: string; sequence: string | number | bigint; version: number | null }>`
+    update ${table} as c
+    set sequence = greatest(c.sequence, v.sequence),
+        updated_at = case when v.sequence > c.sequence then now() else c.updated_at end
+    from (
+      select stream, sequence, version from ${table}
+      where projection = ${key} and stream in (${sql.join(streams)})
+      order by stream
+      for update
+    ) as before, (values ${targets}) as v (stream, sequence)
+    where c.projection = ${key} and c.stream = before.stream and v.stream = before.stream
+    returning before.stream as stream, before.sequence as sequence, before.version as version`.execute(trx)
+  const checkpoints = toMap(rows)
+  const missing = streams.filter((s) => !checkpoints.has(s))
+  if (missing.length > 0) {
+    throw new Error(`no checkpoint row for ${key} on ${missing.join(", ")} (the projection was not set up)`)
+  }
+  return { checkpoints, versions: new Set(rows.map((r) => r.version)) }
+}
+
 /** {@link lockCheckpointRows}, the sequences only. */
 export const lockCheckpoints = async (
   trx: Transaction<unknown>,

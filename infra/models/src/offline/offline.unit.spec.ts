@@ -3,7 +3,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { cosineSimilarity, HASH_EMBED_DIMENSIONS, hashEmbed, OFFLINE_EMBED_DIMENSIONS } from "./embedder.ts"
 import { makeOfflineProvider, measureOfflineEmbedThroughput } from "./provider.ts"
-import { embedTexts, SENTENCE_EMBED_MAX_CHARS, sentencesOf } from "./sentenceEmbedder.ts"
+import { embedTexts, SENTENCE_EMBED_MAX_CHARS, sentenceEncoderWork, sentencesOf } from "./sentenceEmbedder.ts"
 import { stem, tokenize } from "./text.ts"
 
 const norm = (v: ReadonlyArray<number>) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))
@@ -98,6 +98,28 @@ describe("sentence embedder", () => {
     const [together, ...alone] = await Promise.all([embedTexts(texts), ...texts.map((t) => embedTexts([t]))])
     for (let i = 0; i < texts.length; i++)
       expect(cosineSimilarity(together![i]!, alone[i]![0]!)).toBeCloseTo(1, 5)
+  })
+
+  it("embeds concurrent callers' texts in shared runs, each answered with its own vectors", async () => {
+    const questions = Array.from(
+      { length: 12 },
+      (_, i) => `Will the ${["slate", "ivory", "ochre"][i % 3]} planter number ${i} rust outside in winter?`,
+    )
+    const alone: Array<ReadonlyArray<number>> = []
+    for (const q of questions) alone.push((await embedTexts([q], "query"))[0]!)
+    const before = sentenceEncoderWork()
+    const together = await Promise.all(questions.map((q) => embedTexts([q], "query")))
+    const after = sentenceEncoderWork()
+    expect(after.requests - before.requests).toBe(questions.length)
+    // The first may run before the rest have come; the rest wait for it and share what follows.
+    expect(after.runs - before.runs).toBeLessThan(questions.length / 2)
+    for (let i = 0; i < questions.length; i++) {
+      expect(together[i]).toHaveLength(1)
+      expect(cosineSimilarity(together[i]![0]!, alone[i]!)).toBeCloseTo(1, 5)
+      // Each got its own text's vector, not a neighbour's.
+      for (let j = 0; j < questions.length; j++)
+        if (j !== i) expect(cosineSimilarity(together[i]![0]!, alone[j]!)).toBeLessThan(0.99999)
+    }
   })
 
   it("cuts a text at the character cap", async () => {

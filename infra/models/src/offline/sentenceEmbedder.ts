@@ -66,6 +66,21 @@ let loaded = false
 /** Whether this process's encoder has answered an embedding: its model is loaded and the next one runs warm. */
 export const sentenceEncoderLoaded = (): boolean => loaded
 
+// Requests answered, and the runs of the model they took, since the process started.
+let answered = 0
+// Runs are numbered from 1 in each thread, and every one answers a request.
+let runsOfThread = 0
+let runsBefore = 0
+
+/**
+ * What this process's encoder has done: requests answered and the model runs they took. Fewer runs
+ * than requests means concurrent callers shared runs (see sentenceEncoderWorker.ts).
+ */
+export const sentenceEncoderWork = (): { readonly requests: number; readonly runs: number } => ({
+  requests: answered,
+  runs: runsBefore + runsOfThread,
+})
+
 const encoderThread = () => {
   if (encoder !== undefined) return encoder
   const worker = new Worker(new URL("./sentenceEncoderWorker.ts", import.meta.url))
@@ -77,6 +92,9 @@ const encoderThread = () => {
     if (encoder === started) {
       encoder = undefined
       loaded = false
+      // A new thread counts its runs from 1 again.
+      runsBefore += runsOfThread
+      runsOfThread = 0
     }
     for (const request of pending.values()) request.reject(error)
     pending.clear()
@@ -89,6 +107,8 @@ const encoderThread = () => {
     if ("error" in answer) request.reject(new Error(answer.error))
     else {
       loaded = true
+      answered++
+      runsOfThread = Math.max(runsOfThread, answer.run)
       request.resolve(answer.vectors.map((vector) => Array.from(vector)))
     }
   })

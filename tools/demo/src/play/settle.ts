@@ -61,9 +61,15 @@ export const settle = async (
     if (count !== seen) {
       seen = count
       quietSince = Date.now()
+      backlog = []
     }
-    backlog = await backlogOf(stack)
-    if (backlog.length === 0 && (await watch.caughtUp()) && Date.now() - quietSince >= quietMs) return []
+    // The agents are asked only once the log has been quiet for `quietMs`: while events arrive the
+    // mesh is not done, and a /status costs each agent reads of its database and of the server,
+    // four times a second, on the machine that is finishing the day.
+    if (Date.now() - quietSince >= quietMs) {
+      backlog = await backlogOf(stack)
+      if (backlog.length === 0 && (await watch.caughtUp()) && watch.events().length === seen) return []
+    }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   return backlog.length > 0 ? backlog : ["events were still arriving"]

@@ -173,3 +173,15 @@ export const askEveryInstance = <A>(
       })
     return answers
   })
+
+/**
+ * Names a row by its agent, or by agent@instance when the rows hold several instances of that
+ * agent: an operator sees the instance only where it tells rows apart.
+ */
+export const instanceNames = <R extends { readonly agent: string; readonly instance: string }>(
+  rows: ReadonlyArray<R>,
+): ((row: R) => string) => {
+  const instances = new Map<string, Set<string>>()
+  for (const r of rows) instances.set(r.agent, (instances.get(r.agent) ?? new Set()).add(r.instance))
+  return (row) => ((instances.get(row.agent)?.size ?? 0) > 1 ? `${row.agent}@${row.instance}` : row.agent)
+}

@@ -5,7 +5,14 @@ import type { RebuildAnswer, RebuildCommand } from "@mesh/kernel"
 import { createInbox } from "@nats-io/transport-node"
 import { Clock, Console, Effect, Option } from "effect"
 import { meshError } from "../errors.ts"
-import { askEveryInstance, failedTo, namespaceOf, personDeciding, scopedNatsTarget } from "./nats.ts"
+import {
+  askEveryInstance,
+  failedTo,
+  instanceNames,
+  namespaceOf,
+  personDeciding,
+  scopedNatsTarget,
+} from "./nats.ts"
 
 // `mesh projections` asks the running agents over NATS: every instance answers on one subject
 // with its projections and where each stands, so no address of an agent is needed. A rebuild goes
@@ -96,10 +103,7 @@ export const list = (args: {
       for (const r of rows) yield* Console.log(JSON.stringify(r))
       return
     }
-    const instances = new Map<string, Set<string>>()
-    for (const r of rows) instances.set(r.agent, (instances.get(r.agent) ?? new Set()).add(r.instance))
-    const who = (r: ProjectionRow) =>
-      (instances.get(r.agent)?.size ?? 0) > 1 ? `${r.agent}@${r.instance}` : r.agent
+    const who = instanceNames(rows)
     const version = (status: ProjectionStatus) =>
       `v${status.version}${status.liveVersion !== undefined && status.liveVersion !== status.version ? ` (live v${status.liveVersion})` : ""}${status.rebuilding == null ? "" : ` (rebuilding to v${status.rebuilding.version} on ${status.rebuilding.holder} since ${status.rebuilding.startedAt})`}`
     const table = rows.map((r) => [

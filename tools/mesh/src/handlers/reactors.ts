@@ -1,6 +1,6 @@
 import type { ReactionTimesSummary, TimeSpread } from "@mesh/contracts"
 import { Console, Effect, Option } from "effect"
-import { askEveryInstance, namespaceOf, scopedNatsTarget } from "./nats.ts"
+import { askEveryInstance, instanceNames, namespaceOf, scopedNatsTarget } from "./nats.ts"
 import { table } from "./table.ts"
 
 // `mesh reactors` asks the running agents over NATS, as `mesh projections` does: every instance
@@ -57,10 +57,7 @@ export const list = (args: {
       return
     }
     const silent = asked.filter((a) => a.reactors === null).map((a) => `${a.agent}@${a.instance}`)
-    const instances = new Map<string, Set<string>>()
-    for (const r of rows) instances.set(r.agent, (instances.get(r.agent) ?? new Set()).add(r.instance))
-    const who = (r: ReactorRow) =>
-      (instances.get(r.agent)?.size ?? 0) > 1 ? `${r.agent}@${r.instance}` : r.agent
+    const who = instanceNames(rows)
     const lines = table(
       ["AGENT", "REACTOR", "PENDING", "RETRYING", "REACTIONS", "DELIVERY", "QUEUE p99", "WORK", "COMMIT"],
       rows.map((r) => [
