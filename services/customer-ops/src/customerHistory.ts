@@ -60,30 +60,32 @@ const query = <A>(what: string, run: () => Promise<A>) =>
 export class CustomerHistory extends Context.Service<
   CustomerHistory,
   {
-    /**
-     * A customer's latest orders, as they stand now; or, with `at` (a reaction's cause in the
-     * customer stream), as they stood when it was written: the read model is waited for until it
-     * holds the cause, so a reaction answers the same however late it runs (a redelivery, a replay,
-     * a busy hour).
-     */
+    /** A customer's latest orders, as they stand now. */
     readonly orders: (
       tenantId: string,
       customerId: string,
-      at?: CausePosition,
-    ) => Effect.Effect<ReadonlyArray<CustomerOrder>, CustomerHistoryError | ReadModelBehind>
+    ) => Effect.Effect<ReadonlyArray<CustomerOrder>, CustomerHistoryError>
+    /**
+     * A customer's orders and how many of their tickets besides `ticketId` were opened, as they
+     * stood when `at` (a reaction's cause in the customer stream) was written: the read model is
+     * waited for once until it holds the cause, so a reaction answers the same however late it
+     * runs (a redelivery, a replay, a busy hour).
+     */
+    readonly customerAt: (
+      tenantId: string,
+      customerId: string,
+      ticketId: string,
+      at: CausePosition,
+    ) => Effect.Effect<
+      { readonly orders: ReadonlyArray<CustomerOrder>; readonly earlierTickets: number },
+      CustomerHistoryError | ReadModelBehind
+    >
     /** The refund of an order that waits for its decision or was paid, on another ticket of the tenant. */
     readonly openRefund: (
       tenantId: string,
       orderId: string,
       exceptTicketId: string,
     ) => Effect.Effect<OpenRefund | undefined, CustomerHistoryError>
-    /** How many tickets of the customer's were opened before `at` (a message's commit in the customer stream), besides `ticketId`. */
-    readonly earlierTickets: (
-      tenantId: string,
-      customerId: string,
-      ticketId: string,
-      at: CausePosition,
-    ) => Effect.Effect<number, CustomerHistoryError | ReadModelBehind>
     /** The tenant's products on sale, as customers name them (content ops' catalogue). */
     readonly products: (
       tenantId: string,
@@ -114,15 +116,17 @@ export class CustomerHistory extends Context.Service<
         }
         const holding = (cause: CausePosition) => awaitReadModelAt({ db, schema, projection, cause })
         return {
-          orders: (tenantId, customerId, at) =>
-            at === undefined
-              ? query("orders", () => ordersOfCustomer(model, tenantId, customerId))
-              : Effect.andThen(
-                  holding(at),
-                  query("orders", () =>
-                    ordersOfCustomer(model, tenantId, customerId, { before: at.sequence }),
-                  ),
-                ),
+          orders: (tenantId, customerId) =>
+            query("orders", () => ordersOfCustomer(model, tenantId, customerId)),
+          customerAt: (tenantId, customerId, ticketId, at) =>
+            Effect.andThen(
+              holding(at),
+              query("orders and earlier tickets", async () => ({
+                orders: await ordersOfCustomer(model, tenantId, customerId, { before: at.sequence }),
+                earlierTickets: (await earlierTicketsOf(model, tenantId, customerId, ticketId, at.sequence))
+                  .length,
+              })),
+            ),
           openRefund: (tenantId, orderId, exceptTicketId) =>
             query("open refund", async () => {
               try {
@@ -135,15 +139,6 @@ export class CustomerHistory extends Context.Service<
                 throw cause
               }
             }),
-          earlierTickets: (tenantId, customerId, ticketId, at) =>
-            Effect.andThen(
-              holding(at),
-              query(
-                "earlier tickets",
-                async () =>
-                  (await earlierTicketsOf(model, tenantId, customerId, ticketId, at.sequence)).length,
-              ),
-            ),
           products: (tenantId) =>
             query("products", async () => {
               try {

@@ -285,8 +285,7 @@ export const answerMessages = (options: {
       // message left it, and the tickets opened before it. A reaction that lags (a busy hour, a
       // redelivery, a replay) answers as a prompt one would have, and two runs of one day alike.
       const history = yield* CustomerHistory
-      const orders = yield* history.orders(tenantId, customerId, written)
-      const earlierTickets = yield* history.earlierTickets(tenantId, customerId, ticketId, written)
+      const { orders, earlierTickets } = yield* history.customerAt(tenantId, customerId, ticketId, written)
       const turns = threadBefore(thread, message.contact)
       // The order is the one the message names, else one the thread named (by field, then in its
       // text: the first message's order number still counts at the fiftieth), else the latest. The
