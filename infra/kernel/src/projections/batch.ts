@@ -199,8 +199,8 @@ const applyWhole = async <D extends EventDefinition, DB>(
       throw isTransientError(cause) ? cause : new HandlerThrew(messageOf(cause))
     }
   }
-  const after = new Map(locked)
-  for (const c of fresh) after.set(c.stream, c.sequence)
+  // Where the statement above left the rows: the highest fresh commit on each stream.
+  const after = new Map([...locked, ...highestOf(fresh)])
   return {
     commits: fresh.length,
     events: events.length,

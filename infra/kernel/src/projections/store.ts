@@ -181,7 +181,8 @@ export const lockCheckpointRows = async (
  * its sequence in `to` where that is further, and returns the rows as they were before, which tell
  * the batch's fresh commits from those already applied. One round trip to the database where the
  * lock and the write took two. A batch that does not commit leaves the rows as they were, and one
- * with no fresh commit on a stream leaves that row's sequence and time alone.
+ * with no fresh commit on a stream leaves that row's sequence and time as they were (it still
+ * writes the row, where a lock alone only marked it).
  */
 export const lockAndAdvanceCheckpoints = async (
   trx: Transaction<unknown>,

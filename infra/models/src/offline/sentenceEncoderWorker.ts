@@ -92,40 +92,54 @@ const refuse = (request: EncodeRequest, cause: unknown) =>
 
 /**
  * Requests the encoder has not started yet. It is one wasm instance, so it runs the model once at
- * a time, and each run takes every request waiting (up to {@link BATCH_SIZE} texts; a larger
- * request runs alone): a run costs a fixed part besides its tokens, which a busy agent's
- * concurrent questions then share. A request waits for the run in progress when it came, as it
- * did one request at a time, but no longer for each request queued before it. A text's vector
- * does not depend on the texts beside it in a run, beyond float rounding (about 1e-7).
+ * a time, and each run takes the requests waiting of the oldest one's kind (up to
+ * {@link BATCH_SIZE} texts; a larger request runs alone): a run costs a fixed part besides its
+ * tokens, which a busy agent's concurrent questions then share. The kinds are requests of one text
+ * (a message's query, which a reply waits for) and of several (a document and its sentences, some
+ * ten times the work). A question never waits for a document that came after it, nor beside one
+ * in a run; a document may wait one run for questions that came after it.
+ * A text's vector does not depend on the texts beside it in a run, beyond float rounding (1e-7).
  */
 const waiting: Array<EncodeRequest> = []
 let encoding = false
 
 const takeARun = (): Array<EncodeRequest> => {
+  const single = waiting[0]!.texts.length === 1
   const run: Array<EncodeRequest> = []
   let texts = 0
-  while (waiting.length > 0) {
-    const next = waiting[0]!
+  for (let i = 0; i < waiting.length; ) {
+    const next = waiting[i]!
+    if ((next.texts.length === 1) !== single) {
+      i++
+      continue
+    }
     if (run.length > 0 && texts + next.texts.length > BATCH_SIZE) break
-    run.push(waiting.shift()!)
+    run.push(next)
+    waiting.splice(i, 1)
     texts += next.texts.length
   }
   return run
 }
 
-const embedRun = async (requests: ReadonlyArray<EncodeRequest>) => {
+const embedRun = async (requests: ReadonlyArray<EncodeRequest>): Promise<void> => {
+  let vectors: Array<Float32Array>
   try {
-    const vectors = await encode(requests.flatMap((request) => request.texts))
-    const run = ++runs
-    let at = 0
-    for (const request of requests) {
-      answer(request, vectors.slice(at, at + request.texts.length), run)
-      at += request.texts.length
-    }
+    const texts = requests.flatMap((request) => request.texts)
+    vectors = await encode(texts)
+    // A slice short of its texts would hand each later request its neighbour's vectors.
+    if (vectors.length !== texts.length)
+      throw new Error(`the encoder gave ${vectors.length} vectors for ${texts.length} texts`)
   } catch (cause) {
     if (requests.length === 1) refuse(requests[0]!, cause)
     // One request's texts must not fail the others': each is tried again on its own.
     else for (const request of requests) await embedRun([request])
+    return
+  }
+  const run = ++runs
+  let at = 0
+  for (const request of requests) {
+    answer(request, vectors.slice(at, at + request.texts.length), run)
+    at += request.texts.length
   }
 }
 

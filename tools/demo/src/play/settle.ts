@@ -72,5 +72,7 @@ export const settle = async (
     }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
+  // Out of time while events still came: what the reactors hold says why as well as it can.
+  if (backlog.length === 0) backlog = await backlogOf(stack)
   return backlog.length > 0 ? backlog : ["events were still arriving"]
 }
