@@ -148,6 +148,20 @@ export interface LockedCheckpoints {
   readonly versions: ReadonlySet<number | null>
 }
 
+/** Locked rows as {@link LockedCheckpoints}; a stream asked for without a row fails, naming it. */
+const lockedRows = (
+  rows: ReadonlyArray<{ stream: string; sequence: string | number | bigint; version: number | null }>,
+  key: string,
+  streams: ReadonlyArray<string> | "all",
+): LockedCheckpoints => {
+  const checkpoints = toMap(rows)
+  const missing = streams === "all" ? [] : streams.filter((s) => !checkpoints.has(s))
+  if (missing.length > 0) {
+    throw new Error(`no checkpoint row for ${key} on ${missing.join(", ")} (the projection was not set up)`)
+  }
+  return { checkpoints, versions: new Set(rows.map((r) => r.version)) }
+}
+
 /**
  * Locks a projection's checkpoint rows for the rest of the transaction (in stream order, so that
  * two transactions locking several streams cannot deadlock) and returns them. Every batch, and a
@@ -167,12 +181,7 @@ export const lockCheckpointRows = async (
     .where("projection", "=", key)
   if (streams !== "all") query = query.where("stream", "in", [...streams])
   const rows = await query.orderBy("stream").forUpdate().execute()
-  const checkpoints = toMap(rows)
-  const missing = streams === "all" ? [] : streams.filter((s) => !checkpoints.has(s))
-  if (missing.length > 0) {
-    throw new Error(`no checkpoint row for ${key} on ${missing.join(", ")} (the projection was not set up)`)
-  }
-  return { checkpoints, versions: new Set(rows.map((r) => r.version)) }
+  return lockedRows(rows, key, streams)
 }
 
 /**
@@ -208,12 +217,7 @@ export const lockAndAdvanceCheckpoints = async (
     ) as before, (values ${targets}) as v (stream, sequence)
     where c.projection = ${key} and c.stream = before.stream and v.stream = before.stream
     returning before.stream as stream, before.sequence as sequence, before.version as version`.execute(trx)
-  const checkpoints = toMap(rows)
-  const missing = streams.filter((s) => !checkpoints.has(s))
-  if (missing.length > 0) {
-    throw new Error(`no checkpoint row for ${key} on ${missing.join(", ")} (the projection was not set up)`)
-  }
-  return { checkpoints, versions: new Set(rows.map((r) => r.version)) }
+  return lockedRows(rows, key, streams)
 }
 
 /** {@link lockCheckpointRows}, the sequences only. */
