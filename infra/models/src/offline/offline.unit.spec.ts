@@ -3,7 +3,13 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { cosineSimilarity, HASH_EMBED_DIMENSIONS, hashEmbed, OFFLINE_EMBED_DIMENSIONS } from "./embedder.ts"
 import { makeOfflineProvider, measureOfflineEmbedThroughput } from "./provider.ts"
-import { embedTexts, SENTENCE_EMBED_MAX_CHARS, sentenceEncoderWork, sentencesOf } from "./sentenceEmbedder.ts"
+import {
+  embedTexts,
+  forgetRecentVectors,
+  SENTENCE_EMBED_MAX_CHARS,
+  sentenceEncoderWork,
+  sentencesOf,
+} from "./sentenceEmbedder.ts"
 import { stem, tokenize } from "./text.ts"
 
 const norm = (v: ReadonlyArray<number>) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))
@@ -95,9 +101,12 @@ describe("sentence embedder", () => {
 
   it("gives the same vector whatever the batch, and shares one model between concurrent first calls", async () => {
     const texts = ["refund for a broken kettle", "How long do returns take? About five days."]
-    const [together, ...alone] = await Promise.all([embedTexts(texts), ...texts.map((t) => embedTexts([t]))])
+    const together = await embedTexts(texts)
+    // The model again, each text in a run of its own: not the vectors kept from the first call.
+    forgetRecentVectors()
+    const alone = await Promise.all(texts.map((t) => embedTexts([t])))
     for (let i = 0; i < texts.length; i++)
-      expect(cosineSimilarity(together![i]!, alone[i]![0]!)).toBeCloseTo(1, 5)
+      expect(cosineSimilarity(together[i]!, alone[i]![0]!)).toBeCloseTo(1, 5)
   })
 
   it("embeds concurrent callers' texts in shared runs, each answered with its own vectors", async () => {
@@ -107,6 +116,7 @@ describe("sentence embedder", () => {
     )
     const alone: Array<ReadonlyArray<number>> = []
     for (const q of questions) alone.push((await embedTexts([q], "query"))[0]!)
+    forgetRecentVectors()
     const before = sentenceEncoderWork()
     const together = await Promise.all(questions.map((q) => embedTexts([q], "query")))
     const after = sentenceEncoderWork()
@@ -120,6 +130,39 @@ describe("sentence embedder", () => {
       for (let j = 0; j < questions.length; j++)
         if (j !== i) expect(cosineSimilarity(together[i]![0]!, alone[j]!)).toBeLessThan(0.99999)
     }
+  })
+
+  it("embeds a text it embedded lately once, waiting for a run in progress, and hands each caller its own copy", async () => {
+    forgetRecentVectors()
+    const question = "Can the ochre stoneware serving bowl go in the dishwasher?"
+    const message = `Hello,\n${question}\nThank you very much.`
+    const before = sentenceEncoderWork()
+    // The question whole, twice at once; then as a sentence of a document, beside two new sentences.
+    const [[first], [second]] = await Promise.all([
+      embedTexts([question], "query"),
+      embedTexts([question], "query"),
+    ])
+    const afterQueries = sentenceEncoderWork()
+    expect(afterQueries.requests - before.requests).toBe(1)
+    expect(afterQueries.textsEncoded - before.textsEncoded).toBe(1)
+    expect(afterQueries.textsKept - before.textsKept).toBe(1)
+    expect(second).toEqual(first)
+    const [document] = await embedTexts([message])
+    const afterDocument = sentenceEncoderWork()
+    // The whole message and its first and last sentences are new; its question is kept.
+    expect(afterDocument.textsEncoded - afterQueries.textsEncoded).toBe(3)
+    expect(afterDocument.textsKept - afterQueries.textsKept).toBe(1)
+    expect(norm(document!)).toBeCloseTo(1, 6)
+    // A caller that changes its vector changes nobody else's.
+    first![0] = 42
+    const [again] = await embedTexts([question], "query")
+    expect(again).toEqual(second)
+    expect(again![0]).not.toBe(42)
+    // Forgotten, the text goes to the model again, and comes back the same to float rounding.
+    forgetRecentVectors()
+    const [fresh] = await embedTexts([question], "query")
+    expect(sentenceEncoderWork().textsEncoded - afterDocument.textsEncoded).toBe(1)
+    expect(cosineSimilarity(fresh!, second!)).toBeCloseTo(1, 6)
   })
 
   it("cuts a text at the character cap", async () => {

@@ -73,12 +73,20 @@ let runsOfThread = 0
 let runsBefore = 0
 
 /**
- * What this process's encoder has done: requests answered and the model runs they took. Fewer runs
- * than requests means concurrent callers shared runs (see sentenceEncoderWorker.ts).
+ * What this process's encoder has done: requests answered and the model runs they took, and the
+ * texts answered from the vectors kept instead (see `recentVectors`). Fewer runs than requests
+ * means concurrent callers shared runs (see sentenceEncoderWorker.ts).
  */
-export const sentenceEncoderWork = (): { readonly requests: number; readonly runs: number } => ({
+export const sentenceEncoderWork = (): {
+  readonly requests: number
+  readonly runs: number
+  readonly textsEncoded: number
+  readonly textsKept: number
+} => ({
   requests: answered,
   runs: runsBefore + runsOfThread,
+  textsEncoded,
+  textsKept,
 })
 
 const encoderThread = () => {
@@ -132,6 +140,52 @@ const encode = (texts: ReadonlyArray<string>): Promise<Array<Array<number>>> =>
   })
 
 /**
+ * Normalised vectors of the texts embedded lately, by text, the most recently used last; a text
+ * being embedded is here as its promise, so that a second caller waits for the same run. An agent
+ * embeds one text several times within moments: a customer's message is the answer's query, then
+ * the ticket remembered and the question noted as documents, and a document's sentences repeat
+ * across messages ("Thank you very much.", a signature). On the shop's day a third of the texts
+ * customer ops embedded had been embedded before, most of them within the last few hundred.
+ * The vector kept is the one the model gave the first time (a run's neighbours move a vector by
+ * float rounding only, about 1e-7), so within a process one text has one vector. A run that failed
+ * is forgotten, and the next caller asks the model again. 2,048 vectors of 512 numbers: about 8 MB.
+ */
+const recentVectors = new Map<string, Promise<ReadonlyArray<number>>>()
+const RECENT_VECTORS = 2_048
+let textsEncoded = 0
+let textsKept = 0
+
+/** Forgets the vectors kept, so that the next texts go to the model (tests of the encoder itself). */
+export const forgetRecentVectors = (): void => recentVectors.clear()
+
+/** The normalised model vector of each text, from those kept or from one request for the rest. */
+const vectorsOf = (texts: ReadonlyArray<string>): Promise<Array<ReadonlyArray<number>>> => {
+  const missing = [...new Set(texts.filter((text) => !recentVectors.has(text)))]
+  if (missing.length > 0) {
+    textsEncoded += missing.length
+    const run = encode(missing)
+    missing.forEach((text, i) => {
+      const vector = run.then((vectors) => normalised(vectors[i]!))
+      recentVectors.set(text, vector)
+      vector.catch(() => {
+        if (recentVectors.get(text) === vector) recentVectors.delete(text)
+      })
+    })
+  }
+  textsKept += texts.length - missing.length
+  const vectors = texts.map((text) => {
+    const vector = recentVectors.get(text)!
+    // Used again: it moves to the end, the last to be dropped.
+    recentVectors.delete(text)
+    recentVectors.set(text, vector)
+    return vector
+  })
+  while (recentVectors.size > RECENT_VECTORS)
+    recentVectors.delete(recentVectors.keys().next().value as string)
+  return Promise.all(vectors)
+}
+
+/**
  * Embeds texts with the sentence encoder: L2-normalised 512-d vectors, one per text, each text cut
  * at `SENTENCE_EMBED_MAX_CHARS` and `SENTENCE_EMBED_MAX_SENTENCES`.
  *
@@ -159,14 +213,15 @@ export const embedTexts = async (
   })
   // Every whole text and every sentence of the multi-sentence ones, in one batched pass.
   const inputs = [...cut.filter((text) => text.length > 0), ...sentences.flat()]
-  const vectors = inputs.length === 0 ? [] : (await encode(inputs)).map(normalised)
+  const vectors = inputs.length === 0 ? [] : await vectorsOf(inputs)
   let whole = 0
   let sentence = cut.filter((text) => text.length > 0).length
   return cut.map((text, i) => {
     if (text.length === 0) return new Array<number>(SENTENCE_EMBED_DIMENSIONS).fill(0)
     const own = vectors[whole++]!
     const parts = sentences[i]!
-    if (parts.length === 0) return own
+    // A copy: the kept vector is shared with every later caller of the same text.
+    if (parts.length === 0) return [...own]
     const mean = normalised(sum(vectors.slice(sentence, sentence + parts.length)))
     sentence += parts.length
     return normalised(sum([own, mean]))
