@@ -10,9 +10,9 @@ import {
   makeHttpConnectorRegistry,
   quotaInputs,
 } from "@mesh/actions"
-import { countingNats } from "@mesh/actions/testing"
 import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles } from "@mesh/eventlog"
+import { countingNats } from "@mesh/eventlog/testing"
 import { findRepoRoot, workspaceNode } from "@mesh/stack"
 import { AckPolicy, DeliverPolicy, type JsMsg } from "@nats-io/jetstream"
 import { Deferred, Effect, Fiber, Result } from "effect"

@@ -1,5 +1,6 @@
 import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, type NatsHandles, openNats } from "@mesh/eventlog"
+import { countingNats } from "@mesh/eventlog/testing"
 import { type Simulators, startSimulators } from "@mesh/simulators"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
@@ -12,7 +13,6 @@ import { decodePolicy } from "../policy/actionPolicy.ts"
 import { quotaInputs } from "../policy/evaluatePolicy.ts"
 import { makeSagaDriver } from "../saga/sagaDriver.ts"
 import { waitForActionStatus } from "../testing/actionTestKit.ts"
-import { countingNats } from "../testing/countingNats.ts"
 import { makeActionExecutor } from "./actionExecutor.ts"
 
 // How often one auto action's history is read from the log, from the intent to its success: the

@@ -11,5 +11,4 @@ export {
   describeConnectorContract,
 } from "./connectorContract.ts"
 export { sampleDecisionPayload, sampleRequestPayload } from "./costEvents.ts"
-export { type CountedNats, countingNats, type JetStreamCall } from "./countingNats.ts"
 export { type SimulatorLike, simulatorContractHooks } from "./simulatorContract.ts"

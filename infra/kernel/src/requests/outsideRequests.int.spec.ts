@@ -1,4 +1,5 @@
 import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import { countingNats } from "@mesh/eventlog/testing"
 import { uniqueNamespace } from "@mesh/stack"
 import { useNatsServer } from "@mesh/stack/vitest"
 import { Effect, Exit } from "effect"
@@ -17,14 +18,19 @@ afterAll(async () => {
   await nats?.connection.drain()
 })
 
+/** An agent's receiver on `namespace` (a new one: another process), over `handles`. */
+const receiverOn = (namespace: string, handles: NatsHandles = nats) => {
+  const log = makeEventLog({ nats: handles, catalog: taskCatalog, namespace })
+  const tasks = makeCommandHandler(log, taskAggregate)
+  const requests = makeRequestLog({ nats: handles, namespace })
+  const receive = makeReceive({ agent: "task-board", requests, dispatch: makeDispatch([tasks]) })
+  return { log, tasks, requests, receive }
+}
+
 const setUp = async () => {
   const namespace = uniqueNamespace("req")
   await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
-  const log = makeEventLog({ nats, catalog: taskCatalog, namespace })
-  const tasks = makeCommandHandler(log, taskAggregate)
-  const requests = makeRequestLog({ nats, namespace })
-  const receive = makeReceive({ agent: "task-board", requests, dispatch: makeDispatch([tasks]) })
-  return { log, tasks, requests, receive }
+  return { namespace, ...receiverOn(namespace) }
 }
 
 const openTask = (requestId: string, title: string) => ({
@@ -77,13 +83,39 @@ describe("a request from outside", () => {
     expect(history.events.map((e) => e.type)).toEqual(["TaskOpened"])
   })
 
-  it("refuses an id reused for another request, and changes nothing", async () => {
-    const { receive } = await setUp()
-    await Effect.runPromise(receive(openTask("r-3", "Pack order 11").request))
-    const reused = await Effect.runPromiseExit(receive(openTask("r-3", "Something else").request))
-    expect(Exit.isFailure(reused) && String(reused.cause)).toContain(
-      "already received request r-3 with another body",
+  it("answers a retry it took lately from what it kept, without asking the log, as the log would", async () => {
+    const { namespace } = await setUp()
+    const counted = countingNats(nats)
+    const { receive } = receiverOn(namespace, counted.nats)
+    const { request, commands } = openTask("r-7", "Pack order 12")
+    const first = await Effect.runPromise(receive(request, commands))
+    counted.reset()
+    const again = await Effect.runPromise(receive(request, commands))
+    expect(counted.calls).toEqual([])
+    expect(again.request).toEqual({ ...first.request, duplicate: true })
+    expect(again.outcomes[0]).toMatchObject({ status: "already-handled", events: first.outcomes[0]!.events })
+    // Another process has kept nothing: it asks the log, which answers the same.
+    const elsewhere = await Effect.runPromise(receiverOn(namespace).receive(request, commands))
+    expect(elsewhere.request).toEqual(again.request)
+    expect(elsewhere.outcomes[0]!.status).toBe("already-handled")
+    expect(elsewhere.outcomes[0]!.events.map((e) => e.eventId)).toEqual(
+      first.outcomes[0]!.events.map((e) => e.eventId),
     )
+  })
+
+  it("refuses an id reused for another request, from its copy and from the log, and changes nothing", async () => {
+    const { namespace, log, receive } = await setUp()
+    const { request, commands } = openTask("r-3", "Pack order 11")
+    await Effect.runPromise(receive(request, commands))
+    const reused = openTask("r-3", "Something else")
+    for (const receiver of [receive, receiverOn(namespace).receive]) {
+      const refused = await Effect.runPromiseExit(receiver(reused.request, reused.commands))
+      expect(Exit.isFailure(refused) && String(refused.cause)).toContain(
+        "already received request r-3 with another body",
+      )
+    }
+    const history = await Effect.runPromise(log.load({ domain: "content", type: "task", id: "r-3" }))
+    expect(history.events.map((e) => e.payload)).toEqual([{ title: "Pack order 11" }])
   })
 
   it("is recorded even when it decides nothing", async () => {

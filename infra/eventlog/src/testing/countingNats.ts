@@ -1,4 +1,4 @@
-import type { NatsHandles } from "@mesh/eventlog"
+import type { NatsHandles } from "../natsClient.ts"
 
 /** One call to the JetStream API made through counted handles: its path and what it named. */
 export interface JetStreamCall {
