@@ -1,6 +1,6 @@
 import { makeCatalog, meshCatalog, meshEventDefinitions, Subjects } from "@mesh/contracts"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
-import { Effect, Fiber, Option, type Tracer } from "effect"
+import { Deferred, Effect, Fiber, Option, type Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   backoffDelay,
@@ -469,6 +469,69 @@ describe("durable consumer", () => {
     await Effect.runPromise(Fiber.interrupt(second))
   })
 
+  it("acknowledges a commit of none of its types as it comes, never holding a slot behind its subject's reaction", async () => {
+    const namespace = uniqueNamespace("own")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const message = (id: string, contact: number) =>
+      ({
+        type: "TicketMessageReceived",
+        payload: {
+          messageId: `${id}-m${contact}`,
+          channel: "web",
+          subject: "s",
+          body: `m${contact}`,
+          orderId: null,
+          contact,
+          reopened: false,
+        },
+      }) as const
+    const append = (
+      id: string,
+      expected: { version: number; sequence: number },
+      event: ReturnType<typeof message> | ReturnType<typeof opened>,
+    ) =>
+      Effect.runPromise(
+        log.append({
+          aggregate: { domain: "customer", type: "ticket", id },
+          expected,
+          events: [event],
+          metadata,
+        }),
+      )
+    // The reaction to t1 holds its slot until released; meanwhile t1 gets three commits it does not
+    // react to (as a reaction's own writes come back), then t2 is opened.
+    const release = Effect.runSync(Deferred.make<void>())
+    const started: Array<string> = []
+    const fiber = Effect.runFork(
+      runDurableConsumer({
+        nats,
+        namespace,
+        catalog: meshCatalog,
+        spec: { name: "opener", domain: "customer", concurrency: 2 },
+        reactsTo: new Set(["TicketOpened"]),
+        handle: (event) =>
+          Effect.gen(function* () {
+            started.push(event.aggregateId)
+            if (event.aggregateId === "t1") yield* Deferred.await(release)
+          }),
+      }),
+    )
+    let t1 = (await append("t1", initialPosition, opened("t1"))).position
+    await waitFor(() => started.includes("t1"))
+    for (const contact of [2, 3, 4]) t1 = (await append("t1", t1, message("t1", contact))).position
+    await append("t2", initialPosition, opened("t2"))
+    // With two slots, t2 is reacted to while t1's reaction is still in hand: t1's other commits
+    // took no slot, and are acknowledged already.
+    await waitFor(() => started.includes("t2"))
+    const stream = Subjects.streamName(namespace, "customer")
+    await waitFor(async () => (await nats.jsm.consumers.info(stream, "opener")).num_ack_pending === 1)
+    Effect.runSync(Deferred.succeed(release, undefined))
+    await waitFor(async () => (await nats.jsm.consumers.info(stream, "opener")).num_ack_pending === 0)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(started).toEqual(["t1", "t2"])
+  })
+
   it("acknowledges a delivery the handler says it already holds without decoding or handling it", async () => {
     const namespace = uniqueNamespace("held")
     await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
@@ -512,9 +575,11 @@ describe("durable consumer", () => {
     await waitFor(async () => (await nats.jsm.consumers.info(stream, "holder")).ack_floor.stream_seq === 3)
     await Effect.runPromise(Fiber.interrupt(fiber))
     expect(seen).toEqual(["theirs"])
+    // Asked as each came; the one it did not hold, again at its turn (the handler may hold it by then).
     expect(asked).toEqual([
       [subjectOf("mine"), 1],
       [subjectOf("mine"), 2],
+      [subjectOf("theirs"), 3],
       [subjectOf("theirs"), 3],
     ])
     expect((await Effect.runPromise(readDeadLetters(nats, namespace))).length).toBe(0)

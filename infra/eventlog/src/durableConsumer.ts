@@ -332,10 +332,19 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     // When the consumer was busy, for the time each message waited behind its work; a message
     // stored before it started waited for it to be there.
     const busy = new BusyTime({ absentUntil: Date.now() })
+    // A delivery the consumer has nothing to do with: a commit of none of the types it reacts to,
+    // or one its handler already holds. Acknowledged as it comes, without a slot or a turn behind
+    // its subject: such commits are mostly the consumer's own reactions' writes, which come back
+    // while the reaction that wrote them is still in hand, and waiting their turn they held its
+    // slots. (On the shop's day, 2,341 of the 2,888 deliveries customer ops' answer reactor gave a
+    // slot to were such commits, 710 of them waiting out the reaction to their ticket.)
+    const noConcernOf = (m: JsMsg): boolean =>
+      alreadyHandled?.(m.subject, m.seq) === true ||
+      (reactsTo !== undefined && !commitMayHold(catalog, m.data, reactsTo))
     const processMessage = (m: JsMsg, startedAt: number, queuedMs: number) => {
+      // Asked again at its turn: the handler may have come to hold it meanwhile (an action's drive
+      // folds what it wrote once it rests). Its types were looked at as it came.
       if (alreadyHandled?.(m.subject, m.seq) === true) return Effect.sync(() => m.ack())
-      if (reactsTo !== undefined && !commitMayHold(catalog, m.data, reactsTo))
-        return Effect.sync(() => m.ack())
       const decoded = decodeStoredCommit(catalog, m.data)
       if (Result.isFailure(decoded)) return deadLetter(m, `undecodable: ${describeIssue(decoded.failure)}`)
       const { events, unknownTypes } = decoded.success
@@ -427,7 +436,15 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
             Effect.ensuring(Effect.sync(() => busy.mark(false))),
           )
         })
-      yield* pulled.pipe(Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : processInTurn(m))))
+      yield* pulled.pipe(
+        Stream.runForEach((m) =>
+          draining
+            ? Effect.sync(() => m.nak())
+            : noConcernOf(m)
+              ? Effect.sync(() => m.ack())
+              : processInTurn(m),
+        ),
+      )
       return
     }
     // Side by side across subjects, in order within one: each message waits for the last one of
@@ -436,11 +453,15 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     const failed = yield* Deferred.make<never, EventLogError>()
     const lastOf = new Map<string, Fiber.Fiber<void>>()
     const inHand = new Set<Fiber.Fiber<void>>()
-    // Slots taken: the consumer is busy while every one is.
+    // Slots taken: the consumer is busy while every one is, and while a message waits for one (a
+    // slot freed is handed to it at once: the moment between is the consumer's hand-over, which a
+    // message waiting behind hundreds of others would otherwise count hundreds of times as delivery).
     let taken = 0
+    let waitingForSlot = 0
     const start = (m: JsMsg) =>
       Effect.gen(function* () {
-        yield* permits.take(1)
+        waitingForSlot++
+        yield* permits.take(1).pipe(Effect.ensuring(Effect.sync(() => waitingForSlot--)))
         // Until it had a slot it waited behind a full consumer; from then on, behind its subject's
         // earlier messages still in hand: two stretches that do not overlap.
         const slotAt = Date.now()
@@ -466,7 +487,7 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
           Effect.ensuring(
             Effect.sync(() => {
               taken--
-              busy.mark(false)
+              if (waitingForSlot === 0) busy.mark(false)
               if (self.fiber === undefined) return
               inHand.delete(self.fiber)
               if (lastOf.get(m.subject) === self.fiber) lastOf.delete(m.subject)
@@ -479,7 +500,9 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         inHand.add(fiber)
       })
     yield* pulled.pipe(
-      Stream.runForEach((m) => (draining ? Effect.sync(() => m.nak()) : start(m))),
+      Stream.runForEach((m) =>
+        draining ? Effect.sync(() => m.nak()) : noConcernOf(m) ? Effect.sync(() => m.ack()) : start(m),
+      ),
       Effect.raceFirst(Deferred.await(failed)),
     )
     // The drain (or the end of the messages) waits for what is in hand to finish and be acked.
