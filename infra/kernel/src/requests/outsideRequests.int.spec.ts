@@ -103,6 +103,23 @@ describe("a request from outside", () => {
     )
   })
 
+  it("sends a command rebuilt otherwise on a retry to its handler, which answers from the log", async () => {
+    const { namespace } = await setUp()
+    const counted = countingNats(nats)
+    const { receive } = receiverOn(namespace, counted.nats)
+    const { request, commands } = openTask("r-8", "Pack order 13")
+    const first = await Effect.runPromise(receive(request, commands))
+    counted.reset()
+    // The same request, its command built again with another title (as a retry that takes an instant again).
+    const rebuilt = [{ ...commands[0]!, command: { _tag: "OpenTask", title: "Pack order 13, twice" } }]
+    const again = await Effect.runPromise(receive(request, rebuilt))
+    expect(counted.reads().length).toBeGreaterThan(0)
+    expect(again.outcomes[0]!.status).toBe("already-handled")
+    expect(again.outcomes[0]!.events.map((e) => e.eventId)).toEqual(
+      first.outcomes[0]!.events.map((e) => e.eventId),
+    )
+  })
+
   it("refuses an id reused for another request, from its copy and from the log, and changes nothing", async () => {
     const { namespace, log, receive } = await setUp()
     const { request, commands } = openTask("r-3", "Pack order 11")

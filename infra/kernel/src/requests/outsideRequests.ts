@@ -107,9 +107,10 @@ const makeTakenLately = <A>(capacity: number) => {
  * Requests a request log keeps the record of, and commands a receiver keeps the outcome of. A
  * retry comes within moments of its first: the storefront lists every order event a webhook
  * brought a second or two before (on the shop's day, some 900 of the 2,700 requests customer ops
- * took), and each cost the log a refused append and three to five reads.
+ * took, at about 20 a second), and each cost the log a refused append and three to five reads.
+ * A record holds its body (64 KiB at most), so 256 bound each cache to some 16 MiB at worst.
  */
-const TAKEN_LATELY = 1_024
+const TAKEN_LATELY = 256
 
 /**
  * The requests of a namespace: each outside request is recorded once, before anything acts on it,
@@ -207,22 +208,36 @@ export const makeRequestLog = (options: { readonly nats: NatsHandles; readonly n
 /** The requests of a namespace. */
 export type RequestLog = ReturnType<typeof makeRequestLog>
 
+/** A command's one spelling, or undefined for one JSON cannot spell (a bigint): never kept. */
+const spellingOf = (value: unknown): string | undefined => {
+  try {
+    return canonicalJson(value)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * How an agent takes a request from outside: records it first (whether or not it decides
  * anything), then sends the commands it carries with the request as their cause and its chain's
  * correlation id. A retry of the same request id sends the same command ids, so it acts once.
- * A command this receiver appended lately is answered `already-handled` with the events it
- * appended, without loading its aggregate: the handler would find the command in the history and
- * answer the same, and it was decided by this very code, so it cannot have been decided otherwise.
- * A command that decided nothing, or that the log had from before, goes to its handler again.
+ * A command this receiver appended lately, sent again the same (to the same aggregate), is
+ * answered `already-handled` with the events it appended, without loading its aggregate: the
+ * handler would find the command in the history, and the current code decided it on the state it
+ * was recorded on, so it answers the same. A command that decided nothing, one the log had from
+ * before, or one rebuilt otherwise on the retry (an instant taken again, say), goes to its handler,
+ * which also tells whether the code now decides it otherwise.
  */
 export const makeReceive = (options: {
   readonly agent: string
   readonly requests: RequestLog
   readonly dispatch: Dispatch
 }) => {
-  const appendedLately =
-    makeTakenLately<Pick<CommandOutcome<EventDefinition>, "events" | "position">>(TAKEN_LATELY)
+  const appendedLately = makeTakenLately<{
+    /** The command as sent, its aggregate's type and id with it, in canonical JSON. */
+    readonly sent: string
+    readonly outcome: Pick<CommandOutcome<EventDefinition>, "events" | "position">
+  }>(TAKEN_LATELY)
   return (
     request: Omit<OutsideRequest, "agent">,
     commands: ReadonlyArray<Reaction> = [],
@@ -234,8 +249,10 @@ export const makeReceive = (options: {
       const recorded = yield* options.requests.record({ ...request, agent: options.agent })
       const outcomes = yield* Effect.forEach(commands, (command, index) => {
         const commandId = requestCommandId(options.agent, request.requestId, index, recorded.receivedAtMillis)
+        const sent = spellingOf([command.aggregateType, command.aggregateId, command.command])
         const kept = appendedLately.get(commandId)
-        if (kept !== undefined) return Effect.succeed({ ...kept, status: "already-handled" as const })
+        if (kept !== undefined && sent !== undefined && kept.sent === sent)
+          return Effect.succeed({ ...kept.outcome, status: "already-handled" as const })
         return Effect.tap(
           options.dispatch(command.aggregateType, {
             commandId,
@@ -246,8 +263,11 @@ export const makeReceive = (options: {
           }),
           (outcome) =>
             Effect.sync(() => {
-              if (outcome.status === "appended")
-                appendedLately.set(commandId, { events: outcome.events, position: outcome.position })
+              if (outcome.status === "appended" && sent !== undefined)
+                appendedLately.set(commandId, {
+                  sent,
+                  outcome: { events: outcome.events, position: outcome.position },
+                })
             }),
         )
       })
