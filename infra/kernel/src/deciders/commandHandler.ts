@@ -19,6 +19,7 @@ import {
 import type { Decider } from "./decider.ts"
 import { CommandError } from "./errors.ts"
 import { commandEventId } from "./ids.ts"
+import { makeRecentlyUsed } from "./recentlyUsed.ts"
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -99,32 +100,6 @@ export interface CommandHandlerOptions {
 export const DEFAULT_CACHED_AGGREGATES = 1000
 
 /**
- * Loaded states by aggregate id, at most `capacity`, the least recently used dropped first (a
- * `Map` keeps insertion order, and a hit is re-inserted at the end).
- */
-const makeStateCache = <State>(capacity: number) => {
-  const entries = new Map<string, Loaded<State>>()
-  return {
-    get: (id: string): Loaded<State> | undefined => {
-      const hit = entries.get(id)
-      if (hit === undefined) return undefined
-      entries.delete(id)
-      entries.set(id, hit)
-      return hit
-    },
-    set: (id: string, loaded: Loaded<State>): void => {
-      if (capacity <= 0) return
-      entries.delete(id)
-      entries.set(id, loaded)
-      if (entries.size > capacity) entries.delete(entries.keys().next().value as string)
-    },
-    drop: (id: string): void => {
-      entries.delete(id)
-    },
-  }
-}
-
-/**
  * How a command that lost a concurrency conflict waits before it reloads and decides again:
  * exponentially from 2 ms, capped at 100 ms, jittered. Uncapped, the doubling left a command that
  * lost a dozen times in a row (20 writers on one aggregate) asleep for seconds, then minutes.
@@ -155,7 +130,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
 ) => {
   const { decider } = aggregate
   const maxRetries = options.maxConflictRetries ?? 5
-  const cache = makeStateCache<State>(options.cachedAggregates ?? DEFAULT_CACHED_AGGREGATES)
+  const cache = makeRecentlyUsed<Loaded<State>>(options.cachedAggregates ?? DEFAULT_CACHED_AGGREGATES)
   const refOf = (id: string): AggregateRef => ({ domain: aggregate.domain, type: aggregate.type, id })
 
   /** Events read from the log folded onto a state, and the ids of the commands that wrote them noted. */

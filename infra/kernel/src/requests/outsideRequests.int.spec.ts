@@ -44,6 +44,17 @@ const openTask = (requestId: string, title: string) => ({
   commands: [{ aggregateType: "task", aggregateId: requestId, command: { _tag: "OpenTask", title } }],
 })
 
+/** A task opened once by a receiver whose JetStream calls are counted, the count then reset. */
+const takenOnce = async (requestId: string, title: string) => {
+  const { namespace } = await setUp()
+  const counted = countingNats(nats)
+  const { receive } = receiverOn(namespace, counted.nats)
+  const { request, commands } = openTask(requestId, title)
+  const first = await Effect.runPromise(receive(request, commands))
+  counted.reset()
+  return { namespace, counted, receive, request, commands, first }
+}
+
 describe("a request from outside", () => {
   it("is recorded before it acts, as the root its events correlate with and are caused by", async () => {
     const { tasks, receive } = await setUp()
@@ -84,12 +95,7 @@ describe("a request from outside", () => {
   })
 
   it("answers a retry it took lately from what it kept, without asking the log, as the log would", async () => {
-    const { namespace } = await setUp()
-    const counted = countingNats(nats)
-    const { receive } = receiverOn(namespace, counted.nats)
-    const { request, commands } = openTask("r-7", "Pack order 12")
-    const first = await Effect.runPromise(receive(request, commands))
-    counted.reset()
+    const { namespace, counted, receive, request, commands, first } = await takenOnce("r-7", "Pack order 12")
     const again = await Effect.runPromise(receive(request, commands))
     expect(counted.calls).toEqual([])
     expect(again.request).toEqual({ ...first.request, duplicate: true })
@@ -104,12 +110,7 @@ describe("a request from outside", () => {
   })
 
   it("sends a command rebuilt otherwise on a retry to its handler, which answers from the log", async () => {
-    const { namespace } = await setUp()
-    const counted = countingNats(nats)
-    const { receive } = receiverOn(namespace, counted.nats)
-    const { request, commands } = openTask("r-8", "Pack order 13")
-    const first = await Effect.runPromise(receive(request, commands))
-    counted.reset()
+    const { namespace, counted, receive, request, commands, first } = await takenOnce("r-8", "Pack order 13")
     // The same request, its command built again with another title (as a retry that takes an instant again).
     const rebuilt = [{ ...commands[0]!, command: { _tag: "OpenTask", title: "Pack order 13, twice" } }]
     const again = await Effect.runPromise(receive(request, rebuilt))

@@ -15,6 +15,7 @@ import { Clock, Effect, Schema } from "effect"
 import type { CommandOutcome } from "../deciders/commandHandler.ts"
 import type { CommandError } from "../deciders/errors.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
+import { makeRecentlyUsed } from "../deciders/recentlyUsed.ts"
 import type { Dispatch, Reaction } from "../reactors/reactor.ts"
 
 /**
@@ -82,28 +83,6 @@ export const requestCommandId = (agent: string, requestId: string, index: number
   deterministicUuid(`request:${agent}:${requestId}:${index}`, millis)
 
 /**
- * Requests (or commands) a process took lately, by id, the most recently used last, at most
- * `capacity`. What they hold is what the log holds for them, which never changes once written.
- */
-const makeTakenLately = <A>(capacity: number) => {
-  const entries = new Map<string, A>()
-  return {
-    get: (id: string): A | undefined => {
-      const hit = entries.get(id)
-      if (hit === undefined) return undefined
-      entries.delete(id)
-      entries.set(id, hit)
-      return hit
-    },
-    set: (id: string, value: A): void => {
-      entries.delete(id)
-      entries.set(id, value)
-      if (entries.size > capacity) entries.delete(entries.keys().next().value as string)
-    },
-  }
-}
-
-/**
  * Requests a request log keeps the record of, and commands a receiver keeps the outcome of. A
  * retry comes within moments of its first: the storefront lists every order event a webhook
  * brought a second or two before (on the shop's day, some 900 of the 2,700 requests customer ops
@@ -121,7 +100,7 @@ const TAKEN_LATELY = 256
  */
 export const makeRequestLog = (options: { readonly nats: NatsHandles; readonly namespace: string }) => {
   const log = makeEventLog({ nats: options.nats, catalog: requestCatalog, namespace: options.namespace })
-  const recordedLately = makeTakenLately<RecordedRequest>(TAKEN_LATELY)
+  const recordedLately = makeRecentlyUsed<RecordedRequest>(TAKEN_LATELY)
 
   const record = Effect.fn("RequestLog.record")(function* (request: OutsideRequest) {
     const digest = bodyDigest(request.body)
@@ -233,7 +212,7 @@ export const makeReceive = (options: {
   readonly requests: RequestLog
   readonly dispatch: Dispatch
 }) => {
-  const appendedLately = makeTakenLately<{
+  const appendedLately = makeRecentlyUsed<{
     /** The command as sent, its aggregate's type and id with it, in canonical JSON. */
     readonly sent: string
     readonly outcome: Pick<CommandOutcome<EventDefinition>, "events" | "position">
