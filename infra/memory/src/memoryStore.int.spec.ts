@@ -167,6 +167,49 @@ describe("MemoryStore on LanceDB", () => {
     expect(result.hits[0]!.score).toBeGreaterThan(0)
   })
 
+  it("counts a tenant's rows as a search would see them: live ones, and those projected before a log position", async () => {
+    using tmp = tempMemoryDir()
+    const records = await articles()
+    const counts = await runWithStore(
+      tmp.dir,
+      Effect.gen(function* () {
+        const store = yield* MemoryStore
+        const count = (tenantId: string, filter?: Parameters<typeof store.count>[3]) =>
+          store.count(agent, kind, tenantId, filter)
+        const emptyTable = yield* count("shop-a", {})
+        yield* store.upsert(agent, kind, records)
+        yield* store.markStale(agent, kind, ["kb-1:kb_article"], "policy changed")
+        return {
+          emptyTable,
+          allOfTenant: yield* count("shop-a"),
+          live: yield* count("shop-a", {}),
+          withStale: yield* count("shop-a", { includeStale: true }),
+          liveBefore3: yield* count("shop-a", { sourceBefore: 3 }),
+          liveBefore2: yield* count("shop-a", { sourceBefore: 2 }),
+          otherTenantBefore4: yield* count("shop-b", { sourceBefore: 4 }),
+          unknownTenant: yield* count("shop-c", {}),
+          fractional: yield* Effect.flip(count("shop-a", { sourceBefore: 2.5 })),
+          badTenant: yield* Effect.flip(count("shop-a' OR '1'='1", {})),
+        }
+      }),
+    )
+    expect(counts).toMatchObject({
+      emptyTable: 0,
+      // Without a filter, as before: every row of the tenant, stale or not.
+      allOfTenant: 3,
+      live: 2,
+      withStale: 3,
+      // kb-1 (#1) is stale; kb-2 (#2) counts, kb-3 (#3) is not before #3.
+      liveBefore3: 1,
+      liveBefore2: 0,
+      otherTenantBefore4: 0,
+      unknownTenant: 0,
+      fractional: { _tag: "MemoryError", reason: "InvalidRequest" },
+      badTenant: { _tag: "MemoryError", reason: "InvalidRequest" },
+    })
+    expect(counts.fractional.message).toContain("sourceBefore must be a whole log sequence, not 2.5")
+  })
+
   it("refuses a search without a valid tenant, at compile time and at run time", async () => {
     using tmp = tempMemoryDir()
     const queryVector = await vectorOf("refund")

@@ -107,6 +107,14 @@ export interface RetrievalQualityReport {
   readonly drift: DriftSignal
 }
 
+/** Which of a tenant's rows {@link MemoryStoreShape.count} counts. */
+export interface CountFilter {
+  /** Stale rows too (default: not, as a search). */
+  readonly includeStale?: boolean
+  /** Only rows projected from a log position before this sequence of their source stream. */
+  readonly sourceBefore?: number
+}
+
 /** The long-term memory store: one LanceDB table per agent and memory kind. */
 export interface MemoryStoreShape {
   /** Writes memories in one merge-insert on id: re-projecting the same events changes nothing. */
@@ -132,8 +140,17 @@ export interface MemoryStoreShape {
   ) => Effect.Effect<IndexOutcome, MemoryError>
   /** Merges small fragments and brings indexes up to date with rows written since they were built. */
   readonly compact: (agent: string, kind: MemoryKind) => Effect.Effect<void, MemoryError>
-  /** Rows in the table, optionally of one tenant. */
-  readonly count: (agent: string, kind: MemoryKind, tenantId?: string) => Effect.Effect<number, MemoryError>
+  /**
+   * Rows in the table, optionally of one tenant; with `filter`, only those a search of that tenant
+   * could return (see {@link CountFilter}). A search's answer is empty when this is 0, and the
+   * count costs no embedding: a caller may skip embedding its query then.
+   */
+  readonly count: (
+    agent: string,
+    kind: MemoryKind,
+    tenantId?: string,
+    filter?: CountFilter,
+  ) => Effect.Effect<number, MemoryError>
   /** Every row sorted by id with a checksum, for comparing a rebuilt table with the live one. */
   readonly snapshot: (agent: string, kind: MemoryKind) => Effect.Effect<MemorySnapshot, MemoryError>
   /**
@@ -230,10 +247,12 @@ export const searchFilter = (request: {
   readonly tenantId: string
   readonly freshAfter?: string
   readonly includeStale?: boolean
+  readonly sourceBefore?: number
 }): string => {
   const clauses = [`tenant_id = '${request.tenantId}'`]
   if (request.includeStale !== true) clauses.push("stale = false")
   if (request.freshAfter !== undefined) clauses.push(`updated_at >= '${toIsoInstant(request.freshAfter)}'`)
+  if (request.sourceBefore !== undefined) clauses.push(`source_sequence < ${request.sourceBefore}`)
   return clauses.join(" AND ")
 }
 
@@ -623,11 +642,22 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
       agent: string,
       kind: MemoryKind,
       tenantId?: string,
+      filter?: CountFilter,
     ) {
       const table = yield* tableOf(agent, kind)
       if (tenantId === undefined) return yield* storage(`count ${table.name}`, () => table.countRows())
       const tenant = yield* decode(MemorySearchFields.fields.tenantId, tenantId)
-      return yield* storage(`count ${table.name}`, () => table.countRows(`tenant_id = '${tenant}'`))
+      if (filter === undefined)
+        return yield* storage(`count ${table.name}`, () => table.countRows(`tenant_id = '${tenant}'`))
+      const sourceBefore = filter.sourceBefore
+      if (sourceBefore !== undefined && !Number.isSafeInteger(sourceBefore))
+        return yield* invalid(`sourceBefore must be a whole log sequence, not ${sourceBefore}`)
+      const where = searchFilter({
+        tenantId: tenant,
+        ...(filter.includeStale === undefined ? {} : { includeStale: filter.includeStale }),
+        ...(sourceBefore === undefined ? {} : { sourceBefore }),
+      })
+      return yield* storage(`count ${table.name}`, () => table.countRows(where))
     })
 
     const snapshot = Effect.fn("MemoryStore.snapshot")(function* (agent: string, kind: MemoryKind) {

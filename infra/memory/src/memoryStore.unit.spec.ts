@@ -12,6 +12,12 @@ describe("searchFilter", () => {
       "tenant_id = 'shop-1' AND updated_at >= '2026-11-25T10:00:00.000Z'",
     )
   })
+
+  it("keeps only rows projected before a log position when asked", () => {
+    expect(searchFilter({ tenantId: "shop-1", sourceBefore: 42 })).toBe(
+      "tenant_id = 'shop-1' AND stale = false AND source_sequence < 42",
+    )
+  })
 })
 
 describe("memory record helpers", () => {

@@ -19,9 +19,29 @@ const runtime = ManagedRuntime.make(
     Layer.provide(Layer.succeed(ModelProvider, makeOfflineProvider())),
   ),
 )
+// The same, on a provider that notes each text it is asked to embed.
+const countedDir = mkdtempSync(join(tmpdir(), "kb-counted-"))
+const embedded: Array<string> = []
+const offline = makeOfflineProvider()
+const counted = ManagedRuntime.make(
+  KnowledgeBase.layer("customer-ops").pipe(
+    Layer.provide(MemoryStore.layer({ dir: countedDir, dimensions: OFFLINE_EMBED_DIMENSIONS })),
+    Layer.provide(
+      Layer.succeed(ModelProvider, {
+        ...offline,
+        embed: (request) => {
+          embedded.push(...request.input)
+          return offline.embed(request)
+        },
+      }),
+    ),
+  ),
+)
 afterAll(async () => {
   await runtime.dispose()
+  await counted.dispose()
   rmSync(dir, { recursive: true, force: true })
+  rmSync(countedDir, { recursive: true, force: true })
 })
 
 const approved = (articleId: string, title: string, body: string) => ({
@@ -148,4 +168,53 @@ describe("the knowledge base as a message found it", () => {
       bowlQuestion: [],
     })
   })
+
+  it("embeds no message when no article could be recalled for it: none of its tenant's, none approved before it, or only retired ones", async () => {
+    const question = "How do I clean the charcoal teapot?"
+    const answered = await counted.runPromise(
+      Effect.gen(function* () {
+        const kb = yield* KnowledgeBase
+        const ids = (articles: ReadonlyArray<{ readonly articleId: string }>) =>
+          articles.map((a) => a.articleId)
+        const recallNoting = (tenantId: string, approvedBefore?: number) =>
+          Effect.gen(function* () {
+            embedded.length = 0
+            const articles = yield* kb.recall(
+              tenantId,
+              question,
+              approvedBefore === undefined ? {} : { approvedBefore },
+            )
+            return { articles: ids(articles), embedded: [...embedded] }
+          })
+        const emptyTable = yield* recallNoting("shop")
+        yield* kb.remember(
+          approved("kb-teapot", question, "Rinse the charcoal teapot with warm water; no soap.") as never,
+          { stream: "MESH_CUSTOMER", sequence: 30 },
+        )
+        const otherTenant = yield* recallNoting("another-shop")
+        const beforeApproval = yield* recallNoting("shop", 30)
+        const afterApproval = yield* recallNoting("shop", 31)
+        yield* kb.remember(
+          {
+            ...approved("kb-teapot", question, ""),
+            eventId: "retired-kb-teapot",
+            type: "KnowledgeRetired",
+            aggregateVersion: 3,
+            payload: { reason: "the teapot is no longer sold" },
+          } as never,
+          { stream: "MESH_CUSTOMER", sequence: 40 },
+        )
+        const retired = yield* recallNoting("shop")
+        return { emptyTable, otherTenant, beforeApproval, afterApproval, retired }
+      }),
+    )
+    expect(answered).toEqual({
+      emptyTable: { articles: [], embedded: [] },
+      otherTenant: { articles: [], embedded: [] },
+      beforeApproval: { articles: [], embedded: [] },
+      afterApproval: { articles: ["kb-teapot"], embedded: [question] },
+      retired: { articles: [], embedded: [] },
+    })
+  })
 })
+

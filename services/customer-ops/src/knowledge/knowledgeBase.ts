@@ -99,6 +99,17 @@ export class KnowledgeBase extends Context.Service<KnowledgeBase, KnowledgeBaseS
         const recall: KnowledgeBaseShape["recall"] = (tenantId, text, options = {}) =>
           Effect.gen(function* () {
             const { limit = 3, approvedBefore } = options
+            // No article the search could return (none of the tenant's approved, or none before the
+            // message): the answer is empty, and the message is not embedded. Embedding is most of
+            // a ticket's work with the offline model, and on the shop's day most messages come
+            // before their tenant's first article; the count is one read of a small table.
+            const recallable = yield* store.count(
+              agent,
+              "kb_article",
+              tenantId,
+              approvedBefore === undefined ? {} : { sourceBefore: approvedBefore },
+            )
+            if (recallable === 0) return []
             const embedded = yield* provider.embed({
               model: provider.embedModel,
               input: [text],
