@@ -109,6 +109,63 @@ describe("a request from outside", () => {
     )
   })
 
+  it("takes a request brought twice at once in turn: the second waits for the first and is answered from its copy", async () => {
+    const { namespace } = await setUp()
+    const counted = countingNats(nats)
+    const { log, receive } = receiverOn(namespace, counted.nats)
+    const { request, commands } = openTask("r-11", "Pack order 16")
+    const [first, second] = await Effect.runPromise(
+      Effect.all([receive(request, commands), receive(request, commands)], { concurrency: "unbounded" }),
+    )
+    expect(first.request.duplicate).toBe(false)
+    expect(first.outcomes[0]!.status).toBe("appended")
+    expect(second.request).toEqual({ ...first.request, duplicate: true })
+    expect(second.outcomes[0]).toMatchObject({ status: "already-handled", events: first.outcomes[0]!.events })
+    // Only the first asked JetStream anything: the request's append, the task's read (it has no
+    // history yet) and its command's append. Racing it, the second appended the request again, was
+    // refused, and read the request and the task.
+    expect(counted.calls.map((c) => c.path)).toEqual(["js.publish", "jsm.streams.getMessage", "js.publish"])
+    const history = await Effect.runPromise(log.load({ domain: "content", type: "task", id: "r-11" }))
+    expect(history.events.map((e) => e.type)).toEqual(["TaskOpened"])
+  })
+
+  it("takes a request again after its first taking failed, and requests of other ids meanwhile", async () => {
+    const { receive } = await setUp()
+    const failing = openTask("r-12", "Pack order 17")
+    // A command the handler refuses (no task to close): the first taking fails.
+    const refused = [{ ...failing.commands[0]!, command: { _tag: "CompleteTask", by: "ana" } }]
+    const other = openTask("r-13", "Pack order 18")
+    const [firstExit, otherExit, againExit] = await Effect.runPromise(
+      Effect.all(
+        [
+          Effect.exit(receive(failing.request, refused)),
+          Effect.exit(receive(other.request, other.commands)),
+          Effect.exit(receive(failing.request, refused)),
+        ],
+        { concurrency: "unbounded" },
+      ),
+    )
+    expect(Exit.isFailure(firstExit)).toBe(true)
+    expect(Exit.isFailure(againExit)).toBe(true)
+    expect(Exit.isSuccess(otherExit)).toBe(true)
+  })
+
+  it("keeps no copy of a request too large to keep: its retry is answered from the log, the same", async () => {
+    const { namespace } = await setUp()
+    const counted = countingNats(nats)
+    const { receive } = receiverOn(namespace, counted.nats)
+    const { request, commands } = openTask("r-14", `Pack order 19: ${"fragile, ".repeat(600)}`)
+    const first = await Effect.runPromise(receive(request, commands))
+    counted.reset()
+    const again = await Effect.runPromise(receive(request, commands))
+    expect(counted.reads().length).toBeGreaterThan(0)
+    expect(again.request).toEqual({ ...first.request, duplicate: true })
+    expect(again.outcomes[0]).toMatchObject({ status: "already-handled" })
+    expect(again.outcomes[0]!.events.map((e) => e.eventId)).toEqual(
+      first.outcomes[0]!.events.map((e) => e.eventId),
+    )
+  })
+
   it("sends a command rebuilt otherwise on a retry to its handler, which answers from the log", async () => {
     const { namespace, counted, receive, request, commands, first } = await takenOnce("r-8", "Pack order 13")
     // The same request, its command built again with another title (as a retry that takes an instant again).

@@ -11,7 +11,7 @@ import {
   requestEvents,
 } from "@mesh/contracts"
 import { type EventLogError, initialPosition, makeEventLog, type NatsHandles } from "@mesh/eventlog"
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Deferred, Effect, Schema } from "effect"
 import type { CommandOutcome } from "../deciders/commandHandler.ts"
 import type { CommandError } from "../deciders/errors.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
@@ -75,8 +75,9 @@ export class RequestLogError extends Schema.TaggedError<RequestLogError>()("Requ
 const requestCatalog = makeCatalog(requestEvents)
 
 /** SHA-256 of a body's canonical JSON: equal bodies, whatever their key order, have one digest. */
-export const bodyDigest = (body: unknown): string =>
-  createHash("sha256").update(canonicalJson(body), "utf8").digest("hex")
+export const bodyDigest = (body: unknown): string => digestOfSpelling(canonicalJson(body))
+
+const digestOfSpelling = (spelling: string): string => createHash("sha256").update(spelling, "utf8").digest("hex")
 
 /** The id of the `index`-th command a request carries. */
 export const requestCommandId = (agent: string, requestId: string, index: number, millis: number): string =>
@@ -87,9 +88,16 @@ export const requestCommandId = (agent: string, requestId: string, index: number
  * retry comes within moments of its first: the storefront lists every order event a webhook
  * brought a second or two before (on the shop's day, some 900 of the 2,700 requests customer ops
  * took, at about 20 a second), and each cost the log a refused append and three to five reads.
- * A record holds its body (64 KiB at most), so 256 bound each cache to some 16 MiB at worst.
+ * The listing's moment stretches when the agent is busy, and once it falls behind what the copies
+ * hold, each event it takes costs a refused append, a read of the request and a load of its order's
+ * history, which slows it further: in one play of the shop's day, 617 of the 700 storefront events,
+ * a quarter of the agent's calls to JetStream. So the copies reach back thousands of requests
+ * (minutes of a busy day), and only small ones are kept: a request whose body, or a command whose
+ * spelling and events, spell more than {@link KEPT_SPELLING} characters is always taken from the
+ * log. Each copy holds some 16 MiB at worst.
  */
-const TAKEN_LATELY = 256
+const TAKEN_LATELY = 4096
+const KEPT_SPELLING = 4096
 
 /**
  * The requests of a namespace: each outside request is recorded once, before anything acts on it,
@@ -103,7 +111,8 @@ export const makeRequestLog = (options: { readonly nats: NatsHandles; readonly n
   const recordedLately = makeRecentlyUsed<RecordedRequest>(TAKEN_LATELY)
 
   const record = Effect.fn("RequestLog.record")(function* (request: OutsideRequest) {
-    const digest = bodyDigest(request.body)
+    const spelling = canonicalJson(request.body)
+    const digest = digestOfSpelling(spelling)
     const kept = recordedLately.get(`${request.agent}/${request.requestId}`)
     if (kept !== undefined) {
       if (kept.event.payload.bodySha256 !== digest) {
@@ -177,7 +186,7 @@ export const makeRequestLog = (options: { readonly nats: NatsHandles; readonly n
       },
       receivedAtMillis: Date.parse(event.payload.receivedAt),
     }
-    recordedLately.set(`${request.agent}/${request.requestId}`, recorded)
+    if (spelling.length <= KEPT_SPELLING) recordedLately.set(`${request.agent}/${request.requestId}`, recorded)
     return recorded
   })
 
@@ -197,6 +206,31 @@ const spellingOf = (value: unknown): string | undefined => {
 }
 
 /**
+ * Runs the effects given under one key one after another, each once the one before it ended (with
+ * whatever outcome, or interrupted); effects under other keys run as they come.
+ */
+const makeTurnsByKey = () => {
+  const latest = new Map<string, Deferred.Deferred<void>>()
+  return <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        const before = latest.get(key)
+        const mine = yield* Deferred.make<void>()
+        latest.set(key, mine)
+        const ended = Effect.andThen(
+          Effect.sync(() => {
+            if (latest.get(key) === mine) latest.delete(key)
+          }),
+          Deferred.succeed(mine, undefined),
+        )
+        return yield* restore(
+          before === undefined ? effect : Effect.andThen(Deferred.await(before), effect),
+        ).pipe(Effect.ensuring(ended))
+      }),
+    )
+}
+
+/**
  * How an agent takes a request from outside: records it first (whether or not it decides
  * anything), then sends the commands it carries with the request as their cause and its chain's
  * correlation id. A retry of the same request id sends the same command ids, so it acts once.
@@ -206,6 +240,11 @@ const spellingOf = (value: unknown): string | undefined => {
  * was recorded on, so it answers the same. A command that decided nothing, one the log had from
  * before, or one rebuilt otherwise on the retry (an instant taken again, say), goes to its handler,
  * which also tells whether the code now decides it otherwise.
+ *
+ * A request taken again while this receiver is still taking it (a storefront event its webhook and
+ * the storefront's listing bring at once) waits for the first taking to end, and is then answered
+ * from what it kept: racing it would cost a refused append, a read of the request and a load of its
+ * aggregate's whole history.
  */
 export const makeReceive = (options: {
   readonly agent: string
@@ -217,6 +256,7 @@ export const makeReceive = (options: {
     readonly sent: string
     readonly outcome: Pick<CommandOutcome<EventDefinition>, "events" | "position">
   }>(TAKEN_LATELY)
+  const inTurn = makeTurnsByKey()
   return (
     request: Omit<OutsideRequest, "agent">,
     commands: ReadonlyArray<Reaction> = [],
@@ -242,7 +282,11 @@ export const makeReceive = (options: {
           }),
           (outcome) =>
             Effect.sync(() => {
-              if (outcome.status === "appended" && sent !== undefined)
+              if (
+                outcome.status === "appended" &&
+                sent !== undefined &&
+                sent.length + (spellingOf(outcome.events)?.length ?? KEPT_SPELLING) <= KEPT_SPELLING
+              )
                 appendedLately.set(commandId, {
                   sent,
                   outcome: { events: outcome.events, position: outcome.position },
@@ -252,6 +296,7 @@ export const makeReceive = (options: {
       })
       return { request: recorded, outcomes }
     }).pipe(
+      (taking) => inTurn(request.requestId, taking),
       Effect.withSpan(`receive ${request.name}`, { attributes: { "mesh.request.id": request.requestId } }),
     )
 }
