@@ -11,12 +11,15 @@ export const listingAggregate: AggregateDefinition<ContentOpsDefs, ListingComman
   type: "listing",
   // The decider folds only the listing's events; the kernel hands it the agent's catalogue type.
   decider: listingDecider as unknown as Decider<ListingCommand, DecidedEvent<ContentOpsDefs>, ListingState>,
+  // A product's first facts open its listing.
+  opensWith: (command) => command._tag === "RecordProductFacts",
 }
 
 export const faqAggregate: AggregateDefinition<ContentOpsDefs, FaqCommand, FaqState> = {
   domain: "content",
   type: "faq",
   decider: faqDecider as unknown as Decider<FaqCommand, DecidedEvent<ContentOpsDefs>, FaqState>,
+  opensWith: (command) => command._tag === "NoteResolvedQuestion",
 }
 
 /** Every aggregate the content-ops agent decides, as the kernel and replay take them. */

@@ -11,6 +11,8 @@ export const ticketAggregate: AggregateDefinition<CustomerOpsDefs, TicketCommand
   domain: "customer",
   type: "ticket",
   decider: ticketDecider as unknown as Decider<TicketCommand, DecidedEvent<CustomerOpsDefs>, TicketState>,
+  // A ticket opens with its first message; a later one mostly finds the ticket kept.
+  opensWith: (command) => command._tag === "ReceiveMessage",
 }
 
 export const knowledgeAggregate: AggregateDefinition<CustomerOpsDefs, KnowledgeCommand, KnowledgeState> = {
@@ -21,12 +23,15 @@ export const knowledgeAggregate: AggregateDefinition<CustomerOpsDefs, KnowledgeC
     DecidedEvent<CustomerOpsDefs>,
     KnowledgeState
   >,
+  opensWith: (command) => command._tag === "DraftKnowledge",
 }
 
 export const orderAggregate: AggregateDefinition<CustomerOpsDefs, OrderCommand, OrderState> = {
   domain: "customer",
   type: "order",
   decider: orderDecider as unknown as Decider<OrderCommand, DecidedEvent<CustomerOpsDefs>, OrderState>,
+  // The storefront's first event of an order opens it; later ones mostly find the order kept.
+  opensWith: (command) => command._tag === "SyncStorefrontOrder",
 }
 
 /** Every aggregate the customer-ops agent decides, as the kernel and replay take them. */

@@ -1,9 +1,10 @@
 import { Subjects } from "@mesh/contracts"
 import { applyTopology, declareTopology, makeEventLog, type NatsHandles, openNats } from "@mesh/eventlog"
+import { countingNats } from "@mesh/eventlog/testing"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { boardAggregate, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
+import { boardAggregate, type TaskCommand, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
 import { type CommandEnvelope, makeCommandHandler } from "./commandHandler.ts"
 import { deterministicUuid } from "./ids.ts"
 import { makeKvSnapshotStore } from "./snapshots.ts"
@@ -438,5 +439,69 @@ describe("command handler", () => {
     )
     await Effect.runPromise(withSnapshots.handle(replayed))
     expect((await Effect.runPromise(withSnapshots.handle(replayed))).status).toBe("already-handled")
+  })
+
+  describe("a command that opens its aggregate", () => {
+    const opening = {
+      ...taskAggregate,
+      opensWith: (command: { readonly _tag: string }) => command._tag === "OpenTask",
+    }
+    const withCountedLog = async () => {
+      const { namespace, log } = await setup()
+      const counted = countingNats(nats)
+      return {
+        log,
+        counted,
+        countedLog: makeEventLog({ nats: counted.nats, catalog: taskCatalog, namespace }),
+      }
+    }
+
+    it("is appended as a new aggregate's first commit without reading the aggregate", async () => {
+      const { log, counted, countedLog } = await withCountedLog()
+      const tasks = makeCommandHandler(countedLog, opening)
+      const opened = await Effect.runPromise(
+        tasks.handle(envelope("t1", { _tag: "OpenTask", title: "Count stock" })),
+      )
+      expect(counted.calls.map((c) => c.path)).toEqual(["js.publish"])
+      expect(opened).toMatchObject({ status: "appended", position: { version: 1 } })
+      // Its state is kept: the next command decides on it without a read either.
+      counted.reset()
+      await Effect.runPromise(tasks.handle(envelope("t1", { _tag: "AssignTask", assignee: "ana" })))
+      expect(counted.calls.map((c) => c.path)).toEqual(["js.publish"])
+      const history = await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t1" }))
+      expect(history.events.map((e) => e.type)).toEqual(["TaskOpened", "TaskAssigned"])
+    })
+
+    it("is decided on the history when the aggregate exists after all: the log refuses the guess", async () => {
+      const { log, counted, countedLog } = await withCountedLog()
+      const elsewhere = makeCommandHandler(log, taskAggregate)
+      const first = envelope<TaskCommand>("t2", { _tag: "OpenTask", title: "Count stock" })
+      await Effect.runPromise(elsewhere.handle(first))
+      await Effect.runPromise(elsewhere.handle(envelope("t2", { _tag: "AssignTask", assignee: "ana" })))
+      // A handler that keeps nothing of t2 (another process) guesses it new, and is told otherwise.
+      const tasks = makeCommandHandler(countedLog, opening)
+      const again = await Effect.runPromise(
+        tasks.handle(envelope("t2", { _tag: "OpenTask", title: "Count it again" })),
+      )
+      expect(again).toMatchObject({ status: "nothing-decided", position: { version: 2 } })
+      expect(counted.calls.map((c) => c.path)[0]).toBe("js.publish")
+      // The first one redelivered to it, past the log's deduplication window or not: handled once.
+      const redelivered = await Effect.runPromise(makeCommandHandler(log, opening).handle(first))
+      expect(redelivered.status).toBe("already-handled")
+      expect(redelivered.events.map((e) => e.type)).toEqual(["TaskOpened"])
+      const history = await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t2" }))
+      expect(history.events.map((e) => e.type)).toEqual(["TaskOpened", "TaskAssigned"])
+    })
+
+    it("is not guessed new when it decides nothing on the initial state, nor for other commands", async () => {
+      const { counted, countedLog } = await withCountedLog()
+      const tasks = makeCommandHandler(countedLog, opening)
+      const refused = await Effect.runPromiseExit(
+        tasks.handle(envelope("t3", { _tag: "AssignTask", assignee: "ana" })),
+      )
+      expect(refused._tag).toBe("Failure")
+      // Read, decided on what the log holds (nothing), refused: no append was tried.
+      expect(counted.calls.map((c) => c.path)).not.toContain("js.publish")
+    })
   })
 })

@@ -39,6 +39,15 @@ export interface AggregateDefinition<D extends EventDefinition, Command, State> 
   readonly type: string
   readonly decider: Decider<Command, DecidedEvent<D>, State>
   readonly snapshots?: SnapshotPolicy<State>
+  /**
+   * Commands that usually open an aggregate (a ticket's first message, an order's first sync). One
+   * whose aggregate the handler keeps no state of is decided on the initial state and appended as
+   * the aggregate's first commit, without reading the aggregate first: a new aggregate's read finds
+   * nothing, and on the shop's day a thousand of them did. If the aggregate has a history after
+   * all, the log refuses the append and the command is decided on that history as any other (a
+   * wrong guess costs the refused append and a read). Default: none.
+   */
+  readonly opensWith?: (command: Command) => boolean
 }
 
 /** A command addressed to one aggregate, with the ids and metadata that make it traceable and idempotent. */
@@ -299,7 +308,8 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
     // Read when the attempt runs, not when it is built: a retry after a conflict finds the state dropped.
     Effect.suspend(() => {
       const kept = cache.get(envelope.aggregateId)
-      if (kept === undefined) return attemptOn(envelope, undefined)
+      if (kept === undefined)
+        return opensNew(envelope) ? attemptOnNew(envelope) : attemptOn(envelope, undefined)
       const ref = refOf(envelope.aggregateId)
       const againOnHead = (
         answer: Effect.Effect<CommandOutcome<D>, CommandError | EventLogError>,
@@ -326,6 +336,39 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         ),
       )
     })
+
+  /** An aggregate as it stands before its first event: what an opening command is guessed to find. */
+  const fresh = (): Loaded<State> => ({
+    state: decider.initialState(),
+    position: initialPosition,
+    commandIds: [],
+    eventsSinceSnapshot: 0,
+  })
+
+  /**
+   * The command opens its aggregate (see `opensWith`) and decides events on the initial state: it
+   * is appended on that guess. A refusal, or nothing decided, says nothing of an aggregate that
+   * may exist, so only events are appended on the guess; a replay never guesses (it decides on the
+   * history as the command was issued).
+   */
+  const opensNew = (envelope: CommandEnvelope<Command>): boolean => {
+    if (aggregate.opensWith === undefined || options.replaying === true) return false
+    if (!aggregate.opensWith(envelope.command)) return false
+    try {
+      return decider.decide(envelope.command, decider.initialState()).length > 0
+    } catch {
+      return false
+    }
+  }
+
+  /** Appended on the guess that the aggregate is new; decided on its history if the log says it is not. */
+  const attemptOnNew = (envelope: CommandEnvelope<Command>) =>
+    attemptOn(envelope, fresh()).pipe(
+      Effect.catchIf(
+        (e) => e._tag === "EventLogError" && e.reason._tag === "ConcurrencyConflict",
+        () => attemptOn(envelope, undefined),
+      ),
+    )
 
   const attemptOn = (
     envelope: CommandEnvelope<Command>,

@@ -167,7 +167,7 @@ describe("a request from outside", () => {
   })
 
   it("sends a command rebuilt otherwise on a retry to its handler, which answers from the log", async () => {
-    const { namespace, counted, receive, request, commands, first } = await takenOnce("r-8", "Pack order 13")
+    const { counted, receive, request, commands, first } = await takenOnce("r-8", "Pack order 13")
     // The same request, its command built again with another title (as a retry that takes an instant again).
     const rebuilt = [{ ...commands[0]!, command: { _tag: "OpenTask", title: "Pack order 13, twice" } }]
     const again = await Effect.runPromise(receive(request, rebuilt))

@@ -77,7 +77,8 @@ const requestCatalog = makeCatalog(requestEvents)
 /** SHA-256 of a body's canonical JSON: equal bodies, whatever their key order, have one digest. */
 export const bodyDigest = (body: unknown): string => digestOfSpelling(canonicalJson(body))
 
-const digestOfSpelling = (spelling: string): string => createHash("sha256").update(spelling, "utf8").digest("hex")
+const digestOfSpelling = (spelling: string): string =>
+  createHash("sha256").update(spelling, "utf8").digest("hex")
 
 /** The id of the `index`-th command a request carries. */
 export const requestCommandId = (agent: string, requestId: string, index: number, millis: number): string =>
@@ -186,7 +187,8 @@ export const makeRequestLog = (options: { readonly nats: NatsHandles; readonly n
       },
       receivedAtMillis: Date.parse(event.payload.receivedAt),
     }
-    if (spelling.length <= KEPT_SPELLING) recordedLately.set(`${request.agent}/${request.requestId}`, recorded)
+    if (spelling.length <= KEPT_SPELLING)
+      recordedLately.set(`${request.agent}/${request.requestId}`, recorded)
     return recorded
   })
 

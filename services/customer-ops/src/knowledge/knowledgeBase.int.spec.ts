@@ -217,4 +217,3 @@ describe("the knowledge base as a message found it", () => {
     })
   })
 })
-
