@@ -433,6 +433,57 @@ describe("durable consumer", () => {
     for (const first of ["a v1", "b v1", "c v1", "d v1"]) expect(backlog.get(first)).toBeGreaterThan(0)
   })
 
+  it("handles each event once though it holds them past the ack wait, and leaves nothing pending", async () => {
+    const namespace = uniqueNamespace("held")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: meshCatalog, namespace })
+    const ids = Array.from({ length: 8 }, (_, i) => `t${i}`)
+    for (const id of ids)
+      await Effect.runPromise(
+        log.append({
+          aggregate: { domain: "customer", type: "ticket", id },
+          expected: initialPosition,
+          events: [opened(id)],
+          metadata,
+        }),
+      )
+    // Two slots, 600 ms a handling, an ack wait of 1 s: the last tickets are held (pulled, waiting
+    // for a slot) past it, so the server sends them again while the first copies wait or run.
+    const handled: Array<string> = []
+    const deliveries: Array<number> = []
+    const spec = { name: "slow", domain: "customer" as const, concurrency: 2, ackWaitMs: 1_000 }
+    const fiber = Effect.runFork(
+      runDurableConsumer({
+        nats,
+        namespace,
+        catalog: meshCatalog,
+        spec,
+        handle: (event, delivery) =>
+          Effect.sync(() => {
+            handled.push(event.aggregateId)
+            deliveries.push(delivery.deliveryCount)
+          }).pipe(Effect.andThen(Effect.sleep("600 millis"))),
+      }),
+    )
+    const stream = Subjects.streamName(namespace, "customer")
+    // Copies the server sent and that were still unsettled, at most, while the tickets were handled.
+    let copies = 0
+    await waitFor(async () => {
+      const now = await nats.jsm.consumers.info(stream, spec.name).catch(() => undefined)
+      copies = Math.max(copies, now?.num_redelivered ?? 0)
+      return handled.length >= ids.length
+    })
+    // Long enough for any copy sent meanwhile to come, and for another ack wait to run out.
+    await new Promise((r) => setTimeout(r, 2_500))
+    const info = await nats.jsm.consumers.info(stream, spec.name)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(copies).toBeGreaterThan(0)
+    expect([...handled].sort()).toEqual(ids)
+    expect(deliveries.every((count) => count === 1)).toBe(true)
+    expect(info.num_ack_pending).toBe(0)
+    expect(info.num_redelivered).toBe(0)
+  }, 30_000)
+
   it("resumes after a restart without redelivering acknowledged events", async () => {
     const namespace = uniqueNamespace("resume")
     await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))

@@ -44,6 +44,9 @@ export const DeadLetterHeaders = {
 /** How an operator settled a dead letter. */
 export type DeadLetterOutcome = "retried" | "discarded"
 
+/** Stream sequences a consumer remembers having handled (see `handledLately`): a few hundred KiB. */
+const HANDLED_LATELY = 4096
+
 /** Exponential backoff between redeliveries of a failing event. */
 export interface Backoff {
   readonly initialMs: number
@@ -339,8 +342,20 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     // slots. (On the shop's day, 2,341 of the 2,888 deliveries customer ops' answer reactor gave a
     // slot to were such commits, 710 of them waiting out the reaction to their ticket.)
     const noConcernOf = (m: JsMsg): boolean =>
+      handledLately.has(m.seq) ||
       alreadyHandled?.(m.subject, m.seq) === true ||
       (reactsTo !== undefined && !commitMayHold(catalog, m.data, reactsTo))
+    // Deliveries this consumer handled and acknowledged lately, by stream sequence. A message held
+    // past the ack wait (pulled, then waiting behind a busy consumer) is sent again by the server
+    // meanwhile; the copy that comes once the first was handled is acknowledged as it comes rather
+    // than handled again. (On the shop's day, customer ops' answer reactor, its queue a minute long
+    // at the busiest, had handled up to 124 of its 548 messages twice, each copy a whole reaction.)
+    const handledLately = new Set<number>()
+    const noteHandled = (sequence: number) => {
+      handledLately.add(sequence)
+      if (handledLately.size > HANDLED_LATELY)
+        handledLately.delete(handledLately.values().next().value as number)
+    }
     const processMessage = (m: JsMsg, startedAt: number, queuedMs: number) => {
       // Asked again at its turn: the handler may have come to hold it meanwhile (an action's drive
       // folds what it wrote once it rests). Its types were looked at as it came.
@@ -358,6 +373,7 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       }
       const ack = Effect.sync(() => {
         m.ack()
+        noteHandled(m.seq)
         retrying?.settled(stream, m.seq)
       })
       // A commit's later events wait behind the handling of its earlier ones: the consumer's own work.
@@ -453,6 +469,11 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
     const failed = yield* Deferred.make<never, EventLogError>()
     const lastOf = new Map<string, Fiber.Fiber<void>>()
     const inHand = new Set<Fiber.Fiber<void>>()
+    // Stream sequences in hand (waiting behind their subject, or being handled). A copy the server
+    // sends while its first delivery is in hand is dropped unacknowledged: the first delivery's
+    // settlement settles the sequence (the server takes an ack by stream sequence, whichever
+    // delivery it came with), and its nak, if it fails, brings it back.
+    const held = new Set<number>()
     // Slots taken: the consumer is busy while every one is, and while a message waits for one (a
     // slot freed is handed to it at once: the moment between is the consumer's hand-over, which a
     // message waiting behind hundreds of others would otherwise count hundreds of times as delivery).
@@ -469,6 +490,7 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         if (taken >= concurrency) busy.mark(true, slotAt)
         // Two slots freed while it waited were both kept busy for it: one is free still.
         else if (waitingForSlot === 0) busy.mark(false, slotAt)
+        held.add(m.seq)
         const previous = lastOf.get(m.subject)
         // Its own handle, set once forked: the cleanup below may only run after that.
         const self: { fiber?: Fiber.Fiber<void> } = {}
@@ -489,6 +511,7 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
           Effect.ensuring(
             Effect.sync(() => {
               taken--
+              held.delete(m.seq)
               if (waitingForSlot === 0) busy.mark(false)
               if (self.fiber === undefined) return
               inHand.delete(self.fiber)
@@ -503,7 +526,13 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       })
     yield* pulled.pipe(
       Stream.runForEach((m) =>
-        draining ? Effect.sync(() => m.nak()) : noConcernOf(m) ? Effect.sync(() => m.ack()) : start(m),
+        draining
+          ? Effect.sync(() => m.nak())
+          : held.has(m.seq)
+            ? Effect.void
+            : noConcernOf(m)
+              ? Effect.sync(() => m.ack())
+              : start(m),
       ),
       Effect.raceFirst(Deferred.await(failed)),
     )
