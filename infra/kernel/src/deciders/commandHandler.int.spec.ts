@@ -4,7 +4,14 @@ import { countingNats } from "@mesh/eventlog/testing"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { boardAggregate, type TaskCommand, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
+import {
+  boardAggregate,
+  type TaskCommand,
+  type TaskState,
+  taskAggregate,
+  taskCatalog,
+  taskDecider,
+} from "../testing/taskBoard.ts"
 import { type CommandEnvelope, makeCommandHandler } from "./commandHandler.ts"
 import { deterministicUuid } from "./ids.ts"
 import { makeKvSnapshotStore } from "./snapshots.ts"
@@ -491,6 +498,39 @@ describe("command handler", () => {
       expect(redelivered.events.map((e) => e.type)).toEqual(["TaskOpened"])
       const history = await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t2" }))
       expect(history.events.map((e) => e.type)).toEqual(["TaskOpened", "TaskAssigned"])
+    })
+
+    it("appends what it decides on the history when the guess is refused, under the same command's ids", async () => {
+      const { log, counted, countedLog } = await withCountedLog()
+      // An opening command that decides otherwise on an opened task (as a ticket's message does):
+      // opening on the initial state, an assignment on an open task.
+      const lenient = {
+        ...opening,
+        decider: {
+          ...taskDecider,
+          decide: (command: TaskCommand, state: TaskState) =>
+            command._tag === "OpenTask" && state.status === "open"
+              ? [{ type: "TaskAssigned" as const, payload: { assignee: command.title } }]
+              : taskDecider.decide(command, state),
+        },
+      } as typeof opening
+      await Effect.runPromise(
+        makeCommandHandler(log, taskAggregate).handle(
+          envelope("t5", { _tag: "OpenTask", title: "Count stock" }),
+        ),
+      )
+      const tasks = makeCommandHandler(countedLog, lenient)
+      const second = envelope<TaskCommand>("t5", { _tag: "OpenTask", title: "bo" })
+      const outcome = await Effect.runPromise(tasks.handle(second))
+      expect(outcome).toMatchObject({ status: "appended", position: { version: 2 } })
+      // The refused guess stored nothing, so the log takes the same command's events afterwards.
+      expect(counted.calls.filter((c) => c.path === "js.publish")).toHaveLength(2)
+      const history = await Effect.runPromise(log.load({ domain: "content", type: "task", id: "t5" }))
+      expect(history.events.map((e) => e.type)).toEqual(["TaskOpened", "TaskAssigned"])
+      expect(history.events[1]!.commandId).toBe(second.commandId)
+      // And taken again, it is the command already handled.
+      const again = await Effect.runPromise(makeCommandHandler(log, lenient).handle(second))
+      expect(again.status).toBe("already-handled")
     })
 
     it("is not guessed new when it decides nothing on the initial state, nor for other commands", async () => {
