@@ -347,8 +347,9 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
       (reactsTo !== undefined && !commitMayHold(catalog, m.data, reactsTo))
     // Deliveries this consumer handled and acknowledged lately, by stream sequence. A message held
     // past the ack wait (pulled, then waiting behind a busy consumer) is sent again by the server
-    // meanwhile; the copy that comes once the first was handled is acknowledged as it comes rather
-    // than handled again. (On the shop's day, customer ops' answer reactor, its queue a minute long
+    // meanwhile; the copy that comes to this process once the first was handled is acknowledged as
+    // it comes rather than handled again. (A copy another replica gets is handled there: the
+    // command ids derived from the event keep its effect single, as for any redelivery.) (On the shop's day, customer ops' answer reactor, its queue a minute long
     // at the busiest, had handled up to 124 of its 548 messages twice, each copy a whole reaction.)
     const handledLately = new Set<number>()
     const noteHandled = (sequence: number) => {

@@ -533,7 +533,7 @@ describe("command handler", () => {
       expect(again.status).toBe("already-handled")
     })
 
-    it("is not guessed new when it decides nothing on the initial state, nor for other commands", async () => {
+    it("is not guessed new when it decides nothing on the initial state, in a replay, nor for other commands", async () => {
       const { counted, countedLog } = await withCountedLog()
       const tasks = makeCommandHandler(countedLog, opening)
       const refused = await Effect.runPromiseExit(
@@ -541,6 +541,30 @@ describe("command handler", () => {
       )
       expect(refused._tag).toBe("Failure")
       // Read, decided on what the log holds (nothing), refused: no append was tried.
+      expect(counted.calls.map((c) => c.path)).not.toContain("js.publish")
+      // An opening command that decides nothing on the initial state: nothing to guess with.
+      const picky = {
+        ...opening,
+        decider: {
+          ...taskDecider,
+          decide: (command: TaskCommand, state: TaskState) =>
+            command._tag === "OpenTask" && command.title === "" ? [] : taskDecider.decide(command, state),
+        },
+      } as typeof opening
+      counted.reset()
+      const nothing = await Effect.runPromise(
+        makeCommandHandler(countedLog, picky).handle(envelope("t6", { _tag: "OpenTask", title: "" })),
+      )
+      expect(nothing.status).toBe("nothing-decided")
+      expect(counted.calls.map((c) => c.path)).toEqual(["jsm.streams.getMessage"])
+      // A replay decides on the history as the command was issued, and appends nothing.
+      counted.reset()
+      const replayed = await Effect.runPromise(
+        makeCommandHandler(countedLog, opening, { replaying: true }).handle(
+          envelope("t7", { _tag: "OpenTask", title: "Count stock" }),
+        ),
+      )
+      expect(replayed.status).toBe("nothing-decided")
       expect(counted.calls.map((c) => c.path)).not.toContain("js.publish")
     })
   })

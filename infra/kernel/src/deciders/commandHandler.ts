@@ -304,12 +304,13 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
    */
   const attempt = (
     envelope: CommandEnvelope<Command>,
+    mayGuessNew: boolean,
   ): Effect.Effect<CommandOutcome<D>, CommandError | EventLogError> =>
     // Read when the attempt runs, not when it is built: a retry after a conflict finds the state dropped.
     Effect.suspend(() => {
       const kept = cache.get(envelope.aggregateId)
       if (kept === undefined)
-        return opensNew(envelope) ? attemptOnNew(envelope) : attemptOn(envelope, undefined)
+        return mayGuessNew && opensNew(envelope) ? attemptOnNew(envelope) : attemptOn(envelope, undefined)
       const ref = refOf(envelope.aggregateId)
       const againOnHead = (
         answer: Effect.Effect<CommandOutcome<D>, CommandError | EventLogError>,
@@ -444,8 +445,16 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       }
     })
 
-  const handle = (envelope: CommandEnvelope<Command>): Effect.Effect<CommandOutcome<D>, CommandError> =>
-    attempt(envelope).pipe(
+  const handle = (envelope: CommandEnvelope<Command>): Effect.Effect<CommandOutcome<D>, CommandError> => {
+    // Only the first attempt may guess the aggregate new: a retry follows a conflict, so the
+    // aggregate has a history by then.
+    let first = true
+    const attemptOnce = Effect.suspend(() => {
+      const mayGuessNew = first
+      first = false
+      return attempt(envelope, mayGuessNew)
+    })
+    return attemptOnce.pipe(
       Effect.retry({
         while: (e) => e._tag === "EventLogError" && e.reason._tag === "ConcurrencyConflict",
         times: maxRetries,
@@ -468,6 +477,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       ),
       Effect.withSpan(`command ${aggregate.type}`, { attributes: { "mesh.command.id": envelope.commandId } }),
     )
+  }
 
   /** Reads the current state of an aggregate (for queries and tests). */
   const state = (aggregateId: string) =>

@@ -11,12 +11,13 @@ import {
   requestEvents,
 } from "@mesh/contracts"
 import { type EventLogError, initialPosition, makeEventLog, type NatsHandles } from "@mesh/eventlog"
-import { Clock, Deferred, Effect, Schema } from "effect"
+import { Clock, Effect, Schema } from "effect"
 import type { CommandOutcome } from "../deciders/commandHandler.ts"
 import type { CommandError } from "../deciders/errors.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
 import { makeRecentlyUsed } from "../deciders/recentlyUsed.ts"
 import type { Dispatch, Reaction } from "../reactors/reactor.ts"
+import { makeTurnsByKey } from "./turnsByKey.ts"
 
 /**
  * A request from outside the mesh: a webhook, a command line, an approval, a scheduled trigger.
@@ -94,8 +95,9 @@ export const requestCommandId = (agent: string, requestId: string, index: number
  * history, which slows it further: in one play of the shop's day, 617 of the 700 storefront events,
  * a quarter of the agent's calls to JetStream. So the copies reach back thousands of requests
  * (minutes of a busy day), and only small ones are kept: a request whose body, or a command whose
- * spelling and events, spell more than {@link KEPT_SPELLING} characters is always taken from the
- * log. Each copy holds some 16 MiB at worst.
+ * spelling and events, spell more than {@link KEPT_SPELLING} characters of JSON is always taken from
+ * the log. Each copy holds at most 16 Mi characters of such JSON (its objects take a few times that
+ * on the heap); on the shop's day every request and command spells 1-3 Ki.
  */
 const TAKEN_LATELY = 4096
 const KEPT_SPELLING = 4096
@@ -208,31 +210,6 @@ const spellingOf = (value: unknown): string | undefined => {
 }
 
 /**
- * Runs the effects given under one key one after another, each once the one before it ended (with
- * whatever outcome, or interrupted); effects under other keys run as they come.
- */
-const makeTurnsByKey = () => {
-  const latest = new Map<string, Deferred.Deferred<void>>()
-  return <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function* () {
-        const before = latest.get(key)
-        const mine = yield* Deferred.make<void>()
-        latest.set(key, mine)
-        const ended = Effect.andThen(
-          Effect.sync(() => {
-            if (latest.get(key) === mine) latest.delete(key)
-          }),
-          Deferred.succeed(mine, undefined),
-        )
-        return yield* restore(
-          before === undefined ? effect : Effect.andThen(Deferred.await(before), effect),
-        ).pipe(Effect.ensuring(ended))
-      }),
-    )
-}
-
-/**
  * How an agent takes a request from outside: records it first (whether or not it decides
  * anything), then sends the commands it carries with the request as their cause and its chain's
  * correlation id. A retry of the same request id sends the same command ids, so it acts once.
@@ -245,8 +222,9 @@ const makeTurnsByKey = () => {
  *
  * A request taken again while this receiver is still taking it (a storefront event its webhook and
  * the storefront's listing bring at once) waits for the first taking to end, and is then answered
- * from what it kept: racing it would cost a refused append, a read of the request and a load of its
- * aggregate's whole history.
+ * from what it kept (when the first succeeded and was small enough to keep; else from the log):
+ * racing it would cost a refused append, a read of the request and a load of its aggregate's whole
+ * history.
  */
 export const makeReceive = (options: {
   readonly agent: string
