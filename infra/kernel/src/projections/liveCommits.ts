@@ -3,9 +3,14 @@
 // beside it commits the batch that holds it, instead of asking the checkpoint on a timer, where it
 // learnt of the commit up to a backoff step late.
 //
-// The checkpoint row stays the truth: this only says when asking it is worth a query. A read model
-// kept by another process (another replica, a projection deployed apart) has no entry here, and
-// its readers poll as before.
+// The checkpoint row stays the truth. A commit noted here a moment ago, at the version a reader
+// reads, answers that reader without the row: the projector checked the version and moved the
+// checkpoint in the transaction it just committed, on the same database, so the row can only say the
+// same (on the shop's day, 700 of customer ops' 15,000 statements and 800 of procurement's 4,600 were
+// that read, each queued behind the projector's own transaction on PGlite's one session). An older
+// note is asked about again: meanwhile another replica may have rebuilt and swapped in another
+// version. A read model kept by another process (another replica, a projection deployed apart) has
+// no entry here, and its readers poll as before.
 //
 // The other way round, a projector lingering over a partial batch (for more commits to apply in
 // the same transaction) applies it at once when a reader here waits on it: an answer then waits
@@ -14,8 +19,14 @@
 interface LiveStream {
   /** The last stream sequence this process committed to the live tables. */
   sequence: number
+  /** The version of the tables that commit wrote, and when (epoch ms) it was noted. */
+  version: number | undefined
+  notedAt: number
   readonly waiters: Set<() => void>
 }
+
+/** How long a noted commit answers a reader by itself; after it, the checkpoint row is read. */
+export const NOTED_COMMIT_TRUSTED_MS = 1_000
 
 const byDatabase = new WeakMap<object, Map<string, LiveStream>>()
 
@@ -71,21 +82,33 @@ const keyOf = (schema: string, projection: string, stream: string) =>
   `${schema}\u0000${projection}\u0000${stream}`
 
 const streamOf = (db: object, schema: string, projection: string, stream: string): LiveStream =>
-  entryOf(byDatabase, db, keyOf(schema, projection, stream), () => ({ sequence: 0, waiters: new Set() }))
+  entryOf(byDatabase, db, keyOf(schema, projection, stream), () => ({
+    sequence: 0,
+    version: undefined,
+    notedAt: 0,
+    waiters: new Set(),
+  }))
 
 /**
  * Notes a batch committed to `projection`'s live tables in `schema` (call it after the commit):
- * where each stream's checkpoint now stands. Wakes the readers waiting on those streams.
+ * where each stream's checkpoint now stands, and the version of the tables it wrote (undefined
+ * when the batch did not check it). Wakes the readers waiting on those streams.
  */
 export const noteLiveCommit = (
   db: object,
   schema: string,
   projection: string,
   checkpoints: ReadonlyMap<string, number>,
+  version?: number,
 ): void => {
+  const now = Date.now()
   for (const [stream, sequence] of checkpoints) {
     const live = streamOf(db, schema, projection, stream)
-    if (sequence <= live.sequence) continue
+    if (sequence < live.sequence) continue
+    // A commit that leaves the checkpoint where it was still says, now, where it stands.
+    live.version = version
+    live.notedAt = now
+    if (sequence === live.sequence) continue
     live.sequence = sequence
     const woken = [...live.waiters]
     live.waiters.clear()
@@ -105,6 +128,27 @@ export const liveCommitHere = (
 ): number | undefined => {
   const live = byDatabase.get(db)?.get(keyOf(schema, projection, stream))
   return live === undefined || live.sequence === 0 ? undefined : live.sequence
+}
+
+/**
+ * Whether this process's projector committed `projection`'s live tables, of `version`, past
+ * `sequence` on `stream` within the last {@link NOTED_COMMIT_TRUSTED_MS}: the read model holds that
+ * commit, and its checkpoint row need not be read to know it.
+ */
+export const heldHere = (
+  db: object,
+  schema: string,
+  projection: string,
+  stream: string,
+  at: { readonly sequence: number; readonly version: number },
+): boolean => {
+  const live = byDatabase.get(db)?.get(keyOf(schema, projection, stream))
+  return (
+    live !== undefined &&
+    live.sequence >= at.sequence &&
+    live.version === at.version &&
+    Date.now() - live.notedAt <= NOTED_COMMIT_TRUSTED_MS
+  )
 }
 
 /**

@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import {
+  heldHere,
   liveCommitHere,
+  NOTED_COMMIT_TRUSTED_MS,
   nextLiveCommit,
   noteLiveCommit,
   readersWaiting,
@@ -88,5 +90,31 @@ describe("live commits of this process's projectors", () => {
     noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 1]]))
     expect(readersWaiting(db, "s", "tickets")).toBe(false)
     stop()
+  })
+
+  it("holds a cause it committed a moment ago at the reader's version, and no longer once the note is old", () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    try {
+      const db = {}
+      const at = (sequence: number, version = 2) =>
+        heldHere(db, "s", "tickets", "NS_CUSTOMER", { sequence, version })
+      expect(at(1)).toBe(false)
+      noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 12]]), 2)
+      expect(at(12)).toBe(true)
+      expect(at(5)).toBe(true)
+      // Not yet committed, or committed into another version's tables.
+      expect(at(13)).toBe(false)
+      expect(at(12, 3)).toBe(false)
+      // A batch that did not check its version vouches for none.
+      noteLiveCommit(db, "s", "orders", new Map([["NS_CUSTOMER", 12]]))
+      expect(heldHere(db, "s", "orders", "NS_CUSTOMER", { sequence: 12, version: 2 })).toBe(false)
+      vi.advanceTimersByTime(NOTED_COMMIT_TRUSTED_MS + 1)
+      expect(at(12)).toBe(false)
+      // A later commit that leaves the checkpoint where it was renews it.
+      noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 12]]), 2)
+      expect(at(12)).toBe(true)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

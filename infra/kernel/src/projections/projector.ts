@@ -446,7 +446,9 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
   const applyLive = (batch: ReadonlyArray<PendingCommit<D>>) =>
     store("apply a batch", () => applyBatch(db, liveContext, batch)).pipe(
       // Committed: the readers in this process waiting for it (`awaitReadModelAt`) look now.
-      Effect.tap((outcome) => Effect.sync(() => noteLiveCommit(db, schema, name, outcome.checkpoints))),
+      Effect.tap((outcome) =>
+        Effect.sync(() => noteLiveCommit(db, schema, name, outcome.checkpoints, liveContext.version)),
+      ),
       Effect.tap(countSkipped),
       Effect.tap((outcome) =>
         Effect.forEach(
@@ -462,11 +464,16 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       Effect.flatMap((outcome) =>
         outcome.failure === undefined ? Effect.void : Effect.fail(handlerFailure(outcome.failure)),
       ),
-      Effect.withSpan(`project ${name}`, {
-        kind: "consumer",
-        attributes: { projection: name, commits: batch.length },
-        ...traceOptions(batch),
-      }),
+      Effect.withSpan(
+        `project ${name}`,
+        {
+          kind: "consumer",
+          attributes: { projection: name, commits: batch.length },
+          ...traceOptions(batch),
+        },
+        // Per batch: its name says where it starts; no stack trace for the caller's line.
+        { captureStackTrace: false },
+      ),
     )
 
   /**

@@ -5,6 +5,7 @@ import { type NatsServerHandle, startNatsServer } from "@mesh/stack"
 import { Effect, Fiber } from "effect"
 import { Kysely } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { NOTED_COMMIT_TRUSTED_MS } from "./liveCommits.ts"
 import { makeProjector } from "./projector.ts"
 import { awaitReadModelAt, ReadModelBehind } from "./readModelAt.ts"
 import { caughtUp, freshEventLog, openTestPGlite, type TestDatabase } from "./testing/harness.ts"
@@ -87,7 +88,7 @@ describe("awaitReadModelAt", () => {
       await Effect.runPromise(Fiber.interrupt(fiber))
     }
   })
-  it("asks the checkpoint when the projector beside it commits, not on a timer", async () => {
+  it("takes the projector beside it at its word once it has just committed the cause, and asks the checkpoint otherwise", async () => {
     // The reader and the projector share one database handle, as in an agent's process; the
     // handle counts the reader's checkpoint reads.
     const pglite = await openPGlite()
@@ -105,6 +106,16 @@ describe("awaitReadModelAt", () => {
     const appender = makeTicketAppender(log)
     const projector = makeProjector({ projection, db, schema, eventLog: log })
     const fiber = Effect.runFork(projector.run)
+    const readAt = (sequence: number, version = projection.version, timeoutMs = 30_000) =>
+      Effect.runPromise(
+        awaitReadModelAt({
+          db,
+          schema,
+          projection: { name: projection.name, version },
+          cause: { stream, sequence },
+          timeoutMs,
+        }),
+      )
     try {
       for (const round of ticketTraffic({ events: 4, tickets: 1, prefix: "w" }))
         await Effect.runPromise(appender.appendRound(round))
@@ -114,25 +125,29 @@ describe("awaitReadModelAt", () => {
       for (let n = 0; n < 5; n++) {
         checkpointReads = 0
         const started = performance.now()
-        const waiting = Effect.runPromise(
-          awaitReadModelAt({
-            db,
-            schema,
-            projection: { name: projection.name, version: projection.version },
-            cause: { stream, sequence: head + n + 1 },
-            timeoutMs: 30_000,
-          }),
-        )
+        const waiting = readAt(head + n + 1)
         for (const round of ticketTraffic({ events: 1, tickets: 1, prefix: `w${n}` }))
           await Effect.runPromise(appender.appendRound(round))
         await waiting
-        // Once after the projector committed the cause, and once for each quarter second it went
-        // without a commit; a reader polling on its 5 ms doubling interval asks several times
-        // within the projector's 50 ms linger alone.
+        // Woken by the projector's commit of its cause, it reads no checkpoint: once for each
+        // quarter second it went without a commit at most (a slow machine). A reader polling on its
+        // 5 ms doubling interval asks several times within the projector's 50 ms linger alone.
         const quarters = Math.floor((performance.now() - started) / 250)
-        expect(checkpointReads).toBeGreaterThanOrEqual(1)
-        expect(checkpointReads).toBeLessThanOrEqual(1 + quarters)
+        expect(checkpointReads).toBeLessThanOrEqual(quarters)
       }
+      const last = head + 5
+
+      // Another version than the one committed here: the checkpoint row is asked, and says no.
+      checkpointReads = 0
+      await expect(readAt(last, projection.version + 1, 100)).rejects.toBeInstanceOf(ReadModelBehind)
+      expect(checkpointReads).toBeGreaterThanOrEqual(1)
+
+      // A commit noted longer ago than it is trusted for (another replica may have swapped in
+      // another version since): the checkpoint row is asked, once.
+      await new Promise((resolve) => setTimeout(resolve, NOTED_COMMIT_TRUSTED_MS + 100))
+      checkpointReads = 0
+      await readAt(last)
+      expect(checkpointReads).toBe(1)
     } finally {
       await Effect.runPromise(Fiber.interrupt(fiber))
       await db.destroy()

@@ -2,7 +2,7 @@ import { filterTakes } from "@mesh/eventlog"
 import { Clock, Effect, Schema } from "effect"
 import type { Kysely } from "kysely"
 import type { CausePosition } from "../reactors/reactor.ts"
-import { liveCommitHere, nextLiveCommit } from "./liveCommits.ts"
+import { heldHere, liveCommitHere, nextLiveCommit } from "./liveCommits.ts"
 import type { ProjectionStream } from "./projection.ts"
 import { readCheckpointOn } from "./store.ts"
 
@@ -120,10 +120,19 @@ export const awaitReadModelAt = (options: {
     // at most, so the first look or the next few find it there; a replay's rebuild can take
     // seconds, and the interval grows to a quarter second.
     let interval = 5
-    // Kept here, it is asked once this process's projector has committed past the cause, or a
-    // quarter second went by without that (another replica may have applied it).
+    // Kept here, it is answered by this process's projector once that has committed past the cause
+    // (asked only when that commit is no longer fresh, or wrote another version), or asked after a
+    // quarter second went by without a commit (another replica may have applied it).
     let ask = false
     for (;;) {
+      // Committed here a moment ago, at this version: the checkpoint row would say the same.
+      if (
+        heldHere(options.db, options.schema, projection.name, cause.stream, {
+          sequence: cause.sequence,
+          version: projection.version,
+        })
+      )
+        return
       const committed = here()
       if (ask || committed === undefined || committed >= cause.sequence) {
         if (yield* holds) return
