@@ -338,7 +338,16 @@ export const makeActionExecutor = (options: ActionExecutorOptions) => {
         }
       }
       return yield* Effect.die(new Error(`action ${start.ref.id} did not come to rest in 1000 turns`))
-    }).pipe(Effect.withSpan("ActionExecutor.drive", { attributes: { "mesh.action.id": start.ref.id } }))
+    }).pipe(
+      Effect.withSpan(
+        "ActionExecutor.drive",
+        {
+          attributes: { "mesh.action.id": start.ref.id },
+        },
+        // Per action move: its name says where it starts; no stack trace for the caller's line.
+        { captureStackTrace: false },
+      ),
+    )
 
   /**
    * Handles one event of the actions stream: folds it into the action it belongs to and drives

@@ -475,7 +475,14 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
           }),
         ),
       ),
-      Effect.withSpan(`command ${aggregate.type}`, { attributes: { "mesh.command.id": envelope.commandId } }),
+      Effect.withSpan(
+        `command ${aggregate.type}`,
+        {
+          attributes: { "mesh.command.id": envelope.commandId },
+        },
+        // Per command: its name says where it starts; no stack trace for the caller's line.
+        { captureStackTrace: false },
+      ),
     )
   }
 

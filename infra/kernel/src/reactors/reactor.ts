@@ -337,7 +337,16 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
           commitMs: performance.now() - answered,
         })
       return outcomes
-    }).pipe(Effect.withSpan(`react ${reactor.name}`, { attributes: { "mesh.event.id": event.eventId } }))
+    }).pipe(
+      Effect.withSpan(
+        `react ${reactor.name}`,
+        {
+          attributes: { "mesh.event.id": event.eventId },
+        },
+        // Per message, like the consumer's span: no stack trace for the caller's line.
+        { captureStackTrace: false },
+      ),
+    )
   }
 }
 

@@ -277,6 +277,13 @@ export const makeReceive = (options: {
       return { request: recorded, outcomes }
     }).pipe(
       (taking) => inTurn(request.requestId, taking),
-      Effect.withSpan(`receive ${request.name}`, { attributes: { "mesh.request.id": request.requestId } }),
+      Effect.withSpan(
+        `receive ${request.name}`,
+        {
+          attributes: { "mesh.request.id": request.requestId },
+        },
+        // Per request: its name says where it starts; no stack trace for the caller's line.
+        { captureStackTrace: false },
+      ),
     )
 }

@@ -1,4 +1,5 @@
 import { parseTenantScopedId } from "@mesh/contracts"
+import { type Dispatcher, request } from "undici"
 import type { ShopProduct } from "../day/catalogue.ts"
 import { type DayPlan, type DayStep, dayLengthMs, type PlannedLine } from "../day/plan.ts"
 import { seededChoices } from "../day/random.ts"
@@ -112,8 +113,11 @@ export const playDay = async (options: {
     const deadline = Date.now() + 30_000
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await fetch(url, {
-          method: init.method ?? "GET",
+        // undici's request API, as the agents' connectors call the simulators: fetch's WHATWG
+        // layers cost this process (which also plays the storefront, the gateway and the
+        // simulators, on the mesh's two cores) several times the CPU per call.
+        const response = await request(url, {
+          method: (init.method ?? "GET") as Dispatcher.HttpMethod,
           headers: {
             ...(init.body === undefined ? {} : { "content-type": "application/json" }),
             ...init.headers,
@@ -121,9 +125,9 @@ export const playDay = async (options: {
           ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
           signal: AbortSignal.timeout(10_000),
         })
-        const text = await response.text()
+        const text = await response.body.text()
         const body = text === "" ? null : (JSON.parse(text) as unknown)
-        if (response.status < 500 || Date.now() > deadline) return { status: response.status, body }
+        if (response.statusCode < 500 || Date.now() > deadline) return { status: response.statusCode, body }
       } catch (error) {
         if (Date.now() > deadline) throw error
       }
