@@ -30,6 +30,13 @@ export interface ReactionCause {
    */
   readonly readAsOf: string
   /**
+   * The reaction runs live on its event's first delivery to the agent's consumer: no earlier run of
+   * it can have recorded anything (a redelivery, a retry after a failure or a crash, another
+   * replica's run come with a higher delivery count), so what it would look up first, to read back,
+   * is not there. False on a redelivery and in a replay; absent outside a consumer.
+   */
+  readonly firstDelivery?: boolean
+  /**
    * In a replay, where a store the reaction writes through (the shared registers) notes a write
    * the reaction now makes otherwise than the recorded day made it; the kernel reports it with the
    * reaction's own departures. Live, absent.

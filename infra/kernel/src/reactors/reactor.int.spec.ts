@@ -61,6 +61,17 @@ describe("reactor", () => {
     await Effect.runPromise(cmd({ _tag: "AssignTask", assignee: "ana" }, 1))
     await Effect.runPromise(cmd({ _tag: "CompleteTask", by: "ana" }, 2))
 
+    // Whether each reaction ran on its event's first delivery, as the reaction sees it.
+    const firstDeliveries: Array<boolean | undefined> = []
+    const noting: typeof tallyCompletions = {
+      ...tallyCompletions,
+      react: (event, written) =>
+        CurrentReactionCause.pipe(
+          Effect.tap((cause) => Effect.sync(() => firstDeliveries.push(cause?.firstDelivery))),
+          Effect.andThen(tallyCompletions.react(event, written)),
+        ),
+    }
+
     // Delivery 1 reacts, then the consumer is stopped before it acks (a restart).
     const reacted = await Effect.runPromise(Deferred.make<void>())
     const first = Effect.runFork(
@@ -68,7 +79,7 @@ describe("reactor", () => {
         nats,
         namespace,
         catalog: taskCatalog,
-        reactor: { ...tallyCompletions },
+        reactor: noting,
         dispatch: recordingDispatch,
         agent: "kernel-test",
         beforeAck: (event) =>
@@ -90,7 +101,7 @@ describe("reactor", () => {
         nats,
         namespace,
         catalog: taskCatalog,
-        reactor: tallyCompletions,
+        reactor: noting,
         dispatch: recordingDispatch,
         agent: "kernel-test",
         beforeAck: (event, delivery) =>
@@ -106,6 +117,8 @@ describe("reactor", () => {
     await Effect.runPromise(Fiber.interrupt(second))
 
     expect(outcomes).toEqual(["appended", "already-handled", "already-handled"])
+    // Only the first delivery may skip looking for what an earlier run recorded.
+    expect(firstDeliveries).toEqual([true, false, false])
     const tally = await Effect.runPromise(board.state("main"))
     expect(tally.state.completions).toBe(1)
     const history = await Effect.runPromise(log.load({ domain: "content", type: "board", id: "main" }))
@@ -181,6 +194,7 @@ describe("reactor", () => {
       sequence: completed.position.sequence,
       replaying: false,
       readAsOf: completed.events[0]!.occurredAt,
+      firstDelivery: true,
     }
     expect(causesSeen).toEqual([seen, seen])
 

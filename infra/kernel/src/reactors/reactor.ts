@@ -235,6 +235,9 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
       sequence: cause.sequence,
       replaying: recorded !== undefined,
       readAsOf,
+      ...(delivery === undefined
+        ? {}
+        : { firstDelivery: recorded === undefined && delivery.deliveryCount === 1 }),
       ...(recorded === undefined
         ? {}
         : { noteDeparture: (departure: StoreWriteDeparture) => storeDepartures.push(departure) }),

@@ -9,6 +9,7 @@ import {
 } from "@mesh/contracts"
 import {
   applyTopology,
+  CurrentReactionCause,
   declareTopology,
   makeEventLog,
   NatsClient,
@@ -88,10 +89,24 @@ const setUp = async (options: { readonly hashOnlyPrompts?: boolean } = {}) => {
     concurrency: 4,
     prices: defaultPriceTable,
   })
+  // The recorder as the agent has it, counting the decisions it is asked to read back.
+  let loads = 0
+  const counted = Layer.effect(DecisionRecorder)(
+    Effect.gen(function* () {
+      const real = yield* DecisionRecorder
+      return DecisionRecorder.of({
+        ...real,
+        load: (...args) => {
+          loads++
+          return real.load(...args)
+        },
+      })
+    }),
+  ).pipe(Layer.provide(recorder))
   const run = <A, E>(effect: Effect.Effect<A, E, DecisionRecorder | ModelProvider>) =>
-    Effect.runPromise(effect.pipe(Effect.provide(Layer.merge(recorder, model))))
+    Effect.runPromise(effect.pipe(Effect.provide(Layer.merge(counted, model))))
   const runExit = <A, E>(effect: Effect.Effect<A, E, DecisionRecorder | ModelProvider>) =>
-    Effect.runPromiseExit(effect.pipe(Effect.provide(Layer.merge(recorder, model))))
+    Effect.runPromiseExit(effect.pipe(Effect.provide(Layer.merge(counted, model))))
   /** Every DecisionRecorded the log holds under a decision id. */
   const recorded = (decisionId: string) =>
     Effect.runPromise(
@@ -99,7 +114,7 @@ const setUp = async (options: { readonly hashOnlyPrompts?: boolean } = {}) => {
         .load({ domain: "decisions", type: agent, id: decisionId })
         .pipe(Effect.map((loaded) => loaded.events)),
     )
-  return { namespace, run, runExit, recorded }
+  return { namespace, run, runExit, recorded, loads: () => loads }
 }
 
 const chatCalls = () => ollama.stats().chatRequests
@@ -139,6 +154,43 @@ describe("decideOnce", () => {
     })
     // It keeps the skill's input, so that a newer prompt can be rendered against it.
     expect(deliveries[2]!.invocation.input).toEqual(ticket)
+  })
+
+  it("asks without looking on its event's first delivery, and a decision there all the same stays the one made", async () => {
+    const { run, recorded, loads } = await setUp()
+    const cause = ticketOpened()
+    const reacting = (firstDelivery: boolean) =>
+      Effect.provideService(CurrentReactionCause, {
+        eventId: cause.eventId,
+        occurredAt: cause.occurredAt,
+        stream: "MESH_CUSTOMER",
+        sequence: 7,
+        replaying: false,
+        readAsOf: cause.occurredAt,
+        firstDelivery,
+      })
+    const before = chatCalls()
+    const first = await run(decideOnce(sortMessage, ticket, { cause, agent }).pipe(reacting(true)))
+    expect([first.recalled, chatCalls() - before, loads()]).toEqual([false, 1, 0])
+
+    // A redelivery looks, and reads it back without the model.
+    const again = await run(decideOnce(sortMessage, ticket, { cause, agent }).pipe(reacting(false)))
+    expect([again.recalled, chatCalls() - before, loads()]).toEqual([true, 1, 1])
+    expect(again.event.eventId).toBe(first.event.eventId)
+
+    // A consumer reset to replay its stream delivers the event first again: the model is asked, the
+    // log refuses a second record, and the recorded decision is the one acted on.
+    const reset = await run(decideOnce(sortMessage, ticket, { cause, agent }).pipe(reacting(true)))
+    expect([reset.recalled, chatCalls() - before]).toEqual([true, 2])
+    expect(reset.event.eventId).toBe(first.event.eventId)
+    expect(reset.output).toEqual(first.output)
+    expect(await recorded(first.decisionId)).toHaveLength(1)
+
+    // Another event's first delivery says nothing of this one: a decision asked for it is looked up.
+    const other = ticketOpened()
+    const looked = loads()
+    await run(decideOnce(sortMessage, ticket, { cause: other, agent }).pipe(reacting(true)))
+    expect(loads()).toBe(looked + 1)
   })
 
   it("records one decision when two deliveries decide at once, and both act on it", async () => {

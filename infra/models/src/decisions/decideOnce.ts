@@ -4,6 +4,7 @@
  * the recorded decision back instead of asking the model again.
  */
 import { canonicalJson, type DecisionRecorded, type EventEnvelope, type EventOf } from "@mesh/contracts"
+import { CurrentReactionCause } from "@mesh/eventlog"
 import { Clock, Effect } from "effect"
 import type { ModelProvider } from "../modelProvider.ts"
 import { type BatchSkill, itemInvocationOf } from "../skills/batch.ts"
@@ -116,9 +117,15 @@ export const decideOnce = Effect.fn("decideOnce")(function* <I, O>(
     return { ...run, decisionId, recalled: true, event: loaded.event } satisfies Decided<O>
   })
 
-  const earlier = yield* recall.pipe(
-    Effect.catchReason("DecisionError", "DecisionNotFound", () => Effect.succeed(null)),
-  )
+  // A reaction on its event's first delivery has recorded nothing yet: it skips the look (one read
+  // of the log per decision, two per customer message on the shop's day). Were the decision there
+  // after all (a consumer reset to replay its stream), recording it again is refused, and the
+  // recorded one is read back below: the same decision, at the cost of the model call.
+  const reacting = yield* CurrentReactionCause
+  const nothingRecordedYet = reacting?.firstDelivery === true && reacting.eventId === cause.eventId
+  const earlier = nothingRecordedYet
+    ? null
+    : yield* recall.pipe(Effect.catchReason("DecisionError", "DecisionNotFound", () => Effect.succeed(null)))
   if (earlier !== null) return earlier
 
   const cacheKey = options.reuseByInput === true ? yield* reusableKey(skill, input, options) : null
