@@ -167,6 +167,49 @@ describe("MemoryStore on LanceDB", () => {
     expect(result.hits[0]!.score).toBeGreaterThan(0)
   })
 
+  it("counts, searches and writes one table side by side, as an agent's reactions and projection do", async () => {
+    // LanceDB's table refuses a look at its name while a call on it is in flight ("the same native
+    // value cannot be borrowed mutably"): a store that read it for its messages failed the
+    // reactions that came at once (on the shop's day, messages dead-lettered after five tries).
+    using tmp = tempMemoryDir()
+    const records = await articles()
+    const texts = ["printer", "refund", "shipping", "parcel", "paper", "orders", "damaged", "jam"]
+    const results = await runWithStore(
+      tmp.dir,
+      Effect.gen(function* () {
+        const store = yield* MemoryStore
+        yield* store.upsert(agent, kind, records)
+        const queryVector = yield* Effect.promise(() => vectorOf("refund parcel"))
+        // What each call came back with: a count, a search's hits, or a write done.
+        const counted = (n: number) => ({ call: "count" as const, n })
+        const found = (result: { readonly hits: ReadonlyArray<unknown> }) => ({
+          call: "search" as const,
+          n: result.hits.length,
+        })
+        return yield* Effect.all(
+          texts.flatMap((queryText, i) => [
+            Effect.map(store.count(agent, kind, "shop-a", { sourceBefore: 10 }), counted),
+            Effect.map(store.count(agent, kind, "shop-a"), counted),
+            Effect.map(store.search({ agent, kind, tenantId: "shop-a", queryVector, queryText }), found),
+            Effect.map(store.search({ agent, kind, tenantId: "shop-a", queryVector }), found),
+            Effect.as(
+              store.upsert(agent, kind, [{ ...records[i % records.length]!, text: `${queryText} again` }]),
+              { call: "write" as const, n: 1 },
+            ),
+          ]),
+          { concurrency: "unbounded" },
+        )
+      }),
+    )
+    expect(results).toHaveLength(40)
+    // The tenant's three articles counted every time (the writes replace rows, never add), and
+    // every search finds some.
+    for (const result of results) {
+      if (result.call === "count") expect(result.n).toBe(3)
+      else expect(result.n).toBeGreaterThan(0)
+    }
+  })
+
   it("counts a tenant's rows as a search would see them: live ones, and those projected before a log position", async () => {
     using tmp = tempMemoryDir()
     const records = await articles()

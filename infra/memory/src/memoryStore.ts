@@ -366,11 +366,22 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
     const openLock = yield* Semaphore.make(1)
     const quality = yield* Ref.make(new Map<string, QualityState>())
 
+    // Each table's name as the store opened it. LanceDB's own `table.name` is a look into the native
+    // table, which it refuses while a call on that table is in flight ("the same native value cannot
+    // be borrowed mutably while another borrow is active"): read for a message beside a count or a
+    // search in flight, it failed the call that asked.
+    const names = new WeakMap<lancedb.Table, string>()
+    const named = (physical: string) => (table: lancedb.Table) => {
+      names.set(table, physical)
+      return table
+    }
+    const nameOf = (table: lancedb.Table): string => names.get(table) ?? "a memory table"
+
     const createGeneration = (physical: string) =>
       Effect.gen(function* () {
         // Overwrite: a rebuild that crashed may have left a half-filled table under this name.
         const table = yield* storage(`create ${physical}`, () =>
-          db.createEmptyTable(physical, schema, { mode: "overwrite" }),
+          db.createEmptyTable(physical, schema, { mode: "overwrite" }).then(named(physical)),
         )
         yield* storage(`fts index on ${physical}`, () =>
           table.createIndex("text", { config: lancedb.Index.fts() }),
@@ -409,7 +420,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
               yield* pointAt(logical, generation)
             } else {
               const physical = generationTableName(logical, generation)
-              table = yield* storage(`open ${physical}`, () => db.openTable(physical))
+              table = yield* storage(`open ${physical}`, () => db.openTable(physical).then(named(physical)))
               width = yield* storage(`read schema of ${physical}`, () => table.schema()).pipe(
                 Effect.map((schema) => vectorWidth(schema) ?? dimensions),
               )
@@ -469,7 +480,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
           stale_reason: null,
           metadata: canonicalJson(record.metadata),
         }))
-        const result = yield* storage(`upsert into ${table.name}`, () =>
+        const result = yield* storage(`upsert into ${nameOf(table)}`, () =>
           table.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows),
         )
         return { inserted: result.numInsertedRows, updated: result.numUpdatedRows }
@@ -481,7 +492,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
         let marked = 0
         for (let i = 0; i < ids.length; i += 500) {
           const chunk = ids.slice(i, i + 500)
-          const result = yield* storage(`mark stale in ${table.name}`, () =>
+          const result = yield* storage(`mark stale in ${nameOf(table)}`, () =>
             table.update({ values: { stale: true, stale_reason: reason }, where: `id IN (${quote(chunk)})` }),
           )
           marked += result.rowsUpdated
@@ -505,7 +516,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
       })
 
     const hasVectorIndex = (table: lancedb.Table) =>
-      storage(`list indices of ${table.name}`, () => table.listIndices()).pipe(
+      storage(`list indices of ${nameOf(table)}`, () => table.listIndices()).pipe(
         Effect.map((indices) => ({
           vector: indices.some((index) => index.columns.includes("vector")),
           tenant: indices.some((index) => index.columns.includes("tenant_id")),
@@ -514,10 +525,10 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
 
     const indexTable = (table: lancedb.Table, index: VectorIndexOptions | undefined) =>
       Effect.gen(function* () {
-        const rows = yield* storage(`count ${table.name}`, () => table.countRows())
+        const rows = yield* storage(`count ${nameOf(table)}`, () => table.countRows())
         // Bitmaps: few distinct values each, and every search prefilters on both columns.
         for (const column of ["tenant_id", "stale"]) {
-          yield* storage(`${column} index on ${table.name}`, () =>
+          yield* storage(`${column} index on ${nameOf(table)}`, () =>
             table.createIndex(column, { config: lancedb.Index.bitmap(), replace: true }),
           )
         }
@@ -527,7 +538,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
         // memory a graph takes to build, which agent memory tables do not need.
         const numPartitions = index?.numPartitions ?? 1
         const config = lancedb.Index.hnswSq({ distanceType: "l2", numPartitions })
-        yield* storage(`vector index on ${table.name}`, () =>
+        yield* storage(`vector index on ${nameOf(table)}`, () =>
           table.createIndex("vector", { config, replace: true }),
         )
         return { rows, vectorIndex: "built", numPartitions } as const
@@ -635,7 +646,7 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
 
     const compact = Effect.fn("MemoryStore.compact")(function* (agent: string, kind: MemoryKind) {
       const table = yield* tableOf(agent, kind)
-      yield* storage(`optimize ${table.name}`, () => table.optimize())
+      yield* storage(`optimize ${nameOf(table)}`, () => table.optimize())
     })
 
     const count = Effect.fn("MemoryStore.count")(function* (
@@ -645,10 +656,10 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
       filter?: CountFilter,
     ) {
       const table = yield* tableOf(agent, kind)
-      if (tenantId === undefined) return yield* storage(`count ${table.name}`, () => table.countRows())
+      if (tenantId === undefined) return yield* storage(`count ${nameOf(table)}`, () => table.countRows())
       const tenant = yield* decode(MemorySearchFields.fields.tenantId, tenantId)
       if (filter === undefined)
-        return yield* storage(`count ${table.name}`, () => table.countRows(`tenant_id = '${tenant}'`))
+        return yield* storage(`count ${nameOf(table)}`, () => table.countRows(`tenant_id = '${tenant}'`))
       const sourceBefore = filter.sourceBefore
       if (sourceBefore !== undefined && !Number.isSafeInteger(sourceBefore))
         return yield* invalid(`sourceBefore must be a whole log sequence, not ${sourceBefore}`)
@@ -657,12 +668,12 @@ const makeMemoryStore = (options: MemoryStoreOptions) =>
         ...(filter.includeStale === undefined ? {} : { includeStale: filter.includeStale }),
         ...(sourceBefore === undefined ? {} : { sourceBefore }),
       })
-      return yield* storage(`count ${table.name}`, () => table.countRows(where))
+      return yield* storage(`count ${nameOf(table)}`, () => table.countRows(where))
     })
 
     const snapshot = Effect.fn("MemoryStore.snapshot")(function* (agent: string, kind: MemoryKind) {
       const table = yield* tableOf(agent, kind)
-      const rows = (yield* storage(`read ${table.name}`, () => table.query().toArray())) as StoredRow[]
+      const rows = (yield* storage(`read ${nameOf(table)}`, () => table.query().toArray())) as StoredRow[]
       const sorted = rows.map(toSnapshotRow).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       return {
         rows: sorted,
