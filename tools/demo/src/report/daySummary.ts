@@ -458,13 +458,27 @@ export const summarizeDay = (
   const decidedTwice = timesEach(
     ofType("DecisionRecorded").map((e) => payload<{ decisionId?: string }>(e).decisionId ?? e.aggregateId),
   )
+  // Once, and not never: a message the mesh gave up on (dead-lettered) was not handled at all.
+  const neverTriaged = Math.max(0, messages - handled.size)
+  const handledTwice = triagedTwice.length + routedTwice.length + decidedTwice.length
   checks.push({
     name: "each message handled once",
-    ok: triagedTwice.length + routedTwice.length + decidedTwice.length === 0,
+    ok: handledTwice === 0 && neverTriaged === 0,
     detail:
-      triagedTwice.length + routedTwice.length + decidedTwice.length === 0
+      handledTwice === 0 && neverTriaged === 0
         ? `${ofType("TicketTriaged").length} messages triaged once, ${ofType("ReplyRouted").length} replies routed once, ${ofType("DecisionRecorded").length} decisions recorded once`
-        : `triaged twice: ${triagedTwice.slice(0, 3).join(", ")}; routed twice: ${routedTwice.slice(0, 3).join(", ")}; decided twice: ${decidedTwice.slice(0, 3).join(", ")}`,
+        : [
+            ...(neverTriaged === 0
+              ? []
+              : [
+                  `${neverTriaged} of ${messages} messages never triaged (a dead letter? \`mesh dead-letters\`)`,
+                ]),
+            ...(handledTwice === 0
+              ? []
+              : [
+                  `triaged twice: ${triagedTwice.slice(0, 3).join(", ")}; routed twice: ${routedTwice.slice(0, 3).join(", ")}; decided twice: ${decidedTwice.slice(0, 3).join(", ")}`,
+                ]),
+          ].join("; "),
   })
   // The causal tree: every causation names an event or a recorded outside request of this log.
   const requestIds = new Set(
