@@ -98,6 +98,12 @@ export interface Delivery {
    * consumer.
    */
   readonly queuedMs: number
+  /**
+   * The commit was stored after the consumer was created, so no earlier consumer of that name
+   * delivered it: on its first delivery nothing handled it before. False for history older than the
+   * consumer (a log copied into a fork, a reader added to an old stream); absent when not known.
+   */
+  readonly storedAfterConsumer?: boolean
 }
 
 /** A message in the dead-letter stream, with why it got there. */
@@ -176,6 +182,10 @@ const consumerConfig = (
  * that refuses the change leaves the consumer as it was, with a warning.
  */
 export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec: DurableConsumerSpec) =>
+  Effect.map(ensureConsumer(nats, namespace, spec), (ensured) => ensured.stream)
+
+/** {@link ensureDurableConsumer}, with when the server created the consumer (epoch ms, its clock). */
+const ensureConsumer = (nats: NatsHandles, namespace: string, spec: DurableConsumerSpec) =>
   Effect.gen(function* () {
     const stream = Subjects.streamName(namespace, spec.domain)
     const subjects = filterSubjectsOf(nats, namespace, spec)
@@ -188,10 +198,11 @@ export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec
       catch: (e) => unavailable(`consumer info ${stream}/${spec.name}`, e),
     })
     if (existing === undefined) {
-      yield* Effect.tryPromise({
+      const created = yield* Effect.tryPromise({
         try: () => nats.jsm.consumers.add(stream, config),
         catch: (e) => unavailable(`create consumer ${stream}/${spec.name}`, e),
       })
+      return { stream, createdAt: Date.parse(created.created) }
     } else {
       const current = [
         ...(existing.config.filter_subjects ??
@@ -212,7 +223,7 @@ export const ensureDurableConsumer = (nats: NatsHandles, namespace: string, spec
         )
       }
     }
-    return stream
+    return { stream, createdAt: Date.parse(existing.created) }
   })
 
 /** When the server stored a message's commit, in milliseconds since the epoch by its clock. */
@@ -272,7 +283,7 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
 }): Effect.Effect<void, EventLogError, R> =>
   Effect.gen(function* () {
     const { nats, namespace, catalog, spec, handle } = options
-    const stream = yield* ensureDurableConsumer(nats, namespace, spec)
+    const { stream, createdAt } = yield* ensureConsumer(nats, namespace, spec)
     const maxDeliveries = spec.maxDeliveries ?? 5
     const backoff = spec.backoff ?? defaultBackoff
 
@@ -377,6 +388,8 @@ export const runDurableConsumer = <D extends EventDefinition, E, R>(options: {
         deliveryCount: m.info.deliveryCount,
         storedAt: storedAtOf(m),
         queuedMs: Math.min(queuedMs, Math.max(0, startedAt - storedAtOf(m))),
+        // An unreadable creation time vouches for nothing.
+        storedAfterConsumer: storedAtOf(m) > createdAt,
       }
       const ack = Effect.sync(() => {
         m.ack()

@@ -30,10 +30,12 @@ export interface ReactionCause {
    */
   readonly readAsOf: string
   /**
-   * The reaction runs live on its event's first delivery to the agent's consumer: no earlier run of
-   * it can have recorded anything (a redelivery, a retry after a failure or a crash, another
-   * replica's run come with a higher delivery count), so what it would look up first, to read back,
-   * is not there. False on a redelivery and in a replay; absent outside a consumer.
+   * The reaction runs live on its event's first delivery to the agent's consumer, which existed when
+   * the event was stored: no earlier run of it can have recorded anything (a redelivery, a retry
+   * after a failure or a crash, another replica's run come with a higher delivery count), so what it
+   * would look up first, to read back, is not there. False on a redelivery, in a replay, and for
+   * history older than the consumer (a fork's copied log, whose decisions were copied too); absent
+   * outside a consumer.
    */
   readonly firstDelivery?: boolean
   /**

@@ -19,7 +19,10 @@
 interface LiveStream {
   /** The last stream sequence this process committed to the live tables. */
   sequence: number
-  /** The version of the tables that commit wrote, and when (epoch ms) it was noted. */
+  /**
+   * The version of the tables that commit wrote (undefined once the projector stopped serving them),
+   * and when it was noted (`performance.now()`: a clock that never steps back).
+   */
   version: number | undefined
   notedAt: number
   readonly waiters: Set<() => void>
@@ -101,7 +104,7 @@ export const noteLiveCommit = (
   checkpoints: ReadonlyMap<string, number>,
   version?: number,
 ): void => {
-  const now = Date.now()
+  const now = performance.now()
   for (const [stream, sequence] of checkpoints) {
     const live = streamOf(db, schema, projection, stream)
     if (sequence < live.sequence) continue
@@ -131,6 +134,16 @@ export const liveCommitHere = (
 }
 
 /**
+ * Forgets the versions `projection`'s commits were noted at: its projector stopped serving the live
+ * tables (another build swapped its version in, or it stopped), so its notes vouch for nothing
+ * until it commits again. Where each stream stands is kept, to wake readers as before.
+ */
+export const forgetLiveCommits = (db: object, schema: string, projection: string): void => {
+  const prefix = `${schema}\u0000${projection}\u0000`
+  for (const [key, live] of byDatabase.get(db) ?? []) if (key.startsWith(prefix)) live.version = undefined
+}
+
+/**
  * Whether this process's projector committed `projection`'s live tables, of `version`, past
  * `sequence` on `stream` within the last {@link NOTED_COMMIT_TRUSTED_MS}: the read model holds that
  * commit, and its checkpoint row need not be read to know it.
@@ -147,7 +160,7 @@ export const heldHere = (
     live !== undefined &&
     live.sequence >= at.sequence &&
     live.version === at.version &&
-    Date.now() - live.notedAt <= NOTED_COMMIT_TRUSTED_MS
+    performance.now() - live.notedAt <= NOTED_COMMIT_TRUSTED_MS
   )
 }
 

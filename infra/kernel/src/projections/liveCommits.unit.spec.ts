@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest"
 import {
+  forgetLiveCommits,
   heldHere,
   liveCommitHere,
   NOTED_COMMIT_TRUSTED_MS,
@@ -111,6 +112,13 @@ describe("live commits of this process's projectors", () => {
       vi.advanceTimersByTime(NOTED_COMMIT_TRUSTED_MS + 1)
       expect(at(12)).toBe(false)
       // A later commit that leaves the checkpoint where it was renews it.
+      noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 12]]), 2)
+      expect(at(12)).toBe(true)
+      // Its projector stopped serving the tables (another build swapped its version in): its notes
+      // vouch for nothing, though where the stream stands is kept, until it commits again.
+      forgetLiveCommits(db, "s", "tickets")
+      expect(at(12)).toBe(false)
+      expect(liveCommitHere(db, "s", "tickets", "NS_CUSTOMER")).toBe(12)
       noteLiveCommit(db, "s", "tickets", new Map([["NS_CUSTOMER", 12]]), 2)
       expect(at(12)).toBe(true)
     } finally {

@@ -24,7 +24,7 @@ import {
   VersionSwapped,
 } from "./batch.ts"
 import { messageOf, ProjectionError } from "./errors.ts"
-import { noteLiveCommit, readersWaiting, whenReaderWaits } from "./liveCommits.ts"
+import { forgetLiveCommits, noteLiveCommit, readersWaiting, whenReaderWaits } from "./liveCommits.ts"
 import { assertIdentifier, rebuildCheckpointKey, retiredSchemaName, shadowSchemaName } from "./names.ts"
 import type { Projection, ProjectionTarget } from "./projection.ts"
 import {
@@ -830,7 +830,14 @@ export const makeProjector = <D extends EventDefinition, DB>(options: ProjectorO
       ),
     )
     return yield* Effect.raceFirst(applied, swapWatch).pipe(
-      Effect.ensuring(Effect.sync(() => options.onServing?.(false))),
+      Effect.ensuring(
+        Effect.sync(() => {
+          // Its commits no longer answer the readers beside it (`heldHere`): the tables may be
+          // another version's now.
+          forgetLiveCommits(db, schema, name)
+          options.onServing?.(false)
+        }),
+      ),
     )
   })
 

@@ -196,7 +196,7 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
     event: EventOf<D>,
     cause: CausePosition,
     /** The delivery that brought the event, when a consumer did: its times are noted from it. */
-    delivery?: Pick<Delivery, "storedAt" | "deliveryCount" | "queuedMs">,
+    delivery?: Pick<Delivery, "storedAt" | "deliveryCount" | "queuedMs" | "storedAfterConsumer">,
   ): Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, E | CommandError, R> => {
     const issuedAt = Date.parse(event.occurredAt)
     // In a replay, the commands the log recorded for this reaction, by their place among its
@@ -237,7 +237,10 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
       readAsOf,
       ...(delivery === undefined
         ? {}
-        : { firstDelivery: recorded === undefined && delivery.deliveryCount === 1 }),
+        : {
+            firstDelivery:
+              recorded === undefined && delivery.deliveryCount === 1 && delivery.storedAfterConsumer === true,
+          }),
       ...(recorded === undefined
         ? {}
         : { noteDeparture: (departure: StoreWriteDeparture) => storeDepartures.push(departure) }),

@@ -454,6 +454,31 @@ describe("decideEachOnce: background decisions asked in batches", () => {
     expect(decided[3]?.event.payload).toMatchObject({ provider: "ollama", batch: { index: 0, size: 2 } })
   })
 
+  it("reads a cause's decision back without the model on the reaction's first delivery too", async () => {
+    const { run } = await setUp()
+    const cause = ticketOpened()
+    const [made] = await run(decideEachOnce(sortMessagesBatch, [{ input: message(1), cause }], { agent }))
+    const before = chatCalls()
+    // The reaction to that same event, delivered first (history copied into a fork, whose decisions
+    // were copied with it): the decision is found, and read back as found.
+    const [again] = await run(
+      decideEachOnce(sortMessagesBatch, [{ input: message(1), cause }], { agent }).pipe(
+        Effect.provideService(CurrentReactionCause, {
+          eventId: cause.eventId,
+          occurredAt: cause.occurredAt,
+          stream: "MESH_CUSTOMER",
+          sequence: 3,
+          replaying: false,
+          readAsOf: cause.occurredAt,
+          firstDelivery: true,
+        }),
+      ),
+    )
+    expect(chatCalls() - before).toBe(0)
+    expect(again?.recalled).toBe(true)
+    expect(again?.event.eventId).toBe(made?.event.eventId)
+  })
+
   it("falls back for the whole batch when the model answers too few, and each input gets the offline answer", async () => {
     const { run } = await setUp()
     const short = JSON.stringify({

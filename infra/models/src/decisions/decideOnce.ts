@@ -117,10 +117,11 @@ export const decideOnce = Effect.fn("decideOnce")(function* <I, O>(
     return { ...run, decisionId, recalled: true, event: loaded.event } satisfies Decided<O>
   })
 
-  // A reaction on its event's first delivery has recorded nothing yet: it skips the look (one read
-  // of the log per decision, two per customer message on the shop's day). Were the decision there
-  // after all (a consumer reset to replay its stream), recording it again is refused, and the
-  // recorded one is read back below: the same decision, at the cost of the model call.
+  // A reaction on its event's first delivery, to a consumer that existed when the event was stored,
+  // has recorded nothing yet: it skips the look (one read of the log per decision, two per customer
+  // message on the shop's day). Were the decision there after all (an operator moved the consumer
+  // back over its stream), recording it again is refused, and the recorded one is read back below:
+  // the same decision, at the cost of the model call.
   const reacting = yield* CurrentReactionCause
   const nothingRecordedYet = reacting?.firstDelivery === true && reacting.eventId === cause.eventId
   const earlier = nothingRecordedYet
@@ -247,8 +248,14 @@ export const decideEachOnce = Effect.fn("decideEachOnce")(function* <I, O>(
             yield* reusableKey(item, entry.input, { ...options, cause: entry.cause }),
           )
         : null
-    // Read back, or made from an earlier decision on the same input: decideOnce does either without a model.
-    if (loaded !== null || reusable !== null)
+    if (loaded !== null) {
+      // Read back as it was loaded: handed to decideOnce, a reaction on its first delivery would not
+      // look again, and would ask the model for a decision already made (a fork's copied history).
+      const run = yield* recallSkill(item, loaded.invocation)
+      decided.set(index, { ...run, decisionId, recalled: true, event: loaded.event })
+    }
+    // Made from an earlier decision on the same input: decideOnce does it without a model.
+    else if (reusable !== null)
       decided.set(index, yield* decideOnce(item, entry.input, { ...options, cause: entry.cause }))
     else ask.push(index)
   }

@@ -459,7 +459,16 @@ export const summarizeDay = (
     ofType("DecisionRecorded").map((e) => payload<{ decisionId?: string }>(e).decisionId ?? e.aggregateId),
   )
   // Once, and not never: a message the mesh gave up on (dead-lettered) was not handled at all.
-  const neverTriaged = Math.max(0, messages - handled.size)
+  const received = [
+    ...ofType("TicketOpened").map(
+      (e) => `${e.aggregateId}/${payload<{ messageId?: string }>(e).messageId ?? "first"}`,
+    ),
+    ...ofType("TicketMessageReceived").map(
+      (e) => `${e.aggregateId}/${payload<{ messageId: string }>(e).messageId}`,
+    ),
+  ]
+  const untriaged = received.filter((key) => !handled.has(key))
+  const neverTriaged = untriaged.length
   const handledTwice = triagedTwice.length + routedTwice.length + decidedTwice.length
   checks.push({
     name: "each message handled once",
@@ -471,7 +480,7 @@ export const summarizeDay = (
             ...(neverTriaged === 0
               ? []
               : [
-                  `${neverTriaged} of ${messages} messages never triaged (a dead letter? \`mesh dead-letters\`)`,
+                  `${neverTriaged} of ${messages} messages never triaged (${untriaged.slice(0, 3).join(", ")}; a dead letter? \`mesh dead-letters\`)`,
                 ]),
             ...(handledTwice === 0
               ? []
