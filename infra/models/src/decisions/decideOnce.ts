@@ -20,7 +20,7 @@ import {
   type SkillRun,
 } from "../skills/skill.ts"
 import { type RetrievedMemoryRef, sha256Hex } from "./decisionContent.ts"
-import { DecisionError, DecisionRecorder, decisionMetadata } from "./decisionRecorder.ts"
+import { DecisionError, DecisionRecorder, decisionMetadata, type LoadedDecision } from "./decisionRecorder.ts"
 
 /** What `decideOnce` needs besides the skill and its input. */
 export interface DecideOnceOptions {
@@ -58,6 +58,13 @@ export interface Decided<O> extends SkillRun<O> {
   /** The `DecisionRecorded` event, whose id events and actions that follow from the decision cite. */
   readonly event: EventOf<typeof DecisionRecorded>
 }
+
+/** A recorded decision as the skill run it was, read back: its output, and the event that records it. */
+const readBack = <I, O>(skill: Skill<I, O>, decisionId: string, loaded: LoadedDecision) =>
+  Effect.map(
+    recallSkill(skill, loaded.invocation),
+    (run): Decided<O> => ({ ...run, decisionId, recalled: true, event: loaded.event }),
+  )
 
 /**
  * The id of the decision an event causes: the step (by default the skill's name) and the causing
@@ -112,9 +119,7 @@ export const decideOnce = Effect.fn("decideOnce")(function* <I, O>(
   }
 
   const recall = Effect.gen(function* () {
-    const loaded = yield* recorder.load(agent, decisionId)
-    const run = yield* recallSkill(skill, loaded.invocation)
-    return { ...run, decisionId, recalled: true, event: loaded.event } satisfies Decided<O>
+    return yield* readBack(skill, decisionId, yield* recorder.load(agent, decisionId))
   })
 
   // A reaction on its event's first delivery, to a consumer that existed when the event was stored,
@@ -251,8 +256,7 @@ export const decideEachOnce = Effect.fn("decideEachOnce")(function* <I, O>(
     if (loaded !== null) {
       // Read back as it was loaded: handed to decideOnce, a reaction on its first delivery would not
       // look again, and would ask the model for a decision already made (a fork's copied history).
-      const run = yield* recallSkill(item, loaded.invocation)
-      decided.set(index, { ...run, decisionId, recalled: true, event: loaded.event })
+      decided.set(index, yield* readBack(item, decisionId, loaded))
     }
     // Made from an earlier decision on the same input: decideOnce does it without a model.
     else if (reusable !== null)
@@ -277,9 +281,7 @@ export const decideEachOnce = Effect.fn("decideEachOnce")(function* <I, O>(
       const decisionId = decisionIdFor(step, entry.cause.eventId)
       const invocation = itemInvocationOf(batch, run.invocation, items, position)
       const recall = Effect.gen(function* () {
-        const loaded = yield* recorder.load(options.agent, decisionId)
-        const recalled = yield* recallSkill(item, loaded.invocation)
-        return { ...recalled, decisionId, recalled: true, event: loaded.event } satisfies Decided<O>
+        return yield* readBack(item, decisionId, yield* recorder.load(options.agent, decisionId))
       })
       const made = yield* recorder
         .record({
