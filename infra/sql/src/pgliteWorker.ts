@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads"
 import { openPGliteCluster } from "./pgliteCluster.ts"
+import { makeStatementRunner } from "./pgliteStatements.ts"
 
 // PGlite's own thread (see pgliteThread.ts): it opens the database named in its data, answers
 // each statement it is sent in turn, and closes the database when asked, then ends.
@@ -67,6 +68,7 @@ try {
     ...(data.clusters === undefined ? [] : [data.clusters]),
   )
   await client.waitReady
+  const statements = makeStatementRunner(pglite, client)
   port.on("message", (request: PGliteRequest) => {
     if ("close" in request) {
       void client.close().then(
@@ -78,8 +80,8 @@ try {
       )
       return
     }
-    // PGlite runs one statement at a time by itself; the answers go back in the order asked.
-    client.query(request.sql, [...request.params]).then(
+    // One statement at a time, in the order asked (see pgliteStatements.ts).
+    statements.query(request.sql, request.params).then(
       (result) => {
         try {
           port.postMessage({

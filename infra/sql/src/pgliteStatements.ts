@@ -1,0 +1,211 @@
+import type { PGlite, Results } from "@electric-sql/pglite"
+
+// PGlite's `query` speaks the extended protocol one message at a time (parse, describe, bind,
+// describe, execute, sync: six passes through the WebAssembly), and parses and plans the statement
+// again each time. An agent sends the same few dozen statement texts thousands of times a day
+// (customer ops about 14,000 statements on the shop's day, each costing its database thread about
+// 0.8 ms). This runner prepares each text once as a named statement, with the types of its
+// parameters, and then runs it as one message: bind, describe, execute and sync together. Measured
+// on PGlite alone: an update by key 0.12-0.26 ms through `query`, 0.04-0.06 ms prepared; a select
+// by key 0.18 ms and 0.04-0.09 ms.
+//
+// A prepared statement is re-analysed by Postgres when the tables it names change or the search
+// path differs, but with the parameter types it was prepared with, which also chose how each value
+// was serialised. So a text is prepared per search path in effect (projections set one per
+// transaction, one schema per version of their tables: the same text can name another table), and
+// every statement prepared is dropped after a change of definitions (create, alter, drop...).
+// Where the search path cannot be known from the statements seen (a savepoint rolled back to, a
+// session-level path set inside a transaction), nothing is prepared until it is known again.
+
+type PGliteModule = typeof import("@electric-sql/pglite")
+
+/** Statement texts that may be prepared: those whose plans are worth keeping. */
+const preparable = /^\s*(?:select|insert|update|delete|with)\b/i
+/** Statements that change definitions: the statements prepared before may now be typed wrongly. */
+const changesDefinitions =
+  /^\s*(?:create|alter|drop|truncate|comment|grant|revoke|do|call|reindex|cluster|import|refresh|security)\b/i
+const begins = /^\s*(?:begin|start\s+transaction)\b/i
+const ends = /^\s*(?:commit|end|rollback|abort)\b(?!\s+(?:work\s+|transaction\s+)?to\b)/i
+const rollsBackToSavepoint = /^\s*rollback\s+(?:work\s+|transaction\s+)?to\b/i
+const setsLocalPath = /^\s*set\s+local\s+search_path\s*(?:to|=)\s*([^;]*?)\s*;?\s*$/i
+const setsSessionPath = /^\s*set\s+(?:session\s+)?search_path\s*(?:to|=)\s*([^;]*?)\s*;?\s*$/i
+const resetsSessionPath = /^\s*reset\s+search_path\s*;?\s*$/i
+/** Any other way of changing the search path (set_config, reset all, discard): the path is unknown. */
+const mentionsPath = /search_path|\breset\s+all\b|\bdiscard\b/i
+
+/** The search path of the session's default, before any set. */
+const SESSION_DEFAULT = "\u0000default"
+/** More statements than an agent's code has texts: a bound on what its database thread holds. */
+const MOST_PREPARED = 1_000
+
+interface Prepared {
+  readonly name: string
+  readonly types: ReadonlyArray<number>
+}
+
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0))
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+/**
+ * Runs statements on `client` one at a time, in the order asked, preparing each text once per
+ * search path (see above). Answers as `client.query` does: its rows, fields and affected rows, or
+ * its error (a `DatabaseError` with the SQLSTATE `code`).
+ */
+export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
+  const { serialize } = pglite.protocol
+  const { parseResults } = pglite.parse
+  const prepared = new Map<string, Prepared>()
+  let named = 0
+  // What this session's search path is, as far as the statements seen tell; undefined when they
+  // do not (nothing is prepared then).
+  let sessionPath: string | undefined = SESSION_DEFAULT
+  let localPath: string | undefined
+  let pathKnownInTransaction = true
+  let inTransaction = false
+  // Statements were prepared under definitions a statement since may have changed.
+  let stale = false
+  // Definitions changed in the open transaction: its end (a rollback undoes them) makes the
+  // statements prepared meanwhile stale in turn.
+  let changedInTransaction = false
+  let tail: Promise<unknown> = Promise.resolve()
+
+  const pathInEffect = (): string | undefined => {
+    if (!inTransaction) return sessionPath
+    if (!pathKnownInTransaction) return undefined
+    return localPath ?? sessionPath
+  }
+
+  /** Follows what a statement that ran (or was tried) did to the session's state. */
+  const follow = (sql: string, succeeded: boolean): void => {
+    if (begins.test(sql)) {
+      if (succeeded && !inTransaction) {
+        inTransaction = true
+        localPath = undefined
+        pathKnownInTransaction = true
+      }
+      return
+    }
+    if (ends.test(sql)) {
+      // A transaction ends whether its commit succeeded or not (a failed commit rolls it back).
+      if (changedInTransaction) stale = true
+      changedInTransaction = false
+      inTransaction = false
+      localPath = undefined
+      pathKnownInTransaction = true
+      return
+    }
+    if (!succeeded) return
+    if (changesDefinitions.test(sql)) {
+      stale = true
+      if (inTransaction) changedInTransaction = true
+      return
+    }
+    if (rollsBackToSavepoint.test(sql)) {
+      pathKnownInTransaction = false
+      return
+    }
+    const local = setsLocalPath.exec(sql)
+    if (local !== null) {
+      if (inTransaction) localPath = local[1]
+      return
+    }
+    const session = setsSessionPath.exec(sql)
+    if (session !== null || resetsSessionPath.test(sql)) {
+      // Set inside a transaction it holds only if the transaction commits.
+      if (inTransaction) {
+        sessionPath = undefined
+        pathKnownInTransaction = false
+      } else sessionPath = session === null ? SESSION_DEFAULT : session[1]
+      return
+    }
+    if (mentionsPath.test(sql)) {
+      sessionPath = undefined
+      if (inTransaction) pathKnownInTransaction = false
+    }
+  }
+
+  const run = async (message: ReadonlyArray<Uint8Array>) =>
+    (await client.execProtocol(concat(message))).messages
+
+  /** Drops every statement prepared; false when the database refused (an aborted transaction). */
+  const dropPrepared = async (): Promise<boolean> => {
+    try {
+      await run([serialize.query("deallocate all")])
+      prepared.clear()
+      stale = false
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** The statement prepared for `sql` under `path`, preparing it now; undefined when it is not to be. */
+  const preparedFor = async (sql: string, path: string): Promise<Prepared | undefined> => {
+    if (stale && !(await dropPrepared())) return undefined
+    const key = `${path}\u0000${sql}`
+    const found = prepared.get(key)
+    if (found !== undefined) return found
+    if (prepared.size >= MOST_PREPARED && !(await dropPrepared())) return undefined
+    const name = `mesh_${++named}`
+    const described = await run([
+      serialize.parse({ name, text: sql }),
+      serialize.describe({ type: "S", name }),
+      serialize.sync(),
+    ])
+    const parameters = described.find((message) => message.name === "parameterDescription") as
+      | { readonly dataTypeIDs: ReadonlyArray<number> }
+      | undefined
+    const statement = { name, types: parameters?.dataTypeIDs ?? [] }
+    prepared.set(key, statement)
+    return statement
+  }
+
+  const runPrepared = async (
+    statement: Prepared,
+    params: ReadonlyArray<unknown>,
+  ): Promise<Results<unknown>> => {
+    const values = params.map((value, at) => {
+      if (value === null || value === undefined) return null
+      const serializer = client.serializers[statement.types[at] ?? 0]
+      return serializer === undefined ? String(value) : serializer(value)
+    })
+    const messages = await run([
+      serialize.bind({ statement: statement.name, values }),
+      serialize.describe({ type: "P" }),
+      serialize.execute({}),
+      serialize.sync(),
+    ])
+    return parseResults(messages, client.parsers)[0] as Results<unknown>
+  }
+
+  const runOnce = async (sql: string, params: ReadonlyArray<unknown>): Promise<Results<unknown>> => {
+    // A statement that may set the path itself (a select of set_config) is followed, not prepared.
+    const path = preparable.test(sql) && !mentionsPath.test(sql) ? pathInEffect() : undefined
+    const statement = path === undefined ? undefined : await preparedFor(sql, path)
+    if (statement !== undefined) return runPrepared(statement, params)
+    try {
+      const result = await client.query(sql, [...params])
+      follow(sql, true)
+      return result
+    } catch (error) {
+      follow(sql, false)
+      throw error
+    }
+  }
+
+  return {
+    /** Runs `sql` after every statement asked before it. */
+    query: (sql: string, params: ReadonlyArray<unknown>): Promise<Results<unknown>> => {
+      const result = tail.then(() => runOnce(sql, params))
+      tail = result.catch(() => undefined)
+      return result
+    },
+  }
+}
