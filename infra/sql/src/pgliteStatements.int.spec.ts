@@ -133,6 +133,11 @@ describe("statements prepared once on the embedded database", () => {
       message: expect.stringContaining("duplicate key"),
     })
     await expect(db.query("select from keys wher id = $1", [1])).rejects.toMatchObject({ code: "42601" })
+    await expect(db.query("create table keys (id int)", [])).rejects.toMatchObject({
+      code: "42P07",
+      message: expect.stringContaining("already exists"),
+    })
+    await expect(db.query("select 1 / 0", [])).rejects.toMatchObject({ code: "22012" })
     await expect(db.query(insert, ["not a number"])).rejects.toMatchObject({ code: "22P02" })
     // In a transaction an error aborts it; statements fail until it is rolled back, then all is well.
     await db.query("start transaction", [])

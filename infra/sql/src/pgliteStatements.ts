@@ -191,7 +191,21 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
     const statement = path === undefined ? undefined : await preparedFor(sql, path)
     if (statement !== undefined) return runPrepared(statement, params)
     try {
-      const result = await client.query(sql, [...params])
+      // One without parameters (a transaction's begin, its search path, its commit) needs no types
+      // to bind: it goes as one message too, unnamed, as PGlite's query would send it in six.
+      const result =
+        params.length === 0
+          ? (parseResults(
+              await run([
+                serialize.parse({ text: sql }),
+                serialize.bind({}),
+                serialize.describe({ type: "P" }),
+                serialize.execute({}),
+                serialize.sync(),
+              ]),
+              client.parsers,
+            )[0] as Results<unknown>)
+          : await client.query(sql, [...params])
       follow(sql, true)
       return result
     } catch (error) {
