@@ -79,6 +79,14 @@ describe("statements prepared once on the embedded database", () => {
     expect((await db.query(read, [2])).rows).toEqual([{ value: { round: 2 } }])
     await db.query("reset search_path", [])
     await expect(db.query(read, [2])).rejects.toMatchObject({ code: "42P01" })
+    // A path set from inside a statement is followed as well: after set_config names v1, the text
+    // last prepared for v2 (its value json) is not used for v1's text column.
+    await db.query("set search_path to v2, public", [])
+    await db.query(insert, [10, { round: 10 }])
+    await db.query("select set_config('search_path', 'v1, public', false)", [])
+    await db.query(insert, [10, "plain 10"])
+    expect((await db.query(read, [10])).rows).toEqual([{ value: "plain 10" }])
+    await db.query("reset search_path", [])
   })
 
   it("prepares again after a table's definition changes, in a transaction that commits or rolls back", async () => {

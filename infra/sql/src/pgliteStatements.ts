@@ -30,8 +30,11 @@ const rollsBackToSavepoint = /^\s*rollback\s+(?:work\s+|transaction\s+)?to\b/i
 const setsLocalPath = /^\s*set\s+local\s+search_path\s*(?:to|=)\s*([^;]*?)\s*;?\s*$/i
 const setsSessionPath = /^\s*set\s+(?:session\s+)?search_path\s*(?:to|=)\s*([^;]*?)\s*;?\s*$/i
 const resetsSessionPath = /^\s*reset\s+search_path\s*;?\s*$/i
-/** Any other way of changing the search path (set_config, reset all, discard): the path is unknown. */
-const mentionsPath = /search_path|\breset\s+all\b|\bdiscard\b/i
+/** A call that may set the path from inside a statement (a select of set_config). */
+const callsSetConfig = /\bset_config\s*\(/i
+/** Any other way of changing the search path (another form of set, reset all, discard): the path is unknown. */
+const changesPathOtherwise =
+  /\bset_config\s*\(|^\s*reset\s+all\b|^\s*discard\b|^\s*(?:set|reset)\b[^;]*\bsearch_path\b/i
 
 /** The search path of the session's default, before any set. */
 const SESSION_DEFAULT = "\u0000default"
@@ -125,7 +128,7 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
       } else sessionPath = session === null ? SESSION_DEFAULT : session[1]
       return
     }
-    if (mentionsPath.test(sql)) {
+    if (changesPathOtherwise.test(sql)) {
       sessionPath = undefined
       if (inTransaction) pathKnownInTransaction = false
     }
@@ -187,7 +190,7 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
 
   const runOnce = async (sql: string, params: ReadonlyArray<unknown>): Promise<Results<unknown>> => {
     // A statement that may set the path itself (a select of set_config) is followed, not prepared.
-    const path = preparable.test(sql) && !mentionsPath.test(sql) ? pathInEffect() : undefined
+    const path = preparable.test(sql) && !callsSetConfig.test(sql) ? pathInEffect() : undefined
     const statement = path === undefined ? undefined : await preparedFor(sql, path)
     if (statement !== undefined) return runPrepared(statement, params)
     try {
