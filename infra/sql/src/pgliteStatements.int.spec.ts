@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { openPGliteThread, type PGliteSession } from "./pgliteThread.ts"
 
@@ -154,6 +157,72 @@ describe("statements prepared once on the embedded database", () => {
     await db.query("rollback", [])
     await db.query(insert, [2])
     expect((await db.query("select id from keys order by id", [])).rows).toEqual([{ id: 1 }, { id: 2 }])
+  })
+
+  it("follows a chained commit, a commented statement, and statements dropped behind its back", async () => {
+    for (const statement of [
+      "create schema v1",
+      "create table v1.facts (id int primary key, value text)",
+      "create schema v2",
+      "create table v2.facts (id int primary key, value jsonb)",
+    ])
+      await db.query(statement, [])
+    const insert = "insert into facts (id, value) values ($1, $2)"
+    // The session's path is v2: the insert is prepared for it, its value json.
+    await db.query("set search_path to v2, public", [])
+    await db.query(insert, [1, { at: 1 }])
+    // commit and chain begins the next transaction at once: its local path (v1, set by a statement
+    // that opens with a comment) holds, not the session's.
+    await db.query("start transaction", [])
+    await db.query("set local search_path to v2, public", [])
+    await db.query(insert, [2, { at: 2 }])
+    await db.query("commit and chain", [])
+    await db.query("/* the next version */ set local search_path to v1, public", [])
+    await db.query(insert, [3, "three"])
+    await db.query("commit", [])
+    expect((await db.query("select id, value from v1.facts", [])).rows).toEqual([{ id: 3, value: "three" }])
+    await db.query("reset search_path", [])
+    // A caller's deallocate drops the runner's statements too: they are prepared again.
+    await db.query("deallocate all", [])
+    await inTransaction("v2", () => db.query(insert, [4, { at: 4 }]))
+    expect((await db.query("select count(*)::int as n from v2.facts", [])).rows).toEqual([{ n: 3 }])
+  })
+
+  it("runs the statements sent before one first, and fails it without running it when one of them fails", async () => {
+    await db.query("create table marks (n int)", [])
+    const answer = await db.query(
+      "insert into marks values ($1)",
+      [1],
+      ["start transaction", "set local work_mem = '8MB'"],
+    )
+    expect(answer.affectedRows).toBe(1)
+    expect((await db.query("show work_mem", [])).rows).toEqual([{ work_mem: "8MB" }])
+    await db.query("commit", [])
+    await expect(
+      db.query("insert into marks values ($1)", [2], ["start transaction", "set local no_such.setting to"]),
+    ).rejects.toMatchObject({ code: "42601", query: "set local no_such.setting to" })
+    await db.query("rollback", [])
+    expect((await db.query("select n from marks", [])).rows).toEqual([{ n: 1 }])
+  })
+
+  it("answers every statement sent before a close, then closes", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "pglite-statements-"))
+    try {
+      const kept = await openPGliteThread(dataDir)
+      await kept.query("create table sent (n int)", [])
+      // A long statement first, so that the close arrives while the inserts still wait their turn.
+      const long = kept.query("select count(*)::int as n from generate_series(1, 3000000)", [])
+      const sent = Array.from({ length: 20 }, (_, n) => kept.query("insert into sent values ($1)", [n]))
+      const closed = kept.close()
+      expect((await Promise.all(sent)).map((answer) => answer.affectedRows)).toEqual(Array(20).fill(1))
+      expect((await long).rows).toEqual([{ n: 3_000_000 }])
+      await closed
+      const reopened = await openPGliteThread(dataDir)
+      expect((await reopened.query("select count(*)::int as n from sent", [])).rows).toEqual([{ n: 20 }])
+      await reopened.close()
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 
   it("answers statements sent together in the order sent", async () => {

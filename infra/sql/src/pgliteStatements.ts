@@ -21,25 +21,36 @@ type PGliteModule = typeof import("@electric-sql/pglite")
 
 /** Statement texts that may be prepared: those whose plans are worth keeping. */
 const preparable = /^\s*(?:select|insert|update|delete|with)\b/i
+/** A select that makes a table (`select … into`, its `into` before any `from`). */
+const selectsInto = /^\s*select\b(?:(?!\bfrom\b)[\s\S])*\binto\b/i
 /** Statements that change definitions: the statements prepared before may now be typed wrongly. */
 const changesDefinitions =
   /^\s*(?:create|alter|drop|truncate|comment|grant|revoke|do|call|reindex|cluster|import|refresh|security)\b/i
+/** Statements that drop prepared statements (ours among them). */
+const dropsPrepared = /^\s*(?:deallocate|discard)\b/i
 const begins = /^\s*(?:begin|start\s+transaction)\b/i
 const ends = /^\s*(?:commit|end|rollback|abort)\b(?!\s+(?:work\s+|transaction\s+)?to\b)/i
+/** `commit and chain`: the transaction ends and another begins at once. */
+const chains = /\band\s+chain\s*;?\s*$/i
 const rollsBackToSavepoint = /^\s*rollback\s+(?:work\s+|transaction\s+)?to\b/i
 const setsLocalPath = /^\s*set\s+local\s+search_path\s*(?:to|=)\s*([^;]*?)\s*;?\s*$/i
 const setsSessionPath = /^\s*set\s+(?:session\s+)?search_path\s*(?:to|=)\s*([^;]*?)\s*;?\s*$/i
 const resetsSessionPath = /^\s*reset\s+search_path\s*;?\s*$/i
 /** A call that may set the path from inside a statement (a select of set_config). */
 const callsSetConfig = /\bset_config\s*\(/i
-/** Any other way of changing the search path (another form of set, reset all, discard): the path is unknown. */
+/**
+ * Any other way of changing the search path or what it resolves to (another form of set, reset
+ * all, discard, a role whose name `$user` stands for): the path is unknown.
+ */
 const changesPathOtherwise =
-  /\bset_config\s*\(|^\s*reset\s+all\b|^\s*discard\b|^\s*(?:set|reset)\b[^;]*\bsearch_path\b/i
+  /\bset_config\s*\(|^\s*reset\s+all\b|^\s*discard\b|^\s*(?:set|reset)\b[^;]*\bsearch_path\b|^\s*(?:set|reset)\s+(?:session\s+|local\s+)?(?:role|session\s+authorization)\b/i
+/** Comments before a statement's first word, which the tests above look past. */
+const leadingComments = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)+/
 
 /** The search path of the session's default, before any set. */
 const SESSION_DEFAULT = "\u0000default"
 /** More statements than an agent's code has texts: a bound on what its database thread holds. */
-const MOST_PREPARED = 1_000
+const MOST_PREPARED = 500
 
 interface Prepared {
   readonly name: string
@@ -99,13 +110,18 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
       // A transaction ends whether its commit succeeded or not (a failed commit rolls it back).
       if (changedInTransaction) stale = true
       changedInTransaction = false
-      inTransaction = false
+      // One that chains (`commit and chain`) begins the next at once, with no local path.
+      inTransaction = succeeded && chains.test(sql)
       localPath = undefined
       pathKnownInTransaction = true
       return
     }
+    if (dropsPrepared.test(sql)) {
+      if (succeeded) prepared.clear()
+      // discard also resets the path: below.
+    }
     if (!succeeded) return
-    if (changesDefinitions.test(sql)) {
+    if (changesDefinitions.test(sql) || selectsInto.test(sql)) {
       stale = true
       if (inTransaction) changedInTransaction = true
       return
@@ -188,11 +204,25 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
     return parseResults(messages, client.parsers)[0] as Results<unknown>
   }
 
-  const runOnce = async (sql: string, params: ReadonlyArray<unknown>): Promise<Results<unknown>> => {
-    // A statement that may set the path itself (a select of set_config) is followed, not prepared.
-    const path = preparable.test(sql) && !callsSetConfig.test(sql) ? pathInEffect() : undefined
-    const statement = path === undefined ? undefined : await preparedFor(sql, path)
-    if (statement !== undefined) return runPrepared(statement, params)
+  const runOnce = async (text: string, params: ReadonlyArray<unknown>): Promise<Results<unknown>> => {
+    const sql = text.replace(leadingComments, "")
+    // A statement that may set the path itself (a select of set_config) or make a table is
+    // followed, not prepared.
+    const path =
+      preparable.test(sql) && !callsSetConfig.test(sql) && !selectsInto.test(sql) ? pathInEffect() : undefined
+    const statement = path === undefined ? undefined : await preparedFor(text, path)
+    if (statement !== undefined) {
+      try {
+        return await runPrepared(statement, params)
+      } catch (error) {
+        // Dropped behind the runner's back (a deallocate it did not see): prepared again, once.
+        if ((error as { code?: unknown }).code !== "26000") throw error
+        prepared.delete(`${path}\u0000${text}`)
+        const again = await preparedFor(text, path as string)
+        if (again === undefined) throw error
+        return runPrepared(again, params)
+      }
+    }
     try {
       // One without parameters (a transaction's begin, its search path, its commit) needs no types
       // to bind: it goes as one message too, unnamed, as PGlite's query would send it in six.
@@ -200,7 +230,7 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
         params.length === 0
           ? (parseResults(
               await run([
-                serialize.parse({ text: sql }),
+                serialize.parse({ text }),
                 serialize.bind({}),
                 serialize.describe({ type: "P" }),
                 serialize.execute({}),
@@ -208,7 +238,7 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
               ]),
               client.parsers,
             )[0] as Results<unknown>)
-          : await client.query(sql, [...params])
+          : await client.query(text, [...params])
       follow(sql, true)
       return result
     } catch (error) {
@@ -218,11 +248,39 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
   }
 
   return {
-    /** Runs `sql` after every statement asked before it. */
-    query: (sql: string, params: ReadonlyArray<unknown>): Promise<Results<unknown>> => {
-      const result = tail.then(() => runOnce(sql, params))
+    /**
+     * Runs `sql` after every statement asked before it, and after `before` (statements without
+     * parameters, in order): the first of those to fail is its answer, and it is not run.
+     */
+    query: (
+      sql: string,
+      params: ReadonlyArray<unknown>,
+      before: ReadonlyArray<string> = [],
+    ): Promise<Results<unknown>> => {
+      const result = tail.then(async () => {
+        let running = sql
+        try {
+          for (const statement of before) {
+            running = statement
+            await runOnce(statement, [])
+          }
+          running = sql
+          return await runOnce(sql, params)
+        } catch (error) {
+          // The statement that failed, as PGlite's query names it on its errors: for the logs.
+          if (typeof error === "object" && error !== null && !("query" in error))
+            Object.assign(error, { query: running })
+          throw error
+        }
+      })
       tail = result.catch(() => undefined)
       return result
+    },
+    /** Closes the database once every statement asked before has been answered. */
+    close: (): Promise<void> => {
+      const closed = tail.then(() => client.close())
+      tail = closed.catch(() => undefined)
+      return closed
     },
   }
 }

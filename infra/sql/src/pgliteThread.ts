@@ -21,6 +21,8 @@ export interface PGliteSession {
   readonly query: <R>(
     sql: string,
     params: ReadonlyArray<unknown>,
+    /** Statements without parameters the thread runs first, in the same hand-over; the first to fail fails this one. */
+    before?: ReadonlyArray<string>,
   ) => Promise<{ readonly rows: Array<R>; readonly affectedRows?: number | undefined }>
   /** Closes the database and ends its thread. Idempotent. */
   readonly close: () => Promise<void>
@@ -131,7 +133,13 @@ export const openPGliteThread = (
     }
 
     const ask = (
-      request: { readonly sql: string; readonly params: ReadonlyArray<unknown> } | { readonly close: true },
+      request:
+        | {
+            readonly sql: string
+            readonly params: ReadonlyArray<unknown>
+            readonly before?: ReadonlyArray<string>
+          }
+        | { readonly close: true },
     ): Promise<PGliteAnswer> =>
       new Promise((resolve, reject) => {
         if (ended !== undefined) return reject(ended)
@@ -157,8 +165,10 @@ export const openPGliteThread = (
       })
 
     const session: PGliteSession = {
-      query: async <R>(sql: string, params: ReadonlyArray<unknown>) => {
-        const answer = await ask({ sql, params })
+      query: async <R>(sql: string, params: ReadonlyArray<unknown>, before?: ReadonlyArray<string>) => {
+        const answer = await ask(
+          before === undefined || before.length === 0 ? { sql, params } : { sql, params, before },
+        )
         if ("error" in answer) throw rebuilt(answer.error)
         if (!("rows" in answer))
           throw new Error(`PGlite's thread answered a statement with ${JSON.stringify(answer)}`)

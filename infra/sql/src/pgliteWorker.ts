@@ -15,7 +15,13 @@ export interface PGliteThreadData {
 
 /** A message to the thread: a statement with its parameters, or the request to close. */
 export type PGliteRequest =
-  | { readonly id: number; readonly sql: string; readonly params: ReadonlyArray<unknown> }
+  | {
+      readonly id: number
+      readonly sql: string
+      readonly params: ReadonlyArray<unknown>
+      /** Statements without parameters to run first, in order (a transaction's begin and search path). */
+      readonly before?: ReadonlyArray<string>
+    }
   | { readonly id: number; readonly close: true }
 
 /**
@@ -71,7 +77,8 @@ try {
   const statements = makeStatementRunner(pglite, client)
   port.on("message", (request: PGliteRequest) => {
     if ("close" in request) {
-      void client.close().then(
+      // After every statement sent before it: execProtocol takes none of the locks PGlite's close waits on.
+      void statements.close().then(
         () => {
           port.postMessage({ id: request.id, closed: true } satisfies PGliteAnswer)
           port.close()
@@ -81,7 +88,7 @@ try {
       return
     }
     // One statement at a time, in the order asked (see pgliteStatements.ts).
-    statements.query(request.sql, request.params).then(
+    statements.query(request.sql, request.params, request.before).then(
       (result) => {
         try {
           port.postMessage({
