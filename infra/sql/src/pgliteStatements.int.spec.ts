@@ -29,6 +29,17 @@ const inTransaction = async <A>(path: string, work: () => Promise<A>): Promise<A
   }
 }
 
+/** Two versions of a projection's tables: the same column, text in v1 and json in v2. */
+const createFactsVersions = async (): Promise<void> => {
+  for (const statement of [
+    "create schema v1",
+    "create table v1.facts (id int primary key, value text)",
+    "create schema v2",
+    "create table v2.facts (id int primary key, value jsonb)",
+  ])
+    await db.query(statement, [])
+}
+
 const preparedCount = async (text: string): Promise<number> =>
   (
     await db.query<{ n: number }>(
@@ -55,14 +66,7 @@ describe("statements prepared once on the embedded database", () => {
   })
 
   it("keeps one statement per search path: the same text names each schema's own table, with its own types", async () => {
-    // Two versions of a projection's tables: the same column, json in one and text in the other.
-    for (const statement of [
-      "create schema v1",
-      "create table v1.facts (id int primary key, value text)",
-      "create schema v2",
-      "create table v2.facts (id int primary key, value jsonb)",
-    ])
-      await db.query(statement, [])
+    await createFactsVersions()
     const insert = "insert into facts (id, value) values ($1, $2)"
     const read = "select value from facts where id = $1"
     for (let round = 1; round <= 3; round++) {
@@ -160,13 +164,7 @@ describe("statements prepared once on the embedded database", () => {
   })
 
   it("follows a chained commit, a commented statement, and statements dropped behind its back", async () => {
-    for (const statement of [
-      "create schema v1",
-      "create table v1.facts (id int primary key, value text)",
-      "create schema v2",
-      "create table v2.facts (id int primary key, value jsonb)",
-    ])
-      await db.query(statement, [])
+    await createFactsVersions()
     const insert = "insert into facts (id, value) values ($1, $2)"
     // The session's path is v2: the insert is prepared for it, its value json.
     await db.query("set search_path to v2, public", [])

@@ -52,6 +52,9 @@ const SESSION_DEFAULT = "\u0000default"
 /** More statements than an agent's code has texts: a bound on what its database thread holds. */
 const MOST_PREPARED = 500
 
+/** Where a text's statement is kept: one per search path. */
+const keyOf = (path: string, sql: string): string => `${path}\u0000${sql}`
+
 interface Prepared {
   readonly name: string
   readonly types: ReadonlyArray<number>
@@ -168,7 +171,7 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
   /** The statement prepared for `sql` under `path`, preparing it now; undefined when it is not to be. */
   const preparedFor = async (sql: string, path: string): Promise<Prepared | undefined> => {
     if (stale && !(await dropPrepared())) return undefined
-    const key = `${path}\u0000${sql}`
+    const key = keyOf(path, sql)
     const found = prepared.get(key)
     if (found !== undefined) return found
     if (prepared.size >= MOST_PREPARED && !(await dropPrepared())) return undefined
@@ -211,14 +214,14 @@ export const makeStatementRunner = (pglite: PGliteModule, client: PGlite) => {
     const path =
       preparable.test(sql) && !callsSetConfig.test(sql) && !selectsInto.test(sql) ? pathInEffect() : undefined
     const statement = path === undefined ? undefined : await preparedFor(text, path)
-    if (statement !== undefined) {
+    if (path !== undefined && statement !== undefined) {
       try {
         return await runPrepared(statement, params)
       } catch (error) {
         // Dropped behind the runner's back (a deallocate it did not see): prepared again, once.
         if ((error as { code?: unknown }).code !== "26000") throw error
-        prepared.delete(`${path}\u0000${text}`)
-        const again = await preparedFor(text, path as string)
+        prepared.delete(keyOf(path, text))
+        const again = await preparedFor(text, path)
         if (again === undefined) throw error
         return runPrepared(again, params)
       }
