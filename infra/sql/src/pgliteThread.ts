@@ -39,6 +39,11 @@ export interface PGliteSession {
 export interface PGliteThreadOptions {
   /** Where the initialised clusters are kept (pgliteCluster.ts's default when left out). */
   readonly clusters?: string
+  /**
+   * The thread's nice value once the database has opened (Linux: 1-19, lower than the process's
+   * threads); left out, it runs at the process's priority. See `ReadModelDb.layerFromConfig`.
+   */
+  readonly niceness?: number
   /** For tests: the thread, once started, e.g. to end it the way a crash would. */
   readonly started?: (thread: Worker) => void
 }
@@ -58,7 +63,13 @@ export const openPGliteThread = (
 ): Promise<PGliteSession> =>
   new Promise((resolveOpen, rejectOpen) => {
     const worker = new Worker(new URL("./pgliteWorker.ts", import.meta.url), {
-      workerData: { dataDir, clusters: options.clusters } satisfies PGliteThreadData,
+      // The OS thread's name too: `top -H` and /proc/<pid>/task show the database's share of the CPU.
+      name: "pglite",
+      workerData: {
+        dataDir,
+        clusters: options.clusters,
+        niceness: options.niceness,
+      } satisfies PGliteThreadData,
     })
     let declareLost!: (reason: Error) => void
     const lost = new Promise<Error>((resolve) => {

@@ -1,3 +1,5 @@
+import { readlinkSync } from "node:fs"
+import { setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
 import { openPGliteCluster } from "./pgliteCluster.ts"
 import { makeStatementRunner } from "./pgliteStatements.ts"
@@ -11,6 +13,8 @@ export interface PGliteThreadData {
   readonly dataDir: string | undefined
   /** Where the initialised clusters are kept (pgliteCluster.ts), when not the default. */
   readonly clusters: string | undefined
+  /** The nice value the thread takes once the database has opened; undefined keeps the process's. */
+  readonly niceness: number | undefined
 }
 
 /** A message to the thread: a statement with its parameters, or the request to close. */
@@ -66,6 +70,19 @@ const port = parentPort
 if (port === null) throw new Error("pgliteWorker.ts runs as a worker thread, not as a script")
 const data = workerData as PGliteThreadData
 
+// On Linux a thread's nice value is its own, so this thread (named by /proc/thread-self) is lowered
+// and nothing else is. It is lowered once the database has opened: threads started meanwhile
+// (libuv's pool, which copying a cluster may be the first to use) would inherit the lower priority.
+// Best effort: elsewhere, or where it may not be lowered, the thread runs as it is.
+const lowerThisThread = (niceness: number): void => {
+  try {
+    const thread = Number(readlinkSync("/proc/thread-self").split("/").pop())
+    if (Number.isInteger(thread) && thread > 0) setPriority(thread, niceness)
+  } catch {
+    // not Linux, or not allowed: the process's priority
+  }
+}
+
 try {
   const pglite = await import("@electric-sql/pglite")
   const client = await openPGliteCluster(
@@ -75,6 +92,7 @@ try {
   )
   await client.waitReady
   const statements = makeStatementRunner(pglite, client)
+  if (data.niceness !== undefined) lowerThisThread(data.niceness)
   port.on("message", (request: PGliteRequest) => {
     if ("close" in request) {
       // After every statement sent before it: execProtocol takes none of the locks PGlite's close waits on.

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto"
+import { readdirSync, readFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -7,7 +8,7 @@ import { type Kysely, sql } from "kysely"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeKysely, openPGlite, openPostgresPool } from "./postgres.ts"
-import { parseDatabaseUrl, ReadModelDb, ReadModelDbError } from "./readModelDb.ts"
+import { EMBEDDED_DATABASE_NICENESS, parseDatabaseUrl, ReadModelDb, ReadModelDbError } from "./readModelDb.ts"
 
 // This package sits beneath the test helpers of @mesh/stack, so it reads the test database itself.
 const testUrl = process.env.MESH_TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test"
@@ -151,6 +152,64 @@ describe("ReadModelDb", () => {
     )
     expect(String(error)).toContain("MESH_DATABASE_URL")
   })
+})
+
+/** This process's threads, from /proc: each one's id, name and nice value. */
+const threadsOfThisProcess = () =>
+  readdirSync("/proc/self/task").flatMap((id) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${id}/stat`, "utf8")
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+      // Fields after the name: state is the first, nice the 17th.
+      const nice = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])
+      return [{ id, name, nice }]
+    } catch {
+      return [] // ended meanwhile
+    }
+  })
+
+const mainThreadNice = () => threadsOfThisProcess().find((t) => t.id === String(process.pid))!.nice
+
+/** The nice value of every PGlite thread `open` starts (those of earlier specs in this process aside). */
+const nicenessOfPGliteOpenedBy = async (open: Layer.Layer<ReadModelDb, unknown>) => {
+  const before = new Set(threadsOfThisProcess().map((t) => t.id))
+  return Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        yield* Layer.build(open)
+        const started = threadsOfThisProcess().filter((t) => !before.has(t.id) && t.name === "pglite")
+        return { started: started.map((t) => t.nice), main: mainThreadNice() }
+      }),
+    ),
+  )
+}
+
+describe("the embedded database's thread", () => {
+  const ownNice = mainThreadNice
+
+  it.skipIf(process.platform !== "linux")(
+    "yields the CPU to the event loop in a process configured from its environment, as an agent is (Linux only: nice values per thread)",
+    async () => {
+      const threads = await nicenessOfPGliteOpenedBy(
+        ReadModelDb.layerFromConfig.pipe(
+          Layer.provide(
+            ConfigProvider.layer(ConfigProvider.fromUnknown({ MESH_DATABASE_URL: "pglite:memory" })),
+          ),
+        ),
+      )
+      // Named, so that top -H shows it; lowered, and nothing else of the process is.
+      expect(threads.started).toEqual([Math.max(ownNice(), EMBEDDED_DATABASE_NICENESS)])
+      expect(threads.main).toBe(ownNice())
+    },
+  )
+
+  it.skipIf(process.platform !== "linux")(
+    "keeps the process's priority when a caller opens the database itself, as tests do (Linux only)",
+    async () => {
+      const threads = await nicenessOfPGliteOpenedBy(ReadModelDb.layerMemory)
+      expect(threads.started).toEqual([ownNice()])
+    },
+  )
 })
 
 describe("PGlite", () => {

@@ -91,7 +91,10 @@ export const sentenceEncoderWork = (): {
 
 const encoderThread = () => {
   if (encoder !== undefined) return encoder
-  const worker = new Worker(new URL("./sentenceEncoderWorker.ts", import.meta.url))
+  // Named, so that `top -H` and /proc/<pid>/task show the encoder's share of the CPU.
+  const worker = new Worker(new URL("./sentenceEncoderWorker.ts", import.meta.url), {
+    name: "sentence-encoder",
+  })
   const pending = new Map<number, Pending>()
   const started = { worker, pending }
   // An idle encoder never keeps its process alive.
