@@ -200,11 +200,13 @@ export const makeReadModelDb = (target: DatabaseTarget, options: ReadModelDbOpti
  * event loop beside it carries every delivery, acknowledgement and append, which each hop between
  * agents waits on. Where cores are short (the shop's day keeps a 2-core machine busy), the database
  * lowered yields a core to the event loop rather than share it. Measured with `pnpm bench day`
- * (200 tickets), 2026-12-07: the mesh's part of a hop p99 18.9-48.5 ms over 7 runs (median 28.5),
- * where it was 32.8-96.5 ms over 7 at the process's priority (median 48.5); its commit p99 13-24 ms
- * where it was 24-48 ms; the reactions' own work and every workflow's latency no longer, and the
- * full day as long (43.4-51.9 s against 45.8-46.3 s). Lowering V8's helper threads, LanceDB's or
- * the demo's process instead gained nothing over the noise.
+ * (200 tickets), 2026-12-07, the two played in turn: the mesh's part of a hop p99 18.9-60.3 ms
+ * over 10 runs (median 30), where it was 32.8-113 ms over 9 at the process's priority (median 51);
+ * its commit p99 13-28 ms where it was 24-57 ms; the reactions' own work and the whole hop no
+ * longer (hop p99 130-194 ms against 181-293 ms), and the full day as long (43.4-51.9 s over 5
+ * runs against 45.8-46.3 s). At nice 19 the mesh's part fell further (p99 19-24 ms, 3 runs) but
+ * the full day took 48-57 s. Lowering V8's helper threads, LanceDB's or the demo's process instead
+ * gained nothing over the noise.
  */
 export const EMBEDDED_DATABASE_NICENESS = 10
 
