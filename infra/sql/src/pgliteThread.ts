@@ -40,8 +40,9 @@ export interface PGliteThreadOptions {
   /** Where the initialised clusters are kept (pgliteCluster.ts's default when left out). */
   readonly clusters?: string
   /**
-   * The thread's nice value once the database has opened (Linux: 1-19, lower than the process's
-   * threads); left out, it runs at the process's priority. See `ReadModelDb.layerFromConfig`.
+   * The thread's nice value once the database has opened (Linux, 1-19): it yields the CPU to the
+   * process's other threads. Never raised: a thread already below it stays. Left out, it runs at the
+   * process's priority. See `EMBEDDED_DATABASE_NICENESS`.
    */
   readonly niceness?: number
   /** For tests: the thread, once started, e.g. to end it the way a crash would. */

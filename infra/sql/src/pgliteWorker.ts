@@ -1,5 +1,5 @@
 import { readlinkSync } from "node:fs"
-import { setPriority } from "node:os"
+import { getPriority, setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
 import { openPGliteCluster } from "./pgliteCluster.ts"
 import { makeStatementRunner } from "./pgliteStatements.ts"
@@ -73,11 +73,14 @@ const data = workerData as PGliteThreadData
 // On Linux a thread's nice value is its own, so this thread (named by /proc/thread-self) is lowered
 // and nothing else is. It is lowered once the database has opened: threads started meanwhile
 // (libuv's pool, which copying a cluster may be the first to use) would inherit the lower priority.
-// Best effort: elsewhere, or where it may not be lowered, the thread runs as it is.
+// Only ever lowered: in a process that already runs below `niceness` (a privileged one could raise
+// it) the thread keeps its place. Best effort: elsewhere, or where it may not be lowered, the thread
+// runs as it is.
 const lowerThisThread = (niceness: number): void => {
   try {
     const thread = Number(readlinkSync("/proc/thread-self").split("/").pop())
-    if (Number.isInteger(thread) && thread > 0) setPriority(thread, niceness)
+    if (Number.isInteger(thread) && thread > 0 && getPriority(thread) < niceness)
+      setPriority(thread, niceness)
   } catch {
     // not Linux, or not allowed: the process's priority
   }
