@@ -188,32 +188,4 @@ console.log(JSON.stringify((await db.query("select 41 + 1 as n", [])).rows))
     expect(out).toBe('[{"n":42}]')
     expect(code).toBe(0)
   })
-
-  it.skipIf(process.platform !== "linux")(
-    "never takes a higher priority than its process's when asked to yield the CPU (Linux only: nice values per thread)",
-    async () => {
-      // In a process of its own, since a lowered priority cannot be taken back unprivileged. A
-      // database asked to yield is lowered (readModelDb.int.spec.ts); one whose process already runs
-      // lower than asked stays where it started, as the thread that started it.
-      const { out, code } = await runScript(
-        "niceness.ts",
-        `import { readFileSync, readdirSync } from "node:fs"
-import { getPriority, setPriority } from "node:os"
-import { openPGliteThread } from ${JSON.stringify(join(import.meta.dirname, "pgliteThread.ts"))}
-setPriority(Math.max(15, getPriority()))
-const db = await openPGliteThread(undefined, { niceness: 7 })
-const nice = Object.fromEntries(readdirSync("/proc/self/task").map((id) => {
-  const stat = readFileSync("/proc/self/task/" + id + "/stat", "utf8")
-  return [stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])]
-}))
-console.log(JSON.stringify({ pglite: nice.pglite, main: nice.MainThread }))
-await db.close()
-`,
-      )
-      expect(code).toBe(0)
-      const nice = JSON.parse(out)
-      expect(nice.main).toBeGreaterThanOrEqual(15)
-      expect(nice.pglite).toBe(nice.main)
-    },
-  )
 })

@@ -1,8 +1,7 @@
-import { readlinkSync } from "node:fs"
-import { getPriority, setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
 import { openPGliteCluster } from "./pgliteCluster.ts"
 import { makeStatementRunner } from "./pgliteStatements.ts"
+import { lowerThisThread } from "./threadPriority.ts"
 
 // PGlite's own thread (see pgliteThread.ts): it opens the database named in its data, answers
 // each statement it is sent in turn, and closes the database when asked, then ends.
@@ -70,22 +69,6 @@ const port = parentPort
 if (port === null) throw new Error("pgliteWorker.ts runs as a worker thread, not as a script")
 const data = workerData as PGliteThreadData
 
-// On Linux a thread's nice value is its own, so this thread (named by /proc/thread-self) is lowered
-// and nothing else is. It is lowered once the database has opened: threads started meanwhile
-// (libuv's pool, which copying a cluster may be the first to use) would inherit the lower priority.
-// Only ever lowered: in a process that already runs below `niceness` (a privileged one could raise
-// it) the thread keeps its place. Best effort: elsewhere, or where it may not be lowered, the thread
-// runs as it is.
-const lowerThisThread = (niceness: number): void => {
-  try {
-    const thread = Number(readlinkSync("/proc/thread-self").split("/").pop())
-    if (Number.isInteger(thread) && thread > 0 && getPriority(thread) < niceness)
-      setPriority(thread, niceness)
-  } catch {
-    // not Linux, or not allowed: the process's priority
-  }
-}
-
 try {
   const pglite = await import("@electric-sql/pglite")
   const client = await openPGliteCluster(
@@ -95,6 +78,8 @@ try {
   )
   await client.waitReady
   const statements = makeStatementRunner(pglite, client)
+  // Lowered once the database has opened: threads started meanwhile (libuv's pool, which copying a
+  // cluster may be the first to use) keep the process's priority.
   if (data.niceness !== undefined) lowerThisThread(data.niceness)
   port.on("message", (request: PGliteRequest) => {
     if ("close" in request) {
