@@ -185,8 +185,6 @@ const nicenessOfPGliteOpenedBy = async (open: Layer.Layer<ReadModelDb, unknown>)
 }
 
 describe("the embedded database's thread", () => {
-  const ownNice = mainThreadNice
-
   it.skipIf(process.platform !== "linux")(
     "yields the CPU to the event loop in a process configured from its environment, as an agent is (Linux only: nice values per thread)",
     async () => {
@@ -198,8 +196,8 @@ describe("the embedded database's thread", () => {
         ),
       )
       // Named, so that top -H shows it; lowered, and nothing else of the process is.
-      expect(threads.started).toEqual([Math.max(ownNice(), EMBEDDED_DATABASE_NICENESS)])
-      expect(threads.main).toBe(ownNice())
+      expect(threads.started).toEqual([Math.max(mainThreadNice(), EMBEDDED_DATABASE_NICENESS)])
+      expect(threads.main).toBe(mainThreadNice())
     },
   )
 
@@ -207,7 +205,7 @@ describe("the embedded database's thread", () => {
     "keeps the process's priority when a caller opens the database itself, as tests do (Linux only)",
     async () => {
       const threads = await nicenessOfPGliteOpenedBy(ReadModelDb.layerMemory)
-      expect(threads.started).toEqual([ownNice()])
+      expect(threads.started).toEqual([mainThreadNice()])
     },
   )
 })

@@ -1,3 +1,4 @@
+import { getPriority } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
@@ -28,10 +29,8 @@ import(${JSON.stringify(module)}).then(({ lowerThisThread }) => {
     worker.once("error", reject)
   })
 
-const getMainNice = () => {
-  const { getPriority } = process.getBuiltinModule("node:os")
-  return getPriority(process.pid)
-}
+/** The nice value of the test's main thread (the process's id names it). */
+const getMainNice = () => getPriority(process.pid)
 
 describe("lowering a thread's priority", () => {
   it.skipIf(process.platform !== "linux")(
