@@ -48,10 +48,19 @@ export const initialPosition: AggregatePosition = { version: 0, sequence: 0 }
 /** What a writer expects: a position it loaded, or "any" to append wherever the aggregate stands. */
 export type ExpectedPosition = AggregatePosition | "any"
 
-/** An event to append: its type, payload and, for idempotent retries, a caller-chosen id. */
+/**
+ * An event to append: its type, payload and, for idempotent retries, a caller-chosen id. A commit
+ * of several commands' events (a reaction's commands to one aggregate, appended at once) names
+ * each event's command; without one, the event carries the commit's (`metadata.commandId`).
+ */
 export type NewEvent<D extends EventDefinition> =
   D extends EventDefinition<infer T, infer P>
-    ? { readonly type: T; readonly payload: P["Type"]; readonly eventId?: string }
+    ? {
+        readonly type: T
+        readonly payload: P["Type"]
+        readonly eventId?: string
+        readonly commandId?: string
+      }
     : never
 
 /** A request to commit one or more events of one aggregate, all or none. */
@@ -311,7 +320,9 @@ export const makeEventLog = <D extends EventDefinition>(options: {
         causationId: metadata.causationId,
         actor: metadata.actor,
         payload: payload.success,
-        ...(metadata.commandId === undefined ? {} : { commandId: metadata.commandId }),
+        ...((event.commandId ?? metadata.commandId) === undefined
+          ? {}
+          : { commandId: event.commandId ?? metadata.commandId }),
         ...(trace === undefined ? {} : { trace }),
       }
       envelopes.push(envelope)

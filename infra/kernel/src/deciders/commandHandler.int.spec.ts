@@ -4,6 +4,7 @@ import { countingNats } from "@mesh/eventlog/testing"
 import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@mesh/stack"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { readRecordedCommands } from "../reactors/recordedCommands.ts"
 import {
   boardAggregate,
   type TaskCommand,
@@ -13,7 +14,7 @@ import {
   taskDecider,
 } from "../testing/taskBoard.ts"
 import { type CommandEnvelope, makeCommandHandler } from "./commandHandler.ts"
-import { deterministicUuid } from "./ids.ts"
+import { commandEventId, deterministicUuid } from "./ids.ts"
 import { makeKvSnapshotStore } from "./snapshots.ts"
 
 let server: NatsServerHandle
@@ -567,5 +568,174 @@ describe("command handler", () => {
       expect(replayed.status).toBe("nothing-decided")
       expect(counted.calls.map((c) => c.path)).not.toContain("js.publish")
     })
+  })
+})
+
+describe("commands to one aggregate handled together", () => {
+  const opening = {
+    ...taskAggregate,
+    opensWith: (command: { readonly _tag: string }) => command._tag === "OpenTask",
+  }
+  const ref = (id: string) => ({ domain: "content", type: "task", id }) as const
+  const withCountedLog = async () => {
+    const { namespace, log, snapshots } = await setup()
+    const counted = countingNats(nats)
+    return {
+      log,
+      snapshots,
+      counted,
+      countedLog: makeEventLog({ nats: counted.nats, catalog: taskCatalog, namespace }),
+    }
+  }
+  const run = (id: string, commands: ReadonlyArray<TaskCommand>) =>
+    commands.map((command, i) => envelope<TaskCommand>(id, command, deterministicUuid(`${id}-run-${i}`, 1)))
+
+  it("appends them as one commit, each event under its own command's ids, with each command's outcome", async () => {
+    const { log, counted, countedLog } = await withCountedLog()
+    const tasks = makeCommandHandler(countedLog, opening)
+    const sent = run("t1", [
+      { _tag: "OpenTask", title: "Count stock" },
+      { _tag: "AssignTask", assignee: "ana" },
+      { _tag: "OpenTask", title: "again" },
+      { _tag: "CompleteTask", by: "ana" },
+    ])
+    const outcomes = await Effect.runPromise(tasks.handleAll(sent))
+    // A new task's opening run: guessed new, so not even read; one append for four commands.
+    expect(counted.calls.map((c) => c.path)).toEqual(["js.publish"])
+    expect(outcomes.map((o) => o.status)).toEqual(["appended", "appended", "nothing-decided", "appended"])
+    expect(outcomes.map((o) => o.events.map((e) => e.type))).toEqual([
+      ["TaskOpened"],
+      ["TaskAssigned"],
+      [],
+      ["TaskCompleted"],
+    ])
+    const history = await Effect.runPromise(log.load(ref("t1")))
+    expect(history.events.map((e) => [e.type, e.aggregateVersion, e.commandId])).toEqual([
+      ["TaskOpened", 1, sent[0]!.commandId],
+      ["TaskAssigned", 2, sent[1]!.commandId],
+      ["TaskCompleted", 3, sent[3]!.commandId],
+    ])
+    // The ids handling them one by one would have given, so a redelivery finds them.
+    expect(history.events.map((e) => e.eventId)).toEqual(
+      [0, 1, 3].map((i) => commandEventId(sent[i]!.commandId, 0, sent[i]!.issuedAt)),
+    )
+    expect(history.position).toEqual({ version: 3, sequence: 1 })
+    // A replay reads the commit as the three commands that wrote it.
+    const recorded = await Effect.runPromise(readRecordedCommands(log, ["content"]))
+    expect([0, 1, 2, 3].map((i) => recorded.get(sent[i]!.commandId)?.types)).toEqual([
+      ["TaskOpened"],
+      ["TaskAssigned"],
+      undefined,
+      ["TaskCompleted"],
+    ])
+    // The state the commit leaves is kept: the next command decides on it, and appends, unread.
+    counted.reset()
+    const next = await Effect.runPromise(
+      tasks.handleAll(
+        run("t1b", [
+          { _tag: "OpenTask", title: "Count shelves" },
+          { _tag: "AssignTask", assignee: "ana" },
+        ]),
+      ),
+    )
+    expect(next.map((o) => o.status)).toEqual(["appended", "appended"])
+    await Effect.runPromise(tasks.handle(envelope("t1b", { _tag: "CompleteTask", by: "ana" })))
+    expect(counted.calls.map((c) => c.path)).toEqual(["js.publish", "js.publish"])
+  })
+
+  it("handles a redelivered run once, together or one by one, each command with its own events", async () => {
+    const { log } = await setup()
+    const sent = run("t2", [
+      { _tag: "OpenTask", title: "Count stock" },
+      { _tag: "AssignTask", assignee: "ana" },
+      { _tag: "CompleteTask", by: "ana" },
+    ])
+    const writer = makeCommandHandler(log, opening)
+    const first = await Effect.runPromise(writer.handleAll(sent))
+    const ownIds = first.map((o) => o.events.map((e) => e.eventId))
+    // Together: on the handler that wrote them (it keeps the state), and on one that keeps nothing
+    // of t2 (another process, after a crash), which guesses it new and is told otherwise.
+    for (const handler of [writer, makeCommandHandler(log, opening)]) {
+      const again = await Effect.runPromise(handler.handleAll(sent))
+      expect(again.map((o) => o.status)).toEqual(["already-handled", "already-handled", "already-handled"])
+      expect(again.map((o) => o.events.map((e) => e.eventId))).toEqual(ownIds)
+    }
+    // One by one, on handlers that keep nothing of t2: the first is guessed new, and the log's
+    // deduplication hands back the whole commit, of which only its own event is the command's.
+    for (const [i, envelope] of sent.entries()) {
+      const alone = await Effect.runPromise(makeCommandHandler(log, opening).handle(envelope))
+      expect(alone.status).toBe("already-handled")
+      expect(alone.events.map((e) => e.eventId)).toEqual(ownIds[i])
+      expect(alone.otherwise).toBeUndefined()
+    }
+    const history = await Effect.runPromise(log.load(ref("t2")))
+    expect(history.events.map((e) => e.type)).toEqual(["TaskOpened", "TaskAssigned", "TaskCompleted"])
+    expect(history.position.sequence).toBe(1)
+  })
+
+  it("stops the commit at a command refused: those before it are appended, it fails as alone, the rest wait", async () => {
+    const { log } = await setup()
+    // Assigning to "nobody" is refused (a throwing decide), as a malformed command would be.
+    const strict = {
+      ...opening,
+      decider: {
+        ...taskDecider,
+        decide: (command: TaskCommand, state: TaskState) => {
+          if (command._tag === "AssignTask" && command.assignee === "nobody")
+            throw new Error("no such person")
+          return taskDecider.decide(command, state)
+        },
+      },
+    } as typeof opening
+    const sent = run("t3", [
+      { _tag: "OpenTask", title: "Count stock" },
+      { _tag: "AssignTask", assignee: "nobody" },
+      { _tag: "AssignTask", assignee: "ana" },
+    ])
+    const exit = await Effect.runPromiseExit(makeCommandHandler(log, strict).handleAll(sent))
+    expect(exit._tag).toBe("Failure")
+    expect(JSON.stringify(exit)).toContain("no such person")
+    expect(JSON.stringify(exit)).toContain(sent[1]!.commandId)
+    const history = await Effect.runPromise(log.load(ref("t3")))
+    expect(history.events.map((e) => [e.type, e.commandId])).toEqual([["TaskOpened", sent[0]!.commandId]])
+  })
+
+  it("decides them again one by one on the log's head when another writer got in between", async () => {
+    const { log } = await setup()
+    const here = makeCommandHandler(log, taskAggregate)
+    const elsewhere = makeCommandHandler(log, taskAggregate)
+    await Effect.runPromise(here.handle(envelope("t4", { _tag: "OpenTask", title: "Count stock" })))
+    await Effect.runPromise(elsewhere.handle(envelope("t4", { _tag: "AssignTask", assignee: "ana" })))
+    // Kept here, t4 is unassigned: completing it would be refused, and then assigning it would
+    // land. On the log's head it is completed, and assigning a completed task decides nothing.
+    const outcomes = await Effect.runPromise(
+      here.handleAll(
+        run("t4", [
+          { _tag: "CompleteTask", by: "ana" },
+          { _tag: "AssignTask", assignee: "bo" },
+        ]),
+      ),
+    )
+    expect(outcomes.map((o) => [o.status, o.events.map((e) => e.type)])).toEqual([
+      ["appended", ["TaskCompleted"]],
+      ["nothing-decided", []],
+    ])
+    const history = await Effect.runPromise(log.load(ref("t4")))
+    expect(history.events.map((e) => e.type)).toEqual(["TaskOpened", "TaskAssigned", "TaskCompleted"])
+  })
+
+  it("keeps every command of a commit in the snapshot it crosses", async () => {
+    const { log, snapshots } = await setup()
+    const sent = run("t5", [
+      { _tag: "OpenTask", title: "Busy task" },
+      ...Array.from({ length: 12 }, (_, i): TaskCommand => ({ _tag: "AssignTask", assignee: `p${i}` })),
+    ])
+    await Effect.runPromise(makeCommandHandler(log, taskAggregate, { snapshots }).handleAll(sent))
+    expect(await Effect.runPromise(snapshots.read(ref("t5")))).toBeDefined()
+    // A handler that starts from the snapshot, with no tail after it, still knows each command.
+    const fresh = makeCommandHandler(log, taskAggregate, { snapshots })
+    const outcomes = await Effect.runPromise(Effect.forEach(sent, fresh.handle))
+    expect(outcomes.every((o) => o.status === "already-handled")).toBe(true)
+    expect((await Effect.runPromise(fresh.state("t5"))).state).toMatchObject({ assignee: "p11" })
   })
 })

@@ -271,10 +271,11 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         return
       let state = loaded.state
       for (const event of events) state = decider.evolve(state, event as unknown as DecidedEvent<D>)
-      const commandIds = [
-        ...loaded.commandIds,
-        ...(events[0]?.commandId === undefined ? [] : [events[0].commandId]),
-      ]
+      // A commit of several commands names each event's: every one of them is in the snapshot.
+      const commandIds = [...loaded.commandIds]
+      for (const event of events)
+        if (event.commandId !== undefined && commandIds[commandIds.length - 1] !== event.commandId)
+          commandIds.push(event.commandId)
       yield* options.snapshots.write(
         ref,
         encodeSnapshot(policy, { state, position, commandIds: commandIds.slice(-snapshotCommandIds) }),
@@ -421,6 +422,9 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         metadata: { ...envelope.metadata, commandId: envelope.commandId },
       })
       yield* writeSnapshot(ref, loaded, result.events, result.position)
+      // A duplicate may be a commit of several commands (appended together by `handleAll`, the
+      // first of them this one): only this command's events are its own.
+      const stored = result.duplicate ? ownEvents(result.events, envelope.commandId) : result.events
       if (!result.duplicate) {
         let state = loaded.state
         for (const event of result.events) state = decider.evolve(state, event as unknown as DecidedEvent<D>)
@@ -434,16 +438,32 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       // A duplicate the log refused: the stored events were decided on the state kept here when
       // they directly follow it, and the two decisions can then be compared.
       const otherwise =
-        result.duplicate && result.events[0]?.aggregateVersion === loaded.position.version + 1
-          ? decidedOtherwise(result.events, decided, fieldsOf)
+        result.duplicate && stored[0]?.aggregateVersion === loaded.position.version + 1
+          ? decidedOtherwise(stored, decided, fieldsOf)
           : undefined
       return {
         status: result.duplicate ? ("already-handled" as const) : ("appended" as const),
-        events: result.events,
+        events: stored,
         position: result.position,
         ...(otherwise === undefined ? {} : { otherwise }),
       }
     })
+
+  /** A failure of the log, as the command's: a conflict that outlasted its retries says so. */
+  const asCommandError = (envelope: CommandEnvelope<Command>) => (e: EventLogError) =>
+    Effect.fail(
+      new CommandError({
+        commandId: envelope.commandId,
+        reason:
+          e.reason._tag === "ConcurrencyConflict"
+            ? {
+                _tag: "ConflictRetriesExhausted",
+                aggregate: `${aggregate.type}/${envelope.aggregateId}`,
+                attempts: maxRetries + 1,
+              }
+            : { _tag: "EventLog", message: e.message, cause: e },
+      }),
+    )
 
   const handle = (envelope: CommandEnvelope<Command>): Effect.Effect<CommandOutcome<D>, CommandError> => {
     // Only the first attempt may guess the aggregate new: a retry follows a conflict, so the
@@ -460,21 +480,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         times: maxRetries,
         schedule: conflictBackoff,
       }),
-      Effect.catchTag("EventLogError", (e) =>
-        Effect.fail(
-          new CommandError({
-            commandId: envelope.commandId,
-            reason:
-              e.reason._tag === "ConcurrencyConflict"
-                ? {
-                    _tag: "ConflictRetriesExhausted",
-                    aggregate: `${aggregate.type}/${envelope.aggregateId}`,
-                    attempts: maxRetries + 1,
-                  }
-                : { _tag: "EventLog", message: e.message, cause: e },
-          }),
-        ),
-      ),
+      Effect.catchTag("EventLogError", asCommandError(envelope)),
       Effect.withSpan(
         `command ${aggregate.type}`,
         {
@@ -486,12 +492,167 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
     )
   }
 
+  /**
+   * Commands to one aggregate decided in turn, each on the state the ones before it leave, and
+   * their events appended as one commit at the position the first was decided on. The log's check
+   * of that position makes the commit the same as handling them one after another: if nobody wrote
+   * the aggregate in between, each command was decided on what the log held. `undefined` when
+   * the commands are better handled one by one, nothing appended: one of them is already in the
+   * log (a redelivery), none decides anything (a state kept here might be stale, which only the
+   * single path checks), or the append found the aggregate moved on. A command refused stops the
+   * commit there: the ones before it are appended, and it and the rest are left to `handle`, which
+   * decides it again on the log's head, as it would have.
+   */
+  const attemptTogether = (
+    envelopes: ReadonlyArray<CommandEnvelope<Command>>,
+  ): Effect.Effect<
+    | {
+        readonly outcomes: ReadonlyArray<CommandOutcome<D>>
+        readonly rest: ReadonlyArray<CommandEnvelope<Command>>
+      }
+    | undefined,
+    EventLogError
+  > =>
+    Effect.gen(function* () {
+      const first = envelopes[0]!
+      const ref = refOf(first.aggregateId)
+      const kept = cache.get(first.aggregateId)
+      const guessedNew = kept === undefined && opensNew(first)
+      // Dropped until the commit is stored: an attempt that fails leaves nothing kept that may be stale.
+      cache.drop(first.aggregateId)
+      const loaded = kept ?? (guessedNew ? fresh() : yield* load(ref))
+      const keepLoaded = Effect.sync(() => {
+        if (!guessedNew) cache.set(first.aggregateId, loaded)
+      })
+      if (envelopes.some((envelope) => loaded.commandIds.includes(envelope.commandId))) {
+        yield* keepLoaded
+        return undefined
+      }
+      let state = loaded.state
+      const decided: Array<ReadonlyArray<DecidedEvent<D>>> = []
+      for (const envelope of envelopes) {
+        let events: ReadonlyArray<DecidedEvent<D>>
+        try {
+          events = decider.decide(envelope.command, state)
+        } catch {
+          break
+        }
+        decided.push(events)
+        for (const event of events) state = decider.evolve(state, event)
+      }
+      const events = decided.flatMap((commandEvents, i) =>
+        commandEvents.map(
+          (event, j) =>
+            ({
+              ...event,
+              eventId: commandEventId(envelopes[i]!.commandId, j, envelopes[i]!.issuedAt),
+              commandId: envelopes[i]!.commandId,
+            }) as unknown as NewEvent<D>,
+        ),
+      )
+      if (events.length === 0) {
+        yield* keepLoaded
+        return undefined
+      }
+      const opening = envelopes[decided.findIndex((commandEvents) => commandEvents.length > 0)]!
+      const result = yield* log
+        .append({
+          aggregate: ref,
+          expected: loaded.position,
+          events,
+          metadata: { ...opening.metadata, commandId: opening.commandId },
+        })
+        .pipe(
+          Effect.catchIf(
+            (e) => e.reason._tag === "ConcurrencyConflict",
+            () => Effect.succeed(undefined),
+          ),
+        )
+      // Moved on, or this very commit stored before (a retry after a lost reply): one by one, each
+      // command finds its place in the log.
+      if (result === undefined || result.duplicate) return undefined
+      yield* writeSnapshot(ref, loaded, result.events, result.position)
+      let after = loaded.state
+      for (const event of result.events) after = decider.evolve(after, event as unknown as DecidedEvent<D>)
+      const appended = envelopes.filter((_, i) => (decided[i]?.length ?? 0) > 0).map((e) => e.commandId)
+      cache.set(first.aggregateId, {
+        state: after,
+        position: result.position,
+        commandIds: [...loaded.commandIds, ...appended],
+        eventsSinceSnapshot: loaded.eventsSinceSnapshot + result.events.length,
+      })
+      const outcomes = decided.map((commandEvents, i): CommandOutcome<D> => {
+        const own = ownEvents(result.events, envelopes[i]!.commandId)
+        return commandEvents.length === 0
+          ? { status: "nothing-decided", events: [], position: result.position }
+          : { status: "appended", events: own, position: result.position }
+      })
+      return { outcomes, rest: envelopes.slice(decided.length) }
+    })
+
+  /**
+   * Handles commands to one aggregate in order, as one commit where it can (a reaction's triage,
+   * draft and routing of one ticket): one append where there were as many as commands, each a
+   * round trip to the log that the next command waited for. Each command's outcome is what
+   * {@link handle} would have given it, and so are the events' ids; the commit is stored under its
+   * first event's id, as the first command's own commit would have been, so a redelivery handled
+   * one by one finds it. Commands to different aggregates, or of different metadata, are handled one by one.
+   */
+  const handleAll = (
+    envelopes: ReadonlyArray<CommandEnvelope<Command>>,
+  ): Effect.Effect<ReadonlyArray<CommandOutcome<D>>, CommandError> => {
+    const first = envelopes[0]
+    const oneByOne = (rest: ReadonlyArray<CommandEnvelope<Command>>) => Effect.forEach(rest, handle)
+    if (
+      first === undefined ||
+      envelopes.length === 1 ||
+      options.replaying === true ||
+      !envelopes.every(
+        (e) => e.aggregateId === first.aggregateId && sameCommitMetadata(e.metadata, first.metadata),
+      )
+    )
+      return oneByOne(envelopes)
+    return attemptTogether(envelopes).pipe(
+      Effect.catchTag("EventLogError", asCommandError(first)),
+      Effect.flatMap((together) =>
+        together === undefined
+          ? oneByOne(envelopes)
+          : Effect.map(oneByOne(together.rest), (rest) => [...together.outcomes, ...rest]),
+      ),
+      Effect.withSpan(
+        `commands ${aggregate.type}`,
+        {
+          attributes: { "mesh.command.id": first.commandId, "mesh.command.count": envelopes.length },
+        },
+        { captureStackTrace: false },
+      ),
+    )
+  }
+
   /** Reads the current state of an aggregate (for queries and tests). */
   const state = (aggregateId: string) =>
     Effect.map(load(refOf(aggregateId)), (l) => ({ state: l.state, position: l.position }))
 
-  return { aggregate, handle, state }
+  return { aggregate, handle, handleAll, state }
 }
+
+/** The events of one command in a commit that may hold several commands' events. */
+const ownEvents = <E extends { readonly commandId?: string }>(
+  events: ReadonlyArray<E>,
+  commandId: string,
+): ReadonlyArray<E> => events.filter((e) => e.commandId === undefined || e.commandId === commandId)
+
+/** Whether two commands' metadata may share a commit: one cause, correlation, actor and trace. */
+const sameCommitMetadata = (
+  a: CommandEnvelope<unknown>["metadata"],
+  b: CommandEnvelope<unknown>["metadata"],
+) =>
+  a.correlationId === b.correlationId &&
+  a.causationId === b.causationId &&
+  a.actor.kind === b.actor.kind &&
+  a.actor.id === b.actor.id &&
+  a.trace?.traceparent === b.trace?.traceparent &&
+  a.trace?.tracestate === b.trace?.tracestate
 
 /** A command handler of one aggregate type. */
 export type CommandHandler<D extends EventDefinition, Command, State> = ReturnType<

@@ -16,7 +16,7 @@ import { makeCommandHandler } from "../deciders/commandHandler.ts"
 import { deterministicUuid } from "../deciders/ids.ts"
 import { boardAggregate, tallyCompletions, taskAggregate, taskCatalog } from "../testing/taskBoard.ts"
 import { ReactionsDecidedOtherwise } from "./reactionsDecidedOtherwise.ts"
-import { type Dispatch, makeDispatch, runReactor } from "./reactor.ts"
+import { type Dispatch, defineReactor, makeDispatch, reactToEvent, runReactor } from "./reactor.ts"
 import { readRecordedCommands } from "./recordedCommands.ts"
 
 let server: NatsServerHandle
@@ -429,5 +429,63 @@ describe("reactor", () => {
       ],
     })
     expect(await boardVersion()).toBe(2)
+  })
+  it("sends a reaction's consecutive commands to one aggregate as one commit, and a redelivery appends nothing", async () => {
+    const namespace = uniqueNamespace("react")
+    await Effect.runPromise(applyTopology(nats.jsm, declareTopology({ namespace })))
+    const log = makeEventLog({ nats, catalog: taskCatalog, namespace })
+    const tasks = makeCommandHandler(log, taskAggregate)
+    const dispatch = makeDispatch([tasks, makeCommandHandler(log, boardAggregate)])
+    const completed = await Effect.runPromise(
+      Effect.gen(function* () {
+        let i = 0
+        const send = (command: Parameters<typeof tasks.handle>[0]["command"]) =>
+          tasks.handle({
+            commandId: deterministicUuid(`runs-${namespace}-${i++}`, 1),
+            aggregateId: "t1",
+            command,
+            issuedAt: 1_700_000_000_000,
+            metadata: { correlationId: "c", causationId: null, actor: { kind: "human", id: "ana" } },
+          })
+        yield* send({ _tag: "OpenTask", title: "Ship order" })
+        yield* send({ _tag: "AssignTask", assignee: "ana" })
+        return yield* send({ _tag: "CompleteTask", by: "ana" })
+      }),
+    )
+    const tally = (aggregateId: string, taskId: string) => ({
+      aggregateType: "board",
+      aggregateId,
+      command: { _tag: "TallyCompletion", taskId },
+    })
+    // Two tallies on "main", one on "spare", two more on "main": three runs, three commits.
+    const tallyTwice = defineReactor<(typeof taskCatalog.definitions)[number]>({
+      name: "tally-in-runs",
+      consumes: { domain: "content" },
+      eventTypes: ["TaskCompleted"],
+      react: () =>
+        Effect.succeed([
+          tally("main", "a"),
+          tally("main", "b"),
+          tally("spare", "c"),
+          tally("main", "d"),
+          tally("main", "e"),
+        ]),
+    })
+    const react = reactToEvent(tallyTwice, dispatch, "kernel-test")
+    const event = completed.events[0]!
+    const stream = Subjects.streamName(namespace, "content")
+    const cause = { stream, sequence: completed.position.sequence }
+    const first = await Effect.runPromise(react(event, cause))
+    expect(first.map((o) => o.status)).toEqual(["appended", "appended", "appended", "appended", "appended"])
+    const main = await Effect.runPromise(log.load({ domain: "content", type: "board", id: "main" }))
+    expect(main.events.map((e) => e.payload)).toEqual(["a", "b", "d", "e"].map((taskId) => ({ taskId })))
+    expect(new Set(main.events.map((e) => e.commandId)).size).toBe(4)
+    expect(main.events.every((e) => e.causationId === event.eventId)).toBe(true)
+    const info = await nats.jsm.streams.info(stream)
+    // The task's three commits, then main's first run, spare's, and main's second run.
+    expect(info.state.messages).toBe(6)
+    const again = await Effect.runPromise(react(event, cause))
+    expect(again.map((o) => o.status)).toEqual(Array.from({ length: 5 }, () => "already-handled"))
+    expect((await nats.jsm.streams.info(stream)).state.messages).toBe(6)
   })
 })

@@ -92,11 +92,21 @@ export const defineReactor = <D extends EventDefinition, E = never, R = never>(
   definition: ReactorDefinition<D, E, R>,
 ): ReactorDefinition<D, E, R> => definition
 
-/** Sends a command to the handler of its aggregate type. */
-export type Dispatch = (
-  aggregateType: string,
-  envelope: CommandEnvelope<unknown>,
-) => Effect.Effect<CommandOutcome<EventDefinition>, CommandError>
+/**
+ * Sends a command to the handler of its aggregate type. One made by {@link makeDispatch} also
+ * sends several commands to one aggregate at once (`all`), appended as one commit where they can
+ * be; a dispatch without it (a test's wrapper) is sent them one by one.
+ */
+export interface Dispatch {
+  (
+    aggregateType: string,
+    envelope: CommandEnvelope<unknown>,
+  ): Effect.Effect<CommandOutcome<EventDefinition>, CommandError>
+  readonly all?: (
+    aggregateType: string,
+    envelopes: ReadonlyArray<CommandEnvelope<unknown>>,
+  ) => Effect.Effect<ReadonlyArray<CommandOutcome<EventDefinition>>, CommandError>
+}
 
 /** Routes commands to an agent's command handlers by aggregate type. */
 export const makeDispatch = (
@@ -104,17 +114,28 @@ export const makeDispatch = (
     readonly aggregate: { readonly type: string }
     // biome-ignore lint/suspicious/noExplicitAny: handlers of different command types share one router
     readonly handle: (envelope: CommandEnvelope<any>) => Effect.Effect<CommandOutcome<any>, CommandError>
+    readonly handleAll?: (
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      envelopes: ReadonlyArray<CommandEnvelope<any>>,
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+    ) => Effect.Effect<ReadonlyArray<CommandOutcome<any>>, CommandError>
   }>,
 ): Dispatch => {
   const byType = new Map(handlers.map((h) => [h.aggregate.type, h]))
-  return (aggregateType, envelope) => {
+  const noHandler = (aggregateType: string, commandId: string) =>
+    Effect.fail(new CommandError({ commandId, reason: { _tag: "NoHandler", aggregateType } }))
+  const one = (aggregateType: string, envelope: CommandEnvelope<unknown>) => {
     const handler = byType.get(aggregateType)
-    return handler === undefined
-      ? Effect.fail(
-          new CommandError({ commandId: envelope.commandId, reason: { _tag: "NoHandler", aggregateType } }),
-        )
-      : handler.handle(envelope)
+    return handler === undefined ? noHandler(aggregateType, envelope.commandId) : handler.handle(envelope)
   }
+  const all = (aggregateType: string, envelopes: ReadonlyArray<CommandEnvelope<unknown>>) => {
+    const handler = byType.get(aggregateType)
+    if (handler === undefined) return noHandler(aggregateType, envelopes[0]?.commandId ?? "(none)")
+    return handler.handleAll === undefined
+      ? Effect.forEach(envelopes, handler.handle)
+      : handler.handleAll(envelopes)
+  }
+  return Object.assign(one, { all })
 }
 
 /**
@@ -303,35 +324,44 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
       const reactions = yield* reactor.react(event, cause).pipe(inCause)
       const answered = performance.now()
       if (recorded !== undefined) yield* noteCommandsNoLongerGiven(reactions.length)
-      const outcomes = yield* Effect.forEach(reactions, (reaction, index) =>
-        Effect.gen(function* () {
-          const commandId = reactionCommandId(reactor.name, event.eventId, index, issuedAt)
-          const outcome = yield* dispatch(reaction.aggregateType, {
-            commandId,
-            aggregateId: reaction.aggregateId,
-            command: reaction.command,
-            issuedAt,
-            metadata: {
-              correlationId: event.correlationId,
-              causationId: event.eventId,
-              actor: { kind: "agent", id: agent },
-            },
-          }).pipe(inCause)
-          if (outcome.otherwise !== undefined) {
-            const aggregate = `${reaction.aggregateType}/${reaction.aggregateId}`
-            otherwise?.record({
-              ...outcome.otherwise,
-              cause: { eventId: event.eventId, type: event.type },
-              aggregate,
-              commandId,
-            })
-            yield* Effect.logWarning(
-              `${reactor.name}: the reaction to ${event.type} ${event.eventId} decides otherwise than the log recorded for ${aggregate} (command ${commandId}): ${outcome.otherwise.difference}; the recorded events stand`,
-            )
-          }
-          return outcome
+      const envelopes = reactions.map(
+        (reaction, index): CommandEnvelope<unknown> => ({
+          commandId: reactionCommandId(reactor.name, event.eventId, index, issuedAt),
+          aggregateId: reaction.aggregateId,
+          command: reaction.command,
+          issuedAt,
+          metadata: {
+            correlationId: event.correlationId,
+            causationId: event.eventId,
+            actor: { kind: "agent", id: agent },
+          },
         }),
       )
+      // Consecutive commands to one aggregate go together: one commit where they decide on what
+      // the log holds, instead of an append each that the next one waits for.
+      const outcomes: Array<CommandOutcome<EventDefinition>> = []
+      for (const run of runsByAggregate(reactions)) {
+        const sent = envelopes.slice(run.from, run.to)
+        const handled =
+          dispatch.all === undefined || sent.length === 1
+            ? yield* Effect.forEach(sent, (envelope) => dispatch(run.aggregateType, envelope).pipe(inCause))
+            : yield* dispatch.all(run.aggregateType, sent).pipe(inCause)
+        for (const [i, outcome] of handled.entries()) {
+          outcomes.push(outcome)
+          if (outcome.otherwise === undefined) continue
+          const { commandId, aggregateId } = sent[i]!
+          const aggregate = `${run.aggregateType}/${aggregateId}`
+          otherwise?.record({
+            ...outcome.otherwise,
+            cause: { eventId: event.eventId, type: event.type },
+            aggregate,
+            commandId,
+          })
+          yield* Effect.logWarning(
+            `${reactor.name}: the reaction to ${event.type} ${event.eventId} decides otherwise than the log recorded for ${aggregate} (command ${commandId}): ${outcome.otherwise.difference}; the recorded events stand`,
+          )
+        }
+      }
       // Live, no store notes a departure: nothing to report.
       if (recorded !== undefined) yield* noteStoreDepartures
       // A replay's times are those of history read again, not of the mesh at work.
@@ -354,6 +384,35 @@ export const reactToEvent = <D extends EventDefinition, E, R>(
       ),
     )
   }
+}
+
+/** A reaction's commands split where the aggregate they address changes: `[from, to)` of each run. */
+export const runsByAggregate = (
+  reactions: ReadonlyArray<Pick<Reaction, "aggregateType" | "aggregateId">>,
+): ReadonlyArray<{
+  readonly aggregateType: string
+  readonly aggregateId: string
+  readonly from: number
+  readonly to: number
+}> => {
+  const runs: Array<{ aggregateType: string; aggregateId: string; from: number; to: number }> = []
+  for (const [index, reaction] of reactions.entries()) {
+    const last = runs[runs.length - 1]
+    if (
+      last !== undefined &&
+      last.aggregateType === reaction.aggregateType &&
+      last.aggregateId === reaction.aggregateId
+    )
+      last.to = index + 1
+    else
+      runs.push({
+        aggregateType: reaction.aggregateType,
+        aggregateId: reaction.aggregateId,
+        from: index,
+        to: index + 1,
+      })
+  }
+  return runs
 }
 
 /** Runs a reactor as a durable consumer until interrupted. */

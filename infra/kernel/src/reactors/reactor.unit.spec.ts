@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { taskCatalog } from "../testing/taskBoard.ts"
-import { type ReactorDefinition, reactorSubjects } from "./reactor.ts"
+import { type ReactorDefinition, reactorSubjects, runsByAggregate } from "./reactor.ts"
 
 type TaskReactor = ReactorDefinition<(typeof taskCatalog.definitions)[number], never, never>
 const reactor = (consumes: TaskReactor["consumes"], eventTypes: TaskReactor["eventTypes"]): TaskReactor => ({
@@ -48,5 +48,27 @@ describe("reactorSubjects", () => {
     expect(reactorSubjects("ns", taskCatalog, reactor({ domain: "actions", aggregateTypes: [] }, []))).toBe(
       "ns.actions.>",
     )
+  })
+})
+
+describe("runsByAggregate", () => {
+  it("splits a reaction's commands where the aggregate they address changes, keeping their order", () => {
+    const to = (aggregateType: string, aggregateId: string) => ({ aggregateType, aggregateId })
+    expect(
+      runsByAggregate([
+        to("ticket", "a"),
+        to("ticket", "a"),
+        to("ticket", "b"),
+        to("order", "b"),
+        to("ticket", "a"),
+        to("ticket", "a"),
+      ]),
+    ).toEqual([
+      { aggregateType: "ticket", aggregateId: "a", from: 0, to: 2 },
+      { aggregateType: "ticket", aggregateId: "b", from: 2, to: 3 },
+      { aggregateType: "order", aggregateId: "b", from: 3, to: 4 },
+      { aggregateType: "ticket", aggregateId: "a", from: 4, to: 6 },
+    ])
+    expect(runsByAggregate([])).toEqual([])
   })
 })

@@ -20,7 +20,7 @@ export class RecordedCommands {
   readonly #byId = new Map<string, RecordedCommand>()
   readonly #byCause = new Map<string, number>()
 
-  /** Notes one recorded command (the events of one commit), caused by `causationId`. */
+  /** Notes one recorded command (its events in one commit), caused by `causationId`. */
   note(commandId: string, causationId: string | null, command: RecordedCommand): void {
     if (this.#byId.has(commandId)) return
     this.#byId.set(commandId, command)
@@ -55,13 +55,18 @@ export const readRecordedCommands = <D extends EventDefinition>(
       yield* log.readRange(domain, { fromSequence: 1, toSequence: head }).pipe(
         Stream.runForEach((commit) =>
           Effect.sync(() => {
-            const first = commit.events[0]
-            if (first?.commandId === undefined) return
-            recorded.note(first.commandId, first.causationId, {
-              aggregate: `${first.aggregateType}/${first.aggregateId}`,
-              types: commit.events.map((e) => e.type),
-              occurredAt: first.occurredAt,
-            })
+            // A commit holds one command's events, or, appended together, several commands' in
+            // turn, each event naming its own.
+            for (const [index, first] of commit.events.entries()) {
+              if (first.commandId === undefined || commit.events[index - 1]?.commandId === first.commandId)
+                continue
+              const own = commit.events.filter((e) => e.commandId === first.commandId)
+              recorded.note(first.commandId, first.causationId, {
+                aggregate: `${first.aggregateType}/${first.aggregateId}`,
+                types: own.map((e) => e.type),
+                occurredAt: first.occurredAt,
+              })
+            }
           }),
         ),
       )
