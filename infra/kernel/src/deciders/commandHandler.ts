@@ -465,10 +465,17 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       }),
     )
 
-  const handle = (envelope: CommandEnvelope<Command>): Effect.Effect<CommandOutcome<D>, CommandError> => {
+  const handle = (envelope: CommandEnvelope<Command>): Effect.Effect<CommandOutcome<D>, CommandError> =>
+    handleGuessing(envelope, true)
+
+  const handleGuessing = (
+    envelope: CommandEnvelope<Command>,
+    /** Whether the first attempt may guess the aggregate new (see `opensWith`). */
+    mayGuessNew: boolean,
+  ): Effect.Effect<CommandOutcome<D>, CommandError> => {
     // Only the first attempt may guess the aggregate new: a retry follows a conflict, so the
     // aggregate has a history by then.
-    let first = true
+    let first = mayGuessNew
     const attemptOnce = Effect.suspend(() => {
       const mayGuessNew = first
       first = false
@@ -499,7 +506,8 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
    * the aggregate in between, each command was decided on what the log held. `undefined` when
    * the commands are better handled one by one, nothing appended: one of them is already in the
    * log (a redelivery), none decides anything (a state kept here might be stale, which only the
-   * single path checks), or the append found the aggregate moved on. A command refused stops the
+   * single path checks), or the append found the aggregate moved on; `guessedNew` then says the
+   * aggregate was guessed new and is not, so that the first of them does not guess again. A command refused stops the
    * commit there: the ones before it are appended, and it and the rest are left to `handle`, which
    * decides it again on the log's head, as it would have.
    */
@@ -510,7 +518,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         readonly outcomes: ReadonlyArray<CommandOutcome<D>>
         readonly rest: ReadonlyArray<CommandEnvelope<Command>>
       }
-    | undefined,
+    | { readonly oneByOne: true; readonly guessedNew: boolean },
     EventLogError
   > =>
     Effect.gen(function* () {
@@ -524,9 +532,10 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       const keepLoaded = Effect.sync(() => {
         if (!guessedNew) cache.set(first.aggregateId, loaded)
       })
+      const oneByOne = { oneByOne: true, guessedNew } as const
       if (envelopes.some((envelope) => loaded.commandIds.includes(envelope.commandId))) {
         yield* keepLoaded
-        return undefined
+        return oneByOne
       }
       let state = loaded.state
       const decided: Array<ReadonlyArray<DecidedEvent<D>>> = []
@@ -552,7 +561,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       )
       if (events.length === 0) {
         yield* keepLoaded
-        return undefined
+        return oneByOne
       }
       const opening = envelopes[decided.findIndex((commandEvents) => commandEvents.length > 0)]!
       const result = yield* log
@@ -570,7 +579,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         )
       // Moved on, or this very commit stored before (a retry after a lost reply): one by one, each
       // command finds its place in the log.
-      if (result === undefined || result.duplicate) return undefined
+      if (result === undefined || result.duplicate) return oneByOne
       yield* writeSnapshot(ref, loaded, result.events, result.position)
       let after = loaded.state
       for (const event of result.events) after = decider.evolve(after, event as unknown as DecidedEvent<D>)
@@ -602,7 +611,8 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
     envelopes: ReadonlyArray<CommandEnvelope<Command>>,
   ): Effect.Effect<ReadonlyArray<CommandOutcome<D>>, CommandError> => {
     const first = envelopes[0]
-    const oneByOne = (rest: ReadonlyArray<CommandEnvelope<Command>>) => Effect.forEach(rest, handle)
+    const oneByOne = (rest: ReadonlyArray<CommandEnvelope<Command>>, mayGuessNew = true) =>
+      Effect.forEach(rest, (envelope, i) => handleGuessing(envelope, mayGuessNew || i > 0))
     if (
       first === undefined ||
       envelopes.length === 1 ||
@@ -615,8 +625,8 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
     return attemptTogether(envelopes).pipe(
       Effect.catchTag("EventLogError", asCommandError(first)),
       Effect.flatMap((together) =>
-        together === undefined
-          ? oneByOne(envelopes)
+        "oneByOne" in together
+          ? oneByOne(envelopes, !together.guessedNew)
           : Effect.map(oneByOne(together.rest), (rest) => [...together.outcomes, ...rest]),
       ),
       Effect.withSpan(
