@@ -503,11 +503,10 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
    * Commands to one aggregate decided in turn, each on the state the ones before it leave, and
    * their events appended as one commit at the position the first was decided on. The log's check
    * of that position makes the commit the same as handling them one after another: if nobody wrote
-   * the aggregate in between, each command was decided on what the log held. `undefined` when
+   * the aggregate in between, each command was decided on what the log held. `"one by one"` when
    * the commands are better handled one by one, nothing appended: one of them is already in the
    * log (a redelivery), none decides anything (a state kept here might be stale, which only the
-   * single path checks), or the append found the aggregate moved on; `guessedNew` then says the
-   * aggregate was guessed new and is not, so that the first of them does not guess again. A command refused stops the
+   * single path checks), or the append found the aggregate moved on. A command refused stops the
    * commit there: the ones before it are appended, and it and the rest are left to `handle`, which
    * decides it again on the log's head, as it would have.
    */
@@ -518,7 +517,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         readonly outcomes: ReadonlyArray<CommandOutcome<D>>
         readonly rest: ReadonlyArray<CommandEnvelope<Command>>
       }
-    | { readonly oneByOne: true; readonly guessedNew: boolean },
+    | "one by one",
     EventLogError
   > =>
     Effect.gen(function* () {
@@ -532,10 +531,9 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       const keepLoaded = Effect.sync(() => {
         if (!guessedNew) cache.set(first.aggregateId, loaded)
       })
-      const oneByOne = { oneByOne: true, guessedNew } as const
       if (envelopes.some((envelope) => loaded.commandIds.includes(envelope.commandId))) {
         yield* keepLoaded
-        return oneByOne
+        return "one by one"
       }
       let state = loaded.state
       const decided: Array<ReadonlyArray<DecidedEvent<D>>> = []
@@ -561,7 +559,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       )
       if (events.length === 0) {
         yield* keepLoaded
-        return oneByOne
+        return "one by one"
       }
       const opening = envelopes[decided.findIndex((commandEvents) => commandEvents.length > 0)]!
       const result = yield* log
@@ -579,7 +577,7 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         )
       // Moved on, or this very commit stored before (a retry after a lost reply): one by one, each
       // command finds its place in the log.
-      if (result === undefined || result.duplicate) return oneByOne
+      if (result === undefined || result.duplicate) return "one by one"
       yield* writeSnapshot(ref, loaded, result.events, result.position)
       let after = loaded.state
       for (const event of result.events) after = decider.evolve(after, event as unknown as DecidedEvent<D>)
@@ -611,8 +609,8 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
     envelopes: ReadonlyArray<CommandEnvelope<Command>>,
   ): Effect.Effect<ReadonlyArray<CommandOutcome<D>>, CommandError> => {
     const first = envelopes[0]
-    const oneByOne = (rest: ReadonlyArray<CommandEnvelope<Command>>, mayGuessNew = true) =>
-      Effect.forEach(rest, (envelope, i) => handleGuessing(envelope, mayGuessNew || i > 0))
+    const oneByOne = (rest: ReadonlyArray<CommandEnvelope<Command>>, mayGuessNew: boolean) =>
+      Effect.forEach(rest, (envelope) => handleGuessing(envelope, mayGuessNew))
     if (
       first === undefined ||
       envelopes.length === 1 ||
@@ -621,13 +619,15 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
         (e) => e.aggregateId === first.aggregateId && sameCommitMetadata(e.metadata, first.metadata),
       )
     )
-      return oneByOne(envelopes)
+      return oneByOne(envelopes, true)
     return attemptTogether(envelopes).pipe(
       Effect.catchTag("EventLogError", asCommandError(first)),
+      // None of them is guessed new once they were tried together: the attempt read the aggregate,
+      // kept it, or guessed it new and was told otherwise, so a guess would be a refused append.
       Effect.flatMap((together) =>
-        "oneByOne" in together
-          ? oneByOne(envelopes, !together.guessedNew)
-          : Effect.map(oneByOne(together.rest), (rest) => [...together.outcomes, ...rest]),
+        together === "one by one"
+          ? oneByOne(envelopes, false)
+          : Effect.map(oneByOne(together.rest, false), (rest) => [...together.outcomes, ...rest]),
       ),
       Effect.withSpan(
         `commands ${aggregate.type}`,
