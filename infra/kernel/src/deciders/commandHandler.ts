@@ -269,13 +269,8 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       if (policy === undefined || options.snapshots === undefined) return
       if (Math.floor(position.version / policy.every) === Math.floor(loaded.position.version / policy.every))
         return
-      let state = loaded.state
-      for (const event of events) state = decider.evolve(state, event as unknown as DecidedEvent<D>)
       // A commit of several commands names each event's: every one of them is in the snapshot.
-      const commandIds = [...loaded.commandIds]
-      for (const event of events)
-        if (event.commandId !== undefined && commandIds[commandIds.length - 1] !== event.commandId)
-          commandIds.push(event.commandId)
+      const { state, commandIds } = foldOnto(loaded, events)
       yield* options.snapshots.write(
         ref,
         encodeSnapshot(policy, { state, position, commandIds: commandIds.slice(-snapshotCommandIds) }),
@@ -579,11 +574,10 @@ export const makeCommandHandler = <D extends EventDefinition, Command, State>(
       // command finds its place in the log.
       if (result === undefined || result.duplicate) return "one by one"
       yield* writeSnapshot(ref, loaded, result.events, result.position)
-      let after = loaded.state
-      for (const event of result.events) after = decider.evolve(after, event as unknown as DecidedEvent<D>)
+      // The decisions folded `state` on exactly the events now stored: it is the aggregate's state.
       const appended = envelopes.filter((_, i) => (decided[i]?.length ?? 0) > 0).map((e) => e.commandId)
       cache.set(first.aggregateId, {
-        state: after,
+        state,
         position: result.position,
         commandIds: [...loaded.commandIds, ...appended],
         eventsSinceSnapshot: loaded.eventsSinceSnapshot + result.events.length,
